@@ -1,0 +1,4 @@
+//! Diagnoses built on the readers: vmmap classification and pressure states.
+
+pub mod pressure;
+pub mod vmmap;

@@ -1,0 +1,463 @@
+//! `vmmap`: classify every mapping of `/proc/PID/smaps` into the categories people reason in
+//! (heap, stacks, anonymous, code, file data, shared memory, kernel-provided, hugetlb) and
+//! total them, in one streaming pass.
+//!
+//! Classification rules (mm/ and glibc behaviour, Documentation/filesystems/proc.rst):
+//! - `[heap]` is the brk heap; `[stack]` the main thread's stack.
+//! - Thread stacks are a heuristic: glibc's `allocate_stack` maps a thread stack as one
+//!   anonymous private region with a PROT_NONE guard at its low end, so an anonymous `rw-p`
+//!   mapping directly above an anonymous `---p` mapping of at most 1 MiB is counted as a thread
+//!   stack (with its guard). malloc arenas are the other way round (usable part below,
+//!   PROT_NONE reservation above) and are not matched.
+//! - File data: a file-backed mapping without `x` is read-only data (`r--`) or writable data
+//!   (`rw-`); the anonymous `rw-p` mapping directly after a writable file mapping is that
+//!   file's `.bss` and counted with it.
+//! - Shared memory: SysV segments (`/SYSV…`), `/dev/shm/…`, `memfd:`, `[anon_shmem:…]` and
+//!   shared anonymous mappings (`/dev/zero`, or no name with `s`).
+//! - Kernel-provided: any other `[…]` pseudo-name (`[vdso]`, `[vvar]`, `[vvar_vclock]`,
+//!   `[vsyscall]`, `[uprobes]`); `[anon:NAME]` (prctl PR_SET_VMA_ANON_NAME) is anonymous.
+//! - Hugetlb: `VmFlags` contains `ht`.
+//!
+//! Totals reconcile with `smaps_rollup`, which is read right after the pass and reported
+//! beside the sums.
+
+use std::fs::File;
+use std::io::BufReader;
+use std::path::Path;
+
+use serde::Serialize;
+
+use crate::error::{Error, Result};
+use crate::sample::process;
+use crate::sample::smaps::{self, Mapping};
+
+/// A vmmap category.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Category {
+    Heap,
+    MainStack,
+    ThreadStacks,
+    AnonPrivate,
+    Code,
+    FileRoData,
+    FileRwData,
+    Shmem,
+    Kernel,
+    Hugetlb,
+}
+
+impl Category {
+    pub const ALL: [Category; 10] = [
+        Category::Heap,
+        Category::MainStack,
+        Category::ThreadStacks,
+        Category::AnonPrivate,
+        Category::Code,
+        Category::FileRoData,
+        Category::FileRwData,
+        Category::Shmem,
+        Category::Kernel,
+        Category::Hugetlb,
+    ];
+
+    /// Stable key, as in JSON.
+    pub fn key(self) -> &'static str {
+        match self {
+            Category::Heap => "heap",
+            Category::MainStack => "main_stack",
+            Category::ThreadStacks => "thread_stacks",
+            Category::AnonPrivate => "anon_private",
+            Category::Code => "code",
+            Category::FileRoData => "file_ro_data",
+            Category::FileRwData => "file_rw_data",
+            Category::Shmem => "shmem",
+            Category::Kernel => "kernel",
+            Category::Hugetlb => "hugetlb",
+        }
+    }
+
+    /// Label for people.
+    pub fn label(self) -> &'static str {
+        match self {
+            Category::Heap => "heap ([heap])",
+            Category::MainStack => "stack (main thread)",
+            Category::ThreadStacks => "thread stacks (heuristic)",
+            Category::AnonPrivate => "anonymous private",
+            Category::Code => "code (file r-x)",
+            Category::FileRoData => "file read-only data",
+            Category::FileRwData => "file writable data + .bss",
+            Category::Shmem => "shared memory",
+            Category::Kernel => "kernel ([vdso], [vvar], ...)",
+            Category::Hugetlb => "hugetlb",
+        }
+    }
+
+    fn index(self) -> usize {
+        Category::ALL.iter().position(|&c| c == self).unwrap_or(0)
+    }
+}
+
+/// The category of a mapping judged on its own; neighbour rules are applied by [`Classifier`].
+pub fn classify_alone(m: &Mapping) -> Category {
+    let p = m.path.as_str();
+    if m.has_flag("ht") {
+        return Category::Hugetlb;
+    }
+    match p {
+        "[heap]" => return Category::Heap,
+        "[stack]" => return Category::MainStack,
+        _ => {}
+    }
+    if p.starts_with("/SYSV")
+        || p.starts_with("/dev/shm/")
+        || p.starts_with("/memfd:")
+        || p.starts_with("[anon_shmem:")
+        || p.starts_with("/dev/zero")
+        || (m.shared() && (m.is_anonymous() || p == "/ (deleted)"))
+    {
+        return Category::Shmem;
+    }
+    if p.starts_with("[anon:") || m.is_anonymous() {
+        return Category::AnonPrivate;
+    }
+    if p.starts_with('[') {
+        return Category::Kernel;
+    }
+    if m.executable() {
+        Category::Code
+    } else if m.writable() {
+        Category::FileRwData
+    } else {
+        Category::FileRoData
+    }
+}
+
+/// Largest PROT_NONE region still taken as a thread-stack guard (glibc's default is one page;
+/// `pthread_attr_setguardsize` can make it larger).
+const MAX_GUARD_KB: u64 = 1024;
+
+/// Totals of one category (or of all). Bytes.
+#[derive(Debug, Clone, Default, Serialize)]
+pub struct Totals {
+    pub virtual_bytes: u64,
+    pub rss_bytes: u64,
+    pub pss_bytes: u64,
+    /// Private_Clean + Private_Dirty.
+    pub uss_bytes: u64,
+    /// Shared_Dirty + Private_Dirty.
+    pub dirty_bytes: u64,
+    pub swap_bytes: u64,
+    pub swap_pss_bytes: u64,
+    pub mappings: u64,
+}
+
+impl Totals {
+    fn add(&mut self, m: &Mapping) {
+        self.virtual_bytes += m.size_kb * 1024;
+        self.rss_bytes += m.rss_kb * 1024;
+        self.pss_bytes += m.pss_kb * 1024;
+        self.uss_bytes += m.uss_kb() * 1024;
+        self.dirty_bytes += m.dirty_kb() * 1024;
+        self.swap_bytes += m.swap_kb * 1024;
+        self.swap_pss_bytes += m.swap_pss_kb * 1024;
+        self.mappings += 1;
+    }
+}
+
+/// One row of `vmmap --mappings`, like a line of `pmap -X`. Sizes in bytes.
+#[derive(Debug, Clone, Serialize)]
+pub struct MappingRow {
+    /// Start address, as a `0x…` hex string.
+    pub start: String,
+    pub end: String,
+    pub perms: String,
+    pub offset: u64,
+    pub device: String,
+    pub inode: u64,
+    pub virtual_bytes: u64,
+    pub rss_bytes: u64,
+    pub pss_bytes: u64,
+    pub uss_bytes: u64,
+    pub dirty_bytes: u64,
+    pub swap_bytes: u64,
+    pub category: Category,
+    /// Pathname or pseudo-name; empty for anonymous memory.
+    pub mapping: String,
+    #[serde(skip)]
+    pub start_addr: u64,
+}
+
+/// Streaming classifier: holds one mapping back so the neighbour rules (guard below a thread
+/// stack, `.bss` after file data) can see both sides.
+#[derive(Default)]
+pub struct Classifier {
+    pending: Option<(Mapping, Category)>,
+}
+
+impl Classifier {
+    /// Feed the next mapping (address order); returns the mapping now settled, if any.
+    pub fn push(&mut self, m: Mapping) -> Option<(Mapping, Category)> {
+        let mut cat = classify_alone(&m);
+        let mut out = None;
+        if let Some((prev, mut pcat)) = self.pending.take() {
+            let adjacent = prev.end == m.start;
+            if cat == Category::AnonPrivate
+                && m.is_anonymous()
+                && &m.perms == b"rw-p"
+                && adjacent
+                && prev.is_anonymous()
+                && prev.no_access()
+                && !prev.shared()
+                && prev.size_kb <= MAX_GUARD_KB
+            {
+                cat = Category::ThreadStacks;
+                pcat = Category::ThreadStacks;
+            }
+            if cat == Category::AnonPrivate
+                && m.is_anonymous()
+                && &m.perms == b"rw-p"
+                && adjacent
+                && prev.is_file()
+                && prev.writable()
+                && !prev.shared()
+            {
+                cat = Category::FileRwData;
+            }
+            out = Some((prev, pcat));
+        }
+        self.pending = Some((m, cat));
+        out
+    }
+
+    /// Flush the mapping held back.
+    pub fn finish(&mut self) -> Option<(Mapping, Category)> {
+        self.pending.take()
+    }
+}
+
+/// The vmmap of one process.
+#[derive(Debug, Clone, Serialize)]
+pub struct VmmapReport {
+    pub pid: i32,
+    pub name: String,
+    pub command: String,
+    /// One entry per category, in [`Category::ALL`] order or the requested sort.
+    pub categories: Vec<CategoryRow>,
+    pub totals: Totals,
+    /// `VmPTE` from status: page tables, kernel memory charged to the process, not part of RSS.
+    pub page_tables_bytes: Option<u64>,
+    /// `Rss` of `smaps_rollup`, read right after the smaps pass, to reconcile the totals.
+    pub rollup_rss_bytes: Option<u64>,
+    /// `Pss` of `smaps_rollup`.
+    pub rollup_pss_bytes: Option<u64>,
+    /// Per-mapping rows, when asked for (`--mappings`).
+    pub mappings: Option<Vec<MappingRow>>,
+}
+
+/// Totals of one category.
+#[derive(Debug, Clone, Serialize)]
+pub struct CategoryRow {
+    pub category: Category,
+    pub label: &'static str,
+    #[serde(flatten)]
+    pub totals: Totals,
+}
+
+/// Sort keys for categories and mappings.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum SortKey {
+    Address,
+    Virtual,
+    Rss,
+    Pss,
+    Uss,
+    Dirty,
+    Swap,
+}
+
+/// Build the vmmap of `pid` from `proc_root/PID/smaps`.
+///
+/// Errors: [`Error::NoSuchProcess`]; [`Error::KernelThread`] (no mappings);
+/// [`Error::PermissionDenied`] (another user's process without CAP_SYS_PTRACE);
+/// [`Error::Vanished`] (it exited mid-read); [`Error::Malformed`] (garbled smaps, with the line).
+pub fn vmmap(proc_root: &Path, pid: i32, want_mappings: bool, sort: Option<SortKey>) -> Result<VmmapReport> {
+    let proc = process::open(proc_root, pid)?;
+    let dir = proc_root.join(pid.to_string());
+    let status = proc.status().ok();
+    let name = status.as_ref().map(|s| s.name.clone()).unwrap_or_default();
+    if process::is_kernel_thread(&proc) {
+        return Err(Error::KernelThread { pid, name });
+    }
+    let smaps_path = dir.join("smaps");
+    let file = File::open(&smaps_path).map_err(|e| Error::process_io(pid, &smaps_path, e))?;
+    let mut per_cat: Vec<Totals> = vec![Totals::default(); Category::ALL.len()];
+    let mut total = Totals::default();
+    let mut rows = Vec::new();
+    let mut classifier = Classifier::default();
+    let mut settle = |m: Mapping, c: Category| {
+        per_cat[c.index()].add(&m);
+        total.add(&m);
+        if want_mappings {
+            rows.push(MappingRow {
+                start: format!("{:#x}", m.start),
+                end: format!("{:#x}", m.end),
+                perms: m.perms_str().to_string(),
+                offset: m.offset,
+                uss_bytes: m.uss_kb() * 1024,
+                dirty_bytes: m.dirty_kb() * 1024,
+                device: m.dev,
+                inode: m.inode,
+                virtual_bytes: m.size_kb * 1024,
+                rss_bytes: m.rss_kb * 1024,
+                pss_bytes: m.pss_kb * 1024,
+                swap_bytes: m.swap_kb * 1024,
+                category: c,
+                mapping: m.path,
+                start_addr: m.start,
+            });
+        }
+    };
+    smaps::for_each_mapping(BufReader::with_capacity(64 * 1024, file), &smaps_path, |m| {
+        if let Some((m, c)) = classifier.push(m) {
+            settle(m, c);
+        }
+        Ok(())
+    })
+    .map_err(|e| match e {
+        Error::Io { source, path } => Error::process_io(pid, &path, source),
+        other => other,
+    })?;
+    if let Some((m, c)) = classifier.finish() {
+        settle(m, c);
+    }
+    if total.mappings == 0 {
+        // An empty smaps: the process exited (or became a zombie) while we read it.
+        let alive = proc.stat().map(|s| s.state != 'Z' && s.state != 'X').unwrap_or(false);
+        return Err(if alive {
+            Error::KernelThread { pid, name }
+        } else {
+            Error::Vanished { pid, path: smaps_path }
+        });
+    }
+    let rollup = proc
+        .smaps_rollup()
+        .ok()
+        .and_then(|r| r.memory_map_rollup.0.into_iter().next())
+        .map(|m| (m.extension.map.get("Rss").copied(), m.extension.map.get("Pss").copied()));
+    let mut categories: Vec<CategoryRow> = Category::ALL
+        .iter()
+        .zip(per_cat)
+        .map(|(&c, t)| CategoryRow {
+            category: c,
+            label: c.label(),
+            totals: t,
+        })
+        .collect();
+    if let Some(key) = sort {
+        categories.sort_by_key(|r| std::cmp::Reverse(sort_value(&r.totals, key)));
+        rows.sort_by_key(|r| match key {
+            SortKey::Address => (0, r.start_addr),
+            _ => (u64::MAX - row_value(r, key), r.start_addr),
+        });
+    }
+    Ok(VmmapReport {
+        pid,
+        name,
+        command: proc.cmdline().map(|v| v.join(" ")).unwrap_or_default(),
+        categories,
+        totals: total,
+        page_tables_bytes: status.and_then(|s| s.vmpte).map(|k| k * 1024),
+        rollup_rss_bytes: rollup.and_then(|r| r.0),
+        rollup_pss_bytes: rollup.and_then(|r| r.1),
+        mappings: want_mappings.then_some(rows),
+    })
+}
+
+fn sort_value(t: &Totals, key: SortKey) -> u64 {
+    match key {
+        SortKey::Address => 0,
+        SortKey::Virtual => t.virtual_bytes,
+        SortKey::Rss => t.rss_bytes,
+        SortKey::Pss => t.pss_bytes,
+        SortKey::Uss => t.uss_bytes,
+        SortKey::Dirty => t.dirty_bytes,
+        SortKey::Swap => t.swap_bytes,
+    }
+}
+
+fn row_value(r: &MappingRow, key: SortKey) -> u64 {
+    match key {
+        SortKey::Address => r.start_addr,
+        SortKey::Virtual => r.virtual_bytes,
+        SortKey::Rss => r.rss_bytes,
+        SortKey::Pss => r.pss_bytes,
+        SortKey::Uss => r.uss_bytes,
+        SortKey::Dirty => r.dirty_bytes,
+        SortKey::Swap => r.swap_bytes,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn m(start: u64, end: u64, perms: &str, path: &str) -> Mapping {
+        Mapping {
+            start,
+            end,
+            perms: perms.as_bytes().try_into().unwrap(),
+            path: path.into(),
+            size_kb: (end - start) / 1024,
+            ..Mapping::default()
+        }
+    }
+
+    fn run(ms: Vec<Mapping>) -> Vec<Category> {
+        let mut c = Classifier::default();
+        let mut out = Vec::new();
+        for x in ms {
+            if let Some((_, cat)) = c.push(x) {
+                out.push(cat);
+            }
+        }
+        if let Some((_, cat)) = c.finish() {
+            out.push(cat);
+        }
+        out
+    }
+
+    #[test]
+    fn thread_stack_needs_guard_below() {
+        let cats = run(vec![
+            m(0x1000, 0x2000, "---p", ""),
+            m(0x2000, 0x802000, "rw-p", ""),
+            // malloc arena: usable part then a big PROT_NONE reservation above it
+            m(0x10000000, 0x10021000, "rw-p", ""),
+            m(0x10021000, 0x14000000, "---p", ""),
+        ]);
+        use Category::*;
+        assert_eq!(cats, vec![ThreadStacks, ThreadStacks, AnonPrivate, AnonPrivate]);
+    }
+
+    #[test]
+    fn bss_follows_file_data_and_names_win() {
+        use Category::*;
+        let cats = run(vec![
+            m(0x400000, 0x401000, "r-xp", "/bin/x"),
+            m(0x401000, 0x402000, "rw-p", "/bin/x"),
+            m(0x402000, 0x403000, "rw-p", ""),
+            m(0x500000, 0x600000, "rw-p", "[heap]"),
+            m(0x700000, 0x701000, "rw-s", "/memfd:pool (deleted)"),
+            m(0x710000, 0x711000, "rw-s", "/SYSV00000000 (deleted)"),
+            m(0x720000, 0x721000, "rw-s", "/dev/zero (deleted)"),
+            m(0x730000, 0x731000, "r--p", "[vvar]"),
+            m(0x740000, 0x741000, "rw-p", "[anon:glibc malloc]"),
+            m(0x750000, 0x751000, "r--p", "/usr/share/locale/x"),
+        ]);
+        assert_eq!(
+            cats,
+            vec![Code, FileRwData, FileRwData, Heap, Shmem, Shmem, Shmem, Kernel, AnonPrivate, FileRoData]
+        );
+    }
+}

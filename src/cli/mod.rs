@@ -1,0 +1,188 @@
+//! Command-line definitions (clap derive) and dispatch. Each subcommand has its own file:
+//! arguments → validated plan → library call → render. The library never sees clap.
+
+mod completions;
+mod sample;
+mod vmmap;
+
+use std::io::{IsTerminal, Write};
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+use clap::{Args, Parser, Subcommand, ValueEnum};
+use clw_diag::render::{Format, Style};
+
+pub use completions::{CompletionsArgs, ManArgs};
+
+const AFTER_HELP: &str = "\
+Exit codes: 0 success; 1 a condition asked about with --fail-on was found; 2 usage error,
+unreadable or malformed input, or missing permission (with a one-line message).
+
+Examples:
+  clw-diag sample                     host, limited cgroups and top processes by RSS
+  clw-diag sample --pid 1234 --json   one process and its memory cgroup, as JSON
+  clw-diag vmmap 1234                 where a process's memory is: heap, stacks, code, shmem...
+  clw-diag vmmap --mappings self      one row per mapping, like pmap -X";
+
+/// Memory diagnostics for Linux hosts, containers and Kubernetes nodes.
+#[derive(Debug, Parser)]
+#[command(
+    name = "clw-diag",
+    version,
+    about = "Memory diagnostics for Linux hosts, containers and Kubernetes nodes",
+    long_about = "Memory diagnostics for Linux hosts, containers and Kubernetes nodes.\n\n\
+        Reads /proc and the memory cgroup files (v1, v2 and hybrid layouts) to answer what is \
+        using memory, how close each container is to its limit, and where in a process the \
+        memory is.",
+    after_help = AFTER_HELP,
+    propagate_version = true,
+    max_term_width = 100
+)]
+pub struct Cli {
+    #[command(flatten)]
+    pub global: GlobalArgs,
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+/// Flags every subcommand accepts.
+#[derive(Debug, Args)]
+pub struct GlobalArgs {
+    /// Output format: a table for people, JSON (the stable contract, see docs/json.md) or CSV.
+    #[arg(long, global = true, value_enum, default_value_t = FormatArg::Table)]
+    pub format: FormatArg,
+    /// Shorthand for --format json.
+    #[arg(long, global = true)]
+    pub json: bool,
+    /// When to colour the output; NO_COLOR in the environment means never for "auto".
+    #[arg(long, global = true, value_enum, default_value_t = ColorArg::Auto)]
+    pub color: ColorArg,
+    /// Print only the data: no notes or warnings on stderr.
+    #[arg(short, long, global = true)]
+    pub quiet: bool,
+    /// Say more on stderr about what is read (repeat for more).
+    #[arg(short, long, global = true, action = clap::ArgAction::Count)]
+    pub verbose: u8,
+    /// Read process files from this directory instead of /proc (e.g. a copied tree).
+    #[arg(long, global = true, value_name = "DIR", default_value = "/proc", env = "CLW_DIAG_PROC_ROOT")]
+    pub proc_root: PathBuf,
+    /// Read cgroup files from this directory instead of /sys/fs/cgroup.
+    #[arg(long, global = true, value_name = "DIR", default_value = "/sys/fs/cgroup", env = "CLW_DIAG_CGROUP_ROOT")]
+    pub cgroup_root: PathBuf,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum FormatArg {
+    Table,
+    Json,
+    Csv,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum ColorArg {
+    Auto,
+    Always,
+    Never,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Snapshot of host, memory cgroups and processes, with pressure states.
+    #[command(long_about = sample::LONG_ABOUT, after_help = sample::AFTER_HELP)]
+    Sample(sample::SampleArgs),
+    /// Where a process's memory is: heap, stacks, code, file data, shared memory, kernel.
+    #[command(long_about = vmmap::LONG_ABOUT, after_help = vmmap::AFTER_HELP)]
+    Vmmap(vmmap::VmmapArgs),
+    /// Print shell completions (bash, zsh, fish, elvish, powershell).
+    Completions(CompletionsArgs),
+    /// Print the man page (or write every page with --dir).
+    Man(ManArgs),
+}
+
+/// Output settings resolved once from the global flags.
+pub struct Output {
+    pub format: Format,
+    pub style: Style,
+    pub quiet: bool,
+    pub verbose: u8,
+}
+
+impl Output {
+    fn from_args(g: &GlobalArgs) -> Output {
+        let format = if g.json {
+            Format::Json
+        } else {
+            match g.format {
+                FormatArg::Table => Format::Table,
+                FormatArg::Json => Format::Json,
+                FormatArg::Csv => Format::Csv,
+            }
+        };
+        let tty = std::io::stdout().is_terminal();
+        let no_color = std::env::var_os("NO_COLOR").is_some_and(|v| !v.is_empty());
+        let color = match g.color {
+            ColorArg::Always => true,
+            ColorArg::Never => false,
+            ColorArg::Auto => tty && !no_color,
+        };
+        let width = if tty { comfy_table::Table::new().width() } else { None };
+        Output {
+            format,
+            style: Style { color, width },
+            quiet: g.quiet,
+            verbose: g.verbose,
+        }
+    }
+
+    /// A note for people on stderr (suppressed by -q).
+    pub fn note(&self, msg: &str) {
+        if !self.quiet {
+            let _ = writeln!(std::io::stderr(), "clw-diag: {msg}");
+        }
+    }
+
+    /// Verbose detail on stderr (-v).
+    pub fn detail(&self, msg: &str) {
+        if self.verbose > 0 && !self.quiet {
+            let _ = writeln!(std::io::stderr(), "clw-diag: {msg}");
+        }
+    }
+}
+
+/// Run the parsed command line.
+pub fn run(cli: Cli) -> anyhow::Result<ExitCode> {
+    let out = Output::from_args(&cli.global);
+    match cli.command {
+        Command::Sample(a) => sample::run(a, &cli.global, &out),
+        Command::Vmmap(a) => vmmap::run(a, &cli.global, &out),
+        Command::Completions(a) => completions::completions(a),
+        Command::Man(a) => completions::man(a),
+    }
+}
+
+/// Parse a pid argument: a positive integer or `self`.
+pub fn parse_pid(s: &str) -> Result<PidArg, String> {
+    if s == "self" {
+        return Ok(PidArg::SelfPid);
+    }
+    match s.parse::<i32>() {
+        Ok(p) if p > 0 => Ok(PidArg::Pid(p)),
+        _ => Err(format!("{s:?} is not a process id (a positive integer, or \"self\")")),
+    }
+}
+
+/// A pid as given on the command line.
+#[derive(Debug, Clone, Copy)]
+pub enum PidArg {
+    Pid(i32),
+    SelfPid,
+}
+
+impl PidArg {
+    pub fn resolve(self, proc_root: &std::path::Path) -> clw_diag::Result<i32> {
+        match self {
+            PidArg::Pid(p) => Ok(p),
+            PidArg::SelfPid => clw_diag::sample::process::self_pid(proc_root),
+        }
+    }
+}

@@ -1,0 +1,159 @@
+//! `clw-diag sample`.
+
+use std::io::{IsTerminal, Write};
+use std::process::ExitCode;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::time::{Duration, Instant};
+
+use clap::{Args, ValueEnum};
+use clw_diag::render::{self, Format};
+use clw_diag::sample::snapshot::{self, Previous, ProcessSort, SampleRequest};
+
+use super::{GlobalArgs, Output, PidArg};
+
+pub const LONG_ABOUT: &str = "\
+Snapshot of memory: the host (total, used, available, swap, PSI, OOM kills), every memory cgroup \
+that has a limit (the containers and pods: usage, working set, limit, peak, OOM kills) and the \
+top processes by RSS (with PSS and USS from smaps_rollup, oom_score_adj and memory cgroup).
+
+Each cgroup and the host get a pressure state: warning when the working set (usage minus \
+inactive file, as kubelet computes it) reaches 85% of the limit, when PSI 'some' is rising, or \
+when OOM kills were recorded; critical at 95%, or when the OOM-kill counter rises between two \
+samples of --watch.
+
+With --pid or --cgroup only those are shown (a pid brings its memory cgroup along; a cgroup \
+brings the processes inside it).";
+
+pub const AFTER_HELP: &str = "\
+Examples:
+  clw-diag sample
+  clw-diag sample --top 20 --sort pss
+  clw-diag sample --pid 1234 --pid 5678
+  clw-diag sample --cgroup /kubepods/burstable/pod1234 --json
+  clw-diag sample --watch 2s";
+
+#[derive(Debug, Args)]
+pub struct SampleArgs {
+    /// Only this process (repeatable; 'self' is clw-diag itself).
+    #[arg(long, value_name = "PID", value_parser = super::parse_pid)]
+    pub pid: Vec<PidArg>,
+    /// Only this memory cgroup and its processes: a path relative to the memory hierarchy
+    /// (/kubepods/pod1, as /proc/PID/cgroup prints it) or absolute (/sys/fs/cgroup/...). Repeatable.
+    #[arg(long, value_name = "PATH")]
+    pub cgroup: Vec<String>,
+    /// Show every process, not only the top N.
+    #[arg(long)]
+    pub all: bool,
+    /// How many processes to show.
+    #[arg(long, value_name = "N", default_value_t = 15)]
+    pub top: usize,
+    /// Rank processes by this figure (pss and uss read smaps_rollup of every process: slower).
+    #[arg(long, value_enum, default_value_t = SortArg::Rss)]
+    pub sort: SortArg,
+    /// Refresh every DURATION (e.g. 2s, 500ms, 1m) until Ctrl-C; JSON output becomes JSON Lines.
+    #[arg(long, value_name = "DURATION", value_parser = parse_duration)]
+    pub watch: Option<Duration>,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum SortArg {
+    Rss,
+    Pss,
+    Uss,
+    Swap,
+}
+
+/// Parse `500ms`, `2s`, `1m`, `1h` or a bare number of seconds (at least 100 ms).
+pub fn parse_duration(s: &str) -> Result<Duration, String> {
+    let s = s.trim();
+    let split = s.find(|c: char| !(c.is_ascii_digit() || c == '.')).unwrap_or(s.len());
+    let (num, unit) = s.split_at(split);
+    let v: f64 = num.parse().map_err(|_| format!("{s:?} is not a duration (e.g. 2s, 500ms, 1m)"))?;
+    let secs = match unit {
+        "ms" => v / 1000.0,
+        "" | "s" => v,
+        "m" | "min" => v * 60.0,
+        "h" => v * 3600.0,
+        _ => return Err(format!("unknown unit {unit:?} in {s:?} (use ms, s, m or h)")),
+    };
+    if !secs.is_finite() || secs < 0.1 || secs > 86_400.0 * 365.0 {
+        return Err(format!("{s:?} is out of range (100ms to 1 year)"));
+    }
+    Ok(Duration::from_secs_f64(secs))
+}
+
+static INTERRUPTED: AtomicBool = AtomicBool::new(false);
+
+extern "C" fn on_sigint(_: libc::c_int) {
+    INTERRUPTED.store(true, Ordering::SeqCst);
+}
+
+pub fn run(a: SampleArgs, g: &GlobalArgs, out: &Output) -> anyhow::Result<ExitCode> {
+    let mut pids = Vec::new();
+    for p in &a.pid {
+        pids.push(p.resolve(&g.proc_root)?);
+    }
+    let req = SampleRequest {
+        proc_root: g.proc_root.clone(),
+        cgroup_root: g.cgroup_root.clone(),
+        pids,
+        cgroups: a.cgroup.clone(),
+        all: a.all,
+        top: a.top,
+        sort: match a.sort {
+            SortArg::Rss => ProcessSort::Rss,
+            SortArg::Pss => ProcessSort::Pss,
+            SortArg::Uss => ProcessSort::Uss,
+            SortArg::Swap => ProcessSort::Swap,
+        },
+    };
+    out.detail(&format!(
+        "reading processes from {} and cgroups from {}",
+        req.proc_root.display(),
+        req.cgroup_root.display()
+    ));
+    let stdout = std::io::stdout();
+    let Some(every) = a.watch else {
+        let t0 = Instant::now();
+        let snap = snapshot::take(&req, None)?;
+        out.detail(&format!("sampled in {:.1} ms", t0.elapsed().as_secs_f64() * 1000.0));
+        let mut w = stdout.lock();
+        render::render(&snap, out.format, out.style, &mut w)?;
+        w.flush()?;
+        return Ok(ExitCode::SUCCESS);
+    };
+    // SAFETY: the handler only stores to an atomic, which is async-signal-safe.
+    unsafe {
+        libc::signal(libc::SIGINT, on_sigint as *const () as libc::sighandler_t);
+    }
+    let clear = out.format == Format::Table && stdout.is_terminal();
+    let mut prev: Option<Previous> = None;
+    let mut first = true;
+    while !INTERRUPTED.load(Ordering::SeqCst) {
+        let snap = snapshot::take(&req, prev.as_ref())?;
+        let mut w = stdout.lock();
+        match out.format {
+            Format::Json => render::render_json_line(&snap, &mut w)?,
+            _ => {
+                if clear {
+                    write!(w, "\x1b[H\x1b[2J")?;
+                } else if !first {
+                    writeln!(w)?;
+                }
+                if out.format == Format::Table {
+                    writeln!(w, "clw-diag sample, every {:?} (Ctrl-C to stop)\n", every)?;
+                }
+                render::render(&snap, out.format, out.style, &mut w)?;
+            }
+        }
+        w.flush()?;
+        drop(w);
+        first = false;
+        prev = Some(Previous::from_snapshot(&snap));
+        let until = Instant::now() + every;
+        while Instant::now() < until && !INTERRUPTED.load(Ordering::SeqCst) {
+            std::thread::sleep(Duration::from_millis(50).min(until.saturating_duration_since(Instant::now())));
+        }
+    }
+    Ok(ExitCode::SUCCESS)
+}

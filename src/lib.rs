@@ -1,0 +1,12 @@
+//! clw-diag: memory diagnostics for Linux hosts, containers and Kubernetes nodes.
+//!
+//! The library knows nothing of command-line flags: readers ([`sample`]) return typed models,
+//! analyses ([`analysis`]) derive verdicts, and [`render`] turns any model into a table, JSON or
+//! CSV. Data flows one way: read → model → analyse → render (see DESIGN.md).
+
+pub mod analysis;
+pub mod error;
+pub mod render;
+pub mod sample;
+
+pub use error::{Error, Result};

@@ -1,0 +1,105 @@
+//! The render layer: a command returns a [`Report`] (a `Serialize` model that can also lay
+//! itself out as tables), and the output format is chosen here, once.
+//!
+//! - `table`: comfy-table, IEC units (KiB, MiB, GiB), `-` for unknown, colour only when asked.
+//! - `json`: the model itself via serde; integer bytes, units in field names, `null` for unknown.
+//!   This is the stable contract documented in `docs/json.md`.
+//! - `csv`: the same tables with raw integers (bytes), one header row per table; several tables
+//!   are separated by an empty line.
+
+mod csv_out;
+mod sample;
+mod table;
+pub mod units;
+mod vmmap;
+
+use std::io::{self, Write};
+
+use serde::Serialize;
+
+use crate::analysis::pressure::PressureState;
+
+/// Output format.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Format {
+    Table,
+    Json,
+    Csv,
+}
+
+/// Presentation options.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct Style {
+    /// Emit ANSI colours (pressure states, headers).
+    pub color: bool,
+    /// Fit tables to this terminal width; `None` when not a terminal.
+    pub width: Option<u16>,
+}
+
+/// One cell of a table.
+#[derive(Debug, Clone)]
+pub enum Cell {
+    Text(String),
+    /// A size in bytes; `None` is unknown.
+    Bytes(Option<u64>),
+    Int(Option<i64>),
+    /// A percentage (0–100).
+    Pct(Option<f64>),
+    State(PressureState),
+    /// A memory limit in bytes; `None` is "unlimited" (`max` in CSV, as cgroup v2 prints it).
+    Limit(Option<u64>),
+}
+
+impl Cell {
+    pub fn text(s: impl Into<String>) -> Cell {
+        Cell::Text(s.into())
+    }
+}
+
+/// A column: its title for people and its key for CSV headers (with units, e.g. `rss_bytes`).
+#[derive(Debug, Clone, Copy)]
+pub struct Column {
+    pub title: &'static str,
+    pub key: &'static str,
+}
+
+/// Shorthand for a column.
+pub const fn col(title: &'static str, key: &'static str) -> Column {
+    Column { title, key }
+}
+
+/// A table of a report.
+#[derive(Debug, Clone, Default)]
+pub struct Table {
+    /// Heading printed above the table in table format.
+    pub title: Option<String>,
+    pub columns: Vec<Column>,
+    pub rows: Vec<Vec<Cell>>,
+    /// Lines printed under the table in table format (not in CSV).
+    pub notes: Vec<String>,
+}
+
+/// A command's result: serialisable as JSON, and laid out as tables for people and CSV.
+pub trait Report: Serialize {
+    fn tables(&self) -> Vec<Table>;
+}
+
+/// Write `report` in `format`.
+///
+/// Errors: only I/O errors of `out` (a closed pipe shows up as `BrokenPipe`).
+pub fn render<R: Report + ?Sized>(report: &R, format: Format, style: Style, out: &mut dyn Write) -> io::Result<()> {
+    match format {
+        Format::Json => {
+            serde_json::to_writer_pretty(&mut *out, report).map_err(io::Error::other)?;
+            out.write_all(b"\n")
+        }
+        Format::Table => table::write(&report.tables(), style, out),
+        Format::Csv => csv_out::write(&report.tables(), out),
+    }
+}
+
+/// Write one JSON object on one line (JSON Lines), for `--watch`.
+pub fn render_json_line<R: Serialize + ?Sized>(report: &R, out: &mut dyn Write) -> io::Result<()> {
+    serde_json::to_writer(&mut *out, report).map_err(io::Error::other)?;
+    out.write_all(b"\n")
+}

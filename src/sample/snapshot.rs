@@ -1,0 +1,318 @@
+//! `sample`: one snapshot of host, cgroups and processes, with the pressure state of each
+//! cgroup and of the host.
+//!
+//! Processes are ranked from `status` alone (cheap); `smaps_rollup` (which walks page tables
+//! under each target's mmap lock) is read only for the processes shown, or for all when the
+//! sort key needs PSS or USS. Processes that exit or deny access during the walk are counted,
+//! not fatal.
+
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+
+use serde::Serialize;
+
+use crate::analysis::pressure::{assess, Pressure, PressureInput};
+use crate::error::{Error, Result};
+use crate::sample::cgroup::{CgroupMemory, MemoryHierarchy};
+use crate::sample::files;
+use crate::sample::host::{read_host, HostMemory};
+use crate::sample::process::{list_pids, read_process, ProcessMemory, ReadOptions};
+
+/// Sort key for processes.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum ProcessSort {
+    #[default]
+    Rss,
+    Pss,
+    Uss,
+    Swap,
+}
+
+/// What to sample.
+#[derive(Debug, Clone)]
+pub struct SampleRequest {
+    /// `/proc` (or a fixture tree).
+    pub proc_root: PathBuf,
+    /// `/sys/fs/cgroup` (or a fixture tree).
+    pub cgroup_root: PathBuf,
+    /// Explicit pids; when non-empty only these processes are shown.
+    pub pids: Vec<i32>,
+    /// Explicit cgroups; when non-empty only these cgroups (and their processes) are shown.
+    pub cgroups: Vec<String>,
+    /// Show every process instead of the top `top`.
+    pub all: bool,
+    pub top: usize,
+    pub sort: ProcessSort,
+}
+
+/// Counts of processes that could not be read during the walk.
+#[derive(Debug, Clone, Default, Serialize)]
+pub struct Skipped {
+    /// Exited while being read.
+    pub vanished: u32,
+    /// Permission denied (needs the same uid or CAP_SYS_PTRACE).
+    pub permission_denied: u32,
+}
+
+/// A cgroup with its pressure state.
+#[derive(Debug, Clone, Serialize)]
+pub struct CgroupSample {
+    #[serde(flatten)]
+    pub memory: CgroupMemory,
+    pub usage_pct: Option<f64>,
+    pub working_set_pct: Option<f64>,
+    pub pressure: Pressure,
+}
+
+/// The host with its pressure state.
+#[derive(Debug, Clone, Serialize)]
+pub struct HostSample {
+    #[serde(flatten)]
+    pub memory: HostMemory,
+    pub used_pct: Option<f64>,
+    pub pressure: Pressure,
+}
+
+/// One snapshot.
+#[derive(Debug, Clone, Serialize)]
+pub struct Snapshot {
+    /// Seconds since the Unix epoch when the snapshot was taken.
+    pub timestamp_s: f64,
+    /// `null` when the sample was restricted to pids or cgroups.
+    pub host: Option<HostSample>,
+    /// `v1` or `v2`; `null` when no memory cgroup hierarchy was found.
+    pub cgroup_version: Option<crate::sample::cgroup::CgroupVersion>,
+    pub cgroups: Vec<CgroupSample>,
+    pub processes: Vec<ProcessMemory>,
+    /// Processes considered before the top-N cut.
+    pub processes_total: usize,
+    pub skipped: Skipped,
+    /// Notes about what could not be read.
+    pub notes: Vec<String>,
+}
+
+/// Counters from the previous snapshot, so `--watch` can see OOM kills rise.
+#[derive(Debug, Clone, Default)]
+pub struct Previous {
+    pub host_oom_kills: Option<u64>,
+    pub cgroup_oom_kills: BTreeMap<String, u64>,
+}
+
+impl Previous {
+    pub fn from_snapshot(s: &Snapshot) -> Previous {
+        Previous {
+            host_oom_kills: s.host.as_ref().and_then(|h| h.memory.oom_kill_count),
+            cgroup_oom_kills: s
+                .cgroups
+                .iter()
+                .filter_map(|c| Some((c.memory.path.clone(), c.memory.oom_kill_count?)))
+                .collect(),
+        }
+    }
+}
+
+fn sort_value(p: &ProcessMemory, key: ProcessSort) -> u64 {
+    match key {
+        ProcessSort::Rss => p.rss_bytes,
+        ProcessSort::Pss => p.rollup.pss_bytes,
+        ProcessSort::Uss => p.rollup.uss_bytes,
+        ProcessSort::Swap => p.swap_bytes,
+    }
+    .unwrap_or(0)
+}
+
+/// Assess a cgroup.
+pub fn cgroup_sample(memory: CgroupMemory, prev: Option<&Previous>) -> CgroupSample {
+    let pressure = assess(PressureInput {
+        used_pct: memory.working_set_pct(),
+        psi: memory.psi.as_ref(),
+        oom_kills: memory.oom_kill_count,
+        oom_kills_before: prev.and_then(|p| p.cgroup_oom_kills.get(&memory.path).copied()),
+    });
+    CgroupSample {
+        usage_pct: memory.usage_pct(),
+        working_set_pct: memory.working_set_pct(),
+        pressure,
+        memory,
+    }
+}
+
+/// Take one snapshot.
+///
+/// Errors: an explicit pid that does not exist or cannot be read, an explicit cgroup that does
+/// not exist, a malformed host or cgroup file. Processes found by walking `/proc` that vanish or
+/// deny access are counted in [`Skipped`].
+pub fn take(req: &SampleRequest, prev: Option<&Previous>) -> Result<Snapshot> {
+    let timestamp_s = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map(|d| d.as_secs_f64())
+        .unwrap_or(0.0);
+    let mut notes = Vec::new();
+    let hierarchy = match MemoryHierarchy::detect(&req.cgroup_root) {
+        Ok(h) => Some(h),
+        Err(e) => {
+            if !req.cgroups.is_empty() {
+                return Err(e);
+            }
+            notes.push(e.to_string());
+            None
+        }
+    };
+    let version = hierarchy.as_ref().map(|h| h.version);
+    let explicit = !req.pids.is_empty() || !req.cgroups.is_empty();
+    let needs_rollup_for_all = matches!(req.sort, ProcessSort::Pss | ProcessSort::Uss);
+    let opts = ReadOptions {
+        rollup: needs_rollup_for_all,
+        cgroup_version: version,
+    };
+
+    let host = if explicit {
+        None
+    } else {
+        let memory = read_host(&req.proc_root)?;
+        let pressure = assess(PressureInput {
+            used_pct: memory.used_pct(),
+            psi: memory.psi.as_ref(),
+            oom_kills: memory.oom_kill_count,
+            oom_kills_before: prev.and_then(|p| p.host_oom_kills),
+        });
+        Some(HostSample {
+            used_pct: memory.used_pct(),
+            pressure,
+            memory,
+        })
+    };
+
+    let mut skipped = Skipped::default();
+    let mut processes: Vec<ProcessMemory> = Vec::new();
+    let mut cgroup_paths: Vec<String> = Vec::new();
+
+    if !req.pids.is_empty() {
+        for &pid in &req.pids {
+            let p = read_process(&req.proc_root, pid, ReadOptions { rollup: true, ..opts })?;
+            if let Some(cg) = &p.memory_cgroup {
+                if !cgroup_paths.contains(cg) {
+                    cgroup_paths.push(cg.clone());
+                }
+            }
+            processes.push(p);
+        }
+    }
+    if let Some(h) = &hierarchy {
+        for c in &req.cgroups {
+            let (_, rel) = h.resolve(c)?;
+            if !cgroup_paths.contains(&rel) {
+                cgroup_paths.push(rel);
+            }
+        }
+    }
+    let candidate_pids: Vec<i32> = if !req.cgroups.is_empty() {
+        let mut pids = Vec::new();
+        if let Some(h) = &hierarchy {
+            for c in &req.cgroups {
+                let (dir, _) = h.resolve(c)?;
+                pids.extend(cgroup_procs_recursive(&dir)?);
+            }
+        }
+        pids.sort_unstable();
+        pids.dedup();
+        pids
+    } else if req.pids.is_empty() {
+        list_pids(&req.proc_root)?
+    } else {
+        Vec::new()
+    };
+    for pid in candidate_pids {
+        match read_process(&req.proc_root, pid, opts) {
+            // Kernel threads have no VmRSS: not memory users.
+            Ok(p) if p.rss_bytes.is_none() => {}
+            Ok(p) => processes.push(p),
+            Err(e) if e.is_vanished() => skipped.vanished += 1,
+            Err(e) if e.is_permission() => skipped.permission_denied += 1,
+            Err(e) => return Err(e),
+        }
+    }
+    let processes_total = processes.len();
+    if req.pids.is_empty() {
+        processes.sort_by_key(|p| (std::cmp::Reverse(sort_value(p, req.sort)), p.pid));
+        if !req.all {
+            processes.truncate(req.top);
+        }
+        if !needs_rollup_for_all {
+            // Read smaps_rollup only for the processes shown.
+            let mut kept = Vec::with_capacity(processes.len());
+            for p in processes {
+                match read_process(&req.proc_root, p.pid, ReadOptions { rollup: true, ..opts }) {
+                    Ok(full) => kept.push(full),
+                    Err(e) if e.is_vanished() => skipped.vanished += 1,
+                    Err(e) if e.is_permission() => {
+                        skipped.permission_denied += 1;
+                        kept.push(p);
+                    }
+                    Err(e) => return Err(e),
+                }
+            }
+            processes = kept;
+        }
+    }
+
+    let mut cgroups = Vec::new();
+    if let Some(h) = &hierarchy {
+        if !explicit {
+            cgroup_paths = h.limited_cgroups(32)?;
+        }
+        for path in &cgroup_paths {
+            match h.read(path) {
+                Ok(m) => cgroups.push(cgroup_sample(m, prev)),
+                // A cgroup removed between listing and reading is data, not an error.
+                Err(Error::NoSuchCgroup { .. }) if !explicit => notes.push(format!("cgroup {path} vanished")),
+                Err(e) => return Err(e),
+            }
+        }
+    }
+    if skipped.permission_denied > 0 {
+        notes.push(format!(
+            "{} process(es) could not be read: permission denied (needs the same uid or CAP_SYS_PTRACE)",
+            skipped.permission_denied
+        ));
+    }
+    Ok(Snapshot {
+        timestamp_s,
+        host,
+        cgroup_version: version,
+        cgroups,
+        processes,
+        processes_total,
+        skipped,
+        notes,
+    })
+}
+
+/// The pids in `dir` and its descendants (`cgroup.procs`).
+fn cgroup_procs_recursive(dir: &Path) -> Result<Vec<i32>> {
+    let mut out = Vec::new();
+    let mut stack = vec![dir.to_path_buf()];
+    while let Some(d) = stack.pop() {
+        let f = d.join("cgroup.procs");
+        if let Some(text) = files::read_optional(&f)? {
+            for (i, line) in text.lines().enumerate() {
+                if line.trim().is_empty() {
+                    continue;
+                }
+                out.push(
+                    line.trim()
+                        .parse::<i32>()
+                        .map_err(|_| files::malformed(&f, i + 1, format!("not a pid: {:?}", files::clip(line))))?,
+                );
+            }
+        }
+        if let Ok(rd) = std::fs::read_dir(&d) {
+            for e in rd.flatten() {
+                if e.file_type().map(|t| t.is_dir()).unwrap_or(false) {
+                    stack.push(e.path());
+                }
+            }
+        }
+    }
+    Ok(out)
+}
