@@ -56,6 +56,8 @@ pub struct PressureInput<'a> {
     pub oom_kills: Option<u64>,
     /// OOM-kill counter at the previous sample (`--watch`); `None` for a one-shot sample.
     pub oom_kills_before: Option<u64>,
+    /// Since when the OOM-kill counter counts ("boot" for the host, "cgroup creation").
+    pub counted_since: &'a str,
 }
 
 /// Assess the pressure state.
@@ -90,7 +92,10 @@ pub fn assess(input: PressureInput<'_>) -> Pressure {
         }
         (Some(now), None) if now > 0 => raise(
             PressureState::Warning,
-            format!("{now} OOM kill(s) since creation (use --watch to see new ones)"),
+            format!(
+                "{now} OOM kill(s) since {} (use --watch to see new ones)",
+                input.counted_since
+            ),
         ),
         _ => {}
     }

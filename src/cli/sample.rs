@@ -117,6 +117,9 @@ pub fn run(a: SampleArgs, g: &GlobalArgs, out: &Output) -> anyhow::Result<ExitCo
         let t0 = Instant::now();
         let snap = snapshot::take(&req, None)?;
         out.detail(&format!("sampled in {:.1} ms", t0.elapsed().as_secs_f64() * 1000.0));
+        if out.format != Format::Table {
+            snap.notes.iter().for_each(|n| out.note(n));
+        }
         let mut w = stdout.lock();
         render::render(&snap, out.format, out.style, &mut w)?;
         w.flush()?;

@@ -98,6 +98,21 @@ pub fn render<R: Report + ?Sized>(report: &R, format: Format, style: Style, out:
     }
 }
 
+/// Make text safe for one table line: control characters (newlines in a command line, escape
+/// sequences in a process name) are shown escaped rather than interpreted by the terminal.
+pub(crate) fn one_line(s: &str) -> String {
+    let mut out = String::with_capacity(s.len());
+    for c in s.chars() {
+        match c {
+            '\n' => out.push_str("\\n"),
+            '\t' => out.push_str("\\t"),
+            c if c.is_control() => out.push_str(&c.escape_unicode().to_string()),
+            c => out.push(c),
+        }
+    }
+    out
+}
+
 /// Write one JSON object on one line (JSON Lines), for `--watch`.
 pub fn render_json_line<R: Serialize + ?Sized>(report: &R, out: &mut dyn Write) -> io::Result<()> {
     serde_json::to_writer(&mut *out, report).map_err(io::Error::other)?;

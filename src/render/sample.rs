@@ -1,6 +1,6 @@
 //! Tables of `sample`.
 
-use super::{col, Cell, Report, Table};
+use super::{col, one_line, Cell, Report, Table};
 use crate::sample::snapshot::Snapshot;
 
 /// Keep the first `max` characters (commands: the program name matters most).
@@ -31,7 +31,10 @@ impl Report for Snapshot {
         if let Some(h) = &self.host {
             let m = &h.memory;
             let psi = m.psi.map(|p| p.some);
-            let mut notes: Vec<String> = h.pressure.reasons.iter().map(|r| format!("host {}: {r}", h.pressure.state.as_str())).collect();
+            let mut notes = Vec::new();
+            if !h.pressure.reasons.is_empty() {
+                notes.push(format!("host {}: {}", h.pressure.state.as_str(), h.pressure.reasons.join("; ")));
+            }
             if m.psi.is_none() {
                 notes.push("PSI: not available (kernel without CONFIG_PSI or booted with psi=0)".into());
             }
@@ -75,8 +78,13 @@ impl Report for Snapshot {
             };
             let mut notes = Vec::new();
             for c in &self.cgroups {
-                for r in &c.pressure.reasons {
-                    notes.push(format!("{} {}: {r}", c.memory.path, c.pressure.state.as_str()));
+                if !c.pressure.reasons.is_empty() {
+                    notes.push(format!(
+                        "{} {}: {}",
+                        clip_left(&c.memory.path, 70),
+                        c.pressure.state.as_str(),
+                        c.pressure.reasons.join("; ")
+                    ));
                 }
             }
             if self.cgroups.is_empty() {
@@ -104,7 +112,7 @@ impl Report for Snapshot {
                     .map(|c| {
                         let m = &c.memory;
                         vec![
-                            Cell::text(&m.path),
+                            Cell::text(clip_left(&one_line(&m.path), 70)),
                             Cell::Bytes(m.usage_bytes),
                             Cell::Bytes(m.working_set_bytes),
                             Cell::Limit(m.effective_limit_bytes),
@@ -153,7 +161,7 @@ impl Report for Snapshot {
                 .map(|p| {
                     vec![
                         Cell::Int(Some(p.pid as i64)),
-                        Cell::text(&p.name),
+                        Cell::text(one_line(&p.name)),
                         Cell::Bytes(p.rss_bytes),
                         Cell::Bytes(p.anon_bytes),
                         Cell::Bytes(p.file_bytes),
@@ -163,7 +171,7 @@ impl Report for Snapshot {
                         Cell::Bytes(p.rollup.uss_bytes),
                         Cell::Int(p.oom_score_adj.map(i64::from)),
                         Cell::text(clip_left(p.memory_cgroup.as_deref().unwrap_or("-"), 40)),
-                        Cell::text(clip(&p.command, 60)),
+                        Cell::text(clip(&one_line(&p.command), 60)),
                     ]
                 })
                 .collect(),

@@ -1,7 +1,7 @@
 //! Tables of `vmmap`: per-mapping rows (like `pmap -X`) and per-category totals.
 
 use super::units::iec;
-use super::{col, Cell, Report, Table};
+use super::{col, one_line, Cell, Report, Table};
 use crate::analysis::vmmap::{Category, Totals, VmmapReport};
 
 fn totals_cells(t: &Totals) -> Vec<Cell> {
@@ -21,7 +21,7 @@ impl Report for VmmapReport {
         let mut out = Vec::new();
         if let Some(rows) = &self.mappings {
             out.push(Table {
-                title: Some(format!("{}:   {}", self.pid, self.command)),
+                title: Some(format!("{}:   {}", self.pid, one_line(&self.command))),
                 columns: vec![
                     col("ADDRESS", "start"),
                     col("PERM", "perms"),
@@ -53,7 +53,7 @@ impl Report for VmmapReport {
                             Cell::Bytes(Some(r.dirty_bytes)),
                             Cell::Bytes(Some(r.swap_bytes)),
                             Cell::text(r.category.key()),
-                            Cell::text(&r.mapping),
+                            Cell::text(one_line(&r.mapping)),
                         ]
                     })
                     .collect(),
@@ -112,7 +112,7 @@ impl Report for VmmapReport {
             notes.push("thread stacks: anonymous rw-p mappings directly above a PROT_NONE guard (glibc's layout)".into());
         }
         out.push(Table {
-            title: Some(format!("{} ({})   {}", self.pid, self.name, self.command)),
+            title: Some(format!("{} ({})   {}", self.pid, one_line(&self.name), one_line(&self.command))),
             columns: vec![
                 col("CATEGORY", "category"),
                 col("VIRTUAL", "virtual_bytes"),

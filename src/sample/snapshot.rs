@@ -128,6 +128,7 @@ pub fn cgroup_sample(memory: CgroupMemory, prev: Option<&Previous>) -> CgroupSam
         psi: memory.psi.as_ref(),
         oom_kills: memory.oom_kill_count,
         oom_kills_before: prev.and_then(|p| p.cgroup_oom_kills.get(&memory.path).copied()),
+        counted_since: "cgroup creation",
     });
     CgroupSample {
         usage_pct: memory.usage_pct(),
@@ -173,8 +174,11 @@ pub fn take(req: &SampleRequest, prev: Option<&Previous>) -> Result<Snapshot> {
         let pressure = assess(PressureInput {
             used_pct: memory.used_pct(),
             psi: memory.psi.as_ref(),
-            oom_kills: memory.oom_kill_count,
+            // The host counter includes every cgroup's kills since boot: only a rise (--watch)
+            // says something about the host now.
+            oom_kills: prev.and(memory.oom_kill_count),
             oom_kills_before: prev.and_then(|p| p.host_oom_kills),
+            counted_since: "boot",
         });
         Some(HostSample {
             used_pct: memory.used_pct(),
