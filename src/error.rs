@@ -31,7 +31,7 @@ pub enum Error {
     #[error("pid {pid} ({name}) is a kernel thread: it has no user-space memory mappings")]
     KernelThread { pid: i32, name: String },
     /// A file's contents do not follow the kernel's format.
-    #[error("{}:{line}: malformed: {msg}", path.display())]
+    #[error("{}: malformed: {msg}", location(path, *line))]
     Malformed {
         path: PathBuf,
         /// 1-based line number; 0 when the problem concerns the whole file.
@@ -47,6 +47,14 @@ pub enum Error {
     /// The request itself is invalid (bad pid, bad field name...).
     #[error("{0}")]
     Usage(String),
+}
+
+fn location(path: &Path, line: usize) -> String {
+    if line == 0 {
+        path.display().to_string()
+    } else {
+        format!("{}:{line}", path.display())
+    }
 }
 
 /// Hint printed after "permission denied" on per-process files.
@@ -72,7 +80,8 @@ impl Error {
     /// Errors of a per-process file: ENOENT/ESRCH mean the process is gone, EACCES means we
     /// lack ptrace access to it.
     pub fn process_io(pid: i32, path: &Path, source: io::Error) -> Error {
-        let gone = source.kind() == io::ErrorKind::NotFound || source.raw_os_error() == Some(libc::ESRCH);
+        let gone =
+            source.kind() == io::ErrorKind::NotFound || source.raw_os_error() == Some(libc::ESRCH);
         if gone {
             Error::Vanished {
                 pid,

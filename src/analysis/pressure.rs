@@ -70,9 +70,15 @@ pub fn assess(input: PressureInput<'_>) -> Pressure {
     };
     if let Some(p) = input.used_pct {
         if p >= CRITICAL_PCT {
-            raise(PressureState::Critical, format!("{p:.1}% of limit (>= {CRITICAL_PCT}%)"));
+            raise(
+                PressureState::Critical,
+                format!("{p:.1}% of limit (>= {CRITICAL_PCT}%)"),
+            );
         } else if p >= WARNING_PCT {
-            raise(PressureState::Warning, format!("{p:.1}% of limit (>= {WARNING_PCT}%)"));
+            raise(
+                PressureState::Warning,
+                format!("{p:.1}% of limit (>= {WARNING_PCT}%)"),
+            );
         }
     }
     if let Some(psi) = input.psi {
@@ -87,9 +93,10 @@ pub fn assess(input: PressureInput<'_>) -> Pressure {
         }
     }
     match (input.oom_kills, input.oom_kills_before) {
-        (Some(now), Some(before)) if now > before => {
-            raise(PressureState::Critical, format!("{} new OOM kill(s)", now - before))
-        }
+        (Some(now), Some(before)) if now > before => raise(
+            PressureState::Critical,
+            format!("{} new OOM kill(s)", now - before),
+        ),
         (Some(now), None) if now > 0 => raise(
             PressureState::Warning,
             format!(

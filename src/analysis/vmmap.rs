@@ -281,7 +281,12 @@ pub enum SortKey {
 /// Errors: [`Error::NoSuchProcess`]; [`Error::KernelThread`] (no mappings);
 /// [`Error::PermissionDenied`] (another user's process without CAP_SYS_PTRACE);
 /// [`Error::Vanished`] (it exited mid-read); [`Error::Malformed`] (garbled smaps, with the line).
-pub fn vmmap(proc_root: &Path, pid: i32, want_mappings: bool, sort: Option<SortKey>) -> Result<VmmapReport> {
+pub fn vmmap(
+    proc_root: &Path,
+    pid: i32,
+    want_mappings: bool,
+    sort: Option<SortKey>,
+) -> Result<VmmapReport> {
     let proc = process::open(proc_root, pid)?;
     let dir = proc_root.join(pid.to_string());
     let status = proc.status().ok();
@@ -318,12 +323,16 @@ pub fn vmmap(proc_root: &Path, pid: i32, want_mappings: bool, sort: Option<SortK
             });
         }
     };
-    smaps::for_each_mapping(BufReader::with_capacity(64 * 1024, file), &smaps_path, |m| {
-        if let Some((m, c)) = classifier.push(m) {
-            settle(m, c);
-        }
-        Ok(())
-    })
+    smaps::for_each_mapping(
+        BufReader::with_capacity(64 * 1024, file),
+        &smaps_path,
+        |m| {
+            if let Some((m, c)) = classifier.push(m) {
+                settle(m, c);
+            }
+            Ok(())
+        },
+    )
     .map_err(|e| match e {
         Error::Io { source, path } => Error::process_io(pid, &path, source),
         other => other,
@@ -332,19 +341,23 @@ pub fn vmmap(proc_root: &Path, pid: i32, want_mappings: bool, sort: Option<SortK
         settle(m, c);
     }
     if total.mappings == 0 {
-        // An empty smaps: the process exited (or became a zombie) while we read it.
-        let alive = proc.stat().map(|s| s.state != 'Z' && s.state != 'X').unwrap_or(false);
-        return Err(if alive {
-            Error::KernelThread { pid, name }
-        } else {
-            Error::Vanished { pid, path: smaps_path }
+        // Not a kernel thread (checked above), yet no address space: the process exited (or is
+        // exiting, or a zombie) while we read it.
+        return Err(Error::Vanished {
+            pid,
+            path: smaps_path,
         });
     }
     let rollup = proc
         .smaps_rollup()
         .ok()
         .and_then(|r| r.memory_map_rollup.0.into_iter().next())
-        .map(|m| (m.extension.map.get("Rss").copied(), m.extension.map.get("Pss").copied()));
+        .map(|m| {
+            (
+                m.extension.map.get("Rss").copied(),
+                m.extension.map.get("Pss").copied(),
+            )
+        });
     let mut categories: Vec<CategoryRow> = Category::ALL
         .iter()
         .zip(per_cat)
@@ -437,7 +450,10 @@ mod tests {
             m(0x10021000, 0x14000000, "---p", ""),
         ]);
         use Category::*;
-        assert_eq!(cats, vec![ThreadStacks, ThreadStacks, AnonPrivate, AnonPrivate]);
+        assert_eq!(
+            cats,
+            vec![ThreadStacks, ThreadStacks, AnonPrivate, AnonPrivate]
+        );
     }
 
     #[test]
@@ -457,7 +473,18 @@ mod tests {
         ]);
         assert_eq!(
             cats,
-            vec![Code, FileRwData, FileRwData, Heap, Shmem, Shmem, Shmem, Kernel, AnonPrivate, FileRoData]
+            vec![
+                Code,
+                FileRwData,
+                FileRwData,
+                Heap,
+                Shmem,
+                Shmem,
+                Shmem,
+                Kernel,
+                AnonPrivate,
+                FileRoData
+            ]
         );
     }
 }

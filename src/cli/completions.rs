@@ -28,12 +28,19 @@ pub struct ManArgs {
     pub dir: Option<PathBuf>,
 }
 
-const SHELLS: [Shell; 5] = [Shell::Bash, Shell::Zsh, Shell::Fish, Shell::Elvish, Shell::PowerShell];
+const SHELLS: [Shell; 5] = [
+    Shell::Bash,
+    Shell::Zsh,
+    Shell::Fish,
+    Shell::Elvish,
+    Shell::PowerShell,
+];
 
 pub fn completions(a: CompletionsArgs) -> anyhow::Result<ExitCode> {
     let mut cmd = Cli::command();
     if let Some(dir) = a.dir {
-        std::fs::create_dir_all(&dir).with_context(|| format!("{}: cannot create", dir.display()))?;
+        std::fs::create_dir_all(&dir)
+            .with_context(|| format!("{}: cannot create", dir.display()))?;
         for sh in SHELLS {
             clap_complete::generate_to(sh, &mut cmd, "clw-diag", &dir)
                 .with_context(|| format!("{}: cannot write completions", dir.display()))?;
@@ -51,8 +58,10 @@ pub fn man(a: ManArgs) -> anyhow::Result<ExitCode> {
     let cmd = Cli::command();
     match a.dir {
         Some(dir) => {
-            std::fs::create_dir_all(&dir).with_context(|| format!("{}: cannot create", dir.display()))?;
-            clap_mangen::generate_to(cmd, &dir).with_context(|| format!("{}: cannot write man pages", dir.display()))?;
+            std::fs::create_dir_all(&dir)
+                .with_context(|| format!("{}: cannot create", dir.display()))?;
+            clap_mangen::generate_to(cmd, &dir)
+                .with_context(|| format!("{}: cannot write man pages", dir.display()))?;
         }
         None => {
             let mut buf = Vec::new();

@@ -15,8 +15,9 @@ use clw_diag::render::{Format, Style};
 pub use completions::{CompletionsArgs, ManArgs};
 
 const AFTER_HELP: &str = "\
-Exit codes: 0 success; 1 a condition asked about with --fail-on was found; 2 usage error,
-unreadable or malformed input, or missing permission (with a one-line message).
+Exit codes: 0 success; 2 usage error, unreadable or malformed input, or missing permission,
+always with a one-line message (1 is kept for conditions that a --fail-on flag asks about).
+A closed pipe (| head) exits 0.
 
 Examples:
   clw-diag sample                     host, limited cgroups and top processes by RSS
@@ -47,6 +48,7 @@ pub struct Cli {
 
 /// Flags every subcommand accepts.
 #[derive(Debug, Args)]
+#[command(next_help_heading = "Global options")]
 pub struct GlobalArgs {
     /// Output format: a table for people, JSON (the stable contract, see docs/json.md) or CSV.
     #[arg(long, global = true, value_enum, default_value_t = FormatArg::Table)]
@@ -64,10 +66,22 @@ pub struct GlobalArgs {
     #[arg(short, long, global = true, action = clap::ArgAction::Count)]
     pub verbose: u8,
     /// Read process files from this directory instead of /proc (e.g. a copied tree).
-    #[arg(long, global = true, value_name = "DIR", default_value = "/proc", env = "CLW_DIAG_PROC_ROOT")]
+    #[arg(
+        long,
+        global = true,
+        value_name = "DIR",
+        default_value = "/proc",
+        env = "CLW_DIAG_PROC_ROOT"
+    )]
     pub proc_root: PathBuf,
     /// Read cgroup files from this directory instead of /sys/fs/cgroup.
-    #[arg(long, global = true, value_name = "DIR", default_value = "/sys/fs/cgroup", env = "CLW_DIAG_CGROUP_ROOT")]
+    #[arg(
+        long,
+        global = true,
+        value_name = "DIR",
+        default_value = "/sys/fs/cgroup",
+        env = "CLW_DIAG_CGROUP_ROOT"
+    )]
     pub cgroup_root: PathBuf,
 }
 
@@ -125,7 +139,11 @@ impl Output {
             ColorArg::Never => false,
             ColorArg::Auto => tty && !no_color,
         };
-        let width = if tty { comfy_table::Table::new().width() } else { None };
+        let width = if tty {
+            comfy_table::Table::new().width()
+        } else {
+            None
+        };
         Output {
             format,
             style: Style { color, width },
@@ -167,7 +185,9 @@ pub fn parse_pid(s: &str) -> Result<PidArg, String> {
     }
     match s.parse::<i32>() {
         Ok(p) if p > 0 => Ok(PidArg::Pid(p)),
-        _ => Err(format!("{s:?} is not a process id (a positive integer, or \"self\")")),
+        _ => Err(format!(
+            "{s:?} is not a process id (a positive integer, or \"self\")"
+        )),
     }
 }
 

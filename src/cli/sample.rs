@@ -66,15 +66,23 @@ pub enum SortArg {
 /// Parse `500ms`, `2s`, `1m`, `1h` or a bare number of seconds (at least 100 ms).
 pub fn parse_duration(s: &str) -> Result<Duration, String> {
     let s = s.trim();
-    let split = s.find(|c: char| !(c.is_ascii_digit() || c == '.')).unwrap_or(s.len());
+    let split = s
+        .find(|c: char| !(c.is_ascii_digit() || c == '.'))
+        .unwrap_or(s.len());
     let (num, unit) = s.split_at(split);
-    let v: f64 = num.parse().map_err(|_| format!("{s:?} is not a duration (e.g. 2s, 500ms, 1m)"))?;
+    let v: f64 = num
+        .parse()
+        .map_err(|_| format!("{s:?} is not a duration (e.g. 2s, 500ms, 1m)"))?;
     let secs = match unit {
         "ms" => v / 1000.0,
         "" | "s" => v,
         "m" | "min" => v * 60.0,
         "h" => v * 3600.0,
-        _ => return Err(format!("unknown unit {unit:?} in {s:?} (use ms, s, m or h)")),
+        _ => {
+            return Err(format!(
+                "unknown unit {unit:?} in {s:?} (use ms, s, m or h)"
+            ))
+        }
     };
     if !secs.is_finite() || secs < 0.1 || secs > 86_400.0 * 365.0 {
         return Err(format!("{s:?} is out of range (100ms to 1 year)"));
@@ -116,7 +124,10 @@ pub fn run(a: SampleArgs, g: &GlobalArgs, out: &Output) -> anyhow::Result<ExitCo
     let Some(every) = a.watch else {
         let t0 = Instant::now();
         let snap = snapshot::take(&req, None)?;
-        out.detail(&format!("sampled in {:.1} ms", t0.elapsed().as_secs_f64() * 1000.0));
+        out.detail(&format!(
+            "sampled in {:.1} ms",
+            t0.elapsed().as_secs_f64() * 1000.0
+        ));
         if out.format != Format::Table {
             snap.notes.iter().for_each(|n| out.note(n));
         }
@@ -155,7 +166,9 @@ pub fn run(a: SampleArgs, g: &GlobalArgs, out: &Output) -> anyhow::Result<ExitCo
         prev = Some(Previous::from_snapshot(&snap));
         let until = Instant::now() + every;
         while Instant::now() < until && !INTERRUPTED.load(Ordering::SeqCst) {
-            std::thread::sleep(Duration::from_millis(50).min(until.saturating_duration_since(Instant::now())));
+            std::thread::sleep(
+                Duration::from_millis(50).min(until.saturating_duration_since(Instant::now())),
+            );
         }
     }
     Ok(ExitCode::SUCCESS)

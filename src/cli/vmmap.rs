@@ -73,7 +73,11 @@ pub fn run(a: VmmapArgs, g: &GlobalArgs, out: &Output) -> anyhow::Result<ExitCod
         SortArg::Swap => SortKey::Swap,
     });
     let report = vmmap::vmmap(&g.proc_root, pid, a.mappings, sort)?;
-    out.detail(&format!("{} mappings read from {}/{pid}/smaps", report.totals.mappings, g.proc_root.display()));
+    out.detail(&format!(
+        "{} mappings read from {}/{pid}/smaps",
+        report.totals.mappings,
+        g.proc_root.display()
+    ));
     let stdout = std::io::stdout();
     let mut w = stdout.lock();
     render::render(&report, out.format, out.style, &mut w)?;

@@ -87,7 +87,12 @@ pub trait Report: Serialize {
 /// Write `report` in `format`.
 ///
 /// Errors: only I/O errors of `out` (a closed pipe shows up as `BrokenPipe`).
-pub fn render<R: Report + ?Sized>(report: &R, format: Format, style: Style, out: &mut dyn Write) -> io::Result<()> {
+pub fn render<R: Report + ?Sized>(
+    report: &R,
+    format: Format,
+    style: Style,
+    out: &mut dyn Write,
+) -> io::Result<()> {
     match format {
         Format::Json => {
             serde_json::to_writer_pretty(&mut *out, report).map_err(io::Error::other)?;

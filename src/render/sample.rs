@@ -33,10 +33,16 @@ impl Report for Snapshot {
             let psi = m.psi.map(|p| p.some);
             let mut notes = Vec::new();
             if !h.pressure.reasons.is_empty() {
-                notes.push(format!("host {}: {}", h.pressure.state.as_str(), h.pressure.reasons.join("; ")));
+                notes.push(format!(
+                    "host {}: {}",
+                    h.pressure.state.as_str(),
+                    h.pressure.reasons.join("; ")
+                ));
             }
             if m.psi.is_none() {
-                notes.push("PSI: not available (kernel without CONFIG_PSI or booted with psi=0)".into());
+                notes.push(
+                    "PSI: not available (kernel without CONFIG_PSI or booted with psi=0)".into(),
+                );
             }
             out.push(Table {
                 title: Some("Host".into()),
@@ -70,7 +76,10 @@ impl Report for Snapshot {
             });
         }
         if self.cgroup_version.is_some() || !self.cgroups.is_empty() {
-            let version = self.cgroup_version.map(|v| v.to_string()).unwrap_or_default();
+            let version = self
+                .cgroup_version
+                .map(|v| v.to_string())
+                .unwrap_or_default();
             let title = if self.host.is_some() {
                 format!("Memory cgroups with a limit (cgroup {version})")
             } else {
@@ -133,7 +142,10 @@ impl Report for Snapshot {
         let shown = self.processes.len();
         let mut notes = self.notes.clone();
         if self.skipped.vanished > 0 {
-            notes.push(format!("{} process(es) exited while being read", self.skipped.vanished));
+            notes.push(format!(
+                "{} process(es) exited while being read",
+                self.skipped.vanished
+            ));
         }
         out.push(Table {
             title: Some(if shown < self.processes_total {

@@ -101,18 +101,35 @@ impl Report for VmmapReport {
                 notes.push(format!(
                     "check: smaps_rollup read after this pass says Rss {} ({} {}), Pss {}",
                     iec(r),
-                    if d == 0 { "matches".to_string() } else { format!("differs by {d} bytes") },
-                    if d == 0 { "the sum above" } else { "from the sum above: the process changed between reads" },
+                    if d == 0 {
+                        "matches".to_string()
+                    } else {
+                        format!("differs by {d} bytes")
+                    },
+                    if d == 0 {
+                        "the sum above"
+                    } else {
+                        "from the sum above: the process changed between reads"
+                    },
                     self.rollup_pss_bytes.map(iec).unwrap_or_else(|| "-".into())
                 ));
             }
             None => notes.push("check: smaps_rollup not available".into()),
         }
-        if self.categories.iter().any(|c| c.category == Category::ThreadStacks && c.totals.mappings > 0) {
+        if self
+            .categories
+            .iter()
+            .any(|c| c.category == Category::ThreadStacks && c.totals.mappings > 0)
+        {
             notes.push("thread stacks: anonymous rw-p mappings directly above a PROT_NONE guard (glibc's layout)".into());
         }
         out.push(Table {
-            title: Some(format!("{} ({})   {}", self.pid, one_line(&self.name), one_line(&self.command))),
+            title: Some(format!(
+                "{} ({})   {}",
+                self.pid,
+                one_line(&self.name),
+                one_line(&self.command)
+            )),
             columns: vec![
                 col("CATEGORY", "category"),
                 col("VIRTUAL", "virtual_bytes"),

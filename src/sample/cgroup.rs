@@ -58,7 +58,9 @@ impl MemoryHierarchy {
     /// Errors: [`Error::NoMemoryHierarchy`] when none is found.
     pub fn detect(cgroup_root: &Path) -> Result<MemoryHierarchy> {
         let v1 = |p: PathBuf| p.join("memory.usage_in_bytes").is_file().then_some(p);
-        if let Some(mount) = v1(cgroup_root.join("memory")).or_else(|| v1(cgroup_root.to_path_buf())) {
+        if let Some(mount) =
+            v1(cgroup_root.join("memory")).or_else(|| v1(cgroup_root.to_path_buf()))
+        {
             return Ok(MemoryHierarchy {
                 version: CgroupVersion::V1,
                 mount,
@@ -97,10 +99,18 @@ impl MemoryHierarchy {
         let req = Path::new(requested);
         let rel: PathBuf = match req.strip_prefix(&self.mount) {
             Ok(r) if req.is_absolute() => r.to_path_buf(),
-            _ => req.components().filter(|c| matches!(c, std::path::Component::Normal(_))).collect(),
+            _ => req
+                .components()
+                .filter(|c| matches!(c, std::path::Component::Normal(_)))
+                .collect(),
         };
-        if req.components().any(|c| matches!(c, std::path::Component::ParentDir)) {
-            return Err(Error::Usage(format!("cgroup path {requested:?} must not contain \"..\"")));
+        if req
+            .components()
+            .any(|c| matches!(c, std::path::Component::ParentDir))
+        {
+            return Err(Error::Usage(format!(
+                "cgroup path {requested:?} must not contain \"..\""
+            )));
         }
         let dir = self.mount.join(&rel);
         if !dir.is_dir() {
@@ -149,7 +159,9 @@ impl MemoryHierarchy {
             if depth >= max_depth {
                 continue;
             }
-            let Ok(rd) = std::fs::read_dir(&dir) else { continue };
+            let Ok(rd) = std::fs::read_dir(&dir) else {
+                continue;
+            };
             for e in rd.flatten() {
                 if e.file_type().map(|t| t.is_dir()).unwrap_or(false) {
                     stack.push((e.path(), depth + 1));
@@ -225,12 +237,16 @@ fn pct(v: u64, of: u64) -> Option<f64> {
 
 fn opt_u64(dir: &Path, name: &str) -> Result<Option<u64>> {
     let p = dir.join(name);
-    files::read_optional(&p)?.map(|t| parse_u64(&t, &p, 1)).transpose()
+    files::read_optional(&p)?
+        .map(|t| parse_u64(&t, &p, 1))
+        .transpose()
 }
 
 fn opt_limit(dir: &Path, name: &str) -> Result<Option<Limit>> {
     let p = dir.join(name);
-    files::read_optional(&p)?.map(|t| parse_limit(&t, &p)).transpose()
+    files::read_optional(&p)?
+        .map(|t| parse_limit(&t, &p))
+        .transpose()
 }
 
 fn opt_keyed(dir: &Path, name: &str) -> Result<BTreeMap<String, u64>> {
@@ -360,8 +376,14 @@ mod tests {
 
     #[test]
     fn hybrid_uses_the_memory_line_not_0() {
-        assert_eq!(memory_cgroup_of(HYBRID, CgroupVersion::V1).as_deref(), Some("/process_api/eb96"));
-        assert_eq!(memory_cgroup_of(HYBRID, CgroupVersion::V2).as_deref(), Some("/"));
+        assert_eq!(
+            memory_cgroup_of(HYBRID, CgroupVersion::V1).as_deref(),
+            Some("/process_api/eb96")
+        );
+        assert_eq!(
+            memory_cgroup_of(HYBRID, CgroupVersion::V2).as_deref(),
+            Some("/")
+        );
         assert_eq!(
             memory_cgroup_of("5:cpu,memory:/a/b\n", CgroupVersion::V1).as_deref(),
             Some("/a/b")

@@ -33,11 +33,22 @@ pub fn read_optional(path: &Path) -> Result<Option<String>> {
         .read_to_end(&mut buf)
         .map_err(|e| Error::io(path, e))?;
     if buf.len() as u64 > SMALL_FILE_LIMIT {
-        return Err(malformed(path, 0, format!("file is larger than {SMALL_FILE_LIMIT} bytes")));
+        return Err(malformed(
+            path,
+            0,
+            format!("file is larger than {SMALL_FILE_LIMIT} bytes"),
+        ));
     }
-    String::from_utf8(buf)
-        .map(Some)
-        .map_err(|e| malformed(path, 0, format!("not UTF-8 text (invalid byte at offset {})", e.utf8_error().valid_up_to())))
+    String::from_utf8(buf).map(Some).map_err(|e| {
+        malformed(
+            path,
+            0,
+            format!(
+                "not UTF-8 text (invalid byte at offset {})",
+                e.utf8_error().valid_up_to()
+            ),
+        )
+    })
 }
 
 /// Like [`read_optional`], but a missing file is an error.
@@ -94,8 +105,13 @@ pub fn parse_u64(text: &str, path: &Path, line: usize) -> Result<u64> {
     if t.is_empty() {
         return Err(malformed(path, line, "empty file (expected a number)"));
     }
-    t.parse::<u64>()
-        .map_err(|_| malformed(path, line, format!("expected a non-negative integer, found {:?}", clip(t))))
+    t.parse::<u64>().map_err(|_| {
+        malformed(
+            path,
+            line,
+            format!("expected a non-negative integer, found {:?}", clip(t)),
+        )
+    })
 }
 
 /// Parse a "flat keyed" file (`key value` per line), as `memory.stat`, `memory.events`,
@@ -109,11 +125,22 @@ pub fn parse_flat_keyed(text: &str, path: &Path) -> Result<BTreeMap<String, u64>
         }
         let mut it = line.split_whitespace();
         let (Some(k), Some(v), None) = (it.next(), it.next(), it.next()) else {
-            return Err(malformed(path, i + 1, format!("expected \"key value\", found {:?}", clip(line))));
+            return Err(malformed(
+                path,
+                i + 1,
+                format!("expected \"key value\", found {:?}", clip(line)),
+            ));
         };
-        let v = v
-            .parse::<u64>()
-            .map_err(|_| malformed(path, i + 1, format!("value of {k:?} is not a non-negative integer: {:?}", clip(v))))?;
+        let v = v.parse::<u64>().map_err(|_| {
+            malformed(
+                path,
+                i + 1,
+                format!(
+                    "value of {k:?} is not a non-negative integer: {:?}",
+                    clip(v)
+                ),
+            )
+        })?;
         out.insert(k.to_string(), v);
     }
     Ok(out)
@@ -162,7 +189,11 @@ pub fn parse_psi(text: &str, path: &Path) -> Result<Psi> {
         let mut total = None;
         for field in it {
             let Some((k, v)) = field.split_once('=') else {
-                return Err(malformed(path, i + 1, format!("expected key=value, found {:?}", clip(field))));
+                return Err(malformed(
+                    path,
+                    i + 1,
+                    format!("expected key=value, found {:?}", clip(field)),
+                ));
             };
             let bad = || malformed(path, i + 1, format!("bad value for {k}: {:?}", clip(v)));
             match k {
@@ -173,8 +204,13 @@ pub fn parse_psi(text: &str, path: &Path) -> Result<Psi> {
                 _ => {}
             }
         }
-        let (Some(a10), Some(a60), Some(a300), Some(total_us)) = (vals[0], vals[1], vals[2], total) else {
-            return Err(malformed(path, i + 1, "PSI line lacks avg10, avg60, avg300 or total"));
+        let (Some(a10), Some(a60), Some(a300), Some(total_us)) = (vals[0], vals[1], vals[2], total)
+        else {
+            return Err(malformed(
+                path,
+                i + 1,
+                "PSI line lacks avg10, avg60, avg300 or total",
+            ));
         };
         let l = PsiLine {
             avg10_pct: a10,
@@ -185,7 +221,13 @@ pub fn parse_psi(text: &str, path: &Path) -> Result<Psi> {
         match kind {
             "some" => some = Some(l),
             "full" => full = Some(l),
-            other => return Err(malformed(path, i + 1, format!("unknown PSI line {:?}", clip(other)))),
+            other => {
+                return Err(malformed(
+                    path,
+                    i + 1,
+                    format!("unknown PSI line {:?}", clip(other)),
+                ))
+            }
         }
     }
     let some = some.ok_or_else(|| malformed(path, 0, "no \"some\" line"))?;
@@ -211,9 +253,15 @@ mod tests {
     #[test]
     fn v1_page_counter_max_is_unlimited() {
         let p = Path::new("memory.limit_in_bytes");
-        assert_eq!(parse_limit("9223372036854771712\n", p).unwrap(), Limit::Unlimited);
+        assert_eq!(
+            parse_limit("9223372036854771712\n", p).unwrap(),
+            Limit::Unlimited
+        );
         assert_eq!(parse_limit("max\n", p).unwrap(), Limit::Unlimited);
-        assert_eq!(parse_limit("268435456\n", p).unwrap(), Limit::Bytes(268435456));
+        assert_eq!(
+            parse_limit("268435456\n", p).unwrap(),
+            Limit::Bytes(268435456)
+        );
         assert!(parse_limit("-1\n", p).is_err());
         assert!(parse_limit("", p).is_err());
     }
@@ -221,7 +269,9 @@ mod tests {
     #[test]
     fn flat_keyed_names_the_bad_line() {
         let p = Path::new("memory.stat");
-        let e = parse_flat_keyed("anon 1\nfile two\n", p).unwrap_err().to_string();
+        let e = parse_flat_keyed("anon 1\nfile two\n", p)
+            .unwrap_err()
+            .to_string();
         assert!(e.contains("memory.stat:2"), "{e}");
         assert!(parse_flat_keyed("anon 1 2\n", p).is_err());
         assert_eq!(parse_flat_keyed("anon 1\n\nfile 2\n", p).unwrap().len(), 2);

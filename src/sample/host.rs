@@ -46,7 +46,8 @@ impl HostMemory {
 pub fn read_host(proc_root: &Path) -> Result<HostMemory> {
     let mi_path = proc_root.join("meminfo");
     let text = files::read_required(&mi_path)?;
-    let mi = procfs::Meminfo::from_read(text.as_bytes()).map_err(|e| files::malformed(&mi_path, 0, e.to_string()))?;
+    let mi = procfs::Meminfo::from_read(text.as_bytes())
+        .map_err(|e| files::malformed(&mi_path, 0, crate::sample::process::parse_error_text(&e)))?;
     let psi_path = proc_root.join("pressure/memory");
     let psi = match files::read_optional(&psi_path) {
         Ok(Some(t)) => Some(parse_psi(&t, &psi_path)?),

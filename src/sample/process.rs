@@ -95,8 +95,26 @@ fn proc_err(pid: i32, dir: &Path, e: ProcError) -> Error {
             hint: PTRACE_HINT,
         },
         ProcError::Io(io, p) => Error::process_io(pid, &p.unwrap_or_else(|| dir.to_path_buf()), io),
-        ProcError::Incomplete(p) => files::malformed(&p.unwrap_or_else(|| dir.to_path_buf()), 0, "incomplete contents"),
-        other => files::malformed(dir, 0, other.to_string()),
+        ProcError::Incomplete(p) => files::malformed(
+            &p.unwrap_or_else(|| dir.to_path_buf()),
+            0,
+            "incomplete contents",
+        ),
+        other => files::malformed(dir, 0, parse_error_text(&other)),
+    }
+}
+
+/// One line saying why procfs could not parse a file. procfs reports unparsable input as an
+/// "internal error" over several lines; keep only the reason.
+pub(crate) fn parse_error_text(e: &ProcError) -> String {
+    let text = e.to_string();
+    let reason = text
+        .lines()
+        .find_map(|l| l.strip_prefix("Internal Unwrap Error: "))
+        .unwrap_or_else(|| text.lines().next().unwrap_or_default());
+    match reason {
+        "NoneError" => "unexpected contents (a required field is missing or garbled)".to_string(),
+        r => format!("unexpected contents: {}", files::clip(r)),
     }
 }
 
@@ -107,7 +125,9 @@ pub fn open(proc_root: &Path, pid: i32) -> Result<Process> {
     let dir = proc_root.join(pid.to_string());
     Process::new_with_root(dir.clone()).map_err(|e| match e {
         ProcError::NotFound(_) => Error::NoSuchProcess { pid, path: dir },
-        ProcError::Io(io, _) if io.kind() == std::io::ErrorKind::NotFound => Error::NoSuchProcess { pid, path: dir },
+        ProcError::Io(io, _) if io.kind() == std::io::ErrorKind::NotFound => {
+            Error::NoSuchProcess { pid, path: dir }
+        }
         other => proc_err(pid, &dir, other),
     })
 }
@@ -162,7 +182,9 @@ pub fn read_process(proc_root: &Path, pid: i32, opts: ReadOptions) -> Result<Pro
 
 /// Read `smaps_rollup` (Linux 4.14+).
 fn read_rollup(p: &Process, pid: i32, dir: &Path) -> Result<Rollup> {
-    let r = p.smaps_rollup().map_err(|e| proc_err(pid, &dir.join("smaps_rollup"), e))?;
+    let r = p
+        .smaps_rollup()
+        .map_err(|e| proc_err(pid, &dir.join("smaps_rollup"), e))?;
     let Some(m) = r.memory_map_rollup.0.first() else {
         return Ok(Rollup::default());
     };

@@ -46,7 +46,7 @@ pub struct Mapping {
     pub locked_kb: u64,
     /// `VmFlags:` two-letter codes, space separated (e.g. `rd wr mr mw me ac`).
     pub vm_flags: String,
-    seen_rss: bool,
+    pub(crate) seen_rss: bool,
 }
 
 impl Mapping {
@@ -167,14 +167,22 @@ fn parse_header(line: &[u8]) -> Option<Mapping> {
 ///
 /// `path` is used only in error messages. Errors: [`Error::Malformed`] (with the 1-based line)
 /// for input that is not smaps; [`Error::Io`] for read errors; whatever `f` returns.
-pub fn for_each_mapping<R: BufRead>(mut r: R, path: &Path, mut f: impl FnMut(Mapping) -> Result<()>) -> Result<()> {
+pub fn for_each_mapping<R: BufRead>(
+    mut r: R,
+    path: &Path,
+    mut f: impl FnMut(Mapping) -> Result<()>,
+) -> Result<()> {
     let mut buf: Vec<u8> = Vec::with_capacity(256);
     let mut cur: Option<Mapping> = None;
     let mut cur_line = 0usize;
     let mut lineno = 0usize;
     let finish = |m: Mapping, line: usize| -> Result<Mapping> {
         if !m.seen_rss {
-            return Err(malformed(path, line, "mapping has no Rss line (truncated file?)"));
+            return Err(malformed(
+                path,
+                line,
+                "mapping has no Rss line (truncated file?)",
+            ));
         }
         Ok(m)
     };
@@ -188,7 +196,11 @@ pub fn for_each_mapping<R: BufRead>(mut r: R, path: &Path, mut f: impl FnMut(Map
         }
         lineno += 1;
         if buf.len() > MAX_LINE && buf.last() != Some(&b'\n') {
-            return Err(malformed(path, lineno, format!("line longer than {MAX_LINE} bytes")));
+            return Err(malformed(
+                path,
+                lineno,
+                format!("line longer than {MAX_LINE} bytes"),
+            ));
         }
         let line = buf.strip_suffix(b"\n").unwrap_or(&buf);
         if line.is_empty() {
@@ -198,11 +210,17 @@ pub fn for_each_mapping<R: BufRead>(mut r: R, path: &Path, mut f: impl FnMut(Map
         if first.last() == Some(&b':') {
             // A "Key: value [kB]" line of the current mapping.
             let Some(m) = cur.as_mut() else {
-                return Err(malformed(path, lineno, "field line before any mapping header"));
+                return Err(malformed(
+                    path,
+                    lineno,
+                    "field line before any mapping header",
+                ));
             };
             let key = &first[..first.len() - 1];
             if key == b"VmFlags" {
-                m.vm_flags = String::from_utf8_lossy(trim_start(rest)).trim_end().to_string();
+                m.vm_flags = String::from_utf8_lossy(trim_start(rest))
+                    .trim_end()
+                    .to_string();
                 continue;
             }
             let (num, unit) = token(rest);
@@ -210,7 +228,11 @@ pub fn for_each_mapping<R: BufRead>(mut r: R, path: &Path, mut f: impl FnMut(Map
                 malformed(
                     path,
                     lineno,
-                    format!("expected \"{}: N kB\", found {:?}", String::from_utf8_lossy(key), clip(&String::from_utf8_lossy(line))),
+                    format!(
+                        "expected \"{}: N kB\", found {:?}",
+                        String::from_utf8_lossy(key),
+                        clip(&String::from_utf8_lossy(line))
+                    ),
                 )
             };
             let v = parse_dec(num).ok_or_else(bad)?;
@@ -315,7 +337,10 @@ VmFlags: rd ex mr mw me sd
     #[test]
     fn rejects_garbage_truncation_and_orphans() {
         let e = parse("Rss: 4 kB\n").unwrap_err().to_string();
-        assert!(e.contains("smaps:1") && e.contains("before any mapping"), "{e}");
+        assert!(
+            e.contains("smaps:1") && e.contains("before any mapping"),
+            "{e}"
+        );
         let trunc = &TWO[..TWO.find("Rss").unwrap() - 1];
         assert!(parse(trunc).unwrap_err().to_string().contains("no Rss"));
         let e = parse("\u{0}\u{1}ELF garbage\n").unwrap_err().to_string();
@@ -323,12 +348,16 @@ VmFlags: rd ex mr mw me sd
         let e = parse("Size: x kB\n").unwrap_err();
         assert!(matches!(e, Error::Malformed { .. }));
         let long = "a".repeat(MAX_LINE + 10);
-        assert!(parse(&long).unwrap_err().to_string().contains("longer than"));
+        assert!(parse(&long)
+            .unwrap_err()
+            .to_string()
+            .contains("longer than"));
     }
 
     #[test]
     fn non_utf8_path_is_replaced_not_fatal() {
-        let mut s = b"00400000-00401000 r--p 00000000 08:01 7 /tmp/\xff\xfe.bin\nRss: 4 kB\n".to_vec();
+        let mut s =
+            b"00400000-00401000 r--p 00000000 08:01 7 /tmp/\xff\xfe.bin\nRss: 4 kB\n".to_vec();
         s.extend_from_slice(b"Pss: 4 kB\n");
         let mut v = Vec::new();
         for_each_mapping(&s[..], Path::new("smaps"), |m| {

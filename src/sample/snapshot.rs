@@ -193,7 +193,14 @@ pub fn take(req: &SampleRequest, prev: Option<&Previous>) -> Result<Snapshot> {
 
     if !req.pids.is_empty() {
         for &pid in &req.pids {
-            let p = read_process(&req.proc_root, pid, ReadOptions { rollup: true, ..opts })?;
+            let p = read_process(
+                &req.proc_root,
+                pid,
+                ReadOptions {
+                    rollup: true,
+                    ..opts
+                },
+            )?;
             if let Some(cg) = &p.memory_cgroup {
                 if !cgroup_paths.contains(cg) {
                     cgroup_paths.push(cg.clone());
@@ -246,7 +253,14 @@ pub fn take(req: &SampleRequest, prev: Option<&Previous>) -> Result<Snapshot> {
             // Read smaps_rollup only for the processes shown.
             let mut kept = Vec::with_capacity(processes.len());
             for p in processes {
-                match read_process(&req.proc_root, p.pid, ReadOptions { rollup: true, ..opts }) {
+                match read_process(
+                    &req.proc_root,
+                    p.pid,
+                    ReadOptions {
+                        rollup: true,
+                        ..opts
+                    },
+                ) {
                     Ok(full) => kept.push(full),
                     Err(e) if e.is_vanished() => skipped.vanished += 1,
                     Err(e) if e.is_permission() => {
@@ -269,7 +283,9 @@ pub fn take(req: &SampleRequest, prev: Option<&Previous>) -> Result<Snapshot> {
             match h.read(path) {
                 Ok(m) => cgroups.push(cgroup_sample(m, prev)),
                 // A cgroup removed between listing and reading is data, not an error.
-                Err(Error::NoSuchCgroup { .. }) if !explicit => notes.push(format!("cgroup {path} vanished")),
+                Err(Error::NoSuchCgroup { .. }) if !explicit => {
+                    notes.push(format!("cgroup {path} vanished"))
+                }
                 Err(e) => return Err(e),
             }
         }
@@ -303,11 +319,9 @@ fn cgroup_procs_recursive(dir: &Path) -> Result<Vec<i32>> {
                 if line.trim().is_empty() {
                     continue;
                 }
-                out.push(
-                    line.trim()
-                        .parse::<i32>()
-                        .map_err(|_| files::malformed(&f, i + 1, format!("not a pid: {:?}", files::clip(line))))?,
-                );
+                out.push(line.trim().parse::<i32>().map_err(|_| {
+                    files::malformed(&f, i + 1, format!("not a pid: {:?}", files::clip(line)))
+                })?);
             }
         }
         if let Ok(rd) = std::fs::read_dir(&d) {

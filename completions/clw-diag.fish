@@ -1,0 +1,120 @@
+# Print an optspec for argparse to handle cmd's options that are independent of any subcommand.
+function __fish_clw_diag_global_optspecs
+    string join \n format= json color= q/quiet v/verbose proc-root= cgroup-root= h/help V/version
+end
+
+function __fish_clw_diag_needs_command
+    # Figure out if the current invocation already has a command.
+    set -l cmd (commandline -opc)
+    set -e cmd[1]
+    argparse -s (__fish_clw_diag_global_optspecs) -- $cmd 2>/dev/null
+    or return
+    if set -q argv[1]
+        # Also print the command, so this can be used to figure out what it is.
+        echo $argv[1]
+        return 1
+    end
+    return 0
+end
+
+function __fish_clw_diag_using_subcommand
+    set -l cmd (__fish_clw_diag_needs_command)
+    test -z "$cmd"
+    and return 1
+    contains -- $cmd[1] $argv
+end
+
+complete -c clw-diag -n "__fish_clw_diag_needs_command" -l format -d 'Output format: a table for people, JSON (the stable contract, see docs/json.md) or CSV' -r -f -a "table\t''
+json\t''
+csv\t''"
+complete -c clw-diag -n "__fish_clw_diag_needs_command" -l color -d 'When to colour the output; NO_COLOR in the environment means never for "auto"' -r -f -a "auto\t''
+always\t''
+never\t''"
+complete -c clw-diag -n "__fish_clw_diag_needs_command" -l proc-root -d 'Read process files from this directory instead of /proc (e.g. a copied tree)' -r -F
+complete -c clw-diag -n "__fish_clw_diag_needs_command" -l cgroup-root -d 'Read cgroup files from this directory instead of /sys/fs/cgroup' -r -F
+complete -c clw-diag -n "__fish_clw_diag_needs_command" -l json -d 'Shorthand for --format json'
+complete -c clw-diag -n "__fish_clw_diag_needs_command" -s q -l quiet -d 'Print only the data: no notes or warnings on stderr'
+complete -c clw-diag -n "__fish_clw_diag_needs_command" -s v -l verbose -d 'Say more on stderr about what is read (repeat for more)'
+complete -c clw-diag -n "__fish_clw_diag_needs_command" -s h -l help -d 'Print help (see more with \'--help\')'
+complete -c clw-diag -n "__fish_clw_diag_needs_command" -s V -l version -d 'Print version'
+complete -c clw-diag -n "__fish_clw_diag_needs_command" -f -a "sample" -d 'Snapshot of host, memory cgroups and processes, with pressure states'
+complete -c clw-diag -n "__fish_clw_diag_needs_command" -f -a "vmmap" -d 'Where a process\'s memory is: heap, stacks, code, file data, shared memory, kernel'
+complete -c clw-diag -n "__fish_clw_diag_needs_command" -f -a "completions" -d 'Print shell completions (bash, zsh, fish, elvish, powershell)'
+complete -c clw-diag -n "__fish_clw_diag_needs_command" -f -a "man" -d 'Print the man page (or write every page with --dir)'
+complete -c clw-diag -n "__fish_clw_diag_needs_command" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'
+complete -c clw-diag -n "__fish_clw_diag_using_subcommand sample" -l pid -d 'Only this process (repeatable; \'self\' is clw-diag itself)' -r
+complete -c clw-diag -n "__fish_clw_diag_using_subcommand sample" -l cgroup -d 'Only this memory cgroup and its processes: a path relative to the memory hierarchy (/kubepods/pod1, as /proc/PID/cgroup prints it) or absolute (/sys/fs/cgroup/...). Repeatable' -r
+complete -c clw-diag -n "__fish_clw_diag_using_subcommand sample" -l top -d 'How many processes to show' -r
+complete -c clw-diag -n "__fish_clw_diag_using_subcommand sample" -l sort -d 'Rank processes by this figure (pss and uss read smaps_rollup of every process: slower)' -r -f -a "rss\t''
+pss\t''
+uss\t''
+swap\t''"
+complete -c clw-diag -n "__fish_clw_diag_using_subcommand sample" -l watch -d 'Refresh every DURATION (e.g. 2s, 500ms, 1m) until Ctrl-C; JSON output becomes JSON Lines' -r
+complete -c clw-diag -n "__fish_clw_diag_using_subcommand sample" -l format -d 'Output format: a table for people, JSON (the stable contract, see docs/json.md) or CSV' -r -f -a "table\t''
+json\t''
+csv\t''"
+complete -c clw-diag -n "__fish_clw_diag_using_subcommand sample" -l color -d 'When to colour the output; NO_COLOR in the environment means never for "auto"' -r -f -a "auto\t''
+always\t''
+never\t''"
+complete -c clw-diag -n "__fish_clw_diag_using_subcommand sample" -l proc-root -d 'Read process files from this directory instead of /proc (e.g. a copied tree)' -r -F
+complete -c clw-diag -n "__fish_clw_diag_using_subcommand sample" -l cgroup-root -d 'Read cgroup files from this directory instead of /sys/fs/cgroup' -r -F
+complete -c clw-diag -n "__fish_clw_diag_using_subcommand sample" -l all -d 'Show every process, not only the top N'
+complete -c clw-diag -n "__fish_clw_diag_using_subcommand sample" -l json -d 'Shorthand for --format json'
+complete -c clw-diag -n "__fish_clw_diag_using_subcommand sample" -s q -l quiet -d 'Print only the data: no notes or warnings on stderr'
+complete -c clw-diag -n "__fish_clw_diag_using_subcommand sample" -s v -l verbose -d 'Say more on stderr about what is read (repeat for more)'
+complete -c clw-diag -n "__fish_clw_diag_using_subcommand sample" -s h -l help -d 'Print help (see more with \'--help\')'
+complete -c clw-diag -n "__fish_clw_diag_using_subcommand sample" -s V -l version -d 'Print version'
+complete -c clw-diag -n "__fish_clw_diag_using_subcommand vmmap" -l sort -d 'Sort categories (and mappings) by this field, largest first; mappings default to address order' -r -f -a "address\t''
+virtual\t''
+rss\t''
+pss\t''
+uss\t''
+dirty\t''
+swap\t''"
+complete -c clw-diag -n "__fish_clw_diag_using_subcommand vmmap" -l format -d 'Output format: a table for people, JSON (the stable contract, see docs/json.md) or CSV' -r -f -a "table\t''
+json\t''
+csv\t''"
+complete -c clw-diag -n "__fish_clw_diag_using_subcommand vmmap" -l color -d 'When to colour the output; NO_COLOR in the environment means never for "auto"' -r -f -a "auto\t''
+always\t''
+never\t''"
+complete -c clw-diag -n "__fish_clw_diag_using_subcommand vmmap" -l proc-root -d 'Read process files from this directory instead of /proc (e.g. a copied tree)' -r -F
+complete -c clw-diag -n "__fish_clw_diag_using_subcommand vmmap" -l cgroup-root -d 'Read cgroup files from this directory instead of /sys/fs/cgroup' -r -F
+complete -c clw-diag -n "__fish_clw_diag_using_subcommand vmmap" -l mappings -d 'Also print one row per mapping, like pmap -X'
+complete -c clw-diag -n "__fish_clw_diag_using_subcommand vmmap" -l json -d 'Shorthand for --format json'
+complete -c clw-diag -n "__fish_clw_diag_using_subcommand vmmap" -s q -l quiet -d 'Print only the data: no notes or warnings on stderr'
+complete -c clw-diag -n "__fish_clw_diag_using_subcommand vmmap" -s v -l verbose -d 'Say more on stderr about what is read (repeat for more)'
+complete -c clw-diag -n "__fish_clw_diag_using_subcommand vmmap" -s h -l help -d 'Print help (see more with \'--help\')'
+complete -c clw-diag -n "__fish_clw_diag_using_subcommand vmmap" -s V -l version -d 'Print version'
+complete -c clw-diag -n "__fish_clw_diag_using_subcommand completions" -l dir -d 'Write the completions of every shell into DIR instead' -r -F
+complete -c clw-diag -n "__fish_clw_diag_using_subcommand completions" -l format -d 'Output format: a table for people, JSON (the stable contract, see docs/json.md) or CSV' -r -f -a "table\t''
+json\t''
+csv\t''"
+complete -c clw-diag -n "__fish_clw_diag_using_subcommand completions" -l color -d 'When to colour the output; NO_COLOR in the environment means never for "auto"' -r -f -a "auto\t''
+always\t''
+never\t''"
+complete -c clw-diag -n "__fish_clw_diag_using_subcommand completions" -l proc-root -d 'Read process files from this directory instead of /proc (e.g. a copied tree)' -r -F
+complete -c clw-diag -n "__fish_clw_diag_using_subcommand completions" -l cgroup-root -d 'Read cgroup files from this directory instead of /sys/fs/cgroup' -r -F
+complete -c clw-diag -n "__fish_clw_diag_using_subcommand completions" -l json -d 'Shorthand for --format json'
+complete -c clw-diag -n "__fish_clw_diag_using_subcommand completions" -s q -l quiet -d 'Print only the data: no notes or warnings on stderr'
+complete -c clw-diag -n "__fish_clw_diag_using_subcommand completions" -s v -l verbose -d 'Say more on stderr about what is read (repeat for more)'
+complete -c clw-diag -n "__fish_clw_diag_using_subcommand completions" -s h -l help -d 'Print help'
+complete -c clw-diag -n "__fish_clw_diag_using_subcommand completions" -s V -l version -d 'Print version'
+complete -c clw-diag -n "__fish_clw_diag_using_subcommand man" -l dir -d 'Write clw-diag.1 and one page per subcommand into DIR instead of printing clw-diag.1' -r -F
+complete -c clw-diag -n "__fish_clw_diag_using_subcommand man" -l format -d 'Output format: a table for people, JSON (the stable contract, see docs/json.md) or CSV' -r -f -a "table\t''
+json\t''
+csv\t''"
+complete -c clw-diag -n "__fish_clw_diag_using_subcommand man" -l color -d 'When to colour the output; NO_COLOR in the environment means never for "auto"' -r -f -a "auto\t''
+always\t''
+never\t''"
+complete -c clw-diag -n "__fish_clw_diag_using_subcommand man" -l proc-root -d 'Read process files from this directory instead of /proc (e.g. a copied tree)' -r -F
+complete -c clw-diag -n "__fish_clw_diag_using_subcommand man" -l cgroup-root -d 'Read cgroup files from this directory instead of /sys/fs/cgroup' -r -F
+complete -c clw-diag -n "__fish_clw_diag_using_subcommand man" -l json -d 'Shorthand for --format json'
+complete -c clw-diag -n "__fish_clw_diag_using_subcommand man" -s q -l quiet -d 'Print only the data: no notes or warnings on stderr'
+complete -c clw-diag -n "__fish_clw_diag_using_subcommand man" -s v -l verbose -d 'Say more on stderr about what is read (repeat for more)'
+complete -c clw-diag -n "__fish_clw_diag_using_subcommand man" -s h -l help -d 'Print help'
+complete -c clw-diag -n "__fish_clw_diag_using_subcommand man" -s V -l version -d 'Print version'
+complete -c clw-diag -n "__fish_clw_diag_using_subcommand help; and not __fish_seen_subcommand_from sample vmmap completions man help" -f -a "sample" -d 'Snapshot of host, memory cgroups and processes, with pressure states'
+complete -c clw-diag -n "__fish_clw_diag_using_subcommand help; and not __fish_seen_subcommand_from sample vmmap completions man help" -f -a "vmmap" -d 'Where a process\'s memory is: heap, stacks, code, file data, shared memory, kernel'
+complete -c clw-diag -n "__fish_clw_diag_using_subcommand help; and not __fish_seen_subcommand_from sample vmmap completions man help" -f -a "completions" -d 'Print shell completions (bash, zsh, fish, elvish, powershell)'
+complete -c clw-diag -n "__fish_clw_diag_using_subcommand help; and not __fish_seen_subcommand_from sample vmmap completions man help" -f -a "man" -d 'Print the man page (or write every page with --dir)'
+complete -c clw-diag -n "__fish_clw_diag_using_subcommand help; and not __fish_seen_subcommand_from sample vmmap completions man help" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'

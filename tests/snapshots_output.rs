@@ -1,0 +1,81 @@
+//! Snapshots of what users see: tables, JSON and CSV on the fixture trees, and `--help`.
+//! A change in output shows up in review as a snapshot diff.
+
+mod common;
+
+use common::*;
+
+/// The JSON timestamp changes every run.
+fn redact_timestamp(s: &str) -> String {
+    s.lines()
+        .map(|l| {
+            if l.trim_start().starts_with("\"timestamp_s\"") {
+                "  \"timestamp_s\": \"[redacted]\",".to_string()
+            } else {
+                l.to_string()
+            }
+        })
+        .collect::<Vec<_>>()
+        .join("\n")
+}
+
+#[test]
+fn sample_table_v1_hybrid() {
+    insta::assert_snapshot!(stdout(&run_fixture(
+        &fixtures().join("v1-hybrid"),
+        &["sample"]
+    )));
+}
+
+#[test]
+fn sample_table_v2() {
+    insta::assert_snapshot!(stdout(&run_fixture(&fixtures().join("v2"), &["sample"])));
+}
+
+#[test]
+fn sample_json_v2() {
+    let o = run_fixture(&fixtures().join("v2"), &["sample", "--json"]);
+    insta::assert_snapshot!(redact_timestamp(&stdout(&o)));
+}
+
+#[test]
+fn vmmap_table_fixture() {
+    insta::assert_snapshot!(stdout(&run_fixture(
+        &fixtures().join("v1-hybrid"),
+        &["vmmap", "4242"]
+    )));
+}
+
+#[test]
+fn vmmap_mappings_sorted_by_rss() {
+    let o = run_fixture(
+        &fixtures().join("v1-hybrid"),
+        &["vmmap", "4242", "--mappings", "--sort", "rss"],
+    );
+    let out = stdout(&o);
+    let first: Vec<&str> = out.lines().take(8).collect();
+    insta::assert_snapshot!(first.join("\n"));
+}
+
+#[test]
+fn vmmap_json_fixture() {
+    insta::assert_snapshot!(stdout(&run_fixture(
+        &fixtures().join("v1-hybrid"),
+        &["vmmap", "4242", "--json"]
+    )));
+}
+
+#[test]
+fn help_main() {
+    insta::assert_snapshot!(stdout(&run(&["--help"])));
+}
+
+#[test]
+fn help_sample() {
+    insta::assert_snapshot!(stdout(&run(&["sample", "--help"])));
+}
+
+#[test]
+fn help_vmmap() {
+    insta::assert_snapshot!(stdout(&run(&["vmmap", "--help"])));
+}
