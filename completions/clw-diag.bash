@@ -285,7 +285,7 @@ _clw__diag() {
             return 0
             ;;
         clw__subcmd__diag__subcmd__vmmap)
-            opts="-q -v -h -V --mappings --sort --format --json --color --quiet --verbose --proc-root --cgroup-root --help --version"
+            opts="-q -v -h -V --mappings --sort --verify --format --json --color --quiet --verbose --proc-root --cgroup-root --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0

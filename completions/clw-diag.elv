@@ -65,6 +65,7 @@ set edit:completion:arg-completer[clw-diag] = {|@words|
             cand --proc-root 'Read process files from this directory instead of /proc (e.g. a copied tree)'
             cand --cgroup-root 'Read cgroup files from this directory instead of /sys/fs/cgroup'
             cand --mappings 'Also print one row per mapping, like pmap -X'
+            cand --verify 'Read smaps_rollup right after the pass and show whether its Rss and Pss match the sums'
             cand --json 'Shorthand for --format json'
             cand -q 'Print only the data: no notes or warnings on stderr'
             cand --quiet 'Print only the data: no notes or warnings on stderr'

@@ -80,6 +80,7 @@ never\t''"
 complete -c clw-diag -n "__fish_clw_diag_using_subcommand vmmap" -l proc-root -d 'Read process files from this directory instead of /proc (e.g. a copied tree)' -r -F
 complete -c clw-diag -n "__fish_clw_diag_using_subcommand vmmap" -l cgroup-root -d 'Read cgroup files from this directory instead of /sys/fs/cgroup' -r -F
 complete -c clw-diag -n "__fish_clw_diag_using_subcommand vmmap" -l mappings -d 'Also print one row per mapping, like pmap -X'
+complete -c clw-diag -n "__fish_clw_diag_using_subcommand vmmap" -l verify -d 'Read smaps_rollup right after the pass and show whether its Rss and Pss match the sums'
 complete -c clw-diag -n "__fish_clw_diag_using_subcommand vmmap" -l json -d 'Shorthand for --format json'
 complete -c clw-diag -n "__fish_clw_diag_using_subcommand vmmap" -s q -l quiet -d 'Print only the data: no notes or warnings on stderr'
 complete -c clw-diag -n "__fish_clw_diag_using_subcommand vmmap" -s v -l verbose -d 'Say more on stderr about what is read (repeat for more)'

@@ -237,7 +237,10 @@ fn cgroup_given_as_absolute_path_or_relative_is_the_same() {
 
 #[test]
 fn vmmap_of_a_fixture_reconciles_with_its_smaps_rollup() {
-    let j = json(&run_fixture(&v1(), &["vmmap", "4242", "--json"]));
+    let j = json(&run_fixture(
+        &v1(),
+        &["vmmap", "4242", "--verify", "--json"],
+    ));
     let rss = j["totals"]["rss_bytes"].as_u64().unwrap();
     assert_eq!(Some(rss), j["rollup_rss_bytes"].as_u64());
     let pss = j["totals"]["pss_bytes"].as_u64().unwrap() as i64;
@@ -256,6 +259,47 @@ fn vmmap_of_a_fixture_reconciles_with_its_smaps_rollup() {
         .unwrap();
     assert!(anon["rss_bytes"].as_u64().unwrap() >= 40 << 20);
     assert_eq!(j["categories"].as_array().unwrap().len(), 10);
+}
+
+#[test]
+fn vmmap_mappings_stream_and_collected_paths_agree() {
+    // Address order streams rows as they are read; --sort collects them first. Same rows.
+    let streamed = stdout(&run_fixture(
+        &v1(),
+        &["vmmap", "4242", "--mappings", "--format", "csv"],
+    ));
+    let collected = stdout(&run_fixture(
+        &v1(),
+        &[
+            "vmmap",
+            "4242",
+            "--mappings",
+            "--sort",
+            "address",
+            "--format",
+            "csv",
+        ],
+    ));
+    assert_eq!(streamed, collected);
+    let rows: Vec<&str> = streamed.split("\n\n").next().unwrap().lines().collect();
+    assert!(rows[0].starts_with("start,end,perms,offset"));
+    let j = json(&run_fixture(
+        &v1(),
+        &["vmmap", "4242", "--mappings", "--json"],
+    ));
+    assert_eq!(rows.len() - 1, j["mappings"].as_array().unwrap().len());
+    assert_eq!(
+        j["mappings"][0]["start"].as_str().unwrap(),
+        rows[1].split(',').next().unwrap()
+    );
+    // The per-mapping RSS column sums to the total.
+    let sum: u64 = j["mappings"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|m| m["rss_bytes"].as_u64().unwrap())
+        .sum();
+    assert_eq!(sum, j["totals"]["rss_bytes"].as_u64().unwrap());
 }
 
 #[test]

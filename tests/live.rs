@@ -74,16 +74,34 @@ fn vmmap_puts_known_mappings_in_the_right_categories() {
         u(&category(&j, "kernel")["mappings"]) >= 2,
         "[vdso] and [vvar] at least"
     );
-    // Totals reconcile with smaps_rollup read right after the pass.
-    assert_eq!(j["totals"]["rss_bytes"], j["rollup_rss_bytes"]);
+    // Totals reconcile with the kernel's smaps_rollup, read by this test right after the pass.
+    let rollup = std::fs::read_to_string(format!("/proc/{}/smaps_rollup", m.pid)).unwrap();
+    let rk = |key: &str| -> i64 {
+        let v = rollup.lines().find_map(|l| l.strip_prefix(key)).unwrap();
+        v.split_whitespace().next().unwrap().parse::<i64>().unwrap() * 1024
+    };
+    assert_eq!(
+        u(&j["totals"]["rss_bytes"]) as i64,
+        rk("Rss:"),
+        "Σ RSS vs smaps_rollup Rss"
+    );
     let pss = u(&j["totals"]["pss_bytes"]) as i64;
-    let rollup_pss = u(&j["rollup_pss_bytes"]) as i64;
     let maps = u(&j["totals"]["mappings"]) as i64;
     assert!(
-        (pss - rollup_pss).abs() <= maps * 1024,
-        "Σ PSS {pss} vs rollup {rollup_pss} over {maps} mappings"
+        (pss - rk("Pss:")).abs() <= maps * 1024,
+        "Σ PSS {pss} vs rollup {} over {maps} mappings",
+        rk("Pss:")
     );
     assert!(u(&j["page_tables_bytes"]) > 0);
+    // --verify does the same reading itself and reports it.
+    let j = json(&run(&["vmmap", &m.pid.to_string(), "--verify", "--json"]));
+    assert_eq!(j["totals"]["rss_bytes"], j["rollup_rss_bytes"]);
+    let o = run(&["vmmap", &m.pid.to_string(), "--verify"]);
+    assert!(
+        stdout(&o).contains("matches the sum above"),
+        "{}",
+        stdout(&o)
+    );
     m.stop();
     let _ = std::fs::remove_file(file);
 }
@@ -201,7 +219,11 @@ fn process_exiting_mid_read_is_reported_as_vanished() {
         });
         let deadline = Instant::now() + Duration::from_secs(10);
         loop {
-            match clw_diag::analysis::vmmap::vmmap(proc_root, pid, true, None) {
+            let opts = clw_diag::analysis::vmmap::VmmapOptions {
+                mappings: true,
+                ..Default::default()
+            };
+            match clw_diag::analysis::vmmap::vmmap(proc_root, pid, opts) {
                 Ok(_) => {}
                 Err(e) if e.is_vanished() => break,
                 Err(e) => panic!("unexpected error for a vanishing process: {e}"),
@@ -294,6 +316,7 @@ fn watch_turns_critical_on_a_real_oom_kill() {
     let Some(before) = before else {
         eprintln!("SKIP: this kernel does not count oom_kill in the cgroup (v1 before 4.13)");
         let _ = watch.kill();
+        let _ = watch.wait();
         return;
     };
     // 64 MiB in a 32 MiB cgroup: the kernel OOM-kills it.

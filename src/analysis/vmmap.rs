@@ -22,7 +22,6 @@
 //! beside the sums.
 
 use std::fs::File;
-use std::io::BufReader;
 use std::path::Path;
 
 use serde::Serialize;
@@ -168,11 +167,16 @@ impl Totals {
 /// One row of `vmmap --mappings`, like a line of `pmap -X`. Sizes in bytes.
 #[derive(Debug, Clone, Serialize)]
 pub struct MappingRow {
-    /// Start address, as a `0x…` hex string.
-    pub start: String,
-    pub end: String,
+    /// Start address; in JSON a `0x…` hex string.
+    #[serde(serialize_with = "hex")]
+    pub start: u64,
+    /// End address (exclusive); in JSON a `0x…` hex string.
+    #[serde(serialize_with = "hex")]
+    pub end: u64,
     pub perms: String,
+    /// Offset into the file, bytes.
     pub offset: u64,
+    /// `major:minor` of the backing device.
     pub device: String,
     pub inode: u64,
     pub virtual_bytes: u64,
@@ -184,8 +188,10 @@ pub struct MappingRow {
     pub category: Category,
     /// Pathname or pseudo-name; empty for anonymous memory.
     pub mapping: String,
-    #[serde(skip)]
-    pub start_addr: u64,
+}
+
+fn hex<S: serde::Serializer>(v: &u64, s: S) -> std::result::Result<S::Ok, S::Error> {
+    s.serialize_str(&format!("{v:#x}"))
 }
 
 /// Streaming classifier: holds one mapping back so the neighbour rules (guard below a thread
@@ -247,7 +253,8 @@ pub struct VmmapReport {
     pub totals: Totals,
     /// `VmPTE` from status: page tables, kernel memory charged to the process, not part of RSS.
     pub page_tables_bytes: Option<u64>,
-    /// `Rss` of `smaps_rollup`, read right after the smaps pass, to reconcile the totals.
+    /// `Rss` of `smaps_rollup`, read right after the smaps pass to reconcile the totals
+    /// (`--verify`); `null` when not asked for or not available.
     pub rollup_rss_bytes: Option<u64>,
     /// `Pss` of `smaps_rollup`.
     pub rollup_pss_bytes: Option<u64>,
@@ -276,16 +283,92 @@ pub enum SortKey {
     Swap,
 }
 
-/// Build the vmmap of `pid` from `proc_root/PID/smaps`.
+/// What [`vmmap`] produces besides the category totals.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct VmmapOptions {
+    /// Keep one row per mapping.
+    pub mappings: bool,
+    /// Sort categories (and mappings) by this key, largest first.
+    pub sort: Option<SortKey>,
+    /// Read `smaps_rollup` right after the pass and report its Rss and Pss beside the sums.
+    pub verify: bool,
+}
+
+/// Receives mappings in address order as the pass settles them, for output that streams
+/// (`vmmap --mappings` on a process with many thousands of mappings).
+pub trait MappingSink {
+    /// Called once before the first mapping.
+    fn begin(&mut self, pid: i32, name: &str, command: &str) -> Result<()>;
+    /// Called for each mapping with its category.
+    fn mapping(&mut self, m: &Mapping, category: Category) -> Result<()>;
+}
+
+/// Collects [`MappingRow`]s.
+struct Collect(Vec<MappingRow>);
+
+impl MappingSink for Collect {
+    fn begin(&mut self, _: i32, _: &str, _: &str) -> Result<()> {
+        Ok(())
+    }
+    fn mapping(&mut self, m: &Mapping, c: Category) -> Result<()> {
+        self.0.push(MappingRow::new(m, c));
+        Ok(())
+    }
+}
+
+impl MappingRow {
+    /// The row of one mapping. Sizes converted from kB to bytes.
+    pub fn new(m: &Mapping, c: Category) -> MappingRow {
+        MappingRow {
+            start: m.start,
+            end: m.end,
+            perms: m.perms_str().to_string(),
+            offset: m.offset,
+            device: m.dev.clone(),
+            inode: m.inode,
+            virtual_bytes: m.size_kb * 1024,
+            rss_bytes: m.rss_kb * 1024,
+            pss_bytes: m.pss_kb * 1024,
+            uss_bytes: m.uss_kb() * 1024,
+            dirty_bytes: m.dirty_kb() * 1024,
+            swap_bytes: m.swap_kb * 1024,
+            category: c,
+            mapping: m.path.clone(),
+        }
+    }
+}
+
+/// Build the vmmap of `pid` from `proc_root/PID/smaps`; with `opts.mappings`, the report
+/// holds one row per mapping.
 ///
 /// Errors: [`Error::NoSuchProcess`]; [`Error::KernelThread`] (no mappings);
 /// [`Error::PermissionDenied`] (another user's process without CAP_SYS_PTRACE);
 /// [`Error::Vanished`] (it exited mid-read); [`Error::Malformed`] (garbled smaps, with the line).
-pub fn vmmap(
+pub fn vmmap(proc_root: &Path, pid: i32, opts: VmmapOptions) -> Result<VmmapReport> {
+    let mut rows = Collect(Vec::new());
+    let sink: Option<&mut dyn MappingSink> = if opts.mappings { Some(&mut rows) } else { None };
+    let mut report = vmmap_streaming(proc_root, pid, opts, sink)?;
+    if opts.mappings {
+        let mut rows = rows.0;
+        if let Some(key) = opts.sort {
+            rows.sort_by_key(|r| match key {
+                SortKey::Address => (0, r.start),
+                _ => (u64::MAX - row_value(r, key), r.start),
+            });
+        }
+        report.mappings = Some(rows);
+    }
+    Ok(report)
+}
+
+/// Like [`vmmap`], but hands each mapping to `sink` as soon as it is classified instead of
+/// keeping rows (the report's `mappings` is `None`); memory stays flat however many mappings
+/// the process has. `opts.sort` orders the categories only.
+pub fn vmmap_streaming(
     proc_root: &Path,
     pid: i32,
-    want_mappings: bool,
-    sort: Option<SortKey>,
+    opts: VmmapOptions,
+    mut sink: Option<&mut dyn MappingSink>,
 ) -> Result<VmmapReport> {
     let proc = process::open(proc_root, pid)?;
     let dir = proc_root.join(pid.to_string());
@@ -294,51 +377,33 @@ pub fn vmmap(
     if process::is_kernel_thread(&proc) {
         return Err(Error::KernelThread { pid, name });
     }
+    let command = proc.cmdline().map(|v| v.join(" ")).unwrap_or_default();
     let smaps_path = dir.join("smaps");
     let file = File::open(&smaps_path).map_err(|e| Error::process_io(pid, &smaps_path, e))?;
     let mut per_cat: Vec<Totals> = vec![Totals::default(); Category::ALL.len()];
     let mut total = Totals::default();
-    let mut rows = Vec::new();
     let mut classifier = Classifier::default();
-    let mut settle = |m: Mapping, c: Category| {
+    if let Some(s) = sink.as_deref_mut() {
+        s.begin(pid, &name, &command)?;
+    }
+    let mut settle = |m: Mapping, c: Category| -> Result<()> {
         per_cat[c.index()].add(&m);
         total.add(&m);
-        if want_mappings {
-            rows.push(MappingRow {
-                start: format!("{:#x}", m.start),
-                end: format!("{:#x}", m.end),
-                perms: m.perms_str().to_string(),
-                offset: m.offset,
-                uss_bytes: m.uss_kb() * 1024,
-                dirty_bytes: m.dirty_kb() * 1024,
-                device: m.dev,
-                inode: m.inode,
-                virtual_bytes: m.size_kb * 1024,
-                rss_bytes: m.rss_kb * 1024,
-                pss_bytes: m.pss_kb * 1024,
-                swap_bytes: m.swap_kb * 1024,
-                category: c,
-                mapping: m.path,
-                start_addr: m.start,
-            });
+        match sink.as_deref_mut() {
+            Some(s) => s.mapping(&m, c),
+            None => Ok(()),
         }
     };
-    smaps::for_each_mapping(
-        BufReader::with_capacity(64 * 1024, file),
-        &smaps_path,
-        |m| {
-            if let Some((m, c)) = classifier.push(m) {
-                settle(m, c);
-            }
-            Ok(())
-        },
-    )
+    smaps::for_each_mapping_pipelined(file, &smaps_path, |m| match classifier.push(m) {
+        Some((m, c)) => settle(m, c),
+        None => Ok(()),
+    })
     .map_err(|e| match e {
-        Error::Io { source, path } => Error::process_io(pid, &path, source),
+        Error::Io { source, path } if path == smaps_path => Error::process_io(pid, &path, source),
         other => other,
     })?;
     if let Some((m, c)) = classifier.finish() {
-        settle(m, c);
+        settle(m, c)?;
     }
     if total.mappings == 0 {
         // Not a kernel thread (checked above), yet no address space: the process exited (or is
@@ -348,9 +413,10 @@ pub fn vmmap(
             path: smaps_path,
         });
     }
-    let rollup = proc
-        .smaps_rollup()
-        .ok()
+    let rollup = opts
+        .verify
+        .then(|| proc.smaps_rollup().ok())
+        .flatten()
         .and_then(|r| r.memory_map_rollup.0.into_iter().next())
         .map(|m| {
             (
@@ -367,23 +433,19 @@ pub fn vmmap(
             totals: t,
         })
         .collect();
-    if let Some(key) = sort {
+    if let Some(key) = opts.sort {
         categories.sort_by_key(|r| std::cmp::Reverse(sort_value(&r.totals, key)));
-        rows.sort_by_key(|r| match key {
-            SortKey::Address => (0, r.start_addr),
-            _ => (u64::MAX - row_value(r, key), r.start_addr),
-        });
     }
     Ok(VmmapReport {
         pid,
         name,
-        command: proc.cmdline().map(|v| v.join(" ")).unwrap_or_default(),
+        command,
         categories,
         totals: total,
         page_tables_bytes: status.and_then(|s| s.vmpte).map(|k| k * 1024),
         rollup_rss_bytes: rollup.and_then(|r| r.0),
         rollup_pss_bytes: rollup.and_then(|r| r.1),
-        mappings: want_mappings.then_some(rows),
+        mappings: None,
     })
 }
 
@@ -401,7 +463,7 @@ fn sort_value(t: &Totals, key: SortKey) -> u64 {
 
 fn row_value(r: &MappingRow, key: SortKey) -> u64 {
     match key {
-        SortKey::Address => r.start_addr,
+        SortKey::Address => r.start,
         SortKey::Virtual => r.virtual_bytes,
         SortKey::Rss => r.rss_bytes,
         SortKey::Pss => r.pss_bytes,

@@ -84,7 +84,7 @@ pub fn parse_duration(s: &str) -> Result<Duration, String> {
             ))
         }
     };
-    if !secs.is_finite() || secs < 0.1 || secs > 86_400.0 * 365.0 {
+    if !secs.is_finite() || !(0.1..=86_400.0 * 365.0).contains(&secs) {
         return Err(format!("{s:?} is out of range (100ms to 1 year)"));
     }
     Ok(Duration::from_secs_f64(secs))
@@ -131,7 +131,7 @@ pub fn run(a: SampleArgs, g: &GlobalArgs, out: &Output) -> anyhow::Result<ExitCo
         if out.format != Format::Table {
             snap.notes.iter().for_each(|n| out.note(n));
         }
-        let mut w = stdout.lock();
+        let mut w = std::io::BufWriter::new(stdout.lock());
         render::render(&snap, out.format, out.style, &mut w)?;
         w.flush()?;
         return Ok(ExitCode::SUCCESS);
@@ -145,7 +145,7 @@ pub fn run(a: SampleArgs, g: &GlobalArgs, out: &Output) -> anyhow::Result<ExitCo
     let mut first = true;
     while !INTERRUPTED.load(Ordering::SeqCst) {
         let snap = snapshot::take(&req, prev.as_ref())?;
-        let mut w = stdout.lock();
+        let mut w = std::io::BufWriter::new(stdout.lock());
         match out.format {
             Format::Json => render::render_json_line(&snap, &mut w)?,
             _ => {

@@ -1,11 +1,12 @@
 //! `clw-diag vmmap`.
 
-use std::io::Write;
+use std::io::{BufWriter, Write};
 use std::process::ExitCode;
 
 use clap::{Args, ValueEnum};
-use clw_diag::analysis::vmmap::{self, SortKey};
-use clw_diag::render;
+use clw_diag::analysis::vmmap::{self, SortKey, VmmapOptions};
+use clw_diag::render::rows::StreamRows;
+use clw_diag::render::{self, Format};
 
 use super::{GlobalArgs, Output, PidArg};
 
@@ -26,8 +27,8 @@ Break a process's memory down by what it is, in one pass over /proc/PID/smaps:
 
 Columns: Virtual (size), RSS, PSS (RSS with shared pages divided among their users), USS \
 (Private_Clean + Private_Dirty: what freeing the process would return), Dirty, Swap. Page tables \
-(VmPTE) are kernel memory outside RSS and get their own row. The totals are checked against \
-smaps_rollup, read right after the pass.
+(VmPTE) are kernel memory outside RSS and get their own row. With --verify the totals are checked \
+against smaps_rollup, read right after the pass.
 
 Reading another user's process needs the same uid or CAP_SYS_PTRACE.";
 
@@ -48,6 +49,9 @@ pub struct VmmapArgs {
     /// Sort categories (and mappings) by this field, largest first; mappings default to address order.
     #[arg(long, value_enum, value_name = "FIELD")]
     pub sort: Option<SortArg>,
+    /// Read smaps_rollup right after the pass and show whether its Rss and Pss match the sums.
+    #[arg(long)]
+    pub verify: bool,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
@@ -72,14 +76,30 @@ pub fn run(a: VmmapArgs, g: &GlobalArgs, out: &Output) -> anyhow::Result<ExitCod
         SortArg::Dirty => SortKey::Dirty,
         SortArg::Swap => SortKey::Swap,
     });
-    let report = vmmap::vmmap(&g.proc_root, pid, a.mappings, sort)?;
+    let opts = VmmapOptions {
+        mappings: a.mappings,
+        sort,
+        verify: a.verify,
+    };
+    let stdout = std::io::stdout();
+    let mut w = BufWriter::with_capacity(64 * 1024, stdout.lock());
+    // Per-mapping rows in address order are written as they are read (flat memory, output
+    // overlapping the kernel's work); sorted rows and JSON need the whole model first.
+    let stream =
+        a.mappings && matches!(sort, None | Some(SortKey::Address)) && out.format != Format::Json;
+    let report = if stream {
+        let mut sink = StreamRows::new(&mut w, out.format);
+        let r = vmmap::vmmap_streaming(&g.proc_root, pid, opts, Some(&mut sink))?;
+        writeln!(w)?;
+        r
+    } else {
+        vmmap::vmmap(&g.proc_root, pid, opts)?
+    };
     out.detail(&format!(
         "{} mappings read from {}/{pid}/smaps",
         report.totals.mappings,
         g.proc_root.display()
     ));
-    let stdout = std::io::stdout();
-    let mut w = stdout.lock();
     render::render(&report, out.format, out.style, &mut w)?;
     w.flush()?;
     Ok(ExitCode::SUCCESS)

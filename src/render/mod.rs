@@ -8,6 +8,7 @@
 //!   are separated by an empty line.
 
 mod csv_out;
+pub mod rows;
 mod sample;
 mod table;
 pub mod units;
@@ -82,6 +83,12 @@ pub struct Table {
 /// A command's result: serialisable as JSON, and laid out as tables for people and CSV.
 pub trait Report: Serialize {
     fn tables(&self) -> Vec<Table>;
+
+    /// Rows too many for a table library (per-mapping rows), written before the tables in
+    /// table and CSV formats.
+    fn write_rows(&self, _format: Format, _out: &mut dyn Write) -> io::Result<()> {
+        Ok(())
+    }
 }
 
 /// Write `report` in `format`.
@@ -98,8 +105,14 @@ pub fn render<R: Report + ?Sized>(
             serde_json::to_writer_pretty(&mut *out, report).map_err(io::Error::other)?;
             out.write_all(b"\n")
         }
-        Format::Table => table::write(&report.tables(), style, out),
-        Format::Csv => csv_out::write(&report.tables(), out),
+        Format::Table => {
+            report.write_rows(format, out)?;
+            table::write(&report.tables(), style, out)
+        }
+        Format::Csv => {
+            report.write_rows(format, out)?;
+            csv_out::write(&report.tables(), out)
+        }
     }
 }
 

@@ -1,26 +1,107 @@
 //! Units for people: IEC sizes (KiB, MiB, GiB), as `free -h` and `pmap` readers expect.
 
 /// Format a byte count with IEC units: `512 B`, `1.50 KiB`, `64.0 MiB`, `512 MiB`, `2.10 GiB`.
-/// Three significant digits, never scientific notation.
+/// Three significant digits (rounded half up), never scientific notation.
 pub fn iec(bytes: u64) -> String {
-    const UNITS: [&str; 7] = ["B", "KiB", "MiB", "GiB", "TiB", "PiB", "EiB"];
+    let mut buf = [0u8; 24];
+    iec_buf(bytes, &mut buf).to_string()
+}
+
+/// [`iec`] into a caller's buffer, without allocating (for tables of many thousands of rows).
+pub fn iec_buf(bytes: u64, buf: &mut [u8; 24]) -> &str {
+    let n = {
+        let mut w = Fixed { buf, len: 0 };
+        iec_push(bytes, &mut w);
+        w.len
+    };
+    std::str::from_utf8(&buf[..n]).unwrap_or("?")
+}
+
+/// Append [`iec`] of `bytes` to `out` (no allocation beyond `out`'s growth).
+pub fn iec_push(bytes: u64, out: &mut impl Push) {
+    const UNITS: [&[u8]; 7] = [b"B", b"KiB", b"MiB", b"GiB", b"TiB", b"PiB", b"EiB"];
+    let x = bytes as u128;
     if bytes < 1024 {
-        return format!("{bytes} B");
+        push_u64(out, bytes);
+        out.push_bytes(b" B");
+        return;
     }
-    let mut v = bytes as f64;
-    let mut u = 0;
-    while v >= 1024.0 && u < UNITS.len() - 1 {
-        v /= 1024.0;
+    let mut u = 1;
+    let mut div: u128 = 1024;
+    while u < UNITS.len() - 1 && x >= div * 1024 {
+        div *= 1024;
         u += 1;
     }
-    // Rounding can carry 1023.99 up to 1024; keep it in the same unit rather than "1024 KiB".
-    if v >= 99.95 {
-        format!("{:.0} {}", v, UNITS[u])
-    } else if v >= 9.995 {
-        format!("{:.1} {}", v, UNITS[u])
+    let hundredths = ((x * 100 + div / 2) / div) as u64;
+    if hundredths >= 9995 {
+        push_u64(out, ((x + div / 2) / div) as u64);
+    } else if hundredths >= 1000 {
+        let tenths = ((x * 10 + div / 2) / div) as u64;
+        push_u64(out, tenths / 10);
+        out.push_bytes(b".");
+        push_u64(out, tenths % 10);
     } else {
-        format!("{:.2} {}", v, UNITS[u])
+        push_u64(out, hundredths / 100);
+        out.push_bytes(b".");
+        let h = hundredths % 100;
+        out.push_bytes(&[b'0' + (h / 10) as u8, b'0' + (h % 10) as u8]);
     }
+    out.push_bytes(b" ");
+    out.push_bytes(UNITS[u]);
+}
+
+/// Something bytes can be appended to.
+pub trait Push {
+    fn push_bytes(&mut self, b: &[u8]);
+}
+
+impl Push for Vec<u8> {
+    fn push_bytes(&mut self, b: &[u8]) {
+        self.extend_from_slice(b);
+    }
+}
+
+struct Fixed<'a> {
+    buf: &'a mut [u8; 24],
+    len: usize,
+}
+
+impl Push for Fixed<'_> {
+    fn push_bytes(&mut self, b: &[u8]) {
+        let n = b.len().min(self.buf.len() - self.len);
+        self.buf[self.len..self.len + n].copy_from_slice(&b[..n]);
+        self.len += n;
+    }
+}
+
+/// Append the decimal digits of `v`.
+pub fn push_u64(out: &mut impl Push, mut v: u64) {
+    let mut d = [0u8; 20];
+    let mut i = d.len();
+    loop {
+        i -= 1;
+        d[i] = b'0' + (v % 10) as u8;
+        v /= 10;
+        if v == 0 {
+            break;
+        }
+    }
+    out.push_bytes(&d[i..]);
+}
+
+/// Append the lower-case hex digits of `v`, zero-padded to at least `min` digits.
+pub fn push_hex(out: &mut impl Push, mut v: u64, min: usize) {
+    let mut d = [0u8; 16];
+    let mut i = d.len();
+    loop {
+        i -= 1;
+        d[i] = b"0123456789abcdef"[(v & 15) as usize];
+        v >>= 4;
+        if v == 0 && d.len() - i >= min {
+            break;
+        }
+    }
+    out.push_bytes(&d[i..]);
 }
 
 /// Parse a size as users type it: `512`, `64k`, `64KiB`, `1.5G`, `2GB` (K/M/G/T are powers of

@@ -1,7 +1,10 @@
 //! Tables of `vmmap`: per-mapping rows (like `pmap -X`) and per-category totals.
 
 use super::units::iec;
-use super::{col, one_line, Cell, Report, Table};
+use std::io::{self, Write};
+
+use super::rows::RowWriter;
+use super::{col, one_line, Cell, Format, Report, Table};
 use crate::analysis::vmmap::{Category, Totals, VmmapReport};
 
 fn totals_cells(t: &Totals) -> Vec<Cell> {
@@ -17,49 +20,20 @@ fn totals_cells(t: &Totals) -> Vec<Cell> {
 }
 
 impl Report for VmmapReport {
+    fn write_rows(&self, format: Format, out: &mut dyn Write) -> io::Result<()> {
+        let Some(rows) = &self.mappings else {
+            return Ok(());
+        };
+        let mut w = RowWriter::begin(out, format, &format!("{}:   {}", self.pid, self.command))?;
+        for r in rows {
+            w.row(&r.into())?;
+        }
+        // An empty line separates the rows from the summary (a new CSV block in CSV).
+        writeln!(out)
+    }
+
     fn tables(&self) -> Vec<Table> {
         let mut out = Vec::new();
-        if let Some(rows) = &self.mappings {
-            out.push(Table {
-                title: Some(format!("{}:   {}", self.pid, one_line(&self.command))),
-                columns: vec![
-                    col("ADDRESS", "start"),
-                    col("PERM", "perms"),
-                    col("OFFSET", "offset"),
-                    col("DEVICE", "device"),
-                    col("INODE", "inode"),
-                    col("VIRTUAL", "virtual_bytes"),
-                    col("RSS", "rss_bytes"),
-                    col("PSS", "pss_bytes"),
-                    col("USS", "uss_bytes"),
-                    col("DIRTY", "dirty_bytes"),
-                    col("SWAP", "swap_bytes"),
-                    col("CATEGORY", "category"),
-                    col("MAPPING", "mapping"),
-                ],
-                rows: rows
-                    .iter()
-                    .map(|r| {
-                        vec![
-                            Cell::text(&r.start),
-                            Cell::text(&r.perms),
-                            Cell::text(format!("{:08x}", r.offset)),
-                            Cell::text(&r.device),
-                            Cell::text(r.inode.to_string()),
-                            Cell::Bytes(Some(r.virtual_bytes)),
-                            Cell::Bytes(Some(r.rss_bytes)),
-                            Cell::Bytes(Some(r.pss_bytes)),
-                            Cell::Bytes(Some(r.uss_bytes)),
-                            Cell::Bytes(Some(r.dirty_bytes)),
-                            Cell::Bytes(Some(r.swap_bytes)),
-                            Cell::text(r.category.key()),
-                            Cell::text(one_line(&r.mapping)),
-                        ]
-                    })
-                    .collect(),
-                notes: Vec::new(),
-            });
-        }
         let mut rows: Vec<Vec<Cell>> = self
             .categories
             .iter()
@@ -95,26 +69,18 @@ impl Report for VmmapReport {
             Cell::Int(None),
         ]);
         let mut notes = Vec::new();
-        match self.rollup_rss_bytes {
-            Some(r) => {
-                let d = self.totals.rss_bytes as i128 - r as i128;
-                notes.push(format!(
-                    "check: smaps_rollup read after this pass says Rss {} ({} {}), Pss {}",
-                    iec(r),
-                    if d == 0 {
-                        "matches".to_string()
-                    } else {
-                        format!("differs by {d} bytes")
-                    },
-                    if d == 0 {
-                        "the sum above"
-                    } else {
-                        "from the sum above: the process changed between reads"
-                    },
-                    self.rollup_pss_bytes.map(iec).unwrap_or_else(|| "-".into())
-                ));
-            }
-            None => notes.push("check: smaps_rollup not available".into()),
+        if let Some(r) = self.rollup_rss_bytes {
+            let d = self.totals.rss_bytes as i128 - r as i128;
+            let verdict = if d == 0 {
+                "matches the sum above".to_string()
+            } else {
+                format!("differs from the sum above by {d} bytes: the process changed between reads")
+            };
+            let pss = self.rollup_pss_bytes.map(iec).unwrap_or_else(|| "-".into());
+            notes.push(format!(
+                "verify: smaps_rollup read after this pass says Rss {} ({verdict}), Pss {pss}",
+                iec(r)
+            ));
         }
         if self
             .categories

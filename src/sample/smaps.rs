@@ -9,7 +9,7 @@
 //! and it rejects input that is not smaps (binary garbage, a field before any header, a mapping
 //! without `Rss`, a line longer than [`MAX_LINE`]) with [`Error::Malformed`] naming the line.
 
-use std::io::BufRead;
+use std::io::Read;
 use std::path::Path;
 
 use crate::error::{Error, Result};
@@ -163,81 +163,63 @@ fn parse_header(line: &[u8]) -> Option<Mapping> {
     })
 }
 
-/// Stream the mappings of an smaps file, calling `f` for each in address order.
-///
-/// `path` is used only in error messages. Errors: [`Error::Malformed`] (with the 1-based line)
-/// for input that is not smaps; [`Error::Io`] for read errors; whatever `f` returns.
-pub fn for_each_mapping<R: BufRead>(
-    mut r: R,
-    path: &Path,
-    mut f: impl FnMut(Mapping) -> Result<()>,
-) -> Result<()> {
-    let mut buf: Vec<u8> = Vec::with_capacity(256);
-    let mut cur: Option<Mapping> = None;
-    let mut cur_line = 0usize;
-    let mut lineno = 0usize;
-    let finish = |m: Mapping, line: usize| -> Result<Mapping> {
+/// Size of the chunks read from the kernel. seq_file fills as much of a read as it can, so large
+/// reads mean fewer system calls.
+const CHUNK: usize = 256 * 1024;
+
+/// Incremental parser state: the mapping being filled and the line count.
+struct Parser<'p> {
+    path: &'p Path,
+    cur: Option<Mapping>,
+    cur_line: usize,
+    lineno: usize,
+}
+
+impl Parser<'_> {
+    fn finish(&self, m: Mapping) -> Result<Mapping> {
         if !m.seen_rss {
             return Err(malformed(
-                path,
-                line,
+                self.path,
+                self.cur_line,
                 "mapping has no Rss line (truncated file?)",
             ));
         }
         Ok(m)
-    };
-    loop {
-        buf.clear();
-        let n = std::io::Read::take(&mut r, MAX_LINE as u64 + 1)
-            .read_until(b'\n', &mut buf)
-            .map_err(|e| Error::io(path, e))?;
-        if n == 0 {
-            break;
-        }
-        lineno += 1;
-        if buf.len() > MAX_LINE && buf.last() != Some(&b'\n') {
-            return Err(malformed(
-                path,
-                lineno,
-                format!("line longer than {MAX_LINE} bytes"),
-            ));
-        }
-        let line = buf.strip_suffix(b"\n").unwrap_or(&buf);
-        if line.is_empty() {
-            continue;
-        }
-        let (first, rest) = token(line);
-        if first.last() == Some(&b':') {
-            // A "Key: value [kB]" line of the current mapping.
-            let Some(m) = cur.as_mut() else {
+    }
+
+    /// Parse one line (without its newline); returns a completed mapping when a header starts a
+    /// new one.
+    fn line(&mut self, line: &[u8]) -> Result<Option<Mapping>> {
+        self.lineno += 1;
+        let Some(&first) = line.first() else {
+            return Ok(None);
+        };
+        // Field keys start with an upper-case letter; headers with a hex digit.
+        if first.is_ascii_uppercase() {
+            let Some(colon) = memchr::memchr(b':', line) else {
+                return Err(self.bad_line(line));
+            };
+            let Some(m) = self.cur.as_mut() else {
                 return Err(malformed(
-                    path,
-                    lineno,
+                    self.path,
+                    self.lineno,
                     "field line before any mapping header",
                 ));
             };
-            let key = &first[..first.len() - 1];
+            let key = &line[..colon];
+            let rest = &line[colon + 1..];
             if key == b"VmFlags" {
                 m.vm_flags = String::from_utf8_lossy(trim_start(rest))
                     .trim_end()
                     .to_string();
-                continue;
+                return Ok(None);
             }
             let (num, unit) = token(rest);
-            let bad = || {
-                malformed(
-                    path,
-                    lineno,
-                    format!(
-                        "expected \"{}: N kB\", found {:?}",
-                        String::from_utf8_lossy(key),
-                        clip(&String::from_utf8_lossy(line))
-                    ),
-                )
+            let Some(v) = parse_dec(num) else {
+                return Err(self.bad_field(key, line));
             };
-            let v = parse_dec(num).ok_or_else(bad)?;
             if !matches!(trim_start(unit), b"kB" | b"") {
-                return Err(bad());
+                return Err(self.bad_field(key, line));
             }
             match key {
                 b"Size" => m.size_kb = v,
@@ -257,27 +239,212 @@ pub fn for_each_mapping<R: BufRead>(
                 b"Locked" => m.locked_kb = v,
                 _ => {}
             }
-        } else {
-            let Some(m) = parse_header(line) else {
-                return Err(malformed(
-                    path,
-                    lineno,
-                    format!(
-                        "not an smaps mapping header or field: {:?}",
-                        clip(&String::from_utf8_lossy(line))
-                    ),
-                ));
-            };
-            if let Some(prev) = cur.replace(m) {
-                f(finish(prev, cur_line)?)?;
+            return Ok(None);
+        }
+        let Some(m) = parse_header(line) else {
+            return Err(self.bad_line(line));
+        };
+        let done = match self.cur.replace(m) {
+            Some(prev) => Some(self.finish(prev)?),
+            None => None,
+        };
+        self.cur_line = self.lineno;
+        Ok(done)
+    }
+
+    fn bad_line(&self, line: &[u8]) -> Error {
+        malformed(
+            self.path,
+            self.lineno,
+            format!(
+                "not an smaps mapping header or field: {:?}",
+                clip(&String::from_utf8_lossy(line))
+            ),
+        )
+    }
+
+    fn bad_field(&self, key: &[u8], line: &[u8]) -> Error {
+        malformed(
+            self.path,
+            self.lineno,
+            format!(
+                "expected \"{}: N kB\", found {:?}",
+                String::from_utf8_lossy(key),
+                clip(&String::from_utf8_lossy(line))
+            ),
+        )
+    }
+}
+
+/// Splits arriving chunks into lines without copying them; only a line that straddles two
+/// chunks is copied (into `carry`).
+struct Lines {
+    carry: Vec<u8>,
+}
+
+fn too_long(path: &Path, lineno: usize) -> Error {
+    malformed(
+        path,
+        lineno + 1,
+        format!("line longer than {MAX_LINE} bytes"),
+    )
+}
+
+impl Lines {
+    fn feed(
+        &mut self,
+        mut data: &[u8],
+        p: &mut Parser<'_>,
+        f: &mut dyn FnMut(Mapping) -> Result<()>,
+    ) -> Result<()> {
+        if !self.carry.is_empty() {
+            match memchr::memchr(b'\n', data) {
+                Some(nl) => {
+                    self.carry.extend_from_slice(&data[..nl]);
+                    if self.carry.len() > MAX_LINE {
+                        return Err(too_long(p.path, p.lineno));
+                    }
+                    let line = std::mem::take(&mut self.carry);
+                    if let Some(m) = p.line(&line)? {
+                        f(m)?;
+                    }
+                    self.carry = line;
+                    self.carry.clear();
+                    data = &data[nl + 1..];
+                }
+                None => {
+                    self.carry.extend_from_slice(data);
+                    if self.carry.len() > MAX_LINE {
+                        return Err(too_long(p.path, p.lineno));
+                    }
+                    return Ok(());
+                }
             }
-            cur_line = lineno;
+        }
+        let mut start = 0;
+        for nl in memchr::memchr_iter(b'\n', data) {
+            let line = &data[start..nl];
+            if line.len() > MAX_LINE {
+                return Err(too_long(p.path, p.lineno));
+            }
+            if let Some(m) = p.line(line)? {
+                f(m)?;
+            }
+            start = nl + 1;
+        }
+        let rest = &data[start..];
+        if rest.len() > MAX_LINE {
+            return Err(too_long(p.path, p.lineno));
+        }
+        self.carry.extend_from_slice(rest);
+        Ok(())
+    }
+
+    fn finish(
+        &mut self,
+        p: &mut Parser<'_>,
+        f: &mut dyn FnMut(Mapping) -> Result<()>,
+    ) -> Result<()> {
+        if !self.carry.is_empty() {
+            let line = std::mem::take(&mut self.carry);
+            if let Some(m) = p.line(&line)? {
+                f(m)?;
+            }
+        }
+        if let Some(m) = p.cur.take() {
+            f(p.finish(m)?)?;
+        }
+        Ok(())
+    }
+}
+
+fn parser(path: &Path) -> (Parser<'_>, Lines) {
+    (
+        Parser {
+            path,
+            cur: None,
+            cur_line: 0,
+            lineno: 0,
+        },
+        Lines { carry: Vec::new() },
+    )
+}
+
+/// Read until `buf` is full or end of file; returns the bytes read. The kernel hands out smaps
+/// about a page per read, so this batches many reads.
+fn fill<R: Read>(r: &mut R, buf: &mut [u8]) -> std::io::Result<usize> {
+    let mut filled = 0;
+    while filled < buf.len() {
+        match r.read(&mut buf[filled..]) {
+            Ok(0) => break,
+            Ok(n) => filled += n,
+            Err(e) if e.kind() == std::io::ErrorKind::Interrupted => {}
+            Err(e) => return Err(e),
         }
     }
-    if let Some(prev) = cur {
-        f(finish(prev, cur_line)?)?;
+    Ok(filled)
+}
+
+/// Stream the mappings of an smaps file, calling `f` for each in address order.
+///
+/// `path` is used only in error messages. Errors: [`Error::Malformed`] (with the 1-based line)
+/// for input that is not smaps; [`Error::Io`] for read errors; whatever `f` returns.
+pub fn for_each_mapping<R: Read>(
+    mut r: R,
+    path: &Path,
+    mut f: impl FnMut(Mapping) -> Result<()>,
+) -> Result<()> {
+    let (mut p, mut lines) = parser(path);
+    let mut buf = vec![0u8; CHUNK];
+    loop {
+        let n = fill(&mut r, &mut buf).map_err(|e| Error::io(path, e))?;
+        lines.feed(&buf[..n], &mut p, &mut f)?;
+        if n < buf.len() {
+            break;
+        }
     }
-    Ok(())
+    lines.finish(&mut p, &mut f)
+}
+
+/// Like [`for_each_mapping`], but reads on a second thread while this one parses, so the
+/// kernel's work of generating smaps (done on each read) overlaps with ours.
+pub fn for_each_mapping_pipelined<R: Read + Send>(
+    r: R,
+    path: &Path,
+    mut f: impl FnMut(Mapping) -> Result<()>,
+) -> Result<()> {
+    use std::sync::mpsc::sync_channel;
+    // Full chunks go to the parser; emptied ones come back to be refilled, so only a few chunks
+    // ever exist.
+    let (full_tx, full_rx) = sync_channel::<std::io::Result<(Vec<u8>, usize)>>(2);
+    let (empty_tx, empty_rx) = sync_channel::<Vec<u8>>(4);
+    std::thread::scope(|s| {
+        s.spawn(move || {
+            let mut r = r;
+            loop {
+                let mut chunk = empty_rx.try_recv().unwrap_or_else(|_| vec![0u8; CHUNK]);
+                match fill(&mut r, &mut chunk) {
+                    Ok(n) => {
+                        // A send fails when the parser stopped (an error): stop reading too.
+                        if full_tx.send(Ok((chunk, n))).is_err() || n < CHUNK {
+                            break;
+                        }
+                    }
+                    Err(e) => {
+                        let _ = full_tx.send(Err(e));
+                        break;
+                    }
+                }
+            }
+        });
+        let (mut p, mut lines) = parser(path);
+        for msg in full_rx {
+            let (chunk, n) = msg.map_err(|e| Error::io(path, e))?;
+            lines.feed(&chunk[..n], &mut p, &mut f)?;
+            let _ = empty_tx.try_send(chunk);
+        }
+        lines.finish(&mut p, &mut f)
+    })
 }
 
 #[cfg(test)]
