@@ -56,6 +56,8 @@ pub struct PressureInput<'a> {
     pub oom_kills: Option<u64>,
     /// OOM-kill counter at the previous sample (`--watch`); `None` for a one-shot sample.
     pub oom_kills_before: Option<u64>,
+    /// What `used_pct` measures, for the reason text ("working set", "used memory").
+    pub used_what: &'a str,
     /// Since when the OOM-kill counter counts ("boot" for the host, "cgroup creation").
     pub counted_since: &'a str,
 }
@@ -72,12 +74,12 @@ pub fn assess(input: PressureInput<'_>) -> Pressure {
         if p >= CRITICAL_PCT {
             raise(
                 PressureState::Critical,
-                format!("{p:.1}% of limit (>= {CRITICAL_PCT}%)"),
+                format!("{} at {p:.1}% of the limit (>= {CRITICAL_PCT}%)", input.used_what),
             );
         } else if p >= WARNING_PCT {
             raise(
                 PressureState::Warning,
-                format!("{p:.1}% of limit (>= {WARNING_PCT}%)"),
+                format!("{} at {p:.1}% of the limit (>= {WARNING_PCT}%)", input.used_what),
             );
         }
     }

@@ -128,6 +128,7 @@ pub fn cgroup_sample(memory: CgroupMemory, prev: Option<&Previous>) -> CgroupSam
         psi: memory.psi.as_ref(),
         oom_kills: memory.oom_kill_count,
         oom_kills_before: prev.and_then(|p| p.cgroup_oom_kills.get(&memory.path).copied()),
+        used_what: "working set",
         counted_since: "cgroup creation",
     });
     CgroupSample {
@@ -178,6 +179,7 @@ pub fn take(req: &SampleRequest, prev: Option<&Previous>) -> Result<Snapshot> {
             // says something about the host now.
             oom_kills: prev.and(memory.oom_kill_count),
             oom_kills_before: prev.and_then(|p| p.host_oom_kills),
+            used_what: "used memory",
             counted_since: "boot",
         });
         Some(HostSample {
