@@ -74,12 +74,18 @@ pub fn assess(input: PressureInput<'_>) -> Pressure {
         if p >= CRITICAL_PCT {
             raise(
                 PressureState::Critical,
-                format!("{} at {p:.1}% of the limit (>= {CRITICAL_PCT}%)", input.used_what),
+                format!(
+                    "{} at {p:.1}% of the limit (>= {CRITICAL_PCT}%)",
+                    input.used_what
+                ),
             );
         } else if p >= WARNING_PCT {
             raise(
                 PressureState::Warning,
-                format!("{} at {p:.1}% of the limit (>= {WARNING_PCT}%)", input.used_what),
+                format!(
+                    "{} at {p:.1}% of the limit (>= {WARNING_PCT}%)",
+                    input.used_what
+                ),
             );
         }
     }

@@ -74,7 +74,9 @@ impl Report for VmmapReport {
             let verdict = if d == 0 {
                 "matches the sum above".to_string()
             } else {
-                format!("differs from the sum above by {d} bytes: the process changed between reads")
+                format!(
+                    "differs from the sum above by {d} bytes: the process changed between reads"
+                )
             };
             let pss = self.rollup_pss_bytes.map(iec).unwrap_or_else(|| "-".into());
             notes.push(format!(
