@@ -321,3 +321,56 @@ fn csv_has_a_header_row_and_raw_bytes() {
     assert!(procs.starts_with("pid,name,rss_bytes"));
     assert!(procs.lines().nth(1).unwrap().starts_with("4242,python3,"));
 }
+
+#[test]
+fn pure_v1_layout_without_a_unified_hierarchy() {
+    // The same captured tree as a v1-only host prints it: no cgroup2 mount, no 0:: line.
+    let t = copy_tree(&v1());
+    std::fs::remove_dir_all(t.path().join("sys/fs/cgroup/unified")).unwrap();
+    let cg = t.path().join("proc/4242/cgroup");
+    let text = std::fs::read_to_string(&cg).unwrap();
+    std::fs::write(
+        &cg,
+        text.lines()
+            .filter(|l| !l.starts_with("0::"))
+            .collect::<Vec<_>>()
+            .join("\n"),
+    )
+    .unwrap();
+    let j = json(&run_fixture(
+        t.path(),
+        &["sample", "--pid", "4242", "--json"],
+    ));
+    assert_eq!(j["cgroup_version"], "v1");
+    assert_eq!(j["processes"][0]["memory_cgroup"], "/clw-fixture");
+    assert_eq!(j["cgroups"][0]["limit_bytes"], 64u64 << 20);
+}
+
+#[test]
+fn v2_tree_with_only_the_unified_mount_under_the_root() {
+    // A v2 host where the memory controller sits in /sys/fs/cgroup/unified (hybrid systemd
+    // layout with memory moved to v2) is found too.
+    let t = tempfile::tempdir().unwrap();
+    let root = t.path().join("sys/fs/cgroup");
+    std::fs::create_dir_all(&root).unwrap();
+    let status = std::process::Command::new("cp")
+        .arg("-r")
+        .arg(v2().join("sys/fs/cgroup"))
+        .arg(root.join("unified"))
+        .status()
+        .unwrap();
+    assert!(status.success());
+    let status = std::process::Command::new("cp")
+        .arg("-r")
+        .arg(v2().join("proc"))
+        .arg(t.path())
+        .status()
+        .unwrap();
+    assert!(status.success());
+    let j = json(&run_fixture(
+        t.path(),
+        &["sample", "--pid", "31337", "--json"],
+    ));
+    assert_eq!(j["cgroup_version"], "v2");
+    assert_eq!(j["cgroups"][0]["oom_kill_count"], 3);
+}

@@ -356,3 +356,27 @@ fn watch_turns_critical_on_a_real_oom_kill() {
     assert_eq!(st.code(), Some(0), "watch must end cleanly on Ctrl-C");
     holder.stop();
 }
+
+/// Processes that come and go while `sample --all` walks /proc are counted, never fatal.
+#[test]
+fn sample_survives_processes_exiting_during_the_walk() {
+    let mut churn = Command::new("sh")
+        .arg("-c")
+        .arg("end=$(($(date +%s) + 4)); while [ $(date +%s) -lt $end ]; do /bin/true & /bin/true; done")
+        .spawn()
+        .unwrap();
+    let mut vanished = 0;
+    for _ in 0..15 {
+        let o = run(&["sample", "--all", "--sort", "pss", "--json"]);
+        let j = json(&o);
+        vanished += j["skipped"]["vanished"].as_u64().unwrap();
+        assert!(j["processes"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .all(|p| p["rss_bytes"].is_u64()));
+    }
+    let _ = churn.kill();
+    let _ = churn.wait();
+    eprintln!("{vanished} processes vanished mid-walk across 15 samples");
+}

@@ -164,20 +164,21 @@ impl Totals {
     }
 }
 
-/// One row of `vmmap --mappings`, like a line of `pmap -X`. Sizes in bytes.
+/// One row of `vmmap --mappings`, like a line of `pmap -X`. Sizes in bytes. `S` is `String` for
+/// rows that are kept, `&str` for rows borrowed from a [`Mapping`] while streaming.
 #[derive(Debug, Clone, Serialize)]
-pub struct MappingRow {
+pub struct MappingRow<S = String> {
     /// Start address; in JSON a `0x…` hex string.
     #[serde(serialize_with = "hex")]
     pub start: u64,
     /// End address (exclusive); in JSON a `0x…` hex string.
     #[serde(serialize_with = "hex")]
     pub end: u64,
-    pub perms: String,
+    pub perms: S,
     /// Offset into the file, bytes.
     pub offset: u64,
     /// `major:minor` of the backing device.
-    pub device: String,
+    pub device: S,
     pub inode: u64,
     pub virtual_bytes: u64,
     pub rss_bytes: u64,
@@ -187,7 +188,7 @@ pub struct MappingRow {
     pub swap_bytes: u64,
     pub category: Category,
     /// Pathname or pseudo-name; empty for anonymous memory.
-    pub mapping: String,
+    pub mapping: S,
 }
 
 fn hex<S: serde::Serializer>(v: &u64, s: S) -> std::result::Result<S::Ok, S::Error> {
@@ -311,20 +312,21 @@ impl MappingSink for Collect {
         Ok(())
     }
     fn mapping(&mut self, m: &Mapping, c: Category) -> Result<()> {
-        self.0.push(MappingRow::new(m, c));
+        self.0
+            .push(MappingRow::of(m, c).map_strings(|s| s.to_string()));
         Ok(())
     }
 }
 
-impl MappingRow {
-    /// The row of one mapping. Sizes converted from kB to bytes.
-    pub fn new(m: &Mapping, c: Category) -> MappingRow {
+impl<'a> MappingRow<&'a str> {
+    /// The row of one mapping, borrowing its strings. Sizes converted from kB to bytes.
+    pub fn of(m: &'a Mapping, c: Category) -> Self {
         MappingRow {
             start: m.start,
             end: m.end,
-            perms: m.perms_str().to_string(),
+            perms: m.perms_str(),
             offset: m.offset,
-            device: m.dev.clone(),
+            device: &m.dev,
             inode: m.inode,
             virtual_bytes: m.size_kb * 1024,
             rss_bytes: m.rss_kb * 1024,
@@ -333,7 +335,29 @@ impl MappingRow {
             dirty_bytes: m.dirty_kb() * 1024,
             swap_bytes: m.swap_kb * 1024,
             category: c,
-            mapping: m.path.clone(),
+            mapping: &m.path,
+        }
+    }
+}
+
+impl<S> MappingRow<S> {
+    /// The same row with its strings converted by `f` (owned ↔ borrowed).
+    pub fn map_strings<'a, T>(&'a self, f: impl Fn(&'a S) -> T) -> MappingRow<T> {
+        MappingRow {
+            start: self.start,
+            end: self.end,
+            perms: f(&self.perms),
+            offset: self.offset,
+            device: f(&self.device),
+            inode: self.inode,
+            virtual_bytes: self.virtual_bytes,
+            rss_bytes: self.rss_bytes,
+            pss_bytes: self.pss_bytes,
+            uss_bytes: self.uss_bytes,
+            dirty_bytes: self.dirty_bytes,
+            swap_bytes: self.swap_bytes,
+            category: self.category,
+            mapping: f(&self.mapping),
         }
     }
 }

@@ -10,65 +10,8 @@ use crate::analysis::vmmap::{Category, MappingRow, MappingSink};
 use crate::error::{Error, Result};
 use crate::sample::smaps::Mapping;
 
-/// A borrowed view of one mapping row. Sizes in bytes.
-pub struct RowView<'a> {
-    pub start: u64,
-    pub end: u64,
-    pub perms: &'a str,
-    pub offset: u64,
-    pub device: &'a str,
-    pub inode: u64,
-    pub virtual_bytes: u64,
-    pub rss_bytes: u64,
-    pub pss_bytes: u64,
-    pub uss_bytes: u64,
-    pub dirty_bytes: u64,
-    pub swap_bytes: u64,
-    pub category: Category,
-    pub mapping: &'a str,
-}
-
-impl<'a> From<&'a MappingRow> for RowView<'a> {
-    fn from(r: &'a MappingRow) -> Self {
-        RowView {
-            start: r.start,
-            end: r.end,
-            perms: &r.perms,
-            offset: r.offset,
-            device: &r.device,
-            inode: r.inode,
-            virtual_bytes: r.virtual_bytes,
-            rss_bytes: r.rss_bytes,
-            pss_bytes: r.pss_bytes,
-            uss_bytes: r.uss_bytes,
-            dirty_bytes: r.dirty_bytes,
-            swap_bytes: r.swap_bytes,
-            category: r.category,
-            mapping: &r.mapping,
-        }
-    }
-}
-
-impl<'a> RowView<'a> {
-    fn of(m: &'a Mapping, c: Category) -> Self {
-        RowView {
-            start: m.start,
-            end: m.end,
-            perms: m.perms_str(),
-            offset: m.offset,
-            device: &m.dev,
-            inode: m.inode,
-            virtual_bytes: m.size_kb * 1024,
-            rss_bytes: m.rss_kb * 1024,
-            pss_bytes: m.pss_kb * 1024,
-            uss_bytes: m.uss_kb() * 1024,
-            dirty_bytes: m.dirty_kb() * 1024,
-            swap_bytes: m.swap_kb * 1024,
-            category: c,
-            mapping: &m.path,
-        }
-    }
-}
+/// A row borrowed from a mapping or from a kept [`MappingRow`].
+pub type RowView<'a> = MappingRow<&'a str>;
 
 const CSV_HEADER: &str = "start,end,perms,offset,device,inode,virtual_bytes,rss_bytes,pss_bytes,uss_bytes,dirty_bytes,swap_bytes,category,mapping\n";
 
@@ -225,7 +168,7 @@ impl MappingSink for StreamRows<'_> {
 
     fn mapping(&mut self, m: &Mapping, c: Category) -> Result<()> {
         match self.writer.as_mut() {
-            Some(w) => w.row(&RowView::of(m, c)).map_err(out_err),
+            Some(w) => w.row(&MappingRow::of(m, c)).map_err(out_err),
             None => Ok(()),
         }
     }

@@ -26,7 +26,7 @@ impl Report for VmmapReport {
         };
         let mut w = RowWriter::begin(out, format, &format!("{}:   {}", self.pid, self.command))?;
         for r in rows {
-            w.row(&r.into())?;
+            w.row(&r.map_strings(String::as_str))?;
         }
         // An empty line separates the rows from the summary (a new CSV block in CSV).
         writeln!(out)
