@@ -59,7 +59,8 @@ fn location(path: &Path, line: usize) -> String {
 
 /// Hint printed after "permission denied" on per-process files.
 pub const PTRACE_HINT: &str =
-    " (reading another user's process needs the same uid or CAP_SYS_PTRACE: run as that user or as root)";
+    " (reading a process's memory maps needs ptrace access to it: the same uid \
+     and a dumpable process, or CAP_SYS_PTRACE; run as that user or as root)";
 
 impl Error {
     /// Classify an I/O error on `path`: permission problems and missing files get their own
