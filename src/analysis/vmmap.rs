@@ -527,6 +527,33 @@ mod tests {
     }
 
     #[test]
+    fn hugetlb_and_named_shared_memory() {
+        let mut huge = m(0x200000, 0x400000, "rw-s", "/anon_hugepage (deleted)");
+        huge.vm_flags = "rd wr sh mr mw me ms de ht sd".into();
+        assert_eq!(classify_alone(&huge), Category::Hugetlb);
+        assert_eq!(
+            classify_alone(&m(0x1000, 0x2000, "rw-s", "/dev/shm/pool")),
+            Category::Shmem
+        );
+        assert_eq!(
+            classify_alone(&m(0x1000, 0x2000, "rw-s", "[anon_shmem:ring]")),
+            Category::Shmem
+        );
+        assert_eq!(
+            classify_alone(&m(0x1000, 0x2000, "rw-s", "")),
+            Category::Shmem
+        );
+        assert_eq!(
+            classify_alone(&m(0x1000, 0x2000, "r-xp", "[uprobes]")),
+            Category::Kernel
+        );
+        assert_eq!(
+            classify_alone(&m(0x1000, 0x2000, "rw-s", "/var/lib/db.mmap")),
+            Category::FileRwData
+        );
+    }
+
+    #[test]
     fn thread_stack_needs_guard_below() {
         let cats = run(vec![
             m(0x1000, 0x2000, "---p", ""),
