@@ -113,35 +113,13 @@ fn process_figures_come_from_status_and_smaps_rollup() {
     let j = json(&run_fixture(&v1(), &["sample", "--pid", "4242", "--json"]));
     let p = &j["processes"][0];
     let status = std::fs::read_to_string(v1().join("proc/4242/status")).unwrap();
-    let kb = |key: &str| -> u64 {
-        status
-            .lines()
-            .find_map(|l| l.strip_prefix(key))
-            .unwrap()
-            .split_whitespace()
-            .next()
-            .unwrap()
-            .parse::<u64>()
-            .unwrap()
-            * 1024
-    };
+    let kb = |key: &str| kb_field(&status, key);
     assert_eq!(p["rss_bytes"], kb("VmRSS:"));
     assert_eq!(p["anon_bytes"], kb("RssAnon:"));
     assert_eq!(p["swap_bytes"], kb("VmSwap:"));
     assert_eq!(p["page_tables_bytes"], kb("VmPTE:"));
     let rollup = std::fs::read_to_string(v1().join("proc/4242/smaps_rollup")).unwrap();
-    let rk = |key: &str| -> u64 {
-        rollup
-            .lines()
-            .find_map(|l| l.strip_prefix(key))
-            .unwrap()
-            .split_whitespace()
-            .next()
-            .unwrap()
-            .parse::<u64>()
-            .unwrap()
-            * 1024
-    };
+    let rk = |key: &str| kb_field(&rollup, key);
     assert_eq!(p["pss_bytes"], rk("Pss:"));
     assert_eq!(p["uss_bytes"], rk("Private_Clean:") + rk("Private_Dirty:"));
     assert_eq!(p["oom_score_adj"], 0);

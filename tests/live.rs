@@ -76,10 +76,7 @@ fn vmmap_puts_known_mappings_in_the_right_categories() {
     );
     // Totals reconcile with the kernel's smaps_rollup, read by this test right after the pass.
     let rollup = std::fs::read_to_string(format!("/proc/{}/smaps_rollup", m.pid)).unwrap();
-    let rk = |key: &str| -> i64 {
-        let v = rollup.lines().find_map(|l| l.strip_prefix(key)).unwrap();
-        v.split_whitespace().next().unwrap().parse::<i64>().unwrap() * 1024
-    };
+    let rk = |key: &str| kb_field(&rollup, key) as i64;
     assert_eq!(
         u(&j["totals"]["rss_bytes"]) as i64,
         rk("Rss:"),

@@ -241,3 +241,17 @@ pub fn copy_tree(from: &Path) -> tempfile::TempDir {
     assert!(status.success());
     tmp
 }
+
+/// The value of a `Key:   N kB` line (status, smaps_rollup, meminfo), in bytes.
+pub fn kb_field(text: &str, key: &str) -> u64 {
+    let rest = text
+        .lines()
+        .find_map(|l| l.strip_prefix(key))
+        .unwrap_or_else(|| panic!("no {key} line"));
+    rest.split_whitespace()
+        .next()
+        .unwrap()
+        .parse::<u64>()
+        .unwrap()
+        * 1024
+}
