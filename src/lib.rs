@@ -8,5 +8,6 @@ pub mod analysis;
 pub mod error;
 pub mod render;
 pub mod sample;
+pub mod triage;
 
 pub use error::{Error, Result};

@@ -123,6 +123,20 @@ fn closed_pipe_exits_0_quietly() {
 }
 
 #[test]
+fn closed_pipe_exits_0_quietly_for_json_too() {
+    let (reader, writer) = std::io::pipe().unwrap();
+    drop(reader);
+    let o = cmd()
+        .args(["vmmap", "--mappings", "--json", "self"])
+        .stdout(writer)
+        .stderr(Stdio::piped())
+        .output()
+        .unwrap();
+    assert_eq!(o.status.code(), Some(0), "stderr: {}", stderr(&o));
+    assert_eq!(stderr(&o), "");
+}
+
+#[test]
 fn color_always_and_never() {
     let tree = fixtures().join("v2");
     let o = run_fixture(&tree, &["--color", "always", "sample"]);

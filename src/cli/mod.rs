@@ -3,6 +3,7 @@
 
 mod completions;
 mod sample;
+mod triage;
 mod vmmap;
 
 use std::io::{IsTerminal, Write};
@@ -15,15 +16,17 @@ use clw_diag::render::{Format, Style};
 pub use completions::{CompletionsArgs, ManArgs};
 
 const AFTER_HELP: &str = "\
-Exit codes: 0 success; 2 usage error, unreadable or malformed input, or missing permission,
-always with a one-line message (1 is kept for conditions that a --fail-on flag asks about).
+Exit codes: 0 success; 1 a condition that --fail-on asked about was found (triage); 2 usage
+error, unreadable or malformed input, or missing permission, always with a one-line message.
 A closed pipe (| head) exits 0.
 
 Examples:
   clw-diag sample                     host, limited cgroups and top processes by RSS
   clw-diag sample --pid 1234 --json   one process and its memory cgroup, as JSON
   clw-diag vmmap 1234                 where a process's memory is: heap, stacks, code, shmem...
-  clw-diag vmmap --mappings self      one row per mapping, like pmap -X";
+  clw-diag vmmap --mappings self      one row per mapping, like pmap -X
+  clw-diag triage --dmesg             OOM kills and crashes in the kernel log
+  clw-diag triage ci.log --fail-on oom --format github   fail a CI job on an OOM";
 
 /// Memory diagnostics for Linux hosts, containers and Kubernetes nodes.
 #[derive(Debug, Parser)]
@@ -50,7 +53,8 @@ pub struct Cli {
 #[derive(Debug, Args)]
 #[command(next_help_heading = "Global options")]
 pub struct GlobalArgs {
-    /// Output format: a table for people, JSON (the stable contract, see docs/json.md) or CSV.
+    /// Output format: a table for people, JSON (the stable contract, see docs/json.md), CSV, or
+    /// GitHub Actions annotations (triage).
     #[arg(long, global = true, value_enum, default_value_t = FormatArg::Table)]
     pub format: FormatArg,
     /// Shorthand for --format json.
@@ -90,6 +94,8 @@ pub enum FormatArg {
     Table,
     Json,
     Csv,
+    /// GitHub Actions annotations (triage only).
+    Github,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
@@ -107,6 +113,9 @@ pub enum Command {
     /// Where a process's memory is: heap, stacks, code, file data, shared memory, kernel.
     #[command(long_about = vmmap::LONG_ABOUT, after_help = vmmap::AFTER_HELP)]
     Vmmap(vmmap::VmmapArgs),
+    /// Find OOM kills, abnormal exits and crashes in kernel, container, systemd, runtime and CI logs.
+    #[command(long_about = triage::LONG_ABOUT, after_help = triage::AFTER_HELP)]
+    Triage(triage::TriageArgs),
     /// Print shell completions (bash, zsh, fish, elvish, powershell).
     Completions(CompletionsArgs),
     /// Print the man page (or write every page with --dir).
@@ -130,6 +139,7 @@ impl Output {
                 FormatArg::Table => Format::Table,
                 FormatArg::Json => Format::Json,
                 FormatArg::Csv => Format::Csv,
+                FormatArg::Github => Format::Github,
             }
         };
         let tty = std::io::stdout().is_terminal();
@@ -173,6 +183,7 @@ pub fn run(cli: Cli) -> anyhow::Result<ExitCode> {
     match cli.command {
         Command::Sample(a) => sample::run(a, &cli.global, &out),
         Command::Vmmap(a) => vmmap::run(a, &cli.global, &out),
+        Command::Triage(a) => triage::run(a, &out),
         Command::Completions(a) => completions::completions(a),
         Command::Man(a) => completions::man(a),
     }

@@ -17,7 +17,7 @@ fn value(c: &Cell) -> String {
 
 /// Write each table as CSV with a header row of column keys; tables separated by an empty line.
 pub fn write(tables: &[Table], out: &mut dyn Write) -> io::Result<()> {
-    for (i, t) in tables.iter().enumerate() {
+    for (i, t) in tables.iter().filter(|t| !t.columns.is_empty()).enumerate() {
         if i > 0 {
             writeln!(out)?;
         }

@@ -11,6 +11,7 @@ mod csv_out;
 pub mod rows;
 mod sample;
 mod table;
+mod triage;
 pub mod units;
 mod vmmap;
 
@@ -26,6 +27,8 @@ pub enum Format {
     Table,
     Json,
     Csv,
+    /// GitHub Actions workflow commands (`::error file=…,line=…::…`), for CI.
+    Github,
 }
 
 /// Presentation options.
@@ -89,6 +92,11 @@ pub trait Report: Serialize {
     fn write_rows(&self, _format: Format, _out: &mut dyn Write) -> io::Result<()> {
         Ok(())
     }
+
+    /// GitHub Actions annotations, one per line; `None` when the command has none.
+    fn github(&self) -> Option<Vec<String>> {
+        None
+    }
 }
 
 /// Write `report` in `format`.
@@ -102,7 +110,7 @@ pub fn render<R: Report + ?Sized>(
 ) -> io::Result<()> {
     match format {
         Format::Json => {
-            serde_json::to_writer_pretty(&mut *out, report).map_err(io::Error::other)?;
+            serde_json::to_writer_pretty(&mut *out, report).map_err(json_io)?;
             out.write_all(b"\n")
         }
         Format::Table => {
@@ -113,6 +121,10 @@ pub fn render<R: Report + ?Sized>(
             report.write_rows(format, out)?;
             csv_out::write(&report.tables(), out)
         }
+        Format::Github => match report.github() {
+            Some(lines) => lines.iter().try_for_each(|l| writeln!(out, "{l}")),
+            None => Err(io::Error::other("--format github is only available for triage")),
+        },
     }
 }
 
@@ -131,8 +143,16 @@ pub(crate) fn one_line(s: &str) -> String {
     out
 }
 
+/// Keep the I/O error kind (a closed pipe) of a serde_json error.
+fn json_io(e: serde_json::Error) -> io::Error {
+    match e.io_error_kind() {
+        Some(kind) => io::Error::from(kind),
+        None => io::Error::other(e),
+    }
+}
+
 /// Write one JSON object on one line (JSON Lines), for `--watch`.
 pub fn render_json_line<R: Serialize + ?Sized>(report: &R, out: &mut dyn Write) -> io::Result<()> {
-    serde_json::to_writer(&mut *out, report).map_err(io::Error::other)?;
+    serde_json::to_writer(&mut *out, report).map_err(json_io)?;
     out.write_all(b"\n")
 }

@@ -1,0 +1,149 @@
+//! `clw-diag triage`.
+
+use std::io::{BufWriter, Write};
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+use clap::{Args, ValueEnum};
+use clw_diag::render;
+use clw_diag::triage::{self, Input, Request};
+
+use super::Output;
+
+pub const LONG_ABOUT: &str = "\
+Find every OOM kill, abnormal exit and crash in logs, and say exactly what the evidence shows.
+
+Reads kernel logs (raw dmesg, dmesg -T, syslog, journald short/short-iso/JSON, /dev/kmsg) and \
+parses the whole OOM-killer report of every kernel era from 2.6.32 to 6.x: trigger, memcg usage \
+and limit, task table (top memory consumers), oom-kill: line, victim (global or cgroup OOM, \
+memory.oom.group fan-out), oom_reaper; the segfault line; systemd and systemd-oomd, earlyoom, \
+kubectl describe pod text, kubectl get pods/events -o json, docker inspect and docker events, \
+Java/Node/Go/Python/Rust/C++/jemalloc out-of-memory messages, exit codes and signals in CI \
+output (GitHub Actions, make, gcc), and OpenClaw error codes (clw-memory-oom, ...).
+
+Exit 137 is SIGKILL, not proof of an OOM: an exit is linked to an OOM only when a kernel, memcg, \
+Kubernetes or Docker OOM record matches it (same pid, container or pod, within 2 minutes); \
+otherwise its cause is 'unknown'.
+
+Inputs: files (plain, .gz, .zst), '-' for stdin, --dmesg, --journal; several are read in \
+parallel, each streamed.";
+
+pub const AFTER_HELP: &str = "\
+Examples:
+  clw-diag triage --dmesg
+  clw-diag triage /var/log/kern.log /var/log/syslog.1.gz --since 2h
+  journalctl -k -o json | clw-diag triage -
+  kubectl get pods -A -o json > pods.json; clw-diag triage pods.json --json
+  clw-diag triage build.log --fail-on oom --format github";
+
+#[derive(Debug, Args)]
+pub struct TriageArgs {
+    /// Log files (plain, gzip or zstd; JSON from kubectl, docker or journalctl is recognised);
+    /// '-' reads standard input.
+    #[arg(value_name = "FILE")]
+    pub files: Vec<PathBuf>,
+    /// Read the kernel ring buffer (/dev/kmsg), without blocking.
+    #[arg(long)]
+    pub dmesg: bool,
+    /// Read the systemd journal (runs journalctl -o json).
+    #[arg(long)]
+    pub journal: bool,
+    /// Only events at or after this time: a duration back from now (30m, 2h, 1d) or a timestamp
+    /// (2024-04-15T10:00:00Z, "2024-04-15 10:00:00"). Events without a time are kept.
+    #[arg(long, value_name = "DURATION|TIMESTAMP", value_parser = parse_since)]
+    pub since: Option<i64>,
+    /// Exit with code 1 when events of this class are found (for CI).
+    #[arg(long, value_enum, value_name = "CLASS")]
+    pub fail_on: Option<FailOn>,
+    /// The kernel log device read by --dmesg.
+    #[arg(long, value_name = "PATH", default_value = "/dev/kmsg", hide = true)]
+    pub kmsg: PathBuf,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum FailOn {
+    /// Any out-of-memory kill or report, or an exit linked to one.
+    Oom,
+    /// Segfaults, SIGSEGV and SIGABRT exits.
+    Crash,
+    /// Any event.
+    Any,
+}
+
+/// Parse `--since`: a duration back from now or an absolute time. Returns µs since the epoch.
+pub fn parse_since(s: &str) -> Result<i64, String> {
+    let now = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map(|d| d.as_micros() as i64)
+        .unwrap_or(0);
+    let t = s.trim();
+    let split = t.find(|c: char| !c.is_ascii_digit()).unwrap_or(t.len());
+    let (num, unit) = t.split_at(split);
+    if !num.is_empty() {
+        let mult: Option<i64> = match unit {
+            "s" | "sec" => Some(1),
+            "m" | "min" => Some(60),
+            "h" => Some(3600),
+            "d" => Some(86_400),
+            "w" => Some(7 * 86_400),
+            _ => None,
+        };
+        if let (Some(m), Ok(n)) = (mult, num.parse::<i64>()) {
+            return Ok(now - n.saturating_mul(m).saturating_mul(1_000_000));
+        }
+    }
+    let line = format!("{t} x");
+    let l = triage::normalize::normalize(&line, triage::normalize::TimeContext::now());
+    match l.time_us {
+        Some(us) if l.msg == "x" => Ok(us),
+        _ => Err(format!(
+            "{s:?} is neither a duration (30m, 2h, 1d) nor a timestamp (2024-04-15T10:00:00Z)"
+        )),
+    }
+}
+
+pub fn run(a: TriageArgs, out: &Output) -> anyhow::Result<ExitCode> {
+    let mut inputs: Vec<Input> = a
+        .files
+        .iter()
+        .map(|f| if f.as_os_str() == "-" { Input::Stdin } else { Input::File(f.clone()) })
+        .collect();
+    if a.dmesg {
+        inputs.push(Input::Dmesg(a.kmsg.clone()));
+    }
+    if a.journal {
+        inputs.push(Input::Journal);
+    }
+    if inputs.is_empty() {
+        anyhow::bail!("nothing to read: give log files, '-' for standard input, --dmesg or --journal");
+    }
+    let mut report = triage::triage(&Request {
+        inputs,
+        since_us: a.since,
+    });
+    report.verbose = out.verbose > 0;
+    let stdout = std::io::stdout();
+    let mut w = BufWriter::new(stdout.lock());
+    render::render(&report, out.format, out.style, &mut w)?;
+    w.flush()?;
+    drop(w);
+    let errors: Vec<String> = report.errors().map(|(_, e)| e.to_string()).collect();
+    if !errors.is_empty() {
+        // Events found before the failure were printed; the run is still incomplete.
+        for e in &errors {
+            eprintln!("clw-diag: error: {e}");
+        }
+        return Ok(ExitCode::from(2));
+    }
+    let found = match a.fail_on {
+        None => false,
+        Some(FailOn::Any) => !report.events.is_empty(),
+        Some(FailOn::Oom) => report.events.iter().any(|e| e.kind.is_oom() || e.cause == Some("oom")),
+        Some(FailOn::Crash) => report.events.iter().any(|e| e.kind.is_crash()),
+    };
+    if found {
+        out.detail("--fail-on condition found: exit code 1");
+        return Ok(ExitCode::from(1));
+    }
+    Ok(ExitCode::SUCCESS)
+}

@@ -1,0 +1,214 @@
+//! Output of `triage`: the events table, the summary, evidence with `-v`, and GitHub Actions
+//! annotations.
+
+use super::units::iec;
+use super::{col, one_line, Cell, Report, Table};
+use crate::triage::event::{Event, Kind};
+use crate::triage::Report as TriageReport;
+
+fn victim(e: &Event) -> String {
+    match (&e.process, e.pid) {
+        (Some(p), Some(pid)) => format!("{p}[{pid}]"),
+        (Some(p), None) => p.clone(),
+        (None, Some(pid)) => format!("pid {pid}"),
+        (None, None) => e
+            .container
+            .clone()
+            .or_else(|| e.unit.clone())
+            .unwrap_or_else(|| "-".into()),
+    }
+}
+
+fn place(e: &Event) -> String {
+    if let Some(m) = &e.memcg {
+        return clip_left(m, 48);
+    }
+    let mut parts = Vec::new();
+    if let Some(p) = &e.pod {
+        parts.push(match &e.namespace {
+            Some(ns) => format!("pod {ns}/{p}"),
+            None => format!("pod {p}"),
+        });
+    }
+    if let Some(c) = &e.container {
+        parts.push(format!("container {c}"));
+    } else if let Some(id) = &e.container_id {
+        parts.push(format!("container {}", &id[..id.len().min(12)]));
+    }
+    if let Some(u) = &e.unit {
+        parts.push(u.clone());
+    }
+    if parts.is_empty() {
+        "-".into()
+    } else {
+        parts.join(" ")
+    }
+}
+
+fn clip_left(s: &str, max: usize) -> String {
+    let n = s.chars().count();
+    if n <= max {
+        s.to_string()
+    } else {
+        format!("…{}", s.chars().skip(n - (max - 1)).collect::<String>())
+    }
+}
+
+fn cause(e: &Event) -> String {
+    match (e.kind, &e.linked_to, e.cause) {
+        (_, Some(l), _) => format!("oom ({} at {}, by {})", l.kind.as_str(), l.source, l.by),
+        (_, None, Some(c)) => c.to_string(),
+        (Kind::RuntimeOom, _, _) => e.runtime.unwrap_or("").to_string(),
+        (Kind::ClwError, _, _) | (Kind::OomdKill, _, _) | (Kind::EarlyoomKill, _, _) | (Kind::Segfault, _, _) => {
+            e.code.clone().unwrap_or_default()
+        }
+        _ => String::new(),
+    }
+}
+
+fn time(e: &Event) -> String {
+    match (&e.timestamp, e.monotonic_s) {
+        (Some(t), _) => t.clone(),
+        (None, Some(m)) => format!("+{m:.3}s after boot"),
+        (None, None) => "-".into(),
+    }
+}
+
+/// A one-line description of an event, for annotations.
+pub fn describe(e: &Event) -> String {
+    let mut s = format!("{}: {}", e.kind.as_str(), victim(e));
+    let p = place(e);
+    if p != "-" {
+        s.push_str(&format!(" in {p}"));
+    }
+    if let Some(a) = e.anon_rss_kb {
+        s.push_str(&format!(", anon-rss {}", iec(a * 1024)));
+    }
+    if let Some(l) = e.limit_kb {
+        s.push_str(&format!(", limit {}", iec(l * 1024)));
+    }
+    if let Some(c) = e.exit_code {
+        s.push_str(&format!(", exit code {c}"));
+    }
+    let c = cause(e);
+    if !c.is_empty() {
+        s.push_str(&format!(", cause {c}"));
+    }
+    s
+}
+
+impl Report for TriageReport {
+    fn tables(&self) -> Vec<Table> {
+        let s = &self.summary;
+        let total_lines: u64 = self.inputs.iter().map(|i| i.lines).sum();
+        let mut notes = Vec::new();
+        if self.events.is_empty() {
+            notes.push(format!(
+                "no OOM kills, abnormal exits or crashes found in {total_lines} lines of {} input(s)",
+                self.inputs.len()
+            ));
+        } else {
+            notes.push(format!(
+                "{} event(s) in {total_lines} lines: {} out-of-memory, {} crash(es), {} SIGKILL exit(s) with cause unknown",
+                s.events, s.oom, s.crash, s.sigkill_cause_unknown
+            ));
+            if s.sigkill_cause_unknown > 0 {
+                notes.push("exit 137 / SIGKILL is not proof of an OOM: no kernel, memcg, Kubernetes or Docker OOM record correlates with those marked 'unknown'".into());
+            }
+        }
+        if s.before_since > 0 {
+            notes.push(format!("{} event(s) before --since not shown", s.before_since));
+        }
+        for i in &self.inputs {
+            if let Some(err) = &i.error {
+                notes.push(format!("error: {err}"));
+            }
+            if i.long_lines > 0 {
+                notes.push(format!("{}: {} line(s) longer than 1 MiB were cut", i.name, i.long_lines));
+            }
+        }
+        let mut tables = vec![Table {
+            title: None,
+            columns: vec![
+                col("TIME", "timestamp"),
+                col("KIND", "kind"),
+                col("VICTIM", "victim"),
+                col("CGROUP / CONTAINER", "place"),
+                col("ANON-RSS", "anon_rss_bytes"),
+                col("LIMIT", "limit_bytes"),
+                col("CAUSE", "cause"),
+                col("EVIDENCE", "source"),
+            ],
+            rows: self
+                .events
+                .iter()
+                .map(|e| {
+                    vec![
+                        Cell::text(time(e)),
+                        Cell::text(e.kind.as_str()),
+                        Cell::text(one_line(&victim(e))),
+                        Cell::text(one_line(&place(e))),
+                        Cell::Bytes(e.anon_rss_kb.map(|k| k * 1024)),
+                        Cell::Bytes(e.limit_kb.map(|k| k * 1024)),
+                        Cell::text(cause(e)),
+                        Cell::text(e.source.to_string()),
+                    ]
+                })
+                .collect(),
+            notes,
+        }];
+        if self.verbose {
+            for e in &self.events {
+                let mut notes: Vec<String> = e.evidence.iter().map(|l| format!("  {}", one_line(l))).collect();
+                if !e.top_consumers.is_empty() {
+                    notes.push(format!(
+                        "  largest tasks at the kill (page size {} B):",
+                        e.page_size.unwrap_or(4096)
+                    ));
+                    for t in &e.top_consumers {
+                        notes.push(format!(
+                            "    {:>8} {:<20} rss {:>10}  oom_score_adj {}",
+                            t.pid,
+                            one_line(&t.name),
+                            t.rss_kb.map(|k| iec(k * 1024)).unwrap_or_else(|| "-".into()),
+                            t.oom_score_adj.map_or("-".into(), |a| a.to_string())
+                        ));
+                    }
+                }
+                tables.push(Table {
+                    title: Some(format!("{} at {}", describe(e), e.source)),
+                    notes,
+                    ..Table::default()
+                });
+            }
+        }
+        tables
+    }
+
+    fn github(&self) -> Option<Vec<String>> {
+        // https://docs.github.com/actions/reference/workflow-commands-for-github-actions
+        let esc_data = |s: &str| s.replace('%', "%25").replace('\r', "%0D").replace('\n', "%0A");
+        let esc_prop = |s: &str| esc_data(s).replace(':', "%3A").replace(',', "%2C");
+        Some(
+            self.events
+                .iter()
+                .map(|e| {
+                    let level = if e.kind.is_oom() || e.kind.is_crash() || e.cause == Some("oom") {
+                        "error"
+                    } else if e.kind.is_exit() {
+                        "warning"
+                    } else {
+                        "notice"
+                    };
+                    format!(
+                        "::{level} file={},line={},title={}::{}",
+                        esc_prop(&e.source.file),
+                        e.source.line,
+                        esc_prop(&format!("clw-diag {}", e.kind.as_str())),
+                        esc_data(&describe(e))
+                    )
+                })
+                .collect(),
+        )
+    }
+}

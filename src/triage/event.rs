@@ -1,0 +1,327 @@
+//! The event model of `triage`: one record per OOM kill, abnormal exit, crash or OpenClaw error
+//! found in the input, with the evidence it came from. Absent data is `None` (JSON `null`).
+
+use serde::Serialize;
+
+/// What happened. JSON: snake_case strings.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Kind {
+    /// The kernel OOM killer, global (whole machine) OOM.
+    KernelOomKill,
+    /// The kernel OOM killer inside a memory cgroup that hit its limit.
+    CgroupOomKill,
+    /// A kill of a `memory.oom.group` fan-out.
+    OomGroupKill,
+    /// "Out of memory and no killable processes".
+    OomNoVictim,
+    /// `oom_reaper: reaped process …`.
+    OomReaped,
+    /// systemd-oomd killed a cgroup.
+    OomdKill,
+    /// earlyoom sent a signal.
+    EarlyoomKill,
+    /// Kubernetes container status `OOMKilled`.
+    K8sOomkilled,
+    /// Kubernetes node event `OOMKilling` (a system OOM seen by kubelet).
+    K8sSystemOom,
+    /// Kubernetes pod eviction.
+    K8sEvicted,
+    /// Docker `oom` event or `State.OOMKilled`.
+    DockerOom,
+    /// systemd: "A process of this unit has been killed by the OOM killer" / result 'oom-kill'.
+    SystemdUnitOom,
+    /// A language runtime or allocator reported out of memory.
+    RuntimeOom,
+    /// Exit 137 / SIGKILL.
+    SigkillExit,
+    /// Exit 134 / SIGABRT.
+    AbortExit,
+    /// Exit 139 / SIGSEGV.
+    SegvExit,
+    /// Exit 143 / SIGTERM.
+    TermExit,
+    /// The kernel's `segfault at … ip … in module[…]` line.
+    Segfault,
+    /// An OpenClaw error code (`clw-memory-oom`, …) in a service log.
+    ClwError,
+}
+
+impl Kind {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Kind::KernelOomKill => "kernel_oom_kill",
+            Kind::CgroupOomKill => "cgroup_oom_kill",
+            Kind::OomGroupKill => "oom_group_kill",
+            Kind::OomNoVictim => "oom_no_victim",
+            Kind::OomReaped => "oom_reaped",
+            Kind::OomdKill => "oomd_kill",
+            Kind::EarlyoomKill => "earlyoom_kill",
+            Kind::K8sOomkilled => "k8s_oomkilled",
+            Kind::K8sSystemOom => "k8s_system_oom",
+            Kind::K8sEvicted => "k8s_evicted",
+            Kind::DockerOom => "docker_oom",
+            Kind::SystemdUnitOom => "systemd_unit_oom",
+            Kind::RuntimeOom => "runtime_oom",
+            Kind::SigkillExit => "sigkill_exit",
+            Kind::AbortExit => "abort_exit",
+            Kind::SegvExit => "segv_exit",
+            Kind::TermExit => "term_exit",
+            Kind::Segfault => "segfault",
+            Kind::ClwError => "clw_error",
+        }
+    }
+
+    /// An out-of-memory kill or report, whoever made it.
+    pub fn is_oom(self) -> bool {
+        matches!(
+            self,
+            Kind::KernelOomKill
+                | Kind::CgroupOomKill
+                | Kind::OomGroupKill
+                | Kind::OomNoVictim
+                | Kind::OomdKill
+                | Kind::EarlyoomKill
+                | Kind::K8sOomkilled
+                | Kind::K8sSystemOom
+                | Kind::DockerOom
+                | Kind::SystemdUnitOom
+                | Kind::RuntimeOom
+        )
+    }
+
+    /// A crash: segfault or abort.
+    pub fn is_crash(self) -> bool {
+        matches!(self, Kind::Segfault | Kind::SegvExit | Kind::AbortExit)
+    }
+
+    /// A process exit by signal or exit code, whose cause needs correlating.
+    pub fn is_exit(self) -> bool {
+        matches!(self, Kind::SigkillExit | Kind::AbortExit | Kind::SegvExit | Kind::TermExit)
+    }
+
+    /// A kernel OOM-killer victim (the events an exit can be linked to by pid).
+    pub fn is_kernel_victim(self) -> bool {
+        matches!(self, Kind::KernelOomKill | Kind::CgroupOomKill | Kind::OomGroupKill)
+    }
+}
+
+/// Where an event's evidence is: input name and 1-based line.
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize)]
+pub struct SourceRef {
+    pub file: String,
+    pub line: u64,
+}
+
+impl std::fmt::Display for SourceRef {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "{}:{}", self.file, self.line)
+    }
+}
+
+/// One row of the kernel's task table at the time of the kill ("Tasks state (memory values in
+/// pages)"), converted to kB.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct TaskRow {
+    pub pid: i64,
+    pub name: String,
+    pub rss_kb: Option<u64>,
+    pub rss_anon_kb: Option<u64>,
+    pub total_vm_kb: Option<u64>,
+    pub swapents: Option<u64>,
+    pub oom_score_adj: Option<i64>,
+}
+
+/// The process that triggered the OOM killer (the allocating task, not necessarily the victim).
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct Trigger {
+    pub process: String,
+    pub pid: Option<i64>,
+    pub gfp_mask: Option<String>,
+    pub order: Option<i64>,
+    pub oom_score_adj: Option<i64>,
+}
+
+/// An OOM record an exit was linked to.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct Link {
+    pub kind: Kind,
+    pub source: SourceRef,
+    /// How the two were matched: `pid`, `container`, `pod`, `unit`.
+    pub by: &'static str,
+}
+
+/// One finding.
+#[derive(Debug, Clone, Serialize)]
+pub struct Event {
+    pub kind: Kind,
+    /// Wall-clock time, RFC 3339 UTC, when the input says it.
+    pub timestamp: Option<String>,
+    /// Seconds since boot, from a raw dmesg or kmsg prefix.
+    pub monotonic_s: Option<f64>,
+    pub pid: Option<i64>,
+    pub process: Option<String>,
+    pub uid: Option<i64>,
+    /// The victim's memory cgroup (`task_memcg`, "Task in …", a unit or container cgroup).
+    pub memcg: Option<String>,
+    /// The cgroup whose limit was hit (`oom_memcg`, "limit of …"); `None` for a global OOM.
+    pub oom_memcg: Option<String>,
+    /// Kubernetes pod UID parsed from the memcg path or object.
+    pub pod_uid: Option<String>,
+    /// Container id parsed from the memcg path or object.
+    pub container_id: Option<String>,
+    pub pod: Option<String>,
+    pub namespace: Option<String>,
+    pub container: Option<String>,
+    /// systemd unit.
+    pub unit: Option<String>,
+    /// `constraint=` of the `oom-kill:` line (CONSTRAINT_MEMCG, CONSTRAINT_NONE, …).
+    pub constraint: Option<String>,
+    pub total_vm_kb: Option<u64>,
+    pub anon_rss_kb: Option<u64>,
+    pub file_rss_kb: Option<u64>,
+    pub shmem_rss_kb: Option<u64>,
+    pub pgtables_kb: Option<u64>,
+    pub oom_score_adj: Option<i64>,
+    /// `score` of the pre-4.19 "Kill process … score N" line.
+    pub badness_score: Option<i64>,
+    /// The memcg's `memory: usage …kB` at the kill.
+    pub usage_kb: Option<u64>,
+    /// The memcg's `memory: … limit …kB` at the kill.
+    pub limit_kb: Option<u64>,
+    pub failcnt: Option<u64>,
+    pub trigger: Option<Trigger>,
+    /// Largest tasks by RSS from the task table, at most five.
+    pub top_consumers: Vec<TaskRow>,
+    /// Page size used to convert the task table (inferred from the victim's row, else 4096).
+    pub page_size: Option<u64>,
+    pub exit_code: Option<i64>,
+    pub signal: Option<i64>,
+    /// For exits and kills: `oom` when an OOM record correlates, `unknown` otherwise.
+    pub cause: Option<&'static str>,
+    /// The OOM record an exit was linked to.
+    pub linked_to: Option<Link>,
+    /// `java`, `node`, `go`, `python`, `rust`, `cxx`, `jemalloc` for `runtime_oom`.
+    pub runtime: Option<&'static str>,
+    /// OpenClaw error code for `clw_error`; the signal name or reason for others.
+    pub code: Option<String>,
+    /// Segfault details.
+    pub fault_addr: Option<String>,
+    pub ip: Option<String>,
+    pub module: Option<String>,
+    /// The line that made the event (prefix stripped).
+    pub message: String,
+    pub source: SourceRef,
+    /// All lines of the report that contributed, with their sources (shown with -v).
+    pub evidence: Vec<String>,
+    /// Wall-clock time as microseconds since the epoch, for sorting and `--since`.
+    #[serde(skip)]
+    pub time_us: Option<i64>,
+}
+
+impl Event {
+    /// An event with only its kind, message and source set.
+    pub fn new(kind: Kind, message: &str, source: SourceRef) -> Event {
+        Event {
+            kind,
+            timestamp: None,
+            monotonic_s: None,
+            pid: None,
+            process: None,
+            uid: None,
+            memcg: None,
+            oom_memcg: None,
+            pod_uid: None,
+            container_id: None,
+            pod: None,
+            namespace: None,
+            container: None,
+            unit: None,
+            constraint: None,
+            total_vm_kb: None,
+            anon_rss_kb: None,
+            file_rss_kb: None,
+            shmem_rss_kb: None,
+            pgtables_kb: None,
+            oom_score_adj: None,
+            badness_score: None,
+            usage_kb: None,
+            limit_kb: None,
+            failcnt: None,
+            trigger: None,
+            top_consumers: Vec::new(),
+            page_size: None,
+            exit_code: None,
+            signal: None,
+            cause: None,
+            linked_to: None,
+            runtime: None,
+            code: None,
+            fault_addr: None,
+            ip: None,
+            module: None,
+            message: message.to_string(),
+            source,
+            evidence: Vec::new(),
+            time_us: None,
+        }
+    }
+
+    /// Set `memcg` and derive the pod UID and container id from the path
+    /// (`/kubepods/burstable/pod<uid>/<id>`, `…-pod<uid>.slice/cri-containerd-<id>.scope`,
+    /// `/docker/<id>`, `docker-<id>.scope`).
+    pub fn set_memcg(&mut self, path: &str) {
+        self.memcg = Some(path.to_string());
+        let (pod, ctr) = ids_from_cgroup(path);
+        if self.pod_uid.is_none() {
+            self.pod_uid = pod;
+        }
+        if self.container_id.is_none() {
+            self.container_id = ctr;
+        }
+    }
+}
+
+/// Pod UID and container id from a cgroup path, where it has them.
+pub fn ids_from_cgroup(path: &str) -> (Option<String>, Option<String>) {
+    let mut pod = None;
+    let mut ctr = None;
+    for comp in path.split('/') {
+        let c = comp.trim_end_matches(".slice").trim_end_matches(".scope");
+        if let Some(i) = c.rfind("pod") {
+            let rest = &c[i + 3..];
+            let uid: String = rest.chars().take_while(|ch| ch.is_ascii_hexdigit() || *ch == '-' || *ch == '_').collect();
+            if uid.len() >= 32 {
+                pod = Some(uid.replace('_', "-"));
+                continue;
+            }
+        }
+        let id = c.rsplit(['-', ':']).next().unwrap_or(c);
+        if id.len() >= 12 && id.len() <= 64 && id.chars().all(|ch| ch.is_ascii_hexdigit()) {
+            ctr = Some(id.to_string());
+        }
+    }
+    (pod, ctr)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn pod_and_container_from_cgroup_paths() {
+        let (p, c) = ids_from_cgroup(
+            "/kubepods/burstable/pod6f1f5a3e-4b2c-4d1e-9e8f-0a1b2c3d4e5f/2e9d2b0f8c1a4f3e5d6c7b8a9f0e1d2c3b4a5f6e7d8c9b0a1f2e3d4c5b6a7f8e",
+        );
+        assert_eq!(p.as_deref(), Some("6f1f5a3e-4b2c-4d1e-9e8f-0a1b2c3d4e5f"));
+        assert!(c.unwrap().starts_with("2e9d2b0f"));
+        let (p, c) = ids_from_cgroup(
+            "/kubepods.slice/kubepods-burstable.slice/kubepods-burstable-pod0f1e2d3c_4b5a_6978_8877_665544332211.slice/cri-containerd-4f9a2c1be07d.scope",
+        );
+        assert_eq!(p.as_deref(), Some("0f1e2d3c-4b5a-6978-8877-665544332211"));
+        assert_eq!(c.as_deref(), Some("4f9a2c1be07d"));
+        let (_, c) = ids_from_cgroup("/system.slice/docker-0123456789abcdef0123.scope");
+        assert_eq!(c.as_deref(), Some("0123456789abcdef0123"));
+        assert_eq!(ids_from_cgroup("/user.slice/user-1000.slice"), (None, None));
+    }
+}

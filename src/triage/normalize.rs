@@ -1,0 +1,318 @@
+//! Log-line normalisation: strip the prefixes that transports add and keep what they say
+//! (wall-clock time, seconds since boot, the syslog tag).
+//!
+//! Prefixes recognised, possibly stacked (`Apr 15 10:22:01 node kernel: [  518.050606] …`):
+//! GitHub Actions and RFC 3339 timestamps (rsyslog, `journalctl -o short-iso`), syslog and
+//! `journalctl -o short` (`Mon dd hh:mm:ss host tag:`), `dmesg -T` (`[Mon Apr 15 10:22:01
+//! 2024]`, day and month names in several locales), raw dmesg (`[  518.050606]`) and
+//! docker-compose (`svc_1  | `). rsyslog's octal escapes (`#012` newline, `#011` tab, `#033`
+//! escape) are undone by [`unescape_rsyslog`].
+
+use std::borrow::Cow;
+use std::sync::OnceLock;
+
+use regex::Regex;
+
+/// A line with its prefixes stripped.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Line<'a> {
+    /// The message after all recognised prefixes.
+    pub msg: &'a str,
+    /// Wall-clock time, microseconds since the Unix epoch (UTC; syslog times without a zone
+    /// are taken as UTC).
+    pub time_us: Option<i64>,
+    /// Seconds since boot, from a `[  518.050606]` prefix.
+    pub monotonic_s: Option<f64>,
+    /// The syslog tag without pid (`kernel`, `systemd`, `earlyoom`) or docker-compose service.
+    pub ident: Option<&'a str>,
+    /// The pid in the syslog tag (`systemd[1]` → 1).
+    pub ident_pid: Option<i64>,
+    /// True when any prefix was found (continuation lines have none).
+    pub has_prefix: bool,
+}
+
+fn re(cell: &'static OnceLock<Regex>, pat: &str) -> &'static Regex {
+    cell.get_or_init(|| Regex::new(pat).expect("static regex"))
+}
+
+/// Days since 1970-01-01 of a civil date (proleptic Gregorian), after H. Hinnant's algorithm.
+pub fn days_from_civil(y: i64, m: u32, d: u32) -> i64 {
+    let y = if m <= 2 { y - 1 } else { y };
+    let era = if y >= 0 { y } else { y - 399 } / 400;
+    let yoe = y - era * 400;
+    let mp = (m as i64 + 9) % 12;
+    let doy = (153 * mp + 2) / 5 + d as i64 - 1;
+    let doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
+    era * 146_097 + doe - 719_468
+}
+
+/// Civil date and time of microseconds since the epoch, as RFC 3339 UTC.
+pub fn format_rfc3339(us: i64) -> String {
+    let secs = us.div_euclid(1_000_000);
+    let micros = us.rem_euclid(1_000_000);
+    let days = secs.div_euclid(86_400);
+    let sod = secs.rem_euclid(86_400);
+    // civil_from_days
+    let z = days + 719_468;
+    let era = if z >= 0 { z } else { z - 146_096 } / 146_097;
+    let doe = z - era * 146_097;
+    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
+    let y = yoe + era * 400;
+    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
+    let mp = (5 * doy + 2) / 153;
+    let d = doy - (153 * mp + 2) / 5 + 1;
+    let m = if mp < 10 { mp + 3 } else { mp - 9 };
+    let y = if m <= 2 { y + 1 } else { y };
+    let (hh, mm, ss) = (sod / 3600, sod / 60 % 60, sod % 60);
+    if micros == 0 {
+        format!("{y:04}-{m:02}-{d:02}T{hh:02}:{mm:02}:{ss:02}Z")
+    } else {
+        format!("{y:04}-{m:02}-{d:02}T{hh:02}:{mm:02}:{ss:02}.{micros:06}Z")
+    }
+}
+
+/// Month number of an abbreviated or full month name in English, German, French, Spanish,
+/// Italian, Portuguese, Dutch, Swedish or Polish (case-insensitive, trailing dot ignored).
+pub fn month_number(name: &str) -> Option<u32> {
+    let n = name.trim_end_matches('.').to_lowercase();
+    const MONTHS: [&[&str]; 12] = [
+        &["jan", "january", "januar", "janv", "janvier", "ene", "enero", "gen", "gennaio", "janeiro", "januari", "sty", "stycznia"],
+        &["feb", "february", "februar", "févr", "fevr", "février", "fév", "febrero", "febbraio", "fev", "fevereiro", "februari", "lut", "lutego"],
+        &["mar", "march", "mär", "märz", "maerz", "mars", "marzo", "março", "maart", "mrt", "marca", "mrz"],
+        &["apr", "april", "avr", "avril", "abr", "abril", "aprile", "kwi", "kwietnia"],
+        &["may", "mai", "mayo", "mag", "maggio", "maio", "mei", "maj", "maja"],
+        &["jun", "june", "juni", "juin", "junio", "giu", "giugno", "junho", "cze", "czerwca"],
+        &["jul", "july", "juli", "juil", "juillet", "julio", "lug", "luglio", "julho", "lip", "lipca"],
+        &["aug", "august", "août", "aout", "ago", "agosto", "augustus", "sie", "sierpnia"],
+        &["sep", "sept", "september", "septembre", "septiembre", "set", "settembre", "setembro", "wrz", "września"],
+        &["oct", "october", "okt", "oktober", "octobre", "octubre", "ott", "ottobre", "out", "outubro", "paź", "października"],
+        &["nov", "november", "novembre", "noviembre", "novembro", "lis", "listopada"],
+        &["dec", "december", "dez", "dezember", "déc", "dec", "décembre", "dic", "diciembre", "dicembre", "dezembro", "gru", "grudnia"],
+    ];
+    MONTHS.iter().position(|names| names.contains(&n.as_str())).map(|i| i as u32 + 1)
+}
+
+fn civil_us(y: i64, mo: u32, d: u32, h: i64, mi: i64, s: i64, frac: &str) -> Option<i64> {
+    if !(1..=12).contains(&mo) || !(1..=31).contains(&d) || h > 23 || mi > 59 || s > 60 {
+        return None;
+    }
+    let mut us = (days_from_civil(y, mo, d) * 86_400 + h * 3600 + mi * 60 + s) * 1_000_000;
+    if !frac.is_empty() {
+        let digits: String = frac.chars().take(6).collect();
+        let scale = 10i64.pow(6 - digits.len() as u32);
+        us += digits.parse::<i64>().ok()? * scale;
+    }
+    Some(us)
+}
+
+/// Context for times without a year (syslog): the year assumed.
+#[derive(Debug, Clone, Copy)]
+pub struct TimeContext {
+    pub year: i64,
+}
+
+impl TimeContext {
+    /// The current year (UTC).
+    pub fn now() -> TimeContext {
+        let now_us = std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .map(|d| d.as_micros() as i64)
+            .unwrap_or(0);
+        let year = format_rfc3339(now_us)[..4].parse().unwrap_or(1970);
+        TimeContext { year }
+    }
+}
+
+/// Strip the prefixes of one line.
+pub fn normalize<'a>(raw: &'a str, ctx: TimeContext) -> Line<'a> {
+    static ISO: OnceLock<Regex> = OnceLock::new();
+    static SYSLOG: OnceLock<Regex> = OnceLock::new();
+    static HOST_TAG: OnceLock<Regex> = OnceLock::new();
+    static DMESG_T: OnceLock<Regex> = OnceLock::new();
+    static DMESG: OnceLock<Regex> = OnceLock::new();
+    static COMPOSE: OnceLock<Regex> = OnceLock::new();
+    let mut line = Line {
+        msg: raw.trim_end_matches(['\r', '\n']),
+        time_us: None,
+        monotonic_s: None,
+        ident: None,
+        ident_pid: None,
+        has_prefix: false,
+    };
+    // docker-compose: "svc_1  | message"
+    let compose = re(&COMPOSE, r"^([A-Za-z0-9][\w.-]*)\s+\| ");
+    if let Some(c) = compose.captures(line.msg) {
+        line.ident = c.get(1).map(|m| m.as_str());
+        line.msg = &line.msg[c.get(0).map_or(0, |m| m.end())..];
+        line.has_prefix = true;
+    }
+    let iso = re(
+        &ISO,
+        r"^(\d{4})-(\d\d)-(\d\d)[T ](\d\d):(\d\d):(\d\d)(?:[.,](\d+))?(Z|[+-]\d\d:?\d\d)? ",
+    );
+    let syslog = re(&SYSLOG, r"^([A-Za-z]{3}) ([ \d]\d) (\d\d):(\d\d):(\d\d)(?:\.(\d+))? ");
+    if let Some(c) = iso.captures(line.msg) {
+        let n = |i: usize| c.get(i).map_or(0, |m| m.as_str().parse::<i64>().unwrap_or(0));
+        let frac = c.get(7).map_or("", |m| m.as_str());
+        let mut t = civil_us(n(1), n(2) as u32, n(3) as u32, n(4), n(5), n(6), frac);
+        if let (Some(us), Some(z)) = (t, c.get(8)) {
+            let z = z.as_str();
+            if z != "Z" {
+                let sign = if z.starts_with('-') { -1 } else { 1 };
+                let digits: String = z[1..].chars().filter(|ch| ch.is_ascii_digit()).collect();
+                let off = digits[..2].parse::<i64>().unwrap_or(0) * 3600 + digits[2..].parse::<i64>().unwrap_or(0) * 60;
+                t = Some(us - sign * off * 1_000_000);
+            }
+        }
+        line.time_us = t;
+        line.msg = &line.msg[c.get(0).map_or(0, |m| m.end())..];
+        line.has_prefix = true;
+        strip_host_tag(&mut line, &HOST_TAG);
+    } else if let Some(c) = syslog.captures(line.msg) {
+        if let Some(mo) = month_number(&c[1]) {
+            let n = |i: usize| c.get(i).map_or(0, |m| m.as_str().trim().parse::<i64>().unwrap_or(0));
+            let frac = c.get(6).map_or("", |m| m.as_str());
+            line.time_us = civil_us(ctx.year, mo, n(2) as u32, n(3), n(4), n(5), frac);
+            line.msg = &line.msg[c.get(0).map_or(0, |m| m.end())..];
+            line.has_prefix = true;
+            strip_host_tag(&mut line, &HOST_TAG);
+        }
+    }
+    // dmesg -T: "[Mon Apr 15 10:22:01 2024] "
+    let dmesg_t = re(
+        &DMESG_T,
+        r"^\[\s*[^\s\]\d]+\.?,?\s+([^\s\]\d]+)\.?\s+(\d{1,2})\.?\s+(\d\d):(\d\d):(\d\d)\s+(\d{4})\]\s?",
+    );
+    if let Some(c) = dmesg_t.captures(line.msg) {
+        if line.time_us.is_none() {
+            let n = |i: usize| c.get(i).map_or(0, |m| m.as_str().parse::<i64>().unwrap_or(0));
+            line.time_us = month_number(&c[1]).and_then(|mo| civil_us(n(6), mo, n(2) as u32, n(3), n(4), n(5), ""));
+        }
+        line.msg = &line.msg[c.get(0).map_or(0, |m| m.end())..];
+        line.has_prefix = true;
+    }
+    let dmesg = re(&DMESG, r"^\[\s*(\d+\.\d+)\]\s?");
+    if let Some(c) = dmesg.captures(line.msg) {
+        line.monotonic_s = c[1].parse().ok();
+        line.msg = &line.msg[c.get(0).map_or(0, |m| m.end())..];
+        line.has_prefix = true;
+        if line.ident.is_none() {
+            line.ident = Some("kernel");
+        }
+    }
+    line
+}
+
+fn strip_host_tag<'a>(line: &mut Line<'a>, cell: &'static OnceLock<Regex>) {
+    // "host tag[pid]: " or "host tag: " after the time.
+    let host_tag = re(cell, r"^(\S+) ([^\s:\[]+)(?:\[(\d+)\])?: ");
+    if let Some(c) = host_tag.captures(line.msg) {
+        line.ident = c.get(2).map(|m| m.as_str());
+        line.ident_pid = c.get(3).and_then(|m| m.as_str().parse().ok());
+        line.msg = &line.msg[c.get(0).map_or(0, |m| m.end())..];
+    }
+}
+
+/// Undo rsyslog's control-character escapes (`#012` → newline, `#011` → tab, `#033` → ESC,
+/// any `#` followed by three octal digits). Borrowed unchanged when there are none.
+pub fn unescape_rsyslog(s: &str) -> Cow<'_, str> {
+    let b = s.as_bytes();
+    // Control characters only: #000–#037 and #177, as rsyslog's $EscapeControlCharactersOnReceive.
+    let is_esc = |i: usize| {
+        i + 3 < b.len()
+            && b[i] == b'#'
+            && ((b[i + 1] == b'0' && (b'0'..=b'3').contains(&b[i + 2]) && (b'0'..=b'7').contains(&b[i + 3]))
+                || &b[i + 1..i + 4] == b"177")
+    };
+    if !(0..b.len()).any(is_esc) {
+        return Cow::Borrowed(s);
+    }
+    let mut out = Vec::with_capacity(b.len());
+    let mut i = 0;
+    while i < b.len() {
+        if is_esc(i) {
+            let v = (b[i + 1] - b'0') * 64 + (b[i + 2] - b'0') * 8 + (b[i + 3] - b'0');
+            out.push(v);
+            i += 4;
+        } else {
+            out.push(b[i]);
+            i += 1;
+        }
+    }
+    Cow::Owned(String::from_utf8_lossy(&out).into_owned())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const CTX: TimeContext = TimeContext { year: 2024 };
+
+    #[test]
+    fn raw_dmesg() {
+        let l = normalize("[  518.050606] python3 invoked oom-killer: gfp_mask=0xcc0", CTX);
+        assert_eq!(l.msg, "python3 invoked oom-killer: gfp_mask=0xcc0");
+        assert_eq!(l.monotonic_s, Some(518.050606));
+        assert_eq!(l.ident, Some("kernel"));
+    }
+
+    #[test]
+    fn syslog_with_dmesg_inside() {
+        let l = normalize("Apr 15 10:22:01 node1 kernel: [  518.050606] Killed process 1 (x)", CTX);
+        assert_eq!(l.msg, "Killed process 1 (x)");
+        assert_eq!(l.ident, Some("kernel"));
+        assert_eq!(format_rfc3339(l.time_us.unwrap()), "2024-04-15T10:22:01Z");
+        assert_eq!(l.monotonic_s, Some(518.050606));
+        let l = normalize("Apr  5 10:22:01 node1 systemd[1]: foo.service: Main process exited", CTX);
+        assert_eq!(l.ident, Some("systemd"));
+        assert_eq!(l.ident_pid, Some(1));
+        assert_eq!(l.msg, "foo.service: Main process exited");
+    }
+
+    #[test]
+    fn rfc3339_and_github_actions() {
+        let l = normalize("2024-04-15T10:22:01.123456+02:00 node1 kernel: Out of memory", CTX);
+        assert_eq!(format_rfc3339(l.time_us.unwrap()), "2024-04-15T08:22:01.123456Z");
+        assert_eq!(l.msg, "Out of memory");
+        let l = normalize("2024-04-14T22:05:23.8605906Z ##[error]Process completed with exit code 137.", CTX);
+        assert_eq!(format_rfc3339(l.time_us.unwrap()), "2024-04-14T22:05:23.860590Z");
+        assert_eq!(l.msg, "##[error]Process completed with exit code 137.");
+        let l = normalize("2024-04-15T10:22:01+0000 node1 kernel: x", CTX);
+        assert_eq!(l.msg, "x");
+    }
+
+    #[test]
+    fn dmesg_t_in_other_locales() {
+        let l = normalize("[Mon Apr 15 10:22:01 2024] Out of memory: Killed process 1 (x)", CTX);
+        assert_eq!(l.msg, "Out of memory: Killed process 1 (x)");
+        assert_eq!(format_rfc3339(l.time_us.unwrap()), "2024-04-15T10:22:01Z");
+        let l = normalize("[Mo Mär 11 08:00:00 2024] x", CTX);
+        assert_eq!(format_rfc3339(l.time_us.unwrap()), "2024-03-11T08:00:00Z");
+        let l = normalize("[lun. avril 15 10:22:01 2024] x", CTX);
+        assert_eq!(l.msg, "x");
+        assert!(l.time_us.is_some());
+    }
+
+    #[test]
+    fn compose_prefix_and_noise() {
+        let l = normalize("worker_1  | java.lang.OutOfMemoryError: Java heap space", CTX);
+        assert_eq!(l.ident, Some("worker_1"));
+        assert_eq!(l.msg, "java.lang.OutOfMemoryError: Java heap space");
+        let l = normalize("   at foo.bar(Baz.java:1)", CTX);
+        assert!(!l.has_prefix);
+    }
+
+    #[test]
+    fn rsyslog_escapes() {
+        assert_eq!(unescape_rsyslog("a#012b#011c"), "a\nb\tc");
+        assert_eq!(unescape_rsyslog("#033[0m"), "\u{1b}[0m");
+        assert!(matches!(unescape_rsyslog("issue #1234"), Cow::Borrowed(_)));
+    }
+
+    #[test]
+    fn epoch_round_trip() {
+        assert_eq!(days_from_civil(1970, 1, 1), 0);
+        assert_eq!(format_rfc3339(0), "1970-01-01T00:00:00Z");
+        assert_eq!(format_rfc3339(1_713_176_521_000_000), "2024-04-15T10:22:01Z");
+    }
+}

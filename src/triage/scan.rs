@@ -1,0 +1,398 @@
+//! The streaming scanner: reads an input in chunks (never whole), skips to the next line that
+//! can matter with a multi-literal prefilter (aho-corasick), and hands such lines, normalised,
+//! to the kernel and rule parsers. While a kernel report or a `kubectl describe` block is open,
+//! every line is read.
+//!
+//! Bad bytes never stop it: lines are decoded lossily, CRLF and CR-only line ends are
+//! accepted, and a line longer than [`MAX_LINE`] is cut (what fits is still searched).
+
+use std::io::{self, Read};
+use std::sync::OnceLock;
+
+use aho_corasick::AhoCorasick;
+
+use super::event::{Event, SourceRef};
+use super::kernel::KernelParser;
+use super::normalize::{format_rfc3339, normalize, unescape_rsyslog, Line, TimeContext};
+use super::rules::RuleParser;
+use super::structured::journal_entry;
+
+/// Bytes read per chunk.
+const CHUNK: usize = 1 << 20;
+/// Longest line kept whole; the rest of a longer line is skipped.
+pub const MAX_LINE: usize = 1 << 20;
+
+/// Literals at least one of which is on every line a rule can match.
+const KEYWORDS: &[&str] = &[
+    "invoked oom-killer",
+    "segfault at",
+    "Killed process",
+    "ill process",
+    "oom_reaper",
+    "no killable processes",
+    "oom-kill:",
+    "memory.oom.group",
+    "memory: usage",
+    "OOMKill",
+    "Evicted",
+    "killed by the OOM killer",
+    "'oom-kill'",
+    "Main process exited",
+    "systemd-oomd",
+    "sending SIG",
+    "container oom",
+    "container die",
+    "OutOfMemoryError",
+    "heap out of memory",
+    "Reached heap limit",
+    "runtime: out of memory",
+    "MemoryError",
+    "memory allocation of",
+    "bad_alloc",
+    "<jemalloc>",
+    "xit code",
+    "xit Code",
+    "xited with",
+    "xit status",
+    "xitCode",
+    "xitcode",
+    "] Error 1",
+    "non-zero exit status",
+    "by signal",
+    "Killed signal terminated",
+    "signal: ",
+    "clw-",
+    "Name:",
+    "Namespace:",
+];
+
+fn prefilter() -> &'static AhoCorasick {
+    static AC: OnceLock<AhoCorasick> = OnceLock::new();
+    AC.get_or_init(|| AhoCorasick::new(KEYWORDS).expect("static patterns"))
+}
+
+/// How lines of an input are encoded.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Mode {
+    /// Plain text log lines.
+    Text,
+    /// One journald JSON object per line.
+    JournalJson,
+}
+
+/// Scans one input.
+pub struct Scanner {
+    file: String,
+    mode: Mode,
+    ctx: TimeContext,
+    kernel: KernelParser,
+    rules: RuleParser,
+    /// A line that looked like a kernel victim line but did not parse: maybe wrapped.
+    partial: Option<(String, u64)>,
+    pub events: Vec<Event>,
+    pub lines: u64,
+    pub bytes: u64,
+    /// Lines cut at [`MAX_LINE`].
+    pub long_lines: u64,
+    /// Seconds since the epoch at boot, to date raw-dmesg times read from this machine's kernel.
+    boot_us: Option<i64>,
+}
+
+impl Scanner {
+    pub fn new(file: &str, mode: Mode) -> Scanner {
+        Scanner {
+            file: file.to_string(),
+            mode,
+            ctx: TimeContext::now(),
+            kernel: KernelParser::default(),
+            rules: RuleParser::default(),
+            partial: None,
+            events: Vec::new(),
+            lines: 0,
+            bytes: 0,
+            long_lines: 0,
+            boot_us: None,
+        }
+    }
+
+    /// Date monotonic (`[  518.05]`) times with this boot time (µs since the epoch).
+    pub fn with_boot_time(mut self, boot_us: i64) -> Scanner {
+        self.boot_us = Some(boot_us);
+        self
+    }
+
+    fn every_line(&self) -> bool {
+        self.kernel.active() || self.rules.active() || self.partial.is_some()
+    }
+
+    /// Read everything from `r`. Errors are read errors (a truncated `.gz`); the events found
+    /// before the error are kept in [`Scanner::events`].
+    pub fn scan<R: Read>(&mut self, mut r: R) -> io::Result<()> {
+        let mut buf = vec![0u8; CHUNK];
+        let mut carry: Vec<u8> = Vec::new();
+        let mut skipping = false;
+        let mut cr_mode: Option<bool> = None;
+        loop {
+            let mut n = 0;
+            while n < buf.len() {
+                match r.read(&mut buf[n..]) {
+                    Ok(0) => break,
+                    Ok(k) => n += k,
+                    Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
+                    Err(e) => {
+                        // Keep what was read before the error.
+                        self.bytes += n as u64;
+                        self.block_with_carry(&mut buf[..n], &mut carry, &mut skipping, &mut cr_mode);
+                        self.flush_carry(&mut carry, skipping);
+                        self.finish();
+                        return Err(e);
+                    }
+                }
+            }
+            self.bytes += n as u64;
+            if n == 0 {
+                break;
+            }
+            self.block_with_carry(&mut buf[..n], &mut carry, &mut skipping, &mut cr_mode);
+        }
+        self.flush_carry(&mut carry, skipping);
+        self.finish();
+        Ok(())
+    }
+
+    fn flush_carry(&mut self, carry: &mut Vec<u8>, skipping: bool) {
+        if !carry.is_empty() && !skipping {
+            let line = std::mem::take(carry);
+            self.lines += 1;
+            self.feed_line(&line);
+        }
+    }
+
+    fn block_with_carry(&mut self, data: &mut [u8], carry: &mut Vec<u8>, skipping: &mut bool, cr_mode: &mut Option<bool>) {
+        if cr_mode.is_none() && !data.is_empty() {
+            // Old Mac line ends: CR without any LF in the first chunk.
+            *cr_mode = Some(memchr::memchr(b'\n', data).is_none() && memchr::memchr(b'\r', data).is_some());
+        }
+        if *cr_mode == Some(true) {
+            for b in data.iter_mut() {
+                if *b == b'\r' {
+                    *b = b'\n';
+                }
+            }
+        }
+        let data: &[u8] = data;
+        let mut start = 0;
+        if *skipping || !carry.is_empty() {
+            match memchr::memchr(b'\n', data) {
+                Some(nl) => {
+                    if !*skipping {
+                        carry.extend_from_slice(&data[..nl]);
+                        let line = std::mem::take(carry);
+                        self.lines += 1;
+                        self.feed_line(&line);
+                    } else {
+                        self.lines += 1;
+                    }
+                    *skipping = false;
+                    start = nl + 1;
+                }
+                None => {
+                    if !*skipping {
+                        carry.extend_from_slice(data);
+                        if carry.len() > MAX_LINE {
+                            // Search what we have; drop the rest of this line.
+                            let line = std::mem::take(carry);
+                            self.long_lines += 1;
+                            self.feed_line(&line[..MAX_LINE]);
+                            *skipping = true;
+                        }
+                    }
+                    return;
+                }
+            }
+        }
+        let rest = &data[start..];
+        let last_nl = memchr::memrchr(b'\n', rest);
+        let (complete, tail) = match last_nl {
+            Some(i) => (&rest[..=i], &rest[i + 1..]),
+            None => (&rest[..0], rest),
+        };
+        self.block(complete);
+        carry.extend_from_slice(tail);
+        if carry.len() > MAX_LINE {
+            let line = std::mem::take(carry);
+            self.long_lines += 1;
+            self.feed_line(&line[..MAX_LINE]);
+            *skipping = true;
+        }
+    }
+
+    /// Process a block of complete lines (each ending in `\n`).
+    fn block(&mut self, block: &[u8]) {
+        let ac = prefilter();
+        let mut pos = 0;
+        while pos < block.len() {
+            if self.every_line() {
+                let end = memchr::memchr(b'\n', &block[pos..]).map_or(block.len(), |i| pos + i);
+                self.lines += 1;
+                self.feed_line(&block[pos..end]);
+                pos = end + 1;
+                continue;
+            }
+            match ac.find(&block[pos..]) {
+                None => {
+                    self.lines += memchr::memchr_iter(b'\n', &block[pos..]).count() as u64;
+                    pos = block.len();
+                }
+                Some(m) => {
+                    let at = pos + m.start();
+                    let lstart = memchr::memrchr(b'\n', &block[pos..at]).map_or(pos, |i| pos + i + 1);
+                    self.lines += memchr::memchr_iter(b'\n', &block[pos..lstart]).count() as u64;
+                    let end = memchr::memchr(b'\n', &block[at..]).map_or(block.len(), |i| at + i);
+                    self.lines += 1;
+                    self.feed_line(&block[lstart..end]);
+                    pos = end + 1;
+                }
+            }
+        }
+    }
+
+    /// Process one raw line (without its newline); `self.lines` is its 1-based number.
+    pub fn feed_line(&mut self, raw: &[u8]) {
+        let text = String::from_utf8_lossy(raw);
+        let src = SourceRef {
+            file: self.file.clone(),
+            line: self.lines,
+        };
+        match self.mode {
+            Mode::Text => self.text_line(&text, src),
+            Mode::JournalJson => {
+                if let Some(j) = journal_entry(&text) {
+                    let ident = if j.kernel { Some("kernel") } else { j.ident.as_deref() };
+                    for msg in j.message.lines() {
+                        let l = Line {
+                            msg,
+                            time_us: j.time_us,
+                            monotonic_s: None,
+                            ident,
+                            ident_pid: j.pid,
+                            has_prefix: true,
+                        };
+                        self.dispatch(&l, &src);
+                    }
+                }
+            }
+        }
+    }
+
+    fn text_line(&mut self, text: &str, src: SourceRef) {
+        let l = normalize(text, self.ctx);
+        // A wrapped record: the previous line looked like a victim line but did not parse.
+        if let Some((prev, prev_line)) = self.partial.take() {
+            if !l.has_prefix && !l.msg.trim().is_empty() {
+                let joined = format!("{prev}{}", l.msg);
+                let jl = Line { msg: &joined, ..l.clone() };
+                let psrc = SourceRef {
+                    file: src.file.clone(),
+                    line: prev_line,
+                };
+                self.dispatch(&jl, &psrc);
+                return;
+            }
+        }
+        let msg = unescape_rsyslog(l.msg);
+        if msg.contains('\n') {
+            for part in msg.split('\n') {
+                let pl = Line { msg: part, ..l.clone() };
+                self.dispatch(&pl, &src);
+            }
+        } else {
+            let n = self.events.len();
+            self.dispatch(&l, &src);
+            if self.events.len() == n && !self.kernel.active() && l.msg.contains("Killed process") {
+                self.partial = Some((l.msg.to_string(), src.line));
+            }
+        }
+    }
+
+    fn dispatch(&mut self, l: &Line<'_>, src: &SourceRef) {
+        let n = self.events.len();
+        if !self.kernel.line(l, src, &mut self.events) {
+            self.rules.line(l, src, &mut self.events);
+        }
+        for e in &mut self.events[n..] {
+            e.time_us = e.time_us.or(l.time_us).or_else(|| {
+                let mono = l.monotonic_s?;
+                Some(self.boot_us? + (mono * 1e6) as i64)
+            });
+            e.monotonic_s = e.monotonic_s.or(l.monotonic_s);
+            e.timestamp = e.time_us.map(format_rfc3339);
+        }
+    }
+
+    /// End of input.
+    pub fn finish(&mut self) {
+        // A victim-looking line that never completed stays unparsed.
+        self.partial = None;
+        self.kernel.finish();
+        self.rules.finish(&mut self.events);
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn scan(bytes: &[u8]) -> Scanner {
+        let mut s = Scanner::new("t", Mode::Text);
+        s.scan(bytes).unwrap();
+        s
+    }
+
+    #[test]
+    fn line_numbers_survive_the_prefilter() {
+        let mut text = String::new();
+        for i in 0..1000 {
+            text.push_str(&format!("noise line {i}\n"));
+        }
+        text.push_str("[  1.0] Out of memory: Killed process 9 (x) total-vm:1kB, anon-rss:2kB, file-rss:0kB, shmem-rss:0kB\n");
+        text.push_str("tail\n");
+        let s = scan(text.as_bytes());
+        assert_eq!(s.events.len(), 1);
+        assert_eq!(s.events[0].source.line, 1001);
+        assert_eq!(s.lines, 1002);
+    }
+
+    #[test]
+    fn crlf_cr_and_no_final_newline() {
+        let v = b"Out of memory: Killed process 9 (x) total-vm:1kB, anon-rss:2kB, file-rss:0kB\r\nnext\r\n";
+        assert_eq!(scan(v).events[0].process.as_deref(), Some("x"));
+        let v = b"a\rOut of memory: Killed process 9 (x) total-vm:1kB, anon-rss:2kB, file-rss:0kB\rb";
+        let s = scan(v);
+        assert_eq!(s.events[0].source.line, 2);
+        let v = b"Out of memory: Killed process 9 (x) total-vm:1kB, anon-rss:2kB, file-rss:0kB";
+        assert_eq!(scan(v).events.len(), 1);
+    }
+
+    #[test]
+    fn wrapped_victim_line_is_rejoined() {
+        let v = b"[ 5.0] Out of memory: Killed process 9 (x) total-vm:1kB, anon-rss:\n2kB, file-rss:0kB, shmem-rss:0kB\n";
+        let s = scan(v);
+        assert_eq!(s.events.len(), 1);
+        assert_eq!(s.events[0].anon_rss_kb, Some(2));
+        assert_eq!(s.events[0].source.line, 1);
+    }
+
+    #[test]
+    fn huge_line_and_garbage_do_not_panic() {
+        let mut v = vec![b'x'; 10 << 20];
+        v.extend_from_slice(b" Killed process 1 (y) total-vm:1kB, anon-rss:1kB, file-rss:0kB\nOut of memory: Killed process 2 (z) total-vm:1kB, anon-rss:1kB, file-rss:0kB\n");
+        let s = scan(&v);
+        assert_eq!(s.long_lines, 1);
+        assert_eq!(s.events.len(), 1);
+        assert_eq!(s.events[0].pid, Some(2));
+        assert_eq!(s.events[0].source.line, 2);
+        let garbage: Vec<u8> = (0..200_000u32).map(|i| (i.wrapping_mul(2654435761) >> 13) as u8).collect();
+        let _ = scan(&garbage);
+    }
+}

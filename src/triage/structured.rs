@@ -1,0 +1,224 @@
+//! Structured inputs: `kubectl get pods -o json`, `kubectl get events -o json`, `docker inspect`
+//! (whole JSON documents), and journald's `journalctl -o json` (one object per line).
+
+use serde_json::Value;
+
+use super::event::{Event, Kind, SourceRef};
+use super::normalize::format_rfc3339;
+
+/// The 1-based line of the `n`-th occurrence (from byte `from`) of `needle` in `text`, and the
+/// byte offset after it, so successive objects map to successive lines.
+fn line_of(text: &str, needle: &str, from: usize) -> (u64, usize) {
+    match text.get(from..).and_then(|t| t.find(needle)) {
+        Some(i) => {
+            let at = from + i;
+            (text[..at].bytes().filter(|&b| b == b'\n').count() as u64 + 1, at + needle.len())
+        }
+        None => (1, from),
+    }
+}
+
+fn s(v: &Value, path: &[&str]) -> Option<String> {
+    let mut cur = v;
+    for p in path {
+        cur = cur.get(p)?;
+    }
+    cur.as_str().map(str::to_string).or_else(|| cur.as_i64().map(|n| n.to_string()))
+}
+
+/// Parse an RFC 3339 time as Kubernetes and Docker print it.
+fn time_us(t: Option<String>) -> Option<i64> {
+    let t = t?;
+    let line = format!("{t} x");
+    let l = super::normalize::normalize(&line, super::normalize::TimeContext::now());
+    l.time_us.filter(|&us| us > 0)
+}
+
+/// Events from a whole JSON document. Unknown shapes yield no events.
+pub fn document(text: &str, file: &str) -> Vec<Event> {
+    let Ok(v) = serde_json::from_str::<Value>(text) else { return Vec::new() };
+    let mut out = Vec::new();
+    let mut cursor = 0usize;
+    let items: Vec<&Value> = match &v {
+        Value::Array(a) => a.iter().collect(),
+        Value::Object(o) if o.contains_key("items") => o["items"].as_array().map(|a| a.iter().collect()).unwrap_or_default(),
+        other => vec![other],
+    };
+    for item in items {
+        if item.get("State").is_some() && item.get("Id").is_some() {
+            docker_inspect(item, text, file, &mut cursor, &mut out);
+        } else if s(item, &["kind"]).as_deref() == Some("Event") || item.get("involvedObject").is_some() {
+            k8s_event(item, text, file, &mut cursor, &mut out);
+        } else if item.get("status").is_some() && item.get("metadata").is_some() {
+            k8s_pod(item, text, file, &mut cursor, &mut out);
+        }
+    }
+    out
+}
+
+fn docker_inspect(item: &Value, text: &str, file: &str, cursor: &mut usize, out: &mut Vec<Event>) {
+    let st = &item["State"];
+    let oom = st.get("OOMKilled").and_then(Value::as_bool).unwrap_or(false);
+    let code = st.get("ExitCode").and_then(Value::as_i64);
+    let kind = if oom {
+        Kind::DockerOom
+    } else if code == Some(137) {
+        Kind::SigkillExit
+    } else {
+        return;
+    };
+    let needle = if oom { "\"OOMKilled\": true" } else { "\"ExitCode\": 137" };
+    let (line, next) = line_of(text, needle, *cursor);
+    *cursor = next;
+    let name = s(item, &["Name"]).map(|n| n.trim_start_matches('/').to_string());
+    let mut e = Event::new(
+        kind,
+        &format!(
+            "docker inspect: {} State.OOMKilled={oom} ExitCode={}",
+            name.as_deref().unwrap_or("?"),
+            code.map_or("?".into(), |c| c.to_string())
+        ),
+        SourceRef { file: file.into(), line },
+    );
+    e.container_id = s(item, &["Id"]);
+    e.container = name;
+    e.exit_code = code;
+    e.pid = None;
+    e.time_us = time_us(s(st, &["FinishedAt"]));
+    if kind == Kind::SigkillExit {
+        e.signal = Some(9);
+    }
+    e.evidence.push(format!("{}: {}", e.source, e.message));
+    out.push(e);
+}
+
+fn k8s_pod(item: &Value, text: &str, file: &str, cursor: &mut usize, out: &mut Vec<Event>) {
+    let pod = s(item, &["metadata", "name"]);
+    let ns = s(item, &["metadata", "namespace"]);
+    let uid = s(item, &["metadata", "uid"]);
+    if s(item, &["status", "reason"]).as_deref() == Some("Evicted") {
+        let (line, next) = line_of(text, "\"Evicted\"", *cursor);
+        *cursor = next;
+        let msg = s(item, &["status", "message"]).unwrap_or_default();
+        let mut e = Event::new(Kind::K8sEvicted, &format!("pod {} evicted: {msg}", pod.as_deref().unwrap_or("?")), SourceRef { file: file.into(), line });
+        e.pod = pod.clone();
+        e.namespace = ns.clone();
+        e.pod_uid = uid.clone();
+        e.evidence.push(format!("{}: {}", e.source, e.message));
+        out.push(e);
+    }
+    for key in ["initContainerStatuses", "containerStatuses"] {
+        let Some(statuses) = item["status"].get(key).and_then(Value::as_array) else { continue };
+        for cs in statuses {
+            for state in ["lastState", "state"] {
+                let Some(t) = cs.get(state).and_then(|s| s.get("terminated")) else { continue };
+                let reason = s(t, &["reason"]).unwrap_or_default();
+                let code = t.get("exitCode").and_then(Value::as_i64);
+                let kind = match (reason.as_str(), code) {
+                    ("OOMKilled", _) => Kind::K8sOomkilled,
+                    (_, Some(137)) => Kind::SigkillExit,
+                    (_, Some(134)) => Kind::AbortExit,
+                    (_, Some(139)) => Kind::SegvExit,
+                    (_, Some(143)) => Kind::TermExit,
+                    _ => continue,
+                };
+                let needle = format!("\"{reason}\"");
+                let (line, next) = line_of(text, &needle, *cursor);
+                *cursor = next;
+                let cname = s(cs, &["name"]);
+                let mut e = Event::new(
+                    kind,
+                    &format!(
+                        "pod {}/{} container {} {state}: terminated, reason {reason}, exit code {}",
+                        ns.as_deref().unwrap_or("?"),
+                        pod.as_deref().unwrap_or("?"),
+                        cname.as_deref().unwrap_or("?"),
+                        code.map_or("?".into(), |c| c.to_string())
+                    ),
+                    SourceRef { file: file.into(), line },
+                );
+                e.pod = pod.clone();
+                e.namespace = ns.clone();
+                e.pod_uid = uid.clone();
+                e.container = cname;
+                e.container_id = s(cs, &["containerID"]).map(|c| c.rsplit("://").next().unwrap_or(&c).to_string());
+                e.exit_code = code;
+                e.code = Some(reason);
+                e.time_us = time_us(s(t, &["finishedAt"]));
+                e.signal = match kind {
+                    Kind::SigkillExit => Some(9),
+                    Kind::AbortExit => Some(6),
+                    Kind::SegvExit => Some(11),
+                    Kind::TermExit => Some(15),
+                    _ => None,
+                };
+                e.evidence.push(format!("{}: {}", e.source, e.message));
+                out.push(e);
+            }
+        }
+    }
+}
+
+fn k8s_event(item: &Value, text: &str, file: &str, cursor: &mut usize, out: &mut Vec<Event>) {
+    let reason = s(item, &["reason"]).unwrap_or_default();
+    let kind = match reason.as_str() {
+        "OOMKilling" => Kind::K8sSystemOom,
+        "Evicted" => Kind::K8sEvicted,
+        _ => return,
+    };
+    let (line, next) = line_of(text, &format!("\"{reason}\""), *cursor);
+    *cursor = next;
+    let msg = s(item, &["message"]).unwrap_or_default();
+    let mut e = Event::new(kind, &msg, SourceRef { file: file.into(), line });
+    if let Some(rest) = msg.split("victim process: ").nth(1) {
+        let mut parts = rest.split(", pid: ");
+        e.process = parts.next().map(str::to_string);
+        e.pid = parts.next().and_then(|p| p.trim().trim_end_matches('.').parse().ok());
+    }
+    let obj_kind = s(item, &["involvedObject", "kind"]);
+    if obj_kind.as_deref() == Some("Pod") {
+        e.pod = s(item, &["involvedObject", "name"]);
+        e.namespace = s(item, &["involvedObject", "namespace"]);
+        e.pod_uid = s(item, &["involvedObject", "uid"]);
+    }
+    e.time_us = time_us(s(item, &["lastTimestamp"]).or_else(|| s(item, &["eventTime"])));
+    e.evidence.push(format!("{}: {}", e.source, e.message));
+    out.push(e);
+}
+
+/// One journald JSON entry, as the fields the line processor needs.
+pub struct JournalEntry {
+    pub message: String,
+    pub time_us: Option<i64>,
+    pub ident: Option<String>,
+    pub pid: Option<i64>,
+    pub unit: Option<String>,
+    pub kernel: bool,
+}
+
+/// Parse one line of `journalctl -o json`. `MESSAGE` may be a string or an array of bytes.
+pub fn journal_entry(line: &str) -> Option<JournalEntry> {
+    let v: Value = serde_json::from_str(line).ok()?;
+    let message = match v.get("MESSAGE")? {
+        Value::String(s) => s.clone(),
+        Value::Array(a) => {
+            let bytes: Vec<u8> = a.iter().filter_map(|b| b.as_u64().map(|b| b as u8)).collect();
+            String::from_utf8_lossy(&bytes).into_owned()
+        }
+        _ => return None,
+    };
+    let num = |k: &str| v.get(k).and_then(|x| x.as_str().and_then(|s| s.parse::<i64>().ok()).or(x.as_i64()));
+    Some(JournalEntry {
+        message,
+        time_us: num("__REALTIME_TIMESTAMP"),
+        ident: v.get("SYSLOG_IDENTIFIER").and_then(Value::as_str).map(str::to_string),
+        pid: num("_PID"),
+        unit: v.get("_SYSTEMD_UNIT").and_then(Value::as_str).map(str::to_string),
+        kernel: v.get("_TRANSPORT").and_then(Value::as_str) == Some("kernel"),
+    })
+}
+
+/// RFC 3339 of an event time, for events built here.
+pub fn stamp(e: &mut Event) {
+    e.timestamp = e.time_us.map(format_rfc3339);
+}
