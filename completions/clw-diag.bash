@@ -28,6 +28,9 @@ _clw__diag() {
             clw__diag,sample)
                 cmd="clw__diag__subcmd__sample"
                 ;;
+            clw__diag,triage)
+                cmd="clw__diag__subcmd__triage"
+                ;;
             clw__diag,vmmap)
                 cmd="clw__diag__subcmd__vmmap"
                 ;;
@@ -43,6 +46,9 @@ _clw__diag() {
             clw__diag__subcmd__help,sample)
                 cmd="clw__diag__subcmd__help__subcmd__sample"
                 ;;
+            clw__diag__subcmd__help,triage)
+                cmd="clw__diag__subcmd__help__subcmd__triage"
+                ;;
             clw__diag__subcmd__help,vmmap)
                 cmd="clw__diag__subcmd__help__subcmd__vmmap"
                 ;;
@@ -53,14 +59,14 @@ _clw__diag() {
 
     case "${cmd}" in
         clw__diag)
-            opts="-q -v -h -V --format --json --color --quiet --verbose --proc-root --cgroup-root --help --version sample vmmap completions man help"
+            opts="-q -v -h -V --format --json --color --quiet --verbose --proc-root --cgroup-root --help --version sample vmmap triage completions man help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 1 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
             fi
             case "${prev}" in
                 --format)
-                    COMPREPLY=($(compgen -W "table json csv" -- "${cur}"))
+                    COMPREPLY=($(compgen -W "table json csv github" -- "${cur}"))
                     return 0
                     ;;
                 --color)
@@ -94,7 +100,7 @@ _clw__diag() {
                     return 0
                     ;;
                 --format)
-                    COMPREPLY=($(compgen -W "table json csv" -- "${cur}"))
+                    COMPREPLY=($(compgen -W "table json csv github" -- "${cur}"))
                     return 0
                     ;;
                 --color)
@@ -117,7 +123,7 @@ _clw__diag() {
             return 0
             ;;
         clw__subcmd__diag__subcmd__help)
-            opts="sample vmmap completions man help"
+            opts="sample vmmap triage completions man help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -186,6 +192,20 @@ _clw__diag() {
             COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
             return 0
             ;;
+        clw__subcmd__diag__subcmd__help__subcmd__triage)
+            opts=""
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
         clw__subcmd__diag__subcmd__help__subcmd__vmmap)
             opts=""
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
@@ -212,7 +232,7 @@ _clw__diag() {
                     return 0
                     ;;
                 --format)
-                    COMPREPLY=($(compgen -W "table json csv" -- "${cur}"))
+                    COMPREPLY=($(compgen -W "table json csv github" -- "${cur}"))
                     return 0
                     ;;
                 --color)
@@ -262,7 +282,49 @@ _clw__diag() {
                     return 0
                     ;;
                 --format)
-                    COMPREPLY=($(compgen -W "table json csv" -- "${cur}"))
+                    COMPREPLY=($(compgen -W "table json csv github" -- "${cur}"))
+                    return 0
+                    ;;
+                --color)
+                    COMPREPLY=($(compgen -W "auto always never" -- "${cur}"))
+                    return 0
+                    ;;
+                --proc-root)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --cgroup-root)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        clw__subcmd__diag__subcmd__triage)
+            opts="-q -v -h -V --dmesg --journal --since --fail-on --kmsg --format --json --color --quiet --verbose --proc-root --cgroup-root --help --version"
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                --since)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --fail-on)
+                    COMPREPLY=($(compgen -W "oom crash any" -- "${cur}"))
+                    return 0
+                    ;;
+                --kmsg)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --format)
+                    COMPREPLY=($(compgen -W "table json csv github" -- "${cur}"))
                     return 0
                     ;;
                 --color)
@@ -296,7 +358,7 @@ _clw__diag() {
                     return 0
                     ;;
                 --format)
-                    COMPREPLY=($(compgen -W "table json csv" -- "${cur}"))
+                    COMPREPLY=($(compgen -W "table json csv github" -- "${cur}"))
                     return 0
                     ;;
                 --color)

@@ -24,9 +24,10 @@ function __fish_clw_diag_using_subcommand
     contains -- $cmd[1] $argv
 end
 
-complete -c clw-diag -n "__fish_clw_diag_needs_command" -l format -d 'Output format: a table for people, JSON (the stable contract, see docs/json.md) or CSV' -r -f -a "table\t''
+complete -c clw-diag -n "__fish_clw_diag_needs_command" -l format -d 'Output format: a table for people, JSON (the stable contract, see docs/json.md), CSV, or GitHub Actions annotations (triage)' -r -f -a "table\t''
 json\t''
-csv\t''"
+csv\t''
+github\t'GitHub Actions annotations (triage only)'"
 complete -c clw-diag -n "__fish_clw_diag_needs_command" -l color -d 'When to colour the output; NO_COLOR in the environment means never for "auto"' -r -f -a "auto\t''
 always\t''
 never\t''"
@@ -39,6 +40,7 @@ complete -c clw-diag -n "__fish_clw_diag_needs_command" -s h -l help -d 'Print h
 complete -c clw-diag -n "__fish_clw_diag_needs_command" -s V -l version -d 'Print version'
 complete -c clw-diag -n "__fish_clw_diag_needs_command" -f -a "sample" -d 'Snapshot of host, memory cgroups and processes, with pressure states'
 complete -c clw-diag -n "__fish_clw_diag_needs_command" -f -a "vmmap" -d 'Where a process\'s memory is: heap, stacks, code, file data, shared memory, kernel'
+complete -c clw-diag -n "__fish_clw_diag_needs_command" -f -a "triage" -d 'Find OOM kills, abnormal exits and crashes in kernel, container, systemd, runtime and CI logs'
 complete -c clw-diag -n "__fish_clw_diag_needs_command" -f -a "completions" -d 'Print shell completions (bash, zsh, fish, elvish, powershell)'
 complete -c clw-diag -n "__fish_clw_diag_needs_command" -f -a "man" -d 'Print the man page (or write every page with --dir)'
 complete -c clw-diag -n "__fish_clw_diag_needs_command" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'
@@ -50,9 +52,10 @@ pss\t''
 uss\t''
 swap\t''"
 complete -c clw-diag -n "__fish_clw_diag_using_subcommand sample" -l watch -d 'Refresh every DURATION (e.g. 2s, 500ms, 1m) until Ctrl-C; JSON output becomes JSON Lines' -r
-complete -c clw-diag -n "__fish_clw_diag_using_subcommand sample" -l format -d 'Output format: a table for people, JSON (the stable contract, see docs/json.md) or CSV' -r -f -a "table\t''
+complete -c clw-diag -n "__fish_clw_diag_using_subcommand sample" -l format -d 'Output format: a table for people, JSON (the stable contract, see docs/json.md), CSV, or GitHub Actions annotations (triage)' -r -f -a "table\t''
 json\t''
-csv\t''"
+csv\t''
+github\t'GitHub Actions annotations (triage only)'"
 complete -c clw-diag -n "__fish_clw_diag_using_subcommand sample" -l color -d 'When to colour the output; NO_COLOR in the environment means never for "auto"' -r -f -a "auto\t''
 always\t''
 never\t''"
@@ -71,9 +74,10 @@ pss\t''
 uss\t''
 dirty\t''
 swap\t''"
-complete -c clw-diag -n "__fish_clw_diag_using_subcommand vmmap" -l format -d 'Output format: a table for people, JSON (the stable contract, see docs/json.md) or CSV' -r -f -a "table\t''
+complete -c clw-diag -n "__fish_clw_diag_using_subcommand vmmap" -l format -d 'Output format: a table for people, JSON (the stable contract, see docs/json.md), CSV, or GitHub Actions annotations (triage)' -r -f -a "table\t''
 json\t''
-csv\t''"
+csv\t''
+github\t'GitHub Actions annotations (triage only)'"
 complete -c clw-diag -n "__fish_clw_diag_using_subcommand vmmap" -l color -d 'When to colour the output; NO_COLOR in the environment means never for "auto"' -r -f -a "auto\t''
 always\t''
 never\t''"
@@ -86,10 +90,32 @@ complete -c clw-diag -n "__fish_clw_diag_using_subcommand vmmap" -s q -l quiet -
 complete -c clw-diag -n "__fish_clw_diag_using_subcommand vmmap" -s v -l verbose -d 'Say more on stderr about what is read (repeat for more)'
 complete -c clw-diag -n "__fish_clw_diag_using_subcommand vmmap" -s h -l help -d 'Print help (see more with \'--help\')'
 complete -c clw-diag -n "__fish_clw_diag_using_subcommand vmmap" -s V -l version -d 'Print version'
-complete -c clw-diag -n "__fish_clw_diag_using_subcommand completions" -l dir -d 'Write the completions of every shell into DIR instead' -r -F
-complete -c clw-diag -n "__fish_clw_diag_using_subcommand completions" -l format -d 'Output format: a table for people, JSON (the stable contract, see docs/json.md) or CSV' -r -f -a "table\t''
+complete -c clw-diag -n "__fish_clw_diag_using_subcommand triage" -l since -d 'Only events at or after this time: a duration back from now (30m, 2h, 1d) or a timestamp (2024-04-15T10:00:00Z, "2024-04-15 10:00:00"). Events without a time are kept' -r
+complete -c clw-diag -n "__fish_clw_diag_using_subcommand triage" -l fail-on -d 'Exit with code 1 when events of this class are found (for CI)' -r -f -a "oom\t'Any out-of-memory kill or report, or an exit linked to one'
+crash\t'Segfaults, SIGSEGV and SIGABRT exits'
+any\t'Any event'"
+complete -c clw-diag -n "__fish_clw_diag_using_subcommand triage" -l kmsg -d 'The kernel log device read by --dmesg' -r -F
+complete -c clw-diag -n "__fish_clw_diag_using_subcommand triage" -l format -d 'Output format: a table for people, JSON (the stable contract, see docs/json.md), CSV, or GitHub Actions annotations (triage)' -r -f -a "table\t''
 json\t''
-csv\t''"
+csv\t''
+github\t'GitHub Actions annotations (triage only)'"
+complete -c clw-diag -n "__fish_clw_diag_using_subcommand triage" -l color -d 'When to colour the output; NO_COLOR in the environment means never for "auto"' -r -f -a "auto\t''
+always\t''
+never\t''"
+complete -c clw-diag -n "__fish_clw_diag_using_subcommand triage" -l proc-root -d 'Read process files from this directory instead of /proc (e.g. a copied tree)' -r -F
+complete -c clw-diag -n "__fish_clw_diag_using_subcommand triage" -l cgroup-root -d 'Read cgroup files from this directory instead of /sys/fs/cgroup' -r -F
+complete -c clw-diag -n "__fish_clw_diag_using_subcommand triage" -l dmesg -d 'Read the kernel ring buffer (/dev/kmsg), without blocking'
+complete -c clw-diag -n "__fish_clw_diag_using_subcommand triage" -l journal -d 'Read the systemd journal (runs journalctl -o json)'
+complete -c clw-diag -n "__fish_clw_diag_using_subcommand triage" -l json -d 'Shorthand for --format json'
+complete -c clw-diag -n "__fish_clw_diag_using_subcommand triage" -s q -l quiet -d 'Print only the data: no notes or warnings on stderr'
+complete -c clw-diag -n "__fish_clw_diag_using_subcommand triage" -s v -l verbose -d 'Say more on stderr about what is read (repeat for more)'
+complete -c clw-diag -n "__fish_clw_diag_using_subcommand triage" -s h -l help -d 'Print help (see more with \'--help\')'
+complete -c clw-diag -n "__fish_clw_diag_using_subcommand triage" -s V -l version -d 'Print version'
+complete -c clw-diag -n "__fish_clw_diag_using_subcommand completions" -l dir -d 'Write the completions of every shell into DIR instead' -r -F
+complete -c clw-diag -n "__fish_clw_diag_using_subcommand completions" -l format -d 'Output format: a table for people, JSON (the stable contract, see docs/json.md), CSV, or GitHub Actions annotations (triage)' -r -f -a "table\t''
+json\t''
+csv\t''
+github\t'GitHub Actions annotations (triage only)'"
 complete -c clw-diag -n "__fish_clw_diag_using_subcommand completions" -l color -d 'When to colour the output; NO_COLOR in the environment means never for "auto"' -r -f -a "auto\t''
 always\t''
 never\t''"
@@ -98,12 +124,13 @@ complete -c clw-diag -n "__fish_clw_diag_using_subcommand completions" -l cgroup
 complete -c clw-diag -n "__fish_clw_diag_using_subcommand completions" -l json -d 'Shorthand for --format json'
 complete -c clw-diag -n "__fish_clw_diag_using_subcommand completions" -s q -l quiet -d 'Print only the data: no notes or warnings on stderr'
 complete -c clw-diag -n "__fish_clw_diag_using_subcommand completions" -s v -l verbose -d 'Say more on stderr about what is read (repeat for more)'
-complete -c clw-diag -n "__fish_clw_diag_using_subcommand completions" -s h -l help -d 'Print help'
+complete -c clw-diag -n "__fish_clw_diag_using_subcommand completions" -s h -l help -d 'Print help (see more with \'--help\')'
 complete -c clw-diag -n "__fish_clw_diag_using_subcommand completions" -s V -l version -d 'Print version'
 complete -c clw-diag -n "__fish_clw_diag_using_subcommand man" -l dir -d 'Write clw-diag.1 and one page per subcommand into DIR instead of printing clw-diag.1' -r -F
-complete -c clw-diag -n "__fish_clw_diag_using_subcommand man" -l format -d 'Output format: a table for people, JSON (the stable contract, see docs/json.md) or CSV' -r -f -a "table\t''
+complete -c clw-diag -n "__fish_clw_diag_using_subcommand man" -l format -d 'Output format: a table for people, JSON (the stable contract, see docs/json.md), CSV, or GitHub Actions annotations (triage)' -r -f -a "table\t''
 json\t''
-csv\t''"
+csv\t''
+github\t'GitHub Actions annotations (triage only)'"
 complete -c clw-diag -n "__fish_clw_diag_using_subcommand man" -l color -d 'When to colour the output; NO_COLOR in the environment means never for "auto"' -r -f -a "auto\t''
 always\t''
 never\t''"
@@ -112,10 +139,11 @@ complete -c clw-diag -n "__fish_clw_diag_using_subcommand man" -l cgroup-root -d
 complete -c clw-diag -n "__fish_clw_diag_using_subcommand man" -l json -d 'Shorthand for --format json'
 complete -c clw-diag -n "__fish_clw_diag_using_subcommand man" -s q -l quiet -d 'Print only the data: no notes or warnings on stderr'
 complete -c clw-diag -n "__fish_clw_diag_using_subcommand man" -s v -l verbose -d 'Say more on stderr about what is read (repeat for more)'
-complete -c clw-diag -n "__fish_clw_diag_using_subcommand man" -s h -l help -d 'Print help'
+complete -c clw-diag -n "__fish_clw_diag_using_subcommand man" -s h -l help -d 'Print help (see more with \'--help\')'
 complete -c clw-diag -n "__fish_clw_diag_using_subcommand man" -s V -l version -d 'Print version'
-complete -c clw-diag -n "__fish_clw_diag_using_subcommand help; and not __fish_seen_subcommand_from sample vmmap completions man help" -f -a "sample" -d 'Snapshot of host, memory cgroups and processes, with pressure states'
-complete -c clw-diag -n "__fish_clw_diag_using_subcommand help; and not __fish_seen_subcommand_from sample vmmap completions man help" -f -a "vmmap" -d 'Where a process\'s memory is: heap, stacks, code, file data, shared memory, kernel'
-complete -c clw-diag -n "__fish_clw_diag_using_subcommand help; and not __fish_seen_subcommand_from sample vmmap completions man help" -f -a "completions" -d 'Print shell completions (bash, zsh, fish, elvish, powershell)'
-complete -c clw-diag -n "__fish_clw_diag_using_subcommand help; and not __fish_seen_subcommand_from sample vmmap completions man help" -f -a "man" -d 'Print the man page (or write every page with --dir)'
-complete -c clw-diag -n "__fish_clw_diag_using_subcommand help; and not __fish_seen_subcommand_from sample vmmap completions man help" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'
+complete -c clw-diag -n "__fish_clw_diag_using_subcommand help; and not __fish_seen_subcommand_from sample vmmap triage completions man help" -f -a "sample" -d 'Snapshot of host, memory cgroups and processes, with pressure states'
+complete -c clw-diag -n "__fish_clw_diag_using_subcommand help; and not __fish_seen_subcommand_from sample vmmap triage completions man help" -f -a "vmmap" -d 'Where a process\'s memory is: heap, stacks, code, file data, shared memory, kernel'
+complete -c clw-diag -n "__fish_clw_diag_using_subcommand help; and not __fish_seen_subcommand_from sample vmmap triage completions man help" -f -a "triage" -d 'Find OOM kills, abnormal exits and crashes in kernel, container, systemd, runtime and CI logs'
+complete -c clw-diag -n "__fish_clw_diag_using_subcommand help; and not __fish_seen_subcommand_from sample vmmap triage completions man help" -f -a "completions" -d 'Print shell completions (bash, zsh, fish, elvish, powershell)'
+complete -c clw-diag -n "__fish_clw_diag_using_subcommand help; and not __fish_seen_subcommand_from sample vmmap triage completions man help" -f -a "man" -d 'Print the man page (or write every page with --dir)'
+complete -c clw-diag -n "__fish_clw_diag_using_subcommand help; and not __fish_seen_subcommand_from sample vmmap triage completions man help" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'

@@ -76,6 +76,18 @@ fn help_sample() {
 }
 
 #[test]
+fn help_triage() {
+    insta::assert_snapshot!(stdout(&run(&["triage", "--help"])));
+}
+
+#[test]
+fn triage_table_on_a_captured_report() {
+    let f = fixtures().join("triage-live/kernel-6.18-cgroup-v1-oom.log");
+    insta::assert_snapshot!(stdout(&run(&["triage", f.to_str().unwrap(), "-v"]))
+        .replace(env!("CARGO_MANIFEST_DIR"), "[repo]"));
+}
+
+#[test]
 fn help_vmmap() {
     insta::assert_snapshot!(stdout(&run(&["vmmap", "--help"])));
 }

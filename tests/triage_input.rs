@@ -36,19 +36,36 @@ fn gzip_and_zstd_and_stdin() {
     assert_eq!(ev.len(), 1);
     assert_eq!(ev[0]["pid"], 4803);
     assert_eq!(ev[0]["source"]["line"], 1001);
-    if let Ok(out) = std::process::Command::new("zstd").args(["-q", "-c"]).arg(&gz).output() {
+    if let Ok(out) = std::process::Command::new("zstd")
+        .args(["-q", "-c"])
+        .arg(&gz)
+        .output()
+    {
         // zstd of the gzip file is not what we want; compress the text when zstd exists.
         let _ = out;
         let (_d2, plain) = tmp_with("kern.log", text.as_bytes());
-        let z = std::process::Command::new("zstd").args(["-q", "-f"]).arg(&plain).status();
+        let z = std::process::Command::new("zstd")
+            .args(["-q", "-f"])
+            .arg(&plain)
+            .status();
         if z.is_ok_and(|s| s.success()) {
             let zst = plain.with_extension("log.zst");
             let ev = events(&run(&["triage", zst.to_str().unwrap(), "--json"]));
             assert_eq!(ev.len(), 1, "zstd input");
         }
     }
-    let mut child = cmd().args(["triage", "-", "--json"]).stdin(Stdio::piped()).stdout(Stdio::piped()).spawn().unwrap();
-    child.stdin.take().unwrap().write_all(text.as_bytes()).unwrap();
+    let mut child = cmd()
+        .args(["triage", "-", "--json"])
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .spawn()
+        .unwrap();
+    child
+        .stdin
+        .take()
+        .unwrap()
+        .write_all(text.as_bytes())
+        .unwrap();
     let o = child.wait_with_output().unwrap();
     assert_eq!(events(&o)[0]["source"]["file"], "<stdin>");
 }
@@ -57,13 +74,20 @@ fn gzip_and_zstd_and_stdin() {
 fn truncated_gzip_prints_what_was_found_and_exits_2() {
     let mut text = String::from(VICTIM);
     for i in 0..50_000 {
-        text.push_str(&format!("noise line {i} with some words to compress poorly {}\n", i * 7919));
+        text.push_str(&format!(
+            "noise line {i} with some words to compress poorly {}\n",
+            i * 7919
+        ));
     }
     let gz = gzip(text.as_bytes());
     let (_d, p) = tmp_with("cut.gz", &gz[..gz.len() / 2]);
     let o = run(&["triage", p.to_str().unwrap()]);
     assert_eq!(o.status.code(), Some(2));
-    assert!(stdout(&o).contains("python3[4803]"), "events before the cut are printed: {}", stdout(&o));
+    assert!(
+        stdout(&o).contains("python3[4803]"),
+        "events before the cut are printed: {}",
+        stdout(&o)
+    );
     let err = stderr(&o);
     assert!(err.contains("cut.gz") && err.contains("truncated"), "{err}");
     assert!(!err.contains("panicked"));
@@ -86,7 +110,9 @@ fn nothing_to_read_is_a_usage_error() {
 
 #[test]
 fn garbage_invalid_utf8_crlf_cr_and_huge_lines_never_panic() {
-    let mut v: Vec<u8> = (0..300_000u32).map(|i| (i.wrapping_mul(2654435761) >> 11) as u8).collect();
+    let mut v: Vec<u8> = (0..300_000u32)
+        .map(|i| (i.wrapping_mul(2654435761) >> 11) as u8)
+        .collect();
     v.extend_from_slice(b"\n\xff\xfe invalid \xc3\x28 utf8\nKilled process 1 (\xff) total-vm:1kB, anon-rss:1kB, file-rss:0kB\r\n");
     v.extend_from_slice(&vec![b'y'; 10 << 20]);
     v.extend_from_slice(b"\r\n");
@@ -96,7 +122,9 @@ fn garbage_invalid_utf8_crlf_cr_and_huge_lines_never_panic() {
     let j = json(&o);
     let ev = j["events"].as_array().unwrap();
     assert!(ev.iter().any(|e| e["pid"] == 4803));
-    assert!(ev.iter().any(|e| e["pid"] == 1 && e["process"] == "\u{FFFD}"));
+    assert!(ev
+        .iter()
+        .any(|e| e["pid"] == 1 && e["process"] == "\u{FFFD}"));
     assert_eq!(j["inputs"][0]["long_lines"], 1);
     // CR-only line ends.
     let cr = format!("first\r{}\rlast", VICTIM.trim_end());
@@ -108,7 +136,9 @@ fn garbage_invalid_utf8_crlf_cr_and_huge_lines_never_panic() {
 #[test]
 fn random_bytes_and_mutated_reports_never_panic() {
     // A deterministic fuzz: mutate a real report byte by byte and run the scanner in-process.
-    let report = std::fs::read_to_string(fixtures().join("triage-live/kernel-6.18-cgroup-v1-oom.log")).unwrap();
+    let report =
+        std::fs::read_to_string(fixtures().join("triage-live/kernel-6.18-cgroup-v1-oom.log"))
+            .unwrap();
     let mut seed: u64 = 0x9e3779b97f4a7c15;
     let mut next = || {
         seed ^= seed << 13;
@@ -124,34 +154,63 @@ fn random_bytes_and_mutated_reports_never_panic() {
         }
         let cut = (next() as usize) % b.len();
         b.truncate(cut);
-        let mut s = clw_diag::triage::scan::Scanner::new("fuzz", clw_diag::triage::scan::Mode::Text);
+        let mut s =
+            clw_diag::triage::scan::Scanner::new("fuzz", clw_diag::triage::scan::Mode::Text);
         s.scan(&b[..]).unwrap();
         let _ = clw_diag::triage::correlate::correlate(s.events);
     }
     for _ in 0..200 {
         let len = (next() % 5000) as usize;
         let b: Vec<u8> = (0..len).map(|_| next() as u8).collect();
-        let mut s = clw_diag::triage::scan::Scanner::new("fuzz", clw_diag::triage::scan::Mode::JournalJson);
+        let mut s =
+            clw_diag::triage::scan::Scanner::new("fuzz", clw_diag::triage::scan::Mode::JournalJson);
         s.scan(&b[..]).unwrap();
     }
 }
 
 #[test]
 fn fail_on_and_github_annotations() {
-    let (_d, p) = tmp_with("ci.log", format!("{VICTIM}2024-04-14T22:05:23.8605906Z ##[error]Process completed with exit code 137.\n").as_bytes());
+    let (_d, p) = tmp_with(
+        "ci.log",
+        format!(
+            "{VICTIM}2024-04-14T22:05:23.8605906Z ##[error]Process completed with exit code 137.\n"
+        )
+        .as_bytes(),
+    );
     let f = p.to_str().unwrap();
-    assert_eq!(run(&["triage", f, "--fail-on", "oom"]).status.code(), Some(1));
-    assert_eq!(run(&["triage", f, "--fail-on", "crash"]).status.code(), Some(0));
+    assert_eq!(
+        run(&["triage", f, "--fail-on", "oom"]).status.code(),
+        Some(1)
+    );
+    assert_eq!(
+        run(&["triage", f, "--fail-on", "crash"]).status.code(),
+        Some(0)
+    );
     assert_eq!(run(&["triage", f]).status.code(), Some(0));
     let o = run(&["triage", f, "--format", "github"]);
     let out = stdout(&o);
     let lines: Vec<&str> = out.lines().collect();
     assert_eq!(lines.len(), 2, "{out}");
-    let error = lines.iter().find(|l| l.starts_with("::error file=")).expect("an OOM is an error");
-    assert!(error.contains(",line=1,") && error.contains("cgroup_oom_kill"), "{out}");
-    let warning = lines.iter().find(|l| l.starts_with("::warning file=")).expect("an exit with unknown cause is a warning");
-    assert!(warning.contains(",line=2,") && warning.contains("cause unknown"), "{out}");
-    assert_eq!(run(&["vmmap", "self", "--format", "github"]).status.code(), Some(2));
+    let error = lines
+        .iter()
+        .find(|l| l.starts_with("::error file="))
+        .expect("an OOM is an error");
+    assert!(
+        error.contains(",line=1,") && error.contains("cgroup_oom_kill"),
+        "{out}"
+    );
+    let warning = lines
+        .iter()
+        .find(|l| l.starts_with("::warning file="))
+        .expect("an exit with unknown cause is a warning");
+    assert!(
+        warning.contains(",line=2,") && warning.contains("cause unknown"),
+        "{out}"
+    );
+    assert_eq!(
+        run(&["vmmap", "self", "--format", "github"]).status.code(),
+        Some(2)
+    );
 }
 
 #[test]
@@ -160,11 +219,22 @@ fn since_drops_old_dated_events_and_keeps_undated_ones() {
         "2020-01-01T00:00:00Z host kernel: Out of memory: Killed process 1 (old) total-vm:1kB, anon-rss:1kB, file-rss:0kB\n{VICTIM}"
     );
     let (_d, p) = tmp_with("s.log", text.as_bytes());
-    let j = json(&run(&["triage", p.to_str().unwrap(), "--since", "1d", "--json"]));
+    let j = json(&run(&[
+        "triage",
+        p.to_str().unwrap(),
+        "--since",
+        "1d",
+        "--json",
+    ]));
     assert_eq!(j["events"].as_array().unwrap().len(), 1);
     assert_eq!(j["events"][0]["pid"], 4803);
     assert_eq!(j["summary"]["before_since"], 1);
-    assert_eq!(run(&["triage", "-", "--since", "yesterday-ish"]).status.code(), Some(2));
+    assert_eq!(
+        run(&["triage", "-", "--since", "yesterday-ish"])
+            .status
+            .code(),
+        Some(2)
+    );
 }
 
 #[test]
@@ -172,7 +242,14 @@ fn syslog_and_journal_duplicates_collapse() {
     let a = "Apr 15 10:22:01 node1 kernel: [  518.050606] Out of memory: Killed process 77 (java) total-vm:10kB, anon-rss:5kB, file-rss:0kB, shmem-rss:0kB\n";
     let (_d, p1) = tmp_with("syslog", a.as_bytes());
     let (_d2, p2) = tmp_with("messages", format!("{a}{a}").as_bytes());
-    let j = json(&run(&["triage", p1.to_str().unwrap(), p2.to_str().unwrap(), "--json"]));
+    let j = json(&run(&[
+        "triage",
+        p1.to_str().unwrap(),
+        p2.to_str().unwrap(),
+        "--json",
+    ]));
     assert_eq!(j["events"].as_array().unwrap().len(), 1);
-    assert!(j["events"][0]["evidence"].to_string().contains("(duplicate)"));
+    assert!(j["events"][0]["evidence"]
+        .to_string()
+        .contains("(duplicate)"));
 }

@@ -12,7 +12,12 @@ const MIB: u64 = 1 << 20;
 
 fn kernel_comm(bin: &std::path::Path) -> String {
     // The kernel's comm is the executable's file name, cut to 15 bytes.
-    bin.file_name().unwrap().to_string_lossy().chars().take(15).collect()
+    bin.file_name()
+        .unwrap()
+        .to_string_lossy()
+        .chars()
+        .take(15)
+        .collect()
 }
 
 fn victims_in(cg_rel: &str) -> Vec<Value> {
@@ -37,14 +42,20 @@ fn dmesg_reports_the_pid_name_and_memcg_the_kernel_printed() {
         eprintln!("SKIP: /dev/kmsg not readable (needs CAP_SYSLOG)");
         return;
     }
-    let Some(cg) = TestCgroup::create("clw-test-triage", 32 * MIB) else { return };
+    let Some(cg) = TestCgroup::create("clw-test-triage", 32 * MIB) else {
+        return;
+    };
     let Some(bin) = mapper_bin() else {
         eprintln!("SKIP: gcc not available");
         return;
     };
     let mut child = Command::new("sh")
         .arg("-c")
-        .arg(format!("echo $$ > '{}' && exec '{}' 64 0 - 0 0 0 </dev/null", cg.procs().display(), bin.display()))
+        .arg(format!(
+            "echo $$ > '{}' && exec '{}' 64 0 - 0 0 0 </dev/null",
+            cg.procs().display(),
+            bin.display()
+        ))
         .stdout(Stdio::null())
         .spawn()
         .unwrap();
@@ -65,14 +76,19 @@ fn dmesg_reports_the_pid_name_and_memcg_the_kernel_printed() {
     assert_eq!(e["trigger"]["pid"], pid);
     assert!(e["timestamp"].is_string());
     // The same kill in the kernel's own words: `dmesg` prints the victim line.
-    let dmesg = Command::new("dmesg").output().map(|o| String::from_utf8_lossy(&o.stdout).into_owned());
+    let dmesg = Command::new("dmesg")
+        .output()
+        .map(|o| String::from_utf8_lossy(&o.stdout).into_owned());
     if let Ok(text) = dmesg {
         let line = text
             .lines()
             .rev()
             .find(|l| l.contains(&format!("Killed process {pid} (")))
             .expect("dmesg has the victim line");
-        assert!(line.contains(&format!("anon-rss:{}kB", e["anon_rss_kb"])), "{line}");
+        assert!(
+            line.contains(&format!("anon-rss:{}kB", e["anon_rss_kb"])),
+            "{line}"
+        );
     }
 }
 
@@ -82,7 +98,9 @@ fn dmesg_names_the_larger_process_as_victim_not_the_allocating_one() {
         eprintln!("SKIP: /dev/kmsg not readable (needs CAP_SYSLOG)");
         return;
     }
-    let Some(cg) = TestCgroup::create("clw-test-triage2", 48 * MIB) else { return };
+    let Some(cg) = TestCgroup::create("clw-test-triage2", 48 * MIB) else {
+        return;
+    };
     if mapper_bin().is_none() {
         eprintln!("SKIP: gcc not available");
         return;
@@ -93,7 +111,11 @@ fn dmesg_names_the_larger_process_as_victim_not_the_allocating_one() {
     let bin = mapper_bin().unwrap();
     let small = Command::new("sh")
         .arg("-c")
-        .arg(format!("echo $$ > '{}' && exec '{}' 24 0 - 0 0 0 </dev/null", cg.procs().display(), bin.display()))
+        .arg(format!(
+            "echo $$ > '{}' && exec '{}' 24 0 - 0 0 0 </dev/null",
+            cg.procs().display(),
+            bin.display()
+        ))
         .stdout(Stdio::null())
         .spawn()
         .unwrap();
@@ -105,7 +127,10 @@ fn dmesg_names_the_larger_process_as_victim_not_the_allocating_one() {
     assert!(!v.is_empty(), "no OOM kill recorded for {}", cg.rel);
     let e = &v[0];
     assert_eq!(e["pid"], big_pid, "the larger task is the victim: {e}");
-    assert_eq!(e["trigger"]["pid"], small_pid, "the allocating task triggered it");
+    assert_eq!(
+        e["trigger"]["pid"], small_pid,
+        "the allocating task triggered it"
+    );
     let top = e["top_consumers"].as_array().unwrap();
     assert_eq!(top[0]["pid"], big_pid, "task table's largest is the victim");
     assert!(top.iter().any(|t| t["pid"] == small_pid));
@@ -118,15 +143,27 @@ fn dmesg_without_permission_names_what_is_needed() {
         eprintln!("SKIP: needs root and setpriv to run as nobody");
         return;
     }
-    let restricted = std::fs::read_to_string("/proc/sys/kernel/dmesg_restrict").map(|s| s.trim() == "1").unwrap_or(false);
+    let restricted = std::fs::read_to_string("/proc/sys/kernel/dmesg_restrict")
+        .map(|s| s.trim() == "1")
+        .unwrap_or(false);
     let o = Command::new("setpriv")
-        .args(["--reuid=65534", "--regid=65534", "--clear-groups", bin(), "triage", "--dmesg"])
+        .args([
+            "--reuid=65534",
+            "--regid=65534",
+            "--clear-groups",
+            bin(),
+            "triage",
+            "--dmesg",
+        ])
         .output()
         .unwrap();
     if restricted {
         assert_eq!(o.status.code(), Some(2), "{}", stderr(&o));
         let err = stderr(&o);
-        assert!(err.contains("CAP_SYSLOG") && err.contains("dmesg_restrict"), "{err}");
+        assert!(
+            err.contains("CAP_SYSLOG") && err.contains("dmesg_restrict"),
+            "{err}"
+        );
     } else {
         eprintln!("SKIP: kernel.dmesg_restrict=0 here, so nobody may read the log");
     }

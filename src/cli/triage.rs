@@ -106,7 +106,13 @@ pub fn run(a: TriageArgs, out: &Output) -> anyhow::Result<ExitCode> {
     let mut inputs: Vec<Input> = a
         .files
         .iter()
-        .map(|f| if f.as_os_str() == "-" { Input::Stdin } else { Input::File(f.clone()) })
+        .map(|f| {
+            if f.as_os_str() == "-" {
+                Input::Stdin
+            } else {
+                Input::File(f.clone())
+            }
+        })
         .collect();
     if a.dmesg {
         inputs.push(Input::Dmesg(a.kmsg.clone()));
@@ -115,7 +121,9 @@ pub fn run(a: TriageArgs, out: &Output) -> anyhow::Result<ExitCode> {
         inputs.push(Input::Journal);
     }
     if inputs.is_empty() {
-        anyhow::bail!("nothing to read: give log files, '-' for standard input, --dmesg or --journal");
+        anyhow::bail!(
+            "nothing to read: give log files, '-' for standard input, --dmesg or --journal"
+        );
     }
     let mut report = triage::triage(&Request {
         inputs,
@@ -138,7 +146,10 @@ pub fn run(a: TriageArgs, out: &Output) -> anyhow::Result<ExitCode> {
     let found = match a.fail_on {
         None => false,
         Some(FailOn::Any) => !report.events.is_empty(),
-        Some(FailOn::Oom) => report.events.iter().any(|e| e.kind.is_oom() || e.cause == Some("oom")),
+        Some(FailOn::Oom) => report
+            .events
+            .iter()
+            .any(|e| e.kind.is_oom() || e.cause == Some("oom")),
         Some(FailOn::Crash) => report.events.iter().any(|e| e.kind.is_crash()),
     };
     if found {

@@ -123,7 +123,9 @@ pub fn render<R: Report + ?Sized>(
         }
         Format::Github => match report.github() {
             Some(lines) => lines.iter().try_for_each(|l| writeln!(out, "{l}")),
-            None => Err(io::Error::other("--format github is only available for triage")),
+            None => Err(io::Error::other(
+                "--format github is only available for triage",
+            )),
         },
     }
 }

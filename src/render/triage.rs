@@ -59,9 +59,10 @@ fn cause(e: &Event) -> String {
         (_, Some(l), _) => format!("oom ({} at {}, by {})", l.kind.as_str(), l.source, l.by),
         (_, None, Some(c)) => c.to_string(),
         (Kind::RuntimeOom, _, _) => e.runtime.unwrap_or("").to_string(),
-        (Kind::ClwError, _, _) | (Kind::OomdKill, _, _) | (Kind::EarlyoomKill, _, _) | (Kind::Segfault, _, _) => {
-            e.code.clone().unwrap_or_default()
-        }
+        (Kind::ClwError, _, _)
+        | (Kind::OomdKill, _, _)
+        | (Kind::EarlyoomKill, _, _)
+        | (Kind::Segfault, _, _) => e.code.clone().unwrap_or_default(),
         _ => String::new(),
     }
 }
@@ -117,14 +118,20 @@ impl Report for TriageReport {
             }
         }
         if s.before_since > 0 {
-            notes.push(format!("{} event(s) before --since not shown", s.before_since));
+            notes.push(format!(
+                "{} event(s) before --since not shown",
+                s.before_since
+            ));
         }
         for i in &self.inputs {
             if let Some(err) = &i.error {
                 notes.push(format!("error: {err}"));
             }
             if i.long_lines > 0 {
-                notes.push(format!("{}: {} line(s) longer than 1 MiB were cut", i.name, i.long_lines));
+                notes.push(format!(
+                    "{}: {} line(s) longer than 1 MiB were cut",
+                    i.name, i.long_lines
+                ));
             }
         }
         let mut tables = vec![Table {
@@ -159,7 +166,11 @@ impl Report for TriageReport {
         }];
         if self.verbose {
             for e in &self.events {
-                let mut notes: Vec<String> = e.evidence.iter().map(|l| format!("  {}", one_line(l))).collect();
+                let mut notes: Vec<String> = e
+                    .evidence
+                    .iter()
+                    .map(|l| format!("  {}", one_line(l)))
+                    .collect();
                 if !e.top_consumers.is_empty() {
                     notes.push(format!(
                         "  largest tasks at the kill (page size {} B):",
@@ -170,7 +181,9 @@ impl Report for TriageReport {
                             "    {:>8} {:<20} rss {:>10}  oom_score_adj {}",
                             t.pid,
                             one_line(&t.name),
-                            t.rss_kb.map(|k| iec(k * 1024)).unwrap_or_else(|| "-".into()),
+                            t.rss_kb
+                                .map(|k| iec(k * 1024))
+                                .unwrap_or_else(|| "-".into()),
                             t.oom_score_adj.map_or("-".into(), |a| a.to_string())
                         ));
                     }
@@ -187,7 +200,11 @@ impl Report for TriageReport {
 
     fn github(&self) -> Option<Vec<String>> {
         // https://docs.github.com/actions/reference/workflow-commands-for-github-actions
-        let esc_data = |s: &str| s.replace('%', "%25").replace('\r', "%0D").replace('\n', "%0A");
+        let esc_data = |s: &str| {
+            s.replace('%', "%25")
+                .replace('\r', "%0D")
+                .replace('\n', "%0A")
+        };
         let esc_prop = |s: &str| esc_data(s).replace(':', "%3A").replace(',', "%2C");
         Some(
             self.events

@@ -34,7 +34,9 @@ fn same_record(a: &Event, b: &Event) -> bool {
                 && a.exit_code == b.exit_code;
             // Without a pid or times, two identical lines in one file may be two real exits
             // (two CI jobs): only the same line in two inputs is a duplicate then.
-            same && (a.pid.is_some() || (a.time_us.is_some() && b.time_us.is_some()) || a.source.file != b.source.file)
+            same && (a.pid.is_some()
+                || (a.time_us.is_some() && b.time_us.is_some())
+                || a.source.file != b.source.file)
         }
     }
 }
@@ -43,7 +45,18 @@ fn same_record(a: &Event, b: &Event) -> bool {
 /// drop duplicates, collapse systemd ancestor-slice notices, and link exits to OOMs.
 pub fn correlate(mut events: Vec<Event>) -> Vec<Event> {
     events.sort_by(|a, b| {
-        (a.time_us.is_none(), a.time_us, &a.source.file, a.source.line).cmp(&(b.time_us.is_none(), b.time_us, &b.source.file, b.source.line))
+        (
+            a.time_us.is_none(),
+            a.time_us,
+            &a.source.file,
+            a.source.line,
+        )
+            .cmp(&(
+                b.time_us.is_none(),
+                b.time_us,
+                &b.source.file,
+                b.source.line,
+            ))
     });
     let mut kept: Vec<Event> = Vec::with_capacity(events.len());
     for e in events {
@@ -66,14 +79,21 @@ pub fn correlate(mut events: Vec<Event>) -> Vec<Event> {
     kept.retain(|e| {
         !(e.kind == Kind::SystemdUnitOom
             && e.unit.as_deref().is_some_and(|u| u.ends_with(".slice"))
-            && units.iter().any(|(t, _)| close(*t, e.time_us, DUP_WINDOW_US)))
+            && units
+                .iter()
+                .any(|(t, _)| close(*t, e.time_us, DUP_WINDOW_US)))
     });
     link_exits(&mut kept);
     kept
 }
 
 fn link_exits(events: &mut [Event]) {
-    let ooms: Vec<(usize, Kind)> = events.iter().enumerate().filter(|(_, e)| e.kind.is_oom()).map(|(i, e)| (i, e.kind)).collect();
+    let ooms: Vec<(usize, Kind)> = events
+        .iter()
+        .enumerate()
+        .filter(|(_, e)| e.kind.is_oom())
+        .map(|(i, e)| (i, e.kind))
+        .collect();
     for i in 0..events.len() {
         if !events[i].kind.is_exit() && events[i].kind != Kind::Segfault {
             continue;
@@ -92,11 +112,20 @@ fn link_exits(events: &mut [Event]) {
                 "pid"
             } else if e.container_id.is_some() && prefix_eq(&e.container_id, &o.container_id) {
                 "container"
-            } else if e.pod.is_some() && e.pod == o.pod && (e.container.is_none() || o.container.is_none() || e.container == o.container) {
+            } else if (e.pod.is_some()
+                && e.pod == o.pod
+                && (e.container.is_none() || o.container.is_none() || e.container == o.container))
+                || (e.pod_uid.is_some() && e.pod_uid == o.pod_uid)
+            {
                 "pod"
-            } else if e.pod_uid.is_some() && e.pod_uid == o.pod_uid {
-                "pod"
-            } else if e.unit.is_some() && e.unit == o.unit {
+            } else if (e.unit.is_some() && e.unit == o.unit)
+                || e.unit.as_ref().is_some_and(|u| {
+                    o.memcg
+                        .as_ref()
+                        .is_some_and(|m| m.ends_with(&format!("/{u}")))
+                })
+            {
+                // systemd-oomd or the kernel killed inside the unit's cgroup.
                 "unit"
             } else {
                 return None;
@@ -116,7 +145,9 @@ fn link_exits(events: &mut [Event]) {
 /// Container ids match when one is a prefix of the other (short and long forms).
 fn prefix_eq(a: &Option<String>, b: &Option<String>) -> bool {
     match (a, b) {
-        (Some(a), Some(b)) if a.len() >= 12 && b.len() >= 12 => a.starts_with(b.as_str()) || b.starts_with(a.as_str()),
+        (Some(a), Some(b)) if a.len() >= 12 && b.len() >= 12 => {
+            a.starts_with(b.as_str()) || b.starts_with(a.as_str())
+        }
         _ => false,
     }
 }
@@ -127,7 +158,14 @@ mod tests {
     use crate::triage::event::SourceRef;
 
     fn ev(kind: Kind, line: u64) -> Event {
-        Event::new(kind, "m", SourceRef { file: "f".into(), line })
+        Event::new(
+            kind,
+            "m",
+            SourceRef {
+                file: "f".into(),
+                line,
+            },
+        )
     }
 
     #[test]

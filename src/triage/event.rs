@@ -97,12 +97,18 @@ impl Kind {
 
     /// A process exit by signal or exit code, whose cause needs correlating.
     pub fn is_exit(self) -> bool {
-        matches!(self, Kind::SigkillExit | Kind::AbortExit | Kind::SegvExit | Kind::TermExit)
+        matches!(
+            self,
+            Kind::SigkillExit | Kind::AbortExit | Kind::SegvExit | Kind::TermExit
+        )
     }
 
     /// A kernel OOM-killer victim (the events an exit can be linked to by pid).
     pub fn is_kernel_victim(self) -> bool {
-        matches!(self, Kind::KernelOomKill | Kind::CgroupOomKill | Kind::OomGroupKill)
+        matches!(
+            self,
+            Kind::KernelOomKill | Kind::CgroupOomKill | Kind::OomGroupKill
+        )
     }
 }
 
@@ -290,7 +296,10 @@ pub fn ids_from_cgroup(path: &str) -> (Option<String>, Option<String>) {
         let c = comp.trim_end_matches(".slice").trim_end_matches(".scope");
         if let Some(i) = c.rfind("pod") {
             let rest = &c[i + 3..];
-            let uid: String = rest.chars().take_while(|ch| ch.is_ascii_hexdigit() || *ch == '-' || *ch == '_').collect();
+            let uid: String = rest
+                .chars()
+                .take_while(|ch| ch.is_ascii_hexdigit() || *ch == '-' || *ch == '_')
+                .collect();
             if uid.len() >= 32 {
                 pod = Some(uid.replace('_', "-"));
                 continue;

@@ -34,7 +34,7 @@ struct Report {
     task_in: Option<(String, String)>,
     global: bool,
     columns: Option<Vec<String>>,
-    tasks: Vec<Vec<u64>>,
+    tasks: Vec<Vec<i64>>,
     task_names: Vec<(i64, String)>,
     kv: Option<BTreeMap<String, String>>,
     /// "Kill process N (x) score S or sacrifice child".
@@ -117,10 +117,13 @@ impl KernelParser {
 
         if let Some(i) = msg.find(" invoked oom-killer: ") {
             let rest = &msg[i + 21..];
-            let kv: BTreeMap<&str, &str> = re(&TRIGGER, r"(gfp_mask|order|oom_score_adj)=([^,\s]+(?:\([^)]*\))?)")
-                .captures_iter(rest)
-                .filter_map(|c| Some((c.get(1)?.as_str(), c.get(2)?.as_str())))
-                .collect();
+            let kv: BTreeMap<&str, &str> = re(
+                &TRIGGER,
+                r"(gfp_mask|order|oom_score_adj)=([^,\s]+(?:\([^)]*\))?)",
+            )
+            .captures_iter(rest)
+            .filter_map(|c| Some((c.get(1)?.as_str(), c.get(2)?.as_str())))
+            .collect();
             let mut r = Report {
                 trigger: Some(Trigger {
                     process: msg[..i].to_string(),
@@ -132,10 +135,12 @@ impl KernelParser {
                 ..Report::default()
             };
             ev(&mut r);
+            self.flush(out);
             self.report = Some(r);
             return true;
         }
-        if let Some(c) = re(&SEGV, r"^(.+?)\[(\d+)\]: segfault at ([0-9a-fA-F]+) ip ([0-9a-fA-F]+) sp ([0-9a-fA-F]+) error ([0-9a-fA-F]+)(?: in ([^\[\s]+)\[([0-9a-fA-F]+)\+([0-9a-fA-F]+)\])?").captures(msg) {
+        if !msg.contains("segfault at") {
+        } else if let Some(c) = re(&SEGV, r"^(.+?)\[(\d+)\]: segfault at ([0-9a-fA-F]+) ip ([0-9a-fA-F]+) sp ([0-9a-fA-F]+) error ([0-9a-fA-F]+)(?: in ([^\[\s]+)\[([0-9a-fA-F]+)\+([0-9a-fA-F]+)\])?").captures(msg) {
             let mut e = Event::new(Kind::Segfault, msg, src.clone());
             e.process = Some(c[1].to_string());
             e.pid = int(c.get(2));
@@ -150,24 +155,18 @@ impl KernelParser {
         }
         let victim = re(
             &VICTIM,
-            r"^(?:(Out of memory|Memory cgroup out of memory)(?: \(oom_kill_allocating_task\))?: )?Killed process (\d+),? (?:UID (\d+), )?\((.*)\),? (?:total-vm|vsz):(\d+)kB, anon-rss:(\d+)kB, file-rss:(\d+)kB(?:, shmem-rss:(\d+)kB)?(?:,? UID:(\d+))?(?: pgtables:(\d+)kB)?(?: oom_score_adj:(-?\d+))?",
+            r"^(?:(Out of memory|Memory cgroup out of memory)(?: \(oom_kill_allocating_task\))?: )?Killed process (\d+),? (?:UID (\d+), )?\((.*)\),? (?:UID (\d+), )?(?:total-vm|vsz):(\d+)kB, anon-rss:(\d+)kB, file-rss:(\d+)kB(?:, shmem-rss:(\d+)kB)?(?:,? UID:(\d+))?(?: pgtables:(\d+)kB)?(?: oom_score_adj:(-?\d+))?",
         );
-        if let Some(c) = victim.captures(msg) {
+        let has_victim = msg.contains("illed process");
+        if let Some(c) = has_victim.then(|| victim.captures(msg)).flatten() {
             let mut e = Event::new(Kind::KernelOomKill, msg, src.clone());
-            e.pid = int(c.get(2));
-            e.process = Some(c[4].to_string());
-            e.uid = int(c.get(3)).or(int(c.get(9)));
-            e.total_vm_kb = kb(c.get(5));
-            e.anon_rss_kb = kb(c.get(6));
-            e.file_rss_kb = kb(c.get(7));
-            e.shmem_rss_kb = kb(c.get(8));
-            e.pgtables_kb = kb(c.get(10));
-            e.oom_score_adj = int(c.get(11));
+            fill_victim(&mut e, &c);
             let memcg_prefix = c.get(1).map(|m| m.as_str()) == Some("Memory cgroup out of memory");
             self.victim(e, memcg_prefix, msg, src, out);
             return true;
         }
-        if let Some(c) = re(&VICTIM_SHORT, r"^(?:(Out of memory|Memory cgroup out of memory): )?Killed process (\d+),? (?:UID (\d+), )?\((.*)\)\.?\s*$").captures(msg) {
+        if !has_victim {
+        } else if let Some(c) = re(&VICTIM_SHORT, r"^(?:(Out of memory|Memory cgroup out of memory): )?Killed process (\d+),? (?:UID (\d+), )?\((.*)\)\.?\s*$").captures(msg) {
             let mut e = Event::new(Kind::KernelOomKill, msg, src.clone());
             e.pid = int(c.get(2));
             e.uid = int(c.get(3));
@@ -176,7 +175,8 @@ impl KernelParser {
             self.victim(e, memcg_prefix, msg, src, out);
             return true;
         }
-        if let Some(c) = re(&REAPED, r"^oom_reaper: reaped process (\d+) \((.*)\), now anon-rss:(\d+)kB, file-rss:(\d+)kB(?:, shmem-rss:(\d+)kB)?").captures(msg) {
+        if !msg.starts_with("oom_reaper") {
+        } else if let Some(c) = re(&REAPED, r"^oom_reaper: reaped process (\d+) \((.*)\), now anon-rss:(\d+)kB, file-rss:(\d+)kB(?:, shmem-rss:(\d+)kB)?").captures(msg) {
             let mut e = Event::new(Kind::OomReaped, msg, src.clone());
             e.pid = int(c.get(1));
             e.process = Some(c[2].to_string());
@@ -187,7 +187,7 @@ impl KernelParser {
             out.push(e);
             return true;
         }
-        if msg.starts_with("Out of memory and no killable processes") {
+        if msg.contains("Out of memory and no killable processes") {
             let mut e = Event::new(Kind::OomNoVictim, msg, src.clone());
             if let Some(mut r) = self.report.take() {
                 ev(&mut r);
@@ -205,13 +205,20 @@ impl KernelParser {
             ev(r);
             return true;
         }
-        if let Some(c) = re(&GROUP, r"^Tasks in (\S+) are going to be killed due to memory\.oom\.group set").captures(msg) {
+        if !msg.starts_with("Tasks in ") {
+        } else if let Some(c) = re(
+            &GROUP,
+            r"^Tasks in (\S+) are going to be killed due to memory\.oom\.group set",
+        )
+        .captures(msg)
+        {
             let r = self.report.get_or_insert_with(Report::default);
             r.group = Some(c[1].to_string());
             ev(r);
             return true;
         }
-        if let Some(c) = re(&SCORE, r"^(Out of memory|Memory cgroup out of memory)(?: \(oom_kill_allocating_task\))?: [Kk]ill process (\d+) \((.*)\) score (-?\d+) or (?:sacrifice child|a child)").captures(msg) {
+        if !msg.contains("ill process") {
+        } else if let Some(c) = re(&SCORE, r"^(Out of memory|Memory cgroup out of memory)(?: \(oom_kill_allocating_task\))?: [Kk]ill process (\d+) \((.*)\) score (-?\d+) or (?:sacrifice child|a child)").captures(msg) {
             let r = self.report.get_or_insert_with(Report::default);
             r.score = Some((int(c.get(2)).unwrap_or(0), c[3].to_string(), int(c.get(4)).unwrap_or(0)));
             r.memcg_prefix |= &c[1] == "Memory cgroup out of memory";
@@ -220,7 +227,13 @@ impl KernelParser {
         }
         let Some(r) = self.report.as_mut() else {
             // Lines that open a report whose trigger line was lost.
-            if let Some(c) = re(&USAGE, r"^memory: usage (\d+)kB, limit (\d+)kB, failcnt (\d+)").captures(msg) {
+            if !msg.starts_with("memory: usage") {
+            } else if let Some(c) = re(
+                &USAGE,
+                r"^memory: usage (\d+)kB, limit (\d+)kB, failcnt (\d+)",
+            )
+            .captures(msg)
+            {
                 let mut r = Report {
                     usage_kb: kb(c.get(1)),
                     limit_kb: kb(c.get(2)),
@@ -235,24 +248,37 @@ impl KernelParser {
         };
         r.lines += 1;
         if r.lines > MAX_REPORT_LINES {
-            self.report = None;
+            self.flush(out);
             return false;
         }
-        if let Some(c) = re(&CPU, r"^CPU: \d+ (?:UID: \d+ )?PID: (\d+) Comm: (.+?)(?: (?:Not tainted|Tainted:).*)?$").captures(msg) {
+        if let Some(c) = re(
+            &CPU,
+            r"^CPU: \d+ (?:UID: \d+ )?PID: (\d+) Comm: (.+?)(?: (?:Not tainted|Tainted:).*)?$",
+        )
+        .captures(msg)
+        {
             if let Some(t) = r.trigger.as_mut() {
                 t.pid = int(c.get(1));
             }
             ev(r);
             return true;
         }
-        if let Some(c) = re(&USAGE, r"^memory: usage (\d+)kB, limit (\d+)kB, failcnt (\d+)").captures(msg) {
+        if let Some(c) = re(
+            &USAGE,
+            r"^memory: usage (\d+)kB, limit (\d+)kB, failcnt (\d+)",
+        )
+        .captures(msg)
+        {
             r.usage_kb = kb(c.get(1));
             r.limit_kb = kb(c.get(2));
             r.failcnt = kb(c.get(3));
             ev(r);
             return true;
         }
-        if msg.starts_with("memory+swap: usage") || msg.starts_with("kmem: usage") || msg.starts_with("swap: usage") {
+        if msg.starts_with("memory+swap: usage")
+            || msg.starts_with("kmem: usage")
+            || msg.starts_with("swap: usage")
+        {
             ev(r);
             return true;
         }
@@ -261,7 +287,12 @@ impl KernelParser {
             ev(r);
             return true;
         }
-        if let Some(c) = re(&TASK_IN, r"^Task in (\S+) killed as a result of limit of (\S+)").captures(msg) {
+        if let Some(c) = re(
+            &TASK_IN,
+            r"^Task in (\S+) killed as a result of limit of (\S+)",
+        )
+        .captures(msg)
+        {
             r.task_in = Some((c[1].to_string(), c[2].to_string()));
             ev(r);
             return true;
@@ -278,17 +309,21 @@ impl KernelParser {
             ev(r);
             return true;
         }
-        if let (Some(cols), Some(c)) = (r.columns.as_ref(), re(&ROW, r"^\[\s*(\d+)\]\s+(.*)$").captures(msg)) {
+        if let (Some(cols), Some(c)) = (
+            r.columns.as_ref(),
+            re(&ROW, r"^\[\s*(\d+)\]\s+(.*)$").captures(msg),
+        ) {
             let numeric = cols.len().saturating_sub(1);
             let toks: Vec<&str> = c[2].split_whitespace().collect();
             if toks.len() > numeric {
-                let vals: Option<Vec<u64>> = toks[..numeric]
+                let vals: Option<Vec<i64>> = toks[..numeric]
                     .iter()
-                    .map(|t| t.parse::<i64>().ok().map(|v| v.max(0) as u64))
+                    .map(|t| t.parse::<i64>().ok())
                     .collect();
                 if let Some(vals) = vals {
                     r.tasks.push(vals);
-                    r.task_names.push((int(c.get(1)).unwrap_or(0), toks[numeric..].join(" ")));
+                    r.task_names
+                        .push((int(c.get(1)).unwrap_or(0), toks[numeric..].join(" ")));
                     return true;
                 }
             }
@@ -296,7 +331,14 @@ impl KernelParser {
         false
     }
 
-    fn victim(&mut self, mut e: Event, memcg_prefix: bool, msg: &str, src: &SourceRef, out: &mut Vec<Event>) {
+    fn victim(
+        &mut self,
+        mut e: Event,
+        memcg_prefix: bool,
+        msg: &str,
+        src: &SourceRef,
+        out: &mut Vec<Event>,
+    ) {
         let line = format!("{src}: {msg}");
         match self.report.as_mut() {
             Some(r) => {
@@ -321,10 +363,79 @@ impl KernelParser {
         out.push(e);
     }
 
-    /// End of input: an unfinished report without a victim is dropped.
-    pub fn finish(&mut self) {
-        self.report = None;
+    /// End of input: an unfinished report still says who was killed when it has the
+    /// `oom-kill:` summary, a "Kill process" line or a "Task in … killed" line.
+    pub fn finish(&mut self, out: &mut Vec<Event>) {
+        self.flush(out);
     }
+
+    /// Close the open report. One whose victim line never came (rate-limited, cut from an
+    /// excerpt) becomes an event from what it has; one with nothing naming a kill is dropped.
+    fn flush(&mut self, out: &mut Vec<Event>) {
+        let Some(r) = self.report.take() else { return };
+        if r.victims > 0 {
+            return;
+        }
+        let kv = r.kv.as_ref();
+        let (pid, name) = match (kv, &r.score) {
+            (Some(k), _) if k.contains_key("pid") => (
+                k.get("pid").and_then(|p| p.parse().ok()),
+                k.get("task").cloned(),
+            ),
+            (_, Some((pid, name, _))) => (Some(*pid), Some(name.clone())),
+            _ if r.task_in.is_some() => (None, None),
+            _ => return,
+        };
+        let Some(last) = r.evidence.last() else {
+            return;
+        };
+        let (src, msg) = match last.split_once(": ") {
+            Some((s, m)) => (s.to_string(), m.to_string()),
+            None => (String::new(), last.clone()),
+        };
+        let (file, line) = match src.rsplit_once(':') {
+            Some((f, l)) => (f.to_string(), l.parse().unwrap_or(0)),
+            None => (src, 0),
+        };
+        let mut e = Event::new(Kind::KernelOomKill, &msg, SourceRef { file, line });
+        e.pid = pid;
+        e.process = name;
+        fill_from_report(&mut e, &r, pid);
+        e.evidence = r.evidence.clone();
+        e.evidence.push(
+            "(the victim line is missing: the kill is known from the report before it)".into(),
+        );
+        out.push(e);
+    }
+}
+
+/// The kernel's victim line ("Killed process N (comm) total-vm:…") anywhere in `text`, as an
+/// event of `kind` (used for lines that quote it, such as Kubernetes OOMKilling events).
+pub fn victim_in(text: &str, kind: Kind, src: &SourceRef) -> Option<Event> {
+    static ANY: OnceLock<Regex> = OnceLock::new();
+    let i = text.find("Killed process")?;
+    let start = text[..i]
+        .rfind("Memory cgroup out of memory")
+        .or_else(|| text[..i].rfind("Out of memory"))
+        .unwrap_or(i);
+    let c = re(&ANY, r"^(?:(Out of memory|Memory cgroup out of memory)(?: \(oom_kill_allocating_task\))?: )?Killed process (\d+),? (?:UID (\d+), )?\((.*)\),? (?:UID (\d+), )?(?:total-vm|vsz):(\d+)kB, anon-rss:(\d+)kB, file-rss:(\d+)kB(?:, shmem-rss:(\d+)kB)?(?:,? UID:(\d+))?(?: pgtables:(\d+)kB)?(?: oom_score_adj:(-?\d+))?")
+        .captures(&text[start..])?;
+    let mut e = Event::new(kind, text.trim(), src.clone());
+    fill_victim(&mut e, &c);
+    Some(e)
+}
+
+/// Set the fields of a victim line's captures (see the VICTIM pattern's groups).
+fn fill_victim(e: &mut Event, c: &regex::Captures<'_>) {
+    e.pid = int(c.get(2));
+    e.process = c.get(4).map(|m| m.as_str().to_string());
+    e.uid = int(c.get(3)).or(int(c.get(5))).or(int(c.get(10)));
+    e.total_vm_kb = kb(c.get(6));
+    e.anon_rss_kb = kb(c.get(7));
+    e.file_rss_kb = kb(c.get(8));
+    e.shmem_rss_kb = kb(c.get(9));
+    e.pgtables_kb = kb(c.get(11));
+    e.oom_score_adj = int(c.get(12));
 }
 
 /// Page sizes a kernel may use; the task table is in pages.
@@ -333,7 +444,8 @@ const PAGE_SIZES: [u64; 4] = [4096, 16384, 65536, 8192];
 fn fill_from_report(e: &mut Event, r: &Report, victim_pid: Option<i64>) {
     let kv = r.kv.as_ref();
     let kv_pid: Option<i64> = kv.and_then(|k| k.get("pid")).and_then(|p| p.parse().ok());
-    let kv_matches = kv.is_some() && (victim_pid.is_none() || kv_pid.is_none() || kv_pid == victim_pid);
+    let kv_matches =
+        kv.is_some() && (victim_pid.is_none() || kv_pid.is_none() || kv_pid == victim_pid);
     if let (Some(kv), true) = (kv, kv_matches) {
         if let Some(m) = kv.get("task_memcg") {
             e.set_memcg(m);
@@ -361,7 +473,12 @@ fn fill_from_report(e: &mut Event, r: &Report, victim_pid: Option<i64>) {
         }
     }
     if e.oom_memcg.is_none() && r.usage_kb.is_some() {
-        if let Some(m) = r.task_in.as_ref().map(|t| t.1.clone()).or_else(|| r.stats_memcg.clone()) {
+        if let Some(m) = r
+            .task_in
+            .as_ref()
+            .map(|t| t.1.clone())
+            .or_else(|| r.stats_memcg.clone())
+        {
             e.oom_memcg = Some(m);
         }
     }
@@ -377,7 +494,7 @@ fn fill_from_report(e: &mut Event, r: &Report, victim_pid: Option<i64>) {
     // Kind: trust oom_memcg= over constraint= (5.0-era kernels printed CONSTRAINT_NONE for
     // memcg OOMs); `global_oom` in place of oom_memcg marks a global OOM.
     let has_global_key = kv.is_some_and(|k| k.contains_key("global_oom"));
-    e.kind = if r.group.is_some() && r.victims > 1 {
+    e.kind = if r.group.is_some() {
         Kind::OomGroupKill
     } else if e.kind == Kind::OomNoVictim {
         Kind::OomNoVictim
@@ -385,37 +502,56 @@ fn fill_from_report(e: &mut Event, r: &Report, victim_pid: Option<i64>) {
         Kind::CgroupOomKill
     } else if has_global_key {
         Kind::KernelOomKill
-    } else if r.memcg_prefix || r.task_in.is_some() || r.stats_memcg.is_some() || (r.usage_kb.is_some() && !r.global) {
-        Kind::CgroupOomKill
-    } else if kv.and_then(|k| k.get("constraint")).is_some_and(|c| c == "CONSTRAINT_MEMCG") {
+    } else if r.memcg_prefix
+        || r.task_in.is_some()
+        || r.stats_memcg.is_some()
+        || (r.usage_kb.is_some() && !r.global)
+        || kv
+            .and_then(|k| k.get("constraint"))
+            .is_some_and(|c| c == "CONSTRAINT_MEMCG")
+    {
         Kind::CgroupOomKill
     } else {
         Kind::KernelOomKill
     };
-    if r.group.is_some() && r.victims > 1 {
+    if r.group.is_some() {
         e.oom_memcg = e.oom_memcg.clone().or(r.group.clone());
     }
     // Task table: infer the page size from the victim's row, then the top consumers.
     if let Some(cols) = &r.columns {
         let idx = |name: &str| cols.iter().position(|c| c == name);
-        let (i_rss, i_anon, i_vm, i_swap, i_adj) = (idx("rss"), idx("rss_anon"), idx("total_vm"), idx("swapents"), idx("oom_score_adj"));
+        let (i_rss, i_anon, i_vm, i_swap, i_adj) = (
+            idx("rss"),
+            idx("rss_anon"),
+            idx("total_vm"),
+            idx("swapents"),
+            idx("oom_score_adj"),
+        );
         let page = victim_pid
             .and_then(|pid| r.task_names.iter().position(|(p, _)| *p == pid))
             .and_then(|row| {
                 let vals = &r.tasks[row];
+                let page_count = |i: usize| vals.get(i).map(|&v| v.max(0) as u64);
                 let (pages, kb) = match (i_anon, e.anon_rss_kb) {
-                    (Some(a), Some(kb)) => (vals.get(a).copied()?, kb),
+                    (Some(a), Some(kb)) => (page_count(a)?, kb),
                     _ => {
-                        let total = e.anon_rss_kb? + e.file_rss_kb.unwrap_or(0) + e.shmem_rss_kb.unwrap_or(0);
-                        (vals.get(i_rss?).copied()?, total)
+                        let total = e.anon_rss_kb?
+                            + e.file_rss_kb.unwrap_or(0)
+                            + e.shmem_rss_kb.unwrap_or(0);
+                        (page_count(i_rss?)?, total)
                     }
                 };
                 (pages > 0).then(|| kb * 1024 / pages)
             })
-            .and_then(|est| PAGE_SIZES.iter().copied().find(|&p| est.abs_diff(p) * 10 <= p))
+            .and_then(|est| {
+                PAGE_SIZES
+                    .iter()
+                    .copied()
+                    .find(|&p| est.abs_diff(p) * 10 <= p)
+            })
             .unwrap_or(4096);
         e.page_size = Some(page);
-        let to_kb = |pages: u64| pages * page / 1024;
+        let to_kb = |pages: i64| pages.max(0) as u64 * page / 1024;
         let mut rows: Vec<TaskRow> = r
             .tasks
             .iter()
@@ -426,8 +562,8 @@ fn fill_from_report(e: &mut Event, r: &Report, victim_pid: Option<i64>) {
                 rss_kb: i_rss.and_then(|i| vals.get(i)).map(|&v| to_kb(v)),
                 rss_anon_kb: i_anon.and_then(|i| vals.get(i)).map(|&v| to_kb(v)),
                 total_vm_kb: i_vm.and_then(|i| vals.get(i)).map(|&v| to_kb(v)),
-                swapents: i_swap.and_then(|i| vals.get(i)).copied(),
-                oom_score_adj: i_adj.and_then(|i| vals.get(i)).map(|&v| v as i64),
+                swapents: i_swap.and_then(|i| vals.get(i)).map(|&v| v.max(0) as u64),
+                oom_score_adj: i_adj.and_then(|i| vals.get(i)).copied(),
             })
             .collect();
         rows.sort_by_key(|t| std::cmp::Reverse(t.rss_kb.unwrap_or(0)));
@@ -457,7 +593,8 @@ mod tests {
 
     #[test]
     fn kv_values_with_commas() {
-        let kv = parse_kv("constraint=CONSTRAINT_MEMCG,nodemask=(null),cpuset=/,task=a,b,pid=5,uid=0");
+        let kv =
+            parse_kv("constraint=CONSTRAINT_MEMCG,nodemask=(null),cpuset=/,task=a,b,pid=5,uid=0");
         assert_eq!(kv["task"], "a,b");
         assert_eq!(kv["pid"], "5");
     }

@@ -101,7 +101,9 @@ pub struct Report {
 impl Report {
     /// Inputs that failed.
     pub fn errors(&self) -> impl Iterator<Item = (&str, &str)> {
-        self.inputs.iter().filter_map(|i| Some((i.name.as_str(), i.error.as_deref()?)))
+        self.inputs
+            .iter()
+            .filter_map(|i| Some((i.name.as_str(), i.error.as_deref()?)))
     }
 }
 
@@ -116,7 +118,8 @@ fn open_decoded(path: &PathBuf) -> io::Result<Box<dyn BufRead + Send>> {
     Ok(if head.starts_with(&[0x1f, 0x8b]) {
         Box::new(BufReader::new(flate2::read::MultiGzDecoder::new(r)))
     } else if head.starts_with(&[0x28, 0xb5, 0x2f, 0xfd]) {
-        let d = ruzstd::decoding::StreamingDecoder::new(r).map_err(|e| io::Error::new(io::ErrorKind::InvalidData, e.to_string()))?;
+        let d = ruzstd::decoding::StreamingDecoder::new(r)
+            .map_err(|e| io::Error::new(io::ErrorKind::InvalidData, e.to_string()))?;
         Box::new(BufReader::new(d))
     } else {
         Box::new(r)
@@ -127,7 +130,9 @@ fn io_message(name: &str, e: &io::Error) -> String {
     match e.kind() {
         io::ErrorKind::NotFound => format!("{name}: no such file"),
         io::ErrorKind::PermissionDenied => format!("{name}: permission denied"),
-        io::ErrorKind::UnexpectedEof => format!("{name}: truncated (unexpected end of compressed data)"),
+        io::ErrorKind::UnexpectedEof => {
+            format!("{name}: truncated (unexpected end of compressed data)")
+        }
         _ => format!("{name}: {e}"),
     }
 }
@@ -149,7 +154,10 @@ fn scan_reader(name: &str, mut r: Box<dyn BufRead + Send>) -> (Vec<Event>, Input
             return (Vec::new(), summary);
         }
     };
-    let first = head.iter().position(|b| !b.is_ascii_whitespace()).map(|i| head[i]);
+    let first = head
+        .iter()
+        .position(|b| !b.is_ascii_whitespace())
+        .map(|i| head[i]);
     let first_line = head.split(|&b| b == b'\n').next().unwrap_or(&[]);
     let trimmed = String::from_utf8_lossy(first_line).trim().to_string();
     let one_line_object = trimmed.starts_with('{') && trimmed.ends_with('}') && trimmed.len() > 2;
@@ -159,7 +167,9 @@ fn scan_reader(name: &str, mut r: Box<dyn BufRead + Send>) -> (Vec<Event>, Input
         || (first == Some(b'{') && !one_line_object)
         || (one_line_object
             && serde_json::from_str::<serde_json::Value>(&trimmed).is_ok_and(|v| {
-                v.get("apiVersion").is_some() || v.get("items").is_some() || (v.get("Id").is_some() && v.get("State").is_some())
+                v.get("apiVersion").is_some()
+                    || v.get("items").is_some()
+                    || (v.get("Id").is_some() && v.get("State").is_some())
             }));
     if document {
         let mut text = Vec::new();
@@ -182,8 +192,16 @@ fn scan_reader(name: &str, mut r: Box<dyn BufRead + Send>) -> (Vec<Event>, Input
         summary.events = events.len();
         return (events, summary);
     }
-    let journal = first == Some(b'{') && trimmed.contains("\"MESSAGE\"") || trimmed.contains("\"__CURSOR\"");
-    let mut s = Scanner::new(name, if journal { Mode::JournalJson } else { Mode::Text });
+    let journal =
+        first == Some(b'{') && trimmed.contains("\"MESSAGE\"") || trimmed.contains("\"__CURSOR\"");
+    let mut s = Scanner::new(
+        name,
+        if journal {
+            Mode::JournalJson
+        } else {
+            Mode::Text
+        },
+    );
     if let Err(e) = s.scan(r) {
         summary.error = Some(io_message(name, &e));
     }
@@ -196,8 +214,16 @@ fn scan_reader(name: &str, mut r: Box<dyn BufRead + Send>) -> (Vec<Event>, Input
 
 /// Boot time, µs since the epoch, from /proc/uptime.
 fn boot_time_us() -> Option<i64> {
-    let up: f64 = std::fs::read_to_string("/proc/uptime").ok()?.split_whitespace().next()?.parse().ok()?;
-    let now = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).ok()?.as_micros() as i64;
+    let up: f64 = std::fs::read_to_string("/proc/uptime")
+        .ok()?
+        .split_whitespace()
+        .next()?
+        .parse()
+        .ok()?;
+    let now = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .ok()?
+        .as_micros() as i64;
     Some(now - (up * 1e6) as i64)
 }
 
@@ -214,7 +240,10 @@ fn scan_kmsg(path: &PathBuf) -> (Vec<Event>, InputSummary) {
         long_lines: 0,
         error: None,
     };
-    let f = std::fs::OpenOptions::new().read(true).custom_flags(libc::O_NONBLOCK).open(path);
+    let f = std::fs::OpenOptions::new()
+        .read(true)
+        .custom_flags(libc::O_NONBLOCK)
+        .open(path);
     let mut f = match f {
         Ok(f) => f,
         Err(e) => {
@@ -233,9 +262,14 @@ fn scan_kmsg(path: &PathBuf) -> (Vec<Event>, InputSummary) {
             Ok(n) => {
                 summary.bytes += n as u64;
                 let r = &rec[..n];
-                let Some(semi) = memchr::memchr(b';', r) else { continue };
+                let Some(semi) = memchr::memchr(b';', r) else {
+                    continue;
+                };
                 let fields: Vec<&[u8]> = r[..semi].split(|&b| b == b',').collect();
-                let usec: u64 = fields.get(2).and_then(|f| std::str::from_utf8(f).ok()?.parse().ok()).unwrap_or(0);
+                let usec: u64 = fields
+                    .get(2)
+                    .and_then(|f| std::str::from_utf8(f).ok()?.parse().ok())
+                    .unwrap_or(0);
                 let msg_end = memchr::memchr(b'\n', &r[semi + 1..]).map_or(n, |i| semi + 1 + i);
                 let msg = unescape_kmsg(&r[semi + 1..msg_end]);
                 let line = format!("[{:>5}.{:06}] {}", usec / 1_000_000, usec % 1_000_000, msg);
@@ -313,7 +347,17 @@ fn scan_journal(since_us: Option<i64>) -> (Vec<Event>, InputSummary) {
     };
     let Some(out) = child.stdout.take() else {
         let _ = child.wait();
-        return (Vec::new(), InputSummary { name: "journalctl".into(), bytes: 0, lines: 0, events: 0, long_lines: 0, error: Some("journalctl: no output".into()) });
+        return (
+            Vec::new(),
+            InputSummary {
+                name: "journalctl".into(),
+                bytes: 0,
+                lines: 0,
+                events: 0,
+                long_lines: 0,
+                error: Some("journalctl: no output".into()),
+            },
+        );
     };
     let mut s = Scanner::new("journalctl", Mode::JournalJson);
     let res = s.scan(BufReader::new(out));
@@ -370,7 +414,11 @@ fn scan_input(input: &Input, since_us: Option<i64>) -> (Vec<Event>, InputSummary
 /// Run a triage: read every input (in parallel), then deduplicate, link and count.
 pub fn triage(req: &Request) -> Report {
     let results: Vec<(Vec<Event>, InputSummary)> = std::thread::scope(|s| {
-        let handles: Vec<_> = req.inputs.iter().map(|i| s.spawn(move || scan_input(i, req.since_us))).collect();
+        let handles: Vec<_> = req
+            .inputs
+            .iter()
+            .map(|i| s.spawn(move || scan_input(i, req.since_us)))
+            .collect();
         handles
             .into_iter()
             .zip(&req.inputs)
@@ -385,7 +433,9 @@ pub fn triage(req: &Request) -> Report {
                             lines: 0,
                             events: 0,
                             long_lines: 0,
-                            error: Some(format!("{name}: internal error while reading (please report)")),
+                            error: Some(format!(
+                                "{name}: internal error while reading (please report)"
+                            )),
                         },
                     )
                 })
@@ -410,7 +460,8 @@ pub fn triage(req: &Request) -> Report {
         *summary.by_kind.entry(e.kind.as_str()).or_default() += 1;
         summary.oom += usize::from(e.kind.is_oom());
         summary.crash += usize::from(e.kind.is_crash());
-        summary.sigkill_cause_unknown += usize::from(e.kind == Kind::SigkillExit && e.cause == Some("unknown"));
+        summary.sigkill_cause_unknown +=
+            usize::from(e.kind == Kind::SigkillExit && e.cause == Some("unknown"));
         summary.without_time += usize::from(e.time_us.is_none());
     }
     Report {

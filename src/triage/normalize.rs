@@ -76,20 +76,118 @@ pub fn format_rfc3339(us: i64) -> String {
 pub fn month_number(name: &str) -> Option<u32> {
     let n = name.trim_end_matches('.').to_lowercase();
     const MONTHS: [&[&str]; 12] = [
-        &["jan", "january", "januar", "janv", "janvier", "ene", "enero", "gen", "gennaio", "janeiro", "januari", "sty", "stycznia"],
-        &["feb", "february", "februar", "févr", "fevr", "février", "fév", "febrero", "febbraio", "fev", "fevereiro", "februari", "lut", "lutego"],
-        &["mar", "march", "mär", "märz", "maerz", "mars", "marzo", "março", "maart", "mrt", "marca", "mrz"],
-        &["apr", "april", "avr", "avril", "abr", "abril", "aprile", "kwi", "kwietnia"],
-        &["may", "mai", "mayo", "mag", "maggio", "maio", "mei", "maj", "maja"],
-        &["jun", "june", "juni", "juin", "junio", "giu", "giugno", "junho", "cze", "czerwca"],
-        &["jul", "july", "juli", "juil", "juillet", "julio", "lug", "luglio", "julho", "lip", "lipca"],
-        &["aug", "august", "août", "aout", "ago", "agosto", "augustus", "sie", "sierpnia"],
-        &["sep", "sept", "september", "septembre", "septiembre", "set", "settembre", "setembro", "wrz", "września"],
-        &["oct", "october", "okt", "oktober", "octobre", "octubre", "ott", "ottobre", "out", "outubro", "paź", "października"],
-        &["nov", "november", "novembre", "noviembre", "novembro", "lis", "listopada"],
-        &["dec", "december", "dez", "dezember", "déc", "dec", "décembre", "dic", "diciembre", "dicembre", "dezembro", "gru", "grudnia"],
+        &[
+            "jan", "january", "januar", "janv", "janvier", "ene", "enero", "gen", "gennaio",
+            "janeiro", "januari", "sty", "stycznia",
+        ],
+        &[
+            "feb",
+            "february",
+            "februar",
+            "févr",
+            "fevr",
+            "février",
+            "fév",
+            "febrero",
+            "febbraio",
+            "fev",
+            "fevereiro",
+            "februari",
+            "lut",
+            "lutego",
+        ],
+        &[
+            "mar", "march", "mär", "märz", "maerz", "mars", "marzo", "março", "maart", "mrt",
+            "marca", "mrz",
+        ],
+        &[
+            "apr", "april", "avr", "avril", "abr", "abril", "aprile", "kwi", "kwietnia",
+        ],
+        &[
+            "may", "mai", "mayo", "mag", "maggio", "maio", "mei", "maj", "maja",
+        ],
+        &[
+            "jun", "june", "juni", "juin", "junio", "giu", "giugno", "junho", "cze", "czerwca",
+        ],
+        &[
+            "jul", "july", "juli", "juil", "juillet", "julio", "lug", "luglio", "julho", "lip",
+            "lipca",
+        ],
+        &[
+            "aug", "august", "août", "aout", "ago", "agosto", "augustus", "sie", "sierpnia",
+        ],
+        &[
+            "sep",
+            "sept",
+            "september",
+            "septembre",
+            "septiembre",
+            "set",
+            "settembre",
+            "setembro",
+            "wrz",
+            "września",
+        ],
+        &[
+            "oct",
+            "october",
+            "okt",
+            "oktober",
+            "octobre",
+            "octubre",
+            "ott",
+            "ottobre",
+            "out",
+            "outubro",
+            "paź",
+            "października",
+        ],
+        &[
+            "nov",
+            "november",
+            "novembre",
+            "noviembre",
+            "novembro",
+            "lis",
+            "listopada",
+        ],
+        &[
+            "dec",
+            "december",
+            "dez",
+            "dezember",
+            "déc",
+            "dec",
+            "décembre",
+            "dic",
+            "diciembre",
+            "dicembre",
+            "dezembro",
+            "gru",
+            "grudnia",
+        ],
     ];
-    MONTHS.iter().position(|names| names.contains(&n.as_str())).map(|i| i as u32 + 1)
+    const RU: [&[&str]; 12] = [
+        &["янв", "января"],
+        &["фев", "февр", "февраля"],
+        &["мар", "марта"],
+        &["апр", "апреля"],
+        &["мая", "май"],
+        &["июн", "июня"],
+        &["июл", "июля"],
+        &["авг", "августа"],
+        &["сен", "сент", "сентября"],
+        &["окт", "октября"],
+        &["ноя", "нояб", "ноября"],
+        &["дек", "декабря"],
+    ];
+    if let Some(i) = RU.iter().position(|names| names.contains(&n.as_str())) {
+        return Some(i as u32 + 1);
+    }
+    MONTHS
+        .iter()
+        .position(|names| names.contains(&n.as_str()))
+        .map(|i| i as u32 + 1)
 }
 
 fn civil_us(y: i64, mo: u32, d: u32, h: i64, mi: i64, s: i64, frac: &str) -> Option<i64> {
@@ -141,7 +239,9 @@ pub fn normalize<'a>(raw: &'a str, ctx: TimeContext) -> Line<'a> {
     };
     // docker-compose: "svc_1  | message"
     let compose = re(&COMPOSE, r"^([A-Za-z0-9][\w.-]*)\s+\| ");
-    if let Some(c) = compose.captures(line.msg) {
+    if let Some(c) =
+        memchr::memmem::find(line.msg.as_bytes(), b"| ").and_then(|_| compose.captures(line.msg))
+    {
         line.ident = c.get(1).map(|m| m.as_str());
         line.msg = &line.msg[c.get(0).map_or(0, |m| m.end())..];
         line.has_prefix = true;
@@ -150,9 +250,22 @@ pub fn normalize<'a>(raw: &'a str, ctx: TimeContext) -> Line<'a> {
         &ISO,
         r"^(\d{4})-(\d\d)-(\d\d)[T ](\d\d):(\d\d):(\d\d)(?:[.,](\d+))?(Z|[+-]\d\d:?\d\d)? ",
     );
-    let syslog = re(&SYSLOG, r"^([A-Za-z]{3}) ([ \d]\d) (\d\d):(\d\d):(\d\d)(?:\.(\d+))? ");
-    if let Some(c) = iso.captures(line.msg) {
-        let n = |i: usize| c.get(i).map_or(0, |m| m.as_str().parse::<i64>().unwrap_or(0));
+    let syslog = re(
+        &SYSLOG,
+        r"^(\p{L}{3,4})\.? +(\d{1,2}) (\d\d):(\d\d):(\d\d)(?:\.(\d+))? ",
+    );
+    static CLOCK: OnceLock<Regex> = OnceLock::new();
+    let clock = re(&CLOCK, r"^\d\d:\d\d:\d\d(?:\.\d+)? ");
+    let first = line.msg.as_bytes().first().copied().unwrap_or(b' ');
+    if let Some(c) = first
+        .is_ascii_digit()
+        .then(|| iso.captures(line.msg))
+        .flatten()
+    {
+        let n = |i: usize| {
+            c.get(i)
+                .map_or(0, |m| m.as_str().parse::<i64>().unwrap_or(0))
+        };
         let frac = c.get(7).map_or("", |m| m.as_str());
         let mut t = civil_us(n(1), n(2) as u32, n(3) as u32, n(4), n(5), n(6), frac);
         if let (Some(us), Some(z)) = (t, c.get(8)) {
@@ -160,7 +273,8 @@ pub fn normalize<'a>(raw: &'a str, ctx: TimeContext) -> Line<'a> {
             if z != "Z" {
                 let sign = if z.starts_with('-') { -1 } else { 1 };
                 let digits: String = z[1..].chars().filter(|ch| ch.is_ascii_digit()).collect();
-                let off = digits[..2].parse::<i64>().unwrap_or(0) * 3600 + digits[2..].parse::<i64>().unwrap_or(0) * 60;
+                let off = digits[..2].parse::<i64>().unwrap_or(0) * 3600
+                    + digits[2..].parse::<i64>().unwrap_or(0) * 60;
                 t = Some(us - sign * off * 1_000_000);
             }
         }
@@ -168,31 +282,70 @@ pub fn normalize<'a>(raw: &'a str, ctx: TimeContext) -> Line<'a> {
         line.msg = &line.msg[c.get(0).map_or(0, |m| m.end())..];
         line.has_prefix = true;
         strip_host_tag(&mut line, &HOST_TAG);
-    } else if let Some(c) = syslog.captures(line.msg) {
+    } else if let Some(c) = (first.is_ascii_alphabetic() || first >= 0x80)
+        .then(|| syslog.captures(line.msg))
+        .flatten()
+    {
         if let Some(mo) = month_number(&c[1]) {
-            let n = |i: usize| c.get(i).map_or(0, |m| m.as_str().trim().parse::<i64>().unwrap_or(0));
+            let n = |i: usize| {
+                c.get(i)
+                    .map_or(0, |m| m.as_str().trim().parse::<i64>().unwrap_or(0))
+            };
             let frac = c.get(6).map_or("", |m| m.as_str());
             line.time_us = civil_us(ctx.year, mo, n(2) as u32, n(3), n(4), n(5), frac);
             line.msg = &line.msg[c.get(0).map_or(0, |m| m.end())..];
             line.has_prefix = true;
             strip_host_tag(&mut line, &HOST_TAG);
         }
+    } else if let Some(m) = first
+        .is_ascii_digit()
+        .then(|| clock.find(line.msg))
+        .flatten()
+    {
+        // A time of day without a date (an excerpt): strip it, no wall-clock time.
+        line.msg = &line.msg[m.end()..];
+        line.has_prefix = true;
+        strip_host_tag(&mut line, &HOST_TAG);
     }
     // dmesg -T: "[Mon Apr 15 10:22:01 2024] "
     let dmesg_t = re(
         &DMESG_T,
         r"^\[\s*[^\s\]\d]+\.?,?\s+([^\s\]\d]+)\.?\s+(\d{1,2})\.?\s+(\d\d):(\d\d):(\d\d)\s+(\d{4})\]\s?",
     );
-    if let Some(c) = dmesg_t.captures(line.msg) {
+    let bracket = line.msg.starts_with('[');
+    if let Some(c) = bracket.then(|| dmesg_t.captures(line.msg)).flatten() {
         if line.time_us.is_none() {
-            let n = |i: usize| c.get(i).map_or(0, |m| m.as_str().parse::<i64>().unwrap_or(0));
-            line.time_us = month_number(&c[1]).and_then(|mo| civil_us(n(6), mo, n(2) as u32, n(3), n(4), n(5), ""));
+            let n = |i: usize| {
+                c.get(i)
+                    .map_or(0, |m| m.as_str().parse::<i64>().unwrap_or(0))
+            };
+            line.time_us = month_number(&c[1])
+                .and_then(|mo| civil_us(n(6), mo, n(2) as u32, n(3), n(4), n(5), ""));
         }
         line.msg = &line.msg[c.get(0).map_or(0, |m| m.end())..];
         line.has_prefix = true;
     }
-    let dmesg = re(&DMESG, r"^\[\s*(\d+\.\d+)\]\s?");
-    if let Some(c) = dmesg.captures(line.msg) {
+    // dmesg -H: "[Feb 5 06:51] " (minute precision, no year: no time kept) and "[  +0.623788] ".
+    static DMESG_H: OnceLock<Regex> = OnceLock::new();
+    if line.msg.starts_with('[') {
+        if let Some(m) = re(
+            &DMESG_H,
+            r"^\[(?:\p{L}{3} +\d{1,2} \d\d:\d\d|\s*\+\d+\.\d+)\]\s?",
+        )
+        .find(line.msg)
+        {
+            line.msg = &line.msg[m.end()..];
+            line.has_prefix = true;
+        }
+    }
+    // Raw dmesg, with the printk caller id of CONFIG_PRINTK_CALLER ("[ T6736]") if present.
+    let dmesg = re(&DMESG, r"^\[\s*(\d+\.\d+)\](?:\[\s*[TC]\d+\])?\s?");
+    if let Some(c) = line
+        .msg
+        .starts_with('[')
+        .then(|| dmesg.captures(line.msg))
+        .flatten()
+    {
         line.monotonic_s = c[1].parse().ok();
         line.msg = &line.msg[c.get(0).map_or(0, |m| m.end())..];
         line.has_prefix = true;
@@ -203,10 +356,32 @@ pub fn normalize<'a>(raw: &'a str, ctx: TimeContext) -> Line<'a> {
     line
 }
 
+/// Tags recognised without a host name before them.
+const KNOWN_TAGS: [&str; 8] = [
+    "kernel",
+    "systemd",
+    "systemd-oomd",
+    "earlyoom",
+    "kubelet",
+    "dockerd",
+    "containerd",
+    "CRON",
+];
+
 fn strip_host_tag<'a>(line: &mut Line<'a>, cell: &'static OnceLock<Regex>) {
     // "host tag[pid]: " or "host tag: " after the time.
     let host_tag = re(cell, r"^(\S+) ([^\s:\[]+)(?:\[(\d+)\])?: ");
-    if let Some(c) = host_tag.captures(line.msg) {
+    static TAG_ONLY: OnceLock<Regex> = OnceLock::new();
+    // "tag[pid]: " right after the time (no host name, as some syslog daemons write it).
+    let tag_only = re(&TAG_ONLY, r"^([A-Za-z][\w.-]*)(?:\[(\d+)\])?: ");
+    if let Some(c) = tag_only
+        .captures(line.msg)
+        .filter(|c| KNOWN_TAGS.contains(&&c[1]))
+    {
+        line.ident = c.get(1).map(|m| m.as_str());
+        line.ident_pid = c.get(2).and_then(|m| m.as_str().parse().ok());
+        line.msg = &line.msg[c.get(0).map_or(0, |m| m.end())..];
+    } else if let Some(c) = host_tag.captures(line.msg) {
         line.ident = c.get(2).map(|m| m.as_str());
         line.ident_pid = c.get(3).and_then(|m| m.as_str().parse().ok());
         line.msg = &line.msg[c.get(0).map_or(0, |m| m.end())..];
@@ -221,7 +396,9 @@ pub fn unescape_rsyslog(s: &str) -> Cow<'_, str> {
     let is_esc = |i: usize| {
         i + 3 < b.len()
             && b[i] == b'#'
-            && ((b[i + 1] == b'0' && (b'0'..=b'3').contains(&b[i + 2]) && (b'0'..=b'7').contains(&b[i + 3]))
+            && ((b[i + 1] == b'0'
+                && (b'0'..=b'3').contains(&b[i + 2])
+                && (b'0'..=b'7').contains(&b[i + 3]))
                 || &b[i + 1..i + 4] == b"177")
     };
     if !(0..b.len()).any(is_esc) {
@@ -250,7 +427,10 @@ mod tests {
 
     #[test]
     fn raw_dmesg() {
-        let l = normalize("[  518.050606] python3 invoked oom-killer: gfp_mask=0xcc0", CTX);
+        let l = normalize(
+            "[  518.050606] python3 invoked oom-killer: gfp_mask=0xcc0",
+            CTX,
+        );
         assert_eq!(l.msg, "python3 invoked oom-killer: gfp_mask=0xcc0");
         assert_eq!(l.monotonic_s, Some(518.050606));
         assert_eq!(l.ident, Some("kernel"));
@@ -258,12 +438,18 @@ mod tests {
 
     #[test]
     fn syslog_with_dmesg_inside() {
-        let l = normalize("Apr 15 10:22:01 node1 kernel: [  518.050606] Killed process 1 (x)", CTX);
+        let l = normalize(
+            "Apr 15 10:22:01 node1 kernel: [  518.050606] Killed process 1 (x)",
+            CTX,
+        );
         assert_eq!(l.msg, "Killed process 1 (x)");
         assert_eq!(l.ident, Some("kernel"));
         assert_eq!(format_rfc3339(l.time_us.unwrap()), "2024-04-15T10:22:01Z");
         assert_eq!(l.monotonic_s, Some(518.050606));
-        let l = normalize("Apr  5 10:22:01 node1 systemd[1]: foo.service: Main process exited", CTX);
+        let l = normalize(
+            "Apr  5 10:22:01 node1 systemd[1]: foo.service: Main process exited",
+            CTX,
+        );
         assert_eq!(l.ident, Some("systemd"));
         assert_eq!(l.ident_pid, Some(1));
         assert_eq!(l.msg, "foo.service: Main process exited");
@@ -271,11 +457,23 @@ mod tests {
 
     #[test]
     fn rfc3339_and_github_actions() {
-        let l = normalize("2024-04-15T10:22:01.123456+02:00 node1 kernel: Out of memory", CTX);
-        assert_eq!(format_rfc3339(l.time_us.unwrap()), "2024-04-15T08:22:01.123456Z");
+        let l = normalize(
+            "2024-04-15T10:22:01.123456+02:00 node1 kernel: Out of memory",
+            CTX,
+        );
+        assert_eq!(
+            format_rfc3339(l.time_us.unwrap()),
+            "2024-04-15T08:22:01.123456Z"
+        );
         assert_eq!(l.msg, "Out of memory");
-        let l = normalize("2024-04-14T22:05:23.8605906Z ##[error]Process completed with exit code 137.", CTX);
-        assert_eq!(format_rfc3339(l.time_us.unwrap()), "2024-04-14T22:05:23.860590Z");
+        let l = normalize(
+            "2024-04-14T22:05:23.8605906Z ##[error]Process completed with exit code 137.",
+            CTX,
+        );
+        assert_eq!(
+            format_rfc3339(l.time_us.unwrap()),
+            "2024-04-14T22:05:23.860590Z"
+        );
         assert_eq!(l.msg, "##[error]Process completed with exit code 137.");
         let l = normalize("2024-04-15T10:22:01+0000 node1 kernel: x", CTX);
         assert_eq!(l.msg, "x");
@@ -283,7 +481,10 @@ mod tests {
 
     #[test]
     fn dmesg_t_in_other_locales() {
-        let l = normalize("[Mon Apr 15 10:22:01 2024] Out of memory: Killed process 1 (x)", CTX);
+        let l = normalize(
+            "[Mon Apr 15 10:22:01 2024] Out of memory: Killed process 1 (x)",
+            CTX,
+        );
         assert_eq!(l.msg, "Out of memory: Killed process 1 (x)");
         assert_eq!(format_rfc3339(l.time_us.unwrap()), "2024-04-15T10:22:01Z");
         let l = normalize("[Mo Mär 11 08:00:00 2024] x", CTX);
@@ -294,8 +495,30 @@ mod tests {
     }
 
     #[test]
+    fn printk_caller_no_host_clock_only_and_cyrillic() {
+        let l = normalize("[   49.921978][ T6736] leaker invoked oom-killer: x", CTX);
+        assert_eq!(l.msg, "leaker invoked oom-killer: x");
+        let l = normalize(
+            "Aug 19 00:32:04 kernel: [ 9610.328722] Memory cgroup out of memory",
+            CTX,
+        );
+        assert_eq!(l.msg, "Memory cgroup out of memory");
+        let l = normalize(
+            "06:16:18 kernel: [58632.866347] Out of memory: Killed process 1",
+            CTX,
+        );
+        assert_eq!(l.msg, "Out of memory: Killed process 1");
+        let l = normalize("апр 28 01:23:30 PC kernel: Killed process 1 (x)", CTX);
+        assert_eq!(l.msg, "Killed process 1 (x)");
+        assert_eq!(format_rfc3339(l.time_us.unwrap()), "2024-04-28T01:23:30Z");
+    }
+
+    #[test]
     fn compose_prefix_and_noise() {
-        let l = normalize("worker_1  | java.lang.OutOfMemoryError: Java heap space", CTX);
+        let l = normalize(
+            "worker_1  | java.lang.OutOfMemoryError: Java heap space",
+            CTX,
+        );
         assert_eq!(l.ident, Some("worker_1"));
         assert_eq!(l.msg, "java.lang.OutOfMemoryError: Java heap space");
         let l = normalize("   at foo.bar(Baz.java:1)", CTX);
@@ -313,6 +536,9 @@ mod tests {
     fn epoch_round_trip() {
         assert_eq!(days_from_civil(1970, 1, 1), 0);
         assert_eq!(format_rfc3339(0), "1970-01-01T00:00:00Z");
-        assert_eq!(format_rfc3339(1_713_176_521_000_000), "2024-04-15T10:22:01Z");
+        assert_eq!(
+            format_rfc3339(1_713_176_521_000_000),
+            "2024-04-15T10:22:01Z"
+        );
     }
 }

@@ -83,7 +83,19 @@ impl RuleParser {
 
         // kubectl describe pod: track Name/Namespace/container/Container ID, then a Reason and
         // the Exit Code that follows it.
-        if let Some(c) = re(&K8S_FIELD, r"^(\s*)(Name|Namespace|Container ID|Reason|Exit Code):\s+(\S.*?)\s*$").captures(msg) {
+        let colon = msg.contains(": ") || msg.ends_with(':');
+        if !(colon
+            && (msg.contains("Name")
+                || msg.contains("Container ID")
+                || msg.contains("Reason")
+                || msg.contains("Exit Code")))
+        {
+        } else if let Some(c) = re(
+            &K8S_FIELD,
+            r"^(\s*)(Name|Namespace|Container ID|Reason|Exit Code):\s+(\S.*?)\s*$",
+        )
+        .captures(msg)
+        {
             let indent = c[1].len();
             let val = c[3].to_string();
             let d = &mut self.describe;
@@ -97,7 +109,9 @@ impl RuleParser {
                     }
                 }
                 "Namespace" if indent == 0 => d.namespace = Some(val),
-                "Container ID" => d.container_id = Some(val.rsplit("://").next().unwrap_or(&val).to_string()),
+                "Container ID" => {
+                    d.container_id = Some(val.rsplit("://").next().unwrap_or(&val).to_string())
+                }
                 "Reason" => {
                     let kind = match val.as_str() {
                         "OOMKilled" => Some(Kind::K8sOomkilled),
@@ -134,7 +148,8 @@ impl RuleParser {
             }
             return;
         }
-        if let Some(c) = re(&K8S_CONTAINER, r"^  ([a-z0-9][a-z0-9.-]*):\s*$").captures(msg) {
+        if !(self.describe.lines_left > 0 && msg.starts_with("  ")) {
+        } else if let Some(c) = re(&K8S_CONTAINER, r"^  ([a-z0-9][a-z0-9.-]*):\s*$").captures(msg) {
             self.describe.container = Some(c[1].to_string());
             self.describe.container_id = None;
         }
@@ -147,15 +162,26 @@ impl RuleParser {
             }
         }
 
-        if let Some(c) = re(&SYSTEMD_OOM, r"^(\S+?): (?:A process of this unit has been killed by the OOM killer|Failed with result 'oom-kill')").captures(msg) {
+        if !(msg.contains("OOM killer") || msg.contains("'oom-kill'")) {
+        } else if let Some(c) = re(&SYSTEMD_OOM, r"^(\S+?): (?:A process of this unit has been killed by the OOM killer|Failed with result 'oom-kill')").captures(msg) {
             let mut e = mk(Kind::SystemdUnitOom);
             e.unit = Some(c[1].to_string());
             out.push(e);
             return;
         }
-        if let Some(c) = re(&SYSTEMD_EXIT, r"^(\S+?): Main process exited, code=(killed|dumped|exited), status=(\d+)/([A-Z]+)").captures(msg) {
+        if !msg.contains("Main process exited") {
+        } else if let Some(c) = re(
+            &SYSTEMD_EXIT,
+            r"^(\S+?): Main process exited, code=(killed|dumped|exited), status=(\d+)/([A-Z]+)",
+        )
+        .captures(msg)
+        {
             let by_signal = &c[2] != "exited";
-            let kind = if by_signal { signal_kind(&c[4]) } else { c[3].parse().ok().and_then(exit_kind) };
+            let kind = if by_signal {
+                signal_kind(&c[4])
+            } else {
+                c[3].parse().ok().and_then(exit_kind)
+            };
             if let Some((kind, sig)) = kind {
                 let mut e = mk(kind);
                 e.unit = Some(c[1].to_string());
@@ -167,29 +193,51 @@ impl RuleParser {
             }
             return;
         }
-        if l.ident == Some("systemd-oomd") || msg.contains("systemd-oomd") {
-            if let Some(c) = re(&OOMD, r"Killed (/\S+) due to (.+?)(?:\.|$)").captures(msg) {
+        if l.ident == Some("systemd-oomd")
+            || msg.contains("systemd-oomd")
+            || msg.contains("oomd attempting to kill")
+        {
+            if let Some(c) = re(
+                &OOMD,
+                r"Killed (/\S+) due to (.+?)(?:\.|$)|oomd attempting to kill (\d+) with (\w+)",
+            )
+            .captures(msg)
+            {
                 let mut e = mk(Kind::OomdKill);
-                e.set_memcg(&c[1]);
-                e.code = Some(c[2].to_string());
+                if let Some(cg) = c.get(1) {
+                    e.set_memcg(cg.as_str());
+                }
+                e.code = c.get(2).or(c.get(4)).map(|m| m.as_str().to_string());
+                e.pid = c.get(3).and_then(|m| m.as_str().parse().ok());
                 out.push(e);
                 return;
             }
         }
-        if let Some(c) = re(&EARLYOOM, r"sending (SIGTERM|SIGKILL) to process (\d+) uid (\d+) ([^:]+?): (?:badness|oom_score) (-?\d+), VmRSS (\d+) MiB").captures(msg) {
+        if !(msg.contains("sending SIG") || msg.contains("killing process")) {
+        } else if let Some(c) = re(
+            &EARLYOOM,
+            r#"(?:sending (SIGTERM|SIGKILL) to process (\d+) uid (\d+) ([^:]+?)|killing process (\d+) ("[^"]*"|\S+) with signal (\d+)): (?:badness|oom_score) (-?\d+), VmRSS (\d+) MiB"#,
+        )
+        .captures(msg)
+        {
             let mut e = mk(Kind::EarlyoomKill);
-            e.signal = signal_kind(&c[1]).map(|k| k.1);
-            e.pid = c[2].parse().ok();
-            e.uid = c[3].parse().ok();
-            e.process = Some(c[4].trim_matches('"').to_string());
-            e.badness_score = c[5].parse().ok();
-            e.anon_rss_kb = None;
-            e.code = Some(format!("VmRSS {} MiB", &c[6]));
+            e.signal = c.get(1).or(c.get(7)).and_then(|m| signal_kind(m.as_str())).map(|k| k.1);
+            e.pid = c.get(2).or(c.get(5)).and_then(|m| m.as_str().parse().ok());
+            e.uid = c.get(3).and_then(|m| m.as_str().parse().ok());
+            e.process = c.get(4).or(c.get(6)).map(|m| m.as_str().trim_matches('"').to_string());
+            e.badness_score = c[8].parse().ok();
+            e.code = Some(format!("VmRSS {} MiB", &c[9]));
             out.push(e);
             return;
         }
-        if let Some(c) = re(&DOCKER, r"\bcontainer (oom|die) ([0-9a-f]{12,64}) \((.*)\)").captures(msg) {
-            let attrs = &c[3];
+        if !msg.contains("container ") {
+        } else if let Some(c) = re(
+            &DOCKER,
+            r"\bcontainer (oom|die) ([0-9a-f]{12,64})(?: \((.*?)\)?\s*$)?",
+        )
+        .captures(msg)
+        {
+            let attrs = c.get(3).map_or("", |m| m.as_str());
             let attr = |k: &str| {
                 attrs
                     .split(", ")
@@ -199,7 +247,9 @@ impl RuleParser {
             let kind = if &c[1] == "oom" {
                 Some((Kind::DockerOom, 9))
             } else {
-                attr("exitCode").and_then(|v| v.parse().ok()).and_then(exit_kind)
+                attr("exitCode")
+                    .and_then(|v| v.parse().ok())
+                    .and_then(exit_kind)
             };
             if let Some((kind, sig)) = kind {
                 let mut e = mk(kind);
@@ -213,11 +263,47 @@ impl RuleParser {
             }
             return;
         }
-        if let Some(c) = re(&K8S_EVENT, r"\b(OOMKilling|Evicted)\b.*?(System OOM encountered, victim process: ([^,]+), pid: (\d+)|The node was low on resource: memory.*)").captures(msg) {
-            let mut e = mk(if &c[1] == "OOMKilling" { Kind::K8sSystemOom } else { Kind::K8sEvicted });
-            e.process = c.get(3).map(|m| m.as_str().to_string());
-            e.pid = c.get(4).and_then(|m| m.as_str().parse().ok());
+        if msg.contains("OOMKilling") {
+            // kubelet's "System OOM encountered, victim process: X, pid: N", or node-problem-
+            // detector quoting the kernel's victim or "Kill process" line.
+            let mut e = super::kernel::victim_in(msg, Kind::K8sSystemOom, src)
+                .unwrap_or_else(|| mk(Kind::K8sSystemOom));
+            if let Some(c) = re(
+                &K8S_EVENT,
+                r"victim process: ([^,]+), pid: (\d+)|[Kk]ill process (\d+) \((.*)\) score",
+            )
+            .captures(msg)
+            {
+                e.process = c.get(1).or(c.get(4)).map(|m| m.as_str().to_string());
+                e.pid = c.get(2).or(c.get(3)).and_then(|m| m.as_str().parse().ok());
+            }
+            if e.evidence.is_empty() {
+                e.evidence.push(format!("{src}: {}", msg.trim()));
+            }
             out.push(e);
+            return;
+        }
+        if msg.contains("low on resource: memory") {
+            out.push(mk(Kind::K8sEvicted));
+            return;
+        }
+        if msg.contains("reason:OOMKilled") {
+            // kubectl -o go-template / jsonpath output.
+            let mut e = mk(Kind::K8sOomkilled);
+            e.exit_code = msg
+                .split("exitCode:")
+                .nth(1)
+                .and_then(|v| v.split(|c: char| !c.is_ascii_digit()).next()?.parse().ok());
+            out.push(e);
+            return;
+        }
+        if msg.contains("\"OOMKilled\": true") || msg.contains("\"reason\": \"OOMKilled\"") {
+            // A fragment of docker inspect / kubectl JSON pasted as text.
+            out.push(mk(if msg.contains("\"OOMKilled\": true") {
+                Kind::DockerOom
+            } else {
+                Kind::K8sOomkilled
+            }));
             return;
         }
         if let Some(runtime) = runtime_oom(msg) {
@@ -226,9 +312,11 @@ impl RuleParser {
             out.push(e);
             return;
         }
-        if let Some(c) = re(
+        let lower_has = |needles: &[&str]| needles.iter().any(|n| msg.contains(n));
+        if !lower_has(&["xit", "XIT", "Error ", "exitcode", "non-zero"]) {
+        } else if let Some(c) = re(
             &EXIT_CODE,
-            r"(?i)(?:exit(?:ed)?(?: with)? (?:code|status)[:= ]\s*|exitcode[=:]\s*|\] Error |returned non-zero exit status )(\d{1,3})\b",
+            r#"(?i)(?:exit(?:ed)?(?: with)? (?:code|status)[:= ]\s*|exit_?code"?\s*[=:]\s*|\] Error |returned non-zero exit status )(\d{1,3})\b"#,
         )
         .captures(msg)
         {
@@ -241,9 +329,10 @@ impl RuleParser {
             }
             return;
         }
-        if let Some(c) = re(
+        if !msg.contains("signal") {
+        } else if let Some(c) = re(
             &SIGNAL,
-            r"(?:(?:terminated|killed) by signal (\d+|SIG[A-Z]+)|Killed signal terminated program (\S+)|signal: (killed|aborted|segmentation fault))",
+            r"(?:(?:terminated|killed) (?:by|with) signal (\d+|SIG[A-Z]+)|\S+ signal terminated program (\S+)|signal: (killed|aborted|segmentation fault))",
         )
         .captures(msg)
         {
@@ -260,7 +349,8 @@ impl RuleParser {
             }
             return;
         }
-        if let Some(c) = re(&CLW, r"\b(clw-[a-z]+(?:-[a-z]+)+)\b").captures(msg) {
+        if !msg.contains("clw-") {
+        } else if let Some(c) = re(&CLW, r"\b(clw-[a-z]+(?:-[a-z]+)+)\b").captures(msg) {
             let code = &c[1];
             if !CLW_STOPLIST.iter().any(|s| code.starts_with(s)) {
                 let mut e = mk(Kind::ClwError);
@@ -296,13 +386,15 @@ fn flush_describe(mut e: Event, out: &mut Vec<Event>) {
 
 /// The runtime that printed an out-of-memory message, if any.
 pub fn runtime_oom(msg: &str) -> Option<&'static str> {
-    Some(if msg.contains("java.lang.OutOfMemoryError") {
+    Some(if msg.contains("OutOfMemoryError") {
         "java"
-    } else if msg.contains("JavaScript heap out of memory") || msg.contains("Reached heap limit Allocation failed") {
+    } else if msg.contains("JavaScript heap out of memory")
+        || msg.contains("Reached heap limit Allocation failed")
+    {
         "node"
     } else if msg.contains("fatal error: runtime: out of memory") {
         "go"
-    } else if msg.starts_with("MemoryError") || msg.contains("] MemoryError") || msg.contains(" MemoryError:") {
+    } else if msg.contains("MemoryError") {
         "python"
     } else if msg.contains("memory allocation of ") && msg.contains(" bytes failed") {
         "rust"
@@ -342,7 +434,15 @@ mod tests {
                       Apr 15 10:22:01 n systemd[1]: app.service: Main process exited, code=killed, status=6/ABRT\n\
                       make: *** [Makefile:12: all] Error 139");
         let kinds: Vec<Kind> = ev.iter().map(|e| e.kind).collect();
-        assert_eq!(kinds, vec![Kind::SigkillExit, Kind::SigkillExit, Kind::AbortExit, Kind::SegvExit]);
+        assert_eq!(
+            kinds,
+            vec![
+                Kind::SigkillExit,
+                Kind::SigkillExit,
+                Kind::AbortExit,
+                Kind::SegvExit
+            ]
+        );
         assert_eq!(ev[0].exit_code, Some(137));
         assert_eq!(ev[1].process.as_deref(), Some("cc1plus"));
         assert_eq!(ev[2].unit.as_deref(), Some("app.service"));

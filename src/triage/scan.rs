@@ -22,53 +22,122 @@ const CHUNK: usize = 1 << 20;
 /// Longest line kept whole; the rest of a longer line is skipped.
 pub const MAX_LINE: usize = 1 << 20;
 
-/// Literals at least one of which is on every line a rule can match.
+/// Short literals at least one of which is on every line a rule can match. Few and short, so
+/// the searcher can use its SIMD (Teddy) path; the parsers verify every candidate line.
 const KEYWORDS: &[&str] = &[
-    "invoked oom-killer",
-    "segfault at",
-    "Killed process",
-    "ill process",
-    "oom_reaper",
-    "no killable processes",
-    "oom-kill:",
-    "memory.oom.group",
-    "memory: usage",
-    "OOMKill",
-    "Evicted",
-    "killed by the OOM killer",
-    "'oom-kill'",
-    "Main process exited",
-    "systemd-oomd",
-    "sending SIG",
-    "container oom",
-    "container die",
-    "OutOfMemoryError",
-    "heap out of memory",
-    "Reached heap limit",
-    "runtime: out of memory",
-    "MemoryError",
+    "oom", // invoked oom-killer, oom-kill:, oom_reaper, memory.oom.group, 'oom-kill', systemd-oomd, earlyoom, container oom
+    "OOM", // OOMKilled, OOMKilling, "killed by the OOM killer"
+    "illed process", // Killed process (victim)
+    "ill process", // Kill process … score … or sacrifice child; 2.6's "kill process"
+    "segfault",
+    "of memory",  // Out of memory, heap out of memory, runtime: out of memory, jemalloc
+    "emoryError", // MemoryError, OutOfMemoryError
+    "memory: usage", // a memcg report whose trigger line was lost
     "memory allocation of",
+    "Evicted",
     "bad_alloc",
-    "<jemalloc>",
     "xit code",
     "xit Code",
     "xited with",
     "xit status",
     "xitCode",
     "xitcode",
-    "] Error 1",
-    "non-zero exit status",
+    "Main process exited",
     "by signal",
-    "Killed signal terminated",
     "signal: ",
+    "Killed signal",
+    "] Error 1", // make: *** [...] Error 137
     "clw-",
-    "Name:",
-    "Namespace:",
+    "Name:",             // kubectl describe pod
+    "Reason:",           // kubectl describe pod excerpts without the Name: line
+    "sending SIG",       // earlyoom without a syslog prefix
+    "killing process",   // earlyoom before 1.2
+    "with signal",       // ld terminated with signal 9
+    "signal terminated", // localized gcc: "Morto signal terminated program"
+    "low on resource",
 ];
 
-fn prefilter() -> &'static AhoCorasick {
-    static AC: OnceLock<AhoCorasick> = OnceLock::new();
-    AC.get_or_init(|| AhoCorasick::new(KEYWORDS).expect("static patterns"))
+/// The prefilter: Teddy (SIMD) where the CPU has it, else an Aho-Corasick automaton.
+enum Prefilter {
+    Packed(aho_corasick::packed::Searcher),
+    Automaton(AhoCorasick),
+}
+
+/// Index in [`KEYWORDS`] of the first exit-code keyword ("xit code" … "xitcode").
+const EXIT_FAMILY: std::ops::Range<usize> = 11..17;
+
+impl Prefilter {
+    /// Start of the first keyword in `hay`.
+    fn find(&self, hay: &[u8]) -> Option<usize> {
+        match self {
+            Prefilter::Packed(s) => s.find(hay).map(|m| m.start()),
+            Prefilter::Automaton(a) => a.find(hay).map(|m| m.start()),
+        }
+    }
+
+    /// False for a candidate line whose only keywords are exit-code words and which names none
+    /// of the codes that mean a signal (134, 137, 139, 143): "exit code 0" is common and
+    /// uninteresting, and skipping it before normalising keeps the scan fast.
+    fn worth_parsing(&self, line: &[u8]) -> bool {
+        let strong = match self {
+            Prefilter::Packed(s) => s
+                .find_iter(line)
+                .any(|m| !EXIT_FAMILY.contains(&m.pattern().as_usize())),
+            Prefilter::Automaton(a) => a
+                .find_iter(line)
+                .any(|m| !EXIT_FAMILY.contains(&m.pattern().as_usize())),
+        };
+        strong || names_signal_code(line)
+    }
+}
+
+/// True when `line` contains 134, 137, 139 or 143.
+fn names_signal_code(line: &[u8]) -> bool {
+    line.windows(3).any(|w| {
+        w[0] == b'1'
+            && ((w[1] == b'3' && matches!(w[2], b'4' | b'7' | b'9'))
+                || (w[1] == b'4' && w[2] == b'3'))
+    })
+}
+
+fn prefilter() -> &'static Prefilter {
+    static PF: OnceLock<Prefilter> = OnceLock::new();
+    PF.get_or_init(
+        || match aho_corasick::packed::Searcher::new(KEYWORDS.iter()) {
+            Some(s) => Prefilter::Packed(s),
+            None => Prefilter::Automaton(AhoCorasick::new(KEYWORDS).expect("static patterns")),
+        },
+    )
+}
+
+/// Whether a line looks like a kernel record cut in two (its rest on the next line, without a
+/// prefix): a victim or segfault line that did not parse, an `oom-kill:` line without `uid=`.
+fn needs_continuation(msg: &str, parsed: bool) -> bool {
+    let m = msg.trim_start();
+    (!parsed && (m.contains("Killed process") || m.contains("segfault at")))
+        || (m.starts_with("oom-kill:") && !m.contains(",uid="))
+}
+
+/// Newlines in `b`. Counts into byte-wide lanes over 32-byte blocks (which the compiler
+/// turns into SIMD compares and adds), emptying the lanes before they can overflow.
+fn count_newlines(b: &[u8]) -> u64 {
+    let mut total = 0u64;
+    let mut blocks = b.chunks_exact(32);
+    let mut lanes = [0u8; 32];
+    let mut n = 0;
+    for blk in &mut blocks {
+        for (l, &c) in lanes.iter_mut().zip(blk) {
+            *l += u8::from(c == b'\n');
+        }
+        n += 1;
+        if n == 255 {
+            total += lanes.iter().map(|&l| u64::from(l)).sum::<u64>();
+            lanes = [0; 32];
+            n = 0;
+        }
+    }
+    total += lanes.iter().map(|&l| u64::from(l)).sum::<u64>();
+    total + blocks.remainder().iter().filter(|&&c| c == b'\n').count() as u64
 }
 
 /// How lines of an input are encoded.
@@ -125,39 +194,77 @@ impl Scanner {
         self.kernel.active() || self.rules.active() || self.partial.is_some()
     }
 
-    /// Read everything from `r`. Errors are read errors (a truncated `.gz`); the events found
-    /// before the error are kept in [`Scanner::events`].
-    pub fn scan<R: Read>(&mut self, mut r: R) -> io::Result<()> {
-        let mut buf = vec![0u8; CHUNK];
+    /// Read everything from `r`, on a second thread so that the kernel's copying overlaps
+    /// the search. Errors are read errors (a truncated `.gz`); the events found before the
+    /// error are kept in [`Scanner::events`].
+    pub fn scan<R: Read + Send>(&mut self, r: R) -> io::Result<()> {
+        use std::sync::mpsc::sync_channel;
+        // A fixed pool of buffers circulates between the reader and this thread: no
+        // allocation (and no page faults) per chunk.
+        const POOL: usize = 4;
+        // The reader also counts each chunk's newlines, so this thread counts only up to the
+        // last candidate line of a chunk.
+        let (full_tx, full_rx) = sync_channel::<io::Result<(Vec<u8>, usize, u64)>>(POOL);
+        let (empty_tx, empty_rx) = sync_channel::<Vec<u8>>(POOL);
+        for _ in 0..POOL {
+            let _ = empty_tx.send(vec![0u8; CHUNK]);
+        }
         let mut carry: Vec<u8> = Vec::new();
         let mut skipping = false;
         let mut cr_mode: Option<bool> = None;
-        loop {
-            let mut n = 0;
-            while n < buf.len() {
-                match r.read(&mut buf[n..]) {
-                    Ok(0) => break,
-                    Ok(k) => n += k,
-                    Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
-                    Err(e) => {
-                        // Keep what was read before the error.
-                        self.bytes += n as u64;
-                        self.block_with_carry(&mut buf[..n], &mut carry, &mut skipping, &mut cr_mode);
-                        self.flush_carry(&mut carry, skipping);
-                        self.finish();
-                        return Err(e);
+        let result = std::thread::scope(|s| {
+            s.spawn(move || {
+                let mut r = r;
+                loop {
+                    let Ok(mut buf) = empty_rx.recv() else { return };
+                    let mut n = 0;
+                    let mut err = None;
+                    while n < buf.len() {
+                        match r.read(&mut buf[n..]) {
+                            Ok(0) => break,
+                            Ok(k) => n += k,
+                            Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
+                            Err(e) => {
+                                err = Some(e);
+                                break;
+                            }
+                        }
+                    }
+                    let done = n < CHUNK;
+                    let nl = count_newlines(&buf[..n]);
+                    if n > 0 && full_tx.send(Ok((buf, n, nl))).is_err() {
+                        return;
+                    }
+                    if let Some(e) = err {
+                        let _ = full_tx.send(Err(e));
+                        return;
+                    }
+                    if done {
+                        return;
                     }
                 }
+            });
+            for msg in full_rx {
+                match msg {
+                    Ok((mut buf, n, nl)) => {
+                        self.bytes += n as u64;
+                        self.block_with_carry(
+                            &mut buf[..n],
+                            Some(nl),
+                            &mut carry,
+                            &mut skipping,
+                            &mut cr_mode,
+                        );
+                        let _ = empty_tx.send(buf);
+                    }
+                    Err(e) => return Err(e),
+                }
             }
-            self.bytes += n as u64;
-            if n == 0 {
-                break;
-            }
-            self.block_with_carry(&mut buf[..n], &mut carry, &mut skipping, &mut cr_mode);
-        }
+            Ok(())
+        });
         self.flush_carry(&mut carry, skipping);
         self.finish();
-        Ok(())
+        result
     }
 
     fn flush_carry(&mut self, carry: &mut Vec<u8>, skipping: bool) {
@@ -168,17 +275,29 @@ impl Scanner {
         }
     }
 
-    fn block_with_carry(&mut self, data: &mut [u8], carry: &mut Vec<u8>, skipping: &mut bool, cr_mode: &mut Option<bool>) {
+    /// `newlines`: the count of `\n` in `data`, when the caller already knows it.
+    fn block_with_carry(
+        &mut self,
+        data: &mut [u8],
+        newlines: Option<u64>,
+        carry: &mut Vec<u8>,
+        skipping: &mut bool,
+        cr_mode: &mut Option<bool>,
+    ) {
         if cr_mode.is_none() && !data.is_empty() {
             // Old Mac line ends: CR without any LF in the first chunk.
-            *cr_mode = Some(memchr::memchr(b'\n', data).is_none() && memchr::memchr(b'\r', data).is_some());
+            *cr_mode = Some(
+                memchr::memchr(b'\n', data).is_none() && memchr::memchr(b'\r', data).is_some(),
+            );
         }
+        let mut newlines = newlines;
         if *cr_mode == Some(true) {
             for b in data.iter_mut() {
                 if *b == b'\r' {
                     *b = b'\n';
                 }
             }
+            newlines = None;
         }
         let data: &[u8] = data;
         let mut start = 0;
@@ -195,6 +314,7 @@ impl Scanner {
                     }
                     *skipping = false;
                     start = nl + 1;
+                    newlines = newlines.map(|n| n - 1);
                 }
                 None => {
                     if !*skipping {
@@ -217,7 +337,7 @@ impl Scanner {
             Some(i) => (&rest[..=i], &rest[i + 1..]),
             None => (&rest[..0], rest),
         };
-        self.block(complete);
+        self.block(complete, newlines);
         carry.extend_from_slice(tail);
         if carry.len() > MAX_LINE {
             let line = std::mem::take(carry);
@@ -227,10 +347,12 @@ impl Scanner {
         }
     }
 
-    /// Process a block of complete lines (each ending in `\n`).
-    fn block(&mut self, block: &[u8]) {
+    /// Process a block of complete lines (each ending in `\n`); `newlines` is their number
+    /// when known.
+    fn block(&mut self, block: &[u8], newlines: Option<u64>) {
         let ac = prefilter();
         let mut pos = 0;
+        let start_lines = self.lines;
         while pos < block.len() {
             if self.every_line() {
                 let end = memchr::memchr(b'\n', &block[pos..]).map_or(block.len(), |i| pos + i);
@@ -241,16 +363,22 @@ impl Scanner {
             }
             match ac.find(&block[pos..]) {
                 None => {
-                    self.lines += memchr::memchr_iter(b'\n', &block[pos..]).count() as u64;
+                    self.lines = match newlines {
+                        Some(n) => start_lines + n,
+                        None => self.lines + count_newlines(&block[pos..]),
+                    };
                     pos = block.len();
                 }
                 Some(m) => {
-                    let at = pos + m.start();
-                    let lstart = memchr::memrchr(b'\n', &block[pos..at]).map_or(pos, |i| pos + i + 1);
-                    self.lines += memchr::memchr_iter(b'\n', &block[pos..lstart]).count() as u64;
+                    let at = pos + m;
+                    let lstart =
+                        memchr::memrchr(b'\n', &block[pos..at]).map_or(pos, |i| pos + i + 1);
+                    self.lines += count_newlines(&block[pos..lstart]);
                     let end = memchr::memchr(b'\n', &block[at..]).map_or(block.len(), |i| at + i);
                     self.lines += 1;
-                    self.feed_line(&block[lstart..end]);
+                    if ac.worth_parsing(&block[lstart..end]) {
+                        self.feed_line(&block[lstart..end]);
+                    }
                     pos = end + 1;
                 }
             }
@@ -268,7 +396,11 @@ impl Scanner {
             Mode::Text => self.text_line(&text, src),
             Mode::JournalJson => {
                 if let Some(j) = journal_entry(&text) {
-                    let ident = if j.kernel { Some("kernel") } else { j.ident.as_deref() };
+                    let ident = if j.kernel {
+                        Some("kernel")
+                    } else {
+                        j.ident.as_deref()
+                    };
                     for msg in j.message.lines() {
                         let l = Line {
                             msg,
@@ -290,8 +422,20 @@ impl Scanner {
         // A wrapped record: the previous line looked like a victim line but did not parse.
         if let Some((prev, prev_line)) = self.partial.take() {
             if !l.has_prefix && !l.msg.trim().is_empty() {
-                let joined = format!("{prev}{}", l.msg);
-                let jl = Line { msg: &joined, ..l.clone() };
+                // A segfault line wraps at a space; other records were cut mid-token.
+                let sep = if prev.contains("segfault at") && !prev.ends_with(' ') {
+                    " "
+                } else {
+                    ""
+                };
+                let joined = format!(
+                    "{prev}{sep}{}",
+                    l.msg.trim_start_matches(|c| sep == " " && c == ' ')
+                );
+                let jl = Line {
+                    msg: &joined,
+                    ..l.clone()
+                };
                 let psrc = SourceRef {
                     file: src.file.clone(),
                     line: prev_line,
@@ -303,13 +447,16 @@ impl Scanner {
         let msg = unescape_rsyslog(l.msg);
         if msg.contains('\n') {
             for part in msg.split('\n') {
-                let pl = Line { msg: part, ..l.clone() };
+                let pl = Line {
+                    msg: part,
+                    ..l.clone()
+                };
                 self.dispatch(&pl, &src);
             }
         } else {
             let n = self.events.len();
             self.dispatch(&l, &src);
-            if self.events.len() == n && !self.kernel.active() && l.msg.contains("Killed process") {
+            if needs_continuation(l.msg, self.events.len() > n) {
                 self.partial = Some((l.msg.to_string(), src.line));
             }
         }
@@ -334,7 +481,7 @@ impl Scanner {
     pub fn finish(&mut self) {
         // A victim-looking line that never completed stays unparsed.
         self.partial = None;
-        self.kernel.finish();
+        self.kernel.finish(&mut self.events);
         self.rules.finish(&mut self.events);
     }
 }
@@ -347,6 +494,29 @@ mod tests {
         let mut s = Scanner::new("t", Mode::Text);
         s.scan(bytes).unwrap();
         s
+    }
+
+    #[test]
+    fn exit_family_indices_match_the_keywords() {
+        assert!(KEYWORDS[EXIT_FAMILY].iter().all(|k| k.starts_with("xit")));
+        assert!(!KEYWORDS[EXIT_FAMILY.end].starts_with("xit"));
+        assert!(names_signal_code(b"exit code 137") && !names_signal_code(b"exit code 1"));
+    }
+
+    #[test]
+    fn newline_count_matches_naive() {
+        let mut v = Vec::new();
+        for i in 0..100_000u32 {
+            v.push(if i % 7 == 0 || i % 13 == 0 {
+                b'\n'
+            } else {
+                b'a'
+            });
+        }
+        for len in [0, 1, 31, 32, 33, 8160, 8161, 100_000] {
+            let naive = v[..len].iter().filter(|&&c| c == b'\n').count() as u64;
+            assert_eq!(count_newlines(&v[..len]), naive, "len {len}");
+        }
     }
 
     #[test]
@@ -367,7 +537,8 @@ mod tests {
     fn crlf_cr_and_no_final_newline() {
         let v = b"Out of memory: Killed process 9 (x) total-vm:1kB, anon-rss:2kB, file-rss:0kB\r\nnext\r\n";
         assert_eq!(scan(v).events[0].process.as_deref(), Some("x"));
-        let v = b"a\rOut of memory: Killed process 9 (x) total-vm:1kB, anon-rss:2kB, file-rss:0kB\rb";
+        let v =
+            b"a\rOut of memory: Killed process 9 (x) total-vm:1kB, anon-rss:2kB, file-rss:0kB\rb";
         let s = scan(v);
         assert_eq!(s.events[0].source.line, 2);
         let v = b"Out of memory: Killed process 9 (x) total-vm:1kB, anon-rss:2kB, file-rss:0kB";
@@ -392,7 +563,9 @@ mod tests {
         assert_eq!(s.events.len(), 1);
         assert_eq!(s.events[0].pid, Some(2));
         assert_eq!(s.events[0].source.line, 2);
-        let garbage: Vec<u8> = (0..200_000u32).map(|i| (i.wrapping_mul(2654435761) >> 13) as u8).collect();
+        let garbage: Vec<u8> = (0..200_000u32)
+            .map(|i| (i.wrapping_mul(2654435761) >> 13) as u8)
+            .collect();
         let _ = scan(&garbage);
     }
 }

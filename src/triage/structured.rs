@@ -12,7 +12,10 @@ fn line_of(text: &str, needle: &str, from: usize) -> (u64, usize) {
     match text.get(from..).and_then(|t| t.find(needle)) {
         Some(i) => {
             let at = from + i;
-            (text[..at].bytes().filter(|&b| b == b'\n').count() as u64 + 1, at + needle.len())
+            (
+                text[..at].bytes().filter(|&b| b == b'\n').count() as u64 + 1,
+                at + needle.len(),
+            )
         }
         None => (1, from),
     }
@@ -23,7 +26,9 @@ fn s(v: &Value, path: &[&str]) -> Option<String> {
     for p in path {
         cur = cur.get(p)?;
     }
-    cur.as_str().map(str::to_string).or_else(|| cur.as_i64().map(|n| n.to_string()))
+    cur.as_str()
+        .map(str::to_string)
+        .or_else(|| cur.as_i64().map(|n| n.to_string()))
 }
 
 /// Parse an RFC 3339 time as Kubernetes and Docker print it.
@@ -36,18 +41,25 @@ fn time_us(t: Option<String>) -> Option<i64> {
 
 /// Events from a whole JSON document. Unknown shapes yield no events.
 pub fn document(text: &str, file: &str) -> Vec<Event> {
-    let Ok(v) = serde_json::from_str::<Value>(text) else { return Vec::new() };
+    let Ok(v) = serde_json::from_str::<Value>(text) else {
+        return Vec::new();
+    };
     let mut out = Vec::new();
     let mut cursor = 0usize;
     let items: Vec<&Value> = match &v {
         Value::Array(a) => a.iter().collect(),
-        Value::Object(o) if o.contains_key("items") => o["items"].as_array().map(|a| a.iter().collect()).unwrap_or_default(),
+        Value::Object(o) if o.contains_key("items") => o["items"]
+            .as_array()
+            .map(|a| a.iter().collect())
+            .unwrap_or_default(),
         other => vec![other],
     };
     for item in items {
         if item.get("State").is_some() && item.get("Id").is_some() {
             docker_inspect(item, text, file, &mut cursor, &mut out);
-        } else if s(item, &["kind"]).as_deref() == Some("Event") || item.get("involvedObject").is_some() {
+        } else if s(item, &["kind"]).as_deref() == Some("Event")
+            || item.get("involvedObject").is_some()
+        {
             k8s_event(item, text, file, &mut cursor, &mut out);
         } else if item.get("status").is_some() && item.get("metadata").is_some() {
             k8s_pod(item, text, file, &mut cursor, &mut out);
@@ -58,7 +70,10 @@ pub fn document(text: &str, file: &str) -> Vec<Event> {
 
 fn docker_inspect(item: &Value, text: &str, file: &str, cursor: &mut usize, out: &mut Vec<Event>) {
     let st = &item["State"];
-    let oom = st.get("OOMKilled").and_then(Value::as_bool).unwrap_or(false);
+    let oom = st
+        .get("OOMKilled")
+        .and_then(Value::as_bool)
+        .unwrap_or(false);
     let code = st.get("ExitCode").and_then(Value::as_i64);
     let kind = if oom {
         Kind::DockerOom
@@ -67,7 +82,11 @@ fn docker_inspect(item: &Value, text: &str, file: &str, cursor: &mut usize, out:
     } else {
         return;
     };
-    let needle = if oom { "\"OOMKilled\": true" } else { "\"ExitCode\": 137" };
+    let needle = if oom {
+        "\"OOMKilled\": true"
+    } else {
+        "\"ExitCode\": 137"
+    };
     let (line, next) = line_of(text, needle, *cursor);
     *cursor = next;
     let name = s(item, &["Name"]).map(|n| n.trim_start_matches('/').to_string());
@@ -78,7 +97,10 @@ fn docker_inspect(item: &Value, text: &str, file: &str, cursor: &mut usize, out:
             name.as_deref().unwrap_or("?"),
             code.map_or("?".into(), |c| c.to_string())
         ),
-        SourceRef { file: file.into(), line },
+        SourceRef {
+            file: file.into(),
+            line,
+        },
     );
     e.container_id = s(item, &["Id"]);
     e.container = name;
@@ -100,7 +122,14 @@ fn k8s_pod(item: &Value, text: &str, file: &str, cursor: &mut usize, out: &mut V
         let (line, next) = line_of(text, "\"Evicted\"", *cursor);
         *cursor = next;
         let msg = s(item, &["status", "message"]).unwrap_or_default();
-        let mut e = Event::new(Kind::K8sEvicted, &format!("pod {} evicted: {msg}", pod.as_deref().unwrap_or("?")), SourceRef { file: file.into(), line });
+        let mut e = Event::new(
+            Kind::K8sEvicted,
+            &format!("pod {} evicted: {msg}", pod.as_deref().unwrap_or("?")),
+            SourceRef {
+                file: file.into(),
+                line,
+            },
+        );
         e.pod = pod.clone();
         e.namespace = ns.clone();
         e.pod_uid = uid.clone();
@@ -108,10 +137,14 @@ fn k8s_pod(item: &Value, text: &str, file: &str, cursor: &mut usize, out: &mut V
         out.push(e);
     }
     for key in ["initContainerStatuses", "containerStatuses"] {
-        let Some(statuses) = item["status"].get(key).and_then(Value::as_array) else { continue };
+        let Some(statuses) = item["status"].get(key).and_then(Value::as_array) else {
+            continue;
+        };
         for cs in statuses {
             for state in ["lastState", "state"] {
-                let Some(t) = cs.get(state).and_then(|s| s.get("terminated")) else { continue };
+                let Some(t) = cs.get(state).and_then(|s| s.get("terminated")) else {
+                    continue;
+                };
                 let reason = s(t, &["reason"]).unwrap_or_default();
                 let code = t.get("exitCode").and_then(Value::as_i64);
                 let kind = match (reason.as_str(), code) {
@@ -135,13 +168,17 @@ fn k8s_pod(item: &Value, text: &str, file: &str, cursor: &mut usize, out: &mut V
                         cname.as_deref().unwrap_or("?"),
                         code.map_or("?".into(), |c| c.to_string())
                     ),
-                    SourceRef { file: file.into(), line },
+                    SourceRef {
+                        file: file.into(),
+                        line,
+                    },
                 );
                 e.pod = pod.clone();
                 e.namespace = ns.clone();
                 e.pod_uid = uid.clone();
                 e.container = cname;
-                e.container_id = s(cs, &["containerID"]).map(|c| c.rsplit("://").next().unwrap_or(&c).to_string());
+                e.container_id = s(cs, &["containerID"])
+                    .map(|c| c.rsplit("://").next().unwrap_or(&c).to_string());
                 e.exit_code = code;
                 e.code = Some(reason);
                 e.time_us = time_us(s(t, &["finishedAt"]));
@@ -169,11 +206,20 @@ fn k8s_event(item: &Value, text: &str, file: &str, cursor: &mut usize, out: &mut
     let (line, next) = line_of(text, &format!("\"{reason}\""), *cursor);
     *cursor = next;
     let msg = s(item, &["message"]).unwrap_or_default();
-    let mut e = Event::new(kind, &msg, SourceRef { file: file.into(), line });
+    let mut e = Event::new(
+        kind,
+        &msg,
+        SourceRef {
+            file: file.into(),
+            line,
+        },
+    );
     if let Some(rest) = msg.split("victim process: ").nth(1) {
         let mut parts = rest.split(", pid: ");
         e.process = parts.next().map(str::to_string);
-        e.pid = parts.next().and_then(|p| p.trim().trim_end_matches('.').parse().ok());
+        e.pid = parts
+            .next()
+            .and_then(|p| p.trim().trim_end_matches('.').parse().ok());
     }
     let obj_kind = s(item, &["involvedObject", "kind"]);
     if obj_kind.as_deref() == Some("Pod") {
@@ -202,18 +248,33 @@ pub fn journal_entry(line: &str) -> Option<JournalEntry> {
     let message = match v.get("MESSAGE")? {
         Value::String(s) => s.clone(),
         Value::Array(a) => {
-            let bytes: Vec<u8> = a.iter().filter_map(|b| b.as_u64().map(|b| b as u8)).collect();
+            let bytes: Vec<u8> = a
+                .iter()
+                .filter_map(|b| b.as_u64().map(|b| b as u8))
+                .collect();
             String::from_utf8_lossy(&bytes).into_owned()
         }
         _ => return None,
     };
-    let num = |k: &str| v.get(k).and_then(|x| x.as_str().and_then(|s| s.parse::<i64>().ok()).or(x.as_i64()));
+    let num = |k: &str| {
+        v.get(k).and_then(|x| {
+            x.as_str()
+                .and_then(|s| s.parse::<i64>().ok())
+                .or(x.as_i64())
+        })
+    };
     Some(JournalEntry {
         message,
         time_us: num("__REALTIME_TIMESTAMP"),
-        ident: v.get("SYSLOG_IDENTIFIER").and_then(Value::as_str).map(str::to_string),
+        ident: v
+            .get("SYSLOG_IDENTIFIER")
+            .and_then(Value::as_str)
+            .map(str::to_string),
         pid: num("_PID"),
-        unit: v.get("_SYSTEMD_UNIT").and_then(Value::as_str).map(str::to_string),
+        unit: v
+            .get("_SYSTEMD_UNIT")
+            .and_then(Value::as_str)
+            .map(str::to_string),
         kernel: v.get("_TRANSPORT").and_then(Value::as_str) == Some("kernel"),
     })
 }
