@@ -253,3 +253,71 @@ fn syslog_and_journal_duplicates_collapse() {
         .to_string()
         .contains("(duplicate)"));
 }
+
+#[test]
+fn mapped_and_streamed_reads_agree_across_segment_boundaries() {
+    // > 16 MiB so the file is memory-mapped and searched by two threads in 8 MiB segments;
+    // whole kernel reports are placed so that some straddle segment boundaries.
+    let report =
+        std::fs::read_to_string(fixtures().join("triage-live/kernel-6.18-cgroup-v1-oom.log"))
+            .unwrap();
+    let report: Vec<&str> = report
+        .lines()
+        .filter(|l| !l.is_empty() && !l.starts_with('#'))
+        .collect();
+    let noise = "Nov 21 10:00:01 node1 app[123]: level=info msg=\"request served\" path=/api/v1/items status=200 exit code 0\n";
+    let mut text = String::new();
+    let mut k = 0;
+    while text.len() < 40 << 20 {
+        let target = (k + 1) * (8 << 20) - 2000 + k * 37;
+        while text.len() < target {
+            text.push_str(noise);
+        }
+        for l in &report {
+            text.push_str(&l.replace("4803", &(50_000 + k).to_string()));
+            text.push('\n');
+        }
+        k += 1;
+    }
+    text.push_str(
+        "Out of memory: Killed process 9 (last) total-vm:1kB, anon-rss:1kB, file-rss:0kB",
+    ); // no final newline
+    let (_d, p) = tmp_with("big.log", text.as_bytes());
+    let mapped = json(&run(&["triage", p.to_str().unwrap(), "--json"]));
+    let mut child = cmd()
+        .args(["triage", "-", "--json"])
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut stdin = child.stdin.take().unwrap();
+    let writer = std::thread::spawn(move || stdin.write_all(text.as_bytes()));
+    let streamed = json(&child.wait_with_output().unwrap());
+    writer.join().unwrap().unwrap();
+    let key = |j: &serde_json::Value| -> Vec<(String, i64, i64, i64)> {
+        j["events"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|e| {
+                (
+                    e["kind"].as_str().unwrap().to_string(),
+                    e["pid"].as_i64().unwrap_or(-1),
+                    e["source"]["line"].as_i64().unwrap(),
+                    e["top_consumers"].as_array().map_or(0, |t| t.len() as i64),
+                )
+            })
+            .collect()
+    };
+    assert_eq!(key(&mapped), key(&streamed));
+    assert_eq!(mapped["inputs"][0]["lines"], streamed["inputs"][0]["lines"]);
+    let ev = key(&mapped);
+    assert_eq!(ev.len(), k + 1, "{ev:?}");
+    assert!(
+        ev.iter()
+            .take(k)
+            .all(|e| e.0 == "cgroup_oom_kill" && e.3 == 1),
+        "full reports, task table included"
+    );
+    assert_eq!(ev.last().unwrap().1, 9);
+}

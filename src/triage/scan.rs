@@ -58,7 +58,7 @@ const KEYWORDS: &[&str] = &[
 ];
 
 /// The prefilter: Teddy (SIMD) where the CPU has it, else an Aho-Corasick automaton.
-enum Prefilter {
+pub(crate) enum Prefilter {
     Packed(aho_corasick::packed::Searcher),
     Automaton(AhoCorasick),
 }
@@ -68,7 +68,7 @@ const EXIT_FAMILY: std::ops::Range<usize> = 11..17;
 
 impl Prefilter {
     /// Start of the first keyword in `hay`.
-    fn find(&self, hay: &[u8]) -> Option<usize> {
+    pub(crate) fn find(&self, hay: &[u8]) -> Option<usize> {
         match self {
             Prefilter::Packed(s) => s.find(hay).map(|m| m.start()),
             Prefilter::Automaton(a) => a.find(hay).map(|m| m.start()),
@@ -78,7 +78,7 @@ impl Prefilter {
     /// False for a candidate line whose only keywords are exit-code words and which names none
     /// of the codes that mean a signal (134, 137, 139, 143): "exit code 0" is common and
     /// uninteresting, and skipping it before normalising keeps the scan fast.
-    fn worth_parsing(&self, line: &[u8]) -> bool {
+    pub(crate) fn worth_parsing(&self, line: &[u8]) -> bool {
         let strong = match self {
             Prefilter::Packed(s) => s
                 .find_iter(line)
@@ -100,7 +100,7 @@ fn names_signal_code(line: &[u8]) -> bool {
     })
 }
 
-fn prefilter() -> &'static Prefilter {
+pub(crate) fn prefilter() -> &'static Prefilter {
     static PF: OnceLock<Prefilter> = OnceLock::new();
     PF.get_or_init(
         || match aho_corasick::packed::Searcher::new(KEYWORDS.iter()) {
@@ -120,7 +120,7 @@ fn needs_continuation(msg: &str, parsed: bool) -> bool {
 
 /// Newlines in `b`. Counts into byte-wide lanes over 32-byte blocks (which the compiler
 /// turns into SIMD compares and adds), emptying the lanes before they can overflow.
-fn count_newlines(b: &[u8]) -> u64 {
+pub(crate) fn count_newlines(b: &[u8]) -> u64 {
     let mut total = 0u64;
     let mut blocks = b.chunks_exact(32);
     let mut lanes = [0u8; 32];
@@ -190,7 +190,7 @@ impl Scanner {
         self
     }
 
-    fn every_line(&self) -> bool {
+    pub(crate) fn every_line(&self) -> bool {
         self.kernel.active() || self.rules.active() || self.partial.is_some()
     }
 

@@ -1,0 +1,209 @@
+//! The fast path for large plain-text files: the file is memory-mapped (no copy into our
+//! buffers) and searched by two threads at once, in batches of segments; the parsers then see
+//! the candidate lines in file order. Memory stays bounded: each batch's pages are dropped from
+//! our address space (`MADV_DONTNEED`) once it is done.
+//!
+//! Only regular, uncompressed files larger than [`MIN_SIZE`] with `\n` line ends take this
+//! path; everything else (stdin, `.gz`, `.zst`, CR-only files) is streamed by
+//! [`super::scan::Scanner::scan`]. A file that shrinks while mapped would fault; its size is
+//! checked before every batch and a shrink stops the read with an error.
+
+use std::fs::File;
+use std::io;
+use std::os::unix::io::AsRawFd;
+
+use super::scan::{count_newlines, prefilter, Scanner, MAX_LINE};
+
+/// Files smaller than this are streamed: 16 MiB.
+pub const MIN_SIZE: u64 = 16 << 20;
+/// Bytes per segment searched by one thread.
+const SEGMENT: usize = 8 << 20;
+/// Segments per batch (64 MiB mapped and resident at most, plus a report's lines).
+const BATCH: usize = 8;
+
+/// A read-only private mapping of a whole file, unmapped on drop.
+struct Map {
+    ptr: *mut libc::c_void,
+    len: usize,
+}
+
+// SAFETY: the mapping is read-only and never written through; sharing it between threads is
+// like sharing a `&[u8]`.
+unsafe impl Sync for Map {}
+
+impl Map {
+    fn new(f: &File, len: usize) -> io::Result<Map> {
+        // SAFETY: mapping a file we opened, read-only, private; checked for MAP_FAILED.
+        let ptr = unsafe {
+            libc::mmap(
+                std::ptr::null_mut(),
+                len,
+                libc::PROT_READ,
+                libc::MAP_PRIVATE,
+                f.as_raw_fd(),
+                0,
+            )
+        };
+        if ptr == libc::MAP_FAILED {
+            return Err(io::Error::last_os_error());
+        }
+        // SAFETY: advice on our own mapping; failure is harmless.
+        unsafe { libc::madvise(ptr, len, libc::MADV_SEQUENTIAL) };
+        Ok(Map { ptr, len })
+    }
+
+    fn bytes(&self) -> &[u8] {
+        // SAFETY: ptr/len describe a live mapping of `len` readable bytes (see struct docs).
+        unsafe { std::slice::from_raw_parts(self.ptr as *const u8, self.len) }
+    }
+
+    /// Drop the pages of `[from, to)` from our address space (they stay in the page cache).
+    fn release(&self, from: usize, to: usize) {
+        let page = 4096;
+        let start = from / page * page;
+        let end = to.min(self.len);
+        if end > start {
+            // SAFETY: a page-aligned range inside our mapping.
+            unsafe {
+                libc::madvise(
+                    (self.ptr as *mut u8).add(start) as *mut libc::c_void,
+                    end - start,
+                    libc::MADV_DONTNEED,
+                )
+            };
+        }
+    }
+}
+
+impl Drop for Map {
+    fn drop(&mut self) {
+        // SAFETY: unmapping the mapping created in `new`.
+        unsafe { libc::munmap(self.ptr, self.len) };
+    }
+}
+
+/// What one thread found in one segment.
+struct Found {
+    /// Newlines in `[first, end)`.
+    newlines: u64,
+    /// Candidate lines: start, end (without the newline), lines before it in the segment.
+    candidates: Vec<(usize, usize, u64)>,
+}
+
+/// Start of the line that follows position `at - 1`, i.e. the first line start at or after `at`.
+fn line_start_at_or_after(d: &[u8], at: usize) -> usize {
+    if at == 0 {
+        return 0;
+    }
+    if at >= d.len() {
+        return d.len();
+    }
+    memchr::memchr(b'\n', &d[at - 1..]).map_or(d.len(), |i| at + i)
+}
+
+fn search(d: &[u8], seg: usize) -> Found {
+    let pf = prefilter();
+    let first = line_start_at_or_after(d, seg * SEGMENT);
+    let end = line_start_at_or_after(d, (seg + 1) * SEGMENT).max(first);
+    let mut candidates = Vec::new();
+    let mut pos = first;
+    let mut rel = 0u64;
+    while pos < end {
+        let Some(m) = pf.find(&d[pos..end]) else {
+            break;
+        };
+        let at = pos + m;
+        let lstart = memchr::memrchr(b'\n', &d[pos..at]).map_or(pos, |i| pos + i + 1);
+        rel += count_newlines(&d[pos..lstart]);
+        let lend = memchr::memchr(b'\n', &d[at..end]).map_or(end, |i| at + i);
+        if pf.worth_parsing(&d[lstart..lend]) {
+            candidates.push((lstart, lend, rel));
+        }
+        if lend < end {
+            rel += 1;
+        }
+        pos = lend + 1;
+    }
+    let newlines = if pos < end {
+        rel + count_newlines(&d[pos..end])
+    } else {
+        rel
+    };
+    Found {
+        newlines,
+        candidates,
+    }
+}
+
+/// Scan a regular file through a memory map, two threads searching. `s` receives the lines in
+/// file order. Errors: the file could not be mapped, or it shrank while being read.
+pub fn scan_file(s: &mut Scanner, f: &File) -> io::Result<()> {
+    let len = f.metadata()?.len() as usize;
+    let map = Map::new(f, len)?;
+    let d = map.bytes();
+    let segments = len.div_ceil(SEGMENT);
+    let mut cursor = 0usize; // next unconsumed byte
+    let mut lines_before_segment = 0u64;
+    let mut seg = 0;
+    while seg < segments {
+        if (f.metadata()?.len() as usize) < len {
+            return Err(io::Error::new(
+                io::ErrorKind::UnexpectedEof,
+                "the file shrank while it was being read (truncated by log rotation?)",
+            ));
+        }
+        let batch_end = (seg + BATCH).min(segments);
+        let next = std::sync::atomic::AtomicUsize::new(seg);
+        let work = || {
+            let mut out = Vec::new();
+            loop {
+                let i = next.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+                if i >= batch_end {
+                    return out;
+                }
+                out.push((i, search(d, i)));
+            }
+        };
+        let mut found: Vec<(usize, Found)> = std::thread::scope(|sc| {
+            let other = sc.spawn(work);
+            let mut mine = work();
+            mine.extend(other.join().unwrap_or_default());
+            mine
+        });
+        found.sort_by_key(|(i, _)| *i);
+        for (_, fs) in &found {
+            for &(start, end, rel) in &fs.candidates {
+                if start < cursor {
+                    continue; // already read line by line
+                }
+                s.lines = lines_before_segment + rel + 1;
+                feed(s, &d[start..end]);
+                cursor = end + 1;
+                // A report or block is open: read every following line until it closes.
+                while s.every_line() && cursor < len {
+                    let lend = memchr::memchr(b'\n', &d[cursor..]).map_or(len, |i| cursor + i);
+                    s.lines += 1;
+                    feed(s, &d[cursor..lend]);
+                    cursor = lend + 1;
+                }
+            }
+            lines_before_segment += fs.newlines;
+        }
+        map.release(seg * SEGMENT, batch_end * SEGMENT);
+        seg = batch_end;
+    }
+    s.bytes += len as u64;
+    // The last line has no newline: it is a line too.
+    s.lines = lines_before_segment + u64::from(len > 0 && d[len - 1] != b'\n');
+    s.finish();
+    Ok(())
+}
+
+fn feed(s: &mut Scanner, line: &[u8]) {
+    if line.len() > MAX_LINE {
+        s.long_lines += 1;
+        s.feed_line(&line[..MAX_LINE]);
+    } else {
+        s.feed_line(line);
+    }
+}
