@@ -23,7 +23,8 @@ pat=(-e 'Killed process' -e 'invoked oom-killer' -e 'OOMKilled' -e 'exit code 13
 rg_cmd="rg -c -e 'Killed process' -e 'invoked oom-killer' -e 'OOMKilled' -e 'exit code 137' -e 'oom-kill:' $log"
 # Warm the page cache so every tool reads from memory.
 cat "$log" > /dev/null
-hyperfine --warmup 1 --runs "$runs" --export-json /tmp/clw-triage-bench.json \
+# --output=pipe: GNU grep stops at the first match when its output is /dev/null.
+hyperfine --output=pipe --warmup 1 --runs "$runs" --export-json /tmp/clw-triage-bench.json \
   -n "clw-diag triage" "$bin triage $log --json" \
   -n "rg -c" "$rg_cmd" \
   -n "grep -cE" "grep -cE 'Killed process|invoked oom-killer|OOMKilled|exit code 137|oom-kill:' $log"
