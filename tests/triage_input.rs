@@ -321,3 +321,116 @@ fn mapped_and_streamed_reads_agree_across_segment_boundaries() {
     );
     assert_eq!(ev.last().unwrap().1, 9);
 }
+
+/// Structured inputs, written as the tools print them (shapes per the Kubernetes core/v1 Pod
+/// and Event API, the Docker Engine ContainerInspect response and journald's JSON export
+/// format), and correlation across sources.
+#[test]
+fn kubectl_docker_and_journal_json_with_cross_source_links() {
+    let pods = r#"{
+    "apiVersion": "v1",
+    "items": [
+        {
+            "apiVersion": "v1",
+            "kind": "Pod",
+            "metadata": {"name": "web-7d4", "namespace": "prod", "uid": "6f1f5a3e-4b2c-4d1e-9e8f-0a1b2c3d4e5f"},
+            "status": {
+                "containerStatuses": [
+                    {
+                        "name": "app",
+                        "containerID": "containerd://2e9d2b0f8c1a4f3e5d6c7b8a9f0e1d2c3b4a5f6e7d8c9b0a1f2e3d4c5b6a7f8e",
+                        "lastState": {"terminated": {"exitCode": 137, "reason": "OOMKilled", "finishedAt": "2024-04-15T10:22:03Z"}},
+                        "state": {"running": {"startedAt": "2024-04-15T10:22:05Z"}}
+                    },
+                    {
+                        "name": "sidecar",
+                        "containerID": "containerd://aaaabbbbccccddddeeeeffff000011112222333344445555666677778888",
+                        "lastState": {"terminated": {"exitCode": 137, "reason": "Error", "finishedAt": "2024-04-15T10:22:03Z"}}
+                    }
+                ]
+            }
+        }
+    ],
+    "kind": "List"
+}
+"#;
+    let events = r#"{"apiVersion":"v1","items":[{"apiVersion":"v1","kind":"Event","reason":"OOMKilling","message":"System OOM encountered, victim process: java, pid: 4242","involvedObject":{"kind":"Node","name":"node-1"},"lastTimestamp":"2024-04-15T10:22:02Z"}],"kind":"List"}"#;
+    let inspect = r#"[
+    {
+        "Id": "7f3c2a1b9d8e7f3c2a1b9d8e7f3c2a1b9d8e7f3c2a1b9d8e7f3c2a1b9d8e7f3c",
+        "Name": "/worker",
+        "State": {"Status": "exited", "OOMKilled": true, "ExitCode": 137, "FinishedAt": "2024-04-15T10:22:01.5Z"}
+    }
+]
+"#;
+    let docker_events = "2024-04-15T10:22:01.400000000Z container die 7f3c2a1b9d8e7f3c2a1b9d8e7f3c2a1b9d8e7f3c2a1b9d8e7f3c2a1b9d8e7f3c (exitCode=137, image=app:1, name=worker)\n";
+    // The kernel's record of the sidecar's death: a cgroup OOM in the pod's memcg.
+    let kern = "2024-04-15T10:22:02.900000+00:00 node-1 kernel: oom-kill:constraint=CONSTRAINT_MEMCG,nodemask=(null),cpuset=x,mems_allowed=0,oom_memcg=/kubepods/burstable/pod6f1f5a3e-4b2c-4d1e-9e8f-0a1b2c3d4e5f,task_memcg=/kubepods/burstable/pod6f1f5a3e-4b2c-4d1e-9e8f-0a1b2c3d4e5f/aaaabbbbccccddddeeeeffff000011112222333344445555666677778888,task=envoy,pid=777,uid=0\n\
+                2024-04-15T10:22:02.900100+00:00 node-1 kernel: Memory cgroup out of memory: Killed process 777 (envoy) total-vm:100kB, anon-rss:90kB, file-rss:0kB, shmem-rss:0kB, UID:0 pgtables:4kB oom_score_adj:999\n";
+    let journal = "{\"__REALTIME_TIMESTAMP\":\"1713176522000000\",\"_TRANSPORT\":\"stdout\",\"SYSLOG_IDENTIFIER\":\"systemd\",\"_PID\":\"1\",\"MESSAGE\":\"app.service: A process of this unit has been killed by the OOM killer.\"}\n\
+                   {\"__REALTIME_TIMESTAMP\":\"1713176522100000\",\"_TRANSPORT\":\"kernel\",\"MESSAGE\":[79,117,116,32,111,102,32,109,101,109,111,114,121,58,32,75,105,108,108,101,100,32,112,114,111,99,101,115,115,32,49,50,51,32,40,120,41,32,116,111,116,97,108,45,118,109,58,49,107,66,44,32,97,110,111,110,45,114,115,115,58,49,107,66,44,32,102,105,108,101,45,114,115,115,58,48,107,66]}\n";
+    let d = tempfile::tempdir().unwrap();
+    let mut paths = Vec::new();
+    for (name, text) in [
+        ("pods.json", pods),
+        ("events.json", events),
+        ("inspect.json", inspect),
+        ("docker-events.log", docker_events),
+        ("kern.log", kern),
+        ("journal.json", journal),
+    ] {
+        let p = d.path().join(name);
+        std::fs::write(&p, text).unwrap();
+        paths.push(p.to_str().unwrap().to_string());
+    }
+    let mut args = vec!["triage", "--json"];
+    args.extend(paths.iter().map(String::as_str));
+    let j = json(&run(&args));
+    let ev = j["events"].as_array().unwrap();
+    let find = |kind: &str, f: &dyn Fn(&serde_json::Value) -> bool| {
+        ev.iter()
+            .find(|e| e["kind"] == kind && f(e))
+            .unwrap_or_else(|| panic!("no {kind} in {ev:#?}"))
+            .clone()
+    };
+    let oomk = find("k8s_oomkilled", &|e| e["container"] == "app");
+    assert_eq!(oomk["pod"], "web-7d4");
+    assert_eq!(oomk["namespace"], "prod");
+    assert_eq!(oomk["exit_code"], 137);
+    assert!(oomk["source"]["file"]
+        .as_str()
+        .unwrap()
+        .ends_with("pods.json"));
+    assert!(
+        oomk["source"]["line"].as_u64().unwrap() > 1,
+        "points at the object's line"
+    );
+    // The sidecar's Error/137 is explained by the kernel's memcg OOM of its container.
+    let side = find("sigkill_exit", &|e| e["container"] == "sidecar");
+    assert_eq!(side["cause"], "oom");
+    assert_eq!(side["linked_to"]["by"], "container");
+    assert_eq!(side["linked_to"]["kind"], "cgroup_oom_kill");
+    let sys = find("k8s_system_oom", &|_| true);
+    assert_eq!(
+        (sys["pid"].as_i64(), sys["process"].as_str()),
+        (Some(4242), Some("java"))
+    );
+    // docker inspect OOMKilled and docker events die 137 of the same container: linked.
+    let doom = find("docker_oom", &|_| true);
+    assert_eq!(doom["container"], "worker");
+    let die = find("sigkill_exit", &|e| {
+        e["source"]["file"]
+            .as_str()
+            .unwrap()
+            .ends_with("docker-events.log")
+    });
+    assert_eq!(die["cause"], "oom");
+    assert_eq!(die["linked_to"]["kind"], "docker_oom");
+    // journald JSON: a string MESSAGE and a byte-array MESSAGE from the kernel transport.
+    let unit = find("systemd_unit_oom", &|_| true);
+    assert_eq!(unit["unit"], "app.service");
+    assert_eq!(unit["timestamp"], "2024-04-15T10:22:02Z");
+    let k = find("kernel_oom_kill", &|e| e["pid"] == 123);
+    assert_eq!(k["process"], "x");
+    assert_eq!(j["inputs"].as_array().unwrap().len(), 6);
+}

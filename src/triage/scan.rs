@@ -55,6 +55,7 @@ const KEYWORDS: &[&str] = &[
     "with signal",       // ld terminated with signal 9
     "signal terminated", // localized gcc: "Morto signal terminated program"
     "low on resource",
+    "MESSAGE\":[", // journald JSON whose message is an array of bytes (not searchable as text)
 ];
 
 /// The prefilter: Teddy (SIMD) where the CPU has it, else an Aho-Corasick automaton.
