@@ -75,6 +75,7 @@ fn vmmap_puts_known_mappings_in_the_right_categories() {
         "[vdso] and [vvar] at least"
     );
     // Totals reconcile with the kernel's smaps_rollup, read by this test right after the pass.
+    // RSS of the idle helper is stable: it must match exactly.
     let rollup = std::fs::read_to_string(format!("/proc/{}/smaps_rollup", m.pid)).unwrap();
     let rk = |key: &str| kb_field(&rollup, key) as i64;
     assert_eq!(
@@ -82,17 +83,21 @@ fn vmmap_puts_known_mappings_in_the_right_categories() {
         rk("Rss:"),
         "Σ RSS vs smaps_rollup Rss"
     );
-    let pss = u(&j["totals"]["pss_bytes"]) as i64;
-    let maps = u(&j["totals"]["mappings"]) as i64;
-    assert!(
-        (pss - rk("Pss:")).abs() <= maps * 1024,
-        "Σ PSS {pss} vs rollup {} over {maps} mappings",
-        rk("Pss:")
-    );
+    // PSS divides shared pages (libc, the helper's own code) among all processes mapping them,
+    // and other tests start and stop such processes: compare a pass with the rollup read right
+    // after it (--verify), and allow a few passes for a quiet moment. Each mapping's Pss is
+    // rounded down to a kB, so the sum may be up to 1 kB per mapping below the rollup.
+    let mut last = String::new();
+    let within = (0..10).any(|_| {
+        let j = json(&run(&["vmmap", &m.pid.to_string(), "--verify", "--json"]));
+        let pss = u(&j["totals"]["pss_bytes"]) as i64;
+        let rollup_pss = u(&j["rollup_pss_bytes"]) as i64;
+        let maps = u(&j["totals"]["mappings"]) as i64;
+        last = format!("Σ PSS {pss} vs rollup {rollup_pss} over {maps} mappings");
+        (pss - rollup_pss).abs() <= maps * 1024 && j["totals"]["rss_bytes"] == j["rollup_rss_bytes"]
+    });
+    assert!(within, "{last}");
     assert!(u(&j["page_tables_bytes"]) > 0);
-    // --verify does the same reading itself and reports it.
-    let j = json(&run(&["vmmap", &m.pid.to_string(), "--verify", "--json"]));
-    assert_eq!(j["totals"]["rss_bytes"], j["rollup_rss_bytes"]);
     let o = run(&["vmmap", &m.pid.to_string(), "--verify"]);
     assert!(
         stdout(&o).contains("matches the sum above"),
