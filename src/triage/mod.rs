@@ -98,6 +98,28 @@ pub struct Report {
     pub verbose: bool,
 }
 
+impl InputSummary {
+    /// Nothing read yet.
+    fn new(name: &str) -> InputSummary {
+        InputSummary {
+            name: name.to_string(),
+            bytes: 0,
+            lines: 0,
+            events: 0,
+            long_lines: 0,
+            error: None,
+        }
+    }
+
+    /// An input that could not be read at all.
+    fn failed(name: &str, error: String) -> InputSummary {
+        InputSummary {
+            error: Some(error),
+            ..InputSummary::new(name)
+        }
+    }
+}
+
 impl Report {
     /// Inputs that failed.
     pub fn errors(&self) -> impl Iterator<Item = (&str, &str)> {
@@ -139,14 +161,7 @@ fn io_message(name: &str, e: &io::Error) -> String {
 
 /// Scan a reader that may hold text, journald JSON lines or a JSON document.
 fn scan_reader(name: &str, mut r: Box<dyn BufRead + Send>) -> (Vec<Event>, InputSummary) {
-    let mut summary = InputSummary {
-        name: name.to_string(),
-        bytes: 0,
-        lines: 0,
-        events: 0,
-        long_lines: 0,
-        error: None,
-    };
+    let mut summary = InputSummary::new(name);
     let head: Vec<u8> = match r.fill_buf() {
         Ok(h) => h.to_vec(),
         Err(e) => {
@@ -251,14 +266,7 @@ fn boot_time_us() -> Option<i64> {
 fn scan_kmsg(path: &PathBuf) -> (Vec<Event>, InputSummary) {
     use std::os::unix::fs::OpenOptionsExt;
     let name = path.display().to_string();
-    let mut summary = InputSummary {
-        name: name.clone(),
-        bytes: 0,
-        lines: 0,
-        events: 0,
-        long_lines: 0,
-        error: None,
-    };
+    let mut summary = InputSummary::new(&name);
     let f = std::fs::OpenOptions::new()
         .read(true)
         .custom_flags(libc::O_NONBLOCK)
@@ -349,18 +357,14 @@ fn scan_journal(since_us: Option<i64>) -> (Vec<Event>, InputSummary) {
     let mut child = match child {
         Ok(c) => c,
         Err(e) => {
-            let summary = InputSummary {
-                name: "journalctl".into(),
-                bytes: 0,
-                lines: 0,
-                events: 0,
-                long_lines: 0,
-                error: Some(if e.kind() == io::ErrorKind::NotFound {
+            let summary = InputSummary::failed(
+                "journalctl",
+                if e.kind() == io::ErrorKind::NotFound {
                     "journalctl: not installed (give journal JSON files as inputs instead)".into()
                 } else {
                     format!("journalctl: {e}")
-                }),
-            };
+                },
+            );
             return (Vec::new(), summary);
         }
     };
@@ -368,14 +372,7 @@ fn scan_journal(since_us: Option<i64>) -> (Vec<Event>, InputSummary) {
         let _ = child.wait();
         return (
             Vec::new(),
-            InputSummary {
-                name: "journalctl".into(),
-                bytes: 0,
-                lines: 0,
-                events: 0,
-                long_lines: 0,
-                error: Some("journalctl: no output".into()),
-            },
+            InputSummary::failed("journalctl", "journalctl: no output".into()),
         );
     };
     let mut s = Scanner::new("journalctl", Mode::JournalJson);
@@ -417,14 +414,7 @@ fn scan_input(input: &Input, since_us: Option<i64>) -> (Vec<Event>, InputSummary
             Ok(r) => scan_reader(&name, r),
             Err(e) => (
                 Vec::new(),
-                InputSummary {
-                    name: name.clone(),
-                    bytes: 0,
-                    lines: 0,
-                    events: 0,
-                    long_lines: 0,
-                    error: Some(io_message(&name, &e)),
-                },
+                InputSummary::failed(&name, io_message(&name, &e)),
             ),
         },
         Input::Stdin => {
@@ -459,16 +449,10 @@ pub fn triage(req: &Request) -> Report {
                     let name = i.name();
                     (
                         Vec::new(),
-                        InputSummary {
-                            name: name.clone(),
-                            bytes: 0,
-                            lines: 0,
-                            events: 0,
-                            long_lines: 0,
-                            error: Some(format!(
-                                "{name}: internal error while reading (please report)"
-                            )),
-                        },
+                        InputSummary::failed(
+                            &name,
+                            format!("{name}: internal error while reading (please report)"),
+                        ),
                     )
                 })
             })
