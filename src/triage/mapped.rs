@@ -147,8 +147,7 @@ pub fn scan_file(s: &mut Scanner, f: &File) -> io::Result<()> {
     let mut seg = 0;
     while seg < segments {
         if (f.metadata()?.len() as usize) < len {
-            return Err(io::Error::new(
-                io::ErrorKind::UnexpectedEof,
+            return Err(io::Error::other(
                 "the file shrank while it was being read (truncated by log rotation?)",
             ));
         }
