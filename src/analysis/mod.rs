@@ -1,4 +1,5 @@
 //! Diagnoses built on the readers: vmmap classification and pressure states.
 
 pub mod pressure;
+pub mod stats;
 pub mod vmmap;
