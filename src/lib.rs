@@ -8,6 +8,7 @@ pub mod analysis;
 pub mod error;
 pub mod render;
 pub mod sample;
+pub mod trace;
 pub mod triage;
 
 pub use error::{Error, Result};

@@ -1,5 +1,6 @@
 //! Diagnoses built on the readers: vmmap classification and pressure states.
 
+pub mod leak;
 pub mod pressure;
 pub mod stats;
 pub mod vmmap;

@@ -128,7 +128,11 @@ pub fn mann_kendall(x: &[f64], correct: bool) -> Option<MannKendall> {
         // Detrend with the Theil–Sen slope, rank, and sum the significant rank autocorrelations.
         let t: Vec<f64> = (0..n).map(|i| i as f64).collect();
         let slope = theil_sen_slope(&t, x).unwrap_or(0.0);
-        let detrended: Vec<f64> = x.iter().enumerate().map(|(i, v)| v - slope * i as f64).collect();
+        let detrended: Vec<f64> = x
+            .iter()
+            .enumerate()
+            .map(|(i, v)| v - slope * i as f64)
+            .collect();
         let r = ranks(&detrended);
         let nf = n as f64;
         let bound = z_quantile(0.975) / nf.sqrt();
@@ -185,7 +189,11 @@ fn median_sorted(v: &[f64]) -> Option<f64> {
         return None;
     }
     let m = v.len() / 2;
-    Some(if v.len() % 2 == 1 { v[m] } else { (v[m - 1] + v[m]) / 2.0 })
+    Some(if v.len() % 2 == 1 {
+        v[m]
+    } else {
+        (v[m - 1] + v[m]) / 2.0
+    })
 }
 
 /// Theil–Sen slope: the median pairwise slope.
@@ -222,7 +230,11 @@ pub fn ols(t: &[f64], x: &[f64]) -> Option<(f64, f64, f64)> {
     let stx: f64 = t.iter().zip(x).map(|(a, b)| (a - mt) * (b - mx)).sum();
     let slope = stx / stt;
     let intercept = mx - slope * mt;
-    let sse: f64 = t.iter().zip(x).map(|(a, b)| (b - (intercept + slope * a)).powi(2)).sum();
+    let sse: f64 = t
+        .iter()
+        .zip(x)
+        .map(|(a, b)| (b - (intercept + slope * a)).powi(2))
+        .sum();
     let sst: f64 = x.iter().map(|b| (b - mx).powi(2)).sum();
     let r2 = if sst > 0.0 { 1.0 - sse / sst } else { 0.0 };
     Some((slope, intercept, r2))
@@ -245,12 +257,18 @@ mod tests {
     /// one-sided p ≈ 0.0018.
     #[test]
     fn mann_kendall_published_example() {
-        let x = [12.9, 14.8, 13.2, 15.7, 13.8, 15.6, 12.9, 11.0, 17.3, 15.9, 19.0, 18.3, 20.1, 21.7];
+        let x = [
+            12.9, 14.8, 13.2, 15.7, 13.8, 15.6, 12.9, 11.0, 17.3, 15.9, 19.0, 18.3, 20.1, 21.7,
+        ];
         let mk = mann_kendall(&x, false).unwrap();
         assert_eq!(mk.s, 54.0);
         assert!((mk.var_s - (14.0 * 13.0 * 33.0 / 18.0 - 2.0 * 9.0 / 18.0)).abs() < 1e-9);
         assert!((mk.z - 2.9058).abs() < 1e-4, "z {}", mk.z);
-        assert!((mk.p / 2.0 - 0.0018).abs() < 0.0001, "one-sided p {}", mk.p / 2.0);
+        assert!(
+            (mk.p / 2.0 - 0.0018).abs() < 0.0001,
+            "one-sided p {}",
+            mk.p / 2.0
+        );
     }
 
     /// Theil–Sen by hand on five points: the ten pairwise slopes are 5, 5, 5/3, 5, 5, 0, 7.5,
@@ -302,10 +320,16 @@ mod tests {
     #[test]
     fn sen_interval_covers_the_true_slope() {
         let t: Vec<f64> = (0..50).map(|i| i as f64).collect();
-        let x: Vec<f64> = t.iter().map(|v| 2.0 * v + if (*v as i64) % 3 == 0 { 1.0 } else { -0.5 }).collect();
+        let x: Vec<f64> = t
+            .iter()
+            .map(|v| 2.0 * v + if (*v as i64) % 3 == 0 { 1.0 } else { -0.5 })
+            .collect();
         let mk = mann_kendall(&x, false).unwrap();
         let (s, lo, hi) = theil_sen(&t, &x, mk.var_s, 0.05).unwrap();
-        assert!(lo <= 2.0 && 2.0 <= hi && (s - 2.0).abs() < 0.1, "{lo} {s} {hi}");
+        assert!(
+            lo <= 2.0 && 2.0 <= hi && (s - 2.0).abs() < 0.1,
+            "{lo} {s} {hi}"
+        );
         let (b, _, r2) = ols(&t, &x).unwrap();
         assert!((b - 2.0).abs() < 0.05 && r2 > 0.99);
     }

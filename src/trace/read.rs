@@ -1,0 +1,589 @@
+//! Trace readers. Every reader validates what it reads: timestamps must increase, values must
+//! be finite, non-negative and below 2^56 bytes (64 PiB), and a unit must be the same on every
+//! row. Errors name the file and line ([`crate::Error::Malformed`]). Only a torn last line of
+//! a JSON Lines trace (a recorder killed mid-write) is tolerated, with a warning.
+
+use std::io::Read;
+use std::path::Path;
+
+use serde_json::Value;
+
+use super::{Series, TraceEvent, FORMAT_VERSION};
+use crate::error::{Error, Result};
+use crate::render::units::parse_size;
+use crate::sample::files::malformed;
+
+/// Largest plausible memory value: 64 PiB.
+const ABSURD: f64 = (1u64 << 56) as f64;
+
+/// Default metric preference for a target kind.
+fn default_metrics(kind: Option<&str>) -> &'static [&'static str] {
+    match kind {
+        Some("cgroup") => &["anon_bytes", "working_set_bytes", "usage_bytes"],
+        _ => &[
+            "anon_bytes",
+            "rss_bytes",
+            "working_set_bytes",
+            "usage_bytes",
+            "value_bytes",
+        ],
+    }
+}
+
+fn pick_metric(
+    available: &[String],
+    asked: Option<&str>,
+    kind: Option<&str>,
+) -> std::result::Result<(String, String), String> {
+    if let Some(a) = asked {
+        let want = [a.to_string(), format!("{a}_bytes")];
+        return match available.iter().find(|c| want.contains(c)) {
+            Some(c) => Ok((c.clone(), "asked for with --metric".into())),
+            None => Err(format!(
+                "no metric {a:?} in the trace (it has: {})",
+                available.join(", ")
+            )),
+        };
+    }
+    for m in default_metrics(kind) {
+        if available.iter().any(|c| c == m) {
+            let why = match kind {
+                Some("cgroup") => format!("{m}: the default for cgroups (anon, else working set)"),
+                Some(k) => format!("{m}: the default for {k} targets (anon, else RSS)"),
+                None => format!("{m}: the default (anon, else RSS, else working set)"),
+            };
+            return Ok((m.to_string(), why));
+        }
+    }
+    match available.first() {
+        Some(c) => Ok((c.clone(), format!("{c}: the only memory column"))),
+        None => Err("the trace has no memory column".into()),
+    }
+}
+
+/// Read every series of a trace file. `metric` picks the column (else the default for the
+/// target kind). Errors: unreadable file, unknown format or version, malformed content.
+pub fn read_file(path: &Path, metric: Option<&str>) -> Result<Vec<Series>> {
+    let mut text = String::new();
+    let mut f = std::fs::File::open(path).map_err(|e| Error::io(path, e))?;
+    let mut bytes = Vec::new();
+    f.read_to_end(&mut bytes).map_err(|e| Error::io(path, e))?;
+    text.push_str(&String::from_utf8_lossy(&bytes));
+    read_text(&text, path, metric)
+}
+
+/// Read a trace from text (see [`read_file`]).
+pub fn read_text(text: &str, path: &Path, metric: Option<&str>) -> Result<Vec<Series>> {
+    let trimmed = text.trim_start();
+    if trimmed.is_empty() {
+        return Err(malformed(path, 0, "empty file"));
+    }
+    let first_line = trimmed.lines().next().unwrap_or("");
+    if first_line.contains("\"clw_trace\"") {
+        return read_jsonl(text, path, metric).map(|s| vec![s]);
+    }
+    if trimmed.starts_with('{') || trimmed.starts_with('[') {
+        let v: Value = serde_json::from_str(trimmed)
+            .map_err(|e| malformed(path, e.line(), format!("not JSON: {e}")))?;
+        if v.pointer("/data/result").is_some() {
+            return read_prometheus(&v, path);
+        }
+        if let Some(samples) = v.get("samples").and_then(Value::as_array) {
+            return read_samples_doc(&v, samples, path, metric).map(|s| vec![s]);
+        }
+        return Err(malformed(
+            path,
+            0,
+            "JSON without a \"samples\" array or a Prometheus \"data.result\"",
+        ));
+    }
+    read_csv(text, path, metric).map(|s| vec![s])
+}
+
+struct Builder<'a> {
+    path: &'a Path,
+    s: Series,
+    t0: Option<f64>,
+}
+
+impl Builder<'_> {
+    fn push(&mut self, line: usize, t: f64, v: f64, pid: Option<i64>) -> Result<()> {
+        if !t.is_finite() {
+            return Err(malformed(
+                self.path,
+                line,
+                format!("time {t} is not a number"),
+            ));
+        }
+        if !v.is_finite() || v < 0.0 || v > ABSURD {
+            return Err(malformed(
+                self.path,
+                line,
+                format!(
+                    "{} = {v} is not a plausible memory size in bytes",
+                    self.s.metric
+                ),
+            ));
+        }
+        let t0 = *self.t0.get_or_insert(t);
+        let rel = t - t0;
+        if let Some(&last) = self.s.t.last() {
+            if rel <= last {
+                return Err(malformed(
+                    self.path,
+                    line,
+                    format!("time does not increase ({} s after {} s): duplicate or out-of-order sample", rel, last),
+                ));
+            }
+        }
+        self.s.t.push(rel);
+        self.s.v.push(v);
+        self.s.pid.push(pid);
+        Ok(())
+    }
+}
+
+fn num(v: &Value) -> Option<f64> {
+    v.as_f64()
+        .or_else(|| v.as_str().and_then(|s| s.parse().ok()))
+}
+
+fn read_jsonl(text: &str, path: &Path, metric: Option<&str>) -> Result<Series> {
+    let mut lines = text.split('\n').enumerate();
+    let (_, first) = lines.next().unwrap_or((0, ""));
+    let header: Value = serde_json::from_str(first.trim())
+        .map_err(|e| malformed(path, 1, format!("bad trace header: {e}")))?;
+    let version = header.get("clw_trace").and_then(Value::as_u64);
+    if version != Some(FORMAT_VERSION) {
+        return Err(malformed(
+            path,
+            1,
+            format!(
+                "unknown trace format version {} (this clw-diag reads version {FORMAT_VERSION})",
+                header["clw_trace"]
+            ),
+        ));
+    }
+    let kind = header
+        .pointer("/target/kind")
+        .and_then(Value::as_str)
+        .map(str::to_string);
+    let available: Vec<String> = header
+        .get("metrics")
+        .and_then(Value::as_array)
+        .map(|a| {
+            a.iter()
+                .filter_map(|m| m.as_str().map(str::to_string))
+                .collect()
+        })
+        .unwrap_or_default();
+    let (metric, reason) =
+        pick_metric(&available, metric, kind.as_deref()).map_err(|m| malformed(path, 1, m))?;
+    let mut b = Builder {
+        path,
+        s: Series {
+            name: path.display().to_string(),
+            metric: metric.clone(),
+            metric_reason: reason,
+            target_kind: kind,
+            limit_bytes: header.get("limit_bytes").and_then(Value::as_u64),
+            host_total_bytes: header.get("host_total_bytes").and_then(Value::as_u64),
+            interval_s: header.get("interval_s").and_then(Value::as_f64),
+            ..Series::default()
+        },
+        t0: Some(0.0),
+    };
+    let lines: Vec<&str> = lines.map(|(_, l)| l).collect();
+    let last_nonempty = lines.iter().rposition(|l| !l.trim().is_empty());
+    let key = format!("\"{metric}\":");
+    for (k, raw) in lines.iter().enumerate() {
+        let i = k + 1; // 0-based index of the line in the file
+        let line = raw.trim();
+        if line.is_empty() {
+            continue;
+        }
+        let is_last = Some(k) == last_nonempty;
+        // Fast path for our own flat sample lines: {"t":…,"<metric>":…,…}.
+        if line.starts_with('{') && line.ends_with('}') && !line.contains("\"event\"") {
+            if let (Some(t), Some(val)) = (field(line, "\"t\":"), field(line, &key)) {
+                let pid = field(line, "\"pid\":").map(|p| p as i64);
+                b.push(i + 1, t, val, pid)?;
+                continue;
+            }
+        }
+        let v: Value = match serde_json::from_str(line) {
+            Ok(v) => v,
+            Err(_) if is_last => {
+                b.s.warnings.push(format!(
+                    "{}:{}: torn last line ignored (the recorder was stopped mid-write)",
+                    path.display(),
+                    i + 1
+                ));
+                break;
+            }
+            Err(e) => return Err(malformed(path, i + 1, format!("not a JSON object: {e}"))),
+        };
+        if v.get("event").is_some() {
+            if let Ok(ev) = serde_json::from_value::<TraceEvent>(v) {
+                b.s.events.push(ev);
+            }
+            continue;
+        }
+        let t = v
+            .get("t")
+            .and_then(num)
+            .ok_or_else(|| malformed(path, i + 1, "sample without \"t\""))?;
+        let Some(val) = v.get(&metric) else {
+            continue; // a sample without this metric (e.g. PSS read at a lower rate)
+        };
+        let val = num(val)
+            .ok_or_else(|| malformed(path, i + 1, format!("{metric} is not a number: {val}")))?;
+        let pid = v.get("pid").and_then(Value::as_i64);
+        b.push(i + 1, t, val, pid)?;
+    }
+    Ok(b.s)
+}
+
+/// The number after `key` in a flat JSON line (`None` when absent, null or not a number).
+fn field(line: &str, key: &str) -> Option<f64> {
+    let at = line.find(key)? + key.len();
+    let rest = &line[at..];
+    let end = rest.find([',', '}']).unwrap_or(rest.len());
+    rest[..end].trim().parse().ok()
+}
+
+fn time_value(v: &Value) -> Option<f64> {
+    num(v).or_else(|| {
+        let s = v.as_str()?;
+        let line = format!("{s} x");
+        let l = crate::triage::normalize::normalize(
+            &line,
+            crate::triage::normalize::TimeContext::now(),
+        );
+        (l.msg == "x")
+            .then_some(l.time_us)
+            .flatten()
+            .map(|us| us as f64 / 1e6)
+    })
+}
+
+fn read_samples_doc(
+    doc: &Value,
+    samples: &[Value],
+    path: &Path,
+    metric: Option<&str>,
+) -> Result<Series> {
+    let kind = doc
+        .pointer("/target/kind")
+        .and_then(Value::as_str)
+        .map(str::to_string);
+    let available: Vec<String> = samples
+        .iter()
+        .find_map(Value::as_object)
+        .map(|o| {
+            o.keys()
+                .filter(|k| k.ends_with("_bytes"))
+                .cloned()
+                .collect()
+        })
+        .unwrap_or_default();
+    let (metric, reason) =
+        pick_metric(&available, metric, kind.as_deref()).map_err(|m| malformed(path, 0, m))?;
+    let mut b = Builder {
+        path,
+        s: Series {
+            name: path.display().to_string(),
+            metric: metric.clone(),
+            metric_reason: reason,
+            target_kind: kind,
+            limit_bytes: doc.get("limit_bytes").and_then(Value::as_u64),
+            ..Series::default()
+        },
+        t0: None,
+    };
+    for (i, smp) in samples.iter().enumerate() {
+        let t = ["t", "time", "timestamp"]
+            .iter()
+            .find_map(|k| smp.get(*k).and_then(time_value))
+            .ok_or_else(|| {
+                malformed(
+                    path,
+                    0,
+                    format!("samples[{i}] has no time (t, time or timestamp)"),
+                )
+            })?;
+        let Some(val) = smp.get(&metric).and_then(num) else {
+            continue;
+        };
+        b.push(i + 1, t, val, smp.get("pid").and_then(Value::as_i64))?;
+    }
+    Ok(b.s)
+}
+
+fn read_prometheus(v: &Value, path: &Path) -> Result<Vec<Series>> {
+    let result = v
+        .pointer("/data/result")
+        .and_then(Value::as_array)
+        .ok_or_else(|| malformed(path, 0, "Prometheus data.result is not an array"))?;
+    let mut out = Vec::new();
+    for (k, series) in result.iter().enumerate() {
+        let labels = series.get("metric").and_then(Value::as_object);
+        let label = labels
+            .map(|m| {
+                ["namespace", "pod", "container", "instance"]
+                    .iter()
+                    .filter_map(|l| {
+                        m.get(*l)
+                            .and_then(Value::as_str)
+                            .map(|v| format!("{l}={v}"))
+                    })
+                    .collect::<Vec<_>>()
+                    .join(",")
+            })
+            .unwrap_or_default();
+        let name = labels
+            .and_then(|m| m.get("__name__"))
+            .and_then(Value::as_str)
+            .unwrap_or("value")
+            .to_string();
+        let mut b = Builder {
+            path,
+            s: Series {
+                name: format!(
+                    "{}#{k}{}",
+                    path.display(),
+                    if label.is_empty() {
+                        String::new()
+                    } else {
+                        format!(" {{{label}}}")
+                    }
+                ),
+                metric: name.clone(),
+                metric_reason: format!("{name}: the Prometheus series' value"),
+                ..Series::default()
+            },
+            t0: None,
+        };
+        let values = series
+            .get("values")
+            .and_then(Value::as_array)
+            .ok_or_else(|| {
+                malformed(
+                    path,
+                    0,
+                    format!("data.result[{k}] has no \"values\" (not a query_range response?)"),
+                )
+            })?;
+        for (i, pair) in values.iter().enumerate() {
+            let (Some(t), Some(val)) = (pair.get(0).and_then(num), pair.get(1).and_then(num))
+            else {
+                return Err(malformed(
+                    path,
+                    0,
+                    format!("data.result[{k}].values[{i}] is not [time, \"value\"]"),
+                ));
+            };
+            b.push(i + 1, t, val, None)?;
+        }
+        out.push(b.s);
+    }
+    if out.is_empty() {
+        return Err(malformed(path, 0, "the Prometheus response has no series"));
+    }
+    Ok(out)
+}
+
+/// Bytes per unit named in a CSV header (`rss_kb`, `anon_bytes`, `rss (MiB)`, `MiB`).
+fn header_unit(h: &str) -> Option<f64> {
+    let l = h.to_ascii_lowercase();
+    let l = l
+        .trim()
+        .trim_end_matches(')')
+        .replace(['(', '[', ']', ' '], "_");
+    let suffix = l.rsplit('_').next().unwrap_or(&l);
+    Some(match suffix {
+        "bytes" | "b" => 1.0,
+        "kb" | "kib" | "k" => 1024.0,
+        "mb" | "mib" | "m" => 1048576.0,
+        "gb" | "gib" | "g" => 1073741824.0,
+        _ => return None,
+    })
+}
+
+fn read_csv(text: &str, path: &Path, metric: Option<&str>) -> Result<Series> {
+    let mut rdr = csv::ReaderBuilder::new()
+        .flexible(false)
+        .from_reader(text.as_bytes());
+    let headers: Vec<String> = rdr
+        .headers()
+        .map_err(|e| malformed(path, 1, format!("not CSV: {e}")))?
+        .iter()
+        .map(|h| h.trim().to_string())
+        .collect();
+    if headers.len() < 2 {
+        return Err(malformed(
+            path,
+            1,
+            "CSV needs a header row with a time column and at least one memory column",
+        ));
+    }
+    let time_col = headers
+        .iter()
+        .position(|h| {
+            matches!(
+                h.to_ascii_lowercase().as_str(),
+                "t" | "time"
+                    | "timestamp"
+                    | "ts"
+                    | "seconds"
+                    | "time_s"
+                    | "date"
+                    | "datetime"
+                    | "elapsed_s"
+            )
+        })
+        .unwrap_or(0);
+    let mem_cols: Vec<(usize, String, Option<f64>)> = headers
+        .iter()
+        .enumerate()
+        .filter(|(i, _)| *i != time_col)
+        .map(|(i, h)| {
+            let unit = header_unit(h);
+            let base = h
+                .to_ascii_lowercase()
+                .split(['_', ' ', '('])
+                .next()
+                .unwrap_or("")
+                .to_string();
+            (
+                i,
+                format!("{}_bytes", if base.is_empty() { "value" } else { &base }),
+                unit,
+            )
+        })
+        .collect();
+    let names: Vec<String> = mem_cols.iter().map(|c| c.1.clone()).collect();
+    let (metric_name, reason) =
+        pick_metric(&names, metric, None).map_err(|m| malformed(path, 1, m))?;
+    let (col, _, unit) = mem_cols
+        .iter()
+        .find(|c| c.1 == metric_name)
+        .cloned()
+        .ok_or_else(|| malformed(path, 1, "no such column"))?;
+    let mut b = Builder {
+        path,
+        s: Series {
+            name: path.display().to_string(),
+            metric: metric_name,
+            metric_reason: format!("{reason} (CSV column {:?})", headers[col]),
+            ..Series::default()
+        },
+        t0: None,
+    };
+    let mut cell_units: Option<bool> = None;
+    for (i, rec) in rdr.records().enumerate() {
+        let line = i + 2;
+        let rec = rec.map_err(|e| malformed(path, line, format!("bad CSV row: {e}")))?;
+        let t_cell = rec.get(time_col).unwrap_or("").trim();
+        let t = time_value(&Value::String(t_cell.to_string())).ok_or_else(|| {
+            malformed(
+                path,
+                line,
+                format!("time {t_cell:?} is neither seconds nor RFC 3339"),
+            )
+        })?;
+        let cell = rec.get(col).unwrap_or("").trim();
+        if cell.is_empty() {
+            continue;
+        }
+        let has_unit = cell
+            .trim_end()
+            .chars()
+            .last()
+            .is_some_and(|c| c.is_ascii_alphabetic());
+        if *cell_units.get_or_insert(has_unit) != has_unit {
+            return Err(malformed(
+                path,
+                line,
+                format!("mixed units in column {:?}: {cell:?}", headers[col]),
+            ));
+        }
+        let val = if has_unit {
+            parse_size(cell)
+                .map(|v| v as f64)
+                .ok_or_else(|| malformed(path, line, format!("{cell:?} is not a size")))?
+        } else {
+            let n: f64 = cell
+                .parse()
+                .map_err(|_| malformed(path, line, format!("{cell:?} is not a number")))?;
+            n * unit.unwrap_or(1.0)
+        };
+        b.push(line, t, val, None)?;
+    }
+    Ok(b.s)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn p() -> &'static Path {
+        Path::new("t")
+    }
+
+    #[test]
+    fn jsonl_with_torn_last_line_and_events() {
+        let t = "{\"clw_trace\":1,\"target\":{\"kind\":\"process\"},\"metrics\":[\"rss_bytes\",\"anon_bytes\"],\"interval_s\":1}\n\
+                 {\"t\":0,\"rss_bytes\":10,\"anon_bytes\":5,\"pid\":3}\n\
+                 {\"t\":1,\"rss_bytes\":11,\"anon_bytes\":6,\"pid\":3}\n\
+                 {\"t\":1.5,\"event\":\"target_exited\",\"exit_code\":null,\"signal\":9}\n\
+                 {\"t\":2,\"rss_bytes\":1";
+        let s = &read_text(t, p(), None).unwrap()[0];
+        assert_eq!(s.metric, "anon_bytes");
+        assert_eq!(s.v, vec![5.0, 6.0]);
+        assert_eq!(s.events[0].signal, Some(9));
+        assert_eq!(s.warnings.len(), 1);
+        assert!(
+            read_text(&t.replace("\"clw_trace\":1", "\"clw_trace\":7"), p(), None)
+                .unwrap_err()
+                .to_string()
+                .contains("version 7")
+        );
+    }
+
+    #[test]
+    fn csv_units_and_validation() {
+        let s = &read_text("time,rss_kb\n0,1024\n1,2048\n", p(), None).unwrap()[0];
+        assert_eq!(s.v, vec![1048576.0, 2097152.0]);
+        let s = &read_text(
+            "timestamp,mem\n2024-04-15T10:00:00Z,1MiB\n2024-04-15T10:00:10Z,2MiB\n",
+            p(),
+            None,
+        )
+        .unwrap()[0];
+        assert_eq!(s.t, vec![0.0, 10.0]);
+        assert_eq!(s.v[1], 2097152.0);
+        let e = read_text("t,rss_bytes\n0,1\n0,2\n", p(), None)
+            .unwrap_err()
+            .to_string();
+        assert!(e.contains("t:3") && e.contains("does not increase"), "{e}");
+        assert!(read_text("t,rss_bytes\n0,NaN\n", p(), None).is_err());
+        assert!(read_text("t,rss_bytes\n0,-5\n", p(), None).is_err());
+        assert!(read_text("t,rss_bytes\n0,1e30\n", p(), None).is_err());
+        assert!(read_text("t,mem\n0,1MiB\n1,2048\n", p(), None)
+            .unwrap_err()
+            .to_string()
+            .contains("mixed units"));
+        assert!(read_text("t,rss_bytes\n", p(), None).is_ok_and(|s| s[0].v.is_empty()));
+        assert!(read_text("", p(), None).is_err());
+    }
+
+    #[test]
+    fn prometheus_query_range() {
+        let doc = r#"{"status":"success","data":{"resultType":"matrix","result":[
+            {"metric":{"__name__":"container_memory_working_set_bytes","pod":"web","container":"app"},"values":[[1713175200,"100"],[1713175260,"200"]]}]}}"#;
+        let s = &read_text(doc, p(), None).unwrap()[0];
+        assert_eq!(s.t, vec![0.0, 60.0]);
+        assert!(s.name.contains("pod=web"));
+    }
+}
