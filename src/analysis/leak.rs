@@ -217,7 +217,7 @@ fn sawtooth_period(t: &[f64], v: &[f64]) -> Option<f64> {
     let abs: Vec<f64> = diffs.iter().map(|d| d.abs()).collect();
     let typical = median(&abs)?;
     let level = median(v)?;
-    let thr = (4.0 * typical).max(0.01 * level);
+    let thr = (5.0 * typical).max(0.02 * level);
     let drops: Vec<f64> = diffs
         .iter()
         .enumerate()
@@ -235,6 +235,17 @@ fn mk_ts(t: &[f64], v: &[f64]) -> Option<(MannKendall, f64, f64, f64)> {
     let mk = mann_kendall(v, true)?;
     let (slope, lo, hi) = theil_sen(t, v, mk.var_s_corrected, 0.05)?;
     Some((mk, slope, lo, hi))
+}
+
+/// Intercept of the Theil–Sen line: the median of y − slope·t.
+fn intercept_at(t: &[f64], v: &[f64], slope: f64) -> f64 {
+    median(
+        &t.iter()
+            .zip(v)
+            .map(|(x, y)| y - slope * x)
+            .collect::<Vec<_>>(),
+    )
+    .unwrap_or(0.0)
 }
 
 /// Sum of squared errors of a least-squares line through the points.
@@ -301,8 +312,12 @@ pub fn analyze(s: &Series, opts: &LeakOptions) -> LeakResult {
         return r;
     }
     let period = sawtooth_period(t, v);
+    // At least 5 intervals and one sawtooth period, at most span/16 (so there are windows
+    // enough to test), and no more than MAX_ENVELOPE windows.
     let w = (5.0 * dt)
         .max(period.unwrap_or(0.0))
+        .min(span / 16.0)
+        .max(5.0 * dt)
         .max(span / MAX_ENVELOPE as f64);
     let (env, saw) = envelope(t, v, w);
     r.envelope_window_s = Some(w);
@@ -323,7 +338,7 @@ pub fn analyze(s: &Series, opts: &LeakOptions) -> LeakResult {
         r.verdict = Verdict::InsufficientData;
         return r;
     };
-    let (ob, oa, r2) = ols(&et, &ev).unwrap_or((0.0, 0.0, 0.0));
+    let (ob, _, r2) = ols(&et, &ev).unwrap_or((0.0, 0.0, 0.0));
     r.slope_bytes_per_s = Some(slope);
     r.slope_ci_bytes_per_s = Some([lo, hi]);
     r.ols_slope_bytes_per_s = Some(ob);
@@ -332,18 +347,16 @@ pub fn analyze(s: &Series, opts: &LeakOptions) -> LeakResult {
     r.mk_tau = Some(mk.tau);
     r.effective_samples = Some(env.len() as f64 / mk.correction);
     r.envelope = env.clone();
-    let intercept = median(
-        &et.iter()
-            .zip(&ev)
-            .map(|(x, y)| y - slope * x)
-            .collect::<Vec<_>>(),
-    )
-    .unwrap_or(oa);
+    let intercept = intercept_at(&et, &ev, slope);
     r.fit = Some((slope, intercept));
-    let level = median(&ev).unwrap_or(0.0).max(1.0);
-    let growth = slope * (et[et.len() - 1] - et[0]);
+    // Growth over the analysed window, relative to the fitted level at its start; its upper
+    // bound from the slope interval decides whether the practical growth threshold is met.
+    let start_level = (intercept + slope * t[0]).max(1.0);
+    let growth = slope * span;
     r.growth_bytes = Some(growth);
-    r.growth_pct = Some(growth / level * 100.0);
+    r.growth_pct = Some(growth / start_level * 100.0);
+    let growth_hi_pct = hi * span / start_level * 100.0;
+    let level = median(&ev).unwrap_or(0.0).max(1.0);
 
     // Last third on its own.
     let third = env.len() - env.len() / 3;
@@ -367,11 +380,12 @@ pub fn analyze(s: &Series, opts: &LeakOptions) -> LeakResult {
     let total_ss = sse_mean(&ev).max(f64::MIN_POSITIVE);
     let significant_up = mk.p < 0.01 && mk.s > 0.0 && lo > 0.0;
     let rate_h = slope * 3600.0;
-    let big_enough =
-        rate_h >= opts.min_rate_bytes_per_h && r.growth_pct.unwrap_or(0.0) >= opts.min_growth_pct;
+    // The growth threshold decides between leak and suspected (the interval must reach it);
+    // the rate threshold is a flag: slow leaks over long spans are still leaks.
+    let big_enough = growth_hi_pct >= opts.min_growth_pct;
     if rate_h < opts.min_rate_bytes_per_h {
         r.flags.push(format!(
-            "rate {:.2} MiB/h below the practical threshold {:.2} MiB/h",
+            "slow: rate {:.2} MiB/h below the practical threshold {:.2} MiB/h",
             rate_h / 1048576.0,
             opts.min_rate_bytes_per_h / 1048576.0
         ));

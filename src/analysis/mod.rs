@@ -3,4 +3,5 @@
 pub mod leak;
 pub mod pressure;
 pub mod stats;
+pub mod synth;
 pub mod vmmap;
