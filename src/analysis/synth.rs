@@ -70,7 +70,8 @@ pub fn generate(shape: &'static str, rng: &mut Rng) -> Labelled {
     let mut t = Vec::with_capacity(n);
     let mut v = Vec::with_capacity(n);
     let mut pid = Vec::with_capacity(n);
-    let saw_period = (rng.pick(&[30.0, 60.0, 120.0, 300.0]) as f64)
+    let saw_period = rng
+        .pick(&[30.0, 60.0, 120.0, 300.0])
         .max(8.0 * dt)
         .min(span / 20.0);
     let saw_amp = base * (0.05 + 0.15 * rng.uniform());

@@ -115,7 +115,7 @@ impl Builder<'_> {
                 format!("time {t} is not a number"),
             ));
         }
-        if !v.is_finite() || v < 0.0 || v > ABSURD {
+        if !v.is_finite() || !(0.0..=ABSURD).contains(&v) {
             return Err(malformed(
                 self.path,
                 line,
