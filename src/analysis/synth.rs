@@ -71,7 +71,7 @@ pub fn generate(shape: &'static str, rng: &mut Rng) -> Labelled {
     let mut v = Vec::with_capacity(n);
     let mut pid = Vec::with_capacity(n);
     let saw_period = rng
-        .pick(&[30.0, 60.0, 120.0, 300.0])
+        .pick(&[30.0_f64, 60.0, 120.0, 300.0])
         .max(8.0 * dt)
         .min(span / 20.0);
     let saw_amp = base * (0.05 + 0.15 * rng.uniform());
