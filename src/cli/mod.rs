@@ -1,6 +1,7 @@
 //! Command-line definitions (clap derive) and dispatch. Each subcommand has its own file:
 //! arguments → validated plan → library call → render. The library never sees clap.
 
+mod analyze;
 mod completions;
 mod sample;
 mod triage;
@@ -116,6 +117,8 @@ pub enum Command {
     /// Find OOM kills, abnormal exits and crashes in kernel, container, systemd, runtime and CI logs.
     #[command(long_about = triage::LONG_ABOUT, after_help = triage::AFTER_HELP)]
     Triage(triage::TriageArgs),
+    /// Analyse recorded traces: leak verdict, rate with a confidence interval, time to limit.
+    Analyze(analyze::AnalyzeArgs),
     /// Print shell completions (bash, zsh, fish, elvish, powershell).
     Completions(CompletionsArgs),
     /// Print the man page (or write every page with --dir).
@@ -184,6 +187,7 @@ pub fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         Command::Sample(a) => sample::run(a, &cli.global, &out),
         Command::Vmmap(a) => vmmap::run(a, &cli.global, &out),
         Command::Triage(a) => triage::run(a, &out),
+        Command::Analyze(a) => analyze::run(a, &cli.global, &out),
         Command::Completions(a) => completions::completions(a),
         Command::Man(a) => completions::man(a),
     }

@@ -8,6 +8,8 @@
 //!   are separated by an empty line.
 
 mod csv_out;
+pub mod leak;
+pub mod plot;
 pub mod rows;
 mod sample;
 mod table;

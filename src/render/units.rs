@@ -115,10 +115,10 @@ pub fn parse_size(s: &str) -> Option<u64> {
     let v: f64 = num.parse().ok()?;
     let mult: u64 = match unit.trim().to_ascii_lowercase().as_str() {
         "" | "b" => 1,
-        "k" | "kb" | "kib" => 1 << 10,
-        "m" | "mb" | "mib" => 1 << 20,
-        "g" | "gb" | "gib" => 1 << 30,
-        "t" | "tb" | "tib" => 1 << 40,
+        "k" | "kb" | "kib" | "ki" => 1 << 10,
+        "m" | "mb" | "mib" | "mi" => 1 << 20,
+        "g" | "gb" | "gib" | "gi" => 1 << 30,
+        "t" | "tb" | "tib" | "ti" => 1 << 40,
         _ => return None,
     };
     let b = v * mult as f64;
@@ -145,6 +145,8 @@ mod tests {
         assert_eq!(parse_size("64k"), Some(65536));
         assert_eq!(parse_size("1.5G"), Some(1610612736));
         assert_eq!(parse_size("12 MiB"), Some(12 << 20));
+        assert_eq!(parse_size("2048Mi"), Some(2048 << 20));
+        assert_eq!(parse_size("2Gi"), Some(2 << 30));
         assert_eq!(parse_size("x"), None);
         assert_eq!(parse_size("5 parsecs"), None);
     }

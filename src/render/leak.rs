@@ -1,0 +1,110 @@
+//! Tables of `analyze memory-trace`.
+
+use serde::Serialize;
+
+use super::units::iec;
+use super::{col, Cell, Report, Table};
+use crate::analysis::leak::LeakResult;
+
+/// The results of one `analyze memory-trace` run.
+#[derive(Debug, Clone, Serialize)]
+pub struct AnalyzeReport {
+    pub results: Vec<LeakResult>,
+    /// What the readers tolerated (a torn last line).
+    pub warnings: Vec<String>,
+}
+
+fn dur(s: f64) -> String {
+    if s >= 86400.0 * 2.0 {
+        format!("{:.1} d", s / 86400.0)
+    } else if s >= 7200.0 {
+        format!("{:.1} h", s / 3600.0)
+    } else if s >= 120.0 {
+        format!("{:.0} min", s / 60.0)
+    } else {
+        format!("{s:.0} s")
+    }
+}
+
+fn rate(b: f64) -> String {
+    format!("{:+.2} MiB/h", b * 3600.0 / 1048576.0)
+}
+
+impl Report for AnalyzeReport {
+    fn tables(&self) -> Vec<Table> {
+        let mut notes = Vec::new();
+        for r in &self.results {
+            let name = r.file.rsplit('/').next().unwrap_or(&r.file);
+            notes.push(format!("{name}: metric {}", r.metric_reason));
+            if let (Some(p), Some(n)) = (r.mk_p_value, r.effective_samples) {
+                notes.push(format!(
+                    "{name}: Mann-Kendall p = {p:.2e} on {} envelope points ({n:.0} effective after the serial-correlation correction), window {}",
+                    r.envelope_points,
+                    r.envelope_window_s.map(dur).unwrap_or_default()
+                ));
+            }
+            if let Some(w) = r.warmup_excluded_s {
+                notes.push(format!("{name}: warm-up of {} before the plateau", dur(w)));
+            }
+            if let (Some(src), Some(l)) = (&r.limit_source, r.limit_bytes) {
+                notes.push(format!("{name}: limit {} ({src})", iec(l)));
+            }
+            if let Some([lo, hi]) = r.time_to_limit_interval_s {
+                notes.push(format!(
+                    "{name}: time to limit between {} and {}",
+                    lo.map(dur).unwrap_or_else(|| "-".into()),
+                    hi.map(dur)
+                        .unwrap_or_else(|| "never (the interval includes no growth)".into())
+                ));
+            }
+            for f in r.flags.iter().chain(&r.notes) {
+                notes.push(format!("{name}: {f}"));
+            }
+        }
+        notes.extend(self.warnings.iter().map(|w| format!("warning: {w}")));
+        vec![Table {
+            title: None,
+            columns: vec![
+                col("FILE", "file"),
+                col("VERDICT", "verdict"),
+                col("CONFIDENCE", "confidence"),
+                col("SLOPE", "slope_bytes_per_s"),
+                col("95% CI", "slope_ci_bytes_per_s"),
+                col("OLS", "ols_slope_bytes_per_s"),
+                col("R²", "r_squared"),
+                col("GROWTH", "growth_pct"),
+                col("TIME TO LIMIT", "time_to_limit_s"),
+            ],
+            rows: self
+                .results
+                .iter()
+                .map(|r| {
+                    vec![
+                        Cell::text(r.file.rsplit('/').next().unwrap_or(&r.file)),
+                        Cell::text(r.verdict.as_str()),
+                        Cell::Pct(Some(r.confidence * 100.0)),
+                        Cell::text(r.slope_bytes_per_s.map(rate).unwrap_or_else(|| "-".into())),
+                        Cell::text(
+                            r.slope_ci_bytes_per_s
+                                .map(|[a, b]| format!("[{}, {}]", rate(a), rate(b)))
+                                .unwrap_or_else(|| "-".into()),
+                        ),
+                        Cell::text(
+                            r.ols_slope_bytes_per_s
+                                .map(rate)
+                                .unwrap_or_else(|| "-".into()),
+                        ),
+                        Cell::text(
+                            r.r_squared
+                                .map(|x| format!("{x:.3}"))
+                                .unwrap_or_else(|| "-".into()),
+                        ),
+                        Cell::Pct(r.growth_pct),
+                        Cell::text(r.time_to_limit_s.map(dur).unwrap_or_else(|| "-".into())),
+                    ]
+                })
+                .collect(),
+            notes,
+        }]
+    }
+}
