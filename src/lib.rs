@@ -6,6 +6,7 @@
 
 pub mod analysis;
 pub mod error;
+pub mod record;
 pub mod render;
 pub mod sample;
 pub mod trace;

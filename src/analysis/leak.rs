@@ -359,7 +359,7 @@ pub fn analyze(s: &Series, opts: &LeakOptions) -> LeakResult {
     let level = median(&ev).unwrap_or(0.0).max(1.0);
 
     // Last third on its own.
-    let third = env.len() - env.len() / 3;
+    let third = env.len() - (env.len() / 3).max(3);
     let last = mk_ts(&et[third..], &ev[third..]);
     // Change point (two lines) and level shift (two means).
     let n = env.len();
@@ -417,7 +417,7 @@ pub fn analyze(s: &Series, opts: &LeakOptions) -> LeakResult {
     };
     let last_growing = last
         .as_ref()
-        .is_some_and(|(lm, ls, _, _)| lm.s > 0.0 && (lm.p < 0.1 || *ls >= 0.5 * slope));
+        .is_none_or(|(lm, ls, _, _)| lm.s > 0.0 && (lm.p < 0.1 || *ls >= 0.5 * slope));
     r.verdict = if level_shift && !(significant_up && last_growing) {
         r.confidence = 1.0 - step_sse / total_ss;
         r.notes

@@ -3,7 +3,8 @@
 
 mod analyze;
 mod completions;
-mod sample;
+mod record;
+pub(crate) mod sample;
 mod triage;
 mod vmmap;
 
@@ -117,6 +118,9 @@ pub enum Command {
     /// Find OOM kills, abnormal exits and crashes in kernel, container, systemd, runtime and CI logs.
     #[command(long_about = triage::LONG_ABOUT, after_help = triage::AFTER_HELP)]
     Triage(triage::TriageArgs),
+    /// Record a memory trace of a process, a cgroup or a command (JSON Lines, crash-safe).
+    #[command(long_about = record::LONG_ABOUT, after_help = record::AFTER_HELP)]
+    Record(record::RecordArgs),
     /// Analyse recorded traces: leak verdict, rate with a confidence interval, time to limit.
     Analyze(analyze::AnalyzeArgs),
     /// Print shell completions (bash, zsh, fish, elvish, powershell).
@@ -188,6 +192,7 @@ pub fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         Command::Vmmap(a) => vmmap::run(a, &cli.global, &out),
         Command::Triage(a) => triage::run(a, &out),
         Command::Analyze(a) => analyze::run(a, &cli.global, &out),
+        Command::Record(a) => record::run(a, &cli.global, &out),
         Command::Completions(a) => completions::completions(a),
         Command::Man(a) => completions::man(a),
     }

@@ -1,0 +1,161 @@
+//! `clw-diag record`.
+
+use std::io::{IsTerminal, Write};
+use std::path::PathBuf;
+use std::process::ExitCode;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::time::Duration;
+
+use clap::Args;
+use clw_diag::record::{self, Options, Target};
+use clw_diag::render::units::{iec, parse_size};
+
+use super::sample::parse_duration;
+use super::{GlobalArgs, Output, PidArg};
+
+pub const LONG_ABOUT: &str = "\
+Record a memory trace of a process, a memory cgroup, or a command started here.
+
+The trace is JSON Lines (a header, one sample per interval, events such as the target's exit and \
+OOM kills seen in the cgroup's memory.events), each line written as soon as it is complete: a \
+recorder stopped at any moment, even by SIGKILL, leaves a valid trace up to the last sample. \
+Analyse it with `clw-diag analyze memory-trace`.
+
+Per sample, for processes: rss, anon, file, shmem, swap, and pss/uss from smaps_rollup (read at \
+a lower rate when it is costly, as the header's pss_every says); for cgroups: usage, working set, \
+anon, file, limit, memory.events counters, PSI.
+
+`-- CMD ARGS..` starts the command and records it until it exits; with --memory-limit it runs in \
+a new memory cgroup with that limit (to reproduce an OOM on purpose), removed afterwards. The \
+recorder raises its own oom_score_adj to 1000 so it, not the workload, dies first under memory \
+pressure (--keep-oom-score to opt out).";
+
+pub const AFTER_HELP: &str = "\
+Examples:
+  clw-diag record --pid 1234 -i 5s -d 1h
+  clw-diag record --cgroup /kubepods/burstable/pod1234 -o pod.json
+  clw-diag record --memory-limit 256Mi -- python3 worker.py
+  clw-diag record -- node server.js; clw-diag analyze memory-trace memory-trace.json";
+
+#[derive(Debug, Args)]
+#[command(group(clap::ArgGroup::new("target").required(true).args(["pid", "cgroup", "command"])))]
+pub struct RecordArgs {
+    /// Record this process ('self' for clw-diag itself).
+    #[arg(long, value_name = "PID", value_parser = super::parse_pid)]
+    pub pid: Option<PidArg>,
+    /// Include the process's descendants, summed.
+    #[arg(long)]
+    pub children: bool,
+    /// Record this memory cgroup (relative to the memory hierarchy, or absolute).
+    #[arg(long, value_name = "PATH")]
+    pub cgroup: Option<String>,
+    /// Run the command inside a new memory cgroup with this limit (2Gi, 512MiB, bytes).
+    #[arg(long, value_name = "QUANTITY", value_parser = parse_quantity, requires = "command")]
+    pub memory_limit: Option<u64>,
+    /// Sampling interval.
+    #[arg(short = 'i', long, value_name = "DURATION", default_value = "1s", value_parser = parse_duration)]
+    pub interval: Duration,
+    /// Stop after this long (default: until the target exits or Ctrl-C).
+    #[arg(short = 'd', long, value_name = "DURATION", value_parser = parse_duration)]
+    pub duration: Option<Duration>,
+    /// The trace file to write.
+    #[arg(
+        short = 'o',
+        long,
+        value_name = "FILE",
+        default_value = "memory-trace.json"
+    )]
+    pub output: PathBuf,
+    /// Do not raise the recorder's own oom_score_adj to 1000.
+    #[arg(long)]
+    pub keep_oom_score: bool,
+    /// The command to start and record.
+    #[arg(last = true, value_name = "CMD")]
+    pub command: Vec<String>,
+}
+
+fn parse_quantity(s: &str) -> Result<u64, String> {
+    parse_size(s)
+        .filter(|&b| b >= 4096)
+        .ok_or_else(|| format!("{s:?} is not a memory size of at least 4 KiB (e.g. 256Mi, 2Gi)"))
+}
+
+static STOP: AtomicBool = AtomicBool::new(false);
+
+extern "C" fn on_signal(_: libc::c_int) {
+    STOP.store(true, Ordering::SeqCst);
+}
+
+pub fn run(a: RecordArgs, g: &GlobalArgs, out: &Output) -> anyhow::Result<ExitCode> {
+    let target = if let Some(p) = a.pid {
+        Target::Pid {
+            pid: p.resolve(&g.proc_root)?,
+            children: a.children,
+        }
+    } else if let Some(c) = &a.cgroup {
+        Target::Cgroup { path: c.clone() }
+    } else {
+        Target::Command {
+            argv: a.command.clone(),
+            memory_limit: a.memory_limit,
+            children: a.children,
+        }
+    };
+    // SAFETY: the handlers only store to an atomic.
+    unsafe {
+        libc::signal(libc::SIGINT, on_signal as *const () as libc::sighandler_t);
+        libc::signal(libc::SIGTERM, on_signal as *const () as libc::sighandler_t);
+    }
+    let tty = std::io::stderr().is_terminal() && !out.quiet;
+    let mut progress = |t: f64, v: Option<u64>, slope: Option<f64>| {
+        if tty {
+            let _ = write!(
+                std::io::stderr(),
+                "\r\x1b[K[{t:>6.0} s] {} {}",
+                v.map(iec).unwrap_or_else(|| "-".into()),
+                slope
+                    .map(|s| format!("slope {:+.2} MiB/min", s * 60.0 / 1048576.0))
+                    .unwrap_or_default()
+            );
+        }
+    };
+    let summary = record::record(Options {
+        target,
+        interval: a.interval,
+        duration: a.duration,
+        output: a.output.clone(),
+        keep_oom_score: a.keep_oom_score,
+        proc_root: g.proc_root.clone(),
+        cgroup_root: g.cgroup_root.clone(),
+        stop: &STOP,
+        progress: Some(&mut progress),
+    })?;
+    if tty {
+        let _ = writeln!(std::io::stderr());
+    }
+    for n in &summary.notes {
+        out.note(n);
+    }
+    out.note(&format!(
+        "{} samples in {:.0} s written to {} (stopped: {}{}{})",
+        summary.samples,
+        summary.duration_s,
+        summary.output,
+        summary.stopped_by,
+        match (summary.exit_code, summary.signal) {
+            (Some(c), _) => format!(", exit code {c}"),
+            (None, Some(s)) => format!(", killed by signal {s}"),
+            _ => String::new(),
+        },
+        if summary.oom_kills > 0 {
+            format!(", {} OOM kill(s) in its cgroup", summary.oom_kills)
+        } else {
+            String::new()
+        }
+    ));
+    if out.format == clw_diag::render::Format::Json {
+        serde_json::to_writer_pretty(std::io::stdout().lock(), &summary)?;
+        println!();
+    }
+    Ok(ExitCode::SUCCESS)
+}
