@@ -37,6 +37,8 @@ Register-ArgumentCompleter -Native -CommandName 'clw-diag' -ScriptBlock {
             [CompletionResult]::new('sample', 'sample', [CompletionResultType]::ParameterValue, 'Snapshot of host, memory cgroups and processes, with pressure states')
             [CompletionResult]::new('vmmap', 'vmmap', [CompletionResultType]::ParameterValue, 'Where a process''s memory is: heap, stacks, code, file data, shared memory, kernel')
             [CompletionResult]::new('triage', 'triage', [CompletionResultType]::ParameterValue, 'Find OOM kills, abnormal exits and crashes in kernel, container, systemd, runtime and CI logs')
+            [CompletionResult]::new('record', 'record', [CompletionResultType]::ParameterValue, 'Record a memory trace of a process, a cgroup or a command (JSON Lines, crash-safe)')
+            [CompletionResult]::new('analyze', 'analyze', [CompletionResultType]::ParameterValue, 'Analyse recorded traces: leak verdict, rate with a confidence interval, time to limit')
             [CompletionResult]::new('completions', 'completions', [CompletionResultType]::ParameterValue, 'Print shell completions (bash, zsh, fish, elvish, powershell)')
             [CompletionResult]::new('man', 'man', [CompletionResultType]::ParameterValue, 'Print the man page (or write every page with --dir)')
             [CompletionResult]::new('help', 'help', [CompletionResultType]::ParameterValue, 'Print this message or the help of the given subcommand(s)')
@@ -104,6 +106,85 @@ Register-ArgumentCompleter -Native -CommandName 'clw-diag' -ScriptBlock {
             [CompletionResult]::new('--version', '--version', [CompletionResultType]::ParameterName, 'Print version')
             break
         }
+        'clw-diag;record' {
+            [CompletionResult]::new('--pid', '--pid', [CompletionResultType]::ParameterName, 'Record this process (''self'' for clw-diag itself)')
+            [CompletionResult]::new('--cgroup', '--cgroup', [CompletionResultType]::ParameterName, 'Record this memory cgroup (relative to the memory hierarchy, or absolute)')
+            [CompletionResult]::new('--memory-limit', '--memory-limit', [CompletionResultType]::ParameterName, 'Run the command inside a new memory cgroup with this limit (2Gi, 512MiB, bytes)')
+            [CompletionResult]::new('-i', '-i', [CompletionResultType]::ParameterName, 'Sampling interval')
+            [CompletionResult]::new('--interval', '--interval', [CompletionResultType]::ParameterName, 'Sampling interval')
+            [CompletionResult]::new('-d', '-d', [CompletionResultType]::ParameterName, 'Stop after this long (default: until the target exits or Ctrl-C)')
+            [CompletionResult]::new('--duration', '--duration', [CompletionResultType]::ParameterName, 'Stop after this long (default: until the target exits or Ctrl-C)')
+            [CompletionResult]::new('-o', '-o', [CompletionResultType]::ParameterName, 'The trace file to write')
+            [CompletionResult]::new('--output', '--output', [CompletionResultType]::ParameterName, 'The trace file to write')
+            [CompletionResult]::new('--format', '--format', [CompletionResultType]::ParameterName, 'Output format: a table for people, JSON (the stable contract, see docs/json.md), CSV, or GitHub Actions annotations (triage)')
+            [CompletionResult]::new('--color', '--color', [CompletionResultType]::ParameterName, 'When to colour the output; NO_COLOR in the environment means never for "auto"')
+            [CompletionResult]::new('--proc-root', '--proc-root', [CompletionResultType]::ParameterName, 'Read process files from this directory instead of /proc (e.g. a copied tree)')
+            [CompletionResult]::new('--cgroup-root', '--cgroup-root', [CompletionResultType]::ParameterName, 'Read cgroup files from this directory instead of /sys/fs/cgroup')
+            [CompletionResult]::new('--children', '--children', [CompletionResultType]::ParameterName, 'Include the process''s descendants, summed')
+            [CompletionResult]::new('--keep-oom-score', '--keep-oom-score', [CompletionResultType]::ParameterName, 'Do not raise the recorder''s own oom_score_adj to 1000')
+            [CompletionResult]::new('--json', '--json', [CompletionResultType]::ParameterName, 'Shorthand for --format json')
+            [CompletionResult]::new('-q', '-q', [CompletionResultType]::ParameterName, 'Print only the data: no notes or warnings on stderr')
+            [CompletionResult]::new('--quiet', '--quiet', [CompletionResultType]::ParameterName, 'Print only the data: no notes or warnings on stderr')
+            [CompletionResult]::new('-v', '-v', [CompletionResultType]::ParameterName, 'Say more on stderr about what is read (repeat for more)')
+            [CompletionResult]::new('--verbose', '--verbose', [CompletionResultType]::ParameterName, 'Say more on stderr about what is read (repeat for more)')
+            [CompletionResult]::new('-h', '-h', [CompletionResultType]::ParameterName, 'Print help (see more with ''--help'')')
+            [CompletionResult]::new('--help', '--help', [CompletionResultType]::ParameterName, 'Print help (see more with ''--help'')')
+            [CompletionResult]::new('-V', '-V ', [CompletionResultType]::ParameterName, 'Print version')
+            [CompletionResult]::new('--version', '--version', [CompletionResultType]::ParameterName, 'Print version')
+            break
+        }
+        'clw-diag;analyze' {
+            [CompletionResult]::new('--format', '--format', [CompletionResultType]::ParameterName, 'Output format: a table for people, JSON (the stable contract, see docs/json.md), CSV, or GitHub Actions annotations (triage)')
+            [CompletionResult]::new('--color', '--color', [CompletionResultType]::ParameterName, 'When to colour the output; NO_COLOR in the environment means never for "auto"')
+            [CompletionResult]::new('--proc-root', '--proc-root', [CompletionResultType]::ParameterName, 'Read process files from this directory instead of /proc (e.g. a copied tree)')
+            [CompletionResult]::new('--cgroup-root', '--cgroup-root', [CompletionResultType]::ParameterName, 'Read cgroup files from this directory instead of /sys/fs/cgroup')
+            [CompletionResult]::new('--json', '--json', [CompletionResultType]::ParameterName, 'Shorthand for --format json')
+            [CompletionResult]::new('-q', '-q', [CompletionResultType]::ParameterName, 'Print only the data: no notes or warnings on stderr')
+            [CompletionResult]::new('--quiet', '--quiet', [CompletionResultType]::ParameterName, 'Print only the data: no notes or warnings on stderr')
+            [CompletionResult]::new('-v', '-v', [CompletionResultType]::ParameterName, 'Say more on stderr about what is read (repeat for more)')
+            [CompletionResult]::new('--verbose', '--verbose', [CompletionResultType]::ParameterName, 'Say more on stderr about what is read (repeat for more)')
+            [CompletionResult]::new('-h', '-h', [CompletionResultType]::ParameterName, 'Print help (see more with ''--help'')')
+            [CompletionResult]::new('--help', '--help', [CompletionResultType]::ParameterName, 'Print help (see more with ''--help'')')
+            [CompletionResult]::new('-V', '-V ', [CompletionResultType]::ParameterName, 'Print version')
+            [CompletionResult]::new('--version', '--version', [CompletionResultType]::ParameterName, 'Print version')
+            [CompletionResult]::new('memory-trace', 'memory-trace', [CompletionResultType]::ParameterValue, 'Leak verdict, leak rate with a confidence interval, and time to the memory limit')
+            [CompletionResult]::new('help', 'help', [CompletionResultType]::ParameterValue, 'Print this message or the help of the given subcommand(s)')
+            break
+        }
+        'clw-diag;analyze;memory-trace' {
+            [CompletionResult]::new('--metric', '--metric', [CompletionResultType]::ParameterName, 'The memory column to analyse (default: anon or RSS for processes, anon or working set for cgroups)')
+            [CompletionResult]::new('--limit', '--limit', [CompletionResultType]::ParameterName, 'The memory limit to project against: 2048Mi, 2Gi, 512MiB or bytes (default: the trace''s cgroup limit, else the host''s MemTotal)')
+            [CompletionResult]::new('--plot', '--plot', [CompletionResultType]::ParameterName, 'Draw memory over time, the envelope, the trend with its band, the limit and the projected crossing into this .svg or .png file (with several traces, the first)')
+            [CompletionResult]::new('--min-growth', '--min-growth', [CompletionResultType]::ParameterName, 'Growth over the analysed window below which a trend is only "suspected", percent')
+            [CompletionResult]::new('--min-rate', '--min-rate', [CompletionResultType]::ParameterName, 'Growth rate below which a leak is flagged as slow, in bytes per hour (e.g. 1Mi)')
+            [CompletionResult]::new('--format', '--format', [CompletionResultType]::ParameterName, 'Output format: a table for people, JSON (the stable contract, see docs/json.md), CSV, or GitHub Actions annotations (triage)')
+            [CompletionResult]::new('--color', '--color', [CompletionResultType]::ParameterName, 'When to colour the output; NO_COLOR in the environment means never for "auto"')
+            [CompletionResult]::new('--proc-root', '--proc-root', [CompletionResultType]::ParameterName, 'Read process files from this directory instead of /proc (e.g. a copied tree)')
+            [CompletionResult]::new('--cgroup-root', '--cgroup-root', [CompletionResultType]::ParameterName, 'Read cgroup files from this directory instead of /sys/fs/cgroup')
+            [CompletionResult]::new('--leak-detection', '--leak-detection', [CompletionResultType]::ParameterName, 'Run the leak detection (the default analysis; kept for the runbooks'' command line)')
+            [CompletionResult]::new('--fail-on-leak', '--fail-on-leak', [CompletionResultType]::ParameterName, 'Exit with code 1 when any verdict is leak')
+            [CompletionResult]::new('--json', '--json', [CompletionResultType]::ParameterName, 'Shorthand for --format json')
+            [CompletionResult]::new('-q', '-q', [CompletionResultType]::ParameterName, 'Print only the data: no notes or warnings on stderr')
+            [CompletionResult]::new('--quiet', '--quiet', [CompletionResultType]::ParameterName, 'Print only the data: no notes or warnings on stderr')
+            [CompletionResult]::new('-v', '-v', [CompletionResultType]::ParameterName, 'Say more on stderr about what is read (repeat for more)')
+            [CompletionResult]::new('--verbose', '--verbose', [CompletionResultType]::ParameterName, 'Say more on stderr about what is read (repeat for more)')
+            [CompletionResult]::new('-h', '-h', [CompletionResultType]::ParameterName, 'Print help (see more with ''--help'')')
+            [CompletionResult]::new('--help', '--help', [CompletionResultType]::ParameterName, 'Print help (see more with ''--help'')')
+            [CompletionResult]::new('-V', '-V ', [CompletionResultType]::ParameterName, 'Print version')
+            [CompletionResult]::new('--version', '--version', [CompletionResultType]::ParameterName, 'Print version')
+            break
+        }
+        'clw-diag;analyze;help' {
+            [CompletionResult]::new('memory-trace', 'memory-trace', [CompletionResultType]::ParameterValue, 'Leak verdict, leak rate with a confidence interval, and time to the memory limit')
+            [CompletionResult]::new('help', 'help', [CompletionResultType]::ParameterValue, 'Print this message or the help of the given subcommand(s)')
+            break
+        }
+        'clw-diag;analyze;help;memory-trace' {
+            break
+        }
+        'clw-diag;analyze;help;help' {
+            break
+        }
         'clw-diag;completions' {
             [CompletionResult]::new('--dir', '--dir', [CompletionResultType]::ParameterName, 'Write the completions of every shell into DIR instead')
             [CompletionResult]::new('--format', '--format', [CompletionResultType]::ParameterName, 'Output format: a table for people, JSON (the stable contract, see docs/json.md), CSV, or GitHub Actions annotations (triage)')
@@ -142,6 +223,8 @@ Register-ArgumentCompleter -Native -CommandName 'clw-diag' -ScriptBlock {
             [CompletionResult]::new('sample', 'sample', [CompletionResultType]::ParameterValue, 'Snapshot of host, memory cgroups and processes, with pressure states')
             [CompletionResult]::new('vmmap', 'vmmap', [CompletionResultType]::ParameterValue, 'Where a process''s memory is: heap, stacks, code, file data, shared memory, kernel')
             [CompletionResult]::new('triage', 'triage', [CompletionResultType]::ParameterValue, 'Find OOM kills, abnormal exits and crashes in kernel, container, systemd, runtime and CI logs')
+            [CompletionResult]::new('record', 'record', [CompletionResultType]::ParameterValue, 'Record a memory trace of a process, a cgroup or a command (JSON Lines, crash-safe)')
+            [CompletionResult]::new('analyze', 'analyze', [CompletionResultType]::ParameterValue, 'Analyse recorded traces: leak verdict, rate with a confidence interval, time to limit')
             [CompletionResult]::new('completions', 'completions', [CompletionResultType]::ParameterValue, 'Print shell completions (bash, zsh, fish, elvish, powershell)')
             [CompletionResult]::new('man', 'man', [CompletionResultType]::ParameterValue, 'Print the man page (or write every page with --dir)')
             [CompletionResult]::new('help', 'help', [CompletionResultType]::ParameterValue, 'Print this message or the help of the given subcommand(s)')
@@ -154,6 +237,16 @@ Register-ArgumentCompleter -Native -CommandName 'clw-diag' -ScriptBlock {
             break
         }
         'clw-diag;help;triage' {
+            break
+        }
+        'clw-diag;help;record' {
+            break
+        }
+        'clw-diag;help;analyze' {
+            [CompletionResult]::new('memory-trace', 'memory-trace', [CompletionResultType]::ParameterValue, 'Leak verdict, leak rate with a confidence interval, and time to the memory limit')
+            break
+        }
+        'clw-diag;help;analyze;memory-trace' {
             break
         }
         'clw-diag;help;completions' {

@@ -16,6 +16,9 @@ _clw__diag() {
             ",$1")
                 cmd="clw__diag"
                 ;;
+            clw__diag,analyze)
+                cmd="clw__diag__subcmd__analyze"
+                ;;
             clw__diag,completions)
                 cmd="clw__diag__subcmd__completions"
                 ;;
@@ -24,6 +27,9 @@ _clw__diag() {
                 ;;
             clw__diag,man)
                 cmd="clw__diag__subcmd__man"
+                ;;
+            clw__diag,record)
+                cmd="clw__diag__subcmd__record"
                 ;;
             clw__diag,sample)
                 cmd="clw__diag__subcmd__sample"
@@ -34,6 +40,21 @@ _clw__diag() {
             clw__diag,vmmap)
                 cmd="clw__diag__subcmd__vmmap"
                 ;;
+            clw__diag__subcmd__analyze,help)
+                cmd="clw__diag__subcmd__analyze__subcmd__help"
+                ;;
+            clw__diag__subcmd__analyze,memory-trace)
+                cmd="clw__diag__subcmd__analyze__subcmd__memory__subcmd__trace"
+                ;;
+            clw__diag__subcmd__analyze__subcmd__help,help)
+                cmd="clw__diag__subcmd__analyze__subcmd__help__subcmd__help"
+                ;;
+            clw__diag__subcmd__analyze__subcmd__help,memory-trace)
+                cmd="clw__diag__subcmd__analyze__subcmd__help__subcmd__memory__subcmd__trace"
+                ;;
+            clw__diag__subcmd__help,analyze)
+                cmd="clw__diag__subcmd__help__subcmd__analyze"
+                ;;
             clw__diag__subcmd__help,completions)
                 cmd="clw__diag__subcmd__help__subcmd__completions"
                 ;;
@@ -42,6 +63,9 @@ _clw__diag() {
                 ;;
             clw__diag__subcmd__help,man)
                 cmd="clw__diag__subcmd__help__subcmd__man"
+                ;;
+            clw__diag__subcmd__help,record)
+                cmd="clw__diag__subcmd__help__subcmd__record"
                 ;;
             clw__diag__subcmd__help,sample)
                 cmd="clw__diag__subcmd__help__subcmd__sample"
@@ -52,6 +76,9 @@ _clw__diag() {
             clw__diag__subcmd__help,vmmap)
                 cmd="clw__diag__subcmd__help__subcmd__vmmap"
                 ;;
+            clw__diag__subcmd__help__subcmd__analyze,memory-trace)
+                cmd="clw__diag__subcmd__help__subcmd__analyze__subcmd__memory__subcmd__trace"
+                ;;
             *)
                 ;;
         esac
@@ -59,12 +86,134 @@ _clw__diag() {
 
     case "${cmd}" in
         clw__diag)
-            opts="-q -v -h -V --format --json --color --quiet --verbose --proc-root --cgroup-root --help --version sample vmmap triage completions man help"
+            opts="-q -v -h -V --format --json --color --quiet --verbose --proc-root --cgroup-root --help --version sample vmmap triage record analyze completions man help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 1 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
             fi
             case "${prev}" in
+                --format)
+                    COMPREPLY=($(compgen -W "table json csv github" -- "${cur}"))
+                    return 0
+                    ;;
+                --color)
+                    COMPREPLY=($(compgen -W "auto always never" -- "${cur}"))
+                    return 0
+                    ;;
+                --proc-root)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --cgroup-root)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        clw__subcmd__diag__subcmd__analyze)
+            opts="-q -v -h -V --format --json --color --quiet --verbose --proc-root --cgroup-root --help --version memory-trace help"
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                --format)
+                    COMPREPLY=($(compgen -W "table json csv github" -- "${cur}"))
+                    return 0
+                    ;;
+                --color)
+                    COMPREPLY=($(compgen -W "auto always never" -- "${cur}"))
+                    return 0
+                    ;;
+                --proc-root)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --cgroup-root)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        clw__subcmd__diag__subcmd__analyze__subcmd__help)
+            opts="memory-trace help"
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        clw__subcmd__diag__subcmd__analyze__subcmd__help__subcmd__help)
+            opts=""
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 4 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        clw__subcmd__diag__subcmd__analyze__subcmd__help__subcmd__memory__subcmd__trace)
+            opts=""
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 4 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        clw__subcmd__diag__subcmd__analyze__subcmd__memory__subcmd__trace)
+            opts="-q -v -h -V --leak-detection --metric --limit --plot --fail-on-leak --min-growth --min-rate --format --json --color --quiet --verbose --proc-root --cgroup-root --help --version"
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                --metric)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --limit)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --plot)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --min-growth)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --min-rate)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
                 --format)
                     COMPREPLY=($(compgen -W "table json csv github" -- "${cur}"))
                     return 0
@@ -123,8 +272,36 @@ _clw__diag() {
             return 0
             ;;
         clw__subcmd__diag__subcmd__help)
-            opts="sample vmmap triage completions man help"
+            opts="sample vmmap triage record analyze completions man help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        clw__subcmd__diag__subcmd__help__subcmd__analyze)
+            opts="memory-trace"
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        clw__subcmd__diag__subcmd__help__subcmd__analyze__subcmd__memory__subcmd__trace)
+            opts=""
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 4 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
             fi
@@ -165,6 +342,20 @@ _clw__diag() {
             return 0
             ;;
         clw__subcmd__diag__subcmd__help__subcmd__man)
+            opts=""
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        clw__subcmd__diag__subcmd__help__subcmd__record)
             opts=""
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
@@ -228,6 +419,72 @@ _clw__diag() {
             fi
             case "${prev}" in
                 --dir)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --format)
+                    COMPREPLY=($(compgen -W "table json csv github" -- "${cur}"))
+                    return 0
+                    ;;
+                --color)
+                    COMPREPLY=($(compgen -W "auto always never" -- "${cur}"))
+                    return 0
+                    ;;
+                --proc-root)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --cgroup-root)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        clw__subcmd__diag__subcmd__record)
+            opts="-i -d -o -q -v -h -V --pid --children --cgroup --memory-limit --interval --duration --output --keep-oom-score --format --json --color --quiet --verbose --proc-root --cgroup-root --help --version"
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                --pid)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --cgroup)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --memory-limit)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --interval)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                -i)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --duration)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                -d)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --output)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                -o)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;

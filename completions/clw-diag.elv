@@ -34,6 +34,8 @@ set edit:completion:arg-completer[clw-diag] = {|@words|
             cand sample 'Snapshot of host, memory cgroups and processes, with pressure states'
             cand vmmap 'Where a process''s memory is: heap, stacks, code, file data, shared memory, kernel'
             cand triage 'Find OOM kills, abnormal exits and crashes in kernel, container, systemd, runtime and CI logs'
+            cand record 'Record a memory trace of a process, a cgroup or a command (JSON Lines, crash-safe)'
+            cand analyze 'Analyse recorded traces: leak verdict, rate with a confidence interval, time to limit'
             cand completions 'Print shell completions (bash, zsh, fish, elvish, powershell)'
             cand man 'Print the man page (or write every page with --dir)'
             cand help 'Print this message or the help of the given subcommand(s)'
@@ -97,6 +99,79 @@ set edit:completion:arg-completer[clw-diag] = {|@words|
             cand -V 'Print version'
             cand --version 'Print version'
         }
+        &'clw-diag;record'= {
+            cand --pid 'Record this process (''self'' for clw-diag itself)'
+            cand --cgroup 'Record this memory cgroup (relative to the memory hierarchy, or absolute)'
+            cand --memory-limit 'Run the command inside a new memory cgroup with this limit (2Gi, 512MiB, bytes)'
+            cand -i 'Sampling interval'
+            cand --interval 'Sampling interval'
+            cand -d 'Stop after this long (default: until the target exits or Ctrl-C)'
+            cand --duration 'Stop after this long (default: until the target exits or Ctrl-C)'
+            cand -o 'The trace file to write'
+            cand --output 'The trace file to write'
+            cand --format 'Output format: a table for people, JSON (the stable contract, see docs/json.md), CSV, or GitHub Actions annotations (triage)'
+            cand --color 'When to colour the output; NO_COLOR in the environment means never for "auto"'
+            cand --proc-root 'Read process files from this directory instead of /proc (e.g. a copied tree)'
+            cand --cgroup-root 'Read cgroup files from this directory instead of /sys/fs/cgroup'
+            cand --children 'Include the process''s descendants, summed'
+            cand --keep-oom-score 'Do not raise the recorder''s own oom_score_adj to 1000'
+            cand --json 'Shorthand for --format json'
+            cand -q 'Print only the data: no notes or warnings on stderr'
+            cand --quiet 'Print only the data: no notes or warnings on stderr'
+            cand -v 'Say more on stderr about what is read (repeat for more)'
+            cand --verbose 'Say more on stderr about what is read (repeat for more)'
+            cand -h 'Print help (see more with ''--help'')'
+            cand --help 'Print help (see more with ''--help'')'
+            cand -V 'Print version'
+            cand --version 'Print version'
+        }
+        &'clw-diag;analyze'= {
+            cand --format 'Output format: a table for people, JSON (the stable contract, see docs/json.md), CSV, or GitHub Actions annotations (triage)'
+            cand --color 'When to colour the output; NO_COLOR in the environment means never for "auto"'
+            cand --proc-root 'Read process files from this directory instead of /proc (e.g. a copied tree)'
+            cand --cgroup-root 'Read cgroup files from this directory instead of /sys/fs/cgroup'
+            cand --json 'Shorthand for --format json'
+            cand -q 'Print only the data: no notes or warnings on stderr'
+            cand --quiet 'Print only the data: no notes or warnings on stderr'
+            cand -v 'Say more on stderr about what is read (repeat for more)'
+            cand --verbose 'Say more on stderr about what is read (repeat for more)'
+            cand -h 'Print help (see more with ''--help'')'
+            cand --help 'Print help (see more with ''--help'')'
+            cand -V 'Print version'
+            cand --version 'Print version'
+            cand memory-trace 'Leak verdict, leak rate with a confidence interval, and time to the memory limit'
+            cand help 'Print this message or the help of the given subcommand(s)'
+        }
+        &'clw-diag;analyze;memory-trace'= {
+            cand --metric 'The memory column to analyse (default: anon or RSS for processes, anon or working set for cgroups)'
+            cand --limit 'The memory limit to project against: 2048Mi, 2Gi, 512MiB or bytes (default: the trace''s cgroup limit, else the host''s MemTotal)'
+            cand --plot 'Draw memory over time, the envelope, the trend with its band, the limit and the projected crossing into this .svg or .png file (with several traces, the first)'
+            cand --min-growth 'Growth over the analysed window below which a trend is only "suspected", percent'
+            cand --min-rate 'Growth rate below which a leak is flagged as slow, in bytes per hour (e.g. 1Mi)'
+            cand --format 'Output format: a table for people, JSON (the stable contract, see docs/json.md), CSV, or GitHub Actions annotations (triage)'
+            cand --color 'When to colour the output; NO_COLOR in the environment means never for "auto"'
+            cand --proc-root 'Read process files from this directory instead of /proc (e.g. a copied tree)'
+            cand --cgroup-root 'Read cgroup files from this directory instead of /sys/fs/cgroup'
+            cand --leak-detection 'Run the leak detection (the default analysis; kept for the runbooks'' command line)'
+            cand --fail-on-leak 'Exit with code 1 when any verdict is leak'
+            cand --json 'Shorthand for --format json'
+            cand -q 'Print only the data: no notes or warnings on stderr'
+            cand --quiet 'Print only the data: no notes or warnings on stderr'
+            cand -v 'Say more on stderr about what is read (repeat for more)'
+            cand --verbose 'Say more on stderr about what is read (repeat for more)'
+            cand -h 'Print help (see more with ''--help'')'
+            cand --help 'Print help (see more with ''--help'')'
+            cand -V 'Print version'
+            cand --version 'Print version'
+        }
+        &'clw-diag;analyze;help'= {
+            cand memory-trace 'Leak verdict, leak rate with a confidence interval, and time to the memory limit'
+            cand help 'Print this message or the help of the given subcommand(s)'
+        }
+        &'clw-diag;analyze;help;memory-trace'= {
+        }
+        &'clw-diag;analyze;help;help'= {
+        }
         &'clw-diag;completions'= {
             cand --dir 'Write the completions of every shell into DIR instead'
             cand --format 'Output format: a table for people, JSON (the stable contract, see docs/json.md), CSV, or GitHub Actions annotations (triage)'
@@ -133,6 +208,8 @@ set edit:completion:arg-completer[clw-diag] = {|@words|
             cand sample 'Snapshot of host, memory cgroups and processes, with pressure states'
             cand vmmap 'Where a process''s memory is: heap, stacks, code, file data, shared memory, kernel'
             cand triage 'Find OOM kills, abnormal exits and crashes in kernel, container, systemd, runtime and CI logs'
+            cand record 'Record a memory trace of a process, a cgroup or a command (JSON Lines, crash-safe)'
+            cand analyze 'Analyse recorded traces: leak verdict, rate with a confidence interval, time to limit'
             cand completions 'Print shell completions (bash, zsh, fish, elvish, powershell)'
             cand man 'Print the man page (or write every page with --dir)'
             cand help 'Print this message or the help of the given subcommand(s)'
@@ -142,6 +219,13 @@ set edit:completion:arg-completer[clw-diag] = {|@words|
         &'clw-diag;help;vmmap'= {
         }
         &'clw-diag;help;triage'= {
+        }
+        &'clw-diag;help;record'= {
+        }
+        &'clw-diag;help;analyze'= {
+            cand memory-trace 'Leak verdict, leak rate with a confidence interval, and time to the memory limit'
+        }
+        &'clw-diag;help;analyze;memory-trace'= {
         }
         &'clw-diag;help;completions'= {
         }

@@ -41,6 +41,8 @@ complete -c clw-diag -n "__fish_clw_diag_needs_command" -s V -l version -d 'Prin
 complete -c clw-diag -n "__fish_clw_diag_needs_command" -f -a "sample" -d 'Snapshot of host, memory cgroups and processes, with pressure states'
 complete -c clw-diag -n "__fish_clw_diag_needs_command" -f -a "vmmap" -d 'Where a process\'s memory is: heap, stacks, code, file data, shared memory, kernel'
 complete -c clw-diag -n "__fish_clw_diag_needs_command" -f -a "triage" -d 'Find OOM kills, abnormal exits and crashes in kernel, container, systemd, runtime and CI logs'
+complete -c clw-diag -n "__fish_clw_diag_needs_command" -f -a "record" -d 'Record a memory trace of a process, a cgroup or a command (JSON Lines, crash-safe)'
+complete -c clw-diag -n "__fish_clw_diag_needs_command" -f -a "analyze" -d 'Analyse recorded traces: leak verdict, rate with a confidence interval, time to limit'
 complete -c clw-diag -n "__fish_clw_diag_needs_command" -f -a "completions" -d 'Print shell completions (bash, zsh, fish, elvish, powershell)'
 complete -c clw-diag -n "__fish_clw_diag_needs_command" -f -a "man" -d 'Print the man page (or write every page with --dir)'
 complete -c clw-diag -n "__fish_clw_diag_needs_command" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'
@@ -111,6 +113,67 @@ complete -c clw-diag -n "__fish_clw_diag_using_subcommand triage" -s q -l quiet 
 complete -c clw-diag -n "__fish_clw_diag_using_subcommand triage" -s v -l verbose -d 'Say more on stderr about what is read (repeat for more)'
 complete -c clw-diag -n "__fish_clw_diag_using_subcommand triage" -s h -l help -d 'Print help (see more with \'--help\')'
 complete -c clw-diag -n "__fish_clw_diag_using_subcommand triage" -s V -l version -d 'Print version'
+complete -c clw-diag -n "__fish_clw_diag_using_subcommand record" -l pid -d 'Record this process (\'self\' for clw-diag itself)' -r
+complete -c clw-diag -n "__fish_clw_diag_using_subcommand record" -l cgroup -d 'Record this memory cgroup (relative to the memory hierarchy, or absolute)' -r
+complete -c clw-diag -n "__fish_clw_diag_using_subcommand record" -l memory-limit -d 'Run the command inside a new memory cgroup with this limit (2Gi, 512MiB, bytes)' -r
+complete -c clw-diag -n "__fish_clw_diag_using_subcommand record" -s i -l interval -d 'Sampling interval' -r
+complete -c clw-diag -n "__fish_clw_diag_using_subcommand record" -s d -l duration -d 'Stop after this long (default: until the target exits or Ctrl-C)' -r
+complete -c clw-diag -n "__fish_clw_diag_using_subcommand record" -s o -l output -d 'The trace file to write' -r -F
+complete -c clw-diag -n "__fish_clw_diag_using_subcommand record" -l format -d 'Output format: a table for people, JSON (the stable contract, see docs/json.md), CSV, or GitHub Actions annotations (triage)' -r -f -a "table\t''
+json\t''
+csv\t''
+github\t'GitHub Actions annotations (triage only)'"
+complete -c clw-diag -n "__fish_clw_diag_using_subcommand record" -l color -d 'When to colour the output; NO_COLOR in the environment means never for "auto"' -r -f -a "auto\t''
+always\t''
+never\t''"
+complete -c clw-diag -n "__fish_clw_diag_using_subcommand record" -l proc-root -d 'Read process files from this directory instead of /proc (e.g. a copied tree)' -r -F
+complete -c clw-diag -n "__fish_clw_diag_using_subcommand record" -l cgroup-root -d 'Read cgroup files from this directory instead of /sys/fs/cgroup' -r -F
+complete -c clw-diag -n "__fish_clw_diag_using_subcommand record" -l children -d 'Include the process\'s descendants, summed'
+complete -c clw-diag -n "__fish_clw_diag_using_subcommand record" -l keep-oom-score -d 'Do not raise the recorder\'s own oom_score_adj to 1000'
+complete -c clw-diag -n "__fish_clw_diag_using_subcommand record" -l json -d 'Shorthand for --format json'
+complete -c clw-diag -n "__fish_clw_diag_using_subcommand record" -s q -l quiet -d 'Print only the data: no notes or warnings on stderr'
+complete -c clw-diag -n "__fish_clw_diag_using_subcommand record" -s v -l verbose -d 'Say more on stderr about what is read (repeat for more)'
+complete -c clw-diag -n "__fish_clw_diag_using_subcommand record" -s h -l help -d 'Print help (see more with \'--help\')'
+complete -c clw-diag -n "__fish_clw_diag_using_subcommand record" -s V -l version -d 'Print version'
+complete -c clw-diag -n "__fish_clw_diag_using_subcommand analyze; and not __fish_seen_subcommand_from memory-trace help" -l format -d 'Output format: a table for people, JSON (the stable contract, see docs/json.md), CSV, or GitHub Actions annotations (triage)' -r -f -a "table\t''
+json\t''
+csv\t''
+github\t'GitHub Actions annotations (triage only)'"
+complete -c clw-diag -n "__fish_clw_diag_using_subcommand analyze; and not __fish_seen_subcommand_from memory-trace help" -l color -d 'When to colour the output; NO_COLOR in the environment means never for "auto"' -r -f -a "auto\t''
+always\t''
+never\t''"
+complete -c clw-diag -n "__fish_clw_diag_using_subcommand analyze; and not __fish_seen_subcommand_from memory-trace help" -l proc-root -d 'Read process files from this directory instead of /proc (e.g. a copied tree)' -r -F
+complete -c clw-diag -n "__fish_clw_diag_using_subcommand analyze; and not __fish_seen_subcommand_from memory-trace help" -l cgroup-root -d 'Read cgroup files from this directory instead of /sys/fs/cgroup' -r -F
+complete -c clw-diag -n "__fish_clw_diag_using_subcommand analyze; and not __fish_seen_subcommand_from memory-trace help" -l json -d 'Shorthand for --format json'
+complete -c clw-diag -n "__fish_clw_diag_using_subcommand analyze; and not __fish_seen_subcommand_from memory-trace help" -s q -l quiet -d 'Print only the data: no notes or warnings on stderr'
+complete -c clw-diag -n "__fish_clw_diag_using_subcommand analyze; and not __fish_seen_subcommand_from memory-trace help" -s v -l verbose -d 'Say more on stderr about what is read (repeat for more)'
+complete -c clw-diag -n "__fish_clw_diag_using_subcommand analyze; and not __fish_seen_subcommand_from memory-trace help" -s h -l help -d 'Print help (see more with \'--help\')'
+complete -c clw-diag -n "__fish_clw_diag_using_subcommand analyze; and not __fish_seen_subcommand_from memory-trace help" -s V -l version -d 'Print version'
+complete -c clw-diag -n "__fish_clw_diag_using_subcommand analyze; and not __fish_seen_subcommand_from memory-trace help" -f -a "memory-trace" -d 'Leak verdict, leak rate with a confidence interval, and time to the memory limit'
+complete -c clw-diag -n "__fish_clw_diag_using_subcommand analyze; and not __fish_seen_subcommand_from memory-trace help" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'
+complete -c clw-diag -n "__fish_clw_diag_using_subcommand analyze; and __fish_seen_subcommand_from memory-trace" -l metric -d 'The memory column to analyse (default: anon or RSS for processes, anon or working set for cgroups)' -r
+complete -c clw-diag -n "__fish_clw_diag_using_subcommand analyze; and __fish_seen_subcommand_from memory-trace" -l limit -d 'The memory limit to project against: 2048Mi, 2Gi, 512MiB or bytes (default: the trace\'s cgroup limit, else the host\'s MemTotal)' -r
+complete -c clw-diag -n "__fish_clw_diag_using_subcommand analyze; and __fish_seen_subcommand_from memory-trace" -l plot -d 'Draw memory over time, the envelope, the trend with its band, the limit and the projected crossing into this .svg or .png file (with several traces, the first)' -r -F
+complete -c clw-diag -n "__fish_clw_diag_using_subcommand analyze; and __fish_seen_subcommand_from memory-trace" -l min-growth -d 'Growth over the analysed window below which a trend is only "suspected", percent' -r
+complete -c clw-diag -n "__fish_clw_diag_using_subcommand analyze; and __fish_seen_subcommand_from memory-trace" -l min-rate -d 'Growth rate below which a leak is flagged as slow, in bytes per hour (e.g. 1Mi)' -r
+complete -c clw-diag -n "__fish_clw_diag_using_subcommand analyze; and __fish_seen_subcommand_from memory-trace" -l format -d 'Output format: a table for people, JSON (the stable contract, see docs/json.md), CSV, or GitHub Actions annotations (triage)' -r -f -a "table\t''
+json\t''
+csv\t''
+github\t'GitHub Actions annotations (triage only)'"
+complete -c clw-diag -n "__fish_clw_diag_using_subcommand analyze; and __fish_seen_subcommand_from memory-trace" -l color -d 'When to colour the output; NO_COLOR in the environment means never for "auto"' -r -f -a "auto\t''
+always\t''
+never\t''"
+complete -c clw-diag -n "__fish_clw_diag_using_subcommand analyze; and __fish_seen_subcommand_from memory-trace" -l proc-root -d 'Read process files from this directory instead of /proc (e.g. a copied tree)' -r -F
+complete -c clw-diag -n "__fish_clw_diag_using_subcommand analyze; and __fish_seen_subcommand_from memory-trace" -l cgroup-root -d 'Read cgroup files from this directory instead of /sys/fs/cgroup' -r -F
+complete -c clw-diag -n "__fish_clw_diag_using_subcommand analyze; and __fish_seen_subcommand_from memory-trace" -l leak-detection -d 'Run the leak detection (the default analysis; kept for the runbooks\' command line)'
+complete -c clw-diag -n "__fish_clw_diag_using_subcommand analyze; and __fish_seen_subcommand_from memory-trace" -l fail-on-leak -d 'Exit with code 1 when any verdict is leak'
+complete -c clw-diag -n "__fish_clw_diag_using_subcommand analyze; and __fish_seen_subcommand_from memory-trace" -l json -d 'Shorthand for --format json'
+complete -c clw-diag -n "__fish_clw_diag_using_subcommand analyze; and __fish_seen_subcommand_from memory-trace" -s q -l quiet -d 'Print only the data: no notes or warnings on stderr'
+complete -c clw-diag -n "__fish_clw_diag_using_subcommand analyze; and __fish_seen_subcommand_from memory-trace" -s v -l verbose -d 'Say more on stderr about what is read (repeat for more)'
+complete -c clw-diag -n "__fish_clw_diag_using_subcommand analyze; and __fish_seen_subcommand_from memory-trace" -s h -l help -d 'Print help (see more with \'--help\')'
+complete -c clw-diag -n "__fish_clw_diag_using_subcommand analyze; and __fish_seen_subcommand_from memory-trace" -s V -l version -d 'Print version'
+complete -c clw-diag -n "__fish_clw_diag_using_subcommand analyze; and __fish_seen_subcommand_from help" -f -a "memory-trace" -d 'Leak verdict, leak rate with a confidence interval, and time to the memory limit'
+complete -c clw-diag -n "__fish_clw_diag_using_subcommand analyze; and __fish_seen_subcommand_from help" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'
 complete -c clw-diag -n "__fish_clw_diag_using_subcommand completions" -l dir -d 'Write the completions of every shell into DIR instead' -r -F
 complete -c clw-diag -n "__fish_clw_diag_using_subcommand completions" -l format -d 'Output format: a table for people, JSON (the stable contract, see docs/json.md), CSV, or GitHub Actions annotations (triage)' -r -f -a "table\t''
 json\t''
@@ -141,9 +204,12 @@ complete -c clw-diag -n "__fish_clw_diag_using_subcommand man" -s q -l quiet -d 
 complete -c clw-diag -n "__fish_clw_diag_using_subcommand man" -s v -l verbose -d 'Say more on stderr about what is read (repeat for more)'
 complete -c clw-diag -n "__fish_clw_diag_using_subcommand man" -s h -l help -d 'Print help (see more with \'--help\')'
 complete -c clw-diag -n "__fish_clw_diag_using_subcommand man" -s V -l version -d 'Print version'
-complete -c clw-diag -n "__fish_clw_diag_using_subcommand help; and not __fish_seen_subcommand_from sample vmmap triage completions man help" -f -a "sample" -d 'Snapshot of host, memory cgroups and processes, with pressure states'
-complete -c clw-diag -n "__fish_clw_diag_using_subcommand help; and not __fish_seen_subcommand_from sample vmmap triage completions man help" -f -a "vmmap" -d 'Where a process\'s memory is: heap, stacks, code, file data, shared memory, kernel'
-complete -c clw-diag -n "__fish_clw_diag_using_subcommand help; and not __fish_seen_subcommand_from sample vmmap triage completions man help" -f -a "triage" -d 'Find OOM kills, abnormal exits and crashes in kernel, container, systemd, runtime and CI logs'
-complete -c clw-diag -n "__fish_clw_diag_using_subcommand help; and not __fish_seen_subcommand_from sample vmmap triage completions man help" -f -a "completions" -d 'Print shell completions (bash, zsh, fish, elvish, powershell)'
-complete -c clw-diag -n "__fish_clw_diag_using_subcommand help; and not __fish_seen_subcommand_from sample vmmap triage completions man help" -f -a "man" -d 'Print the man page (or write every page with --dir)'
-complete -c clw-diag -n "__fish_clw_diag_using_subcommand help; and not __fish_seen_subcommand_from sample vmmap triage completions man help" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'
+complete -c clw-diag -n "__fish_clw_diag_using_subcommand help; and not __fish_seen_subcommand_from sample vmmap triage record analyze completions man help" -f -a "sample" -d 'Snapshot of host, memory cgroups and processes, with pressure states'
+complete -c clw-diag -n "__fish_clw_diag_using_subcommand help; and not __fish_seen_subcommand_from sample vmmap triage record analyze completions man help" -f -a "vmmap" -d 'Where a process\'s memory is: heap, stacks, code, file data, shared memory, kernel'
+complete -c clw-diag -n "__fish_clw_diag_using_subcommand help; and not __fish_seen_subcommand_from sample vmmap triage record analyze completions man help" -f -a "triage" -d 'Find OOM kills, abnormal exits and crashes in kernel, container, systemd, runtime and CI logs'
+complete -c clw-diag -n "__fish_clw_diag_using_subcommand help; and not __fish_seen_subcommand_from sample vmmap triage record analyze completions man help" -f -a "record" -d 'Record a memory trace of a process, a cgroup or a command (JSON Lines, crash-safe)'
+complete -c clw-diag -n "__fish_clw_diag_using_subcommand help; and not __fish_seen_subcommand_from sample vmmap triage record analyze completions man help" -f -a "analyze" -d 'Analyse recorded traces: leak verdict, rate with a confidence interval, time to limit'
+complete -c clw-diag -n "__fish_clw_diag_using_subcommand help; and not __fish_seen_subcommand_from sample vmmap triage record analyze completions man help" -f -a "completions" -d 'Print shell completions (bash, zsh, fish, elvish, powershell)'
+complete -c clw-diag -n "__fish_clw_diag_using_subcommand help; and not __fish_seen_subcommand_from sample vmmap triage record analyze completions man help" -f -a "man" -d 'Print the man page (or write every page with --dir)'
+complete -c clw-diag -n "__fish_clw_diag_using_subcommand help; and not __fish_seen_subcommand_from sample vmmap triage record analyze completions man help" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'
+complete -c clw-diag -n "__fish_clw_diag_using_subcommand help; and __fish_seen_subcommand_from analyze" -f -a "memory-trace" -d 'Leak verdict, leak rate with a confidence interval, and time to the memory limit'

@@ -88,6 +88,38 @@ fn triage_table_on_a_captured_report() {
 }
 
 #[test]
+fn help_record() {
+    insta::assert_snapshot!(stdout(&run(&["record", "--help"])));
+}
+
+#[test]
+fn help_analyze_memory_trace() {
+    insta::assert_snapshot!(stdout(&run(&["analyze", "memory-trace", "--help"])));
+}
+
+#[test]
+fn analyze_table_of_a_csv_trace() {
+    let d = tempfile::tempdir().unwrap();
+    let mut text = String::from("time,rss_kb\n");
+    for i in 0..720 {
+        text.push_str(&format!(
+            "{},{}\n",
+            i * 5,
+            200_000 + i * 40 + (i % 12) * 300
+        ));
+    }
+    let p = d.path().join("service.csv");
+    std::fs::write(&p, text).unwrap();
+    insta::assert_snapshot!(stdout(&run(&[
+        "analyze",
+        "memory-trace",
+        p.to_str().unwrap(),
+        "--limit",
+        "2Gi"
+    ])));
+}
+
+#[test]
 fn help_vmmap() {
     insta::assert_snapshot!(stdout(&run(&["vmmap", "--help"])));
 }

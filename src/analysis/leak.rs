@@ -423,7 +423,7 @@ pub fn analyze(s: &Series, opts: &LeakOptions) -> LeakResult {
         r.notes
             .push(format!("one level shift at {:.0} s", et[step_k]));
         Verdict::LevelShift
-    } else if significant_up && plateau {
+    } else if mk.p < 0.05 && mk.s > 0.0 && plateau {
         r.warmup_excluded_s = Some(et[best_k] - t[0]);
         r.confidence = last.as_ref().map_or(0.5, |(lm, ..)| lm.p.clamp(0.5, 0.99));
         r.notes

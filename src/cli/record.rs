@@ -10,7 +10,7 @@ use clap::Args;
 use clw_diag::record::{self, Options, Target};
 use clw_diag::render::units::{iec, parse_size};
 
-use super::sample::parse_duration;
+use super::sample::{parse_duration, parse_interval};
 use super::{GlobalArgs, Output, PidArg};
 
 pub const LONG_ABOUT: &str = "\
@@ -53,7 +53,7 @@ pub struct RecordArgs {
     #[arg(long, value_name = "QUANTITY", value_parser = parse_quantity, requires = "command")]
     pub memory_limit: Option<u64>,
     /// Sampling interval.
-    #[arg(short = 'i', long, value_name = "DURATION", default_value = "1s", value_parser = parse_duration)]
+    #[arg(short = 'i', long, value_name = "DURATION", default_value = "1s", value_parser = parse_interval)]
     pub interval: Duration,
     /// Stop after this long (default: until the target exits or Ctrl-C).
     #[arg(short = 'd', long, value_name = "DURATION", value_parser = parse_duration)]

@@ -65,6 +65,15 @@ pub enum SortArg {
 
 /// Parse `500ms`, `2s`, `1m`, `1h` or a bare number of seconds (at least 100 ms).
 pub fn parse_duration(s: &str) -> Result<Duration, String> {
+    parse_duration_min(s, 0.1)
+}
+
+/// Like [`parse_duration`], with at least 10 ms (recording intervals).
+pub fn parse_interval(s: &str) -> Result<Duration, String> {
+    parse_duration_min(s, 0.01)
+}
+
+fn parse_duration_min(s: &str, min_s: f64) -> Result<Duration, String> {
     let s = s.trim();
     let split = s
         .find(|c: char| !(c.is_ascii_digit() || c == '.'))
@@ -84,8 +93,11 @@ pub fn parse_duration(s: &str) -> Result<Duration, String> {
             ))
         }
     };
-    if !secs.is_finite() || !(0.1..=86_400.0 * 365.0).contains(&secs) {
-        return Err(format!("{s:?} is out of range (100ms to 1 year)"));
+    if !secs.is_finite() || !(min_s..=86_400.0 * 365.0).contains(&secs) {
+        return Err(format!(
+            "{s:?} is out of range ({:.0}ms to 1 year)",
+            min_s * 1000.0
+        ));
     }
     Ok(Duration::from_secs_f64(secs))
 }

@@ -36,6 +36,9 @@ pub enum Target {
     },
 }
 
+/// Progress callback: (seconds since start, bytes of the main metric, slope in bytes/s).
+pub type ProgressFn<'a> = dyn FnMut(f64, Option<u64>, Option<f64>) + 'a;
+
 /// Recording options.
 pub struct Options<'a> {
     pub target: Target,
@@ -48,7 +51,7 @@ pub struct Options<'a> {
     /// Set (by a signal handler) to stop recording.
     pub stop: &'a AtomicBool,
     /// Called after each sample with (seconds, bytes of the main metric, slope bytes/s).
-    pub progress: Option<&'a mut dyn FnMut(f64, Option<u64>, Option<f64>)>,
+    pub progress: Option<&'a mut ProgressFn<'a>>,
 }
 
 /// What happened.
@@ -231,10 +234,8 @@ fn self_stats() -> (f64, Option<u64>) {
 /// started, no permission to create a cgroup, an output file that cannot be written.
 pub fn record(mut o: Options<'_>) -> Result<Summary> {
     let mut notes = Vec::new();
-    if !o.keep_oom_score {
-        if std::fs::write("/proc/self/oom_score_adj", "1000").is_err() {
-            notes.push("could not raise the recorder's own oom_score_adj to 1000".into());
-        }
+    if !o.keep_oom_score && std::fs::write("/proc/self/oom_score_adj", "1000").is_err() {
+        notes.push("could not raise the recorder's own oom_score_adj to 1000".into());
     }
     let hierarchy = MemoryHierarchy::detect(&o.cgroup_root).ok();
     let mut owned: Option<OwnedCgroup> = None;
@@ -438,7 +439,7 @@ pub fn record(mut o: Options<'_>) -> Result<Summary> {
                 m.insert("pid".into(), json!(p));
                 m.insert("pids".into(), json!(alive));
                 main_value = Some(sum[1]);
-                if samples % pss_every == 0 {
+                if samples.is_multiple_of(pss_every) {
                     let (mut pss, mut uss) = (0, 0);
                     for q in &pids {
                         if let Some((a, b)) = rollup(&o.proc_root, *q) {

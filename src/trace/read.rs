@@ -72,8 +72,16 @@ pub fn read_file(path: &Path, metric: Option<&str>) -> Result<Vec<Series>> {
     read_text(&text, path, metric)
 }
 
-/// Read a trace from text (see [`read_file`]).
+/// Read a trace from text (see [`read_file`]). A trace without samples is an error.
 pub fn read_text(text: &str, path: &Path, metric: Option<&str>) -> Result<Vec<Series>> {
+    let series = read_any(text, path, metric)?;
+    if series.iter().all(|s| s.v.is_empty()) {
+        return Err(malformed(path, 0, "no samples (a header only?)"));
+    }
+    Ok(series)
+}
+
+fn read_any(text: &str, path: &Path, metric: Option<&str>) -> Result<Vec<Series>> {
     let trimmed = text.trim_start();
     if trimmed.is_empty() {
         return Err(malformed(path, 0, "empty file"));
@@ -496,11 +504,8 @@ fn read_csv(text: &str, path: &Path, metric: Option<&str>) -> Result<Series> {
         if cell.is_empty() {
             continue;
         }
-        let has_unit = cell
-            .trim_end()
-            .chars()
-            .last()
-            .is_some_and(|c| c.is_ascii_alphabetic());
+        let has_unit = cell.parse::<f64>().is_err()
+            && cell.chars().last().is_some_and(|c| c.is_ascii_alphabetic());
         if *cell_units.get_or_insert(has_unit) != has_unit {
             return Err(malformed(
                 path,
@@ -574,7 +579,10 @@ mod tests {
             .unwrap_err()
             .to_string()
             .contains("mixed units"));
-        assert!(read_text("t,rss_bytes\n", p(), None).is_ok_and(|s| s[0].v.is_empty()));
+        assert!(read_text("t,rss_bytes\n", p(), None)
+            .unwrap_err()
+            .to_string()
+            .contains("no samples"));
         assert!(read_text("", p(), None).is_err());
     }
 

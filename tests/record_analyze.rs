@@ -1,0 +1,362 @@
+//! record and analyze on real programs: leaking and non-leaking Python and Node.js processes,
+//! a leak inside a small memory cgroup until the kernel kills it (the time to limit predicted
+//! from the first third must be within 20 % of the kill), interrupted recordings, bad input.
+
+mod common;
+
+use std::path::Path;
+use std::process::{Command, Stdio};
+use std::time::Duration;
+
+use common::*;
+use serde_json::Value;
+
+fn have(cmd: &str) -> bool {
+    Command::new(cmd)
+        .arg("--version")
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .status()
+        .is_ok()
+}
+
+fn record(dir: &Path, name: &str, extra: &[&str], cmd: &[&str]) -> std::path::PathBuf {
+    let out = dir.join(name);
+    let mut args = vec!["-q", "record", "-i", "50ms", "-o", out.to_str().unwrap()];
+    args.extend_from_slice(extra);
+    args.push("--");
+    args.extend_from_slice(cmd);
+    let o = run(&args);
+    assert!(o.status.success(), "record failed: {}", stderr(&o));
+    out
+}
+
+fn verdict(trace: &Path, extra: &[&str]) -> Value {
+    let mut args = vec!["analyze", "memory-trace", trace.to_str().unwrap(), "--json"];
+    args.extend_from_slice(extra);
+    let j = json(&run(&args));
+    j["results"][0].clone()
+}
+
+const PY_LEAK: &str = "import time\nkeep = []\nfor i in range(120):\n    keep.append(bytearray(1 << 20))\n    time.sleep(0.05)\n";
+const PY_CACHE: &str = "import time, collections\ncache = collections.OrderedDict()\nfor i in range(160):\n    cache[i] = bytearray(1 << 20)\n    if len(cache) > 30:\n        cache.popitem(last=False)\n    time.sleep(0.05)\n";
+const NODE_LEAK: &str = "const keep=[];let i=0;const h=setInterval(()=>{let junk=[];for(let k=0;k<3000;k++){junk.push({a:k,b:'x'.repeat(50)});}keep.push(Buffer.alloc(512*1024,1));if(++i>=120){clearInterval(h);}},50);";
+const NODE_CHURN: &str = "let i=0;const h=setInterval(()=>{let junk=[];for(let k=0;k<20000;k++){junk.push({a:k,b:'x'.repeat(50)});}if(++i>=120){clearInterval(h);}},50);";
+
+#[test]
+fn python_leak_is_a_leak() {
+    if !have("python3") {
+        eprintln!("SKIP: python3 not installed");
+        return;
+    }
+    let d = tempfile::tempdir().unwrap();
+    let t = record(d.path(), "py-leak.json", &[], &["python3", "-c", PY_LEAK]);
+    let r = verdict(&t, &[]);
+    assert_eq!(r["verdict"], "leak", "{r:#}");
+    // 1 MiB per 50 ms ≈ 20 MiB/s: the estimate must be in that region.
+    let slope = r["slope_bytes_per_s"].as_f64().unwrap() / 1048576.0;
+    assert!((12.0..=24.0).contains(&slope), "slope {slope} MiB/s");
+    assert_eq!(r["metric"], "anon_bytes");
+}
+
+#[test]
+fn bounded_cache_warms_up_and_plateaus() {
+    if !have("python3") {
+        eprintln!("SKIP: python3 not installed");
+        return;
+    }
+    let d = tempfile::tempdir().unwrap();
+    let t = record(d.path(), "py-cache.json", &[], &["python3", "-c", PY_CACHE]);
+    let r = verdict(&t, &[]);
+    assert_ne!(r["verdict"], "leak", "{r:#}");
+    assert!(
+        ["warmup-plateau", "no-leak", "level-shift"].contains(&r["verdict"].as_str().unwrap()),
+        "{r:#}"
+    );
+}
+
+#[test]
+fn node_leak_under_gc_sawtooth_and_node_churn() {
+    if !have("node") {
+        eprintln!("SKIP: node not installed");
+        return;
+    }
+    let d = tempfile::tempdir().unwrap();
+    let t = record(d.path(), "node-leak.json", &[], &["node", "-e", NODE_LEAK]);
+    let r = verdict(&t, &[]);
+    assert_eq!(r["verdict"], "leak", "{r:#}");
+    let t = record(
+        d.path(),
+        "node-churn.json",
+        &[],
+        &["node", "-e", NODE_CHURN],
+    );
+    let r = verdict(&t, &[]);
+    assert_ne!(
+        r["verdict"], "leak",
+        "churn without retention is not a leak: {r:#}"
+    );
+}
+
+#[test]
+fn time_to_limit_from_the_first_third_predicts_the_oom_kill() {
+    if !is_root() || !have("python3") {
+        eprintln!("SKIP: needs root (a memory cgroup) and python3");
+        return;
+    }
+    if !Path::new("/sys/fs/cgroup/memory/memory.usage_in_bytes").exists()
+        && !std::fs::read_to_string("/sys/fs/cgroup/cgroup.controllers")
+            .is_ok_and(|c| c.contains("memory"))
+    {
+        eprintln!("SKIP: no writable memory cgroup hierarchy");
+        return;
+    }
+    let d = tempfile::tempdir().unwrap();
+    let leak = "import time\nkeep = []\nwhile True:\n    keep.append(bytearray(2 << 20))\n    time.sleep(0.1)\n";
+    let t = record(
+        d.path(),
+        "oom.json",
+        &["--memory-limit", "192Mi"],
+        &["python3", "-c", leak],
+    );
+    let text = std::fs::read_to_string(&t).unwrap();
+    let lines: Vec<&str> = text.lines().collect();
+    let exit: Value = lines
+        .iter()
+        .filter_map(|l| serde_json::from_str::<Value>(l).ok())
+        .find(|v| v["event"] == "target_exited")
+        .expect("the target's exit is recorded");
+    assert_eq!(exit["signal"], 9, "the kernel OOM-killed it: {exit}");
+    let killed_at = exit["t"].as_f64().unwrap();
+    assert!(
+        text.contains("\"event\":\"oom_kill\""),
+        "the cgroup's OOM kill is recorded"
+    );
+    // Keep the header and the samples of the first third of the run.
+    let mut third = vec![lines[0].to_string()];
+    for l in &lines[1..] {
+        let v: Value = serde_json::from_str(l).unwrap();
+        if v.get("event").is_none() && v["t"].as_f64().unwrap() <= killed_at / 3.0 {
+            third.push(l.to_string());
+        }
+    }
+    let last_t: f64 = serde_json::from_str::<Value>(third.last().unwrap()).unwrap()["t"]
+        .as_f64()
+        .unwrap();
+    let p = d.path().join("third.json");
+    std::fs::write(&p, third.join("\n") + "\n").unwrap();
+    let r = verdict(&p, &[]);
+    assert_eq!(r["verdict"], "leak", "{r:#}");
+    assert_eq!(
+        r["limit_bytes"],
+        192u64 << 20,
+        "the trace's cgroup limit is used"
+    );
+    let predicted = last_t + r["time_to_limit_s"].as_f64().unwrap();
+    let err = (predicted - killed_at).abs() / killed_at;
+    eprintln!(
+        "predicted kill at {predicted:.2} s, actual {killed_at:.2} s ({:.1} %)",
+        err * 100.0
+    );
+    assert!(
+        err <= 0.20,
+        "predicted {predicted:.2} s vs actual {killed_at:.2} s"
+    );
+}
+
+#[test]
+fn interrupted_recordings_leave_valid_traces() {
+    let d = tempfile::tempdir().unwrap();
+    let mut sleeper = Command::new("sleep").arg("30").spawn().unwrap();
+    let pid = sleeper.id().to_string();
+    for (sig, name) in [(libc::SIGTERM, "term.json"), (libc::SIGKILL, "kill.json")] {
+        let out = d.path().join(name);
+        let mut rec = cmd()
+            .args([
+                "-q",
+                "record",
+                "--pid",
+                &pid,
+                "-i",
+                "20ms",
+                "-o",
+                out.to_str().unwrap(),
+            ])
+            .spawn()
+            .unwrap();
+        std::thread::sleep(Duration::from_millis(800));
+        // SAFETY: signalling our own child.
+        unsafe { libc::kill(rec.id() as i32, sig) };
+        let st = rec.wait().unwrap();
+        let text = std::fs::read_to_string(&out).unwrap();
+        assert!(text.lines().count() > 10, "{name}: samples written");
+        if sig == libc::SIGTERM {
+            assert_eq!(st.code(), Some(0));
+            assert!(
+                text.contains("recorder_stats"),
+                "a clean stop writes the recorder's stats"
+            );
+        }
+        // Every complete line is valid; analyze reads it.
+        let o = run(&["analyze", "memory-trace", out.to_str().unwrap(), "--json"]);
+        assert!(o.status.success(), "{name}: {}", stderr(&o));
+    }
+    let _ = sleeper.kill();
+    let _ = sleeper.wait();
+}
+
+#[test]
+fn recorder_raises_its_own_oom_score_adj() {
+    let d = tempfile::tempdir().unwrap();
+    let out = d.path().join("self.json");
+    let mut rec = cmd()
+        .args([
+            "-q",
+            "record",
+            "-i",
+            "50ms",
+            "-d",
+            "2s",
+            "-o",
+            out.to_str().unwrap(),
+            "--",
+            "sleep",
+            "3",
+        ])
+        .spawn()
+        .unwrap();
+    std::thread::sleep(Duration::from_millis(500));
+    let adj = std::fs::read_to_string(format!("/proc/{}/oom_score_adj", rec.id())).unwrap();
+    assert_eq!(adj.trim(), "1000");
+    assert!(rec.wait().unwrap().success());
+}
+
+#[test]
+fn bad_input_is_exit_2_with_a_message() {
+    let d = tempfile::tempdir().unwrap();
+    let w = |name: &str, text: &str| {
+        let p = d.path().join(name);
+        std::fs::write(&p, text).unwrap();
+        p
+    };
+    let cases = [
+        (w("empty.json", ""), "empty"),
+        (w("header.csv", "t,rss_bytes\n"), "no samples"),
+        (
+            w("back.csv", "t,rss_bytes\n0,1\n2,2\n1,3\n"),
+            "does not increase",
+        ),
+        (w("dup.csv", "t,rss_bytes\n0,1\n0,2\n"), "does not increase"),
+        (w("nan.csv", "t,rss_bytes\n0,NaN\n"), "plausible"),
+        (w("neg.csv", "t,rss_bytes\n0,-1\n"), "plausible"),
+        (w("absurd.csv", "t,rss_bytes\n0,1e40\n"), "plausible"),
+        (w("mixed.csv", "t,mem\n0,1MiB\n1,2048\n"), "mixed units"),
+        (
+            w(
+                "version.json",
+                "{\"clw_trace\":99,\"metrics\":[\"rss_bytes\"]}\n{\"t\":0,\"rss_bytes\":1}\n",
+            ),
+            "version 99",
+        ),
+        (w("garbage.json", "\u{0}\u{1}\u{2}garbage"), "malformed"),
+    ];
+    for (p, needle) in &cases {
+        let o = run(&["analyze", "memory-trace", p.to_str().unwrap()]);
+        assert_error(&o, &[needle]);
+    }
+    // A torn last line is a warning, not an error.
+    let torn = w("torn.json", "{\"clw_trace\":1,\"metrics\":[\"rss_bytes\"]}\n{\"t\":0,\"rss_bytes\":1}\n{\"t\":1,\"rss_by");
+    let o = run(&["analyze", "memory-trace", torn.to_str().unwrap()]);
+    assert!(o.status.success());
+    assert!(stderr(&o).contains("torn last line"));
+    assert_error(
+        &run(&[
+            "record",
+            "--pid",
+            "99999999",
+            "-o",
+            d.path().join("x.json").to_str().unwrap(),
+        ]),
+        &["no process with pid 99999999"],
+    );
+    assert_error(
+        &run(&[
+            "record",
+            "-o",
+            d.path().join("y.json").to_str().unwrap(),
+            "--",
+            "/nonexistent/program",
+        ]),
+        &["cannot start"],
+    );
+    assert_error(
+        &run(&["analyze", "memory-trace", "/nonexistent.json"]),
+        &["/nonexistent.json"],
+    );
+    if is_root() && have("setpriv") {
+        let o = Command::new("setpriv")
+            .args([
+                "--reuid=65534",
+                "--regid=65534",
+                "--clear-groups",
+                bin(),
+                "record",
+                "--memory-limit",
+                "64Mi",
+                "-o",
+                "/tmp/clw-nobody.json",
+                "--",
+                "true",
+            ])
+            .output()
+            .unwrap();
+        assert_error(&o, &["permission denied"]);
+    }
+}
+
+#[test]
+fn plots_are_written_as_svg_and_png() {
+    let d = tempfile::tempdir().unwrap();
+    let mut text = String::from("t,rss_bytes\n");
+    for i in 0..600 {
+        text.push_str(&format!(
+            "{i},{}\n",
+            100_000_000 + i * 50_000 + (i % 30) * 400_000
+        ));
+    }
+    let p = d.path().join("t.csv");
+    std::fs::write(&p, text).unwrap();
+    for ext in ["svg", "png"] {
+        let out = d.path().join(format!("plot.{ext}"));
+        let o = run(&[
+            "analyze",
+            "memory-trace",
+            p.to_str().unwrap(),
+            "--limit",
+            "160Mi",
+            "--plot",
+            out.to_str().unwrap(),
+        ]);
+        assert!(o.status.success(), "{}", stderr(&o));
+        let bytes = std::fs::read(&out).unwrap();
+        assert!(bytes.len() > 10_000, "{ext} plot too small");
+        if ext == "png" {
+            assert_eq!(&bytes[..4], b"\x89PNG");
+        } else {
+            let s = String::from_utf8_lossy(&bytes);
+            assert!(
+                s.contains("<svg")
+                    && s.contains("memory (MiB)")
+                    && s.contains("projected crossing")
+            );
+        }
+    }
+    let o = run(&[
+        "analyze",
+        "memory-trace",
+        p.to_str().unwrap(),
+        "--plot",
+        d.path().join("x.gif").to_str().unwrap(),
+    ]);
+    assert_error(&o, &[".svg or .png"]);
+}
