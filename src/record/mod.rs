@@ -112,43 +112,80 @@ fn create_cgroup(h: &MemoryHierarchy, limit: u64) -> Result<OwnedCgroup> {
     Ok(cg)
 }
 
-/// `/proc/PID/status` figures in bytes: rss, anon, file, shmem, swap, hwm.
-fn status(proc_root: &Path, pid: i32) -> Option<[u64; 5]> {
-    let text = std::fs::read_to_string(proc_root.join(pid.to_string()).join("status")).ok()?;
-    let mut out = [0u64; 5];
-    let mut seen = false;
-    for line in text.lines() {
-        let idx = match line.split(':').next()? {
-            "VmRSS" => 0,
-            "RssAnon" => 1,
-            "RssFile" => 2,
-            "RssShmem" => 3,
-            "VmSwap" => 4,
-            _ => continue,
-        };
-        seen = true;
-        out[idx] = line.split_whitespace().nth(1)?.parse::<u64>().ok()? * 1024;
+/// Read a small /proc file into `buf` with as few system calls as possible (no size probe,
+/// one large read). Returns the text, or `None` when the file cannot be read.
+fn read_proc<'b>(path: &Path, buf: &'b mut Vec<u8>) -> Option<&'b str> {
+    use std::io::Read;
+    let mut f = std::fs::File::open(path).ok()?;
+    buf.clear();
+    buf.resize(16 * 1024, 0);
+    let mut n = 0;
+    loop {
+        match f.read(&mut buf[n..]) {
+            Ok(0) => break,
+            Ok(k) => {
+                n += k;
+                if n == buf.len() {
+                    buf.resize(buf.len() * 2, 0);
+                }
+            }
+            Err(e) if e.kind() == std::io::ErrorKind::Interrupted => {}
+            Err(_) => return None,
+        }
     }
-    seen.then_some(out)
+    buf.truncate(n);
+    std::str::from_utf8(buf).ok()
+}
+
+thread_local! {
+    static BUF: std::cell::RefCell<Vec<u8>> = std::cell::RefCell::new(Vec::with_capacity(16 * 1024));
+}
+
+/// `/proc/PID/status` figures in bytes: rss, anon, file, shmem, swap.
+fn status(proc_root: &Path, pid: i32) -> Option<[u64; 5]> {
+    BUF.with(|b| {
+        let mut b = b.borrow_mut();
+        let text = read_proc(&proc_root.join(pid.to_string()).join("status"), &mut b)?;
+        let mut out = [0u64; 5];
+        let mut seen = false;
+        for line in text.lines() {
+            let idx = match line.split(':').next()? {
+                "VmRSS" => 0,
+                "RssAnon" => 1,
+                "RssFile" => 2,
+                "RssShmem" => 3,
+                "VmSwap" => 4,
+                _ => continue,
+            };
+            seen = true;
+            out[idx] = line.split_whitespace().nth(1)?.parse::<u64>().ok()? * 1024;
+        }
+        seen.then_some(out)
+    })
 }
 
 /// Pss and USS from `smaps_rollup`, bytes.
 fn rollup(proc_root: &Path, pid: i32) -> Option<(u64, u64)> {
-    let text =
-        std::fs::read_to_string(proc_root.join(pid.to_string()).join("smaps_rollup")).ok()?;
-    let get = |k: &str| -> Option<u64> {
-        text.lines()
-            .find_map(|l| l.strip_prefix(k))?
-            .split_whitespace()
-            .next()?
-            .parse::<u64>()
-            .ok()
-            .map(|v| v * 1024)
-    };
-    Some((
-        get("Pss:")?,
-        get("Private_Clean:")? + get("Private_Dirty:")?,
-    ))
+    BUF.with(|b| {
+        let mut b = b.borrow_mut();
+        let text = read_proc(
+            &proc_root.join(pid.to_string()).join("smaps_rollup"),
+            &mut b,
+        )?;
+        let get = |k: &str| -> Option<u64> {
+            text.lines()
+                .find_map(|l| l.strip_prefix(k))?
+                .split_whitespace()
+                .next()?
+                .parse::<u64>()
+                .ok()
+                .map(|v| v * 1024)
+        };
+        Some((
+            get("Pss:")?,
+            get("Private_Clean:")? + get("Private_Dirty:")?,
+        ))
+    })
 }
 
 /// The pid and its descendants (from the ppid field of /proc/*/stat).
@@ -401,6 +438,7 @@ pub fn record(mut o: Options<'_>) -> Result<Summary> {
     let mut oom_kills = 0u64;
     let mut exit = (None, None);
     let mut tick = 0u64;
+    let mut family: Vec<i32> = Vec::new();
     let stopped_by;
     loop {
         let t = start.elapsed().as_secs_f64();
@@ -408,11 +446,11 @@ pub fn record(mut o: Options<'_>) -> Result<Summary> {
         m.insert("t".into(), json!((t * 1000.0).round() / 1000.0));
         let mut main_value = None;
         if let Some(p) = pid {
-            let pids = if children {
-                descendants(&o.proc_root, p)
-            } else {
-                vec![p]
-            };
+            // Walking /proc for descendants costs more than sampling them: every 10 samples.
+            if children && (samples.is_multiple_of(10) || family.is_empty()) {
+                family = descendants(&o.proc_root, p);
+            }
+            let pids = if children { family.clone() } else { vec![p] };
             let mut sum = [0u64; 5];
             let mut alive = 0;
             for q in &pids {
@@ -522,7 +560,7 @@ pub fn record(mut o: Options<'_>) -> Result<Summary> {
         }
         while Instant::now() < wake && !o.stop.load(Ordering::SeqCst) {
             std::thread::sleep(
-                Duration::from_millis(20).min(wake.saturating_duration_since(Instant::now())),
+                Duration::from_millis(100).min(wake.saturating_duration_since(Instant::now())),
             );
         }
     }

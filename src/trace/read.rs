@@ -64,11 +64,12 @@ fn pick_metric(
 /// Read every series of a trace file. `metric` picks the column (else the default for the
 /// target kind). Errors: unreadable file, unknown format or version, malformed content.
 pub fn read_file(path: &Path, metric: Option<&str>) -> Result<Vec<Series>> {
-    let mut text = String::new();
     let mut f = std::fs::File::open(path).map_err(|e| Error::io(path, e))?;
     let mut bytes = Vec::new();
     f.read_to_end(&mut bytes).map_err(|e| Error::io(path, e))?;
-    text.push_str(&String::from_utf8_lossy(&bytes));
+    // No copy for valid UTF-8; invalid bytes are replaced (and then fail to parse, with a line).
+    let text = String::from_utf8(bytes)
+        .unwrap_or_else(|e| String::from_utf8_lossy(e.as_bytes()).into_owned());
     read_text(&text, path, metric)
 }
 
@@ -201,16 +202,16 @@ fn read_jsonl(text: &str, path: &Path, metric: Option<&str>) -> Result<Series> {
         },
         t0: Some(0.0),
     };
-    let lines: Vec<&str> = lines.map(|(_, l)| l).collect();
-    let last_nonempty = lines.iter().rposition(|l| !l.trim().is_empty());
+    // The last non-empty line may be torn; find where it starts without collecting the lines.
+    let body = text.trim_end();
+    let last_start = body.rfind('\n').map_or(0, |i| i + 1);
     let key = format!("\"{metric}\":");
-    for (k, raw) in lines.iter().enumerate() {
-        let i = k + 1; // 0-based index of the line in the file
+    for (i, raw) in lines {
         let line = raw.trim();
         if line.is_empty() {
             continue;
         }
-        let is_last = Some(k) == last_nonempty;
+        let is_last = raw.as_ptr() as usize - text.as_ptr() as usize >= last_start;
         // Fast path for our own flat sample lines: {"t":…,"<metric>":…,…}.
         if line.starts_with('{') && line.ends_with('}') && !line.contains("\"event\"") {
             if let (Some(t), Some(val)) = (field(line, "\"t\":"), field(line, &key)) {
