@@ -508,6 +508,17 @@ pub fn record(mut o: Options<'_>) -> Result<Summary> {
                 }
             }
             last_oom = count.or(last_oom);
+        } else if let (Some(h), Some(rel), Target::Pid { .. }) = (&hierarchy, &cg_rel, &o.target) {
+            // A process target: watch its memory cgroup's OOM-kill counter (memory.events or
+            // memory.oom_control) without recording the cgroup's figures.
+            let count = h.read(rel).ok().and_then(|c| c.oom_kill_count);
+            if let (Some(now), Some(before)) = (count, last_oom) {
+                if now > before {
+                    oom_kills += now - before;
+                    w.line(&json!({"t": t, "event": "oom_kill", "count": now - before, "source": format!("memory cgroup {rel}")}))?;
+                }
+            }
+            last_oom = count.or(last_oom);
         }
         if m.len() > 1 {
             w.line(&Value::Object(m))?;
