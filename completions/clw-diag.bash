@@ -34,6 +34,9 @@ _clw__diag() {
             clw__diag,sample)
                 cmd="clw__diag__subcmd__sample"
                 ;;
+            clw__diag,symbolize)
+                cmd="clw__diag__subcmd__symbolize"
+                ;;
             clw__diag,triage)
                 cmd="clw__diag__subcmd__triage"
                 ;;
@@ -70,6 +73,9 @@ _clw__diag() {
             clw__diag__subcmd__help,sample)
                 cmd="clw__diag__subcmd__help__subcmd__sample"
                 ;;
+            clw__diag__subcmd__help,symbolize)
+                cmd="clw__diag__subcmd__help__subcmd__symbolize"
+                ;;
             clw__diag__subcmd__help,triage)
                 cmd="clw__diag__subcmd__help__subcmd__triage"
                 ;;
@@ -86,7 +92,7 @@ _clw__diag() {
 
     case "${cmd}" in
         clw__diag)
-            opts="-q -v -h -V --format --json --color --quiet --verbose --proc-root --cgroup-root --help --version sample vmmap triage record analyze completions man help"
+            opts="-q -v -h -V --format --json --color --quiet --verbose --proc-root --cgroup-root --help --version sample vmmap triage record analyze symbolize completions man help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 1 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -272,7 +278,7 @@ _clw__diag() {
             return 0
             ;;
         clw__subcmd__diag__subcmd__help)
-            opts="sample vmmap triage record analyze completions man help"
+            opts="sample vmmap triage record analyze symbolize completions man help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -370,6 +376,20 @@ _clw__diag() {
             return 0
             ;;
         clw__subcmd__diag__subcmd__help__subcmd__sample)
+            opts=""
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        clw__subcmd__diag__subcmd__help__subcmd__symbolize)
             opts=""
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
@@ -535,6 +555,48 @@ _clw__diag() {
                     return 0
                     ;;
                 --watch)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --format)
+                    COMPREPLY=($(compgen -W "table json csv github" -- "${cur}"))
+                    return 0
+                    ;;
+                --color)
+                    COMPREPLY=($(compgen -W "auto always never" -- "${cur}"))
+                    return 0
+                    ;;
+                --proc-root)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --cgroup-root)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        clw__subcmd__diag__subcmd__symbolize)
+            opts="-e -f -i -C -a -p -s -q -v -h -V --exe --functions --inlines --demangle --addresses --pretty-print --basenames --debug-dir --format --json --color --quiet --verbose --proc-root --cgroup-root --help --version"
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                --exe)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                -e)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --debug-dir)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;

@@ -36,6 +36,7 @@ set edit:completion:arg-completer[clw-diag] = {|@words|
             cand triage 'Find OOM kills, abnormal exits and crashes in kernel, container, systemd, runtime and CI logs'
             cand record 'Record a memory trace of a process, a cgroup or a command (JSON Lines, crash-safe)'
             cand analyze 'Analyse recorded traces: leak verdict, rate with a confidence interval, time to limit'
+            cand symbolize 'Resolve addresses to function, file and line (addr2line-compatible, inline frames)'
             cand completions 'Print shell completions (bash, zsh, fish, elvish, powershell)'
             cand man 'Print the man page (or write every page with --dir)'
             cand help 'Print this message or the help of the given subcommand(s)'
@@ -172,6 +173,36 @@ set edit:completion:arg-completer[clw-diag] = {|@words|
         }
         &'clw-diag;analyze;help;help'= {
         }
+        &'clw-diag;symbolize'= {
+            cand -e 'The executable or library the addresses belong to'
+            cand --exe 'The executable or library the addresses belong to'
+            cand --debug-dir 'Also look for separate debug files in DIR'
+            cand --format 'Output format: a table for people, JSON (the stable contract, see docs/json.md), CSV, or GitHub Actions annotations (triage)'
+            cand --color 'When to colour the output; NO_COLOR in the environment means never for "auto"'
+            cand --proc-root 'Read process files from this directory instead of /proc (e.g. a copied tree)'
+            cand --cgroup-root 'Read cgroup files from this directory instead of /sys/fs/cgroup'
+            cand -f 'Print function names'
+            cand --functions 'Print function names'
+            cand -i 'Print the callers of inlined functions too'
+            cand --inlines 'Print the callers of inlined functions too'
+            cand -C 'Demangle C++ and Rust names'
+            cand --demangle 'Demangle C++ and Rust names'
+            cand -a 'Print each address before its lines'
+            cand --addresses 'Print each address before its lines'
+            cand -p 'Print each address on one line ("pretty")'
+            cand --pretty-print 'Print each address on one line ("pretty")'
+            cand -s 'Print file base names only'
+            cand --basenames 'Print file base names only'
+            cand --json 'Shorthand for --format json'
+            cand -q 'Print only the data: no notes or warnings on stderr'
+            cand --quiet 'Print only the data: no notes or warnings on stderr'
+            cand -v 'Say more on stderr about what is read (repeat for more)'
+            cand --verbose 'Say more on stderr about what is read (repeat for more)'
+            cand -h 'Print help (see more with ''--help'')'
+            cand --help 'Print help (see more with ''--help'')'
+            cand -V 'Print version'
+            cand --version 'Print version'
+        }
         &'clw-diag;completions'= {
             cand --dir 'Write the completions of every shell into DIR instead'
             cand --format 'Output format: a table for people, JSON (the stable contract, see docs/json.md), CSV, or GitHub Actions annotations (triage)'
@@ -210,6 +241,7 @@ set edit:completion:arg-completer[clw-diag] = {|@words|
             cand triage 'Find OOM kills, abnormal exits and crashes in kernel, container, systemd, runtime and CI logs'
             cand record 'Record a memory trace of a process, a cgroup or a command (JSON Lines, crash-safe)'
             cand analyze 'Analyse recorded traces: leak verdict, rate with a confidence interval, time to limit'
+            cand symbolize 'Resolve addresses to function, file and line (addr2line-compatible, inline frames)'
             cand completions 'Print shell completions (bash, zsh, fish, elvish, powershell)'
             cand man 'Print the man page (or write every page with --dir)'
             cand help 'Print this message or the help of the given subcommand(s)'
@@ -226,6 +258,8 @@ set edit:completion:arg-completer[clw-diag] = {|@words|
             cand memory-trace 'Leak verdict, leak rate with a confidence interval, and time to the memory limit'
         }
         &'clw-diag;help;analyze;memory-trace'= {
+        }
+        &'clw-diag;help;symbolize'= {
         }
         &'clw-diag;help;completions'= {
         }

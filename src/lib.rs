@@ -9,6 +9,7 @@ pub mod error;
 pub mod record;
 pub mod render;
 pub mod sample;
+pub mod symbolize;
 pub mod trace;
 pub mod triage;
 

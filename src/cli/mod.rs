@@ -5,6 +5,7 @@ mod analyze;
 mod completions;
 mod record;
 pub(crate) mod sample;
+mod symbolize;
 mod triage;
 mod vmmap;
 
@@ -123,6 +124,9 @@ pub enum Command {
     Record(record::RecordArgs),
     /// Analyse recorded traces: leak verdict, rate with a confidence interval, time to limit.
     Analyze(analyze::AnalyzeArgs),
+    /// Resolve addresses to function, file and line (addr2line-compatible, inline frames).
+    #[command(long_about = symbolize::LONG_ABOUT, after_help = symbolize::AFTER_HELP)]
+    Symbolize(symbolize::SymbolizeArgs),
     /// Print shell completions (bash, zsh, fish, elvish, powershell).
     Completions(CompletionsArgs),
     /// Print the man page (or write every page with --dir).
@@ -193,6 +197,7 @@ pub fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         Command::Triage(a) => triage::run(a, &out),
         Command::Analyze(a) => analyze::run(a, &cli.global, &out),
         Command::Record(a) => record::run(a, &cli.global, &out),
+        Command::Symbolize(a) => symbolize::run(a, &out),
         Command::Completions(a) => completions::completions(a),
         Command::Man(a) => completions::man(a),
     }

@@ -1,0 +1,364 @@
+//! Address → function, file, line (with inline frames), the `addr2line` crate over DWARF, with
+//! the separate debug files distributions ship found the way gdb finds them: by build ID
+//! (`/usr/lib/debug/.build-id/xx/rest.debug`) and by `.gnu_debuglink` (CRC-checked) next to the
+//! binary, in its `.debug/` and under `/usr/lib/debug/`. Without DWARF the symbol table
+//! (`.symtab`, then `.dynsym`) names the function. Zlib and zstd compressed debug sections are
+//! read (object's `compression` feature).
+
+use std::collections::HashMap;
+use std::path::{Path, PathBuf};
+
+use object::{Object, ObjectSection};
+use serde::Serialize;
+
+use crate::error::{Error, Result};
+
+/// One frame of a symbolized address; inline frames come first, the outermost last.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct Frame {
+    pub function: Option<String>,
+    pub file: Option<String>,
+    pub line: Option<u32>,
+    pub column: Option<u32>,
+    /// True for every frame but the last: it was inlined into the next one.
+    pub inlined: bool,
+}
+
+struct Loaded {
+    loader: addr2line::Loader,
+    /// The separate debug file used, when there is one.
+    debug_file: Option<PathBuf>,
+    /// Symbols of the symbol table (`.symtab`, else `.dynsym`), by start.
+    symbols: Vec<Sym>,
+    /// (start, end, index) of the allocated sections.
+    sections: Vec<(u64, u64, usize)>,
+}
+
+struct Sym {
+    start: u64,
+    size: u64,
+    section: Option<usize>,
+    name: String,
+    /// For local symbols, the source file of the preceding `STT_FILE` symbol.
+    file: Option<String>,
+}
+
+/// Symbols and sections of an object file (see [`symbol_at`]).
+fn symbol_table(data: &[u8]) -> (Vec<Sym>, Vec<(u64, u64, usize)>) {
+    use object::ObjectSymbol;
+    let Ok(f) = object::File::parse(data) else {
+        return (Vec::new(), Vec::new());
+    };
+    let collect = |it: object::SymbolIterator<'_, '_>| -> Vec<Sym> {
+        let mut file: Option<String> = None;
+        let mut out = Vec::new();
+        for s in it {
+            if s.kind() == object::SymbolKind::File {
+                file = s.name().ok().map(str::to_string);
+                continue;
+            }
+            if !(s.is_definition() && s.address() != 0) {
+                continue;
+            }
+            if !matches!(
+                s.kind(),
+                object::SymbolKind::Text | object::SymbolKind::Data | object::SymbolKind::Unknown
+            ) {
+                continue;
+            }
+            let Some(name) = s
+                .name()
+                .ok()
+                .filter(|n| !n.is_empty() && !n.starts_with('$'))
+            else {
+                continue;
+            };
+            out.push(Sym {
+                start: s.address(),
+                size: s.size(),
+                section: s.section_index().map(|i| i.0),
+                name: name.to_string(),
+                file: if s.is_local() { file.clone() } else { None },
+            });
+        }
+        out
+    };
+    let mut v = collect(f.symbols());
+    if v.is_empty() {
+        v = collect(f.dynamic_symbols());
+    }
+    v.sort_by_key(|s| (s.start, std::cmp::Reverse(s.size)));
+    let sections = f
+        .sections()
+        .filter(|s| s.address() != 0 && s.size() > 0)
+        .map(|s| (s.address(), s.address() + s.size(), s.index().0))
+        .collect();
+    (v, sections)
+}
+
+/// The function or object at `addr`, as binutils finds it: the closest preceding symbol of the
+/// same section (padding after a function counts as the function's), and for local symbols the
+/// source file named by the `STT_FILE` symbol before them.
+fn symbol_at<'s>(symbols: &'s [Sym], sections: &[(u64, u64, usize)], addr: u64) -> Option<&'s Sym> {
+    let section = sections
+        .iter()
+        .find(|(a, b, _)| *a <= addr && addr < *b)
+        .map(|s| s.2)?;
+    let i = symbols.partition_point(|s| s.start <= addr);
+    symbols[..i]
+        .iter()
+        .rev()
+        .find(|s| s.section == Some(section))
+}
+
+/// Caches one loaded binary per path.
+#[derive(Default)]
+pub struct Symbolizer {
+    loaded: HashMap<PathBuf, Loaded>,
+    /// Directories searched for separate debug files (default `/usr/lib/debug`).
+    pub debug_dirs: Vec<PathBuf>,
+}
+
+/// The build ID of an ELF file, hex.
+pub fn build_id(data: &[u8]) -> Option<String> {
+    let f = object::File::parse(data).ok()?;
+    let id = f.build_id().ok()??;
+    Some(id.iter().map(|b| format!("{b:02x}")).collect())
+}
+
+/// CRC-32 as `.gnu_debuglink` uses it (the IEEE polynomial, as gdb's gnu_debuglink_crc32).
+fn crc32(data: &[u8]) -> u32 {
+    let mut crc = 0xffff_ffffu32;
+    for &b in data {
+        crc ^= b as u32;
+        for _ in 0..8 {
+            let mask = (crc & 1).wrapping_neg();
+            crc = (crc >> 1) ^ (0xedb8_8320 & mask);
+        }
+    }
+    !crc
+}
+
+fn has_dwarf(data: &[u8]) -> bool {
+    object::File::parse(data).is_ok_and(|f| {
+        f.section_by_name(".debug_info")
+            .is_some_and(|s| s.size() > 0)
+    })
+}
+
+impl Symbolizer {
+    pub fn new() -> Symbolizer {
+        Symbolizer {
+            loaded: HashMap::new(),
+            debug_dirs: vec![PathBuf::from("/usr/lib/debug")],
+        }
+    }
+
+    /// The separate debug file of `bin`, if it has no DWARF of its own and one can be found.
+    fn find_debug_file(&self, bin: &Path, data: &[u8]) -> Option<PathBuf> {
+        if has_dwarf(data) {
+            return None;
+        }
+        if let Some(id) = build_id(data).filter(|id| id.len() > 2) {
+            for d in &self.debug_dirs {
+                let p = d
+                    .join(".build-id")
+                    .join(&id[..2])
+                    .join(format!("{}.debug", &id[2..]));
+                if p.is_file() {
+                    return Some(p);
+                }
+            }
+        }
+        let f = object::File::parse(data).ok()?;
+        let (name, crc) = f.gnu_debuglink().ok()??;
+        let name = String::from_utf8_lossy(name).into_owned();
+        let dir = bin.parent().unwrap_or(Path::new("."));
+        let mut cands = vec![dir.join(&name), dir.join(".debug").join(&name)];
+        for d in &self.debug_dirs {
+            let rel = dir.strip_prefix("/").unwrap_or(dir);
+            cands.push(d.join(rel).join(&name));
+        }
+        cands
+            .into_iter()
+            .find(|c| std::fs::read(c).is_ok_and(|bytes| crc32(&bytes) == crc))
+    }
+
+    fn load(&mut self, bin: &Path) -> Result<&Loaded> {
+        if !self.loaded.contains_key(bin) {
+            let data = std::fs::read(bin).map_err(|e| Error::io(bin, e))?;
+            object::File::parse(&*data).map_err(|e| {
+                Error::Usage(format!(
+                    "{}: not an object file this tool can read: {e}",
+                    bin.display()
+                ))
+            })?;
+            let debug_file = self.find_debug_file(bin, &data);
+            let target = debug_file.clone().unwrap_or_else(|| bin.to_path_buf());
+            let loader = addr2line::Loader::new(&target).map_err(|e| {
+                Error::Usage(format!(
+                    "{}: cannot read its debug information: {e}",
+                    target.display()
+                ))
+            })?;
+            // The debug file keeps the full symbol table (strip --strip-debug drops STT_FILE).
+            let (mut symbols, sections) = symbol_table(&data);
+            if let Some(d) = &debug_file {
+                let from_debug = std::fs::read(d)
+                    .map(|b| symbol_table(&b).0)
+                    .unwrap_or_default();
+                if !from_debug.is_empty() {
+                    symbols = from_debug;
+                }
+            }
+            self.loaded.insert(
+                bin.to_path_buf(),
+                Loaded {
+                    loader,
+                    debug_file,
+                    symbols,
+                    sections,
+                },
+            );
+        }
+        Ok(&self.loaded[bin])
+    }
+
+    /// The separate debug file used for `bin`, once loaded.
+    pub fn debug_file(&self, bin: &Path) -> Option<&Path> {
+        self.loaded.get(bin)?.debug_file.as_deref()
+    }
+
+    /// Frames for `addr` (an address in the ELF file's own address space, as `addr2line`
+    /// takes), innermost inline frame first. `demangle` turns C++ and Rust names readable.
+    ///
+    /// Errors: the file cannot be read or parsed.
+    pub fn frames(&mut self, bin: &Path, addr: u64, demangle: bool) -> Result<Vec<Frame>> {
+        let l = self.load(bin)?;
+        let mut out = Vec::new();
+        if let Ok(mut it) = l.loader.find_frames(addr) {
+            while let Ok(Some(f)) = it.next() {
+                let function = f.function.as_ref().and_then(|n| {
+                    if demangle {
+                        n.demangle().ok().map(|s| s.into_owned())
+                    } else {
+                        n.raw_name().ok().map(|s| s.into_owned())
+                    }
+                });
+                out.push(Frame {
+                    function,
+                    file: f.location.as_ref().and_then(|l| l.file.map(str::to_string)),
+                    line: f.location.as_ref().and_then(|l| l.line),
+                    column: f.location.as_ref().and_then(|l| l.column),
+                    inlined: true,
+                });
+            }
+        }
+        if out.is_empty() || out.iter().all(|f| f.function.is_none()) {
+            let found = symbol_at(&l.symbols, &l.sections, addr);
+            let sym = found.map(|s| {
+                if demangle {
+                    addr2line::demangle_auto(s.name.as_str().into(), None).into_owned()
+                } else {
+                    s.name.clone()
+                }
+            });
+            let loc = l.loader.find_location(addr).ok().flatten();
+            out = vec![Frame {
+                function: sym,
+                file: loc
+                    .as_ref()
+                    .and_then(|l| l.file.map(str::to_string))
+                    .or_else(|| found.and_then(|s| s.file.clone())),
+                line: loc.as_ref().and_then(|l| l.line),
+                column: loc.as_ref().and_then(|l| l.column),
+                inlined: false,
+            }];
+        }
+        if let Some(last) = out.last_mut() {
+            last.inlined = false;
+        }
+        Ok(out)
+    }
+}
+
+/// Output options, as binutils `addr2line` names them.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct Addr2lineStyle {
+    /// -f: print function names.
+    pub functions: bool,
+    /// -i: print inlined callers.
+    pub inlines: bool,
+    /// -C: demangle.
+    pub demangle: bool,
+    /// -a: print the address first.
+    pub addresses: bool,
+    /// -p: one line per address.
+    pub pretty: bool,
+    /// -s: file base names only.
+    pub basenames: bool,
+}
+
+fn loc_text(f: &Frame, basenames: bool) -> String {
+    let file = match &f.file {
+        Some(p) if basenames => p.rsplit('/').next().unwrap_or(p).to_string(),
+        Some(p) => p.clone(),
+        None => "??".into(),
+    };
+    // binutils prints "??:?" when it knows the function but not the line, "??:0" when it knows
+    // nothing.
+    let line = match (f.file.is_some(), f.line) {
+        (_, Some(l)) if l > 0 => l.to_string(),
+        (true, _) => "?".into(),
+        (false, _) if f.function.is_some() => "?".into(),
+        (false, _) => "0".into(),
+    };
+    format!("{file}:{line}")
+}
+
+/// Format the frames of one address the way binutils `addr2line` does.
+pub fn format_addr2line(addr: u64, frames: &[Frame], style: Addr2lineStyle) -> String {
+    let mut out = String::new();
+    // Without -i addr2line prints only the innermost frame (its function and location).
+    let shown: Vec<Frame> = if style.inlines {
+        frames.to_vec()
+    } else {
+        frames.iter().take(1).cloned().collect()
+    };
+    let func = |f: &Frame| f.function.clone().unwrap_or_else(|| "??".into());
+    if style.pretty {
+        if style.addresses {
+            out.push_str(&format!("0x{addr:016x}: "));
+        }
+        for (i, f) in shown.iter().enumerate() {
+            if i > 0 {
+                out.push_str(" (inlined by) ");
+            }
+            if style.functions && f.function.is_some() {
+                out.push_str(&format!("{} at {}", func(f), loc_text(f, style.basenames)));
+            } else if style.functions {
+                // binutils: "?? ??:0" when nothing is known.
+                out.push_str(&format!("?? {}", loc_text(f, style.basenames)));
+            } else {
+                out.push_str(&loc_text(f, style.basenames));
+            }
+            if i + 1 < shown.len() {
+                out.push('\n');
+            }
+        }
+        out.push('\n');
+        return out;
+    }
+    if style.addresses {
+        out.push_str(&format!("0x{addr:016x}\n"));
+    }
+    for f in &shown {
+        if style.functions {
+            out.push_str(&func(f));
+            out.push('\n');
+        }
+        out.push_str(&loc_text(f, style.basenames));
+        out.push('\n');
+    }
+    out
+}

@@ -1,0 +1,215 @@
+//! `clw-diag symbolize -e BIN` against binutils `addr2line` on programs compiled here: inline
+//! chains at -O2, -O0 with DWARF 4, DWARF 5 with zlib-compressed debug sections, C++ templates,
+//! a binary without debug information (symbol table only) and a stripped binary whose DWARF is
+//! in a separate file found through `.gnu_debuglink`. Every instruction address of the program
+//! must give the same output as binutils, except binutils' "(discriminator N)" suffixes, which
+//! are not printed.
+
+mod common;
+
+use std::path::{Path, PathBuf};
+use std::process::Command;
+
+use common::*;
+
+fn tool(name: &str) -> bool {
+    Command::new(name)
+        .arg("--version")
+        .output()
+        .is_ok_and(|o| o.status.success())
+}
+
+const C: &str = r#"
+#include <stdio.h>
+static inline int leaf(int x) { return x * 3 + (x >> 2); }
+static inline int mid(int x) { return leaf(x) + leaf(x + 1); }
+__attribute__((noinline)) int outer(int x) { return mid(x) * 2; }
+int recurse(int n) { return n <= 0 ? 0 : 1 + recurse(n - 1); }
+int main(int argc, char **argv) { printf("%d %d\n", outer(argc), recurse(argc)); return 0; }
+"#;
+
+const CXX: &str = r#"
+#include <cstdio>
+#include <vector>
+namespace app {
+template <typename T> struct Box { T v; __attribute__((noinline)) T get() const { return v * 2; } };
+inline int helper(std::vector<int>& v) { int s = 0; for (int x : v) s += x; return s; }
+}
+int main(int argc, char**) { std::vector<int> v(argc, 3); app::Box<long> b{argc}; std::printf("%d %ld\n", app::helper(v), b.get()); }
+"#;
+
+fn build(dir: &Path, name: &str, src: &str, compiler: &str, ext: &str, flags: &[&str]) -> PathBuf {
+    let s = dir.join(format!("{name}.{ext}"));
+    std::fs::write(&s, src).unwrap();
+    let out = dir.join(name);
+    let st = Command::new(compiler)
+        .args(flags)
+        .arg("-o")
+        .arg(&out)
+        .arg(&s)
+        .status()
+        .unwrap();
+    assert!(st.success(), "{compiler} {flags:?}");
+    out
+}
+
+/// Every instruction address of the binary's code, as objdump lists them.
+fn addresses(bin: &Path) -> Vec<String> {
+    let o = Command::new("objdump").arg("-d").arg(bin).output().unwrap();
+    String::from_utf8_lossy(&o.stdout)
+        .lines()
+        .filter_map(|l| {
+            let t = l.trim_start();
+            let (addr, rest) = t.split_once(":\t")?;
+            (addr.chars().all(|c| c.is_ascii_hexdigit()) && !rest.is_empty())
+                .then(|| addr.to_string())
+        })
+        .collect()
+}
+
+fn same_as_binutils(bin: &Path, flags: &[&str]) {
+    let addrs = addresses(bin);
+    assert!(
+        addrs.len() > 50,
+        "{} has {} addresses",
+        bin.display(),
+        addrs.len()
+    );
+    let theirs = Command::new("addr2line")
+        .args(flags)
+        .arg("-e")
+        .arg(bin)
+        .args(&addrs)
+        .output()
+        .unwrap();
+    let theirs: String = String::from_utf8_lossy(&theirs.stdout)
+        .lines()
+        .map(|l| l.split(" (discriminator ").next().unwrap_or(l).to_string() + "\n")
+        .collect();
+    let mut args = vec!["symbolize"];
+    args.extend_from_slice(flags);
+    let b = bin.to_str().unwrap();
+    args.extend_from_slice(&["-e", b]);
+    args.extend(addrs.iter().map(String::as_str));
+    let ours = stdout(&run(&args));
+    let (t, o): (Vec<&str>, Vec<&str>) = (theirs.lines().collect(), ours.lines().collect());
+    assert_eq!(
+        t.len(),
+        o.len(),
+        "{} {flags:?}: line counts differ",
+        bin.display()
+    );
+    for (i, (a, b)) in t.iter().zip(&o).enumerate() {
+        assert_eq!(
+            a,
+            b,
+            "{} {flags:?}: line {} differs (addr2line vs clw-diag)",
+            bin.display(),
+            i + 1
+        );
+    }
+}
+
+#[test]
+fn same_output_as_binutils_addr2line() {
+    if !(tool("gcc") && tool("g++") && tool("addr2line") && tool("objdump") && tool("objcopy")) {
+        eprintln!("SKIP: needs gcc, g++ and binutils (addr2line, objdump, objcopy)");
+        return;
+    }
+    let d = tempfile::tempdir().unwrap();
+    let dir = d.path();
+    let bins = [
+        build(dir, "o2", C, "gcc", "c", &["-g", "-O2"]),
+        build(dir, "o0dw4", C, "gcc", "c", &["-g", "-O0", "-gdwarf-4"]),
+        build(
+            dir,
+            "dw5z",
+            C,
+            "gcc",
+            "c",
+            &["-g", "-O2", "-gdwarf-5", "-gz=zlib"],
+        ),
+        build(dir, "nodebug", C, "gcc", "c", &["-O2"]),
+        build(dir, "cxx", CXX, "g++", "cpp", &["-g", "-O2"]),
+    ];
+    // A stripped binary with its DWARF in a separate file, linked by .gnu_debuglink.
+    let split = build(dir, "split", C, "gcc", "c", &["-g", "-O2"]);
+    let dbg = dir.join("split.debug");
+    assert!(Command::new("objcopy")
+        .arg("--only-keep-debug")
+        .arg(&split)
+        .arg(&dbg)
+        .status()
+        .unwrap()
+        .success());
+    assert!(Command::new("objcopy")
+        .arg("--strip-debug")
+        .arg(format!("--add-gnu-debuglink={}", dbg.display()))
+        .arg(&split)
+        .status()
+        .unwrap()
+        .success());
+    for b in bins.iter().chain(std::iter::once(&split)) {
+        for flags in [
+            &["-f", "-i"][..],
+            &["-a", "-p", "-f", "-i"],
+            &["-s", "-f"],
+            &[],
+        ] {
+            same_as_binutils(b, flags);
+        }
+    }
+    // Demangling matches binutils for the C++ names cpp_demangle handles; the program's own.
+    let cxx = &bins[4];
+    let sym = Command::new("nm").arg(cxx).output().unwrap();
+    let get = String::from_utf8_lossy(&sym.stdout)
+        .lines()
+        .find(|l| l.contains("3BoxIlE3get"))
+        .and_then(|l| l.split_whitespace().next().map(str::to_string))
+        .expect("Box<long>::get in the symbol table");
+    let o = stdout(&run(&[
+        "symbolize",
+        "-f",
+        "-C",
+        "-e",
+        cxx.to_str().unwrap(),
+        &get,
+    ]));
+    assert!(o.starts_with("app::Box<long>::get() const\n"), "{o}");
+}
+
+#[test]
+fn addresses_from_stdin_and_garbage() {
+    if !tool("gcc") {
+        eprintln!("SKIP: needs gcc");
+        return;
+    }
+    let d = tempfile::tempdir().unwrap();
+    let bin = build(d.path(), "p", C, "gcc", "c", &["-g", "-O2"]);
+    let mut child = cmd()
+        .args(["symbolize", "-f", "-e", bin.to_str().unwrap()])
+        .stdin(std::process::Stdio::piped())
+        .stdout(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    use std::io::Write;
+    child
+        .stdin
+        .take()
+        .unwrap()
+        .write_all(b"zzz\n0xffffffffffff\n")
+        .unwrap();
+    let o = child.wait_with_output().unwrap();
+    assert!(o.status.success());
+    assert_eq!(stdout(&o), "??\n??:0\n??\n??:0\n");
+    assert_error(
+        &run(&["symbolize", "-e", "/nonexistent/bin", "0x10"]),
+        &["/nonexistent/bin"],
+    );
+    let junk = d.path().join("junk");
+    std::fs::write(&junk, b"not an elf file at all").unwrap();
+    assert_error(
+        &run(&["symbolize", "-e", junk.to_str().unwrap(), "0x10"]),
+        &["not an object file"],
+    );
+}
