@@ -189,6 +189,9 @@ Register-ArgumentCompleter -Native -CommandName 'clw-diag' -ScriptBlock {
         'clw-diag;symbolize' {
             [CompletionResult]::new('-e', '-e', [CompletionResultType]::ParameterName, 'The executable or library the addresses belong to')
             [CompletionResult]::new('--exe', '--exe', [CompletionResultType]::ParameterName, 'The executable or library the addresses belong to')
+            [CompletionResult]::new('--text', '--text', [CompletionResultType]::ParameterName, 'Rewrite the raw backtraces found in FILE (or standard input): glibc backtrace_symbols, sanitizer, gdb "?? ()" and Rust RUST_BACKTRACE=full frames get function, file and line')
+            [CompletionResult]::new('--maps', '--maps', [CompletionResultType]::ParameterName, 'With --text: the memory map (/proc/PID/maps format) for absolute addresses')
+            [CompletionResult]::new('--pid', '--pid', [CompletionResultType]::ParameterName, 'With --text: read the memory map of this running process')
             [CompletionResult]::new('--debug-dir', '--debug-dir', [CompletionResultType]::ParameterName, 'Also look for separate debug files in DIR')
             [CompletionResult]::new('--format', '--format', [CompletionResultType]::ParameterName, 'Output format: a table for people, JSON (the stable contract, see docs/json.md), CSV, or GitHub Actions annotations (triage)')
             [CompletionResult]::new('--color', '--color', [CompletionResultType]::ParameterName, 'When to colour the output; NO_COLOR in the environment means never for "auto"')

@@ -176,6 +176,9 @@ complete -c clw-diag -n "__fish_clw_diag_using_subcommand analyze; and __fish_se
 complete -c clw-diag -n "__fish_clw_diag_using_subcommand analyze; and __fish_seen_subcommand_from help" -f -a "memory-trace" -d 'Leak verdict, leak rate with a confidence interval, and time to the memory limit'
 complete -c clw-diag -n "__fish_clw_diag_using_subcommand analyze; and __fish_seen_subcommand_from help" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'
 complete -c clw-diag -n "__fish_clw_diag_using_subcommand symbolize" -s e -l exe -d 'The executable or library the addresses belong to' -r -F
+complete -c clw-diag -n "__fish_clw_diag_using_subcommand symbolize" -l text -d 'Rewrite the raw backtraces found in FILE (or standard input): glibc backtrace_symbols, sanitizer, gdb "?? ()" and Rust RUST_BACKTRACE=full frames get function, file and line' -r -F
+complete -c clw-diag -n "__fish_clw_diag_using_subcommand symbolize" -l maps -d 'With --text: the memory map (/proc/PID/maps format) for absolute addresses' -r -F
+complete -c clw-diag -n "__fish_clw_diag_using_subcommand symbolize" -l pid -d 'With --text: read the memory map of this running process' -r
 complete -c clw-diag -n "__fish_clw_diag_using_subcommand symbolize" -l debug-dir -d 'Also look for separate debug files in DIR' -r -F
 complete -c clw-diag -n "__fish_clw_diag_using_subcommand symbolize" -l format -d 'Output format: a table for people, JSON (the stable contract, see docs/json.md), CSV, or GitHub Actions annotations (triage)' -r -f -a "table\t''
 json\t''

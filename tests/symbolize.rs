@@ -213,3 +213,121 @@ fn addresses_from_stdin_and_garbage() {
         &["not an object file"],
     );
 }
+
+const BT: &str = r##"
+#include <execinfo.h>
+#include <stdio.h>
+#include <unistd.h>
+static void __attribute__((noinline)) inner(void) { void *b[16]; int n = backtrace(b, 16); backtrace_symbols_fd(b, n, 2); }
+static void __attribute__((noinline)) middle(void) { inner(); fflush(stdout); }
+int main(void) {
+    middle();
+    printf("#0  %p in ?? ()\n#1  %p in ?? ()\n", (void *)inner, (void *)((char *)middle + 5));
+    fflush(stdout);
+    sleep(5);
+    return 0;
+}
+"##;
+
+/// A real glibc backtrace_symbols trace and gdb-style absolute frames of a live process.
+#[test]
+fn text_rewriting_of_glibc_gdb_and_sanitizer_frames() {
+    if !(tool("gcc") && tool("addr2line")) {
+        eprintln!("SKIP: needs gcc and addr2line");
+        return;
+    }
+    let d = tempfile::tempdir().unwrap();
+    let bin = build(d.path(), "bt", BT, "gcc", "c", &["-g", "-O0"]);
+    let mut child = Command::new(&bin)
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    use std::io::{BufRead, Read};
+    let mut gdb_lines = String::new();
+    let mut out = std::io::BufReader::new(child.stdout.take().unwrap());
+    for _ in 0..2 {
+        out.read_line(&mut gdb_lines).unwrap();
+    }
+    let mut glibc = String::new();
+    let mut err = child.stderr.take().unwrap();
+    // backtrace_symbols_fd wrote before the printf: six or so lines are there already.
+    let mut buf = [0u8; 4096];
+    let n = err.read(&mut buf).unwrap();
+    glibc.push_str(&String::from_utf8_lossy(&buf[..n]));
+    let pid = child.id().to_string();
+    // glibc frames: return addresses, module-relative; the function is addr2line's at OFF-1.
+    let gl = d.path().join("glibc.txt");
+    std::fs::write(&gl, &glibc).unwrap();
+    let o = run(&["symbolize", "--text", gl.to_str().unwrap()]);
+    let rewritten = stdout(&o);
+    let names: Vec<&str> = rewritten
+        .lines()
+        .filter(|l| l.contains("/bt(+0x"))
+        .filter_map(|l| l.split("  # ").nth(1))
+        .collect();
+    assert!(names.len() >= 3, "{rewritten}");
+    assert!(
+        names[0].starts_with("inner at ") && names[0].ends_with("bt.c:5"),
+        "{names:?}"
+    );
+    assert!(names[1].starts_with("middle at "), "{names:?}");
+    assert!(names[2].starts_with("main at "), "{names:?}");
+    for l in rewritten.lines().filter(|l| l.contains("/bt(+0x")) {
+        let off = l.split("(+0x").nth(1).unwrap().split(')').next().unwrap();
+        let pc = u64::from_str_radix(off, 16).unwrap() - 1;
+        let a2l = Command::new("addr2line")
+            .args(["-f", "-e"])
+            .arg(&bin)
+            .arg(format!("{pc:x}"))
+            .output()
+            .unwrap();
+        let func = String::from_utf8_lossy(&a2l.stdout)
+            .lines()
+            .next()
+            .unwrap()
+            .to_string();
+        let ours = l.split("  # ").nth(1).unwrap();
+        assert!(
+            ours == func || ours.starts_with(&format!("{func} ")) || func == "??",
+            "{l} vs addr2line {func}"
+        );
+    }
+    // gdb frames with absolute addresses, through the live process's map.
+    let gdb = d.path().join("gdb.txt");
+    std::fs::write(&gdb, &gdb_lines).unwrap();
+    let o = run(&["symbolize", "--text", gdb.to_str().unwrap(), "--pid", &pid]);
+    let g = stdout(&o);
+    assert!(g.lines().next().unwrap().contains("# inner at "), "{g}");
+    assert!(g.lines().nth(1).unwrap().contains("# middle at "), "{g}");
+    // A sanitizer frame: module-relative and already pc-1.
+    let first_off = glibc
+        .lines()
+        .find(|l| l.contains("/bt(+0x"))
+        .unwrap()
+        .split("(+0x")
+        .nth(1)
+        .unwrap()
+        .split(')')
+        .next()
+        .unwrap()
+        .to_string();
+    let pc = u64::from_str_radix(&first_off, 16).unwrap() - 1;
+    let san = d.path().join("asan.txt");
+    std::fs::write(
+        &san,
+        format!("    #0 0x7f0000001234  ({}+0x{pc:x})\n", bin.display()),
+    )
+    .unwrap();
+    let s = stdout(&run(&["symbolize", "--text", san.to_str().unwrap()]));
+    assert!(s.contains("# inner at "), "{s}");
+    // Lines that are not frames pass through unchanged.
+    let plain = d.path().join("plain.txt");
+    std::fs::write(&plain, "hello\n#3 not a frame\n").unwrap();
+    assert_eq!(
+        stdout(&run(&["symbolize", "--text", plain.to_str().unwrap()])),
+        "hello\n#3 not a frame\n"
+    );
+    let _ = child.kill();
+    let _ = child.wait();
+}

@@ -5,6 +5,8 @@
 //! (`.symtab`, then `.dynsym`) names the function. Zlib and zstd compressed debug sections are
 //! read (object's `compression` feature).
 
+pub mod text;
+
 use std::collections::HashMap;
 use std::path::{Path, PathBuf};
 
