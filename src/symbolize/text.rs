@@ -124,8 +124,7 @@ impl Rewriter {
     pub fn line(&mut self, line: &str) -> String {
         static GLIBC: OnceLock<Regex> = OnceLock::new();
         static SAN: OnceLock<Regex> = OnceLock::new();
-        static GDB: OnceLock<Regex> = OnceLock::new();
-        static RUST: OnceLock<Regex> = OnceLock::new();
+        static ABSOLUTE: OnceLock<Regex> = OnceLock::new();
         let found = if let Some(c) = re(
             &GLIBC,
             r"(/?[^\s()\[\]]+)\(([^()+\s]*)\+0x([0-9a-fA-F]+)\)\s*\[0x[0-9a-fA-F]+\]",
@@ -149,21 +148,21 @@ impl Rewriter {
         {
             let off = u64::from_str_radix(&c[2], 16).unwrap_or(0);
             self.lookup(Path::new(&c[1]), off)
-        } else if let Some(c) =
-            re(&GDB, r"^\s*#(\d+)\s+0x([0-9a-fA-F]+) in \?\? \(\)").captures(line)
+        } else if let Some(c) = re(
+            &ABSOLUTE,
+            r"^\s*(?:#(\d+)\s+0x([0-9a-fA-F]+) in \?\? \(\)|(\d+):\s+0x([0-9a-fA-F]+) - <unknown>)",
+        )
+        .captures(line)
         {
-            let addr = u64::from_str_radix(&c[2], 16).unwrap_or(0);
-            let pc = if &c[1] == "0" {
-                addr
-            } else {
-                addr.saturating_sub(1)
-            };
-            self.absolute(pc)
-        } else if let Some(c) =
-            re(&RUST, r"^\s*(\d+):\s+0x([0-9a-fA-F]+) - <unknown>").captures(line)
-        {
-            let addr = u64::from_str_radix(&c[2], 16).unwrap_or(0);
-            let pc = if &c[1] == "0" {
+            // gdb (#N) or Rust (N:) frame: the innermost frame's address is the pc itself,
+            // the others are return addresses.
+            let frame = c.get(1).or(c.get(3)).map_or("", |m| m.as_str());
+            let addr = c
+                .get(2)
+                .or(c.get(4))
+                .and_then(|m| u64::from_str_radix(m.as_str(), 16).ok())
+                .unwrap_or(0);
+            let pc = if frame == "0" {
                 addr
             } else {
                 addr.saturating_sub(1)
