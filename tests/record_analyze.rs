@@ -279,6 +279,29 @@ fn bad_input_is_exit_2_with_a_message() {
         ]),
         &["no process with pid 99999999"],
     );
+    // kthreadd has no memory of its own: say so rather than "no process" (only where pid 2
+    // is kthreadd, i.e. not inside a pid namespace).
+    if std::fs::read_to_string("/proc/2/comm").is_ok_and(|c| c.trim() == "kthreadd") {
+        assert_error(
+            &run(&[
+                "record",
+                "--pid",
+                "2",
+                "-o",
+                d.path().join("k.json").to_str().unwrap(),
+            ]),
+            &["kernel thread", "kthreadd"],
+        );
+    }
+    // A directory given as a trace: the I/O cause is printed once, not repeated.
+    let o = run(&["analyze", "memory-trace", d.path().to_str().unwrap()]);
+    assert_error(&o, &["Is a directory"]);
+    assert_eq!(
+        stderr(&o).matches("Is a directory").count(),
+        1,
+        "{}",
+        stderr(&o)
+    );
     assert_error(
         &run(&[
             "record",
@@ -359,4 +382,98 @@ fn plots_are_written_as_svg_and_png() {
         d.path().join("x.gif").to_str().unwrap(),
     ]);
     assert_error(&o, &[".svg or .png"]);
+}
+
+/// The figures a trace holds for an idle process are the kernel's: rss and anon against
+/// /proc/PID/status (VmRSS, RssAnon) and pmap -x's totals, pss against smaps_rollup.
+#[test]
+fn recorded_figures_match_the_kernel_and_pmap() {
+    let d = tempfile::tempdir().unwrap();
+    let mut py = Command::new("python3")
+        .args([
+            "-c",
+            "import time\nb = bytearray(64 << 20)\nfor i in range(0, len(b), 4096): b[i] = 1\nprint('ready', flush=True)\ntime.sleep(30)\n",
+        ])
+        .stdout(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut line = String::new();
+    std::io::BufRead::read_line(
+        &mut std::io::BufReader::new(py.stdout.take().unwrap()),
+        &mut line,
+    )
+    .unwrap();
+    assert_eq!(line.trim(), "ready");
+    let pid = py.id().to_string();
+    let out = d.path().join("idle.json");
+    let o = run(&[
+        "-q",
+        "record",
+        "--pid",
+        &pid,
+        "-i",
+        "100ms",
+        "-d",
+        "1s",
+        "-o",
+        out.to_str().unwrap(),
+    ]);
+    assert!(o.status.success(), "{}", stderr(&o));
+    let kb = |file: &str, key: &str| -> i64 {
+        let text = std::fs::read_to_string(format!("/proc/{pid}/{file}")).unwrap();
+        let l = text.lines().find(|l| l.starts_with(key)).unwrap();
+        l.split_whitespace().nth(1).unwrap().parse::<i64>().unwrap() * 1024
+    };
+    let (vm_rss, rss_anon, pss) = (
+        kb("status", "VmRSS:"),
+        kb("status", "RssAnon:"),
+        kb("smaps_rollup", "Pss:"),
+    );
+    let pmap = if have("pmap") {
+        let o = Command::new("pmap").args(["-x", &pid]).output().unwrap();
+        let text = String::from_utf8_lossy(&o.stdout).to_string();
+        let total = text
+            .lines()
+            .find(|l| l.starts_with("total"))
+            .unwrap()
+            .to_string();
+        let f: Vec<i64> = total
+            .split_whitespace()
+            .filter_map(|w| w.parse().ok())
+            .collect();
+        Some((f[1] * 1024, f[2] * 1024))
+    } else {
+        None
+    };
+    let _ = py.kill();
+    let _ = py.wait();
+    let samples: Vec<Value> = std::fs::read_to_string(&out)
+        .unwrap()
+        .lines()
+        .filter_map(|l| serde_json::from_str::<Value>(l).ok())
+        .filter(|v| v.get("rss_bytes").is_some())
+        .collect();
+    assert!(samples.len() >= 5, "{} samples", samples.len());
+    let last = samples.last().unwrap();
+    let get = |v: &Value, k: &str| v[k].as_i64().unwrap_or_else(|| panic!("{k} in {v}"));
+    // statm's counters may lag status's by the per-CPU batches: allow 1 MiB of 64 MiB+.
+    let near = |what: &str, ours: i64, theirs: i64| {
+        assert!(
+            (ours - theirs).abs() <= 1 << 20,
+            "{what}: trace {ours} vs kernel {theirs}"
+        );
+    };
+    assert!(
+        rss_anon > 64 << 20,
+        "the child touched its 64 MiB: {rss_anon}"
+    );
+    near("rss_bytes vs VmRSS", get(last, "rss_bytes"), vm_rss);
+    near("anon_bytes vs RssAnon", get(last, "anon_bytes"), rss_anon);
+    if let Some((p_rss, p_anon)) = pmap {
+        near("rss_bytes vs pmap -x", get(last, "rss_bytes"), p_rss);
+        near("anon_bytes vs pmap -x", get(last, "anon_bytes"), p_anon);
+    }
+    let with_pss = samples.iter().rev().find(|v| v.get("pss_bytes").is_some());
+    let with_pss = with_pss.expect("a sample with pss_bytes");
+    near("pss_bytes vs smaps_rollup", get(with_pss, "pss_bytes"), pss);
 }

@@ -212,6 +212,13 @@ fn addresses_from_stdin_and_garbage() {
         &run(&["symbolize", "-e", junk.to_str().unwrap(), "0x10"]),
         &["not an object file"],
     );
+    // A directory is refused before any address is read from stdin.
+    let o = cmd()
+        .args(["symbolize", "-e", d.path().to_str().unwrap()])
+        .stdin(std::process::Stdio::null())
+        .output()
+        .unwrap();
+    assert_error(&o, &["is a directory"]);
 }
 
 const BT: &str = r##"

@@ -145,6 +145,7 @@ pub fn run(a: SymbolizeArgs, _out: &Output) -> anyhow::Result<ExitCode> {
     };
     let mut sym = Symbolizer::new();
     sym.debug_dirs.extend(a.debug_dir.iter().cloned());
+    sym.open(&exe)?;
     let stdout = std::io::stdout();
     let mut w = BufWriter::new(stdout.lock());
     let mut one = |s: &str, w: &mut dyn Write| -> anyhow::Result<()> {

@@ -359,8 +359,14 @@ pub fn record(mut o: Options<'_>) -> Result<Summary> {
     let mut child: Option<std::process::Child> = None;
     let (pid, children, cg_rel, target_json) = match &o.target {
         Target::Pid { pid, children } => {
+            // No such pid, or a kernel thread (which has no memory of its own to record).
+            let p = crate::sample::process::open(&o.proc_root, *pid)?;
+            if crate::sample::process::is_kernel_thread(&p) {
+                let name = p.stat().map(|s| s.comm).unwrap_or_default();
+                return Err(Error::KernelThread { pid: *pid, name });
+            }
             if status(&o.proc_root, *pid).is_none() {
-                return Err(Error::NoSuchProcess {
+                return Err(Error::Vanished {
                     pid: *pid,
                     path: o.proc_root.join(pid.to_string()),
                 });
@@ -542,7 +548,8 @@ pub fn record(mut o: Options<'_>) -> Result<Summary> {
             }
             let pids = if children { family.clone() } else { vec![p] };
             // statm every sample (cheap for the kernel to generate): RSS and anon
-            // (resident − shared). status (file/shmem split, swap) every sample for a few
+            // (resident − shared, where shared = file + shmem pages: task_statm() in
+            // fs/proc/task_mmu.c). status (file/shmem split, swap) every sample for a few
             // processes, every 10 samples for many.
             let with_status = pids.len() <= 10 || samples.is_multiple_of(10);
             let page = page_size();

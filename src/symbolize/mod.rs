@@ -188,6 +188,12 @@ impl Symbolizer {
 
     fn load(&mut self, bin: &Path) -> Result<&Loaded> {
         if !self.loaded.contains_key(bin) {
+            if bin.is_dir() {
+                return Err(Error::Usage(format!(
+                    "{}: is a directory, not an executable or library",
+                    bin.display()
+                )));
+            }
             let data = std::fs::read(bin).map_err(|e| Error::io(bin, e))?;
             object::File::parse(&*data).map_err(|e| {
                 Error::Usage(format!(
@@ -224,6 +230,13 @@ impl Symbolizer {
             );
         }
         Ok(&self.loaded[bin])
+    }
+
+    /// Load `bin` now (its debug file too), so a bad path is reported before any input is read.
+    ///
+    /// Errors: the file cannot be read or is not an object file.
+    pub fn open(&mut self, bin: &Path) -> Result<()> {
+        self.load(bin).map(|_| ())
     }
 
     /// The separate debug file used for `bin`, once loaded.

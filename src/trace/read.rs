@@ -109,13 +109,41 @@ fn read_any(text: &str, path: &Path, metric: Option<&str>) -> Result<Vec<Series>
     read_csv(text, path, metric).map(|s| vec![s])
 }
 
+/// `target.kind` of a trace header or samples document ("process", "cgroup", "command").
+fn target_kind(doc: &Value) -> Option<String> {
+    doc.pointer("/target/kind")
+        .and_then(Value::as_str)
+        .map(str::to_string)
+}
+
 struct Builder<'a> {
     path: &'a Path,
     s: Series,
     t0: Option<f64>,
 }
 
-impl Builder<'_> {
+impl<'a> Builder<'a> {
+    /// A series of `path` for `metric` (chosen for `reason`); `t0` is the time origin when known.
+    fn new(
+        path: &'a Path,
+        metric: String,
+        reason: String,
+        kind: Option<String>,
+        t0: Option<f64>,
+    ) -> Builder<'a> {
+        Builder {
+            path,
+            s: Series {
+                name: path.display().to_string(),
+                metric,
+                metric_reason: reason,
+                target_kind: kind,
+                ..Series::default()
+            },
+            t0,
+        }
+    }
+
     fn push(&mut self, line: usize, t: f64, v: f64, pid: Option<i64>) -> Result<()> {
         if !t.is_finite() {
             return Err(malformed(
@@ -173,10 +201,7 @@ fn read_jsonl(text: &str, path: &Path, metric: Option<&str>) -> Result<Series> {
             ),
         ));
     }
-    let kind = header
-        .pointer("/target/kind")
-        .and_then(Value::as_str)
-        .map(str::to_string);
+    let kind = target_kind(&header);
     let available: Vec<String> = header
         .get("metrics")
         .and_then(Value::as_array)
@@ -188,20 +213,10 @@ fn read_jsonl(text: &str, path: &Path, metric: Option<&str>) -> Result<Series> {
         .unwrap_or_default();
     let (metric, reason) =
         pick_metric(&available, metric, kind.as_deref()).map_err(|m| malformed(path, 1, m))?;
-    let mut b = Builder {
-        path,
-        s: Series {
-            name: path.display().to_string(),
-            metric: metric.clone(),
-            metric_reason: reason,
-            target_kind: kind,
-            limit_bytes: header.get("limit_bytes").and_then(Value::as_u64),
-            host_total_bytes: header.get("host_total_bytes").and_then(Value::as_u64),
-            interval_s: header.get("interval_s").and_then(Value::as_f64),
-            ..Series::default()
-        },
-        t0: Some(0.0),
-    };
+    let mut b = Builder::new(path, metric.clone(), reason, kind, Some(0.0));
+    b.s.limit_bytes = header.get("limit_bytes").and_then(Value::as_u64);
+    b.s.host_total_bytes = header.get("host_total_bytes").and_then(Value::as_u64);
+    b.s.interval_s = header.get("interval_s").and_then(Value::as_f64);
     // The last non-empty line may be torn; find where it starts without collecting the lines.
     let body = text.trim_end();
     let last_start = body.rfind('\n').map_or(0, |i| i + 1);
@@ -282,10 +297,7 @@ fn read_samples_doc(
     path: &Path,
     metric: Option<&str>,
 ) -> Result<Series> {
-    let kind = doc
-        .pointer("/target/kind")
-        .and_then(Value::as_str)
-        .map(str::to_string);
+    let kind = target_kind(doc);
     let available: Vec<String> = samples
         .iter()
         .find_map(Value::as_object)
@@ -298,18 +310,8 @@ fn read_samples_doc(
         .unwrap_or_default();
     let (metric, reason) =
         pick_metric(&available, metric, kind.as_deref()).map_err(|m| malformed(path, 0, m))?;
-    let mut b = Builder {
-        path,
-        s: Series {
-            name: path.display().to_string(),
-            metric: metric.clone(),
-            metric_reason: reason,
-            target_kind: kind,
-            limit_bytes: doc.get("limit_bytes").and_then(Value::as_u64),
-            ..Series::default()
-        },
-        t0: None,
-    };
+    let mut b = Builder::new(path, metric.clone(), reason, kind, None);
+    b.s.limit_bytes = doc.get("limit_bytes").and_then(Value::as_u64);
     for (i, smp) in samples.iter().enumerate() {
         let t = ["t", "time", "timestamp"]
             .iter()
@@ -355,23 +357,12 @@ fn read_prometheus(v: &Value, path: &Path) -> Result<Vec<Series>> {
             .and_then(Value::as_str)
             .unwrap_or("value")
             .to_string();
-        let mut b = Builder {
-            path,
-            s: Series {
-                name: format!(
-                    "{}#{k}{}",
-                    path.display(),
-                    if label.is_empty() {
-                        String::new()
-                    } else {
-                        format!(" {{{label}}}")
-                    }
-                ),
-                metric: name.clone(),
-                metric_reason: format!("{name}: the Prometheus series' value"),
-                ..Series::default()
-            },
-            t0: None,
+        let reason = format!("{name}: the Prometheus series' value");
+        let mut b = Builder::new(path, name.clone(), reason, None, None);
+        b.s.name = if label.is_empty() {
+            format!("{}#{k}", path.display())
+        } else {
+            format!("{}#{k} {{{label}}}", path.display())
         };
         let values = series
             .get("values")
@@ -479,16 +470,8 @@ fn read_csv(text: &str, path: &Path, metric: Option<&str>) -> Result<Series> {
         .find(|c| c.1 == metric_name)
         .cloned()
         .ok_or_else(|| malformed(path, 1, "no such column"))?;
-    let mut b = Builder {
-        path,
-        s: Series {
-            name: path.display().to_string(),
-            metric: metric_name,
-            metric_reason: format!("{reason} (CSV column {:?})", headers[col]),
-            ..Series::default()
-        },
-        t0: None,
-    };
+    let reason = format!("{reason} (CSV column {:?})", headers[col]);
+    let mut b = Builder::new(path, metric_name, reason, None, None);
     let mut cell_units: Option<bool> = None;
     for (i, rec) in rdr.records().enumerate() {
         let line = i + 2;
