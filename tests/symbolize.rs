@@ -280,6 +280,14 @@ fn text_rewriting_of_glibc_gdb_and_sanitizer_frames() {
     );
     assert!(names[1].starts_with("middle at "), "{names:?}");
     assert!(names[2].starts_with("main at "), "{names:?}");
+    // libc's own frame is `sym+OFF` with a versioned symbol (`__libc_start_main@@GLIBC_2.34`
+    // in .symtab): it is resolved too.
+    if let Some(l) = rewritten
+        .lines()
+        .find(|l| l.contains("(__libc_start_main+0x"))
+    {
+        assert!(l.contains("  # __libc_start_"), "{l}");
+    }
     for l in rewritten.lines().filter(|l| l.contains("/bt(+0x")) {
         let off = l.split("(+0x").nth(1).unwrap().split(')').next().unwrap();
         let pc = u64::from_str_radix(off, 16).unwrap() - 1;
@@ -307,6 +315,52 @@ fn text_rewriting_of_glibc_gdb_and_sanitizer_frames() {
     let g = stdout(&o);
     assert!(g.lines().next().unwrap().contains("# inner at "), "{g}");
     assert!(g.lines().nth(1).unwrap().contains("# middle at "), "{g}");
+    // The same through a --maps file, from a binary whose directory name is not UTF-8 and
+    // holds two spaces (maps paths are bytes).
+    {
+        use std::os::unix::ffi::OsStrExt;
+        let odd = d.path().join(std::ffi::OsStr::from_bytes(b"b\xffin  dir"));
+        std::fs::create_dir(&odd).unwrap();
+        let copy = odd.join("bt");
+        std::fs::copy(&bin, &copy).unwrap();
+        let mut c2 = Command::new(&copy)
+            .stdout(std::process::Stdio::piped())
+            .stderr(std::process::Stdio::null())
+            .spawn()
+            .unwrap();
+        let mut lines = String::new();
+        let mut out2 = std::io::BufReader::new(c2.stdout.take().unwrap());
+        for _ in 0..2 {
+            out2.read_line(&mut lines).unwrap();
+        }
+        let maps = d.path().join("odd.maps");
+        std::fs::copy(format!("/proc/{}/maps", c2.id()), &maps).unwrap();
+        let _ = c2.kill();
+        let _ = c2.wait();
+        let frames = d.path().join("odd.txt");
+        std::fs::write(&frames, &lines).unwrap();
+        let o = run(&[
+            "symbolize",
+            "--text",
+            frames.to_str().unwrap(),
+            "--maps",
+            maps.to_str().unwrap(),
+        ]);
+        let g = stdout(&o);
+        assert!(g.lines().next().unwrap().contains("# inner at "), "{g}");
+        assert!(g.lines().nth(1).unwrap().contains("# middle at "), "{g}");
+        // A --maps file with no maps lines in it is an error, not silence.
+        assert_error(
+            &run(&[
+                "symbolize",
+                "--text",
+                frames.to_str().unwrap(),
+                "--maps",
+                frames.to_str().unwrap(),
+            ]),
+            &["no /proc/PID/maps lines"],
+        );
+    }
     // A sanitizer frame: module-relative and already pc-1.
     let first_off = glibc
         .lines()

@@ -90,22 +90,29 @@ fn run_text(a: &SymbolizeArgs, input: &PathBuf) -> anyhow::Result<ExitCode> {
     use clw_diag::symbolize::text::{parse_maps, Rewriter};
     let maps_text = match (&a.maps, a.pid) {
         (Some(m), _) => Some(
-            std::fs::read_to_string(m)
-                .with_context(|| format!("{}: cannot read the map", m.display()))?,
+            std::fs::read(m).with_context(|| format!("{}: cannot read the map", m.display()))?,
         ),
         (None, Some(pid)) => {
             let p = format!("/proc/{pid}/maps");
-            Some(std::fs::read_to_string(&p).with_context(|| {
+            Some(std::fs::read(&p).with_context(|| {
                 format!("{p}: cannot read the map (no such process, or it belongs to another user)")
             })?)
         }
         _ => None,
     };
+    let maps = maps_text.as_deref().map(parse_maps).unwrap_or_default();
+    if maps_text.is_some() && maps.is_empty() {
+        let what = a
+            .maps
+            .as_ref()
+            .map_or("the map".into(), |m| m.display().to_string());
+        anyhow::bail!("{what}: no /proc/PID/maps lines of a mapped file in it");
+    }
     let mut sym = Symbolizer::new();
     sym.debug_dirs.extend(a.debug_dir.iter().cloned());
     let mut rw = Rewriter {
         sym,
-        maps: maps_text.as_deref().map(parse_maps).unwrap_or_default(),
+        maps,
         demangle: true,
     };
     let reader: Box<dyn BufRead> = if input.as_os_str() == "-" {

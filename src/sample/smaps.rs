@@ -130,6 +130,15 @@ fn trim_start(s: &[u8]) -> &[u8] {
 }
 
 fn parse_header(line: &[u8]) -> Option<Mapping> {
+    let (mut m, path) = parse_maps_line(line)?;
+    m.path = String::from_utf8_lossy(path).into_owned();
+    Some(m)
+}
+
+/// One `/proc/PID/maps` line (the same as an smaps header line): the mapping with an empty
+/// `path`, and the pathname's raw bytes (a file name need not be UTF-8; inner spaces are kept).
+/// `None` when the line is not a maps line.
+pub(crate) fn parse_maps_line(line: &[u8]) -> Option<(Mapping, &[u8])> {
     let (range, rest) = token(line);
     let dash = range.iter().position(|&c| c == b'-')?;
     let start = parse_hex(&range[..dash])?;
@@ -150,17 +159,16 @@ fn parse_header(line: &[u8]) -> Option<Mapping> {
     }
     let (inode, rest) = token(rest);
     let inode = parse_dec(inode)?;
-    let path = String::from_utf8_lossy(trim_start(rest)).into_owned();
-    Some(Mapping {
+    let m = Mapping {
         start,
         end,
         perms,
         offset,
         dev: String::from_utf8_lossy(dev).into_owned(),
         inode,
-        path,
         ..Mapping::default()
-    })
+    };
+    Some((m, trim_start(rest)))
 }
 
 /// Size of the chunks read from the kernel. seq_file fills as much of a read as it can, so large

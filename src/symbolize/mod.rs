@@ -10,7 +10,7 @@ pub mod text;
 use std::collections::HashMap;
 use std::path::{Path, PathBuf};
 
-use object::{Object, ObjectSection};
+use object::{Object, ObjectSection, ObjectSegment};
 use serde::Serialize;
 
 use crate::error::{Error, Result};
@@ -34,6 +34,8 @@ struct Loaded {
     symbols: Vec<Sym>,
     /// (start, end, index) of the allocated sections.
     sections: Vec<(u64, u64, usize)>,
+    /// (file offset, file size, address) of the PT_LOAD segments.
+    segments: Vec<(u64, u64, u64)>,
 }
 
 struct Sym {
@@ -195,12 +197,19 @@ impl Symbolizer {
                 )));
             }
             let data = std::fs::read(bin).map_err(|e| Error::io(bin, e))?;
-            object::File::parse(&*data).map_err(|e| {
-                Error::Usage(format!(
-                    "{}: not an object file this tool can read: {e}",
-                    bin.display()
-                ))
-            })?;
+            let segments = object::File::parse(&*data)
+                .map_err(|e| {
+                    Error::Usage(format!(
+                        "{}: not an object file this tool can read: {e}",
+                        bin.display()
+                    ))
+                })?
+                .segments()
+                .map(|s| {
+                    let (off, size) = s.file_range();
+                    (off, size, s.address())
+                })
+                .collect();
             let debug_file = self.find_debug_file(bin, &data);
             let target = debug_file.clone().unwrap_or_else(|| bin.to_path_buf());
             let loader = addr2line::Loader::new(&target).map_err(|e| {
@@ -226,6 +235,7 @@ impl Symbolizer {
                     debug_file,
                     symbols,
                     sections,
+                    segments,
                 },
             );
         }
@@ -237,6 +247,33 @@ impl Symbolizer {
     /// Errors: the file cannot be read or is not an object file.
     pub fn open(&mut self, bin: &Path) -> Result<()> {
         self.load(bin).map(|_| ())
+    }
+
+    /// The address in `bin`'s own address space of file offset `off` (bytes), through its
+    /// PT_LOAD segments: how an address in a process's memory map becomes an ELF address.
+    /// `None` when `bin` cannot be loaded or no segment holds `off`.
+    pub fn file_offset_to_vaddr(&mut self, bin: &Path, off: u64) -> Option<u64> {
+        let l = self.load(bin).ok()?;
+        l.segments
+            .iter()
+            .find(|(fo, fs, _)| *fo <= off && off < fo + fs)
+            .map(|(fo, _, addr)| off - fo + addr)
+    }
+
+    /// The address of the symbol `name` in `bin` (its symbol table, else its dynamic symbols,
+    /// as loaded for lookups). A `.symtab` spells versioned symbols `name@@VERSION` or
+    /// `name@VERSION` (glibc's `__libc_start_main@@GLIBC_2.34`); those match `name` too.
+    /// `None` when `bin` cannot be loaded or has no such symbol.
+    pub fn symbol_address(&mut self, bin: &Path, name: &str) -> Option<u64> {
+        let l = self.load(bin).ok()?;
+        l.symbols
+            .iter()
+            .find(|s| {
+                s.name
+                    .strip_prefix(name)
+                    .is_some_and(|rest| rest.is_empty() || rest.starts_with('@'))
+            })
+            .map(|s| s.start)
     }
 
     /// The separate debug file used for `bin`, once loaded.

@@ -12,7 +12,6 @@
 use std::path::{Path, PathBuf};
 use std::sync::OnceLock;
 
-use object::{Object, ObjectSegment};
 use regex::Regex;
 
 use super::{Frame, Symbolizer};
@@ -26,54 +25,31 @@ fn re(cell: &'static OnceLock<Regex>, pat: &str) -> &'static Regex {
 pub struct MapEntry {
     pub start: u64,
     pub end: u64,
+    /// File offset of `start`, bytes.
     pub offset: u64,
     pub path: PathBuf,
 }
 
-/// Parse /proc/PID/maps text; lines without a file path are skipped.
-pub fn parse_maps(text: &str) -> Vec<MapEntry> {
-    text.lines()
+/// Parse /proc/PID/maps (Documentation/filesystems/proc.rst, "maps"); lines without a file path
+/// and lines that are not maps lines are skipped. Paths are kept as bytes (not necessarily
+/// UTF-8), with a trailing " (deleted)" removed.
+pub fn parse_maps(text: &[u8]) -> Vec<MapEntry> {
+    use std::os::unix::ffi::OsStrExt;
+    text.split(|&c| c == b'\n')
         .filter_map(|l| {
-            let mut it = l.split_whitespace();
-            let range = it.next()?;
-            let _perms = it.next()?;
-            let offset = u64::from_str_radix(it.next()?, 16).ok()?;
-            let _dev = it.next()?;
-            let _inode = it.next()?;
-            let path = it.collect::<Vec<_>>().join(" ");
-            if !path.starts_with('/') {
+            let (m, path) = crate::sample::smaps::parse_maps_line(l)?;
+            if !path.starts_with(b"/") {
                 return None;
             }
-            let (a, b) = range.split_once('-')?;
+            let path = path.strip_suffix(b" (deleted)").unwrap_or(path);
             Some(MapEntry {
-                start: u64::from_str_radix(a, 16).ok()?,
-                end: u64::from_str_radix(b, 16).ok()?,
-                offset,
-                path: PathBuf::from(path.trim_end_matches(" (deleted)")),
+                start: m.start,
+                end: m.end,
+                offset: m.offset,
+                path: PathBuf::from(std::ffi::OsStr::from_bytes(path)),
             })
         })
         .collect()
-}
-
-/// The file offset `off` of `path` as an address of the ELF file (through its PT_LOAD segments).
-fn file_offset_to_vaddr(path: &Path, off: u64) -> Option<u64> {
-    let data = std::fs::read(path).ok()?;
-    let f = object::File::parse(&*data).ok()?;
-    f.segments().find_map(|s| {
-        let (fo, fs) = s.file_range();
-        (fo <= off && off < fo + fs).then(|| off - fo + s.address())
-    })
-}
-
-/// Symbol address by name in `path` (symtab, then dynsym).
-fn symbol_address(path: &Path, name: &str) -> Option<u64> {
-    use object::ObjectSymbol;
-    let data = std::fs::read(path).ok()?;
-    let f = object::File::parse(&*data).ok()?;
-    f.symbols()
-        .chain(f.dynamic_symbols())
-        .find(|s| s.name() == Ok(name) && s.address() != 0)
-        .map(|s| s.address())
 }
 
 fn describe(frames: &[Frame]) -> String {
@@ -115,7 +91,9 @@ impl Rewriter {
             .iter()
             .find(|m| m.start <= addr && addr < m.end)?
             .clone();
-        let vaddr = file_offset_to_vaddr(&m.path, addr - m.start + m.offset)?;
+        let vaddr = self
+            .sym
+            .file_offset_to_vaddr(&m.path, addr - m.start + m.offset)?;
         self.lookup(&m.path, vaddr)
             .map(|d| format!("{d} [{}]", m.path.display()))
     }
@@ -136,7 +114,7 @@ impl Rewriter {
             let base = if c[2].is_empty() {
                 Some(0)
             } else {
-                symbol_address(&module, &c[2])
+                self.sym.symbol_address(&module, &c[2])
             };
             // A return address: the call is the instruction before it.
             base.and_then(|b| self.lookup(&module, (b + off).saturating_sub(1)))
@@ -175,5 +153,32 @@ impl Rewriter {
             Some(d) => format!("{line}  # {d}"),
             None => line.to_string(),
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::os::unix::ffi::OsStrExt;
+
+    #[test]
+    fn maps_paths_are_bytes_with_inner_spaces_kept() {
+        let text = b"55d0c0a00000-55d0c0a01000 r--p 00000000 08:01 1234   /opt/a\xffb/two  spaces/bin (deleted)\n\
+55d0c0a01000-55d0c0a02000 r-xp 00001000 08:01 1234   /usr/bin/x\n\
+7ffd00000000-7ffd00021000 rw-p 00000000 00:00 0      [stack]\n\
+7f0000000000-7f0000001000 rw-p 00000000 00:00 0 \n\
+garbage line\n";
+        let m = parse_maps(text);
+        assert_eq!(m.len(), 2);
+        assert_eq!(
+            m[0].path.as_os_str().as_bytes(),
+            b"/opt/a\xffb/two  spaces/bin"
+        );
+        assert_eq!(
+            (m[0].start, m[0].end, m[0].offset),
+            (0x55d0c0a00000, 0x55d0c0a01000, 0)
+        );
+        assert_eq!(m[1].path, Path::new("/usr/bin/x"));
+        assert_eq!(m[1].offset, 0x1000);
     }
 }
