@@ -2,6 +2,7 @@
 //! arguments → validated plan → library call → render. The library never sees clap.
 
 mod analyze;
+mod backtrace;
 mod completions;
 mod record;
 pub(crate) mod sample;
@@ -124,6 +125,9 @@ pub enum Command {
     Record(record::RecordArgs),
     /// Analyse recorded traces: leak verdict, rate with a confidence interval, time to limit.
     Analyze(analyze::AnalyzeArgs),
+    /// Unwind and symbolize every thread of a core dump, like gdb's `thread apply all bt`.
+    #[command(long_about = backtrace::LONG_ABOUT, after_help = backtrace::AFTER_HELP)]
+    Backtrace(backtrace::BacktraceArgs),
     /// Resolve addresses to function, file and line (addr2line-compatible, inline frames).
     #[command(long_about = symbolize::LONG_ABOUT, after_help = symbolize::AFTER_HELP)]
     Symbolize(symbolize::SymbolizeArgs),
@@ -197,6 +201,7 @@ pub fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         Command::Triage(a) => triage::run(a, &out),
         Command::Analyze(a) => analyze::run(a, &cli.global, &out),
         Command::Record(a) => record::run(a, &cli.global, &out),
+        Command::Backtrace(a) => backtrace::run(a, &out),
         Command::Symbolize(a) => symbolize::run(a, &out),
         Command::Completions(a) => completions::completions(a),
         Command::Man(a) => completions::man(a),

@@ -7,7 +7,9 @@
 //! - `csv`: the same tables with raw integers (bytes), one header row per table; several tables
 //!   are separated by an empty line.
 
+mod backtrace;
 mod csv_out;
+pub use backtrace::write_text as write_backtrace;
 pub mod leak;
 pub mod plot;
 pub mod rows;

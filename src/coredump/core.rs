@@ -1,0 +1,347 @@
+//! The ELF core file itself: its program headers (object crate), its notes (decoded by
+//! [`super::notes`]) and its memory (the `PT_LOAD` segments, read on demand with `pread` through a
+//! small page cache, so a core of many GiB costs only what is read).
+
+use std::cell::RefCell;
+use std::collections::HashMap;
+use std::fs::File;
+use std::os::unix::fs::FileExt;
+use std::path::{Path, PathBuf};
+use std::rc::Rc;
+
+use object::elf;
+use object::read::elf::{FileHeader, NoteIterator, ProgramHeader};
+use object::Endianness;
+
+use super::notes::{self, FileMapping, PrPsInfo, PrStatus, SigInfo};
+use crate::error::{Error, Result};
+
+/// A `PT_LOAD` segment of the core: `memsz` bytes at `vaddr`, of which the first `filesz` are
+/// in the file at `offset` (the rest were not dumped, see `coredump_filter` in
+/// Documentation/filesystems/proc.rst).
+#[derive(Debug, Clone, Copy)]
+pub struct Load {
+    pub vaddr: u64,
+    pub memsz: u64,
+    pub offset: u64,
+    pub filesz: u64,
+    pub flags: u32,
+}
+
+/// A parsed core dump.
+pub struct Core {
+    pub path: PathBuf,
+    file: File,
+    /// The file's size in bytes; segments that reach past it were cut (a truncated core).
+    pub file_len: u64,
+    pub loads: Vec<Load>,
+    /// One per thread, the thread that caused the dump first (as the kernel writes them).
+    pub threads: Vec<PrStatus>,
+    pub psinfo: Option<PrPsInfo>,
+    pub siginfo: Option<SigInfo>,
+    pub auxv: Vec<(u64, u64)>,
+    pub files: Vec<FileMapping>,
+    /// Problems found while reading the core that do not stop the backtrace.
+    pub warnings: Vec<String>,
+    cache: RefCell<HashMap<u64, Option<Rc<[u8]>>>>,
+}
+
+const PAGE: u64 = 4096;
+
+fn bad(path: &Path, msg: impl Into<String>) -> Error {
+    Error::Malformed {
+        path: path.to_path_buf(),
+        line: 0,
+        msg: msg.into(),
+    }
+}
+
+/// The name of an ELF machine for messages.
+fn machine_name(m: u16) -> String {
+    match m {
+        elf::EM_386 => "i386".into(),
+        elf::EM_ARM => "arm".into(),
+        elf::EM_AARCH64 => "aarch64".into(),
+        elf::EM_RISCV => "riscv".into(),
+        elf::EM_PPC64 => "ppc64".into(),
+        elf::EM_S390 => "s390".into(),
+        elf::EM_X86_64 => "x86-64".into(),
+        other => format!("machine {other}"),
+    }
+}
+
+impl Core {
+    /// Open and parse a core dump: ELF64 little-endian, `ET_CORE`, x86-64.
+    ///
+    /// Errors: the file cannot be read ([`Error::Io`], [`Error::PermissionDenied`]); it is not an
+    /// ELF core, or is one of another architecture or class ([`Error::Usage`] with
+    /// "unsupported"); its headers or notes are cut or garbled ([`Error::Malformed`]). A core
+    /// whose memory is cut short is not an error: the missing memory reads as unavailable and a
+    /// warning says so.
+    pub fn open(path: &Path) -> Result<Core> {
+        let file = File::open(path).map_err(|e| Error::io(path, e))?;
+        let meta = file.metadata().map_err(|e| Error::io(path, e))?;
+        if meta.is_dir() {
+            return Err(Error::Usage(format!(
+                "{}: is a directory, not a core file",
+                path.display()
+            )));
+        }
+        let file_len = meta.len();
+        let mut ident = [0u8; 64];
+        let n = read_up_to(&file, 0, &mut ident).map_err(|e| Error::io(path, e))?;
+        if n < 16 || &ident[..4] != b"\x7fELF" {
+            return Err(Error::Usage(format!(
+                "{}: not an ELF file (a core dump starts with \\x7fELF)",
+                path.display()
+            )));
+        }
+        if ident[4] != elf::ELFCLASS64 || ident[5] != elf::ELFDATA2LSB {
+            return Err(Error::Usage(format!(
+                "{}: unsupported core: {}-bit {}-endian ELF; this tool reads x86-64 cores",
+                path.display(),
+                if ident[4] == elf::ELFCLASS32 { 32 } else { 64 },
+                if ident[5] == elf::ELFDATA2MSB {
+                    "big"
+                } else {
+                    "little"
+                }
+            )));
+        }
+        if n < 64 {
+            return Err(bad(path, "ELF header cut short (truncated core?)"));
+        }
+        let cache = object::ReadCache::new(&file);
+        let header = elf::FileHeader64::<Endianness>::parse(&cache)
+            .map_err(|e| bad(path, format!("ELF header: {e}")))?;
+        let endian = header
+            .endian()
+            .map_err(|e| bad(path, format!("ELF header: {e}")))?;
+        let e_type = header.e_type(endian);
+        let machine = header.e_machine(endian);
+        if e_type != elf::ET_CORE {
+            return Err(Error::Usage(format!(
+                "{}: an ELF {} file, not a core dump (ET_CORE)",
+                path.display(),
+                match e_type {
+                    elf::ET_EXEC => "executable",
+                    elf::ET_DYN => "shared object or PIE executable",
+                    elf::ET_REL => "relocatable object",
+                    _ => "non-core",
+                }
+            )));
+        }
+        if machine != elf::EM_X86_64 {
+            return Err(Error::Usage(format!(
+                "{}: unsupported architecture {}: this tool unwinds x86-64 cores",
+                path.display(),
+                machine_name(machine)
+            )));
+        }
+        let phdrs = header
+            .program_headers(endian, &cache)
+            .map_err(|e| bad(path, format!("program headers: {e} (truncated core?)")))?;
+        let mut core = Core {
+            path: path.to_path_buf(),
+            file_len,
+            loads: Vec::new(),
+            threads: Vec::new(),
+            psinfo: None,
+            siginfo: None,
+            auxv: Vec::new(),
+            files: Vec::new(),
+            warnings: Vec::new(),
+            cache: RefCell::new(HashMap::new()),
+            file: file.try_clone().map_err(|e| Error::io(path, e))?,
+        };
+        let mut notes_seen = false;
+        for ph in phdrs {
+            match ph.p_type(endian) {
+                elf::PT_LOAD => core.loads.push(Load {
+                    vaddr: ph.p_vaddr(endian),
+                    memsz: ph.p_memsz(endian),
+                    offset: ph.p_offset(endian),
+                    filesz: ph.p_filesz(endian),
+                    flags: ph.p_flags(endian),
+                }),
+                elf::PT_NOTE => {
+                    notes_seen = true;
+                    let (off, size) = (ph.p_offset(endian), ph.p_filesz(endian));
+                    if off.saturating_add(size) > file_len || size > 256 << 20 {
+                        return Err(bad(
+                            path,
+                            format!(
+                                "PT_NOTE at {off:#x} ({size} bytes) reaches past the end of the \
+                                 file ({file_len} bytes): truncated core"
+                            ),
+                        ));
+                    }
+                    let mut data = vec![0u8; size as usize];
+                    file.read_exact_at(&mut data, off)
+                        .map_err(|e| Error::io(path, e))?;
+                    core.read_notes(endian, ph.p_align(endian), &data)?;
+                }
+                _ => {}
+            }
+        }
+        if !notes_seen || core.threads.is_empty() {
+            return Err(bad(
+                path,
+                "no NT_PRSTATUS note: no thread registers in this core",
+            ));
+        }
+        core.loads.sort_by_key(|l| l.vaddr);
+        let cut: u64 = core
+            .loads
+            .iter()
+            .map(|l| {
+                (l.offset.saturating_add(l.filesz))
+                    .saturating_sub(file_len.max(l.offset))
+                    .min(l.filesz)
+            })
+            .sum();
+        if cut > 0 {
+            core.warnings.push(format!(
+                "the core is truncated: {cut} bytes of dumped memory are missing from the file \
+                 ({file_len} bytes); frames that need them may be lost"
+            ));
+        }
+        Ok(core)
+    }
+
+    fn read_notes(&mut self, endian: Endianness, align: u64, data: &[u8]) -> Result<()> {
+        let mut it = NoteIterator::<elf::FileHeader64<Endianness>>::new(endian, align, data)
+            .map_err(|e| bad(&self.path, format!("notes: {e}")))?;
+        loop {
+            let note = match it.next() {
+                Ok(Some(n)) => n,
+                Ok(None) => break,
+                Err(e) => {
+                    self.warnings
+                        .push(format!("notes after a malformed one were skipped: {e}"));
+                    break;
+                }
+            };
+            if note.name() != b"CORE" {
+                continue;
+            }
+            let desc = note.desc();
+            let warn = |w: &mut Vec<String>, e: notes::NoteError| w.push(format!("{e}; skipped"));
+            match note.n_type(endian) {
+                notes::NT_PRSTATUS => match notes::prstatus(desc) {
+                    Ok(p) => self.threads.push(p),
+                    Err(e) => warn(&mut self.warnings, e),
+                },
+                notes::NT_PRPSINFO => match notes::prpsinfo(desc) {
+                    Ok(p) => self.psinfo = Some(p),
+                    Err(e) => warn(&mut self.warnings, e),
+                },
+                notes::NT_SIGINFO => match notes::siginfo(desc) {
+                    Ok(s) if self.siginfo.is_none() => self.siginfo = Some(s),
+                    Ok(_) => {}
+                    Err(e) => warn(&mut self.warnings, e),
+                },
+                notes::NT_AUXV => match notes::auxv(desc) {
+                    Ok(a) => self.auxv = a,
+                    Err(e) => warn(&mut self.warnings, e),
+                },
+                notes::NT_FILE => match notes::file(desc) {
+                    Ok(f) => self.files = f,
+                    Err(e) => warn(&mut self.warnings, e),
+                },
+                _ => {}
+            }
+        }
+        Ok(())
+    }
+
+    /// The value of auxiliary vector entry `key` (`AT_*`).
+    pub fn aux(&self, key: u64) -> Option<u64> {
+        self.auxv.iter().find(|(k, _)| *k == key).map(|(_, v)| *v)
+    }
+
+    /// The core page (4 KiB, file offset aligned) holding file offset `off`, cached.
+    fn page(&self, off: u64) -> Option<Rc<[u8]>> {
+        let base = off & !(PAGE - 1);
+        let mut cache = self.cache.borrow_mut();
+        if cache.len() > 16384 {
+            cache.clear();
+        }
+        cache
+            .entry(base)
+            .or_insert_with(|| {
+                let mut buf = vec![0u8; PAGE as usize];
+                let n = read_up_to(&self.file, base, &mut buf).ok()?;
+                buf.truncate(n);
+                Some(Rc::from(buf))
+            })
+            .clone()
+    }
+
+    /// Read `buf.len()` bytes of the process's memory at `addr` from the dumped segments.
+    /// Returns false when any byte is not in the core (not dumped, cut off, or unmapped).
+    pub fn read(&self, addr: u64, buf: &mut [u8]) -> bool {
+        let mut done = 0usize;
+        while done < buf.len() {
+            let a = addr.wrapping_add(done as u64);
+            let i = self.loads.partition_point(|l| l.vaddr <= a);
+            let Some(l) = i.checked_sub(1).map(|i| &self.loads[i]) else {
+                return false;
+            };
+            let rel = a - l.vaddr;
+            if rel >= l.filesz {
+                return false;
+            }
+            let off = l.offset + rel;
+            let Some(page) = self.page(off) else {
+                return false;
+            };
+            let in_page = (off & (PAGE - 1)) as usize;
+            let avail = page
+                .len()
+                .saturating_sub(in_page)
+                .min((l.filesz - rel) as usize);
+            if avail == 0 {
+                return false;
+            }
+            let n = avail.min(buf.len() - done);
+            buf[done..done + n].copy_from_slice(&page[in_page..in_page + n]);
+            done += n;
+        }
+        true
+    }
+
+    /// Read a little-endian u64 at `addr`, if dumped.
+    pub fn read_u64(&self, addr: u64) -> Option<u64> {
+        let mut b = [0u8; 8];
+        self.read(addr, &mut b).then(|| u64::from_le_bytes(b))
+    }
+
+    /// Whether `addr` lies in any `PT_LOAD` segment (dumped or not): mapped in the process.
+    pub fn is_mapped(&self, addr: u64) -> bool {
+        let i = self.loads.partition_point(|l| l.vaddr <= addr);
+        i.checked_sub(1)
+            .is_some_and(|i| addr - self.loads[i].vaddr < self.loads[i].memsz)
+    }
+
+    /// The segment holding `addr`.
+    pub fn load_at(&self, addr: u64) -> Option<&Load> {
+        let i = self.loads.partition_point(|l| l.vaddr <= addr);
+        let l = &self.loads[i.checked_sub(1)?];
+        (addr - l.vaddr < l.memsz).then_some(l)
+    }
+}
+
+/// Read as many bytes as exist at `off` (short at end of file).
+fn read_up_to(f: &File, off: u64, buf: &mut [u8]) -> std::io::Result<usize> {
+    let mut done = 0;
+    while done < buf.len() {
+        match f.read_at(&mut buf[done..], off + done as u64) {
+            Ok(0) => break,
+            Ok(n) => done += n,
+            Err(e) if e.kind() == std::io::ErrorKind::Interrupted => {}
+            Err(e) => return Err(e),
+        }
+    }
+    Ok(done)
+}

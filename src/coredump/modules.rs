@@ -1,0 +1,384 @@
+//! The modules of a crashed process: the executable (the file whose mapping holds `AT_PHDR`),
+//! the shared libraries of `NT_FILE` with their load bias, and the vDSO (read from the core's
+//! memory at `AT_SYSINFO_EHDR`). With the default `coredump_filter` (0x33) only the first page of
+//! each file-backed ELF mapping is in the core, so code, `.eh_frame` and symbols are read from the
+//! files on disk, and each file's build ID is checked against the one in that dumped first page.
+
+use std::collections::HashMap;
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+
+use object::{Object, ObjectSection, ObjectSegment, ObjectSymbol, SegmentFlags};
+use serde::Serialize;
+
+use super::core::Core;
+use super::notes;
+
+/// Where the files named in the core are looked for.
+#[derive(Debug, Clone, Default)]
+pub struct FileSource {
+    /// Use this file for the executable (`--exe`).
+    pub exe: Option<PathBuf>,
+    /// Look for every file under this root instead of `/` (`--sysroot`).
+    pub sysroot: Option<PathBuf>,
+}
+
+/// One module (ELF object) mapped in the process.
+#[derive(Debug, Serialize)]
+pub struct Module {
+    /// The path as the core names it (" (deleted)" removed), or "[vdso]".
+    pub path: String,
+    /// The file that was read for it, when one was found.
+    pub file: Option<PathBuf>,
+    /// Lowest and highest (exclusive) address of its mappings (bytes).
+    #[serde(serialize_with = "crate::coredump::hex")]
+    pub start: u64,
+    #[serde(serialize_with = "crate::coredump::hex")]
+    pub end: u64,
+    /// Run-time address minus the address in the ELF file (bytes).
+    #[serde(serialize_with = "crate::coredump::hex")]
+    pub load_bias: u64,
+    pub is_executable: bool,
+    pub is_vdso: bool,
+    /// The kernel marked the file deleted (replaced or removed after it was mapped).
+    pub deleted: bool,
+    /// Build ID (hex) of the file read from disk.
+    pub build_id: Option<String>,
+    /// Build ID (hex) found in the core's copy of the module's first page.
+    pub build_id_in_core: Option<String>,
+    /// Both build IDs are known and differ: the file on disk is not the one that ran.
+    pub build_id_mismatch: bool,
+    /// The separate debug file used for symbols, once looked up.
+    pub debug_file: Option<PathBuf>,
+    #[serde(skip)]
+    pub(crate) image: Option<Image>,
+}
+
+/// The bytes of a module's ELF file (from disk, or for the vDSO from the core) and what the
+/// unwinder needs from it, in the file's own addresses (SVMA).
+#[derive(Debug)]
+pub(crate) struct Image {
+    pub data: Arc<[u8]>,
+    /// (svma, file range) of `.eh_frame`, `.eh_frame_hdr`, `.debug_frame`, `.text`.
+    pub eh_frame: Option<(u64, std::ops::Range<usize>)>,
+    pub eh_frame_hdr: Option<(u64, std::ops::Range<usize>)>,
+    pub debug_frame: Option<std::ops::Range<usize>>,
+    pub text: Option<u64>,
+    /// (svma start, svma end, file offset) of the executable PT_LOAD segments.
+    pub exec: Vec<(u64, u64, u64)>,
+    /// Dynamic symbols (start, size, name), sorted, for the vDSO.
+    pub dynsyms: Vec<(u64, u64, String)>,
+}
+
+impl Image {
+    pub(crate) fn parse(data: Arc<[u8]>, want_dynsyms: bool) -> Option<Image> {
+        let f = object::File::parse(&*data).ok()?;
+        let range = |name: &str| {
+            let s = f.section_by_name(name)?;
+            let (off, size) = s.file_range()?;
+            let end = off.checked_add(size)?;
+            (end <= data.len() as u64).then_some((s.address(), off as usize..end as usize))
+        };
+        let exec = f
+            .segments()
+            .filter(|s| matches!(s.flags(), SegmentFlags::Elf { p_flags } if p_flags & object::elf::PF_X != 0))
+            .map(|s| (s.address(), s.address() + s.size(), s.file_range().0))
+            .collect();
+        let mut dynsyms: Vec<(u64, u64, String)> = if want_dynsyms {
+            f.dynamic_symbols()
+                .chain(f.symbols())
+                .filter(|s| s.is_definition() && s.address() != 0)
+                .filter_map(|s| Some((s.address(), s.size(), s.name().ok()?.to_string())))
+                .collect()
+        } else {
+            Vec::new()
+        };
+        dynsyms.sort();
+        let img = Image {
+            eh_frame: range(".eh_frame"),
+            eh_frame_hdr: range(".eh_frame_hdr"),
+            debug_frame: range(".debug_frame").map(|r| r.1),
+            text: f.section_by_name(".text").map(|s| s.address()),
+            exec,
+            dynsyms,
+            data: data.clone(),
+        };
+        Some(img)
+    }
+
+    /// Whether `svma` is in an executable segment.
+    pub(crate) fn is_code(&self, svma: u64) -> bool {
+        self.exec.iter().any(|(a, b, _)| *a <= svma && svma < *b)
+    }
+
+    /// `len` bytes of code at `svma`, from the file.
+    pub(crate) fn code(&self, svma: u64, len: usize) -> Option<&[u8]> {
+        let (a, _, off) = self.exec.iter().find(|(a, b, _)| *a <= svma && svma < *b)?;
+        let start = usize::try_from(off + (svma - a)).ok()?;
+        self.data.get(start..start.checked_add(len)?)
+    }
+}
+
+/// Build ID (hex) from the notes of an ELF image whose headers are readable through `read`
+/// (addresses relative to the image start, i.e. the ELF file's own offsets for the first page).
+fn build_id_from_memory(core: &Core, base: u64) -> Option<String> {
+    let mut eh = [0u8; 64];
+    if !core.read(base, &mut eh) || &eh[..4] != b"\x7fELF" {
+        return None;
+    }
+    let phoff = u64::from_le_bytes(eh[32..40].try_into().ok()?);
+    let phentsize = u16::from_le_bytes(eh[54..56].try_into().ok()?) as u64;
+    let phnum = u16::from_le_bytes(eh[56..58].try_into().ok()?) as u64;
+    if phentsize < 56 || phnum > 256 {
+        return None;
+    }
+    // The lowest PT_LOAD's vaddr is what `base` corresponds to.
+    let mut phdrs = Vec::new();
+    for i in 0..phnum {
+        let mut ph = [0u8; 56];
+        if !core.read(base + phoff + i * phentsize, &mut ph) {
+            return None;
+        }
+        phdrs.push(ph);
+    }
+    let field =
+        |ph: &[u8; 56], o: usize| u64::from_le_bytes(ph[o..o + 8].try_into().unwrap_or([0; 8]));
+    let p_type = |ph: &[u8; 56]| u32::from_le_bytes(ph[0..4].try_into().unwrap_or([0; 4]));
+    let first_vaddr = phdrs
+        .iter()
+        .filter(|ph| p_type(ph) == object::elf::PT_LOAD)
+        .map(|ph| field(ph, 16) & !0xfff)
+        .min()?;
+    for ph in phdrs.iter().filter(|ph| p_type(ph) == object::elf::PT_NOTE) {
+        let (vaddr, size) = (field(ph, 16), field(ph, 32));
+        if size > 64 << 10 {
+            continue;
+        }
+        let mut data = vec![0u8; size as usize];
+        if !core.read(base + (vaddr - first_vaddr), &mut data) {
+            continue;
+        }
+        let Ok(mut it) = object::read::elf::NoteIterator::<
+            object::elf::FileHeader64<object::Endianness>,
+        >::new(object::Endianness::Little, field(ph, 48).max(4), &data) else {
+            continue;
+        };
+        while let Ok(Some(n)) = it.next() {
+            if n.name() == b"GNU"
+                && n.n_type(object::Endianness::Little) == object::elf::NT_GNU_BUILD_ID
+            {
+                return Some(n.desc().iter().map(|b| format!("{b:02x}")).collect());
+            }
+        }
+    }
+    None
+}
+
+fn hex_id(data: &[u8]) -> Option<String> {
+    crate::symbolize::build_id(data)
+}
+
+/// The modules of the process, sorted by start address, and warnings about files that could not
+/// be found or do not match.
+pub fn discover(core: &Core, src: &FileSource) -> (Vec<Module>, Vec<String>) {
+    let mut warnings = Vec::new();
+    let phdr = core.aux(notes::AT_PHDR);
+    // Group NT_FILE entries by path, in order of first appearance.
+    let mut order: Vec<String> = Vec::new();
+    let mut groups: HashMap<String, Vec<&notes::FileMapping>> = HashMap::new();
+    for m in &core.files {
+        if !groups.contains_key(&m.path) {
+            order.push(m.path.clone());
+        }
+        groups.entry(m.path.clone()).or_default().push(m);
+    }
+    let mut modules = Vec::new();
+    for name in order {
+        let maps = &groups[&name];
+        let Some(first) = maps.iter().find(|m| m.offset == 0) else {
+            continue;
+        };
+        let (path, deleted) = match name.strip_suffix(" (deleted)") {
+            Some(p) => (p.to_string(), true),
+            None => (name.clone(), false),
+        };
+        let is_exe = phdr.is_some_and(|a| maps.iter().any(|m| m.start <= a && a < m.end));
+        let mut head = [0u8; 4];
+        let elf_in_core = core.read(first.start, &mut head) && &head == b"\x7fELF";
+        let disk = if is_exe && src.exe.is_some() {
+            src.exe.clone()
+        } else {
+            Some(match &src.sysroot {
+                Some(root) => root.join(path.trim_start_matches('/')),
+                None => PathBuf::from(&path),
+            })
+        };
+        let data: Option<Arc<[u8]>> = disk
+            .as_ref()
+            .and_then(|p| std::fs::read(p).ok())
+            .filter(|d| d.starts_with(b"\x7fELF"))
+            .map(Arc::from);
+        if data.is_none() && !elf_in_core {
+            // Not an ELF object (a data file, a locale archive), or unknown and not dumped.
+            if !disk.as_ref().is_some_and(|p| p.exists())
+                && maps.iter().any(|m| is_exec_mapping(core, m))
+            {
+                warnings.push(format!(
+                    "{}: not found{}; its frames are shown as module+offset",
+                    disk.as_ref()
+                        .map_or(path.clone(), |p| p.display().to_string()),
+                    if deleted {
+                        " (the core says it was deleted)"
+                    } else {
+                        ""
+                    }
+                ));
+            } else {
+                continue;
+            }
+        } else if data.is_none() {
+            warnings.push(format!(
+                "{}: not found{}; its frames are shown as module+offset",
+                disk.as_ref()
+                    .map_or(path.clone(), |p| p.display().to_string()),
+                if deleted {
+                    " (the core says it was deleted)"
+                } else {
+                    ""
+                }
+            ));
+        }
+        let image = data.clone().and_then(|d| Image::parse(d, false));
+        // Load bias: the mapping at file offset 0 holds the segment at the lowest PT_LOAD
+        // address (page-aligned); for the executable AT_ENTRY − e_entry says the same.
+        let first_vaddr = data
+            .as_ref()
+            .and_then(|d| object::File::parse(&**d).ok())
+            .and_then(|f| f.segments().map(|s| s.address() & !0xfff).min())
+            .or_else(|| {
+                elf_in_core
+                    .then(|| first_load_vaddr_in_core(core, first.start))
+                    .flatten()
+            })
+            .unwrap_or(0);
+        let bias = first.start.wrapping_sub(first_vaddr);
+        let build_id = data.as_ref().and_then(|d| hex_id(d));
+        let build_id_in_core = build_id_from_memory(core, first.start);
+        let mismatch = matches!((&build_id, &build_id_in_core), (Some(a), Some(b)) if a != b);
+        if mismatch {
+            warnings.push(format!(
+                "{}: build ID {} differs from the one in the core ({}): not the file that ran; \
+                 its frames may be wrong (give the right one with --exe or --sysroot)",
+                disk.as_ref()
+                    .map_or(path.clone(), |p| p.display().to_string()),
+                build_id.as_deref().unwrap_or("?"),
+                build_id_in_core.as_deref().unwrap_or("?")
+            ));
+        }
+        modules.push(Module {
+            path,
+            file: data.as_ref().and(disk),
+            start: maps.iter().map(|m| m.start).min().unwrap_or(first.start),
+            end: maps.iter().map(|m| m.end).max().unwrap_or(first.end),
+            load_bias: bias,
+            is_executable: is_exe,
+            is_vdso: false,
+            deleted,
+            build_id,
+            build_id_in_core,
+            build_id_mismatch: mismatch,
+            debug_file: None,
+            image,
+        });
+    }
+    if let Some(v) = vdso(core) {
+        modules.push(v);
+    }
+    if core.files.is_empty() {
+        warnings.push(
+            "the core has no NT_FILE note: shared libraries are unknown, frames in them are \
+             shown as addresses"
+                .into(),
+        );
+    }
+    modules.sort_by_key(|m| m.start);
+    (modules, warnings)
+}
+
+fn is_exec_mapping(core: &Core, m: &notes::FileMapping) -> bool {
+    core.load_at(m.start)
+        .is_some_and(|l| l.flags & object::elf::PF_X != 0)
+}
+
+/// The lowest PT_LOAD address (page-aligned) of an ELF image whose header is in the core at
+/// `base`.
+fn first_load_vaddr_in_core(core: &Core, base: u64) -> Option<u64> {
+    let mut eh = [0u8; 64];
+    if !core.read(base, &mut eh) {
+        return None;
+    }
+    let phoff = u64::from_le_bytes(eh[32..40].try_into().ok()?);
+    let phentsize = u16::from_le_bytes(eh[54..56].try_into().ok()?) as u64;
+    let phnum = u16::from_le_bytes(eh[56..58].try_into().ok()?) as u64;
+    (0..phnum.min(256))
+        .filter_map(|i| {
+            let mut ph = [0u8; 56];
+            core.read(base + phoff + i * phentsize, &mut ph)
+                .then_some(ph)
+        })
+        .filter(|ph| {
+            u32::from_le_bytes(ph[0..4].try_into().unwrap_or([0; 4])) == object::elf::PT_LOAD
+        })
+        .map(|ph| u64::from_le_bytes(ph[16..24].try_into().unwrap_or([0; 8])) & !0xfff)
+        .min()
+}
+
+/// The vDSO, read from the core's memory at `AT_SYSINFO_EHDR`.
+fn vdso(core: &Core) -> Option<Module> {
+    let base = core.aux(notes::AT_SYSINFO_EHDR)?;
+    let load = core.load_at(base)?;
+    let size = (load.vaddr + load.filesz).checked_sub(base)?.min(1 << 20);
+    let mut data = vec![0u8; size as usize];
+    if !core.read(base, &mut data) {
+        return None;
+    }
+    let data: Arc<[u8]> = Arc::from(data);
+    let image = Image::parse(data.clone(), true)?;
+    let first = first_load_vaddr_in_core(core, base).unwrap_or(0);
+    Some(Module {
+        path: "[vdso]".into(),
+        file: None,
+        start: base,
+        end: base + size,
+        load_bias: base.wrapping_sub(first),
+        is_executable: false,
+        is_vdso: true,
+        deleted: false,
+        build_id: hex_id(&data),
+        build_id_in_core: None,
+        build_id_mismatch: false,
+        debug_file: None,
+        image: Some(image),
+    })
+}
+
+/// The module holding `addr`.
+pub fn module_at(modules: &[Module], addr: u64) -> Option<&Module> {
+    let i = modules.partition_point(|m| m.start <= addr);
+    let m = &modules[i.checked_sub(1)?];
+    (addr < m.end).then_some(m)
+}
+
+/// The dynamic symbol holding `svma` in an image (vDSO).
+pub(crate) fn dynsym_at(img: &Image, svma: u64) -> Option<&str> {
+    let i = img.dynsyms.partition_point(|s| s.0 <= svma);
+    let s = &img.dynsyms[i.checked_sub(1)?];
+    (svma < s.0 + s.1.max(1)).then_some(s.2.as_str())
+}
+
+impl Module {
+    /// The file to symbolize with, when there is one.
+    pub fn symbol_file(&self) -> Option<&Path> {
+        self.file.as_deref()
+    }
+}

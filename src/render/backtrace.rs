@@ -1,0 +1,161 @@
+//! `clw-diag backtrace` output: gdb-like text per thread, and a CSV table of frames.
+
+use std::io::{self, Write};
+
+use super::{col, one_line, Cell, Report, Style, Table};
+use crate::coredump::unwind::Method;
+use crate::coredump::{Backtrace, Frame};
+
+impl Report for Backtrace {
+    fn tables(&self) -> Vec<Table> {
+        let mut t = Table {
+            title: Some("Frames".into()),
+            columns: vec![
+                col("Thread", "tid"),
+                col("Crashed", "crashed"),
+                col("#", "index"),
+                col("PC", "pc"),
+                col("Function", "function"),
+                col("File", "file"),
+                col("Line", "line"),
+                col("Inline", "inline"),
+                col("Module", "module"),
+                col("Offset", "module_offset"),
+                col("Method", "method"),
+            ],
+            ..Default::default()
+        };
+        for th in &self.threads {
+            for f in &th.frames {
+                t.rows.push(vec![
+                    Cell::Int(Some(th.tid as i64)),
+                    Cell::text(th.crashed.to_string()),
+                    Cell::Int(Some(f.index as i64)),
+                    Cell::text(format!("{:#x}", f.pc)),
+                    Cell::text(f.function.clone().unwrap_or_default()),
+                    Cell::text(f.file.clone().unwrap_or_default()),
+                    Cell::Int(f.line.map(i64::from)),
+                    Cell::text(f.inline.to_string()),
+                    Cell::text(f.module.clone().unwrap_or_default()),
+                    Cell::text(
+                        f.module_offset
+                            .map(|o| format!("{o:#x}"))
+                            .unwrap_or_default(),
+                    ),
+                    Cell::text(method_name(f.method)),
+                ]);
+            }
+        }
+        vec![t]
+    }
+}
+
+fn method_name(m: Method) -> &'static str {
+    match m {
+        Method::Context => "context",
+        Method::Cfi => "cfi",
+        Method::Signal => "signal",
+        Method::Fp => "fp",
+        Method::Scan => "scan",
+    }
+}
+
+fn frame_line(f: &Frame, style: Style) -> String {
+    let bold = |s: &str| {
+        if style.color {
+            format!("\x1b[1m{s}\x1b[0m")
+        } else {
+            s.to_string()
+        }
+    };
+    let mut s = format!("#{:<3}", f.index);
+    if f.signal_frame && f.function.as_deref().is_none_or(|n| n == "__restore_rt") {
+        s.push_str("<signal handler called>");
+        return s;
+    }
+    if !f.inline {
+        s.push_str(&format!("0x{:016x} in ", f.pc));
+    } else {
+        s.push_str(&format!("{:21}", ""));
+    }
+    match &f.function {
+        Some(n) => s.push_str(&bold(&one_line(n))),
+        None => s.push_str("??"),
+    }
+    s.push_str(" ()");
+    match (&f.file, f.line) {
+        (Some(file), Some(line)) => s.push_str(&format!(" at {}:{line}", one_line(file))),
+        _ => {
+            if let Some(m) = &f.module {
+                s.push_str(&format!(" from {}", one_line(m)));
+                if f.function.is_none() {
+                    if let Some(o) = f.module_offset {
+                        s.push_str(&format!("+{o:#x}"));
+                    }
+                }
+            }
+        }
+    }
+    if f.inline {
+        s.push_str(" [inlined]");
+    }
+    match f.method {
+        Method::Fp => s.push_str(" [frame pointer]"),
+        Method::Scan => s.push_str(" [stack scan: low trust]"),
+        _ => {}
+    }
+    s
+}
+
+/// Write the backtrace as people read it: the crash, then each thread like gdb's `bt`.
+///
+/// Errors: I/O errors of `out` only.
+pub fn write_text(bt: &Backtrace, style: Style, out: &mut dyn Write) -> io::Result<()> {
+    let who = match (&bt.command, bt.pid) {
+        (Some(c), Some(p)) => format!("{} (pid {p})", one_line(c)),
+        (Some(c), None) => one_line(c),
+        _ => "unknown process".into(),
+    };
+    writeln!(out, "Core:      {} of {who}", bt.core.display())?;
+    if let Some(a) = bt.args.as_deref().filter(|a| !a.is_empty()) {
+        writeln!(out, "Command:   {}", one_line(a))?;
+    }
+    match &bt.signal {
+        Some(s) => {
+            let mut line = format!("Signal:    {} ({}", s.name, s.number);
+            if let Some(c) = &s.code_name {
+                line.push_str(&format!(", {c}"));
+            }
+            line.push(')');
+            if let Some(a) = s.fault_address {
+                line.push_str(&format!(" at address {a:#x}"));
+            }
+            if let Some(p) = s.sender_pid.filter(|&p| p > 0) {
+                line.push_str(&format!(", sent by pid {p}"));
+            }
+            writeln!(out, "{line}")?;
+        }
+        None => writeln!(out, "Signal:    none recorded in the core")?,
+    }
+    writeln!(out, "Signature: {}", one_line(&bt.crash_signature))?;
+    for t in &bt.threads {
+        writeln!(out)?;
+        let mut head = format!("Thread {}", t.tid);
+        if t.crashed {
+            head.push_str(" (crashed");
+            if t.signal != 0 {
+                head.push_str(&format!(
+                    ", {}",
+                    crate::coredump::signal_name(t.signal as i32)
+                ));
+            }
+            head.push(')');
+        }
+        writeln!(out, "{head}:")?;
+        for f in &t.frames {
+            writeln!(out, "{}", frame_line(f, style))?;
+        }
+        writeln!(out, "    (stopped: {})", t.stop_reason)?;
+    }
+    Ok(())
+}
