@@ -1,0 +1,943 @@
+//! `clw-diag backtrace CORE` against gdb on core dumps made here. The programs in
+//! `tests/helpers/crash/` (C, C++, Rust) park three threads (two for C++ and Rust) in different
+//! blocking calls and crash the main thread; each is compiled with several flag sets (-O0, -O2,
+//! -fomit-frame-pointer, DWARF 4 and 5, zlib- and zstd-compressed debug sections, -static,
+//! -no-pie, stripped, debug information in a separate file found through `.gnu_debuglink`) and
+//! run in a temporary directory with `ulimit -c unlimited`, so the kernel writes `core` there.
+//! gdb reads the same core through `tests/helpers/gdb_frames.py`, and for every thread both must
+//! list the same frames: the same pc, function, file name and line, and the same inline frames.
+//!
+//! How gdb is run, and what it does at the ends of a stack (gdb 13, glibc 2.36):
+//! - `set backtrace past-main on`: without it gdb stops at `main`; with it the main thread ends
+//!   `main`, `__libc_start_call_main`, `__libc_start_main_impl`, `_start`. `_start` is the last
+//!   frame because its CFI marks the return address undefined (`.cfi_undefined rip`), and gdb
+//!   says "outermost"; `set backtrace past-entry` changes nothing, so it is left at its default.
+//! - Other threads end `start_thread`, `clone3`; `clone3` also has `.cfi_undefined rip`.
+//! - gdb invents `TAILCALL_FRAME`s from DWARF call-site information (in libc with libc6-dbg,
+//!   e.g. `__pthread_kill_internal` between `__pthread_kill_implementation` and `raise`). They
+//!   are not on the stack: they are dropped before comparing.
+//! - The frame of the signal trampoline is a `SIGTRAMP_FRAME`, printed by `bt` as
+//!   `<signal handler called>`; its pc is the handler's return address, which is the first
+//!   instruction of `__restore_rt`, and `frame.name()` is `__restore_rt` when a symbol table
+//!   has it (libc6-dbg, -static). Rule for that frame: the same pc; our function is gdb's name,
+//!   `__restore_rt`, or null; no file or line (gdb has none); and the frame or the next one (the
+//!   interrupted frame, whose registers come from the signal frame) has method "signal".
+//! - Function names are compared with gdb's `frame.name()`, or `frame.function().name` where
+//!   they differ (C++ functions with DWARF: `app::dispatch` and `app::dispatch(char const*)`).
+
+mod common;
+
+use std::fmt::Write as _;
+use std::os::unix::process::ExitStatusExt;
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output};
+
+use common::*;
+use serde_json::Value;
+
+const SIGABRT: i64 = 6;
+const SIGSEGV: i64 = 11;
+/// The address the programs write to in their SIGSEGV modes (the signal-handler mode writes to
+/// NULL).
+const FAULT: u64 = 0xdead_beef;
+
+fn helpers() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/helpers")
+}
+
+fn tool(name: &str) -> bool {
+    Command::new(name)
+        .arg("--version")
+        .output()
+        .is_ok_and(|o| o.status.success())
+}
+
+/// Whether cores can be made and read here; prints why not.
+fn can_test(tools: &[&str]) -> bool {
+    for t in tools {
+        if !tool(t) {
+            eprintln!("SKIP: {t} is not installed");
+            return false;
+        }
+    }
+    let pattern = std::fs::read_to_string("/proc/sys/kernel/core_pattern").unwrap_or_default();
+    if pattern.starts_with('|') {
+        eprintln!(
+            "SKIP: core_pattern pipes cores to a program ({}), no core file to read",
+            pattern.trim()
+        );
+        return false;
+    }
+    true
+}
+
+fn must(c: &mut Command) {
+    let o = c.output().unwrap_or_else(|e| panic!("{c:?}: {e}"));
+    assert!(
+        o.status.success(),
+        "{c:?} failed: {}",
+        String::from_utf8_lossy(&o.stderr)
+    );
+}
+
+/// What is done to a binary after linking.
+#[derive(Clone, Copy, PartialEq)]
+enum Post {
+    None,
+    /// `strip`: no symbol table, no DWARF; .eh_frame stays.
+    Strip,
+    /// DWARF moved to `NAME.debug` beside the binary, found through `.gnu_debuglink`.
+    SplitDebug,
+}
+
+/// Compile `tests/helpers/crash/SRC` into `dir/name`.
+fn build_c(
+    dir: &Path,
+    name: &str,
+    src: &str,
+    compiler: &str,
+    flags: &[&str],
+    post: Post,
+) -> PathBuf {
+    let out = dir.join(name);
+    must(
+        Command::new(compiler)
+            .args(flags)
+            .arg("-pthread")
+            .arg("-o")
+            .arg(&out)
+            .arg(helpers().join("crash").join(src)),
+    );
+    match post {
+        Post::None => {}
+        Post::Strip => must(Command::new("strip").arg(&out)),
+        Post::SplitDebug => {
+            let dbg = dir.join(format!("{name}.debug"));
+            must(
+                Command::new("objcopy")
+                    .arg("--only-keep-debug")
+                    .arg(&out)
+                    .arg(&dbg),
+            );
+            must(Command::new("strip").arg("--strip-debug").arg(&out));
+            // objcopy finds the file by its name relative to the current directory.
+            must(
+                Command::new("objcopy")
+                    .current_dir(dir)
+                    .arg(format!("--add-gnu-debuglink={name}.debug"))
+                    .arg(name),
+            );
+        }
+    }
+    out
+}
+
+fn build_rust(dir: &Path, name: &str, opt: &str) -> PathBuf {
+    let out = dir.join(name);
+    must(
+        Command::new("rustc")
+            .args(["--edition", "2021", "-g", "-C", "panic=abort", "-C"])
+            .arg(format!("opt-level={opt}"))
+            .arg("-o")
+            .arg(&out)
+            .arg(helpers().join("crash/crash.rs")),
+    );
+    out
+}
+
+/// Run `exe mode` in a new temporary directory with unlimited core size; the core is `core`
+/// there (core_pattern is a plain file name on the test machines).
+fn crash(exe: &Path, mode: &str, signal: i64) -> (tempfile::TempDir, PathBuf) {
+    let d = tempfile::tempdir().unwrap();
+    let o = Command::new("sh")
+        .arg("-c")
+        .arg("ulimit -c unlimited; exec \"$0\" \"$1\"")
+        .arg(exe)
+        .arg(mode)
+        .current_dir(d.path())
+        .output()
+        .unwrap();
+    assert_eq!(
+        o.status.signal().map(i64::from),
+        Some(signal),
+        "{} {mode}: {:?}, stderr: {}",
+        exe.display(),
+        o.status,
+        String::from_utf8_lossy(&o.stderr)
+    );
+    let pattern = std::fs::read_to_string("/proc/sys/kernel/core_pattern").unwrap();
+    let mut core = d.path().join(pattern.trim());
+    if !core.exists() {
+        // core_uses_pid, or a pattern with %p
+        core = std::fs::read_dir(d.path())
+            .unwrap()
+            .map(|e| e.unwrap().path())
+            .find(|p| p.file_name().unwrap().to_string_lossy().starts_with("core"))
+            .unwrap_or_else(|| {
+                panic!(
+                    "{} {mode}: no core in {} (core_pattern {:?}, core dumped: {})",
+                    exe.display(),
+                    d.path().display(),
+                    pattern.trim(),
+                    o.status.core_dumped()
+                )
+            });
+    }
+    (d, core)
+}
+
+/// gdb's frames of every thread, from tests/helpers/gdb_frames.py.
+fn gdb_frames(exe: &Path, core: &Path) -> Value {
+    let out = core.with_file_name("gdb-frames.json");
+    let o = Command::new("gdb")
+        .args(["-batch", "-nx"])
+        .args(["-ex", "set debuginfod enabled off"])
+        .args(["-ex", "set backtrace past-main on"])
+        .arg("-ex")
+        .arg(format!(
+            "source {}",
+            helpers().join("gdb_frames.py").display()
+        ))
+        .arg(exe)
+        .arg(core)
+        .env("GDB_FRAMES_OUT", &out)
+        .output()
+        .unwrap();
+    let text = std::fs::read_to_string(&out).unwrap_or_else(|e| {
+        panic!(
+            "gdb wrote no {} ({e}): {:?}\n{}",
+            out.display(),
+            o.status,
+            String::from_utf8_lossy(&o.stderr)
+        )
+    });
+    serde_json::from_str(&text).unwrap()
+}
+
+fn backtrace_json(core: &Path, extra: &[&str]) -> Value {
+    let mut args = vec!["backtrace", core.to_str().unwrap(), "--json"];
+    args.extend_from_slice(extra);
+    json(&run(&args))
+}
+
+fn hex(v: &Value) -> Option<u64> {
+    let s = v.as_str()?;
+    u64::from_str_radix(s.strip_prefix("0x").unwrap_or(s), 16).ok()
+}
+
+fn basename(v: &Value) -> Option<String> {
+    v.as_str()
+        .map(|s| s.rsplit('/').next().unwrap_or(s).to_string())
+}
+
+/// One frame as both sides are compared.
+struct Row {
+    pc: Option<u64>,
+    kind: String,
+    name: Option<String>,
+    /// gdb's `frame.function().name`, accepted as well as `frame.name()`.
+    alt_name: Option<String>,
+    file: Option<String>,
+    line: Option<u64>,
+}
+
+impl Row {
+    fn gdb(f: &Value) -> Row {
+        Row {
+            pc: hex(&f["pc"]),
+            kind: f["type"].as_str().unwrap_or("?").to_string(),
+            name: f["name"].as_str().map(str::to_string),
+            alt_name: f["function"].as_str().map(str::to_string),
+            file: basename(&f["file"]),
+            line: f["line"].as_u64(),
+        }
+    }
+
+    fn ours(f: &Value) -> Row {
+        let method = f["method"].as_str().unwrap_or("?");
+        Row {
+            pc: hex(&f["pc"]),
+            kind: if f["inline"] == true {
+                format!("INLINE/{method}")
+            } else {
+                method.to_string()
+            },
+            name: f["function"].as_str().map(str::to_string),
+            alt_name: None,
+            file: basename(&f["file"]),
+            line: f["line"].as_u64(),
+        }
+    }
+
+    fn text(&self) -> String {
+        let mut s = match self.pc {
+            Some(pc) => format!("{pc:#x} {} ", self.kind),
+            None => format!("(no pc) {} ", self.kind),
+        };
+        s += self.name.as_deref().unwrap_or("??");
+        if let Some(f) = &self.file {
+            let _ = write!(s, " {f}:{}", self.line.unwrap_or(0));
+        }
+        s
+    }
+}
+
+/// Why our frame differs from gdb's, or None. `next` is our frame after `o`.
+fn frame_diff(g: &Row, o: &Row, next: Option<&Row>) -> Option<String> {
+    if g.pc != o.pc {
+        return Some("pc".into());
+    }
+    if g.kind == "SIGTRAMP" {
+        let name_ok =
+            o.name.is_none() || o.name.as_deref() == Some("__restore_rt") || o.name == g.name;
+        if !name_ok {
+            return Some("function of the signal frame".into());
+        }
+        let signal = |r: &Row| r.kind.ends_with("signal");
+        if !(signal(o) || next.is_some_and(signal)) {
+            return Some("neither the signal frame nor the next has method \"signal\"".into());
+        }
+    } else {
+        if o.name != g.name && (g.alt_name.is_none() || o.name != g.alt_name) {
+            return Some("function".into());
+        }
+        if (g.kind == "INLINE") != o.kind.starts_with("INLINE") {
+            return Some("inline".into());
+        }
+    }
+    if g.file != o.file {
+        return Some("file".into());
+    }
+    if g.line != o.line {
+        return Some("line".into());
+    }
+    None
+}
+
+/// Both backtraces side by side, differing rows marked.
+fn side_by_side(g: &[Row], o: &[Row]) -> String {
+    let mut s = format!("     {:<72} | clw-diag\n", "gdb");
+    for i in 0..g.len().max(o.len()) {
+        let (a, b) = (g.get(i), o.get(i));
+        let bad = match (a, b) {
+            (Some(a), Some(b)) => frame_diff(a, b, o.get(i + 1)),
+            _ => Some("missing".into()),
+        };
+        let cell = |r: Option<&Row>| r.map(Row::text).unwrap_or_default();
+        let _ = writeln!(
+            s,
+            "{}{i:>3} {:<72} | {}{}",
+            if bad.is_some() { "*" } else { " " },
+            cell(a),
+            cell(b),
+            bad.map(|w| format!("   <- {w}")).unwrap_or_default()
+        );
+    }
+    s
+}
+
+/// The last `::` component of a function name without parameters or template arguments:
+/// `app::Worker<long>::run` -> `run`, `crash::parse<u32>` -> `parse`.
+fn short_name(name: &str) -> &str {
+    let mut depth = 0;
+    let mut end = name.len();
+    for (i, c) in name.char_indices() {
+        match c {
+            '<' | '(' if depth == 0 => {
+                end = i;
+                break;
+            }
+            '<' | '(' => depth += 1,
+            '>' | ')' => depth -= 1,
+            _ => {}
+        }
+    }
+    let base = &name[..end];
+    base.rsplit("::").next().unwrap_or(base)
+}
+
+/// Compare one core's backtrace with gdb's; returns the differences (empty when equal).
+fn compare(label: &str, exe: &Path, core: &Path, source: &str, signal: i64) -> Vec<String> {
+    let gdb = gdb_frames(exe, core);
+    let ours = backtrace_json(core, &["--exe", exe.to_str().unwrap()]);
+    let mut errs = Vec::new();
+    let mut err = |m: String| errs.push(format!("{label}: {m}"));
+
+    // The signal, as the kernel's siginfo note has it.
+    let sig = &ours["signal"];
+    let gsig = &gdb["signal"];
+    if sig["number"].as_i64() != Some(signal) || gsig["number"].as_i64() != Some(signal) {
+        err(format!("signal: ours {sig}, gdb {gsig}, expected {signal}"));
+    }
+    let name = if signal == SIGSEGV {
+        "SIGSEGV"
+    } else {
+        "SIGABRT"
+    };
+    if sig["name"] != name {
+        err(format!("signal name {} (expected {name})", sig["name"]));
+    }
+    if sig["code"] != gsig["code"] {
+        err(format!("si_code {} (gdb {})", sig["code"], gsig["code"]));
+    }
+    if signal == SIGSEGV {
+        let expected = if label.contains("sighandler") {
+            0
+        } else {
+            FAULT
+        };
+        let (a, g) = (hex(&sig["fault_address"]), hex(&gsig["fault_address"]));
+        if a != Some(expected) || g != Some(expected) {
+            err(format!(
+                "fault_address {} (gdb {}, expected {expected:#x})",
+                sig["fault_address"], gsig["fault_address"]
+            ));
+        }
+    } else if !sig["fault_address"].is_null() {
+        err(format!("fault_address {} for {name}", sig["fault_address"]));
+    }
+
+    // The executable's module.
+    let modules = ours["modules"].as_array().cloned().unwrap_or_default();
+    let exe_path = exe.canonicalize().unwrap();
+    match modules
+        .iter()
+        .find(|m| m["path"].as_str().map(Path::new) == Some(&exe_path))
+    {
+        None => err(format!("no module {} in {modules:?}", exe_path.display())),
+        Some(m) => {
+            if m["found"] != true || m["build_id_mismatch"] != false {
+                err(format!("executable's module: {m}"));
+            }
+            if m["build_id"].as_str() != build_id(exe).as_deref() {
+                err(format!(
+                    "build_id {} (readelf: {:?})",
+                    m["build_id"],
+                    build_id(exe)
+                ));
+            }
+        }
+    }
+
+    // Threads: the same set of LWPs; the crashed one first, and it is the one gdb selects.
+    let gthreads = gdb["threads"].as_array().unwrap();
+    let othreads = ours["threads"].as_array().cloned().unwrap_or_default();
+    let mut gtids: Vec<i64> = gthreads.iter().filter_map(|t| t["tid"].as_i64()).collect();
+    let mut otids: Vec<i64> = othreads.iter().filter_map(|t| t["tid"].as_i64()).collect();
+    gtids.sort_unstable();
+    otids.sort_unstable();
+    if gtids != otids {
+        err(format!("thread ids: gdb {gtids:?}, ours {otids:?}"));
+    }
+    let crashed: Vec<&Value> = othreads.iter().filter(|t| t["crashed"] == true).collect();
+    if crashed.len() != 1
+        || othreads.first().map(|t| &t["tid"]) != Some(&gdb["selected_tid"])
+        || othreads[0]["crashed"] != true
+    {
+        err(format!(
+            "the first thread must be the crashed one, tid {} (gdb's selected thread); ours: {:?}",
+            gdb["selected_tid"],
+            othreads
+                .iter()
+                .map(|t| (&t["tid"], &t["crashed"]))
+                .collect::<Vec<_>>()
+        ));
+    }
+
+    for gt in gthreads {
+        let tid = &gt["tid"];
+        let Some(ot) = othreads.iter().find(|t| &t["tid"] == tid) else {
+            continue;
+        };
+        let g: Vec<Row> = gt["frames"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .filter(|f| f["type"] != "TAILCALL")
+            .map(Row::gdb)
+            .collect();
+        let o: Vec<Row> = ot["frames"]
+            .as_array()
+            .cloned()
+            .unwrap_or_default()
+            .iter()
+            .map(Row::ours)
+            .collect();
+        let first_bad = (0..g.len().max(o.len())).find(|&i| match (g.get(i), o.get(i)) {
+            (Some(a), Some(b)) => frame_diff(a, b, o.get(i + 1)).is_some(),
+            _ => true,
+        });
+        if let Some(i) = first_bad {
+            err(format!(
+                "thread {tid}{}: {} frames in gdb, {} in ours; frame {i} differs\n{}",
+                if gt["tid"] == gdb["selected_tid"] {
+                    " (crashed)"
+                } else {
+                    ""
+                },
+                g.len(),
+                o.len(),
+                side_by_side(&g, &o)
+            ));
+        }
+        if let Some(f0) = ot["frames"].get(0) {
+            if f0["method"] != "context" {
+                err(format!("thread {tid}: frame 0 has method {}", f0["method"]));
+            }
+        }
+        if gt["tid"] == gdb["selected_tid"] {
+            // The signature names the innermost function of the program's own source (when
+            // the binary has names at all).
+            let signature = ours["crash_signature"].as_str().unwrap_or("");
+            if signature.trim().is_empty() || signature.contains('\n') {
+                err(format!("crash_signature {:?}", ours["crash_signature"]));
+            }
+            if let Some(key) = g
+                .iter()
+                .find(|r| r.file.as_deref() == Some(source))
+                .and_then(|r| r.name.as_deref())
+            {
+                if !signature.contains(short_name(key)) {
+                    err(format!(
+                        "crash_signature {signature:?} does not name {:?} (innermost frame in {source})",
+                        short_name(key)
+                    ));
+                }
+            }
+        }
+    }
+    errs
+}
+
+/// The build ID of an ELF file, as readelf prints it.
+fn build_id(path: &Path) -> Option<String> {
+    let o = Command::new("readelf").arg("-n").arg(path).output().ok()?;
+    String::from_utf8_lossy(&o.stdout)
+        .lines()
+        .find_map(|l| l.trim().strip_prefix("Build ID: ").map(str::to_string))
+}
+
+const C_MODES: &[(&str, i64)] = &[
+    ("segv", SIGSEGV),
+    ("inline", SIGSEGV),
+    ("recurse", SIGSEGV),
+    ("sighandler", SIGSEGV),
+    ("abort", SIGABRT),
+];
+
+/// Crash every mode of a program and compare each core with gdb; fails with every difference.
+fn same_as_gdb(exe: &Path, build: &str, source: &str, modes: &[(&str, i64)]) {
+    let mut errs = Vec::new();
+    for &(mode, signal) in modes {
+        let (_dir, core) = crash(exe, mode, signal);
+        errs.extend(compare(
+            &format!("{build} {mode}"),
+            exe,
+            &core,
+            source,
+            signal,
+        ));
+    }
+    assert!(
+        errs.is_empty(),
+        "{} difference(s) from gdb:\n\n{}",
+        errs.len(),
+        errs.join("\n\n")
+    );
+}
+
+fn c_case(build: &str, flags: &[&str], post: Post) {
+    if !can_test(&["gcc", "gdb", "readelf", "objcopy", "strip"]) {
+        return;
+    }
+    let d = tempfile::tempdir().unwrap();
+    let exe = build_c(d.path(), "crash", "crash.c", "gcc", flags, post);
+    same_as_gdb(&exe, build, "crash.c", C_MODES);
+    if post == Post::SplitDebug {
+        // The DWARF came from the separate file: say which.
+        let core_dir = crash(&exe, "segv", SIGSEGV);
+        let ours = backtrace_json(&core_dir.1, &["--exe", exe.to_str().unwrap()]);
+        let m = ours["modules"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|m| m["path"].as_str().map(Path::new) == Some(&exe.canonicalize().unwrap()))
+            .cloned()
+            .unwrap_or(Value::Null);
+        assert!(
+            m["debug_file"]
+                .as_str()
+                .is_some_and(|f| f.ends_with("/crash.debug")),
+            "debug_file of {}: {m}",
+            exe.display()
+        );
+    }
+}
+
+#[test]
+fn c_o0() {
+    c_case("c -O0", &["-g", "-O0"], Post::None);
+}
+
+#[test]
+fn c_o0_omit_frame_pointer() {
+    c_case(
+        "c -O0 -fomit-frame-pointer",
+        &["-g", "-O0", "-fomit-frame-pointer"],
+        Post::None,
+    );
+}
+
+#[test]
+fn c_o2() {
+    c_case("c -O2", &["-g", "-O2"], Post::None);
+}
+
+#[test]
+fn c_o2_dwarf4() {
+    c_case("c -O2 -gdwarf-4", &["-g", "-O2", "-gdwarf-4"], Post::None);
+}
+
+#[test]
+fn c_o2_dwarf5_zlib() {
+    c_case(
+        "c -O2 -gdwarf-5 -gz=zlib",
+        &["-g", "-O2", "-gdwarf-5", "-gz=zlib"],
+        Post::None,
+    );
+}
+
+#[test]
+fn c_o2_zstd() {
+    if !tool("gcc") {
+        eprintln!("SKIP: gcc is not installed");
+        return;
+    }
+    let d = tempfile::tempdir().unwrap();
+    std::fs::write(d.path().join("t.c"), "int main(void) { return 0; }\n").unwrap();
+    let o = Command::new("gcc")
+        .current_dir(d.path())
+        .args(["-g", "-gz=zstd", "-o", "t", "t.c"])
+        .output()
+        .unwrap();
+    if !o.status.success() {
+        eprintln!(
+            "SKIP: this gcc cannot compress debug sections with zstd: {}",
+            String::from_utf8_lossy(&o.stderr)
+                .lines()
+                .next()
+                .unwrap_or("")
+        );
+        return;
+    }
+    c_case(
+        "c -O2 -gz=zstd",
+        &["-g", "-O2", "-gdwarf-5", "-gz=zstd"],
+        Post::None,
+    );
+}
+
+#[test]
+fn c_o2_no_pie() {
+    c_case("c -O2 -no-pie", &["-g", "-O2", "-no-pie"], Post::None);
+}
+
+#[test]
+fn c_o2_static() {
+    c_case("c -O2 -static", &["-g", "-O2", "-static"], Post::None);
+}
+
+#[test]
+fn c_o2_stripped() {
+    c_case("c -O2 stripped", &["-g", "-O2"], Post::Strip);
+}
+
+#[test]
+fn c_o2_separate_debug_file() {
+    c_case("c -O2 .gnu_debuglink", &["-g", "-O2"], Post::SplitDebug);
+}
+
+const CXX_MODES: &[(&str, i64)] = &[("throw", SIGABRT), ("segv", SIGSEGV)];
+
+#[test]
+fn cxx_uncaught_exception_and_segv() {
+    if !can_test(&["g++", "gdb", "readelf"]) {
+        return;
+    }
+    let d = tempfile::tempdir().unwrap();
+    for (name, opt) in [("crash_o0", "-O0"), ("crash_o2", "-O2")] {
+        let exe = build_c(d.path(), name, "crash.cpp", "g++", &["-g", opt], Post::None);
+        same_as_gdb(&exe, &format!("c++ {opt}"), "crash.cpp", CXX_MODES);
+    }
+}
+
+const RUST_MODES: &[(&str, i64)] = &[("panic", SIGABRT), ("segv", SIGSEGV)];
+
+#[test]
+fn rust_panic_abort_and_segv() {
+    if !tool("rustc") {
+        eprintln!("SKIP: rustc is not installed");
+        return;
+    }
+    if !can_test(&["gdb", "readelf"]) {
+        return;
+    }
+    let d = tempfile::tempdir().unwrap();
+    for opt in ["0", "2"] {
+        let exe = build_rust(d.path(), &format!("crash_rs{opt}"), opt);
+        same_as_gdb(
+            &exe,
+            &format!("rust opt-level={opt}"),
+            "crash.rs",
+            RUST_MODES,
+        );
+    }
+}
+
+// ---- bad input ----
+
+/// A -O0 build of crash.c and the core of its `segv` mode.
+struct Sample {
+    _build: tempfile::TempDir,
+    _run: tempfile::TempDir,
+    exe: PathBuf,
+    core: PathBuf,
+}
+
+fn sample() -> Option<Sample> {
+    if !can_test(&["gcc"]) {
+        return None;
+    }
+    let b = tempfile::tempdir().unwrap();
+    let exe = build_c(
+        b.path(),
+        "crash",
+        "crash.c",
+        "gcc",
+        &["-g", "-O0"],
+        Post::None,
+    );
+    let (r, core) = crash(&exe, "segv", SIGSEGV);
+    Some(Sample {
+        _build: b,
+        _run: r,
+        exe,
+        core,
+    })
+}
+
+fn backtrace(core: &Path, extra: &[&str]) -> Output {
+    let mut args = vec!["backtrace", core.to_str().unwrap(), "--json"];
+    args.extend_from_slice(extra);
+    run(&args)
+}
+
+/// ELF64 program headers of type PT_LOAD: (file offset, file size).
+fn pt_loads(core: &[u8]) -> Vec<(usize, usize)> {
+    let u16_at = |o: usize| u16::from_le_bytes(core[o..o + 2].try_into().unwrap()) as usize;
+    let u64_at = |o: usize| u64::from_le_bytes(core[o..o + 8].try_into().unwrap()) as usize;
+    let (phoff, phentsize, phnum) = (u64_at(0x20), u16_at(0x36), u16_at(0x38));
+    (0..phnum)
+        .map(|i| phoff + i * phentsize)
+        .filter(|&h| u32::from_le_bytes(core[h..h + 4].try_into().unwrap()) == 1)
+        .map(|h| (u64_at(h + 8), u64_at(h + 32)))
+        .filter(|&(_, size)| size > 0)
+        .collect()
+}
+
+#[test]
+fn truncated_core_headers() {
+    let Some(s) = sample() else { return };
+    let data = std::fs::read(&s.core).unwrap();
+    let cut = s.core.with_file_name("core.1000");
+    std::fs::write(&cut, &data[..1000]).unwrap();
+    assert_error(&backtrace(&cut, &[]), &["core.1000"]);
+}
+
+#[test]
+fn core_cut_inside_memory_never_panics() {
+    let Some(s) = sample() else { return };
+    let data = std::fs::read(&s.core).unwrap();
+    let loads = pt_loads(&data);
+    assert!(loads.len() > 3, "{} PT_LOADs", loads.len());
+    let (first, _) = loads[0];
+    let end = loads.iter().map(|&(o, n)| o + n).max().unwrap();
+    // Inside the first segment with data (the executable's headers), in the middle of all the
+    // memory, and inside the last one (the stack or the vDSO, usually).
+    let (last, last_len) = *loads.last().unwrap();
+    for at in [
+        first + loads[0].1 / 2,
+        (first + end) / 2,
+        last + last_len / 2,
+    ] {
+        let cut = s.core.with_file_name(format!("core.{at}"));
+        std::fs::write(&cut, &data[..at]).unwrap();
+        let o = backtrace(&cut, &["--exe", s.exe.to_str().unwrap()]);
+        let err = stderr(&o);
+        assert!(!err.contains("panicked"), "cut at {at}: {err}");
+        match o.status.code() {
+            Some(0) => {
+                let v = json(&o);
+                assert!(v["threads"].is_array(), "cut at {at}: {v}");
+            }
+            Some(2) => assert_eq!(err.trim_end().lines().count(), 1, "cut at {at}: {err}"),
+            c => panic!("cut at {at}: exit {c:?}, stderr: {err}"),
+        }
+    }
+}
+
+#[test]
+fn core_of_another_architecture() {
+    let Some(s) = sample() else { return };
+    let mut data = std::fs::read(&s.core).unwrap();
+    data[18..20].copy_from_slice(&183u16.to_le_bytes()); // e_machine = EM_AARCH64
+    let p = s.core.with_file_name("core.aarch64");
+    std::fs::write(&p, &data).unwrap();
+    let o = backtrace(&p, &[]);
+    assert_error(&o, &[]);
+    assert!(
+        stderr(&o).to_lowercase().contains("unsupported"),
+        "{}",
+        stderr(&o)
+    );
+}
+
+#[test]
+fn not_a_core() {
+    let d = tempfile::tempdir().unwrap();
+    let text = d.path().join("notes.txt");
+    std::fs::write(&text, "this is not an ELF file\n").unwrap();
+    assert_error(&backtrace(&text, &[]), &["notes.txt"]);
+    let empty = d.path().join("empty-core");
+    std::fs::write(&empty, "").unwrap();
+    assert_error(&backtrace(&empty, &[]), &["empty-core"]);
+    let missing = d.path().join("no-such-core");
+    assert_error(&backtrace(&missing, &[]), &["no-such-core"]);
+    // An ELF file that is not a core: the program itself.
+    if let Some(s) = sample() {
+        let o = backtrace(&s.exe, &[]);
+        assert_error(&o, &[]);
+        assert!(stderr(&o).to_lowercase().contains("core"), "{}", stderr(&o));
+    }
+}
+
+#[test]
+fn wrong_executable_is_a_warning() {
+    let Some(s) = sample() else { return };
+    let d = tempfile::tempdir().unwrap();
+    let other = build_c(
+        d.path(),
+        "other",
+        "crash.c",
+        "gcc",
+        &["-g", "-O2"],
+        Post::None,
+    );
+    assert_ne!(build_id(&other), build_id(&s.exe));
+    let v = json(&backtrace(&s.core, &["--exe", other.to_str().unwrap()]));
+    let warnings = v["warnings"].as_array().unwrap();
+    assert!(
+        warnings.iter().any(|w| {
+            let w = w.as_str().unwrap_or("").to_lowercase();
+            w.contains("build id") || w.contains("build-id")
+        }),
+        "no build-ID warning: {warnings:?}"
+    );
+    assert!(
+        v["modules"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|m| m["build_id_mismatch"] == true),
+        "{}",
+        v["modules"]
+    );
+}
+
+#[test]
+fn executable_gone_still_prints_frames() {
+    let Some(s) = sample() else { return };
+    let exe = s.exe.canonicalize().unwrap();
+    let exe_str = exe.to_str().unwrap().to_string();
+    let moved = tempfile::tempdir().unwrap();
+    std::fs::rename(&exe, moved.path().join("crash")).unwrap();
+    let v = json(&backtrace(&s.core, &[]));
+    let warnings = v["warnings"].as_array().unwrap();
+    assert!(
+        warnings
+            .iter()
+            .any(|w| w.as_str().unwrap_or("").contains(&exe_str)),
+        "no warning names {exe_str}: {warnings:?}"
+    );
+    let module = v["modules"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|m| m["path"] == exe_str.as_str())
+        .cloned()
+        .unwrap_or_else(|| panic!("no module {exe_str}: {}", v["modules"]));
+    assert_eq!(module["found"], false, "{module}");
+    let frames = v["threads"][0]["frames"].as_array().unwrap();
+    // fault_here, in the executable, is frame 0.
+    let f0 = &frames[0];
+    assert_eq!(f0["module"], exe_str.as_str(), "{f0}");
+    assert_eq!(f0["method"], "context", "{f0}");
+    assert_eq!(
+        hex(&f0["module_offset"]),
+        hex(&f0["pc"])
+            .zip(hex(&module["load_bias"]))
+            .map(|(p, b)| p - b),
+        "module_offset = pc - load_bias: {f0}, {module}"
+    );
+    for f in frames.iter().filter(|f| f["module"] == exe_str.as_str()) {
+        assert!(f["function"].is_null(), "{f}");
+        assert!(hex(&f["module_offset"]).is_some(), "{f}");
+    }
+}
+
+#[test]
+fn sysroot_gives_the_same_backtrace() {
+    let Some(s) = sample() else { return };
+    let exe = s.exe.canonicalize().unwrap();
+    let normal = json(&backtrace(&s.core, &[]));
+    // Copy every module, its separate debug file and /usr/lib/debug/.build-id file into the
+    // sysroot under the same path, then take the executable away from its own path.
+    let root = tempfile::tempdir().unwrap();
+    let copy = |p: &Path| {
+        let to = root.path().join(p.strip_prefix("/").unwrap());
+        std::fs::create_dir_all(to.parent().unwrap()).unwrap();
+        std::fs::copy(p, &to).unwrap_or_else(|e| panic!("copy {}: {e}", p.display()));
+    };
+    for m in normal["modules"].as_array().unwrap() {
+        for key in ["path", "debug_file"] {
+            if let Some(p) = m[key].as_str().map(Path::new) {
+                if p.is_file() {
+                    copy(p);
+                }
+            }
+        }
+        if let Some(id) = m["build_id"].as_str().filter(|id| id.len() > 2) {
+            let dbg = PathBuf::from(format!(
+                "/usr/lib/debug/.build-id/{}/{}.debug",
+                &id[..2],
+                &id[2..]
+            ));
+            if dbg.is_file() {
+                copy(&dbg);
+            }
+        }
+    }
+    let moved = tempfile::tempdir().unwrap();
+    std::fs::rename(&exe, moved.path().join("crash")).unwrap();
+    let v = json(&backtrace(
+        &s.core,
+        &["--sysroot", root.path().to_str().unwrap()],
+    ));
+    assert!(!v["executable"].is_null(), "{}", v["executable"]);
+    assert_eq!(
+        v["threads"], normal["threads"],
+        "--sysroot gave other frames"
+    );
+    assert_eq!(v["signal"], normal["signal"]);
+    assert_eq!(v["crash_signature"], normal["crash_signature"]);
+}
