@@ -352,7 +352,9 @@ pub fn backtrace(path: &Path, opts: &Options) -> Result<Backtrace> {
                     index: frames.len(),
                     pc: raw.pc,
                     function: s.function.as_deref().map(gdb_function_name),
-                    file: s.file,
+                    // gdb shows no file for a location without a line (a symbol-table name's
+                    // STT_FILE, a line-0 entry).
+                    file: s.file.filter(|_| s.line.is_some_and(|l| l > 0)),
                     line: s.line.filter(|&l| l > 0),
                     column: s.column.filter(|&c| c > 0),
                     inline: k + 1 < n,

@@ -30,6 +30,8 @@ pub struct Module {
     pub path: String,
     /// The file that was read for it, when one was found.
     pub file: Option<PathBuf>,
+    /// Whether the module's file (or for the vDSO, its image in the core) could be read.
+    pub found: bool,
     /// Lowest and highest (exclusive) address of its mappings (bytes).
     #[serde(serialize_with = "crate::coredump::hex")]
     pub start: u64,
@@ -277,6 +279,7 @@ pub fn discover(core: &Core, src: &FileSource) -> (Vec<Module>, Vec<String>) {
         }
         modules.push(Module {
             path,
+            found: data.is_some(),
             file: data.as_ref().and(disk),
             start: maps.iter().map(|m| m.start).min().unwrap_or(first.start),
             end: maps.iter().map(|m| m.end).max().unwrap_or(first.end),
@@ -348,6 +351,7 @@ fn vdso(core: &Core) -> Option<Module> {
     Some(Module {
         path: "[vdso]".into(),
         file: None,
+        found: true,
         start: base,
         end: base + size,
         load_bias: base.wrapping_sub(first),
