@@ -5,7 +5,7 @@ use std::path::PathBuf;
 use std::process::ExitCode;
 
 use clap::Args;
-use clw_diag::symbolize::{format_addr2line, Addr2lineStyle, Symbolizer};
+use clw_diag::symbolize::{write_addr2line, Addr2lineStyle, Symbolizer};
 
 use super::Output;
 
@@ -134,6 +134,138 @@ fn run_text(a: &SymbolizeArgs, input: &PathBuf) -> anyhow::Result<ExitCode> {
     Ok(ExitCode::SUCCESS)
 }
 
+/// binutils' answer to a token that is not a hexadecimal address: unknown location.
+fn write_unreadable(out: &mut String, tok: &str, style: Addr2lineStyle) {
+    if style.addresses {
+        out.push_str(tok);
+        out.push('\n');
+    }
+    if style.functions {
+        out.push_str("??\n");
+    }
+    out.push_str("??:0\n");
+}
+
+/// Standard input is answered in batches of at most this many bytes.
+const BATCH_BYTES: usize = 4 << 20;
+
+/// Answers addresses a batch at a time: each batch is looked up in address order, each distinct
+/// address once, then printed in input order. Neighbouring addresses share line-table rows and
+/// DIEs, so in address order the lookups stay in cache: on 100,000 random libc addresses this
+/// halves the time. (A second thread does not pay: `addr2line::Loader` is not `Sync`, so it
+/// would load and parse the debug information again, 70 ms and 40 MB for libc.)
+struct Batcher<'a> {
+    exe: &'a std::path::Path,
+    style: Addr2lineStyle,
+    sym: Symbolizer,
+    /// The text of each address of the batch, back to back, and where each ends.
+    text: String,
+    ends: Vec<usize>,
+}
+
+impl Batcher<'_> {
+    /// Answer every address of `text` (whole lines, addresses separated by white space), in
+    /// order, to `w`. Bytes that are not UTF-8 make a token no address.
+    fn answer_lines(&mut self, text: &[u8], w: &mut impl Write) -> anyhow::Result<()> {
+        let text = String::from_utf8_lossy(text);
+        let toks: Vec<&str> = text.lines().flat_map(str::split_whitespace).collect();
+        self.answer(&toks, w)
+    }
+
+    /// Answer every token, in order, to `w`.
+    fn answer(&mut self, toks: &[&str], w: &mut impl Write) -> anyhow::Result<()> {
+        let mut jobs: Vec<(u64, usize)> = toks
+            .iter()
+            .enumerate()
+            .filter_map(|(i, t)| parse_addr(t).map(|a| (a, i)))
+            .collect();
+        jobs.sort_unstable();
+        let mut addrs: Vec<u64> = jobs.iter().map(|j| j.0).collect();
+        addrs.dedup();
+        self.text.clear();
+        self.ends.clear();
+        for &addr in &addrs {
+            let frames = self.sym.frames(self.exe, addr, self.style.demangle)?;
+            write_addr2line(&mut self.text, addr, &frames, self.style);
+            self.ends.push(self.text.len());
+        }
+        // Token → index of its address in `addrs`.
+        let mut which = vec![usize::MAX; toks.len()];
+        let mut k = 0;
+        for &(addr, i) in &jobs {
+            while addrs[k] != addr {
+                k += 1;
+            }
+            which[i] = k;
+        }
+        let mut other = String::new();
+        for (tok, &k) in toks.iter().zip(&which) {
+            if k == usize::MAX {
+                other.clear();
+                write_unreadable(&mut other, tok, self.style);
+                w.write_all(other.as_bytes())?;
+            } else {
+                let start = if k == 0 { 0 } else { self.ends[k - 1] };
+                w.write_all(&self.text.as_bytes()[start..self.ends[k]])?;
+            }
+        }
+        Ok(())
+    }
+}
+
+/// Whether more of standard input can be read without waiting.
+fn stdin_ready() -> bool {
+    let mut p = libc::pollfd {
+        fd: 0,
+        events: libc::POLLIN,
+        revents: 0,
+    };
+    // SAFETY: one valid pollfd, no timeout.
+    unsafe { libc::poll(&mut p, 1, 0) == 1 }
+}
+
+/// Addresses from standard input. Each batch is what the input holds at the time (a file: up to
+/// [`BATCH_BYTES`]; a terminal or a coprocess that writes one address and waits: that line), and
+/// its answers are flushed before the next read, so interactive use works as with addr2line.
+fn answer_stdin(b: &mut Batcher<'_>, w: &mut impl Write) -> anyhow::Result<()> {
+    use std::io::Read;
+    let mut stdin = std::io::stdin().lock();
+    // Reads at least as large as the StdinLock's own buffer go straight into ours, so `poll` on
+    // the descriptor sees everything not yet taken.
+    let mut chunk = vec![0u8; 256 << 10];
+    let mut pending = Vec::new();
+    let mut eof = false;
+    while !eof {
+        loop {
+            let n = match stdin.read(&mut chunk) {
+                Ok(n) => n,
+                Err(e) if e.kind() == std::io::ErrorKind::Interrupted => continue,
+                Err(e) => return Err(e.into()),
+            };
+            if n == 0 {
+                eof = true;
+                break;
+            }
+            pending.extend_from_slice(&chunk[..n]);
+            if pending.len() >= BATCH_BYTES || !stdin_ready() {
+                break;
+            }
+        }
+        let whole = if eof {
+            pending.len()
+        } else {
+            match memchr::memrchr(b'\n', &pending) {
+                Some(i) => i + 1,
+                None => continue,
+            }
+        };
+        b.answer_lines(&pending[..whole], w)?;
+        w.flush()?;
+        pending.drain(..whole);
+    }
+    Ok(())
+}
+
 pub fn run(a: SymbolizeArgs, _out: &Output) -> anyhow::Result<ExitCode> {
     if let Some(input) = &a.text {
         return run_text(&a, input);
@@ -153,41 +285,24 @@ pub fn run(a: SymbolizeArgs, _out: &Output) -> anyhow::Result<ExitCode> {
     let mut sym = Symbolizer::new();
     sym.debug_dirs.extend(a.debug_dir.iter().cloned());
     sym.open(&exe)?;
-    let stdout = std::io::stdout();
-    let mut w = BufWriter::new(stdout.lock());
-    let mut one = |s: &str, w: &mut dyn Write| -> anyhow::Result<()> {
-        match parse_addr(s) {
-            Some(addr) => {
-                let frames = sym.frames(&exe, addr, a.demangle)?;
-                w.write_all(format_addr2line(addr, &frames, style).as_bytes())?;
-            }
-            None => {
-                // As binutils does for an address it cannot read: unknown location.
-                if style.addresses {
-                    writeln!(w, "{s}")?;
-                }
-                if style.functions {
-                    writeln!(w, "??")?;
-                }
-                writeln!(w, "??:0")?;
-            }
-        }
-        Ok(())
+    let mut b = Batcher {
+        exe: &exe,
+        style,
+        sym,
+        text: String::new(),
+        ends: Vec::new(),
     };
+    let stdout = std::io::stdout();
+    let mut w = BufWriter::with_capacity(256 << 10, stdout.lock());
     if a.addrs.is_empty() {
-        for line in std::io::stdin().lock().lines() {
-            let line = line?;
-            for tok in line.split_whitespace() {
-                one(tok, &mut w)?;
-            }
-            // Flush per input line so interactive use works.
-            w.flush()?;
-        }
+        answer_stdin(&mut b, &mut w)?;
     } else {
-        for s in &a.addrs {
-            one(s, &mut w)?;
-        }
+        let toks: Vec<&str> = a.addrs.iter().map(String::as_str).collect();
+        b.answer(&toks, &mut w)?;
     }
     w.flush()?;
+    // The parsed debug information is freed by the exit, not piece by piece (5 % of the time
+    // on 100,000 libc addresses).
+    std::mem::forget(b);
     Ok(ExitCode::SUCCESS)
 }

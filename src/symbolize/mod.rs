@@ -8,6 +8,7 @@
 pub mod text;
 
 use std::collections::HashMap;
+use std::ffi::OsString;
 use std::path::{Path, PathBuf};
 
 use object::{Object, ObjectSection, ObjectSegment};
@@ -118,7 +119,8 @@ fn symbol_at<'s>(symbols: &'s [Sym], sections: &[(u64, u64, usize)], addr: u64) 
 /// Caches one loaded binary per path.
 #[derive(Default)]
 pub struct Symbolizer {
-    loaded: HashMap<PathBuf, Loaded>,
+    /// By path as given (an `OsString` hashes its bytes at once; a `Path` by components).
+    loaded: HashMap<OsString, Loaded>,
     /// Directories searched for separate debug files (default `/usr/lib/debug`).
     pub debug_dirs: Vec<PathBuf>,
 }
@@ -189,7 +191,7 @@ impl Symbolizer {
     }
 
     fn load(&mut self, bin: &Path) -> Result<&Loaded> {
-        if !self.loaded.contains_key(bin) {
+        if !self.loaded.contains_key(bin.as_os_str()) {
             if bin.is_dir() {
                 return Err(Error::Usage(format!(
                     "{}: is a directory, not an executable or library",
@@ -229,7 +231,7 @@ impl Symbolizer {
                 }
             }
             self.loaded.insert(
-                bin.to_path_buf(),
+                bin.as_os_str().to_owned(),
                 Loaded {
                     loader,
                     debug_file,
@@ -239,7 +241,7 @@ impl Symbolizer {
                 },
             );
         }
-        Ok(&self.loaded[bin])
+        Ok(&self.loaded[bin.as_os_str()])
     }
 
     /// Load `bin` now (its debug file too), so a bad path is reported before any input is read.
@@ -278,7 +280,7 @@ impl Symbolizer {
 
     /// The separate debug file used for `bin`, once loaded.
     pub fn debug_file(&self, bin: &Path) -> Option<&Path> {
-        self.loaded.get(bin)?.debug_file.as_deref()
+        self.loaded.get(bin.as_os_str())?.debug_file.as_deref()
     }
 
     /// Frames for `addr` (an address in the ELF file's own address space, as `addr2line`
@@ -351,66 +353,90 @@ pub struct Addr2lineStyle {
     pub basenames: bool,
 }
 
-fn loc_text(f: &Frame, basenames: bool) -> String {
-    let file = match &f.file {
-        Some(p) if basenames => p.rsplit('/').next().unwrap_or(p).to_string(),
-        Some(p) => p.clone(),
-        None => "??".into(),
-    };
+/// Append `n` in decimal (without the formatting machinery: this runs for every frame).
+fn push_decimal(out: &mut String, mut n: u32) {
+    let mut digits = [0u8; 10];
+    let mut i = digits.len();
+    loop {
+        i -= 1;
+        digits[i] = b'0' + (n % 10) as u8;
+        n /= 10;
+        if n == 0 {
+            break;
+        }
+    }
+    out.extend(digits[i..].iter().map(|&d| d as char));
+}
+
+/// Append "file:line" of `f` to `out`.
+fn push_loc(out: &mut String, f: &Frame, basenames: bool) {
+    match &f.file {
+        Some(p) if basenames => out.push_str(p.rsplit('/').next().unwrap_or(p)),
+        Some(p) => out.push_str(p),
+        None => out.push_str("??"),
+    }
+    out.push(':');
     // binutils prints "??:?" when it knows the function but not the line, "??:0" when it knows
     // nothing.
-    let line = match (f.file.is_some(), f.line) {
-        (_, Some(l)) if l > 0 => l.to_string(),
-        (true, _) => "?".into(),
-        (false, _) if f.function.is_some() => "?".into(),
-        (false, _) => "0".into(),
-    };
-    format!("{file}:{line}")
+    match (f.file.is_some(), f.line) {
+        (_, Some(l)) if l > 0 => push_decimal(out, l),
+        (true, _) => out.push('?'),
+        (false, _) if f.function.is_some() => out.push('?'),
+        (false, _) => out.push('0'),
+    }
 }
 
 /// Format the frames of one address the way binutils `addr2line` does.
 pub fn format_addr2line(addr: u64, frames: &[Frame], style: Addr2lineStyle) -> String {
     let mut out = String::new();
+    write_addr2line(&mut out, addr, frames, style);
+    out
+}
+
+/// [`format_addr2line`], appended to `out` (no allocation per address when `out` is reused).
+pub fn write_addr2line(out: &mut String, addr: u64, frames: &[Frame], style: Addr2lineStyle) {
+    use std::fmt::Write;
     // Without -i addr2line prints only the innermost frame (its function and location).
-    let shown: Vec<Frame> = if style.inlines {
-        frames.to_vec()
+    let shown = if style.inlines {
+        frames
     } else {
-        frames.iter().take(1).cloned().collect()
+        &frames[..frames.len().min(1)]
     };
-    let func = |f: &Frame| f.function.clone().unwrap_or_else(|| "??".into());
+    fn func(f: &Frame) -> &str {
+        f.function.as_deref().unwrap_or("??")
+    }
     if style.pretty {
         if style.addresses {
-            out.push_str(&format!("0x{addr:016x}: "));
+            let _ = write!(out, "0x{addr:016x}: ");
         }
         for (i, f) in shown.iter().enumerate() {
             if i > 0 {
                 out.push_str(" (inlined by) ");
             }
             if style.functions && f.function.is_some() {
-                out.push_str(&format!("{} at {}", func(f), loc_text(f, style.basenames)));
+                out.push_str(func(f));
+                out.push_str(" at ");
             } else if style.functions {
                 // binutils: "?? ??:0" when nothing is known.
-                out.push_str(&format!("?? {}", loc_text(f, style.basenames)));
-            } else {
-                out.push_str(&loc_text(f, style.basenames));
+                out.push_str("?? ");
             }
+            push_loc(out, f, style.basenames);
             if i + 1 < shown.len() {
                 out.push('\n');
             }
         }
         out.push('\n');
-        return out;
+        return;
     }
     if style.addresses {
-        out.push_str(&format!("0x{addr:016x}\n"));
+        let _ = writeln!(out, "0x{addr:016x}");
     }
-    for f in &shown {
+    for f in shown {
         if style.functions {
-            out.push_str(&func(f));
+            out.push_str(func(f));
             out.push('\n');
         }
-        out.push_str(&loc_text(f, style.basenames));
+        push_loc(out, f, style.basenames);
         out.push('\n');
     }
-    out
 }
