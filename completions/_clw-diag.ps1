@@ -39,6 +39,7 @@ Register-ArgumentCompleter -Native -CommandName 'clw-diag' -ScriptBlock {
             [CompletionResult]::new('triage', 'triage', [CompletionResultType]::ParameterValue, 'Find OOM kills, abnormal exits and crashes in kernel, container, systemd, runtime and CI logs')
             [CompletionResult]::new('record', 'record', [CompletionResultType]::ParameterValue, 'Record a memory trace of a process, a cgroup or a command (JSON Lines, crash-safe)')
             [CompletionResult]::new('analyze', 'analyze', [CompletionResultType]::ParameterValue, 'Analyse recorded traces: leak verdict, rate with a confidence interval, time to limit')
+            [CompletionResult]::new('backtrace', 'backtrace', [CompletionResultType]::ParameterValue, 'Unwind and symbolize every thread of a core dump, like gdb''s `thread apply all bt`')
             [CompletionResult]::new('symbolize', 'symbolize', [CompletionResultType]::ParameterValue, 'Resolve addresses to function, file and line (addr2line-compatible, inline frames)')
             [CompletionResult]::new('completions', 'completions', [CompletionResultType]::ParameterValue, 'Print shell completions (bash, zsh, fish, elvish, powershell)')
             [CompletionResult]::new('man', 'man', [CompletionResultType]::ParameterValue, 'Print the man page (or write every page with --dir)')
@@ -186,6 +187,26 @@ Register-ArgumentCompleter -Native -CommandName 'clw-diag' -ScriptBlock {
         'clw-diag;analyze;help;help' {
             break
         }
+        'clw-diag;backtrace' {
+            [CompletionResult]::new('--exe', '--exe', [CompletionResultType]::ParameterName, 'The executable that crashed, when it is not where the core says')
+            [CompletionResult]::new('--sysroot', '--sysroot', [CompletionResultType]::ParameterName, 'Find the mapped files under this root instead of / (e.g. a copied container image)')
+            [CompletionResult]::new('--debug-dir', '--debug-dir', [CompletionResultType]::ParameterName, 'Also look for separate debug files (.build-id/xx/….debug, debuglink names) in DIR')
+            [CompletionResult]::new('--format', '--format', [CompletionResultType]::ParameterName, 'Output format: a table for people, JSON (the stable contract, see docs/json.md), CSV, or GitHub Actions annotations (triage)')
+            [CompletionResult]::new('--color', '--color', [CompletionResultType]::ParameterName, 'When to colour the output; NO_COLOR in the environment means never for "auto"')
+            [CompletionResult]::new('--proc-root', '--proc-root', [CompletionResultType]::ParameterName, 'Read process files from this directory instead of /proc (e.g. a copied tree)')
+            [CompletionResult]::new('--cgroup-root', '--cgroup-root', [CompletionResultType]::ParameterName, 'Read cgroup files from this directory instead of /sys/fs/cgroup')
+            [CompletionResult]::new('--crashed-only', '--crashed-only', [CompletionResultType]::ParameterName, 'Print only the crashing thread')
+            [CompletionResult]::new('--json', '--json', [CompletionResultType]::ParameterName, 'Shorthand for --format json')
+            [CompletionResult]::new('-q', '-q', [CompletionResultType]::ParameterName, 'Print only the data: no notes or warnings on stderr')
+            [CompletionResult]::new('--quiet', '--quiet', [CompletionResultType]::ParameterName, 'Print only the data: no notes or warnings on stderr')
+            [CompletionResult]::new('-v', '-v', [CompletionResultType]::ParameterName, 'Say more on stderr about what is read (repeat for more)')
+            [CompletionResult]::new('--verbose', '--verbose', [CompletionResultType]::ParameterName, 'Say more on stderr about what is read (repeat for more)')
+            [CompletionResult]::new('-h', '-h', [CompletionResultType]::ParameterName, 'Print help (see more with ''--help'')')
+            [CompletionResult]::new('--help', '--help', [CompletionResultType]::ParameterName, 'Print help (see more with ''--help'')')
+            [CompletionResult]::new('-V', '-V ', [CompletionResultType]::ParameterName, 'Print version')
+            [CompletionResult]::new('--version', '--version', [CompletionResultType]::ParameterName, 'Print version')
+            break
+        }
         'clw-diag;symbolize' {
             [CompletionResult]::new('-e', '-e', [CompletionResultType]::ParameterName, 'The executable or library the addresses belong to')
             [CompletionResult]::new('--exe', '--exe', [CompletionResultType]::ParameterName, 'The executable or library the addresses belong to')
@@ -260,6 +281,7 @@ Register-ArgumentCompleter -Native -CommandName 'clw-diag' -ScriptBlock {
             [CompletionResult]::new('triage', 'triage', [CompletionResultType]::ParameterValue, 'Find OOM kills, abnormal exits and crashes in kernel, container, systemd, runtime and CI logs')
             [CompletionResult]::new('record', 'record', [CompletionResultType]::ParameterValue, 'Record a memory trace of a process, a cgroup or a command (JSON Lines, crash-safe)')
             [CompletionResult]::new('analyze', 'analyze', [CompletionResultType]::ParameterValue, 'Analyse recorded traces: leak verdict, rate with a confidence interval, time to limit')
+            [CompletionResult]::new('backtrace', 'backtrace', [CompletionResultType]::ParameterValue, 'Unwind and symbolize every thread of a core dump, like gdb''s `thread apply all bt`')
             [CompletionResult]::new('symbolize', 'symbolize', [CompletionResultType]::ParameterValue, 'Resolve addresses to function, file and line (addr2line-compatible, inline frames)')
             [CompletionResult]::new('completions', 'completions', [CompletionResultType]::ParameterValue, 'Print shell completions (bash, zsh, fish, elvish, powershell)')
             [CompletionResult]::new('man', 'man', [CompletionResultType]::ParameterValue, 'Print the man page (or write every page with --dir)')
@@ -283,6 +305,9 @@ Register-ArgumentCompleter -Native -CommandName 'clw-diag' -ScriptBlock {
             break
         }
         'clw-diag;help;analyze;memory-trace' {
+            break
+        }
+        'clw-diag;help;backtrace' {
             break
         }
         'clw-diag;help;symbolize' {

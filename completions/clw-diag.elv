@@ -36,6 +36,7 @@ set edit:completion:arg-completer[clw-diag] = {|@words|
             cand triage 'Find OOM kills, abnormal exits and crashes in kernel, container, systemd, runtime and CI logs'
             cand record 'Record a memory trace of a process, a cgroup or a command (JSON Lines, crash-safe)'
             cand analyze 'Analyse recorded traces: leak verdict, rate with a confidence interval, time to limit'
+            cand backtrace 'Unwind and symbolize every thread of a core dump, like gdb''s `thread apply all bt`'
             cand symbolize 'Resolve addresses to function, file and line (addr2line-compatible, inline frames)'
             cand completions 'Print shell completions (bash, zsh, fish, elvish, powershell)'
             cand man 'Print the man page (or write every page with --dir)'
@@ -173,6 +174,25 @@ set edit:completion:arg-completer[clw-diag] = {|@words|
         }
         &'clw-diag;analyze;help;help'= {
         }
+        &'clw-diag;backtrace'= {
+            cand --exe 'The executable that crashed, when it is not where the core says'
+            cand --sysroot 'Find the mapped files under this root instead of / (e.g. a copied container image)'
+            cand --debug-dir 'Also look for separate debug files (.build-id/xx/….debug, debuglink names) in DIR'
+            cand --format 'Output format: a table for people, JSON (the stable contract, see docs/json.md), CSV, or GitHub Actions annotations (triage)'
+            cand --color 'When to colour the output; NO_COLOR in the environment means never for "auto"'
+            cand --proc-root 'Read process files from this directory instead of /proc (e.g. a copied tree)'
+            cand --cgroup-root 'Read cgroup files from this directory instead of /sys/fs/cgroup'
+            cand --crashed-only 'Print only the crashing thread'
+            cand --json 'Shorthand for --format json'
+            cand -q 'Print only the data: no notes or warnings on stderr'
+            cand --quiet 'Print only the data: no notes or warnings on stderr'
+            cand -v 'Say more on stderr about what is read (repeat for more)'
+            cand --verbose 'Say more on stderr about what is read (repeat for more)'
+            cand -h 'Print help (see more with ''--help'')'
+            cand --help 'Print help (see more with ''--help'')'
+            cand -V 'Print version'
+            cand --version 'Print version'
+        }
         &'clw-diag;symbolize'= {
             cand -e 'The executable or library the addresses belong to'
             cand --exe 'The executable or library the addresses belong to'
@@ -244,6 +264,7 @@ set edit:completion:arg-completer[clw-diag] = {|@words|
             cand triage 'Find OOM kills, abnormal exits and crashes in kernel, container, systemd, runtime and CI logs'
             cand record 'Record a memory trace of a process, a cgroup or a command (JSON Lines, crash-safe)'
             cand analyze 'Analyse recorded traces: leak verdict, rate with a confidence interval, time to limit'
+            cand backtrace 'Unwind and symbolize every thread of a core dump, like gdb''s `thread apply all bt`'
             cand symbolize 'Resolve addresses to function, file and line (addr2line-compatible, inline frames)'
             cand completions 'Print shell completions (bash, zsh, fish, elvish, powershell)'
             cand man 'Print the man page (or write every page with --dir)'
@@ -261,6 +282,8 @@ set edit:completion:arg-completer[clw-diag] = {|@words|
             cand memory-trace 'Leak verdict, leak rate with a confidence interval, and time to the memory limit'
         }
         &'clw-diag;help;analyze;memory-trace'= {
+        }
+        &'clw-diag;help;backtrace'= {
         }
         &'clw-diag;help;symbolize'= {
         }

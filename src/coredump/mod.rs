@@ -15,6 +15,7 @@ use std::path::{Path, PathBuf};
 use serde::{Serialize, Serializer};
 
 use crate::error::Result;
+use crate::symbolize::names::{demangle_minimal, QualifiedNames};
 use crate::symbolize::Symbolizer;
 use modules::{module_at, FileSource, Module};
 use unwind::Method;
@@ -189,6 +190,10 @@ fn code_name(signo: i32, code: i32) -> Option<&'static str> {
 /// `app::Box<long>::get`; `int foo<int>(int)` → `foo<int>`; `Foo::operator()(int)` →
 /// `Foo::operator()`.
 pub fn gdb_function_name(name: &str) -> String {
+    // gdb cannot take names with lambda closure types apart and prints them whole.
+    if name.contains("{lambda") {
+        return name.to_string();
+    }
     let b = name.as_bytes();
     // Find the last top-level parenthesised group (the parameters).
     let (mut depth_angle, mut depth_paren) = (0i32, 0i32);
@@ -238,24 +243,35 @@ pub fn gdb_function_name(name: &str) -> String {
     head[cut..].to_string()
 }
 
-/// Prefixes of language runtimes left out of the crash signature (the program's own code is what
-/// tells crashes apart).
+/// Functions of language runtimes and the C library, left out of the crash signature (the
+/// program's own code is what tells crashes apart; a static binary carries libc in the
+/// executable). Names starting with `__` or `_` + capital are reserved to the implementation in
+/// C and C++.
 const RUNTIME_PREFIXES: &[&str] = &[
     "std::",
     "core::",
     "alloc::",
-    "__rust",
     "rust_panic",
     "panic_abort::",
-    "__cxa",
+    "panic_unwind::",
     "__gnu_cxx::",
-    "__GI_",
-    "__libc",
     "_start",
-    "__restore_rt",
+    "_IO_",
+    "_dl_",
     "raise",
     "abort",
+    "pthread_",
+    "start_thread",
+    "clone",
+    "gsignal",
 ];
+
+fn is_runtime(name: &str) -> bool {
+    let b = name.as_bytes();
+    name.starts_with("__")
+        || (b.len() > 1 && b[0] == b'_' && b[1].is_ascii_uppercase())
+        || RUNTIME_PREFIXES.iter().any(|p| name.starts_with(p))
+}
 
 fn crash_signature(sig: Option<&Signal>, thread: Option<&Thread>, modules: &[Module]) -> String {
     let sig = sig.map_or("no signal".to_string(), |s| s.name.clone());
@@ -271,7 +287,7 @@ fn crash_signature(sig: Option<&Signal>, thread: Option<&Thread>, modules: &[Mod
         .iter()
         .filter(|f| f.module.is_some() && f.module.as_deref() == exe)
         .filter_map(|f| f.function.clone())
-        .filter(|n| !RUNTIME_PREFIXES.iter().any(|p| n.starts_with(p)))
+        .filter(|n| !is_runtime(n))
         .take(3)
         .collect();
     if !own.is_empty() {
@@ -296,6 +312,91 @@ fn crash_signature(sig: Option<&Signal>, thread: Option<&Thread>, modules: &[Mod
     format!("{sig} in {}", any.join(" < "))
 }
 
+/// Whether a raw symbol name is mangled (Itanium C++ `_Z`, Rust v0 `_R`).
+fn is_mangled(n: &str) -> bool {
+    n.starts_with("_Z") || n.starts_with("_R")
+}
+
+/// Function names as gdb prints them in `bt`: for DWARF functions of C++ and Rust the qualified
+/// source name ([`QualifiedNames`], built per module the first time a mangled name shows up);
+/// for C the symbol name DWARF gives (the linkage name, e.g. `__GI_raise`); without DWARF gdb's
+/// minimal symbol, demangled with its parameters.
+#[derive(Default)]
+struct GdbNames {
+    by_file: std::collections::HashMap<PathBuf, QualifiedNames>,
+}
+
+impl GdbNames {
+    fn qualified(&mut self, sym: &Symbolizer, file: &Path) -> &QualifiedNames {
+        self.by_file.entry(file.to_path_buf()).or_insert_with(|| {
+            let src = sym.debug_file(file).unwrap_or(file);
+            std::fs::read(src)
+                .map(|d| QualifiedNames::from_elf(&d))
+                .unwrap_or_else(|_| QualifiedNames::from_elf(&[]))
+        })
+    }
+
+    /// Frames (innermost inline first) for `svma` in `file`, named as gdb names them.
+    fn frames(
+        &mut self,
+        sym: &mut Symbolizer,
+        file: &Path,
+        svma: u64,
+    ) -> Vec<crate::symbolize::Frame> {
+        let mut frames = sym.dwarf_frames(file, svma).unwrap_or_default();
+        if frames.is_empty() {
+            let Some(raw) = sym.minimal_symbol(file, svma) else {
+                return Vec::new();
+            };
+            return vec![crate::symbolize::Frame {
+                function: Some(demangle_minimal(&raw)),
+                file: None,
+                line: None,
+                column: None,
+                inlined: false,
+            }];
+        }
+        let n = frames.len();
+        for (k, f) in frames.iter_mut().enumerate() {
+            let Some(raw) = f.function.take() else {
+                continue;
+            };
+            let name = if is_mangled(&raw) {
+                let q = self.qualified(sym, file);
+                let found = if k + 1 == n {
+                    q.get(&raw)
+                } else {
+                    q.get_inline(&raw)
+                };
+                match found {
+                    Some(n) => n.to_string(),
+                    None => gdb_function_name(&demangle_minimal(&raw)),
+                }
+            } else if k + 1 == n {
+                // A C++ function without a linkage name (a lambda's operator()): gdb prints the
+                // minimal symbol at the pc, demangled with its parameters.
+                match sym.minimal_symbol(file, svma) {
+                    Some(m) if m.starts_with("_Z") => {
+                        match crate::symbolize::names::cplus_frame_name(&m) {
+                            Some(d) if d.contains("{lambda") || d.contains(raw.as_str()) => d,
+                            _ => raw,
+                        }
+                    }
+                    _ => raw,
+                }
+            } else if raw.contains('<') {
+                // An inlined C++ template without a linkage name: its qualified DWARF name.
+                let q = self.qualified(sym, file);
+                q.get_inline(&raw).map(str::to_string).unwrap_or(raw)
+            } else {
+                raw
+            };
+            f.function = Some(name);
+        }
+        frames
+    }
+}
+
 /// Unwind and symbolize every thread of the core at `path`.
 ///
 /// Errors: the core cannot be read or is not an x86-64 ELF core (see [`core::Core::open`]).
@@ -311,6 +412,7 @@ pub fn backtrace(path: &Path, opts: &Options) -> Result<Backtrace> {
     }
     sym.debug_dirs.extend(opts.debug_dirs.iter().cloned());
 
+    let mut names = GdbNames::default();
     let mut threads = Vec::new();
     for (i, t) in core.threads.iter().enumerate() {
         let dw = t.regs.to_dwarf();
@@ -324,7 +426,7 @@ pub fn backtrace(path: &Path, opts: &Options) -> Result<Backtrace> {
             let mut symbolized = Vec::new();
             if let (Some(m), Some(svma)) = (m, svma) {
                 if let Some(file) = m.symbol_file() {
-                    symbolized = sym.frames(file, svma, true).unwrap_or_default();
+                    symbolized = names.frames(&mut sym, file, svma);
                 } else if let Some(img) = &m.image {
                     if let Some(n) = modules::dynsym_at(img, svma) {
                         symbolized.push(crate::symbolize::Frame {
@@ -351,7 +453,7 @@ pub fn backtrace(path: &Path, opts: &Options) -> Result<Backtrace> {
                 frames.push(Frame {
                     index: frames.len(),
                     pc: raw.pc,
-                    function: s.function.as_deref().map(gdb_function_name),
+                    function: s.function,
                     // gdb shows no file for a location without a line (a symbol-table name's
                     // STT_FILE, a line-0 entry).
                     file: s.file.filter(|_| s.line.is_some_and(|l| l > 0)),

@@ -5,6 +5,7 @@
 //! (`.symtab`, then `.dynsym`) names the function. Zlib and zstd compressed debug sections are
 //! read (object's `compression` feature).
 
+pub mod names;
 pub mod text;
 
 use std::collections::HashMap;
@@ -281,6 +282,77 @@ impl Symbolizer {
     /// The separate debug file used for `bin`, once loaded.
     pub fn debug_file(&self, bin: &Path) -> Option<&Path> {
         self.loaded.get(bin.as_os_str())?.debug_file.as_deref()
+    }
+
+    /// The DWARF frames for `addr` (innermost inline frame first) with raw names (the linkage
+    /// name where DWARF has one, else `DW_AT_name`), without the symbol-table fallback of
+    /// [`Symbolizer::frames`]: empty when no DWARF function covers `addr`.
+    ///
+    /// Errors: the file cannot be read or parsed.
+    pub fn dwarf_frames(&mut self, bin: &Path, addr: u64) -> Result<Vec<Frame>> {
+        let l = self.load(bin)?;
+        let mut out = Vec::new();
+        if let Ok(mut it) = l.loader.find_frames(addr) {
+            while let Ok(Some(f)) = it.next() {
+                let Some(function) = f
+                    .function
+                    .as_ref()
+                    .and_then(|n| n.raw_name().ok().map(|s| s.into_owned()))
+                else {
+                    continue;
+                };
+                out.push(Frame {
+                    function: Some(function),
+                    file: f.location.as_ref().and_then(|l| l.file.map(str::to_string)),
+                    line: f.location.as_ref().and_then(|l| l.line),
+                    column: f.location.as_ref().and_then(|l| l.column),
+                    inlined: true,
+                });
+            }
+        }
+        if let Some(last) = out.last_mut() {
+            last.inlined = false;
+        }
+        Ok(out)
+    }
+
+    /// The raw symbol-table name gdb prints for `addr` when no DWARF covers it (a "minimal
+    /// symbol", gdb/minsyms.c `lookup_minimal_symbol_by_pc_section`): the closest symbol at or
+    /// below `addr` in the same section, preferring one with a size; among several at one
+    /// address the greatest name (gdb sorts equal addresses by name and takes the last); `None`
+    /// when that symbol has a size and `addr` is past its end and no size-less symbol is nearer
+    /// (gdb prints `??` there, where binutils names the preceding function).
+    pub fn minimal_symbol(&mut self, bin: &Path, addr: u64) -> Option<String> {
+        let l = self.load(bin).ok()?;
+        let section = l
+            .sections
+            .iter()
+            .find(|(a, b, _)| *a <= addr && addr < *b)
+            .map(|s| s.2)?;
+        let i = l.symbols.partition_point(|s| s.start <= addr);
+        let in_section = l.symbols[..i]
+            .iter()
+            .rev()
+            .filter(|s| s.section == Some(section));
+        let mut zero_sized: Option<&Sym> = None;
+        for s in in_section {
+            if s.size == 0 {
+                if zero_sized.is_none_or(|z| z.start == s.start && s.name > z.name) {
+                    zero_sized = Some(s);
+                }
+                continue;
+            }
+            let best = l.symbols[..i]
+                .iter()
+                .filter(|t| t.start == s.start && t.size != 0 && t.section == Some(section))
+                .max_by(|a, b| a.name.cmp(&b.name))
+                .unwrap_or(s);
+            if addr >= best.start.saturating_add(best.size) {
+                return zero_sized.map(|z| z.name.clone());
+            }
+            return Some(best.name.clone());
+        }
+        zero_sized.map(|z| z.name.clone())
     }
 
     /// Frames for `addr` (an address in the ELF file's own address space, as `addr2line`

@@ -35,6 +35,9 @@ type Slice<'a> = EndianSlice<'a, RunTimeEndian>;
 #[derive(Debug, Default, Clone)]
 pub struct QualifiedNames {
     by_linkage: HashMap<Box<str>, Box<str>>,
+    /// Functions described only as abstract instances (inlined everywhere): the names of inline
+    /// frames.
+    inline_only: HashMap<Box<str>, Box<str>>,
     by_entry: HashMap<u64, Box<str>>,
 }
 
@@ -78,10 +81,11 @@ impl QualifiedNames {
         let dwarf = sections.borrow(|s| EndianSlice::new(s, endian));
         let mut tree = Tree::default();
         tree.read(&dwarf);
-        let (by_linkage, by_entry) = tree.resolve();
+        let (by_linkage, by_entry, inline_only) = tree.resolve();
         QualifiedNames {
             by_linkage,
             by_entry,
+            inline_only,
         }
     }
 
@@ -118,6 +122,14 @@ impl QualifiedNames {
         None
     }
 
+    /// The name gdb prints for an inline frame of the function whose linkage name is
+    /// `linkage_name`: as [`QualifiedNames::get`], and also for functions that exist only as
+    /// inlined copies.
+    pub fn get_inline(&self, linkage_name: &str) -> Option<&str> {
+        self.get(linkage_name)
+            .or_else(|| self.inline_only.get(linkage_name).map(|s| &**s))
+    }
+
     /// The name gdb prints for a function that has no linkage name in the DWARF (a C++
     /// lambda's `operator()`, `main`), by its entry address (`DW_AT_low_pc`, file addresses).
     /// Functions of C units are not recorded: their symbol names are what gdb prints.
@@ -151,7 +163,11 @@ pub fn demangle_minimal(name: &str) -> String {
     } else {
         return name.to_string();
     };
-    addr2line::demangle(name, lang).unwrap_or_else(|| name.to_string())
+    match addr2line::demangle(name, lang) {
+        Some(d) if lang == constants::DW_LANG_C_plus_plus => libiberty_style(d),
+        Some(d) => d,
+        None => name.to_string(),
+    }
 }
 
 /// `_ZN` ... `17h` + 16 hex digits + `E`, optionally followed by a `.suffix`: the legacy Rust
@@ -508,9 +524,16 @@ impl<'a> Tree<'a> {
     /// Linkage name → name gdb prints, from the subprogram with code when there is one; and
     /// entry address → name for the subprograms with code but no linkage name.
     #[allow(clippy::type_complexity)]
-    fn resolve(mut self) -> (HashMap<Box<str>, Box<str>>, HashMap<u64, Box<str>>) {
+    fn resolve(
+        mut self,
+    ) -> (
+        HashMap<Box<str>, Box<str>>,
+        HashMap<u64, Box<str>>,
+        HashMap<Box<str>, Box<str>>,
+    ) {
         let mut best: HashMap<&'a [u8], (u8, u32)> = HashMap::new();
         let mut unnamed: Vec<(u64, u32)> = Vec::new();
+        let mut no_linkage: Vec<u32> = Vec::new();
         for (i, n) in self.nodes.iter().enumerate() {
             if n.kind != Kind::Subprogram {
                 continue;
@@ -519,6 +542,8 @@ impl<'a> Tree<'a> {
             let Some(linkage) = self.chain_attr(i, |n| n.linkage) else {
                 if let Some(pc) = n.low_pc.filter(|&pc| pc != 0) {
                     unnamed.push((pc, i));
+                } else if n.lang == Lang::Cplus {
+                    no_linkage.push(i);
                 }
                 continue;
             };
@@ -531,11 +556,8 @@ impl<'a> Tree<'a> {
             }
         }
         let mut out = HashMap::with_capacity(best.len());
+        let mut inline_only = HashMap::new();
         for (linkage, (rank, i)) in best {
-            // Only a subprogram with code can be a frame's function for gdb.
-            if rank < 2 {
-                continue;
-            }
             let Ok(linkage) = std::str::from_utf8(linkage) else {
                 continue;
             };
@@ -549,7 +571,13 @@ impl<'a> Tree<'a> {
                 self.full_name(i, 0)
             };
             if let Some(name) = name {
-                out.insert(linkage.into(), name.into());
+                // Only a subprogram with code can be a frame's function for gdb; the others
+                // (abstract instances) name inline frames.
+                if rank < 2 {
+                    inline_only.insert(linkage.into(), name.into());
+                } else {
+                    out.insert(linkage.into(), name.into());
+                }
             }
         }
         let mut entries = HashMap::with_capacity(unnamed.len());
@@ -558,7 +586,31 @@ impl<'a> Tree<'a> {
                 entries.entry(pc).or_insert_with(|| name.into());
             }
         }
-        (out, entries)
+        // C++ functions without a linkage name that are only inlined (a template instantiated on
+        // a lambda's closure type): by their DW_AT_name, when it names one function only.
+        let mut short: HashMap<Box<str>, Option<Box<str>>> = HashMap::new();
+        for i in no_linkage {
+            let (Some(name), Some(full)) = (self.name(i), self.full_name(i, 0)) else {
+                continue;
+            };
+            let Ok(name) = std::str::from_utf8(name) else {
+                continue;
+            };
+            short
+                .entry(name.into())
+                .and_modify(|e| {
+                    if e.as_deref() != Some(full.as_str()) {
+                        *e = None;
+                    }
+                })
+                .or_insert_with(|| Some(full.into()));
+        }
+        for (k, v) in short {
+            if let Some(v) = v {
+                inline_only.entry(k).or_insert(v);
+            }
+        }
+        (out, entries, inline_only)
     }
 }
 
@@ -566,13 +618,52 @@ impl<'a> Tree<'a> {
 /// return type (`DMGL_RET_DROP`) and without the parameter list and its qualifiers
 /// (`cp_remove_params`). A linkage name that is not mangled is its own name; None when a
 /// mangled name does not demangle.
-fn cplus_frame_name(linkage: &str) -> Option<String> {
+pub(crate) fn cplus_frame_name(linkage: &str) -> Option<String> {
     if !linkage.starts_with("_Z") {
         return Some(linkage.to_string());
     }
-    let demangled = addr2line::demangle(linkage, constants::DW_LANG_C_plus_plus)?;
+    let demangled = libiberty_style(addr2line::demangle(
+        linkage,
+        constants::DW_LANG_C_plus_plus,
+    )?);
+    // gdb's `cp_remove_params` cannot parse names with lambda closure types
+    // (`…::{lambda(int)#1}::operator()(int) const`) and then keeps the whole name.
     let without = remove_params(&demangled)?;
+    if demangled.contains("{lambda") {
+        return Some(demangled[name_start(without)..].to_string());
+    }
     Some(without[name_start(without)..].to_string())
+}
+
+/// Spell a demangled C++ name as GNU libiberty (gdb's demangler) does where the `cpp_demangle`
+/// crate differs: integer template arguments as literals with suffixes (`(unsigned long)0` →
+/// `0ul`, `(long)3600` → `3600l`, `(int)3` → `3`, `(bool)1` → `true`) and no separator left by
+/// an empty parameter pack (`f<void, >` → `f<void>`).
+pub(crate) fn libiberty_style(s: String) -> String {
+    use std::sync::OnceLock;
+    static LIT: OnceLock<regex::Regex> = OnceLock::new();
+    if !s.contains('(') && !s.contains(", >") {
+        return s;
+    }
+    let lit = LIT.get_or_init(|| {
+        regex::Regex::new(
+            r"\((unsigned long long|long long|unsigned long|long|unsigned int|int|bool)\)(-?[0-9]+)",
+        )
+        .expect("valid regex")
+    });
+    let out = lit.replace_all(&s, |c: &regex::Captures<'_>| {
+        let (ty, n) = (&c[1], &c[2]);
+        match ty {
+            "bool" => (if n == "0" { "false" } else { "true" }).to_string(),
+            "int" => n.to_string(),
+            "unsigned int" => format!("{n}u"),
+            "long" => format!("{n}l"),
+            "unsigned long" => format!("{n}ul"),
+            "long long" => format!("{n}ll"),
+            _ => format!("{n}ull"),
+        }
+    });
+    out.replace(", >", ">")
 }
 
 /// `f<int>(int, char) const &` → `f<int>`; None when there is no trailing parameter list.
