@@ -199,7 +199,7 @@ impl Core {
                     .saturating_sub(file_len.max(l.offset))
                     .min(l.filesz)
             })
-            .sum();
+            .fold(0u64, u64::saturating_add);
         if cut > 0 {
             core.warnings.push(format!(
                 "the core is truncated: {cut} bytes of dumped memory are missing from the file \
@@ -292,7 +292,9 @@ impl Core {
             if rel >= l.filesz {
                 return false;
             }
-            let off = l.offset + rel;
+            let Some(off) = l.offset.checked_add(rel) else {
+                return false;
+            };
             let Some(page) = self.page(off) else {
                 return false;
             };
@@ -344,4 +346,72 @@ fn read_up_to(f: &File, off: u64, buf: &mut [u8]) -> std::io::Result<usize> {
         }
     }
     Ok(done)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// A minimal x86-64 core: one NT_PRSTATUS and the given PT_LOADs (offset, vaddr, filesz,
+    /// memsz).
+    fn core_with_loads(loads: &[(u64, u64, u64, u64)]) -> Vec<u8> {
+        let phnum = loads.len() + 1;
+        let notes_off = 64 + 56 * phnum as u64;
+        let mut notes = Vec::new();
+        notes.extend_from_slice(&5u32.to_le_bytes());
+        notes.extend_from_slice(&(notes::PRSTATUS_SIZE as u32).to_le_bytes());
+        notes.extend_from_slice(&notes::NT_PRSTATUS.to_le_bytes());
+        notes.extend_from_slice(b"CORE\0\0\0\0");
+        notes.extend_from_slice(&[0u8; notes::PRSTATUS_SIZE]);
+        let mut f = b"\x7fELF\x02\x01\x01\0\0\0\0\0\0\0\0\0".to_vec();
+        f.extend_from_slice(&elf::ET_CORE.to_le_bytes());
+        f.extend_from_slice(&elf::EM_X86_64.to_le_bytes());
+        f.extend_from_slice(&1u32.to_le_bytes());
+        f.extend_from_slice(&0u64.to_le_bytes());
+        f.extend_from_slice(&64u64.to_le_bytes());
+        f.extend_from_slice(&0u64.to_le_bytes());
+        f.extend_from_slice(&0u32.to_le_bytes());
+        for v in [64u16, 56, phnum as u16, 64, 0, 0] {
+            f.extend_from_slice(&v.to_le_bytes());
+        }
+        let ph = |f: &mut Vec<u8>, ty: u32, v: [u64; 6]| {
+            f.extend_from_slice(&ty.to_le_bytes());
+            f.extend_from_slice(&elf::PF_R.to_le_bytes());
+            for x in v {
+                f.extend_from_slice(&x.to_le_bytes());
+            }
+        };
+        ph(
+            &mut f,
+            elf::PT_NOTE,
+            [notes_off, 0, 0, notes.len() as u64, 0, 4],
+        );
+        for &(off, vaddr, filesz, memsz) in loads {
+            ph(&mut f, elf::PT_LOAD, [off, vaddr, 0, filesz, memsz, 0x1000]);
+        }
+        f.extend_from_slice(&notes);
+        f
+    }
+
+    /// Found by fuzz/fuzz_targets/core_file.rs: segments whose file ranges reach far past the
+    /// end of the file overflowed the sum of the missing bytes, and a segment at a file offset
+    /// near 2^64 overflowed offset + address in `read`.
+    #[test]
+    fn huge_segment_offsets_and_sizes_do_not_overflow() {
+        let data = core_with_loads(&[
+            (0, 0x1000, u64::MAX, u64::MAX),
+            (0, 0x10_0000_0000, u64::MAX, u64::MAX),
+            (u64::MAX - 8, 0x20_0000_0000, 0x1000, 0x1000),
+        ]);
+        let dir = tempfile::tempdir().unwrap();
+        let p = dir.path().join("core");
+        std::fs::write(&p, &data).unwrap();
+        let core = Core::open(&p).unwrap();
+        assert_eq!(core.threads.len(), 1);
+        assert!(core.warnings.iter().any(|w| w.contains("truncated")));
+        let mut b = [0u8; 8];
+        assert!(!core.read(0x20_0000_0000 + 0x100, &mut b));
+        assert!(core.read(0x1000, &mut b[..4]));
+        assert_eq!(&b[..4], b"\x7fELF");
+    }
 }

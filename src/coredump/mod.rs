@@ -324,15 +324,24 @@ fn is_mangled(n: &str) -> bool {
 #[derive(Default)]
 struct GdbNames {
     by_file: std::collections::HashMap<PathBuf, QualifiedNames>,
+    /// File addresses that will be looked up, per module file.
+    wanted: std::collections::HashMap<PathBuf, Vec<u64>>,
 }
 
 impl GdbNames {
     fn qualified(&mut self, sym: &Symbolizer, file: &Path) -> &QualifiedNames {
+        let addrs = self.wanted.get(file).map(Vec::as_slice).unwrap_or(&[]);
         self.by_file.entry(file.to_path_buf()).or_insert_with(|| {
             let src = sym.debug_file(file).unwrap_or(file);
-            std::fs::read(src)
-                .map(|d| QualifiedNames::from_elf(&d))
-                .unwrap_or_else(|_| QualifiedNames::from_elf(&[]))
+            // An address list that is empty would mean "every unit": name none instead.
+            let addrs = if addrs.is_empty() {
+                &[u64::MAX][..]
+            } else {
+                addrs
+            };
+            modules::map_file(src)
+                .map(|d| QualifiedNames::from_elf_for(&d, addrs))
+                .unwrap_or_else(|| QualifiedNames::from_elf(&[]))
         })
     }
 
@@ -412,12 +421,27 @@ pub fn backtrace(path: &Path, opts: &Options) -> Result<Backtrace> {
     }
     sym.debug_dirs.extend(opts.debug_dirs.iter().cloned());
 
+    let unwound: Vec<unwind::Unwound> = core
+        .threads
+        .iter()
+        .map(|t| unwind::unwind(&core, &modules, t.regs.to_dwarf().map(Some)))
+        .collect();
+    // The addresses to name, per module: only their compilation units are read for names.
     let mut names = GdbNames::default();
+    for raw in unwound.iter().flat_map(|u| &u.frames) {
+        let lookup = raw.lookup_pc();
+        if let Some(m) = module_at(&modules, lookup) {
+            if let Some(f) = m.symbol_file() {
+                names
+                    .wanted
+                    .entry(f.to_path_buf())
+                    .or_default()
+                    .push(lookup.wrapping_sub(m.load_bias));
+            }
+        }
+    }
     let mut threads = Vec::new();
-    for (i, t) in core.threads.iter().enumerate() {
-        let dw = t.regs.to_dwarf();
-        let regs: unwind::Regs = dw.map(Some);
-        let u = unwind::unwind(&core, &modules, regs);
+    for (i, (t, u)) in core.threads.iter().zip(unwound).enumerate() {
         let mut frames = Vec::new();
         for raw in &u.frames {
             let lookup = raw.lookup_pc();

@@ -56,11 +56,45 @@ pub struct Module {
     pub(crate) image: Option<Image>,
 }
 
+/// A module's bytes: a file mapped read-only, or (the vDSO) a copy out of the core.
+pub(crate) enum Bytes {
+    Mapped(crate::triage::mapped::Map),
+    Owned(Vec<u8>),
+}
+
+impl std::ops::Deref for Bytes {
+    type Target = [u8];
+    fn deref(&self) -> &[u8] {
+        match self {
+            Bytes::Mapped(m) => m.bytes(),
+            Bytes::Owned(v) => v,
+        }
+    }
+}
+
+impl std::fmt::Debug for Bytes {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "{} bytes", self.len())
+    }
+}
+
+/// Map the file at `path` (empty files and unreadable ones: `None`).
+pub(crate) fn map_file(path: &Path) -> Option<Bytes> {
+    let f = std::fs::File::open(path).ok()?;
+    let len = usize::try_from(f.metadata().ok()?.len()).ok()?;
+    if len == 0 {
+        return None;
+    }
+    crate::triage::mapped::Map::new(&f, len)
+        .ok()
+        .map(Bytes::Mapped)
+}
+
 /// The bytes of a module's ELF file (from disk, or for the vDSO from the core) and what the
 /// unwinder needs from it, in the file's own addresses (SVMA).
 #[derive(Debug)]
 pub(crate) struct Image {
-    pub data: Arc<[u8]>,
+    pub data: Arc<Bytes>,
     /// (svma, file range) of `.eh_frame`, `.eh_frame_hdr`, `.debug_frame`, `.text`.
     pub eh_frame: Option<(u64, std::ops::Range<usize>)>,
     pub eh_frame_hdr: Option<(u64, std::ops::Range<usize>)>,
@@ -73,8 +107,8 @@ pub(crate) struct Image {
 }
 
 impl Image {
-    pub(crate) fn parse(data: Arc<[u8]>, want_dynsyms: bool) -> Option<Image> {
-        let f = object::File::parse(&*data).ok()?;
+    pub(crate) fn parse(data: Arc<Bytes>, want_dynsyms: bool) -> Option<Image> {
+        let f = object::File::parse(&**data).ok()?;
         let range = |name: &str| {
             let s = f.section_by_name(name)?;
             let (off, size) = s.file_range()?;
@@ -215,11 +249,12 @@ pub fn discover(core: &Core, src: &FileSource) -> (Vec<Module>, Vec<String>) {
                 None => PathBuf::from(&path),
             })
         };
-        let data: Option<Arc<[u8]>> = disk
+        let data: Option<Arc<Bytes>> = disk
             .as_ref()
-            .and_then(|p| std::fs::read(p).ok())
+            .filter(|p| p.is_file())
+            .and_then(|p| map_file(p))
             .filter(|d| d.starts_with(b"\x7fELF"))
-            .map(Arc::from);
+            .map(Arc::new);
         if data.is_none() && !elf_in_core {
             // Not an ELF object (a data file, a locale archive), or unknown and not dumped.
             if !disk.as_ref().is_some_and(|p| p.exists())
@@ -255,7 +290,7 @@ pub fn discover(core: &Core, src: &FileSource) -> (Vec<Module>, Vec<String>) {
         // address (page-aligned); for the executable AT_ENTRY − e_entry says the same.
         let first_vaddr = data
             .as_ref()
-            .and_then(|d| object::File::parse(&**d).ok())
+            .and_then(|d| object::File::parse(&***d).ok())
             .and_then(|f| f.segments().map(|s| s.address() & !0xfff).min())
             .or_else(|| {
                 elf_in_core
@@ -345,7 +380,7 @@ fn vdso(core: &Core) -> Option<Module> {
     if !core.read(base, &mut data) {
         return None;
     }
-    let data: Arc<[u8]> = Arc::from(data);
+    let data = Arc::new(Bytes::Owned(data));
     let image = Image::parse(data.clone(), true)?;
     let first = first_load_vaddr_in_core(core, base).unwrap_or(0);
     Some(Module {

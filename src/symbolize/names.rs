@@ -52,6 +52,15 @@ impl QualifiedNames {
     /// Never panics: a file that is not ELF, has no DWARF or has malformed DWARF yields what
     /// could be read before the damage (possibly nothing).
     pub fn from_elf(data: &[u8]) -> QualifiedNames {
+        Self::from_elf_for(data, &[])
+    }
+
+    /// As [`QualifiedNames::from_elf`], but only the compilation units whose address ranges
+    /// (root DIE `DW_AT_low_pc`/`DW_AT_high_pc` or `DW_AT_ranges`) hold one of `addrs` (file
+    /// addresses) are read; all units when `addrs` is empty. A backtrace needs the names of a
+    /// few functions of a binary whose DWARF may have thousands of units (a Rust program with
+    /// its standard library): reading only those units is what keeps it fast.
+    pub fn from_elf_for(data: &[u8], addrs: &[u64]) -> QualifiedNames {
         let Ok(file) = object::File::parse(data) else {
             return QualifiedNames::default();
         };
@@ -66,7 +75,14 @@ impl QualifiedNames {
             use gimli::SectionId::*;
             if !matches!(
                 id,
-                DebugAbbrev | DebugInfo | DebugStr | DebugLineStr | DebugStrOffsets | DebugAddr
+                DebugAbbrev
+                    | DebugInfo
+                    | DebugStr
+                    | DebugLineStr
+                    | DebugStrOffsets
+                    | DebugAddr
+                    | DebugRanges
+                    | DebugRngLists
             ) {
                 return Ok(Cow::Borrowed(&[]));
             }
@@ -79,7 +95,10 @@ impl QualifiedNames {
             return QualifiedNames::default();
         };
         let dwarf = sections.borrow(|s| EndianSlice::new(s, endian));
-        let mut tree = Tree::default();
+        let mut tree = Tree {
+            only: addrs.to_vec(),
+            ..Tree::default()
+        };
         tree.read(&dwarf);
         let (by_linkage, by_entry, inline_only) = tree.resolve();
         QualifiedNames {
@@ -255,6 +274,8 @@ struct Tree<'a> {
     offsets: Vec<usize>,
     /// Memoized full names of scope nodes.
     full: HashMap<u32, Option<String>>,
+    /// Read only the units holding one of these addresses (all when empty).
+    only: Vec<u64>,
 }
 
 /// What attribute values of a unit need to be read: string and address indexes are relative
@@ -298,6 +319,34 @@ impl<'a> UnitCtx<'a, '_> {
                     .ok()
             }
             _ => None,
+        }
+    }
+
+    /// Whether the range list of a root DIE's `DW_AT_ranges` holds one of `only`. An index form
+    /// (`DW_FORM_rnglistx`) or an unreadable list counts as holding (the unit is read).
+    fn ranges_hold(&self, v: AttributeValue<Slice<'a>>, base: u64, only: &[u64]) -> bool {
+        let AttributeValue::RangeListsRef(o) = v else {
+            return true;
+        };
+        let Ok(mut it) = self.dwarf.ranges.ranges(
+            gimli::RangeListsOffset(o.0),
+            self.header.encoding(),
+            base,
+            &self.dwarf.debug_addr,
+            self.addr_base,
+        ) else {
+            return true;
+        };
+        loop {
+            match it.next() {
+                Ok(Some(r)) => {
+                    if only.iter().any(|&x| r.begin <= x && x < r.end) {
+                        return true;
+                    }
+                }
+                Ok(None) => return false,
+                Err(_) => return true,
+            }
         }
     }
 }
@@ -344,6 +393,8 @@ impl<'a> Tree<'a> {
             return Ok(());
         };
         let mut lang = Lang::Other;
+        let (mut low, mut high, mut high_is_size, mut ranges) = (None, None, false, None);
+        let mut attrs = Vec::new();
         for spec in root.attributes() {
             let attr = entries.read_attribute(*spec)?;
             match attr.value() {
@@ -352,9 +403,38 @@ impl<'a> Tree<'a> {
                 AttributeValue::DebugAddrBase(b) => unit.addr_base = b,
                 _ => {}
             }
+            attrs.push(attr);
         }
         if lang == Lang::Other {
             return Ok(());
+        }
+        if !self.only.is_empty() {
+            for attr in attrs {
+                match (attr.name(), attr.value()) {
+                    (constants::DW_AT_low_pc, v) => low = unit.address(v),
+                    (constants::DW_AT_high_pc, AttributeValue::Udata(n)) => {
+                        high = Some(n);
+                        high_is_size = true;
+                    }
+                    (constants::DW_AT_high_pc, v) => high = unit.address(v),
+                    (constants::DW_AT_ranges, v) => ranges = Some(v),
+                    _ => {}
+                }
+            }
+            let holds = |a: u64, b: u64| self.only.iter().any(|&x| a <= x && x < b);
+            let mut wanted = match (low, high) {
+                (Some(l), Some(h)) if high_is_size => holds(l, l.saturating_add(h)),
+                (Some(l), Some(h)) => holds(l, h),
+                _ => false,
+            };
+            if !wanted {
+                if let Some(v) = ranges {
+                    wanted = unit.ranges_hold(v, low.unwrap_or(0), &self.only);
+                }
+            }
+            if !wanted {
+                return Ok(());
+            }
         }
         // (depth, node index) of the enclosing nodes that have children.
         let mut stack: Vec<(isize, u32)> = Vec::new();

@@ -21,8 +21,9 @@ const SEGMENT: usize = 8 << 20;
 /// Segments per batch (64 MiB mapped and resident at most, plus a report's lines).
 const BATCH: usize = 8;
 
-/// A read-only private mapping of a whole file, unmapped on drop.
-struct Map {
+/// A read-only private mapping of a whole file, unmapped on drop. (Also how `backtrace` reads
+/// the binaries and libraries of a core: only the pages of the sections used are touched.)
+pub(crate) struct Map {
     ptr: *mut libc::c_void,
     len: usize,
 }
@@ -30,9 +31,11 @@ struct Map {
 // SAFETY: the mapping is read-only and never written through; sharing it between threads is
 // like sharing a `&[u8]`.
 unsafe impl Sync for Map {}
+// SAFETY: as above; the mapping is owned and unmapped once, by whichever thread drops it.
+unsafe impl Send for Map {}
 
 impl Map {
-    fn new(f: &File, len: usize) -> io::Result<Map> {
+    pub(crate) fn new(f: &File, len: usize) -> io::Result<Map> {
         // SAFETY: mapping a file we opened, read-only, private; checked for MAP_FAILED.
         let ptr = unsafe {
             libc::mmap(
@@ -52,7 +55,7 @@ impl Map {
         Ok(Map { ptr, len })
     }
 
-    fn bytes(&self) -> &[u8] {
+    pub(crate) fn bytes(&self) -> &[u8] {
         // SAFETY: ptr/len describe a live mapping of `len` readable bytes (see struct docs).
         unsafe { std::slice::from_raw_parts(self.ptr as *const u8, self.len) }
     }
