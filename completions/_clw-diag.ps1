@@ -213,6 +213,7 @@ Register-ArgumentCompleter -Native -CommandName 'clw-diag' -ScriptBlock {
             [CompletionResult]::new('--text', '--text', [CompletionResultType]::ParameterName, 'Rewrite the raw backtraces found in FILE (or standard input): glibc backtrace_symbols, sanitizer, gdb "?? ()" and Rust RUST_BACKTRACE=full frames get function, file and line')
             [CompletionResult]::new('--maps', '--maps', [CompletionResultType]::ParameterName, 'With --text: the memory map (/proc/PID/maps format) for absolute addresses')
             [CompletionResult]::new('--pid', '--pid', [CompletionResultType]::ParameterName, 'With --text: read the memory map of this running process')
+            [CompletionResult]::new('--core', '--core', [CompletionResultType]::ParameterName, 'With --text: take the memory map from this core dump''s NT_FILE note (the process that printed the backtrace, after it crashed)')
             [CompletionResult]::new('--debug-dir', '--debug-dir', [CompletionResultType]::ParameterName, 'Also look for separate debug files in DIR')
             [CompletionResult]::new('--format', '--format', [CompletionResultType]::ParameterName, 'Output format: a table for people, JSON (the stable contract, see docs/json.md), CSV, or GitHub Actions annotations (triage)')
             [CompletionResult]::new('--color', '--color', [CompletionResultType]::ParameterName, 'When to colour the output; NO_COLOR in the environment means never for "auto"')

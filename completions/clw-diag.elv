@@ -199,6 +199,7 @@ set edit:completion:arg-completer[clw-diag] = {|@words|
             cand --text 'Rewrite the raw backtraces found in FILE (or standard input): glibc backtrace_symbols, sanitizer, gdb "?? ()" and Rust RUST_BACKTRACE=full frames get function, file and line'
             cand --maps 'With --text: the memory map (/proc/PID/maps format) for absolute addresses'
             cand --pid 'With --text: read the memory map of this running process'
+            cand --core 'With --text: take the memory map from this core dump''s NT_FILE note (the process that printed the backtrace, after it crashed)'
             cand --debug-dir 'Also look for separate debug files in DIR'
             cand --format 'Output format: a table for people, JSON (the stable contract, see docs/json.md), CSV, or GitHub Actions annotations (triage)'
             cand --color 'When to colour the output; NO_COLOR in the environment means never for "auto"'

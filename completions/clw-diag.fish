@@ -198,6 +198,7 @@ complete -c clw-diag -n "__fish_clw_diag_using_subcommand symbolize" -s e -l exe
 complete -c clw-diag -n "__fish_clw_diag_using_subcommand symbolize" -l text -d 'Rewrite the raw backtraces found in FILE (or standard input): glibc backtrace_symbols, sanitizer, gdb "?? ()" and Rust RUST_BACKTRACE=full frames get function, file and line' -r -F
 complete -c clw-diag -n "__fish_clw_diag_using_subcommand symbolize" -l maps -d 'With --text: the memory map (/proc/PID/maps format) for absolute addresses' -r -F
 complete -c clw-diag -n "__fish_clw_diag_using_subcommand symbolize" -l pid -d 'With --text: read the memory map of this running process' -r
+complete -c clw-diag -n "__fish_clw_diag_using_subcommand symbolize" -l core -d 'With --text: take the memory map from this core dump\'s NT_FILE note (the process that printed the backtrace, after it crashed)' -r -F
 complete -c clw-diag -n "__fish_clw_diag_using_subcommand symbolize" -l debug-dir -d 'Also look for separate debug files in DIR' -r -F
 complete -c clw-diag -n "__fish_clw_diag_using_subcommand symbolize" -l format -d 'Output format: a table for people, JSON (the stable contract, see docs/json.md), CSV, or GitHub Actions annotations (triage)' -r -f -a "table\t''
 json\t''

@@ -21,7 +21,7 @@ command line they are read from standard input, one or more per line.
 backtrace_symbols (path(+0xOFF)[0xADDR] and path(sym+0xOFF)[...]: return addresses, relative to \
 the module), sanitizer reports (#N 0xADDR (module+0xOFF): already pc-1), gdb (#N 0xADDR in ?? ()) \
 and Rust RUST_BACKTRACE=full (N: 0xADDR - <unknown>); the last two are absolute and need the \
-process's memory map: --maps FILE or --pid PID.";
+process's memory map: --maps FILE, --pid PID, or --core CORE (the mapped files of a core dump).";
 
 pub const AFTER_HELP: &str = "\
 Examples:
@@ -48,8 +48,12 @@ pub struct SymbolizeArgs {
     #[arg(long, value_name = "FILE", requires = "text", conflicts_with = "pid")]
     pub maps: Option<PathBuf>,
     /// With --text: read the memory map of this running process.
-    #[arg(long, value_name = "PID", requires = "text")]
+    #[arg(long, value_name = "PID", requires = "text", conflicts_with = "core")]
     pub pid: Option<u32>,
+    /// With --text: take the memory map from this core dump's NT_FILE note (the process that
+    /// printed the backtrace, after it crashed).
+    #[arg(long, value_name = "CORE", requires = "text", conflicts_with = "maps")]
+    pub core: Option<PathBuf>,
     /// Print function names.
     #[arg(short = 'f', long)]
     pub functions: bool,
@@ -100,7 +104,26 @@ fn run_text(a: &SymbolizeArgs, input: &PathBuf) -> anyhow::Result<ExitCode> {
         }
         _ => None,
     };
-    let maps = maps_text.as_deref().map(parse_maps).unwrap_or_default();
+    let mut maps = maps_text.as_deref().map(parse_maps).unwrap_or_default();
+    if let Some(core) = &a.core {
+        let c = clw_diag::coredump::core::Core::open(core)?;
+        maps = c
+            .files
+            .iter()
+            .map(|f| clw_diag::symbolize::text::MapEntry {
+                start: f.start,
+                end: f.end,
+                offset: f.offset,
+                path: PathBuf::from(f.path.strip_suffix(" (deleted)").unwrap_or(&f.path)),
+            })
+            .collect();
+        if maps.is_empty() {
+            anyhow::bail!(
+                "{}: the core has no NT_FILE note (no mapped files to resolve addresses with)",
+                core.display()
+            );
+        }
+    }
     if maps_text.is_some() && maps.is_empty() {
         let what = a
             .maps

@@ -288,6 +288,14 @@ fn crash_signature(sig: Option<&Signal>, thread: Option<&Thread>, modules: &[Mod
         .filter(|f| f.module.is_some() && f.module.as_deref() == exe)
         .filter_map(|f| f.function.clone())
         .filter(|n| !is_runtime(n))
+        .fold(Vec::new(), |mut v: Vec<String>, n| {
+            // Recursion depth does not tell crashes apart: one name per run of equal names.
+            if v.last() != Some(&n) {
+                v.push(n);
+            }
+            v
+        })
+        .into_iter()
         .take(3)
         .collect();
     if !own.is_empty() {

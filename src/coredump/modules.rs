@@ -118,7 +118,7 @@ impl Image {
         let exec = f
             .segments()
             .filter(|s| matches!(s.flags(), SegmentFlags::Elf { p_flags } if p_flags & object::elf::PF_X != 0))
-            .map(|s| (s.address(), s.address() + s.size(), s.file_range().0))
+            .map(|s| (s.address(), s.address().saturating_add(s.size()), s.file_range().0))
             .collect();
         let mut dynsyms: Vec<(u64, u64, String)> = if want_dynsyms {
             f.dynamic_symbols()
@@ -150,7 +150,7 @@ impl Image {
     /// `len` bytes of code at `svma`, from the file.
     pub(crate) fn code(&self, svma: u64, len: usize) -> Option<&[u8]> {
         let (a, _, off) = self.exec.iter().find(|(a, b, _)| *a <= svma && svma < *b)?;
-        let start = usize::try_from(off + (svma - a)).ok()?;
+        let start = usize::try_from(off.checked_add(svma - a)?).ok()?;
         self.data.get(start..start.checked_add(len)?)
     }
 }
@@ -172,7 +172,11 @@ fn build_id_from_memory(core: &Core, base: u64) -> Option<String> {
     let mut phdrs = Vec::new();
     for i in 0..phnum {
         let mut ph = [0u8; 56];
-        if !core.read(base + phoff + i * phentsize, &mut ph) {
+        if !core.read(
+            base.wrapping_add(phoff)
+                .wrapping_add(i.wrapping_mul(phentsize)),
+            &mut ph,
+        ) {
             return None;
         }
         phdrs.push(ph);
@@ -191,7 +195,13 @@ fn build_id_from_memory(core: &Core, base: u64) -> Option<String> {
             continue;
         }
         let mut data = vec![0u8; size as usize];
-        if !core.read(base + (vaddr - first_vaddr), &mut data) {
+        let Some(at) = vaddr
+            .checked_sub(first_vaddr)
+            .and_then(|d| base.checked_add(d))
+        else {
+            continue;
+        };
+        if !core.read(at, &mut data) {
             continue;
         }
         let Ok(mut it) = object::read::elf::NoteIterator::<
@@ -361,8 +371,12 @@ fn first_load_vaddr_in_core(core: &Core, base: u64) -> Option<u64> {
     (0..phnum.min(256))
         .filter_map(|i| {
             let mut ph = [0u8; 56];
-            core.read(base + phoff + i * phentsize, &mut ph)
-                .then_some(ph)
+            core.read(
+                base.wrapping_add(phoff)
+                    .wrapping_add(i.wrapping_mul(phentsize)),
+                &mut ph,
+            )
+            .then_some(ph)
         })
         .filter(|ph| {
             u32::from_le_bytes(ph[0..4].try_into().unwrap_or([0; 4])) == object::elf::PT_LOAD
@@ -375,7 +389,11 @@ fn first_load_vaddr_in_core(core: &Core, base: u64) -> Option<u64> {
 fn vdso(core: &Core) -> Option<Module> {
     let base = core.aux(notes::AT_SYSINFO_EHDR)?;
     let load = core.load_at(base)?;
-    let size = (load.vaddr + load.filesz).checked_sub(base)?.min(1 << 20);
+    let size = load
+        .vaddr
+        .checked_add(load.filesz)?
+        .checked_sub(base)?
+        .min(1 << 20);
     let mut data = vec![0u8; size as usize];
     if !core.read(base, &mut data) {
         return None;
@@ -388,7 +406,7 @@ fn vdso(core: &Core) -> Option<Module> {
         file: None,
         found: true,
         start: base,
-        end: base + size,
+        end: base.saturating_add(size),
         load_bias: base.wrapping_sub(first),
         is_executable: false,
         is_vdso: true,
@@ -412,7 +430,7 @@ pub fn module_at(modules: &[Module], addr: u64) -> Option<&Module> {
 pub(crate) fn dynsym_at(img: &Image, svma: u64) -> Option<&str> {
     let i = img.dynsyms.partition_point(|s| s.0 <= svma);
     let s = &img.dynsyms[i.checked_sub(1)?];
-    (svma < s.0 + s.1.max(1)).then_some(s.2.as_str())
+    (svma < s.0.saturating_add(s.1.max(1))).then_some(s.2.as_str())
 }
 
 impl Module {

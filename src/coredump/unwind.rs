@@ -295,7 +295,7 @@ fn cfi_step(
 fn sigcontext_regs(core: &Core, sp: u64) -> Option<Regs> {
     let mut next: Regs = [None; 17];
     for (slot, &dw) in SIGCONTEXT_DWARF.iter().enumerate() {
-        next[dw] = Some(core.read_u64(sp + MCONTEXT + slot as u64 * 8)?);
+        next[dw] = Some(core.read_u64(sp.wrapping_add(MCONTEXT + slot as u64 * 8))?);
     }
     Some(next)
 }
@@ -485,17 +485,19 @@ fn fallback(
         if is_code(core, modules, ra) {
             let mut n = *regs;
             n[X86_64.ra] = Some(ra);
-            n[X86_64.sp] = Some(sp + 8);
+            n[X86_64.sp] = Some(sp.wrapping_add(8));
             return Some((n, Method::Scan));
         }
     }
     if let Some(fp) = regs[X86_64.fp] {
         if fp >= sp && fp - sp < (64 << 20) && fp % 8 == 0 {
-            if let (Some(ra), Some(caller_fp)) = (core.read_u64(fp + 8), core.read_u64(fp)) {
+            if let (Some(ra), Some(caller_fp)) =
+                (core.read_u64(fp.wrapping_add(8)), core.read_u64(fp))
+            {
                 if is_code(core, modules, ra) {
                     let mut n = *regs;
                     n[X86_64.ra] = Some(ra);
-                    n[X86_64.sp] = Some(fp + 16);
+                    n[X86_64.sp] = Some(fp.wrapping_add(16));
                     n[X86_64.fp] = Some(caller_fp);
                     return Some((n, Method::Fp));
                 }
@@ -503,14 +505,14 @@ fn fallback(
         }
     }
     for i in 0..SCAN_WORDS {
-        let slot = sp + i * 8;
+        let slot = sp.wrapping_add(i * 8);
         let Some(v) = core.read_u64(slot) else {
             break;
         };
         if is_code(core, modules, v) && follows_call(core, modules, v) {
             let mut n = *regs;
             n[X86_64.ra] = Some(v);
-            n[X86_64.sp] = Some(slot + 8);
+            n[X86_64.sp] = Some(slot.wrapping_add(8));
             return Some((n, Method::Scan));
         }
     }

@@ -60,7 +60,9 @@ fn method_name(m: Method) -> &'static str {
     }
 }
 
-fn frame_line(f: &Frame, style: Style) -> String {
+/// One frame as gdb prints it; `first` is the first line of a physical frame (gdb shows the
+/// address there, not on the functions that code was inlined into).
+fn frame_line(f: &Frame, first: bool, style: Style) -> String {
     let bold = |s: &str| {
         if style.color {
             format!("\x1b[1m{s}\x1b[0m")
@@ -73,7 +75,7 @@ fn frame_line(f: &Frame, style: Style) -> String {
         s.push_str("<signal handler called>");
         return s;
     }
-    if !f.inline {
+    if first {
         s.push_str(&format!("0x{:016x} in ", f.pc));
     } else {
         s.push_str(&format!("{:21}", ""));
@@ -152,8 +154,11 @@ pub fn write_text(bt: &Backtrace, style: Style, out: &mut dyn Write) -> io::Resu
             head.push(')');
         }
         writeln!(out, "{head}:")?;
+        // A physical frame's functions: those inlined first (`inline`), then the real one.
+        let mut prev_inline = false;
         for f in &t.frames {
-            writeln!(out, "{}", frame_line(f, style))?;
+            writeln!(out, "{}", frame_line(f, !prev_inline, style))?;
+            prev_inline = f.inline;
         }
         writeln!(out, "    (stopped: {})", t.stop_reason)?;
     }
