@@ -1032,3 +1032,52 @@ fn symbolize_text_takes_the_map_from_a_core() {
     ]);
     assert_error(&not_core, &["core"]);
 }
+
+/// A corrupted `.eh_frame` (the executable's copy overwritten with garbage, `--exe` pointing at
+/// it): never a panic; frame 0 still comes from the registers, the frames the CFI cannot give are
+/// found by the frame pointer or the scan (marked so), and libc's frames above are unaffected.
+#[test]
+fn corrupted_eh_frame_is_survived() {
+    let Some(s) = sample() else { return };
+    let out = Command::new("readelf")
+        .args(["-SW"])
+        .arg(&s.exe)
+        .output()
+        .unwrap();
+    let text = String::from_utf8_lossy(&out.stdout);
+    // "[Nr] Name Type Address Off Size ..." for .eh_frame
+    let line = text
+        .lines()
+        .find(|l| l.contains(" .eh_frame ") || l.trim_end().ends_with(".eh_frame"))
+        .unwrap_or_else(|| panic!("no .eh_frame in {text}"));
+    let cols: Vec<&str> = line.split_whitespace().collect();
+    let at = cols.iter().position(|c| *c == ".eh_frame").unwrap();
+    let off = usize::from_str_radix(cols[at + 3], 16).unwrap();
+    let size = usize::from_str_radix(cols[at + 4], 16).unwrap();
+    let mut bytes = std::fs::read(&s.exe).unwrap();
+    let mut x: u32 = 12345;
+    for b in &mut bytes[off..off + size] {
+        x = x.wrapping_mul(1_103_515_245).wrapping_add(12_345);
+        *b = (x >> 16) as u8;
+    }
+    let bad = s.exe.with_file_name("crash-bad-eh-frame");
+    std::fs::write(&bad, &bytes).unwrap();
+    let o = backtrace(&s.core, &["--exe", bad.to_str().unwrap()]);
+    assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
+    assert!(!stderr(&o).contains("panicked"));
+    let v = json(&o);
+    let frames = v["threads"][0]["frames"].as_array().unwrap();
+    assert_eq!(frames[0]["method"], "context", "{}", v["threads"][0]);
+    assert_eq!(frames[0]["function"], "fault_here", "{}", v["threads"][0]);
+    // Frame 1 (the caller of fault_here, -O0 keeps frame pointers) is found without CFI.
+    let f1 = &frames[1];
+    assert!(
+        f1["method"] == "fp" || f1["method"] == "scan",
+        "frame 1 should come from the frame pointer or the scan: {f1}"
+    );
+    assert!(
+        frames.iter().any(|f| f["function"] == "main"),
+        "main is reached through the frame-pointer chain: {}",
+        v["threads"][0]
+    );
+}
