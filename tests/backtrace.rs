@@ -1081,3 +1081,36 @@ fn corrupted_eh_frame_is_survived() {
         v["threads"][0]
     );
 }
+
+/// A core the user may not read (mode 0600, owned by root, read as nobody) and a directory given
+/// as the core: one line, exit 2.
+#[test]
+fn unreadable_core_and_directory() {
+    assert_error(&run(&["backtrace", "/tmp"]), &["/tmp", "directory"]);
+    if !is_root() || !tool("setpriv") {
+        eprintln!("SKIP: needs root and setpriv to read a core as nobody");
+        return;
+    }
+    let Some(s) = sample() else { return };
+    let dir = tempfile::tempdir().unwrap();
+    let core = dir.path().join("core");
+    std::fs::copy(&s.core, &core).unwrap();
+    std::fs::set_permissions(
+        dir.path(),
+        std::os::unix::fs::PermissionsExt::from_mode(0o755),
+    )
+    .unwrap();
+    std::fs::set_permissions(&core, std::os::unix::fs::PermissionsExt::from_mode(0o600)).unwrap();
+    let o = Command::new("setpriv")
+        .args([
+            "--reuid=65534",
+            "--regid=65534",
+            "--clear-groups",
+            bin(),
+            "backtrace",
+        ])
+        .arg(&core)
+        .output()
+        .unwrap();
+    assert_error(&o, &["permission denied"]);
+}

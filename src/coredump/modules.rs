@@ -104,6 +104,12 @@ pub(crate) struct Image {
     pub exec: Vec<(u64, u64, u64)>,
     /// Dynamic symbols (start, size, name), sorted, for the vDSO.
     pub dynsyms: Vec<(u64, u64, String)>,
+    /// The lowest PT_LOAD address, page-aligned (what file offset 0 is mapped as).
+    pub first_vaddr: Option<u64>,
+    /// `e_entry`.
+    pub entry: u64,
+    /// The build ID, hex.
+    pub build_id: Option<String>,
 }
 
 impl Image {
@@ -137,6 +143,13 @@ impl Image {
             text: f.section_by_name(".text").map(|s| s.address()),
             exec,
             dynsyms,
+            first_vaddr: f.segments().map(|s| s.address() & !0xfff).min(),
+            entry: f.entry(),
+            build_id: f
+                .build_id()
+                .ok()
+                .flatten()
+                .map(|id| id.iter().map(|b| format!("{b:02x}")).collect()),
             data: data.clone(),
         };
         Some(img)
@@ -157,7 +170,12 @@ impl Image {
 
 /// Build ID (hex) from the notes of an ELF image whose headers are readable through `read`
 /// (addresses relative to the image start, i.e. the ELF file's own offsets for the first page).
-fn build_id_from_memory(core: &Core, base: u64) -> Option<String> {
+/// A program header read from the core: (p_type, p_vaddr, p_filesz, p_align).
+type Phdr = (u32, u64, u64, u64);
+
+/// The program headers of an ELF image whose first page is in the core at `base` (the ELF
+/// header's `e_phoff`, `e_phentsize`, `e_phnum`); `None` when it is not dumped or not ELF.
+fn phdrs_in_core(core: &Core, base: u64) -> Option<Vec<Phdr>> {
     let mut eh = [0u8; 64];
     if !core.read(base, &mut eh) || &eh[..4] != b"\x7fELF" {
         return None;
@@ -168,29 +186,37 @@ fn build_id_from_memory(core: &Core, base: u64) -> Option<String> {
     if phentsize < 56 || phnum > 256 {
         return None;
     }
-    // The lowest PT_LOAD's vaddr is what `base` corresponds to.
-    let mut phdrs = Vec::new();
+    let mut out = Vec::new();
     for i in 0..phnum {
         let mut ph = [0u8; 56];
-        if !core.read(
-            base.wrapping_add(phoff)
-                .wrapping_add(i.wrapping_mul(phentsize)),
-            &mut ph,
-        ) {
+        let at = base
+            .wrapping_add(phoff)
+            .wrapping_add(i.wrapping_mul(phentsize));
+        if !core.read(at, &mut ph) {
             return None;
         }
-        phdrs.push(ph);
+        let u64_at = |o: usize| u64::from_le_bytes(ph[o..o + 8].try_into().unwrap_or([0; 8]));
+        let p_type = u32::from_le_bytes(ph[0..4].try_into().unwrap_or([0; 4]));
+        out.push((p_type, u64_at(16), u64_at(32), u64_at(48)));
     }
-    let field =
-        |ph: &[u8; 56], o: usize| u64::from_le_bytes(ph[o..o + 8].try_into().unwrap_or([0; 8]));
-    let p_type = |ph: &[u8; 56]| u32::from_le_bytes(ph[0..4].try_into().unwrap_or([0; 4]));
-    let first_vaddr = phdrs
+    Some(out)
+}
+
+/// The lowest PT_LOAD address (page-aligned) among `phdrs`: what the mapping at file offset 0
+/// corresponds to.
+fn first_load(phdrs: &[Phdr]) -> Option<u64> {
+    phdrs
         .iter()
-        .filter(|ph| p_type(ph) == object::elf::PT_LOAD)
-        .map(|ph| field(ph, 16) & !0xfff)
-        .min()?;
-    for ph in phdrs.iter().filter(|ph| p_type(ph) == object::elf::PT_NOTE) {
-        let (vaddr, size) = (field(ph, 16), field(ph, 32));
+        .filter(|p| p.0 == object::elf::PT_LOAD)
+        .map(|p| p.1 & !0xfff)
+        .min()
+}
+
+/// Build ID (hex) from the notes of the ELF image whose first page is in the core at `base`.
+fn build_id_from_memory(core: &Core, base: u64) -> Option<String> {
+    let phdrs = phdrs_in_core(core, base)?;
+    let first_vaddr = first_load(&phdrs)?;
+    for &(_, vaddr, size, align) in phdrs.iter().filter(|p| p.0 == object::elf::PT_NOTE) {
         if size > 64 << 10 {
             continue;
         }
@@ -206,7 +232,7 @@ fn build_id_from_memory(core: &Core, base: u64) -> Option<String> {
         }
         let Ok(mut it) = object::read::elf::NoteIterator::<
             object::elf::FileHeader64<object::Endianness>,
-        >::new(object::Endianness::Little, field(ph, 48).max(4), &data) else {
+        >::new(object::Endianness::Little, align.max(4), &data) else {
             continue;
         };
         while let Ok(Some(n)) = it.next() {
@@ -218,10 +244,6 @@ fn build_id_from_memory(core: &Core, base: u64) -> Option<String> {
         }
     }
     None
-}
-
-fn hex_id(data: &[u8]) -> Option<String> {
-    crate::symbolize::build_id(data)
 }
 
 /// The modules of the process, sorted by start address, and warnings about files that could not
@@ -265,25 +287,14 @@ pub fn discover(core: &Core, src: &FileSource) -> (Vec<Module>, Vec<String>) {
             .and_then(|p| map_file(p))
             .filter(|d| d.starts_with(b"\x7fELF"))
             .map(Arc::new);
-        if data.is_none() && !elf_in_core {
-            // Not an ELF object (a data file, a locale archive), or unknown and not dumped.
-            if !disk.as_ref().is_some_and(|p| p.exists())
-                && maps.iter().any(|m| is_exec_mapping(core, m))
-            {
-                warnings.push(format!(
-                    "{}: not found{}; its frames are shown as module+offset",
-                    disk.as_ref()
-                        .map_or(path.clone(), |p| p.display().to_string()),
-                    if deleted {
-                        " (the core says it was deleted)"
-                    } else {
-                        ""
-                    }
-                ));
-            } else {
+        if data.is_none() {
+            // A file that is not an ELF object (a data file, a locale archive) is no module;
+            // an executable mapping whose file is missing is one, shown as module+offset.
+            let missing_code = !disk.as_ref().is_some_and(|p| p.exists())
+                && maps.iter().any(|m| is_exec_mapping(core, m));
+            if !elf_in_core && !missing_code {
                 continue;
             }
-        } else if data.is_none() {
             warnings.push(format!(
                 "{}: not found{}; its frames are shown as module+offset",
                 disk.as_ref()
@@ -297,11 +308,10 @@ pub fn discover(core: &Core, src: &FileSource) -> (Vec<Module>, Vec<String>) {
         }
         let image = data.clone().and_then(|d| Image::parse(d, false));
         // Load bias: the mapping at file offset 0 holds the segment at the lowest PT_LOAD
-        // address (page-aligned); for the executable AT_ENTRY − e_entry says the same.
-        let first_vaddr = data
+        // address (page-aligned).
+        let first_vaddr = image
             .as_ref()
-            .and_then(|d| object::File::parse(&***d).ok())
-            .and_then(|f| f.segments().map(|s| s.address() & !0xfff).min())
+            .and_then(|i| i.first_vaddr)
             .or_else(|| {
                 elf_in_core
                     .then(|| first_load_vaddr_in_core(core, first.start))
@@ -309,7 +319,17 @@ pub fn discover(core: &Core, src: &FileSource) -> (Vec<Module>, Vec<String>) {
             })
             .unwrap_or(0);
         let bias = first.start.wrapping_sub(first_vaddr);
-        let build_id = data.as_ref().and_then(|d| hex_id(d));
+        // For the executable the kernel says it another way: AT_ENTRY − e_entry.
+        if let (true, Some(img), Some(at_entry)) = (is_exe, &image, core.aux(notes::AT_ENTRY)) {
+            let by_entry = at_entry.wrapping_sub(img.entry);
+            if img.entry != 0 && by_entry != bias {
+                warnings.push(format!(
+                    "{path}: load bias {bias:#x} from the mappings but {by_entry:#x} from \
+                     AT_ENTRY; the file on disk may not be the one that ran"
+                ));
+            }
+        }
+        let build_id = image.as_ref().and_then(|i| i.build_id.clone());
         let build_id_in_core = build_id_from_memory(core, first.start);
         let mismatch = matches!((&build_id, &build_id_in_core), (Some(a), Some(b)) if a != b);
         if mismatch {
@@ -361,28 +381,7 @@ fn is_exec_mapping(core: &Core, m: &notes::FileMapping) -> bool {
 /// The lowest PT_LOAD address (page-aligned) of an ELF image whose header is in the core at
 /// `base`.
 fn first_load_vaddr_in_core(core: &Core, base: u64) -> Option<u64> {
-    let mut eh = [0u8; 64];
-    if !core.read(base, &mut eh) {
-        return None;
-    }
-    let phoff = u64::from_le_bytes(eh[32..40].try_into().ok()?);
-    let phentsize = u16::from_le_bytes(eh[54..56].try_into().ok()?) as u64;
-    let phnum = u16::from_le_bytes(eh[56..58].try_into().ok()?) as u64;
-    (0..phnum.min(256))
-        .filter_map(|i| {
-            let mut ph = [0u8; 56];
-            core.read(
-                base.wrapping_add(phoff)
-                    .wrapping_add(i.wrapping_mul(phentsize)),
-                &mut ph,
-            )
-            .then_some(ph)
-        })
-        .filter(|ph| {
-            u32::from_le_bytes(ph[0..4].try_into().unwrap_or([0; 4])) == object::elf::PT_LOAD
-        })
-        .map(|ph| u64::from_le_bytes(ph[16..24].try_into().unwrap_or([0; 8])) & !0xfff)
-        .min()
+    first_load(&phdrs_in_core(core, base)?)
 }
 
 /// The vDSO, read from the core's memory at `AT_SYSINFO_EHDR`.
@@ -411,7 +410,7 @@ fn vdso(core: &Core) -> Option<Module> {
         is_executable: false,
         is_vdso: true,
         deleted: false,
-        build_id: hex_id(&data),
+        build_id: image.build_id.clone(),
         build_id_in_core: None,
         build_id_mismatch: false,
         debug_file: None,

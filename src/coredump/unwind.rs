@@ -231,6 +231,27 @@ fn apply_row<'a, S: UnwindSection<Slice<'a>>>(
     }
 }
 
+/// Run the FDE's CFI program up to `svma` and apply the row; a CIE with the `S` augmentation
+/// marks a signal trampoline.
+fn step_fde<'a, S: UnwindSection<Slice<'a>>>(
+    core: &Core,
+    section: &S,
+    bases: &BaseAddresses,
+    fde: &gimli::FrameDescriptionEntry<Slice<'a>>,
+    svma: u64,
+    regs: &Regs,
+    ctx: &mut UnwindContext<usize>,
+) -> Step {
+    let signal = fde.cie().is_signal_trampoline();
+    match fde.unwind_info_for_address(section, bases, ctx, svma) {
+        Ok(row) => match apply_row(core, section, row, regs) {
+            Step::Next { regs, .. } => Step::Next { regs, signal },
+            other => other,
+        },
+        Err(e) => Step::Failed(format!("bad CFI at {svma:#x}: {e}")),
+    }
+}
+
 /// Step through the CFI of `img` for `svma`.
 fn cfi_step(
     core: &Core,
@@ -263,14 +284,7 @@ fn cfi_step(
                 .ok();
         }
         if let Some(fde) = fde {
-            let signal = fde.cie().is_signal_trampoline();
-            return match fde.unwind_info_for_address(&eh, &bases, ctx, svma) {
-                Ok(row) => match apply_row(core, &eh, row, regs) {
-                    Step::Next { regs, .. } => Step::Next { regs, signal },
-                    other => other,
-                },
-                Err(e) => Step::Failed(format!("bad CFI at {svma:#x}: {e}")),
-            };
+            return step_fde(core, &eh, &bases, &fde, svma, regs, ctx);
         }
     }
     if let Some(range) = &img.debug_frame {
@@ -278,14 +292,7 @@ fn cfi_step(
         df.set_address_size(8);
         let bases = BaseAddresses::default();
         if let Ok(fde) = df.fde_for_address(&bases, svma, DebugFrame::cie_from_offset) {
-            let signal = fde.cie().is_signal_trampoline();
-            return match fde.unwind_info_for_address(&df, &bases, ctx, svma) {
-                Ok(row) => match apply_row(core, &df, row, regs) {
-                    Step::Next { regs, .. } => Step::Next { regs, signal },
-                    other => other,
-                },
-                Err(e) => Step::Failed(format!("bad CFI at {svma:#x}: {e}")),
-            };
+            return step_fde(core, &df, &bases, &fde, svma, regs, ctx);
         }
     }
     Step::NoInfo
