@@ -337,20 +337,11 @@ struct GdbNames {
 }
 
 impl GdbNames {
-    fn qualified(&mut self, sym: &Symbolizer, file: &Path) -> &QualifiedNames {
+    fn qualified(&mut self, sym: &mut Symbolizer, file: &Path) -> &QualifiedNames {
         let addrs = self.wanted.get(file).map(Vec::as_slice).unwrap_or(&[]);
-        self.by_file.entry(file.to_path_buf()).or_insert_with(|| {
-            let src = sym.debug_file(file).unwrap_or(file);
-            // An address list that is empty would mean "every unit": name none instead.
-            let addrs = if addrs.is_empty() {
-                &[u64::MAX][..]
-            } else {
-                addrs
-            };
-            modules::map_file(src)
-                .map(|d| QualifiedNames::from_elf_for(&d, addrs))
-                .unwrap_or_else(|| QualifiedNames::from_elf(&[]))
-        })
+        self.by_file
+            .entry(file.to_path_buf())
+            .or_insert_with(|| sym.qualified_names(file, addrs))
     }
 
     /// Frames (innermost inline first) for `svma` in `file`, named as gdb names them.
@@ -448,6 +439,10 @@ pub fn backtrace(path: &Path, opts: &Options) -> Result<Backtrace> {
             }
         }
     }
+    // Load the files that hold frames two at a time (the Rust program's DWARF beside libc's
+    // compressed debug file).
+    let files: Vec<&Path> = names.wanted.keys().map(PathBuf::as_path).collect();
+    sym.preload(&files);
     let mut threads = Vec::new();
     for (i, (t, u)) in core.threads.iter().zip(unwound).enumerate() {
         let mut frames = Vec::new();

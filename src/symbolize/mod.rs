@@ -5,6 +5,7 @@
 //! (`.symtab`, then `.dynsym`) names the function. Zlib and zstd compressed debug sections are
 //! read (object's `compression` feature).
 
+mod dwarf;
 pub mod names;
 pub mod text;
 
@@ -29,7 +30,10 @@ pub struct Frame {
 }
 
 struct Loaded {
-    loader: addr2line::Loader,
+    /// Lines and inline chains, over `debug`'s sections.
+    ctx: Option<addr2line::Context<dwarf::Reader>>,
+    /// The DWARF sections (of the separate debug file when there is one), also read for names.
+    debug: dwarf::DebugData,
     /// The separate debug file used, when there is one.
     debug_file: Option<PathBuf>,
     /// Symbols of the symbol table (`.symtab`, else `.dynsym`), by start.
@@ -162,12 +166,12 @@ impl Symbolizer {
     }
 
     /// The separate debug file of `bin`, if it has no DWARF of its own and one can be found.
-    fn find_debug_file(&self, bin: &Path, data: &[u8]) -> Option<PathBuf> {
+    fn find_debug_file(debug_dirs: &[PathBuf], bin: &Path, data: &[u8]) -> Option<PathBuf> {
         if has_dwarf(data) {
             return None;
         }
         if let Some(id) = build_id(data).filter(|id| id.len() > 2) {
-            for d in &self.debug_dirs {
+            for d in debug_dirs {
                 let p = d
                     .join(".build-id")
                     .join(&id[..2])
@@ -182,7 +186,7 @@ impl Symbolizer {
         let name = String::from_utf8_lossy(name).into_owned();
         let dir = bin.parent().unwrap_or(Path::new("."));
         let mut cands = vec![dir.join(&name), dir.join(".debug").join(&name)];
-        for d in &self.debug_dirs {
+        for d in debug_dirs {
             let rel = dir.strip_prefix("/").unwrap_or(dir);
             cands.push(d.join(rel).join(&name));
         }
@@ -193,56 +197,106 @@ impl Symbolizer {
 
     fn load(&mut self, bin: &Path) -> Result<&Loaded> {
         if !self.loaded.contains_key(bin.as_os_str()) {
-            if bin.is_dir() {
-                return Err(Error::Usage(format!(
-                    "{}: is a directory, not an executable or library",
-                    bin.display()
-                )));
-            }
-            let data = std::fs::read(bin).map_err(|e| Error::io(bin, e))?;
-            let segments = object::File::parse(&*data)
-                .map_err(|e| {
-                    Error::Usage(format!(
-                        "{}: not an object file this tool can read: {e}",
-                        bin.display()
-                    ))
-                })?
-                .segments()
-                .map(|s| {
-                    let (off, size) = s.file_range();
-                    (off, size, s.address())
-                })
-                .collect();
-            let debug_file = self.find_debug_file(bin, &data);
-            let target = debug_file.clone().unwrap_or_else(|| bin.to_path_buf());
-            let loader = addr2line::Loader::new(&target).map_err(|e| {
-                Error::Usage(format!(
-                    "{}: cannot read its debug information: {e}",
-                    target.display()
-                ))
-            })?;
-            // The debug file keeps the full symbol table (strip --strip-debug drops STT_FILE).
-            let (mut symbols, sections) = symbol_table(&data);
-            if let Some(d) = &debug_file {
-                let from_debug = std::fs::read(d)
-                    .map(|b| symbol_table(&b).0)
-                    .unwrap_or_default();
-                if !from_debug.is_empty() {
-                    symbols = from_debug;
-                }
-            }
-            self.loaded.insert(
-                bin.as_os_str().to_owned(),
-                Loaded {
-                    loader,
-                    debug_file,
-                    symbols,
-                    sections,
-                    segments,
-                },
-            );
+            let l = Self::load_one(&self.debug_dirs, bin)?;
+            self.loaded.insert(bin.as_os_str().to_owned(), l);
         }
         Ok(&self.loaded[bin.as_os_str()])
+    }
+
+    /// Load every file of `bins` not loaded yet, on up to two threads at once (loading is
+    /// mostly inflating compressed debug sections and parsing unit headers, one file's work
+    /// independent of another's). Files that cannot be loaded are left for [`Symbolizer::load`]
+    /// to report when they are asked for.
+    pub fn preload(&mut self, bins: &[&Path]) {
+        let mut todo: Vec<&Path> = bins
+            .iter()
+            .copied()
+            .filter(|b| !self.loaded.contains_key(b.as_os_str()))
+            .collect();
+        todo.sort();
+        todo.dedup();
+        if todo.len() < 2 {
+            return;
+        }
+        let dirs = &self.debug_dirs;
+        let next = std::sync::atomic::AtomicUsize::new(0);
+        let done: Vec<(OsString, Loaded)> = std::thread::scope(|s| {
+            let work = || {
+                let mut out = Vec::new();
+                loop {
+                    let i = next.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+                    let Some(&b) = todo.get(i) else {
+                        return out;
+                    };
+                    if let Ok(l) = Self::load_one(dirs, b) {
+                        out.push((b.as_os_str().to_owned(), l));
+                    }
+                }
+            };
+            let other = s.spawn(work);
+            let mut mine = work();
+            mine.extend(other.join().unwrap_or_default());
+            mine
+        });
+        self.loaded.extend(done);
+    }
+
+    fn load_one(debug_dirs: &[PathBuf], bin: &Path) -> Result<Loaded> {
+        if bin.is_dir() {
+            return Err(Error::Usage(format!(
+                "{}: is a directory, not an executable or library",
+                bin.display()
+            )));
+        }
+        let file = std::fs::File::open(bin).map_err(|e| Error::io(bin, e))?;
+        let len = file.metadata().map_err(|e| Error::io(bin, e))?.len();
+        let map = usize::try_from(len)
+            .ok()
+            .filter(|&n| n > 0)
+            .map(|n| crate::triage::mapped::Map::new(&file, n))
+            .transpose()
+            .map_err(|e| Error::io(bin, e))?;
+        let data: &[u8] = map.as_ref().map_or(&[], |m| m.bytes());
+        let segments = object::File::parse(data)
+            .map_err(|e| {
+                Error::Usage(format!(
+                    "{}: not an object file this tool can read: {e}",
+                    bin.display()
+                ))
+            })?
+            .segments()
+            .map(|s| {
+                let (off, size) = s.file_range();
+                (off, size, s.address())
+            })
+            .collect();
+        let debug_file = Self::find_debug_file(debug_dirs, bin, data);
+        let target = debug_file.clone().unwrap_or_else(|| bin.to_path_buf());
+        let debug = dwarf::DebugData::load(&target).map_err(|e| {
+            Error::Usage(format!(
+                "{}: cannot read its debug information: {e}",
+                target.display()
+            ))
+        })?;
+        let ctx = addr2line::Context::from_dwarf(debug.dwarf()).ok();
+        // The debug file keeps the full symbol table (strip --strip-debug drops STT_FILE).
+        let (mut symbols, sections) = symbol_table(data);
+        if let Some(d) = &debug_file {
+            let from_debug = crate::coredump::modules::map_file(d)
+                .map(|b| symbol_table(&b).0)
+                .unwrap_or_default();
+            if !from_debug.is_empty() {
+                symbols = from_debug;
+            }
+        }
+        Ok(Loaded {
+            ctx,
+            debug,
+            debug_file,
+            symbols,
+            sections,
+            segments,
+        })
     }
 
     /// Load `bin` now (its debug file too), so a bad path is reported before any input is read.
@@ -279,6 +333,27 @@ impl Symbolizer {
             .map(|s| s.start)
     }
 
+    /// Function names as gdb prints them ([`names::QualifiedNames`]), read only from the
+    /// compilation units of `bin`'s DWARF that hold one of `addrs` (file addresses): a
+    /// backtrace needs a few names from a binary that may have thousands of units. Empty when
+    /// `bin` cannot be loaded or no unit holds the addresses.
+    pub(crate) fn qualified_names(&mut self, bin: &Path, addrs: &[u64]) -> names::QualifiedNames {
+        let Ok(l) = self.load(bin) else {
+            return names::QualifiedNames::default();
+        };
+        let Some(ctx) = &l.ctx else {
+            return names::QualifiedNames::default();
+        };
+        let units: Vec<usize> = addrs
+            .iter()
+            .filter_map(|&a| {
+                let unit = ctx.find_dwarf_and_unit(a).skip_all_loads()?;
+                unit.header.offset().as_debug_info_offset().map(|o| o.0)
+            })
+            .collect();
+        names::QualifiedNames::from_units(&l.debug.borrowed(), &units)
+    }
+
     /// The separate debug file used for `bin`, once loaded.
     pub fn debug_file(&self, bin: &Path) -> Option<&Path> {
         self.loaded.get(bin.as_os_str())?.debug_file.as_deref()
@@ -292,7 +367,7 @@ impl Symbolizer {
     pub fn dwarf_frames(&mut self, bin: &Path, addr: u64) -> Result<Vec<Frame>> {
         let l = self.load(bin)?;
         let mut out = Vec::new();
-        if let Ok(mut it) = l.loader.find_frames(addr) {
+        if let Some(Ok(mut it)) = l.ctx.as_ref().map(|c| c.find_frames(addr).skip_all_loads()) {
             while let Ok(Some(f)) = it.next() {
                 let Some(function) = f
                     .function
@@ -362,7 +437,7 @@ impl Symbolizer {
     pub fn frames(&mut self, bin: &Path, addr: u64, demangle: bool) -> Result<Vec<Frame>> {
         let l = self.load(bin)?;
         let mut out = Vec::new();
-        if let Ok(mut it) = l.loader.find_frames(addr) {
+        if let Some(Ok(mut it)) = l.ctx.as_ref().map(|c| c.find_frames(addr).skip_all_loads()) {
             while let Ok(Some(f)) = it.next() {
                 let function = f.function.as_ref().and_then(|n| {
                     if demangle {
@@ -389,7 +464,10 @@ impl Symbolizer {
                     s.name.clone()
                 }
             });
-            let loc = l.loader.find_location(addr).ok().flatten();
+            let loc = l
+                .ctx
+                .as_ref()
+                .and_then(|c| c.find_location(addr).ok().flatten());
             out = vec![Frame {
                 function: sym,
                 file: loc

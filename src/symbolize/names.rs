@@ -42,6 +42,29 @@ pub struct QualifiedNames {
 }
 
 impl QualifiedNames {
+    /// As [`QualifiedNames::from_elf`], over DWARF already loaded, reading only the units at
+    /// `unit_offsets` (`.debug_info` offsets of unit headers, as `addr2line` finds the unit of
+    /// an address). Offsets that are not a readable unit header are skipped.
+    pub(crate) fn from_units(
+        dwarf: &gimli::Dwarf<Slice<'_>>,
+        unit_offsets: &[usize],
+    ) -> QualifiedNames {
+        let mut offsets = unit_offsets.to_vec();
+        offsets.sort_unstable();
+        offsets.dedup();
+        let mut tree = Tree {
+            units: Some(offsets),
+            ..Tree::default()
+        };
+        tree.read(dwarf);
+        let (by_linkage, by_entry, inline_only) = tree.resolve();
+        QualifiedNames {
+            by_linkage,
+            by_entry,
+            inline_only,
+        }
+    }
+
     /// Walk every unit's DIE tree of the ELF file bytes `data` (a binary or its separate debug
     /// file; compressed debug sections are read) and record, for every `DW_TAG_subprogram` with
     /// a linkage name (`DW_AT_linkage_name` or `DW_AT_MIPS_linkage_name`) and a `DW_AT_name`,
@@ -52,15 +75,6 @@ impl QualifiedNames {
     /// Never panics: a file that is not ELF, has no DWARF or has malformed DWARF yields what
     /// could be read before the damage (possibly nothing).
     pub fn from_elf(data: &[u8]) -> QualifiedNames {
-        Self::from_elf_for(data, &[])
-    }
-
-    /// As [`QualifiedNames::from_elf`], but only the compilation units whose address ranges
-    /// (root DIE `DW_AT_low_pc`/`DW_AT_high_pc` or `DW_AT_ranges`) hold one of `addrs` (file
-    /// addresses) are read; all units when `addrs` is empty. A backtrace needs the names of a
-    /// few functions of a binary whose DWARF may have thousands of units (a Rust program with
-    /// its standard library): reading only those units is what keeps it fast.
-    pub fn from_elf_for(data: &[u8], addrs: &[u64]) -> QualifiedNames {
         let Ok(file) = object::File::parse(data) else {
             return QualifiedNames::default();
         };
@@ -95,10 +109,7 @@ impl QualifiedNames {
             return QualifiedNames::default();
         };
         let dwarf = sections.borrow(|s| EndianSlice::new(s, endian));
-        let mut tree = Tree {
-            only: addrs.to_vec(),
-            ..Tree::default()
-        };
+        let mut tree = Tree::default();
         tree.read(&dwarf);
         let (by_linkage, by_entry, inline_only) = tree.resolve();
         QualifiedNames {
@@ -274,8 +285,8 @@ struct Tree<'a> {
     offsets: Vec<usize>,
     /// Memoized full names of scope nodes.
     full: HashMap<u32, Option<String>>,
-    /// Read only the units holding one of these addresses (all when empty).
-    only: Vec<u64>,
+    /// Read only the units at these `.debug_info` offsets (ascending), when set.
+    units: Option<Vec<usize>>,
 }
 
 /// What attribute values of a unit need to be read: string and address indexes are relative
@@ -321,34 +332,6 @@ impl<'a> UnitCtx<'a, '_> {
             _ => None,
         }
     }
-
-    /// Whether the range list of a root DIE's `DW_AT_ranges` holds one of `only`. An index form
-    /// (`DW_FORM_rnglistx`) or an unreadable list counts as holding (the unit is read).
-    fn ranges_hold(&self, v: AttributeValue<Slice<'a>>, base: u64, only: &[u64]) -> bool {
-        let AttributeValue::RangeListsRef(o) = v else {
-            return true;
-        };
-        let Ok(mut it) = self.dwarf.ranges.ranges(
-            gimli::RangeListsOffset(o.0),
-            self.header.encoding(),
-            base,
-            &self.dwarf.debug_addr,
-            self.addr_base,
-        ) else {
-            return true;
-        };
-        loop {
-            match it.next() {
-                Ok(Some(r)) => {
-                    if only.iter().any(|&x| r.begin <= x && x < r.end) {
-                        return true;
-                    }
-                }
-                Ok(None) => return false,
-                Err(_) => return true,
-            }
-        }
-    }
 }
 
 /// Reference attribute → `.debug_info` offset (`base`: the unit's).
@@ -362,6 +345,27 @@ fn ref_offset(v: AttributeValue<Slice<'_>>, base: usize) -> Option<usize> {
 
 impl<'a> Tree<'a> {
     fn read(&mut self, dwarf: &gimli::Dwarf<Slice<'a>>) {
+        if let Some(offsets) = self.units.take() {
+            for o in offsets {
+                let Ok(header) = dwarf
+                    .debug_info
+                    .header_from_offset(gimli::DebugInfoOffset(o))
+                else {
+                    continue;
+                };
+                let Ok(abbrevs) = dwarf.abbreviations(&header) else {
+                    continue;
+                };
+                let unit = UnitCtx {
+                    dwarf,
+                    header: &header,
+                    str_offsets_base: gimli::DebugStrOffsetsBase(0),
+                    addr_base: gimli::DebugAddrBase(0),
+                };
+                let _ = self.read_unit(unit, &abbrevs, o);
+            }
+            return;
+        }
         let mut units = dwarf.units();
         while let Ok(Some(header)) = units.next() {
             let UnitSectionOffset::DebugInfoOffset(base) = header.offset() else {
@@ -393,8 +397,6 @@ impl<'a> Tree<'a> {
             return Ok(());
         };
         let mut lang = Lang::Other;
-        let (mut low, mut high, mut high_is_size, mut ranges) = (None, None, false, None);
-        let mut attrs = Vec::new();
         for spec in root.attributes() {
             let attr = entries.read_attribute(*spec)?;
             match attr.value() {
@@ -403,38 +405,9 @@ impl<'a> Tree<'a> {
                 AttributeValue::DebugAddrBase(b) => unit.addr_base = b,
                 _ => {}
             }
-            attrs.push(attr);
         }
         if lang == Lang::Other {
             return Ok(());
-        }
-        if !self.only.is_empty() {
-            for attr in attrs {
-                match (attr.name(), attr.value()) {
-                    (constants::DW_AT_low_pc, v) => low = unit.address(v),
-                    (constants::DW_AT_high_pc, AttributeValue::Udata(n)) => {
-                        high = Some(n);
-                        high_is_size = true;
-                    }
-                    (constants::DW_AT_high_pc, v) => high = unit.address(v),
-                    (constants::DW_AT_ranges, v) => ranges = Some(v),
-                    _ => {}
-                }
-            }
-            let holds = |a: u64, b: u64| self.only.iter().any(|&x| a <= x && x < b);
-            let mut wanted = match (low, high) {
-                (Some(l), Some(h)) if high_is_size => holds(l, l.saturating_add(h)),
-                (Some(l), Some(h)) => holds(l, h),
-                _ => false,
-            };
-            if !wanted {
-                if let Some(v) = ranges {
-                    wanted = unit.ranges_hold(v, low.unwrap_or(0), &self.only);
-                }
-            }
-            if !wanted {
-                return Ok(());
-            }
         }
         // (depth, node index) of the enclosing nodes that have children.
         let mut stack: Vec<(isize, u32)> = Vec::new();
