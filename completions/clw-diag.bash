@@ -250,7 +250,7 @@ _clw__diag() {
             return 0
             ;;
         clw__subcmd__diag__subcmd__backtrace)
-            opts="-q -v -h -V --exe --sysroot --debug-dir --crashed-only --format --json --color --quiet --verbose --proc-root --cgroup-root --help --version"
+            opts="-q -v -h -V --exe --sysroot --debug-dir --crashed-only --debuginfod --format --json --color --quiet --verbose --proc-root --cgroup-root --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -644,7 +644,7 @@ _clw__diag() {
             return 0
             ;;
         clw__subcmd__diag__subcmd__symbolize)
-            opts="-e -f -i -C -a -p -s -q -v -h -V --exe --text --maps --pid --core --functions --inlines --demangle --addresses --pretty-print --basenames --debug-dir --format --json --color --quiet --verbose --proc-root --cgroup-root --help --version"
+            opts="-e -f -i -C -a -p -s -q -v -h -V --exe --text --maps --pid --core --functions --inlines --demangle --addresses --pretty-print --basenames --debug-dir --debuginfod --format --json --color --quiet --verbose --proc-root --cgroup-root --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0

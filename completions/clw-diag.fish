@@ -189,6 +189,7 @@ never\t''"
 complete -c clw-diag -n "__fish_clw_diag_using_subcommand backtrace" -l proc-root -d 'Read process files from this directory instead of /proc (e.g. a copied tree)' -r -F
 complete -c clw-diag -n "__fish_clw_diag_using_subcommand backtrace" -l cgroup-root -d 'Read cgroup files from this directory instead of /sys/fs/cgroup' -r -F
 complete -c clw-diag -n "__fish_clw_diag_using_subcommand backtrace" -l crashed-only -d 'Print only the crashing thread'
+complete -c clw-diag -n "__fish_clw_diag_using_subcommand backtrace" -l debuginfod -d 'Fetch missing debug files (and executables or libraries missing on disk) by build ID from the servers in DEBUGINFOD_URLS. Also on whenever DEBUGINFOD_URLS is set; never otherwise. Cached as elfutils does (DEBUGINFOD_CACHE_PATH, else ~/.cache/debuginfod_client); DEBUGINFOD_TIMEOUT in seconds (default 90)'
 complete -c clw-diag -n "__fish_clw_diag_using_subcommand backtrace" -l json -d 'Shorthand for --format json'
 complete -c clw-diag -n "__fish_clw_diag_using_subcommand backtrace" -s q -l quiet -d 'Print only the data: no notes or warnings on stderr'
 complete -c clw-diag -n "__fish_clw_diag_using_subcommand backtrace" -s v -l verbose -d 'Say more on stderr about what is read (repeat for more)'
@@ -215,6 +216,7 @@ complete -c clw-diag -n "__fish_clw_diag_using_subcommand symbolize" -s C -l dem
 complete -c clw-diag -n "__fish_clw_diag_using_subcommand symbolize" -s a -l addresses -d 'Print each address before its lines'
 complete -c clw-diag -n "__fish_clw_diag_using_subcommand symbolize" -s p -l pretty-print -d 'Print each address on one line ("pretty")'
 complete -c clw-diag -n "__fish_clw_diag_using_subcommand symbolize" -s s -l basenames -d 'Print file base names only'
+complete -c clw-diag -n "__fish_clw_diag_using_subcommand symbolize" -l debuginfod -d 'Fetch missing debug files by build ID from the servers in DEBUGINFOD_URLS (also on whenever DEBUGINFOD_URLS is set; never otherwise)'
 complete -c clw-diag -n "__fish_clw_diag_using_subcommand symbolize" -l json -d 'Shorthand for --format json'
 complete -c clw-diag -n "__fish_clw_diag_using_subcommand symbolize" -s q -l quiet -d 'Print only the data: no notes or warnings on stderr'
 complete -c clw-diag -n "__fish_clw_diag_using_subcommand symbolize" -s v -l verbose -d 'Say more on stderr about what is read (repeat for more)'

@@ -1114,3 +1114,150 @@ fn unreadable_core_and_directory() {
         .unwrap();
     assert_error(&o, &["permission denied"]);
 }
+
+/// A process killed (by PID) and reaped when dropped.
+struct Server(std::process::Child);
+
+impl Drop for Server {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
+}
+
+/// debuginfod, only when asked. A real elfutils `debuginfod` on loopback indexes a directory
+/// holding the program stripped of its DWARF and the DWARF in a file of its own; the program
+/// is taken away from the path it ran from. Without DEBUGINFOD_URLS nothing is fetched (the
+/// program's frames have no names) and `--debuginfod` alone is a usage error (exit 2). With
+/// DEBUGINFOD_URLS the executable and its debug file are fetched by the build IDs in the core,
+/// cached as elfutils lays its cache out (`BUILDID/executable`, `BUILDID/debuginfo`), and the
+/// backtrace is the one of the unstripped program in place. A second run reads the cache only
+/// (the server is stopped first).
+#[test]
+fn debuginfod_only_when_asked() {
+    if !can_test(&["gcc", "objcopy", "strip"]) {
+        return;
+    }
+    if Command::new("debuginfod").arg("--help").output().is_err() {
+        eprintln!("SKIP: debuginfod (Debian package debuginfod) is not installed");
+        return;
+    }
+    let b = tempfile::tempdir().unwrap();
+    let exe = build_c(
+        b.path(),
+        "crash",
+        "crash.c",
+        "gcc",
+        &["-g", "-O0"],
+        Post::None,
+    );
+    let (_run, core) = crash(&exe, "segv", SIGSEGV);
+    let normal = json(&backtrace(&core, &[]));
+    let id = build_id(&exe).expect("build ID");
+
+    let served = tempfile::tempdir().unwrap();
+    must(
+        Command::new("objcopy")
+            .arg("--only-keep-debug")
+            .arg(&exe)
+            .arg(served.path().join("crash.debug")),
+    );
+    std::fs::copy(&exe, served.path().join("crash")).unwrap();
+    must(
+        Command::new("strip")
+            .arg("--strip-debug")
+            .arg(served.path().join("crash")),
+    );
+    let away = tempfile::tempdir().unwrap();
+    std::fs::rename(&exe, away.path().join("crash")).unwrap();
+
+    let cache = tempfile::tempdir().unwrap();
+    let ours = |env: &[(&str, String)], extra: &[&str]| -> Output {
+        let mut c = Command::new(env!("CARGO_BIN_EXE_clw-diag"));
+        c.args(["backtrace", core.to_str().unwrap(), "--json"])
+            .args(extra)
+            .env_remove("DEBUGINFOD_URLS")
+            .env("DEBUGINFOD_CACHE_PATH", cache.path());
+        for (k, v) in env {
+            c.env(k, v);
+        }
+        c.output().unwrap()
+    };
+
+    // Not asked: nothing fetched.
+    let o = ours(&[], &[]);
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    let v = json(&o);
+    let exe_path = normal["executable"].as_str().unwrap();
+    for f in v["threads"][0]["frames"].as_array().unwrap() {
+        if f["module"] == exe_path {
+            assert!(f["function"].is_null() && f["line"].is_null(), "{f}");
+        }
+    }
+    assert_eq!(std::fs::read_dir(cache.path()).unwrap().count(), 0);
+    let o = ours(&[], &["--debuginfod"]);
+    assert_eq!(o.status.code(), Some(2));
+    assert!(
+        String::from_utf8_lossy(&o.stderr).contains("DEBUGINFOD_URLS"),
+        "{}",
+        String::from_utf8_lossy(&o.stderr)
+    );
+
+    // A server on a free loopback port, its database in a temporary directory.
+    let port = std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port();
+    let db = tempfile::tempdir().unwrap();
+    let server = Server(
+        Command::new("debuginfod")
+            .arg("-F")
+            .arg(served.path())
+            .arg("-p")
+            .arg(port.to_string())
+            .arg("-d")
+            .arg(db.path().join("db.sqlite"))
+            .stdout(std::process::Stdio::null())
+            .stderr(std::process::Stdio::null())
+            .spawn()
+            .unwrap(),
+    );
+    let url = format!("http://127.0.0.1:{port}");
+    // Ready when it has indexed the debug file.
+    let probe = format!("{url}/buildid/{id}/debuginfo");
+    let start = std::time::Instant::now();
+    loop {
+        let ok = ureq::get(&probe)
+            .call()
+            .is_ok_and(|r| r.status().as_u16() == 200);
+        if ok {
+            break;
+        }
+        assert!(
+            start.elapsed() < std::time::Duration::from_secs(60),
+            "debuginfod did not serve {probe} within 60 s"
+        );
+        std::thread::sleep(std::time::Duration::from_millis(200));
+    }
+
+    let env = [("DEBUGINFOD_URLS", url.clone())];
+    let o = ours(&env, &[]);
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    let v = json(&o);
+    assert_eq!(
+        v["threads"], normal["threads"],
+        "the backtrace through debuginfod differs from the one with the program in place"
+    );
+    assert_eq!(v["crash_signature"], normal["crash_signature"]);
+    assert!(cache.path().join(&id).join("executable").is_file());
+    assert!(cache.path().join(&id).join("debuginfo").is_file());
+    let warnings = v["warnings"].to_string();
+    assert!(warnings.contains("from debuginfod"), "{warnings}");
+
+    // From the cache alone.
+    drop(server);
+    let o = ours(&env, &[]);
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    assert_eq!(json(&o)["threads"], normal["threads"]);
+}

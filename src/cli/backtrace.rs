@@ -55,6 +55,12 @@ pub struct BacktraceArgs {
     /// Print only the crashing thread.
     #[arg(long)]
     pub crashed_only: bool,
+    /// Fetch missing debug files (and executables or libraries missing on disk) by build ID
+    /// from the servers in DEBUGINFOD_URLS. Also on whenever DEBUGINFOD_URLS is set; never
+    /// otherwise. Cached as elfutils does (DEBUGINFOD_CACHE_PATH, else
+    /// ~/.cache/debuginfod_client); DEBUGINFOD_TIMEOUT in seconds (default 90).
+    #[arg(long)]
+    pub debuginfod: bool,
 }
 
 pub fn run(a: BacktraceArgs, out: &Output) -> anyhow::Result<ExitCode> {
@@ -72,6 +78,8 @@ pub fn run(a: BacktraceArgs, out: &Output) -> anyhow::Result<ExitCode> {
         files: FileSource {
             exe: a.exe.clone(),
             sysroot: a.sysroot.clone(),
+            debuginfod: clw_diag::symbolize::debuginfod::Debuginfod::from_env(a.debuginfod)
+                .map_err(|e| anyhow::anyhow!(e))?,
         },
         debug_dirs: a.debug_dir.clone(),
     };

@@ -75,6 +75,10 @@ pub struct SymbolizeArgs {
     /// Also look for separate debug files in DIR.
     #[arg(long, value_name = "DIR")]
     pub debug_dir: Vec<PathBuf>,
+    /// Fetch missing debug files by build ID from the servers in DEBUGINFOD_URLS (also on
+    /// whenever DEBUGINFOD_URLS is set; never otherwise).
+    #[arg(long)]
+    pub debuginfod: bool,
     /// Addresses (hexadecimal).
     #[arg(value_name = "ADDR")]
     pub addrs: Vec<String>,
@@ -133,6 +137,8 @@ fn run_text(a: &SymbolizeArgs, input: &PathBuf) -> anyhow::Result<ExitCode> {
     }
     let mut sym = Symbolizer::new();
     sym.debug_dirs.extend(a.debug_dir.iter().cloned());
+    sym.debuginfod = clw_diag::symbolize::debuginfod::Debuginfod::from_env(a.debuginfod)
+        .map_err(|e| anyhow::anyhow!(e))?;
     let mut rw = Rewriter {
         sym,
         maps,
@@ -307,6 +313,8 @@ pub fn run(a: SymbolizeArgs, _out: &Output) -> anyhow::Result<ExitCode> {
     };
     let mut sym = Symbolizer::new();
     sym.debug_dirs.extend(a.debug_dir.iter().cloned());
+    sym.debuginfod = clw_diag::symbolize::debuginfod::Debuginfod::from_env(a.debuginfod)
+        .map_err(|e| anyhow::anyhow!(e))?;
     sym.open(&exe)?;
     let mut b = Batcher {
         exe: &exe,

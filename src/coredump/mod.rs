@@ -419,6 +419,7 @@ pub fn backtrace(path: &Path, opts: &Options) -> Result<Backtrace> {
         sym.debug_dirs.insert(0, root.join("usr/lib/debug"));
     }
     sym.debug_dirs.extend(opts.debug_dirs.iter().cloned());
+    sym.debuginfod = opts.files.debuginfod.clone();
 
     let unwound: Vec<unwind::Unwound> = core
         .threads
@@ -505,6 +506,9 @@ pub fn backtrace(path: &Path, opts: &Options) -> Result<Backtrace> {
     for m in &mut modules {
         if let Some(f) = &m.file {
             m.debug_file = sym.debug_file(f).map(Path::to_path_buf);
+            if let Some(e) = sym.debuginfod_error(f) {
+                warnings.push(format!("{}: no debug file: {e}", m.path));
+            }
         }
     }
     let signal = core.siginfo.as_ref().map(|s| Signal {

@@ -21,6 +21,8 @@ pub struct FileSource {
     pub exe: Option<PathBuf>,
     /// Look for every file under this root instead of `/` (`--sysroot`).
     pub sysroot: Option<PathBuf>,
+    /// Fetch files missing on disk by the build ID in the core (only when the user asked).
+    pub debuginfod: Option<crate::symbolize::debuginfod::Debuginfod>,
 }
 
 /// One module (ELF object) mapped in the process.
@@ -281,12 +283,34 @@ pub fn discover(core: &Core, src: &FileSource) -> (Vec<Module>, Vec<String>) {
                 None => PathBuf::from(&path),
             })
         };
-        let data: Option<Arc<Bytes>> = disk
+        let mut data: Option<Arc<Bytes>> = disk
             .as_ref()
             .filter(|p| p.is_file())
             .and_then(|p| map_file(p))
             .filter(|d| d.starts_with(b"\x7fELF"))
             .map(Arc::new);
+        let mut disk = disk;
+        let mut fetch_error = None;
+        if data.is_none() && elf_in_core {
+            // Missing on disk: debuginfod has it by the build ID the core kept, when asked.
+            if let (Some(server), Some(id)) =
+                (&src.debuginfod, build_id_from_memory(core, first.start))
+            {
+                match server.fetch(&id, crate::symbolize::debuginfod::Artifact::Executable) {
+                    Ok(p) => {
+                        data = map_file(&p)
+                            .filter(|d| d.starts_with(b"\x7fELF"))
+                            .map(Arc::new);
+                        warnings.push(format!(
+                            "{path}: not on disk; using {} from debuginfod (build ID {id})",
+                            p.display()
+                        ));
+                        disk = Some(p);
+                    }
+                    Err(e) => fetch_error = Some(e),
+                }
+            }
+        }
         if data.is_none() {
             // A file that is not an ELF object (a data file, a locale archive) is no module;
             // an executable mapping whose file is missing is one, shown as module+offset.
@@ -296,14 +320,15 @@ pub fn discover(core: &Core, src: &FileSource) -> (Vec<Module>, Vec<String>) {
                 continue;
             }
             warnings.push(format!(
-                "{}: not found{}; its frames are shown as module+offset",
+                "{}: not found{}; its frames are shown as module+offset{}",
                 disk.as_ref()
                     .map_or(path.clone(), |p| p.display().to_string()),
                 if deleted {
                     " (the core says it was deleted)"
                 } else {
                     ""
-                }
+                },
+                fetch_error.map(|e| format!(" ({e})")).unwrap_or_default()
             ));
         }
         let image = data.clone().and_then(|d| Image::parse(d, false));

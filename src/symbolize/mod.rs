@@ -5,6 +5,7 @@
 //! (`.symtab`, then `.dynsym`) names the function. Zlib and zstd compressed debug sections are
 //! read (object's `compression` feature).
 
+pub mod debuginfod;
 mod dwarf;
 pub mod names;
 pub mod text;
@@ -36,6 +37,8 @@ struct Loaded {
     debug: dwarf::DebugData,
     /// The separate debug file used, when there is one.
     debug_file: Option<PathBuf>,
+    /// Why debuginfod did not provide the debug file, when it was asked and failed.
+    debuginfod_error: Option<String>,
     /// Symbols of the symbol table (`.symtab`, else `.dynsym`), by start.
     symbols: Vec<Sym>,
     /// (start, end, index) of the allocated sections.
@@ -128,6 +131,9 @@ pub struct Symbolizer {
     loaded: HashMap<OsString, Loaded>,
     /// Directories searched for separate debug files (default `/usr/lib/debug`).
     pub debug_dirs: Vec<PathBuf>,
+    /// Servers asked for a debug file by build ID when none is found locally (only when the
+    /// user asked: `--debuginfod` or `DEBUGINFOD_URLS`).
+    pub debuginfod: Option<debuginfod::Debuginfod>,
 }
 
 /// The build ID of an ELF file, hex.
@@ -162,14 +168,34 @@ impl Symbolizer {
         Symbolizer {
             loaded: HashMap::new(),
             debug_dirs: vec![PathBuf::from("/usr/lib/debug")],
+            debuginfod: None,
         }
     }
 
-    /// The separate debug file of `bin`, if it has no DWARF of its own and one can be found.
-    fn find_debug_file(debug_dirs: &[PathBuf], bin: &Path, data: &[u8]) -> Option<PathBuf> {
+    /// The separate debug file of `bin`, if it has no DWARF of its own and one can be found
+    /// locally, else (when configured) from debuginfod by build ID; with why debuginfod failed.
+    fn find_debug_file(
+        debug_dirs: &[PathBuf],
+        server: Option<&debuginfod::Debuginfod>,
+        bin: &Path,
+        data: &[u8],
+    ) -> (Option<PathBuf>, Option<String>) {
         if has_dwarf(data) {
-            return None;
+            return (None, None);
         }
+        if let Some(p) = Self::find_local_debug_file(debug_dirs, bin, data) {
+            return (Some(p), None);
+        }
+        match (server, build_id(data)) {
+            (Some(s), Some(id)) => match s.fetch(&id, debuginfod::Artifact::DebugInfo) {
+                Ok(p) => (Some(p), None),
+                Err(e) => (None, Some(e)),
+            },
+            _ => (None, None),
+        }
+    }
+
+    fn find_local_debug_file(debug_dirs: &[PathBuf], bin: &Path, data: &[u8]) -> Option<PathBuf> {
         if let Some(id) = build_id(data).filter(|id| id.len() > 2) {
             for d in debug_dirs {
                 let p = d
@@ -197,7 +223,7 @@ impl Symbolizer {
 
     fn load(&mut self, bin: &Path) -> Result<&Loaded> {
         if !self.loaded.contains_key(bin.as_os_str()) {
-            let l = Self::load_one(&self.debug_dirs, bin)?;
+            let l = Self::load_one(&self.debug_dirs, self.debuginfod.as_ref(), bin)?;
             self.loaded.insert(bin.as_os_str().to_owned(), l);
         }
         Ok(&self.loaded[bin.as_os_str()])
@@ -219,6 +245,7 @@ impl Symbolizer {
             return;
         }
         let dirs = &self.debug_dirs;
+        let server = self.debuginfod.as_ref();
         let next = std::sync::atomic::AtomicUsize::new(0);
         let done: Vec<(OsString, Loaded)> = std::thread::scope(|s| {
             let work = || {
@@ -228,7 +255,7 @@ impl Symbolizer {
                     let Some(&b) = todo.get(i) else {
                         return out;
                     };
-                    if let Ok(l) = Self::load_one(dirs, b) {
+                    if let Ok(l) = Self::load_one(dirs, server, b) {
                         out.push((b.as_os_str().to_owned(), l));
                     }
                 }
@@ -241,7 +268,11 @@ impl Symbolizer {
         self.loaded.extend(done);
     }
 
-    fn load_one(debug_dirs: &[PathBuf], bin: &Path) -> Result<Loaded> {
+    fn load_one(
+        debug_dirs: &[PathBuf],
+        server: Option<&debuginfod::Debuginfod>,
+        bin: &Path,
+    ) -> Result<Loaded> {
         if bin.is_dir() {
             return Err(Error::Usage(format!(
                 "{}: is a directory, not an executable or library",
@@ -270,7 +301,7 @@ impl Symbolizer {
                 (off, size, s.address())
             })
             .collect();
-        let debug_file = Self::find_debug_file(debug_dirs, bin, data);
+        let (debug_file, debuginfod_error) = Self::find_debug_file(debug_dirs, server, bin, data);
         let target = debug_file.clone().unwrap_or_else(|| bin.to_path_buf());
         let debug = dwarf::DebugData::load(&target).map_err(|e| {
             Error::Usage(format!(
@@ -293,6 +324,7 @@ impl Symbolizer {
             ctx,
             debug,
             debug_file,
+            debuginfod_error,
             symbols,
             sections,
             segments,
@@ -352,6 +384,14 @@ impl Symbolizer {
             })
             .collect();
         names::QualifiedNames::from_units(&l.debug.borrowed(), &units)
+    }
+
+    /// Why debuginfod could not provide `bin`'s debug file, when it was asked and failed.
+    pub fn debuginfod_error(&self, bin: &Path) -> Option<&str> {
+        self.loaded
+            .get(bin.as_os_str())?
+            .debuginfod_error
+            .as_deref()
     }
 
     /// The separate debug file used for `bin`, once loaded.
