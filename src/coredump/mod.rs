@@ -442,7 +442,11 @@ pub fn backtrace(path: &Path, opts: &Options) -> Result<Backtrace> {
     }
     // Load the files that hold frames two at a time (the Rust program's DWARF beside libc's
     // compressed debug file).
-    let files: Vec<&Path> = names.wanted.keys().map(PathBuf::as_path).collect();
+    let files: Vec<(&Path, &[u64])> = names
+        .wanted
+        .iter()
+        .map(|(f, a)| (f.as_path(), a.as_slice()))
+        .collect();
     sym.preload(&files);
     let mut threads = Vec::new();
     for (i, (t, u)) in core.threads.iter().zip(unwound).enumerate() {

@@ -166,3 +166,229 @@ impl DebugData {
         self.sections.borrow(|s| EndianSlice::new(s, self.endian))
     }
 }
+
+impl DebugData {
+    /// A `gimli::Dwarf` in which only the compilation units holding `addrs` (file addresses)
+    /// are visible to `addr2line`: every other run of units in `.debug_info` is covered by one
+    /// stand-in unit header whose root DIE is null, which `addr2line` skips without parsing.
+    /// Building a context over all units of libc's DWARF (about 2,000 units, each with its
+    /// own abbreviation table and line-program header) costs more than inflating it; a
+    /// backtrace needs a handful. Offsets are unchanged, so the units kept read exactly as in
+    /// the full DWARF.
+    ///
+    /// `None` (build the full context instead) when that could change an answer:
+    /// `.debug_aranges` does not map every address to a unit; a kept unit is not a plain
+    /// DWARF 2–5 compilation unit; or a kept unit's abbreviations use a form that refers
+    /// outside the unit (`DW_FORM_ref_addr`, `DW_FORM_ref_sig8`, the `GNU_*_alt` forms, or
+    /// `DW_FORM_indirect`, whose form is only known per DIE).
+    pub(crate) fn dwarf_for(&self, addrs: &[u64]) -> Option<gimli::Dwarf<Reader>> {
+        let borrowed = self.borrowed();
+        // Address → unit offset, from .debug_aranges.
+        let mut sets: Vec<(u64, u64, usize)> = Vec::new();
+        let mut headers = borrowed.debug_aranges.headers();
+        while let Ok(Some(h)) = headers.next() {
+            let unit = h.debug_info_offset().0;
+            let mut entries = h.entries();
+            while let Ok(Some(e)) = entries.next() {
+                let r = e.range();
+                sets.push((r.begin, r.end, unit));
+            }
+        }
+        let mut keep: Vec<usize> = Vec::new();
+        for &a in addrs {
+            let (_, _, unit) = sets.iter().find(|(b, e, _)| *b <= a && a < *e)?;
+            keep.push(*unit);
+        }
+        keep.sort_unstable();
+        keep.dedup();
+        use gimli::Section as _;
+        let info: &[u8] = borrowed.debug_info.reader().slice();
+        let abbrev: &[u8] = borrowed.debug_abbrev.reader().slice();
+        let mut stand_in_abbrev = None;
+        for &o in &keep {
+            let h = borrowed
+                .debug_info
+                .header_from_offset(gimli::DebugInfoOffset(o))
+                .ok()?;
+            if !matches!(h.type_(), gimli::UnitType::Compilation) || !(2..=5).contains(&h.version())
+            {
+                return None;
+            }
+            if refers_outside(abbrev, h.debug_abbrev_offset().0, self.endian)? {
+                return None;
+            }
+            stand_in_abbrev.get_or_insert((h.debug_abbrev_offset().0, h.address_size()));
+        }
+        let (abbrev_offset, address_size) = stand_in_abbrev?;
+        // The units of .debug_info in order: (offset, length including the length field).
+        let mut units: Vec<(usize, usize)> = Vec::new();
+        let mut it = borrowed.units();
+        while let Ok(Some(h)) = it.next() {
+            let o = h.offset().as_debug_info_offset()?.0;
+            units.push((o, h.length_including_self()));
+        }
+        let mut out = info.to_vec();
+        let mut i = 0;
+        while i < units.len() {
+            if keep.binary_search(&units[i].0).is_ok() {
+                i += 1;
+                continue;
+            }
+            let start = units[i].0;
+            let mut end = start;
+            while i < units.len() && keep.binary_search(&units[i].0).is_err() {
+                end = units[i].0 + units[i].1;
+                i += 1;
+            }
+            // DWARF 4, 32-bit: unit_length, version, debug_abbrev_offset, address_size, then
+            // a null root DIE; 12 bytes, no more than the smallest real unit.
+            let length = u32::try_from(end - start - 4)
+                .ok()
+                .filter(|&l| l < 0xffff_fff0 && end - start >= 12)?;
+            let mut h = Vec::with_capacity(12);
+            let (l, v, a) = (length, 4u16, u32::try_from(abbrev_offset).ok()?);
+            match self.endian {
+                RunTimeEndian::Little => {
+                    h.extend(l.to_le_bytes());
+                    h.extend(v.to_le_bytes());
+                    h.extend(a.to_le_bytes());
+                }
+                RunTimeEndian::Big => {
+                    h.extend(l.to_be_bytes());
+                    h.extend(v.to_be_bytes());
+                    h.extend(a.to_be_bytes());
+                }
+            }
+            h.push(address_size);
+            h.push(0);
+            out.get_mut(start..start + 12)?.copy_from_slice(&h);
+        }
+        let mut d = self
+            .sections
+            .borrow(|s| gimli::EndianReader::new(s.clone(), self.endian));
+        d.debug_info = gimli::DebugInfo::from(gimli::EndianReader::new(
+            SectionBytes::Owned(out.into()),
+            self.endian,
+        ));
+        d.populate_abbreviations_cache(gimli::AbbreviationsCacheStrategy::Duplicates);
+        Some(d)
+    }
+}
+
+/// Whether the abbreviation table at `offset` of `.debug_abbrev` uses a form that refers
+/// outside its unit (see [`DebugData::dwarf_for`]). `None` when the table cannot be read.
+/// Format: DWARF 5 section 7.5.3 (code, tag, children flag, then name/form pairs ending 0, 0;
+/// `DW_FORM_implicit_const` carries a signed value in the table).
+fn refers_outside(abbrev: &[u8], offset: usize, endian: RunTimeEndian) -> Option<bool> {
+    use gimli::{constants as c, Reader as _};
+    let mut r = EndianSlice::new(abbrev.get(offset..)?, endian);
+    loop {
+        let code = r.read_uleb128().ok()?;
+        if code == 0 {
+            return Some(false);
+        }
+        r.read_uleb128().ok()?; // tag
+        r.read_u8().ok()?; // children
+        loop {
+            let name = r.read_uleb128().ok()?;
+            let form = r.read_uleb128().ok()?;
+            if name == 0 && form == 0 {
+                break;
+            }
+            let form = c::DwForm(u16::try_from(form).ok()?);
+            if form == c::DW_FORM_implicit_const {
+                r.read_sleb128().ok()?;
+            }
+            if matches!(
+                form,
+                c::DW_FORM_ref_addr
+                    | c::DW_FORM_ref_sig8
+                    | c::DW_FORM_GNU_ref_alt
+                    | c::DW_FORM_GNU_strp_alt
+                    | c::DW_FORM_ref_sup4
+                    | c::DW_FORM_ref_sup8
+                    | c::DW_FORM_strp_sup
+                    | c::DW_FORM_indirect
+            ) {
+                return Some(true);
+            }
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::process::Command;
+
+    /// Function name and line of the outermost frame at `addr`.
+    fn frame(ctx: &addr2line::Context<Reader>, addr: u64) -> Option<(String, u32)> {
+        let mut it = ctx.find_frames(addr).skip_all_loads().ok()?;
+        let mut last = None;
+        while let Ok(Some(f)) = it.next() {
+            let name = f.function.as_ref()?.raw_name().ok()?.into_owned();
+            last = Some((name, f.location.as_ref()?.line?));
+        }
+        last
+    }
+
+    /// Two compilation units (gcc emits .debug_aranges): a context for the address of one
+    /// sees that unit exactly as the full context does, and does not see the other.
+    #[test]
+    fn context_for_some_addresses_sees_only_their_units() {
+        let d = tempfile::tempdir().unwrap();
+        std::fs::write(
+            d.path().join("a.c"),
+            "int f_a(int x) { return x * 3 + 1; }\n",
+        )
+        .unwrap();
+        std::fs::write(
+            d.path().join("b.c"),
+            "int f_a(int);\nint f_b(int x) { return f_a(x) - 2; }\nint main(void) { return f_b(1); }\n",
+        )
+        .unwrap();
+        let exe = d.path().join("two");
+        let o = Command::new("gcc")
+            .current_dir(d.path())
+            .args(["-g", "-O1", "-o", "two", "a.c", "b.c"])
+            .output()
+            .expect("gcc runs");
+        assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+        let data = std::fs::read(&exe).unwrap();
+        let file = object::File::parse(&*data).unwrap();
+        let addr = |name: &str| {
+            use object::ObjectSymbol;
+            file.symbols()
+                .find(|s| s.name() == Ok(name))
+                .map(|s| s.address())
+                .unwrap()
+        };
+        let (a, b) = (addr("f_a"), addr("f_b"));
+        let dd = DebugData::load(&exe).unwrap();
+        let full = addr2line::Context::from_dwarf(dd.dwarf()).unwrap();
+        let sparse = addr2line::Context::from_dwarf(dd.dwarf_for(&[a]).expect("sparse")).unwrap();
+        assert_eq!(frame(&full, a), Some(("f_a".to_string(), 1)));
+        assert_eq!(frame(&sparse, a), frame(&full, a));
+        assert_eq!(frame(&full, b), Some(("f_b".to_string(), 2)));
+        assert_eq!(frame(&sparse, b), None, "the unit of f_b is hidden");
+        // An address no arange holds: no sparse context (the caller builds the full one).
+        assert!(dd.dwarf_for(&[a, 0x10]).is_none());
+    }
+
+    #[test]
+    fn forms_that_refer_outside_the_unit() {
+        let le = RunTimeEndian::Little;
+        // code 1, DW_TAG_compile_unit, children, (DW_AT_name, DW_FORM_string), end; table end.
+        let plain = [1, 0x11, 1, 0x03, 0x08, 0, 0, 0];
+        assert_eq!(refers_outside(&plain, 0, le), Some(false));
+        // code 1, DW_TAG_subprogram, no children, (DW_AT_abstract_origin, DW_FORM_ref_addr).
+        let cross = [1, 0x2e, 0, 0x31, 0x10, 0, 0, 0];
+        assert_eq!(refers_outside(&cross, 0, le), Some(true));
+        // DW_FORM_implicit_const carries its value in the table; then DW_FORM_ref4 (local).
+        let implicit = [1, 0x2e, 0, 0x3a, 0x21, 0x05, 0x31, 0x13, 0, 0, 0];
+        assert_eq!(refers_outside(&implicit, 0, le), Some(false));
+        // Cut short, or an offset past the end: unknown.
+        assert_eq!(refers_outside(&cross[..3], 0, le), None);
+        assert_eq!(refers_outside(&plain, 100, le), None);
+    }
+}

@@ -33,6 +33,8 @@ pub struct Frame {
 struct Loaded {
     /// Lines and inline chains, over `debug`'s sections.
     ctx: Option<addr2line::Context<dwarf::Reader>>,
+    /// When `ctx` sees only the units of these addresses (sorted), the addresses.
+    only: Option<Vec<u64>>,
     /// The DWARF sections (of the separate debug file when there is one), also read for names.
     debug: dwarf::DebugData,
     /// The separate debug file used, when there is one.
@@ -223,48 +225,69 @@ impl Symbolizer {
 
     fn load(&mut self, bin: &Path) -> Result<&Loaded> {
         if !self.loaded.contains_key(bin.as_os_str()) {
-            let l = Self::load_one(&self.debug_dirs, self.debuginfod.as_ref(), bin)?;
+            let l = Self::load_one(&self.debug_dirs, self.debuginfod.as_ref(), bin, None)?;
             self.loaded.insert(bin.as_os_str().to_owned(), l);
         }
         Ok(&self.loaded[bin.as_os_str()])
     }
 
-    /// Load every file of `bins` not loaded yet, on up to two threads at once (loading is
-    /// mostly inflating compressed debug sections and parsing unit headers, one file's work
-    /// independent of another's). Files that cannot be loaded are left for [`Symbolizer::load`]
-    /// to report when they are asked for.
-    pub fn preload(&mut self, bins: &[&Path]) {
-        let mut todo: Vec<&Path> = bins
+    /// As [`Symbolizer::load`], with a context that sees the units of every one of `addrs`:
+    /// one preloaded for a set of addresses is replaced by the full context when asked
+    /// about another.
+    fn load_for(&mut self, bin: &Path, addrs: &[u64]) -> Result<&Loaded> {
+        self.load(bin)?;
+        let l = self
+            .loaded
+            .get_mut(bin.as_os_str())
+            .expect("loaded just above");
+        if let Some(only) = &l.only {
+            if addrs.iter().any(|a| only.binary_search(a).is_err()) {
+                l.ctx = addr2line::Context::from_dwarf(l.debug.dwarf()).ok();
+                l.only = None;
+            }
+        }
+        Ok(l)
+    }
+
+    /// Load every file of `files` not loaded yet, each for the file addresses given with it
+    /// (only their compilation units are made visible to the line and inline lookups, see
+    /// `dwarf::DebugData::dwarf_for`; asking later about another address loads the rest),
+    /// on up to two threads at once: loading is mostly inflating compressed debug sections,
+    /// one file's work independent of another's. Files that cannot be loaded are left for
+    /// [`Symbolizer::load`] to report when they are asked for.
+    pub fn preload(&mut self, files: &[(&Path, &[u64])]) {
+        let mut todo: Vec<(&Path, &[u64])> = files
             .iter()
             .copied()
-            .filter(|b| !self.loaded.contains_key(b.as_os_str()))
+            .filter(|(b, _)| !self.loaded.contains_key(b.as_os_str()))
             .collect();
-        todo.sort();
-        todo.dedup();
-        if todo.len() < 2 {
-            return;
-        }
+        todo.sort_by_key(|(b, _)| *b);
+        todo.dedup_by_key(|(b, _)| *b);
         let dirs = &self.debug_dirs;
         let server = self.debuginfod.as_ref();
         let next = std::sync::atomic::AtomicUsize::new(0);
-        let done: Vec<(OsString, Loaded)> = std::thread::scope(|s| {
-            let work = || {
-                let mut out = Vec::new();
-                loop {
-                    let i = next.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
-                    let Some(&b) = todo.get(i) else {
-                        return out;
-                    };
-                    if let Ok(l) = Self::load_one(dirs, server, b) {
-                        out.push((b.as_os_str().to_owned(), l));
-                    }
+        let work = || {
+            let mut out = Vec::new();
+            loop {
+                let i = next.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+                let Some(&(b, addrs)) = todo.get(i) else {
+                    return out;
+                };
+                if let Ok(l) = Self::load_one(dirs, server, b, Some(addrs)) {
+                    out.push((b.as_os_str().to_owned(), l));
                 }
-            };
-            let other = s.spawn(work);
-            let mut mine = work();
-            mine.extend(other.join().unwrap_or_default());
-            mine
-        });
+            }
+        };
+        let done: Vec<(OsString, Loaded)> = if todo.len() < 2 {
+            work()
+        } else {
+            std::thread::scope(|s| {
+                let other = s.spawn(work);
+                let mut mine = work();
+                mine.extend(other.join().unwrap_or_default());
+                mine
+            })
+        };
         self.loaded.extend(done);
     }
 
@@ -272,6 +295,7 @@ impl Symbolizer {
         debug_dirs: &[PathBuf],
         server: Option<&debuginfod::Debuginfod>,
         bin: &Path,
+        addrs: Option<&[u64]>,
     ) -> Result<Loaded> {
         if bin.is_dir() {
             return Err(Error::Usage(format!(
@@ -309,7 +333,15 @@ impl Symbolizer {
                 target.display()
             ))
         })?;
-        let ctx = addr2line::Context::from_dwarf(debug.dwarf()).ok();
+        let sparse = addrs.and_then(|a| Some((debug.dwarf_for(a)?, a)));
+        let (ctx, only) = match sparse {
+            Some((d, a)) => {
+                let mut a = a.to_vec();
+                a.sort_unstable();
+                (addr2line::Context::from_dwarf(d).ok(), Some(a))
+            }
+            None => (addr2line::Context::from_dwarf(debug.dwarf()).ok(), None),
+        };
         // The debug file keeps the full symbol table (strip --strip-debug drops STT_FILE).
         let (mut symbols, sections) = symbol_table(data);
         if let Some(d) = &debug_file {
@@ -322,6 +354,7 @@ impl Symbolizer {
         }
         Ok(Loaded {
             ctx,
+            only,
             debug,
             debug_file,
             debuginfod_error,
@@ -370,7 +403,7 @@ impl Symbolizer {
     /// backtrace needs a few names from a binary that may have thousands of units. Empty when
     /// `bin` cannot be loaded or no unit holds the addresses.
     pub(crate) fn qualified_names(&mut self, bin: &Path, addrs: &[u64]) -> names::QualifiedNames {
-        let Ok(l) = self.load(bin) else {
+        let Ok(l) = self.load_for(bin, addrs) else {
             return names::QualifiedNames::default();
         };
         let Some(ctx) = &l.ctx else {
@@ -405,7 +438,7 @@ impl Symbolizer {
     ///
     /// Errors: the file cannot be read or parsed.
     pub fn dwarf_frames(&mut self, bin: &Path, addr: u64) -> Result<Vec<Frame>> {
-        let l = self.load(bin)?;
+        let l = self.load_for(bin, &[addr])?;
         let mut out = Vec::new();
         if let Some(Ok(mut it)) = l.ctx.as_ref().map(|c| c.find_frames(addr).skip_all_loads()) {
             while let Ok(Some(f)) = it.next() {
@@ -475,7 +508,7 @@ impl Symbolizer {
     ///
     /// Errors: the file cannot be read or parsed.
     pub fn frames(&mut self, bin: &Path, addr: u64, demangle: bool) -> Result<Vec<Frame>> {
-        let l = self.load(bin)?;
+        let l = self.load_for(bin, &[addr])?;
         let mut out = Vec::new();
         if let Some(Ok(mut it)) = l.ctx.as_ref().map(|c| c.find_frames(addr).skip_all_loads()) {
             while let Ok(Some(f)) = it.next() {
