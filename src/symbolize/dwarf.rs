@@ -176,8 +176,9 @@ impl DebugData {
     /// backtrace needs a handful. Offsets are unchanged, so the units kept read exactly as in
     /// the full DWARF.
     ///
-    /// `None` (build the full context instead) when that could change an answer:
-    /// `.debug_aranges` does not map every address to a unit; a kept unit is not a plain
+    /// The units are found by `.debug_aranges`, else (rustc's own units have no aranges) by
+    /// their root DIEs' ranges. `None` (build the full context instead) when that could change
+    /// an answer: a root DIE cannot be decoded; no unit holds any address; a kept unit is not a plain
     /// DWARF 2–5 compilation unit; or a kept unit's abbreviations use a form that refers
     /// outside the unit (`DW_FORM_ref_addr`, `DW_FORM_ref_sig8`, the `GNU_*_alt` forms, or
     /// `DW_FORM_indirect`, whose form is only known per DIE).
@@ -195,9 +196,17 @@ impl DebugData {
             }
         }
         let mut keep: Vec<usize> = Vec::new();
+        let mut missing: Vec<u64> = Vec::new();
         for &a in addrs {
-            let (_, _, unit) = sets.iter().find(|(b, e, _)| *b <= a && a < *e)?;
-            keep.push(*unit);
+            match sets.iter().find(|(b, e, _)| *b <= a && a < *e) {
+                Some((_, _, unit)) => keep.push(*unit),
+                None => missing.push(a),
+            }
+        }
+        if !missing.is_empty() {
+            // No or incomplete .debug_aranges (rustc's own units have none): the root DIEs'
+            // ranges say which units hold the rest.
+            keep.extend(units_by_root_ranges(&borrowed, &missing, self.endian)?);
         }
         keep.sort_unstable();
         keep.dedup();
@@ -272,6 +281,145 @@ impl DebugData {
         ));
         d.populate_abbreviations_cache(gimli::AbbreviationsCacheStrategy::Duplicates);
         Some(d)
+    }
+}
+
+/// The offsets of the compilation units whose root DIE's address ranges (`DW_AT_low_pc` with
+/// `DW_AT_high_pc`, or `DW_AT_ranges`) hold one of `addrs` (an address no unit holds, in
+/// code without DWARF such as `_start`, is one the full context would not find either);
+/// `None` when a root DIE cannot be decoded. Only each unit's root DIE is decoded, with the one abbreviation
+/// declaration it uses (a unit's full abbreviation table is what makes parsing every unit
+/// slow).
+fn units_by_root_ranges(
+    d: &gimli::Dwarf<EndianSlice<'_, RunTimeEndian>>,
+    addrs: &[u64],
+    endian: RunTimeEndian,
+) -> Option<Vec<usize>> {
+    use gimli::{constants as c, AttributeValue, Reader as _, Section as _};
+    let info = d.debug_info.reader().slice();
+    let abbrev = d.debug_abbrev.reader().slice();
+    let mut out = Vec::new();
+    let mut units = d.units();
+    while let Ok(Some(h)) = units.next() {
+        if !matches!(h.type_(), gimli::UnitType::Compilation) {
+            continue;
+        }
+        let o = h.offset().as_debug_info_offset()?.0;
+        let mut r = EndianSlice::new(info.get(o + h.header_size()..)?, endian);
+        let code = r.read_uleb128().ok()?;
+        if code == 0 {
+            continue;
+        }
+        let decl = abbreviation_bytes(abbrev, h.debug_abbrev_offset().0, code, endian)?;
+        let mut table = decl.to_vec();
+        table.push(0);
+        let abbrevs = gimli::DebugAbbrev::new(&table, endian)
+            .abbreviations(gimli::DebugAbbrevOffset(0))
+            .ok()?;
+        let mut entries = h.entries_raw(&abbrevs, None).ok()?;
+        let root = entries.read_abbreviation().ok()??;
+        let (mut low, mut high, mut size, mut ranges) = (None, None, None, None);
+        let (mut addr_base, mut rnglists_base) =
+            (gimli::DebugAddrBase(0), gimli::DebugRngListsBase(0));
+        for spec in root.attributes() {
+            let attr = entries.read_attribute(*spec).ok()?;
+            match (attr.name(), attr.value()) {
+                (c::DW_AT_low_pc, v) => low = Some(v),
+                (c::DW_AT_high_pc, AttributeValue::Udata(n)) => size = Some(n),
+                (c::DW_AT_high_pc, v) => high = Some(v),
+                (c::DW_AT_ranges, v) => ranges = Some(v),
+                (c::DW_AT_addr_base | c::DW_AT_GNU_addr_base, AttributeValue::DebugAddrBase(b)) => {
+                    addr_base = b
+                }
+                (c::DW_AT_rnglists_base, AttributeValue::DebugRngListsBase(b)) => rnglists_base = b,
+                _ => {}
+            }
+        }
+        let address = |v: AttributeValue<EndianSlice<'_, RunTimeEndian>>| match v {
+            AttributeValue::Addr(a) => Some(a),
+            AttributeValue::DebugAddrIndex(i) => d
+                .debug_addr
+                .get_address(h.address_size(), addr_base, i)
+                .ok(),
+            _ => None,
+        };
+        let low = low.and_then(address);
+        let mut spans: Vec<(u64, u64)> = Vec::new();
+        if let Some(l) = low {
+            if let Some(n) = size {
+                spans.push((l, l.saturating_add(n)));
+            } else if let Some(h) = high.and_then(address) {
+                spans.push((l, h));
+            }
+        }
+        if let Some(v) = ranges {
+            let offset = match v {
+                AttributeValue::RangeListsRef(o) => gimli::RangeListsOffset(o.0),
+                AttributeValue::DebugRngListsIndex(i) => {
+                    d.ranges.get_offset(h.encoding(), rnglists_base, i).ok()?
+                }
+                _ => return None,
+            };
+            let mut it = d
+                .ranges
+                .ranges(
+                    offset,
+                    h.encoding(),
+                    low.unwrap_or(0),
+                    &d.debug_addr,
+                    addr_base,
+                )
+                .ok()?;
+            loop {
+                match it.next() {
+                    Ok(Some(r)) => spans.push((r.begin, r.end)),
+                    Ok(None) => break,
+                    Err(_) => return None,
+                }
+            }
+        }
+        if addrs
+            .iter()
+            .any(|&a| spans.iter().any(|&(b, e)| b <= a && a < e))
+        {
+            out.push(o);
+        }
+    }
+    Some(out)
+}
+
+/// The bytes of the declaration of abbreviation `code` in the table at `offset` (DWARF 5
+/// section 7.5.3), `None` when it is not there or the table cannot be read.
+fn abbreviation_bytes(
+    abbrev: &[u8],
+    offset: usize,
+    code: u64,
+    endian: RunTimeEndian,
+) -> Option<&[u8]> {
+    use gimli::{constants as c, Reader as _};
+    let table = abbrev.get(offset..)?;
+    let mut r = EndianSlice::new(table, endian);
+    loop {
+        let start = table.len() - r.len();
+        let this = r.read_uleb128().ok()?;
+        if this == 0 {
+            return None;
+        }
+        r.read_uleb128().ok()?;
+        r.read_u8().ok()?;
+        loop {
+            let name = r.read_uleb128().ok()?;
+            let form = r.read_uleb128().ok()?;
+            if name == 0 && form == 0 {
+                break;
+            }
+            if form == u64::from(c::DW_FORM_implicit_const.0) {
+                r.read_sleb128().ok()?;
+            }
+        }
+        if this == code {
+            return table.get(start..table.len() - r.len());
+        }
     }
 }
 
@@ -371,8 +519,14 @@ mod tests {
         assert_eq!(frame(&sparse, a), frame(&full, a));
         assert_eq!(frame(&full, b), Some(("f_b".to_string(), 2)));
         assert_eq!(frame(&sparse, b), None, "the unit of f_b is hidden");
-        // An address no arange holds: no sparse context (the caller builds the full one).
-        assert!(dd.dwarf_for(&[a, 0x10]).is_none());
+        // An address no unit holds (no arange, no root DIE range) changes nothing.
+        let with_stray =
+            addr2line::Context::from_dwarf(dd.dwarf_for(&[a, 0x10]).expect("sparse")).unwrap();
+        assert_eq!(frame(&with_stray, a), frame(&full, a));
+        assert_eq!(frame(&with_stray, b), None);
+        assert_eq!(frame(&full, 0x10), None);
+        // No unit holds any address: the caller builds the full context.
+        assert!(dd.dwarf_for(&[0x10]).is_none());
     }
 
     #[test]
