@@ -681,6 +681,65 @@ fn c_o2_separate_debug_file() {
     c_case("c -O2 .gnu_debuglink", &["-g", "-O2"], Post::SplitDebug);
 }
 
+/// No `.eh_frame` for the program's own code and no frame pointers: its CFI is only in
+/// `.debug_frame`, which the split moves to the separate debug file (the stripped binary keeps
+/// none), where the unwinder must find it as gdb does.
+#[test]
+fn c_o2_debug_frame_only_in_separate_debug_file() {
+    c_case(
+        "c -O2 .debug_frame in the .gnu_debuglink file",
+        &[
+            "-g",
+            "-O2",
+            "-fomit-frame-pointer",
+            "-fno-asynchronous-unwind-tables",
+            "-fno-unwind-tables",
+        ],
+        Post::SplitDebug,
+    );
+    if !can_test(&["gcc", "gdb", "readelf", "objcopy", "strip"]) {
+        return;
+    }
+    // And the frames of the program were found by that CFI, not by a stack scan.
+    let d = tempfile::tempdir().unwrap();
+    let flags = [
+        "-g",
+        "-O2",
+        "-fomit-frame-pointer",
+        "-fno-asynchronous-unwind-tables",
+        "-fno-unwind-tables",
+    ];
+    let exe = build_c(
+        d.path(),
+        "crash",
+        "crash.c",
+        "gcc",
+        &flags,
+        Post::SplitDebug,
+    );
+    let (_run, core) = crash(&exe, "segv", SIGSEGV);
+    let v = backtrace_json(&core, &[]);
+    let exe = exe.canonicalize().unwrap();
+    let methods: Vec<(String, String)> = v["threads"][0]["frames"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .skip(1)
+        .filter(|f| f["module"].as_str().map(Path::new) == Some(exe.as_path()))
+        .map(|f| {
+            (
+                f["function"].as_str().unwrap_or("?").to_string(),
+                f["method"].as_str().unwrap_or("?").to_string(),
+            )
+        })
+        .collect();
+    assert!(methods.len() >= 3, "{methods:?}");
+    assert!(
+        methods.iter().all(|(_, m)| m == "cfi"),
+        "callers in the program not found by .debug_frame CFI: {methods:?}"
+    );
+}
+
 const CXX_MODES: &[(&str, i64)] = &[("throw", SIGABRT), ("segv", SIGSEGV)];
 
 #[test]

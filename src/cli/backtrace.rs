@@ -80,6 +80,7 @@ pub fn run(a: BacktraceArgs, out: &Output) -> anyhow::Result<ExitCode> {
             sysroot: a.sysroot.clone(),
             debuginfod: clw_diag::symbolize::debuginfod::Debuginfod::from_env(a.debuginfod)
                 .map_err(|e| anyhow::anyhow!(e))?,
+            ..FileSource::default()
         },
         debug_dirs: a.debug_dir.clone(),
     };

@@ -412,14 +412,18 @@ impl GdbNames {
 /// and a warning names what is missing.
 pub fn backtrace(path: &Path, opts: &Options) -> Result<Backtrace> {
     let core = core::Core::open(path)?;
-    let (mut modules, mut warnings) = modules::discover(&core, &opts.files);
-    warnings.splice(0..0, core.warnings.iter().cloned());
     let mut sym = Symbolizer::new();
     if let Some(root) = &opts.files.sysroot {
         sym.debug_dirs.insert(0, root.join("usr/lib/debug"));
     }
     sym.debug_dirs.extend(opts.debug_dirs.iter().cloned());
     sym.debuginfod = opts.files.debuginfod.clone();
+    let files = FileSource {
+        debug_dirs: sym.debug_dirs.clone(),
+        ..opts.files.clone()
+    };
+    let (mut modules, mut warnings) = modules::discover(&core, &files);
+    warnings.splice(0..0, core.warnings.iter().cloned());
 
     let unwound: Vec<unwind::Unwound> = core
         .threads

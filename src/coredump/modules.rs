@@ -23,6 +23,10 @@ pub struct FileSource {
     pub sysroot: Option<PathBuf>,
     /// Fetch files missing on disk by the build ID in the core (only when the user asked).
     pub debuginfod: Option<crate::symbolize::debuginfod::Debuginfod>,
+    /// Where separate debug files are looked for (`.debug_frame` for the unwinder);
+    /// `coredump::backtrace` sets it to the symbolizer's directories (`/usr/lib/debug`, the
+    /// sysroot's, `--debug-dir`).
+    pub debug_dirs: Vec<PathBuf>,
 }
 
 /// One module (ELF object) mapped in the process.
@@ -112,6 +116,53 @@ pub(crate) struct Image {
     pub entry: u64,
     /// The build ID, hex.
     pub build_id: Option<String>,
+    /// The file the image was read from and the directories to look for its separate debug
+    /// file in, when there may be one (not for the vDSO).
+    pub debug_lookup: Option<(PathBuf, Vec<PathBuf>)>,
+    /// `.debug_frame` of the separate debug file: looked up the first time the image's own
+    /// CFI has no FDE for a pc (a binary built without `.eh_frame`, split with
+    /// `objcopy --only-keep-debug`), so that other modules never pay for it.
+    pub separate_debug_frame: std::sync::OnceLock<Option<FrameData>>,
+}
+
+/// The bytes of a `.debug_frame` section (inflated when it was compressed).
+#[derive(Debug)]
+pub(crate) struct FrameData {
+    pub bytes: Arc<Bytes>,
+    pub range: std::ops::Range<usize>,
+}
+
+impl Image {
+    /// `.debug_frame` of the image's separate debug file, when it has one with that section.
+    pub(crate) fn separate_debug_frame(&self) -> Option<&FrameData> {
+        self.separate_debug_frame
+            .get_or_init(|| {
+                let (file, dirs) = self.debug_lookup.as_ref()?;
+                let path =
+                    crate::symbolize::Symbolizer::find_local_debug_file(dirs, file, &self.data)?;
+                let data = map_file(&path)?;
+                let f = object::File::parse(&*data).ok()?;
+                let s = f.section_by_name(".debug_frame")?;
+                match s.uncompressed_data().ok()? {
+                    std::borrow::Cow::Borrowed(b) => {
+                        let start = (b.as_ptr() as usize).checked_sub(data.as_ptr() as usize)?;
+                        let range = start..start.checked_add(b.len())?;
+                        Some(FrameData {
+                            bytes: Arc::new(data),
+                            range,
+                        })
+                    }
+                    std::borrow::Cow::Owned(v) => {
+                        let range = 0..v.len();
+                        Some(FrameData {
+                            bytes: Arc::new(Bytes::Owned(v)),
+                            range,
+                        })
+                    }
+                }
+            })
+            .as_ref()
+    }
 }
 
 impl Image {
@@ -153,6 +204,8 @@ impl Image {
                 .flatten()
                 .map(|id| id.iter().map(|b| format!("{b:02x}")).collect()),
             data: data.clone(),
+            debug_lookup: None,
+            separate_debug_frame: std::sync::OnceLock::new(),
         };
         Some(img)
     }
@@ -331,7 +384,10 @@ pub fn discover(core: &Core, src: &FileSource) -> (Vec<Module>, Vec<String>) {
                 fetch_error.map(|e| format!(" ({e})")).unwrap_or_default()
             ));
         }
-        let image = data.clone().and_then(|d| Image::parse(d, false));
+        let mut image = data.clone().and_then(|d| Image::parse(d, false));
+        if let (Some(img), Some(file)) = (&mut image, &disk) {
+            img.debug_lookup = Some((file.clone(), src.debug_dirs.clone()));
+        }
         // Load bias: the mapping at file offset 0 holds the segment at the lowest PT_LOAD
         // address (page-aligned).
         let first_vaddr = image

@@ -1,5 +1,5 @@
 //! The stack unwinder: our own CFI stepper on gimli (`.eh_frame_hdr`/`.eh_frame` of the module
-//! files, `.debug_frame` where a module has it), tracking every general-purpose register and
+//! files, `.debug_frame` of the module or of its separate debug file), tracking every general-purpose register and
 //! evaluating CFA and register expressions against the core's memory. Signal frames: glibc's
 //! `__restore_rt` unwinds through its own CFI (an FDE whose CIE has the `S` augmentation); any other
 //! `rt_sigreturn` trampoline is recognised by its bytes and the interrupted registers are restored
@@ -287,8 +287,15 @@ fn cfi_step(
             return step_fde(core, &eh, &bases, &fde, svma, regs, ctx);
         }
     }
-    if let Some(range) = &img.debug_frame {
-        let mut df = DebugFrame::new(&data[range.clone()], LittleEndian);
+    // `.debug_frame`: the binary's own, else its separate debug file's.
+    let own = img.debug_frame.as_ref().map(|r| &data[r.clone()]);
+    let separate = || {
+        img.separate_debug_frame()
+            .map(|f| &f.bytes[f.range.clone()])
+    };
+    for section in std::iter::once(own).chain(std::iter::once_with(separate)) {
+        let Some(section) = section else { continue };
+        let mut df = DebugFrame::new(section, LittleEndian);
         df.set_address_size(8);
         let bases = BaseAddresses::default();
         if let Ok(fde) = df.fde_for_address(&bases, svma, DebugFrame::cie_from_offset) {

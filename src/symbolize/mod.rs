@@ -197,7 +197,15 @@ impl Symbolizer {
         }
     }
 
-    fn find_local_debug_file(debug_dirs: &[PathBuf], bin: &Path, data: &[u8]) -> Option<PathBuf> {
+    /// The separate debug file of `bin` (whose bytes are `data`) found on this machine: by
+    /// build ID under each of `debug_dirs` (`.build-id/xx/rest.debug`), else by
+    /// `.gnu_debuglink` (CRC-checked) beside the binary, in its `.debug/` and under each of
+    /// `debug_dirs`. `None` when there is none.
+    pub(crate) fn find_local_debug_file(
+        debug_dirs: &[PathBuf],
+        bin: &Path,
+        data: &[u8],
+    ) -> Option<PathBuf> {
         if let Some(id) = build_id(data).filter(|id| id.len() > 2) {
             for d in debug_dirs {
                 let p = d
