@@ -132,12 +132,13 @@ fn build_c(
     out
 }
 
-fn build_rust(dir: &Path, name: &str, opt: &str) -> PathBuf {
+fn build_rust(dir: &Path, name: &str, opt: &str, extra: &[&str]) -> PathBuf {
     let out = dir.join(name);
     must(
         Command::new("rustc")
             .args(["--edition", "2021", "-g", "-C", "panic=abort", "-C"])
             .arg(format!("opt-level={opt}"))
+            .args(extra)
             .arg("-o")
             .arg(&out)
             .arg(helpers().join("crash/crash.rs")),
@@ -767,7 +768,7 @@ fn rust_panic_abort_and_segv() {
     }
     let d = tempfile::tempdir().unwrap();
     for opt in ["0", "2"] {
-        let exe = build_rust(d.path(), &format!("crash_rs{opt}"), opt);
+        let exe = build_rust(d.path(), &format!("crash_rs{opt}"), opt, &[]);
         same_as_gdb(
             &exe,
             &format!("rust opt-level={opt}"),
@@ -775,6 +776,29 @@ fn rust_panic_abort_and_segv() {
             RUST_MODES,
         );
     }
+}
+
+/// The v0 symbol mangling (`_R...`), in the program's own symbols; std keeps legacy names.
+#[test]
+fn rust_v0_mangling() {
+    if !tool("rustc") {
+        eprintln!("SKIP: rustc is not installed");
+        return;
+    }
+    if !can_test(&["gdb", "readelf"]) {
+        return;
+    }
+    let d = tempfile::tempdir().unwrap();
+    let exe = build_rust(
+        d.path(),
+        "crash_v0",
+        "1",
+        &["-C", "symbol-mangling-version=v0"],
+    );
+    same_as_gdb(&exe, "rust v0 mangling", "crash.rs", RUST_MODES);
+    // Without DWARF the names come from the symbol table, demangled as gdb demangles them.
+    must(Command::new("strip").arg("--strip-debug").arg(&exe));
+    same_as_gdb(&exe, "rust v0 mangling, no DWARF", "crash.rs", RUST_MODES);
 }
 
 // ---- bad input ----

@@ -180,11 +180,9 @@ impl QualifiedNames {
 
 /// How gdb prints a function name that comes from the symbol table only (no DWARF), as in
 /// `#3  0x... in std::terminate() ()`: C++ names fully demangled, parameters (and a template
-/// function's return type) included; Rust legacy (`_ZN...17h<hash>E`) and v0 (`_R...`) names
-/// demangled without the hash. Anything else is returned unchanged.
-///
-/// One known difference: gdb (libiberty) prints v0 names with their crate disambiguators
-/// (`<alloc[fdfd2bd8633a6659]::...>`), which the demangler available here omits.
+/// function's return type) included; Rust legacy names (`_ZN...17h<hash>E`) without the hash,
+/// v0 names (`_R...`) with their crates' disambiguators as libiberty prints them
+/// (`<crash[bd18f341e4a6687b]::Store>::poke`). Anything else is returned unchanged.
 pub fn demangle_minimal(name: &str) -> String {
     let lang = if name.starts_with("_R") || is_rust_legacy(name) {
         constants::DW_LANG_Rust
@@ -193,6 +191,14 @@ pub fn demangle_minimal(name: &str) -> String {
     } else {
         return name.to_string();
     };
+    // libiberty prints v0 crate roots with their disambiguator hash (`crash[bd18f341e4a6687b]`)
+    // and legacy paths without the trailing `::h…` hash: rustc-demangle's plain format for v0,
+    // its alternate format (which addr2line uses) for legacy.
+    if name.starts_with("_R") {
+        if let Ok(d) = rustc_demangle::try_demangle(name) {
+            return d.to_string();
+        }
+    }
     match addr2line::demangle(name, lang) {
         Some(d) if lang == constants::DW_LANG_C_plus_plus => libiberty_style(d),
         Some(d) => d,
