@@ -2,6 +2,7 @@
 
 pub mod leak;
 pub mod pressure;
+pub mod recommend;
 pub mod stats;
 pub mod synth;
 pub mod vmmap;
