@@ -10,6 +10,7 @@ pub mod error;
 pub mod record;
 pub mod render;
 pub mod sample;
+pub mod serve;
 pub mod symbolize;
 pub mod trace;
 pub mod triage;

@@ -6,6 +6,7 @@ mod backtrace;
 mod completions;
 mod record;
 pub(crate) mod sample;
+mod serve;
 mod symbolize;
 mod triage;
 mod vmmap;
@@ -131,6 +132,9 @@ pub enum Command {
     /// Resolve addresses to function, file and line (addr2line-compatible, inline frames).
     #[command(long_about = symbolize::LONG_ABOUT, after_help = symbolize::AFTER_HELP)]
     Symbolize(symbolize::SymbolizeArgs),
+    /// Serve host, cgroup and process memory metrics for Prometheus (OpenMetrics) at /metrics.
+    #[command(long_about = serve::LONG_ABOUT, after_help = serve::AFTER_HELP)]
+    Serve(serve::ServeArgs),
     /// Print shell completions (bash, zsh, fish, elvish, powershell).
     Completions(CompletionsArgs),
     /// Print the man page (or write every page with --dir).
@@ -203,6 +207,7 @@ pub fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         Command::Record(a) => record::run(a, &cli.global, &out),
         Command::Backtrace(a) => backtrace::run(a, &out),
         Command::Symbolize(a) => symbolize::run(a, &out),
+        Command::Serve(a) => serve::run(a, &cli.global, &out),
         Command::Completions(a) => completions::completions(a),
         Command::Man(a) => completions::man(a),
     }

@@ -1,0 +1,103 @@
+//! `clw-diag serve`.
+
+use std::net::{SocketAddr, ToSocketAddrs};
+use std::process::ExitCode;
+use std::sync::atomic::{AtomicBool, Ordering};
+
+use clap::Args;
+use clw_diag::serve::collect::ScrapeConfig;
+
+use super::{GlobalArgs, Output};
+
+/// Default port, in the exporters' range 9100–9999.
+pub const DEFAULT_LISTEN: &str = "127.0.0.1:9477";
+
+pub const LONG_ABOUT: &str = "\
+Serve memory metrics for Prometheus at /metrics: the host (/proc/meminfo, PSI, OOM kills), every \
+memory cgroup with a limit of its own (usage, working set as kubelet computes it, limit, peak, \
+rss/cache, OOM-kill and limit-hit counters, PSI on cgroup v2) and the top processes by RSS \
+(RSS, swap, oom_score_adj), labelled by cgroup path and by pid and comm.
+
+The Prometheus text format 0.0.4 is the default; OpenMetrics 1.0.0 when the Accept header asks \
+for it (Prometheus does). A scrape reads /proc/PID/status of every process but keeps only the \
+--top largest, and never reads smaps (smaps_rollup of the top processes only with --pss), so its \
+cost stays bounded on a sick machine. / is an index page and /healthz answers \"ok\". Metric \
+names are listed in docs/metrics.md. Stops cleanly on SIGTERM or Ctrl-C.";
+
+pub const AFTER_HELP: &str = "\
+Examples:
+  clw-diag serve                                 http://127.0.0.1:9477/metrics
+  clw-diag serve --listen 0.0.0.0:9477 --top 50  on every interface, 50 processes
+  clw-diag serve --cgroup /system.slice          also a cgroup without a limit of its own
+  curl -s localhost:9477/metrics | grep clw_cgroup_memory_working_set_bytes";
+
+#[derive(Debug, Args)]
+pub struct ServeArgs {
+    /// Address and port to listen on (9477 by default; use 0.0.0.0:PORT for every interface).
+    #[arg(long, value_name = "ADDR:PORT", default_value = DEFAULT_LISTEN, value_parser = parse_listen)]
+    pub listen: SocketAddr,
+    /// Per-process series for this many processes, the largest by RSS.
+    #[arg(long, value_name = "N", default_value_t = 20, value_parser = clap::value_parser!(u16).range(0..=10000))]
+    pub top: u16,
+    /// Also read smaps_rollup of the top processes for clw_process_pss_bytes (walks their page
+    /// tables under their mmap lock on every scrape).
+    #[arg(long)]
+    pub pss: bool,
+    /// Also export this memory cgroup (those with a limit of their own always are). Repeatable.
+    #[arg(long, value_name = "PATH")]
+    pub cgroup: Vec<String>,
+}
+
+fn parse_listen(s: &str) -> Result<SocketAddr, String> {
+    let mut addrs = s
+        .to_socket_addrs()
+        .map_err(|e| format!("{s:?} is not an address to listen on (e.g. 127.0.0.1:9477): {e}"))?;
+    addrs
+        .next()
+        .ok_or_else(|| format!("{s:?} resolves to no address"))
+}
+
+static STOP: AtomicBool = AtomicBool::new(false);
+
+extern "C" fn on_signal(_: libc::c_int) {
+    STOP.store(true, Ordering::SeqCst);
+}
+
+pub fn run(a: ServeArgs, g: &GlobalArgs, out: &Output) -> anyhow::Result<ExitCode> {
+    let cfg = ScrapeConfig {
+        proc_root: g.proc_root.clone(),
+        cgroup_root: g.cgroup_root.clone(),
+        top: usize::from(a.top),
+        pss: a.pss,
+        cgroups: a.cgroup.clone(),
+    };
+    // Fail at start, with exit 2, on a root that cannot be read at all.
+    clw_diag::sample::host::read_host(&cfg.proc_root)?;
+    if let Ok(h) = clw_diag::sample::cgroup::MemoryHierarchy::detect(&cfg.cgroup_root) {
+        for c in &cfg.cgroups {
+            h.resolve(c)?;
+        }
+    } else if let Some(c) = cfg.cgroups.first() {
+        anyhow::bail!(
+            "--cgroup {c}: no memory cgroup hierarchy under {}",
+            cfg.cgroup_root.display()
+        );
+    }
+    let server = tiny_http::Server::http(a.listen)
+        .map_err(|e| anyhow::anyhow!("cannot listen on {}: {e}", a.listen))?;
+    let bound = server
+        .server_addr()
+        .to_ip()
+        .map_or_else(|| a.listen.to_string(), |s| s.to_string());
+    out.note(&format!(
+        "serving http://{bound}/metrics (SIGTERM or Ctrl-C stops)"
+    ));
+    // SAFETY: the handler only stores to an atomic, which is async-signal-safe.
+    unsafe {
+        libc::signal(libc::SIGINT, on_signal as *const () as libc::sighandler_t);
+        libc::signal(libc::SIGTERM, on_signal as *const () as libc::sighandler_t);
+    }
+    clw_diag::serve::http::serve(&server, &cfg, &STOP, &|m| out.detail(m));
+    out.detail("stopped");
+    Ok(ExitCode::SUCCESS)
+}

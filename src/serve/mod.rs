@@ -1,0 +1,10 @@
+//! `serve`: memory of the host, its memory cgroups and its largest processes as a Prometheus /
+//! OpenMetrics endpoint.
+//!
+//! [`collect`] reads the same files as `sample` (through the readers of [`crate::sample`]) into
+//! metric families, [`exposition`] writes them in the Prometheus text or OpenMetrics format, and
+//! [`http`] answers scrapes. Metric names and meanings are listed in docs/metrics.md.
+
+pub mod collect;
+pub mod exposition;
+pub mod http;
