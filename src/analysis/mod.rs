@@ -1,6 +1,7 @@
 //! Diagnoses built on the readers: vmmap classification and pressure states.
 
 pub mod leak;
+pub mod oom;
 pub mod pressure;
 pub mod recommend;
 pub mod stats;

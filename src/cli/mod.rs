@@ -4,6 +4,7 @@
 mod analyze;
 mod backtrace;
 mod completions;
+mod oom_rank;
 mod record;
 pub(crate) mod sample;
 mod serve;
@@ -126,6 +127,9 @@ pub enum Command {
     Record(record::RecordArgs),
     /// Analyse recorded traces: leak verdict, rate with a confidence interval, time to limit.
     Analyze(analyze::AnalyzeArgs),
+    /// Who the kernel's OOM killer would kill first in a cgroup or on the host, and why.
+    #[command(long_about = oom_rank::LONG_ABOUT, after_help = oom_rank::AFTER_HELP)]
+    OomRank(oom_rank::OomRankArgs),
     /// Unwind and symbolize every thread of a core dump, like gdb's `thread apply all bt`.
     #[command(long_about = backtrace::LONG_ABOUT, after_help = backtrace::AFTER_HELP)]
     Backtrace(backtrace::BacktraceArgs),
@@ -205,6 +209,7 @@ pub fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         Command::Triage(a) => triage::run(a, &out),
         Command::Analyze(a) => analyze::run(a, &cli.global, &out),
         Command::Record(a) => record::run(a, &cli.global, &out),
+        Command::OomRank(a) => oom_rank::run(a, &cli.global, &out),
         Command::Backtrace(a) => backtrace::run(a, &out),
         Command::Symbolize(a) => symbolize::run(a, &out),
         Command::Serve(a) => serve::run(a, &cli.global, &out),

@@ -11,6 +11,7 @@ mod backtrace;
 mod csv_out;
 pub use backtrace::write_text as write_backtrace;
 pub mod leak;
+mod oom;
 pub mod plot;
 pub mod rows;
 mod sample;

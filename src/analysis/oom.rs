@@ -1,0 +1,528 @@
+//! Who the kernel's OOM killer would pick, and why: the kernel's badness recomputed from `/proc`
+//! for the processes of a memory cgroup subtree (a cgroup OOM) or of the host (a global OOM).
+//!
+//! The kernel's rules (mm/oom_kill.c, Linux 6.x):
+//!
+//! - `oom_badness(p, totalpages)`: `LONG_MIN` (never chosen) for kernel threads and init, for
+//!   `oom_score_adj == -1000` (`OOM_SCORE_ADJ_MIN`), for a process whose mm is already being
+//!   reaped, or one in vfork; else `get_mm_rss(mm) + MM_SWAPENTS + mm_pgtables_bytes / PAGE_SIZE`
+//!   (pages: resident anon + file + shmem, swap entries, page tables) plus
+//!   `oom_score_adj × (totalpages / 1000)` (integer division first).
+//! - `totalpages`: for a cgroup OOM `mem_cgroup_get_max()` of the cgroup whose limit was hit
+//!   (its memory limit plus, when swap is accounted, the swap it may use, capped at the
+//!   machine's swap); for a global OOM RAM + swap (`totalram_pages() + total_swap_pages`).
+//! - `select_bad_process`: the highest badness wins; `memory.oom.group` (cgroup v2) on the
+//!   cgroup of the victim or an ancestor up to the OOM domain kills that whole group.
+//! - `/proc/PID/oom_score` (fs/proc/base.c `proc_oom_score`): the same badness with the global
+//!   totalpages, scaled: `(1000 + badness × 1000 / totalpages) × 2 / 3`, 0 when unkillable.
+//!   It is recomputed here from the same inputs and shown beside the kernel's value, as a
+//!   check that the inputs were read right.
+//!
+//! Inputs per process come from `/proc/PID/status` (`RssAnon`, `RssFile`, `RssShmem`, `VmSwap`,
+//! `VmPTE`, in kB, which the kernel prints from the same page counters), `oom_score_adj`,
+//! `oom_score`, and `stat` (parent, start time, kernel-thread flag). A process that exits
+//! while being read is counted and left out.
+
+use std::path::PathBuf;
+
+use serde::Serialize;
+
+use crate::error::Result;
+use crate::sample::cgroup::{CgroupVersion, MemoryHierarchy};
+use crate::sample::files;
+use crate::sample::process::{self, ReadOptions};
+
+/// `OOM_SCORE_ADJ_MIN`: never killed.
+pub const OOM_SCORE_ADJ_MIN: i32 = -1000;
+/// Bytes per page (x86-64, aarch64 with 4 KiB pages).
+pub const PAGE_SIZE: u64 = 4096;
+
+/// What to rank.
+#[derive(Debug, Clone)]
+pub struct Options {
+    /// `/proc` (or a fixture tree).
+    pub proc_root: PathBuf,
+    /// The cgroup filesystem root, normally `/sys/fs/cgroup`.
+    pub cgroup_root: PathBuf,
+    /// A memory cgroup (as `/proc/PID/cgroup` prints it, or an absolute directory): rank its
+    /// subtree for a cgroup OOM. `None`: every process, for a global OOM.
+    pub cgroup: Option<String>,
+}
+
+/// The badness inputs of one process, in pages.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct BadnessInput {
+    /// Resident pages: anon + file + shmem (`get_mm_rss`).
+    pub rss_pages: u64,
+    /// Swap entries (`MM_SWAPENTS`).
+    pub swap_pages: u64,
+    /// Page-table pages (`mm_pgtables_bytes / PAGE_SIZE`).
+    pub pgtables_pages: u64,
+    pub oom_score_adj: i32,
+}
+
+/// `oom_badness()`: `None` when the process is never chosen (`oom_score_adj == -1000`).
+/// `totalpages` in pages.
+pub fn badness(i: BadnessInput, totalpages: u64) -> Option<i64> {
+    if i.oom_score_adj <= OOM_SCORE_ADJ_MIN {
+        return None;
+    }
+    let points = (i.rss_pages + i.swap_pages + i.pgtables_pages) as i64;
+    Some(points + i64::from(i.oom_score_adj) * (totalpages / 1000) as i64)
+}
+
+/// `/proc/PID/oom_score` from a badness computed with the global totalpages (0 for a process
+/// that is never chosen).
+pub fn proc_oom_score(badness: Option<i64>, totalpages: u64) -> i64 {
+    match badness {
+        Some(b) if totalpages > 0 => (1000 + b * 1000 / totalpages as i64) * 2 / 3,
+        _ => 0,
+    }
+}
+
+/// One process, as the OOM killer sees it.
+#[derive(Debug, Clone, Serialize)]
+pub struct Candidate {
+    pub pid: i32,
+    pub name: String,
+    pub command: String,
+    pub ppid: Option<i32>,
+    /// Seconds since the process started.
+    pub age_s: Option<f64>,
+    /// Memory cgroup, relative to the hierarchy root.
+    pub cgroup: Option<String>,
+    /// Badness in this OOM's terms (pages); `None` when never chosen.
+    pub badness_pages: Option<i64>,
+    /// The same in bytes (pages × 4096).
+    pub badness_bytes: Option<i64>,
+    pub rss_bytes: u64,
+    pub swap_bytes: u64,
+    pub page_tables_bytes: u64,
+    pub oom_score_adj: i32,
+    /// The kernel's `/proc/PID/oom_score` (global terms, scaled).
+    pub kernel_oom_score: Option<i64>,
+    /// `oom_score` recomputed from the inputs read here.
+    pub computed_oom_score: i64,
+    /// Never chosen: `oom_score_adj` −1000.
+    pub unkillable: bool,
+}
+
+/// The ranking.
+#[derive(Debug, Clone, Serialize)]
+pub struct OomRank {
+    /// `cgroup` or `host`.
+    pub scope: &'static str,
+    /// The cgroup asked about.
+    pub cgroup: Option<String>,
+    /// The cgroup whose limit an OOM would hit (the tightest limit of the cgroup and its
+    /// ancestors), when there is one.
+    pub oom_domain: Option<String>,
+    /// The limit of the OOM domain, bytes.
+    pub limit_bytes: Option<u64>,
+    /// `totalpages` of this OOM (pages) and the global one (RAM + swap).
+    pub totalpages: u64,
+    pub global_totalpages: u64,
+    /// `memory.oom.group` set on the domain or a cgroup between it and the first victim.
+    pub oom_group: Option<String>,
+    /// Killable processes in kill order (highest badness first), then those never chosen.
+    pub candidates: Vec<Candidate>,
+    /// Processes that exited while being read.
+    pub vanished: usize,
+    /// Findings for people (risky `oom_score_adj` inheritance, no limit, ...).
+    pub warnings: Vec<String>,
+    /// Why the kernel's `oom_score` can differ from the badness used for the ranking.
+    pub notes: Vec<String>,
+}
+
+fn kb_to_pages(v: Option<u64>) -> u64 {
+    v.unwrap_or(0) / PAGE_SIZE
+}
+
+/// Rank the processes of `opts.cgroup` (or the host) as the OOM killer would.
+///
+/// Errors: [`Error::NoMemoryHierarchy`] / [`Error::NoSuchCgroup`] for a cgroup that cannot be
+/// found; [`Error::Io`] when `/proc` cannot be listed or `/proc/meminfo` read.
+pub fn rank(opts: &Options) -> Result<OomRank> {
+    let meminfo = crate::sample::host::read_host(&opts.proc_root)?;
+    let global_totalpages = (meminfo.total_bytes + meminfo.swap_total_bytes) / PAGE_SIZE;
+    let swap_pages = meminfo.swap_total_bytes / PAGE_SIZE;
+    let hierarchy = match (&opts.cgroup, MemoryHierarchy::detect(&opts.cgroup_root)) {
+        (Some(_), Err(e)) => return Err(e),
+        (_, h) => h.ok(),
+    };
+    let mut warnings = Vec::new();
+    let mut notes = Vec::new();
+    let (scope, rel, domain, limit_bytes, totalpages, oom_group) = match (&opts.cgroup, &hierarchy)
+    {
+        (Some(c), Some(h)) => {
+            let (_, rel) = h.resolve(c)?;
+            let (domain, limit) = oom_domain(h, &rel)?;
+            let totalpages = match (&domain, limit) {
+                (Some(d), Some(l)) => l / PAGE_SIZE + swap_allowance_pages(h, d, l, swap_pages)?,
+                _ => {
+                    warnings.push(format!(
+                        "{rel} and its ancestors have no memory limit: only a global OOM \
+                         (the whole machine out of memory) can kill here, ranked with RAM + swap"
+                    ));
+                    global_totalpages
+                }
+            };
+            (
+                "cgroup",
+                Some(rel.clone()),
+                domain.clone(),
+                limit,
+                totalpages,
+                domain.as_deref().and_then(|d| oom_group_of(h, d, &rel)),
+            )
+        }
+        _ => ("host", None, None, None, global_totalpages, None),
+    };
+
+    // The kernel picks among every process of the OOM domain, which may be an ancestor of the
+    // cgroup asked about (a pod whose limit is hit before its container's).
+    let scan = domain.clone().or_else(|| rel.clone());
+    if let (Some(d), Some(r)) = (&domain, &rel) {
+        if d != r {
+            notes.push(format!(
+                "{d}, an ancestor of {r}, has the least headroom under its limit: an OOM there \
+                 picks among all of its processes, so all of them are ranked"
+            ));
+        }
+    }
+    let version = hierarchy.as_ref().map(|h| h.version);
+    let uptime_s = files::read_optional(&opts.proc_root.join("uptime"))?
+        .and_then(|t| t.split_whitespace().next()?.parse::<f64>().ok());
+    let ticks = procfs::ticks_per_second() as f64;
+    let mut candidates = Vec::new();
+    let mut vanished = 0;
+    for pid in process::list_pids(&opts.proc_root)? {
+        let p = match process::open(&opts.proc_root, pid) {
+            Ok(p) => p,
+            Err(_) => {
+                vanished += 1;
+                continue;
+            }
+        };
+        let Ok(stat) = p.stat() else {
+            vanished += 1;
+            continue;
+        };
+        // Kernel threads and init are never chosen (oom_unkillable_task); neither are
+        // processes without an mm (zombies).
+        if stat.flags & 0x0020_0000 != 0 || pid == 1 {
+            continue;
+        }
+        let m = match process::read_process(
+            &opts.proc_root,
+            pid,
+            ReadOptions {
+                rollup: false,
+                cgroup_version: version,
+            },
+        ) {
+            Ok(m) => m,
+            Err(e) if e.is_vanished() => {
+                vanished += 1;
+                continue;
+            }
+            Err(e) => return Err(e),
+        };
+        if m.rss_bytes.is_none() {
+            continue; // no mm: a zombie
+        }
+        if let Some(rel) = &scan {
+            let inside = m.memory_cgroup.as_deref().is_some_and(|c| {
+                c == rel
+                    || rel == "/"
+                    || c.strip_prefix(rel.as_str())
+                        .is_some_and(|r| r.starts_with('/'))
+            });
+            if !inside {
+                continue;
+            }
+        }
+        let adj = m.oom_score_adj.unwrap_or(0);
+        let input = BadnessInput {
+            rss_pages: kb_to_pages(m.anon_bytes)
+                + kb_to_pages(m.file_bytes)
+                + kb_to_pages(m.shmem_bytes),
+            swap_pages: kb_to_pages(m.swap_bytes),
+            pgtables_pages: kb_to_pages(m.page_tables_bytes),
+            oom_score_adj: adj,
+        };
+        let b = badness(input, totalpages);
+        let global = badness(input, global_totalpages);
+        candidates.push(Candidate {
+            pid,
+            name: m.name,
+            command: m.command,
+            ppid: Some(stat.ppid),
+            age_s: uptime_s.map(|u| (u - stat.starttime as f64 / ticks).max(0.0)),
+            cgroup: m.memory_cgroup,
+            badness_pages: b,
+            badness_bytes: b.map(|b| b * PAGE_SIZE as i64),
+            rss_bytes: input.rss_pages * PAGE_SIZE,
+            swap_bytes: input.swap_pages * PAGE_SIZE,
+            page_tables_bytes: input.pgtables_pages * PAGE_SIZE,
+            oom_score_adj: adj,
+            kernel_oom_score: m.oom_score.map(i64::from),
+            computed_oom_score: proc_oom_score(global, global_totalpages),
+            unkillable: b.is_none(),
+        });
+    }
+    // Kill order: highest badness first; never-chosen processes last.
+    candidates.sort_by(|a, b| {
+        b.badness_pages
+            .unwrap_or(i64::MIN)
+            .cmp(&a.badness_pages.unwrap_or(i64::MIN))
+            .then(a.pid.cmp(&b.pid))
+    });
+    warnings.extend(inherited_adj_warnings(&candidates));
+    if candidates.iter().all(|c| c.unkillable) {
+        warnings.push(match &rel {
+            Some(r) => format!("no killable process in {r}"),
+            None => "no killable process".to_string(),
+        });
+    }
+    let differ = candidates
+        .iter()
+        .filter(|c| {
+            c.kernel_oom_score
+                .is_some_and(|k| (k - c.computed_oom_score).abs() > 1)
+        })
+        .count();
+    notes.push(format!(
+        "badness = rss + swap + page tables (pages) + oom_score_adj × totalpages/1000; \
+         totalpages {totalpages} ({}), the global one {global_totalpages} (RAM + swap)",
+        if scope == "cgroup" && limit_bytes.is_some() {
+            "the OOM domain's limit"
+        } else {
+            "RAM + swap"
+        }
+    ));
+    notes.push(
+        "the kernel's oom_score is the badness with the global totalpages, scaled to 0–1333 \
+         ((1000 + badness × 1000 / totalpages) × 2 / 3): in a cgroup OOM the order can differ \
+         from it when oom_score_adj is not 0, because the adjustment is scaled by the cgroup's \
+         limit instead of the machine's memory"
+            .to_string(),
+    );
+    if differ > 0 {
+        notes.push(format!(
+            "{differ} process(es) with oom_score differing from the recomputed one by more than 1: \
+             their memory changed between the reads, or the kernel's per-CPU RSS counters were \
+             not yet folded into the total it used"
+        ));
+    }
+    Ok(OomRank {
+        scope,
+        cgroup: rel,
+        oom_domain: domain,
+        limit_bytes,
+        totalpages,
+        global_totalpages,
+        oom_group,
+        candidates,
+        vanished,
+        warnings,
+        notes,
+    })
+}
+
+/// The cgroup whose limit an OOM of `rel` would hit, and that limit (bytes): among `rel` and
+/// its ancestors that have a limit, the one with the least headroom (limit − usage); on a tie
+/// the deepest, because a charge is tried from the leaf up (mm/page_counter.c
+/// `page_counter_try_charge`) and the first counter that fails is the OOM domain.
+/// `(None, None)` when none has a limit.
+fn oom_domain(h: &MemoryHierarchy, rel: &str) -> Result<(Option<String>, Option<u64>)> {
+    let mut best: (Option<String>, Option<u64>, u64) = (None, None, u64::MAX);
+    let mut path = rel.to_string();
+    loop {
+        let m = h.read(&path)?;
+        if let Some(l) = m.limit_bytes {
+            let headroom = l.saturating_sub(m.usage_bytes.unwrap_or(0));
+            if best.1.is_none() || headroom < best.2 {
+                best = (Some(path.clone()), Some(l), headroom);
+            }
+        }
+        if path == "/" {
+            break;
+        }
+        path = match path.rfind('/') {
+            Some(0) | None => "/".to_string(),
+            Some(i) => path[..i].to_string(),
+        };
+    }
+    Ok((best.0, best.1))
+}
+
+/// The swap (pages) a cgroup OOM's totalpages includes (`mem_cgroup_get_max`): on v1 the
+/// `memsw` limit minus the memory limit, on v2 `memory.swap.max`; capped at the machine's
+/// swap. 0 when the machine has no swap.
+fn swap_allowance_pages(
+    h: &MemoryHierarchy,
+    domain: &str,
+    limit: u64,
+    swap_pages: u64,
+) -> Result<u64> {
+    if swap_pages == 0 {
+        return Ok(0);
+    }
+    let (dir, _) = h.resolve(domain)?;
+    let read = |name: &str| -> Result<Option<u64>> {
+        let p = dir.join(name);
+        Ok(files::read_optional(&p)?.and_then(|t| {
+            let t = t.trim();
+            if t == "max" {
+                Some(u64::MAX)
+            } else {
+                t.parse::<u64>().ok()
+            }
+        }))
+    };
+    let swap_bytes = match h.version {
+        CgroupVersion::V1 => read("memory.memsw.limit_in_bytes")?.map(|m| m.saturating_sub(limit)),
+        CgroupVersion::V2 => read("memory.swap.max")?,
+    };
+    Ok(swap_bytes.map_or(swap_pages, |b| (b / PAGE_SIZE).min(swap_pages)))
+}
+
+/// `memory.oom.group` (v2): the highest cgroup from `rel` up to `domain` that has it set.
+fn oom_group_of(h: &MemoryHierarchy, domain: &str, rel: &str) -> Option<String> {
+    if h.version != CgroupVersion::V2 {
+        return None;
+    }
+    let mut found = None;
+    let mut path = rel.to_string();
+    loop {
+        let (dir, _) = h.resolve(&path).ok()?;
+        if files::read_optional(&dir.join("memory.oom.group"))
+            .ok()
+            .flatten()
+            .is_some_and(|t| t.trim() == "1")
+        {
+            found = Some(path.clone());
+        }
+        if path == domain || path == "/" {
+            break;
+        }
+        path = match path.rfind('/') {
+            Some(0) | None => "/".to_string(),
+            Some(i) => path[..i].to_string(),
+        };
+    }
+    found
+}
+
+/// The failure mode of the runbooks: the likely first victim is a long-lived parent whose
+/// children inherited its `oom_score_adj` (so nothing marks them as the cheaper victims).
+fn inherited_adj_warnings(c: &[Candidate]) -> Vec<String> {
+    let Some(first) = c.first().filter(|f| !f.unkillable) else {
+        return Vec::new();
+    };
+    let children: Vec<&Candidate> = c
+        .iter()
+        .filter(|x| x.ppid == Some(first.pid) && !x.unkillable)
+        .collect();
+    if children.is_empty() {
+        return Vec::new();
+    }
+    let same_adj = children
+        .iter()
+        .filter(|k| k.oom_score_adj == first.oom_score_adj)
+        .count();
+    let older = children.iter().all(|k| match (first.age_s, k.age_s) {
+        (Some(a), Some(b)) => a >= b,
+        _ => true,
+    });
+    if same_adj == 0 || !older {
+        return Vec::new();
+    }
+    vec![format!(
+        "the first victim would be {} (pid {}), the long-lived parent of {} child process(es), \
+         {same_adj} of which share its oom_score_adj {} and would survive it: if the children \
+         are the expendable ones, let each raise its own score before it runs, e.g. start them \
+         through `sh -c 'echo 1000 > /proc/self/oom_score_adj; exec \"$0\" \"$@\"' CMD ARGS`, \
+         or set systemd `OOMScoreAdjust=` on their unit, or a per-container oom_score_adj \
+         (docker run --oom-score-adj); or lower the parent's (choom -n -500 -p {})",
+        first.name,
+        first.pid,
+        children.len(),
+        first.oom_score_adj,
+        first.pid
+    )]
+}
+
+impl OomRank {
+    /// The process the kernel would kill first, if any.
+    pub fn first_victim(&self) -> Option<&Candidate> {
+        self.candidates.first().filter(|c| !c.unkillable)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn input(rss: u64, adj: i32) -> BadnessInput {
+        BadnessInput {
+            rss_pages: rss,
+            swap_pages: 0,
+            pgtables_pages: 0,
+            oom_score_adj: adj,
+        }
+    }
+
+    #[test]
+    fn badness_follows_oom_badness() {
+        // 1 GiB limit = 262144 pages: adj 1000 adds 262 × 1000.
+        assert_eq!(badness(input(100, 0), 262_144), Some(100));
+        assert_eq!(badness(input(100, 1000), 262_144), Some(100 + 262_000));
+        assert_eq!(badness(input(100, -500), 262_144), Some(100 - 131_000));
+        assert_eq!(badness(input(100, -1000), 262_144), None);
+        let all = BadnessInput {
+            rss_pages: 10,
+            swap_pages: 5,
+            pgtables_pages: 2,
+            oom_score_adj: 0,
+        };
+        assert_eq!(badness(all, 1000), Some(17));
+    }
+
+    #[test]
+    fn proc_oom_score_scaling() {
+        // A process holding a quarter of memory: (1000 + 250) × 2 / 3 = 833.
+        assert_eq!(proc_oom_score(Some(250), 1000), 833);
+        assert_eq!(proc_oom_score(None, 1000), 0);
+        // Negative badness truncates toward zero, as C does.
+        assert_eq!(proc_oom_score(Some(-1), 3), (1000 + -333) * 2 / 3);
+    }
+
+    #[test]
+    fn inherited_adj_is_flagged_only_for_a_parent_first() {
+        let c = |pid, ppid, b: i64, adj, age| Candidate {
+            pid,
+            name: format!("p{pid}"),
+            command: String::new(),
+            ppid: Some(ppid),
+            age_s: Some(age),
+            cgroup: None,
+            badness_pages: Some(b),
+            badness_bytes: Some(b * 4096),
+            rss_bytes: 0,
+            swap_bytes: 0,
+            page_tables_bytes: 0,
+            oom_score_adj: adj,
+            kernel_oom_score: None,
+            computed_oom_score: 0,
+            unkillable: false,
+        };
+        let parent_first = [c(10, 1, 500, 0, 100.0), c(11, 10, 100, 0, 5.0)];
+        assert_eq!(inherited_adj_warnings(&parent_first).len(), 1);
+        let child_first = [c(11, 10, 900, 1000, 5.0), c(10, 1, 500, 0, 100.0)];
+        assert!(inherited_adj_warnings(&child_first).is_empty());
+        let raised = [c(10, 1, 500, 0, 100.0), c(11, 10, 100, 1000, 5.0)];
+        assert!(inherited_adj_warnings(&raised).is_empty());
+    }
+}
