@@ -255,3 +255,26 @@ fn cgroup_v2_fixture_domain_and_oom_group() {
     assert!(text.contains("memory.oom.group is set on"), "{text}");
     assert!(text.contains("31337"), "{text}");
 }
+
+/// Processes that exit while being ranked are counted, not fatal: rank the host 20 times while
+/// short-lived processes come and go.
+#[test]
+fn processes_exiting_while_ranked() {
+    let stop = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(false));
+    let s = stop.clone();
+    let churn = std::thread::spawn(move || {
+        while !s.load(std::sync::atomic::Ordering::Relaxed) {
+            let _ = Command::new("sh").args(["-c", "sleep 0.01"]).status();
+        }
+    });
+    for _ in 0..20 {
+        let o = run(&["oom-rank", "--json"]);
+        assert!(o.status.success(), "{}", stderr(&o));
+        let v = json(&o);
+        assert_eq!(v["scope"], "host");
+        assert!(v["vanished"].as_u64().is_some());
+        assert!(!v["candidates"].as_array().unwrap().is_empty());
+    }
+    stop.store(true, std::sync::atomic::Ordering::Relaxed);
+    churn.join().unwrap();
+}
