@@ -15,7 +15,7 @@
 //!   halving every 24 h, `util/histogram.go`, `model/aggregations_config.go`); target = P90,
 //!   lower bound = P50, upper bound = P95, each + 15 % safety margin and at least 250 MiB
 //!   (`logic/recommender.go`); the upper bound × (1 + 1/confidence) and the lower bound
-//!   × (1 + 0.001/confidence)^−2 where confidence = min(history in days, samples / 1440)
+//!   × (1 + 0.001/confidence)^−2 where confidence = min(history in days, minutes covered by intervals / 1440)
 //!   (`logic/estimator.go`, `getConfidence`, `WithConfidenceMultiplier(1.0, 1.0)` and
 //!   `(0.001, -2.0)`); an OOM kill replaces its window's peak by max(used + 100 MiB, used × 1.2)
 //!   (`model/container.go`, `RecordOOM`). Request = target, limit = upper bound.
@@ -466,8 +466,9 @@ pub fn vpa(h: &History) -> VpaEstimate {
         .map(|&(v, at)| (vpa_bucket(v), 2f64.powf((at - t_end) / DAY)))
         .collect();
     let days = (t_end - t0) / DAY;
-    // Samples normalised to one a minute, as the VPA's getConfidence assumes.
-    let per_minute = (h.samples() as f64).min((t_end - t0) / 60.0 + 1.0);
+    // getConfidence counts samples as if taken once a minute; a trace may be sampled faster
+    // or (Prometheus) hold one point per interval, so count the minutes the intervals cover.
+    let per_minute = (h.peaks.len() as f64 * h.interval_s / 60.0).min((t_end - t0) / 60.0 + 1.0);
     let confidence = days.min(per_minute / 1440.0).max(0.0);
     let margin = 1.15;
     let target = (vpa_percentile(&buckets, 0.9) * margin).max(VPA_MIN_MEMORY);
@@ -496,11 +497,17 @@ pub fn history_warnings(h: &History) -> Vec<String> {
     let span = h.span_s();
     if h.peaks.len() >= MIN_INTERVALS && (span < SHORT_HISTORY_S || h.peaks.len() < SHORT_INTERVALS)
     {
+        let why = if span < SHORT_HISTORY_S {
+            format!("{:.1} h of history, less than 24 h", span / 3600.0)
+        } else {
+            format!(
+                "{} intervals of {:.0} s, fewer than {SHORT_INTERVALS}",
+                h.peaks.len(),
+                h.interval_s
+            )
+        };
         w.push(format!(
-            "history is short ({:.1} h, {} intervals of {:.0} s): a confident answer needs at least 24 h and {SHORT_INTERVALS} intervals, and a daily or weekly peak may be missing",
-            span / 3600.0,
-            h.peaks.len(),
-            h.interval_s
+            "history is short ({why}): a daily or weekly peak may be missing from it"
         ));
     }
     if h.peaks.len() < MIN_INTERVALS {
@@ -594,6 +601,103 @@ pub fn backtest(h: &History, fraction: f64, policies: &[Policy]) -> Backtest {
         replayed_intervals: replay.len(),
         replayed_s: replay.len() as f64 * h.interval_s,
         policies,
+    }
+}
+
+/// Where a target's history came from.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Source {
+    File,
+    Cgroup,
+    Prometheus,
+}
+
+/// Everything `recommend` says about one target (a trace series, a cgroup, a container).
+/// Sizes in bytes, times in seconds.
+#[derive(Debug, Clone, Serialize)]
+pub struct Target {
+    /// File name (and series), cgroup path, or `namespace/pod/container`.
+    pub target: String,
+    pub source: Source,
+    /// The memory metric used (`anon_bytes`, `working_set_bytes`, the PromQL query...).
+    pub metric: String,
+    /// `namespace`, `pod`, `container` when known (Prometheus).
+    pub labels: std::collections::BTreeMap<String, String>,
+    /// Samples used, and values skipped because they were NaN, ±Inf or negative.
+    pub samples: usize,
+    pub skipped_non_finite: usize,
+    pub interval_s: f64,
+    /// Interval peaks the policies worked on.
+    pub intervals: usize,
+    /// From the first to the last sample.
+    pub history_s: f64,
+    /// Largest interval peak (or, for a live cgroup, its `memory.peak`).
+    pub peak_bytes: Option<u64>,
+    /// Nearest-rank percentiles of the interval peaks.
+    pub p50_bytes: Option<u64>,
+    pub p90_bytes: Option<u64>,
+    pub p95_bytes: Option<u64>,
+    /// Live cgroup only: usage now (working set when known).
+    pub current_bytes: Option<u64>,
+    /// The limit in force (trace header or live cgroup), `null` when none or unknown.
+    pub current_limit_bytes: Option<u64>,
+    pub oom_kills: u64,
+    /// The leak verdict of `analyze memory-trace` on the same series (`null` when not run).
+    pub leak_verdict: Option<String>,
+    pub recommendations: Vec<Recommendation>,
+    /// With `--backtest`.
+    pub backtest: Option<Backtest>,
+    pub warnings: Vec<String>,
+    /// Interval peaks, for plots (not in JSON).
+    #[serde(skip)]
+    pub peaks: Vec<f64>,
+}
+
+impl Target {
+    /// Run `policies` (and the back-test when `backtest` is a fraction) on `h`.
+    pub fn assess(
+        target: String,
+        source: Source,
+        metric: String,
+        h: &History,
+        policies: &[Policy],
+        backtest_fraction: Option<f64>,
+    ) -> Target {
+        let q = |p: f64| h.percentile(p).map(bytes);
+        let recommendations: Vec<Recommendation> =
+            policies.iter().map(|&p| recommend(h, p)).collect();
+        let mut warnings = history_warnings(h);
+        for r in &recommendations {
+            warnings.extend(
+                r.warnings
+                    .iter()
+                    .map(|w| format!("{}: {w}", r.policy.as_str())),
+            );
+        }
+        Target {
+            target,
+            source,
+            metric,
+            labels: Default::default(),
+            samples: h.samples(),
+            skipped_non_finite: 0,
+            interval_s: h.interval_s,
+            intervals: h.peaks.len(),
+            history_s: h.span_s(),
+            peak_bytes: h.max_bytes().map(bytes),
+            p50_bytes: q(0.5),
+            p90_bytes: q(0.9),
+            p95_bytes: q(0.95),
+            current_bytes: None,
+            current_limit_bytes: h.limit_bytes.map(bytes),
+            oom_kills: h.oom_kills(),
+            leak_verdict: None,
+            recommendations,
+            backtest: backtest_fraction.map(|f| backtest(h, f, policies)),
+            warnings,
+            peaks: h.peaks.iter().map(|p| p.peak_bytes).collect(),
+        }
     }
 }
 
@@ -766,8 +870,8 @@ mod tests {
         let h = hist(&[1e9; 12], 300.0); // 55 minutes at one sample per 5 min
         let e = vpa(&h);
         let conf = e.confidence_days;
-        assert!(conf > 0.0 && conf < 0.01, "{conf}");
-        assert!(e.upper.unwrap() > 100.0 * e.target);
+        assert!((conf - 55.0 / 1440.0).abs() < 1e-9, "{conf}");
+        assert!(e.upper.unwrap() > 20.0 * e.target);
     }
 
     #[test]

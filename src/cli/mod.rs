@@ -5,6 +5,7 @@ mod analyze;
 mod backtrace;
 mod completions;
 mod oom_rank;
+mod recommend;
 mod record;
 pub(crate) mod sample;
 mod serve;
@@ -130,6 +131,9 @@ pub enum Command {
     /// Who the kernel's OOM killer would kill first in a cgroup or on the host, and why.
     #[command(long_about = oom_rank::LONG_ABOUT, after_help = oom_rank::AFTER_HELP)]
     OomRank(oom_rank::OomRankArgs),
+    /// Memory request and limit from observed usage: traces, a cgroup, or Prometheus.
+    #[command(long_about = recommend::LONG_ABOUT, after_help = recommend::AFTER_HELP)]
+    Recommend(recommend::RecommendArgs),
     /// Unwind and symbolize every thread of a core dump, like gdb's `thread apply all bt`.
     #[command(long_about = backtrace::LONG_ABOUT, after_help = backtrace::AFTER_HELP)]
     Backtrace(backtrace::BacktraceArgs),
@@ -210,6 +214,7 @@ pub fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         Command::Analyze(a) => analyze::run(a, &cli.global, &out),
         Command::Record(a) => record::run(a, &cli.global, &out),
         Command::OomRank(a) => oom_rank::run(a, &cli.global, &out),
+        Command::Recommend(a) => recommend::run(a, &cli.global, &out),
         Command::Backtrace(a) => backtrace::run(a, &out),
         Command::Symbolize(a) => symbolize::run(a, &out),
         Command::Serve(a) => serve::run(a, &cli.global, &out),

@@ -13,6 +13,8 @@ pub use backtrace::write_text as write_backtrace;
 pub mod leak;
 mod oom;
 pub mod plot;
+pub mod recommend;
+pub mod recommend_plot;
 pub mod rows;
 mod sample;
 mod table;

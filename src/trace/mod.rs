@@ -2,6 +2,7 @@
 //! readers for it and for traces exported elsewhere (a JSON document with a `samples` array,
 //! CSV with a header row, Prometheus `query_range` responses).
 
+pub mod prometheus;
 pub mod read;
 pub mod write;
 
