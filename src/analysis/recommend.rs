@@ -15,10 +15,12 @@
 //!   halving every 24 h, `util/histogram.go`, `model/aggregations_config.go`); target = P90,
 //!   lower bound = P50, upper bound = P95, each + 15 % safety margin and at least 250 MiB
 //!   (`logic/recommender.go`); the upper bound × (1 + 1/confidence) and the lower bound
-//!   × (1 + 0.001/confidence)^−2 where confidence = min(history in days, minutes covered by intervals / 1440)
+//!   × (1 + 0.001/confidence)^−2 where confidence = min(history in days, minutes covered by
+//!   intervals / 1440)
 //!   (`logic/estimator.go`, `getConfidence`, `WithConfidenceMultiplier(1.0, 1.0)` and
 //!   `(0.001, -2.0)`); an OOM kill replaces its window's peak by max(used + 100 MiB, used × 1.2)
-//!   (`model/container.go`, `RecordOOM`). Request = target, limit = upper bound.
+//!   (`model/container.go`, `RecordOOM`). Request = target, limit = upper bound. (The upper
+//!   bound's exponent is +1 as in the VPA source, not 2: 24 h of history doubles it.)
 //! - `krr`: Robusta krr's simple strategy for memory: request = limit = max × 1.15.
 //! - `clw` (default): never a limit below the observed peak plus margin: limit =
 //!   max(peak × 1.15, after each OOM kill max(m + 100 MiB, m × 1.2) where m is the memory at the

@@ -45,11 +45,16 @@ impl Report for RecommendReport {
         let mut rows = Vec::new();
         let mut bt_rows = Vec::new();
         for t in &self.targets {
-            let name = if t.source == crate::analysis::recommend::Source::Prometheus {
-                t.target.as_str()
-            } else {
-                short(&t.target)
+            // A saved Prometheus answer: "FILE namespace/pod/container"; the file's last
+            // component is enough here (JSON keeps the whole name).
+            let name = match t.target.split_once(' ') {
+                Some((file, key)) => format!("{} {key}", short(file)),
+                None if t.source == crate::analysis::recommend::Source::Prometheus => {
+                    t.target.clone()
+                }
+                None => short(&t.target).to_string(),
             };
+            let name = name.as_str();
             notes.push(format!(
                 "{name}: {} samples of {} in {} intervals of {}, history {}{}",
                 t.samples,
