@@ -1,10 +1,11 @@
 //! `clw-diag serve`: the exposition on the cgroup v2 fixture tree (values against the fixture's
 //! own files, format rules), HTTP behaviour (404, 405, garbage requests, /healthz), bad
 //! arguments, and a live test with a real Prometheus (Debian's `prometheus` package) scraping a
-//! real memory cgroup holding 64 MiB, its stored series compared with the cgroup's own files.
+//! real memory cgroup holding 64 MiB, its stored series compared with the cgroup's own files;
+//! then `recommend --prometheus` against that Prometheus, its peak and krr limit checked
+//! against the samples the test queries itself.
 //!
-//! [`Prometheus`] and [`Serve`] are meant for reuse by other tests that need a real Prometheus
-//! (e.g. `recommend --prometheus`): start them, query, and let Drop stop them by pid.
+//! [`Prometheus`] and [`Serve`] start them and let Drop stop them by pid.
 
 mod common;
 
@@ -535,7 +536,7 @@ fn now_s() -> f64 {
 }
 
 #[test]
-fn prometheus_scrapes_a_real_cgroup_and_agrees_with_its_files() {
+fn prometheus_scrapes_a_real_cgroup_and_recommend_reads_it_back() {
     let Some(cg) = TestCgroup::create("clw-serve-test", 256 << 20) else {
         return;
     };
@@ -642,6 +643,56 @@ fn prometheus_scrapes_a_real_cgroup_and_agrees_with_its_files() {
         "{} process series",
         procs.len()
     );
+    // `recommend --prometheus` over the same series: its peak is the largest sample Prometheus
+    // holds for the window (queried here with the same step), and krr's limit is that + 15 %.
+    let since_s = now_s() - t0 + 1.0;
+    let o = run(&[
+        "recommend",
+        "--prometheus",
+        &prom.url(),
+        "--query",
+        &usage_q,
+        "--since",
+        &format!("{}s", since_s.ceil() as u64),
+        "--interval",
+        "1s",
+        "--policy",
+        "krr",
+        "--json",
+    ]);
+    assert!(o.status.success(), "{}", stderr(&o));
+    let rec = json(&o);
+    let target = &rec["targets"][0];
+    assert_eq!(target["source"], "prometheus", "{rec}");
+    assert_eq!(rec["targets"].as_array().unwrap().len(), 1, "{rec}");
+    let peak = target["peak_bytes"].as_f64().unwrap();
+    let end = now_s();
+    let mine = prom.query_range(&usage_q, end - since_s, end, 1.0);
+    let max = mine[0]["values"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|p| p[1].as_str().unwrap().parse::<f64>().unwrap())
+        .fold(0.0, f64::max);
+    assert!(
+        (peak - max).abs() <= (max * 0.02).max(1048576.0),
+        "recommend's peak {peak} vs the largest sample {max}"
+    );
+    assert!(target["samples"].as_u64().unwrap() >= 4, "{target}");
+    let krr = &target["recommendations"][0];
+    assert_eq!(krr["policy"], "krr");
+    assert_eq!(krr["status"], "ok", "{krr}");
+    let limit = krr["limit_bytes"].as_f64().unwrap();
+    assert!(
+        (limit - peak * 1.15).abs() <= 1048576.0,
+        "krr limit {limit} vs peak {peak} x 1.15"
+    );
+    assert!(
+        target["warnings"].to_string().contains("short"),
+        "a minute of history must be called short: {}",
+        target["warnings"]
+    );
+
     // Prometheus negotiated OpenMetrics and parsed every scrape without error.
     let targets = prom.targets();
     assert_eq!(targets.len(), 1);
