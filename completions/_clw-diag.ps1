@@ -39,8 +39,11 @@ Register-ArgumentCompleter -Native -CommandName 'clw-diag' -ScriptBlock {
             [CompletionResult]::new('triage', 'triage', [CompletionResultType]::ParameterValue, 'Find OOM kills, abnormal exits and crashes in kernel, container, systemd, runtime and CI logs')
             [CompletionResult]::new('record', 'record', [CompletionResultType]::ParameterValue, 'Record a memory trace of a process, a cgroup or a command (JSON Lines, crash-safe)')
             [CompletionResult]::new('analyze', 'analyze', [CompletionResultType]::ParameterValue, 'Analyse recorded traces: leak verdict, rate with a confidence interval, time to limit')
+            [CompletionResult]::new('oom-rank', 'oom-rank', [CompletionResultType]::ParameterValue, 'Who the kernel''s OOM killer would kill first in a cgroup or on the host, and why')
+            [CompletionResult]::new('recommend', 'recommend', [CompletionResultType]::ParameterValue, 'Memory request and limit from observed usage: traces, a cgroup, or Prometheus')
             [CompletionResult]::new('backtrace', 'backtrace', [CompletionResultType]::ParameterValue, 'Unwind and symbolize every thread of a core dump, like gdb''s `thread apply all bt`')
             [CompletionResult]::new('symbolize', 'symbolize', [CompletionResultType]::ParameterValue, 'Resolve addresses to function, file and line (addr2line-compatible, inline frames)')
+            [CompletionResult]::new('serve', 'serve', [CompletionResultType]::ParameterValue, 'Serve host, cgroup and process memory metrics for Prometheus (OpenMetrics) at /metrics')
             [CompletionResult]::new('completions', 'completions', [CompletionResultType]::ParameterValue, 'Print shell completions (bash, zsh, fish, elvish, powershell)')
             [CompletionResult]::new('man', 'man', [CompletionResultType]::ParameterValue, 'Print the man page (or write every page with --dir)')
             [CompletionResult]::new('help', 'help', [CompletionResultType]::ParameterValue, 'Print this message or the help of the given subcommand(s)')
@@ -187,6 +190,53 @@ Register-ArgumentCompleter -Native -CommandName 'clw-diag' -ScriptBlock {
         'clw-diag;analyze;help;help' {
             break
         }
+        'clw-diag;oom-rank' {
+            [CompletionResult]::new('--cgroup', '--cgroup', [CompletionResultType]::ParameterName, 'Rank the processes of this memory cgroup and its descendants (a path as /proc/PID/cgroup prints it, or a directory under the cgroup mount)')
+            [CompletionResult]::new('--top', '--top', [CompletionResultType]::ParameterName, 'Show this many candidates in the table (JSON and CSV have all)')
+            [CompletionResult]::new('--format', '--format', [CompletionResultType]::ParameterName, 'Output format: a table for people, JSON (the stable contract, see docs/json.md), CSV, or GitHub Actions annotations (triage)')
+            [CompletionResult]::new('--color', '--color', [CompletionResultType]::ParameterName, 'When to colour the output; NO_COLOR in the environment means never for "auto"')
+            [CompletionResult]::new('--proc-root', '--proc-root', [CompletionResultType]::ParameterName, 'Read process files from this directory instead of /proc (e.g. a copied tree)')
+            [CompletionResult]::new('--cgroup-root', '--cgroup-root', [CompletionResultType]::ParameterName, 'Read cgroup files from this directory instead of /sys/fs/cgroup')
+            [CompletionResult]::new('--json', '--json', [CompletionResultType]::ParameterName, 'Shorthand for --format json')
+            [CompletionResult]::new('-q', '-q', [CompletionResultType]::ParameterName, 'Print only the data: no notes or warnings on stderr')
+            [CompletionResult]::new('--quiet', '--quiet', [CompletionResultType]::ParameterName, 'Print only the data: no notes or warnings on stderr')
+            [CompletionResult]::new('-v', '-v', [CompletionResultType]::ParameterName, 'Say more on stderr about what is read (repeat for more)')
+            [CompletionResult]::new('--verbose', '--verbose', [CompletionResultType]::ParameterName, 'Say more on stderr about what is read (repeat for more)')
+            [CompletionResult]::new('-h', '-h', [CompletionResultType]::ParameterName, 'Print help (see more with ''--help'')')
+            [CompletionResult]::new('--help', '--help', [CompletionResultType]::ParameterName, 'Print help (see more with ''--help'')')
+            [CompletionResult]::new('-V', '-V ', [CompletionResultType]::ParameterName, 'Print version')
+            [CompletionResult]::new('--version', '--version', [CompletionResultType]::ParameterName, 'Print version')
+            break
+        }
+        'clw-diag;recommend' {
+            [CompletionResult]::new('--cgroup', '--cgroup', [CompletionResultType]::ParameterName, 'A live memory cgroup (relative to the memory hierarchy, or absolute)')
+            [CompletionResult]::new('--prometheus', '--prometheus', [CompletionResultType]::ParameterName, 'A Prometheus server''s base URL (http://host:9090)')
+            [CompletionResult]::new('--selector', '--selector', [CompletionResultType]::ParameterName, 'Label selector for the default query, e.g. ''namespace="shop",container="web"''')
+            [CompletionResult]::new('--query', '--query', [CompletionResultType]::ParameterName, 'A PromQL query returning memory in bytes (instead of the default working-set query)')
+            [CompletionResult]::new('--since', '--since', [CompletionResultType]::ParameterName, 'How far back to query Prometheus (s, m, h, d, w)')
+            [CompletionResult]::new('--timeout', '--timeout', [CompletionResultType]::ParameterName, 'Timeout of each Prometheus request')
+            [CompletionResult]::new('--metric', '--metric', [CompletionResultType]::ParameterName, 'The memory column of trace files (default: anon or RSS, working set for cgroups)')
+            [CompletionResult]::new('--interval', '--interval', [CompletionResultType]::ParameterName, 'The interval whose peaks the policies use (s, m, h, d)')
+            [CompletionResult]::new('--policy', '--policy', [CompletionResultType]::ParameterName, 'The policy, or all of them side by side')
+            [CompletionResult]::new('--backtest', '--backtest', [CompletionResultType]::ParameterName, 'Fit on the first FRACTION of the history (default 0.7), replay the rest: intervals above the request and the limit, and the slack in GiB·hours')
+            [CompletionResult]::new('--emit', '--emit', [CompletionResultType]::ParameterName, 'Print a configuration snippet instead of the table')
+            [CompletionResult]::new('--plot', '--plot', [CompletionResultType]::ParameterName, 'Draw the interval peaks'' histogram with the request and limit lines (first target)')
+            [CompletionResult]::new('--format', '--format', [CompletionResultType]::ParameterName, 'Output format: a table for people, JSON (the stable contract, see docs/json.md), CSV, or GitHub Actions annotations (triage)')
+            [CompletionResult]::new('--color', '--color', [CompletionResultType]::ParameterName, 'When to colour the output; NO_COLOR in the environment means never for "auto"')
+            [CompletionResult]::new('--proc-root', '--proc-root', [CompletionResultType]::ParameterName, 'Read process files from this directory instead of /proc (e.g. a copied tree)')
+            [CompletionResult]::new('--cgroup-root', '--cgroup-root', [CompletionResultType]::ParameterName, 'Read cgroup files from this directory instead of /sys/fs/cgroup')
+            [CompletionResult]::new('--oom-metric', '--oom-metric', [CompletionResultType]::ParameterName, 'Also count OOM kills from kube-state-metrics'' kube_pod_container_status_last_terminated_reason{reason="OOMKilled"}')
+            [CompletionResult]::new('--json', '--json', [CompletionResultType]::ParameterName, 'Shorthand for --format json')
+            [CompletionResult]::new('-q', '-q', [CompletionResultType]::ParameterName, 'Print only the data: no notes or warnings on stderr')
+            [CompletionResult]::new('--quiet', '--quiet', [CompletionResultType]::ParameterName, 'Print only the data: no notes or warnings on stderr')
+            [CompletionResult]::new('-v', '-v', [CompletionResultType]::ParameterName, 'Say more on stderr about what is read (repeat for more)')
+            [CompletionResult]::new('--verbose', '--verbose', [CompletionResultType]::ParameterName, 'Say more on stderr about what is read (repeat for more)')
+            [CompletionResult]::new('-h', '-h', [CompletionResultType]::ParameterName, 'Print help (see more with ''--help'')')
+            [CompletionResult]::new('--help', '--help', [CompletionResultType]::ParameterName, 'Print help (see more with ''--help'')')
+            [CompletionResult]::new('-V', '-V ', [CompletionResultType]::ParameterName, 'Print version')
+            [CompletionResult]::new('--version', '--version', [CompletionResultType]::ParameterName, 'Print version')
+            break
+        }
         'clw-diag;backtrace' {
             [CompletionResult]::new('--exe', '--exe', [CompletionResultType]::ParameterName, 'The executable that crashed, when it is not where the core says')
             [CompletionResult]::new('--sysroot', '--sysroot', [CompletionResultType]::ParameterName, 'Find the mapped files under this root instead of / (e.g. a copied container image)')
@@ -244,6 +294,26 @@ Register-ArgumentCompleter -Native -CommandName 'clw-diag' -ScriptBlock {
             [CompletionResult]::new('--version', '--version', [CompletionResultType]::ParameterName, 'Print version')
             break
         }
+        'clw-diag;serve' {
+            [CompletionResult]::new('--listen', '--listen', [CompletionResultType]::ParameterName, 'Address and port to listen on (9477 by default; use 0.0.0.0:PORT for every interface)')
+            [CompletionResult]::new('--top', '--top', [CompletionResultType]::ParameterName, 'Per-process series for this many processes, the largest by RSS')
+            [CompletionResult]::new('--cgroup', '--cgroup', [CompletionResultType]::ParameterName, 'Also export this memory cgroup (those with a limit of their own always are). Repeatable')
+            [CompletionResult]::new('--format', '--format', [CompletionResultType]::ParameterName, 'Output format: a table for people, JSON (the stable contract, see docs/json.md), CSV, or GitHub Actions annotations (triage)')
+            [CompletionResult]::new('--color', '--color', [CompletionResultType]::ParameterName, 'When to colour the output; NO_COLOR in the environment means never for "auto"')
+            [CompletionResult]::new('--proc-root', '--proc-root', [CompletionResultType]::ParameterName, 'Read process files from this directory instead of /proc (e.g. a copied tree)')
+            [CompletionResult]::new('--cgroup-root', '--cgroup-root', [CompletionResultType]::ParameterName, 'Read cgroup files from this directory instead of /sys/fs/cgroup')
+            [CompletionResult]::new('--pss', '--pss', [CompletionResultType]::ParameterName, 'Also read smaps_rollup of the top processes for clw_process_pss_bytes (walks their page tables under their mmap lock on every scrape)')
+            [CompletionResult]::new('--json', '--json', [CompletionResultType]::ParameterName, 'Shorthand for --format json')
+            [CompletionResult]::new('-q', '-q', [CompletionResultType]::ParameterName, 'Print only the data: no notes or warnings on stderr')
+            [CompletionResult]::new('--quiet', '--quiet', [CompletionResultType]::ParameterName, 'Print only the data: no notes or warnings on stderr')
+            [CompletionResult]::new('-v', '-v', [CompletionResultType]::ParameterName, 'Say more on stderr about what is read (repeat for more)')
+            [CompletionResult]::new('--verbose', '--verbose', [CompletionResultType]::ParameterName, 'Say more on stderr about what is read (repeat for more)')
+            [CompletionResult]::new('-h', '-h', [CompletionResultType]::ParameterName, 'Print help (see more with ''--help'')')
+            [CompletionResult]::new('--help', '--help', [CompletionResultType]::ParameterName, 'Print help (see more with ''--help'')')
+            [CompletionResult]::new('-V', '-V ', [CompletionResultType]::ParameterName, 'Print version')
+            [CompletionResult]::new('--version', '--version', [CompletionResultType]::ParameterName, 'Print version')
+            break
+        }
         'clw-diag;completions' {
             [CompletionResult]::new('--dir', '--dir', [CompletionResultType]::ParameterName, 'Write the completions of every shell into DIR instead')
             [CompletionResult]::new('--format', '--format', [CompletionResultType]::ParameterName, 'Output format: a table for people, JSON (the stable contract, see docs/json.md), CSV, or GitHub Actions annotations (triage)')
@@ -284,8 +354,11 @@ Register-ArgumentCompleter -Native -CommandName 'clw-diag' -ScriptBlock {
             [CompletionResult]::new('triage', 'triage', [CompletionResultType]::ParameterValue, 'Find OOM kills, abnormal exits and crashes in kernel, container, systemd, runtime and CI logs')
             [CompletionResult]::new('record', 'record', [CompletionResultType]::ParameterValue, 'Record a memory trace of a process, a cgroup or a command (JSON Lines, crash-safe)')
             [CompletionResult]::new('analyze', 'analyze', [CompletionResultType]::ParameterValue, 'Analyse recorded traces: leak verdict, rate with a confidence interval, time to limit')
+            [CompletionResult]::new('oom-rank', 'oom-rank', [CompletionResultType]::ParameterValue, 'Who the kernel''s OOM killer would kill first in a cgroup or on the host, and why')
+            [CompletionResult]::new('recommend', 'recommend', [CompletionResultType]::ParameterValue, 'Memory request and limit from observed usage: traces, a cgroup, or Prometheus')
             [CompletionResult]::new('backtrace', 'backtrace', [CompletionResultType]::ParameterValue, 'Unwind and symbolize every thread of a core dump, like gdb''s `thread apply all bt`')
             [CompletionResult]::new('symbolize', 'symbolize', [CompletionResultType]::ParameterValue, 'Resolve addresses to function, file and line (addr2line-compatible, inline frames)')
+            [CompletionResult]::new('serve', 'serve', [CompletionResultType]::ParameterValue, 'Serve host, cgroup and process memory metrics for Prometheus (OpenMetrics) at /metrics')
             [CompletionResult]::new('completions', 'completions', [CompletionResultType]::ParameterValue, 'Print shell completions (bash, zsh, fish, elvish, powershell)')
             [CompletionResult]::new('man', 'man', [CompletionResultType]::ParameterValue, 'Print the man page (or write every page with --dir)')
             [CompletionResult]::new('help', 'help', [CompletionResultType]::ParameterValue, 'Print this message or the help of the given subcommand(s)')
@@ -310,10 +383,19 @@ Register-ArgumentCompleter -Native -CommandName 'clw-diag' -ScriptBlock {
         'clw-diag;help;analyze;memory-trace' {
             break
         }
+        'clw-diag;help;oom-rank' {
+            break
+        }
+        'clw-diag;help;recommend' {
+            break
+        }
         'clw-diag;help;backtrace' {
             break
         }
         'clw-diag;help;symbolize' {
+            break
+        }
+        'clw-diag;help;serve' {
             break
         }
         'clw-diag;help;completions' {

@@ -31,11 +31,20 @@ _clw__diag() {
             clw__diag,man)
                 cmd="clw__diag__subcmd__man"
                 ;;
+            clw__diag,oom-rank)
+                cmd="clw__diag__subcmd__oom__subcmd__rank"
+                ;;
+            clw__diag,recommend)
+                cmd="clw__diag__subcmd__recommend"
+                ;;
             clw__diag,record)
                 cmd="clw__diag__subcmd__record"
                 ;;
             clw__diag,sample)
                 cmd="clw__diag__subcmd__sample"
+                ;;
+            clw__diag,serve)
+                cmd="clw__diag__subcmd__serve"
                 ;;
             clw__diag,symbolize)
                 cmd="clw__diag__subcmd__symbolize"
@@ -73,11 +82,20 @@ _clw__diag() {
             clw__diag__subcmd__help,man)
                 cmd="clw__diag__subcmd__help__subcmd__man"
                 ;;
+            clw__diag__subcmd__help,oom-rank)
+                cmd="clw__diag__subcmd__help__subcmd__oom__subcmd__rank"
+                ;;
+            clw__diag__subcmd__help,recommend)
+                cmd="clw__diag__subcmd__help__subcmd__recommend"
+                ;;
             clw__diag__subcmd__help,record)
                 cmd="clw__diag__subcmd__help__subcmd__record"
                 ;;
             clw__diag__subcmd__help,sample)
                 cmd="clw__diag__subcmd__help__subcmd__sample"
+                ;;
+            clw__diag__subcmd__help,serve)
+                cmd="clw__diag__subcmd__help__subcmd__serve"
                 ;;
             clw__diag__subcmd__help,symbolize)
                 cmd="clw__diag__subcmd__help__subcmd__symbolize"
@@ -98,7 +116,7 @@ _clw__diag() {
 
     case "${cmd}" in
         clw__diag)
-            opts="-q -v -h -V --format --json --color --quiet --verbose --proc-root --cgroup-root --help --version sample vmmap triage record analyze backtrace symbolize completions man help"
+            opts="-q -v -h -V --format --json --color --quiet --verbose --proc-root --cgroup-root --help --version sample vmmap triage record analyze oom-rank recommend backtrace symbolize serve completions man help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 1 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -326,7 +344,7 @@ _clw__diag() {
             return 0
             ;;
         clw__subcmd__diag__subcmd__help)
-            opts="sample vmmap triage record analyze backtrace symbolize completions man help"
+            opts="sample vmmap triage record analyze oom-rank recommend backtrace symbolize serve completions man help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -423,6 +441,34 @@ _clw__diag() {
             COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
             return 0
             ;;
+        clw__subcmd__diag__subcmd__help__subcmd__oom__subcmd__rank)
+            opts=""
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        clw__subcmd__diag__subcmd__help__subcmd__recommend)
+            opts=""
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
         clw__subcmd__diag__subcmd__help__subcmd__record)
             opts=""
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
@@ -438,6 +484,20 @@ _clw__diag() {
             return 0
             ;;
         clw__subcmd__diag__subcmd__help__subcmd__sample)
+            opts=""
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        clw__subcmd__diag__subcmd__help__subcmd__serve)
             opts=""
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
@@ -501,6 +561,122 @@ _clw__diag() {
             fi
             case "${prev}" in
                 --dir)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --format)
+                    COMPREPLY=($(compgen -W "table json csv github" -- "${cur}"))
+                    return 0
+                    ;;
+                --color)
+                    COMPREPLY=($(compgen -W "auto always never" -- "${cur}"))
+                    return 0
+                    ;;
+                --proc-root)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --cgroup-root)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        clw__subcmd__diag__subcmd__oom__subcmd__rank)
+            opts="-q -v -h -V --cgroup --top --format --json --color --quiet --verbose --proc-root --cgroup-root --help --version"
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                --cgroup)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --top)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --format)
+                    COMPREPLY=($(compgen -W "table json csv github" -- "${cur}"))
+                    return 0
+                    ;;
+                --color)
+                    COMPREPLY=($(compgen -W "auto always never" -- "${cur}"))
+                    return 0
+                    ;;
+                --proc-root)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --cgroup-root)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        clw__subcmd__diag__subcmd__recommend)
+            opts="-q -v -h -V --cgroup --prometheus --selector --query --since --oom-metric --timeout --metric --interval --policy --backtest --emit --plot --format --json --color --quiet --verbose --proc-root --cgroup-root --help --version"
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                --cgroup)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --prometheus)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --selector)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --query)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --since)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --timeout)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --metric)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --interval)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --policy)
+                    COMPREPLY=($(compgen -W "seed vpa krr clw all" -- "${cur}"))
+                    return 0
+                    ;;
+                --backtest)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --emit)
+                    COMPREPLY=($(compgen -W "k8s vpa compose systemd openclaw json" -- "${cur}"))
+                    return 0
+                    ;;
+                --plot)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
@@ -617,6 +793,48 @@ _clw__diag() {
                     return 0
                     ;;
                 --watch)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --format)
+                    COMPREPLY=($(compgen -W "table json csv github" -- "${cur}"))
+                    return 0
+                    ;;
+                --color)
+                    COMPREPLY=($(compgen -W "auto always never" -- "${cur}"))
+                    return 0
+                    ;;
+                --proc-root)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --cgroup-root)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        clw__subcmd__diag__subcmd__serve)
+            opts="-q -v -h -V --listen --top --pss --cgroup --format --json --color --quiet --verbose --proc-root --cgroup-root --help --version"
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                --listen)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --top)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --cgroup)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;

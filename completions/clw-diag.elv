@@ -36,8 +36,11 @@ set edit:completion:arg-completer[clw-diag] = {|@words|
             cand triage 'Find OOM kills, abnormal exits and crashes in kernel, container, systemd, runtime and CI logs'
             cand record 'Record a memory trace of a process, a cgroup or a command (JSON Lines, crash-safe)'
             cand analyze 'Analyse recorded traces: leak verdict, rate with a confidence interval, time to limit'
+            cand oom-rank 'Who the kernel''s OOM killer would kill first in a cgroup or on the host, and why'
+            cand recommend 'Memory request and limit from observed usage: traces, a cgroup, or Prometheus'
             cand backtrace 'Unwind and symbolize every thread of a core dump, like gdb''s `thread apply all bt`'
             cand symbolize 'Resolve addresses to function, file and line (addr2line-compatible, inline frames)'
+            cand serve 'Serve host, cgroup and process memory metrics for Prometheus (OpenMetrics) at /metrics'
             cand completions 'Print shell completions (bash, zsh, fish, elvish, powershell)'
             cand man 'Print the man page (or write every page with --dir)'
             cand help 'Print this message or the help of the given subcommand(s)'
@@ -174,6 +177,51 @@ set edit:completion:arg-completer[clw-diag] = {|@words|
         }
         &'clw-diag;analyze;help;help'= {
         }
+        &'clw-diag;oom-rank'= {
+            cand --cgroup 'Rank the processes of this memory cgroup and its descendants (a path as /proc/PID/cgroup prints it, or a directory under the cgroup mount)'
+            cand --top 'Show this many candidates in the table (JSON and CSV have all)'
+            cand --format 'Output format: a table for people, JSON (the stable contract, see docs/json.md), CSV, or GitHub Actions annotations (triage)'
+            cand --color 'When to colour the output; NO_COLOR in the environment means never for "auto"'
+            cand --proc-root 'Read process files from this directory instead of /proc (e.g. a copied tree)'
+            cand --cgroup-root 'Read cgroup files from this directory instead of /sys/fs/cgroup'
+            cand --json 'Shorthand for --format json'
+            cand -q 'Print only the data: no notes or warnings on stderr'
+            cand --quiet 'Print only the data: no notes or warnings on stderr'
+            cand -v 'Say more on stderr about what is read (repeat for more)'
+            cand --verbose 'Say more on stderr about what is read (repeat for more)'
+            cand -h 'Print help (see more with ''--help'')'
+            cand --help 'Print help (see more with ''--help'')'
+            cand -V 'Print version'
+            cand --version 'Print version'
+        }
+        &'clw-diag;recommend'= {
+            cand --cgroup 'A live memory cgroup (relative to the memory hierarchy, or absolute)'
+            cand --prometheus 'A Prometheus server''s base URL (http://host:9090)'
+            cand --selector 'Label selector for the default query, e.g. ''namespace="shop",container="web"'''
+            cand --query 'A PromQL query returning memory in bytes (instead of the default working-set query)'
+            cand --since 'How far back to query Prometheus (s, m, h, d, w)'
+            cand --timeout 'Timeout of each Prometheus request'
+            cand --metric 'The memory column of trace files (default: anon or RSS, working set for cgroups)'
+            cand --interval 'The interval whose peaks the policies use (s, m, h, d)'
+            cand --policy 'The policy, or all of them side by side'
+            cand --backtest 'Fit on the first FRACTION of the history (default 0.7), replay the rest: intervals above the request and the limit, and the slack in GiB·hours'
+            cand --emit 'Print a configuration snippet instead of the table'
+            cand --plot 'Draw the interval peaks'' histogram with the request and limit lines (first target)'
+            cand --format 'Output format: a table for people, JSON (the stable contract, see docs/json.md), CSV, or GitHub Actions annotations (triage)'
+            cand --color 'When to colour the output; NO_COLOR in the environment means never for "auto"'
+            cand --proc-root 'Read process files from this directory instead of /proc (e.g. a copied tree)'
+            cand --cgroup-root 'Read cgroup files from this directory instead of /sys/fs/cgroup'
+            cand --oom-metric 'Also count OOM kills from kube-state-metrics'' kube_pod_container_status_last_terminated_reason{reason="OOMKilled"}'
+            cand --json 'Shorthand for --format json'
+            cand -q 'Print only the data: no notes or warnings on stderr'
+            cand --quiet 'Print only the data: no notes or warnings on stderr'
+            cand -v 'Say more on stderr about what is read (repeat for more)'
+            cand --verbose 'Say more on stderr about what is read (repeat for more)'
+            cand -h 'Print help (see more with ''--help'')'
+            cand --help 'Print help (see more with ''--help'')'
+            cand -V 'Print version'
+            cand --version 'Print version'
+        }
         &'clw-diag;backtrace'= {
             cand --exe 'The executable that crashed, when it is not where the core says'
             cand --sysroot 'Find the mapped files under this root instead of / (e.g. a copied container image)'
@@ -229,6 +277,25 @@ set edit:completion:arg-completer[clw-diag] = {|@words|
             cand -V 'Print version'
             cand --version 'Print version'
         }
+        &'clw-diag;serve'= {
+            cand --listen 'Address and port to listen on (9477 by default; use 0.0.0.0:PORT for every interface)'
+            cand --top 'Per-process series for this many processes, the largest by RSS'
+            cand --cgroup 'Also export this memory cgroup (those with a limit of their own always are). Repeatable'
+            cand --format 'Output format: a table for people, JSON (the stable contract, see docs/json.md), CSV, or GitHub Actions annotations (triage)'
+            cand --color 'When to colour the output; NO_COLOR in the environment means never for "auto"'
+            cand --proc-root 'Read process files from this directory instead of /proc (e.g. a copied tree)'
+            cand --cgroup-root 'Read cgroup files from this directory instead of /sys/fs/cgroup'
+            cand --pss 'Also read smaps_rollup of the top processes for clw_process_pss_bytes (walks their page tables under their mmap lock on every scrape)'
+            cand --json 'Shorthand for --format json'
+            cand -q 'Print only the data: no notes or warnings on stderr'
+            cand --quiet 'Print only the data: no notes or warnings on stderr'
+            cand -v 'Say more on stderr about what is read (repeat for more)'
+            cand --verbose 'Say more on stderr about what is read (repeat for more)'
+            cand -h 'Print help (see more with ''--help'')'
+            cand --help 'Print help (see more with ''--help'')'
+            cand -V 'Print version'
+            cand --version 'Print version'
+        }
         &'clw-diag;completions'= {
             cand --dir 'Write the completions of every shell into DIR instead'
             cand --format 'Output format: a table for people, JSON (the stable contract, see docs/json.md), CSV, or GitHub Actions annotations (triage)'
@@ -267,8 +334,11 @@ set edit:completion:arg-completer[clw-diag] = {|@words|
             cand triage 'Find OOM kills, abnormal exits and crashes in kernel, container, systemd, runtime and CI logs'
             cand record 'Record a memory trace of a process, a cgroup or a command (JSON Lines, crash-safe)'
             cand analyze 'Analyse recorded traces: leak verdict, rate with a confidence interval, time to limit'
+            cand oom-rank 'Who the kernel''s OOM killer would kill first in a cgroup or on the host, and why'
+            cand recommend 'Memory request and limit from observed usage: traces, a cgroup, or Prometheus'
             cand backtrace 'Unwind and symbolize every thread of a core dump, like gdb''s `thread apply all bt`'
             cand symbolize 'Resolve addresses to function, file and line (addr2line-compatible, inline frames)'
+            cand serve 'Serve host, cgroup and process memory metrics for Prometheus (OpenMetrics) at /metrics'
             cand completions 'Print shell completions (bash, zsh, fish, elvish, powershell)'
             cand man 'Print the man page (or write every page with --dir)'
             cand help 'Print this message or the help of the given subcommand(s)'
@@ -286,9 +356,15 @@ set edit:completion:arg-completer[clw-diag] = {|@words|
         }
         &'clw-diag;help;analyze;memory-trace'= {
         }
+        &'clw-diag;help;oom-rank'= {
+        }
+        &'clw-diag;help;recommend'= {
+        }
         &'clw-diag;help;backtrace'= {
         }
         &'clw-diag;help;symbolize'= {
+        }
+        &'clw-diag;help;serve'= {
         }
         &'clw-diag;help;completions'= {
         }

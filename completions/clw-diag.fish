@@ -43,8 +43,11 @@ complete -c clw-diag -n "__fish_clw_diag_needs_command" -f -a "vmmap" -d 'Where 
 complete -c clw-diag -n "__fish_clw_diag_needs_command" -f -a "triage" -d 'Find OOM kills, abnormal exits and crashes in kernel, container, systemd, runtime and CI logs'
 complete -c clw-diag -n "__fish_clw_diag_needs_command" -f -a "record" -d 'Record a memory trace of a process, a cgroup or a command (JSON Lines, crash-safe)'
 complete -c clw-diag -n "__fish_clw_diag_needs_command" -f -a "analyze" -d 'Analyse recorded traces: leak verdict, rate with a confidence interval, time to limit'
+complete -c clw-diag -n "__fish_clw_diag_needs_command" -f -a "oom-rank" -d 'Who the kernel\'s OOM killer would kill first in a cgroup or on the host, and why'
+complete -c clw-diag -n "__fish_clw_diag_needs_command" -f -a "recommend" -d 'Memory request and limit from observed usage: traces, a cgroup, or Prometheus'
 complete -c clw-diag -n "__fish_clw_diag_needs_command" -f -a "backtrace" -d 'Unwind and symbolize every thread of a core dump, like gdb\'s `thread apply all bt`'
 complete -c clw-diag -n "__fish_clw_diag_needs_command" -f -a "symbolize" -d 'Resolve addresses to function, file and line (addr2line-compatible, inline frames)'
+complete -c clw-diag -n "__fish_clw_diag_needs_command" -f -a "serve" -d 'Serve host, cgroup and process memory metrics for Prometheus (OpenMetrics) at /metrics'
 complete -c clw-diag -n "__fish_clw_diag_needs_command" -f -a "completions" -d 'Print shell completions (bash, zsh, fish, elvish, powershell)'
 complete -c clw-diag -n "__fish_clw_diag_needs_command" -f -a "man" -d 'Print the man page (or write every page with --dir)'
 complete -c clw-diag -n "__fish_clw_diag_needs_command" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'
@@ -176,6 +179,58 @@ complete -c clw-diag -n "__fish_clw_diag_using_subcommand analyze; and __fish_se
 complete -c clw-diag -n "__fish_clw_diag_using_subcommand analyze; and __fish_seen_subcommand_from memory-trace" -s V -l version -d 'Print version'
 complete -c clw-diag -n "__fish_clw_diag_using_subcommand analyze; and __fish_seen_subcommand_from help" -f -a "memory-trace" -d 'Leak verdict, leak rate with a confidence interval, and time to the memory limit'
 complete -c clw-diag -n "__fish_clw_diag_using_subcommand analyze; and __fish_seen_subcommand_from help" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'
+complete -c clw-diag -n "__fish_clw_diag_using_subcommand oom-rank" -l cgroup -d 'Rank the processes of this memory cgroup and its descendants (a path as /proc/PID/cgroup prints it, or a directory under the cgroup mount)' -r
+complete -c clw-diag -n "__fish_clw_diag_using_subcommand oom-rank" -l top -d 'Show this many candidates in the table (JSON and CSV have all)' -r
+complete -c clw-diag -n "__fish_clw_diag_using_subcommand oom-rank" -l format -d 'Output format: a table for people, JSON (the stable contract, see docs/json.md), CSV, or GitHub Actions annotations (triage)' -r -f -a "table\t''
+json\t''
+csv\t''
+github\t'GitHub Actions annotations (triage only)'"
+complete -c clw-diag -n "__fish_clw_diag_using_subcommand oom-rank" -l color -d 'When to colour the output; NO_COLOR in the environment means never for "auto"' -r -f -a "auto\t''
+always\t''
+never\t''"
+complete -c clw-diag -n "__fish_clw_diag_using_subcommand oom-rank" -l proc-root -d 'Read process files from this directory instead of /proc (e.g. a copied tree)' -r -F
+complete -c clw-diag -n "__fish_clw_diag_using_subcommand oom-rank" -l cgroup-root -d 'Read cgroup files from this directory instead of /sys/fs/cgroup' -r -F
+complete -c clw-diag -n "__fish_clw_diag_using_subcommand oom-rank" -l json -d 'Shorthand for --format json'
+complete -c clw-diag -n "__fish_clw_diag_using_subcommand oom-rank" -s q -l quiet -d 'Print only the data: no notes or warnings on stderr'
+complete -c clw-diag -n "__fish_clw_diag_using_subcommand oom-rank" -s v -l verbose -d 'Say more on stderr about what is read (repeat for more)'
+complete -c clw-diag -n "__fish_clw_diag_using_subcommand oom-rank" -s h -l help -d 'Print help (see more with \'--help\')'
+complete -c clw-diag -n "__fish_clw_diag_using_subcommand oom-rank" -s V -l version -d 'Print version'
+complete -c clw-diag -n "__fish_clw_diag_using_subcommand recommend" -l cgroup -d 'A live memory cgroup (relative to the memory hierarchy, or absolute)' -r
+complete -c clw-diag -n "__fish_clw_diag_using_subcommand recommend" -l prometheus -d 'A Prometheus server\'s base URL (http://host:9090)' -r
+complete -c clw-diag -n "__fish_clw_diag_using_subcommand recommend" -l selector -d 'Label selector for the default query, e.g. \'namespace="shop",container="web"\'' -r
+complete -c clw-diag -n "__fish_clw_diag_using_subcommand recommend" -l query -d 'A PromQL query returning memory in bytes (instead of the default working-set query)' -r
+complete -c clw-diag -n "__fish_clw_diag_using_subcommand recommend" -l since -d 'How far back to query Prometheus (s, m, h, d, w)' -r
+complete -c clw-diag -n "__fish_clw_diag_using_subcommand recommend" -l timeout -d 'Timeout of each Prometheus request' -r
+complete -c clw-diag -n "__fish_clw_diag_using_subcommand recommend" -l metric -d 'The memory column of trace files (default: anon or RSS, working set for cgroups)' -r
+complete -c clw-diag -n "__fish_clw_diag_using_subcommand recommend" -l interval -d 'The interval whose peaks the policies use (s, m, h, d)' -r
+complete -c clw-diag -n "__fish_clw_diag_using_subcommand recommend" -l policy -d 'The policy, or all of them side by side' -r -f -a "seed\t''
+vpa\t''
+krr\t''
+clw\t''
+all\t''"
+complete -c clw-diag -n "__fish_clw_diag_using_subcommand recommend" -l backtest -d 'Fit on the first FRACTION of the history (default 0.7), replay the rest: intervals above the request and the limit, and the slack in GiB·hours' -r
+complete -c clw-diag -n "__fish_clw_diag_using_subcommand recommend" -l emit -d 'Print a configuration snippet instead of the table' -r -f -a "k8s\t''
+vpa\t''
+compose\t''
+systemd\t''
+openclaw\t''
+json\t''"
+complete -c clw-diag -n "__fish_clw_diag_using_subcommand recommend" -l plot -d 'Draw the interval peaks\' histogram with the request and limit lines (first target)' -r -F
+complete -c clw-diag -n "__fish_clw_diag_using_subcommand recommend" -l format -d 'Output format: a table for people, JSON (the stable contract, see docs/json.md), CSV, or GitHub Actions annotations (triage)' -r -f -a "table\t''
+json\t''
+csv\t''
+github\t'GitHub Actions annotations (triage only)'"
+complete -c clw-diag -n "__fish_clw_diag_using_subcommand recommend" -l color -d 'When to colour the output; NO_COLOR in the environment means never for "auto"' -r -f -a "auto\t''
+always\t''
+never\t''"
+complete -c clw-diag -n "__fish_clw_diag_using_subcommand recommend" -l proc-root -d 'Read process files from this directory instead of /proc (e.g. a copied tree)' -r -F
+complete -c clw-diag -n "__fish_clw_diag_using_subcommand recommend" -l cgroup-root -d 'Read cgroup files from this directory instead of /sys/fs/cgroup' -r -F
+complete -c clw-diag -n "__fish_clw_diag_using_subcommand recommend" -l oom-metric -d 'Also count OOM kills from kube-state-metrics\' kube_pod_container_status_last_terminated_reason{reason="OOMKilled"}'
+complete -c clw-diag -n "__fish_clw_diag_using_subcommand recommend" -l json -d 'Shorthand for --format json'
+complete -c clw-diag -n "__fish_clw_diag_using_subcommand recommend" -s q -l quiet -d 'Print only the data: no notes or warnings on stderr'
+complete -c clw-diag -n "__fish_clw_diag_using_subcommand recommend" -s v -l verbose -d 'Say more on stderr about what is read (repeat for more)'
+complete -c clw-diag -n "__fish_clw_diag_using_subcommand recommend" -s h -l help -d 'Print help (see more with \'--help\')'
+complete -c clw-diag -n "__fish_clw_diag_using_subcommand recommend" -s V -l version -d 'Print version'
 complete -c clw-diag -n "__fish_clw_diag_using_subcommand backtrace" -l exe -d 'The executable that crashed, when it is not where the core says' -r -F
 complete -c clw-diag -n "__fish_clw_diag_using_subcommand backtrace" -l sysroot -d 'Find the mapped files under this root instead of / (e.g. a copied container image)' -r -F
 complete -c clw-diag -n "__fish_clw_diag_using_subcommand backtrace" -l debug-dir -d 'Also look for separate debug files (.build-id/xx/….debug, debuglink names) in DIR' -r -F
@@ -222,6 +277,24 @@ complete -c clw-diag -n "__fish_clw_diag_using_subcommand symbolize" -s q -l qui
 complete -c clw-diag -n "__fish_clw_diag_using_subcommand symbolize" -s v -l verbose -d 'Say more on stderr about what is read (repeat for more)'
 complete -c clw-diag -n "__fish_clw_diag_using_subcommand symbolize" -s h -l help -d 'Print help (see more with \'--help\')'
 complete -c clw-diag -n "__fish_clw_diag_using_subcommand symbolize" -s V -l version -d 'Print version'
+complete -c clw-diag -n "__fish_clw_diag_using_subcommand serve" -l listen -d 'Address and port to listen on (9477 by default; use 0.0.0.0:PORT for every interface)' -r
+complete -c clw-diag -n "__fish_clw_diag_using_subcommand serve" -l top -d 'Per-process series for this many processes, the largest by RSS' -r
+complete -c clw-diag -n "__fish_clw_diag_using_subcommand serve" -l cgroup -d 'Also export this memory cgroup (those with a limit of their own always are). Repeatable' -r
+complete -c clw-diag -n "__fish_clw_diag_using_subcommand serve" -l format -d 'Output format: a table for people, JSON (the stable contract, see docs/json.md), CSV, or GitHub Actions annotations (triage)' -r -f -a "table\t''
+json\t''
+csv\t''
+github\t'GitHub Actions annotations (triage only)'"
+complete -c clw-diag -n "__fish_clw_diag_using_subcommand serve" -l color -d 'When to colour the output; NO_COLOR in the environment means never for "auto"' -r -f -a "auto\t''
+always\t''
+never\t''"
+complete -c clw-diag -n "__fish_clw_diag_using_subcommand serve" -l proc-root -d 'Read process files from this directory instead of /proc (e.g. a copied tree)' -r -F
+complete -c clw-diag -n "__fish_clw_diag_using_subcommand serve" -l cgroup-root -d 'Read cgroup files from this directory instead of /sys/fs/cgroup' -r -F
+complete -c clw-diag -n "__fish_clw_diag_using_subcommand serve" -l pss -d 'Also read smaps_rollup of the top processes for clw_process_pss_bytes (walks their page tables under their mmap lock on every scrape)'
+complete -c clw-diag -n "__fish_clw_diag_using_subcommand serve" -l json -d 'Shorthand for --format json'
+complete -c clw-diag -n "__fish_clw_diag_using_subcommand serve" -s q -l quiet -d 'Print only the data: no notes or warnings on stderr'
+complete -c clw-diag -n "__fish_clw_diag_using_subcommand serve" -s v -l verbose -d 'Say more on stderr about what is read (repeat for more)'
+complete -c clw-diag -n "__fish_clw_diag_using_subcommand serve" -s h -l help -d 'Print help (see more with \'--help\')'
+complete -c clw-diag -n "__fish_clw_diag_using_subcommand serve" -s V -l version -d 'Print version'
 complete -c clw-diag -n "__fish_clw_diag_using_subcommand completions" -l dir -d 'Write the completions of every shell into DIR instead' -r -F
 complete -c clw-diag -n "__fish_clw_diag_using_subcommand completions" -l format -d 'Output format: a table for people, JSON (the stable contract, see docs/json.md), CSV, or GitHub Actions annotations (triage)' -r -f -a "table\t''
 json\t''
@@ -252,14 +325,17 @@ complete -c clw-diag -n "__fish_clw_diag_using_subcommand man" -s q -l quiet -d 
 complete -c clw-diag -n "__fish_clw_diag_using_subcommand man" -s v -l verbose -d 'Say more on stderr about what is read (repeat for more)'
 complete -c clw-diag -n "__fish_clw_diag_using_subcommand man" -s h -l help -d 'Print help (see more with \'--help\')'
 complete -c clw-diag -n "__fish_clw_diag_using_subcommand man" -s V -l version -d 'Print version'
-complete -c clw-diag -n "__fish_clw_diag_using_subcommand help; and not __fish_seen_subcommand_from sample vmmap triage record analyze backtrace symbolize completions man help" -f -a "sample" -d 'Snapshot of host, memory cgroups and processes, with pressure states'
-complete -c clw-diag -n "__fish_clw_diag_using_subcommand help; and not __fish_seen_subcommand_from sample vmmap triage record analyze backtrace symbolize completions man help" -f -a "vmmap" -d 'Where a process\'s memory is: heap, stacks, code, file data, shared memory, kernel'
-complete -c clw-diag -n "__fish_clw_diag_using_subcommand help; and not __fish_seen_subcommand_from sample vmmap triage record analyze backtrace symbolize completions man help" -f -a "triage" -d 'Find OOM kills, abnormal exits and crashes in kernel, container, systemd, runtime and CI logs'
-complete -c clw-diag -n "__fish_clw_diag_using_subcommand help; and not __fish_seen_subcommand_from sample vmmap triage record analyze backtrace symbolize completions man help" -f -a "record" -d 'Record a memory trace of a process, a cgroup or a command (JSON Lines, crash-safe)'
-complete -c clw-diag -n "__fish_clw_diag_using_subcommand help; and not __fish_seen_subcommand_from sample vmmap triage record analyze backtrace symbolize completions man help" -f -a "analyze" -d 'Analyse recorded traces: leak verdict, rate with a confidence interval, time to limit'
-complete -c clw-diag -n "__fish_clw_diag_using_subcommand help; and not __fish_seen_subcommand_from sample vmmap triage record analyze backtrace symbolize completions man help" -f -a "backtrace" -d 'Unwind and symbolize every thread of a core dump, like gdb\'s `thread apply all bt`'
-complete -c clw-diag -n "__fish_clw_diag_using_subcommand help; and not __fish_seen_subcommand_from sample vmmap triage record analyze backtrace symbolize completions man help" -f -a "symbolize" -d 'Resolve addresses to function, file and line (addr2line-compatible, inline frames)'
-complete -c clw-diag -n "__fish_clw_diag_using_subcommand help; and not __fish_seen_subcommand_from sample vmmap triage record analyze backtrace symbolize completions man help" -f -a "completions" -d 'Print shell completions (bash, zsh, fish, elvish, powershell)'
-complete -c clw-diag -n "__fish_clw_diag_using_subcommand help; and not __fish_seen_subcommand_from sample vmmap triage record analyze backtrace symbolize completions man help" -f -a "man" -d 'Print the man page (or write every page with --dir)'
-complete -c clw-diag -n "__fish_clw_diag_using_subcommand help; and not __fish_seen_subcommand_from sample vmmap triage record analyze backtrace symbolize completions man help" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'
+complete -c clw-diag -n "__fish_clw_diag_using_subcommand help; and not __fish_seen_subcommand_from sample vmmap triage record analyze oom-rank recommend backtrace symbolize serve completions man help" -f -a "sample" -d 'Snapshot of host, memory cgroups and processes, with pressure states'
+complete -c clw-diag -n "__fish_clw_diag_using_subcommand help; and not __fish_seen_subcommand_from sample vmmap triage record analyze oom-rank recommend backtrace symbolize serve completions man help" -f -a "vmmap" -d 'Where a process\'s memory is: heap, stacks, code, file data, shared memory, kernel'
+complete -c clw-diag -n "__fish_clw_diag_using_subcommand help; and not __fish_seen_subcommand_from sample vmmap triage record analyze oom-rank recommend backtrace symbolize serve completions man help" -f -a "triage" -d 'Find OOM kills, abnormal exits and crashes in kernel, container, systemd, runtime and CI logs'
+complete -c clw-diag -n "__fish_clw_diag_using_subcommand help; and not __fish_seen_subcommand_from sample vmmap triage record analyze oom-rank recommend backtrace symbolize serve completions man help" -f -a "record" -d 'Record a memory trace of a process, a cgroup or a command (JSON Lines, crash-safe)'
+complete -c clw-diag -n "__fish_clw_diag_using_subcommand help; and not __fish_seen_subcommand_from sample vmmap triage record analyze oom-rank recommend backtrace symbolize serve completions man help" -f -a "analyze" -d 'Analyse recorded traces: leak verdict, rate with a confidence interval, time to limit'
+complete -c clw-diag -n "__fish_clw_diag_using_subcommand help; and not __fish_seen_subcommand_from sample vmmap triage record analyze oom-rank recommend backtrace symbolize serve completions man help" -f -a "oom-rank" -d 'Who the kernel\'s OOM killer would kill first in a cgroup or on the host, and why'
+complete -c clw-diag -n "__fish_clw_diag_using_subcommand help; and not __fish_seen_subcommand_from sample vmmap triage record analyze oom-rank recommend backtrace symbolize serve completions man help" -f -a "recommend" -d 'Memory request and limit from observed usage: traces, a cgroup, or Prometheus'
+complete -c clw-diag -n "__fish_clw_diag_using_subcommand help; and not __fish_seen_subcommand_from sample vmmap triage record analyze oom-rank recommend backtrace symbolize serve completions man help" -f -a "backtrace" -d 'Unwind and symbolize every thread of a core dump, like gdb\'s `thread apply all bt`'
+complete -c clw-diag -n "__fish_clw_diag_using_subcommand help; and not __fish_seen_subcommand_from sample vmmap triage record analyze oom-rank recommend backtrace symbolize serve completions man help" -f -a "symbolize" -d 'Resolve addresses to function, file and line (addr2line-compatible, inline frames)'
+complete -c clw-diag -n "__fish_clw_diag_using_subcommand help; and not __fish_seen_subcommand_from sample vmmap triage record analyze oom-rank recommend backtrace symbolize serve completions man help" -f -a "serve" -d 'Serve host, cgroup and process memory metrics for Prometheus (OpenMetrics) at /metrics'
+complete -c clw-diag -n "__fish_clw_diag_using_subcommand help; and not __fish_seen_subcommand_from sample vmmap triage record analyze oom-rank recommend backtrace symbolize serve completions man help" -f -a "completions" -d 'Print shell completions (bash, zsh, fish, elvish, powershell)'
+complete -c clw-diag -n "__fish_clw_diag_using_subcommand help; and not __fish_seen_subcommand_from sample vmmap triage record analyze oom-rank recommend backtrace symbolize serve completions man help" -f -a "man" -d 'Print the man page (or write every page with --dir)'
+complete -c clw-diag -n "__fish_clw_diag_using_subcommand help; and not __fish_seen_subcommand_from sample vmmap triage record analyze oom-rank recommend backtrace symbolize serve completions man help" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'
 complete -c clw-diag -n "__fish_clw_diag_using_subcommand help; and __fish_seen_subcommand_from analyze" -f -a "memory-trace" -d 'Leak verdict, leak rate with a confidence interval, and time to the memory limit'
