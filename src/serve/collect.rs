@@ -1,8 +1,9 @@
 //! One scrape: host, memory cgroups and the top processes read into metric families.
 //!
-//! The cost of a scrape is bounded: every process is read from `/proc/PID/status` alone (no
-//! `cmdline`, no `smaps`: neither takes the target's mmap lock), only the `top` largest by RSS
-//! are kept while walking (memory O(top), not O(processes)), and `smaps_rollup` is read for
+//! The cost of a scrape is bounded: every process is read from `/proc/PID/statm` alone (one
+//! line; no `cmdline`, no `smaps`, which take the target's mmap lock), only the `top` largest by
+//! RSS are kept while walking (memory O(top), not O(processes)) and only those are read from
+//! `status`, and `smaps_rollup` is read for
 //! those only when asked (`pss`). Cgroups are the ones with a limit of their own (as `sample`
 //! shows them) plus any asked for. A file that cannot be read costs its samples, not the scrape:
 //! the failure is counted in `clw_scrape_errors` and described in the notes.
@@ -267,39 +268,76 @@ struct Walk {
     denied: u64,
 }
 
-/// Rank processes by `VmRSS` of `status`, keeping the `n` largest.
+/// Resident pages of `/proc/PID/statm` (its second field, the same counters as `VmRSS`), in
+/// bytes; `None` for a kernel thread (all zeros) or unparsable text.
+fn statm_resident_bytes(text: &str) -> Option<u64> {
+    let pages: u64 = text.split_ascii_whitespace().nth(1)?.parse().ok()?;
+    (pages > 0 || text.split_ascii_whitespace().next()? != "0").then_some(pages * 4096)
+}
+
+/// Rank processes by resident memory, keeping the `n` largest: every process costs one read of
+/// `/proc/PID/statm` (one short line, no lock of the target's memory map); only the `n` kept
+/// are then read from `status` (name, swap).
 fn top_processes(cfg: &ScrapeConfig, n: usize) -> crate::Result<Walk> {
-    let mut heap: BinaryHeap<Reverse<Ranked>> = BinaryHeap::with_capacity(n + 1);
+    let mut heap: BinaryHeap<Reverse<(u64, Reverse<i32>)>> = BinaryHeap::with_capacity(n + 1);
     let mut w = Walk::default();
+    let mut path = cfg.proc_root.clone();
     for pid in list_pids(&cfg.proc_root)? {
-        let st = match process::open(&cfg.proc_root, pid).map(|p| p.status()) {
+        path.push(pid.to_string());
+        path.push("statm");
+        let text = std::fs::read_to_string(&path);
+        path.pop();
+        path.pop();
+        let rss_bytes = match text {
+            Ok(t) => match statm_resident_bytes(&t) {
+                Some(b) => b,
+                None => continue, // a kernel thread
+            },
+            Err(e) if e.kind() == std::io::ErrorKind::PermissionDenied => {
+                w.denied += 1;
+                continue;
+            }
+            // No statm but the process is there (a captured tree that kept only status).
+            Err(_) => match process::open(&cfg.proc_root, pid).map(|p| p.status()) {
+                Ok(Ok(st)) => match st.vmrss {
+                    Some(k) => k * 1024,
+                    None => continue,
+                },
+                // Exited between the listing and the read.
+                _ => {
+                    w.vanished += 1;
+                    continue;
+                }
+            },
+        };
+        w.seen += 1;
+        heap.push(Reverse((rss_bytes, Reverse(pid))));
+        if heap.len() > n {
+            heap.pop();
+        }
+    }
+    // Ascending order of Reverse = descending RSS.
+    for Reverse((rss_bytes, pid)) in heap.into_sorted_vec() {
+        let st = match process::open(&cfg.proc_root, pid.0).map(|p| p.status()) {
             Ok(Ok(st)) => st,
             Ok(Err(procfs::ProcError::PermissionDenied(_)))
             | Err(crate::Error::PermissionDenied { .. }) => {
                 w.denied += 1;
                 continue;
             }
-            // Exited between the listing and the read, or garbled: not a memory user we can see.
             _ => {
                 w.vanished += 1;
                 continue;
             }
         };
-        // Kernel threads have no VmRSS.
-        let Some(rss_kb) = st.vmrss else { continue };
-        w.seen += 1;
-        heap.push(Reverse(Ranked {
-            rss_bytes: rss_kb * 1024,
-            pid: Reverse(pid),
+        w.top.push(Ranked {
+            rss_bytes: st.vmrss.map_or(rss_bytes, |k| k * 1024),
+            pid,
             comm: st.name,
             swap_bytes: st.vmswap.map(|k| k * 1024),
-        }));
-        if heap.len() > n {
-            heap.pop();
-        }
+        });
     }
-    // Ascending order of Reverse = descending RSS.
-    w.top = heap.into_sorted_vec().into_iter().map(|r| r.0).collect();
+    w.top.sort_by(|a, b| b.cmp(a));
     Ok(w)
 }
 
@@ -450,4 +488,25 @@ pub fn scrape(cfg: &ScrapeConfig) -> Scrape {
     );
     families.extend([seen, skipped, err, dur, info]);
     Scrape { families, notes }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::statm_resident_bytes;
+
+    #[test]
+    fn statm_resident_field() {
+        // `cat /proc/self/statm` on the Debian 12 / Linux 6.18 build machine (size resident shared
+        // text lib data dt, in pages).
+        assert_eq!(
+            statm_resident_bytes("765 432 404 5 0 123 0\n"),
+            Some(432 * 4096)
+        );
+        // A kernel thread.
+        assert_eq!(statm_resident_bytes("0 0 0 0 0 0 0\n"), None);
+        // Mapped but nothing resident (all swapped out): a user process with 0 bytes.
+        assert_eq!(statm_resident_bytes("1390 0 0 5 0 83 0\n"), Some(0));
+        assert_eq!(statm_resident_bytes(""), None);
+        assert_eq!(statm_resident_bytes("garbage here"), None);
+    }
 }
