@@ -9,6 +9,7 @@ pub mod coredump;
 pub mod error;
 pub mod record;
 pub mod render;
+pub mod report;
 pub mod sample;
 pub mod serve;
 pub mod symbolize;

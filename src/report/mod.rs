@@ -1,0 +1,4 @@
+//! `clw-diag report`: one diagnostics report combining the other commands, and its raw-input bundle.
+
+pub mod bundle;
+pub mod redact;
