@@ -26,8 +26,9 @@
 //!    - JWTs: three base64url segments, the first two JSON objects so they start `eyJ` (`{"`
 //!      base64url-encoded; RFC 7519). The signature may be empty (`alg: none`).
 //! 3. **URL passwords**: `scheme://user:PASSWORD@host` → `scheme://user:[REDACTED]@host`
-//!    (RFC 3986 userinfo; database and broker URLs carry passwords this way). The password stops
-//!    at `/`, `?`, `#` and whitespace so `http://host:8080/a@b` is not taken for a password.
+//!    (RFC 3986 userinfo; database and broker URLs carry passwords this way). The password runs
+//!    to the last `@` before any `/`, `?`, `#` or whitespace, so an unencoded `@` in it does not
+//!    leak the rest, and `http://host:8080/a@b` is not taken for a password.
 //! 4. **Secret-looking keys** followed by `=`, `:` (with or without a space), JSON `"key":
 //!    "value"`, or for command-line flags `--password VALUE`. A key is one token of
 //!    `[A-Za-z0-9_.-]`, split at `_`, `-`, `.` and camelCase into words; it is secret when a word
@@ -97,7 +98,7 @@ static SHAPED_TOKENS: LazyLock<Regex> = LazyLock::new(|| {
 });
 
 static URL_PASSWORD: LazyLock<Regex> =
-    LazyLock::new(|| compile(r"\b[A-Za-z][A-Za-z0-9+.\-]*://[^:/@?#\s]*:(?P<pass>[^@/?#\s]+)@"));
+    LazyLock::new(|| compile(r"\b[A-Za-z][A-Za-z0-9+.\-]*://[^:/@?#\s]*:(?P<pass>[^/?#\s]+)@"));
 
 /// Candidate `key <sep> value` pairs; [`is_secret_key`] decides whether the key is secret.
 static KEY_VALUE: LazyLock<Regex> = LazyLock::new(|| {
@@ -450,6 +451,7 @@ mod tests {
             ("postgres://app:Hunter2Pass@db.internal:5432/app".into(), vec!["Hunter2Pass"]),
             ("amqp://guest:gu3st!pw@rabbit/".into(), vec!["gu3st!pw"]),
             ("redis://:onlypassword99@cache:6379".into(), vec!["onlypassword99"]),
+            ("mongodb://u:p@ss@w0rd@mongo:27017/db".into(), vec!["p@ss@w0rd", "ss@w0rd"]),
             ("DB_PASSWORD=correct-horse-battery".into(), vec!["correct-horse-battery"]),
             ("password=p4ss user=alice".into(), vec!["p4ss"]),
             ("export MYSQLPASSWORD='with spaces inside'".into(), vec!["with spaces inside"]),
@@ -607,6 +609,62 @@ mod tests {
         }
         let r = redact("token=ä€😀 next");
         assert_eq!(r.text, "token=[REDACTED] next");
+    }
+
+    #[test]
+    fn no_panic_on_random_input() {
+        // Random mixes of the characters the patterns care about, plus arbitrary bytes made
+        // UTF-8 the way callers do it (lossy conversion).
+        const PIECES: &[&str] = &[
+            "password",
+            "token",
+            "Authorization",
+            "Bearer ",
+            ":",
+            "=",
+            " ",
+            "\"",
+            "'",
+            "\\",
+            "\n",
+            "://",
+            "@",
+            "/",
+            "-----BEGIN PRIVATE KEY-----",
+            "-----END",
+            "eyJ",
+            ".",
+            "AKIA",
+            "ghp_",
+            "xoxb-",
+            "--",
+            "&",
+            "é",
+            "😀",
+            "\u{0}",
+            "[REDACTED]",
+        ];
+        let mut state: u64 = 0x9E37_79B9_7F4A_7C15;
+        let mut next = || {
+            state ^= state << 13;
+            state ^= state >> 7;
+            state ^= state << 17;
+            state
+        };
+        for _ in 0..3000 {
+            let mut text = String::new();
+            for _ in 0..(next() % 24) {
+                let r = next();
+                if r % 5 == 0 {
+                    let bytes: Vec<u8> = (0..r % 7).map(|_| next() as u8).collect();
+                    text.push_str(&String::from_utf8_lossy(&bytes));
+                } else {
+                    text.push_str(PIECES[(r % PIECES.len() as u64) as usize]);
+                }
+            }
+            let r = redact(&text);
+            assert!(r.count > 0 || r.text == text, "{text:?}");
+        }
     }
 
     #[test]
