@@ -25,11 +25,22 @@ Register-ArgumentCompleter -Native -CommandName 'clw-diag' -ScriptBlock {
             [CompletionResult]::new('--color', '--color', [CompletionResultType]::ParameterName, 'When to colour the output; NO_COLOR in the environment means never for "auto"')
             [CompletionResult]::new('--proc-root', '--proc-root', [CompletionResultType]::ParameterName, 'Read process files from this directory instead of /proc (e.g. a copied tree)')
             [CompletionResult]::new('--cgroup-root', '--cgroup-root', [CompletionResultType]::ParameterName, 'Read cgroup files from this directory instead of /sys/fs/cgroup')
+            [CompletionResult]::new('--logs', '--logs', [CompletionResultType]::ParameterName, 'Also read these log files (a glob: ''*'' and ''?'' in the file name; repeatable)')
+            [CompletionResult]::new('--cores', '--cores', [CompletionResultType]::ParameterName, 'Look for core files in DIR (repeatable)')
+            [CompletionResult]::new('--since', '--since', [CompletionResultType]::ParameterName, 'The window: a duration back from now (30m, 1h, 2d) or a timestamp [default: 1h]')
+            [CompletionResult]::new('--trace', '--trace', [CompletionResultType]::ParameterName, 'A memory trace (clw-diag record, CSV, Prometheus JSON) for a leak verdict (repeatable)')
+            [CompletionResult]::new('--cgroup', '--cgroup', [CompletionResultType]::ParameterName, 'The memory cgroup of the incident, for the snapshot and the OOM kill order')
+            [CompletionResult]::new('--bundle', '--bundle', [CompletionResultType]::ParameterName, 'Also write the raw inputs, redacted, to OUT.tar.gz (mode 0600)')
+            [CompletionResult]::new('--section-timeout', '--section-timeout', [CompletionResultType]::ParameterName, 'Time budget of each section, seconds')
+            [CompletionResult]::new('--kmsg', '--kmsg', [CompletionResultType]::ParameterName, 'The kernel log device')
+            [CompletionResult]::new('--worker-log-glob', '--worker-log-glob', [CompletionResultType]::ParameterName, 'Replace the --worker-logs places (for tests)')
             [CompletionResult]::new('--json', '--json', [CompletionResultType]::ParameterName, 'Shorthand for --format json')
             [CompletionResult]::new('-q', '-q', [CompletionResultType]::ParameterName, 'Print only the data: no notes or warnings on stderr')
             [CompletionResult]::new('--quiet', '--quiet', [CompletionResultType]::ParameterName, 'Print only the data: no notes or warnings on stderr')
             [CompletionResult]::new('-v', '-v', [CompletionResultType]::ParameterName, 'Say more on stderr about what is read (repeat for more)')
             [CompletionResult]::new('--verbose', '--verbose', [CompletionResultType]::ParameterName, 'Say more on stderr about what is read (repeat for more)')
+            [CompletionResult]::new('--worker-logs', '--worker-logs', [CompletionResultType]::ParameterName, 'Read the worker logs in their usual places: /var/log/clw/*.log, /var/log/claw/*.log')
+            [CompletionResult]::new('--force', '--force', [CompletionResultType]::ParameterName, 'Replace an existing --bundle file')
             [CompletionResult]::new('-h', '-h', [CompletionResultType]::ParameterName, 'Print help (see more with ''--help'')')
             [CompletionResult]::new('--help', '--help', [CompletionResultType]::ParameterName, 'Print help (see more with ''--help'')')
             [CompletionResult]::new('-V', '-V ', [CompletionResultType]::ParameterName, 'Print version')
@@ -41,6 +52,7 @@ Register-ArgumentCompleter -Native -CommandName 'clw-diag' -ScriptBlock {
             [CompletionResult]::new('analyze', 'analyze', [CompletionResultType]::ParameterValue, 'Analyse recorded traces: leak verdict, rate with a confidence interval, time to limit')
             [CompletionResult]::new('oom-rank', 'oom-rank', [CompletionResultType]::ParameterValue, 'Who the kernel''s OOM killer would kill first in a cgroup or on the host, and why')
             [CompletionResult]::new('recommend', 'recommend', [CompletionResultType]::ParameterValue, 'Memory request and limit from observed usage: traces, a cgroup, or Prometheus')
+            [CompletionResult]::new('report', 'report', [CompletionResultType]::ParameterValue, 'One incident report: snapshot, OOM kill order, kernel and worker logs, cores, summary')
             [CompletionResult]::new('backtrace', 'backtrace', [CompletionResultType]::ParameterValue, 'Unwind and symbolize every thread of a core dump, like gdb''s `thread apply all bt`')
             [CompletionResult]::new('symbolize', 'symbolize', [CompletionResultType]::ParameterValue, 'Resolve addresses to function, file and line (addr2line-compatible, inline frames)')
             [CompletionResult]::new('serve', 'serve', [CompletionResultType]::ParameterValue, 'Serve host, cgroup and process memory metrics for Prometheus (OpenMetrics) at /metrics')
@@ -237,6 +249,33 @@ Register-ArgumentCompleter -Native -CommandName 'clw-diag' -ScriptBlock {
             [CompletionResult]::new('--version', '--version', [CompletionResultType]::ParameterName, 'Print version')
             break
         }
+        'clw-diag;report' {
+            [CompletionResult]::new('--logs', '--logs', [CompletionResultType]::ParameterName, 'Also read these log files (a glob: ''*'' and ''?'' in the file name; repeatable)')
+            [CompletionResult]::new('--cores', '--cores', [CompletionResultType]::ParameterName, 'Look for core files in DIR (repeatable)')
+            [CompletionResult]::new('--since', '--since', [CompletionResultType]::ParameterName, 'The window: a duration back from now (30m, 1h, 2d) or a timestamp [default: 1h]')
+            [CompletionResult]::new('--trace', '--trace', [CompletionResultType]::ParameterName, 'A memory trace (clw-diag record, CSV, Prometheus JSON) for a leak verdict (repeatable)')
+            [CompletionResult]::new('--cgroup', '--cgroup', [CompletionResultType]::ParameterName, 'The memory cgroup of the incident, for the snapshot and the OOM kill order')
+            [CompletionResult]::new('--bundle', '--bundle', [CompletionResultType]::ParameterName, 'Also write the raw inputs, redacted, to OUT.tar.gz (mode 0600)')
+            [CompletionResult]::new('--section-timeout', '--section-timeout', [CompletionResultType]::ParameterName, 'Time budget of each section, seconds')
+            [CompletionResult]::new('--kmsg', '--kmsg', [CompletionResultType]::ParameterName, 'The kernel log device')
+            [CompletionResult]::new('--worker-log-glob', '--worker-log-glob', [CompletionResultType]::ParameterName, 'Replace the --worker-logs places (for tests)')
+            [CompletionResult]::new('--format', '--format', [CompletionResultType]::ParameterName, 'Output format: a table for people, JSON (the stable contract, see docs/json.md), CSV, or GitHub Actions annotations (triage)')
+            [CompletionResult]::new('--color', '--color', [CompletionResultType]::ParameterName, 'When to colour the output; NO_COLOR in the environment means never for "auto"')
+            [CompletionResult]::new('--proc-root', '--proc-root', [CompletionResultType]::ParameterName, 'Read process files from this directory instead of /proc (e.g. a copied tree)')
+            [CompletionResult]::new('--cgroup-root', '--cgroup-root', [CompletionResultType]::ParameterName, 'Read cgroup files from this directory instead of /sys/fs/cgroup')
+            [CompletionResult]::new('--worker-logs', '--worker-logs', [CompletionResultType]::ParameterName, 'Read the worker logs in their usual places: /var/log/clw/*.log, /var/log/claw/*.log')
+            [CompletionResult]::new('--force', '--force', [CompletionResultType]::ParameterName, 'Replace an existing --bundle file')
+            [CompletionResult]::new('--json', '--json', [CompletionResultType]::ParameterName, 'Shorthand for --format json')
+            [CompletionResult]::new('-q', '-q', [CompletionResultType]::ParameterName, 'Print only the data: no notes or warnings on stderr')
+            [CompletionResult]::new('--quiet', '--quiet', [CompletionResultType]::ParameterName, 'Print only the data: no notes or warnings on stderr')
+            [CompletionResult]::new('-v', '-v', [CompletionResultType]::ParameterName, 'Say more on stderr about what is read (repeat for more)')
+            [CompletionResult]::new('--verbose', '--verbose', [CompletionResultType]::ParameterName, 'Say more on stderr about what is read (repeat for more)')
+            [CompletionResult]::new('-h', '-h', [CompletionResultType]::ParameterName, 'Print help (see more with ''--help'')')
+            [CompletionResult]::new('--help', '--help', [CompletionResultType]::ParameterName, 'Print help (see more with ''--help'')')
+            [CompletionResult]::new('-V', '-V ', [CompletionResultType]::ParameterName, 'Print version')
+            [CompletionResult]::new('--version', '--version', [CompletionResultType]::ParameterName, 'Print version')
+            break
+        }
         'clw-diag;backtrace' {
             [CompletionResult]::new('--exe', '--exe', [CompletionResultType]::ParameterName, 'The executable that crashed, when it is not where the core says')
             [CompletionResult]::new('--sysroot', '--sysroot', [CompletionResultType]::ParameterName, 'Find the mapped files under this root instead of / (e.g. a copied container image)')
@@ -356,6 +395,7 @@ Register-ArgumentCompleter -Native -CommandName 'clw-diag' -ScriptBlock {
             [CompletionResult]::new('analyze', 'analyze', [CompletionResultType]::ParameterValue, 'Analyse recorded traces: leak verdict, rate with a confidence interval, time to limit')
             [CompletionResult]::new('oom-rank', 'oom-rank', [CompletionResultType]::ParameterValue, 'Who the kernel''s OOM killer would kill first in a cgroup or on the host, and why')
             [CompletionResult]::new('recommend', 'recommend', [CompletionResultType]::ParameterValue, 'Memory request and limit from observed usage: traces, a cgroup, or Prometheus')
+            [CompletionResult]::new('report', 'report', [CompletionResultType]::ParameterValue, 'One incident report: snapshot, OOM kill order, kernel and worker logs, cores, summary')
             [CompletionResult]::new('backtrace', 'backtrace', [CompletionResultType]::ParameterValue, 'Unwind and symbolize every thread of a core dump, like gdb''s `thread apply all bt`')
             [CompletionResult]::new('symbolize', 'symbolize', [CompletionResultType]::ParameterValue, 'Resolve addresses to function, file and line (addr2line-compatible, inline frames)')
             [CompletionResult]::new('serve', 'serve', [CompletionResultType]::ParameterValue, 'Serve host, cgroup and process memory metrics for Prometheus (OpenMetrics) at /metrics')
@@ -387,6 +427,9 @@ Register-ArgumentCompleter -Native -CommandName 'clw-diag' -ScriptBlock {
             break
         }
         'clw-diag;help;recommend' {
+            break
+        }
+        'clw-diag;help;report' {
             break
         }
         'clw-diag;help;backtrace' {

@@ -40,6 +40,9 @@ _clw__diag() {
             clw__diag,record)
                 cmd="clw__diag__subcmd__record"
                 ;;
+            clw__diag,report)
+                cmd="clw__diag__subcmd__report"
+                ;;
             clw__diag,sample)
                 cmd="clw__diag__subcmd__sample"
                 ;;
@@ -91,6 +94,9 @@ _clw__diag() {
             clw__diag__subcmd__help,record)
                 cmd="clw__diag__subcmd__help__subcmd__record"
                 ;;
+            clw__diag__subcmd__help,report)
+                cmd="clw__diag__subcmd__help__subcmd__report"
+                ;;
             clw__diag__subcmd__help,sample)
                 cmd="clw__diag__subcmd__help__subcmd__sample"
                 ;;
@@ -116,7 +122,7 @@ _clw__diag() {
 
     case "${cmd}" in
         clw__diag)
-            opts="-q -v -h -V --format --json --color --quiet --verbose --proc-root --cgroup-root --help --version sample vmmap triage record analyze oom-rank recommend backtrace symbolize serve completions man help"
+            opts="-q -v -h -V --format --json --color --quiet --verbose --proc-root --cgroup-root --worker-logs --logs --cores --since --trace --cgroup --bundle --force --section-timeout --kmsg --worker-log-glob --help --version sample vmmap triage record analyze oom-rank recommend report backtrace symbolize serve completions man help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 1 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -135,6 +141,42 @@ _clw__diag() {
                     return 0
                     ;;
                 --cgroup-root)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --logs)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --cores)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --since)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --trace)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --cgroup)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --bundle)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --section-timeout)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --kmsg)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --worker-log-glob)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
@@ -344,7 +386,7 @@ _clw__diag() {
             return 0
             ;;
         clw__subcmd__diag__subcmd__help)
-            opts="sample vmmap triage record analyze oom-rank recommend backtrace symbolize serve completions man help"
+            opts="sample vmmap triage record analyze oom-rank recommend report backtrace symbolize serve completions man help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -470,6 +512,20 @@ _clw__diag() {
             return 0
             ;;
         clw__subcmd__diag__subcmd__help__subcmd__record)
+            opts=""
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        clw__subcmd__diag__subcmd__help__subcmd__report)
             opts=""
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
@@ -743,6 +799,72 @@ _clw__diag() {
                     return 0
                     ;;
                 -o)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --format)
+                    COMPREPLY=($(compgen -W "table json csv github" -- "${cur}"))
+                    return 0
+                    ;;
+                --color)
+                    COMPREPLY=($(compgen -W "auto always never" -- "${cur}"))
+                    return 0
+                    ;;
+                --proc-root)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --cgroup-root)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        clw__subcmd__diag__subcmd__report)
+            opts="-q -v -h -V --worker-logs --logs --cores --since --trace --cgroup --bundle --force --section-timeout --kmsg --worker-log-glob --format --json --color --quiet --verbose --proc-root --cgroup-root --help --version"
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                --logs)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --cores)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --since)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --trace)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --cgroup)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --bundle)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --section-timeout)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --kmsg)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --worker-log-glob)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;

@@ -22,11 +22,22 @@ set edit:completion:arg-completer[clw-diag] = {|@words|
             cand --color 'When to colour the output; NO_COLOR in the environment means never for "auto"'
             cand --proc-root 'Read process files from this directory instead of /proc (e.g. a copied tree)'
             cand --cgroup-root 'Read cgroup files from this directory instead of /sys/fs/cgroup'
+            cand --logs 'Also read these log files (a glob: ''*'' and ''?'' in the file name; repeatable)'
+            cand --cores 'Look for core files in DIR (repeatable)'
+            cand --since 'The window: a duration back from now (30m, 1h, 2d) or a timestamp [default: 1h]'
+            cand --trace 'A memory trace (clw-diag record, CSV, Prometheus JSON) for a leak verdict (repeatable)'
+            cand --cgroup 'The memory cgroup of the incident, for the snapshot and the OOM kill order'
+            cand --bundle 'Also write the raw inputs, redacted, to OUT.tar.gz (mode 0600)'
+            cand --section-timeout 'Time budget of each section, seconds'
+            cand --kmsg 'The kernel log device'
+            cand --worker-log-glob 'Replace the --worker-logs places (for tests)'
             cand --json 'Shorthand for --format json'
             cand -q 'Print only the data: no notes or warnings on stderr'
             cand --quiet 'Print only the data: no notes or warnings on stderr'
             cand -v 'Say more on stderr about what is read (repeat for more)'
             cand --verbose 'Say more on stderr about what is read (repeat for more)'
+            cand --worker-logs 'Read the worker logs in their usual places: /var/log/clw/*.log, /var/log/claw/*.log'
+            cand --force 'Replace an existing --bundle file'
             cand -h 'Print help (see more with ''--help'')'
             cand --help 'Print help (see more with ''--help'')'
             cand -V 'Print version'
@@ -38,6 +49,7 @@ set edit:completion:arg-completer[clw-diag] = {|@words|
             cand analyze 'Analyse recorded traces: leak verdict, rate with a confidence interval, time to limit'
             cand oom-rank 'Who the kernel''s OOM killer would kill first in a cgroup or on the host, and why'
             cand recommend 'Memory request and limit from observed usage: traces, a cgroup, or Prometheus'
+            cand report 'One incident report: snapshot, OOM kill order, kernel and worker logs, cores, summary'
             cand backtrace 'Unwind and symbolize every thread of a core dump, like gdb''s `thread apply all bt`'
             cand symbolize 'Resolve addresses to function, file and line (addr2line-compatible, inline frames)'
             cand serve 'Serve host, cgroup and process memory metrics for Prometheus (OpenMetrics) at /metrics'
@@ -222,6 +234,32 @@ set edit:completion:arg-completer[clw-diag] = {|@words|
             cand -V 'Print version'
             cand --version 'Print version'
         }
+        &'clw-diag;report'= {
+            cand --logs 'Also read these log files (a glob: ''*'' and ''?'' in the file name; repeatable)'
+            cand --cores 'Look for core files in DIR (repeatable)'
+            cand --since 'The window: a duration back from now (30m, 1h, 2d) or a timestamp [default: 1h]'
+            cand --trace 'A memory trace (clw-diag record, CSV, Prometheus JSON) for a leak verdict (repeatable)'
+            cand --cgroup 'The memory cgroup of the incident, for the snapshot and the OOM kill order'
+            cand --bundle 'Also write the raw inputs, redacted, to OUT.tar.gz (mode 0600)'
+            cand --section-timeout 'Time budget of each section, seconds'
+            cand --kmsg 'The kernel log device'
+            cand --worker-log-glob 'Replace the --worker-logs places (for tests)'
+            cand --format 'Output format: a table for people, JSON (the stable contract, see docs/json.md), CSV, or GitHub Actions annotations (triage)'
+            cand --color 'When to colour the output; NO_COLOR in the environment means never for "auto"'
+            cand --proc-root 'Read process files from this directory instead of /proc (e.g. a copied tree)'
+            cand --cgroup-root 'Read cgroup files from this directory instead of /sys/fs/cgroup'
+            cand --worker-logs 'Read the worker logs in their usual places: /var/log/clw/*.log, /var/log/claw/*.log'
+            cand --force 'Replace an existing --bundle file'
+            cand --json 'Shorthand for --format json'
+            cand -q 'Print only the data: no notes or warnings on stderr'
+            cand --quiet 'Print only the data: no notes or warnings on stderr'
+            cand -v 'Say more on stderr about what is read (repeat for more)'
+            cand --verbose 'Say more on stderr about what is read (repeat for more)'
+            cand -h 'Print help (see more with ''--help'')'
+            cand --help 'Print help (see more with ''--help'')'
+            cand -V 'Print version'
+            cand --version 'Print version'
+        }
         &'clw-diag;backtrace'= {
             cand --exe 'The executable that crashed, when it is not where the core says'
             cand --sysroot 'Find the mapped files under this root instead of / (e.g. a copied container image)'
@@ -336,6 +374,7 @@ set edit:completion:arg-completer[clw-diag] = {|@words|
             cand analyze 'Analyse recorded traces: leak verdict, rate with a confidence interval, time to limit'
             cand oom-rank 'Who the kernel''s OOM killer would kill first in a cgroup or on the host, and why'
             cand recommend 'Memory request and limit from observed usage: traces, a cgroup, or Prometheus'
+            cand report 'One incident report: snapshot, OOM kill order, kernel and worker logs, cores, summary'
             cand backtrace 'Unwind and symbolize every thread of a core dump, like gdb''s `thread apply all bt`'
             cand symbolize 'Resolve addresses to function, file and line (addr2line-compatible, inline frames)'
             cand serve 'Serve host, cgroup and process memory metrics for Prometheus (OpenMetrics) at /metrics'
@@ -359,6 +398,8 @@ set edit:completion:arg-completer[clw-diag] = {|@words|
         &'clw-diag;help;oom-rank'= {
         }
         &'clw-diag;help;recommend'= {
+        }
+        &'clw-diag;help;report'= {
         }
         &'clw-diag;help;backtrace'= {
         }

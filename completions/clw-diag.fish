@@ -1,6 +1,6 @@
 # Print an optspec for argparse to handle cmd's options that are independent of any subcommand.
 function __fish_clw_diag_global_optspecs
-    string join \n format= json color= q/quiet v/verbose proc-root= cgroup-root= h/help V/version
+    string join \n format= json color= q/quiet v/verbose proc-root= cgroup-root= worker-logs logs= cores= since= trace= cgroup= bundle= force section-timeout= kmsg= worker-log-glob= h/help V/version
 end
 
 function __fish_clw_diag_needs_command
@@ -33,9 +33,20 @@ always\t''
 never\t''"
 complete -c clw-diag -n "__fish_clw_diag_needs_command" -l proc-root -d 'Read process files from this directory instead of /proc (e.g. a copied tree)' -r -F
 complete -c clw-diag -n "__fish_clw_diag_needs_command" -l cgroup-root -d 'Read cgroup files from this directory instead of /sys/fs/cgroup' -r -F
+complete -c clw-diag -n "__fish_clw_diag_needs_command" -l logs -d 'Also read these log files (a glob: \'*\' and \'?\' in the file name; repeatable)' -r
+complete -c clw-diag -n "__fish_clw_diag_needs_command" -l cores -d 'Look for core files in DIR (repeatable)' -r -F
+complete -c clw-diag -n "__fish_clw_diag_needs_command" -l since -d 'The window: a duration back from now (30m, 1h, 2d) or a timestamp [default: 1h]' -r
+complete -c clw-diag -n "__fish_clw_diag_needs_command" -l trace -d 'A memory trace (clw-diag record, CSV, Prometheus JSON) for a leak verdict (repeatable)' -r -F
+complete -c clw-diag -n "__fish_clw_diag_needs_command" -l cgroup -d 'The memory cgroup of the incident, for the snapshot and the OOM kill order' -r
+complete -c clw-diag -n "__fish_clw_diag_needs_command" -l bundle -d 'Also write the raw inputs, redacted, to OUT.tar.gz (mode 0600)' -r -F
+complete -c clw-diag -n "__fish_clw_diag_needs_command" -l section-timeout -d 'Time budget of each section, seconds' -r
+complete -c clw-diag -n "__fish_clw_diag_needs_command" -l kmsg -d 'The kernel log device' -r -F
+complete -c clw-diag -n "__fish_clw_diag_needs_command" -l worker-log-glob -d 'Replace the --worker-logs places (for tests)' -r
 complete -c clw-diag -n "__fish_clw_diag_needs_command" -l json -d 'Shorthand for --format json'
 complete -c clw-diag -n "__fish_clw_diag_needs_command" -s q -l quiet -d 'Print only the data: no notes or warnings on stderr'
 complete -c clw-diag -n "__fish_clw_diag_needs_command" -s v -l verbose -d 'Say more on stderr about what is read (repeat for more)'
+complete -c clw-diag -n "__fish_clw_diag_needs_command" -l worker-logs -d 'Read the worker logs in their usual places: /var/log/clw/*.log, /var/log/claw/*.log'
+complete -c clw-diag -n "__fish_clw_diag_needs_command" -l force -d 'Replace an existing --bundle file'
 complete -c clw-diag -n "__fish_clw_diag_needs_command" -s h -l help -d 'Print help (see more with \'--help\')'
 complete -c clw-diag -n "__fish_clw_diag_needs_command" -s V -l version -d 'Print version'
 complete -c clw-diag -n "__fish_clw_diag_needs_command" -f -a "sample" -d 'Snapshot of host, memory cgroups and processes, with pressure states'
@@ -45,6 +56,7 @@ complete -c clw-diag -n "__fish_clw_diag_needs_command" -f -a "record" -d 'Recor
 complete -c clw-diag -n "__fish_clw_diag_needs_command" -f -a "analyze" -d 'Analyse recorded traces: leak verdict, rate with a confidence interval, time to limit'
 complete -c clw-diag -n "__fish_clw_diag_needs_command" -f -a "oom-rank" -d 'Who the kernel\'s OOM killer would kill first in a cgroup or on the host, and why'
 complete -c clw-diag -n "__fish_clw_diag_needs_command" -f -a "recommend" -d 'Memory request and limit from observed usage: traces, a cgroup, or Prometheus'
+complete -c clw-diag -n "__fish_clw_diag_needs_command" -f -a "report" -d 'One incident report: snapshot, OOM kill order, kernel and worker logs, cores, summary'
 complete -c clw-diag -n "__fish_clw_diag_needs_command" -f -a "backtrace" -d 'Unwind and symbolize every thread of a core dump, like gdb\'s `thread apply all bt`'
 complete -c clw-diag -n "__fish_clw_diag_needs_command" -f -a "symbolize" -d 'Resolve addresses to function, file and line (addr2line-compatible, inline frames)'
 complete -c clw-diag -n "__fish_clw_diag_needs_command" -f -a "serve" -d 'Serve host, cgroup and process memory metrics for Prometheus (OpenMetrics) at /metrics'
@@ -231,6 +243,31 @@ complete -c clw-diag -n "__fish_clw_diag_using_subcommand recommend" -s q -l qui
 complete -c clw-diag -n "__fish_clw_diag_using_subcommand recommend" -s v -l verbose -d 'Say more on stderr about what is read (repeat for more)'
 complete -c clw-diag -n "__fish_clw_diag_using_subcommand recommend" -s h -l help -d 'Print help (see more with \'--help\')'
 complete -c clw-diag -n "__fish_clw_diag_using_subcommand recommend" -s V -l version -d 'Print version'
+complete -c clw-diag -n "__fish_clw_diag_using_subcommand report" -l logs -d 'Also read these log files (a glob: \'*\' and \'?\' in the file name; repeatable)' -r
+complete -c clw-diag -n "__fish_clw_diag_using_subcommand report" -l cores -d 'Look for core files in DIR (repeatable)' -r -F
+complete -c clw-diag -n "__fish_clw_diag_using_subcommand report" -l since -d 'The window: a duration back from now (30m, 1h, 2d) or a timestamp [default: 1h]' -r
+complete -c clw-diag -n "__fish_clw_diag_using_subcommand report" -l trace -d 'A memory trace (clw-diag record, CSV, Prometheus JSON) for a leak verdict (repeatable)' -r -F
+complete -c clw-diag -n "__fish_clw_diag_using_subcommand report" -l cgroup -d 'The memory cgroup of the incident, for the snapshot and the OOM kill order' -r
+complete -c clw-diag -n "__fish_clw_diag_using_subcommand report" -l bundle -d 'Also write the raw inputs, redacted, to OUT.tar.gz (mode 0600)' -r -F
+complete -c clw-diag -n "__fish_clw_diag_using_subcommand report" -l section-timeout -d 'Time budget of each section, seconds' -r
+complete -c clw-diag -n "__fish_clw_diag_using_subcommand report" -l kmsg -d 'The kernel log device' -r -F
+complete -c clw-diag -n "__fish_clw_diag_using_subcommand report" -l worker-log-glob -d 'Replace the --worker-logs places (for tests)' -r
+complete -c clw-diag -n "__fish_clw_diag_using_subcommand report" -l format -d 'Output format: a table for people, JSON (the stable contract, see docs/json.md), CSV, or GitHub Actions annotations (triage)' -r -f -a "table\t''
+json\t''
+csv\t''
+github\t'GitHub Actions annotations (triage only)'"
+complete -c clw-diag -n "__fish_clw_diag_using_subcommand report" -l color -d 'When to colour the output; NO_COLOR in the environment means never for "auto"' -r -f -a "auto\t''
+always\t''
+never\t''"
+complete -c clw-diag -n "__fish_clw_diag_using_subcommand report" -l proc-root -d 'Read process files from this directory instead of /proc (e.g. a copied tree)' -r -F
+complete -c clw-diag -n "__fish_clw_diag_using_subcommand report" -l cgroup-root -d 'Read cgroup files from this directory instead of /sys/fs/cgroup' -r -F
+complete -c clw-diag -n "__fish_clw_diag_using_subcommand report" -l worker-logs -d 'Read the worker logs in their usual places: /var/log/clw/*.log, /var/log/claw/*.log'
+complete -c clw-diag -n "__fish_clw_diag_using_subcommand report" -l force -d 'Replace an existing --bundle file'
+complete -c clw-diag -n "__fish_clw_diag_using_subcommand report" -l json -d 'Shorthand for --format json'
+complete -c clw-diag -n "__fish_clw_diag_using_subcommand report" -s q -l quiet -d 'Print only the data: no notes or warnings on stderr'
+complete -c clw-diag -n "__fish_clw_diag_using_subcommand report" -s v -l verbose -d 'Say more on stderr about what is read (repeat for more)'
+complete -c clw-diag -n "__fish_clw_diag_using_subcommand report" -s h -l help -d 'Print help (see more with \'--help\')'
+complete -c clw-diag -n "__fish_clw_diag_using_subcommand report" -s V -l version -d 'Print version'
 complete -c clw-diag -n "__fish_clw_diag_using_subcommand backtrace" -l exe -d 'The executable that crashed, when it is not where the core says' -r -F
 complete -c clw-diag -n "__fish_clw_diag_using_subcommand backtrace" -l sysroot -d 'Find the mapped files under this root instead of / (e.g. a copied container image)' -r -F
 complete -c clw-diag -n "__fish_clw_diag_using_subcommand backtrace" -l debug-dir -d 'Also look for separate debug files (.build-id/xx/….debug, debuglink names) in DIR' -r -F
@@ -325,17 +362,18 @@ complete -c clw-diag -n "__fish_clw_diag_using_subcommand man" -s q -l quiet -d 
 complete -c clw-diag -n "__fish_clw_diag_using_subcommand man" -s v -l verbose -d 'Say more on stderr about what is read (repeat for more)'
 complete -c clw-diag -n "__fish_clw_diag_using_subcommand man" -s h -l help -d 'Print help (see more with \'--help\')'
 complete -c clw-diag -n "__fish_clw_diag_using_subcommand man" -s V -l version -d 'Print version'
-complete -c clw-diag -n "__fish_clw_diag_using_subcommand help; and not __fish_seen_subcommand_from sample vmmap triage record analyze oom-rank recommend backtrace symbolize serve completions man help" -f -a "sample" -d 'Snapshot of host, memory cgroups and processes, with pressure states'
-complete -c clw-diag -n "__fish_clw_diag_using_subcommand help; and not __fish_seen_subcommand_from sample vmmap triage record analyze oom-rank recommend backtrace symbolize serve completions man help" -f -a "vmmap" -d 'Where a process\'s memory is: heap, stacks, code, file data, shared memory, kernel'
-complete -c clw-diag -n "__fish_clw_diag_using_subcommand help; and not __fish_seen_subcommand_from sample vmmap triage record analyze oom-rank recommend backtrace symbolize serve completions man help" -f -a "triage" -d 'Find OOM kills, abnormal exits and crashes in kernel, container, systemd, runtime and CI logs'
-complete -c clw-diag -n "__fish_clw_diag_using_subcommand help; and not __fish_seen_subcommand_from sample vmmap triage record analyze oom-rank recommend backtrace symbolize serve completions man help" -f -a "record" -d 'Record a memory trace of a process, a cgroup or a command (JSON Lines, crash-safe)'
-complete -c clw-diag -n "__fish_clw_diag_using_subcommand help; and not __fish_seen_subcommand_from sample vmmap triage record analyze oom-rank recommend backtrace symbolize serve completions man help" -f -a "analyze" -d 'Analyse recorded traces: leak verdict, rate with a confidence interval, time to limit'
-complete -c clw-diag -n "__fish_clw_diag_using_subcommand help; and not __fish_seen_subcommand_from sample vmmap triage record analyze oom-rank recommend backtrace symbolize serve completions man help" -f -a "oom-rank" -d 'Who the kernel\'s OOM killer would kill first in a cgroup or on the host, and why'
-complete -c clw-diag -n "__fish_clw_diag_using_subcommand help; and not __fish_seen_subcommand_from sample vmmap triage record analyze oom-rank recommend backtrace symbolize serve completions man help" -f -a "recommend" -d 'Memory request and limit from observed usage: traces, a cgroup, or Prometheus'
-complete -c clw-diag -n "__fish_clw_diag_using_subcommand help; and not __fish_seen_subcommand_from sample vmmap triage record analyze oom-rank recommend backtrace symbolize serve completions man help" -f -a "backtrace" -d 'Unwind and symbolize every thread of a core dump, like gdb\'s `thread apply all bt`'
-complete -c clw-diag -n "__fish_clw_diag_using_subcommand help; and not __fish_seen_subcommand_from sample vmmap triage record analyze oom-rank recommend backtrace symbolize serve completions man help" -f -a "symbolize" -d 'Resolve addresses to function, file and line (addr2line-compatible, inline frames)'
-complete -c clw-diag -n "__fish_clw_diag_using_subcommand help; and not __fish_seen_subcommand_from sample vmmap triage record analyze oom-rank recommend backtrace symbolize serve completions man help" -f -a "serve" -d 'Serve host, cgroup and process memory metrics for Prometheus (OpenMetrics) at /metrics'
-complete -c clw-diag -n "__fish_clw_diag_using_subcommand help; and not __fish_seen_subcommand_from sample vmmap triage record analyze oom-rank recommend backtrace symbolize serve completions man help" -f -a "completions" -d 'Print shell completions (bash, zsh, fish, elvish, powershell)'
-complete -c clw-diag -n "__fish_clw_diag_using_subcommand help; and not __fish_seen_subcommand_from sample vmmap triage record analyze oom-rank recommend backtrace symbolize serve completions man help" -f -a "man" -d 'Print the man page (or write every page with --dir)'
-complete -c clw-diag -n "__fish_clw_diag_using_subcommand help; and not __fish_seen_subcommand_from sample vmmap triage record analyze oom-rank recommend backtrace symbolize serve completions man help" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'
+complete -c clw-diag -n "__fish_clw_diag_using_subcommand help; and not __fish_seen_subcommand_from sample vmmap triage record analyze oom-rank recommend report backtrace symbolize serve completions man help" -f -a "sample" -d 'Snapshot of host, memory cgroups and processes, with pressure states'
+complete -c clw-diag -n "__fish_clw_diag_using_subcommand help; and not __fish_seen_subcommand_from sample vmmap triage record analyze oom-rank recommend report backtrace symbolize serve completions man help" -f -a "vmmap" -d 'Where a process\'s memory is: heap, stacks, code, file data, shared memory, kernel'
+complete -c clw-diag -n "__fish_clw_diag_using_subcommand help; and not __fish_seen_subcommand_from sample vmmap triage record analyze oom-rank recommend report backtrace symbolize serve completions man help" -f -a "triage" -d 'Find OOM kills, abnormal exits and crashes in kernel, container, systemd, runtime and CI logs'
+complete -c clw-diag -n "__fish_clw_diag_using_subcommand help; and not __fish_seen_subcommand_from sample vmmap triage record analyze oom-rank recommend report backtrace symbolize serve completions man help" -f -a "record" -d 'Record a memory trace of a process, a cgroup or a command (JSON Lines, crash-safe)'
+complete -c clw-diag -n "__fish_clw_diag_using_subcommand help; and not __fish_seen_subcommand_from sample vmmap triage record analyze oom-rank recommend report backtrace symbolize serve completions man help" -f -a "analyze" -d 'Analyse recorded traces: leak verdict, rate with a confidence interval, time to limit'
+complete -c clw-diag -n "__fish_clw_diag_using_subcommand help; and not __fish_seen_subcommand_from sample vmmap triage record analyze oom-rank recommend report backtrace symbolize serve completions man help" -f -a "oom-rank" -d 'Who the kernel\'s OOM killer would kill first in a cgroup or on the host, and why'
+complete -c clw-diag -n "__fish_clw_diag_using_subcommand help; and not __fish_seen_subcommand_from sample vmmap triage record analyze oom-rank recommend report backtrace symbolize serve completions man help" -f -a "recommend" -d 'Memory request and limit from observed usage: traces, a cgroup, or Prometheus'
+complete -c clw-diag -n "__fish_clw_diag_using_subcommand help; and not __fish_seen_subcommand_from sample vmmap triage record analyze oom-rank recommend report backtrace symbolize serve completions man help" -f -a "report" -d 'One incident report: snapshot, OOM kill order, kernel and worker logs, cores, summary'
+complete -c clw-diag -n "__fish_clw_diag_using_subcommand help; and not __fish_seen_subcommand_from sample vmmap triage record analyze oom-rank recommend report backtrace symbolize serve completions man help" -f -a "backtrace" -d 'Unwind and symbolize every thread of a core dump, like gdb\'s `thread apply all bt`'
+complete -c clw-diag -n "__fish_clw_diag_using_subcommand help; and not __fish_seen_subcommand_from sample vmmap triage record analyze oom-rank recommend report backtrace symbolize serve completions man help" -f -a "symbolize" -d 'Resolve addresses to function, file and line (addr2line-compatible, inline frames)'
+complete -c clw-diag -n "__fish_clw_diag_using_subcommand help; and not __fish_seen_subcommand_from sample vmmap triage record analyze oom-rank recommend report backtrace symbolize serve completions man help" -f -a "serve" -d 'Serve host, cgroup and process memory metrics for Prometheus (OpenMetrics) at /metrics'
+complete -c clw-diag -n "__fish_clw_diag_using_subcommand help; and not __fish_seen_subcommand_from sample vmmap triage record analyze oom-rank recommend report backtrace symbolize serve completions man help" -f -a "completions" -d 'Print shell completions (bash, zsh, fish, elvish, powershell)'
+complete -c clw-diag -n "__fish_clw_diag_using_subcommand help; and not __fish_seen_subcommand_from sample vmmap triage record analyze oom-rank recommend report backtrace symbolize serve completions man help" -f -a "man" -d 'Print the man page (or write every page with --dir)'
+complete -c clw-diag -n "__fish_clw_diag_using_subcommand help; and not __fish_seen_subcommand_from sample vmmap triage record analyze oom-rank recommend report backtrace symbolize serve completions man help" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'
 complete -c clw-diag -n "__fish_clw_diag_using_subcommand help; and __fish_seen_subcommand_from analyze" -f -a "memory-trace" -d 'Leak verdict, leak rate with a confidence interval, and time to the memory limit'

@@ -7,10 +7,11 @@ mod completions;
 mod oom_rank;
 mod recommend;
 mod record;
+mod report;
 pub(crate) mod sample;
 mod serve;
 mod symbolize;
-mod triage;
+pub(crate) mod triage;
 mod vmmap;
 
 use std::io::{IsTerminal, Write};
@@ -53,7 +54,10 @@ pub struct Cli {
     #[command(flatten)]
     pub global: GlobalArgs,
     #[command(subcommand)]
-    pub command: Command,
+    pub command: Option<Command>,
+    /// `clw-diag --worker-logs --cores=/tmp --since=1h`: the report's flags with no subcommand.
+    #[command(flatten)]
+    pub report: report::ReportArgs,
 }
 
 /// Flags every subcommand accepts.
@@ -134,6 +138,9 @@ pub enum Command {
     /// Memory request and limit from observed usage: traces, a cgroup, or Prometheus.
     #[command(long_about = recommend::LONG_ABOUT, after_help = recommend::AFTER_HELP)]
     Recommend(recommend::RecommendArgs),
+    /// One incident report: snapshot, OOM kill order, kernel and worker logs, cores, summary.
+    #[command(long_about = report::LONG_ABOUT, after_help = report::AFTER_HELP)]
+    Report(report::ReportArgs),
     /// Unwind and symbolize every thread of a core dump, like gdb's `thread apply all bt`.
     #[command(long_about = backtrace::LONG_ABOUT, after_help = backtrace::AFTER_HELP)]
     Backtrace(backtrace::BacktraceArgs),
@@ -207,7 +214,23 @@ impl Output {
 /// Run the parsed command line.
 pub fn run(cli: Cli) -> anyhow::Result<ExitCode> {
     let out = Output::from_args(&cli.global);
-    match cli.command {
+    let Some(command) = cli.command else {
+        if cli.report.any() {
+            return report::run(cli.report, &cli.global, &out);
+        }
+        // No subcommand and no report flag: the help, as a usage error.
+        let mut cmd = <Cli as clap::CommandFactory>::command();
+        let _ = cmd.print_help();
+        return Ok(ExitCode::from(2));
+    };
+    if cli.report.any() {
+        anyhow::bail!(
+            "the report flags (--worker-logs, --cores, --since, ...) go before no subcommand or \
+             after `report`"
+        );
+    }
+    match command {
+        Command::Report(a) => report::run(a, &cli.global, &out),
         Command::Sample(a) => sample::run(a, &cli.global, &out),
         Command::Vmmap(a) => vmmap::run(a, &cli.global, &out),
         Command::Triage(a) => triage::run(a, &out),

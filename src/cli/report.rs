@@ -1,0 +1,170 @@
+//! `clw-diag report`, also reached with the report flags and no subcommand (the runbook's
+//! `clw-diag --worker-logs --cores=/tmp --since=1h > diag.txt`).
+
+use std::io::{IsTerminal, Write};
+use std::path::PathBuf;
+use std::process::ExitCode;
+use std::time::Duration;
+
+use clap::Args;
+use clw_diag::render::Format;
+use clw_diag::report::bundle::Bundle;
+use clw_diag::report::incident::{self, Options, WORKER_LOG_GLOBS};
+use clw_diag::report::redact::redact;
+
+use super::{GlobalArgs, Output};
+
+pub const LONG_ABOUT: &str = "\
+One incident report, for pasting into a ticket: everything the next person needs, from one \
+command run in a hurry. Sections (each with a time budget; one that fails or runs out of time \
+says so and the others go on):
+
+  Host and cgroups    host memory, PSI and the limited cgroups with pressure states (sample)
+  OOM kill order      who the kernel would kill next and why (oom-rank)
+  Kernel log          OOM kills, segfaults and kills in /dev/kmsg since --since (triage)
+  Worker logs         the same in /var/log/clw/*.log and /var/log/claw/*.log (--worker-logs)
+                      and in --logs GLOB files
+  Core files          cores newer than --since in --cores DIR: crash signature and the
+                      crashing thread's backtrace (backtrace)
+  Memory traces       leak verdict and a limit recommendation for each --trace FILE
+
+then a summary: what most likely happened, the evidence (section and file:line), and what to do \
+next. Secrets (Authorization headers, bearer tokens, passwords in URLs and key=value pairs, cloud \
+access keys, private keys) are redacted from the output and the bundle; /proc/PID/environ is \
+never included. Plain text when redirected; --json for machines; --bundle OUT.tar.gz keeps the \
+raw inputs (log excerpts, smaps of the top processes, cgroup files, backtraces), mode 0600.
+
+Exit code 0 when anything could be read, 2 when nothing at all could be.";
+
+pub const AFTER_HELP: &str = "\
+Examples:
+  clw-diag --worker-logs --cores=/tmp --since=1h > diag.txt     the runbook's command line
+  clw-diag report --cgroup /kubepods/burstable/pod1234 --since 30m --bundle incident.tar.gz
+  clw-diag report --logs '/srv/app/logs/*.log' --trace memory-trace.json --json";
+
+/// The report's flags; also accepted with no subcommand.
+#[derive(Debug, Args, Clone, Default)]
+#[command(next_help_heading = "Report options (also without a subcommand)")]
+pub struct ReportArgs {
+    /// Read the worker logs in their usual places: /var/log/clw/*.log, /var/log/claw/*.log.
+    #[arg(long)]
+    pub worker_logs: bool,
+    /// Also read these log files (a glob: '*' and '?' in the file name; repeatable).
+    #[arg(long, value_name = "GLOB")]
+    pub logs: Vec<String>,
+    /// Look for core files in DIR (repeatable).
+    #[arg(long, value_name = "DIR")]
+    pub cores: Vec<PathBuf>,
+    /// The window: a duration back from now (30m, 1h, 2d) or a timestamp [default: 1h].
+    #[arg(long, value_name = "DURATION|TIMESTAMP")]
+    pub since: Option<String>,
+    /// A memory trace (clw-diag record, CSV, Prometheus JSON) for a leak verdict (repeatable).
+    #[arg(long, value_name = "FILE")]
+    pub trace: Vec<PathBuf>,
+    /// The memory cgroup of the incident, for the snapshot and the OOM kill order.
+    #[arg(long, value_name = "PATH")]
+    pub cgroup: Option<String>,
+    /// Also write the raw inputs, redacted, to OUT.tar.gz (mode 0600).
+    #[arg(long, value_name = "OUT.tar.gz")]
+    pub bundle: Option<PathBuf>,
+    /// Replace an existing --bundle file.
+    #[arg(long)]
+    pub force: bool,
+    /// Time budget of each section, seconds.
+    #[arg(long, value_name = "SECONDS", default_value_t = 30.0)]
+    pub section_timeout: f64,
+    /// The kernel log device.
+    #[arg(long, value_name = "PATH", default_value = "/dev/kmsg", hide = true)]
+    pub kmsg: PathBuf,
+    /// Replace the --worker-logs places (for tests).
+    #[arg(long, value_name = "GLOB", hide = true)]
+    pub worker_log_glob: Vec<String>,
+}
+
+impl ReportArgs {
+    /// Whether any report flag was given (then no subcommand means `report`).
+    pub fn any(&self) -> bool {
+        self.worker_logs
+            || !self.logs.is_empty()
+            || !self.cores.is_empty()
+            || self.since.is_some()
+            || !self.trace.is_empty()
+            || self.cgroup.is_some()
+            || self.bundle.is_some()
+    }
+}
+
+fn progress(title: &str) {
+    let _ = write!(std::io::stderr(), "\rclw-diag: report: {title}…\x1b[K");
+}
+
+pub fn run(a: ReportArgs, g: &GlobalArgs, out: &Output) -> anyhow::Result<ExitCode> {
+    let since_label = a.since.clone().unwrap_or_else(|| "1h".into());
+    let since_us = super::triage::parse_since(&since_label).map_err(|e| anyhow::anyhow!(e))?;
+    if let Some(b) = &a.bundle {
+        if b.exists() && !a.force {
+            anyhow::bail!("{}: exists; pass --force to replace it", b.display());
+        }
+    }
+    if !(a.section_timeout > 0.0 && a.section_timeout.is_finite()) {
+        anyhow::bail!("--section-timeout must be a positive number of seconds");
+    }
+    let show_progress = std::io::stderr().is_terminal() && !out.quiet;
+    let opts = Options {
+        proc_root: g.proc_root.clone(),
+        cgroup_root: g.cgroup_root.clone(),
+        worker_logs: a.worker_logs,
+        worker_log_globs: if a.worker_log_glob.is_empty() {
+            WORKER_LOG_GLOBS.iter().map(|s| s.to_string()).collect()
+        } else {
+            a.worker_log_glob.clone()
+        },
+        logs: a.logs.clone(),
+        cores: a.cores.clone(),
+        since_us,
+        since_label,
+        traces: a.trace.clone(),
+        cgroup: a.cgroup.clone(),
+        kmsg: a.kmsg.clone(),
+        budget: Duration::from_secs_f64(a.section_timeout),
+        progress: show_progress.then_some(progress as fn(&str)),
+    };
+    let report = incident::build(&opts);
+    if show_progress {
+        let _ = write!(std::io::stderr(), "\r\x1b[K");
+    }
+    let text = redact(&incident::to_text(&report)).text;
+    let mut json = serde_json::to_value(&report)?;
+    incident::redact_json(&mut json);
+    let stdout = std::io::stdout();
+    let mut w = stdout.lock();
+    match out.format {
+        Format::Json => {
+            serde_json::to_writer_pretty(&mut w, &json)?;
+            writeln!(w)?;
+        }
+        _ => w.write_all(text.as_bytes())?,
+    }
+    w.flush()?;
+    if let Some(path) = &a.bundle {
+        let mut b = Bundle::new("clw-diag-report");
+        b.add_text("report.txt", &text);
+        b.add_text("report.json", &serde_json::to_string_pretty(&json)?);
+        for (name, content) in &report.raw {
+            b.add_text(name, content);
+        }
+        b.write(path, a.force)?;
+        out.note(&format!(
+            "bundle written to {} ({} files, {} secret(s) redacted)",
+            path.display(),
+            b.entries().len(),
+            b.redacted_count()
+        ));
+    }
+    if report.read_anything() {
+        Ok(ExitCode::SUCCESS)
+    } else {
+        out.note("nothing at all could be read");
+        Ok(ExitCode::from(2))
+    }
+}
