@@ -322,6 +322,17 @@ fn bad_input_is_reported_per_section() {
             text.to_lowercase().contains("permission denied"),
             "the unreadable log is not explained:\n{text}"
         );
+        // The kernel log as nobody: read when dmesg_restrict is 0, else said why not.
+        let restricted = std::fs::read_to_string("/proc/sys/kernel/dmesg_restrict")
+            .is_ok_and(|v| v.trim() == "1");
+        let kernel = text.split("== Kernel log").nth(1).unwrap_or_default();
+        let kernel = kernel.split("\n== ").next().unwrap_or_default();
+        if restricted {
+            assert!(
+                kernel.contains("FAILED") && kernel.contains("CAP_SYSLOG"),
+                "{kernel}"
+            );
+        }
     } else {
         eprintln!("SKIP (part): not root or no setpriv; unreadable-log case not run");
     }
@@ -338,6 +349,12 @@ fn bad_input_is_reported_per_section() {
     ]);
     assert_eq!(o.status.code(), Some(2), "{}", stderr(&o));
     assert!(stdout(&o).contains("== Summary"), "{}", stdout(&o));
+
+    // Sections that run out of time are said to, and the report is still written.
+    let o = run(&["report", "--section-timeout", "0.000001", "--since", "1h"]);
+    let text = stdout(&o);
+    assert!(text.contains("TIMED OUT"), "{text}");
+    assert!(text.contains("== Summary"), "{text}");
 
     // No subcommand and no report flag: the help, exit 2.
     let o = run(&[]);
