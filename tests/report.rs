@@ -360,3 +360,25 @@ fn bad_input_is_reported_per_section() {
     let o = run(&[]);
     assert_eq!(o.status.code(), Some(2));
 }
+
+/// Progress goes to stderr only on a terminal: none when redirected, a line per section under
+/// a pseudo-terminal (`script`).
+#[test]
+fn progress_only_on_a_terminal() {
+    let o = run(&["report", "--since", "1m"]);
+    assert!(!stderr(&o).contains("report: "), "{}", stderr(&o));
+    if Command::new("script").arg("--version").output().is_err() {
+        eprintln!("SKIP: util-linux script(1) is not installed");
+        return;
+    }
+    let line = format!("{} report --since 1m", bin());
+    let o = Command::new("script")
+        .args(["-qec", &line, "/dev/null"])
+        .output()
+        .unwrap();
+    let tty = String::from_utf8_lossy(&o.stdout);
+    assert!(
+        tty.contains("clw-diag: report: Host and cgroups"),
+        "no progress on a terminal:\n{tty}"
+    );
+}
