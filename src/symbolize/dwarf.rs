@@ -177,10 +177,12 @@ impl DebugData {
     /// the full DWARF.
     ///
     /// The units are found by `.debug_aranges`, else (rustc's own units have no aranges) by
-    /// their root DIEs' ranges. `None` (build the full context instead) when that could change
-    /// an answer: a root DIE cannot be decoded; no unit holds any address; a kept unit is not a plain
-    /// DWARF 2–5 compilation unit; or a kept unit's abbreviations use a form that refers
-    /// outside the unit (`DW_FORM_ref_addr`, `DW_FORM_ref_sig8`, the `GNU_*_alt` forms, or
+    /// their root DIEs' ranges; the units their `DW_FORM_ref_addr` attributes point into (an
+    /// abstract origin in another unit, as gcc -flto and Rust's std write) are kept too, up to
+    /// 64. `None` (build the full context instead) when that could change an answer: a root
+    /// DIE cannot be decoded; no unit holds any address; a kept unit is not a plain
+    /// DWARF 2–5 compilation unit; or a kept unit's abbreviations use another form that refers
+    /// outside the unit (`DW_FORM_ref_sig8`, the `GNU_*_alt` and `*_sup` forms, or
     /// `DW_FORM_indirect`, whose form is only known per DIE).
     pub(crate) fn dwarf_for(&self, addrs: &[u64]) -> Option<gimli::Dwarf<Reader>> {
         let borrowed = self.borrowed();
@@ -213,22 +215,6 @@ impl DebugData {
         use gimli::Section as _;
         let info: &[u8] = borrowed.debug_info.reader().slice();
         let abbrev: &[u8] = borrowed.debug_abbrev.reader().slice();
-        let mut stand_in_abbrev = None;
-        for &o in &keep {
-            let h = borrowed
-                .debug_info
-                .header_from_offset(gimli::DebugInfoOffset(o))
-                .ok()?;
-            if !matches!(h.type_(), gimli::UnitType::Compilation) || !(2..=5).contains(&h.version())
-            {
-                return None;
-            }
-            if refers_outside(abbrev, h.debug_abbrev_offset().0, self.endian)? {
-                return None;
-            }
-            stand_in_abbrev.get_or_insert((h.debug_abbrev_offset().0, h.address_size()));
-        }
-        let (abbrev_offset, address_size) = stand_in_abbrev?;
         // The units of .debug_info in order: (offset, length including the length field).
         let mut units: Vec<(usize, usize)> = Vec::new();
         let mut it = borrowed.units();
@@ -236,6 +222,47 @@ impl DebugData {
             let o = h.offset().as_debug_info_offset()?.0;
             units.push((o, h.length_including_self()));
         }
+        // Kept units, and (closure) the units their DW_FORM_ref_addr attributes point into.
+        let mut stand_in_abbrev = None;
+        let mut queue: Vec<(usize, bool)> = keep.iter().map(|&o| (o, true)).collect();
+        let mut k = 0;
+        while k < queue.len() {
+            let (o, wanted) = queue[k];
+            k += 1;
+            let h = borrowed
+                .debug_info
+                .header_from_offset(gimli::DebugInfoOffset(o))
+                .ok()?;
+            let plain = match h.type_() {
+                gimli::UnitType::Compilation => true,
+                // dwz's partial units hold DIEs other units refer to.
+                gimli::UnitType::Partial => !wanted,
+                _ => false,
+            };
+            if !plain || !(2..=5).contains(&h.version()) {
+                return None;
+            }
+            match refers_outside(abbrev, h.debug_abbrev_offset().0, self.endian)? {
+                Outside::No => {}
+                Outside::Other => return None,
+                Outside::RefAddr => {
+                    for target in ref_addr_targets(&borrowed, &h)? {
+                        let i = units.partition_point(|u| u.0 <= target).checked_sub(1)?;
+                        let u = units[i].0;
+                        if !queue.iter().any(|q| q.0 == u) {
+                            queue.push((u, false));
+                        }
+                    }
+                    if queue.len() > MAX_REFERENCED_UNITS {
+                        return None;
+                    }
+                }
+            }
+            stand_in_abbrev.get_or_insert((h.debug_abbrev_offset().0, h.address_size()));
+        }
+        let mut keep: Vec<usize> = queue.iter().map(|q| q.0).collect();
+        keep.sort_unstable();
+        let (abbrev_offset, address_size) = stand_in_abbrev?;
         let mut out = info.to_vec();
         let mut i = 0;
         while i < units.len() {
@@ -423,17 +450,33 @@ fn abbreviation_bytes(
     }
 }
 
-/// Whether the abbreviation table at `offset` of `.debug_abbrev` uses a form that refers
-/// outside its unit (see [`DebugData::dwarf_for`]). `None` when the table cannot be read.
-/// Format: DWARF 5 section 7.5.3 (code, tag, children flag, then name/form pairs ending 0, 0;
+/// What forms of an abbreviation table refer outside their unit.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Outside {
+    No,
+    /// `DW_FORM_ref_addr` only: offsets into `.debug_info`, whose units can be kept too.
+    RefAddr,
+    /// Type units, supplementary or alternate files, or `DW_FORM_indirect` (the form is only
+    /// known per DIE): no sparse context.
+    Other,
+}
+
+/// Units kept because kept units refer into them: more than this and the full context is
+/// cheaper.
+const MAX_REFERENCED_UNITS: usize = 64;
+
+/// Which forms of the abbreviation table at `offset` of `.debug_abbrev` refer outside their
+/// unit (see [`DebugData::dwarf_for`]). `None` when the table cannot be read. Format: DWARF 5
+/// section 7.5.3 (code, tag, children flag, then name/form pairs ending 0, 0;
 /// `DW_FORM_implicit_const` carries a signed value in the table).
-fn refers_outside(abbrev: &[u8], offset: usize, endian: RunTimeEndian) -> Option<bool> {
+fn refers_outside(abbrev: &[u8], offset: usize, endian: RunTimeEndian) -> Option<Outside> {
     use gimli::{constants as c, Reader as _};
     let mut r = EndianSlice::new(abbrev.get(offset..)?, endian);
+    let mut found = Outside::No;
     loop {
         let code = r.read_uleb128().ok()?;
         if code == 0 {
-            return Some(false);
+            return Some(found);
         }
         r.read_uleb128().ok()?; // tag
         r.read_u8().ok()?; // children
@@ -447,10 +490,11 @@ fn refers_outside(abbrev: &[u8], offset: usize, endian: RunTimeEndian) -> Option
             if form == c::DW_FORM_implicit_const {
                 r.read_sleb128().ok()?;
             }
-            if matches!(
+            if form == c::DW_FORM_ref_addr {
+                found = Outside::RefAddr;
+            } else if matches!(
                 form,
-                c::DW_FORM_ref_addr
-                    | c::DW_FORM_ref_sig8
+                c::DW_FORM_ref_sig8
                     | c::DW_FORM_GNU_ref_alt
                     | c::DW_FORM_GNU_strp_alt
                     | c::DW_FORM_ref_sup4
@@ -458,10 +502,35 @@ fn refers_outside(abbrev: &[u8], offset: usize, endian: RunTimeEndian) -> Option
                     | c::DW_FORM_strp_sup
                     | c::DW_FORM_indirect
             ) {
-                return Some(true);
+                return Some(Outside::Other);
             }
         }
     }
+}
+
+/// The `.debug_info` offsets the `DW_FORM_ref_addr` attributes of unit `h` point at (every
+/// DIE is read). `None` when the unit cannot be read to its end.
+fn ref_addr_targets(
+    d: &gimli::Dwarf<EndianSlice<'_, RunTimeEndian>>,
+    h: &gimli::UnitHeader<EndianSlice<'_, RunTimeEndian>>,
+) -> Option<Vec<usize>> {
+    let abbrevs = d.abbreviations(h).ok()?;
+    let mut entries = h.entries_raw(&abbrevs, None).ok()?;
+    let mut out = Vec::new();
+    while !entries.is_empty() {
+        let Some(abbrev) = entries.read_abbreviation().ok()? else {
+            continue;
+        };
+        for spec in abbrev.attributes() {
+            let attr = entries.read_attribute(*spec).ok()?;
+            if let gimli::AttributeValue::DebugInfoRef(o) = attr.raw_value() {
+                out.push(o.0);
+            }
+        }
+    }
+    out.sort_unstable();
+    out.dedup();
+    Some(out)
 }
 
 #[cfg(test)]
@@ -529,18 +598,98 @@ mod tests {
         assert!(dd.dwarf_for(&[0x10]).is_none());
     }
 
+    /// Every frame (name, line), innermost first.
+    fn all_frames(ctx: &addr2line::Context<Reader>, addr: u64) -> Vec<(String, Option<u32>)> {
+        let mut out = Vec::new();
+        if let Ok(mut it) = ctx.find_frames(addr).skip_all_loads() {
+            while let Ok(Some(f)) = it.next() {
+                let name = f
+                    .function
+                    .as_ref()
+                    .and_then(|n| n.raw_name().ok())
+                    .map(|n| n.into_owned())
+                    .unwrap_or_default();
+                out.push((name, f.location.as_ref().and_then(|l| l.line)));
+            }
+        }
+        out
+    }
+
+    /// gcc -flto refers across units with DW_FORM_ref_addr (the function of the link-time unit
+    /// names its abstract origin in the compile-time unit): the units referred to are kept too,
+    /// and every address of f_b reads the same frames, named f_b, as in the full context.
+    #[test]
+    fn units_referred_to_by_ref_addr_are_kept() {
+        let d = tempfile::tempdir().unwrap();
+        std::fs::write(
+            d.path().join("a.c"),
+            "int f_a(int x) { return x * 3 + 1; }\n",
+        )
+        .unwrap();
+        std::fs::write(
+            d.path().join("b.c"),
+            "int f_a(int);\n__attribute__((noinline)) int f_b(int x) { return f_a(x) - 2; }\n\
+             int main(int c, char **v) { (void)v; return f_b(c); }\n",
+        )
+        .unwrap();
+        let o = Command::new("gcc")
+            .current_dir(d.path())
+            .args(["-g", "-O2", "-flto", "-o", "lto", "a.c", "b.c"])
+            .output()
+            .expect("gcc runs");
+        assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+        let exe = d.path().join("lto");
+        let data = std::fs::read(&exe).unwrap();
+        let file = object::File::parse(&*data).unwrap();
+        let (start, size) = {
+            use object::ObjectSymbol;
+            let s = file.symbols().find(|s| s.name() == Ok("f_b")).unwrap();
+            (s.address(), s.size())
+        };
+        let dd = DebugData::load(&exe).unwrap();
+        let borrowed = dd.borrowed();
+        let mut units = borrowed.units();
+        let mut any_ref_addr = false;
+        while let Ok(Some(h)) = units.next() {
+            use gimli::Section as _;
+            let abbrev = borrowed.debug_abbrev.reader().slice();
+            any_ref_addr |=
+                refers_outside(abbrev, h.debug_abbrev_offset().0, RunTimeEndian::Little)
+                    == Some(Outside::RefAddr);
+        }
+        assert!(
+            any_ref_addr,
+            "this gcc wrote no DW_FORM_ref_addr with -flto"
+        );
+        let full = addr2line::Context::from_dwarf(dd.dwarf()).unwrap();
+        let addrs: Vec<u64> = (start..start + size).collect();
+        let sparse = addr2line::Context::from_dwarf(dd.dwarf_for(&addrs).expect("sparse")).unwrap();
+        for a in addrs {
+            let f = all_frames(&full, a);
+            assert_eq!(
+                f.last().map(|f| f.0.as_str()),
+                Some("f_b"),
+                "at {a:#x}: {f:?}"
+            );
+            assert_eq!(all_frames(&sparse, a), f, "at {a:#x}");
+        }
+    }
+
     #[test]
     fn forms_that_refer_outside_the_unit() {
         let le = RunTimeEndian::Little;
         // code 1, DW_TAG_compile_unit, children, (DW_AT_name, DW_FORM_string), end; table end.
         let plain = [1, 0x11, 1, 0x03, 0x08, 0, 0, 0];
-        assert_eq!(refers_outside(&plain, 0, le), Some(false));
+        assert_eq!(refers_outside(&plain, 0, le), Some(Outside::No));
         // code 1, DW_TAG_subprogram, no children, (DW_AT_abstract_origin, DW_FORM_ref_addr).
         let cross = [1, 0x2e, 0, 0x31, 0x10, 0, 0, 0];
-        assert_eq!(refers_outside(&cross, 0, le), Some(true));
+        assert_eq!(refers_outside(&cross, 0, le), Some(Outside::RefAddr));
+        // DW_FORM_ref_sig8 (a type unit).
+        let sig8 = [1, 0x2e, 0, 0x49, 0x20, 0, 0, 0];
+        assert_eq!(refers_outside(&sig8, 0, le), Some(Outside::Other));
         // DW_FORM_implicit_const carries its value in the table; then DW_FORM_ref4 (local).
         let implicit = [1, 0x2e, 0, 0x3a, 0x21, 0x05, 0x31, 0x13, 0, 0, 0];
-        assert_eq!(refers_outside(&implicit, 0, le), Some(false));
+        assert_eq!(refers_outside(&implicit, 0, le), Some(Outside::No));
         // Cut short, or an offset past the end: unknown.
         assert_eq!(refers_outside(&cross[..3], 0, le), None);
         assert_eq!(refers_outside(&plain, 100, le), None);
