@@ -58,11 +58,18 @@ fn wait_for(what: &str, timeout: Duration, mut f: impl FnMut() -> bool) {
     }
 }
 
-fn kernel_log() -> Vec<String> {
+/// The kernel log as (seconds since boot, message) lines. The ring buffer is bounded and these
+/// tests fill it with OOM reports, so lines are told apart by their time stamp, not their
+/// position.
+fn kernel_log() -> Vec<(f64, String)> {
     let o = Command::new("dmesg").output().expect("dmesg runs");
     String::from_utf8_lossy(&o.stdout)
         .lines()
-        .map(str::to_string)
+        .filter_map(|l| {
+            let rest = l.strip_prefix('[')?;
+            let (ts, msg) = rest.split_once(']')?;
+            Some((ts.trim().parse().ok()?, msg.to_string()))
+        })
         .collect()
 }
 
@@ -111,16 +118,19 @@ fn rank(cg: &TestCgroup) -> serde_json::Value {
 
 /// Let the child grow; the pid the kernel's log says it killed.
 fn provoke(fam: &Family, go: &Path, pids: [i32; 2]) -> i32 {
-    let before = kernel_log().len();
+    let before = kernel_log().last().map_or(0.0, |l| l.0);
     std::fs::write(go, b"").unwrap();
     let mut victim = None;
     wait_for("the kernel to kill", Duration::from_secs(60), || {
-        let log = kernel_log();
-        victim = log.iter().skip(before.min(log.len())).find_map(|l| {
-            let rest = l.split("Killed process ").nth(1)?;
-            let pid: i32 = rest.split_whitespace().next()?.parse().ok()?;
-            pids.contains(&pid).then_some(pid)
-        });
+        // The first kill of one of ours after the go.
+        victim = kernel_log()
+            .iter()
+            .filter(|l| l.0 > before)
+            .find_map(|(_, l)| {
+                let rest = l.split("Killed process ").nth(1)?;
+                let pid: i32 = rest.split_whitespace().next()?.parse().ok()?;
+                pids.contains(&pid).then_some(pid)
+            });
         victim.is_some()
     });
     let _ = fam;
