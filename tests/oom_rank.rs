@@ -288,3 +288,64 @@ fn processes_exiting_while_ranked() {
     stop.store(true, std::sync::atomic::Ordering::Relaxed);
     churn.join().unwrap();
 }
+
+/// Damaged copies of the v2 fixture: a garbled status is a one-line error (exit 2) naming the
+/// file; an absurd size saturates instead of overflowing; a status unreadable as nobody is
+/// counted and said, not fatal.
+#[test]
+fn damaged_fixture_status() {
+    let status = "proc/31337/status";
+    let garbled = copy_tree(&fixtures().join("v2"));
+    std::fs::write(
+        garbled.path().join(status),
+        b"\x00\xff garbage\nRssAnon: lots\n",
+    )
+    .unwrap();
+    let o = run_fixture(garbled.path(), &["oom-rank"]);
+    assert_eq!(o.status.code(), Some(2), "{}", stderr(&o));
+    assert!(stderr(&o).contains("31337"), "{}", stderr(&o));
+    assert_eq!(stderr(&o).lines().count(), 1, "{}", stderr(&o));
+
+    let huge = copy_tree(&fixtures().join("v2"));
+    let p = huge.path().join(status);
+    let text = std::fs::read_to_string(&p)
+        .unwrap()
+        .replace("RssAnon:\t   47832 kB", "RssAnon:\t18446744073709551615 kB");
+    assert!(text.contains("18446744073709551615"));
+    std::fs::write(&p, text).unwrap();
+    let o = run_fixture(huge.path(), &["oom-rank", "--json"]);
+    assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
+    assert!(json(&o)["candidates"][0]["badness_pages"].as_i64().unwrap() > 0);
+
+    if is_root() && Command::new("setpriv").arg("--version").output().is_ok() {
+        let hidden = copy_tree(&fixtures().join("v2"));
+        use std::os::unix::fs::PermissionsExt;
+        std::fs::set_permissions(
+            hidden.path().join(status),
+            std::fs::Permissions::from_mode(0o000),
+        )
+        .unwrap();
+        std::fs::set_permissions(hidden.path(), std::fs::Permissions::from_mode(0o755)).unwrap();
+        let proc_root = hidden.path().join("proc");
+        let cg_root = hidden.path().join("sys/fs/cgroup");
+        let o = Command::new("setpriv")
+            .args(["--reuid=65534", "--regid=65534", "--clear-groups", "--"])
+            .arg(bin())
+            .arg("--proc-root")
+            .arg(&proc_root)
+            .arg("--cgroup-root")
+            .arg(&cg_root)
+            .args(["oom-rank", "--json"])
+            .output()
+            .unwrap();
+        assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
+        let v = json(&o);
+        assert_eq!(v["permission_denied"], 1, "{v}");
+        assert!(
+            v["warnings"].to_string().contains("permission denied"),
+            "{v}"
+        );
+    } else {
+        eprintln!("SKIP (part): not root or no setpriv; the unreadable status case is not run");
+    }
+}

@@ -356,6 +356,13 @@ fn bad_input_is_reported_per_section() {
     assert!(text.contains("TIMED OUT"), "{text}");
     assert!(text.contains("== Summary"), "{text}");
 
+    // A budget that is no number of seconds: a usage error, not a panic.
+    for bad in ["1e30", "0", "nan", "inf"] {
+        let o = run(&["report", "--section-timeout", bad]);
+        assert_eq!(o.status.code(), Some(2), "{bad}: {}", stderr(&o));
+        assert!(stderr(&o).contains("--section-timeout"), "{}", stderr(&o));
+    }
+
     // No subcommand and no report flag: the help, exit 2.
     let o = run(&[]);
     assert_eq!(o.status.code(), Some(2));

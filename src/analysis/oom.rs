@@ -21,7 +21,8 @@
 //! Inputs per process come from `/proc/PID/status` (`RssAnon`, `RssFile`, `RssShmem`, `VmSwap`,
 //! `VmPTE`, in kB, which the kernel prints from the same page counters), `oom_score_adj`,
 //! `oom_score`, and `stat` (parent, start time, kernel-thread flag). A process that exits
-//! while being read is counted and left out.
+//! while being read, or whose files cannot be read, is counted and left out; so is clw-diag
+//! itself.
 
 use std::path::PathBuf;
 
@@ -67,15 +68,27 @@ pub fn badness(i: BadnessInput, totalpages: u64) -> Option<i64> {
     if i.oom_score_adj <= OOM_SCORE_ADJ_MIN {
         return None;
     }
-    let points = (i.rss_pages + i.swap_pages + i.pgtables_pages) as i64;
-    Some(points + i64::from(i.oom_score_adj) * (totalpages / 1000) as i64)
+    // Saturating: the inputs come from files a copied tree may have garbled.
+    let points = i
+        .rss_pages
+        .saturating_add(i.swap_pages)
+        .saturating_add(i.pgtables_pages);
+    let points = i64::try_from(points).unwrap_or(i64::MAX);
+    let scale = i64::try_from(totalpages / 1000).unwrap_or(i64::MAX);
+    Some(points.saturating_add(i64::from(i.oom_score_adj).saturating_mul(scale)))
 }
 
 /// `/proc/PID/oom_score` from a badness computed with the global totalpages (0 for a process
 /// that is never chosen).
 pub fn proc_oom_score(badness: Option<i64>, totalpages: u64) -> i64 {
     match badness {
-        Some(b) if totalpages > 0 => (1000 + b * 1000 / totalpages as i64) * 2 / 3,
+        Some(b) if totalpages > 0 => {
+            let total = i64::try_from(totalpages).unwrap_or(i64::MAX);
+            1000i64
+                .saturating_add(b.saturating_mul(1000) / total)
+                .saturating_mul(2)
+                / 3
+        }
         _ => 0,
     }
 }
@@ -128,6 +141,8 @@ pub struct OomRank {
     pub candidates: Vec<Candidate>,
     /// Processes that exited while being read.
     pub vanished: usize,
+    /// Processes whose files could not be read for permission: the kernel ranks them too.
+    pub permission_denied: usize,
     /// Findings for people (risky `oom_score_adj` inheritance, no limit, ...).
     pub warnings: Vec<String>,
     /// Why the kernel's `oom_score` can differ from the badness used for the ranking.
@@ -144,7 +159,8 @@ fn kb_to_pages(v: Option<u64>) -> u64 {
 /// found; [`Error::Io`] when `/proc` cannot be listed or `/proc/meminfo` read.
 pub fn rank(opts: &Options) -> Result<OomRank> {
     let meminfo = crate::sample::host::read_host(&opts.proc_root)?;
-    let global_totalpages = (meminfo.total_bytes + meminfo.swap_total_bytes) / PAGE_SIZE;
+    let global_totalpages =
+        meminfo.total_bytes.saturating_add(meminfo.swap_total_bytes) / PAGE_SIZE;
     let swap_pages = meminfo.swap_total_bytes / PAGE_SIZE;
     let hierarchy = match (&opts.cgroup, MemoryHierarchy::detect(&opts.cgroup_root)) {
         (Some(_), Err(e)) => return Err(e),
@@ -196,7 +212,13 @@ pub fn rank(opts: &Options) -> Result<OomRank> {
     let ticks = procfs::ticks_per_second() as f64;
     let mut candidates = Vec::new();
     let mut vanished = 0;
+    let mut denied = 0;
+    // clw-diag itself: gone long before any OOM it is asked about.
+    let own = process::self_pid(&opts.proc_root).ok();
     for pid in process::list_pids(&opts.proc_root)? {
+        if Some(pid) == own {
+            continue;
+        }
         let p = match process::open(&opts.proc_root, pid) {
             Ok(p) => p,
             Err(_) => {
@@ -226,6 +248,12 @@ pub fn rank(opts: &Options) -> Result<OomRank> {
                 vanished += 1;
                 continue;
             }
+            // Not ours to read (hidepid, a garbled copy): counted, not fatal; the kernel would
+            // still rank it, so say so.
+            Err(e) if e.is_permission() => {
+                denied += 1;
+                continue;
+            }
             Err(e) => return Err(e),
         };
         if m.rss_bytes.is_none() {
@@ -245,8 +273,8 @@ pub fn rank(opts: &Options) -> Result<OomRank> {
         let adj = m.oom_score_adj.unwrap_or(0);
         let input = BadnessInput {
             rss_pages: kb_to_pages(m.anon_bytes)
-                + kb_to_pages(m.file_bytes)
-                + kb_to_pages(m.shmem_bytes),
+                .saturating_add(kb_to_pages(m.file_bytes))
+                .saturating_add(kb_to_pages(m.shmem_bytes)),
             swap_pages: kb_to_pages(m.swap_bytes),
             pgtables_pages: kb_to_pages(m.page_tables_bytes),
             oom_score_adj: adj,
@@ -261,10 +289,10 @@ pub fn rank(opts: &Options) -> Result<OomRank> {
             age_s: uptime_s.map(|u| (u - stat.starttime as f64 / ticks).max(0.0)),
             cgroup: m.memory_cgroup,
             badness_pages: b,
-            badness_bytes: b.map(|b| b * PAGE_SIZE as i64),
-            rss_bytes: input.rss_pages * PAGE_SIZE,
-            swap_bytes: input.swap_pages * PAGE_SIZE,
-            page_tables_bytes: input.pgtables_pages * PAGE_SIZE,
+            badness_bytes: b.map(|b| b.saturating_mul(PAGE_SIZE as i64)),
+            rss_bytes: input.rss_pages.saturating_mul(PAGE_SIZE),
+            swap_bytes: input.swap_pages.saturating_mul(PAGE_SIZE),
+            page_tables_bytes: input.pgtables_pages.saturating_mul(PAGE_SIZE),
             oom_score_adj: adj,
             kernel_oom_score: m.oom_score.map(i64::from),
             computed_oom_score: proc_oom_score(global, global_totalpages),
@@ -279,6 +307,12 @@ pub fn rank(opts: &Options) -> Result<OomRank> {
             .then(a.pid.cmp(&b.pid))
     });
     warnings.extend(inherited_adj_warnings(&candidates));
+    if denied > 0 {
+        warnings.push(format!(
+            "{denied} process(es) could not be read (permission denied) and are missing from \
+             the ranking; the kernel would rank them too: run as root"
+        ));
+    }
     if candidates.iter().all(|c| c.unkillable) {
         warnings.push(match &rel {
             Some(r) => format!("no killable process in {r}"),
@@ -325,6 +359,7 @@ pub fn rank(opts: &Options) -> Result<OomRank> {
         oom_group,
         candidates,
         vanished,
+        permission_denied: denied,
         warnings,
         notes,
     })
@@ -488,6 +523,19 @@ mod tests {
             oom_score_adj: 0,
         };
         assert_eq!(badness(all, 1000), Some(17));
+    }
+
+    #[test]
+    fn garbled_huge_inputs_saturate_rather_than_overflow() {
+        let huge = BadnessInput {
+            rss_pages: u64::MAX,
+            swap_pages: u64::MAX,
+            pgtables_pages: u64::MAX,
+            oom_score_adj: 1000,
+        };
+        assert_eq!(badness(huge, u64::MAX), Some(i64::MAX));
+        let _ = proc_oom_score(Some(i64::MAX), 1);
+        let _ = proc_oom_score(Some(i64::MIN + 1), 1);
     }
 
     #[test]

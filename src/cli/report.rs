@@ -106,9 +106,11 @@ pub fn run(a: ReportArgs, g: &GlobalArgs, out: &Output) -> anyhow::Result<ExitCo
             anyhow::bail!("{}: exists; pass --force to replace it", b.display());
         }
     }
-    if !(a.section_timeout > 0.0 && a.section_timeout.is_finite()) {
-        anyhow::bail!("--section-timeout must be a positive number of seconds");
-    }
+    // Up to a day: a budget beyond that is no budget (and a float too large for a Duration).
+    let budget = Duration::try_from_secs_f64(a.section_timeout)
+        .ok()
+        .filter(|d| !d.is_zero() && d.as_secs() <= 86_400)
+        .ok_or_else(|| anyhow::anyhow!("--section-timeout must be between 0 and 86400 seconds"))?;
     let show_progress = std::io::stderr().is_terminal() && !out.quiet;
     let opts = Options {
         proc_root: g.proc_root.clone(),
@@ -126,7 +128,7 @@ pub fn run(a: ReportArgs, g: &GlobalArgs, out: &Output) -> anyhow::Result<ExitCo
         traces: a.trace.clone(),
         cgroup: a.cgroup.clone(),
         kmsg: a.kmsg.clone(),
-        budget: Duration::from_secs_f64(a.section_timeout),
+        budget,
         progress: show_progress.then_some(progress as fn(&str)),
     };
     let report = incident::build(&opts);

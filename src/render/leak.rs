@@ -2,7 +2,7 @@
 
 use serde::Serialize;
 
-use super::units::iec;
+use super::units::{duration, iec};
 use super::{col, Cell, Report, Table};
 use crate::analysis::leak::LeakResult;
 
@@ -12,18 +12,6 @@ pub struct AnalyzeReport {
     pub results: Vec<LeakResult>,
     /// What the readers tolerated (a torn last line).
     pub warnings: Vec<String>,
-}
-
-fn dur(s: f64) -> String {
-    if s >= 86400.0 * 2.0 {
-        format!("{:.1} d", s / 86400.0)
-    } else if s >= 7200.0 {
-        format!("{:.1} h", s / 3600.0)
-    } else if s >= 120.0 {
-        format!("{:.0} min", s / 60.0)
-    } else {
-        format!("{s:.0} s")
-    }
 }
 
 fn rate(b: f64) -> String {
@@ -40,11 +28,14 @@ impl Report for AnalyzeReport {
                 notes.push(format!(
                     "{name}: Mann-Kendall p = {p:.2e} on {} envelope points ({n:.0} effective after the serial-correlation correction), window {}",
                     r.envelope_points,
-                    r.envelope_window_s.map(dur).unwrap_or_default()
+                    r.envelope_window_s.map(duration).unwrap_or_default()
                 ));
             }
             if let Some(w) = r.warmup_excluded_s {
-                notes.push(format!("{name}: warm-up of {} before the plateau", dur(w)));
+                notes.push(format!(
+                    "{name}: warm-up of {} before the plateau",
+                    duration(w)
+                ));
             }
             if let (Some(src), Some(l)) = (&r.limit_source, r.limit_bytes) {
                 notes.push(format!("{name}: limit {} ({src})", iec(l)));
@@ -52,8 +43,8 @@ impl Report for AnalyzeReport {
             if let Some([lo, hi]) = r.time_to_limit_interval_s {
                 notes.push(format!(
                     "{name}: time to limit between {} and {}",
-                    lo.map(dur).unwrap_or_else(|| "-".into()),
-                    hi.map(dur)
+                    lo.map(duration).unwrap_or_else(|| "-".into()),
+                    hi.map(duration)
                         .unwrap_or_else(|| "never (the interval includes no growth)".into())
                 ));
             }
@@ -100,7 +91,11 @@ impl Report for AnalyzeReport {
                                 .unwrap_or_else(|| "-".into()),
                         ),
                         Cell::Pct(r.growth_pct),
-                        Cell::text(r.time_to_limit_s.map(dur).unwrap_or_else(|| "-".into())),
+                        Cell::text(
+                            r.time_to_limit_s
+                                .map(duration)
+                                .unwrap_or_else(|| "-".into()),
+                        ),
                     ]
                 })
                 .collect(),

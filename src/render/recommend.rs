@@ -8,7 +8,7 @@ use std::io::{self, Write};
 
 use serde::Serialize;
 
-use super::units::iec;
+use super::units::{duration, iec};
 use super::{col, Cell, Report, Table};
 use crate::analysis::recommend::{Policy, Status, Target};
 
@@ -18,18 +18,6 @@ pub struct RecommendReport {
     pub targets: Vec<Target>,
     /// What the readers tolerated or skipped.
     pub warnings: Vec<String>,
-}
-
-fn dur(s: f64) -> String {
-    if s >= 2.0 * 86400.0 {
-        format!("{:.1} d", s / 86400.0)
-    } else if s >= 7200.0 {
-        format!("{:.1} h", s / 3600.0)
-    } else if s >= 120.0 {
-        format!("{:.0} min", s / 60.0)
-    } else {
-        format!("{s:.0} s")
-    }
 }
 
 fn short(name: &str) -> &str {
@@ -60,8 +48,8 @@ impl Report for RecommendReport {
                 t.samples,
                 t.metric,
                 t.intervals,
-                dur(t.interval_s),
-                dur(t.history_s),
+                duration(t.interval_s),
+                duration(t.history_s),
                 t.leak_verdict
                     .as_deref()
                     .map(|v| format!(", leak verdict {v}"))

@@ -125,8 +125,29 @@ pub fn parse_size(s: &str) -> Option<u64> {
     (b.is_finite() && b >= 0.0 && b < u64::MAX as f64).then_some(b as u64)
 }
 
+/// A duration in seconds for people: `45 s`, `12 min`, `3.5 h`, `2.1 d`.
+pub fn duration(s: f64) -> String {
+    if s >= 2.0 * 86400.0 {
+        format!("{:.1} d", s / 86400.0)
+    } else if s >= 7200.0 {
+        format!("{:.1} h", s / 3600.0)
+    } else if s >= 120.0 {
+        format!("{:.0} min", s / 60.0)
+    } else {
+        format!("{s:.0} s")
+    }
+}
+
 #[cfg(test)]
 mod tests {
+    #[test]
+    fn durations_for_people() {
+        assert_eq!(super::duration(45.0), "45 s");
+        assert_eq!(super::duration(720.0), "12 min");
+        assert_eq!(super::duration(3.5 * 3600.0), "3.5 h");
+        assert_eq!(super::duration(2.1 * 86400.0), "2.1 d");
+    }
+
     use super::*;
 
     #[test]

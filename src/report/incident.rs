@@ -264,6 +264,7 @@ fn snapshot(o: &Options) -> Outcome {
             });
         }
     }
+    let hierarchy = crate::sample::cgroup::MemoryHierarchy::detect(&o.cgroup_root).ok();
     for c in &s.cgroups {
         if c.pressure.state == PressureState::Critical {
             facts.findings.push(Finding {
@@ -276,10 +277,8 @@ fn snapshot(o: &Options) -> Outcome {
             });
         }
         // The cgroup's own files, for the bundle.
-        if let Ok(h) = crate::sample::cgroup::MemoryHierarchy::detect(&o.cgroup_root) {
-            if let Ok((dir, _)) = h.resolve(&c.memory.path) {
-                facts.raw.extend(cgroup_files(&dir, &c.memory.path));
-            }
+        if let Some(Ok((dir, _))) = hierarchy.as_ref().map(|h| h.resolve(&c.memory.path)) {
+            facts.raw.extend(cgroup_files(&dir, &c.memory.path));
         }
     }
     Outcome::ok(json(&s), table_text(&s), facts)

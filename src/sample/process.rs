@@ -80,7 +80,7 @@ pub struct ReadOptions {
 }
 
 fn kb(v: Option<u64>) -> Option<u64> {
-    v.map(|k| k * 1024)
+    v.map(|k| k.saturating_mul(1024))
 }
 
 /// Map a procfs error on `pid` to ours. `NotFound` after the process was opened means it exited.

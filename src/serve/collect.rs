@@ -272,7 +272,8 @@ struct Walk {
 /// bytes; `None` for a kernel thread (all zeros) or unparsable text.
 fn statm_resident_bytes(text: &str) -> Option<u64> {
     let pages: u64 = text.split_ascii_whitespace().nth(1)?.parse().ok()?;
-    (pages > 0 || text.split_ascii_whitespace().next()? != "0").then_some(pages * 4096)
+    (pages > 0 || text.split_ascii_whitespace().next()? != "0")
+        .then_some(pages.saturating_mul(4096))
 }
 
 /// Rank processes by resident memory, keeping the `n` largest: every process costs one read of

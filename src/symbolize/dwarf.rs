@@ -278,9 +278,11 @@ impl DebugData {
             }
             // DWARF 4, 32-bit: unit_length, version, debug_abbrev_offset, address_size, then
             // a null root DIE; 12 bytes, no more than the smallest real unit.
-            let length = u32::try_from(end - start - 4)
-                .ok()
-                .filter(|&l| l < 0xffff_fff0 && end - start >= 12)?;
+            let length = end
+                .checked_sub(start)
+                .filter(|&n| n >= 12)
+                .and_then(|n| u32::try_from(n - 4).ok())
+                .filter(|&l| l < 0xffff_fff0)?;
             let mut h = Vec::with_capacity(12);
             let (l, v, a) = (length, 4u16, u32::try_from(abbrev_offset).ok()?);
             match self.endian {
@@ -415,39 +417,67 @@ fn units_by_root_ranges(
     Some(out)
 }
 
-/// The bytes of the declaration of abbreviation `code` in the table at `offset` (DWARF 5
-/// section 7.5.3), `None` when it is not there or the table cannot be read.
+/// One declaration of an abbreviation table: its code, its bytes, and its attribute forms.
+struct Declaration<'a> {
+    code: u64,
+    bytes: &'a [u8],
+    forms: Vec<gimli::DwForm>,
+}
+
+/// Walk the abbreviation table at `offset` of `.debug_abbrev` (DWARF 5 section 7.5.3: code,
+/// tag, children flag, then name/form pairs ending 0, 0; `DW_FORM_implicit_const` carries a
+/// signed value in the table), calling `f` on each declaration until it returns `Some`.
+/// `Ok(None)` when the table ends first; `Err(())` when it cannot be read (cut short,
+/// garbled, or `offset` past the section).
+fn find_declaration<'a, T>(
+    abbrev: &'a [u8],
+    offset: usize,
+    endian: RunTimeEndian,
+    mut f: impl FnMut(&Declaration<'a>) -> Option<T>,
+) -> Result<Option<T>, ()> {
+    use gimli::{constants as c, Reader as _};
+    let table = abbrev.get(offset..).ok_or(())?;
+    let mut r = EndianSlice::new(table, endian);
+    loop {
+        let start = table.len() - r.len();
+        let code = r.read_uleb128().map_err(drop)?;
+        if code == 0 {
+            return Ok(None);
+        }
+        r.read_uleb128().map_err(drop)?; // tag
+        r.read_u8().map_err(drop)?; // children
+        let mut forms = Vec::new();
+        loop {
+            let name = r.read_uleb128().map_err(drop)?;
+            let form = r.read_uleb128().map_err(drop)?;
+            if name == 0 && form == 0 {
+                break;
+            }
+            let form = c::DwForm(u16::try_from(form).map_err(drop)?);
+            if form == c::DW_FORM_implicit_const {
+                r.read_sleb128().map_err(drop)?;
+            }
+            forms.push(form);
+        }
+        let bytes = table.get(start..table.len() - r.len()).ok_or(())?;
+        if let Some(t) = f(&Declaration { code, bytes, forms }) {
+            return Ok(Some(t));
+        }
+    }
+}
+
+/// The bytes of the declaration of abbreviation `code` in the table at `offset`.
 fn abbreviation_bytes(
     abbrev: &[u8],
     offset: usize,
     code: u64,
     endian: RunTimeEndian,
 ) -> Option<&[u8]> {
-    use gimli::{constants as c, Reader as _};
-    let table = abbrev.get(offset..)?;
-    let mut r = EndianSlice::new(table, endian);
-    loop {
-        let start = table.len() - r.len();
-        let this = r.read_uleb128().ok()?;
-        if this == 0 {
-            return None;
-        }
-        r.read_uleb128().ok()?;
-        r.read_u8().ok()?;
-        loop {
-            let name = r.read_uleb128().ok()?;
-            let form = r.read_uleb128().ok()?;
-            if name == 0 && form == 0 {
-                break;
-            }
-            if form == u64::from(c::DW_FORM_implicit_const.0) {
-                r.read_sleb128().ok()?;
-            }
-        }
-        if this == code {
-            return table.get(start..table.len() - r.len());
-        }
-    }
+    find_declaration(abbrev, offset, endian, |d| {
+        (d.code == code).then_some(d.bytes)
+    })
+    .ok()
+    .flatten()
 }
 
 /// What forms of an abbreviation table refer outside their unit.
@@ -466,30 +496,12 @@ enum Outside {
 const MAX_REFERENCED_UNITS: usize = 64;
 
 /// Which forms of the abbreviation table at `offset` of `.debug_abbrev` refer outside their
-/// unit (see [`DebugData::dwarf_for`]). `None` when the table cannot be read. Format: DWARF 5
-/// section 7.5.3 (code, tag, children flag, then name/form pairs ending 0, 0;
-/// `DW_FORM_implicit_const` carries a signed value in the table).
+/// unit (see [`DebugData::dwarf_for`]). `None` when the table cannot be read.
 fn refers_outside(abbrev: &[u8], offset: usize, endian: RunTimeEndian) -> Option<Outside> {
-    use gimli::{constants as c, Reader as _};
-    let mut r = EndianSlice::new(abbrev.get(offset..)?, endian);
+    use gimli::constants as c;
     let mut found = Outside::No;
-    loop {
-        let code = r.read_uleb128().ok()?;
-        if code == 0 {
-            return Some(found);
-        }
-        r.read_uleb128().ok()?; // tag
-        r.read_u8().ok()?; // children
-        loop {
-            let name = r.read_uleb128().ok()?;
-            let form = r.read_uleb128().ok()?;
-            if name == 0 && form == 0 {
-                break;
-            }
-            let form = c::DwForm(u16::try_from(form).ok()?);
-            if form == c::DW_FORM_implicit_const {
-                r.read_sleb128().ok()?;
-            }
+    let other = find_declaration(abbrev, offset, endian, |d| {
+        for &form in &d.forms {
             if form == c::DW_FORM_ref_addr {
                 found = Outside::RefAddr;
             } else if matches!(
@@ -502,9 +514,15 @@ fn refers_outside(abbrev: &[u8], offset: usize, endian: RunTimeEndian) -> Option
                     | c::DW_FORM_strp_sup
                     | c::DW_FORM_indirect
             ) {
-                return Some(Outside::Other);
+                return Some(());
             }
         }
+        None
+    });
+    match other {
+        Ok(Some(())) => Some(Outside::Other),
+        Ok(None) => Some(found),
+        Err(()) => None,
     }
 }
 
