@@ -1,9 +1,7 @@
 //! `clw-diag record`.
 
-use std::io::{IsTerminal, Write};
 use std::path::PathBuf;
 use std::process::ExitCode;
-use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::Duration;
 
 use clap::Args;
@@ -80,12 +78,6 @@ fn parse_quantity(s: &str) -> Result<u64, String> {
         .ok_or_else(|| format!("{s:?} is not a memory size of at least 4 KiB (e.g. 256Mi, 2Gi)"))
 }
 
-static STOP: AtomicBool = AtomicBool::new(false);
-
-extern "C" fn on_signal(_: libc::c_int) {
-    STOP.store(true, Ordering::SeqCst);
-}
-
 pub fn run(a: RecordArgs, g: &GlobalArgs, out: &Output) -> anyhow::Result<ExitCode> {
     let target = if let Some(p) = a.pid {
         Target::Pid {
@@ -101,22 +93,17 @@ pub fn run(a: RecordArgs, g: &GlobalArgs, out: &Output) -> anyhow::Result<ExitCo
             children: a.children,
         }
     };
-    // SAFETY: the handlers only store to an atomic.
-    unsafe {
-        libc::signal(libc::SIGINT, on_signal as *const () as libc::sighandler_t);
-        libc::signal(libc::SIGTERM, on_signal as *const () as libc::sighandler_t);
-    }
-    let tty = std::io::stderr().is_terminal() && !out.quiet;
+    let stop = super::signals::stop_flag(true)?;
+    let bar = super::progress::Progress::spinner(out, "record");
     let mut progress = |t: f64, v: Option<u64>, slope: Option<f64>| {
-        if tty {
-            let _ = write!(
-                std::io::stderr(),
-                "\r\x1b[K[{t:>6.0} s] {} {}",
+        if bar.is_visible() {
+            bar.message(format!(
+                "[{t:>6.0} s] {} {}",
                 v.map(iec).unwrap_or_else(|| "-".into()),
                 slope
                     .map(|s| format!("slope {:+.2} MiB/min", s * 60.0 / 1048576.0))
                     .unwrap_or_default()
-            );
+            ));
         }
     };
     let summary = record::record(Options {
@@ -127,12 +114,10 @@ pub fn run(a: RecordArgs, g: &GlobalArgs, out: &Output) -> anyhow::Result<ExitCo
         keep_oom_score: a.keep_oom_score,
         proc_root: g.proc_root.clone(),
         cgroup_root: g.cgroup_root.clone(),
-        stop: &STOP,
+        stop: &stop,
         progress: Some(&mut progress),
     })?;
-    if tty {
-        let _ = writeln!(std::io::stderr());
-    }
+    drop(bar);
     for n in &summary.notes {
         out.note(n);
     }

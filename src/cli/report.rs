@@ -1,7 +1,7 @@
 //! `clw-diag report`, also reached with the report flags and no subcommand (the runbook's
 //! `clw-diag --worker-logs --cores=/tmp --since=1h > diag.txt`).
 
-use std::io::{IsTerminal, Write};
+use std::io::Write;
 use std::path::PathBuf;
 use std::process::ExitCode;
 use std::time::Duration;
@@ -94,10 +94,6 @@ impl ReportArgs {
     }
 }
 
-fn progress(title: &str) {
-    let _ = write!(std::io::stderr(), "\rclw-diag: report: {title}…\x1b[K");
-}
-
 pub fn run(a: ReportArgs, g: &GlobalArgs, out: &Output) -> anyhow::Result<ExitCode> {
     let since_label = a.since.clone().unwrap_or_else(|| "1h".into());
     let since_us = super::triage::parse_since(&since_label).map_err(|e| anyhow::anyhow!(e))?;
@@ -111,7 +107,6 @@ pub fn run(a: ReportArgs, g: &GlobalArgs, out: &Output) -> anyhow::Result<ExitCo
         .ok()
         .filter(|d| !d.is_zero() && d.as_secs() <= 86_400)
         .ok_or_else(|| anyhow::anyhow!("--section-timeout must be between 0 and 86400 seconds"))?;
-    let show_progress = std::io::stderr().is_terminal() && !out.quiet;
     let opts = Options {
         proc_root: g.proc_root.clone(),
         cgroup_root: g.cgroup_root.clone(),
@@ -129,12 +124,10 @@ pub fn run(a: ReportArgs, g: &GlobalArgs, out: &Output) -> anyhow::Result<ExitCo
         cgroup: a.cgroup.clone(),
         kmsg: a.kmsg.clone(),
         budget,
-        progress: show_progress.then_some(progress as fn(&str)),
     };
-    let report = incident::build(&opts);
-    if show_progress {
-        let _ = write!(std::io::stderr(), "\r\x1b[K");
-    }
+    let bar = super::progress::Progress::spinner(out, "report");
+    let report = incident::build_with_progress(&opts, &|title| bar.message(format!("{title}…")));
+    drop(bar);
     let text = redact(&incident::to_text(&report)).text;
     let mut json = serde_json::to_value(&report)?;
     incident::redact_json(&mut json);

@@ -2,7 +2,7 @@
 
 use std::io::{IsTerminal, Write};
 use std::process::ExitCode;
-use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::atomic::Ordering;
 use std::time::{Duration, Instant};
 
 use clap::{Args, ValueEnum};
@@ -102,12 +102,6 @@ fn parse_duration_min(s: &str, min_s: f64) -> Result<Duration, String> {
     Ok(Duration::from_secs_f64(secs))
 }
 
-static INTERRUPTED: AtomicBool = AtomicBool::new(false);
-
-extern "C" fn on_sigint(_: libc::c_int) {
-    INTERRUPTED.store(true, Ordering::SeqCst);
-}
-
 pub fn run(a: SampleArgs, g: &GlobalArgs, out: &Output) -> anyhow::Result<ExitCode> {
     let mut pids = Vec::new();
     for p in &a.pid {
@@ -148,14 +142,11 @@ pub fn run(a: SampleArgs, g: &GlobalArgs, out: &Output) -> anyhow::Result<ExitCo
         w.flush()?;
         return Ok(ExitCode::SUCCESS);
     };
-    // SAFETY: the handler only stores to an atomic, which is async-signal-safe.
-    unsafe {
-        libc::signal(libc::SIGINT, on_sigint as *const () as libc::sighandler_t);
-    }
+    let interrupted = super::signals::stop_flag(false)?;
     let clear = out.format == Format::Table && stdout.is_terminal();
     let mut prev: Option<Previous> = None;
     let mut first = true;
-    while !INTERRUPTED.load(Ordering::SeqCst) {
+    while !interrupted.load(Ordering::SeqCst) {
         let snap = snapshot::take(&req, prev.as_ref())?;
         let mut w = std::io::BufWriter::new(stdout.lock());
         match out.format {
@@ -177,7 +168,7 @@ pub fn run(a: SampleArgs, g: &GlobalArgs, out: &Output) -> anyhow::Result<ExitCo
         first = false;
         prev = Some(Previous::from_snapshot(&snap));
         let until = Instant::now() + every;
-        while Instant::now() < until && !INTERRUPTED.load(Ordering::SeqCst) {
+        while Instant::now() < until && !interrupted.load(Ordering::SeqCst) {
             std::thread::sleep(
                 Duration::from_millis(50).min(until.saturating_duration_since(Instant::now())),
             );

@@ -2,7 +2,6 @@
 
 use std::net::{SocketAddr, ToSocketAddrs};
 use std::process::ExitCode;
-use std::sync::atomic::{AtomicBool, Ordering};
 
 use clap::Args;
 use clw_diag::serve::collect::ScrapeConfig;
@@ -57,12 +56,6 @@ fn parse_listen(s: &str) -> Result<SocketAddr, String> {
         .ok_or_else(|| format!("{s:?} resolves to no address"))
 }
 
-static STOP: AtomicBool = AtomicBool::new(false);
-
-extern "C" fn on_signal(_: libc::c_int) {
-    STOP.store(true, Ordering::SeqCst);
-}
-
 pub fn run(a: ServeArgs, g: &GlobalArgs, out: &Output) -> anyhow::Result<ExitCode> {
     let cfg = ScrapeConfig {
         proc_root: g.proc_root.clone(),
@@ -92,12 +85,8 @@ pub fn run(a: ServeArgs, g: &GlobalArgs, out: &Output) -> anyhow::Result<ExitCod
     out.note(&format!(
         "serving http://{bound}/metrics (SIGTERM or Ctrl-C stops)"
     ));
-    // SAFETY: the handler only stores to an atomic, which is async-signal-safe.
-    unsafe {
-        libc::signal(libc::SIGINT, on_signal as *const () as libc::sighandler_t);
-        libc::signal(libc::SIGTERM, on_signal as *const () as libc::sighandler_t);
-    }
-    clw_diag::serve::http::serve(&server, &cfg, &STOP, &|m| out.detail(m));
+    let stop = super::signals::stop_flag(true)?;
+    clw_diag::serve::http::serve(&server, &cfg, &stop, &|m| out.detail(m));
     out.detail("stopped");
     Ok(ExitCode::SUCCESS)
 }

@@ -47,8 +47,6 @@ pub struct Options {
     pub kmsg: PathBuf,
     /// Time budget of each section.
     pub budget: Duration,
-    /// Called with a section's title when it starts (progress on a terminal).
-    pub progress: Option<fn(&str)>,
 }
 
 /// The defaults of `--worker-logs`.
@@ -825,6 +823,12 @@ fn summarize(all: Vec<Finding>, mut next: Vec<String>, sections: &[Section]) -> 
 
 /// Build the report.
 pub fn build(o: &Options) -> Report {
+    build_with_progress(o, &|_| {})
+}
+
+/// [`build`], calling `progress` with each section's title as it starts (a terminal's progress
+/// line; the library prints nothing itself).
+pub fn build_with_progress(o: &Options, progress: &dyn Fn(&str)) -> Report {
     type SectionFn = fn(&Options) -> Outcome;
     let plan: [(&'static str, &'static str, SectionFn); 6] = [
         ("snapshot", "Host and cgroups", snapshot),
@@ -839,9 +843,7 @@ pub fn build(o: &Options) -> Report {
     let mut next = Vec::new();
     let mut raw = Vec::new();
     for (id, title, f) in plan {
-        if let Some(p) = o.progress {
-            p(title);
-        }
+        progress(title);
         let opts = o.clone();
         let (s, facts) = run_section(id, title, o.budget, move || f(&opts));
         findings.extend(facts.findings);
