@@ -47,6 +47,10 @@ pub enum Error {
     /// The request itself is invalid (bad pid, bad field name...).
     #[error("{0}")]
     Usage(String),
+    /// A remote server (Prometheus, debuginfod) could not be reached, timed out, or answered
+    /// with an error or with nothing usable.
+    #[error("{url}: {msg}")]
+    Remote { url: String, msg: String },
 }
 
 fn location(path: &Path, line: usize) -> String {

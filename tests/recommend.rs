@@ -384,10 +384,11 @@ fn bad_input_is_exit_2_or_insufficient_data_never_a_panic() {
         assert_eq!(r["status"], "insufficient-data");
         assert!(r["request_bytes"].is_null() && r["limit_bytes"].is_null());
     }
+    // An --emit snippet of comments only is no configuration: exit 2, nothing on stdout.
     let o = run(&["recommend", path(&two), "--emit", "k8s"]);
-    assert!(o.status.success());
-    assert!(stdout(&o).contains("# insufficient data"), "{}", stdout(&o));
-    assert!(!stdout(&o).contains("memory:"));
+    assert_eq!(o.status.code(), Some(2), "{}", stderr(&o));
+    assert!(stderr(&o).contains("insufficient data"), "{}", stderr(&o));
+    assert!(stdout(&o).is_empty(), "{}", stdout(&o));
 }
 
 #[test]

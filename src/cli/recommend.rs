@@ -3,19 +3,16 @@
 //! `analysis::recommend` → table, JSON, an `--emit` snippet and an optional plot.
 
 use std::io::{BufWriter, Write};
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 use std::process::ExitCode;
-use std::time::{Duration, SystemTime, UNIX_EPOCH};
+use std::time::Duration;
 
-use anyhow::{bail, Context};
+use anyhow::bail;
 use clap::{Args, ValueEnum};
-use clw_diag::analysis::leak::{self, LeakOptions, Verdict};
-use clw_diag::analysis::recommend::{History, OomEvent, Policy, Source, Target};
-use clw_diag::render::recommend::{emit, Emit, RecommendReport};
+use clw_diag::analysis::recommend::sources::{self, Plan, PrometheusSource, Request};
+use clw_diag::analysis::recommend::Policy;
+use clw_diag::render::recommend::{emit, Emit};
 use clw_diag::render::{self, recommend_plot};
-use clw_diag::sample::cgroup::MemoryHierarchy;
-use clw_diag::trace::prometheus::{self, PromSeries, RangeQuery};
-use clw_diag::trace::{read, Series};
 
 use super::{GlobalArgs, Output};
 
@@ -104,9 +101,10 @@ pub struct RecommendArgs {
     /// The memory column of trace files (default: anon or RSS, working set for cgroups).
     #[arg(long, value_name = "NAME")]
     pub metric: Option<String>,
-    /// The interval whose peaks the policies use (s, m, h, d).
-    #[arg(long, value_name = "DURATION", default_value = "5m", value_parser = parse_span)]
-    pub interval: f64,
+    /// The interval whose peaks the policies use (s, m, h, d) [default: 5m, or shorter for a
+    /// history under 100 minutes: the longest of 1s…5m that still gives 20 intervals].
+    #[arg(long, value_name = "DURATION", value_parser = parse_span)]
+    pub interval: Option<f64>,
     /// The policy, or all of them side by side.
     #[arg(long, value_enum, default_value_t = PolicyArg::Clw)]
     pub policy: PolicyArg,
@@ -171,302 +169,15 @@ fn policies(p: PolicyArg) -> Vec<Policy> {
     }
 }
 
-/// Options shared by every input.
-struct Plan {
-    policies: Vec<Policy>,
-    interval_s: f64,
-    backtest: Option<f64>,
-}
-
-impl Plan {
-    fn target(&self, name: String, source: Source, metric: String, h: &History) -> Target {
-        Target::assess(name, source, metric, h, &self.policies, self.backtest)
-    }
-}
-
-/// The leak verdict of a raw series, and a warning when it leaks.
-fn leak_check(s: &Series, t: &mut Target) {
-    let r = leak::analyze(s, &LeakOptions::default());
-    if r.verdict == Verdict::InsufficientData {
-        return;
-    }
-    t.leak_verdict = Some(r.verdict.as_str().to_string());
-    let rate = r
-        .slope_bytes_per_s
-        .map(|b| format!(" ({:+.2} MiB/h)", b * 3600.0 / 1048576.0))
-        .unwrap_or_default();
-    match r.verdict {
-        Verdict::Leak => t.warnings.push(format!(
-            "a leak was detected in the trace{rate}: a bigger limit only delays the OOM kill; fix the leak (see clw-diag analyze memory-trace)"
-        )),
-        Verdict::Suspected => t.warnings.push(format!(
-            "a leak is suspected in the trace{rate}: check with clw-diag analyze memory-trace before trusting a limit"
-        )),
-        _ => {}
-    }
-}
-
-fn history_of(s: &Series, interval_s: f64) -> History {
-    let mut h = History::from_samples(&s.t, &s.v, interval_s);
-    h.limit_bytes = s.limit_bytes.map(|l| l as f64);
-    h.ooms = s
-        .events
-        .iter()
-        .filter(|e| e.event == "oom_kill")
-        .map(|e| OomEvent {
-            t_s: e.t,
-            count: e.count.unwrap_or(1),
-        })
-        .collect();
-    h
-}
-
-fn from_file(
-    path: &Path,
-    a: &RecommendArgs,
-    plan: &Plan,
-    out: &mut Vec<Target>,
-) -> anyhow::Result<()> {
-    let bytes = std::fs::read(path).map_err(|e| clw_diag::Error::io(path, e))?;
-    let text = String::from_utf8_lossy(&bytes);
-    // Prometheus answers: our own parser, which skips NaN/Inf (stale series) and counts them.
-    let trimmed = text.trim_start();
-    if trimmed.starts_with('{') && trimmed.contains("\"result\"") {
-        if let Ok(doc) = serde_json::from_str::<serde_json::Value>(trimmed) {
-            if doc.pointer("/data/result").is_some() {
-                let (series, skipped) = prometheus::parse_matrix(&doc)
-                    .map_err(|m| anyhow::anyhow!("{}: malformed: {m}", path.display()))?;
-                let (groups, _) = prometheus::group(series);
-                if groups.iter().all(|g| g.v.is_empty()) {
-                    bail!(
-                        "{}: no usable samples (empty result{})",
-                        path.display(),
-                        if skipped.non_finite > 0 {
-                            format!(", {} NaN/Inf values skipped", skipped.non_finite)
-                        } else {
-                            String::new()
-                        }
-                    );
-                }
-                for g in groups {
-                    let name = format!("{} {}", path.display(), g.key());
-                    let mut t = prom_target(g, name, "value".into(), plan, &[]);
-                    t.skipped_non_finite = skipped.non_finite;
-                    if skipped.non_finite > 0 {
-                        t.warnings.push(format!(
-                            "{} NaN/Inf values skipped in {}",
-                            skipped.non_finite,
-                            path.display()
-                        ));
-                    }
-                    out.push(t);
-                }
-                return Ok(());
-            }
-        }
-    }
-    for s in read::read_text(&text, path, a.metric.as_deref())? {
-        let h = history_of(&s, plan.interval_s);
-        let mut t = plan.target(s.name.clone(), Source::File, s.metric.clone(), &h);
-        t.warnings.extend(s.warnings.iter().cloned());
-        leak_check(&s, &mut t);
-        out.push(t);
-    }
-    Ok(())
-}
-
-/// A target of one grouped Prometheus series (times are Unix seconds).
-fn prom_target(
-    g: PromSeries,
-    name: String,
-    metric: String,
-    plan: &Plan,
-    ooms: &[(f64, u64)],
-) -> Target {
-    let t0 = g.t.first().copied().unwrap_or(0.0);
-    let s = Series {
-        name: name.clone(),
-        metric: metric.clone(),
-        t: g.t.iter().map(|t| t - t0).collect(),
-        v: g.v.clone(),
-        pid: vec![None; g.t.len()],
-        ..Series::default()
-    };
-    let mut h = History::from_samples(&s.t, &s.v, plan.interval_s);
-    h.ooms = ooms
-        .iter()
-        .map(|&(t, count)| OomEvent { t_s: t - t0, count })
-        .collect();
-    let mut t = plan.target(name, Source::Prometheus, metric, &h);
-    t.labels = g.labels;
-    leak_check(&s, &mut t);
-    t
-}
-
-fn from_cgroup(rel: &str, g: &GlobalArgs, plan: &Plan) -> anyhow::Result<Target> {
-    let hier = MemoryHierarchy::detect(&g.cgroup_root)?;
-    let m = hier.read(rel)?;
-    let current = m.working_set_bytes.or(m.usage_bytes);
-    let metric = if m.working_set_bytes.is_some() {
-        "working_set_bytes"
-    } else {
-        "usage_bytes"
-    };
-    // One point: the policies answer insufficient-data, the warnings still speak.
-    let h = History {
-        peaks: current
-            .map(|c| {
-                vec![clw_diag::analysis::recommend::IntervalPeak {
-                    start_s: 0.0,
-                    peak_bytes: c as f64,
-                    peak_at_s: 0.0,
-                    first_s: 0.0,
-                    last_s: 0.0,
-                    samples: 1,
-                }]
-            })
-            .unwrap_or_default(),
-        interval_s: plan.interval_s,
-        ooms: Vec::new(),
-        limit_bytes: m.limit_bytes.map(|l| l as f64),
-    };
-    let mut t = plan.target(m.path.clone(), Source::Cgroup, metric.into(), &h);
-    t.current_bytes = current;
-    t.peak_bytes = m.peak_bytes.or(current);
-    t.oom_kills = m.oom_kill_count.unwrap_or(0);
-    t.current_limit_bytes = m.limit_bytes;
-    let mib = |b: u64| format!("{:.1} MiB", b as f64 / 1048576.0);
-    match m.limit_bytes {
-        None => t.warnings.push(format!(
-            "cgroup {} has no memory limit of its own ({}): nothing stops it but the host",
-            m.path,
-            m.effective_limit_bytes
-                .map(|e| format!("an ancestor limits it to {}", mib(e)))
-                .unwrap_or_else(|| "unlimited".into())
-        )),
-        Some(l) => {
-            if let Some(p) = m.peak_bytes {
-                if p as f64 >= 0.95 * l as f64 {
-                    t.warnings.push(format!(
-                        "the peak {} reached {:.0} % of the limit {}",
-                        mib(p),
-                        p as f64 * 100.0 / l as f64,
-                        mib(l)
-                    ));
-                }
-            }
-        }
-    }
-    if t.oom_kills > 0 {
-        t.warnings.push(format!(
-            "{} OOM kill(s) in this cgroup (memory.events oom_kill): the limit {} is too small for this workload",
-            t.oom_kills,
-            m.limit_bytes.map(mib).unwrap_or_else(|| "-".into())
-        ));
-    }
-    if let Some(p) = t.peak_bytes {
-        let mut floor = p as f64 * 1.15;
-        if t.oom_kills > 0 {
-            if let Some(l) = m.limit_bytes {
-                floor = floor.max(clw_diag::analysis::recommend::oom_bump(l as f64));
-            }
-        }
-        t.warnings.push(format!(
-            "whatever limit is chosen should be at least {} (peak × 1.15{}); record a trace (clw-diag record --cgroup {}) for a recommendation",
-            mib(floor as u64),
-            if t.oom_kills > 0 { ", bumped after OOM kills" } else { "" },
-            m.path
-        ));
-    }
-    Ok(t)
-}
-
-fn from_prometheus(url: &str, a: &RecommendArgs, plan: &Plan) -> anyhow::Result<Vec<Target>> {
-    let now = SystemTime::now()
-        .duration_since(UNIX_EPOCH)
-        .map(|d| d.as_secs_f64())
-        .unwrap_or(0.0)
-        .floor();
-    let selector = a
-        .selector
-        .as_deref()
-        .map(|s| {
-            s.trim()
-                .trim_start_matches('{')
-                .trim_end_matches('}')
-                .trim()
-                .to_string()
-        })
-        .unwrap_or_default();
-    let range = format!("{}s", plan.interval_s.round().max(1.0));
-    let query = a.query.clone().unwrap_or_else(|| {
-        format!("max_over_time(container_memory_working_set_bytes{{{selector}}}[{range}])")
-    });
-    let q = RangeQuery {
-        url: url.to_string(),
-        query: query.clone(),
-        start: now - a.since,
-        end: now,
-        step: plan.interval_s,
-        timeout: Duration::from_secs_f64(a.timeout),
-    };
-    let (series, skipped) = prometheus::query_range(&q).map_err(|m| anyhow::anyhow!(m))?;
-    let (groups, _) = prometheus::group(series);
-    if groups.iter().all(|g| g.v.is_empty()) {
-        bail!(
-            "{url}: the query returned no samples (empty result): {query}{}",
-            if skipped.non_finite > 0 {
-                format!(" ({} NaN/Inf values skipped)", skipped.non_finite)
-            } else {
-                String::new()
-            }
-        );
-    }
-    let mut ooms: std::collections::BTreeMap<String, Vec<(f64, u64)>> = Default::default();
-    if a.oom_metric {
-        let sel = if selector.is_empty() {
-            String::new()
-        } else {
-            format!(",{selector}")
-        };
-        let q = RangeQuery {
-            query: format!(
-                "max_over_time(kube_pod_container_status_last_terminated_reason{{reason=\"OOMKilled\"{sel}}}[{range}])"
-            ),
-            ..q.clone()
-        };
-        let (s, _) = prometheus::query_range(&q).map_err(|m| anyhow::anyhow!(m))?;
-        for g in prometheus::group(s).0 {
-            // An OOM kill where the gauge turns 1 (it stays 1 until the next termination).
-            let mut prev = 0.0;
-            let mut edges = Vec::new();
-            for (t, v) in g.t.iter().zip(&g.v) {
-                if *v >= 1.0 && prev < 1.0 {
-                    edges.push((*t, 1));
-                }
-                prev = *v;
-            }
-            ooms.entry(g.key()).or_default().extend(edges);
-        }
-    }
-    Ok(groups
-        .into_iter()
-        .filter(|g| !g.v.is_empty())
-        .map(|g| {
-            let key = g.key();
-            let o = ooms.get(&key).cloned().unwrap_or_default();
-            let mut t = prom_target(g, key, query.clone(), plan, &o);
-            t.skipped_non_finite = skipped.non_finite;
-            t
-        })
-        .collect())
-}
-
 pub fn run(a: RecommendArgs, g: &GlobalArgs, out: &Output) -> anyhow::Result<ExitCode> {
     let plan = Plan {
         policies: policies(a.policy),
         interval_s: a.interval,
         backtest: a.backtest,
+        metric: a.metric.clone(),
+        host_total_bytes: clw_diag::sample::host::read_host(&g.proc_root)
+            .ok()
+            .map(|h| h.total_bytes),
     };
     let emit_kind = a.emit.map(|e| match e {
         EmitArg::K8s => Emit::K8s,
@@ -486,25 +197,37 @@ pub fn run(a: RecommendArgs, g: &GlobalArgs, out: &Output) -> anyhow::Result<Exi
                 .unwrap_or_default()
         );
     }
-    let mut targets = Vec::new();
-    for f in &a.files {
-        from_file(f, &a, &plan, &mut targets)?;
-    }
-    if let Some(c) = &a.cgroup {
-        targets.push(from_cgroup(c, g, &plan).with_context(|| format!("--cgroup {c}"))?);
-    }
-    if let Some(url) = &a.prometheus {
-        targets.extend(from_prometheus(url, &a, &plan)?);
-    }
+    let req = Request {
+        files: a.files.clone(),
+        cgroup: a.cgroup.clone().map(|c| (g.cgroup_root.clone(), c)),
+        prometheus: a.prometheus.clone().map(|url| PrometheusSource {
+            url,
+            selector: a.selector.clone(),
+            query: a.query.clone(),
+            since_s: a.since,
+            timeout: Duration::from_secs_f64(a.timeout),
+            oom_metric: a.oom_metric,
+        }),
+    };
+    let report = match sources::run(&req, &plan) {
+        Err(e @ clw_diag::Error::NoSuchCgroup { .. })
+        | Err(e @ clw_diag::Error::NoMemoryHierarchy { .. }) => {
+            return Err(anyhow::Error::new(e).context(format!(
+                "--cgroup {}",
+                a.cgroup.as_deref().unwrap_or_default()
+            )))
+        }
+        r => r?,
+    };
     // The table lists the warnings under it; other outputs get them on stderr.
     let table = a.emit.is_none() && out.format == clw_diag::render::Format::Table;
-    for t in targets.iter().filter(|_| !table) {
+    for t in report.targets.iter().filter(|_| !table) {
         for w in &t.warnings {
             out.note(&format!("{}: {w}", t.target));
         }
     }
     if let Some(p) = &a.plot {
-        if let Some(t) = targets.iter().find(|t| !t.peaks.is_empty()) {
+        if let Some(t) = report.targets.iter().find(|t| !t.peaks.is_empty()) {
             recommend_plot::plot(t, p)?;
             out.detail(&format!("plot written to {}", p.display()));
         } else {
@@ -514,21 +237,36 @@ pub fn run(a: RecommendArgs, g: &GlobalArgs, out: &Output) -> anyhow::Result<Exi
             );
         }
     }
-    let report = RecommendReport {
-        targets,
-        warnings: Vec::new(),
-    };
+    let policy = (plan.policies.len() == 1).then(|| plan.policies[0]);
+    if let (Some(k), Some(p)) = (emit_kind, policy) {
+        // A snippet of comments only is no configuration: say so and fail.
+        if k != Emit::Json && !report.targets.iter().any(|t| has_numbers(t, p)) {
+            bail!(
+                "nothing to --emit: no target has a {} recommendation (insufficient data{})",
+                p.as_str(),
+                report
+                    .targets
+                    .iter()
+                    .flat_map(|t| t.warnings.iter())
+                    .find(|w| w.contains("--interval"))
+                    .map(|w| format!("; {w}"))
+                    .unwrap_or_default()
+            );
+        }
+    }
     let stdout = std::io::stdout();
     let mut w = BufWriter::new(stdout.lock());
     match emit_kind {
-        Some(k) => emit(
-            &report,
-            k,
-            (plan.policies.len() == 1).then(|| plan.policies[0]),
-            &mut w,
-        )?,
+        Some(k) => emit(&report, k, policy, &mut w)?,
         None => render::render(&report, out.format, out.style, &mut w)?,
     }
     w.flush()?;
     Ok(ExitCode::SUCCESS)
+}
+
+/// Whether `t` has a request and a limit under `policy`.
+fn has_numbers(t: &clw_diag::analysis::recommend::Target, policy: Policy) -> bool {
+    t.recommendations
+        .iter()
+        .any(|r| r.policy == policy && r.request_bytes.is_some() && r.limit_bytes.is_some())
 }

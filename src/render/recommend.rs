@@ -12,13 +12,7 @@ use super::units::{duration, iec};
 use super::{col, Cell, Report, Table};
 use crate::analysis::recommend::{Policy, Status, Target};
 
-/// The results of one `recommend` run.
-#[derive(Debug, Clone, Serialize)]
-pub struct RecommendReport {
-    pub targets: Vec<Target>,
-    /// What the readers tolerated or skipped.
-    pub warnings: Vec<String>,
-}
+pub use crate::analysis::recommend::RecommendReport;
 
 fn short(name: &str) -> &str {
     name.rsplit('/')
@@ -51,8 +45,7 @@ impl Report for RecommendReport {
                 duration(t.interval_s),
                 duration(t.history_s),
                 t.leak_verdict
-                    .as_deref()
-                    .map(|v| format!(", leak verdict {v}"))
+                    .map(|v| format!(", leak verdict {}", v.as_str()))
                     .unwrap_or_default()
             ));
             for r in &t.recommendations {

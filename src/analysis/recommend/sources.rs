@@ -1,0 +1,695 @@
+//! Where `recommend` gets its histories, and the one place that assembles them: trace files
+//! (with the trace's own limit and its `oom_kill` events, and the leak check of `analyze`),
+//! saved Prometheus answers, a live memory cgroup (usage, `memory.peak`, `memory.events`), and
+//! a Prometheus server (chunked `query_range`, with OOM kills from kube-state-metrics' gauge).
+//! `clw-diag recommend` and `clw-diag report --trace` both call [`from_file`], so they cannot
+//! give different numbers for the same trace.
+
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+use std::time::{Duration, SystemTime, UNIX_EPOCH};
+
+use serde::Serialize;
+
+use super::history::{History, IntervalPeak, OomEvent};
+use super::policies::oom_bump;
+use super::target::{Source, Target};
+use super::{bytes, mib, Policy, MIN_INTERVALS, SHORT_INTERVALS};
+use crate::analysis::leak::{self, LeakOptions, LeakResult, Verdict};
+use crate::error::{Error, Result};
+use crate::sample::cgroup::MemoryHierarchy;
+use crate::trace::prometheus::{self, PromSeries, RangeQuery};
+use crate::trace::{read, Series};
+
+/// The default interval when the history is long enough for it: 5 minutes, as the VPA and
+/// krr look at memory.
+pub const DEFAULT_INTERVAL_S: f64 = 300.0;
+
+/// Interval lengths [`auto_interval`] chooses from, seconds.
+const NICE_INTERVALS_S: [f64; 11] = [
+    1.0, 2.0, 5.0, 10.0, 15.0, 30.0, 60.0, 120.0, 180.0, 240.0, 300.0,
+];
+
+/// How the histories are cut and judged: the command's plan, without its flags.
+#[derive(Debug, Clone)]
+pub struct Plan {
+    /// The policies to run, in order.
+    pub policies: Vec<Policy>,
+    /// Interval length in seconds; `None` chooses one per history from its length
+    /// ([`auto_interval`]).
+    pub interval_s: Option<f64>,
+    /// Back-test on this fraction (0–1) of the intervals, when set.
+    pub backtest: Option<f64>,
+    /// The memory column of trace files (`None`: the trace's default, see `trace::read`).
+    pub metric: Option<String>,
+    /// The host's memory in bytes (`MemTotal`), to warn about a limit above it; `None` when
+    /// unknown.
+    pub host_total_bytes: Option<u64>,
+}
+
+impl Plan {
+    /// The interval used for a history spanning `span_s` seconds.
+    pub fn interval_for(&self, span_s: f64) -> f64 {
+        self.interval_s.unwrap_or_else(|| auto_interval(span_s))
+    }
+}
+
+/// The interval for a history of `span_s` seconds when none was asked for: 5 minutes when the
+/// history holds at least [`SHORT_INTERVALS`] of them, else the longest "nice" interval (1 s, 2 s,
+/// 5 s … 5 min) that still cuts it into [`SHORT_INTERVALS`] intervals, or failing that into
+/// [`MIN_INTERVALS`]; 1 s for anything shorter. A 10-minute trace gets 30 s intervals, not
+/// `insufficient-data`.
+pub fn auto_interval(span_s: f64) -> f64 {
+    if !span_s.is_finite() || span_s <= 0.0 {
+        return DEFAULT_INTERVAL_S;
+    }
+    for n in [SHORT_INTERVALS, MIN_INTERVALS] {
+        if let Some(i) = NICE_INTERVALS_S
+            .iter()
+            .rev()
+            .find(|&&i| i * n as f64 <= span_s)
+        {
+            return *i;
+        }
+    }
+    NICE_INTERVALS_S[0]
+}
+
+/// The span of a series' samples, seconds (0 for fewer than two).
+fn span(t: &[f64]) -> f64 {
+    match (t.first(), t.last()) {
+        (Some(a), Some(b)) => b - a,
+        _ => 0.0,
+    }
+}
+
+/// `1m`, `30s`, `2.5s`: an interval as `--interval` accepts it.
+pub fn interval_arg(s: f64) -> String {
+    if s >= 60.0 && (s / 60.0).fract() == 0.0 {
+        format!("{}m", s / 60.0)
+    } else {
+        format!("{s}s")
+    }
+}
+
+/// The history of a trace series: its interval peaks, the trace's own limit, and its OOM
+/// kills (`oom_kill` events; a counter that rose by `count` between two samples).
+pub fn history_of(s: &Series, interval_s: f64) -> History {
+    let mut h = History::from_samples(&s.t, &s.v, interval_s);
+    h.limit_bytes = s.limit_bytes.map(|l| l as f64);
+    h.ooms = s
+        .events
+        .iter()
+        .filter(|e| e.event == "oom_kill")
+        .map(|e| OomEvent {
+            t_s: e.t,
+            count: e.count.unwrap_or(1),
+        })
+        .collect();
+    h
+}
+
+/// The leak analysis `analyze memory-trace` makes of `s` with no flags: against the trace's own
+/// limit when it has one, with the default practical thresholds.
+pub fn leak_of(s: &Series) -> LeakResult {
+    leak::analyze(
+        s,
+        &LeakOptions {
+            limit: s
+                .limit_bytes
+                .map(|l| (l, "the trace's cgroup limit".to_string())),
+            ..LeakOptions::default()
+        },
+    )
+}
+
+/// Record `r`'s verdict on `t`, with a warning when it leaks.
+fn note_leak(r: &LeakResult, t: &mut Target) {
+    if r.verdict == Verdict::InsufficientData {
+        return;
+    }
+    t.leak_verdict = Some(r.verdict);
+    let rate = r
+        .slope_bytes_per_s
+        .map(|b| format!(" ({:+.2} MiB/h)", b * 3600.0 / 1048576.0))
+        .unwrap_or_default();
+    match r.verdict {
+        Verdict::Leak => t.warnings.push(format!(
+            "a leak was detected in the trace{rate}: a bigger limit only delays the OOM kill; fix the leak (see clw-diag analyze memory-trace)"
+        )),
+        Verdict::Suspected => t.warnings.push(format!(
+            "a leak is suspected in the trace{rate}: check with clw-diag analyze memory-trace before trusting a limit"
+        )),
+        _ => {}
+    }
+}
+
+/// Warnings that need the whole plan: a limit above the host's memory (the VPA's upper bound
+/// on a short history), and the interval that would have given an answer.
+fn plan_warnings(t: &mut Target, plan: &Plan, span_s: f64) {
+    let ceiling = [
+        plan.host_total_bytes.map(|b| (b, "the host's MemTotal")),
+        t.current_limit_bytes.map(|b| (b, "the cgroup's limit")),
+    ];
+    for r in &t.recommendations {
+        let Some(l) = r.limit_bytes else { continue };
+        // A limit above the cgroup's own limit is the point after OOM kills; above the host,
+        // it is no limit at all.
+        if let Some((c, what)) = ceiling[0] {
+            if l > c {
+                t.warnings.push(format!(
+                    "{}: limit {} is above {what} {}: it limits nothing on this host",
+                    r.policy.as_str(),
+                    mib(l as f64),
+                    mib(c as f64)
+                ));
+            }
+        }
+        if let (Some((c, what)), Policy::Vpa, 0) = (ceiling[1], r.policy, t.oom_kills) {
+            if l > c {
+                t.warnings.push(format!(
+                    "vpa: limit {} is above {what} {} with no OOM kill in the history (the VPA widens its upper bound on a short history)",
+                    mib(l as f64),
+                    mib(c as f64)
+                ));
+            }
+        }
+    }
+    if t.intervals < MIN_INTERVALS && span_s > 0.0 {
+        let would = auto_interval(span_s);
+        if would < t.interval_s && (span_s / would) as usize >= MIN_INTERVALS {
+            t.warnings.push(format!(
+                "{} interval(s) of {} in {:.0} s of history: --interval {} would give {} intervals",
+                t.intervals,
+                interval_arg(t.interval_s),
+                span_s,
+                interval_arg(would),
+                (span_s / would) as usize
+            ));
+        }
+    }
+}
+
+/// Everything the policies say about one trace series, and the leak analysis behind its leak
+/// verdict (`None` when the series has too few samples for one).
+pub fn assess_series(s: &Series, plan: &Plan) -> (Target, LeakResult) {
+    let span_s = span(&s.t);
+    let h = history_of(s, plan.interval_for(span_s));
+    let mut t = Target::assess(
+        s.name.clone(),
+        Source::File,
+        s.metric.clone(),
+        &h,
+        &plan.policies,
+        plan.backtest,
+    );
+    t.warnings.extend(s.warnings.iter().cloned());
+    let r = leak_of(s);
+    note_leak(&r, &mut t);
+    plan_warnings(&mut t, plan, span_s);
+    (t, r)
+}
+
+/// The targets of one input file: each series of a trace (JSON Lines, a JSON document with
+/// `samples`, CSV), or each grouped series of a saved Prometheus `query_range` answer (NaN and
+/// ±Inf values skipped and counted).
+///
+/// Errors: [`Error::Io`]/[`Error::PermissionDenied`] when the file cannot be read,
+/// [`Error::Malformed`] when it is not a trace or a Prometheus answer, or holds no usable
+/// samples.
+pub fn from_file(path: &Path, plan: &Plan) -> Result<Vec<Target>> {
+    Ok(from_file_with_leaks(path, plan)?
+        .into_iter()
+        .map(|(t, _)| t)
+        .collect())
+}
+
+/// [`from_file`] with each target's leak analysis (`None` for Prometheus answers, which carry
+/// no trace to analyse beyond the samples).
+pub fn from_file_with_leaks(path: &Path, plan: &Plan) -> Result<Vec<(Target, Option<LeakResult>)>> {
+    let bytes = std::fs::read(path).map_err(|e| Error::io(path, e))?;
+    let text = String::from_utf8_lossy(&bytes);
+    let trimmed = text.trim_start();
+    if trimmed.starts_with('{') && trimmed.contains("\"result\"") {
+        if let Ok(doc) = serde_json::from_str::<serde_json::Value>(trimmed) {
+            if doc.pointer("/data/result").is_some() {
+                return from_saved_prometheus(path, &doc, plan);
+            }
+        }
+    }
+    Ok(read::read_text(&text, path, plan.metric.as_deref())?
+        .iter()
+        .map(|s| {
+            let (t, r) = assess_series(s, plan);
+            (t, Some(r))
+        })
+        .collect())
+}
+
+fn malformed(path: &Path, msg: String) -> Error {
+    Error::Malformed {
+        path: path.to_path_buf(),
+        line: 0,
+        msg,
+    }
+}
+
+fn skipped_note(n: usize) -> String {
+    if n > 0 {
+        format!(", {n} NaN/Inf values skipped")
+    } else {
+        String::new()
+    }
+}
+
+fn from_saved_prometheus(
+    path: &Path,
+    doc: &serde_json::Value,
+    plan: &Plan,
+) -> Result<Vec<(Target, Option<LeakResult>)>> {
+    let (series, skipped) = prometheus::parse_matrix(doc).map_err(|m| malformed(path, m))?;
+    let (groups, _) = prometheus::group(series);
+    if groups.iter().all(|g| g.v.is_empty()) {
+        return Err(malformed(
+            path,
+            format!(
+                "no usable samples (empty result{})",
+                skipped_note(skipped.non_finite)
+            ),
+        ));
+    }
+    Ok(groups
+        .into_iter()
+        .map(|g| {
+            let name = format!("{} {}", path.display(), g.key());
+            let mut t = prom_target(g, name, "value".into(), plan, &[]);
+            t.skipped_non_finite = skipped.non_finite;
+            if skipped.non_finite > 0 {
+                t.warnings.push(format!(
+                    "{} NaN/Inf values skipped in {}",
+                    skipped.non_finite,
+                    path.display()
+                ));
+            }
+            (t, None)
+        })
+        .collect())
+}
+
+/// A target of one grouped Prometheus series (times are Unix seconds; `ooms` too).
+fn prom_target(
+    g: PromSeries,
+    name: String,
+    metric: String,
+    plan: &Plan,
+    ooms: &[(f64, u64)],
+) -> Target {
+    let t0 = g.t.first().copied().unwrap_or(0.0);
+    let s = Series {
+        name: name.clone(),
+        metric: metric.clone(),
+        t: g.t.iter().map(|t| t - t0).collect(),
+        v: g.v.clone(),
+        pid: vec![None; g.t.len()],
+        ..Series::default()
+    };
+    let span_s = span(&s.t);
+    let mut h = History::from_samples(&s.t, &s.v, plan.interval_for(span_s));
+    h.ooms = ooms
+        .iter()
+        .map(|&(t, count)| OomEvent { t_s: t - t0, count })
+        .collect();
+    let mut t = Target::assess(
+        name,
+        Source::Prometheus,
+        metric,
+        &h,
+        &plan.policies,
+        plan.backtest,
+    );
+    t.labels = g.labels;
+    note_leak(&leak_of(&s), &mut t);
+    plan_warnings(&mut t, plan, span_s);
+    t
+}
+
+/// A live memory cgroup: one point (its working set, else its usage), so the policies answer
+/// `insufficient-data`, but its limit, `memory.peak` and `memory.events` `oom_kill` give the
+/// warnings and the least limit that should be chosen.
+///
+/// Errors: [`Error::NoMemoryHierarchy`] under `cgroup_root`, [`Error::NoSuchCgroup`], or the
+/// cgroup's files cannot be read.
+pub fn from_cgroup(cgroup_root: &Path, rel: &str, plan: &Plan) -> Result<Target> {
+    let hier = MemoryHierarchy::detect(cgroup_root)?;
+    let m = hier.read(rel)?;
+    let current = m.working_set_bytes.or(m.usage_bytes);
+    let metric = if m.working_set_bytes.is_some() {
+        "working_set_bytes"
+    } else {
+        "usage_bytes"
+    };
+    let interval_s = plan.interval_s.unwrap_or(DEFAULT_INTERVAL_S);
+    let h = History {
+        peaks: current
+            .map(|c| {
+                vec![IntervalPeak {
+                    start_s: 0.0,
+                    peak_bytes: c as f64,
+                    peak_at_s: 0.0,
+                    first_s: 0.0,
+                    last_s: 0.0,
+                    samples: 1,
+                }]
+            })
+            .unwrap_or_default(),
+        interval_s,
+        ooms: Vec::new(),
+        limit_bytes: m.limit_bytes.map(|l| l as f64),
+    };
+    let mut t = Target::assess(
+        m.path.clone(),
+        Source::Cgroup,
+        metric.into(),
+        &h,
+        &plan.policies,
+        plan.backtest,
+    );
+    t.current_bytes = current;
+    t.peak_bytes = m.peak_bytes.or(current);
+    t.oom_kills = m.oom_kill_count.unwrap_or(0);
+    t.current_limit_bytes = m.limit_bytes;
+    match m.limit_bytes {
+        None => t.warnings.push(format!(
+            "cgroup {} has no memory limit of its own ({}): nothing stops it but the host",
+            m.path,
+            m.effective_limit_bytes
+                .map(|e| format!("an ancestor limits it to {}", mib(e as f64)))
+                .unwrap_or_else(|| "unlimited".into())
+        )),
+        Some(l) => {
+            if let Some(p) = m.peak_bytes {
+                if p as f64 >= 0.95 * l as f64 {
+                    t.warnings.push(format!(
+                        "the peak {} reached {:.0} % of the limit {}",
+                        mib(p as f64),
+                        p as f64 * 100.0 / l as f64,
+                        mib(l as f64)
+                    ));
+                }
+            }
+        }
+    }
+    if t.oom_kills > 0 {
+        t.warnings.push(format!(
+            "{} OOM kill(s) in this cgroup (memory.events oom_kill): the limit {} is too small for this workload",
+            t.oom_kills,
+            m.limit_bytes.map(|l| mib(l as f64)).unwrap_or_else(|| "-".into())
+        ));
+    }
+    if let Some(p) = t.peak_bytes {
+        let mut floor = p as f64 * 1.15;
+        if t.oom_kills > 0 {
+            if let Some(l) = m.limit_bytes {
+                floor = floor.max(oom_bump(l as f64));
+            }
+        }
+        t.warnings.push(format!(
+            "whatever limit is chosen should be at least {} (peak × 1.15{}); record a trace (clw-diag record --cgroup {}) for a recommendation",
+            mib(bytes(floor) as f64),
+            if t.oom_kills > 0 { ", bumped after OOM kills" } else { "" },
+            m.path
+        ));
+    }
+    Ok(t)
+}
+
+/// A Prometheus server to read history from.
+#[derive(Debug, Clone)]
+pub struct PrometheusSource {
+    /// Base URL, e.g. `http://prometheus:9090`.
+    pub url: String,
+    /// Label selector of the default query (`namespace="shop"`, braces optional).
+    pub selector: Option<String>,
+    /// A PromQL query returning bytes, instead of the default working-set query.
+    pub query: Option<String>,
+    /// How far back from now, seconds.
+    pub since_s: f64,
+    /// Timeout of each HTTP request.
+    pub timeout: Duration,
+    /// Also read OOM kills from kube-state-metrics'
+    /// `kube_pod_container_status_last_terminated_reason{reason="OOMKilled"}`.
+    pub oom_metric: bool,
+}
+
+fn prom_error(url: &str, msg: String) -> Error {
+    Error::Remote {
+        url: url.to_string(),
+        msg,
+    }
+}
+
+/// The targets of a Prometheus server: `max_over_time(container_memory_working_set_bytes{SEL}
+/// [INTERVAL])` (or `query`) over `since_s`, grouped per `namespace/pod/container`, the step
+/// being the interval (5 min unless asked). With `oom_metric`, an OOM kill where
+/// kube-state-metrics' gauge turns 1.
+///
+/// Errors: [`Error::Remote`] when the server cannot be reached, times out, answers with an
+/// error, or returns no samples.
+pub fn from_prometheus(src: &PrometheusSource, plan: &Plan) -> Result<Vec<Target>> {
+    let now = SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map(|d| d.as_secs_f64())
+        .unwrap_or(0.0)
+        .floor();
+    let selector = src
+        .selector
+        .as_deref()
+        .map(|s| {
+            s.trim()
+                .trim_start_matches('{')
+                .trim_end_matches('}')
+                .trim()
+                .to_string()
+        })
+        .unwrap_or_default();
+    // The step is the interval: Prometheus needs it before the history's length is known.
+    let step = plan.interval_s.unwrap_or(DEFAULT_INTERVAL_S);
+    let plan = &Plan {
+        interval_s: Some(step),
+        ..plan.clone()
+    };
+    let range = format!("{}s", step.round().max(1.0));
+    let query = src.query.clone().unwrap_or_else(|| {
+        format!("max_over_time(container_memory_working_set_bytes{{{selector}}}[{range}])")
+    });
+    let q = RangeQuery {
+        url: src.url.clone(),
+        query: query.clone(),
+        start: now - src.since_s,
+        end: now,
+        step,
+        timeout: src.timeout,
+    };
+    let (series, skipped) = prometheus::query_range(&q).map_err(|m| prom_error(&src.url, m))?;
+    let (groups, _) = prometheus::group(series);
+    if groups.iter().all(|g| g.v.is_empty()) {
+        return Err(prom_error(
+            &src.url,
+            format!(
+                "the query returned no samples (empty result{}): {query}",
+                skipped_note(skipped.non_finite)
+            ),
+        ));
+    }
+    let mut ooms: BTreeMap<String, Vec<(f64, u64)>> = BTreeMap::new();
+    if src.oom_metric {
+        let sel = if selector.is_empty() {
+            String::new()
+        } else {
+            format!(",{selector}")
+        };
+        let q = RangeQuery {
+            query: format!(
+                "max_over_time(kube_pod_container_status_last_terminated_reason{{reason=\"OOMKilled\"{sel}}}[{range}])"
+            ),
+            ..q.clone()
+        };
+        let (s, _) = prometheus::query_range(&q).map_err(|m| prom_error(&src.url, m))?;
+        for g in prometheus::group(s).0 {
+            ooms.entry(g.key()).or_default().extend(oom_edges(&g));
+        }
+    }
+    Ok(groups
+        .into_iter()
+        .filter(|g| !g.v.is_empty())
+        .map(|g| {
+            let key = g.key();
+            let o = ooms.get(&key).cloned().unwrap_or_default();
+            let mut t = prom_target(g, key, query.clone(), plan, &o);
+            t.skipped_non_finite = skipped.non_finite;
+            t
+        })
+        .collect())
+}
+
+/// OOM kills in kube-state-metrics' `last_terminated_reason{reason="OOMKilled"}` gauge: where it
+/// turns 1 (it stays 1 until the container's next termination). (Unix seconds, count.)
+pub fn oom_edges(g: &PromSeries) -> Vec<(f64, u64)> {
+    let mut prev = 0.0;
+    let mut edges = Vec::new();
+    for (t, v) in g.t.iter().zip(&g.v) {
+        if *v >= 1.0 && prev < 1.0 {
+            edges.push((*t, 1));
+        }
+        prev = *v;
+    }
+    edges
+}
+
+/// Everything one `recommend` run reads.
+#[derive(Debug, Clone, Default)]
+pub struct Request {
+    /// Trace files and saved Prometheus answers.
+    pub files: Vec<PathBuf>,
+    /// A live memory cgroup: (the cgroup root, the cgroup's path).
+    pub cgroup: Option<(PathBuf, String)>,
+    pub prometheus: Option<PrometheusSource>,
+}
+
+/// The results of one `recommend` run: the model `recommend` renders.
+#[derive(Debug, Clone, Serialize)]
+pub struct RecommendReport {
+    pub targets: Vec<Target>,
+    /// What the readers tolerated or skipped.
+    pub warnings: Vec<String>,
+}
+
+/// Read every input of `req` (files, then the cgroup, then Prometheus) and assess each target.
+///
+/// Errors: the first input that cannot be read (see [`from_file`], [`from_cgroup`],
+/// [`from_prometheus`]); a cgroup error names the cgroup.
+pub fn run(req: &Request, plan: &Plan) -> Result<RecommendReport> {
+    let mut targets = Vec::new();
+    for f in &req.files {
+        targets.extend(from_file(f, plan)?);
+    }
+    if let Some((root, rel)) = &req.cgroup {
+        targets.push(from_cgroup(root, rel, plan)?);
+    }
+    if let Some(p) = &req.prometheus {
+        targets.extend(from_prometheus(p, plan)?);
+    }
+    Ok(RecommendReport {
+        targets,
+        warnings: Vec::new(),
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::trace::TraceEvent;
+
+    #[test]
+    fn auto_interval_fits_the_history() {
+        // Long enough for 20 intervals of 5 min: 5 min.
+        assert_eq!(auto_interval(100.0 * 60.0), 300.0);
+        assert_eq!(auto_interval(7.0 * 86400.0), 300.0);
+        // 10 minutes: 30 s gives 20 intervals.
+        assert_eq!(auto_interval(600.0), 30.0);
+        // 15 s: 20 intervals of 0.75 s are not nice; 3 of 5 s are.
+        assert_eq!(auto_interval(15.0), 5.0);
+        assert_eq!(auto_interval(2.0), 1.0);
+        assert_eq!(auto_interval(0.0), DEFAULT_INTERVAL_S);
+        assert_eq!(auto_interval(f64::NAN), DEFAULT_INTERVAL_S);
+    }
+
+    fn series(n: usize, dt: f64, v: f64) -> Series {
+        Series {
+            name: "t".into(),
+            metric: "rss_bytes".into(),
+            t: (0..n).map(|i| i as f64 * dt).collect(),
+            v: vec![v; n],
+            pid: vec![Some(1); n],
+            ..Series::default()
+        }
+    }
+
+    fn plan(interval_s: Option<f64>) -> Plan {
+        Plan {
+            policies: vec![Policy::Clw],
+            interval_s,
+            backtest: None,
+            metric: None,
+            host_total_bytes: None,
+        }
+    }
+
+    #[test]
+    fn a_short_trace_gets_a_recommendation_by_default() {
+        // 500 s at 1 Hz: 5-minute intervals give 2 peaks (insufficient), auto gives 15 s × 33.
+        let s = series(500, 1.0, 100.0 * 1048576.0);
+        let (fixed, _) = assess_series(&s, &plan(Some(300.0)));
+        assert!(fixed.recommendations[0].limit_bytes.is_none());
+        assert!(
+            fixed
+                .warnings
+                .iter()
+                .any(|w| w.contains("--interval 15s would give 33 intervals")),
+            "{:?}",
+            fixed.warnings
+        );
+        let (auto, _) = assess_series(&s, &plan(None));
+        assert_eq!(auto.interval_s, 15.0);
+        assert_eq!(
+            auto.recommendations[0].limit_bytes,
+            Some(bytes(100.0 * 1048576.0 * 1.15))
+        );
+    }
+
+    #[test]
+    fn the_trace_limit_and_oom_kills_raise_the_clw_limit() {
+        let mut s = series(601, 1.0, 500.0 * 1048576.0);
+        s.limit_bytes = Some(600 * 1048576);
+        s.events.push(TraceEvent {
+            t: 300.0,
+            event: "oom_kill".into(),
+            exit_code: None,
+            signal: None,
+            count: Some(2),
+        });
+        let (t, _) = assess_series(&s, &plan(None));
+        assert_eq!(t.oom_kills, 2);
+        assert_eq!(t.current_limit_bytes, Some(600 * 1048576));
+        // max(600 MiB + 100 MiB, 600 MiB × 1.2) = 720 MiB.
+        assert_eq!(
+            t.recommendations[0].limit_bytes,
+            Some(bytes(720.0 * 1048576.0))
+        );
+    }
+
+    #[test]
+    fn a_limit_above_the_host_is_said() {
+        let s = series(601, 1.0, 100.0 * 1048576.0);
+        let mut p = plan(None);
+        p.host_total_bytes = Some(64 * 1048576);
+        let (t, _) = assess_series(&s, &p);
+        assert!(
+            t.warnings
+                .iter()
+                .any(|w| w.contains("above the host's MemTotal")),
+            "{:?}",
+            t.warnings
+        );
+    }
+
+    #[test]
+    fn oom_edges_of_the_gauge() {
+        let g = PromSeries {
+            labels: Default::default(),
+            t: vec![0.0, 1.0, 2.0, 3.0, 4.0],
+            v: vec![0.0, 1.0, 1.0, 0.0, 1.0],
+        };
+        assert_eq!(oom_edges(&g), vec![(1.0, 1), (4.0, 1)]);
+    }
+}
