@@ -34,8 +34,10 @@
 //! and `report` both get their numbers from).
 
 pub mod backtest;
+pub mod cgroup;
 pub mod history;
 pub mod policies;
+pub mod prometheus;
 pub mod sources;
 pub mod target;
 pub mod vpa;

@@ -5,20 +5,19 @@
 //! `clw-diag recommend` and `clw-diag report --trace` both call [`from_file`], so they cannot
 //! give different numbers for the same trace.
 
-use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
-use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use serde::Serialize;
 
-use super::history::{History, IntervalPeak, OomEvent};
-use super::policies::oom_bump;
+#[cfg(test)]
+use super::bytes;
+pub use super::cgroup::from_cgroup;
+use super::history::{History, OomEvent};
+pub use super::prometheus::{from_prometheus, oom_edges, PrometheusSource};
 use super::target::{Source, Target};
-use super::{bytes, mib, Policy, MIN_INTERVALS, SHORT_INTERVALS};
+use super::{mib, Policy, MIN_INTERVALS, SHORT_INTERVALS};
 use crate::analysis::leak::{self, LeakOptions, LeakResult, Verdict};
 use crate::error::{Error, Result};
-use crate::sample::cgroup::MemoryHierarchy;
-use crate::trace::prometheus::{self, PromSeries, RangeQuery};
 use crate::trace::{read, Series};
 
 /// The default interval when the history is long enough for it: 5 minutes, as the VPA and
@@ -76,7 +75,7 @@ pub fn auto_interval(span_s: f64) -> f64 {
 }
 
 /// The span of a series' samples, seconds (0 for fewer than two).
-fn span(t: &[f64]) -> f64 {
+pub(super) fn span(t: &[f64]) -> f64 {
     match (t.first(), t.last()) {
         (Some(a), Some(b)) => b - a,
         _ => 0.0,
@@ -124,7 +123,7 @@ pub fn leak_of(s: &Series) -> LeakResult {
 }
 
 /// Record `r`'s verdict on `t`, with a warning when it leaks.
-fn note_leak(r: &LeakResult, t: &mut Target) {
+pub(super) fn note_leak(r: &LeakResult, t: &mut Target) {
     if r.verdict == Verdict::InsufficientData {
         return;
     }
@@ -146,7 +145,7 @@ fn note_leak(r: &LeakResult, t: &mut Target) {
 
 /// Warnings that need the whole plan: a limit above the host's memory (the VPA's upper bound
 /// on a short history), and the interval that would have given an answer.
-fn plan_warnings(t: &mut Target, plan: &Plan, span_s: f64) {
+pub(super) fn plan_warnings(t: &mut Target, plan: &Plan, span_s: f64) {
     let ceiling = [
         plan.host_total_bytes.map(|b| (b, "the host's MemTotal")),
         t.current_limit_bytes.map(|b| (b, "the cgroup's limit")),
@@ -233,7 +232,7 @@ pub fn from_file_with_leaks(path: &Path, plan: &Plan) -> Result<Vec<(Target, Opt
     if trimmed.starts_with('{') && trimmed.contains("\"result\"") {
         if let Ok(doc) = serde_json::from_str::<serde_json::Value>(trimmed) {
             if doc.pointer("/data/result").is_some() {
-                return from_saved_prometheus(path, &doc, plan);
+                return super::prometheus::from_saved(path, &doc, plan);
             }
         }
     }
@@ -246,7 +245,7 @@ pub fn from_file_with_leaks(path: &Path, plan: &Plan) -> Result<Vec<(Target, Opt
         .collect())
 }
 
-fn malformed(path: &Path, msg: String) -> Error {
+pub(super) fn malformed(path: &Path, msg: String) -> Error {
     Error::Malformed {
         path: path.to_path_buf(),
         line: 0,
@@ -254,296 +253,12 @@ fn malformed(path: &Path, msg: String) -> Error {
     }
 }
 
-fn skipped_note(n: usize) -> String {
+pub(super) fn skipped_note(n: usize) -> String {
     if n > 0 {
         format!(", {n} NaN/Inf values skipped")
     } else {
         String::new()
     }
-}
-
-fn from_saved_prometheus(
-    path: &Path,
-    doc: &serde_json::Value,
-    plan: &Plan,
-) -> Result<Vec<(Target, Option<LeakResult>)>> {
-    let (series, skipped) = prometheus::parse_matrix(doc).map_err(|m| malformed(path, m))?;
-    let (groups, _) = prometheus::group(series);
-    if groups.iter().all(|g| g.v.is_empty()) {
-        return Err(malformed(
-            path,
-            format!(
-                "no usable samples (empty result{})",
-                skipped_note(skipped.non_finite)
-            ),
-        ));
-    }
-    Ok(groups
-        .into_iter()
-        .map(|g| {
-            let name = format!("{} {}", path.display(), g.key());
-            let mut t = prom_target(g, name, "value".into(), plan, &[]);
-            t.skipped_non_finite = skipped.non_finite;
-            if skipped.non_finite > 0 {
-                t.warnings.push(format!(
-                    "{} NaN/Inf values skipped in {}",
-                    skipped.non_finite,
-                    path.display()
-                ));
-            }
-            (t, None)
-        })
-        .collect())
-}
-
-/// A target of one grouped Prometheus series (times are Unix seconds; `ooms` too).
-fn prom_target(
-    g: PromSeries,
-    name: String,
-    metric: String,
-    plan: &Plan,
-    ooms: &[(f64, u64)],
-) -> Target {
-    let t0 = g.t.first().copied().unwrap_or(0.0);
-    let s = Series {
-        name: name.clone(),
-        metric: metric.clone(),
-        t: g.t.iter().map(|t| t - t0).collect(),
-        v: g.v.clone(),
-        pid: vec![None; g.t.len()],
-        ..Series::default()
-    };
-    let span_s = span(&s.t);
-    let mut h = History::from_samples(&s.t, &s.v, plan.interval_for(span_s));
-    h.ooms = ooms
-        .iter()
-        .map(|&(t, count)| OomEvent { t_s: t - t0, count })
-        .collect();
-    let mut t = Target::assess(
-        name,
-        Source::Prometheus,
-        metric,
-        &h,
-        &plan.policies,
-        plan.backtest,
-    );
-    t.labels = g.labels;
-    note_leak(&leak_of(&s), &mut t);
-    plan_warnings(&mut t, plan, span_s);
-    t
-}
-
-/// A live memory cgroup: one point (its working set, else its usage), so the policies answer
-/// `insufficient-data`, but its limit, `memory.peak` and `memory.events` `oom_kill` give the
-/// warnings and the least limit that should be chosen.
-///
-/// Errors: [`Error::NoMemoryHierarchy`] under `cgroup_root`, [`Error::NoSuchCgroup`], or the
-/// cgroup's files cannot be read.
-pub fn from_cgroup(cgroup_root: &Path, rel: &str, plan: &Plan) -> Result<Target> {
-    let hier = MemoryHierarchy::detect(cgroup_root)?;
-    let m = hier.read(rel)?;
-    let current = m.working_set_bytes.or(m.usage_bytes);
-    let metric = if m.working_set_bytes.is_some() {
-        "working_set_bytes"
-    } else {
-        "usage_bytes"
-    };
-    let interval_s = plan.interval_s.unwrap_or(DEFAULT_INTERVAL_S);
-    let h = History {
-        peaks: current
-            .map(|c| {
-                vec![IntervalPeak {
-                    start_s: 0.0,
-                    peak_bytes: c as f64,
-                    peak_at_s: 0.0,
-                    first_s: 0.0,
-                    last_s: 0.0,
-                    samples: 1,
-                }]
-            })
-            .unwrap_or_default(),
-        interval_s,
-        ooms: Vec::new(),
-        limit_bytes: m.limit_bytes.map(|l| l as f64),
-    };
-    let mut t = Target::assess(
-        m.path.clone(),
-        Source::Cgroup,
-        metric.into(),
-        &h,
-        &plan.policies,
-        plan.backtest,
-    );
-    t.current_bytes = current;
-    t.peak_bytes = m.peak_bytes.or(current);
-    t.oom_kills = m.oom_kill_count.unwrap_or(0);
-    t.current_limit_bytes = m.limit_bytes;
-    match m.limit_bytes {
-        None => t.warnings.push(format!(
-            "cgroup {} has no memory limit of its own ({}): nothing stops it but the host",
-            m.path,
-            m.effective_limit_bytes
-                .map(|e| format!("an ancestor limits it to {}", mib(e as f64)))
-                .unwrap_or_else(|| "unlimited".into())
-        )),
-        Some(l) => {
-            if let Some(p) = m.peak_bytes {
-                if p as f64 >= 0.95 * l as f64 {
-                    t.warnings.push(format!(
-                        "the peak {} reached {:.0} % of the limit {}",
-                        mib(p as f64),
-                        p as f64 * 100.0 / l as f64,
-                        mib(l as f64)
-                    ));
-                }
-            }
-        }
-    }
-    if t.oom_kills > 0 {
-        t.warnings.push(format!(
-            "{} OOM kill(s) in this cgroup (memory.events oom_kill): the limit {} is too small for this workload",
-            t.oom_kills,
-            m.limit_bytes.map(|l| mib(l as f64)).unwrap_or_else(|| "-".into())
-        ));
-    }
-    if let Some(p) = t.peak_bytes {
-        let mut floor = p as f64 * 1.15;
-        if t.oom_kills > 0 {
-            if let Some(l) = m.limit_bytes {
-                floor = floor.max(oom_bump(l as f64));
-            }
-        }
-        t.warnings.push(format!(
-            "whatever limit is chosen should be at least {} (peak × 1.15{}); record a trace (clw-diag record --cgroup {}) for a recommendation",
-            mib(bytes(floor) as f64),
-            if t.oom_kills > 0 { ", bumped after OOM kills" } else { "" },
-            m.path
-        ));
-    }
-    Ok(t)
-}
-
-/// A Prometheus server to read history from.
-#[derive(Debug, Clone)]
-pub struct PrometheusSource {
-    /// Base URL, e.g. `http://prometheus:9090`.
-    pub url: String,
-    /// Label selector of the default query (`namespace="shop"`, braces optional).
-    pub selector: Option<String>,
-    /// A PromQL query returning bytes, instead of the default working-set query.
-    pub query: Option<String>,
-    /// How far back from now, seconds.
-    pub since_s: f64,
-    /// Timeout of each HTTP request.
-    pub timeout: Duration,
-    /// Also read OOM kills from kube-state-metrics'
-    /// `kube_pod_container_status_last_terminated_reason{reason="OOMKilled"}`.
-    pub oom_metric: bool,
-}
-
-fn prom_error(url: &str, msg: String) -> Error {
-    Error::Remote {
-        url: url.to_string(),
-        msg,
-    }
-}
-
-/// The targets of a Prometheus server: `max_over_time(container_memory_working_set_bytes{SEL}
-/// [INTERVAL])` (or `query`) over `since_s`, grouped per `namespace/pod/container`, the step
-/// being the interval (5 min unless asked). With `oom_metric`, an OOM kill where
-/// kube-state-metrics' gauge turns 1.
-///
-/// Errors: [`Error::Remote`] when the server cannot be reached, times out, answers with an
-/// error, or returns no samples.
-pub fn from_prometheus(src: &PrometheusSource, plan: &Plan) -> Result<Vec<Target>> {
-    let now = SystemTime::now()
-        .duration_since(UNIX_EPOCH)
-        .map(|d| d.as_secs_f64())
-        .unwrap_or(0.0)
-        .floor();
-    let selector = src
-        .selector
-        .as_deref()
-        .map(|s| {
-            s.trim()
-                .trim_start_matches('{')
-                .trim_end_matches('}')
-                .trim()
-                .to_string()
-        })
-        .unwrap_or_default();
-    // The step is the interval: Prometheus needs it before the history's length is known.
-    let step = plan.interval_s.unwrap_or(DEFAULT_INTERVAL_S);
-    let plan = &Plan {
-        interval_s: Some(step),
-        ..plan.clone()
-    };
-    let range = format!("{}s", step.round().max(1.0));
-    let query = src.query.clone().unwrap_or_else(|| {
-        format!("max_over_time(container_memory_working_set_bytes{{{selector}}}[{range}])")
-    });
-    let q = RangeQuery {
-        url: src.url.clone(),
-        query: query.clone(),
-        start: now - src.since_s,
-        end: now,
-        step,
-        timeout: src.timeout,
-    };
-    let (series, skipped) = prometheus::query_range(&q).map_err(|m| prom_error(&src.url, m))?;
-    let (groups, _) = prometheus::group(series);
-    if groups.iter().all(|g| g.v.is_empty()) {
-        return Err(prom_error(
-            &src.url,
-            format!(
-                "the query returned no samples (empty result{}): {query}",
-                skipped_note(skipped.non_finite)
-            ),
-        ));
-    }
-    let mut ooms: BTreeMap<String, Vec<(f64, u64)>> = BTreeMap::new();
-    if src.oom_metric {
-        let sel = if selector.is_empty() {
-            String::new()
-        } else {
-            format!(",{selector}")
-        };
-        let q = RangeQuery {
-            query: format!(
-                "max_over_time(kube_pod_container_status_last_terminated_reason{{reason=\"OOMKilled\"{sel}}}[{range}])"
-            ),
-            ..q.clone()
-        };
-        let (s, _) = prometheus::query_range(&q).map_err(|m| prom_error(&src.url, m))?;
-        for g in prometheus::group(s).0 {
-            ooms.entry(g.key()).or_default().extend(oom_edges(&g));
-        }
-    }
-    Ok(groups
-        .into_iter()
-        .filter(|g| !g.v.is_empty())
-        .map(|g| {
-            let key = g.key();
-            let o = ooms.get(&key).cloned().unwrap_or_default();
-            let mut t = prom_target(g, key, query.clone(), plan, &o);
-            t.skipped_non_finite = skipped.non_finite;
-            t
-        })
-        .collect())
-}
-
-/// OOM kills in kube-state-metrics' `last_terminated_reason{reason="OOMKilled"}` gauge: where it
-/// turns 1 (it stays 1 until the container's next termination). (Unix seconds, count.)
-pub fn oom_edges(g: &PromSeries) -> Vec<(f64, u64)> {
-    let mut prev = 0.0;
-    let mut edges = Vec::new();
-    for (t, v) in g.t.iter().zip(&g.v) {
-        if *v >= 1.0 && prev < 1.0 {
-            edges.push((*t, 1));
-        }
-        prev = *v;
-    }
-    edges
 }
 
 /// Everything one `recommend` run reads.
@@ -681,15 +396,5 @@ mod tests {
             "{:?}",
             t.warnings
         );
-    }
-
-    #[test]
-    fn oom_edges_of_the_gauge() {
-        let g = PromSeries {
-            labels: Default::default(),
-            t: vec![0.0, 1.0, 2.0, 3.0, 4.0],
-            v: vec![0.0, 1.0, 1.0, 0.0, 1.0],
-        };
-        assert_eq!(oom_edges(&g), vec![(1.0, 1), (4.0, 1)]);
     }
 }
