@@ -389,3 +389,98 @@ fn progress_only_on_a_terminal() {
         "no progress on a terminal:\n{tty}"
     );
 }
+
+/// The report's advice on a trace is `recommend --policy clw`'s, number for number: on a trace
+/// recorded by `record --memory-limit` whose workload was OOM-killed twice, both say the same
+/// request and limit, and the limit is above the one it was killed at (the report once made
+/// its own, simpler history and advised a limit below it).
+#[test]
+fn report_and_recommend_agree_on_a_trace_that_ends_in_oom_kills() {
+    let python = Command::new("python3").arg("--version").output();
+    if !is_root() || !python.is_ok_and(|o| o.status.success()) {
+        eprintln!("SKIP: needs root (a memory cgroup for record --memory-limit) and python3");
+        return;
+    }
+    let d = tempfile::tempdir().unwrap();
+    let trace = d.path().join("oom.json");
+    let grow = "import time\nkeep = []\nwhile True:\n    keep.append(bytearray(2 << 20))\n    time.sleep(0.1)\n";
+    let script = format!("for i in 1 2; do python3 -c '{grow}'; done");
+    let o = cmd()
+        .args([
+            "-q",
+            "record",
+            "--children",
+            "--memory-limit",
+            "64Mi",
+            "-i",
+            "100ms",
+            "-o",
+        ])
+        .arg(&trace)
+        .args(["--", "sh", "-c", &script])
+        .output()
+        .unwrap();
+    let text = std::fs::read_to_string(&trace).unwrap_or_else(|e| {
+        panic!("no trace ({e}): {}", stderr(&o));
+    });
+    let kills: u64 = text
+        .lines()
+        .filter_map(|l| serde_json::from_str::<serde_json::Value>(l).ok())
+        .filter(|v| v["event"] == "oom_kill")
+        .map(|v| v["count"].as_u64().unwrap_or(1))
+        .sum();
+    assert!(
+        kills >= 2,
+        "two real OOM kills are recorded ({kills}):\n{text}"
+    );
+
+    let rec = json(&run(&[
+        "recommend",
+        trace.to_str().unwrap(),
+        "--policy",
+        "clw",
+        "--json",
+    ]));
+    let r = &rec["targets"][0]["recommendations"][0];
+    assert_eq!(r["status"], "ok", "{rec:#}");
+    let o = run(&[
+        "report",
+        "--trace",
+        trace.to_str().unwrap(),
+        "--since",
+        "1m",
+        "--json",
+    ]);
+    let rep = json(&o);
+    let traces = rep["sections"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|s| s["id"] == "traces")
+        .unwrap();
+    let q = &traces["data"][0]["recommendation"];
+    assert_eq!(
+        (&q["request_bytes"], &q["limit_bytes"]),
+        (&r["request_bytes"], &r["limit_bytes"]),
+        "report: {q:#}\nrecommend: {r:#}"
+    );
+    let limit = r["limit_bytes"].as_u64().unwrap();
+    assert!(
+        limit > 64 << 20,
+        "after OOM kills at 64 MiB the limit is above it: {limit}"
+    );
+    // The text says the same limit.
+    let o = run(&[
+        "report",
+        "--trace",
+        trace.to_str().unwrap(),
+        "--since",
+        "1m",
+    ]);
+    let iec = |b: u64| format!("{:.0} MiB", b as f64 / 1048576.0);
+    assert!(
+        stdout(&o).contains(&format!("limit {}", iec(limit))),
+        "{}",
+        stdout(&o)
+    );
+}

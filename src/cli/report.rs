@@ -7,10 +7,10 @@ use std::process::ExitCode;
 use std::time::Duration;
 
 use clap::Args;
-use clw_diag::render::Format;
+use clw_diag::render::{self, Format, Style};
 use clw_diag::report::bundle::Bundle;
-use clw_diag::report::incident::{self, Options, WORKER_LOG_GLOBS};
-use clw_diag::report::redact::redact;
+use clw_diag::report::redact::{redact, redact_json};
+use clw_diag::report::{Options, WORKER_LOG_GLOBS};
 
 use super::{GlobalArgs, Output};
 
@@ -95,6 +95,12 @@ impl ReportArgs {
 }
 
 pub fn run(a: ReportArgs, g: &GlobalArgs, out: &Output) -> anyhow::Result<ExitCode> {
+    if matches!(out.format, Format::Csv | Format::Github) {
+        anyhow::bail!(
+            "--format {} is not available for report (a document, not one table); use the text or --json",
+            if out.format == Format::Csv { "csv" } else { "github" }
+        );
+    }
     let since_label = a.since.clone().unwrap_or_else(|| "1h".into());
     let since_us = super::triage::parse_since(&since_label).map_err(|e| anyhow::anyhow!(e))?;
     if let Some(b) = &a.bundle {
@@ -126,11 +132,14 @@ pub fn run(a: ReportArgs, g: &GlobalArgs, out: &Output) -> anyhow::Result<ExitCo
         budget,
     };
     let bar = super::progress::Progress::spinner(out, "report");
-    let report = incident::build_with_progress(&opts, &|title| bar.message(format!("{title}…")));
+    let report =
+        clw_diag::report::build_with_progress(&opts, &|title| bar.message(format!("{title}…")));
     drop(bar);
-    let text = redact(&incident::to_text(&report)).text;
+    let mut plain = Vec::new();
+    render::render(&report, Format::Table, Style::default(), &mut plain)?;
+    let text = redact(&String::from_utf8_lossy(&plain)).text;
     let mut json = serde_json::to_value(&report)?;
-    incident::redact_json(&mut json);
+    redact_json(&mut json);
     let stdout = std::io::stdout();
     let mut w = stdout.lock();
     match out.format {

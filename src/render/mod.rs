@@ -104,6 +104,12 @@ pub trait Report: Serialize {
     fn github(&self) -> Option<Vec<String>> {
         None
     }
+
+    /// A document rather than tables (`report`): written instead of the tables in table
+    /// format; `None` for commands whose output is tables.
+    fn text(&self) -> Option<String> {
+        None
+    }
 }
 
 /// Write `report` in `format`.
@@ -121,6 +127,9 @@ pub fn render<R: Report + ?Sized>(
             out.write_all(b"\n")
         }
         Format::Table => {
+            if let Some(t) = report.text() {
+                return out.write_all(t.as_bytes());
+            }
             report.write_rows(format, out)?;
             table::write(&report.tables(), style, out)
         }

@@ -134,6 +134,21 @@ pub fn redact(text: &str) -> Redacted {
 }
 
 /// Replace capture group `group` of every match of `re` for which `accept` holds.
+/// Redact every string of a JSON value in place; the number of secrets replaced.
+pub fn redact_json(v: &mut serde_json::Value) -> usize {
+    use serde_json::Value;
+    match v {
+        Value::String(s) => {
+            let r = redact(s);
+            *s = r.text;
+            r.count
+        }
+        Value::Array(a) => a.iter_mut().map(redact_json).sum(),
+        Value::Object(m) => m.values_mut().map(redact_json).sum(),
+        _ => 0,
+    }
+}
+
 fn replace_group(
     re: &Regex,
     text: &str,

@@ -1,0 +1,117 @@
+//! The core files section (`backtrace`): cores newer than `--since` in `--cores DIR`, newest
+//! first, at most ten, each with its crash signature and crashing thread.
+
+use std::path::{Path, PathBuf};
+use std::time::{Duration, SystemTime, UNIX_EPOCH};
+
+use super::{slug, Facts, Outcome};
+use crate::render::{self, Style};
+use crate::report::model::{FindingKind, Options, SectionData, SectionId, Status};
+
+/// Cores read at most.
+const MAX_CORES: usize = 10;
+
+/// Whether `p` starts like an ELF core file (`e_type` ET_CORE).
+fn is_core(p: &Path) -> bool {
+    use std::io::Read;
+    let mut h = [0u8; 18];
+    std::fs::File::open(p)
+        .and_then(|mut f| f.read_exact(&mut h))
+        .is_ok()
+        && &h[..4] == b"\x7fELF"
+        && match h[5] {
+            1 => u16::from_le_bytes([h[16], h[17]]) == 4,
+            2 => u16::from_be_bytes([h[16], h[17]]) == 4,
+            _ => false,
+        }
+}
+
+/// Core files modified at or after `since` in `dirs`, newest first, and the directories that
+/// could not be read.
+fn find_cores(dirs: &[PathBuf], since: SystemTime) -> (Vec<PathBuf>, Vec<String>) {
+    let mut found: Vec<(SystemTime, PathBuf)> = Vec::new();
+    let mut notes = Vec::new();
+    for d in dirs {
+        let rd = match std::fs::read_dir(d) {
+            Ok(rd) => rd,
+            Err(e) => {
+                notes.push(format!("{}: {e}", d.display()));
+                continue;
+            }
+        };
+        for e in rd.flatten() {
+            let p = e.path();
+            let Ok(m) = e.metadata() else { continue };
+            if !m.is_file() {
+                continue;
+            }
+            let Ok(mtime) = m.modified() else { continue };
+            if mtime >= since && is_core(&p) {
+                found.push((mtime, p));
+            }
+        }
+    }
+    found.sort_by_key(|f| std::cmp::Reverse(f.0));
+    (found.into_iter().map(|(_, p)| p).collect(), notes)
+}
+
+/// Cores newer than `--since`: their crashing threads and crash signatures.
+pub fn cores(o: &Options) -> Outcome {
+    if o.cores.is_empty() {
+        return Outcome::empty("no core directory asked for (--cores DIR)".into());
+    }
+    let since = UNIX_EPOCH + Duration::from_micros(o.since_us.max(0) as u64);
+    let (found, mut notes) = find_cores(&o.cores, since);
+    if found.is_empty() {
+        let mut out = Outcome::empty(format!(
+            "no core files newer than {} in {}",
+            o.since_label,
+            o.cores
+                .iter()
+                .map(|d| d.display().to_string())
+                .collect::<Vec<_>>()
+                .join(", ")
+        ));
+        if notes.len() == o.cores.len() {
+            out.status = Status::Failed;
+        }
+        out.notes.extend(notes);
+        return out;
+    }
+    let mut facts = Facts::default();
+    let mut data = Vec::new();
+    for p in found.iter().take(MAX_CORES) {
+        match crate::coredump::backtrace(p, &crate::coredump::Options::default()) {
+            Ok(mut bt) => {
+                bt.threads.retain(|t| t.crashed);
+                let mut out = Vec::new();
+                let _ = render::write_backtrace(&bt, Style::default(), &mut out);
+                facts.find(
+                    SectionId::Cores,
+                    FindingKind::Crash,
+                    format!(
+                        "{} crashed: {}",
+                        bt.command.clone().unwrap_or_else(|| "a process".into()),
+                        bt.crash_signature
+                    ),
+                    format!("cores: {}", p.display()),
+                );
+                facts.raw.push((
+                    format!("backtraces/{}.txt", slug(p)),
+                    String::from_utf8_lossy(&out).into_owned(),
+                ));
+                data.push(bt);
+            }
+            Err(e) => notes.push(format!("{}: could not be read: {e}", p.display())),
+        }
+    }
+    if found.len() > MAX_CORES {
+        notes.push(format!(
+            "{} older core(s) left out",
+            found.len() - MAX_CORES
+        ));
+    }
+    let mut out = Outcome::ok(SectionData::Cores(data), facts);
+    out.notes = notes;
+    out
+}

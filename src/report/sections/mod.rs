@@ -1,0 +1,83 @@
+//! The report's sections: each runs the library call of one command (`sample`, `oom-rank`,
+//! `triage`, `backtrace`, `analyze` + `recommend`) and returns its typed data, the findings for
+//! the summary, and the raw inputs for the bundle. A section that cannot read its input says
+//! so in its notes; it never takes the report down (see `report::run`).
+
+mod cores;
+mod host;
+mod logs;
+mod traces;
+
+pub use cores::cores;
+pub use host::{oom_rank, snapshot};
+pub use logs::{expand_glob, kernel_log, worker_logs};
+pub use traces::traces;
+
+use super::model::{Finding, FindingKind, SectionData, SectionId, Status};
+
+/// What a section found, for the summary and the bundle.
+#[derive(Debug, Default)]
+pub struct Facts {
+    pub findings: Vec<Finding>,
+    pub next_steps: Vec<String>,
+    /// (path in the bundle, text).
+    pub raw: Vec<(String, String)>,
+}
+
+impl Facts {
+    /// Add a finding of `section`.
+    pub fn find(&mut self, section: SectionId, kind: FindingKind, what: String, evidence: String) {
+        self.findings.push(Finding {
+            kind,
+            what,
+            evidence,
+            section,
+            cgroup: None,
+        });
+    }
+}
+
+/// A section's result.
+#[derive(Debug)]
+pub struct Outcome {
+    pub status: Status,
+    pub notes: Vec<String>,
+    pub data: SectionData,
+    pub facts: Facts,
+}
+
+impl Outcome {
+    pub fn ok(data: SectionData, facts: Facts) -> Outcome {
+        Outcome {
+            status: Status::Ok,
+            notes: Vec::new(),
+            data,
+            facts,
+        }
+    }
+
+    pub fn empty(note: String) -> Outcome {
+        Outcome {
+            status: Status::Empty,
+            notes: vec![note],
+            data: SectionData::None,
+            facts: Facts::default(),
+        }
+    }
+
+    pub fn failed(note: String) -> Outcome {
+        Outcome {
+            status: Status::Failed,
+            notes: vec![note],
+            data: SectionData::None,
+            facts: Facts::default(),
+        }
+    }
+}
+
+/// A path as one bundle entry name: `/var/log/x.log` → `var_log_x.log`.
+fn slug(p: &std::path::Path) -> String {
+    p.to_string_lossy()
+        .trim_start_matches('/')
+        .replace('/', "_")
+}
