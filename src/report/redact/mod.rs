@@ -1,0 +1,219 @@
+//! Secret redaction for everything `clw-diag report` puts in front of a human or into a bundle.
+//!
+//! A diagnostics report is pasted into tickets and chat, so it must not carry credentials that
+//! happened to be in a log line, a config file or a process's environment. [`redact`] replaces
+//! each secret VALUE with `[REDACTED]` and keeps the key, the quotes, the URL and the header name
+//! around it, so the text stays readable. It only redacts a value that is recognisable as a
+//! secret: either its own shape says so, or it follows a secret-looking key with `=`, `:` or JSON
+//! quoting. Prose such as "token bucket refill" or "password reset requested" is left alone.
+//!
+//! The passes, in the order they run (later passes skip values that already read `[REDACTED]`,
+//! so one secret is counted once):
+//!
+//! 1. **PEM private keys**: `-----BEGIN … PRIVATE KEY-----` through the matching `-----END …
+//!    PRIVATE KEY-----` (RFC 7468; covers PKCS#1 `RSA`, `EC`, `DSA`, PKCS#8, `ENCRYPTED` and
+//!    `OPENSSH` keys) is replaced whole. A BEGIN line without an END (a truncated log) redacts to
+//!    the end of the text.
+//! 2. **Tokens recognisable by their shape**, wherever they appear:
+//!    - AWS access key ids: `AKIA` (long-term) / `ASIA` (STS temporary) + 16 upper-case
+//!      alphanumerics (AWS IAM "Understanding unique ID prefixes").
+//!    - Google API keys: `AIza` + 35 characters of `[0-9A-Za-z_-]` (Google Cloud API keys docs;
+//!      the same pattern gitleaks and GitHub secret scanning use).
+//!    - GitHub tokens: `ghp_` (classic PAT), `gho_` (OAuth), `ghu_` (user-to-server), `ghs_`
+//!      (server-to-server), `ghr_` (refresh) + alphanumerics, and fine-grained `github_pat_`
+//!      (GitHub blog "Behind GitHub's new authentication token formats", 2021).
+//!    - Slack tokens: `xoxb-`, `xoxa-`, `xoxp-`, `xoxr-`, `xoxo-`, `xoxs-` (Slack token types).
+//!    - JWTs: three base64url segments, the first two JSON objects so they start `eyJ` (`{"`
+//!      base64url-encoded; RFC 7519). The signature may be empty (`alg: none`).
+//! 3. **URL passwords**: `scheme://user:PASSWORD@host` → `scheme://user:[REDACTED]@host`
+//!    (RFC 3986 userinfo; database and broker URLs carry passwords this way). The password runs
+//!    to the last `@` before any `/`, `?`, `#` or whitespace, so an unencoded `@` in it does not
+//!    leak the rest, and `http://host:8080/a@b` is not taken for a password.
+//! 4. **Secret-looking keys** followed by `=`, `:` (with or without a space), JSON `"key":
+//!    "value"`, or for command-line flags `--password VALUE`. A key is one token of
+//!    `[A-Za-z0-9_.-]`, split at `_`, `-`, `.` and camelCase into words; it is secret when a word
+//!    is one of password, passwd, pwd, passphrase, secret, token, auth, authorization,
+//!    credential(s), session, sessionid, cookie, apikey, accesskey, secretkey, privatekey,
+//!    clientsecret, accesstoken, refreshtoken, authtoken, when two adjacent words are api/access/
+//!    secret/private + key or client + secret, or when the key glued together ends in password,
+//!    passwd, secret, token, apikey, accesskey, secretkey, privatekey, credentials or cookie
+//!    (`DBPASSWORD`). This covers `DB_PASSWORD=`, `x-api-key:`, `aws_secret_access_key =`,
+//!    `Cookie:` / `Set-Cookie:` and `Authorization:` / `Proxy-Authorization:` headers. How much
+//!    is redacted:
+//!    - a quoted value: what is inside the quotes (an unclosed quote: to the end of the line);
+//!    - after `: ` (an HTTP header or YAML): the rest of the line, except after a quoted JSON
+//!      key, where the value stops at `,`, `}`, `]` or whitespace;
+//!    - otherwise (`key=value`, `Key:value`, `--flag value`): up to whitespace, `&`, `,`, `;`
+//!      or a quote, which ends query strings and logfmt pairs.
+//!
+//!    For `Authorization`-type keys a leading scheme word (`Bearer`, `Basic`, `Digest`,
+//!    `token`, ...) is kept: `Authorization: Basic [REDACTED]`.
+//! 5. **Bare bearer tokens**: `Bearer <token>` anywhere (RFC 6750 `b64token`), when the word
+//!    after `Bearer` looks like a token (a digit, mixed case, one of `-_~+/=`, or 24+
+//!    characters) rather than prose ("the bearer token was rejected").
+//!
+//! [`redact_environ`] is stricter: `/proc/PID/environ` values are never shown, only the names.
+//!
+//! No input panics: every pattern is compiled once from a literal, and all slicing is at match
+//! boundaries the regex engine reports (always UTF-8 character boundaries).
+
+use std::sync::LazyLock;
+
+use regex::{Captures, Regex};
+
+mod keys;
+
+pub use keys::is_secret_key;
+use keys::redact_key_values;
+
+/// The text that replaces a secret.
+pub const REDACTED: &str = "[REDACTED]";
+
+/// Text with its secrets replaced.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Redacted {
+    /// The text with every secret replaced by `[REDACTED]`.
+    pub text: String,
+    /// How many secrets were replaced.
+    pub count: usize,
+}
+
+fn compile(pattern: &str) -> Regex {
+    // The patterns are literals in this file and covered by the tests; a failure here is a
+    // programming error caught by `cargo test`, not something input can cause.
+    Regex::new(pattern).expect("redaction pattern compiles")
+}
+
+static PEM_PRIVATE_KEY: LazyLock<Regex> = LazyLock::new(|| {
+    compile(
+        r"(?s)-----BEGIN [A-Z0-9 ]*PRIVATE KEY-----(?:.*?-----END [A-Z0-9 ]*PRIVATE KEY-----|.*\z)",
+    )
+});
+
+/// Tokens whose shape alone says they are secrets (pass 2).
+static SHAPED_TOKENS: LazyLock<Regex> = LazyLock::new(|| {
+    compile(concat!(
+        r"\b(?:AKIA|ASIA)[A-Z0-9]{16}\b",
+        r"|\bAIza[0-9A-Za-z_\-]{35}",
+        r"|\bgh[pousr]_[A-Za-z0-9]{20,255}\b",
+        r"|\bgithub_pat_[A-Za-z0-9_]{20,255}\b",
+        r"|\bxox[abposr]-[A-Za-z0-9\-]{10,}",
+        r"|\beyJ[A-Za-z0-9_\-]+\.eyJ[A-Za-z0-9_\-]+\.[A-Za-z0-9_\-]*",
+    ))
+});
+
+static URL_PASSWORD: LazyLock<Regex> =
+    LazyLock::new(|| compile(r"\b[A-Za-z][A-Za-z0-9+.\-]*://[^:/@?#\s]*:(?P<pass>[^/?#\s]+)@"));
+
+/// Candidate `key <sep> value` pairs; [`is_secret_key`] decides whether the key is secret.
+static KEY_VALUE: LazyLock<Regex> = LazyLock::new(|| {
+    compile(concat!(
+        r#"(?i)(?:^|[^A-Za-z0-9_.\-])["']?"#,
+        r"(?P<key>[A-Za-z0-9_.\-]*?(?:pass|pwd|secret|token|key|auth|credential|session|cookie)[A-Za-z0-9_.\-]*)",
+        r#"(?P<kq>["']?)"#,
+        r"(?P<sep>[ \t]*[:=][ \t]*|[ \t]+)",
+        // Only the value's first character: its extent is measured in `secret_span`, so a long
+        // line costs one scan, not one per candidate key.
+        r#"(?P<val>[^\s])"#,
+    ))
+});
+
+static BEARER: LazyLock<Regex> =
+    LazyLock::new(|| compile(r"(?i)\bbearer[ \t]+(?P<tok>[A-Za-z0-9\-._~+/]+=*)"));
+
+/// Replace every secret in `text` with `[REDACTED]` (see the module docs for what counts).
+pub fn redact(text: &str) -> Redacted {
+    let mut count = 0;
+    let text = PEM_PRIVATE_KEY.replace_all(text, |_: &Captures| {
+        count += 1;
+        REDACTED
+    });
+    let text = SHAPED_TOKENS.replace_all(&text, |_: &Captures| {
+        count += 1;
+        REDACTED
+    });
+    let text = replace_group(&URL_PASSWORD, &text, "pass", &mut count, |_| true);
+    let text = redact_key_values(&text, &mut count);
+    let text = replace_group(&BEARER, &text, "tok", &mut count, looks_like_token);
+    Redacted { text, count }
+}
+
+/// Replace capture group `group` of every match of `re` for which `accept` holds.
+/// Redact every string of a JSON value in place; the number of secrets replaced.
+pub fn redact_json(v: &mut serde_json::Value) -> usize {
+    use serde_json::Value;
+    match v {
+        Value::String(s) => {
+            let r = redact(s);
+            *s = r.text;
+            r.count
+        }
+        Value::Array(a) => a.iter_mut().map(redact_json).sum(),
+        Value::Object(m) => m.values_mut().map(redact_json).sum(),
+        _ => 0,
+    }
+}
+
+fn replace_group(
+    re: &Regex,
+    text: &str,
+    group: &str,
+    count: &mut usize,
+    accept: impl Fn(&str) -> bool,
+) -> String {
+    let mut out = String::with_capacity(text.len());
+    let mut last = 0;
+    for caps in re.captures_iter(text) {
+        let Some(m) = caps.name(group) else { continue };
+        if m.as_str().starts_with(REDACTED) || !accept(m.as_str()) {
+            continue;
+        }
+        out.push_str(&text[last..m.start()]);
+        out.push_str(REDACTED);
+        last = m.end();
+        *count += 1;
+    }
+    out.push_str(&text[last..]);
+    out
+}
+
+/// Whether the word after `Bearer` is a credential rather than an English word.
+fn looks_like_token(tok: &str) -> bool {
+    let tok = tok.trim_end_matches('.');
+    let has_digit = tok.bytes().any(|b| b.is_ascii_digit());
+    let mixed_case =
+        tok.bytes().any(|b| b.is_ascii_lowercase()) && tok.bytes().any(|b| b.is_ascii_uppercase());
+    let has_symbol = tok.bytes().any(|b| b"-_~+/=".contains(&b));
+    tok.len() >= 8 && (has_digit || mixed_case || has_symbol) || tok.len() >= 24
+}
+
+/// `/proc/PID/environ` (NUL-separated `NAME=value`) → one `NAME=[REDACTED]` line per variable.
+///
+/// Values are never kept, whatever the name: environments carry credentials under any name. A
+/// name that is not a plain identifier (`[A-Za-z0-9_.-]`, which an entry without `=` or with
+/// binary junk would fail) is itself replaced, since it may be a value.
+pub fn redact_environ(raw: &[u8]) -> String {
+    let mut out = String::new();
+    for entry in raw.split(|b| *b == 0).filter(|e| !e.is_empty()) {
+        let name = match entry.iter().position(|b| *b == b'=') {
+            Some(eq) if eq > 0 => &entry[..eq],
+            _ => b"[REDACTED]".as_slice(),
+        };
+        let plain = name
+            .iter()
+            .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'_' | b'.' | b'-'));
+        let name = if plain {
+            name
+        } else {
+            b"[REDACTED]".as_slice()
+        };
+        out.push_str(&String::from_utf8_lossy(name));
+        out.push('=');
+        out.push_str(REDACTED);
+        out.push('\n');
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests;
