@@ -454,3 +454,31 @@ fn live_cgroup_gives_warnings_not_numbers() {
         &["no-such-cgroup-here"],
     );
 }
+
+/// The table and `--emit` round a recommendation the same way (whole MiB, rounded up): the
+/// table once said `1.12 GiB` and `435 MiB` where the snippet said `1150Mi` and `436Mi`.
+#[test]
+fn table_and_emit_round_the_same_way() {
+    let f = prom_fixture();
+    let table = stdout(&run(&["recommend", f.to_str().unwrap()]));
+    let emitted = stdout(&run(&["recommend", f.to_str().unwrap(), "--emit", "k8s"]));
+    let j = json(&run(&["recommend", f.to_str().unwrap(), "--json"]));
+    let targets = j["targets"].as_array().unwrap();
+    assert!(targets.len() >= 2);
+    for t in targets {
+        let r = &t["recommendations"][0];
+        for key in ["request_bytes", "limit_bytes"] {
+            let mib = r[key].as_u64().unwrap().div_ceil(1 << 20);
+            assert!(
+                table.contains(&format!(" {mib} MiB ")),
+                "{key} {mib} MiB not in the table:\n{table}"
+            );
+            let q = if mib % 1024 == 0 {
+                format!("memory: {}Gi", mib / 1024)
+            } else {
+                format!("memory: {mib}Mi")
+            };
+            assert!(emitted.contains(&q), "{q} not in:\n{emitted}");
+        }
+    }
+}

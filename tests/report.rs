@@ -477,9 +477,9 @@ fn report_and_recommend_agree_on_a_trace_that_ends_in_oom_kills() {
         "--since",
         "1m",
     ]);
-    let iec = |b: u64| format!("{:.0} MiB", b as f64 / 1048576.0);
+    let mib_up = |b: u64| format!("{} MiB", b.div_ceil(1 << 20));
     assert!(
-        stdout(&o).contains(&format!("limit {}", iec(limit))),
+        stdout(&o).contains(&format!("limit {}", mib_up(limit))),
         "{}",
         stdout(&o)
     );

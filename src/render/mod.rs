@@ -59,6 +59,9 @@ pub enum Cell {
     State(PressureState),
     /// A memory limit in bytes; `None` is "unlimited" (`max` in CSV, as cgroup v2 prints it).
     Limit(Option<u64>),
+    /// A size to configure (a recommended request or limit), bytes: shown rounded up to whole
+    /// MiB, as the `--emit` snippets write it (`1150 MiB`, never `1.12 GiB`); raw bytes in CSV.
+    Quantity(Option<u64>),
 }
 
 impl Cell {

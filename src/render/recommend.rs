@@ -52,8 +52,8 @@ impl Report for RecommendReport {
                 rows.push(vec![
                     Cell::text(name),
                     Cell::text(r.policy.as_str()),
-                    Cell::Bytes(r.request_bytes),
-                    Cell::Bytes(r.limit_bytes),
+                    Cell::Quantity(r.request_bytes),
+                    Cell::Quantity(r.limit_bytes),
                     Cell::Bytes(t.p95_bytes),
                     Cell::Bytes(t.peak_bytes),
                     Cell::Int(Some(t.oom_kills as i64)),
@@ -74,8 +74,8 @@ impl Report for RecommendReport {
                         Cell::text(p.policy.as_str()),
                         Cell::Int(Some(b.fit_intervals as i64)),
                         Cell::Int(Some(b.replayed_intervals as i64)),
-                        Cell::Bytes(p.request_bytes),
-                        Cell::Bytes(p.limit_bytes),
+                        Cell::Quantity(p.request_bytes),
+                        Cell::Quantity(p.limit_bytes),
                         Cell::Int(p.intervals_above_request.map(|x| x as i64)),
                         Cell::Int(p.intervals_above_limit.map(|x| x as i64)),
                         Cell::text(
@@ -142,14 +142,9 @@ pub enum Emit {
     Json,
 }
 
-/// Whole MiB, rounded up.
-fn whole_mib(b: u64) -> u64 {
-    b.div_ceil(1 << 20)
-}
-
 /// A Kubernetes quantity: whole `Mi` rounded up, `Gi` when a whole number of GiB.
 pub fn k8s_quantity(b: u64) -> String {
-    let mi = whole_mib(b);
+    let mi = super::units::mib_up(b);
     if mi > 0 && mi.is_multiple_of(1024) {
         format!("{}Gi", mi / 1024)
     } else {
@@ -305,8 +300,8 @@ pub fn emit(
                 "{sep}{head}\nservices:\n  {name}:\n    mem_limit: {l}m\n    mem_reservation: {r}m\n    \
                  deploy:\n      resources:\n        limits:\n          memory: {l}M\n        \
                  reservations:\n          memory: {r}M\n",
-                l = whole_mib(lim),
-                r = whole_mib(req)
+                l = super::units::mib_up(lim),
+                r = super::units::mib_up(req)
             )?,
             Emit::Systemd => write!(
                 out,
@@ -314,8 +309,8 @@ pub fn emit(
                  # MemoryHigh: reclaim (throttling) above the request; MemoryMax: the hard limit (OOM kill)\n\
                  [Service]\nMemoryAccounting=yes\nMemoryHigh={}M\nMemoryMax={}M\n",
                 if i > 0 { "\n" } else { "" },
-                whole_mib(req),
-                whole_mib(lim)
+                super::units::mib_up(req),
+                super::units::mib_up(lim)
             )?,
             Emit::Openclaw => write!(
                 out,

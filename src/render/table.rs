@@ -13,7 +13,10 @@ fn cell(c: &Cell, style: Style) -> comfy_table::Cell {
     match c {
         Cell::Text(s) => comfy_table::Cell::new(s),
         Cell::Bytes(Some(b)) => right(iec(*b)),
-        Cell::Bytes(None) | Cell::Int(None) | Cell::Pct(None) => right("-".into()),
+        Cell::Quantity(Some(b)) => right(format!("{} MiB", super::units::mib_up(*b))),
+        Cell::Bytes(None) | Cell::Int(None) | Cell::Pct(None) | Cell::Quantity(None) => {
+            right("-".into())
+        }
         Cell::Limit(Some(b)) => right(iec(*b)),
         Cell::Limit(None) => right("unlimited".into()),
         Cell::Int(Some(v)) => right(v.to_string()),

@@ -104,6 +104,12 @@ pub fn push_hex(out: &mut impl Push, mut v: u64, min: usize) {
     out.push_bytes(&d[i..]);
 }
 
+/// Whole MiB, rounded up: how a size to configure (a request, a limit) is written in tables and
+/// `--emit` snippets alike.
+pub fn mib_up(b: u64) -> u64 {
+    b.div_ceil(1 << 20)
+}
+
 /// Parse a size as users type it: `512`, `64k`, `64KiB`, `1.5G`, `2GB` (K/M/G/T are powers of
 /// 1024, as in cgroup files and `docker --memory`). Returns `None` when not a size.
 pub fn parse_size(s: &str) -> Option<u64> {

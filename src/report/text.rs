@@ -29,8 +29,9 @@ fn triage_text(rep: &crate::triage::Report) -> String {
     )
 }
 
-fn iec(b: Option<u64>) -> String {
-    b.map_or("-".into(), render::units::iec)
+/// A recommended size as `recommend` and its `--emit` write it: whole MiB, rounded up.
+fn quantity(b: Option<u64>) -> String {
+    b.map_or("-".into(), |b| format!("{} MiB", render::units::mib_up(b)))
 }
 
 /// A section's body for its status.
@@ -62,8 +63,8 @@ fn body(s: &Section) -> String {
                                 l.verdict.as_str(),
                                 l.confidence * 100.0
                             )),
-                            iec(rec.and_then(|r| r.request_bytes)),
-                            iec(rec.and_then(|r| r.limit_bytes)),
+                            quantity(rec.and_then(|r| r.request_bytes)),
+                            quantity(rec.and_then(|r| r.limit_bytes)),
                         ));
                     }
                 }

@@ -66,7 +66,7 @@ pub fn traces(o: &Options) -> Outcome {
                 facts.next_steps.push(format!(
                     "size {name}'s limit from its history: {} (clw policy; `clw-diag recommend {} \
                      --policy all` compares policies)",
-                    render::units::iec(l),
+                    format!("{} MiB", render::units::mib_up(l)),
                     f.display()
                 ));
             }
