@@ -64,9 +64,9 @@ pub fn traces(o: &Options) -> Outcome {
                 ));
             } else if let Some(l) = rec.as_ref().and_then(|r| r.limit_bytes) {
                 facts.next_steps.push(format!(
-                    "size {name}'s limit from its history: {} (clw policy; `clw-diag recommend {} \
+                    "size {name}'s limit from its history: {} MiB (clw policy; `clw-diag recommend {} \
                      --policy all` compares policies)",
-                    format!("{} MiB", render::units::mib_up(l)),
+                    render::units::mib_up(l),
                     f.display()
                 ));
             }
