@@ -79,11 +79,7 @@ pub fn backtest(h: &History, fraction: f64, policies: &[Policy]) -> Backtest {
 mod tests {
     use super::*;
 
-    /// A history of one sample per interval.
-    fn hist(v: &[f64], interval_s: f64) -> History {
-        let t: Vec<f64> = (0..v.len()).map(|i| i as f64 * interval_s).collect();
-        History::from_samples(&t, v, interval_s)
-    }
+    use super::super::history::hist;
 
     #[test]
     fn backtest_by_hand() {

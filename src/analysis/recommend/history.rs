@@ -210,16 +210,17 @@ pub fn history_warnings(h: &History) -> Vec<String> {
     w
 }
 
+/// A history of one sample per interval (for the tests of the policies).
+#[cfg(test)]
+pub(crate) fn hist(v: &[f64], interval_s: f64) -> History {
+    let t: Vec<f64> = (0..v.len()).map(|i| i as f64 * interval_s).collect();
+    History::from_samples(&t, v, interval_s)
+}
+
 #[cfg(test)]
 mod tests {
     use super::super::MIB;
     use super::*;
-
-    /// A history of one sample per interval.
-    fn hist(v: &[f64], interval_s: f64) -> History {
-        let t: Vec<f64> = (0..v.len()).map(|i| i as f64 * interval_s).collect();
-        History::from_samples(&t, v, interval_s)
-    }
 
     #[test]
     fn peaks_per_interval() {

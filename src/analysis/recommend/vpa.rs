@@ -145,11 +145,7 @@ mod tests {
     use super::super::{recommend, Policy};
     use super::*;
 
-    /// A history of one sample per interval.
-    fn hist(v: &[f64], interval_s: f64) -> History {
-        let t: Vec<f64> = (0..v.len()).map(|i| i as f64 * interval_s).collect();
-        History::from_samples(&t, v, interval_s)
-    }
+    use super::super::history::hist;
 
     #[test]
     fn vpa_histogram_buckets_match_the_vpa() {
