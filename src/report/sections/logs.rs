@@ -80,7 +80,12 @@ fn finding(e: &Event, section: SectionId) -> Option<Finding> {
         what,
         evidence: format!("{}: {}:{}", section.as_str(), e.source.file, e.source.line),
         section,
-        cgroup: e.oom_memcg.clone().filter(|_| kind == FindingKind::OomKill),
+        // The cgroup whose limit was hit, else the victim's: where `oom-rank` and `record` look.
+        cgroup: e
+            .oom_memcg
+            .clone()
+            .or_else(|| e.memcg.clone())
+            .filter(|_| kind == FindingKind::OomKill),
     })
 }
 
