@@ -18,6 +18,7 @@ fn mask(s: &str, tmp: &std::path::Path) -> String {
         (r"\(\d+ ms", "([n] ms"),
         (r#""elapsed_ms": \d+"#, r#""elapsed_ms": [n]"#),
         (r#""generated_at": "[^"]*""#, r#""generated_at": "[time]""#),
+        (r#""timestamp_s": [0-9.]+"#, r#""timestamp_s": [time]"#),
         (r"since \S+Z \(", "since [time] ("),
         (r#""since": "[^"]*""#, r#""since": "[time]""#),
     ];
