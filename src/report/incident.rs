@@ -714,14 +714,6 @@ fn traces(o: &Options) -> Outcome {
     out
 }
 
-fn rfc3339(t: SystemTime) -> String {
-    let us = t
-        .duration_since(UNIX_EPOCH)
-        .map(|d| d.as_micros() as i64)
-        .unwrap_or(0);
-    crate::triage::normalize::format_rfc3339(us)
-}
-
 /// The category of a finding, for capping and for the verdict.
 fn category(f: &Finding) -> &'static str {
     if f.what.contains("OOM-killed") {
@@ -854,14 +846,14 @@ pub fn build_with_progress(o: &Options, progress: &dyn Fn(&str)) -> Report {
     let summary = summarize(findings, next, &sections);
     let now = SystemTime::now();
     Report {
-        generated_at: rfc3339(now),
+        generated_at: crate::base::time::rfc3339(now),
         hostname: std::fs::read_to_string(o.proc_root.join("sys/kernel/hostname"))
             .ok()
             .map(|s| s.trim().to_string()),
         kernel: std::fs::read_to_string(o.proc_root.join("sys/kernel/osrelease"))
             .ok()
             .map(|s| s.trim().to_string()),
-        since: crate::triage::normalize::format_rfc3339(o.since_us),
+        since: crate::base::time::format_rfc3339(o.since_us),
         since_arg: o.since_label.clone(),
         sections,
         summary,
