@@ -146,7 +146,7 @@ pub fn format(d: Duration) -> String {
         ("s", NS),
         ("ms", 1_000_000),
     ] {
-        if ns % mult == 0 {
+        if ns.is_multiple_of(mult) {
             return format!("{}{unit}", ns / mult);
         }
     }
