@@ -6,9 +6,10 @@ use std::sync::atomic::Ordering;
 use std::time::{Duration, Instant};
 
 use clap::{Args, ValueEnum};
+use clw_diag::analysis::pressure::{self as snapshot, Previous};
 use clw_diag::base::duration::{self, DurationError};
 use clw_diag::render::{self, Format};
-use clw_diag::sample::snapshot::{self, Previous, ProcessSort, SampleRequest};
+use clw_diag::sample::snapshot::{ProcessSort, SampleRequest};
 
 use super::{GlobalArgs, Output, PidArg};
 

@@ -234,7 +234,8 @@ fn run_section(
 }
 
 fn snapshot(o: &Options) -> Outcome {
-    use crate::sample::snapshot::{take, ProcessSort, SampleRequest};
+    use crate::analysis::pressure::take;
+    use crate::sample::snapshot::{ProcessSort, SampleRequest};
     let req = SampleRequest {
         proc_root: o.proc_root.clone(),
         cgroup_root: o.cgroup_root.clone(),
