@@ -35,11 +35,11 @@ complete -c clw-diag -n "__fish_clw_diag_needs_command" -l proc-root -d 'Read pr
 complete -c clw-diag -n "__fish_clw_diag_needs_command" -l cgroup-root -d 'Read cgroup files from this directory instead of /sys/fs/cgroup' -r -F
 complete -c clw-diag -n "__fish_clw_diag_needs_command" -l logs -d 'Also read these log files (a glob: \'*\' and \'?\' in the file name; repeatable)' -r
 complete -c clw-diag -n "__fish_clw_diag_needs_command" -l cores -d 'Look for core files in DIR (repeatable)' -r -F
-complete -c clw-diag -n "__fish_clw_diag_needs_command" -l since -d 'The window: a duration back from now (30m, 1h, 2d) or a timestamp [default: 1h]' -r
+complete -c clw-diag -n "__fish_clw_diag_needs_command" -l since -d 'The window: a duration back from now (30m, 1.5h, 2d) or a timestamp (2024-04-15T10:00:00Z, "2024-04-15 10:00", UTC unless an offset is given) [default: 1h]' -r
 complete -c clw-diag -n "__fish_clw_diag_needs_command" -l trace -d 'A memory trace (clw-diag record, CSV, Prometheus JSON) for a leak verdict (repeatable)' -r -F
 complete -c clw-diag -n "__fish_clw_diag_needs_command" -l cgroup -d 'The memory cgroup of the incident, for the snapshot and the OOM kill order' -r
 complete -c clw-diag -n "__fish_clw_diag_needs_command" -l bundle -d 'Also write the raw inputs, redacted, to OUT.tar.gz (mode 0600)' -r -F
-complete -c clw-diag -n "__fish_clw_diag_needs_command" -l section-timeout -d 'Time budget of each section, seconds' -r
+complete -c clw-diag -n "__fish_clw_diag_needs_command" -l section-timeout -d 'Time budget of each section (500ms, 30s, 2m; a bare number is seconds; at most 1d)' -r
 complete -c clw-diag -n "__fish_clw_diag_needs_command" -l kmsg -d 'The kernel log device' -r -F
 complete -c clw-diag -n "__fish_clw_diag_needs_command" -l worker-log-glob -d 'Replace the --worker-logs places (for tests)' -r
 complete -c clw-diag -n "__fish_clw_diag_needs_command" -l json -d 'Shorthand for --format json'
@@ -70,7 +70,7 @@ complete -c clw-diag -n "__fish_clw_diag_using_subcommand sample" -l sort -d 'Ra
 pss\t''
 uss\t''
 swap\t''"
-complete -c clw-diag -n "__fish_clw_diag_using_subcommand sample" -l watch -d 'Refresh every DURATION (e.g. 2s, 500ms, 1m) until Ctrl-C; JSON output becomes JSON Lines' -r
+complete -c clw-diag -n "__fish_clw_diag_using_subcommand sample" -l watch -d 'Refresh every DURATION (500ms, 2s, 1m; a bare number is seconds; at least 100ms) until Ctrl-C; JSON output becomes JSON Lines' -r
 complete -c clw-diag -n "__fish_clw_diag_using_subcommand sample" -l format -d 'Output format: a table for people, JSON (the stable contract, see docs/json.md), CSV, or GitHub Actions annotations (triage)' -r -f -a "table\t''
 json\t''
 csv\t''
@@ -109,7 +109,7 @@ complete -c clw-diag -n "__fish_clw_diag_using_subcommand vmmap" -s q -l quiet -
 complete -c clw-diag -n "__fish_clw_diag_using_subcommand vmmap" -s v -l verbose -d 'Say more on stderr about what is read (repeat for more)'
 complete -c clw-diag -n "__fish_clw_diag_using_subcommand vmmap" -s h -l help -d 'Print help (see more with \'--help\')'
 complete -c clw-diag -n "__fish_clw_diag_using_subcommand vmmap" -s V -l version -d 'Print version'
-complete -c clw-diag -n "__fish_clw_diag_using_subcommand triage" -l since -d 'Only events at or after this time: a duration back from now (30m, 2h, 1d) or a timestamp (2024-04-15T10:00:00Z, "2024-04-15 10:00:00"). Events without a time are kept' -r
+complete -c clw-diag -n "__fish_clw_diag_using_subcommand triage" -l since -d 'Only events at or after this time: a duration back from now (30m, 1.5h, 2d, 1w) or a timestamp (2024-04-15T10:00:00Z, "2024-04-15 10:00[:00]", UTC unless an offset such as +02:00 is given). Events without a time are kept' -r
 complete -c clw-diag -n "__fish_clw_diag_using_subcommand triage" -l fail-on -d 'Exit with code 1 when events of this class are found (for CI)' -r -f -a "oom\t'Any out-of-memory kill or report, or an exit linked to one'
 crash\t'Segfaults, SIGSEGV and SIGABRT exits'
 any\t'Any event'"
@@ -132,9 +132,9 @@ complete -c clw-diag -n "__fish_clw_diag_using_subcommand triage" -s h -l help -
 complete -c clw-diag -n "__fish_clw_diag_using_subcommand triage" -s V -l version -d 'Print version'
 complete -c clw-diag -n "__fish_clw_diag_using_subcommand record" -l pid -d 'Record this process (\'self\' for clw-diag itself)' -r
 complete -c clw-diag -n "__fish_clw_diag_using_subcommand record" -l cgroup -d 'Record this memory cgroup (relative to the memory hierarchy, or absolute)' -r
-complete -c clw-diag -n "__fish_clw_diag_using_subcommand record" -l memory-limit -d 'Run the command inside a new memory cgroup with this limit (2Gi, 512MiB, bytes)' -r
-complete -c clw-diag -n "__fish_clw_diag_using_subcommand record" -s i -l interval -d 'Sampling interval' -r
-complete -c clw-diag -n "__fish_clw_diag_using_subcommand record" -s d -l duration -d 'Stop after this long (default: until the target exits or Ctrl-C)' -r
+complete -c clw-diag -n "__fish_clw_diag_using_subcommand record" -l memory-limit -d 'Run the command inside a new memory cgroup with this limit: 512Mi or 2Gi (powers of 1024), 500M or 2G (powers of 1000, as Kubernetes), or bytes' -r
+complete -c clw-diag -n "__fish_clw_diag_using_subcommand record" -s i -l interval -d 'Sampling interval (250ms, 1s, 1m; a bare number is seconds; at least 10ms)' -r
+complete -c clw-diag -n "__fish_clw_diag_using_subcommand record" -s d -l duration -d 'Stop after this long (90s, 30m, 1.5h, 1d; default: until the target exits or Ctrl-C)' -r
 complete -c clw-diag -n "__fish_clw_diag_using_subcommand record" -s o -l output -d 'The trace file to write' -r -F
 complete -c clw-diag -n "__fish_clw_diag_using_subcommand record" -l format -d 'Output format: a table for people, JSON (the stable contract, see docs/json.md), CSV, or GitHub Actions annotations (triage)' -r -f -a "table\t''
 json\t''
@@ -169,10 +169,10 @@ complete -c clw-diag -n "__fish_clw_diag_using_subcommand analyze; and not __fis
 complete -c clw-diag -n "__fish_clw_diag_using_subcommand analyze; and not __fish_seen_subcommand_from memory-trace help" -f -a "memory-trace" -d 'Leak verdict, leak rate with a confidence interval, and time to the memory limit'
 complete -c clw-diag -n "__fish_clw_diag_using_subcommand analyze; and not __fish_seen_subcommand_from memory-trace help" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'
 complete -c clw-diag -n "__fish_clw_diag_using_subcommand analyze; and __fish_seen_subcommand_from memory-trace" -l metric -d 'The memory column to analyse (default: anon or RSS for processes, anon or working set for cgroups)' -r
-complete -c clw-diag -n "__fish_clw_diag_using_subcommand analyze; and __fish_seen_subcommand_from memory-trace" -l limit -d 'The memory limit to project against: 2048Mi, 2Gi, 512MiB or bytes (default: the trace\'s cgroup limit, else the host\'s MemTotal)' -r
+complete -c clw-diag -n "__fish_clw_diag_using_subcommand analyze; and __fish_seen_subcommand_from memory-trace" -l limit -d 'The memory limit to project against: 2048Mi or 2Gi (powers of 1024), 2G (10^9, as Kubernetes), or bytes (default: the trace\'s cgroup limit, else the host\'s MemTotal)' -r
 complete -c clw-diag -n "__fish_clw_diag_using_subcommand analyze; and __fish_seen_subcommand_from memory-trace" -l plot -d 'Draw memory over time, the envelope, the trend with its band, the limit and the projected crossing into this .svg or .png file (with several traces, the first)' -r -F
 complete -c clw-diag -n "__fish_clw_diag_using_subcommand analyze; and __fish_seen_subcommand_from memory-trace" -l min-growth -d 'Growth over the analysed window below which a trend is only "suspected", percent' -r
-complete -c clw-diag -n "__fish_clw_diag_using_subcommand analyze; and __fish_seen_subcommand_from memory-trace" -l min-rate -d 'Growth rate below which a leak is flagged as slow, in bytes per hour (e.g. 1Mi)' -r
+complete -c clw-diag -n "__fish_clw_diag_using_subcommand analyze; and __fish_seen_subcommand_from memory-trace" -l min-rate -d 'Growth rate below which a leak is flagged as slow, in bytes per hour (1Mi = 2^20, 1M = 10^6, or bytes)' -r
 complete -c clw-diag -n "__fish_clw_diag_using_subcommand analyze; and __fish_seen_subcommand_from memory-trace" -l format -d 'Output format: a table for people, JSON (the stable contract, see docs/json.md), CSV, or GitHub Actions annotations (triage)' -r -f -a "table\t''
 json\t''
 csv\t''
@@ -211,10 +211,10 @@ complete -c clw-diag -n "__fish_clw_diag_using_subcommand recommend" -l cgroup -
 complete -c clw-diag -n "__fish_clw_diag_using_subcommand recommend" -l prometheus -d 'A Prometheus server\'s base URL (http://host:9090)' -r
 complete -c clw-diag -n "__fish_clw_diag_using_subcommand recommend" -l selector -d 'Label selector for the default query, e.g. \'namespace="shop",container="web"\'' -r
 complete -c clw-diag -n "__fish_clw_diag_using_subcommand recommend" -l query -d 'A PromQL query returning memory in bytes (instead of the default working-set query)' -r
-complete -c clw-diag -n "__fish_clw_diag_using_subcommand recommend" -l since -d 'How far back to query Prometheus (s, m, h, d, w)' -r
+complete -c clw-diag -n "__fish_clw_diag_using_subcommand recommend" -l since -d 'How far back to query Prometheus (30m, 1.5h, 7d, 1w; a bare number is seconds)' -r
 complete -c clw-diag -n "__fish_clw_diag_using_subcommand recommend" -l timeout -d 'Timeout of each Prometheus request' -r
 complete -c clw-diag -n "__fish_clw_diag_using_subcommand recommend" -l metric -d 'The memory column of trace files (default: anon or RSS, working set for cgroups)' -r
-complete -c clw-diag -n "__fish_clw_diag_using_subcommand recommend" -l interval -d 'The interval whose peaks the policies use (s, m, h, d)' -r
+complete -c clw-diag -n "__fish_clw_diag_using_subcommand recommend" -l interval -d 'The interval whose peaks the policies use (30s, 5m, 1.5h, 1d; a bare number is seconds) [default: 5m, or shorter for a history under 100 minutes: the longest of 1s…5m that still gives 20 intervals]' -r
 complete -c clw-diag -n "__fish_clw_diag_using_subcommand recommend" -l policy -d 'The policy, or all of them side by side' -r -f -a "seed\t''
 vpa\t''
 krr\t''
@@ -245,11 +245,11 @@ complete -c clw-diag -n "__fish_clw_diag_using_subcommand recommend" -s h -l hel
 complete -c clw-diag -n "__fish_clw_diag_using_subcommand recommend" -s V -l version -d 'Print version'
 complete -c clw-diag -n "__fish_clw_diag_using_subcommand report" -l logs -d 'Also read these log files (a glob: \'*\' and \'?\' in the file name; repeatable)' -r
 complete -c clw-diag -n "__fish_clw_diag_using_subcommand report" -l cores -d 'Look for core files in DIR (repeatable)' -r -F
-complete -c clw-diag -n "__fish_clw_diag_using_subcommand report" -l since -d 'The window: a duration back from now (30m, 1h, 2d) or a timestamp [default: 1h]' -r
+complete -c clw-diag -n "__fish_clw_diag_using_subcommand report" -l since -d 'The window: a duration back from now (30m, 1.5h, 2d) or a timestamp (2024-04-15T10:00:00Z, "2024-04-15 10:00", UTC unless an offset is given) [default: 1h]' -r
 complete -c clw-diag -n "__fish_clw_diag_using_subcommand report" -l trace -d 'A memory trace (clw-diag record, CSV, Prometheus JSON) for a leak verdict (repeatable)' -r -F
 complete -c clw-diag -n "__fish_clw_diag_using_subcommand report" -l cgroup -d 'The memory cgroup of the incident, for the snapshot and the OOM kill order' -r
 complete -c clw-diag -n "__fish_clw_diag_using_subcommand report" -l bundle -d 'Also write the raw inputs, redacted, to OUT.tar.gz (mode 0600)' -r -F
-complete -c clw-diag -n "__fish_clw_diag_using_subcommand report" -l section-timeout -d 'Time budget of each section, seconds' -r
+complete -c clw-diag -n "__fish_clw_diag_using_subcommand report" -l section-timeout -d 'Time budget of each section (500ms, 30s, 2m; a bare number is seconds; at most 1d)' -r
 complete -c clw-diag -n "__fish_clw_diag_using_subcommand report" -l kmsg -d 'The kernel log device' -r -F
 complete -c clw-diag -n "__fish_clw_diag_using_subcommand report" -l worker-log-glob -d 'Replace the --worker-logs places (for tests)' -r
 complete -c clw-diag -n "__fish_clw_diag_using_subcommand report" -l format -d 'Output format: a table for people, JSON (the stable contract, see docs/json.md), CSV, or GitHub Actions annotations (triage)' -r -f -a "table\t''

@@ -5,6 +5,7 @@
 //! CSV. Data flows one way: read → model → analyse → render (see DESIGN.md).
 
 pub mod analysis;
+pub mod base;
 pub mod coredump;
 pub mod error;
 pub mod record;

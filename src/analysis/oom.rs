@@ -28,6 +28,7 @@ use std::path::PathBuf;
 
 use serde::Serialize;
 
+use crate::base::page;
 use crate::error::Result;
 use crate::sample::cgroup::{CgroupVersion, MemoryHierarchy};
 use crate::sample::files;
@@ -35,8 +36,6 @@ use crate::sample::process::{self, ReadOptions};
 
 /// `OOM_SCORE_ADJ_MIN`: never killed.
 pub const OOM_SCORE_ADJ_MIN: i32 = -1000;
-/// Bytes per page (x86-64, aarch64 with 4 KiB pages).
-pub const PAGE_SIZE: u64 = 4096;
 
 /// What to rank.
 #[derive(Debug, Clone)]
@@ -106,7 +105,7 @@ pub struct Candidate {
     pub cgroup: Option<String>,
     /// Badness in this OOM's terms (pages); `None` when never chosen.
     pub badness_pages: Option<i64>,
-    /// The same in bytes (pages × 4096).
+    /// The same in bytes (pages × this machine's page size, `sysconf(_SC_PAGESIZE)`).
     pub badness_bytes: Option<i64>,
     pub rss_bytes: u64,
     pub swap_bytes: u64,
@@ -150,7 +149,7 @@ pub struct OomRank {
 }
 
 fn kb_to_pages(v: Option<u64>) -> u64 {
-    v.unwrap_or(0) / PAGE_SIZE
+    v.unwrap_or(0) / page::size()
 }
 
 /// Rank the processes of `opts.cgroup` (or the host) as the OOM killer would.
@@ -160,8 +159,8 @@ fn kb_to_pages(v: Option<u64>) -> u64 {
 pub fn rank(opts: &Options) -> Result<OomRank> {
     let meminfo = crate::sample::host::read_host(&opts.proc_root)?;
     let global_totalpages =
-        meminfo.total_bytes.saturating_add(meminfo.swap_total_bytes) / PAGE_SIZE;
-    let swap_pages = meminfo.swap_total_bytes / PAGE_SIZE;
+        meminfo.total_bytes.saturating_add(meminfo.swap_total_bytes) / page::size();
+    let swap_pages = meminfo.swap_total_bytes / page::size();
     let hierarchy = match (&opts.cgroup, MemoryHierarchy::detect(&opts.cgroup_root)) {
         (Some(_), Err(e)) => return Err(e),
         (_, h) => h.ok(),
@@ -174,7 +173,7 @@ pub fn rank(opts: &Options) -> Result<OomRank> {
             let (_, rel) = h.resolve(c)?;
             let (domain, limit) = oom_domain(h, &rel)?;
             let totalpages = match (&domain, limit) {
-                (Some(d), Some(l)) => l / PAGE_SIZE + swap_allowance_pages(h, d, l, swap_pages)?,
+                (Some(d), Some(l)) => l / page::size() + swap_allowance_pages(h, d, l, swap_pages)?,
                 _ => {
                     warnings.push(format!(
                         "{rel} and its ancestors have no memory limit: only a global OOM \
@@ -289,10 +288,10 @@ pub fn rank(opts: &Options) -> Result<OomRank> {
             age_s: uptime_s.map(|u| (u - stat.starttime as f64 / ticks).max(0.0)),
             cgroup: m.memory_cgroup,
             badness_pages: b,
-            badness_bytes: b.map(|b| b.saturating_mul(PAGE_SIZE as i64)),
-            rss_bytes: input.rss_pages.saturating_mul(PAGE_SIZE),
-            swap_bytes: input.swap_pages.saturating_mul(PAGE_SIZE),
-            page_tables_bytes: input.pgtables_pages.saturating_mul(PAGE_SIZE),
+            badness_bytes: b.map(|b| b.saturating_mul(page::size() as i64)),
+            rss_bytes: input.rss_pages.saturating_mul(page::size()),
+            swap_bytes: input.swap_pages.saturating_mul(page::size()),
+            page_tables_bytes: input.pgtables_pages.saturating_mul(page::size()),
             oom_score_adj: adj,
             kernel_oom_score: m.oom_score.map(i64::from),
             computed_oom_score: proc_oom_score(global, global_totalpages),
@@ -420,7 +419,7 @@ fn swap_allowance_pages(
         CgroupVersion::V1 => read("memory.memsw.limit_in_bytes")?.map(|m| m.saturating_sub(limit)),
         CgroupVersion::V2 => read("memory.swap.max")?,
     };
-    Ok(swap_bytes.map_or(swap_pages, |b| (b / PAGE_SIZE).min(swap_pages)))
+    Ok(swap_bytes.map_or(swap_pages, |b| (b / page::size()).min(swap_pages)))
 }
 
 /// `memory.oom.group` (v2): the highest cgroup from `rel` up to `domain` that has it set.

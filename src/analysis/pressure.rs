@@ -9,10 +9,20 @@
 //!
 //! The working set (usage − inactive file) is used rather than raw usage because the kernel
 //! reclaims inactive page cache before it OOM-kills; kubelet evicts on the same figure.
+//!
+//! `sample`'s model ([`Snapshot`]) is the readings of [`crate::sample::snapshot::read`] with
+//! these verdicts added ([`take`]); the readers in `sample/` stay raw.
+
+use std::collections::BTreeMap;
 
 use serde::Serialize;
 
+use crate::error::Result;
+use crate::sample::cgroup::{CgroupMemory, CgroupVersion};
 use crate::sample::files::Psi;
+use crate::sample::host::HostMemory;
+use crate::sample::process::ProcessMemory;
+use crate::sample::snapshot::{RawSnapshot, SampleRequest, Skipped};
 
 /// Pressure state.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize)]
@@ -62,6 +72,12 @@ pub struct PressureInput<'a> {
     pub counted_since: &'a str,
 }
 
+/// PSI `some` is rising when its 10 s average is at least 1 % and above the 60 s average:
+/// stalls are recent and growing, the leading indicator used by the runbooks.
+pub fn psi_rising(psi: &Psi) -> bool {
+    psi.some.avg10_pct >= 1.0 && psi.some.avg10_pct > psi.some.avg60_pct
+}
+
 /// Assess the pressure state.
 pub fn assess(input: PressureInput<'_>) -> Pressure {
     let mut state = PressureState::Ok;
@@ -90,7 +106,7 @@ pub fn assess(input: PressureInput<'_>) -> Pressure {
         }
     }
     if let Some(psi) = input.psi {
-        if psi.rising() {
+        if psi_rising(psi) {
             raise(
                 PressureState::Warning,
                 format!(
@@ -115,6 +131,125 @@ pub fn assess(input: PressureInput<'_>) -> Pressure {
         _ => {}
     }
     Pressure { state, reasons }
+}
+
+/// A cgroup with its pressure state.
+#[derive(Debug, Clone, Serialize)]
+pub struct CgroupSample {
+    #[serde(flatten)]
+    pub memory: CgroupMemory,
+    pub usage_pct: Option<f64>,
+    pub working_set_pct: Option<f64>,
+    pub pressure: Pressure,
+}
+
+/// The host with its pressure state.
+#[derive(Debug, Clone, Serialize)]
+pub struct HostSample {
+    #[serde(flatten)]
+    pub memory: HostMemory,
+    pub used_pct: Option<f64>,
+    pub pressure: Pressure,
+}
+
+/// One snapshot: `sample`'s model.
+#[derive(Debug, Clone, Serialize)]
+pub struct Snapshot {
+    /// Seconds since the Unix epoch when the snapshot was taken.
+    pub timestamp_s: f64,
+    /// `null` when the sample was restricted to pids or cgroups.
+    pub host: Option<HostSample>,
+    /// `v1` or `v2`; `null` when no memory cgroup hierarchy was found.
+    pub cgroup_version: Option<CgroupVersion>,
+    pub cgroups: Vec<CgroupSample>,
+    pub processes: Vec<ProcessMemory>,
+    /// Processes considered before the top-N cut.
+    pub processes_total: usize,
+    pub skipped: Skipped,
+    /// Notes about what could not be read.
+    pub notes: Vec<String>,
+}
+
+/// Counters from the previous snapshot, so `--watch` can see OOM kills rise.
+#[derive(Debug, Clone, Default)]
+pub struct Previous {
+    pub host_oom_kills: Option<u64>,
+    pub cgroup_oom_kills: BTreeMap<String, u64>,
+}
+
+impl Previous {
+    pub fn from_snapshot(s: &Snapshot) -> Previous {
+        Previous {
+            host_oom_kills: s.host.as_ref().and_then(|h| h.memory.oom_kill_count),
+            cgroup_oom_kills: s
+                .cgroups
+                .iter()
+                .filter_map(|c| Some((c.memory.path.clone(), c.memory.oom_kill_count?)))
+                .collect(),
+        }
+    }
+}
+
+/// Assess a cgroup.
+pub fn cgroup_sample(memory: CgroupMemory, prev: Option<&Previous>) -> CgroupSample {
+    let pressure = assess(PressureInput {
+        used_pct: memory.working_set_pct(),
+        psi: memory.psi.as_ref(),
+        oom_kills: memory.oom_kill_count,
+        oom_kills_before: prev.and_then(|p| p.cgroup_oom_kills.get(&memory.path).copied()),
+        used_what: "working set",
+        counted_since: "cgroup creation",
+    });
+    CgroupSample {
+        usage_pct: memory.usage_pct(),
+        working_set_pct: memory.working_set_pct(),
+        pressure,
+        memory,
+    }
+}
+
+/// Assess the host.
+pub fn host_sample(memory: HostMemory, prev: Option<&Previous>) -> HostSample {
+    let pressure = assess(PressureInput {
+        used_pct: memory.used_pct(),
+        psi: memory.psi.as_ref(),
+        // The host counter includes every cgroup's kills since boot: only a rise (--watch)
+        // says something about the host now.
+        oom_kills: prev.and(memory.oom_kill_count),
+        oom_kills_before: prev.and_then(|p| p.host_oom_kills),
+        used_what: "used memory",
+        counted_since: "boot",
+    });
+    HostSample {
+        used_pct: memory.used_pct(),
+        pressure,
+        memory,
+    }
+}
+
+/// Add the pressure verdicts to a snapshot's readings.
+pub fn assess_snapshot(raw: RawSnapshot, prev: Option<&Previous>) -> Snapshot {
+    Snapshot {
+        timestamp_s: raw.timestamp_s,
+        host: raw.host.map(|h| host_sample(h, prev)),
+        cgroup_version: raw.cgroup_version,
+        cgroups: raw
+            .cgroups
+            .into_iter()
+            .map(|c| cgroup_sample(c, prev))
+            .collect(),
+        processes: raw.processes,
+        processes_total: raw.processes_total,
+        skipped: raw.skipped,
+        notes: raw.notes,
+    }
+}
+
+/// Take one snapshot (`clw-diag sample`): [`crate::sample::snapshot::read`], then the verdicts.
+///
+/// Errors: those of [`crate::sample::snapshot::read`].
+pub fn take(req: &SampleRequest, prev: Option<&Previous>) -> Result<Snapshot> {
+    Ok(assess_snapshot(crate::sample::snapshot::read(req)?, prev))
 }
 
 #[cfg(test)]
@@ -145,5 +280,56 @@ mod tests {
             ..Default::default()
         });
         assert_eq!(p.state, PressureState::Warning);
+    }
+
+    #[test]
+    fn psi_rise() {
+        let p = |avg10_pct, avg60_pct| Psi {
+            some: crate::sample::files::PsiLine {
+                avg10_pct,
+                avg60_pct,
+                avg300_pct: 0.0,
+                total_us: 0,
+            },
+            full: None,
+        };
+        assert!(psi_rising(&p(5.1, 1.0)));
+        assert!(!psi_rising(&p(0.9, 0.1)));
+        assert!(!psi_rising(&p(2.0, 2.0)));
+        let a = assess(PressureInput {
+            psi: Some(&p(5.1, 1.0)),
+            ..Default::default()
+        });
+        assert_eq!(a.state, PressureState::Warning);
+        assert_eq!(a.reasons, ["PSI some rising: avg10 5.10% > avg60 1.00%"]);
+    }
+
+    #[test]
+    fn host_kills_count_only_when_they_rise() {
+        let raw = crate::sample::host::read_host(std::path::Path::new(concat!(
+            env!("CARGO_MANIFEST_DIR"),
+            "/tests/fixtures/v2/proc"
+        )))
+        .unwrap();
+        // The fixture's vmstat says `oom_kill 1`: since boot, so no verdict on its own.
+        assert_eq!(raw.oom_kill_count, Some(1));
+        let one_shot = host_sample(raw.clone(), None);
+        assert!(one_shot.pressure.reasons.iter().all(|r| !r.contains("OOM")));
+        let before = Previous {
+            host_oom_kills: Some(0),
+            ..Default::default()
+        };
+        let watched = host_sample(raw.clone(), Some(&before));
+        assert_eq!(watched.pressure.state, PressureState::Critical);
+        assert!(watched
+            .pressure
+            .reasons
+            .contains(&"1 new OOM kill(s)".to_string()));
+        let same = Previous {
+            host_oom_kills: Some(1),
+            ..Default::default()
+        };
+        let quiet = host_sample(raw, Some(&same));
+        assert!(quiet.pressure.reasons.iter().all(|r| !r.contains("OOM")));
     }
 }

@@ -169,10 +169,10 @@ impl Totals {
 #[derive(Debug, Clone, Serialize)]
 pub struct MappingRow<S = String> {
     /// Start address; in JSON a `0x…` hex string.
-    #[serde(serialize_with = "hex")]
+    #[serde(serialize_with = "crate::base::hex::hex")]
     pub start: u64,
     /// End address (exclusive); in JSON a `0x…` hex string.
-    #[serde(serialize_with = "hex")]
+    #[serde(serialize_with = "crate::base::hex::hex")]
     pub end: u64,
     pub perms: S,
     /// Offset into the file, bytes.
@@ -189,10 +189,6 @@ pub struct MappingRow<S = String> {
     pub category: Category,
     /// Pathname or pseudo-name; empty for anonymous memory.
     pub mapping: S,
-}
-
-fn hex<S: serde::Serializer>(v: &u64, s: S) -> std::result::Result<S::Ok, S::Error> {
-    s.serialize_str(&format!("{v:#x}"))
 }
 
 /// Streaming classifier: holds one mapping back so the neighbour rules (guard below a thread

@@ -6,8 +6,8 @@ use std::process::ExitCode;
 
 use clap::{Args, Subcommand};
 use clw_diag::analysis::leak::{analyze, LeakOptions, Verdict};
+use clw_diag::base::size;
 use clw_diag::render::leak::AnalyzeReport;
-use clw_diag::render::units::parse_size;
 use clw_diag::render::{self, plot};
 use clw_diag::trace::read;
 
@@ -59,8 +59,8 @@ pub struct TraceArgs {
     /// cgroups).
     #[arg(long, value_name = "NAME")]
     pub metric: Option<String>,
-    /// The memory limit to project against: 2048Mi, 2Gi, 512MiB or bytes (default: the trace's
-    /// cgroup limit, else the host's MemTotal).
+    /// The memory limit to project against: 2048Mi or 2Gi (powers of 1024), 2G (10^9, as
+    /// Kubernetes), or bytes (default: the trace's cgroup limit, else the host's MemTotal).
     #[arg(long, value_name = "QUANTITY", value_parser = parse_quantity)]
     pub limit: Option<u64>,
     /// Draw memory over time, the envelope, the trend with its band, the limit and the projected
@@ -73,13 +73,15 @@ pub struct TraceArgs {
     /// Growth over the analysed window below which a trend is only "suspected", percent.
     #[arg(long, value_name = "PCT", default_value_t = 5.0)]
     pub min_growth: f64,
-    /// Growth rate below which a leak is flagged as slow, in bytes per hour (e.g. 1Mi).
+    /// Growth rate below which a leak is flagged as slow, in bytes per hour (1Mi = 2^20, 1M =
+    /// 10^6, or bytes).
     #[arg(long, value_name = "QUANTITY", value_parser = parse_quantity, default_value = "1Mi")]
     pub min_rate: u64,
 }
 
-fn parse_quantity(s: &str) -> Result<u64, String> {
-    parse_size(s).ok_or_else(|| format!("{s:?} is not a size (e.g. 2Gi, 512MiB, 1048576)"))
+/// `--limit` and `--min-rate`: the size grammar of [`clw_diag::base::size`].
+fn parse_quantity(s: &str) -> Result<u64, size::SizeError> {
+    size::parse(s)
 }
 
 fn host_mem_total(proc_root: &std::path::Path) -> Option<u64> {

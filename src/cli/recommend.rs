@@ -11,6 +11,7 @@ use anyhow::bail;
 use clap::{Args, ValueEnum};
 use clw_diag::analysis::recommend::sources::{self, Plan, PrometheusSource, Request};
 use clw_diag::analysis::recommend::Policy;
+use clw_diag::base::duration;
 use clw_diag::render::recommend::{emit, Emit};
 use clw_diag::render::{self, recommend_plot};
 
@@ -88,7 +89,7 @@ pub struct RecommendArgs {
     /// A PromQL query returning memory in bytes (instead of the default working-set query).
     #[arg(long, value_name = "PROMQL", requires = "prometheus")]
     pub query: Option<String>,
-    /// How far back to query Prometheus (s, m, h, d, w).
+    /// How far back to query Prometheus (30m, 1.5h, 7d, 1w; a bare number is seconds).
     #[arg(long, value_name = "DURATION", default_value = "7d", value_parser = parse_span)]
     pub since: f64,
     /// Also count OOM kills from kube-state-metrics'
@@ -101,7 +102,7 @@ pub struct RecommendArgs {
     /// The memory column of trace files (default: anon or RSS, working set for cgroups).
     #[arg(long, value_name = "NAME")]
     pub metric: Option<String>,
-    /// The interval whose peaks the policies use (s, m, h, d) [default: 5m, or shorter for a
+    /// The interval whose peaks the policies use (30s, 5m, 1.5h, 1d; a bare number is seconds) [default: 5m, or shorter for a
     /// history under 100 minutes: the longest of 1s…5m that still gives 20 intervals].
     #[arg(long, value_name = "DURATION", value_parser = parse_span)]
     pub interval: Option<f64>,
@@ -120,34 +121,11 @@ pub struct RecommendArgs {
     pub plot: Option<PathBuf>,
 }
 
-/// `90s`, `5m`, `2h`, `7d`, `1w` or bare seconds.
-fn parse_span(s: &str) -> Result<f64, String> {
-    let t = s.trim();
-    let split = t
-        .find(|c: char| !(c.is_ascii_digit() || c == '.'))
-        .unwrap_or(t.len());
-    let (num, unit) = t.split_at(split);
-    let v: f64 = num
-        .parse()
-        .map_err(|_| format!("{s:?} is not a duration (e.g. 30s, 5m, 2h, 7d)"))?;
-    let mul = match unit {
-        "ms" => 0.001,
-        "" | "s" => 1.0,
-        "m" | "min" => 60.0,
-        "h" => 3600.0,
-        "d" => 86400.0,
-        "w" => 7.0 * 86400.0,
-        _ => {
-            return Err(format!(
-                "unknown unit {unit:?} in {s:?} (use s, m, h, d or w)"
-            ))
-        }
-    };
-    let secs = v * mul;
-    if !(secs.is_finite() && (0.01..=86400.0 * 3660.0).contains(&secs)) {
-        return Err(format!("{s:?} is out of range (10ms to 10 years)"));
-    }
-    Ok(secs)
+/// A span in the grammar of [`clw_diag::base::duration`] (`90s`, `5m`, `1.5h`, `7d`, `1w`, bare
+/// seconds), 10 ms to 3660 days, as seconds.
+fn parse_span(s: &str) -> Result<f64, duration::DurationError> {
+    duration::parse_within(s, Duration::from_millis(10), duration::DAY * 3660)
+        .map(|d| d.as_secs_f64())
 }
 
 fn parse_fraction(s: &str) -> Result<f64, String> {

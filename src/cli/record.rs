@@ -5,8 +5,9 @@ use std::process::ExitCode;
 use std::time::Duration;
 
 use clap::Args;
+use clw_diag::base::size;
 use clw_diag::record::{self, Options, Target};
-use clw_diag::render::units::{iec, parse_size};
+use clw_diag::render::units::iec;
 
 use super::sample::{parse_duration, parse_interval};
 use super::{GlobalArgs, Output, PidArg};
@@ -47,13 +48,14 @@ pub struct RecordArgs {
     /// Record this memory cgroup (relative to the memory hierarchy, or absolute).
     #[arg(long, value_name = "PATH")]
     pub cgroup: Option<String>,
-    /// Run the command inside a new memory cgroup with this limit (2Gi, 512MiB, bytes).
+    /// Run the command inside a new memory cgroup with this limit: 512Mi or 2Gi (powers of 1024),
+    /// 500M or 2G (powers of 1000, as Kubernetes), or bytes.
     #[arg(long, value_name = "QUANTITY", value_parser = parse_quantity, requires = "command")]
     pub memory_limit: Option<u64>,
-    /// Sampling interval.
+    /// Sampling interval (250ms, 1s, 1m; a bare number is seconds; at least 10ms).
     #[arg(short = 'i', long, value_name = "DURATION", default_value = "1s", value_parser = parse_interval)]
     pub interval: Duration,
-    /// Stop after this long (default: until the target exits or Ctrl-C).
+    /// Stop after this long (90s, 30m, 1.5h, 1d; default: until the target exits or Ctrl-C).
     #[arg(short = 'd', long, value_name = "DURATION", value_parser = parse_duration)]
     pub duration: Option<Duration>,
     /// The trace file to write.
@@ -72,10 +74,15 @@ pub struct RecordArgs {
     pub command: Vec<String>,
 }
 
+/// `--memory-limit`: the size grammar of [`clw_diag::base::size`], at least 4 KiB.
 fn parse_quantity(s: &str) -> Result<u64, String> {
-    parse_size(s)
-        .filter(|&b| b >= 4096)
-        .ok_or_else(|| format!("{s:?} is not a memory size of at least 4 KiB (e.g. 256Mi, 2Gi)"))
+    match size::parse(s) {
+        Ok(b) if b >= 4096 => Ok(b),
+        Ok(_) => Err(format!(
+            "{s:?} is below the 4 KiB minimum of a memory limit"
+        )),
+        Err(e) => Err(e.to_string()),
+    }
 }
 
 pub fn run(a: RecordArgs, g: &GlobalArgs, out: &Output) -> anyhow::Result<ExitCode> {

@@ -7,6 +7,7 @@ use std::process::ExitCode;
 use std::time::Duration;
 
 use clap::Args;
+use clw_diag::base::duration;
 use clw_diag::render::{self, Format, Style};
 use clw_diag::report::bundle::Bundle;
 use clw_diag::report::redact::{redact, redact_json};
@@ -55,7 +56,8 @@ pub struct ReportArgs {
     /// Look for core files in DIR (repeatable).
     #[arg(long, value_name = "DIR")]
     pub cores: Vec<PathBuf>,
-    /// The window: a duration back from now (30m, 1h, 2d) or a timestamp [default: 1h].
+    /// The window: a duration back from now (30m, 1.5h, 2d) or a timestamp (2024-04-15T10:00:00Z,
+    /// "2024-04-15 10:00", UTC unless an offset is given) [default: 1h].
     #[arg(long, value_name = "DURATION|TIMESTAMP")]
     pub since: Option<String>,
     /// A memory trace (clw-diag record, CSV, Prometheus JSON) for a leak verdict (repeatable).
@@ -70,15 +72,21 @@ pub struct ReportArgs {
     /// Replace an existing --bundle file.
     #[arg(long)]
     pub force: bool,
-    /// Time budget of each section, seconds.
-    #[arg(long, value_name = "SECONDS", default_value_t = 30.0)]
-    pub section_timeout: f64,
+    /// Time budget of each section (500ms, 30s, 2m; a bare number is seconds; at most 1d).
+    #[arg(long, value_name = "DURATION", default_value = "30s", value_parser = parse_budget)]
+    pub section_timeout: Duration,
     /// The kernel log device.
     #[arg(long, value_name = "PATH", default_value = "/dev/kmsg", hide = true)]
     pub kmsg: PathBuf,
     /// Replace the --worker-logs places (for tests).
     #[arg(long, value_name = "GLOB", hide = true)]
     pub worker_log_glob: Vec<String>,
+}
+
+/// `--section-timeout`: the duration grammar of [`clw_diag::base::duration`], more than 0 and up
+/// to a day (a budget beyond that is no budget).
+fn parse_budget(s: &str) -> Result<Duration, duration::DurationError> {
+    duration::parse_within(s, Duration::from_micros(1), duration::DAY)
 }
 
 impl ReportArgs {
@@ -102,17 +110,14 @@ pub fn run(a: ReportArgs, g: &GlobalArgs, out: &Output) -> anyhow::Result<ExitCo
         );
     }
     let since_label = a.since.clone().unwrap_or_else(|| "1h".into());
-    let since_us = super::triage::parse_since(&since_label).map_err(|e| anyhow::anyhow!(e))?;
+    let since_us = clw_diag::base::time::parse_since(&since_label)
+        .map_err(|e| anyhow::anyhow!("invalid value for --since: {e}"))?;
     if let Some(b) = &a.bundle {
         if b.exists() && !a.force {
             anyhow::bail!("{}: exists; pass --force to replace it", b.display());
         }
     }
-    // Up to a day: a budget beyond that is no budget (and a float too large for a Duration).
-    let budget = Duration::try_from_secs_f64(a.section_timeout)
-        .ok()
-        .filter(|d| !d.is_zero() && d.as_secs() <= 86_400)
-        .ok_or_else(|| anyhow::anyhow!("--section-timeout must be between 0 and 86400 seconds"))?;
+    let budget = a.section_timeout;
     let opts = Options {
         proc_root: g.proc_root.clone(),
         cgroup_root: g.cgroup_root.clone(),

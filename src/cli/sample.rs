@@ -6,8 +6,10 @@ use std::sync::atomic::Ordering;
 use std::time::{Duration, Instant};
 
 use clap::{Args, ValueEnum};
+use clw_diag::analysis::pressure::{self as snapshot, Previous};
+use clw_diag::base::duration::{self, DurationError};
 use clw_diag::render::{self, Format};
-use clw_diag::sample::snapshot::{self, Previous, ProcessSort, SampleRequest};
+use clw_diag::sample::snapshot::{ProcessSort, SampleRequest};
 
 use super::{GlobalArgs, Output, PidArg};
 
@@ -50,7 +52,8 @@ pub struct SampleArgs {
     /// Rank processes by this figure (pss and uss read smaps_rollup of every process: slower).
     #[arg(long, value_enum, default_value_t = SortArg::Rss)]
     pub sort: SortArg,
-    /// Refresh every DURATION (e.g. 2s, 500ms, 1m) until Ctrl-C; JSON output becomes JSON Lines.
+    /// Refresh every DURATION (500ms, 2s, 1m; a bare number is seconds; at least 100ms) until
+    /// Ctrl-C; JSON output becomes JSON Lines.
     #[arg(long, value_name = "DURATION", value_parser = parse_duration)]
     pub watch: Option<Duration>,
 }
@@ -63,43 +66,15 @@ pub enum SortArg {
     Swap,
 }
 
-/// Parse `500ms`, `2s`, `1m`, `1h` or a bare number of seconds (at least 100 ms).
-pub fn parse_duration(s: &str) -> Result<Duration, String> {
-    parse_duration_min(s, 0.1)
+/// `--watch` and `record -d`: a duration in the grammar of [`clw_diag::base::duration`]
+/// (`250ms 30s 5m 1.5h 2d 1w`, a bare number is seconds), at least 100 ms, at most a year.
+pub fn parse_duration(s: &str) -> Result<Duration, DurationError> {
+    duration::parse_within(s, Duration::from_millis(100), duration::YEAR)
 }
 
 /// Like [`parse_duration`], with at least 10 ms (recording intervals).
-pub fn parse_interval(s: &str) -> Result<Duration, String> {
-    parse_duration_min(s, 0.01)
-}
-
-fn parse_duration_min(s: &str, min_s: f64) -> Result<Duration, String> {
-    let s = s.trim();
-    let split = s
-        .find(|c: char| !(c.is_ascii_digit() || c == '.'))
-        .unwrap_or(s.len());
-    let (num, unit) = s.split_at(split);
-    let v: f64 = num
-        .parse()
-        .map_err(|_| format!("{s:?} is not a duration (e.g. 2s, 500ms, 1m)"))?;
-    let secs = match unit {
-        "ms" => v / 1000.0,
-        "" | "s" => v,
-        "m" | "min" => v * 60.0,
-        "h" => v * 3600.0,
-        _ => {
-            return Err(format!(
-                "unknown unit {unit:?} in {s:?} (use ms, s, m or h)"
-            ))
-        }
-    };
-    if !secs.is_finite() || !(min_s..=86_400.0 * 365.0).contains(&secs) {
-        return Err(format!(
-            "{s:?} is out of range ({:.0}ms to 1 year)",
-            min_s * 1000.0
-        ));
-    }
-    Ok(Duration::from_secs_f64(secs))
+pub fn parse_interval(s: &str) -> Result<Duration, DurationError> {
+    duration::parse_within(s, Duration::from_millis(10), duration::YEAR)
 }
 
 pub fn run(a: SampleArgs, g: &GlobalArgs, out: &Output) -> anyhow::Result<ExitCode> {

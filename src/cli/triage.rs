@@ -48,9 +48,10 @@ pub struct TriageArgs {
     /// Read the systemd journal (runs journalctl -o json).
     #[arg(long)]
     pub journal: bool,
-    /// Only events at or after this time: a duration back from now (30m, 2h, 1d) or a timestamp
-    /// (2024-04-15T10:00:00Z, "2024-04-15 10:00:00"). Events without a time are kept.
-    #[arg(long, value_name = "DURATION|TIMESTAMP", value_parser = parse_since)]
+    /// Only events at or after this time: a duration back from now (30m, 1.5h, 2d, 1w) or a
+    /// timestamp (2024-04-15T10:00:00Z, "2024-04-15 10:00[:00]", UTC unless an offset such as
+    /// +02:00 is given). Events without a time are kept.
+    #[arg(long, value_name = "DURATION|TIMESTAMP", value_parser = clw_diag::base::time::parse_since)]
     pub since: Option<i64>,
     /// Exit with code 1 when events of this class are found (for CI).
     #[arg(long, value_enum, value_name = "CLASS")]
@@ -68,38 +69,6 @@ pub enum FailOn {
     Crash,
     /// Any event.
     Any,
-}
-
-/// Parse `--since`: a duration back from now or an absolute time. Returns µs since the epoch.
-pub fn parse_since(s: &str) -> Result<i64, String> {
-    let now = std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .map(|d| d.as_micros() as i64)
-        .unwrap_or(0);
-    let t = s.trim();
-    let split = t.find(|c: char| !c.is_ascii_digit()).unwrap_or(t.len());
-    let (num, unit) = t.split_at(split);
-    if !num.is_empty() {
-        let mult: Option<i64> = match unit {
-            "s" | "sec" => Some(1),
-            "m" | "min" => Some(60),
-            "h" => Some(3600),
-            "d" => Some(86_400),
-            "w" => Some(7 * 86_400),
-            _ => None,
-        };
-        if let (Some(m), Ok(n)) = (mult, num.parse::<i64>()) {
-            return Ok(now - n.saturating_mul(m).saturating_mul(1_000_000));
-        }
-    }
-    let line = format!("{t} x");
-    let l = triage::normalize::normalize(&line, triage::normalize::TimeContext::now());
-    match l.time_us {
-        Some(us) if l.msg == "x" => Ok(us),
-        _ => Err(format!(
-            "{s:?} is neither a duration (30m, 2h, 1d) nor a timestamp (2024-04-15T10:00:00Z)"
-        )),
-    }
 }
 
 pub fn run(a: TriageArgs, out: &Output) -> anyhow::Result<ExitCode> {

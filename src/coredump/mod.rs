@@ -12,25 +12,14 @@ pub mod unwind;
 
 use std::path::{Path, PathBuf};
 
-use serde::{Serialize, Serializer};
+use serde::Serialize;
 
+use crate::base::hex::{hex, hex_opt};
 use crate::error::Result;
 use crate::symbolize::names::{demangle_minimal, QualifiedNames};
 use crate::symbolize::Symbolizer;
 use modules::{module_at, FileSource, Module};
 use unwind::Method;
-
-/// Serialize an address as a `"0x…"` string (JSON numbers lose precision above 2^53).
-pub fn hex<S: Serializer>(v: &u64, s: S) -> std::result::Result<S::Ok, S::Error> {
-    s.serialize_str(&format!("{v:#x}"))
-}
-
-fn hex_opt<S: Serializer>(v: &Option<u64>, s: S) -> std::result::Result<S::Ok, S::Error> {
-    match v {
-        Some(v) => s.serialize_str(&format!("{v:#x}")),
-        None => s.serialize_none(),
-    }
-}
 
 /// One frame as printed: a physical frame, or one of the functions inlined at its pc (those come
 /// first, with `inline: true`, as gdb lists them).

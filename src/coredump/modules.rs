@@ -39,12 +39,12 @@ pub struct Module {
     /// Whether the module's file (or for the vDSO, its image in the core) could be read.
     pub found: bool,
     /// Lowest and highest (exclusive) address of its mappings (bytes).
-    #[serde(serialize_with = "crate::coredump::hex")]
+    #[serde(serialize_with = "crate::base::hex::hex")]
     pub start: u64,
-    #[serde(serialize_with = "crate::coredump::hex")]
+    #[serde(serialize_with = "crate::base::hex::hex")]
     pub end: u64,
     /// Run-time address minus the address in the ELF file (bytes).
-    #[serde(serialize_with = "crate::coredump::hex")]
+    #[serde(serialize_with = "crate::base::hex::hex")]
     pub load_bias: u64,
     pub is_executable: bool,
     pub is_vdso: bool,
@@ -64,7 +64,7 @@ pub struct Module {
 
 /// A module's bytes: a file mapped read-only, or (the vDSO) a copy out of the core.
 pub(crate) enum Bytes {
-    Mapped(crate::triage::mapped::Map),
+    Mapped(crate::base::mmap::Map),
     Owned(Vec<u8>),
 }
 
@@ -91,9 +91,7 @@ pub(crate) fn map_file(path: &Path) -> Option<Bytes> {
     if len == 0 {
         return None;
     }
-    crate::triage::mapped::Map::new(&f, len)
-        .ok()
-        .map(Bytes::Mapped)
+    crate::base::mmap::Map::new(&f, len).ok().map(Bytes::Mapped)
 }
 
 /// The bytes of a module's ELF file (from disk, or for the vDSO from the core) and what the

@@ -234,16 +234,6 @@ fn statm(proc_root: &Path, pid: i32) -> Option<(u64, u64)> {
     })
 }
 
-fn page_size() -> u64 {
-    // SAFETY: sysconf has no preconditions.
-    let p = unsafe { libc::sysconf(libc::_SC_PAGESIZE) };
-    if p > 0 {
-        p as u64
-    } else {
-        4096
-    }
-}
-
 /// Pss and USS from `smaps_rollup`, bytes.
 fn rollup(proc_root: &Path, pid: i32) -> Option<(u64, u64)> {
     BUF.with(|b| {
@@ -316,14 +306,6 @@ fn cgroup_sample(h: &MemoryHierarchy, rel: &str, m: &mut Map<String, Value>) -> 
         m.insert("psi_some_avg10".into(), json!(p.some.avg10_pct));
     }
     c.oom_kill_count
-}
-
-fn now_rfc3339() -> String {
-    let us = std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .map(|d| d.as_micros() as i64)
-        .unwrap_or(0);
-    crate::triage::normalize::format_rfc3339(us)
 }
 
 fn self_stats() -> (f64, Option<u64>) {
@@ -521,7 +503,7 @@ pub fn record(mut o: Options<'_>) -> Result<Summary> {
         "interval_s": o.interval.as_secs_f64(),
         "limit_bytes": limit,
         "host_total_bytes": host_total,
-        "started_at": now_rfc3339(),
+        "started_at": crate::base::time::now_rfc3339(),
         "metrics": metrics,
         "pss_every": pss_every,
         "recorder": format!("clw-diag {}", env!("CARGO_PKG_VERSION")),
@@ -552,7 +534,7 @@ pub fn record(mut o: Options<'_>) -> Result<Summary> {
             // fs/proc/task_mmu.c). status (file/shmem split, swap) every sample for a few
             // processes, every 10 samples for many.
             let with_status = pids.len() <= 10 || samples.is_multiple_of(10);
-            let page = page_size();
+            let page = crate::base::page::size();
             let mut sum = [0u64; 5];
             let mut alive = 0;
             for q in &pids {

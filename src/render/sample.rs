@@ -1,7 +1,7 @@
 //! Tables of `sample`.
 
 use super::{col, one_line, Cell, Report, Table};
-use crate::sample::snapshot::Snapshot;
+use crate::analysis::pressure::Snapshot;
 
 /// Keep the first `max` characters (commands: the program name matters most).
 fn clip(s: &str, max: usize) -> String {

@@ -110,27 +110,6 @@ pub fn mib_up(b: u64) -> u64 {
     b.div_ceil(1 << 20)
 }
 
-/// Parse a size as users type it: `512`, `64k`, `64KiB`, `1.5G`, `2GB` (K/M/G/T are powers of
-/// 1024, as in cgroup files and `docker --memory`). Returns `None` when not a size.
-pub fn parse_size(s: &str) -> Option<u64> {
-    let s = s.trim();
-    let split = s
-        .find(|c: char| !(c.is_ascii_digit() || c == '.'))
-        .unwrap_or(s.len());
-    let (num, unit) = s.split_at(split);
-    let v: f64 = num.parse().ok()?;
-    let mult: u64 = match unit.trim().to_ascii_lowercase().as_str() {
-        "" | "b" => 1,
-        "k" | "kb" | "kib" | "ki" => 1 << 10,
-        "m" | "mb" | "mib" | "mi" => 1 << 20,
-        "g" | "gb" | "gib" | "gi" => 1 << 30,
-        "t" | "tb" | "tib" | "ti" => 1 << 40,
-        _ => return None,
-    };
-    let b = v * mult as f64;
-    (b.is_finite() && b >= 0.0 && b < u64::MAX as f64).then_some(b as u64)
-}
-
 /// A duration in seconds for people: `45 s`, `12 min`, `3.5 h`, `2.1 d`.
 pub fn duration(s: f64) -> String {
     if s >= 2.0 * 86400.0 {
@@ -165,16 +144,5 @@ mod tests {
         assert_eq!(iec(512 << 20), "512 MiB");
         assert_eq!(iec((1 << 30) * 21 / 10), "2.10 GiB");
         assert_eq!(iec(u64::MAX), "16.0 EiB");
-    }
-
-    #[test]
-    fn sizes_parse() {
-        assert_eq!(parse_size("64k"), Some(65536));
-        assert_eq!(parse_size("1.5G"), Some(1610612736));
-        assert_eq!(parse_size("12 MiB"), Some(12 << 20));
-        assert_eq!(parse_size("2048Mi"), Some(2048 << 20));
-        assert_eq!(parse_size("2Gi"), Some(2 << 30));
-        assert_eq!(parse_size("x"), None);
-        assert_eq!(parse_size("5 parsecs"), None);
     }
 }

@@ -10,9 +10,9 @@ use serde::Serialize;
 
 use crate::analysis::leak::LeakResult;
 use crate::analysis::oom::OomRank;
+use crate::analysis::pressure::Snapshot;
 use crate::analysis::recommend::{Recommendation, Target};
 use crate::coredump::Backtrace;
-use crate::sample::snapshot::Snapshot;
 
 /// What to put in the report.
 #[derive(Debug, Clone)]

@@ -3,7 +3,7 @@
 //! internal error), in order, then the summary.
 
 use std::sync::mpsc;
-use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
+use std::time::{Duration, Instant, SystemTime};
 
 use super::model::{Options, Report, Section, SectionData, SectionId, Status};
 use super::sections::{self, Facts, Outcome};
@@ -66,14 +66,6 @@ fn section_fn(id: SectionId) -> fn(&Options) -> Outcome {
     }
 }
 
-fn rfc3339(t: SystemTime) -> String {
-    let us = t
-        .duration_since(UNIX_EPOCH)
-        .map(|d| d.as_micros() as i64)
-        .unwrap_or(0);
-    crate::triage::normalize::format_rfc3339(us)
-}
-
 /// Build the report.
 pub fn build(o: &Options) -> Report {
     build_with_progress(o, &|_| {})
@@ -103,10 +95,10 @@ pub fn build_with_progress(o: &Options, progress: &dyn Fn(&str)) -> Report {
             .map(|s| s.trim().to_string())
     };
     Report {
-        generated_at: rfc3339(SystemTime::now()),
+        generated_at: crate::base::time::rfc3339(SystemTime::now()),
         hostname: read("sys/kernel/hostname"),
         kernel: read("sys/kernel/osrelease"),
-        since: crate::triage::normalize::format_rfc3339(o.since_us),
+        since: crate::base::time::format_rfc3339(o.since_us),
         since_arg: o.since_label.clone(),
         sections,
         summary,

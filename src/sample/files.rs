@@ -166,14 +166,6 @@ pub struct Psi {
     pub full: Option<PsiLine>,
 }
 
-impl Psi {
-    /// Pressure is rising when the 10 s average of `some` is at least 1 % and above the 60 s
-    /// average: stalls are recent and growing, the leading indicator used by the runbooks.
-    pub fn rising(&self) -> bool {
-        self.some.avg10_pct >= 1.0 && self.some.avg10_pct > self.some.avg60_pct
-    }
-}
-
 /// Parse a PSI file: `some avg10=0.00 avg60=0.00 avg300=0.00 total=0` and an optional `full`
 /// line.
 pub fn parse_psi(text: &str, path: &Path) -> Result<Psi> {
@@ -278,14 +270,14 @@ mod tests {
     }
 
     #[test]
-    fn psi_parses_and_detects_rise() {
+    fn psi_parses() {
         let p = Path::new("memory.pressure");
         let psi = parse_psi(
             "some avg10=5.10 avg60=1.00 avg300=0.20 total=123\nfull avg10=0.00 avg60=0.00 avg300=0.00 total=7\n",
             p,
         )
         .unwrap();
-        assert!(psi.rising());
+        assert_eq!(psi.some.avg10_pct, 5.10);
         assert_eq!(psi.full.unwrap().total_us, 7);
         assert!(parse_psi("some avg10=x avg60=0 avg300=0 total=0\n", p).is_err());
         assert!(parse_psi("", p).is_err());

@@ -1,17 +1,15 @@
-//! `sample`: one snapshot of host, cgroups and processes, with the pressure state of each
-//! cgroup and of the host.
+//! `sample`'s readings: one snapshot of host, cgroups and processes, raw (the pressure state of
+//! each cgroup and of the host is a verdict: [`crate::analysis::pressure::take`] adds it).
 //!
 //! Processes are ranked from `status` alone (cheap); `smaps_rollup` (which walks page tables
 //! under each target's mmap lock) is read only for the processes shown, or for all when the
 //! sort key needs PSS or USS. Processes that exit or deny access during the walk are counted,
 //! not fatal.
 
-use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 
 use serde::Serialize;
 
-use crate::analysis::pressure::{assess, Pressure, PressureInput};
 use crate::error::{Error, Result};
 use crate::sample::cgroup::{CgroupMemory, MemoryHierarchy};
 use crate::sample::files;
@@ -54,61 +52,22 @@ pub struct Skipped {
     pub permission_denied: u32,
 }
 
-/// A cgroup with its pressure state.
-#[derive(Debug, Clone, Serialize)]
-pub struct CgroupSample {
-    #[serde(flatten)]
-    pub memory: CgroupMemory,
-    pub usage_pct: Option<f64>,
-    pub working_set_pct: Option<f64>,
-    pub pressure: Pressure,
-}
-
-/// The host with its pressure state.
-#[derive(Debug, Clone, Serialize)]
-pub struct HostSample {
-    #[serde(flatten)]
-    pub memory: HostMemory,
-    pub used_pct: Option<f64>,
-    pub pressure: Pressure,
-}
-
-/// One snapshot.
-#[derive(Debug, Clone, Serialize)]
-pub struct Snapshot {
+/// One snapshot as read, before any verdict.
+#[derive(Debug, Clone)]
+pub struct RawSnapshot {
     /// Seconds since the Unix epoch when the snapshot was taken.
     pub timestamp_s: f64,
-    /// `null` when the sample was restricted to pids or cgroups.
-    pub host: Option<HostSample>,
-    /// `v1` or `v2`; `null` when no memory cgroup hierarchy was found.
+    /// `None` when the sample was restricted to pids or cgroups.
+    pub host: Option<HostMemory>,
+    /// `None` when no memory cgroup hierarchy was found.
     pub cgroup_version: Option<crate::sample::cgroup::CgroupVersion>,
-    pub cgroups: Vec<CgroupSample>,
+    pub cgroups: Vec<CgroupMemory>,
     pub processes: Vec<ProcessMemory>,
     /// Processes considered before the top-N cut.
     pub processes_total: usize,
     pub skipped: Skipped,
     /// Notes about what could not be read.
     pub notes: Vec<String>,
-}
-
-/// Counters from the previous snapshot, so `--watch` can see OOM kills rise.
-#[derive(Debug, Clone, Default)]
-pub struct Previous {
-    pub host_oom_kills: Option<u64>,
-    pub cgroup_oom_kills: BTreeMap<String, u64>,
-}
-
-impl Previous {
-    pub fn from_snapshot(s: &Snapshot) -> Previous {
-        Previous {
-            host_oom_kills: s.host.as_ref().and_then(|h| h.memory.oom_kill_count),
-            cgroup_oom_kills: s
-                .cgroups
-                .iter()
-                .filter_map(|c| Some((c.memory.path.clone(), c.memory.oom_kill_count?)))
-                .collect(),
-        }
-    }
 }
 
 fn sort_value(p: &ProcessMemory, key: ProcessSort) -> u64 {
@@ -121,30 +80,12 @@ fn sort_value(p: &ProcessMemory, key: ProcessSort) -> u64 {
     .unwrap_or(0)
 }
 
-/// Assess a cgroup.
-pub fn cgroup_sample(memory: CgroupMemory, prev: Option<&Previous>) -> CgroupSample {
-    let pressure = assess(PressureInput {
-        used_pct: memory.working_set_pct(),
-        psi: memory.psi.as_ref(),
-        oom_kills: memory.oom_kill_count,
-        oom_kills_before: prev.and_then(|p| p.cgroup_oom_kills.get(&memory.path).copied()),
-        used_what: "working set",
-        counted_since: "cgroup creation",
-    });
-    CgroupSample {
-        usage_pct: memory.usage_pct(),
-        working_set_pct: memory.working_set_pct(),
-        pressure,
-        memory,
-    }
-}
-
-/// Take one snapshot.
+/// Read one snapshot.
 ///
 /// Errors: an explicit pid that does not exist or cannot be read, an explicit cgroup that does
 /// not exist, a malformed host or cgroup file. Processes found by walking `/proc` that vanish or
 /// deny access are counted in [`Skipped`].
-pub fn take(req: &SampleRequest, prev: Option<&Previous>) -> Result<Snapshot> {
+pub fn read(req: &SampleRequest) -> Result<RawSnapshot> {
     let timestamp_s = std::time::SystemTime::now()
         .duration_since(std::time::UNIX_EPOCH)
         .map(|d| d.as_secs_f64())
@@ -171,22 +112,7 @@ pub fn take(req: &SampleRequest, prev: Option<&Previous>) -> Result<Snapshot> {
     let host = if explicit {
         None
     } else {
-        let memory = read_host(&req.proc_root)?;
-        let pressure = assess(PressureInput {
-            used_pct: memory.used_pct(),
-            psi: memory.psi.as_ref(),
-            // The host counter includes every cgroup's kills since boot: only a rise (--watch)
-            // says something about the host now.
-            oom_kills: prev.and(memory.oom_kill_count),
-            oom_kills_before: prev.and_then(|p| p.host_oom_kills),
-            used_what: "used memory",
-            counted_since: "boot",
-        });
-        Some(HostSample {
-            used_pct: memory.used_pct(),
-            pressure,
-            memory,
-        })
+        Some(read_host(&req.proc_root)?)
     };
 
     let mut skipped = Skipped::default();
@@ -283,7 +209,7 @@ pub fn take(req: &SampleRequest, prev: Option<&Previous>) -> Result<Snapshot> {
         }
         for path in &cgroup_paths {
             match h.read(path) {
-                Ok(m) => cgroups.push(cgroup_sample(m, prev)),
+                Ok(m) => cgroups.push(m),
                 // A cgroup removed between listing and reading is data, not an error.
                 Err(Error::NoSuchCgroup { .. }) if !explicit => {
                     notes.push(format!("cgroup {path} vanished"))
@@ -298,7 +224,7 @@ pub fn take(req: &SampleRequest, prev: Option<&Previous>) -> Result<Snapshot> {
             skipped.permission_denied
         ));
     }
-    Ok(Snapshot {
+    Ok(RawSnapshot {
         timestamp_s,
         host,
         cgroup_version: version,

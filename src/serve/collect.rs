@@ -273,7 +273,7 @@ struct Walk {
 fn statm_resident_bytes(text: &str) -> Option<u64> {
     let pages: u64 = text.split_ascii_whitespace().nth(1)?.parse().ok()?;
     (pages > 0 || text.split_ascii_whitespace().next()? != "0")
-        .then_some(pages.saturating_mul(4096))
+        .then_some(pages.saturating_mul(crate::base::page::size()))
 }
 
 /// Rank processes by resident memory, keeping the `n` largest: every process costs one read of
@@ -501,7 +501,7 @@ mod tests {
         // text lib data dt, in pages).
         assert_eq!(
             statm_resident_bytes("765 432 404 5 0 123 0\n"),
-            Some(432 * 4096)
+            Some(432 * crate::base::page::size())
         );
         // A kernel thread.
         assert_eq!(statm_resident_bytes("0 0 0 0 0 0 0\n"), None);

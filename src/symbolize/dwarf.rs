@@ -15,7 +15,7 @@ use std::sync::Arc;
 use gimli::{EndianSlice, RunTimeEndian, SectionId};
 use object::{Object, ObjectSection};
 
-use crate::triage::mapped::Map;
+use crate::base::mmap::Map;
 
 /// The bytes of one section: a range of the mapped file, or the decompressed copy.
 #[derive(Clone)]

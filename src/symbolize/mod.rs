@@ -316,7 +316,7 @@ impl Symbolizer {
         let map = usize::try_from(len)
             .ok()
             .filter(|&n| n > 0)
-            .map(|n| crate::triage::mapped::Map::new(&file, n))
+            .map(|n| crate::base::mmap::Map::new(&file, n))
             .transpose()
             .map_err(|e| Error::io(bin, e))?;
         let data: &[u8] = map.as_ref().map_or(&[], |m| m.bytes());

@@ -10,7 +10,6 @@ use serde_json::Value;
 
 use super::{Series, TraceEvent, FORMAT_VERSION};
 use crate::error::{Error, Result};
-use crate::render::units::parse_size;
 use crate::sample::files::malformed;
 
 /// Largest plausible memory value: 64 PiB.
@@ -276,18 +275,12 @@ fn field(line: &str, key: &str) -> Option<f64> {
     rest[..end].trim().parse().ok()
 }
 
+/// A time cell in seconds: a number, or a timestamp string as [`crate::base::time::parse_timestamp`]
+/// reads it (RFC 3339, `YYYY-MM-DD HH:MM:SS` in UTC unless an offset is given).
 fn time_value(v: &Value) -> Option<f64> {
     num(v).or_else(|| {
-        let s = v.as_str()?;
-        let line = format!("{s} x");
-        let l = crate::triage::normalize::normalize(
-            &line,
-            crate::triage::normalize::TimeContext::now(),
-        );
-        (l.msg == "x")
-            .then_some(l.time_us)
-            .flatten()
-            .map(|us| us as f64 / 1e6)
+        let us = crate::base::time::parse_timestamp(v.as_str()?).ok()?;
+        Some(us as f64 / 1e6)
     })
 }
 
@@ -498,7 +491,8 @@ fn read_csv(text: &str, path: &Path, metric: Option<&str>) -> Result<Series> {
             ));
         }
         let val = if has_unit {
-            parse_size(cell)
+            crate::base::size::parse(cell)
+                .ok()
                 .map(|v| v as f64)
                 .ok_or_else(|| malformed(path, line, format!("{cell:?} is not a size")))?
         } else {

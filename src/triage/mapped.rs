@@ -1,7 +1,7 @@
 //! The fast path for large plain-text files: the file is memory-mapped (no copy into our
 //! buffers) and searched by two threads at once, in batches of segments; the parsers then see
 //! the candidate lines in file order. Memory stays bounded: each batch's pages are dropped from
-//! our address space (`MADV_DONTNEED`) once it is done.
+//! our address space (`MADV_DONTNEED`, [`crate::base::mmap::Map::release`]) once it is done.
 //!
 //! Only regular, uncompressed files larger than [`MIN_SIZE`] with `\n` line ends take this
 //! path; everything else (stdin, `.gz`, `.zst`, CR-only files) is streamed by
@@ -10,9 +10,9 @@
 
 use std::fs::File;
 use std::io;
-use std::os::unix::io::AsRawFd;
 
 use super::scan::{count_newlines, prefilter, Scanner, MAX_LINE};
+use crate::base::mmap::Map;
 
 /// Files smaller than this are streamed: 16 MiB.
 pub const MIN_SIZE: u64 = 16 << 20;
@@ -20,70 +20,6 @@ pub const MIN_SIZE: u64 = 16 << 20;
 const SEGMENT: usize = 8 << 20;
 /// Segments per batch (64 MiB mapped and resident at most, plus a report's lines).
 const BATCH: usize = 8;
-
-/// A read-only private mapping of a whole file, unmapped on drop. (Also how `backtrace` reads
-/// the binaries and libraries of a core: only the pages of the sections used are touched.)
-pub(crate) struct Map {
-    ptr: *mut libc::c_void,
-    len: usize,
-}
-
-// SAFETY: the mapping is read-only and never written through; sharing it between threads is
-// like sharing a `&[u8]`.
-unsafe impl Sync for Map {}
-// SAFETY: as above; the mapping is owned and unmapped once, by whichever thread drops it.
-unsafe impl Send for Map {}
-
-impl Map {
-    pub(crate) fn new(f: &File, len: usize) -> io::Result<Map> {
-        // SAFETY: mapping a file we opened, read-only, private; checked for MAP_FAILED.
-        let ptr = unsafe {
-            libc::mmap(
-                std::ptr::null_mut(),
-                len,
-                libc::PROT_READ,
-                libc::MAP_PRIVATE,
-                f.as_raw_fd(),
-                0,
-            )
-        };
-        if ptr == libc::MAP_FAILED {
-            return Err(io::Error::last_os_error());
-        }
-        // SAFETY: advice on our own mapping; failure is harmless.
-        unsafe { libc::madvise(ptr, len, libc::MADV_SEQUENTIAL) };
-        Ok(Map { ptr, len })
-    }
-
-    pub(crate) fn bytes(&self) -> &[u8] {
-        // SAFETY: ptr/len describe a live mapping of `len` readable bytes (see struct docs).
-        unsafe { std::slice::from_raw_parts(self.ptr as *const u8, self.len) }
-    }
-
-    /// Drop the pages of `[from, to)` from our address space (they stay in the page cache).
-    fn release(&self, from: usize, to: usize) {
-        let page = 4096;
-        let start = from / page * page;
-        let end = to.min(self.len);
-        if end > start {
-            // SAFETY: a page-aligned range inside our mapping.
-            unsafe {
-                libc::madvise(
-                    (self.ptr as *mut u8).add(start) as *mut libc::c_void,
-                    end - start,
-                    libc::MADV_DONTNEED,
-                )
-            };
-        }
-    }
-}
-
-impl Drop for Map {
-    fn drop(&mut self) {
-        // SAFETY: unmapping the mapping created in `new`.
-        unsafe { libc::munmap(self.ptr, self.len) };
-    }
-}
 
 /// What one thread found in one segment.
 struct Found {
@@ -149,7 +85,7 @@ pub fn scan_file(s: &mut Scanner, f: &File) -> io::Result<()> {
     let mut lines_before_segment = 0u64;
     let mut seg = 0;
     while seg < segments {
-        if (f.metadata()?.len() as usize) < len {
+        if map.shrank(f)? {
             return Err(io::Error::other(
                 "the file shrank while it was being read (truncated by log rotation?)",
             ));

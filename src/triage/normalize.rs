@@ -13,6 +13,8 @@ use std::sync::OnceLock;
 
 use regex::Regex;
 
+use crate::base::time::{civil_us, format_rfc3339};
+
 /// A line with its prefixes stripped.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Line<'a> {
@@ -33,42 +35,6 @@ pub struct Line<'a> {
 
 fn re(cell: &'static OnceLock<Regex>, pat: &str) -> &'static Regex {
     cell.get_or_init(|| Regex::new(pat).expect("static regex"))
-}
-
-/// Days since 1970-01-01 of a civil date (proleptic Gregorian), after H. Hinnant's algorithm.
-pub fn days_from_civil(y: i64, m: u32, d: u32) -> i64 {
-    let y = if m <= 2 { y - 1 } else { y };
-    let era = if y >= 0 { y } else { y - 399 } / 400;
-    let yoe = y - era * 400;
-    let mp = (m as i64 + 9) % 12;
-    let doy = (153 * mp + 2) / 5 + d as i64 - 1;
-    let doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
-    era * 146_097 + doe - 719_468
-}
-
-/// Civil date and time of microseconds since the epoch, as RFC 3339 UTC.
-pub fn format_rfc3339(us: i64) -> String {
-    let secs = us.div_euclid(1_000_000);
-    let micros = us.rem_euclid(1_000_000);
-    let days = secs.div_euclid(86_400);
-    let sod = secs.rem_euclid(86_400);
-    // civil_from_days
-    let z = days + 719_468;
-    let era = if z >= 0 { z } else { z - 146_096 } / 146_097;
-    let doe = z - era * 146_097;
-    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
-    let y = yoe + era * 400;
-    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
-    let mp = (5 * doy + 2) / 153;
-    let d = doy - (153 * mp + 2) / 5 + 1;
-    let m = if mp < 10 { mp + 3 } else { mp - 9 };
-    let y = if m <= 2 { y + 1 } else { y };
-    let (hh, mm, ss) = (sod / 3600, sod / 60 % 60, sod % 60);
-    if micros == 0 {
-        format!("{y:04}-{m:02}-{d:02}T{hh:02}:{mm:02}:{ss:02}Z")
-    } else {
-        format!("{y:04}-{m:02}-{d:02}T{hh:02}:{mm:02}:{ss:02}.{micros:06}Z")
-    }
 }
 
 /// Month number of an abbreviated or full month name in English, German, French, Spanish,
@@ -190,19 +156,6 @@ pub fn month_number(name: &str) -> Option<u32> {
         .map(|i| i as u32 + 1)
 }
 
-fn civil_us(y: i64, mo: u32, d: u32, h: i64, mi: i64, s: i64, frac: &str) -> Option<i64> {
-    if !(1..=12).contains(&mo) || !(1..=31).contains(&d) || h > 23 || mi > 59 || s > 60 {
-        return None;
-    }
-    let mut us = (days_from_civil(y, mo, d) * 86_400 + h * 3600 + mi * 60 + s) * 1_000_000;
-    if !frac.is_empty() {
-        let digits: String = frac.chars().take(6).collect();
-        let scale = 10i64.pow(6 - digits.len() as u32);
-        us += digits.parse::<i64>().ok()? * scale;
-    }
-    Some(us)
-}
-
 /// Context for times without a year (syslog): the year assumed.
 #[derive(Debug, Clone, Copy)]
 pub struct TimeContext {
@@ -212,11 +165,9 @@ pub struct TimeContext {
 impl TimeContext {
     /// The current year (UTC).
     pub fn now() -> TimeContext {
-        let now_us = std::time::SystemTime::now()
-            .duration_since(std::time::UNIX_EPOCH)
-            .map(|d| d.as_micros() as i64)
-            .unwrap_or(0);
-        let year = format_rfc3339(now_us)[..4].parse().unwrap_or(1970);
+        let year = format_rfc3339(crate::base::time::now_us())[..4]
+            .parse()
+            .unwrap_or(1970);
         TimeContext { year }
     }
 }
@@ -530,15 +481,5 @@ mod tests {
         assert_eq!(unescape_rsyslog("a#012b#011c"), "a\nb\tc");
         assert_eq!(unescape_rsyslog("#033[0m"), "\u{1b}[0m");
         assert!(matches!(unescape_rsyslog("issue #1234"), Cow::Borrowed(_)));
-    }
-
-    #[test]
-    fn epoch_round_trip() {
-        assert_eq!(days_from_civil(1970, 1, 1), 0);
-        assert_eq!(format_rfc3339(0), "1970-01-01T00:00:00Z");
-        assert_eq!(
-            format_rfc3339(1_713_176_521_000_000),
-            "2024-04-15T10:22:01Z"
-        );
     }
 }

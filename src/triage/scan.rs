@@ -13,9 +13,10 @@ use aho_corasick::AhoCorasick;
 
 use super::event::{Event, SourceRef};
 use super::kernel::KernelParser;
-use super::normalize::{format_rfc3339, normalize, unescape_rsyslog, Line, TimeContext};
+use super::normalize::{normalize, unescape_rsyslog, Line, TimeContext};
 use super::rules::RuleParser;
 use super::structured::journal_entry;
+use crate::base::time::format_rfc3339;
 
 /// Bytes read per chunk.
 const CHUNK: usize = 1 << 20;

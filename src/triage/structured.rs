@@ -4,7 +4,7 @@
 use serde_json::Value;
 
 use super::event::{Event, Kind, SourceRef};
-use super::normalize::format_rfc3339;
+use crate::base::time::format_rfc3339;
 
 /// The 1-based line of the `n`-th occurrence (from byte `from`) of `needle` in `text`, and the
 /// byte offset after it, so successive objects map to successive lines.

@@ -9,7 +9,8 @@ use crate::report::model::{FindingKind, Options, SectionData, SectionId};
 
 /// Host memory, PSI and the limited cgroups, with pressure states.
 pub fn snapshot(o: &Options) -> Outcome {
-    use crate::sample::snapshot::{take, ProcessSort, SampleRequest};
+    use crate::analysis::pressure::take;
+    use crate::sample::snapshot::{ProcessSort, SampleRequest};
     let req = SampleRequest {
         proc_root: o.proc_root.clone(),
         cgroup_root: o.cgroup_root.clone(),

@@ -1,0 +1,13 @@
+//! The base layer: primitives that belong to no one domain (a memory-mapped file, RFC 3339
+//! time, the duration, instant and size grammars of every flag, the page size, serde hex).
+//!
+//! Every other module may use these; this folder imports nothing from the crate but
+//! [`crate::error`] (`tests/layering.rs` enforces it), as addr2line keeps its `loader.rs`
+//! apart from the DWARF logic.
+
+pub mod duration;
+pub mod hex;
+pub mod mmap;
+pub mod page;
+pub mod size;
+pub mod time;
