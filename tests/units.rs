@@ -79,26 +79,33 @@ fn triage_since_timestamps_with_and_without_offset() {
     assert!(stderr(&o).contains("is not a valid time"), "{}", stderr(&o));
 }
 
-/// Regression: `record -d 1d` was refused (record's grammar had no days).
-#[test]
-fn record_duration_in_days_is_accepted() {
+/// `record -d DURATION -i 50ms -- sleep SLEEP`: its output, the trace and how long it took.
+fn record_for(duration: &str, sleep: &str) -> (std::process::Output, String, Duration) {
     let d = tempfile::tempdir().unwrap();
     let out = d.path().join("t.json");
+    let t0 = Instant::now();
     let o = run(&[
         "-q",
         "record",
         "-d",
-        "1d",
+        duration,
         "-i",
         "50ms",
         "-o",
         out.to_str().unwrap(),
         "--",
         "sleep",
-        "0.3",
+        sleep,
     ]);
+    let took = t0.elapsed();
     assert!(o.status.success(), "{}", stderr(&o));
-    let text = std::fs::read_to_string(&out).unwrap();
+    (o, std::fs::read_to_string(&out).unwrap(), took)
+}
+
+/// Regression: `record -d 1d` was refused (record's grammar had no days).
+#[test]
+fn record_duration_in_days_is_accepted() {
+    let (_, text, _) = record_for("1d", "0.3");
     let header: serde_json::Value = serde_json::from_str(text.lines().next().unwrap()).unwrap();
     assert_eq!(header["interval_s"], 0.05);
     assert!(text.lines().count() >= 3, "{text}");
@@ -107,64 +114,58 @@ fn record_duration_in_days_is_accepted() {
 /// A fractional `-d` stops the recording when it says (the target would run for 30 s).
 #[test]
 fn record_fractional_duration_stops_in_time() {
-    let d = tempfile::tempdir().unwrap();
-    let out = d.path().join("t.json");
-    let t0 = Instant::now();
-    let o = run(&[
-        "-q",
-        "record",
-        "-d",
-        "0.008m",
-        "-i",
-        "50ms",
-        "-o",
-        out.to_str().unwrap(),
-        "--",
-        "sleep",
-        "30",
-    ]);
-    let took = t0.elapsed();
-    assert!(o.status.success(), "{}", stderr(&o));
+    let (_, _, took) = record_for("0.008m", "30");
     // 0.008 min = 480 ms.
     assert!(took >= Duration::from_millis(450), "{took:?}");
     assert!(took < Duration::from_secs(10), "{took:?}");
 }
 
-/// The same error text for a bad duration in every flag that takes one.
-#[test]
-fn one_duration_error_everywhere() {
-    let want =
-        "\"soon\" is not a duration (e.g. 250ms, 30s, 5m, 1.5h, 2d, 1w; a bare number is seconds)";
-    for args in [
-        &["sample", "--watch", "soon"][..],
-        &["record", "-d", "soon", "--", "true"],
-        &["record", "-i", "soon", "--", "true"],
-        &["recommend", "x.csv", "--interval", "soon"],
-        &["recommend", "x.csv", "--timeout", "soon"],
-        &["recommend", "x.csv", "--since", "soon"],
-        &["report", "--section-timeout", "soon"],
-    ] {
+/// Every command line fails with exit 2 and `want` in its error.
+fn all_refused_with(cases: &[&[&str]], want: &str) {
+    for args in cases {
         let o = run(args);
         assert_eq!(o.status.code(), Some(2), "{args:?}");
         assert!(stderr(&o).contains(want), "{args:?}: {}", stderr(&o));
     }
-    let unit = "unknown unit \"y\" in \"3y\" (use ms, s, m, h, d or w)";
-    for args in [
-        &["sample", "--watch", "3y"][..],
-        &["recommend", "x.csv", "--interval", "3y"],
-        &["triage", "-", "--since", "3y"],
-        &["report", "--since", "3y"],
-    ] {
-        let o = run(args);
-        assert_eq!(o.status.code(), Some(2), "{args:?}");
-        assert!(stderr(&o).contains(unit), "{args:?}: {}", stderr(&o));
-    }
+}
+
+/// The same error text for a bad duration in every flag that takes one.
+#[test]
+fn one_duration_error_everywhere() {
+    all_refused_with(
+        &[
+            &["sample", "--watch", "soon"],
+            &["record", "-d", "soon", "--", "true"],
+            &["record", "-i", "soon", "--", "true"],
+            &["recommend", "x.csv", "--interval", "soon"],
+            &["recommend", "x.csv", "--timeout", "soon"],
+            &["recommend", "x.csv", "--since", "soon"],
+            &["report", "--section-timeout", "soon"],
+        ],
+        "\"soon\" is not a duration (e.g. 250ms, 30s, 5m, 1.5h, 2d, 1w; a bare number is seconds)",
+    );
+    all_refused_with(
+        &[
+            &["sample", "--watch", "3y"],
+            &["recommend", "x.csv", "--interval", "3y"],
+            &["triage", "-", "--since", "3y"],
+            &["report", "--since", "3y"],
+        ],
+        "unknown unit \"y\" in \"3y\" (use ms, s, m, h, d or w)",
+    );
     // Each flag keeps its own bounds, said the same way.
-    let o = run(&["sample", "--watch", "5ms"]);
-    assert_eq!(o.status.code(), Some(2));
-    assert!(stderr(&o).contains("\"5ms\" is out of range (100ms to 365d)"));
-    let o = run(&["record", "-i", "1ms", "--", "true"]);
-    assert!(stderr(&o).contains("\"1ms\" is out of range (10ms to 365d)"));
+    all_refused_with(
+        &[&["sample", "--watch", "5ms"]],
+        "\"5ms\" is out of range (100ms to 365d)",
+    );
+    all_refused_with(
+        &[&["record", "-i", "1ms", "--", "true"]],
+        "\"1ms\" is out of range (10ms to 365d)",
+    );
+    all_refused_with(
+        &[&["report", "--section-timeout", "2d"]],
+        "\"2d\" is out of range (0.000001s to 1d)",
+    );
 }
 
 fn analyzed_limit(limit: &str) -> serde_json::Value {

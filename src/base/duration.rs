@@ -19,6 +19,8 @@
 
 use std::time::Duration;
 
+use super::decimal::{self, Malformed};
+
 /// A duration that could not be parsed or is outside a flag's bounds.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum DurationError {
@@ -77,42 +79,18 @@ fn unit_ns(unit: &str) -> Option<u128> {
 /// Errors: [`DurationError::NotADuration`], [`DurationError::UnknownUnit`],
 /// [`DurationError::Negative`], [`DurationError::TooLarge`].
 pub fn parse(s: &str) -> Result<Duration, DurationError> {
-    let t = s.trim();
-    if t.starts_with('-') {
-        return Err(DurationError::Negative(s.into()));
-    }
-    let t = t.strip_prefix('+').unwrap_or(t);
-    let split = t
-        .find(|c: char| !(c.is_ascii_digit() || c == '.'))
-        .unwrap_or(t.len());
-    let (num, unit) = t.split_at(split);
-    let (int, frac) = num.split_once('.').unwrap_or((num, ""));
-    if (int.is_empty() && frac.is_empty()) || frac.contains('.') {
-        return Err(DurationError::NotADuration(s.into()));
-    }
-    let Some(mult) = unit_ns(unit.trim_start()) else {
+    let p = decimal::split(s).map_err(|m| match m {
+        Malformed::Negative => DurationError::Negative(s.into()),
+        Malformed::NoNumber => DurationError::NotADuration(s.into()),
+    })?;
+    let Some(mult) = unit_ns(p.unit) else {
         return Err(DurationError::UnknownUnit {
             input: s.into(),
-            unit: unit.trim_start().into(),
+            unit: p.unit.into(),
         });
     };
-    let too_large = || DurationError::TooLarge(s.into());
-    // Integer part: more than 39 digits overflows u128 anyway.
-    let int_v: u128 = if int.is_empty() {
-        0
-    } else {
-        int.parse().map_err(|_| too_large())?
-    };
-    let mut ns = int_v.checked_mul(mult).ok_or_else(too_large)?;
-    // Fraction: at most 18 digits are significant below a week's nanoseconds.
-    let frac = &frac[..frac.len().min(18)];
-    if !frac.is_empty() {
-        let digits: u128 = frac
-            .parse()
-            .map_err(|_| DurationError::NotADuration(s.into()))?;
-        ns += digits * mult / 10u128.pow(frac.len() as u32);
-    }
-    let secs = u64::try_from(ns / NS).map_err(|_| too_large())?;
+    let ns = decimal::scale(&p, mult).ok_or_else(|| DurationError::TooLarge(s.into()))?;
+    let secs = u64::try_from(ns / NS).map_err(|_| DurationError::TooLarge(s.into()))?;
     Ok(Duration::new(secs, (ns % NS) as u32))
 }
 

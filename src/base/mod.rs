@@ -5,6 +5,7 @@
 //! [`crate::error`] (`tests/layering.rs` enforces it), as addr2line keeps its `loader.rs`
 //! apart from the DWARF logic.
 
+mod decimal;
 pub mod duration;
 pub mod hex;
 pub mod mmap;

@@ -19,6 +19,8 @@
 //! meaningless for bytes), a space may separate number and suffix, fractions are allowed
 //! (`1.5Gi`) and the result is rounded down to whole bytes, computed in integers.
 
+use super::decimal::{self, Malformed};
+
 /// A size that could not be parsed.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum SizeError {
@@ -70,40 +72,19 @@ fn unit_factor(unit: &str) -> Option<u128> {
 /// Errors: [`SizeError::NotASize`], [`SizeError::UnknownUnit`], [`SizeError::Negative`],
 /// [`SizeError::TooLarge`].
 pub fn parse(s: &str) -> Result<u64, SizeError> {
-    let t = s.trim();
-    if t.starts_with('-') {
-        return Err(SizeError::Negative(s.into()));
-    }
-    let t = t.strip_prefix('+').unwrap_or(t);
-    let split = t
-        .find(|c: char| !(c.is_ascii_digit() || c == '.'))
-        .unwrap_or(t.len());
-    let (num, unit) = t.split_at(split);
-    let (int, frac) = num.split_once('.').unwrap_or((num, ""));
-    if (int.is_empty() && frac.is_empty()) || frac.contains('.') {
-        return Err(SizeError::NotASize(s.into()));
-    }
-    let unit = unit.trim_start();
-    let Some(mult) = unit_factor(unit) else {
+    let p = decimal::split(s).map_err(|m| match m {
+        Malformed::Negative => SizeError::Negative(s.into()),
+        Malformed::NoNumber => SizeError::NotASize(s.into()),
+    })?;
+    let Some(mult) = unit_factor(p.unit) else {
         return Err(SizeError::UnknownUnit {
             input: s.into(),
-            unit: unit.into(),
+            unit: p.unit.into(),
         });
     };
-    let too_large = || SizeError::TooLarge(s.into());
-    let int_v: u128 = if int.is_empty() {
-        0
-    } else {
-        int.parse().map_err(|_| too_large())?
-    };
-    let mut b = int_v.checked_mul(mult).ok_or_else(too_large)?;
-    // 2^60 × 10^18 still fits in u128.
-    let frac = &frac[..frac.len().min(18)];
-    if !frac.is_empty() {
-        let digits: u128 = frac.parse().map_err(|_| SizeError::NotASize(s.into()))?;
-        b += digits * mult / 10u128.pow(frac.len() as u32);
-    }
-    u64::try_from(b).map_err(|_| too_large())
+    decimal::scale(&p, mult)
+        .and_then(|b| u64::try_from(b).ok())
+        .ok_or_else(|| SizeError::TooLarge(s.into()))
 }
 
 #[cfg(test)]
