@@ -8,6 +8,8 @@
 pub mod debuginfod;
 mod dwarf;
 pub mod names;
+mod scopes;
+pub mod spelling;
 pub mod text;
 
 use std::collections::HashMap;
