@@ -698,3 +698,139 @@ gdb.execute("kill", to_string=True)
         assert!(agree * 100 >= total * 95, "{agree} of {total}");
     }
 }
+
+/// The sparse DWARF view a backtrace loads (`Symbolizer::preload`: only the compilation units
+/// of the addresses asked about) answers exactly as the full view, on programs gcc compiles
+/// here. (Moved from `src/symbolize/dwarf.rs`'s unit tests: they compile programs.)
+mod sparse_units {
+    use std::path::Path;
+    use std::process::Command;
+
+    use clw_diag::symbolize::{Frame, Symbolizer};
+
+    fn gcc(dir: &Path, out: &str, flags: &[&str], files: &[(&str, &str)]) -> Option<()> {
+        if !super::tool("gcc") {
+            eprintln!("SKIP: needs gcc");
+            return None;
+        }
+        for (name, text) in files {
+            std::fs::write(dir.join(name), text).unwrap();
+        }
+        let o = Command::new("gcc")
+            .current_dir(dir)
+            .args(flags)
+            .args(["-o", out])
+            .args(files.iter().map(|f| f.0))
+            .output()
+            .expect("gcc runs");
+        assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+        Some(())
+    }
+
+    /// (name, line) of every frame, innermost first.
+    fn named(frames: Vec<Frame>) -> Vec<(String, Option<u32>)> {
+        frames
+            .into_iter()
+            .map(|f| (f.function.unwrap_or_default(), f.line))
+            .collect()
+    }
+
+    /// Two compilation units (gcc emits .debug_aranges): the view preloaded for an address of
+    /// one answers for it as the full view does, and an address in the other unit (hidden
+    /// from that view) is still answered right: the full view replaces it.
+    #[test]
+    fn context_for_some_addresses_answers_as_the_full_one() {
+        let d = tempfile::tempdir().unwrap();
+        gcc(
+            d.path(),
+            "two",
+            &["-g", "-O1"],
+            &[
+                ("a.c", "int f_a(int x) { return x * 3 + 1; }\n"),
+                (
+                    "b.c",
+                    "int f_a(int);\nint f_b(int x) { return f_a(x) - 2; }\nint main(void) { return f_b(1); }\n",
+                ),
+            ],
+        )
+        .map(|()| {
+            let exe = d.path().join("two");
+            let mut full = Symbolizer::new();
+            let a = full.symbol_address(&exe, "f_a").unwrap();
+            let b = full.symbol_address(&exe, "f_b").unwrap();
+            let fa = named(full.dwarf_frames(&exe, a).unwrap());
+            let fb = named(full.dwarf_frames(&exe, b).unwrap());
+            assert_eq!(fa, vec![("f_a".to_string(), Some(1))]);
+            assert_eq!(fb, vec![("f_b".to_string(), Some(2))]);
+            let mut sparse = Symbolizer::new();
+            sparse.preload(&[(exe.as_path(), &[a, 0x10][..])]);
+            assert_eq!(named(sparse.dwarf_frames(&exe, a).unwrap()), fa);
+            assert_eq!(named(sparse.dwarf_frames(&exe, b).unwrap()), fb);
+            // An address no unit holds changes nothing.
+            let mut stray = Symbolizer::new();
+            stray.preload(&[(exe.as_path(), &[0x10][..])]);
+            assert_eq!(named(stray.dwarf_frames(&exe, a).unwrap()), fa);
+        });
+    }
+
+    /// gcc -flto refers across units with DW_FORM_ref_addr (the function of the link-time unit
+    /// names its abstract origin in the compile-time unit): the units referred to are kept too,
+    /// and every address of f_b reads the same frames, named f_b, as in the full view.
+    #[test]
+    fn units_referred_to_by_ref_addr_are_kept() {
+        let d = tempfile::tempdir().unwrap();
+        let built = gcc(
+            d.path(),
+            "lto",
+            &["-g", "-O2", "-flto"],
+            &[
+                ("a.c", "int f_a(int x) { return x * 3 + 1; }\n"),
+                (
+                    "b.c",
+                    "int f_a(int);\n__attribute__((noinline)) int f_b(int x) { return f_a(x) - 2; }\n\
+                     int main(int c, char **v) { (void)v; return f_b(c); }\n",
+                ),
+            ],
+        );
+        if built.is_none() {
+            return;
+        }
+        let exe = d.path().join("lto");
+        // binutils as the oracle that the case is there at all.
+        let abbrev = Command::new("readelf")
+            .arg("--debug-dump=abbrev")
+            .arg(&exe)
+            .output()
+            .unwrap();
+        assert!(
+            String::from_utf8_lossy(&abbrev.stdout).contains("DW_FORM_ref_addr"),
+            "this gcc wrote no DW_FORM_ref_addr with -flto"
+        );
+        let nm = Command::new("nm").arg("-S").arg(&exe).output().unwrap();
+        let (start, size) = String::from_utf8_lossy(&nm.stdout)
+            .lines()
+            .find_map(|l| {
+                let f: Vec<&str> = l.split_whitespace().collect();
+                (f.len() == 4 && f[3] == "f_b").then(|| {
+                    (
+                        u64::from_str_radix(f[0], 16).unwrap(),
+                        u64::from_str_radix(f[1], 16).unwrap(),
+                    )
+                })
+            })
+            .expect("nm lists f_b with its size");
+        let addrs: Vec<u64> = (start..start + size).collect();
+        let mut full = Symbolizer::new();
+        let mut sparse = Symbolizer::new();
+        sparse.preload(&[(exe.as_path(), &addrs[..])]);
+        for a in addrs {
+            let f = named(full.dwarf_frames(&exe, a).unwrap());
+            assert_eq!(
+                f.last().map(|f| f.0.as_str()),
+                Some("f_b"),
+                "at {a:#x}: {f:?}"
+            );
+            assert_eq!(named(sparse.dwarf_frames(&exe, a).unwrap()), f, "at {a:#x}");
+        }
+    }
+}

@@ -9,6 +9,7 @@ pub mod debuginfod;
 mod dwarf;
 pub mod names;
 mod scopes;
+mod sparse;
 pub mod spelling;
 pub mod text;
 
