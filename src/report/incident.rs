@@ -600,7 +600,10 @@ fn cores(o: &Options) -> Outcome {
     let mut text = String::new();
     let mut data = Vec::new();
     for (_, p) in found.iter().take(10) {
-        match crate::coredump::backtrace(p, &crate::coredump::Options::default()) {
+        match crate::symbolize::backtrace::backtrace(
+            p,
+            &crate::symbolize::backtrace::Options::default(),
+        ) {
             Ok(mut bt) => {
                 bt.threads.retain(|t| t.crashed);
                 let mut out = Vec::new();

@@ -32,7 +32,6 @@ use gimli::{EndianSlice, RunTimeEndian};
 use object::{Object, ObjectSection};
 
 use super::scopes::Tree;
-pub(crate) use super::spelling::cplus_frame_name;
 pub use super::spelling::demangle_minimal;
 
 type Slice<'a> = EndianSlice<'a, RunTimeEndian>;

@@ -191,6 +191,64 @@ fn name_start(s: &str) -> usize {
     start
 }
 
+/// A demangled name as gdb prints a frame's function: without the parameter list, cv-qualifiers
+/// and (for template functions) the return type. `app::Box<long>::get() const` →
+/// `app::Box<long>::get`; `int foo<int>(int)` → `foo<int>`; `Foo::operator()(int)` →
+/// `Foo::operator()`.
+pub fn gdb_function_name(name: &str) -> String {
+    // gdb cannot take names with lambda closure types apart and prints them whole.
+    if name.contains("{lambda") {
+        return name.to_string();
+    }
+    let b = name.as_bytes();
+    // Find the last top-level parenthesised group (the parameters).
+    let (mut depth_angle, mut depth_paren) = (0i32, 0i32);
+    let mut params_start = None;
+    for (i, &c) in b.iter().enumerate() {
+        match c {
+            b'<' => depth_angle += 1,
+            b'>' if depth_angle > 0 => depth_angle -= 1,
+            b'(' => {
+                if depth_paren == 0 && depth_angle == 0 {
+                    // `operator()` itself is not the parameter list.
+                    if !name[..i].ends_with("operator") {
+                        params_start = Some(i);
+                    }
+                }
+                depth_paren += 1;
+            }
+            b')' => depth_paren -= 1,
+            _ => {}
+        }
+    }
+    let Some(p) = params_start else {
+        return name.to_string();
+    };
+    // Rust closures `{closure#0}` and anonymous namespaces `(anonymous namespace)` are
+    // parenthesised names, not parameters: keep them when a `::` follows.
+    if name[p..].contains(")::") {
+        return name.to_string();
+    }
+    let head = &name[..p];
+    // A return type before a template function's name: the last top-level space.
+    let mut depth = 0i32;
+    let mut cut = 0;
+    for (i, c) in head.char_indices() {
+        match c {
+            '<' | '(' => depth += 1,
+            '>' | ')' => depth -= 1,
+            ' ' if depth == 0
+                && !head[..i].ends_with("operator")
+                && !head[i..].starts_with(" const") =>
+            {
+                cut = i + 1
+            }
+            _ => {}
+        }
+    }
+    head[cut..].to_string()
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -246,5 +304,27 @@ mod tests {
             "_ZN3std2rt10lang_start17h0123456789abcdefE.llvm.123"
         ));
         assert!(!is_rust_legacy("_ZN3app6Widget4makeEi"));
+    }
+
+    #[test]
+    fn frame_names_as_gdb_prints_them() {
+        let g = gdb_function_name;
+        assert_eq!(g("main"), "main");
+        assert_eq!(g("app::Box<long>::get() const"), "app::Box<long>::get");
+        assert_eq!(g("int foo<int>(int)"), "foo<int>");
+        assert_eq!(g("Foo::operator()(int)"), "Foo::operator()");
+        assert_eq!(
+            g("std::vector<int, std::allocator<int> >::size() const"),
+            "std::vector<int, std::allocator<int> >::size"
+        );
+        assert_eq!(g("operator new(unsigned long)"), "operator new");
+        assert_eq!(
+            g("(anonymous namespace)::f(int)"),
+            "(anonymous namespace)::f"
+        );
+        assert_eq!(
+            g("std::rt::lang_start::{{closure}}"),
+            "std::rt::lang_start::{{closure}}"
+        );
     }
 }
