@@ -835,3 +835,114 @@ mod sparse_units {
         }
     }
 }
+
+/// Regression (issue 12, "`symbolize --json` prints addr2line text"): `--json` is JSON Lines,
+/// one object per address with its frames, in input order, the same frames binutils prints
+/// (addr2line -f -i as the oracle for the functions).
+#[test]
+fn symbolize_json_prints_frames_not_addr2line_text() {
+    if !(tool("gcc") && tool("addr2line") && tool("nm")) {
+        eprintln!("SKIP: needs gcc and binutils");
+        return;
+    }
+    let d = tempfile::tempdir().unwrap();
+    let bin = build(d.path(), "p", C, "gcc", "c", &["-g", "-O2"]);
+    let nm = Command::new("nm").arg(&bin).output().unwrap();
+    let outer = String::from_utf8_lossy(&nm.stdout)
+        .lines()
+        .find_map(|l| l.strip_suffix(" T outer").map(str::to_string))
+        .expect("nm lists outer");
+    let addr = format!("0x{}", outer.trim_start_matches('0'));
+    let o = run(&[
+        "symbolize",
+        "-e",
+        bin.to_str().unwrap(),
+        "--json",
+        &addr,
+        "zz",
+    ]);
+    assert!(o.status.success(), "{}", stderr(&o));
+    let lines: Vec<serde_json::Value> = stdout(&o)
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap_or_else(|e| panic!("not JSON ({e}): {l}")))
+        .collect();
+    assert_eq!(lines.len(), 2, "{}", stdout(&o));
+    assert_eq!(lines[0]["input"], addr.as_str());
+    assert_eq!(
+        lines[0]["address"].as_str(),
+        Some(format!("{:#x}", u64::from_str_radix(&outer, 16).unwrap()).as_str())
+    );
+    let frames = lines[0]["frames"].as_array().unwrap();
+    let binutils = Command::new("addr2line")
+        .args(["-f", "-i", "-e"])
+        .arg(&bin)
+        .arg(&addr)
+        .output()
+        .unwrap();
+    let theirs: Vec<String> = String::from_utf8_lossy(&binutils.stdout)
+        .lines()
+        .step_by(2)
+        .map(str::to_string)
+        .collect();
+    let ours: Vec<&str> = frames
+        .iter()
+        .map(|f| f["function"].as_str().unwrap_or("??"))
+        .collect();
+    assert_eq!(ours, theirs);
+    assert_eq!(frames.last().unwrap()["inlined"], false);
+    assert!(frames.last().unwrap()["line"].as_u64().is_some());
+    assert_eq!(lines[1]["input"], "zz");
+    assert!(lines[1]["address"].is_null());
+    assert_eq!(lines[1]["frames"].as_array().unwrap().len(), 0);
+
+    // --text --json: every line, with its resolution when it is a resolved frame line.
+    let text = d.path().join("log.txt");
+    let off = u64::from_str_radix(&outer, 16).unwrap() + 1;
+    std::fs::write(
+        &text,
+        format!("hello\n{}(+{off:#x})[0x55555555]\n", bin.display()),
+    )
+    .unwrap();
+    let o = run(&["symbolize", "--json", "--text", text.to_str().unwrap()]);
+    assert!(o.status.success(), "{}", stderr(&o));
+    let lines: Vec<serde_json::Value> = stdout(&o)
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap())
+        .collect();
+    assert_eq!(lines.len(), 2);
+    assert_eq!(lines[0]["line"], "hello");
+    assert!(lines[0]["format"].is_null());
+    assert_eq!(lines[1]["format"], "glibc");
+    assert_eq!(lines[1]["module"], bin.to_str().unwrap());
+    assert_eq!(
+        lines[1]["frames"].as_array().unwrap().last().unwrap()["function"],
+        "outer"
+    );
+}
+
+/// Regression (issue 12, "`--format` is ignored"): csv and github are refused with exit 2
+/// before any work: the binary named is never opened (the message is about the format, not
+/// the missing file) and standard input is never read.
+#[test]
+fn symbolize_csv_and_github_are_refused_before_any_work() {
+    for (format, needle) in [
+        ("csv", "csv is not available for symbolize; use --json"),
+        ("github", "github is not available for symbolize"),
+    ] {
+        let o = cmd()
+            .args(["symbolize", "--format", format, "-e", "/nonexistent/bin"])
+            .stdin(std::process::Stdio::null())
+            .output()
+            .unwrap();
+        assert_error(&o, &[needle]);
+        assert!(!stderr(&o).contains("/nonexistent"), "{}", stderr(&o));
+        let o = run(&[
+            "symbolize",
+            "--format",
+            format,
+            "--text",
+            "/nonexistent/log",
+        ]);
+        assert_error(&o, &[needle]);
+    }
+}

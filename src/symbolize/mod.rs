@@ -145,10 +145,10 @@ impl Symbolizer {
 
     fn load_one(debug: &DebugFiles, bin: &Path, addrs: Option<&[u64]>) -> Result<Loaded> {
         if bin.is_dir() {
-            return Err(Error::Usage(format!(
-                "{}: is a directory, not an executable or library",
-                bin.display()
-            )));
+            return Err(Error::NotObject {
+                path: bin.to_path_buf(),
+                why: "is a directory, not an executable or library".into(),
+            });
         }
         let file = std::fs::File::open(bin).map_err(|e| Error::io(bin, e))?;
         let len = file.metadata().map_err(|e| Error::io(bin, e))?.len();
@@ -160,11 +160,9 @@ impl Symbolizer {
             .map_err(|e| Error::io(bin, e))?;
         let data: &[u8] = map.as_ref().map_or(&[], |m| m.bytes());
         let segments = object::File::parse(data)
-            .map_err(|e| {
-                Error::Usage(format!(
-                    "{}: not an object file this tool can read: {e}",
-                    bin.display()
-                ))
+            .map_err(|e| Error::NotObject {
+                path: bin.to_path_buf(),
+                why: format!("not an object file this tool can read: {e}"),
             })?
             .segments()
             .map(|s| {
@@ -174,11 +172,9 @@ impl Symbolizer {
             .collect();
         let (debug_file, debuginfod_error) = debug.find(bin, data);
         let target = debug_file.clone().unwrap_or_else(|| bin.to_path_buf());
-        let debug = dwarf::DebugData::load(&target).map_err(|e| {
-            Error::Usage(format!(
-                "{}: cannot read its debug information: {e}",
-                target.display()
-            ))
+        let debug = dwarf::DebugData::load(&target).map_err(|e| Error::NotObject {
+            path: target.clone(),
+            why: format!("cannot read its debug information: {e}"),
         })?;
         let sparse = addrs.and_then(|a| Some((debug.dwarf_for(a)?, a)));
         let (ctx, only) = match sparse {
