@@ -1,7 +1,7 @@
 //! ELF core dumps of Linux processes: the core file itself ([`core`]: program headers, notes
 //! decoded by [`notes`], memory of the `PT_LOAD` segments), the modules and their load biases
 //! ([`modules`]), and the per-thread CFI unwinder ([`unwind`]). Symbolizing the unwound frames
-//! is `crate::symbolize`'s (`symbolize::backtrace`), which depends on this module, never the
+//! the symbolizer's (`symbolize/backtrace.rs`), which depends on this module, never the
 //! other way round: what the modules and the unwinder need of debug-file discovery they see
 //! through [`modules::DebugFileLookup`].
 

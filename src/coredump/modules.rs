@@ -16,7 +16,7 @@ use super::notes;
 
 /// The debug-file search the modules and the unwinder need, seen through a trait this module
 /// defines (as rust-minidump's unwinder sees a `SymbolProvider`), so that the core reader
-/// depends on no symbolizer: `crate::symbolize::DebugFiles` implements it.
+/// depends on no symbolizer: the symbolizer's `DebugFiles` implements it.
 pub trait DebugFileLookup: std::fmt::Debug + Send + Sync {
     /// The separate debug file of `file` (whose bytes are `data`) on this machine, for its
     /// `.debug_frame`; `None` when there is none.

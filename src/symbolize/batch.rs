@@ -1,5 +1,5 @@
 //! `clw-diag symbolize -e BIN ADDR..`: many addresses of one binary answered at once, the
-//! typed model its text (`addr2line -f -i -C` compatible, `crate::render::symbolize`) and JSON
+//! typed model its text (`addr2line -f -i -C` compatible, `render/symbolize.rs`) and JSON
 //! renderings are made from.
 //!
 //! Each batch is looked up in address order, each distinct address once, and kept in input

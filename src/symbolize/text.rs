@@ -115,7 +115,7 @@ impl Rewriter {
     }
 
     /// The frame of `line` resolved, when it is a recognised backtrace line whose address
-    /// resolves (`crate::render::symbolize::rewritten_line` appends it as `  # …`).
+    /// resolves (`render/symbolize.rs`'s `rewritten_line` appends it as `  # …`).
     pub fn line(&mut self, line: &str) -> Option<Resolution> {
         static GLIBC: OnceLock<Regex> = OnceLock::new();
         static SAN: OnceLock<Regex> = OnceLock::new();
