@@ -51,6 +51,18 @@ pub enum Error {
     /// with an error or with nothing usable.
     #[error("{url}: {msg}")]
     Remote { url: String, msg: String },
+    /// The file is not an ELF core dump (not ELF, another ELF type, a directory); `why` says
+    /// what it is instead.
+    #[error("{}: {why}", path.display())]
+    NotCore { path: PathBuf, why: String },
+    /// The file is not an executable or library this tool can read (not an object file, a
+    /// directory, unreadable debug information); `why` says what is wrong.
+    #[error("{}: {why}", path.display())]
+    NotObject { path: PathBuf, why: String },
+    /// A well-formed file of an architecture or class this tool does not read (a 32-bit or
+    /// aarch64 core).
+    #[error("{}: {why}", path.display())]
+    Unsupported { path: PathBuf, why: String },
 }
 
 fn location(path: &Path, line: usize) -> String {

@@ -1356,3 +1356,48 @@ fn debuginfod_only_when_asked() {
     assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
     assert_eq!(json(&o)["threads"], normal["threads"]);
 }
+
+/// Regression (issue 12, "`--format` means the same everywhere"): `--format github` is
+/// refused with exit 2 before any work (the core is never opened), and `--format csv` is one
+/// table: one header, then one row per frame of every thread with as many fields.
+#[test]
+fn backtrace_github_refused_before_work_and_csv_is_one_table() {
+    let o = run(&["backtrace", "/nonexistent/core", "--format", "github"]);
+    assert_error(&o, &["github is not available for backtrace"]);
+    assert!(!stderr(&o).contains("/nonexistent"), "{}", stderr(&o));
+    let Some(s) = sample() else { return };
+    let o = run(&["backtrace", s.core.to_str().unwrap(), "--format", "csv"]);
+    assert!(o.status.success(), "{}", stderr(&o));
+    let mut r = csv::ReaderBuilder::new().from_reader(o.stdout.as_slice());
+    let header = r.headers().unwrap().clone();
+    assert_eq!(&header[0], "tid");
+    let rows: Vec<csv::StringRecord> = r.records().map(|x| x.unwrap()).collect();
+    let json = json(&run(&["backtrace", s.core.to_str().unwrap(), "--json"]));
+    let frames: usize = json["threads"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|t| t["frames"].as_array().unwrap().len())
+        .sum();
+    assert_eq!(rows.len(), frames);
+    assert!(rows.iter().all(|x| x.len() == header.len()));
+}
+
+/// "Not an ELF core" is its own error, not a usage error (issue 12, typed errors).
+#[test]
+fn not_a_core_is_a_typed_error() {
+    use clw_diag::coredump::core::Core;
+    use clw_diag::error::Error;
+    let d = tempfile::tempdir().unwrap();
+    let text = d.path().join("notes.txt");
+    std::fs::write(&text, "this is not an ELF file\n").unwrap();
+    assert!(matches!(Core::open(&text), Err(Error::NotCore { .. })));
+    assert!(matches!(Core::open(d.path()), Err(Error::NotCore { .. })));
+    let exe = std::path::Path::new("/bin/true");
+    if exe.is_file() {
+        match Core::open(exe) {
+            Err(Error::NotCore { why, .. }) => assert!(why.contains("not a core dump"), "{why}"),
+            other => panic!("{:?}", other.err()),
+        }
+    }
+}

@@ -392,3 +392,557 @@ fn text_rewriting_of_glibc_gdb_and_sanitizer_frames() {
     let _ = child.kill();
     let _ = child.wait();
 }
+
+/// Function names (`QualifiedNames`, `demangle_minimal`) compared with gdb's on real compiled programs: for every text symbol of the program
+/// (from `nm`), gdb's `Frame.name()` (what `bt` prints, `find_frame_funname`) with the pc set
+/// to the symbol's address in a started process, against `QualifiedNames::get`, else
+/// `get_by_entry`, else `demangle_minimal`.
+mod names_against_gdb {
+    use std::collections::HashMap;
+    use std::path::{Path, PathBuf};
+    use std::process::Command;
+    use std::time::Instant;
+
+    use clw_diag::symbolize::names::{demangle_minimal, QualifiedNames};
+
+    const CPP: &str = r#"
+#include <cstdio>
+#include <vector>
+namespace app {
+template <typename T> struct Box {
+  T v;
+  T get() const;
+  T peek() const { return v; }
+};
+template <typename T> T Box<T>::get() const { return v; }
+struct Op {
+  int k;
+  int operator()(int x) const { return x + k; }
+  bool operator<(const Op &o) const { return k < o.k; }
+};
+template <typename T> T twice(T x) { return x + x; }
+namespace inner { int deep(unsigned long a, const char *s) { return (int)a + s[0]; } }
+class Widget {
+public:
+  Widget(int x) : w(x) {}
+  ~Widget() { std::puts("bye"); }
+  static int make(int);
+  struct Nested { void go(); };
+  int w;
+};
+int Widget::make(int x) { return x * 3; }
+void Widget::Nested::go() { std::puts("go"); }
+}
+namespace {
+int hidden(int x) { return x - 1; }
+struct Local { int f(int x) { return x; } };
+}
+template <typename T> unsigned long long sizer(const T *p, unsigned short n) { return sizeof(*p) * n; }
+extern "C" int plain_c(int x) { return x + 1; }
+int main() {
+  app::Box<long> b{4};
+  app::Box<unsigned long> c{5};
+  app::Op op{2}, op2{3};
+  std::vector<int> v{1, 2};
+  app::Widget::Nested n; n.go();
+  app::Widget w(3);
+  Local l;
+  auto lam = [&](int z) { return z + (int)v.size(); };
+  return (int)(b.get() + b.peek() + c.get() + op(1) + (op < op2) + app::twice(3) + app::twice<short>(2) +
+               hidden(2) + l.f(1) + app::inner::deep(1, "x") + app::Widget::make(1) + sizer("abc", 2) +
+               sizer<char const*>(nullptr, 1) + lam(1) + plain_c(1) + w.w);
+}
+"#;
+
+    const RUST: &str = r#"
+use std::fmt::Display;
+trait Speak { fn speak(&self) -> String; fn twice(&self) -> String { self.speak() + &self.speak() } }
+struct Dog { name: String }
+impl Speak for Dog { fn speak(&self) -> String { format!("{} woofs", self.name) } }
+impl Dog { fn new(n: &str) -> Dog { Dog { name: n.to_string() } } }
+struct Pair<T>(T, T);
+impl<T: Display> Pair<T> { fn show(&self) -> String { format!("{}/{}", self.0, self.1) } }
+mod zoo { pub fn show<T: std::fmt::Display>(t: T) -> String { format!("<{t}>") } }
+#[inline(never)]
+fn apply<F: Fn(i32) -> i32>(f: F, x: i32) -> i32 { f(x) }
+fn main() {
+    let d = Dog::new("rex");
+    let k = 3;
+    let y = apply(|v| v + k, 4);
+    let p = Pair(1u8, 2u8);
+    println!("{} {} {} {} {}", d.speak(), d.twice(), zoo::show(y), zoo::show("s"), p.show());
+}
+"#;
+
+    fn have(tool: &str) -> bool {
+        Command::new(tool)
+            .arg("--version")
+            .output()
+            .is_ok_and(|o| o.status.success())
+    }
+
+    fn compile(dir: &Path, lang: &str) -> Option<PathBuf> {
+        let (tool, src, args): (&str, &str, &[&str]) = match lang {
+            "c++" => ("g++", CPP, &["-g", "-O0", "-x", "c++"]),
+            _ => (
+                "rustc",
+                RUST,
+                &["-g", "--crate-name", "qnt", "--edition", "2021"],
+            ),
+        };
+        if !have(tool) {
+            eprintln!("SKIP: {tool} is not installed");
+            return None;
+        }
+        let src_path = dir.join(if lang == "c++" { "t.cpp" } else { "t.rs" });
+        std::fs::write(&src_path, src).unwrap();
+        let bin = dir.join(format!("t-{tool}"));
+        let out = Command::new(tool)
+            .args(args)
+            .arg(&src_path)
+            .arg("-o")
+            .arg(&bin)
+            .output()
+            .unwrap();
+        assert!(
+            out.status.success(),
+            "{tool} failed: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        Some(bin)
+    }
+
+    /// (address, mangled name) of the defined text symbols.
+    fn text_symbols(bin: &Path) -> Vec<(u64, String)> {
+        let out = Command::new("nm")
+            .arg("--defined-only")
+            .arg(bin)
+            .output()
+            .unwrap();
+        String::from_utf8_lossy(&out.stdout)
+            .lines()
+            .filter_map(|l| {
+                let mut f = l.split_whitespace();
+                let (a, t, n) = (f.next()?, f.next()?, f.next()?);
+                matches!(t, "t" | "T" | "w" | "W")
+                    .then(|| Some((u64::from_str_radix(a, 16).ok()?, n.to_string())))?
+            })
+            .collect()
+    }
+
+    const SCRIPT: &str = r#"
+import gdb
+gdb.execute("starti", to_string=True)
+syms = [l.split() for l in open(INFILE)]
+base = int(gdb.parse_and_eval("(long)&main")) - int([a for a, n in syms if n == "main"][0], 16)
+out = open(OUTFILE, "w")
+for a, n in syms:
+    try:
+        gdb.execute("set $pc = %d" % (base + int(a, 16)), to_string=True)
+        f = gdb.selected_frame()
+        while f.type() == gdb.INLINE_FRAME:
+            f = f.older()
+        out.write("%s\t%s\t%s\n" % (n, f.name(), "D" if f.function() is not None else "M"))
+    except Exception as e:
+        pass
+out.close()
+gdb.execute("kill", to_string=True)
+"#;
+
+    /// Mangled name → (gdb's frame name, whether gdb named it from DWARF).
+    fn gdb_names(
+        dir: &Path,
+        bin: &Path,
+        syms: &[(u64, String)],
+    ) -> Option<HashMap<String, (String, bool)>> {
+        if !have("gdb") {
+            eprintln!("SKIP: gdb is not installed");
+            return None;
+        }
+        let infile = dir.join("syms.txt");
+        let outfile = dir.join("frames.txt");
+        let script = dir.join("frames.py");
+        let list: String = syms.iter().map(|(a, n)| format!("{a:x} {n}\n")).collect();
+        std::fs::write(&infile, list).unwrap();
+        std::fs::write(&script, SCRIPT).unwrap();
+        let _ = Command::new("gdb")
+            .args(["-batch", "-nx", "-ex"])
+            .arg(format!(
+                "python INFILE={:?}; OUTFILE={:?}",
+                infile.display().to_string(),
+                outfile.display().to_string()
+            ))
+            .arg("-ex")
+            .arg(format!("source {}", script.display()))
+            .arg(bin)
+            .output()
+            .unwrap();
+        let Ok(text) = std::fs::read_to_string(&outfile) else {
+            eprintln!("SKIP: gdb could not run the program (ptrace not permitted?)");
+            return None;
+        };
+        Some(
+            text.lines()
+                .filter_map(|l| {
+                    let mut f = l.split('\t');
+                    let (n, name, d) = (f.next()?, f.next()?, f.next()?);
+                    Some((n.to_string(), (name.to_string(), d == "D")))
+                })
+                .collect(),
+        )
+    }
+
+    /// Functions (addresses) gdb names from DWARF: (agree, compared); and the number of the
+    /// program's own functions (`own` of gdb's name) on which the names differ.
+    fn compare(lang: &str, own: impl Fn(&str) -> bool) -> Option<((usize, usize), usize)> {
+        let dir = tempfile::tempdir().unwrap();
+        let bin = compile(dir.path(), lang)?;
+        let syms = text_symbols(&bin);
+        let gdb = gdb_names(dir.path(), &bin, &syms)?;
+        let data = std::fs::read(&bin).unwrap();
+        let t = Instant::now();
+        let names = QualifiedNames::from_elf(&data);
+        eprintln!(
+            "{lang}: {} linkage names, read in {:?}",
+            names.len(),
+            t.elapsed()
+        );
+        // Symbols sharing an address (C1/C2 constructors, functions merged by the compiler)
+        // are one frame for gdb: agreement when the name of one of them is gdb's.
+        let mut by_addr: std::collections::BTreeMap<u64, Vec<&str>> = Default::default();
+        for (addr, sym) in &syms {
+            by_addr.entry(*addr).or_default().push(sym);
+        }
+        let (mut agree, mut total, mut own_bad, mut bad) = (0, 0, 0, Vec::new());
+        let mut by_source = [(0, 0); 2]; // (agree, total) named by gdb from symtab, DWARF
+        for (addr, aliases) in &by_addr {
+            let Some((theirs, dwarf)) = aliases.iter().find_map(|s| gdb.get(*s)) else {
+                continue;
+            };
+            let ours: Vec<String> = aliases
+                .iter()
+                .map(|sym| {
+                    names
+                        .get(sym)
+                        .or_else(|| names.get_by_entry(*addr))
+                        .map(str::to_string)
+                        .unwrap_or_else(|| demangle_minimal(sym))
+                })
+                .collect();
+            total += 1;
+            by_source[*dwarf as usize].1 += 1;
+            if ours.contains(theirs) {
+                agree += 1;
+                by_source[*dwarf as usize].0 += 1;
+            } else {
+                if own(theirs) {
+                    own_bad += 1;
+                }
+                let how = if *dwarf { "dwarf" } else { "symtab" };
+                bad.push((
+                    aliases.join(" "),
+                    ours.join(" | "),
+                    format!("{theirs}  [{how}]"),
+                ));
+            }
+        }
+        eprintln!(
+            "{lang}: named by gdb from DWARF: {} of {} agree; from the symbol table: {} of {}",
+            by_source[1].0, by_source[1].1, by_source[0].0, by_source[0].1
+        );
+        eprintln!("{lang}: agree with gdb on {agree} of {total} functions (text addresses)");
+        if let Ok(path) = std::env::var("CLW_NAMES_DUMP") {
+            let text: String = bad
+                .iter()
+                .map(|(s, o, t)| format!("{s}\n    ours: {o}\n    gdb:  {t}\n"))
+                .collect();
+            let _ = std::fs::write(format!("{path}.{lang}"), text);
+        }
+        for (sym, ours, theirs) in bad.iter().take(60) {
+            eprintln!("  {sym}\n    ours: {ours}\n    gdb:  {theirs}");
+        }
+        // Damaged copies of a real file must not panic.
+        let _ = QualifiedNames::from_elf(&data[..data.len() / 2]);
+        let mut damaged = data.clone();
+        for k in (0..damaged.len()).step_by(331) {
+            damaged[k] ^= 0x5a;
+        }
+        let _ = QualifiedNames::from_elf(&damaged);
+        Some((by_source[1], own_bad))
+    }
+
+    #[test]
+    fn cplus_names_match_gdb() {
+        let own = |n: &str| !n.starts_with("std::") && !n.starts_with("__gnu_cxx::");
+        let Some(((agree, total), own_bad)) = compare("c++", own) else {
+            return;
+        };
+        assert!(total > 20, "{total}");
+        assert_eq!(
+            own_bad, 0,
+            "names of the program's functions differ from gdb's"
+        );
+        assert!(agree * 100 >= total * 95, "{agree} of {total}");
+    }
+
+    #[test]
+    fn rust_names_match_gdb() {
+        let Some(((agree, total), own_bad)) = compare("rust", |n| n.contains("qnt::")) else {
+            return;
+        };
+        assert!(total > 100, "{total}");
+        assert_eq!(
+            own_bad, 0,
+            "names of the program's functions differ from gdb's"
+        );
+        assert!(agree * 100 >= total * 95, "{agree} of {total}");
+    }
+}
+
+/// The sparse DWARF view a backtrace loads (`Symbolizer::preload`: only the compilation units
+/// of the addresses asked about) answers exactly as the full view, on programs gcc compiles
+/// here. (Moved from `src/symbolize/dwarf.rs`'s unit tests: they compile programs.)
+mod sparse_units {
+    use std::path::Path;
+    use std::process::Command;
+
+    use clw_diag::symbolize::{Frame, Symbolizer};
+
+    fn gcc(dir: &Path, out: &str, flags: &[&str], files: &[(&str, &str)]) -> Option<()> {
+        if !super::tool("gcc") {
+            eprintln!("SKIP: needs gcc");
+            return None;
+        }
+        for (name, text) in files {
+            std::fs::write(dir.join(name), text).unwrap();
+        }
+        let o = Command::new("gcc")
+            .current_dir(dir)
+            .args(flags)
+            .args(["-o", out])
+            .args(files.iter().map(|f| f.0))
+            .output()
+            .expect("gcc runs");
+        assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+        Some(())
+    }
+
+    /// (name, line) of every frame, innermost first.
+    fn named(frames: Vec<Frame>) -> Vec<(String, Option<u32>)> {
+        frames
+            .into_iter()
+            .map(|f| (f.function.unwrap_or_default(), f.line))
+            .collect()
+    }
+
+    /// Two compilation units (gcc emits .debug_aranges): the view preloaded for an address of
+    /// one answers for it as the full view does, and an address in the other unit (hidden
+    /// from that view) is still answered right: the full view replaces it.
+    #[test]
+    fn context_for_some_addresses_answers_as_the_full_one() {
+        let d = tempfile::tempdir().unwrap();
+        let built = gcc(
+            d.path(),
+            "two",
+            &["-g", "-O1"],
+            &[
+                ("a.c", "int f_a(int x) { return x * 3 + 1; }\n"),
+                (
+                    "b.c",
+                    "int f_a(int);\nint f_b(int x) { return f_a(x) - 2; }\nint main(void) { return f_b(1); }\n",
+                ),
+            ],
+        );
+        if built.is_none() {
+            return;
+        }
+        let exe = d.path().join("two");
+        let mut full = Symbolizer::new();
+        let a = full.symbol_address(&exe, "f_a").unwrap();
+        let b = full.symbol_address(&exe, "f_b").unwrap();
+        let fa = named(full.dwarf_frames(&exe, a).unwrap());
+        let fb = named(full.dwarf_frames(&exe, b).unwrap());
+        assert_eq!(fa, vec![("f_a".to_string(), Some(1))]);
+        assert_eq!(fb, vec![("f_b".to_string(), Some(2))]);
+        let mut sparse = Symbolizer::new();
+        sparse.preload(&[(exe.as_path(), &[a, 0x10][..])]);
+        assert_eq!(named(sparse.dwarf_frames(&exe, a).unwrap()), fa);
+        assert_eq!(named(sparse.dwarf_frames(&exe, b).unwrap()), fb);
+        // An address no unit holds changes nothing.
+        let mut stray = Symbolizer::new();
+        stray.preload(&[(exe.as_path(), &[0x10][..])]);
+        assert_eq!(named(stray.dwarf_frames(&exe, a).unwrap()), fa);
+    }
+
+    /// gcc -flto refers across units with DW_FORM_ref_addr (the function of the link-time unit
+    /// names its abstract origin in the compile-time unit): the units referred to are kept too,
+    /// and every address of f_b reads the same frames, named f_b, as in the full view.
+    #[test]
+    fn units_referred_to_by_ref_addr_are_kept() {
+        let d = tempfile::tempdir().unwrap();
+        let built = gcc(
+            d.path(),
+            "lto",
+            &["-g", "-O2", "-flto"],
+            &[
+                ("a.c", "int f_a(int x) { return x * 3 + 1; }\n"),
+                (
+                    "b.c",
+                    "int f_a(int);\n__attribute__((noinline)) int f_b(int x) { return f_a(x) - 2; }\n\
+                     int main(int c, char **v) { (void)v; return f_b(c); }\n",
+                ),
+            ],
+        );
+        if built.is_none() {
+            return;
+        }
+        let exe = d.path().join("lto");
+        // binutils as the oracle that the case is there at all.
+        let abbrev = Command::new("readelf")
+            .arg("--debug-dump=abbrev")
+            .arg(&exe)
+            .output()
+            .unwrap();
+        assert!(
+            String::from_utf8_lossy(&abbrev.stdout).contains("DW_FORM_ref_addr"),
+            "this gcc wrote no DW_FORM_ref_addr with -flto"
+        );
+        let nm = Command::new("nm").arg("-S").arg(&exe).output().unwrap();
+        let (start, size) = String::from_utf8_lossy(&nm.stdout)
+            .lines()
+            .find_map(|l| {
+                let f: Vec<&str> = l.split_whitespace().collect();
+                (f.len() == 4 && f[3] == "f_b").then(|| {
+                    (
+                        u64::from_str_radix(f[0], 16).unwrap(),
+                        u64::from_str_radix(f[1], 16).unwrap(),
+                    )
+                })
+            })
+            .expect("nm lists f_b with its size");
+        let addrs: Vec<u64> = (start..start + size).collect();
+        let mut full = Symbolizer::new();
+        let mut sparse = Symbolizer::new();
+        sparse.preload(&[(exe.as_path(), &addrs[..])]);
+        for a in addrs {
+            let f = named(full.dwarf_frames(&exe, a).unwrap());
+            assert_eq!(
+                f.last().map(|f| f.0.as_str()),
+                Some("f_b"),
+                "at {a:#x}: {f:?}"
+            );
+            assert_eq!(named(sparse.dwarf_frames(&exe, a).unwrap()), f, "at {a:#x}");
+        }
+    }
+}
+
+/// Regression (issue 12, "`symbolize --json` prints addr2line text"): `--json` is JSON Lines,
+/// one object per address with its frames, in input order, the same frames binutils prints
+/// (addr2line -f -i as the oracle for the functions).
+#[test]
+fn symbolize_json_prints_frames_not_addr2line_text() {
+    if !(tool("gcc") && tool("addr2line") && tool("nm")) {
+        eprintln!("SKIP: needs gcc and binutils");
+        return;
+    }
+    let d = tempfile::tempdir().unwrap();
+    let bin = build(d.path(), "p", C, "gcc", "c", &["-g", "-O2"]);
+    let nm = Command::new("nm").arg(&bin).output().unwrap();
+    let outer = String::from_utf8_lossy(&nm.stdout)
+        .lines()
+        .find_map(|l| l.strip_suffix(" T outer").map(str::to_string))
+        .expect("nm lists outer");
+    let addr = format!("0x{}", outer.trim_start_matches('0'));
+    let o = run(&[
+        "symbolize",
+        "-e",
+        bin.to_str().unwrap(),
+        "--json",
+        &addr,
+        "zz",
+    ]);
+    assert!(o.status.success(), "{}", stderr(&o));
+    let lines: Vec<serde_json::Value> = stdout(&o)
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap_or_else(|e| panic!("not JSON ({e}): {l}")))
+        .collect();
+    assert_eq!(lines.len(), 2, "{}", stdout(&o));
+    assert_eq!(lines[0]["input"], addr.as_str());
+    assert_eq!(
+        lines[0]["address"].as_str(),
+        Some(format!("{:#x}", u64::from_str_radix(&outer, 16).unwrap()).as_str())
+    );
+    let frames = lines[0]["frames"].as_array().unwrap();
+    let binutils = Command::new("addr2line")
+        .args(["-f", "-i", "-e"])
+        .arg(&bin)
+        .arg(&addr)
+        .output()
+        .unwrap();
+    let theirs: Vec<String> = String::from_utf8_lossy(&binutils.stdout)
+        .lines()
+        .step_by(2)
+        .map(str::to_string)
+        .collect();
+    let ours: Vec<&str> = frames
+        .iter()
+        .map(|f| f["function"].as_str().unwrap_or("??"))
+        .collect();
+    assert_eq!(ours, theirs);
+    assert_eq!(frames.last().unwrap()["inlined"], false);
+    assert!(frames.last().unwrap()["line"].as_u64().is_some());
+    assert_eq!(lines[1]["input"], "zz");
+    assert!(lines[1]["address"].is_null());
+    assert_eq!(lines[1]["frames"].as_array().unwrap().len(), 0);
+
+    // --text --json: every line, with its resolution when it is a resolved frame line.
+    let text = d.path().join("log.txt");
+    let off = u64::from_str_radix(&outer, 16).unwrap() + 1;
+    std::fs::write(
+        &text,
+        format!("hello\n{}(+{off:#x})[0x55555555]\n", bin.display()),
+    )
+    .unwrap();
+    let o = run(&["symbolize", "--json", "--text", text.to_str().unwrap()]);
+    assert!(o.status.success(), "{}", stderr(&o));
+    let lines: Vec<serde_json::Value> = stdout(&o)
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap())
+        .collect();
+    assert_eq!(lines.len(), 2);
+    assert_eq!(lines[0]["line"], "hello");
+    assert!(lines[0]["format"].is_null());
+    assert_eq!(lines[1]["format"], "glibc");
+    assert_eq!(lines[1]["module"], bin.to_str().unwrap());
+    assert_eq!(
+        lines[1]["frames"].as_array().unwrap().last().unwrap()["function"],
+        "outer"
+    );
+}
+
+/// Regression (issue 12, "`--format` is ignored"): csv and github are refused with exit 2
+/// before any work: the binary named is never opened (the message is about the format, not
+/// the missing file) and standard input is never read.
+#[test]
+fn symbolize_csv_and_github_are_refused_before_any_work() {
+    for (format, needle) in [
+        ("csv", "csv is not available for symbolize; use --json"),
+        ("github", "github is not available for symbolize"),
+    ] {
+        let o = cmd()
+            .args(["symbolize", "--format", format, "-e", "/nonexistent/bin"])
+            .stdin(std::process::Stdio::null())
+            .output()
+            .unwrap();
+        assert_error(&o, &[needle]);
+        assert!(!stderr(&o).contains("/nonexistent"), "{}", stderr(&o));
+        let o = run(&[
+            "symbolize",
+            "--format",
+            format,
+            "--text",
+            "/nonexistent/log",
+        ]);
+        assert_error(&o, &[needle]);
+    }
+}

@@ -5,9 +5,11 @@ use std::path::PathBuf;
 use std::process::ExitCode;
 
 use clap::Args;
-use clw_diag::coredump::{self, modules::FileSource, Options};
+use clw_diag::coredump::modules::FileSource;
 use clw_diag::render::{self, Format};
+use clw_diag::symbolize::backtrace::{backtrace, Options};
 
+use super::progress::Progress;
 use super::Output;
 
 pub const LONG_ABOUT: &str = "\
@@ -64,6 +66,11 @@ pub struct BacktraceArgs {
 }
 
 pub fn run(a: BacktraceArgs, out: &Output) -> anyhow::Result<ExitCode> {
+    // Refused before any work: a backtrace has no annotations for GitHub (csv is its frames
+    // table).
+    if out.format == Format::Github {
+        anyhow::bail!("--format github is not available for backtrace; use --json or --format csv");
+    }
     if let Some(e) = &a.exe {
         if !e.is_file() {
             anyhow::bail!("{}: --exe must name the executable file", e.display());
@@ -78,13 +85,17 @@ pub fn run(a: BacktraceArgs, out: &Output) -> anyhow::Result<ExitCode> {
         files: FileSource {
             exe: a.exe.clone(),
             sysroot: a.sysroot.clone(),
-            debuginfod: clw_diag::symbolize::debuginfod::Debuginfod::from_env(a.debuginfod)
-                .map_err(|e| anyhow::anyhow!(e))?,
             ..FileSource::default()
         },
         debug_dirs: a.debug_dir.clone(),
+        debuginfod: clw_diag::symbolize::debuginfod::Debuginfod::from_env(a.debuginfod)
+            .map_err(|e| anyhow::anyhow!(e))?,
     };
-    let mut bt = coredump::backtrace(&a.core, &opts)?;
+    let bar = Progress::spinner(out, "backtrace");
+    bar.message(format!("unwinding and symbolizing {}", a.core.display()));
+    let bt = backtrace(&a.core, &opts);
+    drop(bar);
+    let mut bt = bt?;
     if a.crashed_only {
         bt.threads.retain(|t| t.crashed);
     }

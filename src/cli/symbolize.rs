@@ -1,12 +1,15 @@
 //! `clw-diag symbolize`: binutils-addr2line-compatible address lookup.
 
-use std::io::{BufRead, BufWriter, Write};
+use std::io::{BufRead, BufWriter, IsTerminal, Write};
 use std::path::PathBuf;
 use std::process::ExitCode;
 
 use clap::Args;
-use clw_diag::symbolize::{write_addr2line, Addr2lineStyle, Symbolizer};
+use clw_diag::render::symbolize::{self as render, Addr2lineStyle};
+use clw_diag::render::Format;
+use clw_diag::symbolize::Symbolizer;
 
+use super::progress::Progress;
 use super::Output;
 
 pub const LONG_ABOUT: &str = "\
@@ -84,16 +87,7 @@ pub struct SymbolizeArgs {
     pub addrs: Vec<String>,
 }
 
-fn parse_addr(s: &str) -> Option<u64> {
-    let t = s.trim();
-    let t = t
-        .strip_prefix("0x")
-        .or_else(|| t.strip_prefix("0X"))
-        .unwrap_or(t);
-    u64::from_str_radix(t, 16).ok()
-}
-
-fn run_text(a: &SymbolizeArgs, input: &PathBuf) -> anyhow::Result<ExitCode> {
+fn run_text(a: &SymbolizeArgs, input: &PathBuf, out: &Output) -> anyhow::Result<ExitCode> {
     use anyhow::Context;
     use clw_diag::symbolize::text::{parse_maps, Rewriter};
     let maps_text = match (&a.maps, a.pid) {
@@ -135,59 +129,62 @@ fn run_text(a: &SymbolizeArgs, input: &PathBuf) -> anyhow::Result<ExitCode> {
             .map_or("the map".into(), |m| m.display().to_string());
         anyhow::bail!("{what}: no /proc/PID/maps lines of a mapped file in it");
     }
-    let mut sym = Symbolizer::new();
-    sym.debug_dirs.extend(a.debug_dir.iter().cloned());
-    sym.debuginfod = clw_diag::symbolize::debuginfod::Debuginfod::from_env(a.debuginfod)
-        .map_err(|e| anyhow::anyhow!(e))?;
+    let sym = symbolizer(a)?;
     let mut rw = Rewriter {
         sym,
         maps,
         demangle: true,
     };
-    let reader: Box<dyn BufRead> = if input.as_os_str() == "-" {
-        Box::new(std::io::stdin().lock())
+    let (reader, bar): (Box<dyn BufRead>, Option<Progress>) = if input.as_os_str() == "-" {
+        // A spinner only when the input is piped in: typed lines need no progress.
+        let bar = (!std::io::stdin().is_terminal()).then(|| Progress::spinner(out, "symbolize"));
+        (Box::new(std::io::stdin().lock()), bar)
     } else {
-        Box::new(std::io::BufReader::new(
-            std::fs::File::open(input)
-                .with_context(|| format!("{}: cannot open", input.display()))?,
-        ))
+        let f = std::fs::File::open(input)
+            .with_context(|| format!("{}: cannot open", input.display()))?;
+        let len = f.metadata().map(|m| m.len()).unwrap_or(0);
+        (
+            Box::new(std::io::BufReader::new(f)),
+            Some(Progress::bytes(out, "symbolize", len)),
+        )
     };
+    if let Some(b) = &bar {
+        b.message("rewriting backtraces");
+    }
     let stdout = std::io::stdout();
     let mut w = BufWriter::new(stdout.lock());
+    let json = out.format == Format::Json;
     for line in reader.split(b'\n') {
         let line = line?;
+        if let Some(b) = &bar {
+            b.inc(line.len() as u64 + 1);
+        }
         let text = String::from_utf8_lossy(&line);
-        writeln!(w, "{}", rw.line(text.trim_end_matches('\r')))?;
+        let text = text.trim_end_matches('\r');
+        let found = rw.line(text);
+        if json {
+            render::write_rewritten_json(text, found.as_ref(), &mut w)?;
+        } else {
+            writeln!(w, "{}", render::rewritten_line(text, found.as_ref()))?;
+        }
     }
     w.flush()?;
     Ok(ExitCode::SUCCESS)
 }
 
-/// binutils' answer to a token that is not a hexadecimal address: unknown location.
-fn write_unreadable(out: &mut String, tok: &str, style: Addr2lineStyle) {
-    if style.addresses {
-        out.push_str(tok);
-        out.push('\n');
-    }
-    if style.functions {
-        out.push_str("??\n");
-    }
-    out.push_str("??:0\n");
-}
-
 /// Standard input is answered in batches of at most this many bytes.
 const BATCH_BYTES: usize = 4 << 20;
 
-/// Answers addresses a batch at a time: each batch is looked up in address order, each distinct
-/// address once, then printed in input order. Neighbouring addresses share line-table rows and
-/// DIEs, so in address order the lookups stay in cache: on 100,000 random libc addresses this
-/// halves the time. (A second thread does not pay: `addr2line::Loader` is not `Sync`, so it
-/// would load and parse the debug information again, 70 ms and 40 MB for libc.)
+/// Answers addresses a batch at a time through one library call per batch
+/// (`Symbolizer::resolve_batch`), rendered as addr2line text or JSON Lines. (A second thread
+/// does not pay: `addr2line::Loader` is not `Sync`, so it would load and parse the debug
+/// information again, 70 ms and 40 MB for libc.)
 struct Batcher<'a> {
     exe: &'a std::path::Path,
     style: Addr2lineStyle,
+    json: bool,
     sym: Symbolizer,
-    /// The text of each address of the batch, back to back, and where each ends.
+    /// Reused between batches: the text of each distinct address and where each ends.
     text: String,
     ends: Vec<usize>,
 }
@@ -203,40 +200,13 @@ impl Batcher<'_> {
 
     /// Answer every token, in order, to `w`.
     fn answer(&mut self, toks: &[&str], w: &mut impl Write) -> anyhow::Result<()> {
-        let mut jobs: Vec<(u64, usize)> = toks
-            .iter()
-            .enumerate()
-            .filter_map(|(i, t)| parse_addr(t).map(|a| (a, i)))
-            .collect();
-        jobs.sort_unstable();
-        let mut addrs: Vec<u64> = jobs.iter().map(|j| j.0).collect();
-        addrs.dedup();
-        self.text.clear();
-        self.ends.clear();
-        for &addr in &addrs {
-            let frames = self.sym.frames(self.exe, addr, self.style.demangle)?;
-            write_addr2line(&mut self.text, addr, &frames, self.style);
-            self.ends.push(self.text.len());
-        }
-        // Token → index of its address in `addrs`.
-        let mut which = vec![usize::MAX; toks.len()];
-        let mut k = 0;
-        for &(addr, i) in &jobs {
-            while addrs[k] != addr {
-                k += 1;
-            }
-            which[i] = k;
-        }
-        let mut other = String::new();
-        for (tok, &k) in toks.iter().zip(&which) {
-            if k == usize::MAX {
-                other.clear();
-                write_unreadable(&mut other, tok, self.style);
-                w.write_all(other.as_bytes())?;
-            } else {
-                let start = if k == 0 { 0 } else { self.ends[k - 1] };
-                w.write_all(&self.text.as_bytes()[start..self.ends[k]])?;
-            }
+        let batch = self
+            .sym
+            .resolve_batch(self.exe, toks, self.style.demangle)?;
+        if self.json {
+            render::write_batch_json(&batch, w)?;
+        } else {
+            render::write_batch(&batch, self.style, &mut self.text, &mut self.ends, w)?;
         }
         Ok(())
     }
@@ -295,9 +265,26 @@ fn answer_stdin(b: &mut Batcher<'_>, w: &mut impl Write) -> anyhow::Result<()> {
     Ok(())
 }
 
-pub fn run(a: SymbolizeArgs, _out: &Output) -> anyhow::Result<ExitCode> {
+/// The symbolizer with the debug directories and debuginfod servers of the flags.
+fn symbolizer(a: &SymbolizeArgs) -> anyhow::Result<Symbolizer> {
+    let mut sym = Symbolizer::new();
+    sym.debug.dirs.extend(a.debug_dir.iter().cloned());
+    sym.debug.debuginfod = clw_diag::symbolize::debuginfod::Debuginfod::from_env(a.debuginfod)
+        .map_err(|e| anyhow::anyhow!(e))?;
+    Ok(sym)
+}
+
+pub fn run(a: SymbolizeArgs, out: &Output) -> anyhow::Result<ExitCode> {
+    // Refused before any work: the answers are one record per address (or line), not a table.
+    match out.format {
+        Format::Csv => anyhow::bail!("csv is not available for symbolize; use --json"),
+        Format::Github => {
+            anyhow::bail!("--format github is not available for symbolize; use --json")
+        }
+        Format::Table | Format::Json => {}
+    }
     if let Some(input) = &a.text {
-        return run_text(&a, input);
+        return run_text(&a, input, out);
     }
     let exe = a
         .exe
@@ -311,14 +298,12 @@ pub fn run(a: SymbolizeArgs, _out: &Output) -> anyhow::Result<ExitCode> {
         pretty: a.pretty,
         basenames: a.basenames,
     };
-    let mut sym = Symbolizer::new();
-    sym.debug_dirs.extend(a.debug_dir.iter().cloned());
-    sym.debuginfod = clw_diag::symbolize::debuginfod::Debuginfod::from_env(a.debuginfod)
-        .map_err(|e| anyhow::anyhow!(e))?;
+    let mut sym = symbolizer(&a)?;
     sym.open(&exe)?;
     let mut b = Batcher {
         exe: &exe,
         style,
+        json: out.format == Format::Json,
         sym,
         text: String::new(),
         ends: Vec::new(),

@@ -74,39 +74,41 @@ impl Core {
     /// Open and parse a core dump: ELF64 little-endian, `ET_CORE`, x86-64.
     ///
     /// Errors: the file cannot be read ([`Error::Io`], [`Error::PermissionDenied`]); it is not an
-    /// ELF core, or is one of another architecture or class ([`Error::Usage`] with
-    /// "unsupported"); its headers or notes are cut or garbled ([`Error::Malformed`]). A core
+    /// ELF core ([`Error::NotCore`]), or is one of another architecture or class
+    /// ([`Error::Unsupported`]); its headers or notes are cut or garbled ([`Error::Malformed`]). A core
     /// whose memory is cut short is not an error: the missing memory reads as unavailable and a
     /// warning says so.
     pub fn open(path: &Path) -> Result<Core> {
         let file = File::open(path).map_err(|e| Error::io(path, e))?;
         let meta = file.metadata().map_err(|e| Error::io(path, e))?;
         if meta.is_dir() {
-            return Err(Error::Usage(format!(
-                "{}: is a directory, not a core file",
-                path.display()
-            )));
+            return Err(Error::NotCore {
+                path: path.to_path_buf(),
+                why: "is a directory, not a core file".into(),
+            });
         }
         let file_len = meta.len();
         let mut ident = [0u8; 64];
         let n = read_up_to(&file, 0, &mut ident).map_err(|e| Error::io(path, e))?;
         if n < 16 || &ident[..4] != b"\x7fELF" {
-            return Err(Error::Usage(format!(
-                "{}: not an ELF file (a core dump starts with \\x7fELF)",
-                path.display()
-            )));
+            return Err(Error::NotCore {
+                path: path.to_path_buf(),
+                why: "not an ELF file (a core dump starts with \\x7fELF)".into(),
+            });
         }
         if ident[4] != elf::ELFCLASS64 || ident[5] != elf::ELFDATA2LSB {
-            return Err(Error::Usage(format!(
-                "{}: unsupported core: {}-bit {}-endian ELF; this tool reads x86-64 cores",
-                path.display(),
-                if ident[4] == elf::ELFCLASS32 { 32 } else { 64 },
-                if ident[5] == elf::ELFDATA2MSB {
-                    "big"
-                } else {
-                    "little"
-                }
-            )));
+            return Err(Error::Unsupported {
+                path: path.to_path_buf(),
+                why: format!(
+                    "unsupported core: {}-bit {}-endian ELF; this tool reads x86-64 cores",
+                    if ident[4] == elf::ELFCLASS32 { 32 } else { 64 },
+                    if ident[5] == elf::ELFDATA2MSB {
+                        "big"
+                    } else {
+                        "little"
+                    }
+                ),
+            });
         }
         if n < 64 {
             return Err(bad(path, "ELF header cut short (truncated core?)"));
@@ -120,23 +122,27 @@ impl Core {
         let e_type = header.e_type(endian);
         let machine = header.e_machine(endian);
         if e_type != elf::ET_CORE {
-            return Err(Error::Usage(format!(
-                "{}: an ELF {} file, not a core dump (ET_CORE)",
-                path.display(),
-                match e_type {
-                    elf::ET_EXEC => "executable",
-                    elf::ET_DYN => "shared object or PIE executable",
-                    elf::ET_REL => "relocatable object",
-                    _ => "non-core",
-                }
-            )));
+            return Err(Error::NotCore {
+                path: path.to_path_buf(),
+                why: format!(
+                    "an ELF {} file, not a core dump (ET_CORE)",
+                    match e_type {
+                        elf::ET_EXEC => "executable",
+                        elf::ET_DYN => "shared object or PIE executable",
+                        elf::ET_REL => "relocatable object",
+                        _ => "non-core",
+                    }
+                ),
+            });
         }
         if machine != elf::EM_X86_64 {
-            return Err(Error::Usage(format!(
-                "{}: unsupported architecture {}: this tool unwinds x86-64 cores",
-                path.display(),
-                machine_name(machine)
-            )));
+            return Err(Error::Unsupported {
+                path: path.to_path_buf(),
+                why: format!(
+                    "unsupported architecture {}: this tool unwinds x86-64 cores",
+                    machine_name(machine)
+                ),
+            });
         }
         let phdrs = header
             .program_headers(endian, &cache)

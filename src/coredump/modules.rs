@@ -14,6 +14,19 @@ use serde::Serialize;
 use super::core::Core;
 use super::notes;
 
+/// The debug-file search the modules and the unwinder need, seen through a trait this module
+/// defines (as rust-minidump's unwinder sees a `SymbolProvider`), so that the core reader
+/// depends on no symbolizer: the symbolizer's `DebugFiles` implements it.
+pub trait DebugFileLookup: std::fmt::Debug + Send + Sync {
+    /// The separate debug file of `file` (whose bytes are `data`) on this machine, for its
+    /// `.debug_frame`; `None` when there is none.
+    fn separate_debug_file(&self, file: &Path, data: &[u8]) -> Option<PathBuf>;
+
+    /// A file missing on disk, fetched by its build ID (hex): `None` when fetching is not
+    /// allowed (only when the user asked), else the fetched file or why it failed.
+    fn fetch_executable(&self, build_id: &str) -> Option<Result<PathBuf, String>>;
+}
+
 /// Where the files named in the core are looked for.
 #[derive(Debug, Clone, Default)]
 pub struct FileSource {
@@ -21,12 +34,9 @@ pub struct FileSource {
     pub exe: Option<PathBuf>,
     /// Look for every file under this root instead of `/` (`--sysroot`).
     pub sysroot: Option<PathBuf>,
-    /// Fetch files missing on disk by the build ID in the core (only when the user asked).
-    pub debuginfod: Option<crate::symbolize::debuginfod::Debuginfod>,
-    /// Where separate debug files are looked for (`.debug_frame` for the unwinder);
-    /// `coredump::backtrace` sets it to the symbolizer's directories (`/usr/lib/debug`, the
-    /// sysroot's, `--debug-dir`).
-    pub debug_dirs: Vec<PathBuf>,
+    /// Separate debug files (`.debug_frame` for the unwinder) and files missing on disk
+    /// fetched by the build ID in the core; `None`: neither is looked for.
+    pub debug_files: Option<Arc<dyn DebugFileLookup>>,
 }
 
 /// One module (ELF object) mapped in the process.
@@ -116,7 +126,7 @@ pub(crate) struct Image {
     pub build_id: Option<String>,
     /// The file the image was read from and the directories to look for its separate debug
     /// file in, when there may be one (not for the vDSO).
-    pub debug_lookup: Option<(PathBuf, Vec<PathBuf>)>,
+    pub debug_lookup: Option<(PathBuf, Arc<dyn DebugFileLookup>)>,
     /// `.debug_frame` of the separate debug file: looked up the first time the image's own
     /// CFI has no FDE for a pc (a binary built without `.eh_frame`, split with
     /// `objcopy --only-keep-debug`), so that other modules never pay for it.
@@ -135,9 +145,8 @@ impl Image {
     pub(crate) fn separate_debug_frame(&self) -> Option<&FrameData> {
         self.separate_debug_frame
             .get_or_init(|| {
-                let (file, dirs) = self.debug_lookup.as_ref()?;
-                let path =
-                    crate::symbolize::Symbolizer::find_local_debug_file(dirs, file, &self.data)?;
+                let (file, lookup) = self.debug_lookup.as_ref()?;
+                let path = lookup.separate_debug_file(file, &self.data)?;
                 let data = map_file(&path)?;
                 let f = object::File::parse(&*data).ok()?;
                 let s = f.section_by_name(".debug_frame")?;
@@ -344,11 +353,14 @@ pub fn discover(core: &Core, src: &FileSource) -> (Vec<Module>, Vec<String>) {
         let mut fetch_error = None;
         if data.is_none() && elf_in_core {
             // Missing on disk: debuginfod has it by the build ID the core kept, when asked.
-            if let (Some(server), Some(id)) =
-                (&src.debuginfod, build_id_from_memory(core, first.start))
-            {
-                match server.fetch(&id, crate::symbolize::debuginfod::Artifact::Executable) {
-                    Ok(p) => {
+            let fetched = src
+                .debug_files
+                .as_ref()
+                .zip(build_id_from_memory(core, first.start));
+            if let Some((lookup, id)) = fetched {
+                match lookup.fetch_executable(&id) {
+                    None => {}
+                    Some(Ok(p)) => {
                         data = map_file(&p)
                             .filter(|d| d.starts_with(b"\x7fELF"))
                             .map(Arc::new);
@@ -358,7 +370,7 @@ pub fn discover(core: &Core, src: &FileSource) -> (Vec<Module>, Vec<String>) {
                         ));
                         disk = Some(p);
                     }
-                    Err(e) => fetch_error = Some(e),
+                    Some(Err(e)) => fetch_error = Some(e),
                 }
             }
         }
@@ -384,7 +396,7 @@ pub fn discover(core: &Core, src: &FileSource) -> (Vec<Module>, Vec<String>) {
         }
         let mut image = data.clone().and_then(|d| Image::parse(d, false));
         if let (Some(img), Some(file)) = (&mut image, &disk) {
-            img.debug_lookup = Some((file.clone(), src.debug_dirs.clone()));
+            img.debug_lookup = src.debug_files.clone().map(|l| (file.clone(), l));
         }
         // Load bias: the mapping at file offset 0 holds the segment at the lowest PT_LOAD
         // address (page-aligned).

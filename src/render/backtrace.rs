@@ -4,7 +4,7 @@ use std::io::{self, Write};
 
 use super::{col, one_line, Cell, Report, Style, Table};
 use crate::coredump::unwind::Method;
-use crate::coredump::{Backtrace, Frame};
+use crate::symbolize::backtrace::{Backtrace, Frame};
 
 impl Report for Backtrace {
     fn tables(&self) -> Vec<Table> {

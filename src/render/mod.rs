@@ -17,6 +17,7 @@ pub mod recommend;
 pub mod recommend_plot;
 pub mod rows;
 mod sample;
+pub mod symbolize;
 mod table;
 mod triage;
 pub mod units;

@@ -12,7 +12,7 @@ use crate::analysis::leak::LeakResult;
 use crate::analysis::oom::OomRank;
 use crate::analysis::pressure::Snapshot;
 use crate::analysis::recommend::{Recommendation, Target};
-use crate::coredump::Backtrace;
+use crate::symbolize::backtrace::Backtrace;
 
 /// What to put in the report.
 #[derive(Debug, Clone)]

@@ -5,19 +5,29 @@
 //! (`.symtab`, then `.dynsym`) names the function. Zlib and zstd compressed debug sections are
 //! read (object's `compression` feature).
 
+pub mod backtrace;
+pub mod batch;
+pub mod debug_file;
 pub mod debuginfod;
 mod dwarf;
+mod gdb_names;
 pub mod names;
+mod scopes;
+mod signature;
+mod sparse;
+pub mod spelling;
+mod symtab;
 pub mod text;
 
 use std::collections::HashMap;
 use std::ffi::OsString;
 use std::path::{Path, PathBuf};
 
-use object::{Object, ObjectSection, ObjectSegment};
+use object::{Object, ObjectSegment};
 use serde::Serialize;
 
 use crate::error::{Error, Result};
+pub use debug_file::{build_id, DebugFiles};
 
 /// One frame of a symbolized address; inline frames come first, the outermost last.
 #[derive(Debug, Clone, PartialEq, Serialize)]
@@ -41,89 +51,10 @@ struct Loaded {
     debug_file: Option<PathBuf>,
     /// Why debuginfod did not provide the debug file, when it was asked and failed.
     debuginfod_error: Option<String>,
-    /// Symbols of the symbol table (`.symtab`, else `.dynsym`), by start.
-    symbols: Vec<Sym>,
-    /// (start, end, index) of the allocated sections.
-    sections: Vec<(u64, u64, usize)>,
+    /// The symbol table (`.symtab`, else `.dynsym`) and the allocated sections.
+    symtab: symtab::SymbolTable,
     /// (file offset, file size, address) of the PT_LOAD segments.
     segments: Vec<(u64, u64, u64)>,
-}
-
-struct Sym {
-    start: u64,
-    size: u64,
-    section: Option<usize>,
-    name: String,
-    /// For local symbols, the source file of the preceding `STT_FILE` symbol.
-    file: Option<String>,
-}
-
-/// Symbols and sections of an object file (see [`symbol_at`]).
-fn symbol_table(data: &[u8]) -> (Vec<Sym>, Vec<(u64, u64, usize)>) {
-    use object::ObjectSymbol;
-    let Ok(f) = object::File::parse(data) else {
-        return (Vec::new(), Vec::new());
-    };
-    let collect = |it: object::SymbolIterator<'_, '_>| -> Vec<Sym> {
-        let mut file: Option<String> = None;
-        let mut out = Vec::new();
-        for s in it {
-            if s.kind() == object::SymbolKind::File {
-                file = s.name().ok().map(str::to_string);
-                continue;
-            }
-            if !(s.is_definition() && s.address() != 0) {
-                continue;
-            }
-            if !matches!(
-                s.kind(),
-                object::SymbolKind::Text | object::SymbolKind::Data | object::SymbolKind::Unknown
-            ) {
-                continue;
-            }
-            let Some(name) = s
-                .name()
-                .ok()
-                .filter(|n| !n.is_empty() && !n.starts_with('$'))
-            else {
-                continue;
-            };
-            out.push(Sym {
-                start: s.address(),
-                size: s.size(),
-                section: s.section_index().map(|i| i.0),
-                name: name.to_string(),
-                file: if s.is_local() { file.clone() } else { None },
-            });
-        }
-        out
-    };
-    let mut v = collect(f.symbols());
-    if v.is_empty() {
-        v = collect(f.dynamic_symbols());
-    }
-    v.sort_by_key(|s| (s.start, std::cmp::Reverse(s.size)));
-    let sections = f
-        .sections()
-        .filter(|s| s.address() != 0 && s.size() > 0)
-        .map(|s| (s.address(), s.address() + s.size(), s.index().0))
-        .collect();
-    (v, sections)
-}
-
-/// The function or object at `addr`, as binutils finds it: the closest preceding symbol of the
-/// same section (padding after a function counts as the function's), and for local symbols the
-/// source file named by the `STT_FILE` symbol before them.
-fn symbol_at<'s>(symbols: &'s [Sym], sections: &[(u64, u64, usize)], addr: u64) -> Option<&'s Sym> {
-    let section = sections
-        .iter()
-        .find(|(a, b, _)| *a <= addr && addr < *b)
-        .map(|s| s.2)?;
-    let i = symbols.partition_point(|s| s.start <= addr);
-    symbols[..i]
-        .iter()
-        .rev()
-        .find(|s| s.section == Some(section))
 }
 
 /// Caches one loaded binary per path.
@@ -131,109 +62,23 @@ fn symbol_at<'s>(symbols: &'s [Sym], sections: &[(u64, u64, usize)], addr: u64) 
 pub struct Symbolizer {
     /// By path as given (an `OsString` hashes its bytes at once; a `Path` by components).
     loaded: HashMap<OsString, Loaded>,
-    /// Directories searched for separate debug files (default `/usr/lib/debug`).
-    pub debug_dirs: Vec<PathBuf>,
-    /// Servers asked for a debug file by build ID when none is found locally (only when the
-    /// user asked: `--debuginfod` or `DEBUGINFOD_URLS`).
-    pub debuginfod: Option<debuginfod::Debuginfod>,
-}
-
-/// The build ID of an ELF file, hex.
-pub fn build_id(data: &[u8]) -> Option<String> {
-    let f = object::File::parse(data).ok()?;
-    let id = f.build_id().ok()??;
-    Some(id.iter().map(|b| format!("{b:02x}")).collect())
-}
-
-/// CRC-32 as `.gnu_debuglink` uses it (the IEEE polynomial, as gdb's gnu_debuglink_crc32).
-fn crc32(data: &[u8]) -> u32 {
-    let mut crc = 0xffff_ffffu32;
-    for &b in data {
-        crc ^= b as u32;
-        for _ in 0..8 {
-            let mask = (crc & 1).wrapping_neg();
-            crc = (crc >> 1) ^ (0xedb8_8320 & mask);
-        }
-    }
-    !crc
-}
-
-fn has_dwarf(data: &[u8]) -> bool {
-    object::File::parse(data).is_ok_and(|f| {
-        f.section_by_name(".debug_info")
-            .is_some_and(|s| s.size() > 0)
-    })
+    /// Where separate debug files are looked for (default `/usr/lib/debug`), and the
+    /// debuginfod servers asked by build ID when none is found locally (only when the user
+    /// asked: `--debuginfod` or `DEBUGINFOD_URLS`).
+    pub debug: DebugFiles,
 }
 
 impl Symbolizer {
     pub fn new() -> Symbolizer {
         Symbolizer {
             loaded: HashMap::new(),
-            debug_dirs: vec![PathBuf::from("/usr/lib/debug")],
-            debuginfod: None,
+            debug: DebugFiles::default(),
         }
-    }
-
-    /// The separate debug file of `bin`, if it has no DWARF of its own and one can be found
-    /// locally, else (when configured) from debuginfod by build ID; with why debuginfod failed.
-    fn find_debug_file(
-        debug_dirs: &[PathBuf],
-        server: Option<&debuginfod::Debuginfod>,
-        bin: &Path,
-        data: &[u8],
-    ) -> (Option<PathBuf>, Option<String>) {
-        if has_dwarf(data) {
-            return (None, None);
-        }
-        if let Some(p) = Self::find_local_debug_file(debug_dirs, bin, data) {
-            return (Some(p), None);
-        }
-        match (server, build_id(data)) {
-            (Some(s), Some(id)) => match s.fetch(&id, debuginfod::Artifact::DebugInfo) {
-                Ok(p) => (Some(p), None),
-                Err(e) => (None, Some(e)),
-            },
-            _ => (None, None),
-        }
-    }
-
-    /// The separate debug file of `bin` (whose bytes are `data`) found on this machine: by
-    /// build ID under each of `debug_dirs` (`.build-id/xx/rest.debug`), else by
-    /// `.gnu_debuglink` (CRC-checked) beside the binary, in its `.debug/` and under each of
-    /// `debug_dirs`. `None` when there is none.
-    pub(crate) fn find_local_debug_file(
-        debug_dirs: &[PathBuf],
-        bin: &Path,
-        data: &[u8],
-    ) -> Option<PathBuf> {
-        if let Some(id) = build_id(data).filter(|id| id.len() > 2) {
-            for d in debug_dirs {
-                let p = d
-                    .join(".build-id")
-                    .join(&id[..2])
-                    .join(format!("{}.debug", &id[2..]));
-                if p.is_file() {
-                    return Some(p);
-                }
-            }
-        }
-        let f = object::File::parse(data).ok()?;
-        let (name, crc) = f.gnu_debuglink().ok()??;
-        let name = String::from_utf8_lossy(name).into_owned();
-        let dir = bin.parent().unwrap_or(Path::new("."));
-        let mut cands = vec![dir.join(&name), dir.join(".debug").join(&name)];
-        for d in debug_dirs {
-            let rel = dir.strip_prefix("/").unwrap_or(dir);
-            cands.push(d.join(rel).join(&name));
-        }
-        cands
-            .into_iter()
-            .find(|c| std::fs::read(c).is_ok_and(|bytes| crc32(&bytes) == crc))
     }
 
     fn load(&mut self, bin: &Path) -> Result<&Loaded> {
         if !self.loaded.contains_key(bin.as_os_str()) {
-            let l = Self::load_one(&self.debug_dirs, self.debuginfod.as_ref(), bin, None)?;
+            let l = Self::load_one(&self.debug, bin, None)?;
             self.loaded.insert(bin.as_os_str().to_owned(), l);
         }
         Ok(&self.loaded[bin.as_os_str()])
@@ -271,8 +116,7 @@ impl Symbolizer {
             .collect();
         todo.sort_by_key(|(b, _)| *b);
         todo.dedup_by_key(|(b, _)| *b);
-        let dirs = &self.debug_dirs;
-        let server = self.debuginfod.as_ref();
+        let debug = &self.debug;
         let next = std::sync::atomic::AtomicUsize::new(0);
         let work = || {
             let mut out = Vec::new();
@@ -281,7 +125,7 @@ impl Symbolizer {
                 let Some(&(b, addrs)) = todo.get(i) else {
                     return out;
                 };
-                if let Ok(l) = Self::load_one(dirs, server, b, Some(addrs)) {
+                if let Ok(l) = Self::load_one(debug, b, Some(addrs)) {
                     out.push((b.as_os_str().to_owned(), l));
                 }
             }
@@ -299,17 +143,12 @@ impl Symbolizer {
         self.loaded.extend(done);
     }
 
-    fn load_one(
-        debug_dirs: &[PathBuf],
-        server: Option<&debuginfod::Debuginfod>,
-        bin: &Path,
-        addrs: Option<&[u64]>,
-    ) -> Result<Loaded> {
+    fn load_one(debug: &DebugFiles, bin: &Path, addrs: Option<&[u64]>) -> Result<Loaded> {
         if bin.is_dir() {
-            return Err(Error::Usage(format!(
-                "{}: is a directory, not an executable or library",
-                bin.display()
-            )));
+            return Err(Error::NotObject {
+                path: bin.to_path_buf(),
+                why: "is a directory, not an executable or library".into(),
+            });
         }
         let file = std::fs::File::open(bin).map_err(|e| Error::io(bin, e))?;
         let len = file.metadata().map_err(|e| Error::io(bin, e))?.len();
@@ -321,11 +160,9 @@ impl Symbolizer {
             .map_err(|e| Error::io(bin, e))?;
         let data: &[u8] = map.as_ref().map_or(&[], |m| m.bytes());
         let segments = object::File::parse(data)
-            .map_err(|e| {
-                Error::Usage(format!(
-                    "{}: not an object file this tool can read: {e}",
-                    bin.display()
-                ))
+            .map_err(|e| Error::NotObject {
+                path: bin.to_path_buf(),
+                why: format!("not an object file this tool can read: {e}"),
             })?
             .segments()
             .map(|s| {
@@ -333,13 +170,11 @@ impl Symbolizer {
                 (off, size, s.address())
             })
             .collect();
-        let (debug_file, debuginfod_error) = Self::find_debug_file(debug_dirs, server, bin, data);
+        let (debug_file, debuginfod_error) = debug.find(bin, data);
         let target = debug_file.clone().unwrap_or_else(|| bin.to_path_buf());
-        let debug = dwarf::DebugData::load(&target).map_err(|e| {
-            Error::Usage(format!(
-                "{}: cannot read its debug information: {e}",
-                target.display()
-            ))
+        let debug = dwarf::DebugData::load(&target).map_err(|e| Error::NotObject {
+            path: target.clone(),
+            why: format!("cannot read its debug information: {e}"),
         })?;
         let sparse = addrs.and_then(|a| Some((debug.dwarf_for(a)?, a)));
         let (ctx, only) = match sparse {
@@ -351,13 +186,10 @@ impl Symbolizer {
             None => (addr2line::Context::from_dwarf(debug.dwarf()).ok(), None),
         };
         // The debug file keeps the full symbol table (strip --strip-debug drops STT_FILE).
-        let (mut symbols, sections) = symbol_table(data);
+        let mut symtab = symtab::SymbolTable::parse(data);
         if let Some(d) = &debug_file {
-            let from_debug = crate::coredump::modules::map_file(d)
-                .map(|b| symbol_table(&b).0)
-                .unwrap_or_default();
-            if !from_debug.is_empty() {
-                symbols = from_debug;
+            if let Some(b) = crate::coredump::modules::map_file(d) {
+                symtab.prefer_symbols_of(symtab::SymbolTable::parse(&b));
             }
         }
         Ok(Loaded {
@@ -366,8 +198,7 @@ impl Symbolizer {
             debug,
             debug_file,
             debuginfod_error,
-            symbols,
-            sections,
+            symtab,
             segments,
         })
     }
@@ -396,14 +227,7 @@ impl Symbolizer {
     /// `None` when `bin` cannot be loaded or has no such symbol.
     pub fn symbol_address(&mut self, bin: &Path, name: &str) -> Option<u64> {
         let l = self.load(bin).ok()?;
-        l.symbols
-            .iter()
-            .find(|s| {
-                s.name
-                    .strip_prefix(name)
-                    .is_some_and(|rest| rest.is_empty() || rest.starts_with('@'))
-            })
-            .map(|s| s.start)
+        l.symtab.address_of(name)
     }
 
     /// Function names as gdb prints them ([`names::QualifiedNames`]), read only from the
@@ -480,35 +304,7 @@ impl Symbolizer {
     /// (gdb prints `??` there, where binutils names the preceding function).
     pub fn minimal_symbol(&mut self, bin: &Path, addr: u64) -> Option<String> {
         let l = self.load(bin).ok()?;
-        let section = l
-            .sections
-            .iter()
-            .find(|(a, b, _)| *a <= addr && addr < *b)
-            .map(|s| s.2)?;
-        let i = l.symbols.partition_point(|s| s.start <= addr);
-        let in_section = l.symbols[..i]
-            .iter()
-            .rev()
-            .filter(|s| s.section == Some(section));
-        let mut zero_sized: Option<&Sym> = None;
-        for s in in_section {
-            if s.size == 0 {
-                if zero_sized.is_none_or(|z| z.start == s.start && s.name > z.name) {
-                    zero_sized = Some(s);
-                }
-                continue;
-            }
-            let best = l.symbols[..i]
-                .iter()
-                .filter(|t| t.start == s.start && t.size != 0 && t.section == Some(section))
-                .max_by(|a, b| a.name.cmp(&b.name))
-                .unwrap_or(s);
-            if addr >= best.start.saturating_add(best.size) {
-                return zero_sized.map(|z| z.name.clone());
-            }
-            return Some(best.name.clone());
-        }
-        zero_sized.map(|z| z.name.clone())
+        l.symtab.gdb_minimal_at(addr).map(str::to_string)
     }
 
     /// Frames for `addr` (an address in the ELF file's own address space, as `addr2line`
@@ -537,7 +333,7 @@ impl Symbolizer {
             }
         }
         if out.is_empty() || out.iter().all(|f| f.function.is_none()) {
-            let found = symbol_at(&l.symbols, &l.sections, addr);
+            let found = l.symtab.binutils_at(addr);
             let sym = found.map(|s| {
                 if demangle {
                     addr2line::demangle_auto(s.name.as_str().into(), None).into_owned()
@@ -564,110 +360,5 @@ impl Symbolizer {
             last.inlined = false;
         }
         Ok(out)
-    }
-}
-
-/// Output options, as binutils `addr2line` names them.
-#[derive(Debug, Clone, Copy, Default)]
-pub struct Addr2lineStyle {
-    /// -f: print function names.
-    pub functions: bool,
-    /// -i: print inlined callers.
-    pub inlines: bool,
-    /// -C: demangle.
-    pub demangle: bool,
-    /// -a: print the address first.
-    pub addresses: bool,
-    /// -p: one line per address.
-    pub pretty: bool,
-    /// -s: file base names only.
-    pub basenames: bool,
-}
-
-/// Append `n` in decimal (without the formatting machinery: this runs for every frame).
-fn push_decimal(out: &mut String, mut n: u32) {
-    let mut digits = [0u8; 10];
-    let mut i = digits.len();
-    loop {
-        i -= 1;
-        digits[i] = b'0' + (n % 10) as u8;
-        n /= 10;
-        if n == 0 {
-            break;
-        }
-    }
-    out.extend(digits[i..].iter().map(|&d| d as char));
-}
-
-/// Append "file:line" of `f` to `out`.
-fn push_loc(out: &mut String, f: &Frame, basenames: bool) {
-    match &f.file {
-        Some(p) if basenames => out.push_str(p.rsplit('/').next().unwrap_or(p)),
-        Some(p) => out.push_str(p),
-        None => out.push_str("??"),
-    }
-    out.push(':');
-    // binutils prints "??:?" when it knows the function but not the line, "??:0" when it knows
-    // nothing.
-    match (f.file.is_some(), f.line) {
-        (_, Some(l)) if l > 0 => push_decimal(out, l),
-        (true, _) => out.push('?'),
-        (false, _) if f.function.is_some() => out.push('?'),
-        (false, _) => out.push('0'),
-    }
-}
-
-/// Format the frames of one address the way binutils `addr2line` does.
-pub fn format_addr2line(addr: u64, frames: &[Frame], style: Addr2lineStyle) -> String {
-    let mut out = String::new();
-    write_addr2line(&mut out, addr, frames, style);
-    out
-}
-
-/// [`format_addr2line`], appended to `out` (no allocation per address when `out` is reused).
-pub fn write_addr2line(out: &mut String, addr: u64, frames: &[Frame], style: Addr2lineStyle) {
-    use std::fmt::Write;
-    // Without -i addr2line prints only the innermost frame (its function and location).
-    let shown = if style.inlines {
-        frames
-    } else {
-        &frames[..frames.len().min(1)]
-    };
-    fn func(f: &Frame) -> &str {
-        f.function.as_deref().unwrap_or("??")
-    }
-    if style.pretty {
-        if style.addresses {
-            let _ = write!(out, "0x{addr:016x}: ");
-        }
-        for (i, f) in shown.iter().enumerate() {
-            if i > 0 {
-                out.push_str(" (inlined by) ");
-            }
-            if style.functions && f.function.is_some() {
-                out.push_str(func(f));
-                out.push_str(" at ");
-            } else if style.functions {
-                // binutils: "?? ??:0" when nothing is known.
-                out.push_str("?? ");
-            }
-            push_loc(out, f, style.basenames);
-            if i + 1 < shown.len() {
-                out.push('\n');
-            }
-        }
-        out.push('\n');
-        return;
-    }
-    if style.addresses {
-        let _ = writeln!(out, "0x{addr:016x}");
-    }
-    for f in shown {
-        if style.functions {
-            out.push_str(func(f));
-            out.push('\n');
-        }
-        push_loc(out, f, style.basenames);
-        out.push('\n');
     }
 }

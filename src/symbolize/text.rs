@@ -13,6 +13,7 @@ use std::path::{Path, PathBuf};
 use std::sync::OnceLock;
 
 use regex::Regex;
+use serde::Serialize;
 
 use super::{Frame, Symbolizer};
 
@@ -52,20 +53,31 @@ pub fn parse_maps(text: &[u8]) -> Vec<MapEntry> {
         .collect()
 }
 
-fn describe(frames: &[Frame]) -> String {
-    let one = |f: &Frame| {
-        let func = f.function.as_deref().unwrap_or("??");
-        match (&f.file, f.line) {
-            (Some(file), Some(l)) => format!("{func} at {file}:{l}"),
-            (Some(file), None) => format!("{func} at {file}"),
-            _ => func.to_string(),
-        }
-    };
-    frames
-        .iter()
-        .map(one)
-        .collect::<Vec<_>>()
-        .join(" (inlined by) ")
+/// Which kind of backtrace line was recognised (see the module docs for each one's rule).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum LineFormat {
+    /// glibc `backtrace_symbols`: `path(+0xOFF)[0xADDR]`, `path(sym+0xOFF)[0xADDR]`.
+    Glibc,
+    /// Sanitizer reports: `#N 0xADDR (module+0xOFF)`.
+    Sanitizer,
+    /// gdb `#N 0xADDR in ?? ()` and Rust `N: 0xADDR - <unknown>`: absolute addresses,
+    /// resolved through the memory map.
+    Absolute,
+}
+
+/// A frame line that was resolved.
+#[derive(Debug, Clone, Serialize)]
+pub struct Resolution {
+    pub format: LineFormat,
+    /// The module the address is in.
+    pub module: PathBuf,
+    /// The address looked up, in the module's own address space (hex string): the call's
+    /// pc − 1 for return addresses.
+    #[serde(serialize_with = "crate::base::hex::hex")]
+    pub address: u64,
+    /// Innermost inline frame first, the function they were inlined into last.
+    pub frames: Vec<Frame>,
 }
 
 /// Rewrites text; keeps a symbolizer and the map between lines.
@@ -76,16 +88,21 @@ pub struct Rewriter {
 }
 
 impl Rewriter {
-    fn lookup(&mut self, module: &Path, vaddr: u64) -> Option<String> {
+    fn lookup(&mut self, format: LineFormat, module: &Path, vaddr: u64) -> Option<Resolution> {
         let frames = self.sym.frames(module, vaddr, self.demangle).ok()?;
         (!frames.is_empty()
             && frames
                 .iter()
                 .any(|f| f.function.is_some() || f.file.is_some()))
-        .then(|| describe(&frames))
+        .then(|| Resolution {
+            format,
+            module: module.to_path_buf(),
+            address: vaddr,
+            frames,
+        })
     }
 
-    fn absolute(&mut self, addr: u64) -> Option<String> {
+    fn absolute(&mut self, addr: u64) -> Option<Resolution> {
         let m = self
             .maps
             .iter()
@@ -94,16 +111,16 @@ impl Rewriter {
         let vaddr = self
             .sym
             .file_offset_to_vaddr(&m.path, addr - m.start + m.offset)?;
-        self.lookup(&m.path, vaddr)
-            .map(|d| format!("{d} [{}]", m.path.display()))
+        self.lookup(LineFormat::Absolute, &m.path, vaddr)
     }
 
-    /// The line with its symbolization appended (`  # …`), or unchanged.
-    pub fn line(&mut self, line: &str) -> String {
+    /// The frame of `line` resolved, when it is a recognised backtrace line whose address
+    /// resolves (`render/symbolize.rs`'s `rewritten_line` appends it as `  # …`).
+    pub fn line(&mut self, line: &str) -> Option<Resolution> {
         static GLIBC: OnceLock<Regex> = OnceLock::new();
         static SAN: OnceLock<Regex> = OnceLock::new();
         static ABSOLUTE: OnceLock<Regex> = OnceLock::new();
-        let found = if let Some(c) = re(
+        if let Some(c) = re(
             &GLIBC,
             r"(/?[^\s()\[\]]+)\(([^()+\s]*)\+0x([0-9a-fA-F]+)\)\s*\[0x[0-9a-fA-F]+\]",
         )
@@ -117,7 +134,7 @@ impl Rewriter {
                 self.sym.symbol_address(&module, &c[2])
             };
             // A return address: the call is the instruction before it.
-            base.and_then(|b| self.lookup(&module, (b + off).saturating_sub(1)))
+            base.and_then(|b| self.lookup(LineFormat::Glibc, &module, (b + off).saturating_sub(1)))
         } else if let Some(c) = re(
             &SAN,
             r"#\d+\s+0x[0-9a-fA-F]+\s+\(([^()\s]+)\+0x([0-9a-fA-F]+)\)",
@@ -125,7 +142,7 @@ impl Rewriter {
         .captures(line)
         {
             let off = u64::from_str_radix(&c[2], 16).unwrap_or(0);
-            self.lookup(Path::new(&c[1]), off)
+            self.lookup(LineFormat::Sanitizer, Path::new(&c[1]), off)
         } else if let Some(c) = re(
             &ABSOLUTE,
             r"^\s*(?:#(\d+)\s+0x([0-9a-fA-F]+) in \?\? \(\)|(\d+):\s+0x([0-9a-fA-F]+) - <unknown>)",
@@ -148,10 +165,6 @@ impl Rewriter {
             self.absolute(pc)
         } else {
             None
-        };
-        match found {
-            Some(d) => format!("{line}  # {d}"),
-            None => line.to_string(),
         }
     }
 }

@@ -81,7 +81,10 @@ pub fn cores(o: &Options) -> Outcome {
     let mut facts = Facts::default();
     let mut data = Vec::new();
     for p in found.iter().take(MAX_CORES) {
-        match crate::coredump::backtrace(p, &crate::coredump::Options::default()) {
+        match crate::symbolize::backtrace::backtrace(
+            p,
+            &crate::symbolize::backtrace::Options::default(),
+        ) {
             Ok(mut bt) => {
                 bt.threads.retain(|t| t.crashed);
                 let mut out = Vec::new();

@@ -1,0 +1,232 @@
+//! `clw-diag backtrace`: every thread of an ELF core dump unwound and symbolized, as gdb's
+//! `thread apply all bt` would show it. This composes the core reader and unwinder
+//! (`crate::coredump`) with the symbolizer: core → modules and load biases → per-thread
+//! unwinding → frames named as gdb names them ([`super::gdb_names`]) with inline frames →
+//! [`Backtrace`], with its crash signature ([`super::signature`]).
+
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+
+use serde::Serialize;
+
+use super::debuginfod::Debuginfod;
+use super::gdb_names::GdbNames;
+use super::{DebugFiles, Symbolizer};
+use crate::coredump::modules::{self, module_at, FileSource, Module};
+use crate::coredump::unwind::{self, Method};
+use crate::coredump::{core, Signal};
+use crate::error::Result;
+
+/// One frame as printed: a physical frame, or one of the functions inlined at its pc (those come
+/// first, with `inline: true`, as gdb lists them).
+#[derive(Debug, Clone, Serialize)]
+pub struct Frame {
+    /// Position in the thread's backtrace, 0 innermost (gdb's `#N`).
+    pub index: usize,
+    /// The pc: exact for frame 0 and frames a signal interrupted, else the return address
+    /// (what gdb's `frame.pc()` shows); symbols are looked up at pc − 1 for those.
+    #[serde(serialize_with = "crate::base::hex::hex")]
+    pub pc: u64,
+    /// Demangled function name as gdb prints it (no parameter list), when known.
+    pub function: Option<String>,
+    /// Source file as recorded in DWARF.
+    pub file: Option<String>,
+    pub line: Option<u32>,
+    pub column: Option<u32>,
+    /// This function was inlined into the next frame (same pc).
+    pub inline: bool,
+    /// The module (path as in the core, or "[vdso]") the pc is in.
+    pub module: Option<String>,
+    /// pc minus the module's load bias: the address in the module's ELF file (bytes).
+    #[serde(serialize_with = "crate::base::hex::hex_opt")]
+    pub module_offset: Option<u64>,
+    /// How the frame was found: context, cfi, signal, fp or scan (low trust).
+    pub method: Method,
+    /// This frame is a signal trampoline (gdb's `<signal handler called>`).
+    pub signal_frame: bool,
+}
+
+/// One thread.
+#[derive(Debug, Clone, Serialize)]
+pub struct Thread {
+    /// Thread id (LWP).
+    pub tid: i32,
+    /// The thread that caused the dump (the first `NT_PRSTATUS`).
+    pub crashed: bool,
+    /// The signal the thread stopped with (`pr_cursig`), 0 when none.
+    pub signal: u16,
+    pub frames: Vec<Frame>,
+    /// Why unwinding stopped.
+    pub stop_reason: String,
+}
+
+/// The backtrace of a whole core.
+#[derive(Debug, Serialize)]
+pub struct Backtrace {
+    pub core: PathBuf,
+    /// The executable file read (the path from the core, or `--exe`).
+    pub executable: Option<PathBuf>,
+    /// `pr_fname` (at most 15 bytes).
+    pub command: Option<String>,
+    /// `pr_psargs` (the first 80 bytes of the command line).
+    pub args: Option<String>,
+    pub pid: Option<i32>,
+    pub signal: Option<Signal>,
+    /// One line for grouping crashes: the signal and the crashing thread's innermost functions in
+    /// the program's own code.
+    pub crash_signature: String,
+    pub modules: Vec<Module>,
+    pub threads: Vec<Thread>,
+    pub warnings: Vec<String>,
+}
+
+/// Options of [`backtrace`].
+#[derive(Debug, Clone, Default)]
+pub struct Options {
+    /// The executable (`--exe`) and the root the core's paths are under (`--sysroot`).
+    pub files: FileSource,
+    /// Extra directories searched for separate debug files.
+    pub debug_dirs: Vec<PathBuf>,
+    /// Servers asked by build ID for debug files and for files missing on disk (only when the
+    /// user asked: `--debuginfod` or `DEBUGINFOD_URLS`).
+    pub debuginfod: Option<Debuginfod>,
+}
+
+/// Unwind and symbolize every thread of the core at `path`.
+///
+/// Errors: the core cannot be read or is not an x86-64 ELF core (see [`core::Core::open`]).
+/// Missing executables or libraries are not errors: their frames are printed as module+offset
+/// and a warning names what is missing.
+pub fn backtrace(path: &Path, opts: &Options) -> Result<Backtrace> {
+    let core = core::Core::open(path)?;
+    let mut debug = DebugFiles::default();
+    if let Some(root) = &opts.files.sysroot {
+        debug.dirs.insert(0, root.join("usr/lib/debug"));
+    }
+    debug.dirs.extend(opts.debug_dirs.iter().cloned());
+    debug.debuginfod = opts.debuginfod.clone();
+    let files = FileSource {
+        debug_files: Some(Arc::new(debug.clone())),
+        ..opts.files.clone()
+    };
+    let mut sym = Symbolizer::new();
+    sym.debug = debug;
+    let (mut modules, mut warnings) = modules::discover(&core, &files);
+    warnings.splice(0..0, core.warnings.iter().cloned());
+
+    let unwound: Vec<unwind::Unwound> = core
+        .threads
+        .iter()
+        .map(|t| unwind::unwind(&core, &modules, t.regs.to_dwarf().map(Some)))
+        .collect();
+    // The addresses to name, per module: only their compilation units are read for names.
+    let mut names = GdbNames::default();
+    for raw in unwound.iter().flat_map(|u| &u.frames) {
+        let lookup = raw.lookup_pc();
+        if let Some(m) = module_at(&modules, lookup) {
+            if let Some(f) = m.symbol_file() {
+                names
+                    .wanted
+                    .entry(f.to_path_buf())
+                    .or_default()
+                    .push(lookup.wrapping_sub(m.load_bias));
+            }
+        }
+    }
+    // Load the files that hold frames two at a time (the Rust program's DWARF beside libc's
+    // compressed debug file).
+    let files: Vec<(&Path, &[u64])> = names
+        .wanted
+        .iter()
+        .map(|(f, a)| (f.as_path(), a.as_slice()))
+        .collect();
+    sym.preload(&files);
+    let mut threads = Vec::new();
+    for (i, (t, u)) in core.threads.iter().zip(unwound).enumerate() {
+        let mut frames = Vec::new();
+        for raw in &u.frames {
+            let lookup = raw.lookup_pc();
+            let m = module_at(&modules, lookup);
+            let svma = m.map(|m| lookup.wrapping_sub(m.load_bias));
+            let mut symbolized = Vec::new();
+            if let (Some(m), Some(svma)) = (m, svma) {
+                if let Some(file) = m.symbol_file() {
+                    symbolized = names.frames(&mut sym, file, svma);
+                } else if let Some(img) = &m.image {
+                    if let Some(n) = modules::dynsym_at(img, svma) {
+                        symbolized.push(super::Frame {
+                            function: Some(n.to_string()),
+                            file: None,
+                            line: None,
+                            column: None,
+                            inlined: false,
+                        });
+                    }
+                }
+            }
+            if symbolized.is_empty() {
+                symbolized.push(super::Frame {
+                    function: None,
+                    file: None,
+                    line: None,
+                    column: None,
+                    inlined: false,
+                });
+            }
+            let n = symbolized.len();
+            for (k, s) in symbolized.into_iter().enumerate() {
+                frames.push(Frame {
+                    index: frames.len(),
+                    pc: raw.pc,
+                    function: s.function,
+                    // gdb shows no file for a location without a line (a symbol-table name's
+                    // STT_FILE, a line-0 entry).
+                    file: s.file.filter(|_| s.line.is_some_and(|l| l > 0)),
+                    line: s.line.filter(|&l| l > 0),
+                    column: s.column.filter(|&c| c > 0),
+                    inline: k + 1 < n,
+                    module: m.map(|m| m.path.clone()),
+                    module_offset: m.map(|m| raw.pc.wrapping_sub(m.load_bias)),
+                    method: raw.method,
+                    signal_frame: raw.signal_trampoline,
+                });
+            }
+        }
+        threads.push(Thread {
+            tid: t.pid,
+            crashed: i == 0,
+            signal: t.cursig,
+            frames,
+            stop_reason: u.stop_reason,
+        });
+    }
+    for m in &mut modules {
+        if let Some(f) = &m.file {
+            m.debug_file = sym.debug_file(f).map(Path::to_path_buf);
+            if let Some(e) = sym.debuginfod_error(f) {
+                warnings.push(format!("{}: no debug file: {e}", m.path));
+            }
+        }
+    }
+    let signal = Signal::of(&core);
+    let exe = modules
+        .iter()
+        .find(|m| m.is_executable)
+        .map(|m| m.path.as_str());
+    let crash_signature = super::signature::crash_signature(signal.as_ref(), threads.first(), exe);
+    Ok(Backtrace {
+        core: path.to_path_buf(),
+        executable: modules
+            .iter()
+            .find(|m| m.is_executable)
+            .and_then(|m| m.file.clone()),
+        command: core.psinfo.as_ref().map(|p| p.fname.clone()),
+        args: core.psinfo.as_ref().map(|p| p.psargs.clone()),
+        pid: core.psinfo.as_ref().map(|p| p.pid),
+        signal,
+        crash_signature,
+        modules,
+        threads,
+        warnings,
+    })
+}

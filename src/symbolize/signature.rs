@@ -1,0 +1,88 @@
+//! The crash signature: one line for grouping crashes, the signal and the crashing thread's
+//! innermost functions in the program's own code (language runtimes and the C library left
+//! out, recursion folded), with no addresses so that it is stable across ASLR. Modelled on
+//! the signatures crash-reporting services group by (Mozilla's Socorro "signature",
+//! `siggen`), short enough for a log line.
+
+use super::backtrace::Thread;
+use crate::coredump::Signal;
+
+/// Functions of language runtimes and the C library, left out of the crash signature (the
+/// program's own code is what tells crashes apart; a static binary carries libc in the
+/// executable). Names starting with `__` or `_` + capital are reserved to the implementation in
+/// C and C++.
+const RUNTIME_PREFIXES: &[&str] = &[
+    "std::",
+    "core::",
+    "alloc::",
+    "rust_panic",
+    "panic_abort::",
+    "panic_unwind::",
+    "__gnu_cxx::",
+    "_start",
+    "_IO_",
+    "_dl_",
+    "raise",
+    "abort",
+    "pthread_",
+    "start_thread",
+    "clone",
+    "gsignal",
+];
+
+fn is_runtime(name: &str) -> bool {
+    let b = name.as_bytes();
+    name.starts_with("__")
+        || (b.len() > 1 && b[0] == b'_' && b[1].is_ascii_uppercase())
+        || RUNTIME_PREFIXES.iter().any(|p| name.starts_with(p))
+}
+
+/// The signature of the crash: `SIGSEGV in fault_here < level2 < main` (at most three of the
+/// program's own functions, `exe` being the executable's module path), else the first three
+/// frames as `module!function` or `module+offset`.
+pub(super) fn crash_signature(
+    sig: Option<&Signal>,
+    thread: Option<&Thread>,
+    exe: Option<&str>,
+) -> String {
+    let sig = sig.map_or("no signal".to_string(), |s| s.name.clone());
+    let Some(t) = thread else {
+        return format!("{sig} (no threads)");
+    };
+    let own: Vec<String> = t
+        .frames
+        .iter()
+        .filter(|f| f.module.is_some() && f.module.as_deref() == exe)
+        .filter_map(|f| f.function.clone())
+        .filter(|n| !is_runtime(n))
+        .fold(Vec::new(), |mut v: Vec<String>, n| {
+            // Recursion depth does not tell crashes apart: one name per run of equal names.
+            if v.last() != Some(&n) {
+                v.push(n);
+            }
+            v
+        })
+        .into_iter()
+        .take(3)
+        .collect();
+    if !own.is_empty() {
+        return format!("{sig} in {}", own.join(" < "));
+    }
+    let any: Vec<String> = t
+        .frames
+        .iter()
+        .take(3)
+        .map(|f| {
+            let module = f
+                .module
+                .as_deref()
+                .map(|m| m.rsplit('/').next().unwrap_or(m).to_string())
+                .unwrap_or_else(|| "?".into());
+            match &f.function {
+                Some(n) => format!("{module}!{n}"),
+                None => format!("{module}+{:#x}", f.module_offset.unwrap_or(f.pc)),
+            }
+        })
+        .collect();
+    format!("{sig} in {}", any.join(" < "))
+}
