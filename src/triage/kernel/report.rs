@@ -308,10 +308,7 @@ mod tests {
     use super::*;
 
     fn src(line: u64) -> SourceRef {
-        SourceRef {
-            file: "t".into(),
-            line,
-        }
+        SourceRef::line("t", line)
     }
 
     /// A 6.x task table (`dump_tasks`) whose victim row says 16 KiB pages.

@@ -95,10 +95,7 @@ mod tests {
     #[test]
     fn a_quoted_victim_line_anywhere_in_the_text() {
         // tests/fixtures/triage/aks-5434-kubectl-get-events-oomkilling-node.txt
-        let src = SourceRef {
-            file: "t".into(),
-            line: 1,
-        };
+        let src = SourceRef::line("t", 1);
         let e = victim_in("22m         Warning   OOMKilling           node/aks-flink-19626538-vmss0000q2          Memory cgroup out of memory: Killed process 20649 (Flink-RocksDBSt) total-vm:6490924kB, anon-rss:4861148kB, file-rss:26308kB, shmem-rss:0kB, UID:9999 pgtables:10912kB oom_score_adj:921", Kind::K8sSystemOom, &src).unwrap();
         assert_eq!(
             (e.pid, e.process.as_deref()),

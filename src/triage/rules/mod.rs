@@ -119,10 +119,7 @@ pub(crate) mod tests {
         let mut out = Vec::new();
         for (i, raw) in text.lines().enumerate() {
             let l = normalize(raw, TimeContext { year: 2024 });
-            let src = SourceRef {
-                file: "t".into(),
-                line: i as u64 + 1,
-            };
+            let src = SourceRef::line("t", i as u64 + 1);
             p.line(&l, &src, &mut out);
         }
         p.finish(&mut out);
