@@ -4,7 +4,7 @@
 mod common;
 
 use std::io::Write;
-use std::process::Stdio;
+use std::process::{Command, Stdio};
 
 use common::*;
 
@@ -433,4 +433,172 @@ fn kubectl_docker_and_journal_json_with_cross_source_links() {
     let k = find("kernel_oom_kill", &|e| e["pid"] == 123);
     assert_eq!(k["process"], "x");
     assert_eq!(j["inputs"].as_array().unwrap().len(), 6);
+}
+
+/// Regression (issue 12, "an input that cannot be read is not a clean result"): `triage
+/// /missing.log` printed "no OOM kills … found in 0 lines" on stdout before the error. Now the
+/// error is printed once, on stderr, with exit 2 and nothing on stdout, in every format.
+#[test]
+fn unreadable_input_is_not_a_clean_result() {
+    for fmt in ["table", "json", "csv", "github"] {
+        let o = run(&["triage", "/nonexistent/missing.log", "--format", fmt]);
+        assert_error(&o, &["/nonexistent/missing.log: no such file"]);
+        assert_eq!(stdout(&o), "", "no verdict for an input not read ({fmt})");
+    }
+    let d = tempfile::tempdir().unwrap();
+    let o = run(&["triage", d.path().to_str().unwrap(), "--fail-on", "any"]);
+    assert_error(&o, &["is a directory"]);
+    assert_eq!(stdout(&o), "");
+}
+
+/// Regression (same defect): with one input read and one not, the verdict names only the read
+/// one, the other is an error on stderr (once), and the exit code is 2 even when --fail-on
+/// matched in what was read (ripgrep's rule).
+#[test]
+fn unreadable_input_is_left_out_of_the_verdict_of_the_others() {
+    let (_d, clean) = tmp_with("clean.log", b"Apr 15 10:22:01 n cron[1]: job done\n");
+    let clean = clean.to_str().unwrap();
+    let o = run(&["triage", "/nonexistent/missing.log", clean]);
+    assert_eq!(o.status.code(), Some(2));
+    let out = stdout(&o);
+    assert!(
+        out.contains(&format!(
+            "found in 1 lines of {clean} (1 input(s) could not be read"
+        )),
+        "{out}"
+    );
+    assert!(
+        !out.contains("missing.log"),
+        "the unread input is no part of the verdict: {out}"
+    );
+    assert_eq!(
+        stderr(&o).matches("missing.log: no such file").count(),
+        1,
+        "{}",
+        stderr(&o)
+    );
+
+    let (_d2, bad) = tmp_with("oom.log", VICTIM.as_bytes());
+    let o = run(&[
+        "triage",
+        "/nonexistent/missing.log",
+        bad.to_str().unwrap(),
+        "--fail-on",
+        "oom",
+    ]);
+    assert_eq!(o.status.code(), Some(2), "an error wins over --fail-on");
+    assert!(stdout(&o).contains("python3[4803]"), "{}", stdout(&o));
+
+    let o = cmd()
+        .args(["triage", "/nonexistent/missing.log", clean, "--json"])
+        .output()
+        .unwrap();
+    assert_eq!(o.status.code(), Some(2));
+    let j: serde_json::Value = serde_json::from_slice(&o.stdout).unwrap();
+    assert_eq!(j["summary"]["inputs_read"], 1);
+    assert_eq!(j["summary"]["inputs_not_read"], 1);
+    assert_eq!(j["inputs"][0]["read"], false);
+    assert_eq!(
+        j["inputs"][0]["error"],
+        "/nonexistent/missing.log: no such file"
+    );
+    assert_eq!(j["inputs"][1]["read"], true);
+    assert_eq!(j["inputs"][1]["error"], serde_json::Value::Null);
+}
+
+/// Regression (issue 12, `--format` means the same everywhere): CSV is one table, one row per
+/// event with fixed columns, also with -v (whose evidence blocks are table-format only).
+#[test]
+fn csv_is_one_table_of_events() {
+    let dir = fixtures().join("triage");
+    let files = [
+        dir.join("aks-5434-kubectl-get-events-oomkilling-node.txt"),
+        dir.join("gha-gene-hints-25-bash-killed-process-completed-137.log"),
+        dir.join("systemd-cloudpanel-333-kernel-global-oom-then-mariadb-failed-oom-kill.log"),
+    ];
+    let mut args: Vec<&str> = vec!["triage"];
+    args.extend(files.iter().map(|f| f.to_str().unwrap()));
+    let want = events(&run(&[&args[..], &["--json"]].concat())).len();
+    assert!(want >= 5, "{want}");
+    for verbose in [false, true] {
+        let mut a = args.clone();
+        a.extend(["--format", "csv"]);
+        if verbose {
+            a.push("-v");
+        }
+        let o = run(&a);
+        assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
+        let text = stdout(&o);
+        assert!(!text.contains("\n\n"), "one table, no second one: {text}");
+        let mut r = csv::Reader::from_reader(text.as_bytes());
+        let header: Vec<String> = r.headers().unwrap().iter().map(str::to_string).collect();
+        assert_eq!(
+            header,
+            [
+                "timestamp",
+                "kind",
+                "victim",
+                "place",
+                "anon_rss_bytes",
+                "limit_bytes",
+                "cause",
+                "source"
+            ]
+        );
+        let rows: Vec<csv::StringRecord> = r.records().map(Result::unwrap).collect();
+        assert_eq!(rows.len(), want, "one row per event");
+        assert!(rows.iter().all(|row| row.len() == header.len()));
+        assert!(rows
+            .iter()
+            .any(|row| &row[1] == "k8s_system_oom" && &row[2] == "bash[19023]"));
+    }
+}
+
+/// Progress is drawn on stderr only on a terminal: never when stderr is redirected; a spinner
+/// for standard input and a byte bar for files under a pseudo-terminal (`script`).
+#[test]
+fn progress_only_on_a_terminal() {
+    let mut big = String::with_capacity(21 << 20);
+    while big.len() < 20 << 20 {
+        big.push_str("Dec  1 10:00:00 host app[1]: routine noise, nothing to see here at all\n");
+    }
+    big.push_str(VICTIM);
+    let (_d, p) = tmp_with("big.log", big.as_bytes());
+    let o = run(&["triage", p.to_str().unwrap()]);
+    assert_eq!(o.status.code(), Some(0));
+    assert_eq!(stderr(&o), "", "no progress off a terminal");
+    if Command::new("script").arg("--version").output().is_err() {
+        eprintln!("SKIP: util-linux script(1) is not installed");
+        return;
+    }
+    let on_tty = |line: String| {
+        let o = Command::new("script")
+            .args(["-qec", &line, "/dev/null"])
+            .output()
+            .unwrap();
+        String::from_utf8_lossy(&o.stdout).into_owned()
+    };
+    let tty = on_tty(format!(
+        "{} triage '{}' --json >/dev/null",
+        bin(),
+        p.display()
+    ));
+    assert!(
+        tty.contains("clw-diag: triage:") && tty.contains("MiB"),
+        "{tty}"
+    );
+    let tty = on_tty(format!(
+        "(echo start; sleep 1; echo end) | {} triage - --json >/dev/null",
+        bin()
+    ));
+    assert!(
+        tty.contains("clw-diag: triage:") && tty.contains("read"),
+        "{tty}"
+    );
+    let tty = on_tty(format!(
+        "{} triage -q '{}' --json >/dev/null",
+        bin(),
+        p.display()
+    ));
+    assert!(!tty.contains("clw-diag: triage:"), "-q silences it: {tty}");
 }

@@ -3,11 +3,14 @@
 use std::io::{BufWriter, Write};
 use std::path::PathBuf;
 use std::process::ExitCode;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::time::Duration;
 
 use clap::{Args, ValueEnum};
 use clw_diag::render;
 use clw_diag::triage::{self, Input, Request};
 
+use super::progress::Progress;
 use super::Output;
 
 pub const LONG_ABOUT: &str = "\
@@ -53,7 +56,9 @@ pub struct TriageArgs {
     /// +02:00 is given). Events without a time are kept.
     #[arg(long, value_name = "DURATION|TIMESTAMP", value_parser = clw_diag::base::time::parse_since)]
     pub since: Option<i64>,
-    /// Exit with code 1 when events of this class are found (for CI).
+    /// Exit with code 1 when events of this class are found (for CI). An input that could not be
+    /// read makes the exit code 2 even then, as ripgrep does; the events of the inputs read are
+    /// still printed.
     #[arg(long, value_enum, value_name = "CLASS")]
     pub fail_on: Option<FailOn>,
     /// The kernel log device read by --dmesg.
@@ -94,19 +99,23 @@ pub fn run(a: TriageArgs, out: &Output) -> anyhow::Result<ExitCode> {
             "nothing to read: give log files, '-' for standard input, --dmesg or --journal"
         );
     }
-    let mut report = triage::triage(&Request {
+    let req = Request {
         inputs,
         since_us: a.since,
-    });
+    };
+    let mut report = run_with_progress(&req, out);
     report.verbose = out.verbose > 0;
-    let stdout = std::io::stdout();
-    let mut w = BufWriter::new(stdout.lock());
-    render::render(&report, out.format, out.style, &mut w)?;
-    w.flush()?;
-    drop(w);
+    // Nothing could be read: there is no result to print, only the errors.
+    if !report.nothing_read() {
+        let stdout = std::io::stdout();
+        let mut w = BufWriter::new(stdout.lock());
+        render::render(&report, out.format, out.style, &mut w)?;
+        w.flush()?;
+    }
     let errors: Vec<String> = report.errors().map(|(_, e)| e.to_string()).collect();
     if !errors.is_empty() {
-        // Events found before the failure were printed; the run is still incomplete.
+        // The events of the inputs read were printed; the run is still incomplete, whatever
+        // --fail-on found (ripgrep's rule: an error is exit 2).
         for e in &errors {
             eprintln!("clw-diag: error: {e}");
         }
@@ -126,4 +135,43 @@ pub fn run(a: TriageArgs, out: &Output) -> anyhow::Result<ExitCode> {
         return Ok(ExitCode::from(1));
     }
     Ok(ExitCode::SUCCESS)
+}
+
+/// Run the triage with progress on stderr (hidden off a terminal and with -q): a byte bar when
+/// every input is a regular file of known size, else a spinner with the bytes read.
+fn run_with_progress(req: &Request, out: &Output) -> triage::Report {
+    let sizes: Option<u64> = req
+        .inputs
+        .iter()
+        .map(|i| match i {
+            Input::File(p) => std::fs::metadata(p)
+                .ok()
+                .filter(|m| m.is_file())
+                .map(|m| m.len()),
+            _ => None,
+        })
+        .sum();
+    let bar = match sizes {
+        Some(total) => Progress::bytes(out, "triage", total),
+        None => Progress::spinner(out, "triage"),
+    };
+    if !bar.is_visible() {
+        return triage::triage(req);
+    }
+    let done = AtomicU64::new(0);
+    std::thread::scope(|s| {
+        let worker = s.spawn(|| triage::triage_with_progress(req, &done));
+        while !worker.is_finished() {
+            let n = done.load(Ordering::Relaxed);
+            if sizes.is_some() {
+                bar.set(n);
+            } else {
+                bar.message(format!("{} read", render::units::iec(n)));
+            }
+            std::thread::sleep(Duration::from_millis(50));
+        }
+        worker
+            .join()
+            .unwrap_or_else(|p| std::panic::resume_unwind(p))
+    })
 }

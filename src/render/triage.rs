@@ -98,6 +98,30 @@ pub fn describe(e: &Event) -> String {
     s
 }
 
+/// What the verdict is about: the inputs read (by name when few), and the others left out.
+fn inputs_read(r: &TriageReport) -> String {
+    let read: Vec<&str> = r
+        .inputs
+        .iter()
+        .filter(|i| i.read)
+        .map(|i| i.name.as_str())
+        .collect();
+    let not_read = r.inputs.len() - read.len();
+    let mut s = if not_read == 0 {
+        format!("{} input(s)", read.len())
+    } else if read.len() <= 3 {
+        read.join(", ")
+    } else {
+        format!("{} inputs", read.len())
+    };
+    if not_read > 0 {
+        s.push_str(&format!(
+            " ({not_read} input(s) could not be read and are not in this result)"
+        ));
+    }
+    s
+}
+
 impl Report for TriageReport {
     fn tables(&self) -> Vec<Table> {
         let s = &self.summary;
@@ -105,14 +129,17 @@ impl Report for TriageReport {
         let mut notes = Vec::new();
         if self.events.is_empty() {
             notes.push(format!(
-                "no OOM kills, abnormal exits or crashes found in {total_lines} lines of {} input(s)",
-                self.inputs.len()
+                "no OOM kills, abnormal exits or crashes found in {total_lines} lines of {}",
+                inputs_read(self)
             ));
         } else {
             notes.push(format!(
                 "{} event(s) in {total_lines} lines: {} out-of-memory, {} crash(es), {} SIGKILL exit(s) with cause unknown",
                 s.events, s.oom, s.crash, s.sigkill_cause_unknown
             ));
+            if s.inputs_not_read > 0 {
+                notes.push(format!("read: {}", inputs_read(self)));
+            }
             if s.sigkill_cause_unknown > 0 {
                 notes.push("exit 137 / SIGKILL is not proof of an OOM: no kernel, memcg, Kubernetes or Docker OOM record correlates with those marked 'unknown'".into());
             }
@@ -123,10 +150,8 @@ impl Report for TriageReport {
                 s.before_since
             ));
         }
+        // Errors are not repeated here: they go to stderr, once.
         for i in &self.inputs {
-            if let Some(err) = &i.error {
-                notes.push(format!("error: {err}"));
-            }
             if i.long_lines > 0 {
                 notes.push(format!(
                     "{}: {} line(s) longer than 1 MiB were cut",

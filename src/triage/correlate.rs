@@ -158,14 +158,7 @@ mod tests {
     use crate::triage::event::SourceRef;
 
     fn ev(kind: Kind, line: u64) -> Event {
-        Event::new(
-            kind,
-            "m",
-            SourceRef {
-                file: "f".into(),
-                line,
-            },
-        )
+        Event::new(kind, "m", SourceRef::line("f", line))
     }
 
     #[test]

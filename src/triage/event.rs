@@ -112,16 +112,36 @@ impl Kind {
     }
 }
 
-/// Where an event's evidence is: input name and 1-based line.
+/// Where an event's evidence is: input name and 1-based line (for `/dev/kmsg`, the record's
+/// number in this read), and for `/dev/kmsg` the record's sequence number.
 #[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize)]
 pub struct SourceRef {
     pub file: String,
     pub line: u64,
+    /// The kernel's sequence number of the `/dev/kmsg` record (Documentation/ABI/testing/
+    /// dev-kmsg): stable across reads while the line number moves as the ring buffer rotates.
+    /// `None` for other inputs.
+    pub kmsg_seq: Option<u64>,
 }
 
+impl SourceRef {
+    /// A line of a file or stream.
+    pub fn line(file: impl Into<String>, line: u64) -> SourceRef {
+        SourceRef {
+            file: file.into(),
+            line,
+            kmsg_seq: None,
+        }
+    }
+}
+
+/// `file:line`, or `file:seq=N` for a `/dev/kmsg` record.
 impl std::fmt::Display for SourceRef {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        write!(f, "{}:{}", self.file, self.line)
+        match self.kmsg_seq {
+            Some(seq) => write!(f, "{}:seq={seq}", self.file),
+            None => write!(f, "{}:{}", self.file, self.line),
+        }
     }
 }
 

@@ -10,6 +10,7 @@
 
 use std::fs::File;
 use std::io;
+use std::sync::atomic::{AtomicU64, Ordering};
 
 use super::scan::{count_newlines, prefilter, Scanner, MAX_LINE};
 use crate::base::mmap::Map;
@@ -75,8 +76,9 @@ fn search(d: &[u8], seg: usize) -> Found {
 }
 
 /// Scan a regular file through a memory map, two threads searching. `s` receives the lines in
-/// file order. Errors: the file could not be mapped, or it shrank while being read.
-pub fn scan_file(s: &mut Scanner, f: &File) -> io::Result<()> {
+/// file order; the bytes of each batch searched are added to `progress`. Errors: the file could
+/// not be mapped, or it shrank while being read.
+pub fn scan_file(s: &mut Scanner, f: &File, progress: &AtomicU64) -> io::Result<()> {
     let len = f.metadata()?.len() as usize;
     let map = Map::new(f, len)?;
     let d = map.bytes();
@@ -128,6 +130,8 @@ pub fn scan_file(s: &mut Scanner, f: &File) -> io::Result<()> {
             lines_before_segment += fs.newlines;
         }
         map.release(seg * SEGMENT, batch_end * SEGMENT);
+        let batch_bytes = (batch_end * SEGMENT).min(len) - seg * SEGMENT;
+        progress.fetch_add(batch_bytes as u64, Ordering::Relaxed);
         seg = batch_end;
     }
     s.bytes += len as u64;

@@ -174,12 +174,6 @@ impl TimeContext {
 
 /// Strip the prefixes of one line.
 pub fn normalize<'a>(raw: &'a str, ctx: TimeContext) -> Line<'a> {
-    static ISO: OnceLock<Regex> = OnceLock::new();
-    static SYSLOG: OnceLock<Regex> = OnceLock::new();
-    static HOST_TAG: OnceLock<Regex> = OnceLock::new();
-    static DMESG_T: OnceLock<Regex> = OnceLock::new();
-    static DMESG: OnceLock<Regex> = OnceLock::new();
-    static COMPOSE: OnceLock<Regex> = OnceLock::new();
     let mut line = Line {
         msg: raw.trim_end_matches(['\r', '\n']),
         time_us: None,
@@ -188,7 +182,15 @@ pub fn normalize<'a>(raw: &'a str, ctx: TimeContext) -> Line<'a> {
         ident_pid: None,
         has_prefix: false,
     };
-    // docker-compose: "svc_1  | message"
+    compose_prefix(&mut line);
+    time_prefix(&mut line, ctx);
+    dmesg_prefixes(&mut line);
+    line
+}
+
+/// docker-compose's `svc_1  | ` before the message.
+fn compose_prefix(line: &mut Line<'_>) {
+    static COMPOSE: OnceLock<Regex> = OnceLock::new();
     let compose = re(&COMPOSE, r"^([A-Za-z0-9][\w.-]*)\s+\| ");
     if let Some(c) =
         memchr::memmem::find(line.msg.as_bytes(), b"| ").and_then(|_| compose.captures(line.msg))
@@ -197,6 +199,14 @@ pub fn normalize<'a>(raw: &'a str, ctx: TimeContext) -> Line<'a> {
         line.msg = &line.msg[c.get(0).map_or(0, |m| m.end())..];
         line.has_prefix = true;
     }
+}
+
+/// An RFC 3339 (rsyslog, short-iso, GitHub Actions), syslog (`Apr 15 10:22:01`) or bare clock
+/// time, then the host and tag after it.
+fn time_prefix(line: &mut Line<'_>, ctx: TimeContext) {
+    static ISO: OnceLock<Regex> = OnceLock::new();
+    static SYSLOG: OnceLock<Regex> = OnceLock::new();
+    static HOST_TAG: OnceLock<Regex> = OnceLock::new();
     let iso = re(
         &ISO,
         r"^(\d{4})-(\d\d)-(\d\d)[T ](\d\d):(\d\d):(\d\d)(?:[.,](\d+))?(Z|[+-]\d\d:?\d\d)? ",
@@ -232,7 +242,7 @@ pub fn normalize<'a>(raw: &'a str, ctx: TimeContext) -> Line<'a> {
         line.time_us = t;
         line.msg = &line.msg[c.get(0).map_or(0, |m| m.end())..];
         line.has_prefix = true;
-        strip_host_tag(&mut line, &HOST_TAG);
+        strip_host_tag(line, &HOST_TAG);
     } else if let Some(c) = (first.is_ascii_alphabetic() || first >= 0x80)
         .then(|| syslog.captures(line.msg))
         .flatten()
@@ -246,7 +256,7 @@ pub fn normalize<'a>(raw: &'a str, ctx: TimeContext) -> Line<'a> {
             line.time_us = civil_us(ctx.year, mo, n(2) as u32, n(3), n(4), n(5), frac);
             line.msg = &line.msg[c.get(0).map_or(0, |m| m.end())..];
             line.has_prefix = true;
-            strip_host_tag(&mut line, &HOST_TAG);
+            strip_host_tag(line, &HOST_TAG);
         }
     } else if let Some(m) = first
         .is_ascii_digit()
@@ -256,8 +266,15 @@ pub fn normalize<'a>(raw: &'a str, ctx: TimeContext) -> Line<'a> {
         // A time of day without a date (an excerpt): strip it, no wall-clock time.
         line.msg = &line.msg[m.end()..];
         line.has_prefix = true;
-        strip_host_tag(&mut line, &HOST_TAG);
+        strip_host_tag(line, &HOST_TAG);
     }
+}
+
+/// `dmesg -T` (`[Mon Apr 15 10:22:01 2024] `), `dmesg -H` and raw dmesg (`[  518.050606] `,
+/// with a printk caller id) prefixes.
+fn dmesg_prefixes(line: &mut Line<'_>) {
+    static DMESG_T: OnceLock<Regex> = OnceLock::new();
+    static DMESG: OnceLock<Regex> = OnceLock::new();
     // dmesg -T: "[Mon Apr 15 10:22:01 2024] "
     let dmesg_t = re(
         &DMESG_T,
@@ -304,7 +321,6 @@ pub fn normalize<'a>(raw: &'a str, ctx: TimeContext) -> Line<'a> {
             line.ident = Some("kernel");
         }
     }
-    line
 }
 
 /// Tags recognised without a host name before them.

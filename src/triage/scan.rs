@@ -159,7 +159,7 @@ pub struct Scanner {
     kernel: KernelParser,
     rules: RuleParser,
     /// A line that looked like a kernel victim line but did not parse: maybe wrapped.
-    partial: Option<(String, u64)>,
+    partial: Option<(String, SourceRef)>,
     pub events: Vec<Event>,
     pub lines: u64,
     pub bytes: u64,
@@ -167,6 +167,8 @@ pub struct Scanner {
     pub long_lines: u64,
     /// Seconds since the epoch at boot, to date raw-dmesg times read from this machine's kernel.
     boot_us: Option<i64>,
+    /// The `/dev/kmsg` sequence number of the record being fed.
+    kmsg_seq: Option<u64>,
 }
 
 impl Scanner {
@@ -183,6 +185,7 @@ impl Scanner {
             bytes: 0,
             long_lines: 0,
             boot_us: None,
+            kmsg_seq: None,
         }
     }
 
@@ -190,6 +193,11 @@ impl Scanner {
     pub fn with_boot_time(mut self, boot_us: i64) -> Scanner {
         self.boot_us = Some(boot_us);
         self
+    }
+
+    /// The `/dev/kmsg` sequence number of the next lines fed ([`super::kmsg`]).
+    pub fn set_kmsg_seq(&mut self, seq: Option<u64>) {
+        self.kmsg_seq = seq;
     }
 
     pub(crate) fn every_line(&self) -> bool {
@@ -393,6 +401,7 @@ impl Scanner {
         let src = SourceRef {
             file: self.file.clone(),
             line: self.lines,
+            kmsg_seq: self.kmsg_seq,
         };
         match self.mode {
             Mode::Text => self.text_line(&text, src),
@@ -422,7 +431,7 @@ impl Scanner {
     fn text_line(&mut self, text: &str, src: SourceRef) {
         let l = normalize(text, self.ctx);
         // A wrapped record: the previous line looked like a victim line but did not parse.
-        if let Some((prev, prev_line)) = self.partial.take() {
+        if let Some((prev, psrc)) = self.partial.take() {
             if !l.has_prefix && !l.msg.trim().is_empty() {
                 // A segfault line wraps at a space; other records were cut mid-token.
                 let sep = if prev.contains("segfault at") && !prev.ends_with(' ') {
@@ -437,10 +446,6 @@ impl Scanner {
                 let jl = Line {
                     msg: &joined,
                     ..l.clone()
-                };
-                let psrc = SourceRef {
-                    file: src.file.clone(),
-                    line: prev_line,
                 };
                 self.dispatch(&jl, &psrc);
                 return;
@@ -459,7 +464,7 @@ impl Scanner {
             let n = self.events.len();
             self.dispatch(&l, &src);
             if needs_continuation(l.msg, self.events.len() > n) {
-                self.partial = Some((l.msg.to_string(), src.line));
+                self.partial = Some((l.msg.to_string(), src));
             }
         }
     }

@@ -97,10 +97,7 @@ fn docker_inspect(item: &Value, text: &str, file: &str, cursor: &mut usize, out:
             name.as_deref().unwrap_or("?"),
             code.map_or("?".into(), |c| c.to_string())
         ),
-        SourceRef {
-            file: file.into(),
-            line,
-        },
+        SourceRef::line(file, line),
     );
     e.container_id = s(item, &["Id"]);
     e.container = name;
@@ -125,10 +122,7 @@ fn k8s_pod(item: &Value, text: &str, file: &str, cursor: &mut usize, out: &mut V
         let mut e = Event::new(
             Kind::K8sEvicted,
             &format!("pod {} evicted: {msg}", pod.as_deref().unwrap_or("?")),
-            SourceRef {
-                file: file.into(),
-                line,
-            },
+            SourceRef::line(file, line),
         );
         e.pod = pod.clone();
         e.namespace = ns.clone();
@@ -168,10 +162,7 @@ fn k8s_pod(item: &Value, text: &str, file: &str, cursor: &mut usize, out: &mut V
                         cname.as_deref().unwrap_or("?"),
                         code.map_or("?".into(), |c| c.to_string())
                     ),
-                    SourceRef {
-                        file: file.into(),
-                        line,
-                    },
+                    SourceRef::line(file, line),
                 );
                 e.pod = pod.clone();
                 e.namespace = ns.clone();
@@ -206,14 +197,7 @@ fn k8s_event(item: &Value, text: &str, file: &str, cursor: &mut usize, out: &mut
     let (line, next) = line_of(text, &format!("\"{reason}\""), *cursor);
     *cursor = next;
     let msg = s(item, &["message"]).unwrap_or_default();
-    let mut e = Event::new(
-        kind,
-        &msg,
-        SourceRef {
-            file: file.into(),
-            line,
-        },
-    );
+    let mut e = Event::new(kind, &msg, SourceRef::line(file, line));
     if let Some(rest) = msg.split("victim process: ").nth(1) {
         let mut parts = rest.split(", pid: ");
         e.process = parts.next().map(str::to_string);

@@ -1,0 +1,279 @@
+//! Kubernetes as people paste it: `kubectl describe pod` text (a block: `Name:`, `Namespace:`,
+//! the container, its `Container ID:`, a `Reason:` and the `Exit Code:` that follows it),
+//! kubelet and node-problem-detector events (`OOMKilling`, evictions "low on resource:
+//! memory"), `-o go-template` output (`reason:OOMKilled`) and JSON fragments. Whole `kubectl
+//! get … -o json` documents are read by [`crate::triage::structured`].
+
+use std::sync::OnceLock;
+
+use regex::Regex;
+
+use super::{event, exit_kind, re};
+use crate::triage::event::{Event, Kind, SourceRef};
+use crate::triage::normalize::Line;
+
+/// Lines a describe block stays open after its last field (container names carry no keyword).
+const DESCRIBE_SPAN: usize = 300;
+/// Lines a `Reason:` waits for its `Exit Code:`.
+const EXIT_CODE_WAIT: usize = 8;
+
+/// Context of a `kubectl describe pod` block being read.
+#[derive(Debug, Default)]
+pub(super) struct Describe {
+    pod: Option<String>,
+    namespace: Option<String>,
+    container: Option<String>,
+    container_id: Option<String>,
+    /// An event waiting for its "Exit Code:" line.
+    pending: Option<Event>,
+    pending_lines: usize,
+    /// Lines left during which every line is read.
+    lines_left: usize,
+}
+
+impl Describe {
+    /// True while a block needs every line.
+    pub(super) fn active(&self) -> bool {
+        self.pending.is_some() || self.lines_left > 0
+    }
+
+    /// Read one line; true when it was a field of the block (no other rule may have it).
+    pub(super) fn line(&mut self, l: &Line<'_>, src: &SourceRef, out: &mut Vec<Event>) -> bool {
+        static FIELD: OnceLock<Regex> = OnceLock::new();
+        static CONTAINER: OnceLock<Regex> = OnceLock::new();
+        let msg = l.msg;
+        self.lines_left = self.lines_left.saturating_sub(1);
+        let colon = msg.contains(": ") || msg.ends_with(':');
+        if colon
+            && (msg.contains("Name")
+                || msg.contains("Container ID")
+                || msg.contains("Reason")
+                || msg.contains("Exit Code"))
+        {
+            if let Some(c) = re(
+                &FIELD,
+                r"^(\s*)(Name|Namespace|Container ID|Reason|Exit Code):\s+(\S.*?)\s*$",
+            )
+            .captures(msg)
+            {
+                self.field(c[1].len(), &c[2], c[3].to_string(), msg, src, out);
+                return true;
+            }
+        }
+        if self.lines_left > 0 && msg.starts_with("  ") {
+            if let Some(c) = re(&CONTAINER, r"^  ([a-z0-9][a-z0-9.-]*):\s*$").captures(msg) {
+                self.container = Some(c[1].to_string());
+                self.container_id = None;
+            }
+        }
+        if self.pending.is_some() {
+            self.pending_lines += 1;
+            if self.pending_lines > EXIT_CODE_WAIT {
+                if let Some(p) = self.pending.take() {
+                    flush(p, out);
+                }
+            }
+        }
+        false
+    }
+
+    /// One `Field: value` line, indented by `indent` spaces.
+    fn field(
+        &mut self,
+        indent: usize,
+        name: &str,
+        val: String,
+        msg: &str,
+        src: &SourceRef,
+        out: &mut Vec<Event>,
+    ) {
+        self.lines_left = DESCRIBE_SPAN;
+        match name {
+            "Name" if indent == 0 => {
+                *self = Describe {
+                    pod: Some(val),
+                    lines_left: DESCRIBE_SPAN,
+                    ..Describe::default()
+                }
+            }
+            "Namespace" if indent == 0 => self.namespace = Some(val),
+            "Container ID" => {
+                self.container_id = Some(val.rsplit("://").next().unwrap_or(&val).to_string())
+            }
+            "Reason" => self.reason(val, msg, src, out),
+            "Exit Code" => {
+                if let Some(mut e) = self.pending.take() {
+                    e.exit_code = val.parse().ok();
+                    e.evidence.push(format!("{src}: {}", msg.trim()));
+                    flush(e, out);
+                }
+            }
+            _ => {}
+        }
+    }
+
+    /// `Reason: OOMKilled | Error | ContainerCannotRun | Evicted`: an eviction is complete, the
+    /// others wait for their exit code.
+    fn reason(&mut self, val: String, msg: &str, src: &SourceRef, out: &mut Vec<Event>) {
+        let kind = match val.as_str() {
+            "OOMKilled" => Kind::K8sOomkilled,
+            "Error" | "ContainerCannotRun" => Kind::SigkillExit,
+            "Evicted" => Kind::K8sEvicted,
+            _ => return,
+        };
+        let mut e = event(kind, msg, src);
+        e.pod = self.pod.clone();
+        e.namespace = self.namespace.clone();
+        e.container = self.container.clone();
+        e.container_id = self.container_id.clone();
+        e.code = Some(val);
+        if let Some(p) = self.pending.take() {
+            flush(p, out);
+        }
+        if kind == Kind::K8sEvicted {
+            out.push(e);
+        } else {
+            self.pending = Some(e);
+            self.pending_lines = 0;
+        }
+    }
+
+    /// End of input: a reason still waiting for its exit code is complete as it is.
+    pub(super) fn finish(&mut self, out: &mut Vec<Event>) {
+        if let Some(p) = self.pending.take() {
+            flush(p, out);
+        }
+    }
+}
+
+/// A describe-block event is complete: an `Error` reason becomes an exit event only with an
+/// exit code that means a signal.
+fn flush(mut e: Event, out: &mut Vec<Event>) {
+    if e.kind == Kind::K8sOomkilled {
+        out.push(e);
+        return;
+    }
+    if let Some((kind, sig)) = e.exit_code.and_then(exit_kind) {
+        e.kind = kind;
+        e.signal = Some(sig);
+        out.push(e);
+    }
+}
+
+/// `OOMKilling`: kubelet's "System OOM encountered, victim process: X, pid: N", or
+/// node-problem-detector quoting the kernel's victim or "Kill process" line.
+pub(super) fn node_oom(l: &Line<'_>, src: &SourceRef, out: &mut Vec<Event>) -> bool {
+    static VICTIM: OnceLock<Regex> = OnceLock::new();
+    let msg = l.msg;
+    if !msg.contains("OOMKilling") {
+        return false;
+    }
+    let mut e = crate::triage::kernel::victim_in(msg, Kind::K8sSystemOom, src)
+        .unwrap_or_else(|| event(Kind::K8sSystemOom, msg, src));
+    if let Some(c) = re(
+        &VICTIM,
+        r"victim process: ([^,]+), pid: (\d+)|[Kk]ill process (\d+) \((.*)\) score",
+    )
+    .captures(msg)
+    {
+        e.process = c.get(1).or(c.get(4)).map(|m| m.as_str().to_string());
+        e.pid = c.get(2).or(c.get(3)).and_then(|m| m.as_str().parse().ok());
+    }
+    if e.evidence.is_empty() {
+        e.evidence.push(format!("{src}: {}", msg.trim()));
+    }
+    out.push(e);
+    true
+}
+
+/// kubelet's eviction message: "The node was low on resource: memory."
+pub(super) fn eviction(l: &Line<'_>, src: &SourceRef, out: &mut Vec<Event>) -> bool {
+    if !l.msg.contains("low on resource: memory") {
+        return false;
+    }
+    out.push(event(Kind::K8sEvicted, l.msg, src));
+    true
+}
+
+/// `kubectl -o go-template` / jsonpath output: `map[… exitCode:137 … reason:OOMKilled …]`.
+pub(super) fn go_template(l: &Line<'_>, src: &SourceRef, out: &mut Vec<Event>) -> bool {
+    let msg = l.msg;
+    if !msg.contains("reason:OOMKilled") {
+        return false;
+    }
+    let mut e = event(Kind::K8sOomkilled, msg, src);
+    e.exit_code = msg
+        .split("exitCode:")
+        .nth(1)
+        .and_then(|v| v.split(|c: char| !c.is_ascii_digit()).next()?.parse().ok());
+    out.push(e);
+    true
+}
+
+/// `"reason": "OOMKilled"` from a fragment of `kubectl get pod -o json` pasted as text.
+pub(super) fn json_fragment(l: &Line<'_>, src: &SourceRef, out: &mut Vec<Event>) -> bool {
+    if !l.msg.contains("\"reason\": \"OOMKilled\"") {
+        return false;
+    }
+    out.push(event(Kind::K8sOomkilled, l.msg, src));
+    true
+}
+
+#[cfg(test)]
+mod tests {
+    use super::super::tests::{kinds, run};
+    use super::*;
+
+    #[test]
+    fn describe_block() {
+        let ev = run("Name:         web-7d4\nNamespace:    prod\nContainers:\n  app:\n    Container ID:   containerd://abc123def456\n    State:          Running\n    Last State:     Terminated\n      Reason:       OOMKilled\n      Exit Code:    137\n");
+        assert_eq!(ev.len(), 1);
+        assert_eq!(ev[0].kind, Kind::K8sOomkilled);
+        assert_eq!(ev[0].pod.as_deref(), Some("web-7d4"));
+        assert_eq!(ev[0].namespace.as_deref(), Some("prod"));
+        assert_eq!(ev[0].container.as_deref(), Some("app"));
+        assert_eq!(ev[0].container_id.as_deref(), Some("abc123def456"));
+        assert_eq!(ev[0].exit_code, Some(137));
+    }
+
+    #[test]
+    fn describe_error_reason_is_an_exit_only_with_a_signal_code() {
+        let ev = run("Name:  a\n  c:\n    Last State:  Terminated\n      Reason:  Error\n      Exit Code:  137\n\
+                      Name:  b\n  c:\n    Last State:  Terminated\n      Reason:  Error\n      Exit Code:  1\n");
+        assert_eq!(kinds(&ev), vec![Kind::SigkillExit]);
+        assert_eq!((ev[0].pod.as_deref(), ev[0].signal), (Some("a"), Some(9)));
+    }
+
+    #[test]
+    fn node_oom_events_quote_the_kernel() {
+        // tests/fixtures/triage/aks-5434-kubectl-get-events-oomkilling-node.txt
+        let ev = run("22m         Warning   OOMKilling           node/aks-flink-19626538-vmss0000q2          Memory cgroup out of memory: Killed process 19023 (bash) total-vm:15884kB, anon-rss:4480kB, file-rss:5632kB, shmem-rss:0kB, UID:9999 pgtables:72kB oom_score_adj:921");
+        assert_eq!(kinds(&ev), vec![Kind::K8sSystemOom]);
+        assert_eq!(
+            (ev[0].pid, ev[0].process.as_deref()),
+            (Some(19023), Some("bash"))
+        );
+        assert_eq!(ev[0].anon_rss_kb, Some(4480));
+        assert_eq!(ev[0].uid, Some(9999));
+        // kubectl-describe-node-kubernikus-321-…: a pre-4.19 "Kill process" line.
+        let ev = run("  Warning  PodOOMKilling  2m    kernel-monitor, <node>  Memory cgroup out of memory: Kill process 25169 (hyperkube) score 2109 or sacrifice child");
+        assert_eq!(kinds(&ev), vec![Kind::K8sSystemOom]);
+        assert_eq!(
+            (ev[0].pid, ev[0].process.as_deref()),
+            (Some(25169), Some("hyperkube"))
+        );
+    }
+
+    #[test]
+    fn eviction_go_template_and_json_fragment() {
+        // kubectl-get-events-kubefate-64-… and kubectl-go-template-rancher-26819-….
+        let ev = run("4m11s       Warning   Evicted               pod/egg-<id here>    The node was low on resource: memory. Container egg was using 5053216Ki, which exceeds its request of 0.\n\
+                      map[terminated:map[containerID:docker://8aa1658ad04797da09ac9ccf9fda3448a643c52c3cba3f398ec3139727e1380a exitCode:137 finishedAt:2020-04-27T01:58:36Z reason:OOMKilled startedAt:2020-04-27T01:57:48Z]\n\
+                      \x20                       \"reason\": \"OOMKilled\",");
+        assert_eq!(
+            kinds(&ev),
+            vec![Kind::K8sEvicted, Kind::K8sOomkilled, Kind::K8sOomkilled]
+        );
+        assert_eq!(ev[1].exit_code, Some(137));
+    }
+}
