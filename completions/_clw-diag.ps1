@@ -66,6 +66,7 @@ Register-ArgumentCompleter -Native -CommandName 'clw-diag' -ScriptBlock {
             [CompletionResult]::new('--cgroup', '--cgroup', [CompletionResultType]::ParameterName, 'Only this memory cgroup and its processes: a path relative to the memory hierarchy (/kubepods/pod1, as /proc/PID/cgroup prints it) or absolute (/sys/fs/cgroup/...). Repeatable')
             [CompletionResult]::new('--top', '--top', [CompletionResultType]::ParameterName, 'How many processes to show')
             [CompletionResult]::new('--sort', '--sort', [CompletionResultType]::ParameterName, 'Rank processes by this figure (pss and uss read smaps_rollup of every process: slower)')
+            [CompletionResult]::new('--table', '--table', [CompletionResultType]::ParameterName, 'With --format csv, the table to write (one CSV is one table): the processes, the memory cgroups or the host')
             [CompletionResult]::new('--watch', '--watch', [CompletionResultType]::ParameterName, 'Refresh every DURATION (e.g. 2s, 500ms, 1m) until Ctrl-C; JSON output becomes JSON Lines')
             [CompletionResult]::new('--format', '--format', [CompletionResultType]::ParameterName, 'Output format: a table for people, JSON (the stable contract, see docs/json.md), CSV, or GitHub Actions annotations (triage)')
             [CompletionResult]::new('--color', '--color', [CompletionResultType]::ParameterName, 'When to colour the output; NO_COLOR in the environment means never for "auto"')

@@ -62,6 +62,7 @@ set edit:completion:arg-completer[clw-diag] = {|@words|
             cand --cgroup 'Only this memory cgroup and its processes: a path relative to the memory hierarchy (/kubepods/pod1, as /proc/PID/cgroup prints it) or absolute (/sys/fs/cgroup/...). Repeatable'
             cand --top 'How many processes to show'
             cand --sort 'Rank processes by this figure (pss and uss read smaps_rollup of every process: slower)'
+            cand --table 'With --format csv, the table to write (one CSV is one table): the processes, the memory cgroups or the host'
             cand --watch 'Refresh every DURATION (e.g. 2s, 500ms, 1m) until Ctrl-C; JSON output becomes JSON Lines'
             cand --format 'Output format: a table for people, JSON (the stable contract, see docs/json.md), CSV, or GitHub Actions annotations (triage)'
             cand --color 'When to colour the output; NO_COLOR in the environment means never for "auto"'

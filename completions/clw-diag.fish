@@ -70,6 +70,9 @@ complete -c clw-diag -n "__fish_clw_diag_using_subcommand sample" -l sort -d 'Ra
 pss\t''
 uss\t''
 swap\t''"
+complete -c clw-diag -n "__fish_clw_diag_using_subcommand sample" -l table -d 'With --format csv, the table to write (one CSV is one table): the processes, the memory cgroups or the host' -r -f -a "processes\t''
+cgroups\t''
+host\t''"
 complete -c clw-diag -n "__fish_clw_diag_using_subcommand sample" -l watch -d 'Refresh every DURATION (e.g. 2s, 500ms, 1m) until Ctrl-C; JSON output becomes JSON Lines' -r
 complete -c clw-diag -n "__fish_clw_diag_using_subcommand sample" -l format -d 'Output format: a table for people, JSON (the stable contract, see docs/json.md), CSV, or GitHub Actions annotations (triage)' -r -f -a "table\t''
 json\t''

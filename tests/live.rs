@@ -37,7 +37,7 @@ fn u(v: &Value) -> u64 {
 #[test]
 fn vmmap_puts_known_mappings_in_the_right_categories() {
     if mapper_bin().is_none() {
-        eprintln!("SKIP: gcc not available to build the mapper helper");
+        skip("gcc not available to build the mapper helper");
         return;
     }
     let file = data_file(8);
@@ -112,7 +112,7 @@ fn vmmap_puts_known_mappings_in_the_right_categories() {
 #[test]
 fn vmmap_mappings_agree_with_pmap_x() {
     if mapper_bin().is_none() || Command::new("pmap").arg("-V").output().is_err() {
-        eprintln!("SKIP: needs gcc and pmap (procps)");
+        skip("needs gcc and pmap (procps)");
         return;
     }
     let m = Mapper::start(&["32", "8", "-", "0", "2", "200"], None);
@@ -161,7 +161,7 @@ fn vmmap_mappings_agree_with_pmap_x() {
 fn kernel_thread_has_no_mappings() {
     let comm = std::fs::read_to_string("/proc/2/comm").unwrap_or_default();
     if comm.trim() != "kthreadd" {
-        eprintln!("SKIP: pid 2 is not kthreadd here (in a pid namespace?)");
+        skip("pid 2 is not kthreadd here (in a pid namespace?)");
         return;
     }
     assert_error(
@@ -184,7 +184,7 @@ fn permission_denied_names_what_is_needed() {
         || Command::new("setpriv").arg("--version").output().is_err()
         || mapper_bin().is_none()
     {
-        eprintln!("SKIP: needs root, setpriv and gcc to read a root process as nobody");
+        skip("needs root, setpriv and gcc to read a root process as nobody");
         return;
     }
     let m = Mapper::start(&["1", "0", "-", "0", "0", "0"], None);
@@ -208,7 +208,7 @@ fn permission_denied_names_what_is_needed() {
 #[test]
 fn process_exiting_mid_read_is_reported_as_vanished() {
     if mapper_bin().is_none() {
-        eprintln!("SKIP: gcc not available");
+        skip("gcc not available");
         return;
     }
     let proc_root = std::path::Path::new("/proc");
@@ -242,7 +242,7 @@ fn sample_of_a_live_cgroup_matches_the_kernel_usage_file() {
         return;
     };
     if mapper_bin().is_none() {
-        eprintln!("SKIP: gcc not available");
+        skip("gcc not available");
         return;
     }
     let m = Mapper::start(&["32", "0", "-", "0", "0", "0"], Some(&cg.procs()));
@@ -302,7 +302,7 @@ fn watch_turns_critical_on_a_real_oom_kill() {
         return;
     };
     if mapper_bin().is_none() {
-        eprintln!("SKIP: gcc not available");
+        skip("gcc not available");
         return;
     }
     // Something to keep the cgroup's state observable before the kill.
@@ -316,7 +316,7 @@ fn watch_turns_critical_on_a_real_oom_kill() {
     let first: Value = serde_json::from_str(&lines.next().unwrap().unwrap()).unwrap();
     let before = first["cgroups"][0]["oom_kill_count"].as_u64();
     let Some(before) = before else {
-        eprintln!("SKIP: this kernel does not count oom_kill in the cgroup (v1 before 4.13)");
+        skip("this kernel does not count oom_kill in the cgroup (v1 before 4.13)");
         let _ = watch.kill();
         let _ = watch.wait();
         return;

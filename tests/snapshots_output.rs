@@ -5,6 +5,12 @@ mod common;
 
 use common::*;
 
+/// stdout, then the notes on stderr under a marker: the data and what people are told apart
+/// (issue 12: notes go to stderr, stdout carries only the data).
+fn both(o: &std::process::Output) -> String {
+    format!("{}--- stderr ---\n{}", stdout(o), stderr(o))
+}
+
 /// The JSON timestamp changes every run.
 fn redact_timestamp(s: &str) -> String {
     s.lines()
@@ -21,7 +27,7 @@ fn redact_timestamp(s: &str) -> String {
 
 #[test]
 fn sample_table_v1_hybrid() {
-    insta::assert_snapshot!(stdout(&run_fixture(
+    insta::assert_snapshot!(both(&run_fixture(
         &fixtures().join("v1-hybrid"),
         &["sample"]
     )));
@@ -29,7 +35,7 @@ fn sample_table_v1_hybrid() {
 
 #[test]
 fn sample_table_v2() {
-    insta::assert_snapshot!(stdout(&run_fixture(&fixtures().join("v2"), &["sample"])));
+    insta::assert_snapshot!(both(&run_fixture(&fixtures().join("v2"), &["sample"])));
 }
 
 #[test]
@@ -110,7 +116,7 @@ fn analyze_table_of_a_csv_trace() {
     }
     let p = d.path().join("service.csv");
     std::fs::write(&p, text).unwrap();
-    insta::assert_snapshot!(stdout(&run(&[
+    insta::assert_snapshot!(both(&run(&[
         "analyze",
         "memory-trace",
         p.to_str().unwrap(),

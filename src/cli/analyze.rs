@@ -7,8 +7,8 @@ use std::process::ExitCode;
 use clap::{Args, Subcommand};
 use clw_diag::analysis::leak::{analyze, LeakOptions, Verdict};
 use clw_diag::render::leak::AnalyzeReport;
+use clw_diag::render::plot;
 use clw_diag::render::units::parse_size;
-use clw_diag::render::{self, plot};
 use clw_diag::trace::read;
 
 use super::{GlobalArgs, Output};
@@ -131,7 +131,7 @@ pub fn run(a: AnalyzeArgs, g: &GlobalArgs, out: &Output) -> anyhow::Result<ExitC
     let report = AnalyzeReport { results, warnings };
     let stdout = std::io::stdout();
     let mut w = BufWriter::new(stdout.lock());
-    render::render(&report, out.format, out.style, &mut w)?;
+    out.render(&report, None, &mut w)?;
     w.flush()?;
     Ok(if a.fail_on_leak && leak {
         ExitCode::from(1)

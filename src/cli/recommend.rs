@@ -12,7 +12,7 @@ use clap::{Args, ValueEnum};
 use clw_diag::analysis::leak::{self, LeakOptions, Verdict};
 use clw_diag::analysis::recommend::{History, OomEvent, Policy, Source, Target};
 use clw_diag::render::recommend::{emit, Emit, RecommendReport};
-use clw_diag::render::{self, recommend_plot};
+use clw_diag::render::recommend_plot;
 use clw_diag::sample::cgroup::MemoryHierarchy;
 use clw_diag::trace::prometheus::{self, PromSeries, RangeQuery};
 use clw_diag::trace::{read, Series};
@@ -527,7 +527,7 @@ pub fn run(a: RecommendArgs, g: &GlobalArgs, out: &Output) -> anyhow::Result<Exi
             (plan.policies.len() == 1).then(|| plan.policies[0]),
             &mut w,
         )?,
-        None => render::render(&report, out.format, out.style, &mut w)?,
+        None => out.render(&report, None, &mut w)?,
     }
     w.flush()?;
     Ok(ExitCode::SUCCESS)
