@@ -170,8 +170,8 @@ Register-ArgumentCompleter -Native -CommandName 'clw-diag' -ScriptBlock {
             break
         }
         'clw-diag;analyze;memory-trace' {
-            [CompletionResult]::new('--metric', '--metric', [CompletionResultType]::ParameterName, 'The memory column to analyse (default: anon or RSS for processes, anon or working set for cgroups)')
-            [CompletionResult]::new('--limit', '--limit', [CompletionResultType]::ParameterName, 'The memory limit to project against: 2048Mi, 2Gi, 512MiB or bytes (default: the trace''s cgroup limit, else the host''s MemTotal)')
+            [CompletionResult]::new('--metric', '--metric', [CompletionResultType]::ParameterName, 'The memory column to analyse, as the trace names it (anon_bytes) or as the source''s header does (rss_kb in a CSV or pidstat export); default: anon or RSS for processes, anon or working set for cgroups')
+            [CompletionResult]::new('--limit', '--limit', [CompletionResultType]::ParameterName, 'The memory limit to project against: 2048Mi, 2Gi, 512MiB or bytes, more than 0 (default: the trace''s cgroup limit, else the host''s MemTotal)')
             [CompletionResult]::new('--plot', '--plot', [CompletionResultType]::ParameterName, 'Draw memory over time, the envelope, the trend with its band, the limit and the projected crossing into this .svg or .png file (with several traces, the first)')
             [CompletionResult]::new('--min-growth', '--min-growth', [CompletionResultType]::ParameterName, 'Growth over the analysed window below which a trend is only "suspected", percent')
             [CompletionResult]::new('--min-rate', '--min-rate', [CompletionResultType]::ParameterName, 'Growth rate below which a leak is flagged as slow, in bytes per hour (e.g. 1Mi)')

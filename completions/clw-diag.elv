@@ -161,8 +161,8 @@ set edit:completion:arg-completer[clw-diag] = {|@words|
             cand help 'Print this message or the help of the given subcommand(s)'
         }
         &'clw-diag;analyze;memory-trace'= {
-            cand --metric 'The memory column to analyse (default: anon or RSS for processes, anon or working set for cgroups)'
-            cand --limit 'The memory limit to project against: 2048Mi, 2Gi, 512MiB or bytes (default: the trace''s cgroup limit, else the host''s MemTotal)'
+            cand --metric 'The memory column to analyse, as the trace names it (anon_bytes) or as the source''s header does (rss_kb in a CSV or pidstat export); default: anon or RSS for processes, anon or working set for cgroups'
+            cand --limit 'The memory limit to project against: 2048Mi, 2Gi, 512MiB or bytes, more than 0 (default: the trace''s cgroup limit, else the host''s MemTotal)'
             cand --plot 'Draw memory over time, the envelope, the trend with its band, the limit and the projected crossing into this .svg or .png file (with several traces, the first)'
             cand --min-growth 'Growth over the analysed window below which a trend is only "suspected", percent'
             cand --min-rate 'Growth rate below which a leak is flagged as slow, in bytes per hour (e.g. 1Mi)'
