@@ -426,3 +426,15 @@ fn vmmap_mappings_csv_is_one_table() {
     assert!(s.starts_with("start,end,perms,offset"));
     assert!(!s.contains("category,virtual_bytes"), "{s}");
 }
+
+#[test]
+fn man_on_stdout_equals_the_committed_page() {
+    let o = run(&["man"]);
+    assert!(o.status.success(), "{}", stderr(&o));
+    let committed =
+        std::fs::read(Path::new(env!("CARGO_MANIFEST_DIR")).join("man/clw-diag.1")).unwrap();
+    assert!(
+        o.stdout == committed,
+        "`clw-diag man` differs from man/clw-diag.1: regenerate with `cargo run -- man --dir man`"
+    );
+}
