@@ -66,6 +66,7 @@ Register-ArgumentCompleter -Native -CommandName 'clw-diag' -ScriptBlock {
             [CompletionResult]::new('--cgroup', '--cgroup', [CompletionResultType]::ParameterName, 'Only this memory cgroup and its processes: a path relative to the memory hierarchy (/kubepods/pod1, as /proc/PID/cgroup prints it) or absolute (/sys/fs/cgroup/...). Repeatable')
             [CompletionResult]::new('--top', '--top', [CompletionResultType]::ParameterName, 'How many processes to show')
             [CompletionResult]::new('--sort', '--sort', [CompletionResultType]::ParameterName, 'Rank processes by this figure (pss and uss read smaps_rollup of every process: slower)')
+            [CompletionResult]::new('--table', '--table', [CompletionResultType]::ParameterName, 'With --format csv, the table to write (one CSV is one table): the processes, the memory cgroups or the host')
             [CompletionResult]::new('--watch', '--watch', [CompletionResultType]::ParameterName, 'Refresh every DURATION (500ms, 2s, 1m; a bare number is seconds; at least 100ms) until Ctrl-C; JSON output becomes JSON Lines')
             [CompletionResult]::new('--format', '--format', [CompletionResultType]::ParameterName, 'Output format: a table for people, JSON (the stable contract, see docs/json.md), CSV, or GitHub Actions annotations (triage)')
             [CompletionResult]::new('--color', '--color', [CompletionResultType]::ParameterName, 'When to colour the output; NO_COLOR in the environment means never for "auto"')
@@ -169,8 +170,8 @@ Register-ArgumentCompleter -Native -CommandName 'clw-diag' -ScriptBlock {
             break
         }
         'clw-diag;analyze;memory-trace' {
-            [CompletionResult]::new('--metric', '--metric', [CompletionResultType]::ParameterName, 'The memory column to analyse (default: anon or RSS for processes, anon or working set for cgroups)')
-            [CompletionResult]::new('--limit', '--limit', [CompletionResultType]::ParameterName, 'The memory limit to project against: 2048Mi or 2Gi (powers of 1024), 2G (10^9, as Kubernetes), or bytes (default: the trace''s cgroup limit, else the host''s MemTotal)')
+            [CompletionResult]::new('--metric', '--metric', [CompletionResultType]::ParameterName, 'The memory column to analyse, as the trace names it (anon_bytes) or as the source''s header does (rss_kb in a CSV or pidstat export); default: anon or RSS for processes, anon or working set for cgroups')
+            [CompletionResult]::new('--limit', '--limit', [CompletionResultType]::ParameterName, 'The memory limit to project against: 2048Mi or 2Gi (powers of 1024), 2G (10^9, as Kubernetes), or bytes more than 0 (default: the trace''s cgroup limit, else the host''s MemTotal)')
             [CompletionResult]::new('--plot', '--plot', [CompletionResultType]::ParameterName, 'Draw memory over time, the envelope, the trend with its band, the limit and the projected crossing into this .svg or .png file (with several traces, the first)')
             [CompletionResult]::new('--min-growth', '--min-growth', [CompletionResultType]::ParameterName, 'Growth over the analysed window below which a trend is only "suspected", percent')
             [CompletionResult]::new('--min-rate', '--min-rate', [CompletionResultType]::ParameterName, 'Growth rate below which a leak is flagged as slow, in bytes per hour (1Mi = 2^20, 1M = 10^6, or bytes)')

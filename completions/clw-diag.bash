@@ -892,7 +892,7 @@ _clw__diag() {
             return 0
             ;;
         clw__subcmd__diag__subcmd__sample)
-            opts="-q -v -h -V --pid --cgroup --all --top --sort --watch --format --json --color --quiet --verbose --proc-root --cgroup-root --help --version"
+            opts="-q -v -h -V --pid --cgroup --all --top --sort --table --watch --format --json --color --quiet --verbose --proc-root --cgroup-root --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -912,6 +912,10 @@ _clw__diag() {
                     ;;
                 --sort)
                     COMPREPLY=($(compgen -W "rss pss uss swap" -- "${cur}"))
+                    return 0
+                    ;;
+                --table)
+                    COMPREPLY=($(compgen -W "processes cgroups host" -- "${cur}"))
                     return 0
                     ;;
                 --watch)

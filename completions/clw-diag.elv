@@ -62,6 +62,7 @@ set edit:completion:arg-completer[clw-diag] = {|@words|
             cand --cgroup 'Only this memory cgroup and its processes: a path relative to the memory hierarchy (/kubepods/pod1, as /proc/PID/cgroup prints it) or absolute (/sys/fs/cgroup/...). Repeatable'
             cand --top 'How many processes to show'
             cand --sort 'Rank processes by this figure (pss and uss read smaps_rollup of every process: slower)'
+            cand --table 'With --format csv, the table to write (one CSV is one table): the processes, the memory cgroups or the host'
             cand --watch 'Refresh every DURATION (500ms, 2s, 1m; a bare number is seconds; at least 100ms) until Ctrl-C; JSON output becomes JSON Lines'
             cand --format 'Output format: a table for people, JSON (the stable contract, see docs/json.md), CSV, or GitHub Actions annotations (triage)'
             cand --color 'When to colour the output; NO_COLOR in the environment means never for "auto"'
@@ -160,8 +161,8 @@ set edit:completion:arg-completer[clw-diag] = {|@words|
             cand help 'Print this message or the help of the given subcommand(s)'
         }
         &'clw-diag;analyze;memory-trace'= {
-            cand --metric 'The memory column to analyse (default: anon or RSS for processes, anon or working set for cgroups)'
-            cand --limit 'The memory limit to project against: 2048Mi or 2Gi (powers of 1024), 2G (10^9, as Kubernetes), or bytes (default: the trace''s cgroup limit, else the host''s MemTotal)'
+            cand --metric 'The memory column to analyse, as the trace names it (anon_bytes) or as the source''s header does (rss_kb in a CSV or pidstat export); default: anon or RSS for processes, anon or working set for cgroups'
+            cand --limit 'The memory limit to project against: 2048Mi or 2Gi (powers of 1024), 2G (10^9, as Kubernetes), or bytes more than 0 (default: the trace''s cgroup limit, else the host''s MemTotal)'
             cand --plot 'Draw memory over time, the envelope, the trend with its band, the limit and the projected crossing into this .svg or .png file (with several traces, the first)'
             cand --min-growth 'Growth over the analysed window below which a trend is only "suspected", percent'
             cand --min-rate 'Growth rate below which a leak is flagged as slow, in bytes per hour (1Mi = 2^20, 1M = 10^6, or bytes)'

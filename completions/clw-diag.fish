@@ -70,6 +70,9 @@ complete -c clw-diag -n "__fish_clw_diag_using_subcommand sample" -l sort -d 'Ra
 pss\t''
 uss\t''
 swap\t''"
+complete -c clw-diag -n "__fish_clw_diag_using_subcommand sample" -l table -d 'With --format csv, the table to write (one CSV is one table): the processes, the memory cgroups or the host' -r -f -a "processes\t''
+cgroups\t''
+host\t''"
 complete -c clw-diag -n "__fish_clw_diag_using_subcommand sample" -l watch -d 'Refresh every DURATION (500ms, 2s, 1m; a bare number is seconds; at least 100ms) until Ctrl-C; JSON output becomes JSON Lines' -r
 complete -c clw-diag -n "__fish_clw_diag_using_subcommand sample" -l format -d 'Output format: a table for people, JSON (the stable contract, see docs/json.md), CSV, or GitHub Actions annotations (triage)' -r -f -a "table\t''
 json\t''
@@ -168,8 +171,8 @@ complete -c clw-diag -n "__fish_clw_diag_using_subcommand analyze; and not __fis
 complete -c clw-diag -n "__fish_clw_diag_using_subcommand analyze; and not __fish_seen_subcommand_from memory-trace help" -s V -l version -d 'Print version'
 complete -c clw-diag -n "__fish_clw_diag_using_subcommand analyze; and not __fish_seen_subcommand_from memory-trace help" -f -a "memory-trace" -d 'Leak verdict, leak rate with a confidence interval, and time to the memory limit'
 complete -c clw-diag -n "__fish_clw_diag_using_subcommand analyze; and not __fish_seen_subcommand_from memory-trace help" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'
-complete -c clw-diag -n "__fish_clw_diag_using_subcommand analyze; and __fish_seen_subcommand_from memory-trace" -l metric -d 'The memory column to analyse (default: anon or RSS for processes, anon or working set for cgroups)' -r
-complete -c clw-diag -n "__fish_clw_diag_using_subcommand analyze; and __fish_seen_subcommand_from memory-trace" -l limit -d 'The memory limit to project against: 2048Mi or 2Gi (powers of 1024), 2G (10^9, as Kubernetes), or bytes (default: the trace\'s cgroup limit, else the host\'s MemTotal)' -r
+complete -c clw-diag -n "__fish_clw_diag_using_subcommand analyze; and __fish_seen_subcommand_from memory-trace" -l metric -d 'The memory column to analyse, as the trace names it (anon_bytes) or as the source\'s header does (rss_kb in a CSV or pidstat export); default: anon or RSS for processes, anon or working set for cgroups' -r
+complete -c clw-diag -n "__fish_clw_diag_using_subcommand analyze; and __fish_seen_subcommand_from memory-trace" -l limit -d 'The memory limit to project against: 2048Mi or 2Gi (powers of 1024), 2G (10^9, as Kubernetes), or bytes more than 0 (default: the trace\'s cgroup limit, else the host\'s MemTotal)' -r
 complete -c clw-diag -n "__fish_clw_diag_using_subcommand analyze; and __fish_seen_subcommand_from memory-trace" -l plot -d 'Draw memory over time, the envelope, the trend with its band, the limit and the projected crossing into this .svg or .png file (with several traces, the first)' -r -F
 complete -c clw-diag -n "__fish_clw_diag_using_subcommand analyze; and __fish_seen_subcommand_from memory-trace" -l min-growth -d 'Growth over the analysed window below which a trend is only "suspected", percent' -r
 complete -c clw-diag -n "__fish_clw_diag_using_subcommand analyze; and __fish_seen_subcommand_from memory-trace" -l min-rate -d 'Growth rate below which a leak is flagged as slow, in bytes per hour (1Mi = 2^20, 1M = 10^6, or bytes)' -r

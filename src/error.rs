@@ -44,7 +44,25 @@ pub enum Error {
     /// No memory cgroup hierarchy (v1 `memory` controller or v2 with `memory` enabled) was found.
     #[error("no memory cgroup hierarchy found under {}", path.display())]
     NoMemoryHierarchy { path: PathBuf },
-    /// The request itself is invalid (bad pid, bad field name...).
+    /// A file is not what the command reads: not an ELF core, a core of another architecture
+    /// or class, a directory where a file was named. `what` says what it is instead.
+    #[error("{}: {what}", path.display())]
+    NotSupported { path: PathBuf, what: String },
+    /// A command to run (`record -- CMD`) could not be started.
+    #[error("cannot start {program:?}: {source}")]
+    CannotStart {
+        program: String,
+        #[source]
+        source: io::Error,
+    },
+    /// A plot could not be drawn or written (`--plot`): `reason` is one line (the drawing
+    /// library's own error, or the I/O error of the output file).
+    #[error("{}: cannot draw the plot: {reason}", path.display())]
+    Plot { path: PathBuf, reason: String },
+    /// A record could not be encoded (a trace line, a report bundle entry).
+    #[error("cannot encode {what}: {reason}")]
+    Encode { what: &'static str, reason: String },
+    /// The request itself is invalid (bad pid, bad field name, `..` in a cgroup path...).
     #[error("{0}")]
     Usage(String),
     /// A remote server (Prometheus, debuginfod) could not be reached, timed out, or answered

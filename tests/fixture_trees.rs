@@ -282,11 +282,24 @@ fn vmmap_mappings_stream_and_collected_paths_agree() {
 
 #[test]
 fn csv_has_a_header_row_and_raw_bytes() {
+    // One CSV is one table (issue 12): the processes by default, the cgroups with --table.
     let o = run_fixture(&v1(), &["sample", "--pid", "4242", "--format", "csv"]);
     assert!(o.status.success());
-    let out = stdout(&o);
-    let mut blocks = out.split("\n\n");
-    let cg = blocks.next().unwrap();
+    let procs = stdout(&o);
+    assert!(procs.starts_with("pid,name,rss_bytes"), "{procs}");
+    assert!(procs.lines().nth(1).unwrap().starts_with("4242,python3,"));
+    assert!(
+        !procs.contains("\n\n"),
+        "one table, no second block: {procs}"
+    );
+    let o = run_fixture(
+        &v1(),
+        &[
+            "sample", "--pid", "4242", "--format", "csv", "--table", "cgroups",
+        ],
+    );
+    assert!(o.status.success());
+    let cg = stdout(&o);
     assert!(
         cg.starts_with("path,usage_bytes,working_set_bytes,effective_limit_bytes"),
         "{cg}"
@@ -295,9 +308,7 @@ fn csv_has_a_header_row_and_raw_bytes() {
         "/clw-fixture,{}",
         read_num(v1().join("sys/fs/cgroup/memory/clw-fixture/memory.usage_in_bytes"))
     )));
-    let procs = blocks.next().unwrap();
-    assert!(procs.starts_with("pid,name,rss_bytes"));
-    assert!(procs.lines().nth(1).unwrap().starts_with("4242,python3,"));
+    assert_eq!(cg.lines().count(), 2, "{cg}");
 }
 
 #[test]

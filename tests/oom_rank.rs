@@ -262,7 +262,12 @@ fn cgroup_v2_fixture_domain_and_oom_group() {
     // The table says the same for people.
     let o = run_fixture(tree.path(), &["oom-rank", "--cgroup", &ctr]);
     let text = stdout(&o);
-    assert!(text.contains("memory.oom.group is set on"), "{text}");
+    // Notes are on stderr, the table alone on stdout (issue 12).
+    assert!(
+        stderr(&o).contains("memory.oom.group is set on"),
+        "{}",
+        stderr(&o)
+    );
     assert!(text.contains("31337"), "{text}");
 }
 

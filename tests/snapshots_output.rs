@@ -5,6 +5,12 @@ mod common;
 
 use common::*;
 
+/// stdout, then the notes on stderr under a marker: the data and what people are told apart
+/// (issue 12: notes go to stderr, stdout carries only the data).
+fn both(o: &std::process::Output) -> String {
+    format!("{}--- stderr ---\n{}", stdout(o), stderr(o))
+}
+
 /// The JSON timestamp changes every run.
 fn redact_timestamp(s: &str) -> String {
     s.lines()
@@ -21,7 +27,7 @@ fn redact_timestamp(s: &str) -> String {
 
 #[test]
 fn sample_table_v1_hybrid() {
-    insta::assert_snapshot!(stdout(&run_fixture(
+    insta::assert_snapshot!(both(&run_fixture(
         &fixtures().join("v1-hybrid"),
         &["sample"]
     )));
@@ -29,7 +35,7 @@ fn sample_table_v1_hybrid() {
 
 #[test]
 fn sample_table_v2() {
-    insta::assert_snapshot!(stdout(&run_fixture(&fixtures().join("v2"), &["sample"])));
+    insta::assert_snapshot!(both(&run_fixture(&fixtures().join("v2"), &["sample"])));
 }
 
 #[test]
@@ -110,7 +116,7 @@ fn analyze_table_of_a_csv_trace() {
     }
     let p = d.path().join("service.csv");
     std::fs::write(&p, text).unwrap();
-    insta::assert_snapshot!(stdout(&run(&[
+    insta::assert_snapshot!(both(&run(&[
         "analyze",
         "memory-trace",
         p.to_str().unwrap(),
@@ -122,4 +128,79 @@ fn analyze_table_of_a_csv_trace() {
 #[test]
 fn help_vmmap() {
     insta::assert_snapshot!(stdout(&run(&["vmmap", "--help"])));
+}
+
+#[test]
+fn help_analyze() {
+    insta::assert_snapshot!(stdout(&run(&["analyze", "--help"])));
+}
+
+#[test]
+fn help_oom_rank() {
+    insta::assert_snapshot!(stdout(&run(&["oom-rank", "--help"])));
+}
+
+#[test]
+fn help_recommend() {
+    insta::assert_snapshot!(stdout(&run(&["recommend", "--help"])));
+}
+
+#[test]
+fn help_report() {
+    insta::assert_snapshot!(stdout(&run(&["report", "--help"])));
+}
+
+#[test]
+fn help_backtrace() {
+    insta::assert_snapshot!(stdout(&run(&["backtrace", "--help"])));
+}
+
+#[test]
+fn help_symbolize() {
+    insta::assert_snapshot!(stdout(&run(&["symbolize", "--help"])));
+}
+
+#[test]
+fn help_serve() {
+    insta::assert_snapshot!(stdout(&run(&["serve", "--help"])));
+}
+
+#[test]
+fn help_completions() {
+    insta::assert_snapshot!(stdout(&run(&["completions", "--help"])));
+}
+
+#[test]
+fn help_man() {
+    insta::assert_snapshot!(stdout(&run(&["man", "--help"])));
+}
+
+#[test]
+fn oom_rank_table_v2() {
+    insta::assert_snapshot!(both(&run_fixture(&fixtures().join("v2"), &["oom-rank"])));
+}
+
+#[test]
+fn oom_rank_table_v1_hybrid_cgroup() {
+    insta::assert_snapshot!(both(&run_fixture(
+        &fixtures().join("v1-hybrid"),
+        &["oom-rank", "--cgroup", "/clw-fixture"]
+    )));
+}
+
+#[test]
+fn oom_rank_json_v2() {
+    let o = run_fixture(&fixtures().join("v2"), &["oom-rank", "--json"]);
+    assert!(o.status.success(), "{}", stderr(&o));
+    insta::assert_snapshot!(stdout(&o));
+}
+
+#[test]
+fn oom_rank_json_v1_hybrid_cgroup() {
+    let o = run_fixture(
+        &fixtures().join("v1-hybrid"),
+        &["oom-rank", "--cgroup", "/clw-fixture", "--json"],
+    );
+    assert!(o.status.success(), "{}", stderr(&o));
+    insta::assert_snapshot!(stdout(&o));
 }

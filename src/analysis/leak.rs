@@ -105,6 +105,14 @@ pub struct LeakResult {
     pub time_to_limit_s: Option<f64>,
     /// Interval from the slope's confidence interval (upper is `null` when unbounded).
     pub time_to_limit_interval_s: Option<[Option<f64>; 2]>,
+    /// OOM kills the trace recorded (its `oom_kill` events, summing their counts); `null` when
+    /// the trace carries no events at all (CSV, Prometheus), so the count is unknown.
+    pub oom_kill_count: Option<u64>,
+    /// Seconds since the start of each `oom_kill` event.
+    pub oom_kills_s: Vec<f64>,
+    /// The trace ends in an OOM kill: the target was killed by SIGKILL right after an
+    /// `oom_kill` event (or a kill came after the last sample); `null` without events.
+    pub ended_in_oom_kill: Option<bool>,
     /// Practical thresholds not met, and other caveats.
     pub flags: Vec<String>,
     pub notes: Vec<String>,
@@ -150,6 +158,9 @@ fn empty(s: &Series, verdict: Verdict, note: &str) -> LeakResult {
         limit_source: None,
         time_to_limit_s: None,
         time_to_limit_interval_s: None,
+        oom_kill_count: None,
+        oom_kills_s: Vec::new(),
+        ended_in_oom_kill: None,
         flags: Vec::new(),
         notes: vec![note.to_string()],
         envelope: Vec::new(),
@@ -265,8 +276,19 @@ fn sse_mean(v: &[f64]) -> f64 {
     v.iter().map(|x| (x - m).powi(2)).sum()
 }
 
-/// Analyse one series.
+/// Analyse one series: the leak verdict, its rate, the time to the limit, and the OOM kills
+/// the trace recorded.
 pub fn analyze(s: &Series, opts: &LeakOptions) -> LeakResult {
+    let mut r = analyze_trend(s, opts);
+    if let Some((limit, src)) = &opts.limit {
+        r.limit_bytes = Some(*limit);
+        r.limit_source = Some(src.clone());
+    }
+    (r.oom_kill_count, r.oom_kills_s, r.ended_in_oom_kill) = super::oom_events::oom_kills(s);
+    r
+}
+
+fn analyze_trend(s: &Series, opts: &LeakOptions) -> LeakResult {
     if s.v.len() < MIN_SAMPLES {
         return empty(
             s,
@@ -476,6 +498,20 @@ mod tests {
             pid: vec![None; n],
             ..Series::default()
         }
+    }
+
+    #[test]
+    fn the_limit_is_reported_even_with_too_few_samples() {
+        let s = series(vec![0.0, 1.0], vec![1.0, 2.0]);
+        let r = analyze(
+            &s,
+            &LeakOptions {
+                limit: Some((1 << 20, "--limit".into())),
+                ..Default::default()
+            },
+        );
+        assert_eq!(r.verdict, Verdict::InsufficientData);
+        assert_eq!(r.limit_bytes, Some(1 << 20));
     }
 
     #[test]

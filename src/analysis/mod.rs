@@ -2,6 +2,7 @@
 
 pub mod leak;
 pub mod oom;
+pub mod oom_events;
 pub mod pressure;
 pub mod recommend;
 pub mod stats;

@@ -8,8 +8,8 @@ use clap::{Args, Subcommand};
 use clw_diag::analysis::leak::{analyze, LeakOptions, Verdict};
 use clw_diag::base::size;
 use clw_diag::render::leak::AnalyzeReport;
-use clw_diag::render::{self, plot};
-use clw_diag::trace::read;
+use clw_diag::render::plot;
+use clw_diag::trace::{read, Series};
 
 use super::{GlobalArgs, Output};
 
@@ -34,6 +34,26 @@ Examples:
   clw-diag analyze memory-trace trace.json --limit 2Gi --plot leak.svg
   clw-diag analyze memory-trace prom.json --json --fail-on-leak";
 
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn metric_names_of_csv_headers() {
+        assert_eq!(metric_key("rss_kb").as_deref(), Some("rss_bytes"));
+        assert_eq!(metric_key("RSS (MiB)").as_deref(), Some("rss_bytes"));
+        assert_eq!(metric_key("anon_bytes"), None);
+        assert_eq!(metric_key("working_set"), None);
+    }
+
+    #[test]
+    fn a_zero_limit_is_refused() {
+        assert!(parse_limit("0").is_err());
+        assert!(parse_limit("0Mi").is_err());
+        assert_eq!(parse_limit("1Ki"), Ok(1024));
+    }
+}
+
 #[derive(Debug, Args)]
 pub struct AnalyzeArgs {
     #[command(subcommand)]
@@ -55,13 +75,14 @@ pub struct TraceArgs {
     /// Run the leak detection (the default analysis; kept for the runbooks' command line).
     #[arg(long)]
     pub leak_detection: bool,
-    /// The memory column to analyse (default: anon or RSS for processes, anon or working set for
-    /// cgroups).
+    /// The memory column to analyse, as the trace names it (anon_bytes) or as the source's
+    /// header does (rss_kb in a CSV or pidstat export); default: anon or RSS for processes,
+    /// anon or working set for cgroups.
     #[arg(long, value_name = "NAME")]
     pub metric: Option<String>,
     /// The memory limit to project against: 2048Mi or 2Gi (powers of 1024), 2G (10^9, as
-    /// Kubernetes), or bytes (default: the trace's cgroup limit, else the host's MemTotal).
-    #[arg(long, value_name = "QUANTITY", value_parser = parse_quantity)]
+    /// Kubernetes), or bytes more than 0 (default: the trace's cgroup limit, else the host's MemTotal).
+    #[arg(long, value_name = "QUANTITY", value_parser = parse_limit)]
     pub limit: Option<u64>,
     /// Draw memory over time, the envelope, the trend with its band, the limit and the projected
     /// crossing into this .svg or .png file (with several traces, the first).
@@ -84,6 +105,44 @@ fn parse_quantity(s: &str) -> Result<u64, size::SizeError> {
     size::parse(s)
 }
 
+/// A limit of 0 bytes would make every trace "already above the limit".
+fn parse_limit(s: &str) -> Result<u64, String> {
+    match parse_quantity(s).map_err(|e| e.to_string())? {
+        0 => Err("a limit of 0 bytes projects nothing: give the limit (e.g. 2Gi, 512Mi)".into()),
+        l => Ok(l),
+    }
+}
+
+/// The trace's name for a metric given as a CSV header names the column (`rss_kb`,
+/// `RSS (MiB)`): the CSV reader converts such a column to bytes under `<name>_bytes`.
+fn metric_key(asked: &str) -> Option<String> {
+    let l = asked.trim().to_ascii_lowercase();
+    let unit = l
+        .trim_end_matches(')')
+        .rsplit(['_', ' ', '('])
+        .next()
+        .unwrap_or("");
+    if !matches!(
+        unit,
+        "kb" | "kib" | "k" | "mb" | "mib" | "m" | "gb" | "gib" | "g" | "b"
+    ) {
+        return None;
+    }
+    let base = l.split(['_', ' ', '(']).next().filter(|b| !b.is_empty())?;
+    Some(format!("{base}_bytes"))
+}
+
+/// Read `f`'s series for `metric`, accepting the source's column name too (see [`metric_key`]).
+fn read_series(f: &std::path::Path, metric: Option<&str>) -> clw_diag::Result<Vec<Series>> {
+    match read::read_file(f, metric) {
+        Err(e) => match metric.and_then(metric_key) {
+            Some(key) => read::read_file(f, Some(&key)).map_err(|_| e),
+            None => Err(e),
+        },
+        ok => ok,
+    }
+}
+
 fn host_mem_total(proc_root: &std::path::Path) -> Option<u64> {
     clw_diag::sample::host::read_host(proc_root)
         .ok()
@@ -96,9 +155,11 @@ pub fn run(a: AnalyzeArgs, g: &GlobalArgs, out: &Output) -> anyhow::Result<ExitC
     let mut warnings = Vec::new();
     let mut plotted = false;
     for f in &a.files {
-        let series = read::read_file(f, a.metric.as_deref())?;
+        let series = read_series(f, a.metric.as_deref())?;
         for s in series {
             warnings.extend(s.warnings.iter().cloned());
+            // The host's memory is a limit of last resort: the plot is scaled to the data then.
+            let host_only = a.limit.is_none() && s.limit_bytes.is_none();
             let limit = match (a.limit, s.limit_bytes, s.host_total_bytes) {
                 (Some(l), ..) => Some((l, "--limit".to_string())),
                 (None, Some(l), _) => Some((l, "the trace's cgroup limit".to_string())),
@@ -119,7 +180,12 @@ pub fn run(a: AnalyzeArgs, g: &GlobalArgs, out: &Output) -> anyhow::Result<ExitC
             };
             let r = analyze(&s, &opts);
             if let (Some(p), false) = (&a.plot, plotted) {
-                plot::plot(&s, &r, p)?;
+                let scale = if host_only {
+                    plot::Scale::Data
+                } else {
+                    plot::Scale::Limit
+                };
+                plot::plot(&s, &r, p, scale)?;
                 plotted = true;
                 out.detail(&format!("plot written to {}", p.display()));
             }
@@ -133,7 +199,7 @@ pub fn run(a: AnalyzeArgs, g: &GlobalArgs, out: &Output) -> anyhow::Result<ExitC
     let report = AnalyzeReport { results, warnings };
     let stdout = std::io::stdout();
     let mut w = BufWriter::new(stdout.lock());
-    render::render(&report, out.format, out.style, &mut w)?;
+    out.render(&report, None, &mut w)?;
     w.flush()?;
     Ok(if a.fail_on_leak && leak {
         ExitCode::from(1)

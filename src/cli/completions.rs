@@ -64,6 +64,10 @@ pub fn man(a: ManArgs) -> anyhow::Result<ExitCode> {
                 .with_context(|| format!("{}: cannot write man pages", dir.display()))?;
         }
         None => {
+            // The same page as `--dir` writes: clap_mangen::generate_to leaves out the `help`
+            // subcommand and builds the command first.
+            let mut cmd = cmd.disable_help_subcommand(true);
+            cmd.build();
             let mut buf = Vec::new();
             clap_mangen::Man::new(cmd).render(&mut buf)?;
             std::io::stdout().lock().write_all(&buf)?;

@@ -21,7 +21,7 @@ use std::path::PathBuf;
 use std::process::ExitCode;
 
 use clap::{Args, Parser, Subcommand, ValueEnum};
-use clw_diag::render::{Format, Style};
+use clw_diag::render::{self, Format, Style};
 
 pub use completions::{CompletionsArgs, ManArgs};
 
@@ -185,14 +185,15 @@ impl Output {
             ColorArg::Never => false,
             ColorArg::Auto => tty && !no_color,
         };
-        let width = if tty {
-            comfy_table::Table::new().width()
-        } else {
-            None
-        };
+        let width = table_width(tty);
         Output {
             format,
-            style: Style { color, width },
+            style: Style {
+                color,
+                width,
+                notes_apart: false,
+                table: None,
+            },
             quiet: g.quiet,
             verbose: g.verbose,
         }
@@ -205,6 +206,29 @@ impl Output {
         }
     }
 
+    /// Render `report` on `w` in the chosen format, with the tables' notes on stderr (through
+    /// [`Output::note`], so `-q` silences them) instead of under the data: stdout carries only
+    /// the data. `table` picks the table of a several-table report for `--format csv`.
+    pub fn render<R: render::Report + ?Sized>(
+        &self,
+        report: &R,
+        table: Option<&'static str>,
+        w: &mut dyn Write,
+    ) -> std::io::Result<()> {
+        let style = Style {
+            notes_apart: true,
+            table,
+            ..self.style
+        };
+        render::render(report, self.format, style, w)?;
+        if self.format == Format::Table {
+            // The data first: a note must not appear in the middle of buffered table lines.
+            w.flush()?;
+            render::notes(report).iter().for_each(|n| self.note(n));
+        }
+        Ok(())
+    }
+
     /// Verbose detail on stderr (-v).
     pub fn detail(&self, msg: &str) {
         if self.verbose > 0 && !self.quiet {
@@ -213,11 +237,100 @@ impl Output {
     }
 }
 
+impl Command {
+    /// The command's name as typed.
+    fn name(&self) -> &'static str {
+        match self {
+            Command::Sample(_) => "sample",
+            Command::Vmmap(_) => "vmmap",
+            Command::Triage(_) => "triage",
+            Command::Record(_) => "record",
+            Command::Analyze(_) => "analyze",
+            Command::OomRank(_) => "oom-rank",
+            Command::Recommend(_) => "recommend",
+            Command::Report(_) => "report",
+            Command::Backtrace(_) => "backtrace",
+            Command::Symbolize(_) => "symbolize",
+            Command::Serve(_) => "serve",
+            Command::Completions(_) => "completions",
+            Command::Man(_) => "man",
+        }
+    }
+
+    /// The output formats the command honours (`--format`, `--json`): [`run`] refuses the
+    /// others with exit 2 before any work. A command's owner changes its line when it learns a
+    /// format; `csv` means one table per stream (see `render::Report::csv_tables`).
+    fn formats(&self) -> &'static [Format] {
+        use Format::{Csv, Github, Json, Table};
+        match self {
+            Command::Sample(_) | Command::Vmmap(_) | Command::Analyze(_) => &[Table, Json, Csv],
+            Command::OomRank(_) | Command::Recommend(_) | Command::Backtrace(_) => {
+                &[Table, Json, Csv]
+            }
+            Command::Triage(_) => &[Table, Json, Csv, Github],
+            // The report is text or JSON; record prints a summary; symbolize's --json is on
+            // its way (issue 12).
+            Command::Report(_) | Command::Record(_) | Command::Symbolize(_) => &[Table, Json],
+            // Metrics over HTTP, a shell script, a man page: no data on stdout to format.
+            Command::Serve(_) | Command::Completions(_) | Command::Man(_) => &[Table],
+        }
+    }
+}
+
+/// Refuse `format` for `command` unless it is one of `supported`: the one-line usage error
+/// (exit 2) printed before any work.
+fn check_format(command: &str, format: Format, supported: &[Format]) -> anyhow::Result<()> {
+    if supported.contains(&format) {
+        return Ok(());
+    }
+    let name = format_name(format);
+    if format == Format::Github {
+        anyhow::bail!(
+            "--format github is not available for {command}: github is only for triage \
+             (GitHub Actions annotations)"
+        );
+    }
+    let instead = if supported.contains(&Format::Json) {
+        "use --json"
+    } else {
+        "use --format table"
+    };
+    anyhow::bail!("{name} is not available for {command}; {instead}")
+}
+
+fn format_name(f: Format) -> &'static str {
+    match f {
+        Format::Table => "table",
+        Format::Json => "json",
+        Format::Csv => "csv",
+        Format::Github => "github",
+    }
+}
+
+/// The width tables fit: `COLUMNS` when set (as `ps` honours it, on a terminal or not), else
+/// the terminal's, and 80 on a terminal that reports no size (a pty left at 0 columns);
+/// `None` off a terminal (natural width, for pipes and files).
+fn table_width(tty: bool) -> Option<u16> {
+    let columns = std::env::var("COLUMNS")
+        .ok()
+        .and_then(|v| v.trim().parse::<u16>().ok())
+        .filter(|w| *w > 0);
+    if columns.is_some() {
+        return columns;
+    }
+    if !tty {
+        return None;
+    }
+    let terminal = comfy_table::Table::new().width().filter(|w| *w > 0);
+    Some(terminal.unwrap_or(80))
+}
+
 /// Run the parsed command line.
 pub fn run(cli: Cli) -> anyhow::Result<ExitCode> {
     let out = Output::from_args(&cli.global);
     let Some(command) = cli.command else {
         if cli.report.any() {
+            check_format("report", out.format, &[Format::Table, Format::Json])?;
             return report::run(cli.report, &cli.global, &out);
         }
         // No subcommand and no report flag: the help, as a usage error.
@@ -231,6 +344,7 @@ pub fn run(cli: Cli) -> anyhow::Result<ExitCode> {
              after `report`"
         );
     }
+    check_format(command.name(), out.format, command.formats())?;
     match command {
         Command::Report(a) => report::run(a, &cli.global, &out),
         Command::Sample(a) => sample::run(a, &cli.global, &out),

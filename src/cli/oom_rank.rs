@@ -61,7 +61,7 @@ pub fn run(a: OomRankArgs, g: &GlobalArgs, out: &Output) -> anyhow::Result<ExitC
     }
     let stdout = std::io::stdout();
     let mut w = BufWriter::new(stdout.lock());
-    render::render(&r, out.format, out.style, &mut w)?;
+    out.render(&r, None, &mut w)?;
     w.flush()?;
     Ok(ExitCode::SUCCESS)
 }

@@ -13,7 +13,7 @@ use clw_diag::analysis::recommend::sources::{self, Plan, PrometheusSource, Reque
 use clw_diag::analysis::recommend::Policy;
 use clw_diag::base::duration;
 use clw_diag::render::recommend::{emit, Emit};
-use clw_diag::render::{self, recommend_plot};
+use clw_diag::render::recommend_plot;
 
 use super::{GlobalArgs, Output};
 
@@ -236,7 +236,7 @@ pub fn run(a: RecommendArgs, g: &GlobalArgs, out: &Output) -> anyhow::Result<Exi
     let mut w = BufWriter::new(stdout.lock());
     match emit_kind {
         Some(k) => emit(&report, k, policy, &mut w)?,
-        None => render::render(&report, out.format, out.style, &mut w)?,
+        None => out.render(&report, None, &mut w)?,
     }
     w.flush()?;
     Ok(ExitCode::SUCCESS)

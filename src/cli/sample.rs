@@ -52,10 +52,31 @@ pub struct SampleArgs {
     /// Rank processes by this figure (pss and uss read smaps_rollup of every process: slower).
     #[arg(long, value_enum, default_value_t = SortArg::Rss)]
     pub sort: SortArg,
+    /// With --format csv, the table to write (one CSV is one table): the processes, the
+    /// memory cgroups or the host.
+    #[arg(long, value_enum, value_name = "TABLE", default_value_t = CsvTable::Processes)]
+    pub table: CsvTable,
     /// Refresh every DURATION (500ms, 2s, 1m; a bare number is seconds; at least 100ms) until
     /// Ctrl-C; JSON output becomes JSON Lines.
     #[arg(long, value_name = "DURATION", value_parser = parse_duration)]
     pub watch: Option<Duration>,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum CsvTable {
+    Processes,
+    Cgroups,
+    Host,
+}
+
+impl CsvTable {
+    fn name(self) -> &'static str {
+        match self {
+            CsvTable::Processes => "processes",
+            CsvTable::Cgroups => "cgroups",
+            CsvTable::Host => "host",
+        }
+    }
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
@@ -113,7 +134,7 @@ pub fn run(a: SampleArgs, g: &GlobalArgs, out: &Output) -> anyhow::Result<ExitCo
             snap.notes.iter().for_each(|n| out.note(n));
         }
         let mut w = std::io::BufWriter::new(stdout.lock());
-        render::render(&snap, out.format, out.style, &mut w)?;
+        out.render(&snap, Some(a.table.name()), &mut w)?;
         w.flush()?;
         return Ok(ExitCode::SUCCESS);
     };
@@ -135,7 +156,7 @@ pub fn run(a: SampleArgs, g: &GlobalArgs, out: &Output) -> anyhow::Result<ExitCo
                 if out.format == Format::Table {
                     writeln!(w, "clw-diag sample, every {:?} (Ctrl-C to stop)\n", every)?;
                 }
-                render::render(&snap, out.format, out.style, &mut w)?;
+                out.render(&snap, Some(a.table.name()), &mut w)?;
             }
         }
         w.flush()?;

@@ -6,7 +6,7 @@ use std::process::ExitCode;
 use clap::{Args, ValueEnum};
 use clw_diag::analysis::vmmap::{self, SortKey, VmmapOptions};
 use clw_diag::render::rows::StreamRows;
-use clw_diag::render::{self, Format};
+use clw_diag::render::Format;
 
 use super::{GlobalArgs, Output, PidArg};
 
@@ -90,7 +90,9 @@ pub fn run(a: VmmapArgs, g: &GlobalArgs, out: &Output) -> anyhow::Result<ExitCod
     let report = if stream {
         let mut sink = StreamRows::new(&mut w, out.format);
         let r = vmmap::vmmap_streaming(&g.proc_root, pid, opts, Some(&mut sink))?;
-        writeln!(w)?;
+        if out.format == Format::Table {
+            writeln!(w)?;
+        }
         r
     } else {
         vmmap::vmmap(&g.proc_root, pid, opts)?
@@ -100,7 +102,9 @@ pub fn run(a: VmmapArgs, g: &GlobalArgs, out: &Output) -> anyhow::Result<ExitCod
         report.totals.mappings,
         g.proc_root.display()
     ));
-    render::render(&report, out.format, out.style, &mut w)?;
+    // One CSV is one table: the mappings with --mappings, else the categories.
+    let table = a.mappings.then_some("mappings");
+    out.render(&report, table, &mut w)?;
     w.flush()?;
     Ok(ExitCode::SUCCESS)
 }

@@ -6,7 +6,7 @@ use super::{Cell, Table};
 
 fn value(c: &Cell) -> String {
     match c {
-        Cell::Text(s) => s.clone(),
+        Cell::Text(s) | Cell::Elide { text: s, .. } => s.clone(),
         Cell::Bytes(b) | Cell::Quantity(b) => b.map(|v| v.to_string()).unwrap_or_default(),
         Cell::Int(v) => v.map(|v| v.to_string()).unwrap_or_default(),
         Cell::Pct(p) => p.map(|v| format!("{v:.2}")).unwrap_or_default(),

@@ -18,6 +18,20 @@ fn rate(b: f64) -> String {
     format!("{:+.2} MiB/h", b * 3600.0 / 1048576.0)
 }
 
+/// The TIME TO LIMIT cell: an OOM kill that ended the trace, a limit already reached, or the
+/// projected time.
+fn time_to_limit(r: &LeakResult) -> String {
+    if r.ended_in_oom_kill == Some(true) {
+        let at = r.oom_kills_s.last().copied().unwrap_or(0.0);
+        return format!("OOM-killed at {}", duration(at));
+    }
+    match r.time_to_limit_s {
+        Some(t) if t <= 0.0 => "already above the limit".into(),
+        Some(t) => duration(t),
+        None => "-".into(),
+    }
+}
+
 impl Report for AnalyzeReport {
     fn tables(&self) -> Vec<Table> {
         let mut notes = Vec::new();
@@ -40,13 +54,27 @@ impl Report for AnalyzeReport {
             if let (Some(src), Some(l)) = (&r.limit_source, r.limit_bytes) {
                 notes.push(format!("{name}: limit {} ({src})", iec(l)));
             }
-            if let Some([lo, hi]) = r.time_to_limit_interval_s {
+            let at_limit =
+                r.ended_in_oom_kill == Some(true) || r.time_to_limit_s.is_some_and(|t| t <= 0.0);
+            if at_limit {
+                // The table says "OOM-killed" or "already above the limit": no interval.
+            } else if let Some([lo, hi]) = r.time_to_limit_interval_s {
                 notes.push(format!(
                     "{name}: time to limit between {} and {}",
                     lo.map(duration).unwrap_or_else(|| "-".into()),
                     hi.map(duration)
                         .unwrap_or_else(|| "never (the interval includes no growth)".into())
                 ));
+            }
+            match (r.oom_kill_count, r.ended_in_oom_kill) {
+                (Some(n), Some(true)) => notes.push(format!(
+                    "{name}: the trace ends in an OOM kill ({n} recorded, the last at {})",
+                    duration(r.oom_kills_s.last().copied().unwrap_or(0.0))
+                )),
+                (Some(n), _) if n > 0 => {
+                    notes.push(format!("{name}: {n} OOM kill(s) recorded in the trace"))
+                }
+                _ => {}
             }
             for f in r.flags.iter().chain(&r.notes) {
                 notes.push(format!("{name}: {f}"));
@@ -91,11 +119,7 @@ impl Report for AnalyzeReport {
                                 .unwrap_or_else(|| "-".into()),
                         ),
                         Cell::Pct(r.growth_pct),
-                        Cell::text(
-                            r.time_to_limit_s
-                                .map(duration)
-                                .unwrap_or_else(|| "-".into()),
-                        ),
+                        Cell::text(time_to_limit(r)),
                     ]
                 })
                 .collect(),

@@ -4,8 +4,13 @@
 //! - `table`: comfy-table, IEC units (KiB, MiB, GiB), `-` for unknown, colour only when asked.
 //! - `json`: the model itself via serde; integer bytes, units in field names, `null` for unknown.
 //!   This is the stable contract documented in `docs/json.md`.
-//! - `csv`: the same tables with raw integers (bytes), one header row per table; several tables
-//!   are separated by an empty line.
+//! - `csv`: one table per stream (one header row, raw integers, bytes): a report with several
+//!   tables says which one in [`Report::csv_tables`] (`sample --table`); older reports with
+//!   several tables still separate them by an empty line until they choose.
+//!
+//! Notes (the lines under a table) are for people: with [`Style::notes_apart`] the caller shows
+//! them itself (the CLI puts them on stderr, where `-q` silences them) and stdout carries only
+//! the data; [`notes`] collects them.
 
 mod backtrace;
 mod csv_out;
@@ -44,8 +49,15 @@ pub enum Format {
 pub struct Style {
     /// Emit ANSI colours (pressure states, headers).
     pub color: bool,
-    /// Fit tables to this terminal width; `None` when not a terminal.
+    /// Fit tables to this width in columns (a terminal's, or `COLUMNS`); `None` lays tables out
+    /// at their natural width (not a terminal).
     pub width: Option<u16>,
+    /// The caller shows the tables' notes itself (see [`notes`]); `false` writes them under
+    /// each table (a report embedding a command's tables in its own text).
+    pub notes_apart: bool,
+    /// Which table `--format csv` writes, for reports with several (e.g. `processes`); `None`
+    /// is the report's default.
+    pub table: Option<&'static str>,
 }
 
 /// One cell of a table.
@@ -63,11 +75,46 @@ pub enum Cell {
     /// A size to configure (a recommended request or limit), bytes: shown rounded up to whole
     /// MiB, as the `--emit` snippets write it (`1150 MiB`, never `1.12 GiB`); raw bytes in CSV.
     Quantity(Option<u64>),
+    /// Long text a table shortens with `…` rather than wrap, as `ps` does: at most `max`
+    /// characters even at the natural width, fewer to fit the terminal; CSV and JSON keep it
+    /// whole. `keep` says which end carries the meaning.
+    Elide {
+        text: String,
+        keep: Keep,
+        max: usize,
+    },
+}
+
+/// Which end of an [`Cell::Elide`] text a table keeps.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Keep {
+    /// The start: command lines (the program name matters most).
+    Start,
+    /// The end: cgroup and file paths (the leaf names the container or file).
+    End,
 }
 
 impl Cell {
     pub fn text(s: impl Into<String>) -> Cell {
         Cell::Text(s.into())
+    }
+
+    /// A command line: one line, its start kept, at most `max` characters in a table.
+    pub fn command(s: &str, max: usize) -> Cell {
+        Cell::Elide {
+            text: one_line(s),
+            keep: Keep::Start,
+            max,
+        }
+    }
+
+    /// A path (cgroup, file): one line, its end kept, at most `max` characters in a table.
+    pub fn path(s: &str, max: usize) -> Cell {
+        Cell::Elide {
+            text: one_line(s),
+            keep: Keep::End,
+            max,
+        }
     }
 }
 
@@ -76,11 +123,29 @@ impl Cell {
 pub struct Column {
     pub title: &'static str,
     pub key: &'static str,
+    /// When a table does not fit the terminal even with its text elided, columns with a higher
+    /// `shed` are left out first (the title says which); 0 is never left out (the line is cut
+    /// at the width instead).
+    pub shed: u8,
 }
 
 /// Shorthand for a column.
 pub const fn col(title: &'static str, key: &'static str) -> Column {
-    Column { title, key }
+    Column {
+        title,
+        key,
+        shed: 0,
+    }
+}
+
+impl Column {
+    /// This column may be left out of a table too wide for the terminal; higher goes first.
+    pub const fn shed(self, order: u8) -> Column {
+        Column {
+            shed: order,
+            ..self
+        }
+    }
 }
 
 /// A table of a report.
@@ -102,6 +167,16 @@ pub trait Report: Serialize {
     /// table and CSV formats.
     fn write_rows(&self, _format: Format, _out: &mut dyn Write) -> io::Result<()> {
         Ok(())
+    }
+
+    /// The tables `--format csv` writes: one CSV stream is one table, so a report with several
+    /// tables picks one by `table` (its default when `None`). The default writes every table
+    /// of [`Report::tables`], separated by an empty line (reports that have not chosen yet).
+    ///
+    /// Errors: a table name this report does not have (`InvalidInput`).
+    fn csv_tables(&self, table: Option<&str>) -> io::Result<Vec<Table>> {
+        let _ = table;
+        Ok(self.tables())
     }
 
     /// GitHub Actions annotations, one per line; `None` when the command has none.
@@ -139,7 +214,7 @@ pub fn render<R: Report + ?Sized>(
         }
         Format::Csv => {
             report.write_rows(format, out)?;
-            csv_out::write(&report.tables(), out)
+            csv_out::write(&report.csv_tables(style.table)?, out)
         }
         Format::Github => match report.github() {
             Some(lines) => lines.iter().try_for_each(|l| writeln!(out, "{l}")),
@@ -148,6 +223,12 @@ pub fn render<R: Report + ?Sized>(
             )),
         },
     }
+}
+
+/// The notes of `report`'s tables in table format, in order: what [`render`] leaves out of the
+/// data when [`Style::notes_apart`] is set.
+pub fn notes<R: Report + ?Sized>(report: &R) -> Vec<String> {
+    report.tables().into_iter().flat_map(|t| t.notes).collect()
 }
 
 /// Make text safe for one table line: control characters (newlines in a command line, escape

@@ -1,6 +1,7 @@
 //! Plots of a leak analysis (plotters): memory over time, the lower envelope, the fitted trend
-//! with its 95 % band, the limit and the projected crossing. SVG or PNG by the file extension;
-//! PNG text is drawn with the DejaVu Sans font embedded in the binary (no system libraries).
+//! with its 95 % band, the limit, the projected crossing and the OOM kills the trace recorded.
+//! SVG or PNG by the file extension; PNG text is drawn with the DejaVu Sans font embedded in the
+//! binary (no system libraries).
 
 use std::path::Path;
 use std::sync::Once;
@@ -57,19 +58,62 @@ fn decimate(t: &[f64], v: &[f64], max: usize) -> Vec<(f64, f64)> {
     out
 }
 
-fn draw_err<E: std::fmt::Debug>(path: &Path) -> impl Fn(E) -> Error + '_ {
-    move |e| Error::Usage(format!("{}: cannot draw the plot: {e:?}", path.display()))
+/// How tall the memory axis is.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Scale {
+    /// Up to the limit (a cgroup's, or `--limit`): how close the data came is the point.
+    Limit,
+    /// Up to the data and its projection: the limit is only the host's MemTotal, which would
+    /// flatten a 100 MiB trace against 64 GiB; the limit is drawn only if it is in view.
+    Data,
 }
 
-/// Draw the plot of `r` (computed from `s`) into `out` (`.svg` or `.png`).
+fn draw_err<E: std::fmt::Display>(path: &Path) -> impl Fn(E) -> Error + '_ {
+    move |e| Error::Plot {
+        path: path.to_path_buf(),
+        reason: e.to_string().replace('\n', " "),
+    }
+}
+
+/// Check that `out` can be written before drawing, so that a missing directory is one line
+/// naming it rather than the drawing library's error chain at the end.
+pub(crate) fn check_writable(out: &Path) -> Result<()> {
+    let plot_err = |reason: String| Error::Plot {
+        path: out.to_path_buf(),
+        reason,
+    };
+    let parent = out.parent().filter(|p| !p.as_os_str().is_empty());
+    if let Some(dir) = parent {
+        if !dir.is_dir() {
+            return Err(plot_err(format!(
+                "the directory {} does not exist",
+                dir.display()
+            )));
+        }
+    }
+    std::fs::OpenOptions::new()
+        .write(true)
+        .create(true)
+        .truncate(true)
+        .open(out)
+        .map(drop)
+        .map_err(|e| plot_err(format!("cannot write the file: {e}")))
+}
+
+/// Draw the plot of `r` (computed from `s`) into `out` (`.svg` or `.png`), the memory axis
+/// scaled as `scale` says.
 ///
-/// Errors: an unknown extension, or the file cannot be written.
-pub fn plot(s: &Series, r: &LeakResult, out: &Path) -> Result<()> {
+/// Errors: an unknown extension ([`Error::Usage`]); the file cannot be written or the drawing
+/// fails ([`Error::Plot`], one line with the path and the reason).
+pub fn plot(s: &Series, r: &LeakResult, out: &Path, scale: Scale) -> Result<()> {
     let ext = out
         .extension()
         .and_then(|e| e.to_str())
         .unwrap_or("")
         .to_ascii_lowercase();
+    if matches!(ext.as_str(), "svg" | "png") {
+        check_writable(out)?;
+    }
     // Text is measured (SVG) and drawn (PNG) with the embedded font.
     register_font();
     match ext.as_str() {
@@ -78,12 +122,14 @@ pub fn plot(s: &Series, r: &LeakResult, out: &Path) -> Result<()> {
             s,
             r,
             out,
+            scale,
         ),
         "png" => draw(
             BitMapBackend::new(out, (1200, 700)).into_drawing_area(),
             s,
             r,
             out,
+            scale,
         ),
         _ => Err(Error::Usage(format!(
             "{}: --plot needs a .svg or .png file name",
@@ -97,6 +143,7 @@ fn draw<DB: DrawingBackend>(
     s: &Series,
     r: &LeakResult,
     out: &Path,
+    scale: Scale,
 ) -> Result<()>
 where
     DB::ErrorType: 'static,
@@ -112,10 +159,21 @@ where
     .max(1.0);
     let (div, unit) = time_unit(x_max);
     let v_max = s.v.iter().copied().fold(0.0, f64::max);
-    let y_max = r
-        .limit_bytes
-        .map_or(v_max, |l| (l as f64).max(v_max))
-        .max(1.0)
+    // The trend (and its band's upper edge) at the right end of the plot.
+    let projected = match (r.fit, r.slope_ci_bytes_per_s, r.window_s) {
+        (Some((slope, icpt)), Some([_, hi]), Some([w0, w1])) => {
+            let t_mid = (w0 + w1) / 2.0;
+            let y_mid = icpt + slope * t_mid;
+            y_mid + hi.max(slope) * (x_max - t_mid)
+        }
+        _ => 0.0,
+    };
+    let data_max = v_max.max(projected);
+    let y_max = match (scale, r.limit_bytes) {
+        (Scale::Limit, Some(l)) => (l as f64).max(data_max),
+        _ => data_max,
+    }
+    .max(1.0)
         * 1.08
         / MIB;
     let caption = format!(
@@ -198,7 +256,24 @@ where
             .label("Theil–Sen trend")
             .legend(|(x, y)| PathElement::new(vec![(x, y), (x + 20, y)], RGBColor(230, 120, 40)));
     }
-    if let Some(limit) = r.limit_bytes {
+    if !r.oom_kills_s.is_empty() {
+        let color = RGBColor(150, 0, 150);
+        chart
+            .draw_series(r.oom_kills_s.iter().map(|&k| {
+                PathElement::new(
+                    vec![(k / div, 0.0), (k / div, y_max)],
+                    color.stroke_width(2),
+                )
+            }))
+            .map_err(&e)?
+            .label(if r.ended_in_oom_kill == Some(true) {
+                "OOM kill (ends the trace)"
+            } else {
+                "OOM kill"
+            })
+            .legend(move |(x, y)| PathElement::new(vec![(x + 10, y - 6), (x + 10, y + 6)], color));
+    }
+    if let Some(limit) = r.limit_bytes.filter(|l| (*l as f64 / MIB) <= y_max) {
         let y = limit as f64 / MIB;
         chart
             .draw_series(LineSeries::new(

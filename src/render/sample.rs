@@ -1,31 +1,36 @@
 //! Tables of `sample`.
 
-use super::{col, one_line, Cell, Report, Table};
+use super::{col, one_line, Cell, Keep, Report, Table};
 use crate::analysis::pressure::Snapshot;
 
-/// Keep the first `max` characters (commands: the program name matters most).
-fn clip(s: &str, max: usize) -> String {
-    if s.chars().count() <= max {
-        s.to_string()
-    } else {
-        let mut t: String = s.chars().take(max - 1).collect();
-        t.push('…');
-        t
-    }
-}
-
-/// Keep the last `max` characters (cgroup paths: the leaf names the container).
-fn clip_left(s: &str, max: usize) -> String {
-    let n = s.chars().count();
-    if n <= max {
-        s.to_string()
-    } else {
-        let t: String = s.chars().skip(n - (max - 1)).collect();
-        format!("…{t}")
-    }
-}
+/// The CSV table names of [`Snapshot`], in the order of its tables.
+const CSV_TABLES: [&str; 3] = ["host", "cgroups", "processes"];
 
 impl Report for Snapshot {
+    /// One table: `processes` by default, or `cgroups` or `host`; a section the snapshot does
+    /// not have (`--pid` has no host table) writes nothing.
+    fn csv_tables(&self, table: Option<&str>) -> std::io::Result<Vec<Table>> {
+        let want = table.unwrap_or("processes");
+        let all = self.tables();
+        // tables() leaves out the host and cgroup tables when the snapshot has none.
+        let present = [
+            self.host.is_some(),
+            self.cgroup_version.is_some() || !self.cgroups.is_empty(),
+            true,
+        ];
+        let Some(idx) = CSV_TABLES.iter().position(|t| *t == want) else {
+            return Err(std::io::Error::new(
+                std::io::ErrorKind::InvalidInput,
+                format!("sample has no table {want:?} (host, cgroups, processes)"),
+            ));
+        };
+        if !present[idx] {
+            return Ok(Vec::new());
+        }
+        let at = present[..idx].iter().filter(|p| **p).count();
+        Ok(all.into_iter().skip(at).take(1).collect())
+    }
+
     fn tables(&self) -> Vec<Table> {
         let mut out = Vec::new();
         if let Some(h) = &self.host {
@@ -50,12 +55,12 @@ impl Report for Snapshot {
                     col("TOTAL", "total_bytes"),
                     col("USED", "used_bytes"),
                     col("AVAILABLE", "available_bytes"),
-                    col("USED%", "used_pct"),
-                    col("SWAP USED", "swap_used_bytes"),
-                    col("SWAP TOTAL", "swap_total_bytes"),
+                    col("USED%", "used_pct").shed(1),
+                    col("SWAP USED", "swap_used_bytes").shed(2),
+                    col("SWAP TOTAL", "swap_total_bytes").shed(3),
                     col("PSI SOME 10s", "psi_some_avg10_pct"),
-                    col("60s", "psi_some_avg60_pct"),
-                    col("300s", "psi_some_avg300_pct"),
+                    col("60s", "psi_some_avg60_pct").shed(4),
+                    col("300s", "psi_some_avg300_pct").shed(5),
                     col("OOM KILLS", "oom_kill_count"),
                     col("STATE", "state"),
                 ],
@@ -90,7 +95,7 @@ impl Report for Snapshot {
                 if !c.pressure.reasons.is_empty() {
                     notes.push(format!(
                         "{} {}: {}",
-                        clip_left(&c.memory.path, 70),
+                        super::table::elide(&one_line(&c.memory.path), 70, Keep::End),
                         c.pressure.state.as_str(),
                         c.pressure.reasons.join("; ")
                     ));
@@ -106,12 +111,12 @@ impl Report for Snapshot {
                     col("USAGE", "usage_bytes"),
                     col("WORKING SET", "working_set_bytes"),
                     col("LIMIT", "effective_limit_bytes"),
-                    col("USAGE%", "usage_pct"),
+                    col("USAGE%", "usage_pct").shed(6),
                     col("WS%", "working_set_pct"),
-                    col("PEAK", "peak_bytes"),
-                    col("ANON", "anon_bytes"),
-                    col("FILE", "file_bytes"),
-                    col("SWAP", "swap_bytes"),
+                    col("PEAK", "peak_bytes").shed(4),
+                    col("ANON", "anon_bytes").shed(3),
+                    col("FILE", "file_bytes").shed(2),
+                    col("SWAP", "swap_bytes").shed(5),
                     col("OOM KILLS", "oom_kill_count"),
                     col("STATE", "state"),
                 ],
@@ -121,7 +126,7 @@ impl Report for Snapshot {
                     .map(|c| {
                         let m = &c.memory;
                         vec![
-                            Cell::text(clip_left(&one_line(&m.path), 70)),
+                            Cell::path(&m.path, 70),
                             Cell::Bytes(m.usage_bytes),
                             Cell::Bytes(m.working_set_bytes),
                             Cell::Limit(m.effective_limit_bytes),
@@ -157,13 +162,13 @@ impl Report for Snapshot {
                 col("PID", "pid"),
                 col("NAME", "name"),
                 col("RSS", "rss_bytes"),
-                col("ANON", "anon_bytes"),
-                col("FILE", "file_bytes"),
-                col("SHMEM", "shmem_bytes"),
-                col("SWAP", "swap_bytes"),
+                col("ANON", "anon_bytes").shed(4),
+                col("FILE", "file_bytes").shed(3),
+                col("SHMEM", "shmem_bytes").shed(6),
+                col("SWAP", "swap_bytes").shed(5),
                 col("PSS", "pss_bytes"),
-                col("USS", "uss_bytes"),
-                col("OOM_ADJ", "oom_score_adj"),
+                col("USS", "uss_bytes").shed(1),
+                col("OOM_ADJ", "oom_score_adj").shed(2),
                 col("MEMCG", "memory_cgroup"),
                 col("COMMAND", "command"),
             ],
@@ -182,8 +187,8 @@ impl Report for Snapshot {
                         Cell::Bytes(p.rollup.pss_bytes),
                         Cell::Bytes(p.rollup.uss_bytes),
                         Cell::Int(p.oom_score_adj.map(i64::from)),
-                        Cell::text(clip_left(p.memory_cgroup.as_deref().unwrap_or("-"), 40)),
-                        Cell::text(clip(&one_line(&p.command), 60)),
+                        Cell::path(p.memory_cgroup.as_deref().unwrap_or("-"), 40),
+                        Cell::command(&p.command, 60),
                     ]
                 })
                 .collect(),

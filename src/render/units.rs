@@ -118,6 +118,9 @@ pub fn duration(s: f64) -> String {
         format!("{:.1} h", s / 3600.0)
     } else if s >= 120.0 {
         format!("{:.0} min", s / 60.0)
+    } else if s > 0.0 && s < 0.95 {
+        // Sub-second windows of a fast recording: "0 s" would read as nothing.
+        format!("{s:.1} s")
     } else {
         format!("{s:.0} s")
     }
@@ -128,6 +131,8 @@ mod tests {
     #[test]
     fn durations_for_people() {
         assert_eq!(super::duration(45.0), "45 s");
+        assert_eq!(super::duration(0.5), "0.5 s");
+        assert_eq!(super::duration(0.0), "0 s");
         assert_eq!(super::duration(720.0), "12 min");
         assert_eq!(super::duration(3.5 * 3600.0), "3.5 h");
         assert_eq!(super::duration(2.1 * 86400.0), "2.1 d");

@@ -28,8 +28,20 @@ impl Report for VmmapReport {
         for r in rows {
             w.row(&r.map_strings(String::as_str))?;
         }
-        // An empty line separates the rows from the summary (a new CSV block in CSV).
-        writeln!(out)
+        // An empty line separates the rows from the summary; in CSV the rows are the table.
+        if format == Format::Table {
+            writeln!(out)?;
+        }
+        Ok(())
+    }
+
+    /// One CSV is one table: the mappings with `--mappings` (table `mappings`, written by
+    /// [`Report::write_rows`] or streamed), else the categories.
+    fn csv_tables(&self, table: Option<&str>) -> io::Result<Vec<Table>> {
+        Ok(match table {
+            Some("mappings") => Vec::new(),
+            _ => self.tables(),
+        })
     }
 
     fn tables(&self) -> Vec<Table> {

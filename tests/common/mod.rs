@@ -7,6 +7,30 @@ use std::path::{Path, PathBuf};
 use std::process::{Child, ChildStdin, Command, Output, Stdio};
 use std::sync::OnceLock;
 
+/// Say that the running test skips its check, where people see it: libtest captures only
+/// `print!`/`eprint!` of a passing test, so the line goes straight to the stderr file
+/// descriptor (`io::stderr().write_all`, which the capture does not see) and shows in plain
+/// `cargo test`; and it is recorded as `target/skips/<test>.txt`, which `.ci/run` counts
+/// after the run.
+pub fn skip(reason: &str) {
+    let thread = std::thread::current();
+    let test = thread.name().unwrap_or("unknown-test");
+    let line = format!("SKIP: {test}: {reason}\n");
+    let _ = std::io::stderr().write_all(line.as_bytes());
+    let dir = Path::new(env!("CARGO_TARGET_TMPDIR"))
+        .parent()
+        .map(|t| t.join("skips"))
+        .unwrap_or_else(|| PathBuf::from("target/skips"));
+    if std::fs::create_dir_all(&dir).is_ok() {
+        let file = format!(
+            "{}-{}.txt",
+            env!("CARGO_CRATE_NAME"),
+            test.replace("::", "-")
+        );
+        let _ = std::fs::write(dir.join(file), &line);
+    }
+}
+
 pub fn bin() -> &'static str {
     env!("CARGO_BIN_EXE_clw-diag")
 }
@@ -171,7 +195,7 @@ pub struct TestCgroup {
 impl TestCgroup {
     pub fn create(name: &str, limit: u64) -> Option<TestCgroup> {
         if !is_root() {
-            eprintln!("SKIP: creating a memory cgroup needs root");
+            skip("creating a memory cgroup needs root");
             return None;
         }
         let v1 = Path::new("/sys/fs/cgroup/memory");
@@ -183,13 +207,13 @@ impl TestCgroup {
         {
             (v2, true)
         } else {
-            eprintln!("SKIP: no writable memory cgroup hierarchy");
+            skip("no writable memory cgroup hierarchy");
             return None;
         };
         let rel = format!("{name}-{}", std::process::id());
         let dir = base.join(&rel);
         if let Err(e) = std::fs::create_dir(&dir) {
-            eprintln!("SKIP: cannot create {}: {e}", dir.display());
+            skip(&format!("cannot create {}: {e}", dir.display()));
             return None;
         }
         let limit_file = if is_v2 {

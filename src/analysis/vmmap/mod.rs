@@ -10,8 +10,10 @@
 //!   stack (with its guard). malloc arenas are the other way round (usable part below,
 //!   PROT_NONE reservation above) and are not matched.
 //! - File data: a file-backed mapping without `x` is read-only data (`r--`) or writable data
-//!   (`rw-`); the anonymous `rw-p` mapping directly after a writable file mapping is that
-//!   file's `.bss` and counted with it.
+//!   (`rw-`); the anonymous `rw-p` mapping directly after a writable file mapping holds that
+//!   file's `.bss`, counted with it up to the end of the ELF segment (`p_memsz − p_filesz`,
+//!   [`bss`]); the rest of that mapping (a malloc arena or `mmap` the kernel merged into it) is
+//!   anonymous memory.
 //! - Shared memory: SysV segments (`/SYSV…`), `/dev/shm/…`, `memfd:`, `[anon_shmem:…]` and
 //!   shared anonymous mappings (`/dev/zero`, or no name with `s`).
 //! - Kernel-provided: any other `[…]` pseudo-name (`[vdso]`, `[vvar]`, `[vvar_vclock]`,
@@ -29,6 +31,11 @@ use serde::Serialize;
 use crate::error::{Error, Result};
 use crate::sample::process;
 use crate::sample::smaps::{self, Mapping};
+
+pub mod bss;
+mod classify;
+
+pub use classify::{classify_alone, Classifier};
 
 /// A vmmap category.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize)]
@@ -97,45 +104,6 @@ impl Category {
     }
 }
 
-/// The category of a mapping judged on its own; neighbour rules are applied by [`Classifier`].
-pub fn classify_alone(m: &Mapping) -> Category {
-    let p = m.path.as_str();
-    if m.has_flag("ht") {
-        return Category::Hugetlb;
-    }
-    match p {
-        "[heap]" => return Category::Heap,
-        "[stack]" => return Category::MainStack,
-        _ => {}
-    }
-    if p.starts_with("/SYSV")
-        || p.starts_with("/dev/shm/")
-        || p.starts_with("/memfd:")
-        || p.starts_with("[anon_shmem:")
-        || p.starts_with("/dev/zero")
-        || (m.shared() && (m.is_anonymous() || p == "/ (deleted)"))
-    {
-        return Category::Shmem;
-    }
-    if p.starts_with("[anon:") || m.is_anonymous() {
-        return Category::AnonPrivate;
-    }
-    if p.starts_with('[') {
-        return Category::Kernel;
-    }
-    if m.executable() {
-        Category::Code
-    } else if m.writable() {
-        Category::FileRwData
-    } else {
-        Category::FileRoData
-    }
-}
-
-/// Largest PROT_NONE region still taken as a thread-stack guard (glibc's default is one page;
-/// `pthread_attr_setguardsize` can make it larger).
-const MAX_GUARD_KB: u64 = 1024;
-
 /// Totals of one category (or of all). Bytes.
 #[derive(Debug, Clone, Default, Serialize)]
 pub struct Totals {
@@ -189,54 +157,6 @@ pub struct MappingRow<S = String> {
     pub category: Category,
     /// Pathname or pseudo-name; empty for anonymous memory.
     pub mapping: S,
-}
-
-/// Streaming classifier: holds one mapping back so the neighbour rules (guard below a thread
-/// stack, `.bss` after file data) can see both sides.
-#[derive(Default)]
-pub struct Classifier {
-    pending: Option<(Mapping, Category)>,
-}
-
-impl Classifier {
-    /// Feed the next mapping (address order); returns the mapping now settled, if any.
-    pub fn push(&mut self, m: Mapping) -> Option<(Mapping, Category)> {
-        let mut cat = classify_alone(&m);
-        let mut out = None;
-        if let Some((prev, mut pcat)) = self.pending.take() {
-            let adjacent = prev.end == m.start;
-            if cat == Category::AnonPrivate
-                && m.is_anonymous()
-                && &m.perms == b"rw-p"
-                && adjacent
-                && prev.is_anonymous()
-                && prev.no_access()
-                && !prev.shared()
-                && prev.size_kb <= MAX_GUARD_KB
-            {
-                cat = Category::ThreadStacks;
-                pcat = Category::ThreadStacks;
-            }
-            if cat == Category::AnonPrivate
-                && m.is_anonymous()
-                && &m.perms == b"rw-p"
-                && adjacent
-                && prev.is_file()
-                && prev.writable()
-                && !prev.shared()
-            {
-                cat = Category::FileRwData;
-            }
-            out = Some((prev, pcat));
-        }
-        self.pending = Some((m, cat));
-        out
-    }
-
-    /// Flush the mapping held back.
-    pub fn finish(&mut self) -> Option<(Mapping, Category)> {
-        self.pending.take()
-    }
 }
 
 /// The vmmap of one process.
@@ -402,7 +322,7 @@ pub fn vmmap_streaming(
     let file = File::open(&smaps_path).map_err(|e| Error::process_io(pid, &smaps_path, e))?;
     let mut per_cat: Vec<Totals> = vec![Totals::default(); Category::ALL.len()];
     let mut total = Totals::default();
-    let mut classifier = Classifier::default();
+    let mut classifier = Classifier::for_process(&dir);
     if let Some(s) = sink.as_deref_mut() {
         s.begin(pid, &name, &command)?;
     }
@@ -414,9 +334,11 @@ pub fn vmmap_streaming(
             None => Ok(()),
         }
     };
-    smaps::for_each_mapping_pipelined(file, &smaps_path, |m| match classifier.push(m) {
-        Some((m, c)) => settle(m, c),
-        None => Ok(()),
+    smaps::for_each_mapping_pipelined(file, &smaps_path, |m| {
+        classifier
+            .push(m)
+            .into_iter()
+            .try_for_each(|(m, c)| settle(m, c))
     })
     .map_err(|e| match e {
         Error::Io { source, path } if path == smaps_path => Error::process_io(pid, &path, source),
@@ -490,110 +412,5 @@ fn row_value(r: &MappingRow, key: SortKey) -> u64 {
         SortKey::Uss => r.uss_bytes,
         SortKey::Dirty => r.dirty_bytes,
         SortKey::Swap => r.swap_bytes,
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    fn m(start: u64, end: u64, perms: &str, path: &str) -> Mapping {
-        Mapping {
-            start,
-            end,
-            perms: perms.as_bytes().try_into().unwrap(),
-            path: path.into(),
-            size_kb: (end - start) / 1024,
-            ..Mapping::default()
-        }
-    }
-
-    fn run(ms: Vec<Mapping>) -> Vec<Category> {
-        let mut c = Classifier::default();
-        let mut out = Vec::new();
-        for x in ms {
-            if let Some((_, cat)) = c.push(x) {
-                out.push(cat);
-            }
-        }
-        if let Some((_, cat)) = c.finish() {
-            out.push(cat);
-        }
-        out
-    }
-
-    #[test]
-    fn hugetlb_and_named_shared_memory() {
-        let mut huge = m(0x200000, 0x400000, "rw-s", "/anon_hugepage (deleted)");
-        huge.vm_flags = "rd wr sh mr mw me ms de ht sd".into();
-        assert_eq!(classify_alone(&huge), Category::Hugetlb);
-        assert_eq!(
-            classify_alone(&m(0x1000, 0x2000, "rw-s", "/dev/shm/pool")),
-            Category::Shmem
-        );
-        assert_eq!(
-            classify_alone(&m(0x1000, 0x2000, "rw-s", "[anon_shmem:ring]")),
-            Category::Shmem
-        );
-        assert_eq!(
-            classify_alone(&m(0x1000, 0x2000, "rw-s", "")),
-            Category::Shmem
-        );
-        assert_eq!(
-            classify_alone(&m(0x1000, 0x2000, "r-xp", "[uprobes]")),
-            Category::Kernel
-        );
-        assert_eq!(
-            classify_alone(&m(0x1000, 0x2000, "rw-s", "/var/lib/db.mmap")),
-            Category::FileRwData
-        );
-    }
-
-    #[test]
-    fn thread_stack_needs_guard_below() {
-        let cats = run(vec![
-            m(0x1000, 0x2000, "---p", ""),
-            m(0x2000, 0x802000, "rw-p", ""),
-            // malloc arena: usable part then a big PROT_NONE reservation above it
-            m(0x10000000, 0x10021000, "rw-p", ""),
-            m(0x10021000, 0x14000000, "---p", ""),
-        ]);
-        use Category::*;
-        assert_eq!(
-            cats,
-            vec![ThreadStacks, ThreadStacks, AnonPrivate, AnonPrivate]
-        );
-    }
-
-    #[test]
-    fn bss_follows_file_data_and_names_win() {
-        use Category::*;
-        let cats = run(vec![
-            m(0x400000, 0x401000, "r-xp", "/bin/x"),
-            m(0x401000, 0x402000, "rw-p", "/bin/x"),
-            m(0x402000, 0x403000, "rw-p", ""),
-            m(0x500000, 0x600000, "rw-p", "[heap]"),
-            m(0x700000, 0x701000, "rw-s", "/memfd:pool (deleted)"),
-            m(0x710000, 0x711000, "rw-s", "/SYSV00000000 (deleted)"),
-            m(0x720000, 0x721000, "rw-s", "/dev/zero (deleted)"),
-            m(0x730000, 0x731000, "r--p", "[vvar]"),
-            m(0x740000, 0x741000, "rw-p", "[anon:glibc malloc]"),
-            m(0x750000, 0x751000, "r--p", "/usr/share/locale/x"),
-        ]);
-        assert_eq!(
-            cats,
-            vec![
-                Code,
-                FileRwData,
-                FileRwData,
-                Heap,
-                Shmem,
-                Shmem,
-                Shmem,
-                Kernel,
-                AnonPrivate,
-                FileRoData
-            ]
-        );
     }
 }
