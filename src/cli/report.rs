@@ -103,12 +103,6 @@ impl ReportArgs {
 }
 
 pub fn run(a: ReportArgs, g: &GlobalArgs, out: &Output) -> anyhow::Result<ExitCode> {
-    if matches!(out.format, Format::Csv | Format::Github) {
-        anyhow::bail!(
-            "--format {} is not available for report (a document, not one table); use the text or --json",
-            if out.format == Format::Csv { "csv" } else { "github" }
-        );
-    }
     let since_label = a.since.clone().unwrap_or_else(|| "1h".into());
     let since_us = clw_diag::base::time::parse_since(&since_label)
         .map_err(|e| anyhow::anyhow!("invalid value for --since: {e}"))?;
