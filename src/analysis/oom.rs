@@ -23,6 +23,9 @@
 //! `oom_score`, and `stat` (parent, start time, kernel-thread flag). A process that exits
 //! while being read, or whose files cannot be read, is counted and left out; so is clw-diag
 //! itself.
+//!
+//! Pages are this machine's (`sysconf(_SC_PAGESIZE)`, [`crate::base::page`]); a `--proc-root`
+//! copied from a machine with another page size is converted with this one's (no override).
 
 use std::path::PathBuf;
 
