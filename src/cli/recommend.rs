@@ -210,12 +210,10 @@ fn history_of(s: &Series, interval_s: f64) -> History {
     let mut h = History::from_samples(&s.t, &s.v, interval_s);
     h.limit_bytes = s.limit_bytes.map(|l| l as f64);
     h.ooms = s
-        .events
-        .iter()
-        .filter(|e| e.event == "oom_kill")
-        .map(|e| OomEvent {
-            t_s: e.t,
-            count: e.count.unwrap_or(1),
+        .oom_kills()
+        .map(|k| OomEvent {
+            t_s: k.t,
+            count: k.count,
         })
         .collect();
     h
