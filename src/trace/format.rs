@@ -192,7 +192,11 @@ impl Sample {
 
     /// True when the line carries no figure besides its time.
     pub fn is_empty(&self) -> bool {
-        *self == Sample { t: self.t, ..Sample::default() }
+        *self
+            == Sample {
+                t: self.t,
+                ..Sample::default()
+            }
     }
 }
 
@@ -262,9 +266,10 @@ mod tests {
 
     #[test]
     fn events_are_tagged_and_unknown_kinds_tolerated() {
-        let e: EventLine =
-            serde_json::from_str(r#"{"t":1.5,"event":"target_exited","exit_code":null,"signal":9}"#)
-                .unwrap();
+        let e: EventLine = serde_json::from_str(
+            r#"{"t":1.5,"event":"target_exited","exit_code":null,"signal":9}"#,
+        )
+        .unwrap();
         assert_eq!(
             e.event,
             Event::TargetExited {

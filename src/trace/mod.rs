@@ -3,6 +3,7 @@
 //! CSV with a header row, Prometheus `query_range` responses).
 
 pub mod format;
+pub mod lines;
 pub mod prometheus;
 pub mod read;
 pub mod write;

@@ -205,8 +205,8 @@ fn read_jsonl(text: &str, path: &Path, metric: Option<&str>) -> Result<Series> {
     let header: Header = serde_json::from_value(raw_header)
         .map_err(|e| malformed(path, 1, format!("bad trace header: {e}")))?;
     let kind = header.target.kind().map(str::to_string);
-    let (metric, reason) = pick_metric(&header.metrics, metric, kind.as_deref())
-        .map_err(|m| malformed(path, 1, m))?;
+    let (metric, reason) =
+        pick_metric(&header.metrics, metric, kind.as_deref()).map_err(|m| malformed(path, 1, m))?;
     let mut b = Builder::new(path, metric.clone(), reason, kind, Some(0.0));
     b.s.limit_bytes = header.limit_bytes;
     b.s.host_total_bytes = header.host_total_bytes;
