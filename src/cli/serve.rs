@@ -4,6 +4,7 @@ use std::net::{SocketAddr, ToSocketAddrs};
 use std::process::ExitCode;
 
 use clap::Args;
+use clw_diag::render::Format;
 use clw_diag::serve::collect::ScrapeConfig;
 
 use super::{GlobalArgs, Output};
@@ -18,7 +19,7 @@ rss/cache, OOM-kill and limit-hit counters, PSI on cgroup v2) and the top proces
 (RSS, swap, oom_score_adj), labelled by cgroup path and by pid and comm.
 
 The Prometheus text format 0.0.4 is the default; OpenMetrics 1.0.0 when the Accept header asks \
-for it (Prometheus does). A scrape reads /proc/PID/status of every process but keeps only the \
+for it (Prometheus does). A scrape reads /proc/PID/statm of every process but keeps only the \
 --top largest, and never reads smaps (smaps_rollup of the top processes only with --pss), so its \
 cost stays bounded on a sick machine. / is an index page and /healthz answers \"ok\". Metric \
 names are listed in docs/metrics.md. Stops cleanly on SIGTERM or Ctrl-C.";
@@ -57,6 +58,14 @@ fn parse_listen(s: &str) -> Result<SocketAddr, String> {
 }
 
 pub fn run(a: ServeArgs, g: &GlobalArgs, out: &Output) -> anyhow::Result<ExitCode> {
+    // The data is the HTTP exposition; stdout carries nothing, so table and json are the same
+    // and csv/github are refused before listening.
+    if matches!(out.format, Format::Csv | Format::Github) {
+        anyhow::bail!(
+            "--format {} is not available for serve (it serves the Prometheus text format); use --json",
+            if out.format == Format::Csv { "csv" } else { "github" }
+        );
+    }
     let cfg = ScrapeConfig {
         proc_root: g.proc_root.clone(),
         cgroup_root: g.cgroup_root.clone(),

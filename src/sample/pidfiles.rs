@@ -108,7 +108,7 @@ impl PidFiles {
     pub fn new(proc_root: &Path, keep_dirs: bool) -> PidFiles {
         PidFiles {
             root: proc_root.to_path_buf(),
-            buf: Vec::with_capacity(16 * 1024),
+            buf: Vec::new(),
             path: Vec::with_capacity(128),
             dirs: keep_dirs.then(HashMap::new),
             page_bytes: page_size(),
@@ -128,8 +128,10 @@ impl PidFiles {
         };
         // Straight into the reused buffer: one read for every file this reader knows (they
         // are a few kB), a second that returns 0.
-        self.buf.clear();
-        self.buf.resize(16 * 1024, 0);
+        // The buffer keeps its length (initialised once) between reads: no memset per read.
+        if self.buf.len() < 16 * 1024 {
+            self.buf.resize(16 * 1024, 0);
+        }
         let mut n = 0;
         loop {
             if n == self.buf.len() {
@@ -155,16 +157,15 @@ impl PidFiles {
             }
             n += k as usize;
         }
-        self.buf.truncate(n);
         drop(fd);
-        std::str::from_utf8(&self.buf).map_err(|_| Miss::Gone)
+        std::str::from_utf8(&self.buf[..n]).map_err(|_| Miss::Gone)
     }
 
     fn open_path(&mut self, pid: i32, name: &CStr) -> Result<OwnedFd, Miss> {
         self.path.clear();
         self.path
             .extend_from_slice(self.root.as_os_str().as_bytes());
-        self.path.extend_from_slice(format!("/{pid}/").as_bytes());
+        let _ = std::io::Write::write_fmt(&mut self.path, format_args!("/{pid}/"));
         self.path.extend_from_slice(name.to_bytes_with_nul());
         // SAFETY: a NUL-terminated path; the descriptor is owned from here on.
         let fd = unsafe {
