@@ -485,7 +485,7 @@ fn self_stats() -> (f64, Option<u64>) {
     let hwm = PidFiles::new(Path::new("/proc"), false)
         .read(std::process::id() as i32, c"status")
         .ok()
-        .and_then(|s| crate::sample::pidfiles::parse_status(s).peak_rss_bytes);
+        .and_then(|s| crate::sample::pidfiles::parse_status(s)?.peak_rss_bytes);
     (cpu, hwm)
 }
 

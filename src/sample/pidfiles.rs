@@ -31,9 +31,35 @@ pub enum Miss {
     /// EACCES/EPERM: another user's process read without CAP_SYS_PTRACE (smaps_rollup), or
     /// `hidepid=` on the /proc mount.
     Denied,
-    /// The process exited while the file was being read (ESRCH), or the text is not what the
-    /// kernel prints (a garbled copy).
+    /// The process exited while the file was being read (ESRCH, or another read error).
     Gone,
+    /// The text is not what the kernel prints (a garbled copy in a fixture tree, not UTF-8).
+    Garbled,
+}
+
+impl Miss {
+    /// True for a process that is gone (exited between the listing and the read).
+    pub fn is_gone(self) -> bool {
+        matches!(self, Miss::NotFound | Miss::Gone)
+    }
+}
+
+/// The fields of `/proc/PID/stat` this reader keeps (proc.rst table 1-4).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Stat {
+    /// Field 4, `ppid`.
+    pub ppid: i32,
+    /// Field 9, `flags` (`PF_*` of include/linux/sched.h).
+    pub flags: u64,
+    /// Field 22, `starttime`: clock ticks after boot.
+    pub starttime_ticks: u64,
+}
+
+impl Stat {
+    /// `PF_KTHREAD`: a kernel thread.
+    pub fn is_kernel_thread(&self) -> bool {
+        self.flags & 0x0020_0000 != 0
+    }
 }
 
 /// `/proc/PID/statm`, in bytes (pages × page size).
@@ -158,7 +184,7 @@ impl PidFiles {
             n += k as usize;
         }
         drop(fd);
-        std::str::from_utf8(&self.buf[..n]).map_err(|_| Miss::Gone)
+        std::str::from_utf8(&self.buf[..n]).map_err(|_| Miss::Garbled)
     }
 
     fn open_path(&mut self, pid: i32, name: &CStr) -> Result<OwnedFd, Miss> {
@@ -216,12 +242,28 @@ impl PidFiles {
     /// zeros).
     pub fn statm(&mut self, pid: i32) -> Result<Option<Statm>, Miss> {
         let page = self.page_bytes;
-        parse_statm(self.read(pid, c"statm")?, page).ok_or(Miss::Gone)
+        parse_statm(self.read(pid, c"statm")?, page).ok_or(Miss::Garbled)
     }
 
-    /// The memory lines of `status`.
+    /// The memory lines of `status`; [`Miss::Garbled`] when a line it keeps is not a number or
+    /// there is no `Name:`.
     pub fn status(&mut self, pid: i32) -> Result<Status, Miss> {
-        Ok(parse_status(self.read(pid, c"status")?))
+        parse_status(self.read(pid, c"status")?).ok_or(Miss::Garbled)
+    }
+
+    /// `stat`: parent, flags, start time.
+    pub fn stat(&mut self, pid: i32) -> Result<Stat, Miss> {
+        parse_stat(self.read(pid, c"stat")?).ok_or(Miss::Garbled)
+    }
+
+    /// `cmdline`, arguments joined by spaces (empty for kernel threads and zombies).
+    pub fn cmdline(&mut self, pid: i32) -> Result<String, Miss> {
+        let text = self.read(pid, c"cmdline")?;
+        Ok(text
+            .trim_end_matches('\0')
+            .split('\0')
+            .collect::<Vec<_>>()
+            .join(" "))
     }
 
     /// PSS and USS of `smaps_rollup` (Linux 4.14+); `Ok(None)` when it has no `Pss` line (a
@@ -232,16 +274,15 @@ impl PidFiles {
 
     /// A one-number file (`oom_score`, `oom_score_adj`).
     pub fn number(&mut self, pid: i32, name: &CStr) -> Result<i64, Miss> {
-        self.read(pid, name)?.trim().parse().map_err(|_| Miss::Gone)
+        self.read(pid, name)?
+            .trim()
+            .parse()
+            .map_err(|_| Miss::Garbled)
     }
 
-    /// The parent pid from `stat` (the field after the parenthesised comm, which may itself
-    /// contain spaces and parentheses).
+    /// The parent pid from `stat`.
     pub fn ppid(&mut self, pid: i32) -> Result<i32, Miss> {
-        let text = self.read(pid, c"stat")?;
-        text.rsplit_once(')')
-            .and_then(|(_, r)| r.split_whitespace().nth(1)?.parse().ok())
-            .ok_or(Miss::Gone)
+        self.stat(pid).map(|s| s.ppid)
     }
 
     /// `root` and its descendants (by the parent pids of every process's `stat`), `root` first.
@@ -301,24 +342,44 @@ pub fn parse_statm(text: &str, page_bytes: u64) -> Option<Option<Statm>> {
     }))
 }
 
-/// Parse the lines of `status` this reader keeps (unknown lines ignored; a garbled number is
-/// `None`).
-pub fn parse_status(text: &str) -> Status {
+/// Parse `stat`: the fields after the parenthesised comm (which may itself contain spaces
+/// and parentheses, so the last `)` ends it).
+pub fn parse_stat(text: &str) -> Option<Stat> {
+    let (_, rest) = text.rsplit_once(')')?;
+    let f: Vec<&str> = rest.split_ascii_whitespace().collect();
+    // `rest` starts at field 3 (state): field k is f[k - 3].
+    Some(Stat {
+        ppid: f.get(1)?.parse().ok()?,
+        flags: f.get(6)?.parse().ok()?,
+        starttime_ticks: f.get(19)?.parse().ok()?,
+    })
+}
+
+/// Parse the lines of `status` this reader keeps (unknown lines ignored). `None` when one of
+/// them is not a number or there is no `Name:` line: not what the kernel prints.
+pub fn parse_status(text: &str) -> Option<Status> {
     let mut s = Status::default();
+    let mut named = false;
+    let mut garbled = false;
     for line in text.lines() {
         let Some((key, rest)) = line.split_once(':') else {
             continue;
         };
         let rest = rest.trim();
-        let kb = || {
-            rest.split_ascii_whitespace()
-                .next()?
-                .parse::<u64>()
-                .ok()
-                .map(|k| k.saturating_mul(1024))
+        let mut kb = || {
+            let v = rest
+                .split_ascii_whitespace()
+                .next()
+                .and_then(|n| n.parse::<u64>().ok())
+                .map(|k| k.saturating_mul(1024));
+            garbled |= v.is_none();
+            v
         };
         match key {
-            "Name" => s.name = rest.to_string(),
+            "Name" => {
+                s.name = rest.to_string();
+                named = true;
+            }
             "PPid" => s.ppid = rest.parse().ok(),
             "VmRSS" => s.rss_bytes = kb(),
             "RssAnon" => s.anon_bytes = kb(),
@@ -330,7 +391,7 @@ pub fn parse_status(text: &str) -> Status {
             _ => {}
         }
     }
-    s
+    (named && !garbled).then_some(s)
 }
 
 /// Parse `Pss`, `Private_Clean` and `Private_Dirty` of `smaps_rollup` (kB).
@@ -399,7 +460,8 @@ mod tests {
         let s = parse_status(
             "Name:\tpython3\nState:\tS (sleeping)\nPPid:\t12\nVmHWM:\t   9000 kB\nVmRSS:\t   8000 kB\n\
              RssAnon:\t   5000 kB\nRssFile:\t   2000 kB\nRssShmem:\t   1000 kB\nVmPTE:\t  40 kB\nVmSwap:\t 0 kB\n",
-        );
+        )
+        .unwrap();
         assert_eq!(s.name, "python3");
         assert_eq!(s.ppid, Some(12));
         assert_eq!(s.rss_bytes, Some(8000 * 1024));
@@ -407,11 +469,34 @@ mod tests {
         assert_eq!(s.swap_bytes, Some(0));
         assert!(s.has_mm());
         // A zombie's status has no memory lines.
-        let z = parse_status("Name:\tsh\nState:\tZ (zombie)\nPPid:\t1\n");
+        let z = parse_status("Name:\tsh\nState:\tZ (zombie)\nPPid:\t1\n").unwrap();
         assert!(!z.has_mm());
         assert_eq!(z.rss_bytes, None);
-        // A garbled number is unknown, not 0.
-        assert_eq!(parse_status("VmRSS:\t 1x kB\n").rss_bytes, None);
+        // A garbled number, or no name: not what the kernel prints.
+        assert_eq!(parse_status("Name:\tx\nVmRSS:\t 1x kB\n"), None);
+        assert_eq!(parse_status("VmRSS:\t 1 kB\n"), None);
+        assert_eq!(
+            parse_status("Name:\tx\nVmRSS:\t18446744073709551615 kB\n")
+                .unwrap()
+                .rss_bytes,
+            Some(u64::MAX),
+            "absurd sizes saturate"
+        );
+    }
+
+    #[test]
+    fn stat_fields_after_a_comm_with_parentheses() {
+        // `cat /proc/self/stat` of a process named "a) b" (Linux 6.18).
+        let st = parse_stat(
+            "4242 (a) b) S 4100 4242 4100 34816 4242 4194560 117 0 0 0 0 0 0 0 20 0 1 0 \
+             123456 2342912 220 18446744073709551615 1 1 0 0 0 0 0 0 0 0 0 0 17 3 0 0 0 0 0",
+        )
+        .unwrap();
+        assert_eq!(st.ppid, 4100);
+        assert_eq!(st.flags, 4194560);
+        assert!(!st.is_kernel_thread());
+        assert_eq!(st.starttime_ticks, 123456);
+        assert_eq!(parse_stat("1 (x) S"), None);
     }
 
     #[test]

@@ -304,6 +304,8 @@ fn top_processes(cfg: &ScrapeConfig, files: &mut PidFiles, n: usize) -> crate::R
                 w.vanished += 1;
                 continue;
             }
+            // Not statm as the kernel prints it (a damaged copy): no figure to rank by.
+            Err(Miss::Garbled) => continue,
         };
         w.seen += 1;
         heap.push(Reverse((rss_bytes, Reverse(pid))));
