@@ -148,9 +148,9 @@ impl PidFiles {
 
     /// The text of file `name` of `pid`, in one open and as few reads as the file needs.
     pub fn read(&mut self, pid: i32, name: &CStr) -> Result<&str, Miss> {
-        let fd = match self.dirs.is_some() {
-            true => self.open_at(pid, name)?,
-            false => self.open_path(pid, name)?,
+        let fd = match self.dirs.as_mut() {
+            Some(dirs) => open_at(dirs, &self.root, pid, name)?,
+            None => self.open_path(pid, name)?,
         };
         // Straight into the reused buffer: one read for every file this reader knows (they
         // are a few kB), a second that returns 0.
@@ -202,30 +202,6 @@ impl PidFiles {
         };
         if fd < 0 {
             return Err(miss(&std::io::Error::last_os_error()));
-        }
-        // SAFETY: `fd` was just opened and is not owned elsewhere.
-        Ok(unsafe { OwnedFd::from_raw_fd(fd) })
-    }
-
-    fn open_at(&mut self, pid: i32, name: &CStr) -> Result<OwnedFd, Miss> {
-        let dirs = self.dirs.as_mut().expect("open_at with kept directories");
-        if !dirs.contains_key(&pid) {
-            use std::os::unix::fs::OpenOptionsExt;
-            let dir = std::fs::OpenOptions::new()
-                .read(true)
-                .custom_flags(libc::O_PATH | libc::O_DIRECTORY)
-                .open(self.root.join(pid.to_string()))
-                .map_err(|e| miss(&e))?;
-            dirs.insert(pid, OwnedFd::from(dir));
-        }
-        let dir = dirs[&pid].as_raw_fd();
-        // SAFETY: openat relative to a directory descriptor we own, NUL-terminated name.
-        let fd = unsafe { libc::openat(dir, name.as_ptr(), libc::O_RDONLY | libc::O_CLOEXEC) };
-        if fd < 0 {
-            let e = std::io::Error::last_os_error();
-            // The process is gone (or the directory is stale): forget the descriptor.
-            dirs.remove(&pid);
-            return Err(miss(&e));
         }
         // SAFETY: `fd` was just opened and is not owned elsewhere.
         Ok(unsafe { OwnedFd::from_raw_fd(fd) })
@@ -305,6 +281,37 @@ impl PidFiles {
         self.dirs = kept;
         r
     }
+}
+
+/// Open `name` relative to the kept directory of `pid` (opened `O_PATH` on first use).
+fn open_at(
+    dirs: &mut HashMap<i32, OwnedFd>,
+    root: &Path,
+    pid: i32,
+    name: &CStr,
+) -> Result<OwnedFd, Miss> {
+    let dir = match dirs.entry(pid) {
+        std::collections::hash_map::Entry::Occupied(e) => e.get().as_raw_fd(),
+        std::collections::hash_map::Entry::Vacant(v) => {
+            use std::os::unix::fs::OpenOptionsExt;
+            let dir = std::fs::OpenOptions::new()
+                .read(true)
+                .custom_flags(libc::O_PATH | libc::O_DIRECTORY)
+                .open(root.join(pid.to_string()))
+                .map_err(|e| miss(&e))?;
+            v.insert(OwnedFd::from(dir)).as_raw_fd()
+        }
+    };
+    // SAFETY: openat relative to a directory descriptor we own, NUL-terminated name.
+    let fd = unsafe { libc::openat(dir, name.as_ptr(), libc::O_RDONLY | libc::O_CLOEXEC) };
+    if fd < 0 {
+        let e = std::io::Error::last_os_error();
+        // The process is gone (or the directory is stale): forget the descriptor.
+        dirs.remove(&pid);
+        return Err(miss(&e));
+    }
+    // SAFETY: `fd` was just opened and is not owned elsewhere.
+    Ok(unsafe { OwnedFd::from_raw_fd(fd) })
 }
 
 fn miss(e: &std::io::Error) -> Miss {

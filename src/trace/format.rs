@@ -49,7 +49,7 @@ pub struct Header {
 }
 
 /// The `target` object of the header, tagged by `kind`.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 #[serde(tag = "kind", rename_all = "snake_case")]
 pub enum TraceTarget {
     /// A running process (`record --pid`).
@@ -86,14 +86,9 @@ pub enum TraceTarget {
         memory_limit_bytes: Option<u64>,
     },
     /// A kind this build does not know (or none): read as an unknown target.
+    #[default]
     #[serde(other)]
     Unknown,
-}
-
-impl Default for TraceTarget {
-    fn default() -> Self {
-        TraceTarget::Unknown
-    }
 }
 
 impl TraceTarget {
