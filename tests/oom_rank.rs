@@ -223,6 +223,42 @@ fn bad_input() {
     let o = run(&["--proc-root", missing.to_str().unwrap(), "oom-rank"]);
     assert_eq!(o.status.code(), Some(2), "{}", stderr(&o));
     assert_eq!(stderr(&o).lines().count(), 1, "{}", stderr(&o));
+    // github annotations are triage's: refused before reading (even a root that is missing).
+    let o = run(&[
+        "--proc-root",
+        missing.to_str().unwrap(),
+        "--format",
+        "github",
+        "oom-rank",
+    ]);
+    assert_error(&o, &["not available for oom-rank"]);
+}
+
+/// `--format csv` is one table: a header row with units in the keys and one row per candidate,
+/// the same candidates as `--json`.
+#[test]
+fn csv_is_one_table() {
+    let tree = fixtures().join("v2");
+    let o = run_fixture(&tree, &["--format", "csv", "oom-rank"]);
+    assert!(o.status.success(), "{}", stderr(&o));
+    let text = stdout(&o);
+    let mut lines = text.lines();
+    let header = lines.next().unwrap();
+    assert!(
+        header.starts_with("rank,pid,name,badness_bytes"),
+        "{header}"
+    );
+    let rows: Vec<&str> = lines.collect();
+    assert!(
+        !rows.iter().any(|l| l.is_empty()),
+        "one table only:\n{text}"
+    );
+    let j = json(&run_fixture(&tree, &["--json", "oom-rank"]));
+    assert_eq!(
+        rows.len(),
+        j["candidates"].as_array().unwrap().len(),
+        "{text}"
+    );
 }
 
 /// The cgroup v2 fixture (a Kubernetes pod whose container runs pid 31337; see

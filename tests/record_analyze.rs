@@ -21,14 +21,37 @@ fn have(cmd: &str) -> bool {
 }
 
 fn record(dir: &Path, name: &str, extra: &[&str], cmd: &[&str]) -> std::path::PathBuf {
+    record_exit(dir, name, extra, cmd, 0)
+}
+
+/// `record -- CMD` that must exit with `code` (the command's failure passed on).
+fn record_exit(
+    dir: &Path,
+    name: &str,
+    extra: &[&str],
+    cmd: &[&str],
+    code: i32,
+) -> std::path::PathBuf {
     let out = dir.join(name);
     let mut args = vec!["-q", "record", "-i", "50ms", "-o", out.to_str().unwrap()];
     args.extend_from_slice(extra);
     args.push("--");
     args.extend_from_slice(cmd);
     let o = run(&args);
-    assert!(o.status.success(), "record failed: {}", stderr(&o));
+    assert_eq!(o.status.code(), Some(code), "record: {}", stderr(&o));
+    assert!(!stderr(&o).contains("panicked"), "{}", stderr(&o));
     out
+}
+
+/// The lines of a trace: (samples, events).
+fn lines_of(trace: &Path) -> (Vec<Value>, Vec<Value>) {
+    let text = std::fs::read_to_string(trace).unwrap();
+    let all: Vec<Value> = text
+        .lines()
+        .skip(1)
+        .map(|l| serde_json::from_str(l).unwrap_or_else(|e| panic!("{e}: {l}")))
+        .collect();
+    all.into_iter().partition(|v| v.get("event").is_none())
 }
 
 fn verdict(trace: &Path, extra: &[&str]) -> Value {
@@ -113,11 +136,13 @@ fn time_to_limit_from_the_first_third_predicts_the_oom_kill() {
     }
     let d = tempfile::tempdir().unwrap();
     let leak = "import time\nkeep = []\nwhile True:\n    keep.append(bytearray(2 << 20))\n    time.sleep(0.1)\n";
-    let t = record(
+    // Killed by the kernel with SIGKILL: record passes the failure on as 128 + 9.
+    let t = record_exit(
         d.path(),
         "oom.json",
         &["--memory-limit", "192Mi"],
         &["python3", "-c", leak],
+        137,
     );
     let text = std::fs::read_to_string(&t).unwrap();
     let lines: Vec<&str> = text.lines().collect();
@@ -488,4 +513,222 @@ fn recorded_figures_match_the_kernel_and_pmap() {
         ours < get(with_pss, "rss_bytes"),
         "PSS {ours} must be below RSS: {with_pss}"
     );
+}
+
+/// Regression: after the target exited, `record` wrote a last all-zero sample (a zombie's statm
+/// is all zeros), which `analyze` took for a restart and the plot for a drop to 0. Both a
+/// command it started and a `--pid` process that exits.
+#[test]
+fn record_writes_no_zero_sample_after_the_target_exits() {
+    if !have("python3") {
+        eprintln!("SKIP: python3 not installed");
+        return;
+    }
+    // 64 MiB touched, held, then an exit without interpreter teardown (no freeing on the way).
+    let prog = "import os, time\nb = bytearray(64 << 20)\nfor i in range(0, len(b), 4096): b[i] = 1\ntime.sleep(1.0)\nos._exit(0)\n";
+    let d = tempfile::tempdir().unwrap();
+    let by_command = record(d.path(), "cmd.json", &[], &["python3", "-c", prog]);
+    // A process that is not record's child: it stays a zombie (this test does not reap it
+    // until record has seen it end).
+    let mut child = Command::new("python3").args(["-c", prog]).spawn().unwrap();
+    let by_pid = d.path().join("pid.json");
+    let o = run(&[
+        "-q",
+        "record",
+        "--pid",
+        &child.id().to_string(),
+        "-i",
+        "50ms",
+        "-d",
+        "20s",
+        "-o",
+        by_pid.to_str().unwrap(),
+    ]);
+    assert!(o.status.success(), "{}", stderr(&o));
+    let _ = child.wait();
+    for trace in [&by_command, &by_pid] {
+        let (samples, events) = lines_of(trace);
+        assert!(samples.len() >= 10, "{trace:?}: {} samples", samples.len());
+        for s in &samples {
+            assert!(
+                s["rss_bytes"].as_u64().is_some_and(|v| v > 0),
+                "{trace:?}: a sample of a target with no memory: {s}"
+            );
+        }
+        let last = samples.last().unwrap();
+        assert!(
+            last["anon_bytes"].as_u64().unwrap() >= 64 << 20,
+            "{trace:?}: the last sample is the process's last memory: {last}"
+        );
+        assert!(
+            events.iter().any(|e| e["event"] == "target_exited"),
+            "{trace:?}: the exit is an event"
+        );
+        let r = verdict(trace, &[]);
+        assert_eq!(
+            r["restarts_s"],
+            serde_json::json!([]),
+            "{trace:?}: no restart: {r:#}"
+        );
+    }
+}
+
+/// Regression: as a user who may not read the target's smaps_rollup, `record` wrote
+/// `pss_bytes: 0` (and `uss_bytes: 0`); PSS is unknown then, so the fields are absent.
+#[test]
+fn record_as_another_user_writes_no_pss_zero() {
+    if !is_root() || !have("setpriv") {
+        eprintln!("SKIP: needs root (a root-owned target) and setpriv (util-linux)");
+        return;
+    }
+    let d = tempfile::tempdir().unwrap();
+    // nobody must be able to write the trace.
+    std::fs::set_permissions(
+        d.path(),
+        std::os::unix::fs::PermissionsExt::from_mode(0o777),
+    )
+    .unwrap();
+    let mut target = Command::new("sleep").arg("30").spawn().unwrap();
+    let out = d.path().join("nobody.json");
+    let o = Command::new("setpriv")
+        .args(["--reuid=65534", "--regid=65534", "--clear-groups", bin()])
+        .args([
+            "-q",
+            "record",
+            "--pid",
+            &target.id().to_string(),
+            "-i",
+            "50ms",
+            "-d",
+            "1s",
+            "-o",
+        ])
+        .arg(&out)
+        .output()
+        .unwrap();
+    let _ = target.kill();
+    let _ = target.wait();
+    assert!(o.status.success(), "{}", stderr(&o));
+    let header: Value = serde_json::from_str(
+        std::fs::read_to_string(&out)
+            .unwrap()
+            .lines()
+            .next()
+            .unwrap(),
+    )
+    .unwrap();
+    assert!(header["metrics"]
+        .as_array()
+        .unwrap()
+        .contains(&"pss_bytes".into()));
+    let (samples, _) = lines_of(&out);
+    assert!(samples.len() >= 5, "{} samples", samples.len());
+    for s in &samples {
+        assert!(s["rss_bytes"].as_u64().is_some_and(|v| v > 0), "{s}");
+        assert!(
+            s.get("pss_bytes").is_none() && s.get("uss_bytes").is_none(),
+            "PSS of a process smaps_rollup of which cannot be read is unknown, not 0: {s}"
+        );
+    }
+    // Asked for PSS, analyze says there is none rather than analysing zeros.
+    let o = run(&[
+        "analyze",
+        "memory-trace",
+        out.to_str().unwrap(),
+        "--metric",
+        "pss",
+    ]);
+    assert_error(&o, &["no samples"]);
+}
+
+/// Regression: `record -- CMD` exited 0 whatever the command did, so a CI step wrapped in
+/// `record` lost its failure. The command's exit code, or 128 + the signal, is passed on, and
+/// the trace is complete (its exit and the recorder's stats are written).
+#[test]
+fn record_exits_with_the_command_failure() {
+    let d = tempfile::tempdir().unwrap();
+    let cases: [(&str, i32, Value, Value); 4] = [
+        ("true", 0, 0.into(), Value::Null),
+        ("sleep 0.3; exit 3", 3, 3.into(), Value::Null),
+        ("sleep 0.3; kill -TERM $$", 143, Value::Null, 15.into()),
+        ("sleep 0.3; kill -KILL $$", 137, Value::Null, 9.into()),
+    ];
+    for (i, (script, code, exit_code, signal)) in cases.iter().enumerate() {
+        let t = record_exit(
+            d.path(),
+            &format!("{i}.json"),
+            &[],
+            &["sh", "-c", script],
+            *code,
+        );
+        let (_, events) = lines_of(&t);
+        let exit = events
+            .iter()
+            .find(|e| e["event"] == "target_exited")
+            .unwrap_or_else(|| panic!("{script}: no target_exited"));
+        assert_eq!(exit["exit_code"], *exit_code, "{script}: {exit}");
+        assert_eq!(exit["signal"], *signal, "{script}: {exit}");
+        assert_eq!(
+            events.last().unwrap()["event"],
+            "recorder_stats",
+            "{script}: the trace is complete"
+        );
+    }
+    // --json: the summary says what is passed on.
+    let out = d.path().join("j.json");
+    let o = run(&[
+        "record",
+        "--json",
+        "-i",
+        "50ms",
+        "-o",
+        out.to_str().unwrap(),
+        "--",
+        "sh",
+        "-c",
+        "exit 5",
+    ]);
+    assert_eq!(o.status.code(), Some(5), "{}", stderr(&o));
+    let j: Value = serde_json::from_slice(&o.stdout).unwrap();
+    assert_eq!(j["failure_status"], 5);
+    assert_eq!(j["exit_code"], 5);
+    // Stopped by the recorder (-d): the command did not fail; record succeeds.
+    let out = d.path().join("d.json");
+    let o = run(&[
+        "-q",
+        "record",
+        "-i",
+        "50ms",
+        "-d",
+        "300ms",
+        "-o",
+        out.to_str().unwrap(),
+        "--",
+        "sleep",
+        "5",
+    ]);
+    assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
+}
+
+/// `record --format csv` (and github) is refused with exit 2 before the command is started.
+#[test]
+fn record_refuses_csv_before_starting_the_command() {
+    let d = tempfile::tempdir().unwrap();
+    let marker = d.path().join("ran");
+    let out = d.path().join("t.json");
+    for format in ["csv", "github"] {
+        let o = run(&[
+            "--format",
+            format,
+            "record",
+            "-o",
+            out.to_str().unwrap(),
+            "--",
+            "touch",
+            marker.to_str().unwrap(),
+        ]);
+        assert_error(&o, &["not available for record"]);
+        assert!(!marker.exists(), "{format}: the command was started");
+        assert!(!out.exists(), "{format}: a trace was written");
+    }
 }

@@ -519,6 +519,16 @@ fn bad_arguments_exit_2_with_one_line() {
         "/no-such-cgroup",
     ]);
     assert_error(&o, &["no-such-cgroup"]);
+    // csv/github: refused before listening (the data is the HTTP exposition).
+    for format in ["csv", "github"] {
+        let l = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+        let addr = l.local_addr().unwrap().to_string();
+        drop(l);
+        assert_error(
+            &run(&["--format", format, "serve", "--listen", &addr]),
+            &["not available for serve"],
+        );
+    }
     // A port already in use.
     let l = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
     let addr = l.local_addr().unwrap().to_string();

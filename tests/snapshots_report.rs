@@ -43,7 +43,8 @@ fn recommend_table_of_a_prometheus_answer() {
         &["recommend", prom().to_str().unwrap(), "--policy", "all"],
     );
     assert!(o.status.success(), "{}", stderr(&o));
-    insta::assert_snapshot!(stdout(&o));
+    // The data on stdout, the notes on stderr.
+    insta::assert_snapshot!(format!("{}--- stderr ---\n{}", stdout(&o), stderr(&o)));
 }
 
 #[test]

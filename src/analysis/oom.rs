@@ -20,7 +20,9 @@
 //!
 //! Inputs per process come from `/proc/PID/status` (`RssAnon`, `RssFile`, `RssShmem`, `VmSwap`,
 //! `VmPTE`, in kB, which the kernel prints from the same page counters), `oom_score_adj`,
-//! `oom_score`, and `stat` (parent, start time, kernel-thread flag). A process that exits
+//! `oom_score`, and `stat` (parent, start time, kernel-thread flag), read through the fast
+//! reader [`crate::sample::pidfiles`]; pages are the machine's (sysconf), not an assumed 4 KiB.
+//! A process that exits
 //! while being read, or whose files cannot be read, is counted and left out; so is clw-diag
 //! itself.
 //!
@@ -33,9 +35,11 @@ use serde::Serialize;
 
 use crate::base::page;
 use crate::error::Result;
+use crate::sample::cgroup::memory_cgroup_of;
 use crate::sample::cgroup::{CgroupVersion, MemoryHierarchy};
 use crate::sample::files;
-use crate::sample::process::{self, ReadOptions};
+use crate::sample::pidfiles::{Miss, PidFiles};
+use crate::sample::process;
 
 /// `OOM_SCORE_ADJ_MIN`: never killed.
 pub const OOM_SCORE_ADJ_MIN: i32 = -1000;
@@ -108,7 +112,7 @@ pub struct Candidate {
     pub cgroup: Option<String>,
     /// Badness in this OOM's terms (pages); `None` when never chosen.
     pub badness_pages: Option<i64>,
-    /// The same in bytes (pages × this machine's page size, `sysconf(_SC_PAGESIZE)`).
+    /// The same in bytes (pages × the page size, sysconf(_SC_PAGESIZE)).
     pub badness_bytes: Option<i64>,
     pub rss_bytes: u64,
     pub swap_bytes: u64,
@@ -151,19 +155,16 @@ pub struct OomRank {
     pub notes: Vec<String>,
 }
 
-fn kb_to_pages(v: Option<u64>) -> u64 {
-    v.unwrap_or(0) / page::size()
-}
-
 /// Rank the processes of `opts.cgroup` (or the host) as the OOM killer would.
 ///
 /// Errors: [`Error::NoMemoryHierarchy`] / [`Error::NoSuchCgroup`] for a cgroup that cannot be
 /// found; [`Error::Io`] when `/proc` cannot be listed or `/proc/meminfo` read.
 pub fn rank(opts: &Options) -> Result<OomRank> {
     let meminfo = crate::sample::host::read_host(&opts.proc_root)?;
-    let global_totalpages =
-        meminfo.total_bytes.saturating_add(meminfo.swap_total_bytes) / page::size();
-    let swap_pages = meminfo.swap_total_bytes / page::size();
+    // Bytes per page of this machine (sysconf), the unit of badness.
+    let page = page::size();
+    let global_totalpages = meminfo.total_bytes.saturating_add(meminfo.swap_total_bytes) / page;
+    let swap_pages = meminfo.swap_total_bytes / page;
     let hierarchy = match (&opts.cgroup, MemoryHierarchy::detect(&opts.cgroup_root)) {
         (Some(_), Err(e)) => return Err(e),
         (_, h) => h.ok(),
@@ -176,7 +177,7 @@ pub fn rank(opts: &Options) -> Result<OomRank> {
             let (_, rel) = h.resolve(c)?;
             let (domain, limit) = oom_domain(h, &rel)?;
             let totalpages = match (&domain, limit) {
-                (Some(d), Some(l)) => l / page::size() + swap_allowance_pages(h, d, l, swap_pages)?,
+                (Some(d), Some(l)) => l / page + swap_allowance_pages(h, d, l, swap_pages, page)?,
                 _ => {
                     warnings.push(format!(
                         "{rel} and its ancestors have no memory limit: only a global OOM \
@@ -217,52 +218,60 @@ pub fn rank(opts: &Options) -> Result<OomRank> {
     let mut denied = 0;
     // clw-diag itself: gone long before any OOM it is asked about.
     let own = process::self_pid(&opts.proc_root).ok();
+    let mut pf = PidFiles::new(&opts.proc_root, false);
+    let pages = |b: Option<u64>| b.unwrap_or(0) / page;
     for pid in process::list_pids(&opts.proc_root)? {
         if Some(pid) == own {
             continue;
         }
-        let p = match process::open(&opts.proc_root, pid) {
-            Ok(p) => p,
+        // A file not what the kernel prints (a damaged copy) is an error naming it; one that
+        // vanished or may not be read is counted.
+        let garbled = |name: &str| {
+            files::malformed(
+                &opts.proc_root.join(pid.to_string()).join(name),
+                0,
+                "unexpected contents (a required field is missing or garbled)",
+            )
+        };
+        let stat = match pf.stat(pid) {
+            Ok(s) => s,
+            Err(Miss::Garbled) => return Err(garbled("stat")),
+            Err(Miss::Denied) => {
+                denied += 1;
+                continue;
+            }
             Err(_) => {
                 vanished += 1;
                 continue;
             }
         };
-        let Ok(stat) = p.stat() else {
-            vanished += 1;
-            continue;
-        };
-        // Kernel threads and init are never chosen (oom_unkillable_task); neither are
-        // processes without an mm (zombies).
-        if stat.flags & 0x0020_0000 != 0 || pid == 1 {
+        // Kernel threads and init are never chosen (oom_unkillable_task).
+        if stat.is_kernel_thread() || pid == 1 {
             continue;
         }
-        let m = match process::read_process(
-            &opts.proc_root,
-            pid,
-            ReadOptions {
-                rollup: false,
-                cgroup_version: version,
-            },
-        ) {
-            Ok(m) => m,
-            Err(e) if e.is_vanished() => {
-                vanished += 1;
-                continue;
-            }
-            // Not ours to read (hidepid, a garbled copy): counted, not fatal; the kernel would
-            // still rank it, so say so.
-            Err(e) if e.is_permission() => {
+        let st = match pf.status(pid) {
+            Ok(s) => s,
+            Err(Miss::Garbled) => return Err(garbled("status")),
+            // Not ours to read (hidepid, a copied tree's permissions): counted, not fatal; the
+            // kernel would still rank it, so say so.
+            Err(Miss::Denied) => {
                 denied += 1;
                 continue;
             }
-            Err(e) => return Err(e),
+            Err(_) => {
+                vanished += 1;
+                continue;
+            }
         };
-        if m.rss_bytes.is_none() {
+        if !st.has_mm() {
             continue; // no mm: a zombie
         }
+        let memory_cgroup = version.and_then(|v| {
+            let text = pf.read(pid, c"cgroup").ok()?;
+            memory_cgroup_of(text, v)
+        });
         if let Some(rel) = &scan {
-            let inside = m.memory_cgroup.as_deref().is_some_and(|c| {
+            let inside = memory_cgroup.as_deref().is_some_and(|c| {
                 c == rel
                     || rel == "/"
                     || c.strip_prefix(rel.as_str())
@@ -272,31 +281,37 @@ pub fn rank(opts: &Options) -> Result<OomRank> {
                 continue;
             }
         }
-        let adj = m.oom_score_adj.unwrap_or(0);
+        let adj = pf
+            .number(pid, c"oom_score_adj")
+            .ok()
+            .and_then(|a| i32::try_from(a).ok())
+            .unwrap_or(0);
+        let kernel_oom_score = pf.number(pid, c"oom_score").ok();
+        let command = pf.cmdline(pid).unwrap_or_default();
         let input = BadnessInput {
-            rss_pages: kb_to_pages(m.anon_bytes)
-                .saturating_add(kb_to_pages(m.file_bytes))
-                .saturating_add(kb_to_pages(m.shmem_bytes)),
-            swap_pages: kb_to_pages(m.swap_bytes),
-            pgtables_pages: kb_to_pages(m.page_tables_bytes),
+            rss_pages: pages(st.anon_bytes)
+                .saturating_add(pages(st.file_bytes))
+                .saturating_add(pages(st.shmem_bytes)),
+            swap_pages: pages(st.swap_bytes),
+            pgtables_pages: pages(st.page_tables_bytes),
             oom_score_adj: adj,
         };
         let b = badness(input, totalpages);
         let global = badness(input, global_totalpages);
         candidates.push(Candidate {
             pid,
-            name: m.name,
-            command: m.command,
+            name: st.name,
+            command,
             ppid: Some(stat.ppid),
-            age_s: uptime_s.map(|u| (u - stat.starttime as f64 / ticks).max(0.0)),
-            cgroup: m.memory_cgroup,
+            age_s: uptime_s.map(|u| (u - stat.starttime_ticks as f64 / ticks).max(0.0)),
+            cgroup: memory_cgroup,
             badness_pages: b,
-            badness_bytes: b.map(|b| b.saturating_mul(page::size() as i64)),
-            rss_bytes: input.rss_pages.saturating_mul(page::size()),
-            swap_bytes: input.swap_pages.saturating_mul(page::size()),
-            page_tables_bytes: input.pgtables_pages.saturating_mul(page::size()),
+            badness_bytes: b.map(|b| b.saturating_mul(page as i64)),
+            rss_bytes: input.rss_pages.saturating_mul(page),
+            swap_bytes: input.swap_pages.saturating_mul(page),
+            page_tables_bytes: input.pgtables_pages.saturating_mul(page),
             oom_score_adj: adj,
-            kernel_oom_score: m.oom_score.map(i64::from),
+            kernel_oom_score,
             computed_oom_score: proc_oom_score(global, global_totalpages),
             unkillable: b.is_none(),
         });
@@ -402,6 +417,7 @@ fn swap_allowance_pages(
     domain: &str,
     limit: u64,
     swap_pages: u64,
+    page: u64,
 ) -> Result<u64> {
     if swap_pages == 0 {
         return Ok(0);
@@ -422,7 +438,7 @@ fn swap_allowance_pages(
         CgroupVersion::V1 => read("memory.memsw.limit_in_bytes")?.map(|m| m.saturating_sub(limit)),
         CgroupVersion::V2 => read("memory.swap.max")?,
     };
-    Ok(swap_bytes.map_or(swap_pages, |b| (b / page::size()).min(swap_pages)))
+    Ok(swap_bytes.map_or(swap_pages, |b| (b / page).min(swap_pages)))
 }
 
 /// `memory.oom.group` (v2): the highest cgroup from `rel` up to `domain` that has it set.

@@ -11,16 +11,20 @@ pub(crate) fn oom_kills(s: &Series) -> (Option<u64>, Vec<f64>, Option<bool>) {
     if s.events.is_empty() {
         return (None, Vec::new(), None);
     }
-    let kills: Vec<&crate::trace::TraceEvent> =
-        s.events.iter().filter(|e| e.event == "oom_kill").collect();
-    let count = kills.iter().map(|e| e.count.unwrap_or(1)).sum();
-    let times: Vec<f64> = kills.iter().map(|e| e.t).collect();
+    let kills: Vec<crate::trace::OomKill> = s.oom_kills().collect();
+    let count = kills.iter().map(|k| k.count).sum();
+    let times: Vec<f64> = kills.iter().map(|k| k.t).collect();
     let last_sample = s.t.last().copied().unwrap_or(0.0);
     let slack = s.interval_s.unwrap_or(1.0).max(0.5) * 2.0;
-    let exit = s.events.iter().rev().find(|e| e.event == "target_exited");
+    let exit = s.events.iter().rev().find_map(|e| match e.event {
+        crate::trace::Event::TargetExited { signal, .. } => Some((e.t, signal)),
+        _ => None,
+    });
     let ended = match exit {
         // Killed by SIGKILL with a kill counted just before: the kernel's OOM killer.
-        Some(x) => x.signal == Some(9) && times.iter().any(|&k| k <= x.t + 1.0 && k >= x.t - slack),
+        Some((t, signal)) => {
+            signal == Some(9) && times.iter().any(|&k| k <= t + 1.0 && k >= t - slack)
+        }
         // A cgroup or a process that outlived the recording: a kill after the last sample.
         None => times.iter().any(|&k| k >= last_sample - slack),
     };
@@ -30,7 +34,7 @@ pub(crate) fn oom_kills(s: &Series) -> (Option<u64>, Vec<f64>, Option<bool>) {
 #[cfg(test)]
 mod tests {
     use crate::analysis::leak::{analyze, LeakOptions};
-    use crate::trace::{Series, TraceEvent};
+    use crate::trace::{Event, EventLine, Series};
 
     fn series(t: Vec<f64>, v: Vec<f64>) -> Series {
         let n = v.len();
@@ -44,14 +48,23 @@ mod tests {
         }
     }
 
-    fn event(t: f64, event: &str, signal: Option<i64>, count: Option<u64>) -> TraceEvent {
-        TraceEvent {
-            t,
-            event: event.into(),
-            exit_code: None,
-            signal,
-            count,
-        }
+    fn event(t: f64, event: &str, signal: Option<i32>, count: Option<u64>) -> EventLine {
+        let event = match event {
+            "oom_kill" => Event::OomKill {
+                count: count.unwrap_or(1),
+                source: None,
+            },
+            "target_exited" => Event::TargetExited {
+                exit_code: None,
+                signal,
+            },
+            _ => Event::RecorderStats {
+                cpu_s: None,
+                peak_rss_bytes: None,
+                samples: None,
+            },
+        };
+        EventLine { t, event }
     }
 
     #[test]

@@ -47,6 +47,7 @@ pub struct OomRankArgs {
 }
 
 pub fn run(a: OomRankArgs, g: &GlobalArgs, out: &Output) -> anyhow::Result<ExitCode> {
+    // One table: table, json and csv; refuse github before reading anything.
     let mut r = oom::rank(&Options {
         proc_root: g.proc_root.clone(),
         cgroup_root: g.cgroup_root.clone(),

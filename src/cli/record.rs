@@ -8,6 +8,7 @@ use clap::Args;
 use clw_diag::base::size;
 use clw_diag::record::{self, Options, Target};
 use clw_diag::render::units::iec;
+use clw_diag::render::Format;
 
 use super::sample::{parse_duration, parse_interval};
 use super::{GlobalArgs, Output, PidArg};
@@ -27,7 +28,15 @@ anon, file, limit, memory.events counters, PSI.
 `-- CMD ARGS..` starts the command and records it until it exits; with --memory-limit it runs in \
 a new memory cgroup with that limit (to reproduce an OOM on purpose), removed afterwards. The \
 recorder raises its own oom_score_adj to 1000 so it, not the workload, dies first under memory \
-pressure (--keep-oom-score to opt out).";
+pressure (--keep-oom-score to opt out).
+
+Exit status: with `-- CMD`, the command's failure is passed on so a CI step wrapped in record \
+keeps it: the command's exit code when it exits non-zero, 128 + the signal number when a signal \
+killed it (137 for SIGKILL, which is how the OOM killer ends it), as shells report it; the trace \
+is complete either way. 0 when the command succeeded, when recording stopped first (-d, \
+Ctrl-C; the command is then stopped) and for --pid and --cgroup targets. 2 for a usage error \
+or a target that cannot be recorded. --format table and json are available (json prints a \
+summary with failure_status); csv is not.";
 
 pub const AFTER_HELP: &str = "\
 Examples:
@@ -86,6 +95,7 @@ fn parse_quantity(s: &str) -> Result<u64, String> {
 }
 
 pub fn run(a: RecordArgs, g: &GlobalArgs, out: &Output) -> anyhow::Result<ExitCode> {
+    // Refuse before starting anything (a command must not run unrecorded for a format error).
     let target = if let Some(p) = a.pid {
         Target::Pid {
             pid: p.resolve(&g.proc_root)?,
@@ -145,9 +155,17 @@ pub fn run(a: RecordArgs, g: &GlobalArgs, out: &Output) -> anyhow::Result<ExitCo
             String::new()
         }
     ));
-    if out.format == clw_diag::render::Format::Json {
+    if let Some(code) = summary.failure_status {
+        out.note(&format!(
+            "the command failed: exiting with {code}, as it did (128 + signal for a signal)"
+        ));
+    }
+    if out.format == Format::Json {
         serde_json::to_writer_pretty(std::io::stdout().lock(), &summary)?;
         println!();
     }
-    Ok(ExitCode::SUCCESS)
+    // The command's failure is ours (see LONG_ABOUT "Exit status").
+    Ok(summary
+        .failure_status
+        .map_or(ExitCode::SUCCESS, ExitCode::from))
 }

@@ -18,7 +18,7 @@ rss/cache, OOM-kill and limit-hit counters, PSI on cgroup v2) and the top proces
 (RSS, swap, oom_score_adj), labelled by cgroup path and by pid and comm.
 
 The Prometheus text format 0.0.4 is the default; OpenMetrics 1.0.0 when the Accept header asks \
-for it (Prometheus does). A scrape reads /proc/PID/status of every process but keeps only the \
+for it (Prometheus does). A scrape reads /proc/PID/statm of every process but keeps only the \
 --top largest, and never reads smaps (smaps_rollup of the top processes only with --pss), so its \
 cost stays bounded on a sick machine. / is an index page and /healthz answers \"ok\". Metric \
 names are listed in docs/metrics.md. Stops cleanly on SIGTERM or Ctrl-C.";
@@ -57,6 +57,8 @@ fn parse_listen(s: &str) -> Result<SocketAddr, String> {
 }
 
 pub fn run(a: ServeArgs, g: &GlobalArgs, out: &Output) -> anyhow::Result<ExitCode> {
+    // The data is the HTTP exposition; stdout carries nothing, so table and json are the same
+    // and csv/github are refused before listening.
     let cfg = ScrapeConfig {
         proc_root: g.proc_root.clone(),
         cgroup_root: g.cgroup_root.clone(),

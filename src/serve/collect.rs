@@ -1,4 +1,8 @@
 //! One scrape: host, memory cgroups and the top processes read into metric families.
+//! Processes are read through the fast reader [`crate::sample::pidfiles`] (the `statm` parser
+//! and its test moved there).
+//! Processes are read through the fast reader [`crate::sample::pidfiles`] (its `statm` parser
+//! and its test moved there).
 //!
 //! The cost of a scrape is bounded: every process is read from `/proc/PID/statm` alone (one
 //! line; no `cmdline`, no `smaps`, which take the target's mmap lock), only the `top` largest by
@@ -14,9 +18,10 @@ use std::path::PathBuf;
 use std::time::Instant;
 
 use crate::sample::cgroup::{CgroupMemory, CgroupVersion, MemoryHierarchy};
-use crate::sample::files::{self, Psi};
+use crate::sample::files::Psi;
 use crate::sample::host::{read_host, HostMemory};
-use crate::sample::process::{self, list_pids, read_process, ReadOptions};
+use crate::sample::pidfiles::{Miss, PidFiles};
+use crate::sample::process::list_pids;
 use crate::serve::exposition::{Family, Value};
 
 /// What a scrape reads.
@@ -268,48 +273,39 @@ struct Walk {
     denied: u64,
 }
 
-/// Resident pages of `/proc/PID/statm` (its second field, the same counters as `VmRSS`), in
-/// bytes; `None` for a kernel thread (all zeros) or unparsable text.
-fn statm_resident_bytes(text: &str) -> Option<u64> {
-    let pages: u64 = text.split_ascii_whitespace().nth(1)?.parse().ok()?;
-    (pages > 0 || text.split_ascii_whitespace().next()? != "0")
-        .then_some(pages.saturating_mul(crate::base::page::size()))
-}
-
 /// Rank processes by resident memory, keeping the `n` largest: every process costs one read of
 /// `/proc/PID/statm` (one short line, no lock of the target's memory map); only the `n` kept
-/// are then read from `status` (name, swap).
-fn top_processes(cfg: &ScrapeConfig, n: usize) -> crate::Result<Walk> {
+/// are then read from `status` (name, swap). `files` is the fast reader without kept
+/// directories (thousands of processes, each read once).
+fn top_processes(cfg: &ScrapeConfig, files: &mut PidFiles, n: usize) -> crate::Result<Walk> {
     let mut heap: BinaryHeap<Reverse<(u64, Reverse<i32>)>> = BinaryHeap::with_capacity(n + 1);
     let mut w = Walk::default();
-    let mut path = cfg.proc_root.clone();
     for pid in list_pids(&cfg.proc_root)? {
-        path.push(pid.to_string());
-        path.push("statm");
-        let text = std::fs::read_to_string(&path);
-        path.pop();
-        path.pop();
-        let rss_bytes = match text {
-            Ok(t) => match statm_resident_bytes(&t) {
-                Some(b) => b,
-                None => continue, // a kernel thread
-            },
-            Err(e) if e.kind() == std::io::ErrorKind::PermissionDenied => {
+        let rss_bytes = match files.statm(pid) {
+            Ok(Some(m)) => m.resident_bytes,
+            Ok(None) => continue, // a kernel thread (or a zombie): no memory map
+            Err(Miss::Denied) => {
                 w.denied += 1;
                 continue;
             }
             // No statm but the process is there (a captured tree that kept only status).
-            Err(_) => match process::open(&cfg.proc_root, pid).map(|p| p.status()) {
-                Ok(Ok(st)) => match st.vmrss {
-                    Some(k) => k * 1024,
+            Err(Miss::NotFound) => match files.status(pid) {
+                Ok(st) => match st.rss_bytes {
+                    Some(b) => b,
                     None => continue,
                 },
                 // Exited between the listing and the read.
-                _ => {
+                Err(_) => {
                     w.vanished += 1;
                     continue;
                 }
             },
+            Err(Miss::Gone) => {
+                w.vanished += 1;
+                continue;
+            }
+            // Not statm as the kernel prints it (a damaged copy): no figure to rank by.
+            Err(Miss::Garbled) => continue,
         };
         w.seen += 1;
         heap.push(Reverse((rss_bytes, Reverse(pid))));
@@ -319,30 +315,29 @@ fn top_processes(cfg: &ScrapeConfig, n: usize) -> crate::Result<Walk> {
     }
     // Ascending order of Reverse = descending RSS.
     for Reverse((rss_bytes, pid)) in heap.into_sorted_vec() {
-        let st = match process::open(&cfg.proc_root, pid.0).map(|p| p.status()) {
-            Ok(Ok(st)) => st,
-            Ok(Err(procfs::ProcError::PermissionDenied(_)))
-            | Err(crate::Error::PermissionDenied { .. }) => {
+        let st = match files.status(pid.0) {
+            Ok(st) => st,
+            Err(Miss::Denied) => {
                 w.denied += 1;
                 continue;
             }
-            _ => {
+            Err(_) => {
                 w.vanished += 1;
                 continue;
             }
         };
         w.top.push(Ranked {
-            rss_bytes: st.vmrss.map_or(rss_bytes, |k| k * 1024),
+            rss_bytes: st.rss_bytes.unwrap_or(rss_bytes),
             pid,
             comm: st.name,
-            swap_bytes: st.vmswap.map(|k| k * 1024),
+            swap_bytes: st.swap_bytes,
         });
     }
     w.top.sort_by(|a, b| b.cmp(a));
     Ok(w)
 }
 
-fn process_families(cfg: &ScrapeConfig, w: &Walk, out: &mut Vec<Family>) {
+fn process_families(cfg: &ScrapeConfig, files: &mut PidFiles, w: &Walk, out: &mut Vec<Family>) {
     let mut rss = Family::gauge(
         "clw_process_rss_bytes",
         "VmRSS of /proc/PID/status, for the top processes by RSS.",
@@ -366,24 +361,19 @@ fn process_families(cfg: &ScrapeConfig, w: &Walk, out: &mut Vec<Family>) {
     for p in &w.top {
         let pid = p.pid.0;
         let labels = vec![("pid", pid.to_string()), ("comm", p.comm.clone())];
-        let dir = cfg.proc_root.join(pid.to_string());
-        let num = |name: &str| -> Option<i64> {
-            files::read_optional(&dir.join(name))
-                .ok()
-                .flatten()
-                .and_then(|t| t.trim().parse().ok())
-        };
         rss.push(labels.clone(), Some(Value::Uint(p.rss_bytes)));
         swap.push(labels.clone(), u(p.swap_bytes));
-        adj.push(labels.clone(), num("oom_score_adj").map(Value::Int));
-        score.push(labels.clone(), num("oom_score").map(Value::Int));
+        adj.push(
+            labels.clone(),
+            files.number(pid, c"oom_score_adj").ok().map(Value::Int),
+        );
+        score.push(
+            labels.clone(),
+            files.number(pid, c"oom_score").ok().map(Value::Int),
+        );
         if cfg.pss {
-            let opts = ReadOptions {
-                rollup: true,
-                cgroup_version: None,
-            };
-            if let Ok(m) = read_process(&cfg.proc_root, pid, opts) {
-                pss.push(labels, u(m.rollup.pss_bytes));
+            if let Ok(r) = files.rollup(pid) {
+                pss.push(labels, u(r.map(|r| r.pss_bytes)));
             }
         }
     }
@@ -442,7 +432,8 @@ pub fn scrape(cfg: &ScrapeConfig) -> Scrape {
     }
     cgroup_families(&cgroups, &mut families);
 
-    let walk = match top_processes(cfg, cfg.top) {
+    let mut files = PidFiles::new(&cfg.proc_root, false);
+    let walk = match top_processes(cfg, &mut files, cfg.top) {
         Ok(w) => w,
         Err(e) => {
             errors += 1;
@@ -450,7 +441,7 @@ pub fn scrape(cfg: &ScrapeConfig) -> Scrape {
             Walk::default()
         }
     };
-    process_families(cfg, &walk, &mut families);
+    process_families(cfg, &mut files, &walk, &mut families);
 
     let mut seen = Family::gauge(
         "clw_scrape_processes",
@@ -489,25 +480,4 @@ pub fn scrape(cfg: &ScrapeConfig) -> Scrape {
     );
     families.extend([seen, skipped, err, dur, info]);
     Scrape { families, notes }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::statm_resident_bytes;
-
-    #[test]
-    fn statm_resident_field() {
-        // `cat /proc/self/statm` on the Debian 12 / Linux 6.18 build machine (size resident shared
-        // text lib data dt, in pages).
-        assert_eq!(
-            statm_resident_bytes("765 432 404 5 0 123 0\n"),
-            Some(432 * crate::base::page::size())
-        );
-        // A kernel thread.
-        assert_eq!(statm_resident_bytes("0 0 0 0 0 0 0\n"), None);
-        // Mapped but nothing resident (all swapped out): a user process with 0 bytes.
-        assert_eq!(statm_resident_bytes("1390 0 0 5 0 83 0\n"), Some(0));
-        assert_eq!(statm_resident_bytes(""), None);
-        assert_eq!(statm_resident_bytes("garbage here"), None);
-    }
 }

@@ -2,11 +2,15 @@
 //! readers for it and for traces exported elsewhere (a JSON document with a `samples` array,
 //! CSV with a header row, Prometheus `query_range` responses).
 
+pub mod format;
+pub mod lines;
 pub mod prometheus;
 pub mod read;
 pub mod write;
 
 use serde::Serialize;
+
+pub use format::{Event, EventLine, Header, OomKill, Sample, TraceTarget};
 
 /// Version of the JSON Lines trace format written by `record`.
 pub const FORMAT_VERSION: u64 = 1;
@@ -32,23 +36,29 @@ pub struct Series {
     pub limit_bytes: Option<u64>,
     /// Host MemTotal when the trace says.
     pub host_total_bytes: Option<u64>,
-    /// Seconds since the start at which the target exited, OOM kills seen, etc.
-    pub events: Vec<TraceEvent>,
+    /// Event lines of the trace (the target's exit, OOM kills, the recorder's stats), in order.
+    pub events: Vec<EventLine>,
     /// Things the reader tolerated (a torn last line).
     pub warnings: Vec<String>,
     /// Nominal sampling interval (header) in seconds.
     pub interval_s: Option<f64>,
 }
 
-/// An event line of a trace.
-#[derive(Debug, Clone, PartialEq, Serialize, serde::Deserialize)]
-pub struct TraceEvent {
-    pub t: f64,
-    pub event: String,
-    #[serde(default)]
-    pub exit_code: Option<i64>,
-    #[serde(default)]
-    pub signal: Option<i64>,
-    #[serde(default)]
-    pub count: Option<u64>,
+impl Series {
+    /// The trace's OOM kills (`oom_kill` events), in order.
+    pub fn oom_kills(&self) -> impl Iterator<Item = OomKill> + '_ {
+        self.events.iter().filter_map(|e| match e.event {
+            Event::OomKill { count, .. } => Some(OomKill { t: e.t, count }),
+            _ => None,
+        })
+    }
+
+    /// How the target ended, when the trace says: `(exit_code, signal)` of its
+    /// `target_exited` event.
+    pub fn exit(&self) -> Option<(Option<i32>, Option<i32>)> {
+        self.events.iter().find_map(|e| match e.event {
+            Event::TargetExited { exit_code, signal } => Some((exit_code, signal)),
+            _ => None,
+        })
+    }
 }

@@ -8,7 +8,8 @@ use std::path::Path;
 
 use serde_json::Value;
 
-use super::{Series, TraceEvent, FORMAT_VERSION};
+use super::format::{EventLine, Header};
+use super::{Series, FORMAT_VERSION};
 use crate::error::{Error, Result};
 use crate::sample::files::malformed;
 
@@ -187,35 +188,28 @@ fn num(v: &Value) -> Option<f64> {
 fn read_jsonl(text: &str, path: &Path, metric: Option<&str>) -> Result<Series> {
     let mut lines = text.split('\n').enumerate();
     let (_, first) = lines.next().unwrap_or((0, ""));
-    let header: Value = serde_json::from_str(first.trim())
+    let raw_header: Value = serde_json::from_str(first.trim())
         .map_err(|e| malformed(path, 1, format!("bad trace header: {e}")))?;
-    let version = header.get("clw_trace").and_then(Value::as_u64);
+    let version = raw_header.get("clw_trace").and_then(Value::as_u64);
     if version != Some(FORMAT_VERSION) {
         return Err(malformed(
             path,
             1,
             format!(
                 "unknown trace format version {} (this clw-diag reads version {FORMAT_VERSION})",
-                header["clw_trace"]
+                raw_header["clw_trace"]
             ),
         ));
     }
-    let kind = target_kind(&header);
-    let available: Vec<String> = header
-        .get("metrics")
-        .and_then(Value::as_array)
-        .map(|a| {
-            a.iter()
-                .filter_map(|m| m.as_str().map(str::to_string))
-                .collect()
-        })
-        .unwrap_or_default();
+    let header: Header = serde_json::from_value(raw_header)
+        .map_err(|e| malformed(path, 1, format!("bad trace header: {e}")))?;
+    let kind = header.target.kind().map(str::to_string);
     let (metric, reason) =
-        pick_metric(&available, metric, kind.as_deref()).map_err(|m| malformed(path, 1, m))?;
+        pick_metric(&header.metrics, metric, kind.as_deref()).map_err(|m| malformed(path, 1, m))?;
     let mut b = Builder::new(path, metric.clone(), reason, kind, Some(0.0));
-    b.s.limit_bytes = header.get("limit_bytes").and_then(Value::as_u64);
-    b.s.host_total_bytes = header.get("host_total_bytes").and_then(Value::as_u64);
-    b.s.interval_s = header.get("interval_s").and_then(Value::as_f64);
+    b.s.limit_bytes = header.limit_bytes;
+    b.s.host_total_bytes = header.host_total_bytes;
+    b.s.interval_s = header.interval_s;
     // The last non-empty line may be torn; find where it starts without collecting the lines.
     let body = text.trim_end();
     let last_start = body.rfind('\n').map_or(0, |i| i + 1);
@@ -247,7 +241,8 @@ fn read_jsonl(text: &str, path: &Path, metric: Option<&str>) -> Result<Series> {
             Err(e) => return Err(malformed(path, i + 1, format!("not a JSON object: {e}"))),
         };
         if v.get("event").is_some() {
-            if let Ok(ev) = serde_json::from_value::<TraceEvent>(v) {
+            // An event line whose fields do not fit (a hand-edited trace) is not a sample.
+            if let Ok(ev) = serde_json::from_value::<EventLine>(v) {
                 b.s.events.push(ev);
             }
             continue;
@@ -256,8 +251,8 @@ fn read_jsonl(text: &str, path: &Path, metric: Option<&str>) -> Result<Series> {
             .get("t")
             .and_then(num)
             .ok_or_else(|| malformed(path, i + 1, "sample without \"t\""))?;
-        let Some(val) = v.get(&metric) else {
-            continue; // a sample without this metric (e.g. PSS read at a lower rate)
+        let Some(val) = v.get(&metric).filter(|x| !x.is_null()) else {
+            continue; // a sample without this metric (PSS read at a lower rate, or unknown)
         };
         let val = num(val)
             .ok_or_else(|| malformed(path, i + 1, format!("{metric} is not a number: {val}")))?;
@@ -524,7 +519,7 @@ mod tests {
         let s = &read_text(t, p(), None).unwrap()[0];
         assert_eq!(s.metric, "anon_bytes");
         assert_eq!(s.v, vec![5.0, 6.0]);
-        assert_eq!(s.events[0].signal, Some(9));
+        assert_eq!(s.exit(), Some((None, Some(9))));
         assert_eq!(s.warnings.len(), 1);
         assert!(
             read_text(&t.replace("\"clw_trace\":1", "\"clw_trace\":7"), p(), None)

@@ -1,6 +1,7 @@
 //! The trace writer: JSON Lines, one object per line, each line written with one `write` call
 //! as soon as it is complete, so a recorder killed at any moment (even by SIGKILL) leaves a
-//! valid trace up to the last sample, and at most a torn last line that readers skip.
+//! valid trace up to the last sample, and at most a torn last line that readers skip. The
+//! lines are the typed [`crate::trace::format`] structs the readers read back.
 
 use std::fs::File;
 use std::io::Write;
@@ -8,6 +9,7 @@ use std::path::Path;
 
 use serde::Serialize;
 
+use super::format::{Event, EventLine, Header, Sample};
 use crate::error::{Error, Result};
 
 /// An open trace file.
@@ -19,7 +21,9 @@ pub struct TraceWriter {
 
 impl TraceWriter {
     /// Create (or truncate) `path` and write the header line.
-    pub fn create(path: &Path, header: &impl Serialize) -> Result<TraceWriter> {
+    ///
+    /// Errors: [`Error::Io`] naming `path` when it cannot be created or written.
+    pub fn create(path: &Path, header: &Header) -> Result<TraceWriter> {
         let file = File::create(path).map_err(|e| Error::io(path, e))?;
         let mut w = TraceWriter {
             file,
@@ -30,8 +34,18 @@ impl TraceWriter {
         Ok(w)
     }
 
+    /// Append one sample line.
+    pub fn sample(&mut self, s: &Sample) -> Result<()> {
+        self.line(s)
+    }
+
+    /// Append one event line at `t` seconds since the start.
+    pub fn event(&mut self, t: f64, event: Event) -> Result<()> {
+        self.line(&EventLine { t, event })
+    }
+
     /// Append one object as a line, in a single write.
-    pub fn line(&mut self, v: &impl Serialize) -> Result<()> {
+    fn line(&mut self, v: &impl Serialize) -> Result<()> {
         self.buf.clear();
         serde_json::to_writer(&mut self.buf, v)
             .map_err(|e| Error::Usage(format!("cannot encode a trace line: {e}")))?;

@@ -97,12 +97,10 @@ pub fn history_of(s: &Series, interval_s: f64) -> History {
     let mut h = History::from_samples(&s.t, &s.v, interval_s);
     h.limit_bytes = s.limit_bytes.map(|l| l as f64);
     h.ooms = s
-        .events
-        .iter()
-        .filter(|e| e.event == "oom_kill")
-        .map(|e| OomEvent {
-            t_s: e.t,
-            count: e.count.unwrap_or(1),
+        .oom_kills()
+        .map(|k| OomEvent {
+            t_s: k.t,
+            count: k.count,
         })
         .collect();
     h
@@ -303,7 +301,7 @@ pub fn run(req: &Request, plan: &Plan) -> Result<RecommendReport> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::trace::TraceEvent;
+    use crate::trace::{Event, EventLine};
 
     #[test]
     fn auto_interval_fits_the_history() {
@@ -366,12 +364,12 @@ mod tests {
     fn the_trace_limit_and_oom_kills_raise_the_clw_limit() {
         let mut s = series(601, 1.0, 500.0 * 1048576.0);
         s.limit_bytes = Some(600 * 1048576);
-        s.events.push(TraceEvent {
+        s.events.push(EventLine {
             t: 300.0,
-            event: "oom_kill".into(),
-            exit_code: None,
-            signal: None,
-            count: Some(2),
+            event: Event::OomKill {
+                count: 2,
+                source: None,
+            },
         });
         let (t, _) = assess_series(&s, &plan(None));
         assert_eq!(t.oom_kills, 2);

@@ -1,0 +1,233 @@
+//! What `record` records, made ready: a running process (checked: it exists and is not a kernel
+//! thread), a memory cgroup (resolved in the hierarchy), or a command it starts (optionally moved
+//! into a new memory cgroup between fork and exec, so its first allocation is already limited),
+//! and how a command's end maps to `record`'s own exit status (as a shell reports it:
+//! the exit code, or 128 + the signal number).
+
+use std::path::Path;
+
+use super::cgroup::{self, OwnedCgroup};
+use super::Target;
+use crate::error::{Error, Result};
+use crate::sample::cgroup::{memory_cgroup_of, MemoryHierarchy};
+use crate::sample::files;
+use crate::sample::pidfiles::PidFiles;
+use crate::trace::TraceTarget;
+
+/// A target, ready to sample.
+pub struct Ready {
+    /// The process sampled (the command's pid), `None` for a cgroup target.
+    pub pid: Option<i32>,
+    /// Sum the process's descendants in.
+    pub children: bool,
+    /// The memory cgroup of the target (the process's, the cgroup asked for, or the one created).
+    pub cgroup: Option<String>,
+    /// The cgroup whose figures go into each sample (a cgroup target, or the cgroup created for
+    /// a command); `None` for a process target.
+    pub sampled_cgroup: Option<String>,
+    /// The header's `target`.
+    pub header: TraceTarget,
+    /// The command started, to be waited for.
+    pub child: Option<std::process::Child>,
+    /// The cgroup created for `--memory-limit`, removed when dropped (after the child).
+    pub owned: Option<OwnedCgroup>,
+}
+
+/// Make `target` ready: check a pid, resolve a cgroup, or create the cgroup and start the command.
+///
+/// Errors: [`Error::NoSuchProcess`] / [`Error::Vanished`] / [`Error::KernelThread`] for a pid,
+/// [`Error::NoMemoryHierarchy`] / [`Error::NoSuchCgroup`] for a cgroup, what
+/// [`cgroup::create`] returns, and [`Error::Usage`] naming the program when it cannot be started.
+pub fn prepare(
+    target: &Target,
+    proc_root: &Path,
+    cgroup_root: &Path,
+    hierarchy: Option<&MemoryHierarchy>,
+    files: &mut PidFiles,
+) -> Result<Ready> {
+    let need_h = || {
+        hierarchy.ok_or_else(|| Error::NoMemoryHierarchy {
+            path: cgroup_root.to_path_buf(),
+        })
+    };
+    match target {
+        Target::Pid { pid, children } => {
+            // No such pid, or a kernel thread (which has no memory of its own to record).
+            let p = crate::sample::process::open(proc_root, *pid)?;
+            if crate::sample::process::is_kernel_thread(&p) {
+                let name = p.stat().map(|s| s.comm).unwrap_or_default();
+                return Err(Error::KernelThread { pid: *pid, name });
+            }
+            if !files.status(*pid).is_ok_and(|s| s.has_mm()) {
+                return Err(Error::Vanished {
+                    pid: *pid,
+                    path: proc_root.join(pid.to_string()),
+                });
+            }
+            let cg = hierarchy.and_then(|h| {
+                let text = files::read_optional(&proc_root.join(pid.to_string()).join("cgroup"))
+                    .ok()??;
+                memory_cgroup_of(&text, h.version)
+            });
+            Ok(Ready {
+                pid: Some(*pid),
+                children: *children,
+                cgroup: cg.clone(),
+                sampled_cgroup: None,
+                header: TraceTarget::Process {
+                    pid: Some(*pid),
+                    children: *children,
+                    memory_cgroup: cg,
+                },
+                child: None,
+                owned: None,
+            })
+        }
+        Target::Cgroup { path } => {
+            let (_, rel) = need_h()?.resolve(path)?;
+            Ok(Ready {
+                pid: None,
+                children: false,
+                cgroup: Some(rel.clone()),
+                sampled_cgroup: Some(rel.clone()),
+                header: TraceTarget::Cgroup { cgroup: Some(rel) },
+                child: None,
+                owned: None,
+            })
+        }
+        Target::Command {
+            argv,
+            memory_limit,
+            children,
+        } => {
+            let owned = match memory_limit {
+                Some(limit) => Some(cgroup::create(need_h()?, *limit)?),
+                None => None,
+            };
+            let child = spawn(argv, owned.as_ref())?;
+            let pid = child.id() as i32;
+            let rel = owned.as_ref().map(|c| c.rel.clone());
+            Ok(Ready {
+                pid: Some(pid),
+                children: *children,
+                cgroup: rel.clone(),
+                sampled_cgroup: rel.clone(),
+                header: TraceTarget::Command {
+                    pid: Some(pid),
+                    command: Some(argv.join(" ")),
+                    children: *children,
+                    memory_cgroup: rel,
+                    memory_limit_bytes: *memory_limit,
+                },
+                child: Some(child),
+                owned,
+            })
+        }
+    }
+}
+
+/// Start `argv`, inside `cg` when given (the child writes itself into `cgroup.procs` before
+/// exec).
+fn spawn(argv: &[String], cg: Option<&OwnedCgroup>) -> Result<std::process::Child> {
+    let Some(program) = argv.first() else {
+        return Err(Error::Usage("no command given after --".into()));
+    };
+    let mut cmd = std::process::Command::new(program);
+    cmd.args(&argv[1..]);
+    if let Some(cg) = cg {
+        let procs =
+            std::ffi::CString::new(cg.dir.join("cgroup.procs").as_os_str().as_encoded_bytes())
+                .map_err(|_| Error::Usage("cgroup path contains a NUL byte".into()))?;
+        use std::os::unix::process::CommandExt;
+        // SAFETY: only async-signal-safe calls (open, write, close) between fork and exec;
+        // writing "0" to cgroup.procs moves the writing process.
+        unsafe {
+            cmd.pre_exec(move || {
+                let fd = libc::open(procs.as_ptr(), libc::O_WRONLY);
+                if fd < 0 {
+                    return Err(std::io::Error::last_os_error());
+                }
+                let ok = libc::write(fd, b"0\n".as_ptr() as *const libc::c_void, 2) == 2;
+                libc::close(fd);
+                if ok {
+                    Ok(())
+                } else {
+                    Err(std::io::Error::last_os_error())
+                }
+            });
+        }
+    }
+    cmd.spawn()
+        .map_err(|e| Error::Usage(format!("cannot start {program:?}: {e}")))
+}
+
+/// The exit status `record -- CMD` passes on for a command that ended with `exit_code` or was
+/// killed by `signal`, as a shell does: the exit code when non-zero, 128 + the signal number
+/// for a signal (137 for SIGKILL, the OOM killer's). `None` for a success, or when the exit
+/// status is not known (a `--pid` target, or a command the recorder stopped itself).
+pub fn failure_status(exit_code: Option<i32>, signal: Option<i32>) -> Option<u8> {
+    match (exit_code, signal) {
+        (Some(0), _) => None,
+        // Exit codes are 0–255; anything else cannot come from waitpid but is a failure.
+        (Some(c), _) => Some(u8::try_from(c).unwrap_or(1).max(1)),
+        (None, Some(s)) => Some(u8::try_from(128 + s.clamp(1, 127)).unwrap_or(255)),
+        (None, None) => None,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn failures_map_as_shells_report_them() {
+        assert_eq!(failure_status(Some(0), None), None);
+        assert_eq!(failure_status(Some(3), None), Some(3));
+        assert_eq!(failure_status(Some(255), None), Some(255));
+        assert_eq!(
+            failure_status(None, Some(9)),
+            Some(137),
+            "SIGKILL, the OOM killer's"
+        );
+        assert_eq!(failure_status(None, Some(15)), Some(143));
+        assert_eq!(failure_status(None, Some(6)), Some(134));
+        assert_eq!(failure_status(None, None), None);
+    }
+
+    #[test]
+    fn a_process_target_is_checked() {
+        let mut f = PidFiles::new(Path::new("/proc"), true);
+        let me = std::process::id() as i32;
+        let t = Target::Pid {
+            pid: me,
+            children: false,
+        };
+        let r = prepare(
+            &t,
+            Path::new("/proc"),
+            Path::new("/nonexistent"),
+            None,
+            &mut f,
+        )
+        .unwrap();
+        assert_eq!(r.pid, Some(me));
+        assert_eq!(r.header.kind(), Some("process"));
+        let t = Target::Pid {
+            pid: i32::MAX,
+            children: false,
+        };
+        assert!(prepare(&t, Path::new("/proc"), Path::new("/x"), None, &mut f).is_err());
+        // A cgroup target without a hierarchy says so.
+        let t = Target::Cgroup { path: "/x".into() };
+        let e = prepare(
+            &t,
+            Path::new("/proc"),
+            Path::new("/nonexistent"),
+            None,
+            &mut f,
+        )
+        .err()
+        .unwrap();
+        assert!(matches!(e, Error::NoMemoryHierarchy { .. }), "{e}");
+    }
+}

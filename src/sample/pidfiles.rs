@@ -1,0 +1,544 @@
+//! The fast process reader: the small `/proc/PID` files (`statm`, `status`, `smaps_rollup`,
+//! `stat`, `oom_score`, `oom_score_adj`) read with as few system calls as the kernel allows,
+//! into one reused buffer, for the commands that read many processes or one process many times:
+//! `record` (every interval), `serve` (every process at every scrape) and `oom-rank`.
+//!
+//! The caller chooses what to read by calling only the readers it needs: `serve` reads `statm`
+//! of every process and `status` of the top N only. With `keep_dirs`, the `/proc/PID`
+//! directories are kept open (`O_PATH`) and files opened relative to them, which saves the
+//! kernel a path walk per file per sample (`record`); without it no descriptor outlives a read
+//! (`serve`, `oom-rank`: thousands of processes read once).
+//!
+//! A process that exits while being read, or whose file cannot be read for permission, is data:
+//! every reader returns a [`Miss`] the caller counts. Field meanings follow
+//! Documentation/filesystems/proc.rst (table 1-2 "status", table 1-3 "statm", "smaps_rollup");
+//! `statm`'s shared pages are file + shmem pages (`task_statm()` in fs/proc/task_mmu.c).
+//! The `sample` command's full per-process model ([`crate::sample::process`]) reads through the
+//! procfs crate instead; its cost is dominated by `smaps_rollup` and `cmdline`.
+
+use std::collections::HashMap;
+use std::ffi::CStr;
+use std::os::fd::{AsRawFd, FromRawFd, OwnedFd};
+use std::os::unix::ffi::OsStrExt;
+use std::path::{Path, PathBuf};
+
+/// Why a file of a process could not be read.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Miss {
+    /// The process (or the file, in a copied tree) is not there: it exited, or the tree did not
+    /// keep the file.
+    NotFound,
+    /// EACCES/EPERM: another user's process read without CAP_SYS_PTRACE (smaps_rollup), or
+    /// `hidepid=` on the /proc mount.
+    Denied,
+    /// The process exited while the file was being read (ESRCH, or another read error).
+    Gone,
+    /// The text is not what the kernel prints (a garbled copy in a fixture tree, not UTF-8).
+    Garbled,
+}
+
+impl Miss {
+    /// True for a process that is gone (exited between the listing and the read).
+    pub fn is_gone(self) -> bool {
+        matches!(self, Miss::NotFound | Miss::Gone)
+    }
+}
+
+/// The fields of `/proc/PID/stat` this reader keeps (proc.rst table 1-4).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Stat {
+    /// Field 4, `ppid`.
+    pub ppid: i32,
+    /// Field 9, `flags` (`PF_*` of include/linux/sched.h).
+    pub flags: u64,
+    /// Field 22, `starttime`: clock ticks after boot.
+    pub starttime_ticks: u64,
+}
+
+impl Stat {
+    /// `PF_KTHREAD`: a kernel thread.
+    pub fn is_kernel_thread(&self) -> bool {
+        self.flags & 0x0020_0000 != 0
+    }
+}
+
+/// `/proc/PID/statm`, in bytes (pages × page size).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Statm {
+    /// Resident pages: anon + file + shmem (the counters of `VmRSS`).
+    pub resident_bytes: u64,
+    /// Resident file and shmem pages.
+    pub shared_bytes: u64,
+}
+
+impl Statm {
+    /// Resident anonymous memory: resident − shared (what `RssAnon` shows).
+    pub fn anon_bytes(&self) -> u64 {
+        self.resident_bytes.saturating_sub(self.shared_bytes)
+    }
+}
+
+/// The memory lines of `/proc/PID/status`, in bytes; `None` when the kernel did not print the
+/// line (kernel threads and zombies print no `Vm*`/`Rss*` lines).
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Status {
+    /// `Name:` (the comm, at most 15 bytes).
+    pub name: String,
+    /// `PPid:`.
+    pub ppid: Option<i32>,
+    /// `VmRSS`.
+    pub rss_bytes: Option<u64>,
+    /// `RssAnon`.
+    pub anon_bytes: Option<u64>,
+    /// `RssFile`.
+    pub file_bytes: Option<u64>,
+    /// `RssShmem`.
+    pub shmem_bytes: Option<u64>,
+    /// `VmSwap`.
+    pub swap_bytes: Option<u64>,
+    /// `VmPTE`: page tables.
+    pub page_tables_bytes: Option<u64>,
+    /// `VmHWM`: peak RSS.
+    pub peak_rss_bytes: Option<u64>,
+}
+
+impl Status {
+    /// True when the process has a memory map (not a kernel thread, not a zombie).
+    pub fn has_mm(&self) -> bool {
+        self.rss_bytes.is_some()
+    }
+}
+
+/// PSS and USS from `/proc/PID/smaps_rollup`, bytes.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct PssUss {
+    /// `Pss`.
+    pub pss_bytes: u64,
+    /// `Private_Clean + Private_Dirty` (smem's USS).
+    pub uss_bytes: u64,
+}
+
+/// A reader of `/proc/PID` files under a root (`/proc`, or a copied tree).
+pub struct PidFiles {
+    root: PathBuf,
+    buf: Vec<u8>,
+    path: Vec<u8>,
+    /// Open `/proc/PID` directories, when kept.
+    dirs: Option<HashMap<i32, OwnedFd>>,
+    page_bytes: u64,
+}
+
+impl PidFiles {
+    /// A reader of processes under `proc_root`; `keep_dirs` keeps each process's directory
+    /// open between reads (for a few processes read many times).
+    pub fn new(proc_root: &Path, keep_dirs: bool) -> PidFiles {
+        PidFiles {
+            root: proc_root.to_path_buf(),
+            buf: Vec::new(),
+            path: Vec::with_capacity(128),
+            dirs: keep_dirs.then(HashMap::new),
+            page_bytes: crate::base::page::size(),
+        }
+    }
+
+    /// Bytes per page (sysconf(_SC_PAGESIZE)), the unit of `statm`.
+    pub fn page_bytes(&self) -> u64 {
+        self.page_bytes
+    }
+
+    /// The text of file `name` of `pid`, in one open and as few reads as the file needs.
+    pub fn read(&mut self, pid: i32, name: &CStr) -> Result<&str, Miss> {
+        let fd = match self.dirs.as_mut() {
+            Some(dirs) => open_at(dirs, &self.root, pid, name)?,
+            None => self.open_path(pid, name)?,
+        };
+        // Straight into the reused buffer: one read for every file this reader knows (they
+        // are a few kB), a second that returns 0.
+        // The buffer keeps its length (initialised once) between reads: no memset per read.
+        if self.buf.len() < 16 * 1024 {
+            self.buf.resize(16 * 1024, 0);
+        }
+        let mut n = 0;
+        loop {
+            if n == self.buf.len() {
+                self.buf.resize(n * 2, 0);
+            }
+            // SAFETY: reading into the initialised tail of our own buffer, of that length.
+            let k = unsafe {
+                libc::read(
+                    fd.as_raw_fd(),
+                    self.buf[n..].as_mut_ptr() as *mut libc::c_void,
+                    self.buf.len() - n,
+                )
+            };
+            if k < 0 {
+                let e = std::io::Error::last_os_error();
+                if e.kind() == std::io::ErrorKind::Interrupted {
+                    continue;
+                }
+                return Err(miss(&e));
+            }
+            if k == 0 {
+                break;
+            }
+            n += k as usize;
+        }
+        drop(fd);
+        std::str::from_utf8(&self.buf[..n]).map_err(|_| Miss::Garbled)
+    }
+
+    fn open_path(&mut self, pid: i32, name: &CStr) -> Result<OwnedFd, Miss> {
+        self.path.clear();
+        self.path
+            .extend_from_slice(self.root.as_os_str().as_bytes());
+        let _ = std::io::Write::write_fmt(&mut self.path, format_args!("/{pid}/"));
+        self.path.extend_from_slice(name.to_bytes_with_nul());
+        // SAFETY: a NUL-terminated path; the descriptor is owned from here on.
+        let fd = unsafe {
+            libc::open(
+                self.path.as_ptr() as *const libc::c_char,
+                libc::O_RDONLY | libc::O_CLOEXEC,
+            )
+        };
+        if fd < 0 {
+            return Err(miss(&std::io::Error::last_os_error()));
+        }
+        // SAFETY: `fd` was just opened and is not owned elsewhere.
+        Ok(unsafe { OwnedFd::from_raw_fd(fd) })
+    }
+
+    /// Forget the kept directory of `pid` (it exited).
+    pub fn forget(&mut self, pid: i32) {
+        if let Some(d) = self.dirs.as_mut() {
+            d.remove(&pid);
+        }
+    }
+
+    /// `statm`; `Ok(None)` for a task without a memory map (a kernel thread, a zombie: all
+    /// zeros).
+    pub fn statm(&mut self, pid: i32) -> Result<Option<Statm>, Miss> {
+        let page = self.page_bytes;
+        parse_statm(self.read(pid, c"statm")?, page).ok_or(Miss::Garbled)
+    }
+
+    /// The memory lines of `status`; [`Miss::Garbled`] when a line it keeps is not a number or
+    /// there is no `Name:`.
+    pub fn status(&mut self, pid: i32) -> Result<Status, Miss> {
+        parse_status(self.read(pid, c"status")?).ok_or(Miss::Garbled)
+    }
+
+    /// `stat`: parent, flags, start time.
+    pub fn stat(&mut self, pid: i32) -> Result<Stat, Miss> {
+        parse_stat(self.read(pid, c"stat")?).ok_or(Miss::Garbled)
+    }
+
+    /// `cmdline`, arguments joined by spaces (empty for kernel threads and zombies).
+    pub fn cmdline(&mut self, pid: i32) -> Result<String, Miss> {
+        let text = self.read(pid, c"cmdline")?;
+        Ok(text
+            .trim_end_matches('\0')
+            .split('\0')
+            .collect::<Vec<_>>()
+            .join(" "))
+    }
+
+    /// PSS and USS of `smaps_rollup` (Linux 4.14+); `Ok(None)` when it has no `Pss` line (a
+    /// task without a memory map prints none).
+    pub fn rollup(&mut self, pid: i32) -> Result<Option<PssUss>, Miss> {
+        Ok(parse_rollup(self.read(pid, c"smaps_rollup")?))
+    }
+
+    /// A one-number file (`oom_score`, `oom_score_adj`).
+    pub fn number(&mut self, pid: i32, name: &CStr) -> Result<i64, Miss> {
+        self.read(pid, name)?
+            .trim()
+            .parse()
+            .map_err(|_| Miss::Garbled)
+    }
+
+    /// The parent pid from `stat`.
+    pub fn ppid(&mut self, pid: i32) -> Result<i32, Miss> {
+        self.stat(pid).map(|s| s.ppid)
+    }
+
+    /// `root` and its descendants (by the parent pids of every process's `stat`), `root` first.
+    pub fn descendants(&mut self, root: i32) -> Vec<i32> {
+        let mut parent = Vec::new();
+        if let Ok(pids) = crate::sample::process::list_pids(&self.root.clone()) {
+            for pid in pids {
+                if let Ok(pp) = self.ppid_once(pid) {
+                    parent.push((pid, pp));
+                }
+            }
+        }
+        family_of(root, &parent)
+    }
+
+    /// `ppid` without keeping the directory open (a walk over every process).
+    fn ppid_once(&mut self, pid: i32) -> Result<i32, Miss> {
+        let kept = self.dirs.take();
+        let r = self.ppid(pid);
+        self.dirs = kept;
+        r
+    }
+}
+
+/// Open `name` relative to the kept directory of `pid` (opened `O_PATH` on first use).
+fn open_at(
+    dirs: &mut HashMap<i32, OwnedFd>,
+    root: &Path,
+    pid: i32,
+    name: &CStr,
+) -> Result<OwnedFd, Miss> {
+    let dir = match dirs.entry(pid) {
+        std::collections::hash_map::Entry::Occupied(e) => e.get().as_raw_fd(),
+        std::collections::hash_map::Entry::Vacant(v) => {
+            use std::os::unix::fs::OpenOptionsExt;
+            let dir = std::fs::OpenOptions::new()
+                .read(true)
+                .custom_flags(libc::O_PATH | libc::O_DIRECTORY)
+                .open(root.join(pid.to_string()))
+                .map_err(|e| miss(&e))?;
+            v.insert(OwnedFd::from(dir)).as_raw_fd()
+        }
+    };
+    // SAFETY: openat relative to a directory descriptor we own, NUL-terminated name.
+    let fd = unsafe { libc::openat(dir, name.as_ptr(), libc::O_RDONLY | libc::O_CLOEXEC) };
+    if fd < 0 {
+        let e = std::io::Error::last_os_error();
+        // The process is gone (or the directory is stale): forget the descriptor.
+        dirs.remove(&pid);
+        return Err(miss(&e));
+    }
+    // SAFETY: `fd` was just opened and is not owned elsewhere.
+    Ok(unsafe { OwnedFd::from_raw_fd(fd) })
+}
+
+fn miss(e: &std::io::Error) -> Miss {
+    match e.raw_os_error() {
+        Some(libc::ENOENT) => Miss::NotFound,
+        Some(libc::EACCES) | Some(libc::EPERM) => Miss::Denied,
+        _ => Miss::Gone,
+    }
+}
+
+/// Parse `statm` ("size resident shared text lib data dt", pages). `Some(None)` for a task
+/// without a memory map (size and resident 0), `None` for text that is not statm.
+pub fn parse_statm(text: &str, page_bytes: u64) -> Option<Option<Statm>> {
+    let mut it = text.split_ascii_whitespace();
+    let size: u64 = it.next()?.parse().ok()?;
+    let resident: u64 = it.next()?.parse().ok()?;
+    let shared: u64 = it.next()?.parse().ok()?;
+    if size == 0 && resident == 0 {
+        return Some(None);
+    }
+    Some(Some(Statm {
+        resident_bytes: resident.saturating_mul(page_bytes),
+        shared_bytes: shared.saturating_mul(page_bytes),
+    }))
+}
+
+/// Parse `stat`: the fields after the parenthesised comm (which may itself contain spaces
+/// and parentheses, so the last `)` ends it).
+pub fn parse_stat(text: &str) -> Option<Stat> {
+    let (_, rest) = text.rsplit_once(')')?;
+    let f: Vec<&str> = rest.split_ascii_whitespace().collect();
+    // `rest` starts at field 3 (state): field k is f[k - 3].
+    Some(Stat {
+        ppid: f.get(1)?.parse().ok()?,
+        flags: f.get(6)?.parse().ok()?,
+        starttime_ticks: f.get(19)?.parse().ok()?,
+    })
+}
+
+/// Parse the lines of `status` this reader keeps (unknown lines ignored). `None` when one of
+/// them is not a number or there is no `Name:` line: not what the kernel prints.
+pub fn parse_status(text: &str) -> Option<Status> {
+    let mut s = Status::default();
+    let mut named = false;
+    let mut garbled = false;
+    for line in text.lines() {
+        let Some((key, rest)) = line.split_once(':') else {
+            continue;
+        };
+        let rest = rest.trim();
+        let mut kb = || {
+            let v = rest
+                .split_ascii_whitespace()
+                .next()
+                .and_then(|n| n.parse::<u64>().ok())
+                .map(|k| k.saturating_mul(1024));
+            garbled |= v.is_none();
+            v
+        };
+        match key {
+            "Name" => {
+                s.name = rest.to_string();
+                named = true;
+            }
+            "PPid" => s.ppid = rest.parse().ok(),
+            "VmRSS" => s.rss_bytes = kb(),
+            "RssAnon" => s.anon_bytes = kb(),
+            "RssFile" => s.file_bytes = kb(),
+            "RssShmem" => s.shmem_bytes = kb(),
+            "VmSwap" => s.swap_bytes = kb(),
+            "VmPTE" => s.page_tables_bytes = kb(),
+            "VmHWM" => s.peak_rss_bytes = kb(),
+            _ => {}
+        }
+    }
+    (named && !garbled).then_some(s)
+}
+
+/// Parse `Pss`, `Private_Clean` and `Private_Dirty` of `smaps_rollup` (kB).
+pub fn parse_rollup(text: &str) -> Option<PssUss> {
+    let get = |k: &str| -> Option<u64> {
+        text.lines()
+            .find_map(|l| l.strip_prefix(k))?
+            .split_ascii_whitespace()
+            .next()?
+            .parse::<u64>()
+            .ok()
+            .map(|v| v.saturating_mul(1024))
+    };
+    Some(PssUss {
+        pss_bytes: get("Pss:")?,
+        uss_bytes: get("Private_Clean:")?.saturating_add(get("Private_Dirty:")?),
+    })
+}
+
+/// `root` and its descendants, given (pid, parent pid) pairs; `root` first, then breadth-first.
+pub fn family_of(root: i32, parent: &[(i32, i32)]) -> Vec<i32> {
+    let mut out = vec![root];
+    let mut i = 0;
+    while i < out.len() {
+        let p = out[i];
+        out.extend(
+            parent
+                .iter()
+                .filter(|&&(c, pp)| pp == p && c != p && !out.contains(&c))
+                .map(|&(c, _)| c)
+                .collect::<Vec<_>>(),
+        );
+        i += 1;
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn statm_fields_and_tasks_without_memory() {
+        // `cat /proc/self/statm` on the Debian 12 / Linux 6.18 build machine.
+        let s = parse_statm("765 432 404 5 0 123 0\n", 4096)
+            .unwrap()
+            .unwrap();
+        assert_eq!(s.resident_bytes, 432 * 4096);
+        assert_eq!(s.anon_bytes(), 28 * 4096);
+        // A kernel thread or a zombie: no memory map, not a process with 0 bytes.
+        assert_eq!(parse_statm("0 0 0 0 0 0 0\n", 4096), Some(None));
+        // Mapped but nothing resident (all swapped out): a real 0.
+        assert_eq!(
+            parse_statm("1390 0 0 5 0 83 0\n", 4096)
+                .unwrap()
+                .unwrap()
+                .resident_bytes,
+            0
+        );
+        assert_eq!(parse_statm("", 4096), None);
+        assert_eq!(parse_statm("garbage here x", 4096), None);
+    }
+
+    #[test]
+    fn status_lines_and_zombies() {
+        let s = parse_status(
+            "Name:\tpython3\nState:\tS (sleeping)\nPPid:\t12\nVmHWM:\t   9000 kB\nVmRSS:\t   8000 kB\n\
+             RssAnon:\t   5000 kB\nRssFile:\t   2000 kB\nRssShmem:\t   1000 kB\nVmPTE:\t  40 kB\nVmSwap:\t 0 kB\n",
+        )
+        .unwrap();
+        assert_eq!(s.name, "python3");
+        assert_eq!(s.ppid, Some(12));
+        assert_eq!(s.rss_bytes, Some(8000 * 1024));
+        assert_eq!(s.anon_bytes, Some(5000 * 1024));
+        assert_eq!(s.swap_bytes, Some(0));
+        assert!(s.has_mm());
+        // A zombie's status has no memory lines.
+        let z = parse_status("Name:\tsh\nState:\tZ (zombie)\nPPid:\t1\n").unwrap();
+        assert!(!z.has_mm());
+        assert_eq!(z.rss_bytes, None);
+        // A garbled number, or no name: not what the kernel prints.
+        assert_eq!(parse_status("Name:\tx\nVmRSS:\t 1x kB\n"), None);
+        assert_eq!(parse_status("VmRSS:\t 1 kB\n"), None);
+        assert_eq!(
+            parse_status("Name:\tx\nVmRSS:\t18446744073709551615 kB\n")
+                .unwrap()
+                .rss_bytes,
+            Some(u64::MAX),
+            "absurd sizes saturate"
+        );
+    }
+
+    #[test]
+    fn stat_fields_after_a_comm_with_parentheses() {
+        // `cat /proc/self/stat` of a process named "a) b" (Linux 6.18).
+        let st = parse_stat(
+            "4242 (a) b) S 4100 4242 4100 34816 4242 4194560 117 0 0 0 0 0 0 0 20 0 1 0 \
+             123456 2342912 220 18446744073709551615 1 1 0 0 0 0 0 0 0 0 0 0 17 3 0 0 0 0 0",
+        )
+        .unwrap();
+        assert_eq!(st.ppid, 4100);
+        assert_eq!(st.flags, 4194560);
+        assert!(!st.is_kernel_thread());
+        assert_eq!(st.starttime_ticks, 123456);
+        assert_eq!(parse_stat("1 (x) S"), None);
+    }
+
+    #[test]
+    fn rollup_pss_and_uss() {
+        let r = parse_rollup(
+            "55c0-7ffd ---p 00000000 00:00 0 [rollup]\nRss: 100 kB\nPss: 60 kB\n\
+             Shared_Clean: 40 kB\nPrivate_Clean: 10 kB\nPrivate_Dirty: 50 kB\n",
+        )
+        .unwrap();
+        assert_eq!(r.pss_bytes, 60 * 1024);
+        assert_eq!(r.uss_bytes, 60 * 1024);
+        assert_eq!(parse_rollup("Rss: 1 kB\n"), None);
+    }
+
+    #[test]
+    fn family_walk() {
+        let pairs = [(2, 1), (3, 2), (4, 2), (5, 9), (6, 3), (1, 0)];
+        assert_eq!(family_of(2, &pairs), vec![2, 3, 4, 6]);
+        assert_eq!(family_of(5, &pairs), vec![5]);
+    }
+
+    #[test]
+    fn reads_this_process_and_counts_what_is_missing() {
+        let me = std::process::id() as i32;
+        for keep in [false, true] {
+            let mut r = PidFiles::new(Path::new("/proc"), keep);
+            let st = r.status(me).unwrap();
+            assert!(st.rss_bytes.unwrap() > 0);
+            let sm = r.statm(me).unwrap().unwrap();
+            assert!(sm.resident_bytes > 0);
+            assert!(r.rollup(me).unwrap().unwrap().pss_bytes > 0);
+            assert!((-1000..=1000).contains(&r.number(me, c"oom_score_adj").unwrap()));
+            assert_eq!(
+                r.ppid(me).unwrap(),
+                std::os::unix::process::parent_id() as i32
+            );
+            // No such process.
+            assert_eq!(r.status(i32::MAX).unwrap_err(), Miss::NotFound);
+        }
+        // A kernel thread (kthreadd, pid 2) has no memory map.
+        let mut r = PidFiles::new(Path::new("/proc"), false);
+        if let Ok(st) = r.status(2) {
+            if st.name == "kthreadd" {
+                assert_eq!(r.statm(2), Ok(None));
+            }
+        }
+        assert_eq!(r.descendants(me)[0], me);
+    }
+}
