@@ -56,9 +56,10 @@ pub struct TriageArgs {
     /// +02:00 is given). Events without a time are kept.
     #[arg(long, value_name = "DURATION|TIMESTAMP", value_parser = clw_diag::base::time::parse_since)]
     pub since: Option<i64>,
-    /// Exit with code 1 when events of this class are found (for CI). An input that could not be
-    /// read makes the exit code 2 even then, as ripgrep does; the events of the inputs read are
-    /// still printed.
+    /// Exit with code 1 when events of this class are found (for CI).
+    // An input that could not be read makes the exit code 2 even then, as ripgrep does (the
+    // events of the inputs read are still printed): docs/json.md and the README say so, and the
+    // main --help's exit codes ("2 … unreadable input").
     #[arg(long, value_enum, value_name = "CLASS")]
     pub fail_on: Option<FailOn>,
     /// The kernel log device read by --dmesg.
