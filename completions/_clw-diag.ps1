@@ -105,7 +105,7 @@ Register-ArgumentCompleter -Native -CommandName 'clw-diag' -ScriptBlock {
         }
         'clw-diag;triage' {
             [CompletionResult]::new('--since', '--since', [CompletionResultType]::ParameterName, 'Only events at or after this time: a duration back from now (30m, 1.5h, 2d, 1w) or a timestamp (2024-04-15T10:00:00Z, "2024-04-15 10:00[:00]", UTC unless an offset such as +02:00 is given). Events without a time are kept')
-            [CompletionResult]::new('--fail-on', '--fail-on', [CompletionResultType]::ParameterName, 'Exit with code 1 when events of this class are found (for CI). An input that could not be read makes the exit code 2 even then, as ripgrep does; the events of the inputs read are still printed')
+            [CompletionResult]::new('--fail-on', '--fail-on', [CompletionResultType]::ParameterName, 'Exit with code 1 when events of this class are found (for CI)')
             [CompletionResult]::new('--kmsg', '--kmsg', [CompletionResultType]::ParameterName, 'The kernel log device read by --dmesg')
             [CompletionResult]::new('--format', '--format', [CompletionResultType]::ParameterName, 'Output format: a table for people, JSON (the stable contract, see docs/json.md), CSV, or GitHub Actions annotations (triage)')
             [CompletionResult]::new('--color', '--color', [CompletionResultType]::ParameterName, 'When to colour the output; NO_COLOR in the environment means never for "auto"')

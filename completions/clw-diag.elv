@@ -99,7 +99,7 @@ set edit:completion:arg-completer[clw-diag] = {|@words|
         }
         &'clw-diag;triage'= {
             cand --since 'Only events at or after this time: a duration back from now (30m, 1.5h, 2d, 1w) or a timestamp (2024-04-15T10:00:00Z, "2024-04-15 10:00[:00]", UTC unless an offset such as +02:00 is given). Events without a time are kept'
-            cand --fail-on 'Exit with code 1 when events of this class are found (for CI). An input that could not be read makes the exit code 2 even then, as ripgrep does; the events of the inputs read are still printed'
+            cand --fail-on 'Exit with code 1 when events of this class are found (for CI)'
             cand --kmsg 'The kernel log device read by --dmesg'
             cand --format 'Output format: a table for people, JSON (the stable contract, see docs/json.md), CSV, or GitHub Actions annotations (triage)'
             cand --color 'When to colour the output; NO_COLOR in the environment means never for "auto"'

@@ -113,7 +113,7 @@ complete -c clw-diag -n "__fish_clw_diag_using_subcommand vmmap" -s v -l verbose
 complete -c clw-diag -n "__fish_clw_diag_using_subcommand vmmap" -s h -l help -d 'Print help (see more with \'--help\')'
 complete -c clw-diag -n "__fish_clw_diag_using_subcommand vmmap" -s V -l version -d 'Print version'
 complete -c clw-diag -n "__fish_clw_diag_using_subcommand triage" -l since -d 'Only events at or after this time: a duration back from now (30m, 1.5h, 2d, 1w) or a timestamp (2024-04-15T10:00:00Z, "2024-04-15 10:00[:00]", UTC unless an offset such as +02:00 is given). Events without a time are kept' -r
-complete -c clw-diag -n "__fish_clw_diag_using_subcommand triage" -l fail-on -d 'Exit with code 1 when events of this class are found (for CI). An input that could not be read makes the exit code 2 even then, as ripgrep does; the events of the inputs read are still printed' -r -f -a "oom\t'Any out-of-memory kill or report, or an exit linked to one'
+complete -c clw-diag -n "__fish_clw_diag_using_subcommand triage" -l fail-on -d 'Exit with code 1 when events of this class are found (for CI)' -r -f -a "oom\t'Any out-of-memory kill or report, or an exit linked to one'
 crash\t'Segfaults, SIGSEGV and SIGABRT exits'
 any\t'Any event'"
 complete -c clw-diag -n "__fish_clw_diag_using_subcommand triage" -l kmsg -d 'The kernel log device read by --dmesg' -r -F
