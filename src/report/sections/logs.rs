@@ -78,7 +78,8 @@ fn finding(e: &Event, section: SectionId) -> Option<Finding> {
     Some(Finding {
         kind,
         what,
-        evidence: format!("{}: {}:{}", section.as_str(), e.source.file, e.source.line),
+        // `file:line`, or `/dev/kmsg:seq=N` (stable while the ring buffer rotates).
+        evidence: format!("{}: {}", section.as_str(), e.source),
         section,
         // The cgroup whose limit was hit, else the victim's: where `oom-rank` and `record` look.
         cgroup: e
