@@ -5,7 +5,7 @@
 mod common;
 
 use clw_diag::triage::correlate::correlate;
-use clw_diag::triage::event::{Event, Kind};
+use clw_diag::triage::event::{Cause, Event, Kind};
 use clw_diag::triage::scan::{Mode, Scanner};
 use common::fixtures;
 
@@ -349,7 +349,7 @@ fn kubernetes_describe_events_and_go_templates() {
         "kubectl-describe-k8s-122256-last-state-error-137-not-oom.txt",
         Kind::SigkillExit,
     );
-    assert_eq!(e.cause, Some("unknown"));
+    assert_eq!(e.cause, Some(Cause::Unknown));
     let ev = events("aks-5434-kubectl-get-events-oomkilling-node.txt");
     let v: Vec<(Option<i64>, Option<&str>)> =
         ev.iter().map(|e| (e.pid, e.process.as_deref())).collect();
@@ -402,7 +402,7 @@ fn docker_events_and_inspect_fragments() {
         Kind::SigkillExit,
     );
     assert_eq!(e.exit_code, Some(137));
-    assert_eq!(e.cause, Some("unknown"), "OOMKilled false: not an OOM");
+    assert_eq!(e.cause, Some(Cause::Unknown), "OOMKilled false: not an OOM");
 }
 
 #[test]
@@ -435,7 +435,7 @@ fn systemd_oomd_and_earlyoom() {
         .ends_with("testsuite-55-testbloat.service"));
     // The unit's SIGKILL exit is explained by the oomd kill of its cgroup.
     let exit = ev.iter().find(|e| e.kind == Kind::SigkillExit).unwrap();
-    assert_eq!(exit.cause, Some("oom"));
+    assert_eq!(exit.cause, Some(Cause::Oom));
     assert_eq!(exit.linked_to.as_ref().unwrap().by, "unit");
     let e = one(
         "systemd-openprescribing-5431-unit-killed-by-oom-killer-rfc3339.log",
@@ -535,7 +535,7 @@ fn ci_output_sigkills_are_not_called_ooms() {
         assert_eq!(e.exit_code, Some(137), "{f}");
         assert_eq!(
             e.cause,
-            Some("unknown"),
+            Some(Cause::Unknown),
             "{f}: no OOM record, cause unknown"
         );
     }

@@ -128,7 +128,7 @@ pub fn run(a: TriageArgs, out: &Output) -> anyhow::Result<ExitCode> {
         Some(FailOn::Oom) => report
             .events
             .iter()
-            .any(|e| e.kind.is_oom() || e.cause == Some("oom")),
+            .any(|e| e.kind.is_oom() || e.cause == Some(clw_diag::triage::event::Cause::Oom)),
         Some(FailOn::Crash) => report.events.iter().any(|e| e.kind.is_crash()),
     };
     if found {

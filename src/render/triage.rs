@@ -57,7 +57,7 @@ fn clip_left(s: &str, max: usize) -> String {
 fn cause(e: &Event) -> String {
     match (e.kind, &e.linked_to, e.cause) {
         (_, Some(l), _) => format!("oom ({} at {}, by {})", l.kind.as_str(), l.source, l.by),
-        (_, None, Some(c)) => c.to_string(),
+        (_, None, Some(c)) => c.as_str().to_string(),
         (Kind::RuntimeOom, _, _) => e.runtime.unwrap_or("").to_string(),
         (Kind::ClwError, _, _)
         | (Kind::OomdKill, _, _)
@@ -235,7 +235,10 @@ impl Report for TriageReport {
             self.events
                 .iter()
                 .map(|e| {
-                    let level = if e.kind.is_oom() || e.kind.is_crash() || e.cause == Some("oom") {
+                    let level = if e.kind.is_oom()
+                        || e.kind.is_crash()
+                        || e.cause == Some(crate::triage::event::Cause::Oom)
+                    {
                         "error"
                     } else if e.kind.is_exit() {
                         "warning"

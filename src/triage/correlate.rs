@@ -4,7 +4,7 @@
 //! pod and, where both have times, lies within [`LINK_WINDOW_US`]; otherwise its cause stays
 //! `unknown`.
 
-use super::event::{Event, Kind, Link};
+use super::event::{Cause, Event, Kind, Link};
 
 /// How far apart an exit and an OOM record may be and still be linked: 2 minutes.
 pub const LINK_WINDOW_US: i64 = 120_000_000;
@@ -137,7 +137,11 @@ fn link_exits(events: &mut [Event]) {
             })
         });
         let e = &mut events[i];
-        e.cause = Some(if found.is_some() { "oom" } else { "unknown" });
+        e.cause = Some(if found.is_some() {
+            Cause::Oom
+        } else {
+            Cause::Unknown
+        });
         e.linked_to = found;
     }
 }
@@ -170,9 +174,9 @@ mod tests {
         let mut other = ev(Kind::SigkillExit, 3);
         other.pid = Some(43);
         let out = correlate(vec![oom, exit, other]);
-        assert_eq!(out[1].cause, Some("oom"));
+        assert_eq!(out[1].cause, Some(Cause::Oom));
         assert_eq!(out[1].linked_to.as_ref().unwrap().by, "pid");
-        assert_eq!(out[2].cause, Some("unknown"));
+        assert_eq!(out[2].cause, Some(Cause::Unknown));
     }
 
     #[test]

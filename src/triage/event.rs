@@ -168,6 +168,27 @@ pub struct Trigger {
     pub oom_score_adj: Option<i64>,
 }
 
+/// Why a process that exited abnormally or was killed ended, as far as the inputs say.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Cause {
+    /// An OOM record (a kernel OOM kill, a runtime's OOM, a container's OOMKilled) correlates.
+    Oom,
+    /// Nothing in the inputs explains it (a SIGKILL from a supervisor, a person, or an OOM
+    /// record that was not in the input).
+    Unknown,
+}
+
+impl Cause {
+    /// `oom` or `unknown`, as in JSON.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Cause::Oom => "oom",
+            Cause::Unknown => "unknown",
+        }
+    }
+}
+
 /// An OOM record an exit was linked to.
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct Link {
@@ -224,7 +245,7 @@ pub struct Event {
     pub exit_code: Option<i64>,
     pub signal: Option<i64>,
     /// For exits and kills: `oom` when an OOM record correlates, `unknown` otherwise.
-    pub cause: Option<&'static str>,
+    pub cause: Option<Cause>,
     /// The OOM record an exit was linked to.
     pub linked_to: Option<Link>,
     /// `java`, `node`, `go`, `python`, `rust`, `cxx`, `jemalloc` for `runtime_oom`.

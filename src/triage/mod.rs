@@ -201,7 +201,7 @@ pub fn triage_with_progress(req: &Request, bytes_read: &AtomicU64) -> Report {
         summary.oom += usize::from(e.kind.is_oom());
         summary.crash += usize::from(e.kind.is_crash());
         summary.sigkill_cause_unknown +=
-            usize::from(e.kind == Kind::SigkillExit && e.cause == Some("unknown"));
+            usize::from(e.kind == Kind::SigkillExit && e.cause == Some(event::Cause::Unknown));
         summary.without_time += usize::from(e.time_us.is_none());
     }
     Report {

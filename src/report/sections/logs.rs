@@ -7,7 +7,7 @@ use std::path::{Path, PathBuf};
 use super::{slug, Facts, Outcome};
 use crate::render;
 use crate::report::model::{Finding, FindingKind, Options, SectionData, SectionId, Status};
-use crate::triage::event::{Event, Kind};
+use crate::triage::event::{Cause, Event, Kind};
 
 /// A log line shortened for the summary.
 fn clip(s: &str) -> String {
@@ -65,7 +65,7 @@ fn finding(e: &Event, section: SectionId) -> Option<Finding> {
             FindingKind::Crash,
             format!("{who} crashed ({}) at {when}", e.kind.as_str()),
         )
-    } else if e.kind == Kind::SigkillExit && e.cause == Some("unknown") {
+    } else if e.kind == Kind::SigkillExit && e.cause == Some(Cause::Unknown) {
         (
             FindingKind::UnknownKill,
             format!(
