@@ -1,5 +1,7 @@
-//! Diagnoses built on the readers: vmmap classification and pressure states.
+//! Diagnoses built on the readers: pressure states, leak detection (and `analyze`'s library
+//! call), OOM ranking, vmmap classification, memory recommendations.
 
+pub mod analyze;
 pub mod leak;
 pub mod oom;
 pub mod oom_events;

@@ -5,11 +5,9 @@ use std::path::PathBuf;
 use std::process::ExitCode;
 
 use clap::{Args, Subcommand};
-use clw_diag::analysis::leak::{analyze, LeakOptions, Verdict};
+use clw_diag::analysis::analyze;
 use clw_diag::base::size;
-use clw_diag::render::leak::AnalyzeReport;
 use clw_diag::render::plot;
-use clw_diag::trace::{read, Series};
 
 use super::{GlobalArgs, Output};
 
@@ -37,14 +35,6 @@ Examples:
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn metric_names_of_csv_headers() {
-        assert_eq!(metric_key("rss_kb").as_deref(), Some("rss_bytes"));
-        assert_eq!(metric_key("RSS (MiB)").as_deref(), Some("rss_bytes"));
-        assert_eq!(metric_key("anon_bytes"), None);
-        assert_eq!(metric_key("working_set"), None);
-    }
 
     #[test]
     fn a_zero_limit_is_refused() {
@@ -113,95 +103,37 @@ fn parse_limit(s: &str) -> Result<u64, String> {
     }
 }
 
-/// The trace's name for a metric given as a CSV header names the column (`rss_kb`,
-/// `RSS (MiB)`): the CSV reader converts such a column to bytes under `<name>_bytes`.
-fn metric_key(asked: &str) -> Option<String> {
-    let l = asked.trim().to_ascii_lowercase();
-    let unit = l
-        .trim_end_matches(')')
-        .rsplit(['_', ' ', '('])
-        .next()
-        .unwrap_or("");
-    if !matches!(
-        unit,
-        "kb" | "kib" | "k" | "mb" | "mib" | "m" | "gb" | "gib" | "g" | "b"
-    ) {
-        return None;
-    }
-    let base = l.split(['_', ' ', '(']).next().filter(|b| !b.is_empty())?;
-    Some(format!("{base}_bytes"))
-}
-
-/// Read `f`'s series for `metric`, accepting the source's column name too (see [`metric_key`]).
-fn read_series(f: &std::path::Path, metric: Option<&str>) -> clw_diag::Result<Vec<Series>> {
-    match read::read_file(f, metric) {
-        Err(e) => match metric.and_then(metric_key) {
-            Some(key) => read::read_file(f, Some(&key)).map_err(|_| e),
-            None => Err(e),
-        },
-        ok => ok,
-    }
-}
-
-fn host_mem_total(proc_root: &std::path::Path) -> Option<u64> {
-    clw_diag::sample::host::read_host(proc_root)
-        .ok()
-        .map(|h| h.total_bytes)
-}
-
 pub fn run(a: AnalyzeArgs, g: &GlobalArgs, out: &Output) -> anyhow::Result<ExitCode> {
     let AnalyzeWhat::MemoryTrace(a) = a.what;
-    let mut results = Vec::new();
-    let mut warnings = Vec::new();
-    let mut plotted = false;
-    for f in &a.files {
-        let series = read_series(f, a.metric.as_deref())?;
-        for s in series {
-            warnings.extend(s.warnings.iter().cloned());
-            // The host's memory is a limit of last resort: the plot is scaled to the data then.
-            let host_only = a.limit.is_none() && s.limit_bytes.is_none();
-            let limit = match (a.limit, s.limit_bytes, s.host_total_bytes) {
-                (Some(l), ..) => Some((l, "--limit".to_string())),
-                (None, Some(l), _) => Some((l, "the trace's cgroup limit".to_string())),
-                (None, None, Some(h)) => {
-                    Some((h, "host MemTotal recorded in the trace".to_string()))
-                }
-                _ => host_mem_total(&g.proc_root).map(|h| {
-                    (
-                        h,
-                        "MemTotal of this host (the trace has no limit)".to_string(),
-                    )
-                }),
+    let report = analyze::run(&analyze::Request {
+        files: a.files.clone(),
+        metric: a.metric.clone(),
+        limit_bytes: a.limit,
+        min_rate_bytes_per_h: a.min_rate as f64,
+        min_growth_pct: a.min_growth,
+        host_total_bytes: clw_diag::sample::host::read_host(&g.proc_root)
+            .ok()
+            .map(|h| h.total_bytes),
+    })?;
+    if let Some(p) = &a.plot {
+        if let (Some(s), Some(r)) = (report.series.first(), report.results.first()) {
+            let scale = if report.host_only_limit[0] {
+                plot::Scale::Data
+            } else {
+                plot::Scale::Limit
             };
-            let opts = LeakOptions {
-                limit,
-                min_rate_bytes_per_h: a.min_rate as f64,
-                min_growth_pct: a.min_growth,
-            };
-            let r = analyze(&s, &opts);
-            if let (Some(p), false) = (&a.plot, plotted) {
-                let scale = if host_only {
-                    plot::Scale::Data
-                } else {
-                    plot::Scale::Limit
-                };
-                plot::plot(&s, &r, p, scale)?;
-                plotted = true;
-                out.detail(&format!("plot written to {}", p.display()));
-            }
-            results.push(r);
+            plot::plot(s, r, p, scale)?;
+            out.detail(&format!("plot written to {}", p.display()));
         }
     }
-    for w in &warnings {
+    for w in &report.warnings {
         out.note(w);
     }
-    let leak = results.iter().any(|r| r.verdict == Verdict::Leak);
-    let report = AnalyzeReport { results, warnings };
     let stdout = std::io::stdout();
     let mut w = BufWriter::new(stdout.lock());
     out.render(&report, None, &mut w)?;
     w.flush()?;
-    Ok(if a.fail_on_leak && leak {
+    Ok(if a.fail_on_leak && report.any_leak() {
         ExitCode::from(1)
     } else {
         ExitCode::SUCCESS

@@ -1,18 +1,10 @@
 //! Tables of `analyze memory-trace`.
 
-use serde::Serialize;
-
 use super::units::{duration, iec};
 use super::{col, Cell, Report, Table};
 use crate::analysis::leak::LeakResult;
 
-/// The results of one `analyze memory-trace` run.
-#[derive(Debug, Clone, Serialize)]
-pub struct AnalyzeReport {
-    pub results: Vec<LeakResult>,
-    /// What the readers tolerated (a torn last line).
-    pub warnings: Vec<String>,
-}
+pub use crate::analysis::analyze::AnalyzeReport;
 
 fn rate(b: f64) -> String {
     format!("{:+.2} MiB/h", b * 3600.0 / 1048576.0)
