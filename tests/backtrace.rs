@@ -57,16 +57,16 @@ fn tool(name: &str) -> bool {
 fn can_test(tools: &[&str]) -> bool {
     for t in tools {
         if !tool(t) {
-            eprintln!("SKIP: {t} is not installed");
+            skip(&format!("{t} is not installed"));
             return false;
         }
     }
     let pattern = std::fs::read_to_string("/proc/sys/kernel/core_pattern").unwrap_or_default();
     if pattern.starts_with('|') {
-        eprintln!(
-            "SKIP: core_pattern pipes cores to a program ({}), no core file to read",
+        skip(&format!(
+            "core_pattern pipes cores to a program ({}), no core file to read",
             pattern.trim()
-        );
+        ));
         return false;
     }
     true
@@ -664,7 +664,7 @@ fn c_o2_dwarf5_zlib() {
 #[test]
 fn c_o2_zstd() {
     if !tool("zstd") || !tool("python3") {
-        eprintln!("SKIP: zstd or python3 is not installed");
+        skip("zstd or python3 is not installed");
         return;
     }
     c_case(
@@ -772,7 +772,7 @@ const RUST_MODES: &[(&str, i64)] = &[("panic", SIGABRT), ("segv", SIGSEGV)];
 #[test]
 fn rust_panic_abort_and_segv() {
     if !tool("rustc") {
-        eprintln!("SKIP: rustc is not installed");
+        skip("rustc is not installed");
         return;
     }
     if !can_test(&["gdb", "readelf"]) {
@@ -794,7 +794,7 @@ fn rust_panic_abort_and_segv() {
 #[test]
 fn rust_v0_mangling() {
     if !tool("rustc") {
-        eprintln!("SKIP: rustc is not installed");
+        skip("rustc is not installed");
         return;
     }
     if !can_test(&["gdb", "readelf"]) {
@@ -1183,7 +1183,7 @@ fn corrupted_eh_frame_is_survived() {
 fn unreadable_core_and_directory() {
     assert_error(&run(&["backtrace", "/tmp"]), &["/tmp", "directory"]);
     if !is_root() || !tool("setpriv") {
-        eprintln!("SKIP: needs root and setpriv to read a core as nobody");
+        skip("needs root and setpriv to read a core as nobody");
         return;
     }
     let Some(s) = sample() else { return };
@@ -1234,7 +1234,7 @@ fn debuginfod_only_when_asked() {
         return;
     }
     if Command::new("debuginfod").arg("--help").output().is_err() {
-        eprintln!("SKIP: debuginfod (Debian package debuginfod) is not installed");
+        skip("debuginfod (Debian package debuginfod) is not installed");
         return;
     }
     let b = tempfile::tempdir().unwrap();

@@ -78,7 +78,7 @@ fn kernel_log() -> Vec<(f64, String)> {
 fn start(name: &str, child_adj: &str) -> Option<(Family, i32, i32, tempfile::TempDir)> {
     let cg = TestCgroup::create(name, LIMIT)?;
     if Command::new("python3").arg("--version").output().is_err() {
-        eprintln!("SKIP: python3 is not installed");
+        skip("python3 is not installed");
         return None;
     }
     let dir = tempfile::tempdir().unwrap();
@@ -387,6 +387,6 @@ fn damaged_fixture_status() {
             "{v}"
         );
     } else {
-        eprintln!("SKIP (part): not root or no setpriv; the unreadable status case is not run");
+        skip("(part) not root or no setpriv; the unreadable status case is not run");
     }
 }

@@ -482,3 +482,26 @@ fn table_and_emit_round_the_same_way() {
         }
     }
 }
+
+/// One CSV stream is one table: with `--backtest` the recommendations only (it once wrote the
+/// back-test table after them in the same stream, with other columns).
+#[test]
+fn csv_is_one_table_also_with_a_backtest() {
+    let f = prom_fixture();
+    let o = run(&[
+        "recommend",
+        f.to_str().unwrap(),
+        "--backtest",
+        "--format",
+        "csv",
+    ]);
+    assert!(o.status.success(), "{}", stderr(&o));
+    let out = stdout(&o);
+    let lines: Vec<&str> = out.lines().collect();
+    assert_eq!(
+        lines[0],
+        "target,policy,request_bytes,limit_bytes,p95_bytes,peak_bytes,oom_kills,status"
+    );
+    assert_eq!(lines.len(), 3, "a header and one row per target:\n{out}");
+    assert!(lines.iter().all(|l| !l.is_empty()), "{out}");
+}

@@ -69,7 +69,7 @@ const NODE_CHURN: &str = "let i=0;const h=setInterval(()=>{let junk=[];for(let k
 #[test]
 fn python_leak_is_a_leak() {
     if !have("python3") {
-        eprintln!("SKIP: python3 not installed");
+        skip("python3 not installed");
         return;
     }
     let d = tempfile::tempdir().unwrap();
@@ -85,7 +85,7 @@ fn python_leak_is_a_leak() {
 #[test]
 fn bounded_cache_warms_up_and_plateaus() {
     if !have("python3") {
-        eprintln!("SKIP: python3 not installed");
+        skip("python3 not installed");
         return;
     }
     let d = tempfile::tempdir().unwrap();
@@ -101,7 +101,7 @@ fn bounded_cache_warms_up_and_plateaus() {
 #[test]
 fn node_leak_under_gc_sawtooth_and_node_churn() {
     if !have("node") {
-        eprintln!("SKIP: node not installed");
+        skip("node not installed");
         return;
     }
     let d = tempfile::tempdir().unwrap();
@@ -124,14 +124,14 @@ fn node_leak_under_gc_sawtooth_and_node_churn() {
 #[test]
 fn time_to_limit_from_the_first_third_predicts_the_oom_kill() {
     if !is_root() || !have("python3") {
-        eprintln!("SKIP: needs root (a memory cgroup) and python3");
+        skip("needs root (a memory cgroup) and python3");
         return;
     }
     if !Path::new("/sys/fs/cgroup/memory/memory.usage_in_bytes").exists()
         && !std::fs::read_to_string("/sys/fs/cgroup/cgroup.controllers")
             .is_ok_and(|c| c.contains("memory"))
     {
-        eprintln!("SKIP: no writable memory cgroup hierarchy");
+        skip("no writable memory cgroup hierarchy");
         return;
     }
     let d = tempfile::tempdir().unwrap();
@@ -521,7 +521,7 @@ fn recorded_figures_match_the_kernel_and_pmap() {
 #[test]
 fn record_writes_no_zero_sample_after_the_target_exits() {
     if !have("python3") {
-        eprintln!("SKIP: python3 not installed");
+        skip("python3 not installed");
         return;
     }
     // 64 MiB touched, held, then an exit without interpreter teardown (no freeing on the way).
@@ -578,7 +578,7 @@ fn record_writes_no_zero_sample_after_the_target_exits() {
 #[test]
 fn record_as_another_user_writes_no_pss_zero() {
     if !is_root() || !have("setpriv") {
-        eprintln!("SKIP: needs root (a root-owned target) and setpriv (util-linux)");
+        skip("needs root (a root-owned target) and setpriv (util-linux)");
         return;
     }
     let d = tempfile::tempdir().unwrap();

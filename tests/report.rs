@@ -19,7 +19,7 @@ use common::*;
 fn make_core(dir: &Path) -> Option<PathBuf> {
     let pattern = std::fs::read_to_string("/proc/sys/kernel/core_pattern").unwrap_or_default();
     if pattern.starts_with('|') {
-        eprintln!("SKIP: core_pattern pipes cores to a program");
+        skip("core_pattern pipes cores to a program");
         return None;
     }
     let exe = dir.join("crash");
@@ -29,7 +29,7 @@ fn make_core(dir: &Path) -> Option<PathBuf> {
         .arg(Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/helpers/crash/crash.c"))
         .output();
     if !o.as_ref().is_ok_and(|o| o.status.success()) {
-        eprintln!("SKIP: gcc cannot build the crash helper");
+        skip("gcc cannot build the crash helper");
         return None;
     }
     let _ = Command::new("sh")
@@ -48,7 +48,7 @@ fn make_core(dir: &Path) -> Option<PathBuf> {
                 .is_some_and(|n| n.to_string_lossy().starts_with("core"))
         });
     if core.is_none() {
-        eprintln!("SKIP: no core file was written in {}", dir.display());
+        skip(&format!("no core file was written in {}", dir.display()));
     }
     core
 }
@@ -334,7 +334,7 @@ fn bad_input_is_reported_per_section() {
             );
         }
     } else {
-        eprintln!("SKIP (part): not root or no setpriv; unreadable-log case not run");
+        skip("(part) not root or no setpriv; unreadable-log case not run");
     }
 
     // Nothing at all readable: exit 2, the report still written.
@@ -375,7 +375,7 @@ fn progress_only_on_a_terminal() {
     let o = run(&["report", "--since", "1m"]);
     assert!(!stderr(&o).contains("report: "), "{}", stderr(&o));
     if Command::new("script").arg("--version").output().is_err() {
-        eprintln!("SKIP: util-linux script(1) is not installed");
+        skip("util-linux script(1) is not installed");
         return;
     }
     let line = format!("{} report --since 1m", bin());
@@ -398,7 +398,7 @@ fn progress_only_on_a_terminal() {
 fn report_and_recommend_agree_on_a_trace_that_ends_in_oom_kills() {
     let python = Command::new("python3").arg("--version").output();
     if !is_root() || !python.is_ok_and(|o| o.status.success()) {
-        eprintln!("SKIP: needs root (a memory cgroup for record --memory-limit) and python3");
+        skip("needs root (a memory cgroup for record --memory-limit) and python3");
         return;
     }
     let d = tempfile::tempdir().unwrap();

@@ -102,7 +102,7 @@ impl Prometheus {
             .output()
             .is_err()
         {
-            eprintln!("SKIP: no prometheus binary (apt-get install prometheus)");
+            skip("no prometheus binary (apt-get install prometheus)");
             return None;
         }
         let dir = tempfile::tempdir().unwrap();
@@ -551,7 +551,7 @@ fn prometheus_scrapes_a_real_cgroup_and_recommend_reads_it_back() {
         return;
     };
     if mapper_bin().is_none() {
-        eprintln!("SKIP: gcc is needed to build tests/helpers/mapper.c");
+        skip("gcc is needed to build tests/helpers/mapper.c");
         return;
     }
     let mapper = Mapper::start(&["64", "0", "-", "0", "0", "0"], Some(&cg.procs()));

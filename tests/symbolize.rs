@@ -113,7 +113,7 @@ fn same_as_binutils(bin: &Path, flags: &[&str]) {
 #[test]
 fn same_output_as_binutils_addr2line() {
     if !(tool("gcc") && tool("g++") && tool("addr2line") && tool("objdump") && tool("objcopy")) {
-        eprintln!("SKIP: needs gcc, g++ and binutils (addr2line, objdump, objcopy)");
+        skip("needs gcc, g++ and binutils (addr2line, objdump, objcopy)");
         return;
     }
     let d = tempfile::tempdir().unwrap();
@@ -181,7 +181,7 @@ fn same_output_as_binutils_addr2line() {
 #[test]
 fn addresses_from_stdin_and_garbage() {
     if !tool("gcc") {
-        eprintln!("SKIP: needs gcc");
+        skip("needs gcc");
         return;
     }
     let d = tempfile::tempdir().unwrap();
@@ -240,7 +240,7 @@ int main(void) {
 #[test]
 fn text_rewriting_of_glibc_gdb_and_sanitizer_frames() {
     if !(tool("gcc") && tool("addr2line")) {
-        eprintln!("SKIP: needs gcc and addr2line");
+        skip("needs gcc and addr2line");
         return;
     }
     let d = tempfile::tempdir().unwrap();
@@ -398,6 +398,7 @@ fn text_rewriting_of_glibc_gdb_and_sanitizer_frames() {
 /// to the symbol's address in a started process, against `QualifiedNames::get`, else
 /// `get_by_entry`, else `demangle_minimal`.
 mod names_against_gdb {
+    use crate::common::skip;
     use std::collections::HashMap;
     use std::path::{Path, PathBuf};
     use std::process::Command;
@@ -491,7 +492,7 @@ fn main() {
             ),
         };
         if !have(tool) {
-            eprintln!("SKIP: {tool} is not installed");
+            skip(&format!("{tool} is not installed"));
             return None;
         }
         let src_path = dir.join(if lang == "c++" { "t.cpp" } else { "t.rs" });
@@ -556,7 +557,7 @@ gdb.execute("kill", to_string=True)
         syms: &[(u64, String)],
     ) -> Option<HashMap<String, (String, bool)>> {
         if !have("gdb") {
-            eprintln!("SKIP: gdb is not installed");
+            skip("gdb is not installed");
             return None;
         }
         let infile = dir.join("syms.txt");
@@ -578,7 +579,7 @@ gdb.execute("kill", to_string=True)
             .output()
             .unwrap();
         let Ok(text) = std::fs::read_to_string(&outfile) else {
-            eprintln!("SKIP: gdb could not run the program (ptrace not permitted?)");
+            skip("gdb could not run the program (ptrace not permitted?)");
             return None;
         };
         Some(
@@ -703,6 +704,7 @@ gdb.execute("kill", to_string=True)
 /// of the addresses asked about) answers exactly as the full view, on programs gcc compiles
 /// here. (Moved from `src/symbolize/dwarf.rs`'s unit tests: they compile programs.)
 mod sparse_units {
+    use crate::common::skip;
     use std::path::Path;
     use std::process::Command;
 
@@ -710,7 +712,7 @@ mod sparse_units {
 
     fn gcc(dir: &Path, out: &str, flags: &[&str], files: &[(&str, &str)]) -> Option<()> {
         if !super::tool("gcc") {
-            eprintln!("SKIP: needs gcc");
+            skip("needs gcc");
             return None;
         }
         for (name, text) in files {
@@ -842,7 +844,7 @@ mod sparse_units {
 #[test]
 fn symbolize_json_prints_frames_not_addr2line_text() {
     if !(tool("gcc") && tool("addr2line") && tool("nm")) {
-        eprintln!("SKIP: needs gcc and binutils");
+        skip("needs gcc and binutils");
         return;
     }
     let d = tempfile::tempdir().unwrap();

@@ -568,7 +568,7 @@ fn progress_only_on_a_terminal() {
     assert_eq!(o.status.code(), Some(0));
     assert_eq!(stderr(&o), "", "no progress off a terminal");
     if Command::new("script").arg("--version").output().is_err() {
-        eprintln!("SKIP: util-linux script(1) is not installed");
+        skip("util-linux script(1) is not installed");
         return;
     }
     let on_tty = |line: String| {

@@ -39,14 +39,14 @@ fn can_read_kmsg() -> bool {
 #[test]
 fn dmesg_reports_the_pid_name_and_memcg_the_kernel_printed() {
     if !can_read_kmsg() {
-        eprintln!("SKIP: /dev/kmsg not readable (needs CAP_SYSLOG)");
+        skip("/dev/kmsg not readable (needs CAP_SYSLOG)");
         return;
     }
     let Some(cg) = TestCgroup::create("clw-test-triage", 32 * MIB) else {
         return;
     };
     let Some(bin) = mapper_bin() else {
-        eprintln!("SKIP: gcc not available");
+        skip("gcc not available");
         return;
     };
     let mut child = Command::new("sh")
@@ -95,14 +95,14 @@ fn dmesg_reports_the_pid_name_and_memcg_the_kernel_printed() {
 #[test]
 fn dmesg_names_the_larger_process_as_victim_not_the_allocating_one() {
     if !can_read_kmsg() {
-        eprintln!("SKIP: /dev/kmsg not readable (needs CAP_SYSLOG)");
+        skip("/dev/kmsg not readable (needs CAP_SYSLOG)");
         return;
     }
     let Some(cg) = TestCgroup::create("clw-test-triage2", 48 * MIB) else {
         return;
     };
     if mapper_bin().is_none() {
-        eprintln!("SKIP: gcc not available");
+        skip("gcc not available");
         return;
     }
     // The big one holds 28 MiB; the small one then asks for 24 MiB: the limit is hit while the
@@ -140,7 +140,7 @@ fn dmesg_names_the_larger_process_as_victim_not_the_allocating_one() {
 #[test]
 fn dmesg_without_permission_names_what_is_needed() {
     if !is_root() || Command::new("setpriv").arg("--version").output().is_err() {
-        eprintln!("SKIP: needs root and setpriv to run as nobody");
+        skip("needs root and setpriv to run as nobody");
         return;
     }
     let restricted = std::fs::read_to_string("/proc/sys/kernel/dmesg_restrict")
@@ -169,7 +169,7 @@ fn dmesg_without_permission_names_what_is_needed() {
         assert_eq!(stdout(&o), "", "no verdict for a log not read");
         assert_eq!(err.trim_end().lines().count(), 1, "{err}");
     } else {
-        eprintln!("SKIP: kernel.dmesg_restrict=0 here, so nobody may read the log");
+        skip("kernel.dmesg_restrict=0 here, so nobody may read the log");
     }
 }
 
@@ -178,7 +178,7 @@ fn dmesg_without_permission_names_what_is_needed() {
 #[test]
 fn unreadable_file_as_nobody_is_left_out_of_the_verdict() {
     if !is_root() || Command::new("setpriv").arg("--version").output().is_err() {
-        eprintln!("SKIP: needs root and setpriv to run as nobody");
+        skip("needs root and setpriv to run as nobody");
         return;
     }
     let d = tempfile::tempdir().unwrap();
@@ -311,7 +311,7 @@ fn kmsg_evidence_names_the_record_sequence_number() {
     );
 
     if !can_read_kmsg() {
-        eprintln!("SKIP (part): /dev/kmsg not readable (needs CAP_SYSLOG)");
+        skip("(part) /dev/kmsg not readable (needs CAP_SYSLOG)");
         return;
     }
     let read = || {
@@ -322,7 +322,7 @@ fn kmsg_evidence_names_the_record_sequence_number() {
     let records = kmsg_records();
     let second = read();
     if first.is_empty() {
-        eprintln!("SKIP (part): no events in this machine's kernel log");
+        skip("(part) no events in this machine's kernel log");
         return;
     }
     let oldest = *records.keys().next().unwrap();

@@ -197,7 +197,7 @@ pub fn run(a: RecommendArgs, g: &GlobalArgs, out: &Output) -> anyhow::Result<Exi
         }
         r => r?,
     };
-    // The table lists the warnings under it; other outputs get them on stderr.
+    // A table's notes go to stderr through out.render; other outputs get the warnings here.
     let table = a.emit.is_none() && out.format == clw_diag::render::Format::Table;
     for t in report.targets.iter().filter(|_| !table) {
         for w in &t.warnings {

@@ -22,6 +22,17 @@ fn short(name: &str) -> &str {
 }
 
 impl Report for RecommendReport {
+    /// One CSV is one table: the recommendations (the back-test is in `--json`).
+    fn csv_tables(&self, table: Option<&str>) -> io::Result<Vec<Table>> {
+        match table {
+            None | Some("recommendations") => Ok(self.tables().into_iter().take(1).collect()),
+            Some(t) => Err(io::Error::new(
+                io::ErrorKind::InvalidInput,
+                format!("recommend has no table {t:?} (recommendations)"),
+            )),
+        }
+    }
+
     fn tables(&self) -> Vec<Table> {
         let mut notes = Vec::new();
         let mut rows = Vec::new();
