@@ -1401,3 +1401,28 @@ fn not_a_core_is_a_typed_error() {
         }
     }
 }
+
+/// Progress goes to stderr only on a terminal (issue 12, item 7): nothing when redirected, a
+/// spinner naming the core under a pseudo-terminal (`script`).
+#[test]
+fn backtrace_progress_only_on_a_terminal() {
+    let Some(s) = sample() else { return };
+    let o = run(&["backtrace", s.core.to_str().unwrap()]);
+    assert!(o.status.success(), "{}", stderr(&o));
+    assert!(!stderr(&o).contains("backtrace: "), "{}", stderr(&o));
+    if Command::new("script").arg("--version").output().is_err() {
+        eprintln!("SKIP: util-linux script(1) is not installed");
+        return;
+    }
+    let line = format!("{} backtrace {}", bin(), s.core.display());
+    let o = Command::new("script")
+        .args(["-qec", &line, "/dev/null"])
+        .output()
+        .unwrap();
+    let tty = String::from_utf8_lossy(&o.stdout);
+    assert!(
+        tty.contains("clw-diag: backtrace: unwinding and symbolizing"),
+        "no progress on a terminal:\n{tty}"
+    );
+    assert!(tty.contains("Signature: SIGSEGV"), "{tty}");
+}

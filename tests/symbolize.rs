@@ -948,3 +948,48 @@ fn symbolize_csv_and_github_are_refused_before_any_work() {
         assert_error(&o, &[needle]);
     }
 }
+
+/// `--text` of a file shows a byte bar on a terminal only (issue 12, item 7): nothing on a
+/// redirected stderr, `clw-diag: symbolize: rewriting backtraces` under a pseudo-terminal
+/// (`script`), and the same rewritten lines either way.
+#[test]
+fn text_progress_only_on_a_terminal() {
+    if !tool("gcc") {
+        eprintln!("SKIP: needs gcc");
+        return;
+    }
+    let d = tempfile::tempdir().unwrap();
+    let bin = build(d.path(), "p", C, "gcc", "c", &["-g", "-O2"]);
+    // Enough lines that the run outlasts the bar's first draw.
+    let log = d.path().join("log.txt");
+    let mut text = String::new();
+    for i in 0..20_000u32 {
+        text.push_str(&format!(
+            "{}(+{:#x})[0x5555]\n",
+            bin.display(),
+            0x1000 + i % 64
+        ));
+    }
+    std::fs::write(&log, text).unwrap();
+    let o = run(&["symbolize", "--text", log.to_str().unwrap()]);
+    assert!(o.status.success(), "{}", stderr(&o));
+    assert_eq!(stderr(&o), "", "progress off a terminal");
+    if Command::new("script").arg("--version").output().is_err() {
+        eprintln!("SKIP: util-linux script(1) is not installed");
+        return;
+    }
+    let line = format!(
+        "{} symbolize --text {} > /dev/null",
+        common::bin(),
+        log.display()
+    );
+    let o = Command::new("script")
+        .args(["-qec", &line, "/dev/null"])
+        .output()
+        .unwrap();
+    let tty = String::from_utf8_lossy(&o.stdout);
+    assert!(
+        tty.contains("clw-diag: symbolize: rewriting backtraces"),
+        "no progress on a terminal:\n{tty}"
+    );
+}

@@ -184,9 +184,8 @@ struct Batcher<'a> {
     style: Addr2lineStyle,
     json: bool,
     sym: Symbolizer,
-    /// Reused between batches: the text of each distinct address and where each ends.
-    text: String,
-    ends: Vec<usize>,
+    /// Reused between batches: each distinct address's answer, formatted as it is resolved.
+    answers: render::Answers,
 }
 
 impl Batcher<'_> {
@@ -200,13 +199,22 @@ impl Batcher<'_> {
 
     /// Answer every token, in order, to `w`.
     fn answer(&mut self, toks: &[&str], w: &mut impl Write) -> anyhow::Result<()> {
+        let (style, json) = (self.style, self.json);
+        let answers = &mut self.answers;
+        answers.clear();
         let batch = self
             .sym
-            .resolve_batch(self.exe, toks, self.style.demangle)?;
-        if self.json {
-            render::write_batch_json(&batch, w)?;
+            .resolve_batch(self.exe, toks, style.demangle, |addr, frames| {
+                if json {
+                    answers.push_json(addr, frames);
+                } else {
+                    answers.push_text(addr, frames, style);
+                }
+            })?;
+        if json {
+            render::write_batch_json(&batch, answers, w)?;
         } else {
-            render::write_batch(&batch, self.style, &mut self.text, &mut self.ends, w)?;
+            render::write_batch(&batch, answers, style, w)?;
         }
         Ok(())
     }
@@ -305,8 +313,7 @@ pub fn run(a: SymbolizeArgs, out: &Output) -> anyhow::Result<ExitCode> {
         style,
         json: out.format == Format::Json,
         sym,
-        text: String::new(),
-        ends: Vec::new(),
+        answers: render::Answers::default(),
     };
     let stdout = std::io::stdout();
     let mut w = BufWriter::with_capacity(256 << 10, stdout.lock());

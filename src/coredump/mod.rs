@@ -6,6 +6,7 @@
 //! through [`modules::DebugFileLookup`].
 
 pub mod core;
+mod image;
 pub mod modules;
 pub mod notes;
 pub mod unwind;

@@ -128,30 +128,68 @@ fn write_unreadable(out: &mut String, tok: &str, style: Addr2lineStyle) {
     out.push_str("??:0\n");
 }
 
-/// Write the answers of `batch` in input order, as `addr2line` with `style` prints them. Each
-/// distinct address is formatted once (into `scratch`, reused between batches).
+/// The answers of one batch, each distinct address formatted once as it is resolved (in
+/// address order), then written out per token in input order ([`write_batch`]).
+#[derive(Debug, Default)]
+pub struct Answers {
+    text: String,
+    ends: Vec<usize>,
+}
+
+impl Answers {
+    /// Forget the previous batch's answers (the buffers are kept).
+    pub fn clear(&mut self) {
+        self.text.clear();
+        self.ends.clear();
+    }
+
+    /// Add the next address's answer as `addr2line` with `style` prints it.
+    pub fn push_text(&mut self, addr: u64, frames: &[Frame], style: Addr2lineStyle) {
+        write_addr2line(&mut self.text, addr, frames, style);
+        self.ends.push(self.text.len());
+    }
+
+    /// Add the next address's answer as the JSON members after `input` (`"address":…,
+    /// "frames":[…]`, see docs/json.md).
+    pub fn push_json(&mut self, addr: u64, frames: &[Frame]) {
+        #[derive(serde::Serialize)]
+        struct Answer<'a> {
+            #[serde(serialize_with = "crate::base::hex::hex")]
+            address: u64,
+            frames: &'a [Frame],
+        }
+        let json = serde_json::to_string(&Answer {
+            address: addr,
+            frames,
+        })
+        .unwrap_or_else(|_| r#"{"address":null,"frames":[]}"#.into());
+        // Without its braces, to be spliced after the token's "input".
+        self.text
+            .push_str(json.trim_start_matches('{').trim_end_matches('}'));
+        self.ends.push(self.text.len());
+    }
+
+    fn get(&self, k: usize) -> &str {
+        let start = if k == 0 { 0 } else { self.ends[k - 1] };
+        &self.text[start..self.ends[k]]
+    }
+}
+
+/// Write the answers of `batch` in input order, as `addr2line` with `style` prints them (the
+/// answers pushed with [`Answers::push_text`]; a token that is not an address as binutils
+/// answers it).
 ///
 /// Errors: I/O errors of `out` only.
 pub fn write_batch(
     batch: &Batch<'_>,
+    answers: &Answers,
     style: Addr2lineStyle,
-    scratch: &mut String,
-    ends: &mut Vec<usize>,
     out: &mut dyn Write,
 ) -> io::Result<()> {
-    scratch.clear();
-    ends.clear();
-    for (addr, frames) in &batch.answers {
-        write_addr2line(scratch, *addr, frames, style);
-        ends.push(scratch.len());
-    }
     let mut other = String::new();
     for (tok, which) in batch.tokens.iter().zip(&batch.which) {
         match *which {
-            Some(k) => {
-                let start = if k == 0 { 0 } else { ends[k - 1] };
-                out.write_all(&scratch.as_bytes()[start..ends[k]])?;
-            }
+            Some(k) => out.write_all(answers.get(k).as_bytes())?,
             None => {
                 other.clear();
                 write_unreadable(&mut other, tok, style);
@@ -162,12 +200,22 @@ pub fn write_batch(
     Ok(())
 }
 
-/// Write the answers of `batch` as JSON Lines: one object per token, in input order.
+/// Write the answers of `batch` (pushed with [`Answers::push_json`]) as JSON Lines: one
+/// object per token, in input order: `input`, `address` (null when the token is not an
+/// address), `frames`.
 ///
 /// Errors: I/O errors of `out` only.
-pub fn write_batch_json(batch: &Batch<'_>, out: &mut dyn Write) -> io::Result<()> {
-    for r in batch.resolved() {
-        super::render_json_line(&r, out)?;
+pub fn write_batch_json(
+    batch: &Batch<'_>,
+    answers: &Answers,
+    out: &mut dyn Write,
+) -> io::Result<()> {
+    for (tok, which) in batch.tokens.iter().zip(&batch.which) {
+        let input = serde_json::to_string(tok).map_err(io::Error::other)?;
+        match *which {
+            Some(k) => writeln!(out, "{{\"input\":{input},{}}}", answers.get(k))?,
+            None => writeln!(out, "{{\"input\":{input},\"address\":null,\"frames\":[]}}")?,
+        }
     }
     Ok(())
 }
@@ -289,36 +337,48 @@ mod tests {
     fn unreadable_tokens_and_order() {
         let batch = Batch {
             tokens: vec!["0x20", "zz", "0x10"],
-            answers: vec![
-                (0x10, vec![frame(Some("a"), Some("x.c"), Some(1), false)]),
-                (0x20, vec![frame(Some("b"), Some("x.c"), Some(2), false)]),
-            ],
+            addresses: vec![0x10, 0x20],
             which: vec![Some(1), None, Some(0)],
         };
+        let frames = [
+            vec![frame(Some("a"), Some("x.c"), Some(1), false)],
+            vec![frame(Some("b\"q"), Some("x.c"), Some(2), false)],
+        ];
         let style = Addr2lineStyle {
             functions: true,
             addresses: true,
             ..Default::default()
         };
+        let mut answers = Answers::default();
+        for (a, f) in batch.addresses.iter().zip(&frames) {
+            answers.push_text(*a, f, style);
+        }
         let mut out = Vec::new();
-        write_batch(&batch, style, &mut String::new(), &mut Vec::new(), &mut out).unwrap();
+        write_batch(&batch, &answers, style, &mut out).unwrap();
         assert_eq!(
             String::from_utf8(out).unwrap(),
-            "0x0000000000000020\nb\nx.c:2\nzz\n??\n??:0\n0x0000000000000010\na\nx.c:1\n"
+            "0x0000000000000020\nb\"q\nx.c:2\nzz\n??\n??:0\n0x0000000000000010\na\nx.c:1\n"
         );
+        answers.clear();
+        for (a, f) in batch.addresses.iter().zip(&frames) {
+            answers.push_json(*a, f);
+        }
         let mut out = Vec::new();
-        write_batch_json(&batch, &mut out).unwrap();
+        write_batch_json(&batch, &answers, &mut out).unwrap();
         let lines: Vec<serde_json::Value> = String::from_utf8(out)
             .unwrap()
             .lines()
             .map(|l| serde_json::from_str(l).unwrap())
             .collect();
         assert_eq!(lines.len(), 3);
+        assert_eq!(lines[0]["input"], "0x20");
         assert_eq!(lines[0]["address"], "0x20");
-        assert_eq!(lines[0]["frames"][0]["function"], "b");
+        assert_eq!(lines[0]["frames"][0]["function"], "b\"q");
+        assert_eq!(lines[0]["frames"][0]["inlined"], false);
         assert_eq!(lines[1]["input"], "zz");
         assert!(lines[1]["address"].is_null());
         assert_eq!(lines[1]["frames"].as_array().unwrap().len(), 0);
+        assert_eq!(lines[2]["frames"][0]["line"], 1);
     }
 
     #[test]

@@ -1,8 +1,7 @@
 //! The crash signature: one line for grouping crashes, the signal and the crashing thread's
 //! innermost functions in the program's own code (language runtimes and the C library left
-//! out, recursion folded), with no addresses so that it is stable across ASLR. Modelled on
-//! the signatures crash-reporting services group by (Mozilla's Socorro "signature",
-//! `siggen`), short enough for a log line.
+//! out, recursion folded), with no addresses so that it is stable across ASLR. This tool's own
+//! rule, documented as `crash_signature` in docs/json.md.
 
 use super::backtrace::Thread;
 use crate::coredump::Signal;
@@ -85,4 +84,91 @@ pub(super) fn crash_signature(
         })
         .collect();
     format!("{sig} in {}", any.join(" < "))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::coredump::unwind::Method;
+    use crate::symbolize::backtrace::Frame;
+
+    fn frame(function: Option<&str>, module: &str, offset: u64) -> Frame {
+        Frame {
+            index: 0,
+            pc: 0x7000_0000 + offset,
+            function: function.map(str::to_string),
+            file: None,
+            line: None,
+            column: None,
+            inline: false,
+            module: Some(module.to_string()),
+            module_offset: Some(offset),
+            method: Method::Cfi,
+            signal_frame: false,
+        }
+    }
+
+    fn thread(frames: Vec<Frame>) -> Thread {
+        Thread {
+            tid: 1,
+            crashed: true,
+            signal: 11,
+            frames,
+            stop_reason: String::new(),
+        }
+    }
+
+    fn segv() -> Signal {
+        Signal {
+            number: 11,
+            name: "SIGSEGV".into(),
+            code: 1,
+            code_name: None,
+            fault_address: None,
+            sender_pid: None,
+        }
+    }
+
+    #[test]
+    fn own_functions_recursion_folded_runtime_left_out() {
+        let t = thread(vec![
+            frame(Some("raise"), "/lib/libc.so.6", 0x10),
+            frame(Some("fault_here"), "/app/c", 0x1),
+            frame(Some("level2"), "/app/c", 0x2),
+            frame(Some("level2"), "/app/c", 0x2),
+            frame(Some("__libc_csu"), "/app/c", 0x3),
+            frame(Some("main"), "/app/c", 0x4),
+            frame(Some("extra"), "/app/c", 0x5),
+        ]);
+        assert_eq!(
+            crash_signature(Some(&segv()), Some(&t), Some("/app/c")),
+            "SIGSEGV in fault_here < level2 < main"
+        );
+    }
+
+    #[test]
+    fn without_own_functions_the_first_frames_by_module() {
+        let t = thread(vec![
+            frame(Some("raise"), "/lib/libc.so.6", 0x10),
+            frame(None, "/lib/libfoo.so", 0x20),
+        ]);
+        assert_eq!(
+            crash_signature(None, Some(&t), Some("/app/c")),
+            "no signal in libc.so.6!raise < libfoo.so+0x20"
+        );
+        assert_eq!(
+            crash_signature(Some(&segv()), None, None),
+            "SIGSEGV (no threads)"
+        );
+    }
+
+    #[test]
+    fn reserved_names_are_runtime() {
+        assert!(is_runtime("__GI_raise"));
+        assert!(is_runtime("_IO_flush_all"));
+        assert!(is_runtime("_Unwind_Resume"));
+        assert!(is_runtime("std::panicking::begin_panic"));
+        assert!(!is_runtime("main"));
+        assert!(!is_runtime("_private_helper"));
+    }
 }
