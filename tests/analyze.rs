@@ -7,18 +7,8 @@
 mod common;
 
 use std::path::{Path, PathBuf};
-use std::process::{Command, Stdio};
 
 use common::*;
-
-fn have(cmd: &str) -> bool {
-    Command::new(cmd)
-        .arg("--version")
-        .stdout(Stdio::null())
-        .stderr(Stdio::null())
-        .status()
-        .is_ok()
-}
 
 /// Grows by 1 MiB every 0.2 s until the cgroup's limit kills it.
 const PY_GROW: &str = "import time\nkeep = []\nwhile True:\n    keep.append(bytearray(1 << 20))\n    time.sleep(0.2)\n";

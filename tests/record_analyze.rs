@@ -11,15 +11,6 @@ use std::time::Duration;
 use common::*;
 use serde_json::Value;
 
-fn have(cmd: &str) -> bool {
-    Command::new(cmd)
-        .arg("--version")
-        .stdout(Stdio::null())
-        .stderr(Stdio::null())
-        .status()
-        .is_ok()
-}
-
 fn record(dir: &Path, name: &str, extra: &[&str], cmd: &[&str]) -> std::path::PathBuf {
     record_exit(dir, name, extra, cmd, 0)
 }

@@ -955,7 +955,7 @@ fn symbolize_csv_and_github_are_refused_before_any_work() {
 #[test]
 fn text_progress_only_on_a_terminal() {
     if !tool("gcc") {
-        eprintln!("SKIP: needs gcc");
+        common::skip("needs gcc");
         return;
     }
     let d = tempfile::tempdir().unwrap();
@@ -974,20 +974,13 @@ fn text_progress_only_on_a_terminal() {
     let o = run(&["symbolize", "--text", log.to_str().unwrap()]);
     assert!(o.status.success(), "{}", stderr(&o));
     assert_eq!(stderr(&o), "", "progress off a terminal");
-    if Command::new("script").arg("--version").output().is_err() {
-        eprintln!("SKIP: util-linux script(1) is not installed");
-        return;
-    }
-    let line = format!(
+    let Some(tty) = common::on_pty(&format!(
         "{} symbolize --text {} > /dev/null",
         common::bin(),
         log.display()
-    );
-    let o = Command::new("script")
-        .args(["-qec", &line, "/dev/null"])
-        .output()
-        .unwrap();
-    let tty = String::from_utf8_lossy(&o.stdout);
+    )) else {
+        return;
+    };
     assert!(
         tty.contains("clw-diag: symbolize: rewriting backtraces"),
         "no progress on a terminal:\n{tty}"

@@ -4,7 +4,7 @@
 mod common;
 
 use std::io::Write;
-use std::process::{Command, Stdio};
+use std::process::Stdio;
 
 use common::*;
 
@@ -567,17 +567,11 @@ fn progress_only_on_a_terminal() {
     let o = run(&["triage", p.to_str().unwrap()]);
     assert_eq!(o.status.code(), Some(0));
     assert_eq!(stderr(&o), "", "no progress off a terminal");
-    if Command::new("script").arg("--version").output().is_err() {
+    if !have("script") {
         skip("util-linux script(1) is not installed");
         return;
     }
-    let on_tty = |line: String| {
-        let o = Command::new("script")
-            .args(["-qec", &line, "/dev/null"])
-            .output()
-            .unwrap();
-        String::from_utf8_lossy(&o.stdout).into_owned()
-    };
+    let on_tty = |line: String| on_pty(&line).unwrap_or_default();
     let tty = on_tty(format!(
         "{} triage '{}' --json >/dev/null",
         bin(),

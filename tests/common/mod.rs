@@ -31,6 +31,30 @@ pub fn skip(reason: &str) {
     }
 }
 
+/// Whether `cmd --version` runs (a tool a test needs is installed).
+pub fn have(cmd: &str) -> bool {
+    std::process::Command::new(cmd)
+        .arg("--version")
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::null())
+        .status()
+        .is_ok()
+}
+
+/// The shell command `line` run on a pseudo-terminal (util-linux `script -qec`): what the
+/// terminal showed. `None`, with a SKIP line, when `script` is not installed.
+pub fn on_pty(line: &str) -> Option<String> {
+    if !have("script") {
+        skip("util-linux script(1) is not installed");
+        return None;
+    }
+    let o = std::process::Command::new("script")
+        .args(["-qec", line, "/dev/null"])
+        .output()
+        .unwrap();
+    Some(String::from_utf8_lossy(&o.stdout).into_owned())
+}
+
 pub fn bin() -> &'static str {
     env!("CARGO_BIN_EXE_clw-diag")
 }
