@@ -338,6 +338,7 @@ pub fn vmmap_streaming(
         classifier
             .push(m)
             .into_iter()
+            .flatten()
             .try_for_each(|(m, c)| settle(m, c))
     })
     .map_err(|e| match e {
