@@ -157,8 +157,10 @@ fn spawn(argv: &[String], cg: Option<&OwnedCgroup>) -> Result<std::process::Chil
             });
         }
     }
-    cmd.spawn()
-        .map_err(|e| Error::Usage(format!("cannot start {program:?}: {e}")))
+    cmd.spawn().map_err(|source| Error::CannotStart {
+        program: program.to_string(),
+        source,
+    })
 }
 
 /// The exit status `record -- CMD` passes on for a command that ended with `exit_code` or was

@@ -68,7 +68,7 @@ pub enum Scale {
     Data,
 }
 
-fn draw_err<E: std::fmt::Display>(path: &Path) -> impl Fn(E) -> Error + '_ {
+pub(crate) fn draw_err<E: std::fmt::Display>(path: &Path) -> impl Fn(E) -> Error + '_ {
     move |e| Error::Plot {
         path: path.to_path_buf(),
         reason: e.to_string().replace('\n', " "),

@@ -59,10 +59,8 @@ fn draw<DB: DrawingBackend>(
 where
     DB::ErrorType: 'static,
 {
-    let e = |err: DrawingAreaErrorKind<DB::ErrorType>| {
-        Error::Usage(format!("{}: cannot draw the plot: {err:?}", out.display()))
-    };
-    area.fill(&WHITE).map_err(e)?;
+    let e = super::plot::draw_err(out);
+    area.fill(&WHITE).map_err(&e)?;
     let peaks: Vec<f64> = t.peaks.iter().map(|p| p / MIB).collect();
     let lines: Vec<(String, f64, f64)> = t
         .recommendations
@@ -99,14 +97,14 @@ where
         .x_label_area_size(45)
         .y_label_area_size(60)
         .build_cartesian_2d(x_min..x_max, 0.0..y_max)
-        .map_err(e)?;
+        .map_err(&e)?;
     chart
         .configure_mesh()
         .x_desc("interval peak (MiB)")
         .y_desc("intervals")
         .label_style(("sans-serif", 15))
         .draw()
-        .map_err(e)?;
+        .map_err(&e)?;
     chart
         .draw_series(
             counts
@@ -121,7 +119,7 @@ where
                     )
                 }),
         )
-        .map_err(e)?
+        .map_err(&e)?
         .label("interval peaks")
         .legend(|(x, y)| {
             Rectangle::new(
@@ -138,7 +136,7 @@ where
                 5,
                 c.stroke_width(2),
             ))
-            .map_err(e)?
+            .map_err(&e)?
             .label(format!("{name} request {req:.0} MiB"))
             .legend(move |(x, y)| PathElement::new(vec![(x, y), (x + 20, y)], c));
         chart
@@ -146,7 +144,7 @@ where
                 vec![(*lim, 0.0), (*lim, y_max)],
                 c.stroke_width(3),
             ))
-            .map_err(e)?
+            .map_err(&e)?
             .label(format!("{name} limit {lim:.0} MiB"))
             .legend(move |(x, y)| PathElement::new(vec![(x, y), (x + 20, y)], c.stroke_width(3)));
     }
@@ -157,7 +155,7 @@ where
         .label_font(("sans-serif", 14))
         .position(SeriesLabelPosition::UpperLeft)
         .draw()
-        .map_err(e)?;
-    area.present().map_err(e)?;
+        .map_err(&e)?;
+    area.present().map_err(&e)?;
     Ok(())
 }

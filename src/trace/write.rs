@@ -47,8 +47,10 @@ impl TraceWriter {
     /// Append one object as a line, in a single write.
     fn line(&mut self, v: &impl Serialize) -> Result<()> {
         self.buf.clear();
-        serde_json::to_writer(&mut self.buf, v)
-            .map_err(|e| Error::Usage(format!("cannot encode a trace line: {e}")))?;
+        serde_json::to_writer(&mut self.buf, v).map_err(|e| Error::Encode {
+            what: "a trace line",
+            reason: e.to_string(),
+        })?;
         self.buf.push(b'\n');
         self.file
             .write_all(&self.buf)
