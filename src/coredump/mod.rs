@@ -24,7 +24,8 @@ pub struct Signal {
     pub name: String,
     /// `si_code`, and its name where standard (SEGV_MAPERR, SI_USER…).
     pub code: i32,
-    /// The standard name of `code` for this signal (`SEGV_MAPERR`, `SI_TKILL`…); `None` when it has none.
+    /// The standard name of `code` for this signal (`SEGV_MAPERR`, `SI_TKILL`…); `None` when it has
+    /// none.
     pub code_name: Option<String>,
     /// The faulting address for SIGSEGV, SIGBUS, SIGILL, SIGFPE raised by the kernel.
     #[serde(serialize_with = "hex_opt")]

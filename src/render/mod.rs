@@ -74,7 +74,8 @@ pub enum Cell {
     Int(Option<i64>),
     /// A percentage (0–100).
     Pct(Option<f64>),
-    /// A pressure state (`ok`, `warning`, `critical`), coloured green, yellow or red with `--color`.
+    /// A pressure state (`ok`, `warning`, `critical`), coloured green, yellow or red with
+    /// `--color`.
     State(PressureState),
     /// A memory limit in bytes; `None` is "unlimited" (`max` in CSV, as cgroup v2 prints it).
     Limit(Option<u64>),
@@ -104,7 +105,8 @@ pub enum Keep {
 }
 
 impl Cell {
-    /// Plain text, as given (wraps in a table; see [`Cell::command`] and [`Cell::path`] for text to elide).
+    /// Plain text, as given (wraps in a table; see [`Cell::command`] and [`Cell::path`] for text to
+    /// elide).
     pub fn text(s: impl Into<String>) -> Cell {
         Cell::Text(s.into())
     }

@@ -111,14 +111,16 @@ pub struct Family {
     pub help: &'static str,
     /// Gauge or counter (the `# TYPE` line).
     pub kind: MetricType,
-    /// The unit suffix of the name (`bytes`, `seconds`, `ratio`) for OpenMetrics' `# UNIT` line; `None` when the name ends in none of them.
+    /// The unit suffix of the name (`bytes`, `seconds`, `ratio`) for OpenMetrics' `# UNIT` line;
+    /// `None` when the name ends in none of them.
     pub unit: Option<&'static str>,
     /// The family's samples, written together; a family with none is left out of the output.
     pub samples: Vec<Sample>,
 }
 
 impl Family {
-    /// A family named `name`, its unit taken from the name's suffix; panics in debug builds if a counter does not end in `_total` or a gauge does.
+    /// A family named `name`, its unit taken from the name's suffix; panics in debug builds if a
+    /// counter does not end in `_total` or a gauge does.
     pub fn new(name: &'static str, kind: MetricType, help: &'static str) -> Family {
         debug_assert_eq!(
             kind == MetricType::Counter,

@@ -63,7 +63,8 @@ impl Outcome {
         }
     }
 
-    /// A section with nothing to read (no files match, no cores, no traces): status `empty`, `note` says why.
+    /// A section with nothing to read (no files match, no cores, no traces): status `empty`, `note`
+    /// says why.
     pub fn empty(note: String) -> Outcome {
         Outcome {
             status: Status::Empty,
