@@ -17,9 +17,9 @@ use crate::symbolize::backtrace::Backtrace;
 /// What to put in the report.
 #[derive(Debug, Clone)]
 pub struct Options {
-    /// Where `/proc` is read (`/proc`; tests point it at a fixture tree).
+    /// Where process and kernel files are read: `/proc`, or a copied tree (`--proc-root`).
     pub proc_root: PathBuf,
-    /// Where the cgroup hierarchy is mounted (`/sys/fs/cgroup`; tests point it elsewhere).
+    /// Where cgroup files are read: `/sys/fs/cgroup`, or a copied tree (`--cgroup-root`).
     pub cgroup_root: PathBuf,
     /// Read the usual worker logs (`/var/log/clw/*.log`, `/var/log/claw/*.log`).
     pub worker_logs: bool,
