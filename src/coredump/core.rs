@@ -21,25 +21,36 @@ use crate::error::{Error, Result};
 /// Documentation/filesystems/proc.rst).
 #[derive(Debug, Clone, Copy)]
 pub struct Load {
+    /// The segment's first virtual address in the crashed process (`p_vaddr`).
     pub vaddr: u64,
+    /// The segment's size in memory, bytes (`p_memsz`).
     pub memsz: u64,
+    /// Where the dumped bytes start in the core file, bytes (`p_offset`).
     pub offset: u64,
+    /// How many bytes were dumped (`p_filesz`): 0 for a mapping `coredump_filter` left out.
     pub filesz: u64,
+    /// `p_flags`: `PF_R` (4), `PF_W` (2), `PF_X` (1), as the mapping's permissions.
     pub flags: u32,
 }
 
 /// A parsed core dump.
 pub struct Core {
+    /// The core file.
     pub path: PathBuf,
     file: File,
     /// The file's size in bytes; segments that reach past it were cut (a truncated core).
     pub file_len: u64,
+    /// The `PT_LOAD` segments: the process's memory, in program-header order.
     pub loads: Vec<Load>,
     /// One per thread, the thread that caused the dump first (as the kernel writes them).
     pub threads: Vec<PrStatus>,
+    /// `NT_PRPSINFO`: command name and arguments; `None` when the note is missing or malformed.
     pub psinfo: Option<PrPsInfo>,
+    /// The first `NT_SIGINFO`: the signal that caused the dump; `None` when missing or malformed.
     pub siginfo: Option<SigInfo>,
+    /// `NT_AUXV` as (`AT_*` key, value) pairs; empty when the note is missing or malformed.
     pub auxv: Vec<(u64, u64)>,
+    /// `NT_FILE`: the file-backed mappings; empty when the note is missing or malformed.
     pub files: Vec<FileMapping>,
     /// Problems found while reading the core that do not stop the backtrace.
     pub warnings: Vec<String>,

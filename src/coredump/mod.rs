@@ -18,10 +18,14 @@ use crate::base::hex::hex_opt;
 /// The signal that caused the dump.
 #[derive(Debug, Clone, Serialize)]
 pub struct Signal {
+    /// `si_signo`: the signal number (11 for SIGSEGV).
     pub number: i32,
+    /// The conventional name (`SIGSEGV`), or `signal N` for a number without one.
     pub name: String,
     /// `si_code`, and its name where standard (SEGV_MAPERR, SI_USER…).
     pub code: i32,
+    /// The standard name of `code` for this signal (`SEGV_MAPERR`, `SI_TKILL`…); `None` when it has
+    /// none.
     pub code_name: Option<String>,
     /// The faulting address for SIGSEGV, SIGBUS, SIGILL, SIGFPE raised by the kernel.
     #[serde(serialize_with = "hex_opt")]

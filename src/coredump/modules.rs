@@ -51,12 +51,15 @@ pub struct Module {
     /// Lowest and highest (exclusive) address of its mappings (bytes).
     #[serde(serialize_with = "crate::base::hex::hex")]
     pub start: u64,
+    /// Highest address of its mappings, exclusive (bytes; see `start`).
     #[serde(serialize_with = "crate::base::hex::hex")]
     pub end: u64,
     /// Run-time address minus the address in the ELF file (bytes).
     #[serde(serialize_with = "crate::base::hex::hex")]
     pub load_bias: u64,
+    /// The main executable: its mappings hold the program headers `AT_PHDR` points to.
     pub is_executable: bool,
+    /// The vDSO the kernel maps into every process (`AT_SYSINFO_EHDR`), read from the core.
     pub is_vdso: bool,
     /// The kernel marked the file deleted (replaced or removed after it was mapped).
     pub deleted: bool,

@@ -36,6 +36,7 @@ pub const AT_EXECFN: u64 = 31;
 pub struct NoteError {
     /// The note type, e.g. "NT_PRSTATUS".
     pub note: &'static str,
+    /// What is wrong with it, e.g. its size against the layout's.
     pub msg: String,
 }
 
@@ -69,10 +70,15 @@ fn c_string(d: &[u8]) -> String {
 pub struct UserRegsX86_64(pub [u64; 27]);
 
 impl UserRegsX86_64 {
+    /// Index of `rbp` (the frame pointer) in `user_regs_struct`.
     pub const RBP: usize = 4;
+    /// Index of `rbx` in `user_regs_struct`.
     pub const RBX: usize = 5;
+    /// Index of `rax` in `user_regs_struct`.
     pub const RAX: usize = 10;
+    /// Index of `rip` (the program counter) in `user_regs_struct`.
     pub const RIP: usize = 16;
+    /// Index of `rsp` (the stack pointer) in `user_regs_struct`.
     pub const RSP: usize = 19;
 
     /// The registers in DWARF numbering (System V x86-64 psABI, figure 3.36): 0 rax, 1 rdx,
@@ -93,6 +99,7 @@ pub struct PrStatus {
     pub cursig: u16,
     /// The thread id (LWP).
     pub pid: i32,
+    /// The thread's general-purpose registers when it stopped (`pr_reg`).
     pub regs: UserRegsX86_64,
 }
 
@@ -127,8 +134,11 @@ pub fn prstatus(desc: &[u8]) -> Result<PrStatus, NoteError> {
 /// `NT_PRPSINFO`: the process.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct PrPsInfo {
+    /// `pr_pid`: the process id.
     pub pid: i32,
+    /// `pr_ppid`: the parent's process id.
     pub ppid: i32,
+    /// `pr_uid`: the real user id.
     pub uid: u32,
     /// `pr_fname`: the command name (at most 15 bytes, as in /proc/PID/comm).
     pub fname: String,
@@ -159,7 +169,9 @@ pub fn prpsinfo(desc: &[u8]) -> Result<PrPsInfo, NoteError> {
 /// `NT_SIGINFO`: the signal that made the kernel dump core.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct SigInfo {
+    /// `si_signo`: the signal number (11 for SIGSEGV).
     pub signo: i32,
+    /// `si_errno`: an errno value the signal carries; usually 0.
     pub errno: i32,
     /// `si_code`: > 0 for a fault the kernel raised (e.g. SEGV_MAPERR 1), ≤ 0 for a signal a
     /// process sent (SI_USER 0, SI_TKILL −6).

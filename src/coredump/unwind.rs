@@ -38,9 +38,13 @@ pub enum Method {
 /// the frame pointer and the return-address column, in DWARF numbering.
 #[derive(Debug, Clone, Copy)]
 pub struct Arch {
+    /// How many DWARF registers the unwinder tracks (the size of [`Regs`]).
     pub regs: usize,
+    /// DWARF number of the stack pointer (7, rsp, on x86-64).
     pub sp: usize,
+    /// DWARF number of the frame pointer (6, rbp, on x86-64).
     pub fp: usize,
+    /// DWARF number of the return-address column (16, rip, on x86-64).
     pub ra: usize,
 }
 
@@ -62,6 +66,7 @@ pub struct RawFrame {
     pub pc: u64,
     /// Whether `pc` is exact (look it up as is) or a return address (look up pc − 1).
     pub exact: bool,
+    /// How this frame's registers were recovered from its callee's.
     pub method: Method,
     /// The stack pointer of this frame.
     pub sp: Option<u64>,
@@ -83,7 +88,9 @@ impl RawFrame {
 /// A thread's physical frames and why the unwinding stopped.
 #[derive(Debug, Clone)]
 pub struct Unwound {
+    /// The physical frames, innermost first (at most [`MAX_FRAMES`]).
     pub frames: Vec<RawFrame>,
+    /// Why unwinding stopped: `outermost frame …` is the normal end at `_start`/`clone3`.
     pub stop_reason: String,
 }
 

@@ -37,8 +37,11 @@ use crate::analysis::pressure::PressureState;
 /// Output format.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Format {
+    /// Tables for people (comfy-table, IEC units, `-` for unknown).
     Table,
+    /// The model itself as JSON (docs/json.md): integer bytes, `null` for unknown.
     Json,
+    /// One table as CSV: one header row of column keys, raw integers, bytes.
     Csv,
     /// GitHub Actions workflow commands (`::error file=…,line=…::…`), for CI.
     Github,
@@ -63,12 +66,16 @@ pub struct Style {
 /// One cell of a table.
 #[derive(Debug, Clone)]
 pub enum Cell {
+    /// Text as given, left-aligned; wraps in a table.
     Text(String),
     /// A size in bytes; `None` is unknown.
     Bytes(Option<u64>),
+    /// An integer (PIDs, counts, scores); `None` is unknown, shown `-`.
     Int(Option<i64>),
     /// A percentage (0–100).
     Pct(Option<f64>),
+    /// A pressure state (`ok`, `warning`, `critical`), coloured green, yellow or red with
+    /// `--color`.
     State(PressureState),
     /// A memory limit in bytes; `None` is "unlimited" (`max` in CSV, as cgroup v2 prints it).
     Limit(Option<u64>),
@@ -79,8 +86,11 @@ pub enum Cell {
     /// characters even at the natural width, fewer to fit the terminal; CSV and JSON keep it
     /// whole. `keep` says which end carries the meaning.
     Elide {
+        /// The whole text (kept whole in CSV and JSON).
         text: String,
+        /// Which end the table keeps when it shortens the text.
         keep: Keep,
+        /// At most this many characters in a table, even at the natural width.
         max: usize,
     },
 }
@@ -95,6 +105,8 @@ pub enum Keep {
 }
 
 impl Cell {
+    /// Plain text, as given (wraps in a table; see [`Cell::command`] and [`Cell::path`] for text to
+    /// elide).
     pub fn text(s: impl Into<String>) -> Cell {
         Cell::Text(s.into())
     }
@@ -121,7 +133,9 @@ impl Cell {
 /// A column: its title for people and its key for CSV headers (with units, e.g. `rss_bytes`).
 #[derive(Debug, Clone, Copy)]
 pub struct Column {
+    /// The heading people read (table format).
     pub title: &'static str,
+    /// The CSV header, with the unit in the name (`rss_bytes`, `pss_bytes`, `age_s`).
     pub key: &'static str,
     /// When a table does not fit the terminal even with its text elided, columns with a higher
     /// `shed` are left out first (the title says which); 0 is never left out (the line is cut
@@ -153,7 +167,9 @@ impl Column {
 pub struct Table {
     /// Heading printed above the table in table format.
     pub title: Option<String>,
+    /// The table's columns, in order.
     pub columns: Vec<Column>,
+    /// The rows, one cell per column.
     pub rows: Vec<Vec<Cell>>,
     /// Lines printed under the table in table format (not in CSV).
     pub notes: Vec<String>,
@@ -161,6 +177,7 @@ pub struct Table {
 
 /// A command's result: serialisable as JSON, and laid out as tables for people and CSV.
 pub trait Report: Serialize {
+    /// The report's tables, in the order they are printed (table format) or written (CSV).
     fn tables(&self) -> Vec<Table>;
 
     /// Rows too many for a table library (per-mapping rows), written before the tables in

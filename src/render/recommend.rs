@@ -145,11 +145,20 @@ impl Report for RecommendReport {
 /// `--emit` formats.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Emit {
+    /// A Kubernetes container `resources:` block (memory request and limit, in `Mi`/`Gi`).
     K8s,
+    /// A VerticalPodAutoscaler (`updateMode: "Off"`) bounding memory between the request and the
+    /// limit; its `targetRef` is guessed from the pod name.
     Vpa,
+    /// A Docker Compose service: `mem_reservation`/`mem_limit` and `deploy.resources`, in whole
+    /// MiB.
     Compose,
+    /// A systemd drop-in: `MemoryHigh` at the request, `MemoryMax` at the limit, in whole MiB.
     Systemd,
+    /// An openclaw `Workload` with the container's memory request and limit.
     Openclaw,
+    /// Every target's recommendations as one JSON document (`request_bytes`, `limit_bytes`; all
+    /// policies).
     Json,
 }
 

@@ -139,6 +139,8 @@ pub struct StreamRows<'w> {
 }
 
 impl<'w> StreamRows<'w> {
+    /// A sink writing one process's mappings to `out` in `format` (table or CSV), headed by
+    /// `PID:   command` (table only) when the process begins.
     pub fn new(out: &'w mut dyn Write, format: Format) -> StreamRows<'w> {
         StreamRows {
             out: Some(out),

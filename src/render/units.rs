@@ -52,6 +52,7 @@ pub fn iec_push(bytes: u64, out: &mut impl Push) {
 
 /// Something bytes can be appended to.
 pub trait Push {
+    /// Append `b` to the end.
     fn push_bytes(&mut self, b: &[u8]);
 }
 

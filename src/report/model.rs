@@ -17,7 +17,9 @@ use crate::symbolize::backtrace::Backtrace;
 /// What to put in the report.
 #[derive(Debug, Clone)]
 pub struct Options {
+    /// Where process and kernel files are read: `/proc`, or a copied tree (`--proc-root`).
     pub proc_root: PathBuf,
+    /// Where cgroup files are read: `/sys/fs/cgroup`, or a copied tree (`--cgroup-root`).
     pub cgroup_root: PathBuf,
     /// Read the usual worker logs (`/var/log/clw/*.log`, `/var/log/claw/*.log`).
     pub worker_logs: bool,
@@ -30,6 +32,7 @@ pub struct Options {
     pub cores: Vec<PathBuf>,
     /// The start of the window, µs since the epoch, and how the user said it.
     pub since_us: i64,
+    /// `--since` as the user gave it (`1h`, an RFC 3339 time, …), shown next to `since_us`.
     pub since_label: String,
     /// Memory traces for a leak verdict (`--trace`).
     pub traces: Vec<PathBuf>,
@@ -130,13 +133,17 @@ pub struct TraceAssessment {
 #[derive(Debug, Serialize)]
 #[serde(untagged)]
 pub enum SectionData {
+    /// Host memory, PSI and the limited cgroups: the JSON of `sample`.
     Snapshot(Box<Snapshot>),
+    /// Who the OOM killer would pick, by badness: the JSON of `oom-rank`.
     OomRank(Box<OomRank>),
     /// The kernel log or the worker logs.
     Triage(Box<crate::triage::Report>),
     /// The cores' backtraces, their crashing thread only, newest first.
     Cores(Vec<Backtrace>),
+    /// One assessment per `--trace` file, in the order given.
     Traces(Vec<TraceAssessment>),
+    /// The section read nothing (failed, timed out or empty): `null` in JSON.
     None,
 }
 
@@ -145,8 +152,11 @@ pub enum SectionData {
 pub struct Section {
     /// Stable id: `snapshot`, `oom_rank`, `kernel_log`, `worker_logs`, `cores`, `traces`.
     pub id: SectionId,
+    /// The heading people read ([`SectionId::title`]).
     pub title: &'static str,
+    /// How the section went: read, empty, failed or over its budget.
     pub status: Status,
+    /// Wall-clock time the section took, in milliseconds.
     pub elapsed_ms: u64,
     /// Why the section failed or is empty, or what it could not read.
     pub notes: Vec<String>,
@@ -179,7 +189,9 @@ pub enum FindingKind {
 /// A finding of the summary, with where it comes from.
 #[derive(Debug, Clone, Serialize)]
 pub struct Finding {
+    /// What the finding is about: decides its place in the summary and the verdict.
     pub kind: FindingKind,
+    /// The finding in one line, for people.
     pub what: String,
     /// The section and the line, file or process it is based on.
     pub evidence: String,
@@ -194,7 +206,9 @@ pub struct Finding {
 pub struct Summary {
     /// One sentence: what most likely happened.
     pub verdict: String,
+    /// The findings shown: per category newest first, at most five (then an "and N earlier" line).
     pub findings: Vec<Finding>,
+    /// What to look at or run next, one suggestion per string.
     pub next_steps: Vec<String>,
 }
 
@@ -203,12 +217,17 @@ pub struct Summary {
 pub struct Report {
     /// RFC 3339, UTC.
     pub generated_at: String,
+    /// The host name from `/proc/sys/kernel/hostname`; `None` when it could not be read.
     pub hostname: Option<String>,
+    /// The kernel release from `/proc/sys/kernel/osrelease`; `None` when it could not be read.
     pub kernel: Option<String>,
     /// The start of the window, RFC 3339, and as given.
     pub since: String,
+    /// `--since` as given (`1h`, an RFC 3339 time, …).
     pub since_arg: String,
+    /// The sections, in [`SectionId::ALL`] order.
     pub sections: Vec<Section>,
+    /// The verdict, the findings and the next steps.
     pub summary: Summary,
     /// Raw inputs for `--bundle`: (path in the bundle, text).
     #[serde(skip)]

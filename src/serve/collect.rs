@@ -42,6 +42,8 @@ pub struct ScrapeConfig {
 /// The result of one scrape.
 #[derive(Debug, Clone)]
 pub struct Scrape {
+    /// The metric families, in exposition order; a value the kernel does not provide is left out
+    /// (no sample), never written as 0.
     pub families: Vec<Family>,
     /// What could not be read (also counted in `clw_scrape_errors`).
     pub notes: Vec<String>,

@@ -48,6 +48,7 @@ impl ExpositionFormat {
         }
     }
 
+    /// The `Content-Type` header value of this format.
     pub fn content_type(self) -> &'static str {
         match self {
             ExpositionFormat::Text => CONTENT_TYPE_TEXT,
@@ -59,7 +60,9 @@ impl ExpositionFormat {
 /// Metric type of a family.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum MetricType {
+    /// A value that can go up and down (`# TYPE … gauge`): bytes, ratios, current counts.
     Gauge,
+    /// A monotonically increasing count since boot or start (`# TYPE … counter`), named `…_total`.
     Counter,
 }
 
@@ -67,8 +70,11 @@ pub enum MetricType {
 /// values (`NaN`, `+Inf`, `-Inf`).
 #[derive(Debug, Clone, Copy, PartialEq)]
 pub enum Value {
+    /// A signed integer, printed exactly.
     Int(i64),
+    /// An unsigned integer (byte and event counts), printed exactly.
     Uint(u64),
+    /// A float (ratios, seconds); `NaN`, `+Inf` and `-Inf` spelled as Prometheus does.
     Float(f64),
 }
 
@@ -89,7 +95,9 @@ impl std::fmt::Display for Value {
 /// One sample of a family: label pairs and a value.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Sample {
+    /// Label name/value pairs, in the order written; values are escaped when written.
     pub labels: Vec<(&'static str, String)>,
+    /// The sample's value.
     pub value: Value,
 }
 
@@ -97,14 +105,22 @@ pub struct Sample {
 /// `unit` (when set) is the suffix before it (`bytes`, `seconds`, `ratio`).
 #[derive(Debug, Clone, PartialEq)]
 pub struct Family {
+    /// Full metric name as users query it (counters end in `_total`).
     pub name: &'static str,
+    /// The `# HELP` text, one line.
     pub help: &'static str,
+    /// Gauge or counter (the `# TYPE` line).
     pub kind: MetricType,
+    /// The unit suffix of the name (`bytes`, `seconds`, `ratio`) for OpenMetrics' `# UNIT` line;
+    /// `None` when the name ends in none of them.
     pub unit: Option<&'static str>,
+    /// The family's samples, written together; a family with none is left out of the output.
     pub samples: Vec<Sample>,
 }
 
 impl Family {
+    /// A family named `name`, its unit taken from the name's suffix; panics in debug builds if a
+    /// counter does not end in `_total` or a gauge does.
     pub fn new(name: &'static str, kind: MetricType, help: &'static str) -> Family {
         debug_assert_eq!(
             kind == MetricType::Counter,
@@ -124,10 +140,12 @@ impl Family {
         }
     }
 
+    /// A gauge family ([`MetricType::Gauge`]).
     pub fn gauge(name: &'static str, help: &'static str) -> Family {
         Family::new(name, MetricType::Gauge, help)
     }
 
+    /// A counter family ([`MetricType::Counter`]); `name` must end in `_total`.
     pub fn counter(name: &'static str, help: &'static str) -> Family {
         Family::new(name, MetricType::Counter, help)
     }

@@ -22,10 +22,15 @@ OpenMetrics 1.0.0 when the Accept header asks for it)</li>\n<li><a href=\"health
 /// Where a request goes.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Route {
+    /// `/`: a short HTML page linking the endpoints (200).
     Index,
+    /// `/metrics`: a fresh scrape, in the format the `Accept` header negotiates (200).
     Metrics,
+    /// `/healthz`: `ok` (200), without scraping.
     Health,
+    /// Any other path: 404.
     NotFound,
+    /// A known path asked with a method other than `GET` or `HEAD`: 405.
     MethodNotAllowed,
 }
 

@@ -31,7 +31,9 @@ pub struct Frame {
     pub function: Option<String>,
     /// Source file as recorded in DWARF.
     pub file: Option<String>,
+    /// Source line (DWARF line table); `None` when no line is known.
     pub line: Option<u32>,
+    /// Source column; `None` when DWARF records none (0) or no line is known.
     pub column: Option<u32>,
     /// This function was inlined into the next frame (same pc).
     pub inline: bool,
@@ -55,6 +57,7 @@ pub struct Thread {
     pub crashed: bool,
     /// The signal the thread stopped with (`pr_cursig`), 0 when none.
     pub signal: u16,
+    /// The frames, innermost first, inline frames before the physical frame they were inlined into.
     pub frames: Vec<Frame>,
     /// Why unwinding stopped.
     pub stop_reason: String,
@@ -63,6 +66,7 @@ pub struct Thread {
 /// The backtrace of a whole core.
 #[derive(Debug, Serialize)]
 pub struct Backtrace {
+    /// The core file.
     pub core: PathBuf,
     /// The executable file read (the path from the core, or `--exe`).
     pub executable: Option<PathBuf>,
@@ -70,13 +74,19 @@ pub struct Backtrace {
     pub command: Option<String>,
     /// `pr_psargs` (the first 80 bytes of the command line).
     pub args: Option<String>,
+    /// The process id (`NT_PRPSINFO` `pr_pid`); `None` without that note.
     pub pid: Option<i32>,
+    /// The signal that caused the dump (`NT_SIGINFO`); `None` without that note.
     pub signal: Option<Signal>,
     /// One line for grouping crashes: the signal and the crashing thread's innermost functions in
     /// the program's own code.
     pub crash_signature: String,
+    /// The modules mapped in the process (`NT_FILE` and the vDSO), with their load biases and build
+    /// IDs.
     pub modules: Vec<Module>,
+    /// The crashing thread first (the first `NT_PRSTATUS`), then the others in core order.
     pub threads: Vec<Thread>,
+    /// Truncated core, missing files, build-ID mismatches, notes skipped.
     pub warnings: Vec<String>,
 }
 

@@ -43,7 +43,10 @@ impl Artifact {
 /// The servers and cache, from the environment.
 #[derive(Debug, Clone)]
 pub struct Debuginfod {
+    /// The servers from `DEBUGINFOD_URLS` (space-separated, trailing `/` removed), asked in order.
     pub urls: Vec<String>,
+    /// Where fetched files are kept, by build ID: `DEBUGINFOD_CACHE_PATH`, else
+    /// `$XDG_CACHE_HOME/debuginfod_client`, else `~/.cache/debuginfod_client`.
     pub cache: PathBuf,
     /// Connection and first-response timeout.
     pub timeout: Duration,

@@ -32,9 +32,14 @@ pub use debug_file::{build_id, DebugFiles};
 /// One frame of a symbolized address; inline frames come first, the outermost last.
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct Frame {
+    /// The function: its DWARF name, else the symbol-table name (demangled with `-C`); `None` when
+    /// unknown (addr2line's `??`).
     pub function: Option<String>,
+    /// The source file as DWARF records it; `None` when unknown (addr2line's `??`).
     pub file: Option<String>,
+    /// The source line (DWARF line table); `None` when unknown (addr2line's `:0`).
     pub line: Option<u32>,
+    /// The source column (DWARF line table); `None` when not recorded.
     pub column: Option<u32>,
     /// True for every frame but the last: it was inlined into the next one.
     pub inlined: bool,
@@ -69,6 +74,8 @@ pub struct Symbolizer {
 }
 
 impl Symbolizer {
+    /// A symbolizer with nothing loaded, looking for debug files in `/usr/lib/debug` only,
+    /// debuginfod off.
     pub fn new() -> Symbolizer {
         Symbolizer {
             loaded: HashMap::new(),

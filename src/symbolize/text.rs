@@ -24,10 +24,13 @@ fn re(cell: &'static OnceLock<Regex>, pat: &str) -> &'static Regex {
 /// One line of /proc/PID/maps with a file.
 #[derive(Debug, Clone)]
 pub struct MapEntry {
+    /// First address of the mapping in the process.
     pub start: u64,
+    /// End of the mapping, exclusive.
     pub end: u64,
     /// File offset of `start`, bytes.
     pub offset: u64,
+    /// The mapped file, bytes as in the maps line, ` (deleted)` removed.
     pub path: PathBuf,
 }
 
@@ -69,6 +72,7 @@ pub enum LineFormat {
 /// A frame line that was resolved.
 #[derive(Debug, Clone, Serialize)]
 pub struct Resolution {
+    /// The backtrace format recognised: `glibc`, `sanitizer` or `absolute`.
     pub format: LineFormat,
     /// The module the address is in.
     pub module: PathBuf,
@@ -82,8 +86,13 @@ pub struct Resolution {
 
 /// Rewrites text; keeps a symbolizer and the map between lines.
 pub struct Rewriter {
+    /// Resolves module addresses to functions and source lines; keeps the opened files between
+    /// lines.
     pub sym: Symbolizer,
+    /// The memory map `absolute` addresses are resolved through (`--maps FILE` or `--pid PID`);
+    /// empty: such lines are left as they are.
     pub maps: Vec<MapEntry>,
+    /// Demangle the names (`-C`).
     pub demangle: bool,
 }
 

@@ -18,7 +18,9 @@ use super::model::{Finding, FindingKind, SectionData, SectionId, Status};
 /// What a section found, for the summary and the bundle.
 #[derive(Debug, Default)]
 pub struct Facts {
+    /// Findings for the summary, oldest first (the summary shows the newest).
     pub findings: Vec<Finding>,
+    /// Suggestions for the summary's next steps.
     pub next_steps: Vec<String>,
     /// (path in the bundle, text).
     pub raw: Vec<(String, String)>,
@@ -40,13 +42,18 @@ impl Facts {
 /// A section's result.
 #[derive(Debug)]
 pub struct Outcome {
+    /// How the section went.
     pub status: Status,
+    /// Why it failed or is empty, or which inputs it could not read.
     pub notes: Vec<String>,
+    /// The section's data (`SectionData::None` when it read nothing).
     pub data: SectionData,
+    /// Findings, next steps and raw inputs for the summary and the bundle.
     pub facts: Facts,
 }
 
 impl Outcome {
+    /// A section that read something: status `ok`, no notes.
     pub fn ok(data: SectionData, facts: Facts) -> Outcome {
         Outcome {
             status: Status::Ok,
@@ -56,6 +63,8 @@ impl Outcome {
         }
     }
 
+    /// A section with nothing to read (no files match, no cores, no traces): status `empty`, `note`
+    /// says why.
     pub fn empty(note: String) -> Outcome {
         Outcome {
             status: Status::Empty,
@@ -65,6 +74,7 @@ impl Outcome {
         }
     }
 
+    /// A section that could not read its input: status `failed`, no data, `note` says why.
     pub fn failed(note: String) -> Outcome {
         Outcome {
             status: Status::Failed,
