@@ -14,73 +14,143 @@ pub enum Error {
     /// A file could not be read for a reason other than the ones below.
     #[error("{}: {source}", path.display())]
     Io {
+        /// The file (or directory) whose read, open or listing failed.
         path: PathBuf,
+        /// The operating system's error.
         #[source]
         source: io::Error,
     },
     /// The kernel refused access (EACCES/EPERM).
     #[error("{}: permission denied{}", path.display(), hint)]
-    PermissionDenied { path: PathBuf, hint: &'static str },
+    PermissionDenied {
+        /// The file the kernel refused to open or read.
+        path: PathBuf,
+        /// Text appended to the message saying what access is needed (e.g. [`PTRACE_HINT`]);
+        /// empty when there is nothing to add.
+        hint: &'static str,
+    },
     /// No process with this pid exists (or it exited before we opened it).
     #[error("no process with pid {pid} ({} does not exist)", path.display())]
-    NoSuchProcess { pid: i32, path: PathBuf },
+    NoSuchProcess {
+        /// The pid that was asked for.
+        pid: i32,
+        /// The `/proc/PID` path found missing.
+        path: PathBuf,
+    },
     /// The process exited while we were reading it.
     #[error("process {pid} exited while it was being read ({})", path.display())]
-    Vanished { pid: i32, path: PathBuf },
+    Vanished {
+        /// The pid of the process that exited.
+        pid: i32,
+        /// The `/proc/PID/...` file whose read failed with ENOENT or ESRCH.
+        path: PathBuf,
+    },
     /// The pid belongs to a kernel thread, which has no user-space address space.
     #[error("pid {pid} ({name}) is a kernel thread: it has no user-space memory mappings")]
-    KernelThread { pid: i32, name: String },
+    KernelThread {
+        /// The kernel thread's pid.
+        pid: i32,
+        /// Its command name (`comm`, e.g. `kworker/0:1`).
+        name: String,
+    },
     /// A file's contents do not follow the kernel's format.
     #[error("{}: malformed: {msg}", location(path, *line))]
     Malformed {
+        /// The file that could not be parsed.
         path: PathBuf,
         /// 1-based line number; 0 when the problem concerns the whole file.
         line: usize,
+        /// What was expected and what was found, one line.
         msg: String,
     },
     /// A cgroup directory that was asked for does not exist.
     #[error("cgroup {requested:?} does not exist ({} not found)", path.display())]
-    NoSuchCgroup { requested: String, path: PathBuf },
+    NoSuchCgroup {
+        /// The cgroup as the user gave it (absolute directory or path relative to the hierarchy root).
+        requested: String,
+        /// The directory under the cgroup mount that was looked for.
+        path: PathBuf,
+    },
     /// No memory cgroup hierarchy (v1 `memory` controller or v2 with `memory` enabled) was found.
     #[error("no memory cgroup hierarchy found under {}", path.display())]
-    NoMemoryHierarchy { path: PathBuf },
+    NoMemoryHierarchy {
+        /// The cgroup mount root that was searched (normally `/sys/fs/cgroup`).
+        path: PathBuf,
+    },
     /// A file is not what the command reads: not an ELF core, a core of another architecture
     /// or class, a directory where a file was named. `what` says what it is instead.
     #[error("{}: {what}", path.display())]
-    NotSupported { path: PathBuf, what: String },
+    NotSupported {
+        /// The file that was given.
+        path: PathBuf,
+        /// What the file is instead, one line.
+        what: String,
+    },
     /// A command to run (`record -- CMD`) could not be started.
     #[error("cannot start {program:?}: {source}")]
     CannotStart {
+        /// The program name or path as given after `--`.
         program: String,
+        /// Why spawning failed: program not found, not executable...
         #[source]
         source: io::Error,
     },
     /// A plot could not be drawn or written (`--plot`): `reason` is one line (the drawing
     /// library's own error, or the I/O error of the output file).
     #[error("{}: cannot draw the plot: {reason}", path.display())]
-    Plot { path: PathBuf, reason: String },
+    Plot {
+        /// The output image file given to `--plot`.
+        path: PathBuf,
+        /// Why drawing or writing failed, one line.
+        reason: String,
+    },
     /// A record could not be encoded (a trace line, a report bundle entry).
     #[error("cannot encode {what}: {reason}")]
-    Encode { what: &'static str, reason: String },
+    Encode {
+        /// What was being encoded: a trace line, a report bundle entry...
+        what: &'static str,
+        /// The encoder's error, one line.
+        reason: String,
+    },
     /// The request itself is invalid (bad pid, bad field name, `..` in a cgroup path...).
     #[error("{0}")]
     Usage(String),
     /// A remote server (Prometheus, debuginfod) could not be reached, timed out, or answered
     /// with an error or with nothing usable.
     #[error("{url}: {msg}")]
-    Remote { url: String, msg: String },
+    Remote {
+        /// The URL that was requested.
+        url: String,
+        /// What went wrong: connection error, timeout, HTTP status or unusable answer.
+        msg: String,
+    },
     /// The file is not an ELF core dump (not ELF, another ELF type, a directory); `why` says
     /// what it is instead.
     #[error("{}: {why}", path.display())]
-    NotCore { path: PathBuf, why: String },
+    NotCore {
+        /// The file given as a core dump.
+        path: PathBuf,
+        /// What the file is instead, one line.
+        why: String,
+    },
     /// The file is not an executable or library this tool can read (not an object file, a
     /// directory, unreadable debug information); `why` says what is wrong.
     #[error("{}: {why}", path.display())]
-    NotObject { path: PathBuf, why: String },
+    NotObject {
+        /// The file given as an executable or shared library.
+        path: PathBuf,
+        /// What is wrong with it, one line.
+        why: String,
+    },
     /// A well-formed file of an architecture or class this tool does not read (a 32-bit or
     /// aarch64 core).
     #[error("{}: {why}", path.display())]
-    Unsupported { path: PathBuf, why: String },
+    Unsupported {
+        /// The file that was read.
+        path: PathBuf,
+        /// Which architecture or class it is, and that it is not supported.
+        why: String,
+    },
 }
 
 fn location(path: &Path, line: usize) -> String {

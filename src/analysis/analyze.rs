@@ -23,6 +23,7 @@ pub struct Request {
     pub limit_bytes: Option<u64>,
     /// The practical thresholds (bytes per hour, percent of growth).
     pub min_rate_bytes_per_h: f64,
+    /// Growth over the analysed window, percent, below which a trend is not a leak (`--min-growth`).
     pub min_growth_pct: f64,
     /// This host's MemTotal, bytes: the limit of last resort.
     pub host_total_bytes: Option<u64>,
@@ -31,6 +32,7 @@ pub struct Request {
 /// The results of one `analyze memory-trace` run.
 #[derive(Debug, Clone, Serialize)]
 pub struct AnalyzeReport {
+    /// One leak analysis per series, in input order (a Prometheus answer may hold several).
     pub results: Vec<LeakResult>,
     /// What the readers tolerated (a torn last line).
     pub warnings: Vec<String>,

@@ -21,15 +21,25 @@ use crate::trace::Series;
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
 #[serde(rename_all = "kebab-case")]
 pub enum Verdict {
+    /// The envelope trends up (Mann–Kendall p < 0.01, Sen's interval above zero), the last
+    /// third still grows, and the growth can reach the practical threshold.
     Leak,
+    /// A significant upward trend (p < 0.05) that does not meet the rules of [`Verdict::Leak`]:
+    /// small growth or weaker evidence.
     Suspected,
+    /// Growth before a change point, then a flat last third: warm-up (caches filling), not a leak.
     WarmupPlateau,
+    /// One step explains most of the envelope's variance and neither side trends.
     LevelShift,
+    /// None of the above: no significant upward trend.
     NoLeak,
+    /// Too little data: fewer than 20 samples, a span under 10 intervals, or fewer than 8
+    /// envelope windows.
     InsufficientData,
 }
 
 impl Verdict {
+    /// Stable key, as in JSON (`leak`, `warmup-plateau`...).
     pub fn as_str(self) -> &'static str {
         match self {
             Verdict::Leak => "leak",
@@ -67,9 +77,13 @@ impl Default for LeakOptions {
 /// first sample, sizes in bytes.
 #[derive(Debug, Clone, Serialize)]
 pub struct LeakResult {
+    /// The input file (and the series label for inputs with several series).
     pub file: String,
+    /// The memory metric analysed, e.g. `anon_bytes`.
     pub metric: String,
+    /// Why this metric: the default for the target kind, or asked for.
     pub metric_reason: String,
+    /// The verdict (docs/leak-detection.md, "Verdict").
     pub verdict: Verdict,
     /// 0–1: how strongly the data support the verdict (see docs/leak-detection.md).
     pub confidence: f64,
@@ -77,16 +91,26 @@ pub struct LeakResult {
     pub slope_bytes_per_s: Option<f64>,
     /// Sen's 95 % interval of the slope, corrected for serial correlation.
     pub slope_ci_bytes_per_s: Option<[f64; 2]>,
+    /// Least-squares slope of the envelope, bytes/s, for comparison only (never decides the
+    /// verdict); `None` when the trend was not estimated (insufficient data).
     pub ols_slope_bytes_per_s: Option<f64>,
+    /// R² of that least-squares fit (0–1); `None` as for the slope.
     pub r_squared: Option<f64>,
     /// Mann–Kendall two-sided p-value (Hamed–Rao corrected) and Kendall's tau.
     pub mk_p_value: Option<f64>,
+    /// Kendall's tau of the envelope against time (−1–1); `None` when not tested.
     pub mk_tau: Option<f64>,
+    /// Samples in the series (all incarnations).
     pub samples: usize,
     /// Envelope points and their effective number after the serial-correlation correction.
     pub envelope_points: usize,
+    /// Envelope points divided by the Hamed–Rao variance correction; `None` when not tested.
     pub effective_samples: Option<f64>,
+    /// Median interval between samples of the analysed incarnation, seconds; `None` when there
+    /// were too few samples to look.
     pub interval_s: Option<f64>,
+    /// Width of the lower-envelope windows, seconds (at least 5 intervals and one sawtooth
+    /// period); `None` when no envelope was taken.
     pub envelope_window_s: Option<f64>,
     /// Analysed window [start, end].
     pub window_s: Option<[f64; 2]>,
@@ -96,10 +120,14 @@ pub struct LeakResult {
     pub restarts_s: Vec<f64>,
     /// Growth of the envelope over the analysed window, bytes and percent.
     pub growth_bytes: Option<f64>,
+    /// The same growth as a percentage of the fitted level at the window's start.
     pub growth_pct: Option<f64>,
     /// Typical sawtooth height above the envelope.
     pub sawtooth_bytes: Option<f64>,
+    /// The limit the time to limit is projected against, bytes ([`LeakOptions::limit`]);
+    /// `None` when no limit is known.
     pub limit_bytes: Option<u64>,
+    /// Where that limit came from (`--limit`, the trace's cgroup limit, MemTotal), for people.
     pub limit_source: Option<String>,
     /// Seconds from the last sample until the peaks reach the limit; `null` unless leaking.
     pub time_to_limit_s: Option<f64>,
@@ -115,10 +143,14 @@ pub struct LeakResult {
     pub ended_in_oom_kill: Option<bool>,
     /// Practical thresholds not met, and other caveats.
     pub flags: Vec<String>,
+    /// What the analysis did and found, for people: restarts, the change point, why the data
+    /// are insufficient.
     pub notes: Vec<String>,
     /// Envelope and fitted line, for plots (not in JSON).
     #[serde(skip)]
     pub envelope: Vec<(f64, f64)>,
+    /// The Theil–Sen line through the envelope as (slope bytes/s, intercept bytes at t = 0),
+    /// for plots (not in JSON); `None` when no trend was estimated.
     #[serde(skip)]
     pub fit: Option<(f64, f64)>,
 }

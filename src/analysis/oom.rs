@@ -65,6 +65,8 @@ pub struct BadnessInput {
     pub swap_pages: u64,
     /// Page-table pages (`mm_pgtables_bytes / PAGE_SIZE`).
     pub pgtables_pages: u64,
+    /// `/proc/PID/oom_score_adj`, −1000 (never chosen) to 1000; adds `oom_score_adj ×
+    /// (totalpages / 1000)` pages.
     pub oom_score_adj: i32,
 }
 
@@ -102,9 +104,13 @@ pub fn proc_oom_score(badness: Option<i64>, totalpages: u64) -> i64 {
 /// One process, as the OOM killer sees it.
 #[derive(Debug, Clone, Serialize)]
 pub struct Candidate {
+    /// The process id.
     pub pid: i32,
+    /// `Name:` of `/proc/PID/status` (the comm).
     pub name: String,
+    /// Command line (`/proc/PID/cmdline`, arguments joined by spaces); empty when unreadable.
     pub command: String,
+    /// Parent pid (`/proc/PID/stat` field 4); `None` when not known.
     pub ppid: Option<i32>,
     /// Seconds since the process started.
     pub age_s: Option<f64>,
@@ -114,9 +120,14 @@ pub struct Candidate {
     pub badness_pages: Option<i64>,
     /// The same in bytes (pages × the page size, sysconf(_SC_PAGESIZE)).
     pub badness_bytes: Option<i64>,
+    /// Resident memory the badness counts: `RssAnon` + `RssFile` + `RssShmem` of status, bytes
+    /// (whole pages).
     pub rss_bytes: u64,
+    /// Swapped-out memory: `VmSwap` of status, bytes (whole pages).
     pub swap_bytes: u64,
+    /// Page tables: `VmPTE` of status, bytes (whole pages).
     pub page_tables_bytes: u64,
+    /// `/proc/PID/oom_score_adj` (−1000 to 1000); 0 when it could not be read.
     pub oom_score_adj: i32,
     /// The kernel's `/proc/PID/oom_score` (global terms, scaled).
     pub kernel_oom_score: Option<i64>,
@@ -140,6 +151,8 @@ pub struct OomRank {
     pub limit_bytes: Option<u64>,
     /// `totalpages` of this OOM (pages) and the global one (RAM + swap).
     pub totalpages: u64,
+    /// RAM + swap in pages (MemTotal + SwapTotal of `/proc/meminfo` over the page size): the
+    /// totalpages `/proc/PID/oom_score` uses.
     pub global_totalpages: u64,
     /// `memory.oom.group` set on the domain or a cgroup between it and the first victim.
     pub oom_group: Option<String>,

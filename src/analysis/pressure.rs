@@ -28,12 +28,16 @@ use crate::sample::snapshot::{RawSnapshot, SampleRequest, Skipped};
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize)]
 #[serde(rename_all = "lowercase")]
 pub enum PressureState {
+    /// No threshold crossed.
     Ok,
+    /// Working set ≥ 85 % of the limit, PSI `some` rising, or OOM kills since the counter began.
     Warning,
+    /// Working set ≥ 95 % of the limit, or the OOM-kill counter rose since the previous sample.
     Critical,
 }
 
 impl PressureState {
+    /// Stable key, as in JSON: `ok`, `warning` or `critical`.
     pub fn as_str(self) -> &'static str {
         match self {
             PressureState::Ok => "ok",
@@ -51,6 +55,7 @@ pub const CRITICAL_PCT: f64 = 95.0;
 /// A state with the reasons that produced it.
 #[derive(Debug, Clone, Serialize)]
 pub struct Pressure {
+    /// The worst state any rule raised.
     pub state: PressureState,
     /// Why, in words; empty when `ok`.
     pub reasons: Vec<String>,
@@ -61,6 +66,8 @@ pub struct Pressure {
 pub struct PressureInput<'a> {
     /// Working set (or used memory for the host) as a percent of the limit.
     pub used_pct: Option<f64>,
+    /// Memory PSI (`/proc/pressure/memory` or the cgroup's `memory.pressure`); `None` when not
+    /// available (v1, no CONFIG_PSI), which skips the PSI rule.
     pub psi: Option<&'a Psi>,
     /// OOM-kill counter now.
     pub oom_kills: Option<u64>,
@@ -136,19 +143,28 @@ pub fn assess(input: PressureInput<'_>) -> Pressure {
 /// A cgroup with its pressure state.
 #[derive(Debug, Clone, Serialize)]
 pub struct CgroupSample {
+    /// The cgroup's readings, flattened into the object in JSON.
     #[serde(flatten)]
     pub memory: CgroupMemory,
+    /// Usage as a percent (0–100) of `effective_limit_bytes`; `None` when unlimited or unknown.
     pub usage_pct: Option<f64>,
+    /// Working set (usage − inactive file) as a percent of `effective_limit_bytes`; `None` when
+    /// unlimited or unknown.
     pub working_set_pct: Option<f64>,
+    /// The cgroup's pressure state.
     pub pressure: Pressure,
 }
 
 /// The host with its pressure state.
 #[derive(Debug, Clone, Serialize)]
 pub struct HostSample {
+    /// The host's `/proc/meminfo` readings, flattened into the object in JSON.
     #[serde(flatten)]
     pub memory: HostMemory,
+    /// `used_bytes / total_bytes` (MemTotal − MemAvailable over MemTotal) as a percent (0–100);
+    /// `None` without MemAvailable.
     pub used_pct: Option<f64>,
+    /// The host's pressure state (OOM kills count only when they rise under `--watch`).
     pub pressure: Pressure,
 }
 
@@ -161,10 +177,13 @@ pub struct Snapshot {
     pub host: Option<HostSample>,
     /// `v1` or `v2`; `null` when no memory cgroup hierarchy was found.
     pub cgroup_version: Option<CgroupVersion>,
+    /// Memory cgroups: with no arguments those with a limit of their own, else the ones asked for.
     pub cgroups: Vec<CgroupSample>,
+    /// Processes, largest first by `--sort`, cut to `--top`.
     pub processes: Vec<ProcessMemory>,
     /// Processes considered before the top-N cut.
     pub processes_total: usize,
+    /// Processes that vanished or could not be read, counted.
     pub skipped: Skipped,
     /// Notes about what could not be read.
     pub notes: Vec<String>,
@@ -173,11 +192,15 @@ pub struct Snapshot {
 /// Counters from the previous snapshot, so `--watch` can see OOM kills rise.
 #[derive(Debug, Clone, Default)]
 pub struct Previous {
+    /// The host's `oom_kill` of `/proc/vmstat` at the previous sample; `None` when not read.
     pub host_oom_kills: Option<u64>,
+    /// Each cgroup's `oom_kill` counter at the previous sample, by path relative to the
+    /// hierarchy root; cgroups without a counter are absent.
     pub cgroup_oom_kills: BTreeMap<String, u64>,
 }
 
 impl Previous {
+    /// The counters of `s`, to compare the next snapshot with.
     pub fn from_snapshot(s: &Snapshot) -> Previous {
         Previous {
             host_oom_kills: s.host.as_ref().and_then(|h| h.memory.oom_kill_count),

@@ -19,6 +19,7 @@ use statrs::distribution::{ContinuousCDF, Normal};
 /// Result of the Mann–Kendall test.
 #[derive(Debug, Clone, Copy, PartialEq)]
 pub struct MannKendall {
+    /// The statistic S: concordant minus discordant pairs (positive for an upward trend).
     pub s: f64,
     /// Var(S) before the correction.
     pub var_s: f64,
@@ -26,6 +27,7 @@ pub struct MannKendall {
     pub var_s_corrected: f64,
     /// n/n*: how much serial correlation inflates the variance.
     pub correction: f64,
+    /// Standard normal score of S (continuity-corrected) with the corrected variance.
     pub z: f64,
     /// Two-sided p-value.
     pub p: f64,

@@ -10,9 +10,11 @@ use crate::trace::Series;
 pub struct Rng(u64);
 
 impl Rng {
+    /// A generator seeded with `seed` (any value, 0 included: the state is made odd).
     pub fn new(seed: u64) -> Rng {
         Rng(seed.wrapping_mul(0x9E37_79B9_7F4A_7C15) | 1)
     }
+    /// The next 64 uniformly distributed bits.
     pub fn next_u64(&mut self) -> u64 {
         self.0 ^= self.0 >> 12;
         self.0 ^= self.0 << 25;
@@ -29,6 +31,7 @@ impl Rng {
         let u2 = self.uniform();
         (-2.0 * u1.ln()).sqrt() * (2.0 * std::f64::consts::PI * u2).cos()
     }
+    /// One element of `xs`, uniformly (panics when `xs` is empty).
     pub fn pick<T: Copy>(&mut self, xs: &[T]) -> T {
         xs[(self.next_u64() % xs.len() as u64) as usize]
     }
@@ -37,6 +40,7 @@ impl Rng {
 /// A labelled trace.
 #[derive(Debug, Clone)]
 pub struct Labelled {
+    /// The shape it was generated with, one of [`SHAPES`].
     pub shape: &'static str,
     /// True when the trace leaks (growth of at least 5 % over the analysed part).
     pub leak: bool,
@@ -44,6 +48,7 @@ pub struct Labelled {
     pub slope: f64,
     /// Growth over the span, percent.
     pub growth_pct: f64,
+    /// The trace itself: times in seconds since the first sample, values in bytes.
     pub series: Series,
 }
 

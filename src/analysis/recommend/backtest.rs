@@ -10,9 +10,14 @@ use super::{Policy, GIB};
 /// A back-test of one policy: fitted on the head of the history, replayed on the rest.
 #[derive(Debug, Clone, Serialize)]
 pub struct BacktestPolicy {
+    /// The policy back-tested.
     pub policy: Policy,
+    /// Whether the fit on the head gave a recommendation.
     pub status: Status,
+    /// The request fitted on the head, bytes; `None` when the fit gave none.
     pub request_bytes: Option<u64>,
+    /// The limit fitted on the head, bytes; `None` when the fit gave none (or, for `vpa`, the
+    /// upper bound is unbounded).
     pub limit_bytes: Option<u64>,
     /// Replayed intervals whose peak is above the request (`null` without a request).
     pub intervals_above_request: Option<usize>,
@@ -27,10 +32,13 @@ pub struct BacktestPolicy {
 pub struct Backtest {
     /// Share of the intervals fitted on (0–1).
     pub fit_fraction: f64,
+    /// Interval peaks the policies were fitted on (the head).
     pub fit_intervals: usize,
+    /// Interval peaks replayed against the fitted numbers (the rest).
     pub replayed_intervals: usize,
     /// Length of the replayed part, seconds (intervals × interval).
     pub replayed_s: f64,
+    /// One back-test per policy, in the order asked.
     pub policies: Vec<BacktestPolicy>,
 }
 

@@ -17,6 +17,7 @@ pub struct IntervalPeak {
     pub peak_at_s: f64,
     /// First and last sample times of the interval.
     pub first_s: f64,
+    /// Time of the interval's last sample, seconds since the first sample.
     pub last_s: f64,
     /// Samples in the interval.
     pub samples: usize,

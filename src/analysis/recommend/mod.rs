@@ -51,7 +51,9 @@ pub use sources::{Plan, RecommendReport};
 pub use target::{Source, Target};
 pub use vpa::{vpa, vpa_bucket, vpa_bucket_start, VpaEstimate};
 
+/// Bytes in a mebibyte (2^20).
 pub const MIB: f64 = 1048576.0;
+/// Bytes in a gibibyte (2^30).
 pub const GIB: f64 = 1073741824.0;
 pub(crate) const DAY: f64 = 86400.0;
 
@@ -59,21 +61,29 @@ pub(crate) const DAY: f64 = 86400.0;
 pub const MIN_INTERVALS: usize = 3;
 /// Fewer interval peaks, or less history, than these: a "history too short" warning.
 pub const SHORT_INTERVALS: usize = 20;
+/// History shorter than this, seconds (one day), draws the "history too short" warning.
 pub const SHORT_HISTORY_S: f64 = DAY;
 
 /// A recommendation policy.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
 #[serde(rename_all = "lowercase")]
 pub enum Policy {
+    /// The runbook rule: request = P95 × 1.1, limit = P95 × 1.5 of the interval peaks.
     Seed,
+    /// The Kubernetes VPA recommender: request = its target (P90 + 15 %), limit = its upper bound.
     Vpa,
+    /// Robusta krr's simple strategy: request = limit = max peak × 1.15.
     Krr,
+    /// clw-diag's own (the default): limit = max(peak × 1.15, the VPA's bump after each OOM
+    /// kill), request = P95 × 1.1 capped at the limit.
     Clw,
 }
 
 impl Policy {
+    /// Every policy, in report order.
     pub const ALL: [Policy; 4] = [Policy::Seed, Policy::Vpa, Policy::Krr, Policy::Clw];
 
+    /// Stable key, as in JSON and `--policy`: `seed`, `vpa`, `krr` or `clw`.
     pub fn as_str(self) -> &'static str {
         match self {
             Policy::Seed => "seed",

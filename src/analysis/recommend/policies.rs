@@ -17,17 +17,22 @@ pub fn oom_bump(m: f64) -> f64 {
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
 #[serde(rename_all = "kebab-case")]
 pub enum Status {
+    /// The policy gave numbers.
     Ok,
+    /// Fewer than [`MIN_INTERVALS`] interval peaks (or a single live-cgroup point): no numbers.
     InsufficientData,
 }
 
 /// One policy's answer for one target. Sizes in bytes, rounded up to whole bytes.
 #[derive(Debug, Clone, Serialize)]
 pub struct Recommendation {
+    /// The policy that made it.
     pub policy: Policy,
+    /// Whether it could be made.
     pub status: Status,
     /// `null` with `insufficient-data`.
     pub request_bytes: Option<u64>,
+    /// `null` with `insufficient-data`, and for `vpa` when its upper bound is unbounded.
     pub limit_bytes: Option<u64>,
     /// VPA only: its lower bound (the upper bound is `limit_bytes`; `null` elsewhere).
     pub lower_bound_bytes: Option<u64>,

@@ -266,12 +266,14 @@ pub struct Request {
     pub files: Vec<PathBuf>,
     /// A live memory cgroup: (the cgroup root, the cgroup's path).
     pub cgroup: Option<(PathBuf, String)>,
+    /// A Prometheus server to query (`--prometheus`); `None` when not asked for.
     pub prometheus: Option<PrometheusSource>,
 }
 
 /// The results of one `recommend` run: the model `recommend` renders.
 #[derive(Debug, Clone, Serialize)]
 pub struct RecommendReport {
+    /// One per trace series, live cgroup, or Prometheus container, in input order.
     pub targets: Vec<Target>,
     /// What the readers tolerated or skipped.
     pub warnings: Vec<String>,

@@ -12,8 +12,11 @@ use super::{bytes, Policy};
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
 #[serde(rename_all = "lowercase")]
 pub enum Source {
+    /// A trace file (a `record` trace, CSV, JSON) or a saved Prometheus answer.
     File,
+    /// A live memory cgroup (`--cgroup`), read now.
     Cgroup,
+    /// A Prometheus server queried over HTTP (`--prometheus`).
     Prometheus,
 }
 
@@ -23,6 +26,7 @@ pub enum Source {
 pub struct Target {
     /// File name (and series), cgroup path, or `namespace/pod/container`.
     pub target: String,
+    /// Where the history came from.
     pub source: Source,
     /// The memory metric used (`anon_bytes`, `working_set_bytes`, the PromQL query...).
     pub metric: String,
@@ -30,7 +34,10 @@ pub struct Target {
     pub labels: std::collections::BTreeMap<String, String>,
     /// Samples used, and values skipped because they were NaN, ±Inf or negative.
     pub samples: usize,
+    /// Values skipped as NaN, ±Inf or negative (Prometheus); 0 for other sources.
     pub skipped_non_finite: usize,
+    /// Length of the intervals the peaks are taken over, seconds (300 unless `--interval` or a
+    /// short history).
     pub interval_s: f64,
     /// Interval peaks the policies worked on.
     pub intervals: usize,
@@ -40,18 +47,25 @@ pub struct Target {
     pub peak_bytes: Option<u64>,
     /// Nearest-rank percentiles of the interval peaks.
     pub p50_bytes: Option<u64>,
+    /// P90 of the interval peaks, bytes; `None` without peaks.
     pub p90_bytes: Option<u64>,
+    /// P95 of the interval peaks, bytes; `None` without peaks.
     pub p95_bytes: Option<u64>,
     /// Live cgroup only: usage now (working set when known).
     pub current_bytes: Option<u64>,
     /// The limit in force (trace header or live cgroup), `null` when none or unknown.
     pub current_limit_bytes: Option<u64>,
+    /// OOM kills in the history: trace `oom_kill` events, the cgroup's `memory.events`
+    /// `oom_kill`, or kube-state-metrics with `--oom-metric`.
     pub oom_kills: u64,
     /// The leak verdict of `analyze memory-trace` on the same series (`null` when not run).
     pub leak_verdict: Option<crate::analysis::leak::Verdict>,
+    /// One answer per policy asked for, in the order asked.
     pub recommendations: Vec<Recommendation>,
     /// With `--backtest`.
     pub backtest: Option<Backtest>,
+    /// History too short, OOM kills, peak at the limit, no limit, leak..., and each policy's
+    /// warnings prefixed with its name.
     pub warnings: Vec<String>,
     /// Interval peaks, for plots (not in JSON).
     #[serde(skip)]

@@ -9,9 +9,14 @@ use super::{DAY, MIB};
 /// The VPA recommender's figures on `h` (bytes; `upper` is `None` when unbounded).
 #[derive(Debug, Clone, Copy, PartialEq)]
 pub struct VpaEstimate {
+    /// P90 of the decaying histogram + 15 % margin, at least 250 MiB: the request, bytes.
     pub target: f64,
+    /// P50 + 15 % margin × (1 + 0.001/confidence)^−2, at least 250 MiB, bytes.
     pub lower: f64,
+    /// P95 + 15 % margin × (1 + 1/confidence), at least 250 MiB, bytes; `None` (unbounded) when
+    /// the confidence is 0.
     pub upper: Option<f64>,
+    /// `getConfidence`: min(history in days, minutes covered by intervals / 1440), days.
     pub confidence_days: f64,
     /// 24 h windows with a peak.
     pub windows: usize,

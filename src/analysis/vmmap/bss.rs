@@ -22,9 +22,13 @@ use crate::sample::smaps::Mapping;
 /// One `PT_LOAD` segment: file offset, virtual address, file and memory sizes, in bytes.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Segment {
+    /// `p_offset`: where the segment's bytes start in the file.
     pub offset: u64,
+    /// `p_vaddr`: its virtual address before the load bias is added.
     pub vaddr: u64,
+    /// `p_filesz`: bytes mapped from the file (`.data`).
     pub filesz: u64,
+    /// `p_memsz`: bytes in memory; the part beyond `p_filesz` is the zero-filled `.bss`.
     pub memsz: u64,
 }
 

@@ -41,19 +41,34 @@ pub use classify::{classify_alone, Classifier};
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize)]
 #[serde(rename_all = "snake_case")]
 pub enum Category {
+    /// The brk heap: the mapping named `[heap]`.
     Heap,
+    /// The main thread's stack: the mapping named `[stack]`.
     MainStack,
+    /// Thread stacks (heuristic): an anonymous `rw-p` mapping directly above an anonymous
+    /// `---p` guard of at most 1 MiB, counted with its guard (glibc `allocate_stack`).
     ThreadStacks,
+    /// Other private anonymous memory: malloc arenas, `mmap(MAP_ANONYMOUS|MAP_PRIVATE)`,
+    /// `[anon:NAME]`, and the part of a `.bss` mapping beyond the ELF segment.
     AnonPrivate,
+    /// Executable file mappings (`r-x`): program and library text.
     Code,
+    /// File-backed mappings without `x` or `w` (`r--`): read-only data, `.rodata`, RELRO.
     FileRoData,
+    /// Writable file-backed mappings (`rw-`: `.data`) plus the `.bss` in the anonymous mapping
+    /// right after them, up to the end of the ELF segment.
     FileRwData,
+    /// Shared memory: SysV segments, `/dev/shm`, `memfd:`, `[anon_shmem:…]` and shared
+    /// anonymous mappings.
     Shmem,
+    /// Kernel-provided pseudo-mappings: `[vdso]`, `[vvar]`, `[vsyscall]`, `[uprobes]`...
     Kernel,
+    /// hugetlbfs mappings (`ht` in `VmFlags`).
     Hugetlb,
 }
 
 impl Category {
+    /// Every category, in report order (the order of `categories` in JSON unless `--sort`).
     pub const ALL: [Category; 10] = [
         Category::Heap,
         Category::MainStack,
@@ -107,15 +122,21 @@ impl Category {
 /// Totals of one category (or of all). Bytes.
 #[derive(Debug, Clone, Default, Serialize)]
 pub struct Totals {
+    /// Virtual size: sum of smaps `Size`, bytes (mapped address space, resident or not).
     pub virtual_bytes: u64,
+    /// Resident set: sum of smaps `Rss`, bytes.
     pub rss_bytes: u64,
+    /// Proportional set: sum of smaps `Pss` (each shared page divided among its mappers), bytes.
     pub pss_bytes: u64,
-    /// Private_Clean + Private_Dirty.
+    /// Unique set: Private_Clean + Private_Dirty, bytes.
     pub uss_bytes: u64,
-    /// Shared_Dirty + Private_Dirty.
+    /// Shared_Dirty + Private_Dirty, bytes.
     pub dirty_bytes: u64,
+    /// Swapped out: sum of smaps `Swap`, bytes.
     pub swap_bytes: u64,
+    /// Proportional swap: sum of smaps `SwapPss`, bytes.
     pub swap_pss_bytes: u64,
+    /// Number of mappings counted.
     pub mappings: u64,
 }
 
@@ -142,18 +163,28 @@ pub struct MappingRow<S = String> {
     /// End address (exclusive); in JSON a `0x…` hex string.
     #[serde(serialize_with = "crate::base::hex::hex")]
     pub end: u64,
+    /// Permissions as smaps prints them: `r`, `w`, `x`, then `p` (private) or `s` (shared),
+    /// e.g. `r-xp`.
     pub perms: S,
     /// Offset into the file, bytes.
     pub offset: u64,
     /// `major:minor` of the backing device.
     pub device: S,
+    /// Inode of the backing file; 0 for anonymous memory.
     pub inode: u64,
+    /// Size of the mapping (smaps `Size`), bytes.
     pub virtual_bytes: u64,
+    /// smaps `Rss`, bytes.
     pub rss_bytes: u64,
+    /// smaps `Pss`, bytes.
     pub pss_bytes: u64,
+    /// Private_Clean + Private_Dirty, bytes.
     pub uss_bytes: u64,
+    /// Shared_Dirty + Private_Dirty, bytes.
     pub dirty_bytes: u64,
+    /// smaps `Swap`, bytes.
     pub swap_bytes: u64,
+    /// The category the mapping was counted in.
     pub category: Category,
     /// Pathname or pseudo-name; empty for anonymous memory.
     pub mapping: S,
@@ -162,18 +193,23 @@ pub struct MappingRow<S = String> {
 /// The vmmap of one process.
 #[derive(Debug, Clone, Serialize)]
 pub struct VmmapReport {
+    /// The process id.
     pub pid: i32,
+    /// Its name (`Name` in `/proc/PID/status`, the comm); empty when status could not be read.
     pub name: String,
+    /// Its command line (`/proc/PID/cmdline`, arguments joined by spaces); empty when unreadable.
     pub command: String,
-    /// One entry per category, in [`Category::ALL`] order or the requested sort.
+    /// One entry per category, always all ten, in [`Category::ALL`] order or the requested sort.
     pub categories: Vec<CategoryRow>,
+    /// Totals over all mappings of the process.
     pub totals: Totals,
-    /// `VmPTE` from status: page tables, kernel memory charged to the process, not part of RSS.
+    /// `VmPTE` from status: page tables, kernel memory charged to the process, not part of RSS;
+    /// bytes. `None` when status is unreadable or has no `VmPTE`.
     pub page_tables_bytes: Option<u64>,
     /// `Rss` of `smaps_rollup`, read right after the smaps pass to reconcile the totals
-    /// (`--verify`); `null` when not asked for or not available.
+    /// (`--verify`), bytes; `null` when not asked for or not available.
     pub rollup_rss_bytes: Option<u64>,
-    /// `Pss` of `smaps_rollup`.
+    /// `Pss` of `smaps_rollup`, bytes; `null` as for `rollup_rss_bytes`.
     pub rollup_pss_bytes: Option<u64>,
     /// Per-mapping rows, when asked for (`--mappings`).
     pub mappings: Option<Vec<MappingRow>>,
@@ -182,8 +218,11 @@ pub struct VmmapReport {
 /// Totals of one category.
 #[derive(Debug, Clone, Serialize)]
 pub struct CategoryRow {
+    /// The category (its [`Category::key`] in JSON).
     pub category: Category,
+    /// Its [`Category::label`], for people.
     pub label: &'static str,
+    /// Its totals, flattened into the row in JSON.
     #[serde(flatten)]
     pub totals: Totals,
 }
@@ -191,12 +230,19 @@ pub struct CategoryRow {
 /// Sort keys for categories and mappings.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum SortKey {
+    /// By start address, lowest first (mappings); leaves categories in [`Category::ALL`] order.
     Address,
+    /// By virtual size (`virtual_bytes`).
     Virtual,
+    /// By RSS (`rss_bytes`).
     Rss,
+    /// By PSS (`pss_bytes`).
     Pss,
+    /// By USS (`uss_bytes`).
     Uss,
+    /// By dirty bytes (`dirty_bytes`).
     Dirty,
+    /// By swapped-out bytes (`swap_bytes`).
     Swap,
 }
 
