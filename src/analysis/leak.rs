@@ -517,10 +517,11 @@ fn analyze_trend(s: &Series, opts: &LeakOptions) -> LeakResult {
 }
 
 #[cfg(test)]
-mod tests {
+pub(crate) mod tests {
     use super::*;
 
-    fn series(t: Vec<f64>, v: Vec<f64>) -> Series {
+    /// A series of `t` (seconds) and `v` (bytes), for the analyses' tests.
+    pub(crate) fn series(t: Vec<f64>, v: Vec<f64>) -> Series {
         let n = v.len();
         Series {
             name: "t".into(),

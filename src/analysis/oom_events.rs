@@ -34,19 +34,9 @@ pub(crate) fn oom_kills(s: &Series) -> (Option<u64>, Vec<f64>, Option<bool>) {
 #[cfg(test)]
 mod tests {
     use crate::analysis::leak::{analyze, LeakOptions};
-    use crate::trace::{Event, EventLine, Series};
+    use crate::trace::{Event, EventLine};
 
-    fn series(t: Vec<f64>, v: Vec<f64>) -> Series {
-        let n = v.len();
-        Series {
-            name: "t".into(),
-            metric: "rss_bytes".into(),
-            t,
-            v,
-            pid: vec![None; n],
-            ..Series::default()
-        }
-    }
+    use crate::analysis::leak::tests::series;
 
     fn event(t: f64, event: &str, signal: Option<i32>, count: Option<u64>) -> EventLine {
         let event = match event {
