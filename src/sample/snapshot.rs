@@ -19,8 +19,8 @@ use crate::sample::process::{list_pids, read_process, ProcessMemory, ReadOptions
 /// Sort key for processes.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
 pub enum ProcessSort {
-    #[default]
     /// By `VmRSS` (`rss_bytes`), from `status`: cheap, no `smaps_rollup` needed to rank.
+    #[default]
     Rss,
     /// By PSS (`pss_bytes`): `smaps_rollup` is read for every process to rank them.
     Pss,
