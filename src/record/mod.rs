@@ -88,7 +88,7 @@ pub struct Summary {
     pub output: String,
     /// Sample lines written to the trace.
     pub samples: u64,
-    /// Wall-clock time from the start of recording to its end, seconds.
+    /// Time from the start of recording to its end, seconds.
     pub duration_s: f64,
     /// The command's exit code, when it exited by itself.
     pub exit_code: Option<i32>,

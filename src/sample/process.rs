@@ -29,7 +29,7 @@ pub struct ProcessMemory {
     pub name: String,
     /// The command line, arguments joined by spaces; empty for kernel threads and zombies.
     pub command: String,
-    /// Real uid (first field of `Uid:` in status); `None` when it could not be read.
+    /// Real uid: the first field of `Uid:` in status (the reader always sets it).
     pub uid: Option<u32>,
     /// `VmRSS`: resident set size.
     pub rss_bytes: Option<u64>,
@@ -66,11 +66,12 @@ pub struct Rollup {
     /// `Pss`: proportional set size (each shared page divided among the processes mapping it),
     /// bytes.
     pub pss_bytes: Option<u64>,
-    /// `Pss_Anon` (5.8+): PSS of anonymous memory, bytes.
+    /// `Pss_Anon`: PSS of anonymous memory, bytes; `None` also on kernels without the line.
     pub pss_anon_bytes: Option<u64>,
-    /// `Pss_File` (5.8+): PSS of file-backed memory, bytes.
+    /// `Pss_File`: PSS of file-backed memory, bytes; `None` also on kernels without the line.
     pub pss_file_bytes: Option<u64>,
-    /// `Pss_Shmem` (5.8+): PSS of shared memory (shmem/tmpfs), bytes.
+    /// `Pss_Shmem`: PSS of shared memory (shmem/tmpfs), bytes; `None` also on kernels without the
+    /// line.
     pub pss_shmem_bytes: Option<u64>,
     /// Unique set size: `Private_Clean + Private_Dirty`.
     pub uss_bytes: Option<u64>,

@@ -38,8 +38,8 @@ pub struct Mapping {
     pub path: String,
     /// `Size`: virtual size of the mapping, kB.
     pub size_kb: u64,
-    /// `KernelPageSize`: page size the kernel uses for the mapping, kB (4 on x86-64; 2048 for
-    /// hugetlb); 0 when the line is absent.
+    /// `KernelPageSize`: page size the kernel uses for the mapping, kB (4 on x86-64; e.g. 2048
+    /// for 2 MiB hugetlb); 0 when the line is absent.
     pub kernel_page_kb: u64,
     /// `Rss`: resident in RAM, kB.
     pub rss_kb: u64,

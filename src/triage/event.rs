@@ -263,9 +263,9 @@ pub struct Event {
     pub anon_rss_kb: Option<u64>,
     /// `file-rss:` of the "Killed process" line: resident file pages, kB.
     pub file_rss_kb: Option<u64>,
-    /// `shmem-rss:` of the "Killed process" line resident shared memory, kB.
+    /// `shmem-rss:` of the "Killed process" line: resident shared memory, kB.
     pub shmem_rss_kb: Option<u64>,
-    /// `pgtables:` of the "Killed process" line page tables, kB.
+    /// `pgtables:` of the "Killed process" line: the victim's page tables, kB.
     pub pgtables_kb: Option<u64>,
     /// `oom_score_adj:` of the "Killed process" line (−1000 to 1000).
     pub oom_score_adj: Option<i64>,
