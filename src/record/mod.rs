@@ -34,17 +34,24 @@ pub use target::failure_status;
 pub enum Target {
     /// A running process.
     Pid {
+        /// The process id, as seen in `proc_root`; it must exist when recording starts.
         pid: i32,
         /// Sum its descendants in.
         children: bool,
     },
     /// A memory cgroup, as `/proc/PID/cgroup` prints it or a directory under the mount.
-    Cgroup { path: String },
+    Cgroup {
+        /// The cgroup path relative to the hierarchy root (as in `/proc/PID/cgroup`), or a
+        /// directory under the cgroup mount.
+        path: String,
+    },
     /// A command to start (`argv[0]` looked up in `PATH`) and record until it exits.
     Command {
+        /// The command and its arguments; `argv[0]` is looked up in `PATH`.
         argv: Vec<String>,
         /// Run it in a new memory cgroup with this limit, bytes.
         memory_limit: Option<u64>,
+        /// Sum the command's descendants in (re-walked through `/proc` every 10 samples).
         children: bool,
     },
 }
@@ -54,7 +61,9 @@ pub type ProgressFn<'a> = dyn FnMut(f64, Option<u64>, Option<f64>) + 'a;
 
 /// Recording options.
 pub struct Options<'a> {
+    /// What to record: a process, a memory cgroup or a command to start.
     pub target: Target,
+    /// Time between two samples (the trace header's `interval_s`).
     pub interval: Duration,
     /// Stop after this long; `None`: until the target exits or `stop` is set.
     pub duration: Option<Duration>,
@@ -62,7 +71,9 @@ pub struct Options<'a> {
     pub output: PathBuf,
     /// Do not raise the recorder's own `oom_score_adj`.
     pub keep_oom_score: bool,
+    /// Where procfs is mounted (`/proc` unless `--proc-root` is given).
     pub proc_root: PathBuf,
+    /// Where the cgroup hierarchies are mounted (`/sys/fs/cgroup` unless `--cgroup-root` is given).
     pub cgroup_root: PathBuf,
     /// Set (by a signal handler) to stop recording.
     pub stop: &'a AtomicBool,
@@ -75,7 +86,9 @@ pub struct Options<'a> {
 pub struct Summary {
     /// The trace file written.
     pub output: String,
+    /// Sample lines written to the trace.
     pub samples: u64,
+    /// Time from the start of recording to its end, seconds.
     pub duration_s: f64,
     /// The command's exit code, when it exited by itself.
     pub exit_code: Option<i32>,
@@ -89,6 +102,8 @@ pub struct Summary {
     /// 128 + signal); `null` when it succeeded, was stopped by the recorder, or for a
     /// `--pid`/`--cgroup` target.
     pub failure_status: Option<u8>,
+    /// What could not be done or read, and why (e.g. `oom_score_adj` not raised, PSS read every N
+    /// samples), for people.
     pub notes: Vec<String>,
 }
 

@@ -21,7 +21,11 @@ use crate::sample::files::{self, parse_flat_keyed, parse_limit, parse_psi, parse
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
 #[serde(rename_all = "lowercase")]
 pub enum CgroupVersion {
+    /// cgroup v1: the memory controller has its own hierarchy (`memory.usage_in_bytes`,
+    /// `memory.limit_in_bytes`, `memory.stat` with `total_*`).
     V1,
+    /// cgroup v2: the unified hierarchy (`memory.current`, `memory.max`, `memory.events`,
+    /// `memory.pressure`); also a hybrid host's `unified` mount when memory is enabled there.
     V2,
 }
 
@@ -37,6 +41,7 @@ impl std::fmt::Display for CgroupVersion {
 /// The mounted hierarchy that carries the memory controller.
 #[derive(Debug, Clone)]
 pub struct MemoryHierarchy {
+    /// Which interface the hierarchy speaks, and so which files are read.
     pub version: CgroupVersion,
     /// Directory of the hierarchy's root cgroup, e.g. `/sys/fs/cgroup/memory` (v1 or hybrid) or
     /// `/sys/fs/cgroup` (v2).
@@ -179,6 +184,7 @@ impl MemoryHierarchy {
 pub struct CgroupMemory {
     /// Path relative to the hierarchy root, as in `/proc/PID/cgroup`.
     pub path: String,
+    /// Which interface the figures were read through (`"v1"` or `"v2"`).
     pub version: CgroupVersion,
     /// `memory.current` (v2) / `memory.usage_in_bytes` (v1).
     pub usage_bytes: Option<u64>,

@@ -67,7 +67,10 @@ pub(crate) fn malformed(path: &Path, line: usize, msg: impl Into<String>) -> Err
 /// A limit value: bytes, or the kernel's "no limit".
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Limit {
+    /// A limit in bytes, as the file printed it.
     Bytes(u64),
+    /// No limit: `max` (v2), or a v1 value at or above [`V1_UNLIMITED_THRESHOLD`] (the page-counter
+    /// maximum).
     Unlimited,
 }
 
@@ -151,9 +154,16 @@ pub fn parse_flat_keyed(text: &str, path: &Path) -> Result<BTreeMap<String, u64>
 /// `total_us` is the cumulative stall time in microseconds.
 #[derive(Debug, Clone, Copy, PartialEq, Serialize)]
 pub struct PsiLine {
+    /// Share of wall time the line's tasks stalled on memory, percent (0–100), averaged over
+    /// 10 s (`avg10=`).
     pub avg10_pct: f64,
+    /// Share of wall time the line's tasks stalled on memory, percent (0–100), averaged over
+    /// 60 s (`avg60=`).
     pub avg60_pct: f64,
+    /// Share of wall time the line's tasks stalled on memory, percent (0–100), averaged over
+    /// 300 s (`avg300=`).
     pub avg300_pct: f64,
+    /// Cumulative stall time since boot (or since the cgroup was created), µs (`total=`).
     pub total_us: u64,
 }
 
@@ -161,6 +171,7 @@ pub struct PsiLine {
 /// `memory.pressure`.
 #[derive(Debug, Clone, Copy, PartialEq, Serialize)]
 pub struct Psi {
+    /// The `some` line: at least one non-idle task stalled on memory.
     pub some: PsiLine,
     /// Absent on kernels that print only `some` (not the case for memory since 4.20).
     pub full: Option<PsiLine>,

@@ -13,17 +13,26 @@ use crate::sample::files::{self, parse_flat_keyed, parse_psi, Psi};
 /// Host memory. Sizes in bytes.
 #[derive(Debug, Clone, Serialize)]
 pub struct HostMemory {
+    /// `MemTotal`: usable RAM (physical memory less the kernel's reserved), bytes.
     pub total_bytes: u64,
     /// `MemAvailable` (3.14+): the kernel's estimate of what can be allocated without swapping.
     pub available_bytes: Option<u64>,
     /// `MemTotal − MemAvailable`, as `free` reports "used".
     pub used_bytes: Option<u64>,
+    /// `MemFree`: RAM not used at all (neither page cache nor anything else), bytes.
     pub free_bytes: u64,
+    /// `Buffers`: block-device page cache (metadata, raw block I/O), bytes.
     pub buffers_bytes: u64,
+    /// `Cached`: file page cache, including tmpfs/shmem pages, excluding swap cache, bytes.
     pub cached_bytes: u64,
+    /// `Shmem`: shared memory and tmpfs pages (counted in `Cached` too), bytes; `None` when meminfo
+    /// has no `Shmem` line (before 2.6.32).
     pub shmem_bytes: Option<u64>,
+    /// `SwapTotal`: total swap space, bytes (0 without swap).
     pub swap_total_bytes: u64,
+    /// `SwapFree`: unused swap space, bytes.
     pub swap_free_bytes: u64,
+    /// `SwapTotal − SwapFree`: swap in use, bytes.
     pub swap_used_bytes: u64,
     /// `/proc/pressure/memory`; `None` when the kernel has no PSI (CONFIG_PSI off or `psi=0`).
     pub psi: Option<Psi>,

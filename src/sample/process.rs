@@ -23,11 +23,13 @@ const PF_KTHREAD: u32 = 0x0020_0000;
 /// kernel thread, an old kernel, or `smaps_rollup` not read).
 #[derive(Debug, Clone, Serialize)]
 pub struct ProcessMemory {
+    /// Process id (thread-group id), as in `/proc/PID`.
     pub pid: i32,
     /// `Name:` of status (the kernel's comm, at most 15 bytes).
     pub name: String,
     /// The command line, arguments joined by spaces; empty for kernel threads and zombies.
     pub command: String,
+    /// Real uid: the first field of `Uid:` in status (the reader always sets it).
     pub uid: Option<u32>,
     /// `VmRSS`: resident set size.
     pub rss_bytes: Option<u64>,
@@ -46,7 +48,11 @@ pub struct ProcessMemory {
     /// From `smaps_rollup`, when read.
     #[serde(flatten)]
     pub rollup: Rollup,
+    /// `/proc/PID/oom_score`: the kernel's scaled OOM badness (higher is killed first); `None` when
+    /// it could not be read.
     pub oom_score: Option<u32>,
+    /// `/proc/PID/oom_score_adj` (−1000 to 1000; −1000 = never killed); `None` when it could not be
+    /// read.
     pub oom_score_adj: Option<i32>,
     /// Path of the process's memory cgroup relative to the hierarchy root.
     pub memory_cgroup: Option<String>,
@@ -57,16 +63,28 @@ pub struct ProcessMemory {
 pub struct Rollup {
     /// `Rss` as `smaps_rollup` counts it (should equal `VmRSS` within a page or two).
     pub rollup_rss_bytes: Option<u64>,
+    /// `Pss`: proportional set size (each shared page divided among the processes mapping it),
+    /// bytes.
     pub pss_bytes: Option<u64>,
+    /// `Pss_Anon`: PSS of anonymous memory, bytes; `None` also on kernels without the line.
     pub pss_anon_bytes: Option<u64>,
+    /// `Pss_File`: PSS of file-backed memory, bytes; `None` also on kernels without the line.
     pub pss_file_bytes: Option<u64>,
+    /// `Pss_Shmem`: PSS of shared memory (shmem/tmpfs), bytes; `None` also on kernels without the
+    /// line.
     pub pss_shmem_bytes: Option<u64>,
     /// Unique set size: `Private_Clean + Private_Dirty`.
     pub uss_bytes: Option<u64>,
+    /// `Shared_Clean`: resident pages also mapped by other processes, unmodified, bytes.
     pub shared_clean_bytes: Option<u64>,
+    /// `Shared_Dirty`: resident pages also mapped by other processes, modified, bytes.
     pub shared_dirty_bytes: Option<u64>,
+    /// `Private_Clean`: resident pages mapped only by this process, unmodified, bytes.
     pub private_clean_bytes: Option<u64>,
+    /// `Private_Dirty`: resident pages mapped only by this process, modified, bytes.
     pub private_dirty_bytes: Option<u64>,
+    /// `SwapPss`: the process's proportional share of swapped-out pages (shared swap divided among
+    /// the sharers), bytes.
     pub swap_pss_bytes: Option<u64>,
 }
 

@@ -21,28 +21,45 @@ pub const MAX_LINE: usize = 64 * 1024;
 /// One mapping (VMA) of `/proc/PID/smaps`. Sizes in kB.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct Mapping {
+    /// First address of the mapping (inclusive), from the header's `start-end`.
     pub start: u64,
+    /// End address of the mapping (exclusive), from the header's `start-end`.
     pub end: u64,
     /// `rwxp` / `rwxs` as printed.
     pub perms: [u8; 4],
+    /// Offset into the backing file, bytes (hex in the header); 0 for anonymous memory.
     pub offset: u64,
     /// `major:minor` of the backing device, `00:00` for anonymous memory.
     pub dev: String,
+    /// Inode of the backing file; 0 for anonymous memory.
     pub inode: u64,
     /// Pathname or pseudo-name (`[heap]`, `[stack]`, `[vdso]`, `/memfd:x (deleted)`); empty
     /// for anonymous mappings. Non-UTF-8 bytes are replaced with U+FFFD.
     pub path: String,
+    /// `Size`: virtual size of the mapping, kB.
     pub size_kb: u64,
+    /// `KernelPageSize`: page size the kernel uses for the mapping, kB (4 on x86-64; e.g. 2048
+    /// for 2 MiB hugetlb); 0 when the line is absent.
     pub kernel_page_kb: u64,
+    /// `Rss`: resident in RAM, kB.
     pub rss_kb: u64,
+    /// `Pss`: proportional set size (shared pages divided among the processes mapping them), kB.
     pub pss_kb: u64,
+    /// `Shared_Clean`: resident, also mapped elsewhere, unmodified, kB.
     pub shared_clean_kb: u64,
+    /// `Shared_Dirty`: resident, also mapped elsewhere, modified, kB.
     pub shared_dirty_kb: u64,
+    /// `Private_Clean`: resident, mapped only here, unmodified, kB.
     pub private_clean_kb: u64,
+    /// `Private_Dirty`: resident, mapped only here, modified, kB.
     pub private_dirty_kb: u64,
+    /// `Anonymous`: resident pages not backed by a file (including CoW copies of file pages), kB.
     pub anonymous_kb: u64,
+    /// `Swap`: swapped-out anonymous pages, kB.
     pub swap_kb: u64,
+    /// `SwapPss`: proportional share of the swapped-out pages, kB.
     pub swap_pss_kb: u64,
+    /// `Locked`: pages locked in RAM (`mlock`), kB.
     pub locked_kb: u64,
     /// `VmFlags:` two-letter codes, space separated (e.g. `rd wr mr mw me ac`).
     pub vm_flags: String,
@@ -50,15 +67,19 @@ pub struct Mapping {
 }
 
 impl Mapping {
+    /// Mapped readable (`r` in perms).
     pub fn readable(&self) -> bool {
         self.perms[0] == b'r'
     }
+    /// Mapped writable (`w` in perms).
     pub fn writable(&self) -> bool {
         self.perms[1] == b'w'
     }
+    /// Mapped executable (`x` in perms).
     pub fn executable(&self) -> bool {
         self.perms[2] == b'x'
     }
+    /// A shared mapping (`s` in perms, `MAP_SHARED`); `p` (private, copy-on-write) otherwise.
     pub fn shared(&self) -> bool {
         self.perms[3] == b's'
     }
@@ -74,6 +95,7 @@ impl Mapping {
     pub fn is_file(&self) -> bool {
         self.path.starts_with('/')
     }
+    /// The permissions as printed (`"r-xp"`); `"????"` if they were not ASCII.
     pub fn perms_str(&self) -> &str {
         std::str::from_utf8(&self.perms).unwrap_or("????")
     }

@@ -19,10 +19,15 @@ use crate::sample::process::{list_pids, read_process, ProcessMemory, ReadOptions
 /// Sort key for processes.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
 pub enum ProcessSort {
+    /// By `VmRSS` (`rss_bytes`), from `status`: cheap, no `smaps_rollup` needed to rank.
     #[default]
     Rss,
+    /// By PSS (`pss_bytes`): `smaps_rollup` is read for every process to rank them.
     Pss,
+    /// By USS (`Private_Clean + Private_Dirty`): `smaps_rollup` is read for every process to rank
+    /// them.
     Uss,
+    /// By `VmSwap` (`swap_bytes`), from `status`.
     Swap,
 }
 
@@ -39,7 +44,9 @@ pub struct SampleRequest {
     pub cgroups: Vec<String>,
     /// Show every process instead of the top `top`.
     pub all: bool,
+    /// How many processes to show (largest first by `sort`), unless `all`.
     pub top: usize,
+    /// The key processes are ranked by; a process without the value ranks as 0.
     pub sort: ProcessSort,
 }
 
@@ -61,10 +68,15 @@ pub struct RawSnapshot {
     pub host: Option<HostMemory>,
     /// `None` when no memory cgroup hierarchy was found.
     pub cgroup_version: Option<crate::sample::cgroup::CgroupVersion>,
+    /// Memory cgroups: with no pids or cgroups asked for, those with a limit of their own; else
+    /// the cgroups asked for and those of the pids asked for.
     pub cgroups: Vec<CgroupMemory>,
+    /// Processes, largest first by the sort key, at most `top` unless `all` (the count before the
+    /// cut is `processes_total`).
     pub processes: Vec<ProcessMemory>,
     /// Processes considered before the top-N cut.
     pub processes_total: usize,
+    /// Processes that vanished or denied access during the walk.
     pub skipped: Skipped,
     /// Notes about what could not be read.
     pub notes: Vec<String>,

@@ -54,6 +54,7 @@ pub struct Header {
 pub enum TraceTarget {
     /// A running process (`record --pid`).
     Process {
+        /// The process id recorded; `None` when the header did not carry one.
         #[serde(default)]
         pid: Option<i32>,
         /// Descendants summed in.
@@ -71,11 +72,13 @@ pub enum TraceTarget {
     },
     /// A command `record` started (`record -- CMD`).
     Command {
+        /// The pid of the command started; `None` when the header did not carry one.
         #[serde(default)]
         pid: Option<i32>,
         /// The command line, arguments joined by spaces.
         #[serde(default)]
         command: Option<String>,
+        /// Descendants summed in (`--children`).
         #[serde(default)]
         children: bool,
         /// The cgroup `record` created for `--memory-limit`, else `null`.
@@ -213,13 +216,19 @@ pub enum Event {
     /// killed it (9 for an OOM kill). `null` both when the exit status is not ours to know (a
     /// `--pid` target belongs to its parent).
     TargetExited {
+        /// The command's exit code when it exited by itself; `None` when killed by a signal or not
+        /// known (a `--pid` or `--cgroup` target).
         #[serde(default)]
         exit_code: Option<i32>,
+        /// The signal number that killed the command (9 for SIGKILL, e.g. an OOM kill); `None` when
+        /// it exited by itself or not known.
         #[serde(default)]
         signal: Option<i32>,
     },
     /// The OOM-kill counter of the target's memory cgroup rose by `count`.
     OomKill {
+        /// By how much the OOM-kill counter (`oom_kill` of `memory.events`, or `memory.oom_control`
+        /// on v1) rose since it was last read; 1 when the line omits it.
         #[serde(default = "one")]
         count: u64,
         /// Where the counter was read (`memory cgroup events`, `memory cgroup /PATH`).
@@ -234,6 +243,7 @@ pub enum Event {
         /// The recorder's `VmHWM`.
         #[serde(default)]
         peak_rss_bytes: Option<u64>,
+        /// Sample lines written before this event; `None` when the line omits it.
         #[serde(default)]
         samples: Option<u64>,
     },

@@ -18,6 +18,7 @@ use crate::sample::files::malformed;
 /// A whole trace.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Trace {
+    /// Line 1 of the trace: target, host, kernel, interval, limit and the metrics recorded.
     pub header: Header,
     /// Sample lines, in order.
     pub samples: Vec<Sample>,

@@ -22,8 +22,13 @@ pub const MAX_POINTS: u64 = 11_000;
 /// as the query returned them (bytes for memory metrics).
 #[derive(Debug, Clone, Default, PartialEq)]
 pub struct PromSeries {
+    /// The series' label set (`metric` of the result: `namespace`, `pod`, `container`…); after
+    /// [`group`], the labels of the container.
     pub labels: BTreeMap<String, String>,
+    /// Sample times, Unix seconds, ascending; same length as `v`.
     pub t: Vec<f64>,
+    /// Sample values, as the query returned them (bytes for memory metrics); NaN, ±Inf and negative
+    /// values are left out, with their times.
     pub v: Vec<f64>,
 }
 
@@ -193,10 +198,14 @@ pub fn chunks(start: f64, end: f64, step: f64) -> Vec<(f64, f64)> {
 pub struct RangeQuery {
     /// Base URL, e.g. `http://prometheus:9090` (a trailing `/` is fine).
     pub url: String,
+    /// The PromQL expression, sent as `query` to `/api/v1/query_range`.
     pub query: String,
     /// Unix seconds.
     pub start: f64,
+    /// End of the range, Unix seconds.
     pub end: f64,
+    /// Resolution, seconds between points (sent as `step=Ns`); the range is split so that no
+    /// request asks for more than [`MAX_POINTS`] points.
     pub step: f64,
     /// For each HTTP request, from connecting to the whole body.
     pub timeout: Duration,

@@ -48,6 +48,7 @@ pub enum Kind {
 }
 
 impl Kind {
+    /// The JSON name of the kind (`"kernel_oom_kill"`, …), as serde writes it.
     pub fn as_str(self) -> &'static str {
         match self {
             Kind::KernelOomKill => "kernel_oom_kill",
@@ -116,7 +117,10 @@ impl Kind {
 /// number in this read), and for `/dev/kmsg` the record's sequence number.
 #[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize)]
 pub struct SourceRef {
+    /// The input's name: its path, `<stdin>`, the kmsg device or `journalctl`.
     pub file: String,
+    /// 1-based line number in the input (after decompression); for `/dev/kmsg`, the record's number
+    /// in this read.
     pub line: u64,
     /// The kernel's sequence number of the `/dev/kmsg` record (Documentation/ABI/testing/
     /// dev-kmsg): stable across reads while the line number moves as the ring buffer rotates.
@@ -149,22 +153,39 @@ impl std::fmt::Display for SourceRef {
 /// pages)"), converted to kB.
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct TaskRow {
+    /// The task's pid (the table's `pid` column).
     pub pid: i64,
+    /// The task's comm (the table's last column, at most 15 bytes).
     pub name: String,
+    /// `rss` column (resident pages: anon + file + shmem), converted to kB with `page_size`; `None`
+    /// when the table has no such column.
     pub rss_kb: Option<u64>,
+    /// `rss_anon` column, converted to kB; `None` when the table has no such column.
     pub rss_anon_kb: Option<u64>,
+    /// `total_vm` column (virtual size in pages), converted to kB; `None` when the table has no
+    /// such column.
     pub total_vm_kb: Option<u64>,
+    /// `swapents` column: swap entries, in pages (not converted); `None` when the table has no such
+    /// column.
     pub swapents: Option<u64>,
+    /// `oom_score_adj` column (−1000 to 1000); `None` when the table has no such column.
     pub oom_score_adj: Option<i64>,
 }
 
 /// The process that triggered the OOM killer (the allocating task, not necessarily the victim).
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct Trigger {
+    /// The allocating task's comm, from "`COMM` invoked oom-killer:".
     pub process: String,
+    /// Its pid, from the `CPU: N PID: M Comm:` line of the report's stack dump; `None` when that
+    /// line is not in the input.
     pub pid: Option<i64>,
+    /// `gfp_mask=` of the "invoked oom-killer" line as printed, e.g.
+    /// `0x140cca(GFP_HIGHUSER_MOVABLE|__GFP_COMP)`; `None` when absent.
     pub gfp_mask: Option<String>,
+    /// `order=` of that line: the allocation asked for 2^order pages; `None` when absent.
     pub order: Option<i64>,
+    /// `oom_score_adj=` of that line (the allocating task's, −1000 to 1000); `None` when absent.
     pub oom_score_adj: Option<i64>,
 }
 
@@ -192,7 +213,9 @@ impl Cause {
 /// An OOM record an exit was linked to.
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct Link {
+    /// The kind of the OOM record linked to.
     pub kind: Kind,
+    /// Where the OOM record is (its `file:line`, or kmsg sequence number).
     pub source: SourceRef,
     /// How the two were matched: `pid`, `container`, `pod`, `unit`.
     pub by: &'static str,
@@ -201,13 +224,19 @@ pub struct Link {
 /// One finding.
 #[derive(Debug, Clone, Serialize)]
 pub struct Event {
+    /// What happened (decides which other fields can be set).
     pub kind: Kind,
     /// Wall-clock time, RFC 3339 UTC, when the input says it.
     pub timestamp: Option<String>,
     /// Seconds since boot, from a raw dmesg or kmsg prefix.
     pub monotonic_s: Option<f64>,
+    /// The victim's (or exiting process's) pid as the line prints it; `None` when it names none.
     pub pid: Option<i64>,
+    /// The victim's (or exiting process's) name as printed (comm for kernel lines); `None` when it
+    /// names none.
     pub process: Option<String>,
+    /// The victim's uid: `uid=` of the `oom-kill:` line (4.19+) or `UID:` of the "Killed process"
+    /// line; `None` when not printed.
     pub uid: Option<i64>,
     /// The victim's memory cgroup (`task_memcg`, "Task in …", a unit or container cgroup).
     pub memcg: Option<String>,
@@ -217,18 +246,28 @@ pub struct Event {
     pub pod_uid: Option<String>,
     /// Container id parsed from the memcg path or object.
     pub container_id: Option<String>,
+    /// Kubernetes pod name, from the pod or event object (`involvedObject.name`) or `kubectl
+    /// describe`; `None` when not known.
     pub pod: Option<String>,
+    /// Kubernetes namespace, from the object or `kubectl describe`; `None` when not known.
     pub namespace: Option<String>,
+    /// Container name (Kubernetes container status, Docker `name`); `None` when not known.
     pub container: Option<String>,
     /// systemd unit.
     pub unit: Option<String>,
     /// `constraint=` of the `oom-kill:` line (CONSTRAINT_MEMCG, CONSTRAINT_NONE, …).
     pub constraint: Option<String>,
+    /// `total-vm:` of the kernel's "Killed process" line: the victim's virtual size, kB.
     pub total_vm_kb: Option<u64>,
+    /// `anon-rss:` of the "Killed process" line: resident anonymous memory, kB.
     pub anon_rss_kb: Option<u64>,
+    /// `file-rss:` of the "Killed process" line: resident file pages, kB.
     pub file_rss_kb: Option<u64>,
+    /// `shmem-rss:` of the "Killed process" line: resident shared memory, kB.
     pub shmem_rss_kb: Option<u64>,
+    /// `pgtables:` of the "Killed process" line: the victim's page tables, kB.
     pub pgtables_kb: Option<u64>,
+    /// `oom_score_adj:` of the "Killed process" line (−1000 to 1000).
     pub oom_score_adj: Option<i64>,
     /// `score` of the pre-4.19 "Kill process … score N" line.
     pub badness_score: Option<i64>,
@@ -236,13 +275,21 @@ pub struct Event {
     pub usage_kb: Option<u64>,
     /// The memcg's `memory: … limit …kB` at the kill.
     pub limit_kb: Option<u64>,
+    /// The memcg's `failcnt` at the kill (`memory: usage …kB, limit …kB, failcnt N`): times its
+    /// usage hit the limit.
     pub failcnt: Option<u64>,
+    /// The allocating task that invoked the OOM killer ("… invoked oom-killer: gfp_mask=…"); `None`
+    /// when that line is not in the input.
     pub trigger: Option<Trigger>,
     /// Largest tasks by RSS from the task table, at most five.
     pub top_consumers: Vec<TaskRow>,
     /// Page size used to convert the task table (inferred from the victim's row, else 4096).
     pub page_size: Option<u64>,
+    /// The exit code as printed (137 for SIGKILL, 139 for SIGSEGV, …); `None` when the line gives
+    /// only a signal.
     pub exit_code: Option<i64>,
+    /// The signal number that ended the process (9 SIGKILL, 6 SIGABRT, 11 SIGSEGV, 15 SIGTERM), as
+    /// printed or from an exit code of 128 + signal; `None` when not known.
     pub signal: Option<i64>,
     /// For exits and kills: `oom` when an OOM record correlates, `unknown` otherwise.
     pub cause: Option<Cause>,
@@ -254,10 +301,14 @@ pub struct Event {
     pub code: Option<String>,
     /// Segfault details.
     pub fault_addr: Option<String>,
+    /// `ip` of the segfault line: the faulting instruction address, hex (`"0x55d0…"`).
     pub ip: Option<String>,
+    /// The module the faulting `ip` is in (`in MODULE[base+size]`); `None` when the kernel did not
+    /// print it.
     pub module: Option<String>,
     /// The line that made the event (prefix stripped).
     pub message: String,
+    /// The line that made the event: input name and line (or kmsg sequence number).
     pub source: SourceRef,
     /// All lines of the report that contributed, with their sources (shown with -v).
     pub evidence: Vec<String>,

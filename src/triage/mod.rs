@@ -40,6 +40,8 @@ pub enum Input {
 }
 
 impl Input {
+    /// The name reports use for the input: its path, `<stdin>`, the kmsg device's path, or
+    /// `journalctl`.
     pub fn name(&self) -> String {
         match self {
             Input::File(p) => p.display().to_string(),
@@ -53,6 +55,7 @@ impl Input {
 /// What to triage.
 #[derive(Debug, Clone)]
 pub struct Request {
+    /// The inputs to read, in order (their events are merged and sorted by time).
     pub inputs: Vec<Input>,
     /// Drop events dated before this time (µs since the epoch). Events without a time are kept.
     pub since_us: Option<i64>,
@@ -61,10 +64,13 @@ pub struct Request {
 /// What happened to one input.
 #[derive(Debug, Clone, Serialize)]
 pub struct InputSummary {
+    /// The input's name (see [`Input::name`]).
     pub name: String,
     /// Bytes read (after decompression).
     pub bytes: u64,
+    /// Lines read (for `/dev/kmsg`, records).
     pub lines: u64,
+    /// Events found in this input.
     pub events: usize,
     /// Lines longer than 1 MiB, cut for searching.
     pub long_lines: u64,
@@ -78,11 +84,15 @@ pub struct InputSummary {
 /// Counts over the events.
 #[derive(Debug, Clone, Default, Serialize)]
 pub struct Summary {
+    /// Events in the report (after `--since`).
     pub events: usize,
+    /// Out-of-memory events ([`Kind::is_oom`]).
     pub oom: usize,
+    /// Crashes: segfaults, SIGSEGV and SIGABRT exits ([`Kind::is_crash`]).
     pub crash: usize,
     /// Exits by SIGKILL with no OOM record that explains them.
     pub sigkill_cause_unknown: usize,
+    /// Event count per kind, keyed by the kind's JSON name.
     pub by_kind: BTreeMap<&'static str, usize>,
     /// Events dropped by `--since`.
     pub before_since: usize,
@@ -97,8 +107,11 @@ pub struct Summary {
 /// The result of a triage run.
 #[derive(Debug, Clone, Serialize)]
 pub struct Report {
+    /// The events, in time order; those without a wall-clock time follow, in input order.
     pub events: Vec<Event>,
+    /// Counts over the events and inputs.
     pub summary: Summary,
+    /// One entry per input, in the order given.
     pub inputs: Vec<InputSummary>,
     /// Show evidence lines in the table (`-v`).
     #[serde(skip)]

@@ -159,6 +159,7 @@ pub fn month_number(name: &str) -> Option<u32> {
 /// Context for times without a year (syslog): the year assumed.
 #[derive(Debug, Clone, Copy)]
 pub struct TimeContext {
+    /// The year given to dates that lack one (syslog's `Mmm dd hh:mm:ss`).
     pub year: i64,
 }
 

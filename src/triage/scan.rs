@@ -160,8 +160,11 @@ pub struct Scanner {
     rules: RuleParser,
     /// A line that looked like a kernel victim line but did not parse: maybe wrapped.
     partial: Option<(String, SourceRef)>,
+    /// Events found so far, in input order.
     pub events: Vec<Event>,
+    /// Lines fed so far (for `/dev/kmsg`, records).
     pub lines: u64,
+    /// Bytes fed so far (after decompression).
     pub bytes: u64,
     /// Lines cut at [`MAX_LINE`].
     pub long_lines: u64,
@@ -172,6 +175,8 @@ pub struct Scanner {
 }
 
 impl Scanner {
+    /// A scanner for the input named `file` (the name its events' sources carry), with lines
+    /// encoded as `mode`; syslog dates without a year get the current year.
     pub fn new(file: &str, mode: Mode) -> Scanner {
         Scanner {
             file: file.to_string(),

@@ -218,11 +218,18 @@ fn k8s_event(item: &Value, text: &str, file: &str, cursor: &mut usize, out: &mut
 
 /// One journald JSON entry, as the fields the line processor needs.
 pub struct JournalEntry {
+    /// `MESSAGE`: the log text (a byte array in the journal's JSON is decoded, invalid UTF-8
+    /// replaced).
     pub message: String,
+    /// `__REALTIME_TIMESTAMP`: wall-clock time, µs since the epoch; `None` when absent.
     pub time_us: Option<i64>,
+    /// `SYSLOG_IDENTIFIER` (e.g. `kernel`, `kubelet`, `systemd`); `None` when absent.
     pub ident: Option<String>,
+    /// `_PID`: the pid of the logging process; `None` when absent.
     pub pid: Option<i64>,
+    /// `_SYSTEMD_UNIT`: the unit the logging process belongs to; `None` when absent.
     pub unit: Option<String>,
+    /// `_TRANSPORT` is `kernel`: the entry is a kernel ring-buffer message.
     pub kernel: bool,
 }
 
