@@ -4,6 +4,8 @@
 //! analyses ([`analysis`]) derive verdicts, and [`render`] turns any model into a table, JSON or
 //! CSV. Data flows one way: read → model → analyse → render (see DESIGN.md).
 
+#![warn(missing_docs)]
+
 pub mod analysis;
 pub mod base;
 pub mod coredump;
