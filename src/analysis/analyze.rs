@@ -70,7 +70,7 @@ fn metric_key(asked: &str) -> Option<String> {
     Some(format!("{base}_bytes"))
 }
 
-/// Read `f`'s series for `metric`, accepting the source's column name too (see [`metric_key`]).
+/// Read `f`'s series for `metric`, accepting the source's column name too (see `metric_key`).
 ///
 /// Errors: those of [`read::read_file`] for the metric as asked.
 pub fn read_series(f: &Path, metric: Option<&str>) -> Result<Vec<Series>> {

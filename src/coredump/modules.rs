@@ -42,7 +42,7 @@ pub struct FileSource {
 /// One module (ELF object) mapped in the process.
 #[derive(Debug, Serialize)]
 pub struct Module {
-    /// The path as the core names it (" (deleted)" removed), or "[vdso]".
+    /// The path as the core names it (" (deleted)" removed), or `[vdso]`.
     pub path: String,
     /// The file that was read for it, when one was found.
     pub file: Option<PathBuf>,

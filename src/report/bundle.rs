@@ -1,7 +1,7 @@
 //! The `.tar.gz` bundle of a report's raw inputs (log excerpts, `/proc` files, cgroup files...).
 //!
 //! Bundles leave the machine (attached to tickets), so everything text goes through
-//! [`redact`](super::redact::redact) on the way in, and the file is created readable by its owner
+//! [`super::redact::redact`] on the way in, and the file is created readable by its owner
 //! only. Layout, for `Bundle::new("clw-diag-report-HOST")`:
 //!
 //! ```text

@@ -1,8 +1,8 @@
 //! `clw-diag backtrace`: every thread of an ELF core dump unwound and symbolized, as gdb's
 //! `thread apply all bt` would show it. This composes the core reader and unwinder
 //! (`crate::coredump`) with the symbolizer: core → modules and load biases → per-thread
-//! unwinding → frames named as gdb names them ([`super::gdb_names`]) with inline frames →
-//! [`Backtrace`], with its crash signature ([`super::signature`]).
+//! unwinding → frames named as gdb names them (`super::gdb_names`) with inline frames →
+//! [`Backtrace`], with its crash signature (`super::signature`).
 
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
@@ -37,7 +37,7 @@ pub struct Frame {
     pub column: Option<u32>,
     /// This function was inlined into the next frame (same pc).
     pub inline: bool,
-    /// The module (path as in the core, or "[vdso]") the pc is in.
+    /// The module (path as in the core, or `[vdso]`) the pc is in.
     pub module: Option<String>,
     /// pc minus the module's load bias: the address in the module's ELF file (bytes).
     #[serde(serialize_with = "crate::base::hex::hex_opt")]

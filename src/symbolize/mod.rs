@@ -114,7 +114,7 @@ impl Symbolizer {
     /// `dwarf::DebugData::dwarf_for`; asking later about another address loads the rest),
     /// on up to two threads at once: loading is mostly inflating compressed debug sections,
     /// one file's work independent of another's. Files that cannot be loaded are left for
-    /// [`Symbolizer::load`] to report when they are asked for.
+    /// `Symbolizer::load` to report when they are asked for.
     pub fn preload(&mut self, files: &[(&Path, &[u64])]) {
         let mut todo: Vec<(&Path, &[u64])> = files
             .iter()

@@ -22,7 +22,7 @@
 //! name, parameters included: [`demangle_minimal`].
 //!
 //! This file is the lookup ([`QualifiedNames`]); the DIE walk that builds it is
-//! [`super::scopes`], and the spelling of demangled names as libiberty prints them is
+//! `super::scopes`, and the spelling of demangled names as libiberty prints them is
 //! [`super::spelling`].
 
 use std::borrow::Cow;

@@ -170,8 +170,8 @@ pub struct OomRank {
 
 /// Rank the processes of `opts.cgroup` (or the host) as the OOM killer would.
 ///
-/// Errors: [`Error::NoMemoryHierarchy`] / [`Error::NoSuchCgroup`] for a cgroup that cannot be
-/// found; [`Error::Io`] when `/proc` cannot be listed or `/proc/meminfo` read.
+/// Errors: [`crate::Error::NoMemoryHierarchy`] / [`crate::Error::NoSuchCgroup`] for a cgroup that cannot be
+/// found; [`crate::Error::Io`] when `/proc` cannot be listed or `/proc/meminfo` read.
 pub fn rank(opts: &Options) -> Result<OomRank> {
     let meminfo = crate::sample::host::read_host(&opts.proc_root)?;
     // Bytes per page of this machine (sysconf), the unit of badness.

@@ -17,7 +17,7 @@ use crate::sample::cgroup::MemoryHierarchy;
 /// `insufficient-data`, but its limit, `memory.peak` and `memory.events` `oom_kill` give the
 /// warnings and the least limit that should be chosen.
 ///
-/// Errors: [`Error::NoMemoryHierarchy`] under `cgroup_root`, [`Error::NoSuchCgroup`], or the
+/// Errors: [`crate::Error::NoMemoryHierarchy`] under `cgroup_root`, [`crate::Error::NoSuchCgroup`], or the
 /// cgroup's files cannot be read.
 pub fn from_cgroup(cgroup_root: &Path, rel: &str, plan: &Plan) -> Result<Target> {
     let hier = MemoryHierarchy::detect(cgroup_root)?;

@@ -28,7 +28,7 @@
 //!   limit).
 //!
 //! The files: [`history`] (interval peaks, percentiles, history warnings), [`policies`] (the
-//! four policies), [`vpa`] (the VPA recommender's histogram), [`backtest`], [`target`] (all a
+//! four policies), [`vpa`](mod@vpa) (the VPA recommender's histogram), [`backtest`](mod@backtest), [`target`] (all a
 //! command says about one target) and [`sources`] (histories assembled from traces, a live
 //! cgroup or Prometheus, with their limits, OOM kills and leak check: the one place `recommend`
 //! and `report` both get their numbers from).

@@ -8,8 +8,8 @@
 //! header was rate-limited away still makes a full event from what it says.
 //!
 //! This file is the state machine (which line opens, feeds or closes a report, and the lines
-//! that stand alone: segfault, `oom_reaper`); [`victim`] reads the victim line and the
-//! `oom-kill:` summary, [`report`] the lines inside a report and what they add to the victim.
+//! that stand alone: segfault, `oom_reaper`); `victim` reads the victim line and the
+//! `oom-kill:` summary, `report` the lines inside a report and what they add to the victim.
 
 mod report;
 mod victim;

@@ -1,15 +1,15 @@
 //! One-line (and small-block) rules for everything that is not the kernel's OOM report, one file
-//! per source family: [`systemd`] (unit results and systemd-oomd), [`earlyoom`], [`kubernetes`]
-//! (`kubectl describe pod` text, events, go-template and JSON fragments), [`docker`] (events and
-//! `docker inspect` fragments), [`runtimes`] (JVM, Node, Go, Python, Rust, C++, jemalloc), [`ci`]
-//! (exit codes and signals of shells, make, compilers and CI runners) and [`openclaw`] error
+//! per source family: `systemd` (unit results and systemd-oomd), `earlyoom`, `kubernetes`
+//! (`kubectl describe pod` text, events, go-template and JSON fragments), `docker` (events and
+//! `docker inspect` fragments), `runtimes` (JVM, Node, Go, Python, Rust, C++, jemalloc), `ci`
+//! (exit codes and signals of shells, make, compilers and CI runners) and `openclaw` error
 //! codes. The kernel's own report is [`super::kernel`].
 //!
 //! Exit 137 is SIGKILL, not proof of an OOM: exits are recorded as `*_exit` events with the
 //! code and signal, and only [`super::correlate`] links them to an OOM record.
 //!
 //! Each rule checks a cheap literal before its regex; the first rule that claims a line ends the
-//! search, in the order of [`RULES`] (which is the order the rules were written in when they were
+//! search, in the order of `RULES` (which is the order the rules were written in when they were
 //! one function, so the same line still makes the same event).
 
 mod ci;
