@@ -20,7 +20,7 @@ fuzz_target!(|data: &[u8]| {
         }
         1 => {
             if let Ok(psi) = files::parse_psi(&text, p) {
-                let _ = psi.rising();
+                let _ = clw_diag::analysis::pressure::psi_rising(&psi);
             }
         }
         2 => {

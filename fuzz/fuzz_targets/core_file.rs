@@ -1,5 +1,5 @@
 //! A whole core file: the input is written to /dev/shm and given to
-//! `clw_diag::coredump::backtrace`. Any `Err` is fine; a panic is a bug.
+//! `clw_diag::symbolize::backtrace::backtrace`. Any `Err` is fine; a panic is a bug.
 #![no_main]
 
 use std::io::Write;
@@ -24,6 +24,6 @@ fuzz_target!(|data: &[u8]| {
         let mut f = std::fs::File::create(p).expect("create the core file in /dev/shm");
         f.write_all(data).expect("write the core file");
     }
-    let _ = clw_diag::coredump::backtrace(p, &Default::default());
+    let _ = clw_diag::symbolize::backtrace::backtrace(p, &Default::default());
     let _ = std::fs::remove_file(p);
 });
