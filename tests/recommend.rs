@@ -505,3 +505,41 @@ fn csv_is_one_table_also_with_a_backtest() {
     assert_eq!(lines.len(), 3, "a header and one row per target:\n{out}");
     assert!(lines.iter().all(|l| !l.is_empty()), "{out}");
 }
+
+/// A device given as a trace (`/dev/zero` has no end) is refused at once with exit 2, by
+/// `recommend`, `analyze` and `report --trace` alike, instead of being read until the machine
+/// runs out of memory.
+#[test]
+fn a_device_is_not_read_as_a_trace() {
+    for dev in ["/dev/zero", "/dev/urandom"] {
+        let t = Instant::now();
+        assert_error(&run(&["recommend", dev]), &[dev, "not a regular file"]);
+        assert_error(
+            &run(&["analyze", "memory-trace", dev]),
+            &[dev, "not a regular file"],
+        );
+        let o = run(&["report", "--trace", dev, "--since", "1m", "--json"]);
+        let j = json(&o);
+        let tr = j["sections"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|s| s["id"] == "traces")
+            .unwrap()
+            .clone();
+        assert_eq!(tr["status"], "failed", "{tr:#}");
+        assert!(
+            tr["notes"][0]
+                .as_str()
+                .unwrap()
+                .contains("not a regular file"),
+            "{tr:#}"
+        );
+        assert!(
+            t.elapsed() < Duration::from_secs(30),
+            "{dev}: took {:?}",
+            t.elapsed()
+        );
+    }
+    assert_error(&run(&["recommend", "/tmp"]), &["is a directory"]);
+}

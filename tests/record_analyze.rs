@@ -309,11 +309,11 @@ fn bad_input_is_exit_2_with_a_message() {
             &["kernel thread", "kthreadd"],
         );
     }
-    // A directory given as a trace: the I/O cause is printed once, not repeated.
+    // A directory given as a trace: what it is is printed once, not repeated.
     let o = run(&["analyze", "memory-trace", d.path().to_str().unwrap()]);
-    assert_error(&o, &["Is a directory"]);
+    assert_error(&o, &["is a directory"]);
     assert_eq!(
-        stderr(&o).matches("Is a directory").count(),
+        stderr(&o).matches("is a directory").count(),
         1,
         "{}",
         stderr(&o)

@@ -61,12 +61,36 @@ fn pick_metric(
     }
 }
 
+/// The whole of a trace file, which must be a regular file: a device (`/dev/zero`,
+/// `/dev/urandom`) or a pipe has no end to read to, and the reader would grow until the
+/// machine it is diagnosing runs out of memory.
+///
+/// Errors: [`Error::NotSupported`] for anything but a regular file (after symlinks);
+/// [`Error::Io`]/[`Error::PermissionDenied`] when it cannot be opened or read.
+pub fn read_bytes(path: &Path) -> Result<Vec<u8>> {
+    let mut f = std::fs::File::open(path).map_err(|e| Error::io(path, e))?;
+    let meta = f.metadata().map_err(|e| Error::io(path, e))?;
+    if !meta.is_file() {
+        return Err(Error::NotSupported {
+            path: path.to_path_buf(),
+            what: if meta.is_dir() {
+                "is a directory, not a trace file".into()
+            } else {
+                "is not a regular file (a device, pipe or socket has no end to read to); save \
+                 the trace to a file first"
+                    .into()
+            },
+        });
+    }
+    let mut bytes = Vec::with_capacity(usize::try_from(meta.len()).unwrap_or(0));
+    f.read_to_end(&mut bytes).map_err(|e| Error::io(path, e))?;
+    Ok(bytes)
+}
+
 /// Read every series of a trace file. `metric` picks the column (else the default for the
 /// target kind). Errors: unreadable file, unknown format or version, malformed content.
 pub fn read_file(path: &Path, metric: Option<&str>) -> Result<Vec<Series>> {
-    let mut f = std::fs::File::open(path).map_err(|e| Error::io(path, e))?;
-    let mut bytes = Vec::new();
-    f.read_to_end(&mut bytes).map_err(|e| Error::io(path, e))?;
+    let bytes = read_bytes(path)?;
     // No copy for valid UTF-8; invalid bytes are replaced (and then fail to parse, with a line).
     let text = String::from_utf8(bytes)
         .unwrap_or_else(|e| String::from_utf8_lossy(e.as_bytes()).into_owned());

@@ -224,7 +224,7 @@ pub fn from_file(path: &Path, plan: &Plan) -> Result<Vec<Target>> {
 /// [`from_file`] with each target's leak analysis (`None` for Prometheus answers, which carry
 /// no trace to analyse beyond the samples).
 pub fn from_file_with_leaks(path: &Path, plan: &Plan) -> Result<Vec<(Target, Option<LeakResult>)>> {
-    let bytes = std::fs::read(path).map_err(|e| Error::io(path, e))?;
+    let bytes = read::read_bytes(path)?;
     let text = String::from_utf8_lossy(&bytes);
     let trimmed = text.trim_start();
     if trimmed.starts_with('{') && trimmed.contains("\"result\"") {

@@ -36,7 +36,7 @@ pub fn traces(o: &Options) -> Outcome {
         let targets = match sources::from_file_with_leaks(f, &plan) {
             Ok(t) => t,
             Err(e) => {
-                notes.push(format!("could not be read: {e}"));
+                notes.push(e.to_string());
                 continue;
             }
         };
