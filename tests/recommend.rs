@@ -543,3 +543,28 @@ fn a_device_is_not_read_as_a_trace() {
     }
     assert_error(&run(&["recommend", "/tmp"]), &["is a directory"]);
 }
+
+/// At 80 columns the TARGET cell keeps its end (the container), so two containers of one saved
+/// answer stay apart: it once kept the file name's start and both rows read
+/// `prometheus-query-…`.
+#[test]
+fn targets_stay_apart_at_80_columns() {
+    let line = format!(
+        "COLUMNS=80 {} -q --color never recommend {}",
+        bin(),
+        prom_fixture().display()
+    );
+    let Some(tty) = on_pty(&line) else {
+        return;
+    };
+    let rows: Vec<&str> = tty.lines().filter(|l| l.contains(" clw ")).collect();
+    assert_eq!(rows.len(), 2, "{tty}");
+    assert!(
+        rows[0].contains("postgres") && rows[1].contains("/web"),
+        "{tty}"
+    );
+    assert!(
+        tty.lines().all(|l| l.trim_end().chars().count() <= 80),
+        "{tty}"
+    );
+}

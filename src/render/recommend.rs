@@ -61,7 +61,7 @@ impl Report for RecommendReport {
             ));
             for r in &t.recommendations {
                 rows.push(vec![
-                    Cell::text(name),
+                    Cell::path(name, 80),
                     Cell::text(r.policy.as_str()),
                     Cell::Quantity(r.request_bytes),
                     Cell::Quantity(r.limit_bytes),
@@ -81,7 +81,7 @@ impl Report for RecommendReport {
             if let Some(b) = &t.backtest {
                 for p in &b.policies {
                     bt_rows.push(vec![
-                        Cell::text(name),
+                        Cell::path(name, 80),
                         Cell::text(p.policy.as_str()),
                         Cell::Int(Some(b.fit_intervals as i64)),
                         Cell::Int(Some(b.replayed_intervals as i64)),
