@@ -168,6 +168,27 @@ pub struct OomRank {
     pub notes: Vec<String>,
 }
 
+/// A per-process read as the ranking takes it: the value, or `None` after counting a process
+/// that may not be read (`denied`) or is gone (`vanished`); `Err(())` for garbled contents.
+fn counted<T>(
+    r: std::result::Result<T, Miss>,
+    denied: &mut usize,
+    vanished: &mut usize,
+) -> std::result::Result<Option<T>, ()> {
+    match r {
+        Ok(v) => Ok(Some(v)),
+        Err(Miss::Garbled) => Err(()),
+        Err(Miss::Denied) => {
+            *denied += 1;
+            Ok(None)
+        }
+        Err(_) => {
+            *vanished += 1;
+            Ok(None)
+        }
+    }
+}
+
 /// Rank the processes of `opts.cgroup` (or the host) as the OOM killer would.
 ///
 /// Errors: [`crate::Error::NoMemoryHierarchy`] / [`crate::Error::NoSuchCgroup`] for a cgroup that cannot be
@@ -246,35 +267,21 @@ pub fn rank(opts: &Options) -> Result<OomRank> {
                 "unexpected contents (a required field is missing or garbled)",
             )
         };
-        let stat = match pf.stat(pid) {
-            Ok(s) => s,
-            Err(Miss::Garbled) => return Err(garbled("stat")),
-            Err(Miss::Denied) => {
-                denied += 1;
-                continue;
-            }
-            Err(_) => {
-                vanished += 1;
-                continue;
-            }
+        // Not ours to read (hidepid, a copied tree's permissions): counted, not fatal; the
+        // kernel would still rank it, so say so. Gone: counted too.
+        let Some(stat) =
+            counted(pf.stat(pid), &mut denied, &mut vanished).map_err(|()| garbled("stat"))?
+        else {
+            continue;
         };
         // Kernel threads and init are never chosen (oom_unkillable_task).
         if stat.is_kernel_thread() || pid == 1 {
             continue;
         }
-        let st = match pf.status(pid) {
-            Ok(s) => s,
-            Err(Miss::Garbled) => return Err(garbled("status")),
-            // Not ours to read (hidepid, a copied tree's permissions): counted, not fatal; the
-            // kernel would still rank it, so say so.
-            Err(Miss::Denied) => {
-                denied += 1;
-                continue;
-            }
-            Err(_) => {
-                vanished += 1;
-                continue;
-            }
+        let Some(st) =
+            counted(pf.status(pid), &mut denied, &mut vanished).map_err(|()| garbled("status"))?
+        else {
+            continue;
         };
         if !st.has_mm() {
             continue; // no mm: a zombie
