@@ -86,6 +86,16 @@ pub enum Error {
         /// What the file is instead, one line.
         what: String,
     },
+    /// An input is larger than the bound this reader keeps on it (bytes, lines, records,
+    /// series or label size): reading on would grow without bound on a hostile or endless
+    /// input. `what` names the bound and how to go past it where a flag allows.
+    #[error("{}: {what}", path.display())]
+    TooLarge {
+        /// The file (or `-` for stdin) that exceeded the bound.
+        path: PathBuf,
+        /// One line: which bound, its value, and what to do instead.
+        what: String,
+    },
     /// A command to run (`record -- CMD`) could not be started.
     #[error("cannot start {program:?}: {source}")]
     CannotStart {

@@ -1,4 +1,5 @@
-//! The base layer: primitives that belong to no one domain (a memory-mapped file, RFC 3339
+//! The base layer: primitives that belong to no one domain (a memory-mapped file, opening
+//! and bounded reading of inputs that may be devices, FIFOs or endless, RFC 3339
 //! time, the duration, instant and size grammars of every flag, the page size, serde hex).
 //!
 //! Every other module may use these; this folder imports nothing from the crate but
@@ -8,6 +9,7 @@
 mod decimal;
 pub mod duration;
 pub mod hex;
+pub mod input;
 pub mod mmap;
 pub mod page;
 pub mod size;

@@ -68,21 +68,9 @@ fn pick_metric(
 /// Errors: [`Error::NotSupported`] for anything but a regular file (after symlinks);
 /// [`Error::Io`]/[`Error::PermissionDenied`] when it cannot be opened or read.
 pub fn read_bytes(path: &Path) -> Result<Vec<u8>> {
-    let mut f = std::fs::File::open(path).map_err(|e| Error::io(path, e))?;
-    let meta = f.metadata().map_err(|e| Error::io(path, e))?;
-    if !meta.is_file() {
-        return Err(Error::NotSupported {
-            path: path.to_path_buf(),
-            what: if meta.is_dir() {
-                "is a directory, not a trace file".into()
-            } else {
-                "is not a regular file (a device, pipe or socket has no end to read to); save \
-                 the trace to a file first"
-                    .into()
-            },
-        });
-    }
-    let mut bytes = Vec::with_capacity(usize::try_from(meta.len()).unwrap_or(0));
+    use crate::base::input;
+    let mut f = input::open(path, input::Accept::Regular)?.file;
+    let mut bytes = Vec::new();
     f.read_to_end(&mut bytes).map_err(|e| Error::io(path, e))?;
     Ok(bytes)
 }

@@ -1,0 +1,252 @@
+//! Opening and reading input files that may be hostile or endless: one home for "what kind of
+//! file is this, and how much of it will we read".
+//!
+//! Every command that reads a file the user names (traces, logs, maps, binaries, `--proc-root`
+//! trees) opens it through [`open`]: with `O_NONBLOCK` so a FIFO without a writer cannot block
+//! the open forever (`open(2)`, "FIFOs"; the flag is cleared again afterwards, and a read of a
+//! FIFO that no writer holds open returns end of file), with `O_CLOEXEC`, and then `fstat`ed so
+//! the caller's [`Accept`] policy is applied to what the path really is (after symlinks).
+//! [`read_capped`] reads a whole file but never more than a stated number of bytes.
+
+use std::fs::File;
+use std::io::{self, Read};
+use std::os::fd::AsRawFd;
+use std::os::unix::fs::{FileTypeExt, OpenOptionsExt};
+use std::path::{Path, PathBuf};
+
+use crate::error::{Error, Result};
+
+/// What a path turned out to be, from `fstat(2)` of the opened file.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Kind {
+    /// A regular file (`/proc` files are regular files of size 0).
+    Regular,
+    /// A pipe or FIFO (stdin from a pipe, `<(zcat log)`).
+    Fifo,
+    /// A character device (`/dev/zero`, `/dev/urandom`, `/dev/kmsg`, a terminal).
+    CharDevice,
+    /// A block device.
+    BlockDevice,
+    /// A Unix socket.
+    Socket,
+    /// A directory.
+    Directory,
+}
+
+impl Kind {
+    fn of(ft: std::fs::FileType) -> Kind {
+        if ft.is_file() {
+            Kind::Regular
+        } else if ft.is_dir() {
+            Kind::Directory
+        } else if ft.is_fifo() {
+            Kind::Fifo
+        } else if ft.is_char_device() {
+            Kind::CharDevice
+        } else if ft.is_block_device() {
+            Kind::BlockDevice
+        } else {
+            Kind::Socket
+        }
+    }
+
+    /// A few words for messages: "a directory", "a character device", ...
+    pub fn describe(self) -> &'static str {
+        match self {
+            Kind::Regular => "a regular file",
+            Kind::Fifo => "a pipe or FIFO",
+            Kind::CharDevice => "a character device",
+            Kind::BlockDevice => "a block device",
+            Kind::Socket => "a socket",
+            Kind::Directory => "a directory",
+        }
+    }
+}
+
+/// Which kinds of file a reader takes.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Accept {
+    /// Regular files only: the reader needs an end (a whole-file parse, a mapping).
+    Regular,
+    /// Regular files and pipes/FIFOs (a stream the reader bounds itself); devices refused.
+    Stream,
+    /// Anything but a directory (the caller knows the device it wants, e.g. `/dev/kmsg`).
+    Any,
+}
+
+/// An opened input: the file, what it is, and its size when it is a regular file (bytes; 0
+/// for `/proc` files, which do not report one).
+#[derive(Debug)]
+pub struct Input {
+    /// The open file, blocking again (`O_NONBLOCK` cleared), close-on-exec.
+    pub file: File,
+    /// What `fstat` says it is.
+    pub kind: Kind,
+    /// `st_size` of a regular file, bytes; `None` for anything else.
+    pub len: Option<u64>,
+}
+
+/// Open `path` for reading and check its kind against `accept`.
+///
+/// Errors: [`Error::Io`] / [`Error::PermissionDenied`] when it cannot be opened (ENOENT keeps
+/// its kind, so callers can tell a vanished `/proc` file); [`Error::NotSupported`] naming what
+/// the file is when `accept` refuses it (a directory is always refused).
+pub fn open(path: &Path, accept: Accept) -> Result<Input> {
+    let file = std::fs::OpenOptions::new()
+        .read(true)
+        .custom_flags(libc::O_NONBLOCK | libc::O_CLOEXEC)
+        .open(path)
+        .map_err(|e| Error::io(path, e))?;
+    let meta = file.metadata().map_err(|e| Error::io(path, e))?;
+    let kind = Kind::of(meta.file_type());
+    let ok = match (accept, kind) {
+        (_, Kind::Directory) => false,
+        (_, Kind::Regular) => true,
+        (Accept::Stream, Kind::Fifo) => true,
+        (Accept::Any, _) => true,
+        _ => false,
+    };
+    if !ok {
+        return Err(Error::NotSupported {
+            path: path.to_path_buf(),
+            what: refusal(kind, accept),
+        });
+    }
+    clear_nonblock(&file).map_err(|e| Error::io(path, e))?;
+    let len = (kind == Kind::Regular).then(|| meta.len());
+    Ok(Input { file, kind, len })
+}
+
+fn refusal(kind: Kind, accept: Accept) -> String {
+    match (kind, accept) {
+        (Kind::Directory, _) => "is a directory, not a file".into(),
+        (_, Accept::Regular) => format!(
+            "is {}, not a regular file (a device, pipe or socket has no end to read to); save \
+             it to a file first",
+            kind.describe()
+        ),
+        _ => format!(
+            "is {}, not a file or a pipe (a device has no end to read to); save it to a file \
+             first",
+            kind.describe()
+        ),
+    }
+}
+
+fn clear_nonblock(f: &File) -> io::Result<()> {
+    let fd = f.as_raw_fd();
+    // SAFETY: fcntl on a descriptor we own; F_GETFL/F_SETFL take and return plain ints.
+    let flags = unsafe { libc::fcntl(fd, libc::F_GETFL) };
+    if flags < 0 {
+        return Err(io::Error::last_os_error());
+    }
+    // SAFETY: as above.
+    if unsafe { libc::fcntl(fd, libc::F_SETFL, flags & !libc::O_NONBLOCK) } < 0 {
+        return Err(io::Error::last_os_error());
+    }
+    Ok(())
+}
+
+/// Read all of `r` but at most `cap` bytes. `path` names the input in errors and `what` says
+/// what kind of input the bound is for ("a trace", "a maps file") and how to go past it.
+///
+/// Errors: [`Error::TooLarge`] when there is more than `cap` bytes (nothing is returned: a
+/// reader that needs the whole input cannot work on a prefix); [`Error::Io`] on a read error.
+pub fn read_to_end_capped(r: &mut impl Read, cap: u64, path: &Path, what: &str) -> Result<Vec<u8>> {
+    let mut out = Vec::new();
+    let got = r
+        .take(cap.saturating_add(1))
+        .read_to_end(&mut out)
+        .map_err(|e| Error::io(path, e))?;
+    if got as u64 > cap {
+        return Err(too_large(path, cap, what));
+    }
+    Ok(out)
+}
+
+/// [`open`] then [`read_to_end_capped`]: the whole of a file, at most `cap` bytes.
+///
+/// Errors: those of both.
+pub fn read_capped(path: &Path, accept: Accept, cap: u64, what: &str) -> Result<Vec<u8>> {
+    let mut input = open(path, accept)?;
+    if let Some(len) = input.len {
+        if len > cap {
+            return Err(too_large(path, cap, what));
+        }
+    }
+    let mut bytes = Vec::with_capacity(input.len.unwrap_or(0) as usize);
+    let mut rest = read_to_end_capped(&mut input.file, cap, path, what)?;
+    bytes.append(&mut rest);
+    Ok(bytes)
+}
+
+/// The error for an input past a byte bound, with the bound in MiB or GiB.
+pub fn too_large(path: &Path, cap: u64, what: &str) -> Error {
+    Error::TooLarge {
+        path: PathBuf::from(path),
+        what: format!("larger than {} ({what})", human(cap)),
+    }
+}
+
+fn human(bytes: u64) -> String {
+    const GIB: u64 = 1 << 30;
+    const MIB: u64 = 1 << 20;
+    if bytes >= GIB && bytes % GIB == 0 {
+        format!("{} GiB", bytes / GIB)
+    } else if bytes >= MIB {
+        format!("{} MiB", bytes / MIB)
+    } else {
+        format!("{bytes} bytes")
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn devices_and_directories_are_refused_as_the_policy_says() {
+        let zero = Path::new("/dev/zero");
+        assert!(matches!(
+            open(zero, Accept::Regular),
+            Err(Error::NotSupported { .. })
+        ));
+        assert!(matches!(
+            open(zero, Accept::Stream),
+            Err(Error::NotSupported { .. })
+        ));
+        assert_eq!(open(zero, Accept::Any).unwrap().kind, Kind::CharDevice);
+        let e = open(Path::new("/"), Accept::Any).unwrap_err().to_string();
+        assert!(e.contains("is a directory"), "{e}");
+    }
+
+    #[test]
+    fn a_fifo_without_a_writer_does_not_block_the_open() {
+        let dir = tempfile::tempdir().unwrap();
+        let fifo = dir.path().join("f");
+        let c = std::ffi::CString::new(fifo.to_str().unwrap()).unwrap();
+        // SAFETY: mkfifo with a valid C string.
+        assert_eq!(unsafe { libc::mkfifo(c.as_ptr(), 0o600) }, 0);
+        assert!(open(&fifo, Accept::Regular).is_err());
+        let mut input = open(&fifo, Accept::Stream).unwrap();
+        assert_eq!(input.kind, Kind::Fifo);
+        // No writer: end of file at once, not a hang.
+        let bytes = read_to_end_capped(&mut input.file, 10, &fifo, "test").unwrap();
+        assert!(bytes.is_empty());
+    }
+
+    #[test]
+    fn the_cap_is_exact() {
+        let dir = tempfile::tempdir().unwrap();
+        let p = dir.path().join("x");
+        std::fs::write(&p, b"0123456789").unwrap();
+        assert_eq!(read_capped(&p, Accept::Regular, 10, "t").unwrap().len(), 10);
+        let e = read_capped(&p, Accept::Regular, 9, "a test input")
+            .unwrap_err()
+            .to_string();
+        assert!(e.contains("larger than 9 bytes (a test input)"), "{e}");
+        // /proc files report size 0: the bound is applied while reading.
+        let mut f = std::fs::File::open("/proc/self/maps").unwrap();
+        assert!(read_to_end_capped(&mut f, 16, Path::new("maps"), "m").is_err());
+    }
+}
