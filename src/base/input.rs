@@ -113,7 +113,7 @@ pub fn open(path: &Path, accept: Accept) -> Result<Input> {
         });
     }
     clear_nonblock(&file).map_err(|e| Error::io(path, e))?;
-    let len = (kind == Kind::Regular).then(|| meta.len());
+    let len = (kind == Kind::Regular).then_some(meta.len());
     Ok(Input { file, kind, len })
 }
 
@@ -191,7 +191,7 @@ pub fn too_large(path: &Path, cap: u64, what: &str) -> Error {
 fn human(bytes: u64) -> String {
     const GIB: u64 = 1 << 30;
     const MIB: u64 = 1 << 20;
-    if bytes >= GIB && bytes % GIB == 0 {
+    if bytes >= GIB && bytes.is_multiple_of(GIB) {
         format!("{} GiB", bytes / GIB)
     } else if bytes >= MIB {
         format!("{} MiB", bytes / MIB)
