@@ -34,7 +34,9 @@ pub enum Kind {
 }
 
 impl Kind {
-    fn of(ft: std::fs::FileType) -> Kind {
+    /// The kind of a `std::fs::FileType` (from `fstat` or `lstat`; a symlink is not a kind
+    /// here: `lstat` callers check for it first).
+    pub fn of(ft: std::fs::FileType) -> Kind {
         if ft.is_file() {
             Kind::Regular
         } else if ft.is_dir() {

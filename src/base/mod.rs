@@ -1,5 +1,6 @@
 //! The base layer: primitives that belong to no one domain (a memory-mapped file, opening
-//! and bounded reading of inputs that may be devices, FIFOs or endless, RFC 3339
+//! and bounded reading of inputs that may be devices, FIFOs or endless, writing outputs that
+//! never replace what is not ours, RFC 3339
 //! time, the duration, instant and size grammars of every flag, the page size, serde hex).
 //!
 //! Every other module may use these; this folder imports nothing from the crate but
@@ -11,6 +12,7 @@ pub mod duration;
 pub mod hex;
 pub mod input;
 pub mod mmap;
+pub mod output;
 pub mod page;
 pub mod size;
 pub mod time;

@@ -8,8 +8,9 @@ use std::time::Duration;
 
 use clap::Args;
 use clw_diag::base::duration;
+use clw_diag::base::output;
 use clw_diag::render::{self, Format, Style};
-use clw_diag::report::bundle::Bundle;
+use clw_diag::report::bundle::{Bundle, Limits, ENTRY_MAX};
 use clw_diag::report::redact::{redact, redact_json};
 use clw_diag::report::{Options, WORKER_LOG_GLOBS};
 
@@ -33,7 +34,10 @@ then a summary: what most likely happened, the evidence (section and file:line),
 next. Secrets (Authorization headers, bearer tokens, passwords in URLs and key=value pairs, cloud \
 access keys, private keys) are redacted from the output and the bundle; /proc/PID/environ is \
 never included. Plain text when redirected; --json for machines; --bundle OUT.tar.gz keeps the \
-raw inputs (log excerpts, smaps of the top processes, cgroup files, backtraces), mode 0600.
+raw inputs (log excerpts, smaps of the top processes, cgroup files, backtraces), mode 0600, \
+at most 8 MiB per file and --bundle-max in all. Log globs and --cores never follow a symlink \
+out of their directory (kubelet's /var/log/containers into /var/log/pods excepted); what is \
+skipped is named in the section's notes.
 
 Exit code 0 when anything could be read, 2 when nothing at all could be.";
 
@@ -69,9 +73,14 @@ pub struct ReportArgs {
     /// Also write the raw inputs, redacted, to OUT.tar.gz (mode 0600).
     #[arg(long, value_name = "OUT.tar.gz")]
     pub bundle: Option<PathBuf>,
-    /// Replace an existing --bundle file.
+    /// Replace an existing --bundle file (a regular file only: a device, FIFO, directory or
+    /// symlink there is always refused).
     #[arg(long)]
     pub force: bool,
+    /// Bound on what the bundle keeps, before compression (64Mi, 1Gi, 500M); each file also
+    /// keeps at most 8 MiB and then says where it was cut.
+    #[arg(long, value_name = "SIZE", default_value = "64Mi", value_parser = parse_bundle_max)]
+    pub bundle_max: u64,
     /// Time budget of each section (500ms, 30s, 2m; a bare number is seconds; at most 1d).
     #[arg(long, value_name = "DURATION", default_value = "30s", value_parser = parse_budget)]
     pub section_timeout: Duration,
@@ -87,6 +96,15 @@ pub struct ReportArgs {
 /// to a day (a budget beyond that is no budget).
 fn parse_budget(s: &str) -> Result<Duration, duration::DurationError> {
     duration::parse_within(s, Duration::from_micros(1), duration::DAY)
+}
+
+/// `--bundle-max`: the size grammar of [`clw_diag::base::size`], at least 64 KiB.
+fn parse_bundle_max(s: &str) -> Result<u64, String> {
+    match clw_diag::base::size::parse(s) {
+        Ok(b) if b >= 64 << 10 => Ok(b),
+        Ok(_) => Err(format!("{s:?} is below the 64 KiB minimum of a bundle")),
+        Err(e) => Err(e.to_string()),
+    }
 }
 
 impl ReportArgs {
@@ -107,9 +125,8 @@ pub fn run(a: ReportArgs, g: &GlobalArgs, out: &Output) -> anyhow::Result<ExitCo
     let since_us = clw_diag::base::time::parse_since(&since_label)
         .map_err(|e| anyhow::anyhow!("invalid value for --since: {e}"))?;
     if let Some(b) = &a.bundle {
-        if b.exists() && !a.force {
-            anyhow::bail!("{}: exists; pass --force to replace it", b.display());
-        }
+        // Before any work: a device, FIFO, directory or symlink there is never ours to replace.
+        output::check(b, a.force)?;
     }
     let budget = a.section_timeout;
     let opts = Options {
@@ -150,18 +167,29 @@ pub fn run(a: ReportArgs, g: &GlobalArgs, out: &Output) -> anyhow::Result<ExitCo
     }
     w.flush()?;
     if let Some(path) = &a.bundle {
-        let mut b = Bundle::new("clw-diag-report");
-        b.add_text("report.txt", &text);
-        b.add_text("report.json", &serde_json::to_string_pretty(&json)?);
+        let limits = Limits {
+            entry_max: ENTRY_MAX.min(a.bundle_max),
+            total_max: a.bundle_max,
+        };
+        let mut b = Bundle::create(path, a.force, "clw-diag-report", limits)?;
+        b.add_text("report.txt", &text)?;
+        b.add_text("report.json", &serde_json::to_string_pretty(&json)?)?;
         for (name, content) in &report.raw {
-            b.add_text(name, content);
+            b.add(name, content)?;
         }
-        b.write(path, a.force)?;
+        let w = b.finish()?;
+        let mut cut = String::new();
+        if w.truncated > 0 {
+            cut.push_str(&format!(", {} cut at the size bound", w.truncated));
+        }
+        if w.left_out > 0 {
+            cut.push_str(&format!(", {} left out (see MANIFEST.txt)", w.left_out));
+        }
         out.note(&format!(
-            "bundle written to {} ({} files, {} secret(s) redacted)",
+            "bundle written to {} ({} files, {} secret(s) redacted{cut})",
             path.display(),
-            b.entries().len(),
-            b.redacted_count()
+            w.files,
+            w.redacted
         ));
     }
     if report.read_anything() {

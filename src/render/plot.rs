@@ -9,6 +9,7 @@ use std::sync::Once;
 use plotters::prelude::*;
 
 use crate::analysis::leak::LeakResult;
+use crate::base::output;
 use crate::error::{Error, Result};
 use crate::trace::Series;
 
@@ -76,66 +77,102 @@ pub(crate) fn draw_err<E: std::fmt::Display>(path: &Path) -> impl Fn(E) -> Error
 }
 
 /// Check that `out` can be written before drawing, so that a missing directory is one line
-/// naming it rather than the drawing library's error chain at the end.
+/// naming it rather than the drawing library's error chain at the end, and that what is at
+/// `out` is a regular file or nothing ([`crate::base::output::check`]: a device, FIFO, directory
+/// or symlink there is refused, never replaced).
 pub(crate) fn check_writable(out: &Path) -> Result<()> {
-    let plot_err = |reason: String| Error::Plot {
-        path: out.to_path_buf(),
-        reason,
-    };
     let parent = out.parent().filter(|p| !p.as_os_str().is_empty());
     if let Some(dir) = parent {
         if !dir.is_dir() {
-            return Err(plot_err(format!(
-                "the directory {} does not exist",
-                dir.display()
-            )));
+            return Err(Error::Plot {
+                path: out.to_path_buf(),
+                reason: format!("the directory {} does not exist", dir.display()),
+            });
         }
     }
-    std::fs::OpenOptions::new()
-        .write(true)
-        .create(true)
-        .truncate(true)
-        .open(out)
-        .map(drop)
-        .map_err(|e| plot_err(format!("cannot write the file: {e}")))
+    output::check(out, true).map(drop)
 }
 
-/// Draw the plot of `r` (computed from `s`) into `out` (`.svg` or `.png`), the memory axis
-/// scaled as `scale` says.
-///
-/// Errors: an unknown extension ([`Error::Usage`]); the file cannot be written or the drawing
-/// fails ([`Error::Plot`], one line with the path and the reason).
-pub fn plot(s: &Series, r: &LeakResult, out: &Path, scale: Scale) -> Result<()> {
+/// The image formats `--plot` writes, by the file's extension.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Image {
+    /// `.svg`
+    Svg,
+    /// `.png`
+    Png,
+}
+
+/// The format of `out` by its extension. Errors: [`Error::Usage`] for any other extension.
+pub(crate) fn image_of(out: &Path) -> Result<Image> {
     let ext = out
         .extension()
         .and_then(|e| e.to_str())
         .unwrap_or("")
         .to_ascii_lowercase();
-    if matches!(ext.as_str(), "svg" | "png") {
-        check_writable(out)?;
-    }
-    // Text is measured (SVG) and drawn (PNG) with the embedded font.
-    register_font();
     match ext.as_str() {
-        "svg" => draw(
-            SVGBackend::new(out, (1200, 700)).into_drawing_area(),
-            s,
-            r,
-            out,
-            scale,
-        ),
-        "png" => draw(
-            BitMapBackend::new(out, (1200, 700)).into_drawing_area(),
-            s,
-            r,
-            out,
-            scale,
-        ),
+        "svg" => Ok(Image::Svg),
+        "png" => Ok(Image::Png),
         _ => Err(Error::Usage(format!(
             "{}: --plot needs a .svg or .png file name",
             out.display()
         ))),
     }
+}
+
+/// Draw with `svg` or `png` (each given a drawing area of `size` pixels over an in-memory
+/// buffer) and write the image to `out` through [`crate::base::output`] (an existing regular
+/// file is replaced atomically; nothing else is written over).
+pub(crate) fn render_to(
+    out: &Path,
+    size: (u32, u32),
+    svg: impl FnOnce(DrawingArea<SVGBackend, plotters::coord::Shift>) -> Result<()>,
+    png: impl FnOnce(DrawingArea<BitMapBackend, plotters::coord::Shift>) -> Result<()>,
+) -> Result<()> {
+    let image = image_of(out)?;
+    check_writable(out)?;
+    // Text is measured (SVG) and drawn (PNG) with the embedded font.
+    register_font();
+    let bytes = match image {
+        Image::Svg => {
+            let mut s = String::new();
+            svg(SVGBackend::with_string(&mut s, size).into_drawing_area())?;
+            s.into_bytes()
+        }
+        Image::Png => {
+            let mut rgb = vec![0u8; size.0 as usize * size.1 as usize * 3];
+            png(BitMapBackend::with_buffer(&mut rgb, size).into_drawing_area())?;
+            encode_png(&rgb, size).map_err(draw_err(out))?
+        }
+    };
+    output::write_all(out, true, output::ORDINARY, &bytes)
+}
+
+/// An 8-bit RGB buffer as a PNG file's bytes.
+fn encode_png(rgb: &[u8], (w, h): (u32, u32)) -> std::result::Result<Vec<u8>, png::EncodingError> {
+    let mut bytes = Vec::new();
+    let mut enc = png::Encoder::new(&mut bytes, w, h);
+    enc.set_color(png::ColorType::Rgb);
+    enc.set_depth(png::BitDepth::Eight);
+    let mut w = enc.write_header()?;
+    w.write_image_data(rgb)?;
+    w.finish()?;
+    Ok(bytes)
+}
+
+/// Draw the plot of `r` (computed from `s`) into `out` (`.svg` or `.png`), the memory axis
+/// scaled as `scale` says.
+///
+/// Errors: an unknown extension ([`Error::Usage`]); something not a regular file at `out`
+/// ([`Error::NotSupported`]); the file cannot be written or the drawing fails ([`Error::Plot`],
+/// one line with the path and the reason).
+pub fn plot(s: &Series, r: &LeakResult, out: &Path, scale: Scale) -> Result<()> {
+    const SIZE: (u32, u32) = (1200, 700);
+    render_to(
+        out,
+        SIZE,
+        |area| draw(area, s, r, out, scale),
+        |area| draw(area, s, r, out, scale),
+    )
 }
 
 fn draw<DB: DrawingBackend>(

@@ -5,7 +5,6 @@ use std::path::Path;
 
 use plotters::prelude::*;
 
-use super::plot::register_font;
 use crate::analysis::recommend::{Target, MIB};
 use crate::error::{Error, Result};
 
@@ -20,11 +19,6 @@ const COLORS: [RGBColor; 4] = [
 ///
 /// Errors: an unknown extension, no interval peaks, or the file cannot be written.
 pub fn plot(t: &Target, out: &Path) -> Result<()> {
-    let ext = out
-        .extension()
-        .and_then(|e| e.to_str())
-        .unwrap_or("")
-        .to_ascii_lowercase();
     if t.peaks.is_empty() {
         return Err(Error::Usage(format!(
             "{}: nothing to plot for {} (no interval peaks)",
@@ -32,23 +26,12 @@ pub fn plot(t: &Target, out: &Path) -> Result<()> {
             t.target
         )));
     }
-    register_font();
-    match ext.as_str() {
-        "svg" => draw(
-            SVGBackend::new(out, (1100, 650)).into_drawing_area(),
-            t,
-            out,
-        ),
-        "png" => draw(
-            BitMapBackend::new(out, (1100, 650)).into_drawing_area(),
-            t,
-            out,
-        ),
-        _ => Err(Error::Usage(format!(
-            "{}: --plot needs a .svg or .png file name",
-            out.display()
-        ))),
-    }
+    super::plot::render_to(
+        out,
+        (1100, 650),
+        |area| draw(area, t, out),
+        |area| draw(area, t, out),
+    )
 }
 
 fn draw<DB: DrawingBackend>(

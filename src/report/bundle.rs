@@ -2,27 +2,36 @@
 //!
 //! Bundles leave the machine (attached to tickets), so everything text goes through
 //! [`super::redact::redact`] on the way in, and the file is created readable by its owner
-//! only. Layout, for `Bundle::new("clw-diag-report-HOST")`:
+//! only. Layout, for `Bundle::create(out, force, "clw-diag-report-HOST", limits)`:
 //!
 //! ```text
-//! clw-diag-report-HOST/MANIFEST.txt     every file, its size and how many secrets were redacted
-//! clw-diag-report-HOST/<path>           what add_text / add_bytes_unredacted stored
+//! clw-diag-report-HOST/<path>           what add_text / add_file / add_bytes_unredacted stored
+//! clw-diag-report-HOST/MANIFEST.txt     every file, its size, how many secrets were redacted,
+//!                                       and what was truncated or left out (written last)
 //! ```
 //!
 //! Every entry is a regular file with mode 0600, uid/gid 0 and the write time as mtime, so
 //! unpacking the bundle as anyone never produces group- or world-readable copies. Entry paths are
 //! sanitized (no `..`, no leading `/`, no empty or `.` components), so unpacking cannot escape the
-//! root directory.
+//! root directory; all naming is in [`Bundle::entry_name`].
 //!
-//! [`Bundle::write`] never follows a symlink at the destination and never replaces a file unless
-//! asked: without `force` the file is created with `O_CREAT|O_EXCL` (which also refuses an
-//! existing symlink); with `force` the archive is written to a temporary file in the same
-//! directory and renamed over the destination, so a reader never sees half an archive and a
-//! symlink there is replaced rather than written through.
+//! **Bounded.** An entry is streamed into the gzip writer as it is added, so the bundle is never
+//! held in memory; an entry keeps at most [`Limits::entry_max`] bytes (8 MiB: the `smaps` of a
+//! process with 200k mappings is 147 MB) and ends with a `[truncated at N bytes of M]` line when
+//! there was more; all entries together keep at most [`Limits::total_max`] bytes (`--bundle-max`,
+//! 64 MiB by default, before compression), past which entries are cut, then left out, and the
+//! manifest says so. A `/proc` file added with [`Bundle::add_file`] is read only up to the
+//! bound (the rest is counted, not kept).
+//!
+//! **Not ours to overwrite.** The file is made through [`crate::base::output`]: anything at the
+//! path that is not a regular file (a device such as `/dev/null`, a FIFO, a socket, a directory,
+//! a symlink such as `/dev/stdout`) is refused, even with `force`; an existing regular file is
+//! replaced only with `force`; the archive is written to a 0600 temporary file beside it,
+//! `fsync`ed and renamed over the destination by [`Bundle::finish`], so a reader never sees half
+//! an archive.
 
-use std::fs::{self, File, OpenOptions};
-use std::io::{self, Write};
-use std::os::unix::fs::OpenOptionsExt;
+use std::collections::HashSet;
+use std::io::{Read, Write};
 use std::path::{Path, PathBuf};
 use std::time::{SystemTime, UNIX_EPOCH};
 
@@ -30,6 +39,8 @@ use flate2::write::GzEncoder;
 use flate2::Compression;
 
 use super::redact::redact;
+use crate::base::input::{self, Accept};
+use crate::base::output::{self, Output};
 use crate::{Error, Result};
 
 /// Name of the generated manifest entry (under the root directory).
@@ -38,84 +49,320 @@ pub const MANIFEST: &str = "MANIFEST.txt";
 /// Mode of every entry in the archive and of the archive file itself.
 const MODE: u32 = 0o600;
 
-struct Entry {
-    path: String,
-    data: Vec<u8>,
-    /// Secrets redacted from this entry; None for bytes stored unredacted.
-    redacted: Option<usize>,
+/// Bytes one entry keeps at most (before compression).
+pub const ENTRY_MAX: u64 = 8 << 20;
+
+/// Bytes all entries keep at most by default (`--bundle-max`, before compression).
+pub const TOTAL_MAX: u64 = 64 << 20;
+
+/// The content of a raw input for the bundle: text read already, or a file to read (capped)
+/// when the bundle is written, so a report without `--bundle` never reads it at all.
+#[derive(Debug, Clone)]
+pub enum Content {
+    /// Text from the host (a log tail, a cgroup file); redacted when stored.
+    Text(String),
+    /// A file to read when the bundle is written (`/proc/PID/smaps`), at most
+    /// [`Limits::entry_max`] bytes of it; redacted when stored.
+    File(PathBuf),
 }
 
-/// An in-memory set of files to write as one `.tar.gz`.
+/// The bounds of a bundle, bytes before compression.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Limits {
+    /// What one entry keeps at most ([`ENTRY_MAX`]).
+    pub entry_max: u64,
+    /// What all entries keep at most ([`TOTAL_MAX`], `--bundle-max`); the manifest is not
+    /// counted.
+    pub total_max: u64,
+}
+
+impl Default for Limits {
+    fn default() -> Limits {
+        Limits {
+            entry_max: ENTRY_MAX,
+            total_max: TOTAL_MAX,
+        }
+    }
+}
+
+/// What the manifest says of one entry.
+struct Entry {
+    path: String,
+    /// Bytes stored.
+    size: u64,
+    /// Secrets redacted from this entry; None for bytes stored unredacted.
+    redacted: Option<usize>,
+    /// Truncated, left out or unreadable, and why.
+    note: Option<String>,
+}
+
+/// A `.tar.gz` being written: entries go out as they are added; [`finish`](Bundle::finish)
+/// adds the manifest and puts the file in place.
 pub struct Bundle {
     root: String,
+    out: PathBuf,
+    tar: tar::Builder<GzEncoder<Output>>,
     entries: Vec<Entry>,
+    names: HashSet<String>,
+    limits: Limits,
+    stored: u64,
+    mtime: u64,
+}
+
+/// What [`Bundle::finish`] wrote.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Written {
+    /// Entries stored (without the manifest).
+    pub files: usize,
+    /// Secrets redacted over all entries.
+    pub redacted: usize,
+    /// Entries cut at a bound.
+    pub truncated: usize,
+    /// Entries left out (the total bound reached, or unreadable).
+    pub left_out: usize,
 }
 
 impl Bundle {
-    /// An empty bundle whose entries go under `root_name/` (sanitized like entry paths; `report`
-    /// if nothing is left of it).
-    pub fn new(root_name: &str) -> Bundle {
+    /// Start writing a bundle to `out` whose entries go under `root_name/` (sanitized like entry
+    /// paths; `report` if nothing is left of it).
+    ///
+    /// Errors: what [`output::create`] refuses (not a regular file at `out`, even with `force`;
+    /// an existing file without `force`) and [`Error::Io`] when the temporary file cannot be
+    /// created.
+    pub fn create(out: &Path, force: bool, root_name: &str, limits: Limits) -> Result<Bundle> {
         let root = sanitize(root_name);
-        Bundle {
+        let file = output::create(out, force, output::PRIVATE)?;
+        Ok(Bundle {
             root: if root.is_empty() {
                 "report".to_string()
             } else {
                 root
             },
+            out: out.to_path_buf(),
+            tar: tar::Builder::new(GzEncoder::new(file, Compression::default())),
             entries: Vec::new(),
-        }
+            names: HashSet::new(),
+            limits,
+            stored: 0,
+            mtime: SystemTime::now()
+                .duration_since(UNIX_EPOCH)
+                .map_or(0, |d| d.as_secs()),
+        })
     }
 
-    /// Store `text` at `path` after redacting its secrets. Adding a path twice replaces the
-    /// first entry.
-    pub fn add_text(&mut self, path: &str, text: &str) {
-        let r = redact(text);
-        self.insert(path, r.text.into_bytes(), Some(r.count));
+    /// Store `text` at `path` after redacting its secrets, cut at the bounds.
+    ///
+    /// Errors: [`Error::Io`] naming the bundle when it cannot be written.
+    pub fn add_text(&mut self, path: &str, text: &str) -> Result<()> {
+        let cap = self.cap();
+        let total = text.len() as u64;
+        let kept = if total > cap {
+            cut(text.as_bytes(), cap)
+        } else {
+            text.as_bytes()
+        };
+        let kept = String::from_utf8_lossy(kept);
+        self.store_text(path, &kept, total)
     }
 
     /// Store `bytes` at `path` as they are. Only for binary data that cannot hold secrets
     /// (a PNG plot, a compressed trace the report itself produced); anything that may contain
     /// text from the host (logs, `/proc` files, environment, command lines) must go through
-    /// [`add_text`](Bundle::add_text).
-    pub fn add_bytes_unredacted(&mut self, path: &str, bytes: Vec<u8>) {
-        self.insert(path, bytes, None);
+    /// [`add_text`](Bundle::add_text) or [`add_file`](Bundle::add_file). Binary data cannot be
+    /// cut: past a bound it is left out.
+    ///
+    /// Errors: [`Error::Io`] naming the bundle when it cannot be written.
+    pub fn add_bytes_unredacted(&mut self, path: &str, bytes: &[u8]) -> Result<()> {
+        let name = self.entry_name(path);
+        if bytes.len() as u64 > self.cap() {
+            self.left_out(
+                name,
+                format!("left out: {} bytes, over the bound", bytes.len()),
+            );
+            return Ok(());
+        }
+        self.append(name, bytes, None, None)
     }
 
-    fn insert(&mut self, path: &str, data: Vec<u8>, redacted: Option<usize>) {
-        let mut path = sanitize(path);
-        if path.is_empty() {
-            path = "unnamed".to_string();
+    /// Store the file `src` at `path`, redacted: at most the bound of bytes is read, the rest
+    /// only counted (so `/proc/PID/smaps` of a process with 200k mappings costs 8 MiB, not
+    /// 147 MB). A file that cannot be read is named in the manifest instead.
+    ///
+    /// Errors: [`Error::Io`] naming the bundle when it cannot be written.
+    pub fn add_file(&mut self, path: &str, src: &Path) -> Result<()> {
+        let cap = self.cap();
+        let read = || -> Result<(Vec<u8>, u64)> {
+            let mut inp = input::open(src, Accept::Regular)?;
+            let mut kept = Vec::new();
+            (&mut inp.file)
+                .take(cap.saturating_add(1))
+                .read_to_end(&mut kept)
+                .map_err(|e| Error::io(src, e))?;
+            let mut total = kept.len() as u64;
+            if total > cap {
+                // Count the rest without keeping it (a /proc file has no size to ask).
+                let rest = std::io::copy(&mut inp.file, &mut std::io::sink())
+                    .map_err(|e| Error::io(src, e))?;
+                total += rest;
+                let n = cut(&kept, cap).len();
+                kept.truncate(n);
+            }
+            Ok((kept, total))
+        };
+        match read() {
+            Ok((kept, total)) => {
+                let text = String::from_utf8_lossy(&kept).into_owned();
+                drop(kept);
+                self.store_text(path, &text, total)
+            }
+            Err(e) => {
+                let name = self.entry_name(path);
+                self.left_out(name, format!("left out: {e}"));
+                Ok(())
+            }
         }
-        if path == MANIFEST {
-            // The manifest is generated; keep the caller's file under another name.
-            path = format!("_{MANIFEST}");
+    }
+
+    /// [`add_text`](Bundle::add_text) or [`add_file`](Bundle::add_file) by the content.
+    ///
+    /// Errors: theirs.
+    pub fn add(&mut self, path: &str, content: &Content) -> Result<()> {
+        match content {
+            Content::Text(t) => self.add_text(path, t),
+            Content::File(p) => self.add_file(path, p),
         }
-        self.entries.retain(|e| e.path != path);
+    }
+
+    /// What the next entry may keep: the per-entry bound, or what is left of the total one.
+    fn cap(&self) -> u64 {
+        self.limits
+            .entry_max
+            .min(self.limits.total_max.saturating_sub(self.stored))
+    }
+
+    /// Redact `kept` (the first bytes of an input of `total` bytes) and store it, with the
+    /// truncation line when something was cut.
+    fn store_text(&mut self, path: &str, kept: &str, total: u64) -> Result<()> {
+        let name = self.entry_name(path);
+        let n = kept.len() as u64;
+        if n == 0 && total > 0 {
+            let why = if self.limits.total_max <= self.stored {
+                format!(
+                    "left out: the bundle reached its bound of {} bytes (--bundle-max)",
+                    self.limits.total_max
+                )
+            } else {
+                format!("left out: {total} bytes, no line fits the bound")
+            };
+            self.left_out(name, why);
+            return Ok(());
+        }
+        let r = redact(kept);
+        let mut data = r.text.into_bytes();
+        let mut note = None;
+        if n < total {
+            let line = format!("[truncated at {n} bytes of {total}]");
+            if !data.ends_with(b"\n") {
+                data.push(b'\n');
+            }
+            data.extend_from_slice(line.as_bytes());
+            data.push(b'\n');
+            note = Some(line);
+        }
+        self.append(name, &data, Some(r.count), note)
+    }
+
+    fn left_out(&mut self, name: String, why: String) {
         self.entries.push(Entry {
-            path,
-            data,
-            redacted,
+            path: name,
+            size: 0,
+            redacted: None,
+            note: Some(why),
         });
     }
 
-    /// Total secrets redacted over all entries.
+    fn append(
+        &mut self,
+        name: String,
+        data: &[u8],
+        redacted: Option<usize>,
+        note: Option<String>,
+    ) -> Result<()> {
+        self.put(&name, data)?;
+        self.stored += data.len() as u64;
+        self.entries.push(Entry {
+            path: name,
+            size: data.len() as u64,
+            redacted,
+            note,
+        });
+        Ok(())
+    }
+
+    /// One tar entry under the root.
+    fn put(&mut self, name: &str, data: &[u8]) -> Result<()> {
+        let mut header = tar::Header::new_gnu();
+        header.set_entry_type(tar::EntryType::Regular);
+        header.set_mode(MODE);
+        header.set_uid(0);
+        header.set_gid(0);
+        header.set_mtime(self.mtime);
+        header.set_size(data.len() as u64);
+        self.tar
+            .append_data(&mut header, format!("{}/{name}", self.root), data)
+            .map_err(|e| Error::io(&self.out, e))
+    }
+
+    /// The one place an entry's name is made from the path a section gave: sanitized (see
+    /// [`sanitize`]), `unnamed` when nothing is left, the generated manifest's name kept for
+    /// it, and a name already used given a `.2`, `.3`... suffix (two logs whose paths slug alike
+    /// are both kept).
+    pub fn entry_name(&mut self, path: &str) -> String {
+        let mut name = sanitize(path);
+        if name.is_empty() {
+            name = "unnamed".to_string();
+        }
+        if name == MANIFEST {
+            // The manifest is generated; keep the caller's file under another name.
+            name = format!("_{MANIFEST}");
+        }
+        let mut unique = name.clone();
+        let mut n = 1;
+        while self.names.contains(&unique) {
+            n += 1;
+            unique = format!("{name}.{n}");
+        }
+        self.names.insert(unique.clone());
+        unique
+    }
+
+    /// Total secrets redacted over all entries so far.
     pub fn redacted_count(&self) -> usize {
         self.entries.iter().filter_map(|e| e.redacted).sum()
     }
 
-    /// The entries' sanitized paths (relative to the root, without the generated manifest), in
-    /// the order they were added.
+    /// The entries' names (relative to the root, without the generated manifest; left-out ones
+    /// included), in the order they were added.
     pub fn entries(&self) -> Vec<&str> {
         self.entries.iter().map(|e| e.path.as_str()).collect()
     }
 
-    /// The manifest text: one line per file with its size and redaction count.
+    /// The manifest text: one line per file with its size and redaction count, and what was
+    /// cut or left out.
     fn manifest(&self) -> String {
+        let stored = self
+            .entries
+            .iter()
+            .filter(|e| e.size > 0 || e.note.is_none());
         let mut m = format!(
-            "clw-diag report bundle {}\nfiles: {}, secrets redacted: {}\n\n{:>12}  {:>8}  path\n",
+            "clw-diag report bundle {}\nfiles: {}, secrets redacted: {}, bytes stored: {} (bound \
+             {} per file, {} in all)\n\n{:>12}  {:>8}  path\n",
             self.root,
-            self.entries.len(),
+            stored.count(),
             self.redacted_count(),
+            self.stored,
+            self.limits.entry_max,
+            self.limits.total_max,
             "size_bytes",
             "redacted",
         );
@@ -124,100 +371,76 @@ impl Bundle {
                 Some(n) => n.to_string(),
                 None => "-".to_string(),
             };
+            let note = e
+                .note
+                .as_ref()
+                .map(|n| format!("  ({n})"))
+                .unwrap_or_default();
             m.push_str(&format!(
-                "{:>12}  {:>8}  {}\n",
-                e.data.len(),
-                redacted,
-                e.path
+                "{:>12}  {:>8}  {}{note}\n",
+                e.size, redacted, e.path
             ));
         }
         m.push_str("\n\"-\": binary data stored as is (not text, not redacted)\n");
         m
     }
 
-    /// Write the bundle to `out` (mode 0600). An existing `out` is an error unless `force`, in
-    /// which case it is replaced atomically.
-    pub fn write(&self, out: &Path, force: bool) -> Result<()> {
-        if !force {
-            let file = match create_0600(out) {
-                Ok(f) => f,
-                Err(e) if e.kind() == io::ErrorKind::AlreadyExists => {
-                    return Err(Error::Usage(format!(
-                        "{}: exists; pass --force to replace it",
-                        out.display()
-                    )));
-                }
-                Err(e) => return Err(Error::io(out, e)),
-            };
-            return self.write_to(file).map_err(|e| {
-                let _ = fs::remove_file(out);
-                Error::io(out, e)
-            });
-        }
-        let (tmp, file) = create_temp_beside(out).map_err(|e| Error::io(out, e))?;
-        let written = self
-            .write_to(file)
-            .map_err(|e| Error::io(&tmp, e))
-            .and_then(|()| fs::rename(&tmp, out).map_err(|e| Error::io(out, e)));
-        if written.is_err() {
-            let _ = fs::remove_file(&tmp);
-        }
-        written
-    }
-
-    fn write_to(&self, file: File) -> io::Result<()> {
-        let mtime = SystemTime::now()
-            .duration_since(UNIX_EPOCH)
-            .map_or(0, |d| d.as_secs());
-        let mut tar = tar::Builder::new(GzEncoder::new(file, Compression::default()));
+    /// Add the manifest, finish the gzip stream, `fsync` and rename the file into place.
+    ///
+    /// Errors: [`Error::Io`] naming the bundle when it cannot be written; what
+    /// [`Output::commit`] refuses (something not ours appeared at the path meanwhile).
+    pub fn finish(mut self) -> Result<Written> {
         let manifest = self.manifest();
-        let files = std::iter::once((MANIFEST, manifest.as_bytes()))
-            .chain(self.entries.iter().map(|e| (e.path.as_str(), &e.data[..])));
-        for (path, data) in files {
-            let mut header = tar::Header::new_gnu();
-            header.set_entry_type(tar::EntryType::Regular);
-            header.set_mode(MODE);
-            header.set_uid(0);
-            header.set_gid(0);
-            header.set_mtime(mtime);
-            header.set_size(data.len() as u64);
-            tar.append_data(&mut header, format!("{}/{path}", self.root), data)?;
-        }
-        let mut file = tar.into_inner()?.finish()?;
-        file.flush()?;
-        file.sync_all()
+        self.put(MANIFEST, manifest.as_bytes())?;
+        let out = self.out.clone();
+        let written = Written {
+            files: self
+                .entries
+                .iter()
+                .filter(|e| e.size > 0 || e.note.is_none())
+                .count(),
+            redacted: self.redacted_count(),
+            truncated: self
+                .entries
+                .iter()
+                .filter(|e| {
+                    e.note
+                        .as_deref()
+                        .is_some_and(|n| n.starts_with("[truncated"))
+                })
+                .count(),
+            left_out: self
+                .entries
+                .iter()
+                .filter(|e| e.note.as_deref().is_some_and(|n| n.starts_with("left out")))
+                .count(),
+        };
+        let mut file = self
+            .tar
+            .into_inner()
+            .and_then(|gz| gz.finish())
+            .map_err(|e| Error::io(&out, e))?;
+        file.flush().map_err(|e| Error::io(&out, e))?;
+        file.commit()?;
+        Ok(written)
     }
 }
 
-/// Create `path` exclusively (fails on any existing entry, symlinks included) with mode 0600.
-fn create_0600(path: &Path) -> io::Result<File> {
-    OpenOptions::new()
-        .write(true)
-        .create_new(true)
-        .mode(MODE)
-        .open(path)
-}
-
-/// A new, exclusively created 0600 file next to `out`, for an atomic replace by rename.
-fn create_temp_beside(out: &Path) -> io::Result<(PathBuf, File)> {
-    let dir = match out.parent() {
-        Some(d) if !d.as_os_str().is_empty() => d,
-        _ => Path::new("."),
-    };
-    let name = out
-        .file_name()
-        .map_or_else(|| "bundle".into(), |n| n.to_string_lossy().into_owned());
-    let pid = std::process::id();
-    let mut last_err = None;
-    for n in 0..100u32 {
-        let tmp = dir.join(format!(".{name}.tmp.{pid}.{n}"));
-        match create_0600(&tmp) {
-            Ok(f) => return Ok((tmp, f)),
-            Err(e) if e.kind() == io::ErrorKind::AlreadyExists => last_err = Some(e),
-            Err(e) => return Err(e),
+/// The longest prefix of `bytes` of at most `cap` bytes that ends at a line end (all `cap`
+/// bytes when no line ends in them, then cut back to a UTF-8 boundary).
+fn cut(bytes: &[u8], cap: u64) -> &[u8] {
+    let cap = (cap as usize).min(bytes.len());
+    let head = &bytes[..cap];
+    match memchr::memrchr(b'\n', head) {
+        Some(i) => &head[..=i],
+        None => {
+            let mut n = cap;
+            while n > 0 && n < bytes.len() && (bytes[n] & 0xC0) == 0x80 {
+                n -= 1;
+            }
+            &bytes[..n]
         }
     }
-    Err(last_err.unwrap_or_else(|| io::Error::other("no free temporary name")))
 }
 
 /// `a/../b//./c` → `a/b/c`: drop empty, `.` and `..` components and any leading `/`; control
@@ -238,6 +461,7 @@ fn sanitize(path: &str) -> String {
 mod tests {
     use super::*;
     use flate2::read::GzDecoder;
+    use std::fs::{self, File};
     use std::io::Read;
     use std::os::unix::fs::PermissionsExt;
 
@@ -248,18 +472,23 @@ mod tests {
         "abc123def456ghi789",
     ];
 
-    fn sample() -> Bundle {
-        let mut b = Bundle::new("clw-diag-report-test");
+    fn sample(out: &Path, force: bool) -> Result<Written> {
+        let mut b = Bundle::create(out, force, "clw-diag-report-test", Limits::default())?;
         b.add_text(
             "logs/app.log",
             "start\nDB_PASSWORD=hunter2-db-pass\nkey AKIAIOSFODNN7EXAMPLE\nuser=alice pid=42\n",
-        );
+        )?;
         b.add_text(
             "../../etc/headers.txt",
             "Authorization: Bearer abc123def456ghi789\ntoken: ghp_aBcDeFgHiJkLmNoPqRsTuVwXyZ0123456789\n",
+        )?;
+        b.add_bytes_unredacted("/plots/rss.png", &[0x89, b'P', b'N', b'G', 0, 1, 2])?;
+        assert_eq!(
+            b.entries(),
+            ["logs/app.log", "etc/headers.txt", "plots/rss.png"]
         );
-        b.add_bytes_unredacted("/plots/rss.png", vec![0x89, b'P', b'N', b'G', 0, 1, 2]);
-        b
+        assert_eq!(b.redacted_count(), 4);
+        b.finish()
     }
 
     /// (path, mode, uid, gid, contents) of every entry.
@@ -287,13 +516,16 @@ mod tests {
     fn round_trip() {
         let dir = tempfile::tempdir().unwrap();
         let out = dir.path().join("report.tar.gz");
-        let b = sample();
+        let w = sample(&out, false).unwrap();
         assert_eq!(
-            b.entries(),
-            ["logs/app.log", "etc/headers.txt", "plots/rss.png"]
+            w,
+            Written {
+                files: 3,
+                redacted: 4,
+                truncated: 0,
+                left_out: 0
+            }
         );
-        assert_eq!(b.redacted_count(), 4);
-        b.write(&out, false).unwrap();
         assert_eq!(disk_mode(&out), 0o600);
 
         let entries = read_back(&out);
@@ -301,26 +533,26 @@ mod tests {
         assert_eq!(
             names,
             [
-                "clw-diag-report-test/MANIFEST.txt",
                 "clw-diag-report-test/logs/app.log",
                 "clw-diag-report-test/etc/headers.txt",
                 "clw-diag-report-test/plots/rss.png",
+                "clw-diag-report-test/MANIFEST.txt",
             ]
         );
         for (name, mode, uid, gid, _) in &entries {
             assert_eq!((*mode & 0o7777, *uid, *gid), (0o600, 0, 0), "{name}");
         }
-        let log = String::from_utf8(entries[1].4.clone()).unwrap();
+        let log = String::from_utf8(entries[0].4.clone()).unwrap();
         assert_eq!(
             log,
             "start\nDB_PASSWORD=[REDACTED]\nkey [REDACTED]\nuser=alice pid=42\n"
         );
-        assert_eq!(entries[3].4, [0x89, b'P', b'N', b'G', 0, 1, 2]);
-        let manifest = String::from_utf8(entries[0].4.clone()).unwrap();
+        assert_eq!(entries[2].4, [0x89, b'P', b'N', b'G', 0, 1, 2]);
+        let manifest = String::from_utf8(entries[3].4.clone()).unwrap();
         assert!(manifest.contains("secrets redacted: 4"), "{manifest}");
         for (path, size, redacted) in [
-            ("logs/app.log", entries[1].4.len(), "2"),
-            ("etc/headers.txt", entries[2].4.len(), "2"),
+            ("logs/app.log", entries[0].4.len(), "2"),
+            ("etc/headers.txt", entries[1].4.len(), "2"),
             ("plots/rss.png", 7, "-"),
         ] {
             let line = format!("{size:>12}  {redacted:>8}  {path}\n");
@@ -332,7 +564,7 @@ mod tests {
     fn no_planted_secret_in_the_archive() {
         let dir = tempfile::tempdir().unwrap();
         let out = dir.path().join("b.tar.gz");
-        sample().write(&out, false).unwrap();
+        sample(&out, false).unwrap();
         let mut raw = Vec::new();
         GzDecoder::new(File::open(&out).unwrap())
             .read_to_end(&mut raw)
@@ -349,36 +581,34 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         let out = dir.path().join("exists.tar.gz");
         fs::write(&out, "precious").unwrap();
-        let err = sample().write(&out, false).unwrap_err();
+        let err = sample(&out, false).unwrap_err();
         let msg = err.to_string();
         assert!(matches!(err, Error::Usage(_)), "{err:?}");
         assert_eq!(
             msg,
             format!("{}: exists; pass --force to replace it", out.display())
         );
-        assert!(!msg.contains('\n'));
         assert_eq!(fs::read_to_string(&out).unwrap(), "precious");
     }
 
     #[test]
-    fn does_not_follow_a_symlink() {
+    fn a_symlink_is_refused_even_with_force() {
         let dir = tempfile::tempdir().unwrap();
         let target = dir.path().join("target");
         fs::write(&target, "victim").unwrap();
         let link = dir.path().join("link.tar.gz");
         std::os::unix::fs::symlink(&target, &link).unwrap();
-        let err = sample().write(&link, false).unwrap_err();
-        assert!(matches!(err, Error::Usage(_)), "{err:?}");
+        for force in [false, true] {
+            let err = sample(&link, force).unwrap_err();
+            assert!(matches!(err, Error::NotSupported { .. }), "{err:?}");
+            assert!(err.to_string().contains("symbolic link"), "{err}");
+        }
         assert_eq!(fs::read_to_string(&target).unwrap(), "victim");
-
-        // With force the link itself is replaced; the file it pointed to is untouched.
-        sample().write(&link, true).unwrap();
-        assert_eq!(fs::read_to_string(&target).unwrap(), "victim");
-        assert!(!fs::symlink_metadata(&link)
+        assert!(fs::symlink_metadata(&link)
             .unwrap()
             .file_type()
             .is_symlink());
-        assert_eq!(read_back(&link).len(), 4);
+        assert_eq!(fs::read_dir(dir.path()).unwrap().count(), 2);
     }
 
     #[test]
@@ -387,7 +617,7 @@ mod tests {
         let out = dir.path().join("old.tar.gz");
         fs::write(&out, "old contents").unwrap();
         fs::set_permissions(&out, fs::Permissions::from_mode(0o644)).unwrap();
-        sample().write(&out, true).unwrap();
+        sample(&out, true).unwrap();
         assert_eq!(disk_mode(&out), 0o600);
         assert_eq!(read_back(&out).len(), 4);
         // No temporary file is left behind.
@@ -404,7 +634,7 @@ mod tests {
         let under_file = file.join("out.tar.gz");
         for force in [false, true] {
             for out in [&missing, &under_file] {
-                let err = sample().write(out, force).unwrap_err();
+                let err = sample(out, force).unwrap_err();
                 assert!(!matches!(err, Error::Usage(_)), "{err:?}");
                 assert!(err.to_string().contains("out.tar.gz"), "{err}");
             }
@@ -413,11 +643,67 @@ mod tests {
         let ro = dir.path().join("ro");
         fs::create_dir(&ro).unwrap();
         fs::set_permissions(&ro, fs::Permissions::from_mode(0o500)).unwrap();
-        let res = sample().write(&ro.join("x.tar.gz"), false);
+        let res = sample(&ro.join("x.tar.gz"), false);
         if unsafe { libc::geteuid() } != 0 {
             assert!(res.unwrap_err().is_permission());
         }
         fs::set_permissions(&ro, fs::Permissions::from_mode(0o700)).unwrap();
+    }
+
+    #[test]
+    fn entries_and_the_whole_are_bounded_with_a_note() {
+        let dir = tempfile::tempdir().unwrap();
+        let out = dir.path().join("b.tar.gz");
+        let src = dir.path().join("big.txt");
+        let line = "0123456789abcdef0123456789abcdef0123456789abcdef012345678\n"; // 58 bytes
+        fs::write(&src, line.repeat(100)).unwrap();
+        let limits = Limits {
+            entry_max: 1000,
+            total_max: 2500,
+        };
+        let mut b = Bundle::create(&out, false, "r", limits).unwrap();
+        b.add_file("one", &src).unwrap();
+        b.add_text("two", &line.repeat(100)).unwrap();
+        b.add_text("three", &line.repeat(100)).unwrap();
+        // What is left of the whole: cut to it, then nothing more.
+        b.add_text("four", &format!("{}\n", "x".repeat(100)))
+            .unwrap();
+        b.add_text("five", "small\n").unwrap();
+        b.add_file("missing", &dir.path().join("nope")).unwrap();
+        let w = b.finish().unwrap();
+        assert_eq!((w.files, w.truncated, w.left_out), (4, 4, 2), "{w:?}");
+        let e = read_back(&out);
+        let one = String::from_utf8(e[0].4.clone()).unwrap();
+        // 17 whole lines (986 bytes) fit in 1000; then the note.
+        assert!(
+            one.ends_with("abcdef012345678\n[truncated at 986 bytes of 5800]\n"),
+            "{one}"
+        );
+        assert_eq!(one.len(), 986 + "[truncated at 986 bytes of 5800]\n".len());
+        let stored: usize = e[..4].iter().map(|x| x.4.len()).sum();
+        assert!(stored <= 2500 + 4 * 40, "{stored}");
+        let four = String::from_utf8(e[3].4.clone()).unwrap();
+        assert!(
+            four.starts_with("xxx") && four.contains("[truncated at "),
+            "{four}"
+        );
+        let manifest = String::from_utf8(e.last().unwrap().4.clone()).unwrap();
+        assert!(
+            manifest.contains("five  (left out: the bundle reached its bound of 2500 bytes"),
+            "{manifest}"
+        );
+        assert!(manifest.contains("missing  (left out: "), "{manifest}");
+        assert!(
+            manifest.contains("one  ([truncated at 986 bytes of 5800])"),
+            "{manifest}"
+        );
+    }
+
+    #[test]
+    fn cuts_end_at_a_line_or_a_character() {
+        assert_eq!(cut(b"ab\ncd\nef", 7), b"ab\ncd\n");
+        assert_eq!(cut(b"abcdef", 4), b"abcd");
+        assert_eq!(cut("aé".as_bytes(), 2), b"a");
     }
 
     #[test]
@@ -426,12 +712,14 @@ mod tests {
         assert_eq!(sanitize("a/../../b//./c"), "a/b/c");
         assert_eq!(sanitize(".."), "");
         assert_eq!(sanitize("a\nb"), "a_b");
-        let mut b = Bundle::new("../..");
-        b.add_text("..", "x");
-        b.add_text("MANIFEST.txt", "mine");
-        b.add_text("dup", "first");
-        b.add_text("dup", "second");
-        assert_eq!(b.entries(), ["unnamed", "_MANIFEST.txt", "dup"]);
+        let dir = tempfile::tempdir().unwrap();
+        let mut b =
+            Bundle::create(&dir.path().join("x"), false, "../..", Limits::default()).unwrap();
+        b.add_text("..", "x").unwrap();
+        b.add_text("MANIFEST.txt", "mine").unwrap();
+        b.add_text("dup", "first").unwrap();
+        b.add_text("dup", "second").unwrap();
+        assert_eq!(b.entries(), ["unnamed", "_MANIFEST.txt", "dup", "dup.2"]);
         assert_eq!(b.root, "report");
     }
 }

@@ -229,9 +229,9 @@ pub struct Report {
     pub sections: Vec<Section>,
     /// The verdict, the findings and the next steps.
     pub summary: Summary,
-    /// Raw inputs for `--bundle`: (path in the bundle, text).
+    /// Raw inputs for `--bundle`: (path in the bundle, text or a file to read then).
     #[serde(skip)]
-    pub raw: Vec<(String, String)>,
+    pub raw: Vec<(String, super::bundle::Content)>,
 }
 
 impl Report {

@@ -1,23 +1,22 @@
 //! The core files section (`backtrace`): cores newer than `--since` in `--cores DIR`, newest
 //! first, at most ten, each with its crash signature and crashing thread.
 
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
-use super::{slug, Facts, Outcome};
+use super::{confined, slug, Facts, Outcome};
 use crate::render::{self, Style};
+use crate::report::bundle::Content;
 use crate::report::model::{FindingKind, Options, SectionData, SectionId, Status};
 
 /// Cores read at most.
 const MAX_CORES: usize = 10;
 
-/// Whether `p` starts like an ELF core file (`e_type` ET_CORE).
-fn is_core(p: &Path) -> bool {
+/// Whether `f` starts like an ELF core file (`e_type` ET_CORE).
+fn is_core(mut f: &std::fs::File) -> bool {
     use std::io::Read;
     let mut h = [0u8; 18];
-    std::fs::File::open(p)
-        .and_then(|mut f| f.read_exact(&mut h))
-        .is_ok()
+    f.read_exact(&mut h).is_ok()
         && &h[..4] == b"\x7fELF"
         && match h[5] {
             1 => u16::from_le_bytes([h[16], h[17]]) == 4,
@@ -26,8 +25,10 @@ fn is_core(p: &Path) -> bool {
         }
 }
 
-/// Core files modified at or after `since` in `dirs`, newest first, and the directories that
-/// could not be read.
+/// Core files modified at or after `since` in `dirs`, newest first, and the notes: directories
+/// that could not be read, and symlinks that lead out of their directory (skipped, see
+/// [`confined`]). Directories and special files are passed over without a word (a core
+/// directory such as `/tmp` holds many).
 fn find_cores(dirs: &[PathBuf], since: SystemTime) -> (Vec<PathBuf>, Vec<String>) {
     let mut found: Vec<(SystemTime, PathBuf)> = Vec::new();
     let mut notes = Vec::new();
@@ -40,14 +41,24 @@ fn find_cores(dirs: &[PathBuf], since: SystemTime) -> (Vec<PathBuf>, Vec<String>
             }
         };
         for e in rd.flatten() {
-            let p = e.path();
-            let Ok(m) = e.metadata() else { continue };
-            if !m.is_file() {
+            let Ok(t) = e.file_type() else { continue };
+            if !(t.is_file() || t.is_symlink()) {
                 continue;
             }
-            let Ok(mtime) = m.modified() else { continue };
-            if mtime >= since && is_core(&p) {
-                found.push((mtime, p));
+            let c = match confined::open_in(&e.path(), d) {
+                Ok(c) => c,
+                Err(note) => {
+                    if t.is_symlink() && note.contains("outside") {
+                        notes.push(note);
+                    }
+                    continue;
+                }
+            };
+            let Ok(mtime) = c.file.metadata().and_then(|m| m.modified()) else {
+                continue;
+            };
+            if mtime >= since && is_core(&c.file) {
+                found.push((mtime, c.path));
             }
         }
     }
@@ -101,7 +112,7 @@ pub fn cores(o: &Options) -> Outcome {
                 );
                 facts.raw.push((
                     format!("backtraces/{}.txt", slug(p)),
-                    String::from_utf8_lossy(&out).into_owned(),
+                    Content::Text(String::from_utf8_lossy(&out).into_owned()),
                 ));
                 data.push(bt);
             }

@@ -5,6 +5,7 @@ use std::path::Path;
 
 use super::{Facts, Outcome};
 use crate::analysis::pressure::PressureState;
+use crate::report::bundle::Content;
 use crate::report::model::{FindingKind, Options, SectionData, SectionId};
 
 /// Host memory, PSI and the limited cgroups, with pressure states.
@@ -65,8 +66,8 @@ pub fn snapshot(o: &Options) -> Outcome {
     Outcome::ok(SectionData::Snapshot(Box::new(s)), facts)
 }
 
-/// The readable `memory.*` files of a cgroup directory, for the bundle.
-fn cgroup_files(dir: &Path, rel: &str) -> Vec<(String, String)> {
+/// The `memory.*` files of a cgroup directory, for the bundle (read only when one is written).
+fn cgroup_files(dir: &Path, rel: &str) -> Vec<(String, Content)> {
     let mut out = Vec::new();
     let Ok(rd) = std::fs::read_dir(dir) else {
         return out;
@@ -75,20 +76,24 @@ fn cgroup_files(dir: &Path, rel: &str) -> Vec<(String, String)> {
         .flatten()
         .filter_map(|e| e.file_name().into_string().ok())
         .filter(|n| n.starts_with("memory.") || n == "cgroup.procs")
+        // Write-only control files (v1 `memory.force_empty`) have nothing to read.
+        .filter(|n| {
+            use std::os::unix::fs::PermissionsExt;
+            std::fs::metadata(dir.join(n)).is_ok_and(|m| m.permissions().mode() & 0o444 != 0)
+        })
         .collect();
     names.sort();
+    let slug = rel.trim_start_matches('/').replace('/', "_");
+    let slug = if slug.is_empty() { "root".into() } else { slug };
     for n in names {
-        if let Ok(t) = std::fs::read_to_string(dir.join(&n)) {
-            let slug = rel.trim_start_matches('/').replace('/', "_");
-            let slug = if slug.is_empty() { "root".into() } else { slug };
-            out.push((format!("cgroups/{slug}/{n}"), t));
-        }
+        out.push((format!("cgroups/{slug}/{n}"), Content::File(dir.join(&n))));
     }
     out
 }
 
 /// Who the kernel would kill next; the top five candidates (the bundle has the top three's
-/// `status`, `smaps_rollup` and `smaps`).
+/// `status`, `smaps_rollup` and `smaps`, read only when a bundle is written, and then at most
+/// its per-entry bound of each: a `smaps` of 200k mappings is 147 MB).
 pub fn oom_rank(o: &Options) -> Outcome {
     use crate::analysis::oom;
     let mut r = match oom::rank(&oom::Options {
@@ -113,9 +118,10 @@ pub fn oom_rank(o: &Options) -> Outcome {
     for c in r.candidates.iter().take(3) {
         let dir = o.proc_root.join(c.pid.to_string());
         for f in ["status", "smaps_rollup", "smaps"] {
-            if let Ok(t) = std::fs::read_to_string(dir.join(f)) {
-                facts.raw.push((format!("processes/{}/{f}", c.pid), t));
-            }
+            facts.raw.push((
+                format!("processes/{}/{f}", c.pid),
+                Content::File(dir.join(f)),
+            ));
         }
     }
     let hidden = r.candidates.len().saturating_sub(5);

@@ -4,8 +4,9 @@
 
 use std::path::{Path, PathBuf};
 
-use super::{slug, Facts, Outcome};
+use super::{confined, slug, Facts, Outcome};
 use crate::render;
+use crate::report::bundle::Content;
 use crate::report::model::{Finding, FindingKind, Options, SectionData, SectionId, Status};
 use crate::triage::event::{Cause, Event, Kind};
 
@@ -101,9 +102,10 @@ fn triage_facts(rep: &crate::triage::Report, section: SectionId, facts: &mut Fac
         facts.findings.extend(finding(e, section));
     }
     if !excerpt.is_empty() {
-        facts
-            .raw
-            .push((format!("logs/{}-evidence.log", section.as_str()), excerpt));
+        facts.raw.push((
+            format!("logs/{}-evidence.log", section.as_str()),
+            Content::Text(excerpt),
+        ));
     }
 }
 
@@ -127,18 +129,31 @@ pub fn kernel_log(o: &Options) -> Outcome {
     Outcome::ok(SectionData::Triage(Box::new(rep)), facts)
 }
 
-/// Files matching a glob whose wildcards (`*`, `?`) are in the last component only.
+/// Files matching a glob whose wildcards (`*`, `?`) are in the last component only (regular
+/// files, symlinks followed).
 pub fn expand_glob(pattern: &str) -> Vec<PathBuf> {
+    glob_entries(pattern)
+        .map(|(_, v)| v.into_iter().filter(|p| p.is_file()).collect())
+        .unwrap_or_default()
+}
+
+/// The directory of a glob and the names in it that match (whatever they are: symlinks and
+/// special files included, directories left out), sorted; `None` when the directory cannot be
+/// listed.
+fn glob_entries(pattern: &str) -> Option<(PathBuf, Vec<PathBuf>)> {
     let p = Path::new(pattern);
-    let (Some(dir), Some(name)) = (p.parent(), p.file_name().and_then(|n| n.to_str())) else {
-        return Vec::new();
+    let (dir, name) = (p.parent()?, p.file_name()?.to_str()?);
+    let dir = if dir.as_os_str().is_empty() {
+        Path::new(".")
+    } else {
+        dir
     };
     if !name.contains(['*', '?']) {
-        return if p.is_file() {
-            vec![p.to_path_buf()]
-        } else {
-            Vec::new()
-        };
+        let found = std::fs::symlink_metadata(p).is_ok_and(|m| !m.is_dir());
+        return Some((
+            dir.to_path_buf(),
+            found.then(|| p.to_path_buf()).into_iter().collect(),
+        ));
     }
     let mut re = String::from("^");
     for ch in name.chars() {
@@ -149,29 +164,41 @@ pub fn expand_glob(pattern: &str) -> Vec<PathBuf> {
         }
     }
     re.push('$');
-    let Ok(re) = regex::Regex::new(&re) else {
-        return Vec::new();
-    };
-    let dir = if dir.as_os_str().is_empty() {
-        Path::new(".")
-    } else {
-        dir
-    };
-    let Ok(rd) = std::fs::read_dir(dir) else {
-        return Vec::new();
-    };
+    let re = regex::Regex::new(&re).ok()?;
+    let rd = std::fs::read_dir(dir).ok()?;
     let mut out: Vec<PathBuf> = rd
         .flatten()
         .filter(|e| e.file_name().to_str().is_some_and(|n| re.is_match(n)))
+        .filter(|e| e.file_type().is_ok_and(|t| !t.is_dir()))
         .map(|e| e.path())
-        .filter(|p| p.is_file())
         .collect();
     out.sort();
-    out
+    Some((dir.to_path_buf(), out))
+}
+
+/// Lines of a log's tail kept for the bundle, and the bytes read back from its end at most.
+const TAIL_LINES: usize = 500;
+const TAIL_BYTES: u64 = 1 << 20;
+
+/// The last [`TAIL_LINES`] lines of `f` (of `len` bytes), read from at most the last
+/// [`TAIL_BYTES`] (a first line cut by that is dropped).
+fn tail(f: &mut std::fs::File, len: u64) -> std::io::Result<String> {
+    use std::io::{Read, Seek, SeekFrom};
+    let from = len.saturating_sub(TAIL_BYTES);
+    f.seek(SeekFrom::Start(from))?;
+    let mut bytes = Vec::new();
+    f.take(TAIL_BYTES).read_to_end(&mut bytes)?;
+    let text = String::from_utf8_lossy(&bytes);
+    let mut lines: Vec<&str> = text.lines().collect();
+    if from > 0 && !lines.is_empty() {
+        lines.remove(0);
+    }
+    Ok(lines[lines.len().saturating_sub(TAIL_LINES)..].join("\n"))
 }
 
 /// The same in the worker logs (`--worker-logs`) and `--logs GLOB` files, with each log's last
-/// 500 lines for the bundle.
+/// 500 lines for the bundle. A match is read only when it resolves inside its glob's directory
+/// and is a regular file ([`confined::open_in`]); others are skipped and named in the notes.
 pub fn worker_logs(o: &Options) -> Outcome {
     use crate::triage::{triage, Input, Request};
     let mut globs: Vec<String> = Vec::new();
@@ -182,23 +209,40 @@ pub fn worker_logs(o: &Options) -> Outcome {
     if globs.is_empty() {
         return Outcome::empty("no logs asked for (--worker-logs, --logs GLOB)".into());
     }
-    let files: Vec<PathBuf> = globs.iter().flat_map(|g| expand_glob(g)).collect();
+    // Each match opened inside its glob's directory, or skipped with a note (a symlink out
+    // of it, a FIFO, a device).
+    let mut skipped = Vec::new();
+    let mut files = Vec::new();
+    for g in &globs {
+        let Some((dir, entries)) = glob_entries(g) else {
+            continue;
+        };
+        for e in entries {
+            match confined::open_in(&e, &dir) {
+                Ok(c) => files.push(c),
+                Err(note) => skipped.push(note),
+            }
+        }
+    }
     if files.is_empty() {
-        return Outcome::empty(format!("no files match {}", globs.join(", ")));
+        let mut out = Outcome::empty(format!("no files match {}", globs.join(", ")));
+        out.notes.extend(skipped);
+        return out;
     }
     let rep = triage(&Request {
-        inputs: files.iter().cloned().map(Input::File).collect(),
+        inputs: files.iter().map(|c| Input::File(c.path.clone())).collect(),
         since_us: Some(o.since_us),
     });
     let mut facts = Facts::default();
     triage_facts(&rep, SectionId::WorkerLogs, &mut facts);
-    let notes: Vec<String> = rep.inputs.iter().filter_map(|i| i.error.clone()).collect();
-    for f in &files {
-        if let Ok(bytes) = std::fs::read(f) {
-            let text = String::from_utf8_lossy(&bytes);
-            let lines: Vec<&str> = text.lines().collect();
-            let tail = lines[lines.len().saturating_sub(500)..].join("\n");
-            facts.raw.push((format!("logs/{}.tail", slug(f)), tail));
+    let mut notes: Vec<String> = rep.inputs.iter().filter_map(|i| i.error.clone()).collect();
+    notes.extend(skipped);
+    for c in &mut files {
+        // From the descriptor checked above, not the path again.
+        if let Ok(t) = tail(&mut c.file, c.len) {
+            facts
+                .raw
+                .push((format!("logs/{}.tail", slug(&c.path)), Content::Text(t)));
         }
     }
     let all_failed = rep.inputs.iter().all(|i| i.error.is_some() && i.lines == 0);

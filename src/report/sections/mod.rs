@@ -3,6 +3,7 @@
 //! the summary, and the raw inputs for the bundle. A section that cannot read its input says
 //! so in its notes; it never takes the report down (see `report::run`).
 
+pub mod confined;
 mod cores;
 mod host;
 mod logs;
@@ -13,6 +14,7 @@ pub use host::{oom_rank, snapshot};
 pub use logs::{expand_glob, kernel_log, worker_logs};
 pub use traces::traces;
 
+use super::bundle::Content;
 use super::model::{Finding, FindingKind, SectionData, SectionId, Status};
 
 /// What a section found, for the summary and the bundle.
@@ -22,8 +24,8 @@ pub struct Facts {
     pub findings: Vec<Finding>,
     /// Suggestions for the summary's next steps.
     pub next_steps: Vec<String>,
-    /// (path in the bundle, text).
-    pub raw: Vec<(String, String)>,
+    /// (path in the bundle, its content: text, or a file read only when a bundle is written).
+    pub raw: Vec<(String, Content)>,
 }
 
 impl Facts {
