@@ -3,17 +3,28 @@
 //! cgroup target per sample, and the OOM-kill counter it watches (`oom_kill` of v2
 //! `memory.events` or v1 `memory.oom_control`, Linux 4.13+; Documentation/admin-guide/cgroup-v2.rst
 //! and cgroup-v1/memory.rst).
+//!
+//! A recorder killed by SIGKILL (the OOM killer takes it first, by design: its `oom_score_adj`
+//! is 1000) cannot remove its cgroup. So the cgroup's name says who owns it,
+//! `clw-record-<pid>-<start>` with the owner's start time (`/proc/PID/stat` field 22, clock
+//! ticks after boot, so a reused pid is not taken for the owner), and every `record` start
+//! looks for such cgroups whose owner is gone ([`reap_stale`]): the tasks still in one are the
+//! remains of a killed recording (the command's descendants; the command itself dies with the
+//! recorder by `PR_SET_PDEATHSIG`), so they are killed with SIGKILL and the cgroup removed, with
+//! one note each.
 
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::time::Duration;
 
 use crate::error::{Error, Result};
 use crate::sample::cgroup::{CgroupVersion, MemoryHierarchy};
 use crate::sample::files;
+use crate::sample::pidfiles::PidFiles;
 use crate::trace::Sample;
 
-/// A memory cgroup created for a command, removed on drop (retried for 5 s while the kernel
-/// finishes tearing down the command's last task).
+/// A memory cgroup created for a command, removed on drop: what still runs in it (the
+/// command's descendants) is SIGKILLed, and the removal retried for 5 s while the kernel
+/// finishes tearing down the last task.
 pub struct OwnedCgroup {
     /// Its directory under the hierarchy's mount.
     pub dir: PathBuf,
@@ -23,6 +34,8 @@ pub struct OwnedCgroup {
 
 impl Drop for OwnedCgroup {
     fn drop(&mut self) {
+        // What the command left running in it (its own children) goes with it.
+        kill_tasks(&self.dir);
         for _ in 0..50 {
             if std::fs::remove_dir(&self.dir).is_ok() {
                 return;
@@ -40,12 +53,159 @@ fn limit_file(v: CgroupVersion) -> &'static str {
     }
 }
 
-/// Create `clw-record-PID` under the hierarchy's root with a hard limit of `limit` bytes.
+/// The prefix of the cgroups `record` creates.
+const PREFIX: &str = "clw-record-";
+
+/// `(pid, start time in clock ticks)` of a process, from `/proc/PID/stat`.
+fn identity(pid: i32) -> Option<(i32, u64)> {
+    PidFiles::new(Path::new("/proc"), false)
+        .stat(pid)
+        .ok()
+        .map(|s| (pid, s.starttime_ticks))
+}
+
+/// The owner a `clw-record-…` name records: `(pid, Some(start))`, or `(pid, None)` for the
+/// names of earlier versions (`clw-record-<pid>`).
+fn owner_of(name: &str) -> Option<(i32, Option<u64>)> {
+    let rest = name.strip_prefix(PREFIX)?;
+    match rest.split_once('-') {
+        Some((pid, start)) => Some((pid.parse().ok()?, Some(start.parse().ok()?))),
+        None => Some((rest.parse().ok()?, None)),
+    }
+}
+
+/// Whether the recorder that owns a cgroup of this name still runs: its pid is alive with the
+/// start time in the name (for a name without one, a live process called `clw-diag`).
+fn owner_alive(name: &str) -> bool {
+    let Some((pid, start)) = owner_of(name) else {
+        return true; // not ours to judge
+    };
+    match start {
+        Some(t) => identity(pid).is_some_and(|(_, now)| now == t),
+        None => std::fs::read_to_string(format!("/proc/{pid}/comm"))
+            .is_ok_and(|c| c.trim_end().starts_with("clw-diag")),
+    }
+}
+
+/// Whether `dir` is on a cgroup file system (v1 or v2), not a copied tree given as
+/// `--cgroup-root`: the pids a copy lists are not processes to kill.
+fn on_cgroupfs(dir: &Path) -> bool {
+    const CGROUP_SUPER_MAGIC: i64 = 0x27e0eb;
+    const CGROUP2_SUPER_MAGIC: i64 = 0x63677270;
+    let Ok(c) = std::ffi::CString::new(dir.as_os_str().as_encoded_bytes()) else {
+        return false;
+    };
+    // SAFETY: statfs with a NUL-terminated path and a zeroed out-struct.
+    let mut st: libc::statfs = unsafe { std::mem::zeroed() };
+    if unsafe { libc::statfs(c.as_ptr(), &mut st) } != 0 {
+        return false;
+    }
+    matches!(st.f_type as i64, CGROUP_SUPER_MAGIC | CGROUP2_SUPER_MAGIC)
+}
+
+/// Empty and remove the `clw-record-…` cgroups under the hierarchy's root whose recorder is
+/// gone (killed before it could remove them): their tasks are SIGKILLed (v2 `cgroup.kill`
+/// where the kernel has it, else each pid of `cgroup.procs`), then the directory is removed.
+/// One note per cgroup, saying what was done or why it could not be. Nothing is done on a
+/// tree that is not a mounted cgroup file system.
+pub fn reap_stale(h: &MemoryHierarchy) -> Vec<String> {
+    let mut notes = Vec::new();
+    if !on_cgroupfs(&h.mount) {
+        return notes;
+    }
+    let Ok(rd) = std::fs::read_dir(&h.mount) else {
+        return notes;
+    };
+    for e in rd.flatten() {
+        let Some(name) = e.file_name().to_str().map(str::to_string) else {
+            continue;
+        };
+        if owner_of(&name).is_none() || owner_alive(&name) {
+            continue;
+        }
+        let dir = e.path();
+        let killed = kill_tasks(&dir);
+        let removed = (0..50).any(|_| {
+            let ok = std::fs::remove_dir(&dir).is_ok();
+            if !ok {
+                std::thread::sleep(Duration::from_millis(40));
+            }
+            ok
+        });
+        notes.push(if removed {
+            format!(
+                "removed the memory cgroup {name} left by a recorder that was killed{}",
+                if killed.is_empty() {
+                    String::new()
+                } else {
+                    format!(
+                        ", and killed what was still running in it (pid {})",
+                        killed
+                            .iter()
+                            .map(|p| p.to_string())
+                            .collect::<Vec<_>>()
+                            .join(", ")
+                    )
+                }
+            )
+        } else {
+            format!(
+                "the memory cgroup {name} was left by a recorder that was killed and could not \
+                 be removed ({} still in it)",
+                dir.join("cgroup.procs").display()
+            )
+        });
+    }
+    notes
+}
+
+/// SIGKILL every task of the cgroup `dir` and wait (up to 2 s) for it to be empty; the pids
+/// killed.
+fn kill_tasks(dir: &Path) -> Vec<i32> {
+    let procs = dir.join("cgroup.procs");
+    let read = || -> Vec<i32> {
+        std::fs::read_to_string(&procs)
+            .unwrap_or_default()
+            .lines()
+            .filter_map(|l| l.trim().parse().ok())
+            .collect()
+    };
+    let pids = read();
+    if pids.is_empty() {
+        return pids;
+    }
+    if std::fs::write(dir.join("cgroup.kill"), "1").is_err() {
+        for &p in &pids {
+            // SAFETY: kill(2) of a pid listed in the cgroup's own cgroup.procs.
+            unsafe { libc::kill(p, libc::SIGKILL) };
+        }
+    }
+    for _ in 0..50 {
+        let left = read();
+        if left.is_empty() {
+            break;
+        }
+        // Tasks forked after the listing.
+        for &p in &left {
+            // SAFETY: as above.
+            unsafe { libc::kill(p, libc::SIGKILL) };
+        }
+        std::thread::sleep(Duration::from_millis(40));
+    }
+    pids
+}
+
+/// Create `clw-record-PID-START` (this recorder's pid and start time) under the hierarchy's
+/// root with a hard limit of `limit` bytes.
 ///
 /// Errors: [`Error::PermissionDenied`] without root (or a delegated cgroup), [`Error::Io`] when
 /// the directory or its limit cannot be written.
 pub fn create(h: &MemoryHierarchy, limit: u64) -> Result<OwnedCgroup> {
-    let name = format!("clw-record-{}", std::process::id());
+    let me = std::process::id() as i32;
+    let name = match identity(me) {
+        Some((pid, start)) => format!("{PREFIX}{pid}-{start}"),
+        None => format!("{PREFIX}{me}"),
+    };
     let dir = h.mount.join(&name);
     if h.version == CgroupVersion::V2 {
         // The memory controller must be enabled for the root's children.
@@ -146,6 +306,22 @@ mod tests {
             Some(2)
         );
         assert_eq!(parse_oom_kill("oom_kill_disable 0\nunder_oom 0\n"), None);
+    }
+
+    #[test]
+    fn owners_are_read_from_the_name() {
+        assert_eq!(owner_of("clw-record-42-123456"), Some((42, Some(123456))));
+        assert_eq!(owner_of("clw-record-42"), Some((42, None)));
+        assert_eq!(owner_of("clw-record-x"), None);
+        assert_eq!(owner_of("kubepods"), None);
+        let (me, start) = identity(std::process::id() as i32).unwrap();
+        assert!(owner_alive(&format!("clw-record-{me}-{start}")));
+        assert!(
+            !owner_alive(&format!("clw-record-{me}-{}", start + 1)),
+            "a reused pid"
+        );
+        assert!(!owner_alive(&format!("clw-record-{}-1", i32::MAX)));
+        assert!(!on_cgroupfs(Path::new("/tmp")));
     }
 
     #[test]

@@ -16,7 +16,7 @@ use super::target::{self, Ready};
 use super::{Options, Summary, Target};
 use crate::error::Result;
 use crate::sample::cgroup::MemoryHierarchy;
-use crate::sample::pidfiles::PidFiles;
+use crate::sample::pidfiles::{Miss, PidFiles};
 use crate::trace::write::TraceWriter;
 use crate::trace::{Event, Header, Sample};
 
@@ -107,6 +107,8 @@ pub struct Recorder<'a> {
     oom_kills: u64,
     exit: (Option<i32>, Option<i32>),
     notes: Vec<String>,
+    /// Whether the note that `smaps_rollup` is denied was given (it is given once).
+    pss_denied: bool,
 }
 
 impl<'a> Recorder<'a> {
@@ -122,7 +124,12 @@ impl<'a> Recorder<'a> {
             }
         }
         let hierarchy = MemoryHierarchy::detect(&o.cgroup_root).ok();
+        // What killed recorders left behind: their cgroups and what still runs in them.
+        if let Some(h) = &hierarchy {
+            notes.extend(cgroup::reap_stale(h));
+        }
         let mut files = PidFiles::new(&o.proc_root, true);
+        let mut pss_denied = false;
         let ready = target::prepare(
             &o.target,
             &o.proc_root,
@@ -144,7 +151,10 @@ impl<'a> Recorder<'a> {
                 };
                 let t0 = Instant::now();
                 for q in &pids {
-                    let _ = files.rollup(*q);
+                    if files.rollup(*q) == Err(Miss::Denied) && !pss_denied {
+                        pss_denied = true;
+                        notes.push(pss_denied_note(&o.proc_root, *q));
+                    }
                 }
                 pss_every(
                     t0.elapsed().as_secs_f64(),
@@ -170,7 +180,10 @@ impl<'a> Recorder<'a> {
                 .ok()
                 .map(|h| h.total_bytes),
             started_at: Some(crate::base::time::now_rfc3339()),
-            metrics: metrics(&o.target, ready.sampled_cgroup.is_some()),
+            metrics: metrics(&o.target, ready.sampled_cgroup.is_some())
+                .into_iter()
+                .filter(|m| !(pss_denied && matches!(m.as_str(), "pss_bytes" | "uss_bytes")))
+                .collect(),
             pss_every: Some(every),
             recorder: Some(format!("clw-diag {}", env!("CARGO_PKG_VERSION"))),
         };
@@ -202,6 +215,7 @@ impl<'a> Recorder<'a> {
             oom_kills: 0,
             exit: (None, None),
             notes,
+            pss_denied,
         })
     }
 
@@ -259,7 +273,12 @@ impl<'a> Recorder<'a> {
             // the target's PSS: leave it out.
             let mut sum = Some((0u64, 0u64));
             for &q in &alive {
-                sum = match (sum, self.files.rollup(q)) {
+                let r = self.files.rollup(q);
+                if r == Err(Miss::Denied) && !self.pss_denied {
+                    self.pss_denied = true;
+                    self.notes.push(pss_denied_note(&self.o.proc_root, q));
+                }
+                sum = match (sum, r) {
                     (Some((a, b)), Ok(Some(r))) => Some((a + r.pss_bytes, b + r.uss_bytes)),
                     _ => None,
                 };
@@ -457,6 +476,18 @@ fn metrics(target: &Target, sampled_cgroup: bool) -> Vec<String> {
         m.extend(["usage_bytes".into(), "working_set_bytes".into()]);
     }
     m
+}
+
+/// Why PSS and USS are absent from the trace: `smaps_rollup` of `pid` is denied.
+fn pss_denied_note(proc_root: &Path, pid: i32) -> String {
+    format!(
+        "PSS and USS are not recorded (absent in the trace, not 0): {}: permission denied{}",
+        proc_root
+            .join(pid.to_string())
+            .join("smaps_rollup")
+            .display(),
+        crate::error::PTRACE_HINT
+    )
 }
 
 fn read_trimmed(path: &str) -> Option<String> {

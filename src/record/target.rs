@@ -127,35 +127,55 @@ pub fn prepare(
 }
 
 /// Start `argv`, inside `cg` when given (the child writes itself into `cgroup.procs` before
-/// exec).
+/// exec), with `PR_SET_PDEATHSIG(SIGKILL)` so it does not outlive a killed recorder.
 fn spawn(argv: &[String], cg: Option<&OwnedCgroup>) -> Result<std::process::Child> {
     let Some(program) = argv.first() else {
         return Err(Error::Usage("no command given after --".into()));
     };
     let mut cmd = std::process::Command::new(program);
     cmd.args(&argv[1..]);
-    if let Some(cg) = cg {
-        let procs =
+    let procs = match cg {
+        Some(cg) => Some(
             std::ffi::CString::new(cg.dir.join("cgroup.procs").as_os_str().as_encoded_bytes())
-                .map_err(|_| Error::Usage("cgroup path contains a NUL byte".into()))?;
-        use std::os::unix::process::CommandExt;
-        // SAFETY: only async-signal-safe calls (open, write, close) between fork and exec;
-        // writing "0" to cgroup.procs moves the writing process.
-        unsafe {
-            cmd.pre_exec(move || {
-                let fd = libc::open(procs.as_ptr(), libc::O_WRONLY);
+                .map_err(|_| Error::Usage("cgroup path contains a NUL byte".into()))?,
+        ),
+        None => None,
+    };
+    let parent = std::process::id() as libc::pid_t;
+    use std::os::unix::process::CommandExt;
+    // SAFETY: only async-signal-safe calls (prctl, getppid, raise, open, write, close) between
+    // fork and exec.
+    unsafe {
+        cmd.pre_exec(move || {
+            // Die with the recorder, even when it is SIGKILLed (prctl(2) PR_SET_PDEATHSIG); if
+            // it died before the prctl took effect, the parent is already another process.
+            if libc::prctl(
+                libc::PR_SET_PDEATHSIG,
+                libc::SIGKILL as libc::c_ulong,
+                0,
+                0,
+                0,
+            ) != 0
+            {
+                return Err(std::io::Error::last_os_error());
+            }
+            if libc::getppid() != parent {
+                libc::raise(libc::SIGKILL);
+            }
+            // Writing "0" to cgroup.procs moves the writing process.
+            if let Some(procs) = &procs {
+                let fd = libc::open(procs.as_ptr(), libc::O_WRONLY | libc::O_CLOEXEC);
                 if fd < 0 {
                     return Err(std::io::Error::last_os_error());
                 }
                 let ok = libc::write(fd, b"0\n".as_ptr() as *const libc::c_void, 2) == 2;
                 libc::close(fd);
-                if ok {
-                    Ok(())
-                } else {
-                    Err(std::io::Error::last_os_error())
+                if !ok {
+                    return Err(std::io::Error::last_os_error());
                 }
-            });
-        }
+            }
+            Ok(())
+        });
     }
     cmd.spawn().map_err(|source| Error::CannotStart {
         program: program.to_string(),
