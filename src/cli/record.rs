@@ -67,7 +67,8 @@ pub struct RecordArgs {
     /// Stop after this long (90s, 30m, 1.5h, 1d; default: until the target exits or Ctrl-C).
     #[arg(short = 'd', long, value_name = "DURATION", value_parser = parse_duration)]
     pub duration: Option<Duration>,
-    /// The trace file to write.
+    /// The trace file to write (an existing regular file is replaced; a device, FIFO,
+    /// directory or symlink there is refused).
     #[arg(
         short = 'o',
         long,
@@ -95,7 +96,9 @@ fn parse_quantity(s: &str) -> Result<u64, String> {
 }
 
 pub fn run(a: RecordArgs, g: &GlobalArgs, out: &Output) -> anyhow::Result<ExitCode> {
-    // Refuse before starting anything (a command must not run unrecorded for a format error).
+    // Refuse before starting anything (a command must not run unrecorded for a format error,
+    // nor for an output that is a device, a FIFO, a directory or a symlink).
+    clw_diag::base::output::check(&a.output, true)?;
     let target = if let Some(p) = a.pid {
         Target::Pid {
             pid: p.resolve(&g.proc_root)?,

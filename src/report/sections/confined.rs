@@ -14,7 +14,7 @@
 //! for the section's notes.
 
 use std::fs::File;
-use std::os::unix::fs::OpenOptionsExt;
+use std::os::unix::fs::{MetadataExt, OpenOptionsExt};
 use std::path::{Path, PathBuf};
 
 use crate::base::input::Kind;
@@ -29,6 +29,8 @@ pub struct Confined {
     pub file: File,
     /// Its size, bytes.
     pub len: u64,
+    /// `(st_dev, st_ino)`: the same file reached by two names has one identity.
+    pub id: (u64, u64),
 }
 
 /// The directories the targets of `dir`'s entries may lie in: `dir` itself (canonical), and
@@ -98,6 +100,7 @@ pub fn open_in(entry: &Path, dir: &Path) -> Result<Confined, String> {
         path: if is_link { target } else { entry.to_path_buf() },
         file,
         len: meta.len(),
+        id: (meta.dev(), meta.ino()),
     })
 }
 

@@ -219,6 +219,9 @@ pub fn worker_logs(o: &Options) -> Outcome {
         };
         for e in entries {
             match confined::open_in(&e, &dir) {
+                // The same file by two names (a symlink beside its target, two globs) is
+                // read once.
+                Ok(c) if files.iter().any(|f: &confined::Confined| f.id == c.id) => {}
                 Ok(c) => files.push(c),
                 Err(note) => skipped.push(note),
             }
