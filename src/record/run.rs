@@ -180,10 +180,7 @@ impl<'a> Recorder<'a> {
                 .ok()
                 .map(|h| h.total_bytes),
             started_at: Some(crate::base::time::now_rfc3339()),
-            metrics: metrics(&o.target, ready.sampled_cgroup.is_some())
-                .into_iter()
-                .filter(|m| !(pss_denied && matches!(m.as_str(), "pss_bytes" | "uss_bytes")))
-                .collect(),
+            metrics: metrics(&o.target, ready.sampled_cgroup.is_some()),
             pss_every: Some(every),
             recorder: Some(format!("clw-diag {}", env!("CARGO_PKG_VERSION"))),
         };
