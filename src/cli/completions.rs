@@ -2,12 +2,13 @@
 //! copies in `completions/` and `man/` are kept in sync by a test (tests/generated.rs).
 
 use std::io::Write;
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
 use anyhow::Context;
 use clap::{Args, CommandFactory};
 use clap_complete::Shell;
+use clw_diag::base::output;
 
 use super::Cli;
 
@@ -42,8 +43,10 @@ pub fn completions(a: CompletionsArgs) -> anyhow::Result<ExitCode> {
         std::fs::create_dir_all(&dir)
             .with_context(|| format!("{}: cannot create", dir.display()))?;
         for sh in SHELLS {
-            clap_complete::generate_to(sh, &mut cmd, "clw-diag", &dir)
-                .with_context(|| format!("{}: cannot write completions", dir.display()))?;
+            let mut buf = Vec::new();
+            clap_complete::generate(sh, &mut cmd, "clw-diag", &mut buf);
+            let file = dir.join(clap_complete::Generator::file_name(&sh, "clw-diag"));
+            output::write_all(&file, true, output::ORDINARY, &buf)?;
         }
         return Ok(ExitCode::SUCCESS);
     }
@@ -54,14 +57,29 @@ pub fn completions(a: CompletionsArgs) -> anyhow::Result<ExitCode> {
     Ok(ExitCode::SUCCESS)
 }
 
+/// One page per visible subcommand, then the command's own, into `dir`: each replaces a
+/// regular file of that name and refuses anything else there (`base::output`).
+fn write_pages(cmd: clap::Command, dir: &Path) -> anyhow::Result<()> {
+    for sub in cmd.get_subcommands().filter(|s| !s.is_hide_set()).cloned() {
+        write_pages(sub, dir)?;
+    }
+    let man = clap_mangen::Man::new(cmd);
+    let mut buf = Vec::new();
+    man.render(&mut buf)?;
+    output::write_all(&dir.join(man.get_filename()), true, output::ORDINARY, &buf)?;
+    Ok(())
+}
+
 pub fn man(a: ManArgs) -> anyhow::Result<ExitCode> {
     let cmd = Cli::command();
     match a.dir {
         Some(dir) => {
             std::fs::create_dir_all(&dir)
                 .with_context(|| format!("{}: cannot create", dir.display()))?;
-            clap_mangen::generate_to(cmd, &dir)
-                .with_context(|| format!("{}: cannot write man pages", dir.display()))?;
+            // As clap_mangen::generate_to lays them out, written through base::output.
+            let mut cmd = cmd.disable_help_subcommand(true);
+            cmd.build();
+            write_pages(cmd, &dir)?;
         }
         None => {
             // The same page as `--dir` writes: clap_mangen::generate_to leaves out the `help`
