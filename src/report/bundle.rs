@@ -313,8 +313,8 @@ impl Bundle {
             .map_err(|e| Error::io(&self.out, e))
     }
 
-    /// The one place an entry's name is made from the path a section gave: sanitized (see
-    /// [`sanitize`]), `unnamed` when nothing is left, the generated manifest's name kept for
+    /// The one place an entry's name is made from the path a section gave: sanitized (no `..`,
+    /// no leading `/`, no empty or `.` components, control characters as `_`), `unnamed` when nothing is left, the generated manifest's name kept for
     /// it, and a name already used given a `.2`, `.3`... suffix (two logs whose paths slug alike
     /// are both kept).
     pub fn entry_name(&mut self, path: &str) -> String {
