@@ -3,7 +3,7 @@
 //! the summary, and the raw inputs for the bundle. A section that cannot read its input says
 //! so in its notes; it never takes the report down (see `report::run`).
 
-pub mod confined;
+mod confined;
 mod cores;
 mod host;
 mod logs;
