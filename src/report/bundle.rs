@@ -193,7 +193,10 @@ impl Bundle {
         let cap = self.cap();
         let read = || -> Result<(Vec<u8>, u64)> {
             let mut inp = input::open(src, Accept::Regular)?;
-            let mut kept = Vec::new();
+            // Reserved, not touched: only what is read becomes resident, and the buffer never
+            // doubles past the bound while it grows.
+            let mut kept =
+                Vec::with_capacity(cap.saturating_add(1).min(usize::MAX as u64) as usize);
             (&mut inp.file)
                 .take(cap.saturating_add(1))
                 .read_to_end(&mut kept)
@@ -211,8 +214,8 @@ impl Bundle {
         };
         match read() {
             Ok((kept, total)) => {
-                let text = String::from_utf8_lossy(&kept).into_owned();
-                drop(kept);
+                let text = String::from_utf8(kept)
+                    .unwrap_or_else(|e| String::from_utf8_lossy(e.as_bytes()).into_owned());
                 self.store_text(path, &text, total)
             }
             Err(e) => {
