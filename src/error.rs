@@ -96,6 +96,14 @@ pub enum Error {
         /// One line: which bound, its value, and what to do instead.
         what: String,
     },
+    /// A memory-mapped file shrank while it was being read (a log truncated by `copytruncate`,
+    /// a binary rewritten in place): what was read from it cannot be trusted
+    /// ([`crate::base::mmap::Map::check`]).
+    #[error("{}: {}", path.display(), crate::base::mmap::SHRANK)]
+    Shrank {
+        /// The file that was mapped.
+        path: PathBuf,
+    },
     /// A command to run (`record -- CMD`) could not be started.
     #[error("cannot start {program:?}: {source}")]
     CannotStart {

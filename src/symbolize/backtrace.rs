@@ -218,6 +218,17 @@ pub fn backtrace(path: &Path, opts: &Options) -> Result<Backtrace> {
             }
         }
     }
+    // A module's file (or debug file) that shrank under its mapping was read as zeros from
+    // there on: the stacks unwound and named through it cannot be reported.
+    sym.check()?;
+    if let Some(m) = modules
+        .iter()
+        .find(|m| m.image.as_ref().is_some_and(modules::Image::faulted))
+    {
+        return Err(crate::error::Error::Shrank {
+            path: m.file.clone().unwrap_or_else(|| m.path.clone().into()),
+        });
+    }
     let signal = Signal::of(&core);
     let exe = modules
         .iter()
