@@ -45,6 +45,20 @@ pub enum Error {
         /// The `/proc/PID/...` file whose read failed with ENOENT or ESRCH.
         path: PathBuf,
     },
+    /// A per-process file is missing although its process directory is there: a copied tree
+    /// (`--proc-root`) made without it, or a kernel that does not provide it. Not an exited
+    /// process, but counted with them by callers that walk many ([`Error::is_vanished`]).
+    #[error(
+        "{}: missing from the process directory, which is still there (a copied /proc tree \
+         without this file, or a kernel without it)",
+        path.display()
+    )]
+    MissingFile {
+        /// The pid whose file is missing.
+        pid: i32,
+        /// The `/proc/PID/...` file that does not exist.
+        path: PathBuf,
+    },
     /// The pid belongs to a kernel thread, which has no user-space address space.
     #[error("pid {pid} ({name}) is a kernel thread: it has no user-space memory mappings")]
     KernelThread {
@@ -200,16 +214,13 @@ impl Error {
         }
     }
 
-    /// Errors of a per-process file: ENOENT/ESRCH mean the process is gone, EACCES means we
-    /// lack ptrace access to it.
+    /// Errors of a per-process file: ENOENT/ESRCH mean the process is gone ([`Error::gone`]),
+    /// EACCES means we lack ptrace access to it.
     pub fn process_io(pid: i32, path: &Path, source: io::Error) -> Error {
         let gone =
             source.kind() == io::ErrorKind::NotFound || source.raw_os_error() == Some(libc::ESRCH);
         if gone {
-            Error::Vanished {
-                pid,
-                path: path.to_path_buf(),
-            }
+            Error::gone(pid, path)
         } else if source.kind() == io::ErrorKind::PermissionDenied {
             Error::PermissionDenied {
                 path: path.to_path_buf(),
@@ -223,9 +234,33 @@ impl Error {
         }
     }
 
-    /// True when the error means the process no longer exists.
+    /// A per-process file `path` (`ROOT/PID/FILE`) was not found: [`Error::Vanished`] when the
+    /// process directory is gone too (the process exited), else [`Error::MissingFile`] (the
+    /// directory is there: a copied tree without the file).
+    pub fn gone(pid: i32, path: &Path) -> Error {
+        let dir_there = path
+            .parent()
+            .is_some_and(|d| d.file_name().is_some() && d.is_dir());
+        if dir_there {
+            Error::MissingFile {
+                pid,
+                path: path.to_path_buf(),
+            }
+        } else {
+            Error::Vanished {
+                pid,
+                path: path.to_path_buf(),
+            }
+        }
+    }
+
+    /// True when the process's data is not there to read: it no longer exists, or (a copied
+    /// tree) the file is missing from its directory. Callers that walk many processes count it.
     pub fn is_vanished(&self) -> bool {
-        matches!(self, Error::Vanished { .. } | Error::NoSuchProcess { .. })
+        matches!(
+            self,
+            Error::Vanished { .. } | Error::NoSuchProcess { .. } | Error::MissingFile { .. }
+        )
     }
 
     /// True when the error is a permission problem.
