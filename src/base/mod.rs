@@ -1,6 +1,7 @@
 //! The base layer: primitives that belong to no one domain (a memory-mapped file, opening
-//! and bounded reading of inputs that may be devices, FIFOs or endless, RFC 3339
-//! time, the duration, instant and size grammars of every flag, the page size, serde hex).
+//! and bounded reading of inputs that may be devices, FIFOs or endless, RFC 3339 time, text
+//! escaped for one line, the duration, instant and size grammars of every flag, the page
+//! size, serde hex).
 //!
 //! Every other module may use these; this folder imports nothing from the crate but
 //! [`crate::error`] (`tests/layering.rs` enforces it), as addr2line keeps its `loader.rs`
@@ -13,4 +14,5 @@ pub mod input;
 pub mod mmap;
 pub mod page;
 pub mod size;
+pub mod text;
 pub mod time;

@@ -62,6 +62,13 @@ struct Loaded {
     segments: Vec<(u64, u64, u64)>,
 }
 
+/// The line and inline context to ask about `addr`: none for the last address of the space,
+/// which addr2line 0.25 cannot look up (its `find` adds 1 to the address: a panic in a debug
+/// build) and where no code can be.
+fn lookup_ctx(l: &Loaded, addr: u64) -> Option<&addr2line::Context<dwarf::Reader>> {
+    l.ctx.as_ref().filter(|_| addr < u64::MAX)
+}
+
 /// Caches one loaded binary per path.
 #[derive(Default)]
 pub struct Symbolizer {
@@ -306,7 +313,9 @@ impl Symbolizer {
         // A lookup that met the zeros of a file shrunk under its mapping is the shrank error.
         l.debug.guarded(|| {
             let mut out = Vec::new();
-            if let Some(Ok(mut it)) = l.ctx.as_ref().map(|c| c.find_frames(addr).skip_all_loads()) {
+            if let Some(Ok(mut it)) =
+                lookup_ctx(l, addr).map(|c| c.find_frames(addr).skip_all_loads())
+            {
                 while let Ok(Some(f)) = it.next() {
                     let Some(function) = f
                         .function
@@ -351,7 +360,9 @@ impl Symbolizer {
         // A lookup that met the zeros of a file shrunk under its mapping is the shrank error.
         l.debug.guarded(|| {
             let mut out = Vec::new();
-            if let Some(Ok(mut it)) = l.ctx.as_ref().map(|c| c.find_frames(addr).skip_all_loads()) {
+            if let Some(Ok(mut it)) =
+                lookup_ctx(l, addr).map(|c| c.find_frames(addr).skip_all_loads())
+            {
                 while let Ok(Some(f)) = it.next() {
                     let function = f.function.as_ref().and_then(|n| {
                         if demangle {
@@ -381,6 +392,7 @@ impl Symbolizer {
                 let loc = l
                     .ctx
                     .as_ref()
+                    .filter(|_| addr < u64::MAX)
                     .and_then(|c| c.find_location(addr).ok().flatten());
                 out = vec![Frame {
                     function: sym,

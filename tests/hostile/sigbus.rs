@@ -320,3 +320,237 @@ fn d3_symbolize_binary_truncated_between_lookups_never_sigbus() {
     assert_error(&o, &[&format!("{}: {SHRANK}", exe.display())]);
     assert_eq!(rest, "", "nothing read from zeros is printed");
 }
+
+/// `o` is a usage error on one line of stderr (exit 2, no panic) that ends with the `--help` of
+/// `command` to read and contains `needle`.
+fn one_line_usage(o: &Output, command: &str, needle: &str) {
+    assert_error(o, &[needle]);
+    let err = stderr(o);
+    assert!(
+        err.trim_end()
+            .ends_with(&format!("(see '{command} --help')")),
+        "{err}"
+    );
+    assert!(err.starts_with("clw-diag: error: "), "{err}");
+}
+
+#[test]
+fn d15_usage_errors_are_one_line_with_the_help_to_read() {
+    let dir = tempfile::tempdir().unwrap();
+    let bin = dir.path().join("bin");
+    std::fs::copy(crate::common::bin(), &bin).unwrap();
+    let bin = bin.to_str().unwrap();
+    one_line_usage(
+        &run(&["vmmap", "abc"]),
+        "clw-diag vmmap",
+        "invalid value 'abc' for '<PID>'",
+    );
+    one_line_usage(
+        &run(&["triage", "--since", "-5m", "x"]),
+        "clw-diag triage",
+        "unexpected argument '-5' found (tip: ",
+    );
+    one_line_usage(
+        &run(&["symbolize", "-e", bin, "-1"]),
+        "clw-diag symbolize",
+        "unexpected argument '-1' found",
+    );
+    one_line_usage(
+        &run(&["serve", "--listen", "127.0.0.1:99999"]),
+        "clw-diag serve",
+        "invalid value '127.0.0.1:99999' for '--listen <ADDR:PORT>'",
+    );
+    // A missing argument names it; a missing subcommand lists them; nested subcommands and
+    // global flags before them are followed.
+    one_line_usage(
+        &run(&["vmmap"]),
+        "clw-diag vmmap",
+        "the following required arguments were not provided: <PID>",
+    );
+    one_line_usage(
+        &run(&["analyze"]),
+        "clw-diag analyze",
+        "needs a subcommand: memory-trace",
+    );
+    one_line_usage(
+        &run(&["--json", "analyze", "memory-trace", "--nope"]),
+        "clw-diag analyze memory-trace",
+        "unexpected argument '--nope'",
+    );
+    one_line_usage(
+        &run(&["--bogus"]),
+        "clw-diag",
+        "unexpected argument '--bogus'",
+    );
+    // --help and --version are unchanged: stdout, exit 0.
+    for args in [&["vmmap", "--help"][..], &["--version"], &["triage", "-h"]] {
+        let o = run(args);
+        assert_eq!(o.status.code(), Some(0), "{args:?}: {}", stderr(&o));
+        assert!(!stdout(&o).is_empty() && stderr(&o).is_empty(), "{args:?}");
+    }
+    assert!(stdout(&run(&["vmmap", "--help"])).lines().count() > 5);
+}
+
+#[test]
+fn d17_truncated_log_in_report_does_not_say_run_as_root() {
+    let dir = tempfile::tempdir().unwrap();
+    // A gzip log cut short: the worker-logs section fails, for no lack of permission.
+    let mut gz = flate2_like_gzip(b"2024-04-14T22:05:47Z host app[1]: ordinary\n");
+    gz.truncate(20); // the header and a few bytes: not one line decodes
+    let log = dir.path().join("app.log.gz");
+    std::fs::write(&log, &gz).unwrap();
+    let o = run(&["report", "--logs", log.to_str().unwrap()]);
+    let text = stdout(&o);
+    let next = text
+        .lines()
+        .find(|l| l.contains("the worker_logs section could not be read"))
+        .unwrap_or_else(|| panic!("no next step for the failed section: {text}"));
+    assert!(next.contains("truncated"), "{next}");
+    assert!(!next.contains("as root"), "{next}");
+    assert!(
+        next.ends_with("run the matching command on its own"),
+        "{next}"
+    );
+}
+
+/// A gzip member of `data` (gzip(1), so the test needs no compression crate of its own).
+fn flate2_like_gzip(data: &[u8]) -> Vec<u8> {
+    let mut c = std::process::Command::new("gzip")
+        .args(["-c", "-9"])
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut stdin = c.stdin.take().unwrap();
+    let big: Vec<u8> = data.iter().copied().cycle().take(200_000).collect();
+    stdin.write_all(&big).unwrap();
+    drop(stdin);
+    c.wait_with_output().unwrap().stdout
+}
+
+#[test]
+fn d17_smaps_rollup_missing_from_a_copied_tree_is_not_an_exited_process() {
+    let dir = tempfile::tempdir().unwrap();
+    let pid = std::process::id().to_string();
+    let root = dir.path().join("proc");
+    std::fs::create_dir_all(root.join(&pid)).unwrap();
+    std::fs::copy("/proc/meminfo", root.join("meminfo")).unwrap();
+    for f in [
+        "status",
+        "stat",
+        "statm",
+        "cmdline",
+        "comm",
+        "oom_score",
+        "oom_score_adj",
+        "cgroup",
+    ] {
+        let _ = std::fs::copy(format!("/proc/self/{f}"), root.join(&pid).join(f));
+    }
+    let o = run(&[
+        "--proc-root",
+        root.to_str().unwrap(),
+        "sample",
+        "--pid",
+        &pid,
+    ]);
+    let err = stderr(&o);
+    assert_error(&o, &["smaps_rollup: missing from the process directory"]);
+    assert!(!err.contains("exited"), "{err}");
+    // A process that really exited is still said to have exited.
+    std::fs::remove_dir_all(root.join(&pid)).unwrap();
+    let o = run(&[
+        "--proc-root",
+        root.to_str().unwrap(),
+        "sample",
+        "--pid",
+        &pid,
+    ]);
+    assert_error(&o, &[&pid]);
+    assert!(!stderr(&o).contains("missing from the process directory"));
+}
+
+#[test]
+fn d17_section_timeout_zero_states_the_range() {
+    for v in ["0", "0s", "2d"] {
+        let o = run(&["report", "--section-timeout", v]);
+        one_line_usage(
+            &o,
+            "clw-diag report",
+            "a budget is more than 0 and at most 1d",
+        );
+        assert!(!stderr(&o).contains("between 0"), "{}", stderr(&o));
+    }
+}
+
+#[test]
+fn d17_log_named_with_a_newline_is_read_and_shown_escaped() {
+    let dir = tempfile::tempdir().unwrap();
+    let name = dir.path().join("new\nline.log");
+    let since = "2024-04-14T00:00:00Z";
+    std::fs::write(&name, OOM).unwrap();
+    std::fs::write(dir.path().join("plain.log"), FILLER).unwrap();
+    let glob = format!("{}/*", dir.path().display());
+    let o = run(&["report", "--logs", &glob, "--since", since]);
+    let text = stdout(&o);
+    let escaped = format!("{}/new\\nline.log:1", dir.path().display());
+    assert!(text.contains(&escaped), "{escaped} not in {text}");
+    assert!(
+        !text.lines().any(|l| l.starts_with("line.log")),
+        "a name broke a line: {text}"
+    );
+    let v = json(&run(&[
+        "--json", "report", "--logs", &glob, "--since", since,
+    ]));
+    let s = v["sections"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|s| s["id"] == "worker_logs")
+        .unwrap();
+    let names: Vec<&str> = s["data"]["inputs"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|i| i["name"].as_str().unwrap())
+        .collect();
+    assert_eq!(names.len(), 2, "both files are read: {names:?}");
+    assert!(
+        names.iter().any(|n| n.ends_with("/new\\nline.log")),
+        "{names:?}"
+    );
+}
+
+#[test]
+fn d17_symbolize_address_wider_than_64_bits_is_an_error() {
+    let exe = crate::common::bin();
+    let o = run(&["symbolize", "-e", exe, "0xffffffffffffffffffff"]);
+    assert_error(
+        &o,
+        &["0xffffffffffffffffffff: not an address: more than 64 bits"],
+    );
+    assert!(stdout(&o).is_empty(), "no ??:0 answer: {}", stdout(&o));
+    // The widest address that fits is still answered (addr2line 0.25 cannot look it up).
+    let o = run(&["symbolize", "-e", exe, "0xffffffffffffffff"]);
+    assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
+    assert_eq!(stdout(&o).trim(), "??:0");
+}
+
+#[test]
+fn d17_single_line_bomb_is_one_line_not_zero() {
+    let dir = tempfile::tempdir().unwrap();
+    let p = dir.path().join("bomb.log");
+    std::fs::write(&p, vec![b'a'; 30 << 20]).unwrap();
+    let o = run(&["triage", p.to_str().unwrap()]);
+    assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
+    let text = stdout(&o);
+    assert!(text.contains("in 1 lines"), "{text}");
+    let all = format!("{text}{}", stderr(&o));
+    assert!(
+        all.contains("1 line(s) longer than 1 MiB were cut"),
+        "{all}"
+    );
+    let v = json(&run(&["--json", "triage", p.to_str().unwrap()]));
+    assert_eq!(v["inputs"][0]["lines"], 1);
+    assert_eq!(v["inputs"][0]["long_lines"], 1);
+}

@@ -140,7 +140,8 @@ pub fn expand_glob(pattern: &str) -> Vec<PathBuf> {
             Vec::new()
         };
     }
-    let mut re = String::from("^");
+    // `(?s)`: `*` and `?` match any character of a name, a newline too (as the shell's glob).
+    let mut re = String::from("(?s)^");
     for ch in name.chars() {
         match ch {
             '*' => re.push_str(".*"),
