@@ -113,7 +113,7 @@ pub enum Error {
     /// A memory-mapped file shrank while it was being read (a log truncated by `copytruncate`,
     /// a binary rewritten in place): what was read from it cannot be trusted
     /// ([`crate::base::mmap::Map::check`]).
-    #[error("{}: {}", path.display(), crate::base::mmap::SHRANK)]
+    #[error("{}: {SHRANK}", path.display())]
     Shrank {
         /// The file that was mapped.
         path: PathBuf,
@@ -192,6 +192,10 @@ fn location(path: &Path, line: usize) -> String {
         format!("{}:{line}", path.display())
     }
 }
+
+/// What a read of a file that shrank under its memory map is told, after the file's name
+/// ([`Error::Shrank`]; triage's mapped scan says the same).
+pub const SHRANK: &str = "the file shrank while it was being read (truncated by log rotation?)";
 
 /// Hint printed after "permission denied" on per-process files.
 pub const PTRACE_HINT: &str =

@@ -7,7 +7,8 @@
 //! debug files: only the pages of the sections used are touched.
 //!
 //! A mapped file that shrinks makes reads past its new end fault (SIGBUS). Every `Map` is
-//! guarded ([`guard`]): such a fault is answered with zero pages and the map is marked
+//! guarded (a process-wide SIGBUS handler and a lock-free registry of the live maps, in
+//! `mmap/guard.rs`): such a fault is answered with zero pages and the map is marked
 //! [`Map::faulted`], so the process never dies of it; whoever read the bytes asks
 //! [`Map::check`] before it trusts what it read (after each batch, before returning a result),
 //! and a log reader may also stop early when [`Map::shrank`] says the file is already shorter.
@@ -21,7 +22,7 @@ use std::path::Path;
 use memmap2::{Advice, Mmap, MmapOptions, UncheckedAdvice};
 
 /// What a read of a file that shrank under its mapping is told (after the file's name).
-pub const SHRANK: &str = "the file shrank while it was being read (truncated by log rotation?)";
+pub use crate::error::SHRANK;
 
 /// A read-only private mapping of the first `len` bytes of a file, guarded against the file
 /// shrinking (see the module docs), unmapped on drop.
