@@ -87,6 +87,11 @@ fn search(d: &[u8], seg: usize) -> Found {
 /// not be mapped, or it shrank while being read.
 pub fn scan_file(s: &mut Scanner, f: &File, progress: &AtomicU64) -> io::Result<()> {
     let len = f.metadata()?.len() as usize;
+    if len == 0 {
+        // Truncated between the size check that chose this path and the open: empty now.
+        s.finish();
+        return Ok(());
+    }
     let map = Map::new(f, len)?;
     let d = map.bytes();
     let segments = len.div_ceil(SEGMENT);
