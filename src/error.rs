@@ -275,3 +275,23 @@ impl Error {
 
 /// Result alias for this crate.
 pub type Result<T, E = Error> = std::result::Result<T, E>;
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_missing_file_is_an_exited_process_only_when_its_directory_is_gone() {
+        let root = tempfile::tempdir().unwrap();
+        std::fs::create_dir(root.path().join("42")).unwrap();
+        let e = Error::gone(42, &root.path().join("42/smaps_rollup"));
+        assert!(matches!(e, Error::MissingFile { pid: 42, .. }), "{e}");
+        assert!(e.to_string().contains("missing from the process directory"));
+        assert!(e.is_vanished(), "walkers still count it and go on");
+        let e = Error::gone(43, &root.path().join("43/smaps_rollup"));
+        assert!(matches!(e, Error::Vanished { pid: 43, .. }), "{e}");
+        let io = io::Error::from(io::ErrorKind::NotFound);
+        let e = Error::process_io(42, &root.path().join("42/status"), io);
+        assert!(matches!(e, Error::MissingFile { .. }), "{e}");
+    }
+}
