@@ -88,9 +88,7 @@ pub struct ReportArgs {
 fn parse_budget(s: &str) -> Result<Duration, String> {
     let d = duration::parse(s).map_err(|e| e.to_string())?;
     if d.is_zero() || d > duration::DAY {
-        return Err(format!(
-            "{s:?} is out of range: a budget is more than 0 and at most 1d"
-        ));
+        return Err(format!("{s:?} is out of range (more than 0s, at most 1d)"));
     }
     Ok(d)
 }

@@ -476,7 +476,7 @@ fn d17_section_timeout_zero_states_the_range() {
         one_line_usage(
             &o,
             "clw-diag report",
-            "a budget is more than 0 and at most 1d",
+            "is out of range (more than 0s, at most 1d)",
         );
         assert!(!stderr(&o).contains("between 0"), "{}", stderr(&o));
     }
