@@ -45,6 +45,20 @@ pub enum Error {
         /// The `/proc/PID/...` file whose read failed with ENOENT or ESRCH.
         path: PathBuf,
     },
+    /// A per-process file is missing although its process directory is there: a copied tree
+    /// (`--proc-root`) made without it, or a kernel that does not provide it. Not an exited
+    /// process, but counted with them by callers that walk many ([`Error::is_vanished`]).
+    #[error(
+        "{}: missing from the process directory, which is still there (a copied /proc tree \
+         without this file, or a kernel without it)",
+        path.display()
+    )]
+    MissingFile {
+        /// The pid whose file is missing.
+        pid: i32,
+        /// The `/proc/PID/...` file that does not exist.
+        path: PathBuf,
+    },
     /// The pid belongs to a kernel thread, which has no user-space address space.
     #[error("pid {pid} ({name}) is a kernel thread: it has no user-space memory mappings")]
     KernelThread {
@@ -95,6 +109,14 @@ pub enum Error {
         path: PathBuf,
         /// One line: which bound, its value, and what to do instead.
         what: String,
+    },
+    /// A memory-mapped file shrank while it was being read (a log truncated by `copytruncate`,
+    /// a binary rewritten in place): what was read from it cannot be trusted
+    /// ([`crate::base::mmap::Map::check`]).
+    #[error("{}: {SHRANK}", path.display())]
+    Shrank {
+        /// The file that was mapped.
+        path: PathBuf,
     },
     /// A command to run (`record -- CMD`) could not be started.
     #[error("cannot start {program:?}: {source}")]
@@ -171,6 +193,10 @@ fn location(path: &Path, line: usize) -> String {
     }
 }
 
+/// What a read of a file that shrank under its memory map is told, after the file's name
+/// ([`Error::Shrank`]; triage's mapped scan says the same).
+pub const SHRANK: &str = "the file shrank while it was being read (truncated by log rotation?)";
+
 /// Hint printed after "permission denied" on per-process files.
 pub const PTRACE_HINT: &str =
     " (reading a process's memory maps needs ptrace access to it: the same uid \
@@ -192,16 +218,13 @@ impl Error {
         }
     }
 
-    /// Errors of a per-process file: ENOENT/ESRCH mean the process is gone, EACCES means we
-    /// lack ptrace access to it.
+    /// Errors of a per-process file: ENOENT/ESRCH mean the process is gone ([`Error::gone`]),
+    /// EACCES means we lack ptrace access to it.
     pub fn process_io(pid: i32, path: &Path, source: io::Error) -> Error {
         let gone =
             source.kind() == io::ErrorKind::NotFound || source.raw_os_error() == Some(libc::ESRCH);
         if gone {
-            Error::Vanished {
-                pid,
-                path: path.to_path_buf(),
-            }
+            Error::gone(pid, path)
         } else if source.kind() == io::ErrorKind::PermissionDenied {
             Error::PermissionDenied {
                 path: path.to_path_buf(),
@@ -215,9 +238,33 @@ impl Error {
         }
     }
 
-    /// True when the error means the process no longer exists.
+    /// A per-process file `path` (`ROOT/PID/FILE`) was not found: [`Error::Vanished`] when the
+    /// process directory is gone too (the process exited), else [`Error::MissingFile`] (the
+    /// directory is there: a copied tree without the file).
+    pub fn gone(pid: i32, path: &Path) -> Error {
+        let dir_there = path
+            .parent()
+            .is_some_and(|d| d.file_name().is_some() && d.is_dir());
+        if dir_there {
+            Error::MissingFile {
+                pid,
+                path: path.to_path_buf(),
+            }
+        } else {
+            Error::Vanished {
+                pid,
+                path: path.to_path_buf(),
+            }
+        }
+    }
+
+    /// True when the process's data is not there to read: it no longer exists, or (a copied
+    /// tree) the file is missing from its directory. Callers that walk many processes count it.
     pub fn is_vanished(&self) -> bool {
-        matches!(self, Error::Vanished { .. } | Error::NoSuchProcess { .. })
+        matches!(
+            self,
+            Error::Vanished { .. } | Error::NoSuchProcess { .. } | Error::MissingFile { .. }
+        )
     }
 
     /// True when the error is a permission problem.
@@ -228,3 +275,23 @@ impl Error {
 
 /// Result alias for this crate.
 pub type Result<T, E = Error> = std::result::Result<T, E>;
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_missing_file_is_an_exited_process_only_when_its_directory_is_gone() {
+        let root = tempfile::tempdir().unwrap();
+        std::fs::create_dir(root.path().join("42")).unwrap();
+        let e = Error::gone(42, &root.path().join("42/smaps_rollup"));
+        assert!(matches!(e, Error::MissingFile { pid: 42, .. }), "{e}");
+        assert!(e.to_string().contains("missing from the process directory"));
+        assert!(e.is_vanished(), "walkers still count it and go on");
+        let e = Error::gone(43, &root.path().join("43/smaps_rollup"));
+        assert!(matches!(e, Error::Vanished { pid: 43, .. }), "{e}");
+        let io = io::Error::from(io::ErrorKind::NotFound);
+        let e = Error::process_io(42, &root.path().join("42/status"), io);
+        assert!(matches!(e, Error::MissingFile { .. }), "{e}");
+    }
+}

@@ -32,11 +32,17 @@ fn one_line_message(e: &anyhow::Error) -> String {
 fn main() -> ExitCode {
     let cli = match cli::Cli::try_parse() {
         Ok(c) => c,
-        Err(e) => {
-            let code = if e.use_stderr() { 2 } else { 0 };
-            // Printing --help into a closed pipe is not an error either.
+        // --help and --version (stdout, exit 0); printing them into a closed pipe is not an
+        // error either.
+        Err(e) if !e.use_stderr() => {
             let _ = e.print();
-            return ExitCode::from(code);
+            return ExitCode::SUCCESS;
+        }
+        // A usage error: one line and the --help to read, exit 2.
+        Err(e) => {
+            let args: Vec<std::ffi::OsString> = std::env::args_os().skip(1).collect();
+            eprintln!("clw-diag: error: {}", cli::usage_error(&e, &args));
+            return ExitCode::from(2);
         }
     };
     match cli::run(cli) {

@@ -164,7 +164,7 @@ fn one_duration_error_everywhere() {
     );
     all_refused_with(
         &[&["report", "--section-timeout", "2d"]],
-        "\"2d\" is out of range (0.000001s to 1d)",
+        "\"2d\" is out of range (more than 0s, at most 1d)",
     );
 }
 

@@ -362,6 +362,65 @@ pub fn run(cli: Cli) -> anyhow::Result<ExitCode> {
     }
 }
 
+/// A clap usage error as one line (DESIGN.md: "always with a one-line message"): clap's
+/// message, its `tip:` lines after it, and where to look, `(see 'clw-diag SUBCOMMAND --help')`
+/// for the deepest subcommand named in `args` (the command line without the program name).
+/// Clap's own rendering (`Error::render`, its rich formatter with the error context) supplies
+/// the message; the blank lines, the usage and "For more information" it adds are left out.
+pub fn usage_error(e: &clap::Error, args: &[std::ffi::OsString]) -> String {
+    // The subcommands named, by name or alias, as clap would descend through them.
+    let mut cmd = <Cli as clap::CommandFactory>::command();
+    let mut path = vec![cmd.get_name().to_string()];
+    for a in args.iter().filter_map(|a| a.to_str()) {
+        if a == "--" {
+            break;
+        }
+        let Some(sub) = cmd.find_subcommand(a).cloned() else {
+            continue;
+        };
+        path.push(sub.get_name().to_string());
+        cmd = sub;
+    }
+    if e.kind() == clap::error::ErrorKind::DisplayHelpOnMissingArgumentOrSubcommand {
+        // Clap would print the whole help: say what is missing instead.
+        let subs: Vec<&str> = cmd
+            .get_subcommands()
+            .filter(|s| !s.is_hide_set())
+            .map(|s| s.get_name())
+            .collect();
+        return format!(
+            "'{}' needs a subcommand: {} (see '{} --help')",
+            path.join(" "),
+            subs.join(", "),
+            path.join(" ")
+        );
+    }
+    let text = e.render().to_string();
+    // The first paragraph is the message (a list of missing arguments continues it on
+    // indented lines); `tip:` lines follow in paragraphs of their own.
+    let (first, rest) = text.split_once("\n\n").unwrap_or((&text, ""));
+    let first: Vec<&str> = first
+        .lines()
+        .map(str::trim)
+        .filter(|l| !l.is_empty())
+        .collect();
+    let first = first.join(" ");
+    let mut msg = first.strip_prefix("error: ").unwrap_or(&first).to_string();
+    if msg.is_empty() {
+        msg = "invalid command line".into();
+    }
+    for tip in rest
+        .lines()
+        .map(str::trim)
+        .filter(|l| l.starts_with("tip:"))
+    {
+        msg.push_str(" (");
+        msg.push_str(tip);
+        msg.push(')');
+    }
+    format!("{msg} (see '{} --help')", path.join(" "))
+}
+
 /// Parse a pid argument: a positive integer or `self`.
 pub fn parse_pid(s: &str) -> Result<PidArg, String> {
     if s == "self" {

@@ -94,8 +94,12 @@ pub struct ReportArgs {
 
 /// `--section-timeout`: the duration grammar of [`clw_diag::base::duration`], more than 0 and up
 /// to a day (a budget beyond that is no budget).
-fn parse_budget(s: &str) -> Result<Duration, duration::DurationError> {
-    duration::parse_within(s, Duration::from_micros(1), duration::DAY)
+fn parse_budget(s: &str) -> Result<Duration, String> {
+    let d = duration::parse(s).map_err(|e| e.to_string())?;
+    if d.is_zero() || d > duration::DAY {
+        return Err(format!("{s:?} is out of range (more than 0s, at most 1d)"));
+    }
+    Ok(d)
 }
 
 /// `--bundle-max`: the size grammar of [`clw_diag::base::size`], at least 64 KiB.

@@ -162,6 +162,8 @@ fn run_text(a: &SymbolizeArgs, input: &PathBuf, out: &Output) -> anyhow::Result<
         let text = String::from_utf8_lossy(&line);
         let text = text.trim_end_matches('\r');
         let found = rw.line(text);
+        // A binary that shrank under its mapping answered from zeros: an error, not a line.
+        rw.sym.check()?;
         if json {
             render::write_rewritten_json(text, found.as_ref(), &mut w)?;
         } else {

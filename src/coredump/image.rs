@@ -28,6 +28,14 @@ impl std::ops::Deref for Bytes {
     }
 }
 
+impl Bytes {
+    /// Whether a read of the mapped file faulted because it shrank (its bytes from there on
+    /// read as zeros, [`crate::base::mmap::Map::faulted`]); never for a copy.
+    pub(crate) fn faulted(&self) -> bool {
+        matches!(self, Bytes::Mapped(m) if m.faulted())
+    }
+}
+
 impl std::fmt::Debug for Bytes {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         write!(f, "{} bytes", self.len())
@@ -113,6 +121,18 @@ impl Image {
 }
 
 impl Image {
+    /// Whether a read of the image's file, or of its separate debug file's `.debug_frame`,
+    /// faulted because the file shrank while mapped: what the unwinder read from it cannot be
+    /// trusted.
+    pub(crate) fn faulted(&self) -> bool {
+        self.data.faulted()
+            || self
+                .separate_debug_frame
+                .get()
+                .and_then(Option::as_ref)
+                .is_some_and(|d| d.bytes.faulted())
+    }
+
     pub(crate) fn parse(data: Arc<Bytes>, want_dynsyms: bool) -> Option<Image> {
         let f = object::File::parse(&**data).ok()?;
         let range = |name: &str| {

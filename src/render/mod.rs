@@ -251,16 +251,7 @@ pub fn notes<R: Report + ?Sized>(report: &R) -> Vec<String> {
 /// Make text safe for one table line: control characters (newlines in a command line, escape
 /// sequences in a process name) are shown escaped rather than interpreted by the terminal.
 pub(crate) fn one_line(s: &str) -> String {
-    let mut out = String::with_capacity(s.len());
-    for c in s.chars() {
-        match c {
-            '\n' => out.push_str("\\n"),
-            '\t' => out.push_str("\\t"),
-            c if c.is_control() => out.push_str(&c.escape_unicode().to_string()),
-            c => out.push(c),
-        }
-    }
-    out
+    crate::base::text::one_line(s)
 }
 
 /// Keep the I/O error kind (a closed pipe) of a serde_json error.

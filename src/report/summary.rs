@@ -127,11 +127,17 @@ pub fn summarize(all: &[Finding], mut next: Vec<String>, sections: &[Section]) -
     }
     for s in sections {
         if matches!(s.status, Status::Failed | Status::Timeout) {
+            let note = s.notes.first().cloned().unwrap_or_default();
+            // Root helps only where the kernel refused access, not with a file that shrank
+            // or is malformed.
+            let what = if note.contains("permission denied") {
+                "run the report again as root, or the matching command on its own"
+            } else {
+                "run the matching command on its own"
+            };
             next.push(format!(
-                "the {} section could not be read ({}): run the report again as root, or \
-                 the matching command on its own",
+                "the {} section could not be read ({note}): {what}",
                 s.id.as_str(),
-                s.notes.first().cloned().unwrap_or_default()
             ));
         }
     }

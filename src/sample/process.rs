@@ -104,9 +104,10 @@ fn kb(v: Option<u64>) -> Option<u64> {
 /// Map a procfs error on `pid` to ours. `NotFound` after the process was opened means it exited.
 fn proc_err(pid: i32, dir: &Path, e: ProcError) -> Error {
     match e {
-        ProcError::NotFound(p) => Error::Vanished {
+        ProcError::NotFound(Some(p)) => Error::gone(pid, &p),
+        ProcError::NotFound(None) => Error::Vanished {
             pid,
-            path: p.unwrap_or_else(|| dir.to_path_buf()),
+            path: dir.to_path_buf(),
         },
         ProcError::PermissionDenied(p) => Error::PermissionDenied {
             path: p.unwrap_or_else(|| dir.to_path_buf()),

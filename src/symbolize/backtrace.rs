@@ -218,6 +218,9 @@ pub fn backtrace(path: &Path, opts: &Options) -> Result<Backtrace> {
             }
         }
     }
+    // A module's file (or debug file) that shrank under its mapping was read as zeros from
+    // there on: the stacks unwound and named through it cannot be reported.
+    check_read(&sym, &modules)?;
     let signal = Signal::of(&core);
     let exe = modules
         .iter()
@@ -239,4 +242,99 @@ pub fn backtrace(path: &Path, opts: &Options) -> Result<Backtrace> {
         threads,
         warnings,
     })
+}
+
+/// `Ok` while no file the unwinder or the symbolizer mapped (modules, their debug files) has
+/// shrunk under its mapping; else [`crate::Error::Shrank`] naming the first that did.
+fn check_read(sym: &Symbolizer, modules: &[Module]) -> Result<()> {
+    sym.check()?;
+    match modules
+        .iter()
+        .find(|m| m.image.as_ref().is_some_and(modules::Image::faulted))
+    {
+        Some(m) => Err(crate::error::Error::Shrank {
+            path: m.file.clone().unwrap_or_else(|| m.path.clone().into()),
+        }),
+        None => Ok(()),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::process::Command;
+
+    /// A C program that crashes, built and run in `dir` with unlimited core size; the path of
+    /// the program and of its core, `None` (with a SKIP line) without gcc or a core file.
+    fn crashed(dir: &Path) -> Option<(PathBuf, PathBuf)> {
+        let pattern = std::fs::read_to_string("/proc/sys/kernel/core_pattern").unwrap_or_default();
+        let gcc = Command::new("gcc").arg("--version").output().is_ok();
+        if !gcc || pattern.starts_with('|') || pattern.contains('/') {
+            eprintln!(
+                "SKIP: needs gcc and a plain core_pattern (is {:?})",
+                pattern.trim()
+            );
+            return None;
+        }
+        let src = dir.join("c.c");
+        std::fs::write(
+            &src,
+            "int crash(int *p) { return *p; }\nint main(void) { return crash((int *)0); }\n",
+        )
+        .unwrap();
+        let exe = dir.join("c");
+        let o = Command::new("gcc")
+            .args(["-g", "-O0", "-o"])
+            .arg(&exe)
+            .arg(&src)
+            .output()
+            .unwrap();
+        assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+        Command::new("sh")
+            .args(["-c", "ulimit -c unlimited; exec ./c"])
+            .current_dir(dir)
+            .status()
+            .unwrap();
+        let core = std::fs::read_dir(dir)
+            .unwrap()
+            .map(|e| e.unwrap().path())
+            .find(|p| p.file_name().unwrap().to_string_lossy().starts_with("core"));
+        if core.is_none() {
+            eprintln!("SKIP: no core file was written in {}", dir.display());
+        }
+        Some((exe, core?))
+    }
+
+    #[test]
+    fn an_executable_truncated_while_it_is_unwound_is_the_shrank_error() {
+        let dir = tempfile::tempdir().unwrap();
+        let Some((exe, core)) = crashed(dir.path()) else {
+            return;
+        };
+        let core = core::Core::open(&core).unwrap();
+        let (modules, _) = modules::discover(&core, &FileSource::default());
+        let m = modules.iter().find(|m| m.is_executable).unwrap();
+        assert_eq!(m.file.as_deref(), Some(exe.as_path()));
+        let unwind_all = || {
+            for t in &core.threads {
+                unwind::unwind(&core, &modules, t.regs.to_dwarf().map(Some));
+            }
+        };
+        unwind_all();
+        let sym = Symbolizer::new();
+        check_read(&sym, &modules).unwrap();
+        // The executable is rewritten in place between discovery (mapped) and the unwind:
+        // the unwinder reads its CFI from the mapping, which now faults.
+        std::fs::OpenOptions::new()
+            .write(true)
+            .open(&exe)
+            .unwrap()
+            .set_len(0)
+            .unwrap();
+        unwind_all();
+        match check_read(&sym, &modules) {
+            Err(crate::error::Error::Shrank { path }) => assert_eq!(path, exe),
+            other => panic!("{other:?}"),
+        }
+    }
 }

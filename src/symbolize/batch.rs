@@ -11,7 +11,19 @@
 use std::path::Path;
 
 use super::{Frame, Symbolizer};
-use crate::error::Result;
+use crate::error::{Error, Result};
+
+/// Whether `s` is written as a hexadecimal address (with or without `0x`) but does not fit in
+/// 64 bits: a typo or a truncated paste, refused rather than answered `??:0`.
+fn too_wide(s: &str) -> bool {
+    let t = s.trim();
+    let t = t
+        .strip_prefix("0x")
+        .or_else(|| t.strip_prefix("0X"))
+        .unwrap_or(t);
+    let digits = t.trim_start_matches('0');
+    t.bytes().all(|b| b.is_ascii_hexdigit()) && digits.len() > 16
+}
 
 /// A token as `addr2line` reads an address: hexadecimal, with or without `0x`; `None` when it
 /// is not one.
@@ -45,7 +57,8 @@ impl Symbolizer {
     /// ascending order (the k-th call is `addresses[k]` of the result), with its frames,
     /// innermost inline frame first; `demangle` turns C++ and Rust names readable.
     ///
-    /// Errors: `bin` cannot be read or parsed.
+    /// Errors: a token written as a hexadecimal address does not fit in 64 bits
+    /// ([`Error::Usage`]); `bin` cannot be read or parsed, or it shrank while it was read.
     pub fn resolve_batch<'t>(
         &mut self,
         bin: &Path,
@@ -53,6 +66,11 @@ impl Symbolizer {
         demangle: bool,
         mut answer: impl FnMut(u64, &[Frame]),
     ) -> Result<Batch<'t>> {
+        if let Some(t) = tokens.iter().find(|t| too_wide(t)) {
+            return Err(Error::Usage(format!(
+                "{t}: not an address: more than 64 bits (at most 16 hexadecimal digits)"
+            )));
+        }
         let mut jobs: Vec<(u64, usize)> = tokens
             .iter()
             .enumerate()
@@ -88,6 +106,8 @@ mod tests {
         assert_eq!(parse_address("zz"), None);
         assert_eq!(parse_address("0x"), None);
         assert_eq!(parse_address("0x1ffffffffffffffff"), None);
+        assert!(too_wide("0x1ffffffffffffffff") && too_wide("ffffffffffffffffffff"));
+        assert!(!too_wide("0x000000000000000000ff") && !too_wide("zz") && !too_wide("0x"));
     }
 
     #[test]

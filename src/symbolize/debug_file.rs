@@ -23,7 +23,8 @@ pub fn build_id(data: &[u8]) -> Option<String> {
 
 /// The CRC-32 `.gnu_debuglink` records (the IEEE polynomial, as gdb's `gnu_debuglink_crc32`
 /// and `objcopy --add-gnu-debuglink` compute it) of the file at `path`, read through a
-/// read-only mapping; `None` when it cannot be read (an empty file's is 0).
+/// read-only mapping; `None` when it cannot be read or shrank while it was read (an empty
+/// file's is 0).
 pub(crate) fn debuglink_crc(path: &Path) -> Option<u32> {
     let f = std::fs::File::open(path).ok()?;
     let len = usize::try_from(f.metadata().ok()?.len()).ok()?;
@@ -31,7 +32,8 @@ pub(crate) fn debuglink_crc(path: &Path) -> Option<u32> {
         return Some(0);
     }
     let map = crate::base::mmap::Map::new(&f, len).ok()?;
-    Some(crc32fast::hash(map.bytes()))
+    let crc = crc32fast::hash(map.bytes());
+    (!map.faulted()).then_some(crc)
 }
 
 fn has_dwarf(data: &[u8]) -> bool {

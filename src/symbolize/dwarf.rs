@@ -76,6 +76,9 @@ const OWN_THREAD: u64 = 256 << 10;
 pub(crate) struct DebugData {
     pub(super) sections: gimli::DwarfSections<SectionBytes>,
     pub(super) endian: RunTimeEndian,
+    /// The file and its mapping, asked after each lookup whether a read faulted ([`Self::check`]).
+    path: std::path::PathBuf,
+    map: Arc<Map>,
 }
 
 impl DebugData {
@@ -152,7 +155,25 @@ impl DebugData {
                 .unwrap_or(SectionBytes::Empty))
         })
         .unwrap_or_else(|()| unreachable!("the loader above never fails"));
-        Ok(DebugData { sections, endian })
+        Ok(DebugData {
+            sections,
+            endian,
+            path: path.to_path_buf(),
+            map: map.clone(),
+        })
+    }
+
+    /// `Ok` while no read of the file's mapping has faulted; else [`crate::Error::Shrank`]:
+    /// the file shrank while mapped and anything looked up in it may have been read from zeros.
+    pub(crate) fn check(&self) -> crate::error::Result<()> {
+        self.map.check(&self.path)
+    }
+
+    /// Run `f`, a lookup that reads these sections: [`crate::Error::Shrank`] instead of its
+    /// value when the file shrank under the mapping, also when the lookup panicked on the
+    /// zeros it then reads ([`Map::guarded`]).
+    pub(crate) fn guarded<T>(&self, f: impl FnOnce() -> T) -> crate::error::Result<T> {
+        self.map.guarded(&self.path, f)
     }
 
     /// An owning `gimli::Dwarf`, for `addr2line::Context::from_dwarf`.

@@ -62,6 +62,13 @@ struct Loaded {
     segments: Vec<(u64, u64, u64)>,
 }
 
+/// The line and inline context to ask about `addr`: none for the last address of the space,
+/// which addr2line 0.25 cannot look up (its `find` adds 1 to the address: a panic in a debug
+/// build) and where no code can be.
+fn lookup_ctx(l: &Loaded, addr: u64) -> Option<&addr2line::Context<dwarf::Reader>> {
+    l.ctx.as_ref().filter(|_| addr < u64::MAX)
+}
+
 /// Caches one loaded binary per path.
 #[derive(Default)]
 pub struct Symbolizer {
@@ -102,7 +109,9 @@ impl Symbolizer {
             .expect("loaded just above");
         if let Some(only) = &l.only {
             if addrs.iter().any(|a| only.binary_search(a).is_err()) {
-                l.ctx = addr2line::Context::from_dwarf(l.debug.dwarf()).ok();
+                l.ctx = l
+                    .debug
+                    .guarded(|| addr2line::Context::from_dwarf(l.debug.dwarf()).ok())?;
                 l.only = None;
             }
         }
@@ -183,22 +192,32 @@ impl Symbolizer {
             path: target.clone(),
             why: format!("cannot read its debug information: {e}"),
         })?;
-        let sparse = addrs.and_then(|a| Some((debug.dwarf_for(a)?, a)));
-        let (ctx, only) = match sparse {
-            Some((d, a)) => {
-                let mut a = a.to_vec();
-                a.sort_unstable();
-                (addr2line::Context::from_dwarf(d).ok(), Some(a))
+        let (ctx, only) = debug.guarded(|| {
+            let sparse = addrs.and_then(|a| Some((debug.dwarf_for(a)?, a)));
+            match sparse {
+                Some((d, a)) => {
+                    let mut a = a.to_vec();
+                    a.sort_unstable();
+                    (addr2line::Context::from_dwarf(d).ok(), Some(a))
+                }
+                None => (addr2line::Context::from_dwarf(debug.dwarf()).ok(), None),
             }
-            None => (addr2line::Context::from_dwarf(debug.dwarf()).ok(), None),
-        };
+        })?;
         // The debug file keeps the full symbol table (strip --strip-debug drops STT_FILE).
         let mut symtab = symtab::SymbolTable::parse(data);
         if let Some(d) = &debug_file {
             if let Some(b) = crate::coredump::modules::map_file(d) {
                 symtab.prefer_symbols_of(symtab::SymbolTable::parse(&b));
+                if b.faulted() {
+                    return Err(Error::Shrank { path: d.clone() });
+                }
             }
         }
+        // Nothing read from a file that shrank under its mapping is kept.
+        if let Some(m) = &map {
+            m.check(bin)?;
+        }
+        debug.check()?;
         Ok(Loaded {
             ctx,
             only,
@@ -208,6 +227,14 @@ impl Symbolizer {
             symtab,
             segments,
         })
+    }
+
+    /// `Ok` while no file loaded has shrunk under its mapping; else [`Error::Shrank`] naming
+    /// it: what was looked up since may have been read from zeros and must not be reported.
+    /// [`Symbolizer::frames`] and [`Symbolizer::dwarf_frames`] check their own file; a caller
+    /// of the other lookups checks before it uses their answers.
+    pub fn check(&self) -> Result<()> {
+        self.loaded.values().try_for_each(|l| l.debug.check())
     }
 
     /// Load `bin` now (its debug file too), so a bad path is reported before any input is read.
@@ -248,14 +275,19 @@ impl Symbolizer {
         let Some(ctx) = &l.ctx else {
             return names::QualifiedNames::default();
         };
-        let units: Vec<usize> = addrs
-            .iter()
-            .filter_map(|&a| {
-                let unit = ctx.find_dwarf_and_unit(a).skip_all_loads()?;
-                unit.header.offset().as_debug_info_offset().map(|o| o.0)
+        // A file shrunk under its mapping gives no names; the caller's `check` says why.
+        l.debug
+            .guarded(|| {
+                let units: Vec<usize> = addrs
+                    .iter()
+                    .filter_map(|&a| {
+                        let unit = ctx.find_dwarf_and_unit(a).skip_all_loads()?;
+                        unit.header.offset().as_debug_info_offset().map(|o| o.0)
+                    })
+                    .collect();
+                names::QualifiedNames::from_units(&l.debug.borrowed(), &units)
             })
-            .collect();
-        names::QualifiedNames::from_units(&l.debug.borrowed(), &units)
+            .unwrap_or_default()
     }
 
     /// Why debuginfod could not provide `bin`'s debug file, when it was asked and failed.
@@ -275,32 +307,37 @@ impl Symbolizer {
     /// name where DWARF has one, else `DW_AT_name`), without the symbol-table fallback of
     /// [`Symbolizer::frames`]: empty when no DWARF function covers `addr`.
     ///
-    /// Errors: the file cannot be read or parsed.
+    /// Errors: the file cannot be read or parsed, or it shrank while mapped ([`Error::Shrank`]).
     pub fn dwarf_frames(&mut self, bin: &Path, addr: u64) -> Result<Vec<Frame>> {
         let l = self.load_for(bin, &[addr])?;
-        let mut out = Vec::new();
-        if let Some(Ok(mut it)) = l.ctx.as_ref().map(|c| c.find_frames(addr).skip_all_loads()) {
-            while let Ok(Some(f)) = it.next() {
-                let Some(function) = f
-                    .function
-                    .as_ref()
-                    .and_then(|n| n.raw_name().ok().map(|s| s.into_owned()))
-                else {
-                    continue;
-                };
-                out.push(Frame {
-                    function: Some(function),
-                    file: f.location.as_ref().and_then(|l| l.file.map(str::to_string)),
-                    line: f.location.as_ref().and_then(|l| l.line),
-                    column: f.location.as_ref().and_then(|l| l.column),
-                    inlined: true,
-                });
+        // A lookup that met the zeros of a file shrunk under its mapping is the shrank error.
+        l.debug.guarded(|| {
+            let mut out = Vec::new();
+            if let Some(Ok(mut it)) =
+                lookup_ctx(l, addr).map(|c| c.find_frames(addr).skip_all_loads())
+            {
+                while let Ok(Some(f)) = it.next() {
+                    let Some(function) = f
+                        .function
+                        .as_ref()
+                        .and_then(|n| n.raw_name().ok().map(|s| s.into_owned()))
+                    else {
+                        continue;
+                    };
+                    out.push(Frame {
+                        function: Some(function),
+                        file: f.location.as_ref().and_then(|l| l.file.map(str::to_string)),
+                        line: f.location.as_ref().and_then(|l| l.line),
+                        column: f.location.as_ref().and_then(|l| l.column),
+                        inlined: true,
+                    });
+                }
             }
-        }
-        if let Some(last) = out.last_mut() {
-            last.inlined = false;
-        }
-        Ok(out)
+            if let Some(last) = out.last_mut() {
+                last.inlined = false;
+            }
+            out
+        })
     }
 
     /// The raw symbol-table name gdb prints for `addr` when no DWARF covers it (a "minimal
@@ -317,55 +354,61 @@ impl Symbolizer {
     /// Frames for `addr` (an address in the ELF file's own address space, as `addr2line`
     /// takes), innermost inline frame first. `demangle` turns C++ and Rust names readable.
     ///
-    /// Errors: the file cannot be read or parsed.
+    /// Errors: the file cannot be read or parsed, or it shrank while mapped ([`Error::Shrank`]).
     pub fn frames(&mut self, bin: &Path, addr: u64, demangle: bool) -> Result<Vec<Frame>> {
         let l = self.load_for(bin, &[addr])?;
-        let mut out = Vec::new();
-        if let Some(Ok(mut it)) = l.ctx.as_ref().map(|c| c.find_frames(addr).skip_all_loads()) {
-            while let Ok(Some(f)) = it.next() {
-                let function = f.function.as_ref().and_then(|n| {
+        // A lookup that met the zeros of a file shrunk under its mapping is the shrank error.
+        l.debug.guarded(|| {
+            let mut out = Vec::new();
+            if let Some(Ok(mut it)) =
+                lookup_ctx(l, addr).map(|c| c.find_frames(addr).skip_all_loads())
+            {
+                while let Ok(Some(f)) = it.next() {
+                    let function = f.function.as_ref().and_then(|n| {
+                        if demangle {
+                            n.demangle().ok().map(|s| s.into_owned())
+                        } else {
+                            n.raw_name().ok().map(|s| s.into_owned())
+                        }
+                    });
+                    out.push(Frame {
+                        function,
+                        file: f.location.as_ref().and_then(|l| l.file.map(str::to_string)),
+                        line: f.location.as_ref().and_then(|l| l.line),
+                        column: f.location.as_ref().and_then(|l| l.column),
+                        inlined: true,
+                    });
+                }
+            }
+            if out.is_empty() || out.iter().all(|f| f.function.is_none()) {
+                let found = l.symtab.binutils_at(addr);
+                let sym = found.map(|s| {
                     if demangle {
-                        n.demangle().ok().map(|s| s.into_owned())
+                        addr2line::demangle_auto(s.name.as_str().into(), None).into_owned()
                     } else {
-                        n.raw_name().ok().map(|s| s.into_owned())
+                        s.name.clone()
                     }
                 });
-                out.push(Frame {
-                    function,
-                    file: f.location.as_ref().and_then(|l| l.file.map(str::to_string)),
-                    line: f.location.as_ref().and_then(|l| l.line),
-                    column: f.location.as_ref().and_then(|l| l.column),
-                    inlined: true,
-                });
-            }
-        }
-        if out.is_empty() || out.iter().all(|f| f.function.is_none()) {
-            let found = l.symtab.binutils_at(addr);
-            let sym = found.map(|s| {
-                if demangle {
-                    addr2line::demangle_auto(s.name.as_str().into(), None).into_owned()
-                } else {
-                    s.name.clone()
-                }
-            });
-            let loc = l
-                .ctx
-                .as_ref()
-                .and_then(|c| c.find_location(addr).ok().flatten());
-            out = vec![Frame {
-                function: sym,
-                file: loc
+                let loc = l
+                    .ctx
                     .as_ref()
-                    .and_then(|l| l.file.map(str::to_string))
-                    .or_else(|| found.and_then(|s| s.file.clone())),
-                line: loc.as_ref().and_then(|l| l.line),
-                column: loc.as_ref().and_then(|l| l.column),
-                inlined: false,
-            }];
-        }
-        if let Some(last) = out.last_mut() {
-            last.inlined = false;
-        }
-        Ok(out)
+                    .filter(|_| addr < u64::MAX)
+                    .and_then(|c| c.find_location(addr).ok().flatten());
+                out = vec![Frame {
+                    function: sym,
+                    file: loc
+                        .as_ref()
+                        .and_then(|l| l.file.map(str::to_string))
+                        .or_else(|| found.and_then(|s| s.file.clone())),
+                    line: loc.as_ref().and_then(|l| l.line),
+                    column: loc.as_ref().and_then(|l| l.column),
+                    inlined: false,
+                }];
+            }
+            if let Some(last) = out.last_mut() {
+                last.inlined = false;
+            }
+            out
+        })
     }
 }

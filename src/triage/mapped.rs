@@ -5,15 +5,22 @@
 //!
 //! Only regular, uncompressed files larger than [`MIN_SIZE`] with `\n` line ends take this
 //! path; everything else (stdin, `.gz`, `.zst`, CR-only files) is streamed by
-//! [`super::scan::Scanner::scan`]. A file that shrinks while mapped would fault; its size is
-//! checked before every batch and a shrink stops the read with an error.
+//! [`super::scan::Scanner::scan`]. A file that shrinks while mapped (`copytruncate`) makes the
+//! map fault; the map answers with zeros and says so ([`Map::faulted`]), and the scan checks it
+//! after each batch is searched and after it is parsed: the read stops with an error and the
+//! events of that batch, which may have been read from zeros, are dropped. The file's size is
+//! also checked before each batch, to stop before reading zeros at all.
 
 use std::fs::File;
 use std::io;
 use std::sync::atomic::{AtomicU64, Ordering};
 
 use super::scan::{count_newlines, prefilter, Scanner, MAX_LINE};
-use crate::base::mmap::Map;
+use crate::base::mmap::{Map, SHRANK};
+
+fn shrank() -> io::Error {
+    io::Error::other(SHRANK)
+}
 
 /// Files smaller than this are streamed: 16 MiB.
 pub const MIN_SIZE: u64 = 16 << 20;
@@ -80,6 +87,11 @@ fn search(d: &[u8], seg: usize) -> Found {
 /// not be mapped, or it shrank while being read.
 pub fn scan_file(s: &mut Scanner, f: &File, progress: &AtomicU64) -> io::Result<()> {
     let len = f.metadata()?.len() as usize;
+    if len == 0 {
+        // Truncated between the size check that chose this path and the open: empty now.
+        s.finish();
+        return Ok(());
+    }
     let map = Map::new(f, len)?;
     let d = map.bytes();
     let segments = len.div_ceil(SEGMENT);
@@ -87,10 +99,8 @@ pub fn scan_file(s: &mut Scanner, f: &File, progress: &AtomicU64) -> io::Result<
     let mut lines_before_segment = 0u64;
     let mut seg = 0;
     while seg < segments {
-        if map.shrank(f)? {
-            return Err(io::Error::other(
-                "the file shrank while it was being read (truncated by log rotation?)",
-            ));
+        if map.shrank(f)? || map.faulted() {
+            return Err(shrank());
         }
         let batch_end = (seg + BATCH).min(segments);
         let next = std::sync::atomic::AtomicUsize::new(seg);
@@ -110,7 +120,11 @@ pub fn scan_file(s: &mut Scanner, f: &File, progress: &AtomicU64) -> io::Result<
             mine.extend(other.join().unwrap_or_default());
             mine
         });
+        if map.faulted() {
+            return Err(shrank());
+        }
         found.sort_by_key(|(i, _)| *i);
+        let events_before = s.events.len();
         for (_, fs) in &found {
             for &(start, end, rel) in &fs.candidates {
                 if start < cursor {
@@ -129,14 +143,23 @@ pub fn scan_file(s: &mut Scanner, f: &File, progress: &AtomicU64) -> io::Result<
             }
             lines_before_segment += fs.newlines;
         }
+        if map.faulted() {
+            // Lines of this batch (or the report read on past it) may have been zeros.
+            s.events.truncate(events_before);
+            return Err(shrank());
+        }
         map.release(seg * SEGMENT, batch_end * SEGMENT);
         let batch_bytes = (batch_end * SEGMENT).min(len) - seg * SEGMENT;
         progress.fetch_add(batch_bytes as u64, Ordering::Relaxed);
         seg = batch_end;
     }
-    s.bytes += len as u64;
     // The last line has no newline: it is a line too.
-    s.lines = lines_before_segment + u64::from(len > 0 && d[len - 1] != b'\n');
+    let unterminated = len > 0 && d[len - 1] != b'\n';
+    if map.faulted() {
+        return Err(shrank());
+    }
+    s.bytes += len as u64;
+    s.lines = lines_before_segment + u64::from(unterminated);
     s.finish();
     Ok(())
 }

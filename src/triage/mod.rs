@@ -41,12 +41,14 @@ pub enum Input {
 
 impl Input {
     /// The name reports use for the input: its path, `<stdin>`, the kmsg device's path, or
-    /// `journalctl`.
+    /// `journalctl`; control characters in a path (a log named `new\nline.log`) escaped, so
+    /// that a message or evidence line citing it stays one line ([`crate::base::text::one_line`]).
     pub fn name(&self) -> String {
+        use crate::base::text::one_line;
         match self {
-            Input::File(p) => p.display().to_string(),
+            Input::File(p) => one_line(&p.display().to_string()),
             Input::Stdin => "<stdin>".into(),
-            Input::Dmesg(p) => p.display().to_string(),
+            Input::Dmesg(p) => one_line(&p.display().to_string()),
             Input::Journal => "journalctl".into(),
         }
     }

@@ -319,13 +319,12 @@ impl Scanner {
         if *skipping || !carry.is_empty() {
             match memchr::memchr(b'\n', data) {
                 Some(nl) => {
+                    // A line cut at MAX_LINE was counted when it was cut.
                     if !*skipping {
                         carry.extend_from_slice(&data[..nl]);
                         let line = std::mem::take(carry);
                         self.lines += 1;
                         self.feed_line(&line);
-                    } else {
-                        self.lines += 1;
                     }
                     *skipping = false;
                     start = nl + 1;
@@ -338,6 +337,7 @@ impl Scanner {
                             // Search what we have; drop the rest of this line.
                             let line = std::mem::take(carry);
                             self.long_lines += 1;
+                            self.lines += 1;
                             self.feed_line(&line[..MAX_LINE]);
                             *skipping = true;
                         }
@@ -357,6 +357,7 @@ impl Scanner {
         if carry.len() > MAX_LINE {
             let line = std::mem::take(carry);
             self.long_lines += 1;
+            self.lines += 1;
             self.feed_line(&line[..MAX_LINE]);
             *skipping = true;
         }
@@ -575,6 +576,14 @@ mod tests {
         assert_eq!(s.events.len(), 1);
         assert_eq!(s.events[0].pid, Some(2));
         assert_eq!(s.events[0].source.line, 2);
+        assert_eq!(s.lines, 2, "the cut line is a line");
+        // Cut and without a newline at the end: still a line (not "in 0 lines").
+        let s = scan(&vec![b'x'; 3 << 20]);
+        assert_eq!((s.lines, s.long_lines), (1, 1));
+        let mut v = vec![b'x'; 3 << 20];
+        v.extend_from_slice(b" Out of memory: Killed process 3 (w) total-vm:1kB, anon-rss:1kB, file-rss:0kB\nnext\n");
+        let s = scan(&v);
+        assert_eq!(s.lines, 2);
         let garbage: Vec<u8> = (0..200_000u32)
             .map(|i| (i.wrapping_mul(2654435761) >> 13) as u8)
             .collect();

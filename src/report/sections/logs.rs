@@ -155,7 +155,8 @@ fn glob_entries(pattern: &str) -> Option<(PathBuf, Vec<PathBuf>)> {
             found.then(|| p.to_path_buf()).into_iter().collect(),
         ));
     }
-    let mut re = String::from("^");
+    // `(?s)`: `*` and `?` match any character of a name, a newline too (as the shell's glob).
+    let mut re = String::from("(?s)^");
     for ch in name.chars() {
         match ch {
             '*' => re.push_str(".*"),
