@@ -84,7 +84,11 @@ impl<G: Unpin> hyper::body::Body for Body<G> {
 }
 
 fn text(status: StatusCode, body: &'static str) -> (StatusCode, &'static str, Bytes) {
-    (status, "text/plain; charset=utf-8", Bytes::from_static(body.as_bytes()))
+    (
+        status,
+        "text/plain; charset=utf-8",
+        Bytes::from_static(body.as_bytes()),
+    )
 }
 
 /// Answer one request whose head has been read (its body, if any, is not read). `log` gets
@@ -108,10 +112,7 @@ pub fn respond<B, G: Unpin>(
         Route::NotFound => text(StatusCode::NOT_FOUND, "not found: try /metrics\n"),
         Route::MethodNotAllowed => text(StatusCode::METHOD_NOT_ALLOWED, "only GET and HEAD\n"),
         Route::Metrics => {
-            let accept = req
-                .headers()
-                .get(ACCEPT)
-                .and_then(|v| v.to_str().ok());
+            let accept = req.headers().get(ACCEPT).and_then(|v| v.to_str().ok());
             let format = ExpositionFormat::negotiate(accept);
             let s = scrape(cfg);
             s.notes.into_iter().for_each(&mut *log);

@@ -12,8 +12,9 @@
 //!   and every connection closed at [`Timeouts::ceiling`];
 //! - a request head of at most [`Limits::max_head_bytes`] and [`Limits::max_headers`] headers
 //!   (hyper answers 431 and closes past either);
-//! - accept(2) errors never end the loop: out of file descriptors (EMFILE, ENFILE) evicts the
-//!   connection waiting longest and backs off 100 ms, out of memory (ENOBUFS, ENOMEM) backs off,
+//! - accept(2) errors never end the loop: out of file descriptors (EMFILE, ENFILE) lowers the cap
+//!   to 8 below the connections held, evicts the connections waiting longest down to it and backs
+//!   off 100 ms, out of memory (ENOBUFS, ENOMEM) backs off,
 //!   each with a note at most every 10 s; only a listener that is gone for good (EBADF, EINVAL,
 //!   ENOTSOCK, …: closed, shut down or destroyed under us) returns, as an error, so that the
 //!   process exits non-zero and its supervisor restarts it.
@@ -44,8 +45,8 @@ use tokio::task::AbortHandle;
 
 use crate::serve::collect::ScrapeConfig;
 use crate::serve::http::respond;
-use crate::serve::slots::{Admit, Slots};
 pub use crate::serve::slots::Timeouts;
+use crate::serve::slots::{Admit, Slots};
 
 /// How often deadlines and the stop flag are checked.
 const TICK: Duration = Duration::from_millis(250);
@@ -56,6 +57,8 @@ const NOTE_EVERY: Duration = Duration::from_secs(10);
 /// Descriptors kept for everything that is not a connection (stdio, the listener, epoll, the
 /// files a scrape opens one at a time, directory walks).
 const FD_RESERVE: u64 = 16;
+/// How far below the count at which accept(2) said EMFILE the cap goes.
+const FD_HEADROOM: usize = 8;
 /// The default cap whatever the descriptor limit.
 const MAX_DEFAULT_CONNECTIONS: u64 = 256;
 /// The listen(2) backlog (the kernel caps it at `net.core.somaxconn`).
@@ -83,7 +86,9 @@ impl Limits {
     /// keep-alive, 30 s to take a response, a 10 min ceiling, 16 KiB and 64 headers per head.
     pub fn for_nofile(nofile: Option<u64>) -> Limits {
         let cap = nofile.map_or(MAX_DEFAULT_CONNECTIONS, |n| {
-            (n / 2).saturating_sub(FD_RESERVE).min(MAX_DEFAULT_CONNECTIONS)
+            (n / 2)
+                .saturating_sub(FD_RESERVE)
+                .min(MAX_DEFAULT_CONNECTIONS)
         });
         Limits {
             max_connections: usize::try_from(cap.max(1)).unwrap_or(1),
@@ -187,7 +192,10 @@ async fn connection(stream: TcpStream, id: u64, shared: Rc<Shared>) {
         std::future::ready(Ok::<_, Infallible>(resp))
     });
     // An error here is the client's (gone, garbage: hyper has answered 400/431 where it could).
-    let _ = shared.http.serve_connection(TokioIo::new(stream), svc).await;
+    let _ = shared
+        .http
+        .serve_connection(TokioIo::new(stream), svc)
+        .await;
 }
 
 /// Notes of one kind at most every [`NOTE_EVERY`], with the count of those held back.
@@ -328,22 +336,39 @@ async fn accept_loop(
                     .expire(Instant::now(), &limits.timeouts);
                 abort_all(late);
             }
-            Event::Accepted(Ok((stream, _))) => admit(stream, &shared, &mut notes, log),
+            Event::Accepted(Ok((stream, _))) => {
+                if admit(stream, &shared, &mut notes, log) {
+                    // Let the evicted task be dropped, and its socket closed, before the next
+                    // accept needs the descriptor.
+                    tokio::task::yield_now().await;
+                }
+            }
             Event::Accepted(Err(e)) => match classify(&e) {
                 AcceptError::Fatal => return Err(e),
                 AcceptError::NoFds => {
-                    let freed = shared.slots.borrow_mut().evict_oldest_waiting();
-                    let freed_one = freed.is_some();
-                    abort_all(freed.into_iter().collect());
+                    // Free descriptors now and stay below this many connections from now on
+                    // (the cap was more than the open-file limit allows): the closed tasks
+                    // release their sockets when they next run, during the pause.
+                    let (freed, cap) = {
+                        let mut slots = shared.slots.borrow_mut();
+                        let cap = slots.len().saturating_sub(FD_HEADROOM).max(1);
+                        let cap = cap.min(slots.cap());
+                        let mut freed = slots.set_cap(cap);
+                        if freed.is_empty() {
+                            freed.extend(slots.evict_oldest_waiting());
+                        }
+                        (freed, slots.cap())
+                    };
+                    let n = freed.len();
+                    abort_all(freed);
                     notes.note(
                         "nofds",
                         &|| {
-                            let what = if freed_one {
-                                "closed the connection waiting longest"
-                            } else {
-                                "no connection to close"
-                            };
-                            format!("accepting a connection failed: {e} ({what}; retrying in 100 ms)")
+                            format!(
+                                "accepting a connection failed: {e} (closed {n} waiting \
+                                 connection(s), holding at most {cap} from now on; retrying \
+                                 in 100 ms)"
+                            )
                         },
                         log,
                     );
@@ -370,9 +395,15 @@ async fn accept_loop(
 }
 
 /// Give `stream` a slot (evicting the connection waiting longest at the cap) and its task, or
-/// refuse it with 503 when every slot is busy.
-fn admit(stream: TcpStream, shared: &Rc<Shared>, notes: &mut Notes, log: &dyn Fn(Note, &str)) {
+/// refuse it with 503 when every slot is busy. True when a connection was evicted.
+fn admit(
+    stream: TcpStream,
+    shared: &Rc<Shared>,
+    notes: &mut Notes,
+    log: &dyn Fn(Note, &str),
+) -> bool {
     let decision = shared.slots.borrow_mut().admit();
+    let evicted = matches!(decision, Admit::Evicted(_));
     match decision {
         Admit::Room => {}
         Admit::Evicted(h) => h.abort(),
@@ -385,7 +416,7 @@ fn admit(stream: TcpStream, shared: &Rc<Shared>, notes: &mut Notes, log: &dyn Fn
                 &|| format!("all {cap} connections busy answering: refused one with 503"),
                 log,
             );
-            return;
+            return false;
         }
     }
     let id = shared.slots.borrow_mut().next_id();
@@ -394,6 +425,7 @@ fn admit(stream: TcpStream, shared: &Rc<Shared>, notes: &mut Notes, log: &dyn Fn
         .slots
         .borrow_mut()
         .insert(id, Instant::now(), task.abort_handle());
+    evicted
 }
 
 #[cfg(test)]

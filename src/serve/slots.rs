@@ -128,6 +128,25 @@ impl<H> Slots<H> {
         self.remove(id)
     }
 
+    /// The cap.
+    pub fn cap(&self) -> usize {
+        self.cap
+    }
+
+    /// Lower (or raise) the cap to `cap` (at least 1), taking out the connections waiting longest
+    /// until the table fits if it can (busy ones stay); their handles.
+    pub fn set_cap(&mut self, cap: usize) -> Vec<H> {
+        self.cap = cap.max(1);
+        let mut out = Vec::new();
+        while self.slots.len() > self.cap {
+            match self.evict_oldest_waiting() {
+                Some(h) => out.push(h),
+                None => break,
+            }
+        }
+        out
+    }
+
     /// The id the next inserted connection gets.
     pub fn next_id(&mut self) -> u64 {
         self.next_id += 1;
@@ -235,6 +254,13 @@ mod tests {
         assert_eq!(t.evict_oldest_waiting(), None);
         t.remove(5);
         assert_eq!(t.admit(), Admit::Room);
+        // A lower cap takes out waiting connections only, oldest first.
+        t.idle(6, s(t0, 9));
+        t.insert(7, s(t0, 10), "g");
+        assert_eq!(t.set_cap(1), vec!["f", "g"]);
+        assert_eq!((t.len(), t.cap()), (1, 1));
+        assert_eq!(t.set_cap(0).len(), 0);
+        assert_eq!(t.cap(), 1);
     }
 
     #[test]
