@@ -15,7 +15,7 @@ use hyper::header::{HeaderValue, ACCEPT, ALLOW, CONTENT_TYPE};
 use hyper::{Method, Request, Response, StatusCode};
 
 use crate::serve::collect::{scrape, ScrapeConfig};
-use crate::serve::exposition::{encode, ExpositionFormat};
+use crate::serve::exposition::{encode, ExpositionFormat, Family};
 
 const INDEX: &str = "<!doctype html>\n<html><head><title>clw-diag serve</title></head>\n<body>\n\
 <h1>clw-diag serve</h1>\n<p>Memory of this host, its memory cgroups and its largest processes, \
@@ -91,12 +91,14 @@ fn text(status: StatusCode, body: &'static str) -> (StatusCode, &'static str, By
     )
 }
 
-/// Answer one request whose head has been read (its body, if any, is not read). `log` gets
+/// Answer one request whose head has been read (its body, if any, is not read). A scrape's
+/// exposition ends with the families `server` gives (the server's own counters). `log` gets
 /// one line per part of a scrape that could not be read (also counted in `clw_scrape_errors`).
 /// `on_done` is dropped once the response body has been handed to the connection.
 pub fn respond<B, G: Unpin>(
     req: &Request<B>,
     cfg: &ScrapeConfig,
+    server: &dyn Fn() -> Vec<Family>,
     log: &mut dyn FnMut(String),
     on_done: G,
 ) -> Response<Body<G>> {
@@ -114,8 +116,9 @@ pub fn respond<B, G: Unpin>(
         Route::Metrics => {
             let accept = req.headers().get(ACCEPT).and_then(|v| v.to_str().ok());
             let format = ExpositionFormat::negotiate(accept);
-            let s = scrape(cfg);
+            let mut s = scrape(cfg);
             s.notes.into_iter().for_each(&mut *log);
+            s.families.extend(server());
             (
                 StatusCode::OK,
                 format.content_type(),

@@ -44,9 +44,10 @@ use tokio::net::{TcpListener, TcpStream};
 use tokio::task::AbortHandle;
 
 use crate::serve::collect::ScrapeConfig;
+use crate::serve::exposition::{Family, Value};
 use crate::serve::http::respond;
 pub use crate::serve::slots::Timeouts;
-use crate::serve::slots::{Admit, Slots};
+use crate::serve::slots::{Admit, Close, Slots};
 
 /// How often deadlines and the stop flag are checked.
 const TICK: Duration = Duration::from_millis(250);
@@ -139,6 +140,84 @@ struct Shared {
     http: http1::Builder,
     /// Lines from scrapes, written by the accept loop (which holds the caller's `log`).
     notes: RefCell<Vec<String>>,
+    stats: RefCell<Stats>,
+}
+
+/// The server's own counters, exported after each scrape's families.
+#[derive(Debug, Default)]
+struct Stats {
+    /// Connections the server closed, by [`Close::ALL`]'s order.
+    closed: [u64; Close::ALL.len()],
+    /// accept(2) failures: out of descriptors, out of memory, other.
+    accept_errors: [u64; 3],
+}
+
+impl Stats {
+    fn closed(&mut self, why: Close, n: usize) {
+        if let Some(i) = Close::ALL.iter().position(|&c| c == why) {
+            self.closed[i] += n as u64;
+        }
+    }
+}
+
+impl Shared {
+    /// `clw_serve_*`: connections held and the cap, connections closed by reason, accept errors.
+    fn families(&self) -> Vec<Family> {
+        let (held, cap) = self
+            .slots
+            .try_borrow()
+            .map_or((None, None), |s| (Some(s.len()), Some(s.cap())));
+        let mut conns = Family::gauge(
+            "clw_serve_connections",
+            "Connections this server holds open now, this scrape's included.",
+        );
+        conns.push(vec![], held.map(|n| Value::Uint(n as u64)));
+        let mut max = Family::gauge(
+            "clw_serve_connections_max",
+            "The most connections held at once (--max-connections, lowered after EMFILE).",
+        );
+        max.push(vec![], cap.map(|n| Value::Uint(n as u64)));
+        let mut closed = Family::counter(
+            "clw_serve_connections_closed_total",
+            "Connections the server closed: evicted at the cap for a newcomer, timed out, or refused.",
+        );
+        let mut errors = Family::counter(
+            "clw_serve_accept_errors_total",
+            "accept(2) failures the server survived, by cause.",
+        );
+        if let Ok(st) = self.stats.try_borrow() {
+            for (why, n) in Close::ALL.iter().zip(st.closed) {
+                closed.push(
+                    vec![("reason", why.label().to_string())],
+                    Some(Value::Uint(n)),
+                );
+            }
+            for (kind, n) in ["no_fds", "no_memory", "other"]
+                .iter()
+                .zip(st.accept_errors)
+            {
+                errors.push(vec![("kind", kind.to_string())], Some(Value::Uint(n)));
+            }
+        }
+        vec![conns, max, closed, errors]
+    }
+
+    fn count_closed(&self, why: Close, n: usize) {
+        if let Ok(mut st) = self.stats.try_borrow_mut() {
+            st.closed(why, n);
+        }
+    }
+
+    fn count_accept_error(&self, kind: &AcceptError) {
+        let i = match kind {
+            AcceptError::NoFds => 0,
+            AcceptError::NoMemory => 1,
+            AcceptError::Transient | AcceptError::Fatal => 2,
+        };
+        if let Ok(mut st) = self.stats.try_borrow_mut() {
+            st.accept_errors[i] += 1;
+        }
+    }
 }
 
 /// Drops the connection's slot when its task ends or is aborted.
@@ -185,7 +264,13 @@ async fn connection(stream: TcpStream, id: u64, shared: Rc<Shared>) {
             shared: Rc::clone(sh),
         };
         let mut notes = Vec::new();
-        let resp = respond(&req, &sh.cfg, &mut |n| notes.push(n), done);
+        let resp = respond(
+            &req,
+            &sh.cfg,
+            &|| sh.families(),
+            &mut |n| notes.push(n),
+            done,
+        );
         if let Ok(mut n) = sh.notes.try_borrow_mut() {
             n.append(&mut notes);
         }
@@ -306,6 +391,7 @@ async fn accept_loop(
         cfg: cfg.clone(),
         http,
         notes: RefCell::new(Vec::new()),
+        stats: RefCell::new(Stats::default()),
     });
     let mut tick = tokio::time::interval(TICK);
     tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
@@ -334,7 +420,10 @@ async fn accept_loop(
                     .slots
                     .borrow_mut()
                     .expire(Instant::now(), &limits.timeouts);
-                abort_all(late);
+                for (h, why) in late {
+                    h.abort();
+                    shared.count_closed(why, 1);
+                }
             }
             Event::Accepted(Ok((stream, _))) => {
                 if admit(stream, &shared, &mut notes, log) {
@@ -343,54 +432,64 @@ async fn accept_loop(
                     tokio::task::yield_now().await;
                 }
             }
-            Event::Accepted(Err(e)) => match classify(&e) {
-                AcceptError::Fatal => return Err(e),
-                AcceptError::NoFds => {
-                    // Free descriptors now and stay below this many connections from now on
-                    // (the cap was more than the open-file limit allows): the closed tasks
-                    // release their sockets when they next run, during the pause.
-                    let (freed, cap) = {
-                        let mut slots = shared.slots.borrow_mut();
-                        let cap = slots.len().saturating_sub(FD_HEADROOM).max(1);
-                        let cap = cap.min(slots.cap());
-                        let mut freed = slots.set_cap(cap);
-                        if freed.is_empty() {
-                            freed.extend(slots.evict_oldest_waiting());
-                        }
-                        (freed, slots.cap())
-                    };
-                    let n = freed.len();
-                    abort_all(freed);
-                    notes.note(
-                        "nofds",
-                        &|| {
-                            format!(
-                                "accepting a connection failed: {e} (closed {n} waiting \
-                                 connection(s), holding at most {cap} from now on; retrying \
-                                 in 100 ms)"
-                            )
-                        },
-                        log,
-                    );
-                    pause = Some(Box::pin(tokio::time::sleep(BACKOFF)));
-                }
-                AcceptError::NoMemory => {
-                    notes.note(
-                        "nomem",
-                        &|| format!("accepting a connection failed: {e} (retrying in 100 ms)"),
-                        log,
-                    );
-                    pause = Some(Box::pin(tokio::time::sleep(BACKOFF)));
-                }
-                AcceptError::Transient => notes.note(
-                    "transient",
-                    &|| format!("accepting a connection failed: {e}"),
-                    log,
-                ),
-            },
+            Event::Accepted(Err(e)) => {
+                let backoff = accept_failed(e, &shared, &mut notes, log)?;
+                pause = backoff.then(|| Box::pin(tokio::time::sleep(BACKOFF)));
+            }
         }
         let pending: Vec<String> = shared.notes.borrow_mut().drain(..).collect();
         pending.iter().for_each(|n| log(Note::Scrape, n));
+    }
+}
+
+/// Act on an accept(2) failure: the error itself when the listener is gone for good, else
+/// whether to pause before the next accept. Out of descriptors, the cap drops to
+/// [`FD_HEADROOM`] below the connections held (it was more than the open-file limit allows)
+/// and the longest-waiting connections are closed down to it; their tasks release the sockets
+/// when they next run, during the pause.
+fn accept_failed(
+    e: io::Error,
+    shared: &Shared,
+    notes: &mut Notes,
+    log: &dyn Fn(Note, &str),
+) -> io::Result<bool> {
+    let kind = classify(&e);
+    shared.count_accept_error(&kind);
+    match kind {
+        AcceptError::Fatal => Err(e),
+        AcceptError::NoFds => {
+            let (freed, cap) = {
+                let mut slots = shared.slots.borrow_mut();
+                let cap = slots.len().saturating_sub(FD_HEADROOM).max(1);
+                let cap = cap.min(slots.cap());
+                let mut freed = slots.set_cap(cap);
+                if freed.is_empty() {
+                    freed.extend(slots.evict_oldest_waiting());
+                }
+                (freed, slots.cap())
+            };
+            let n = freed.len();
+            abort_all(freed);
+            shared.count_closed(Close::Evicted, n);
+            let msg = || {
+                format!(
+                    "accepting a connection failed: {e} (closed {n} waiting connection(s), \
+                     holding at most {cap} from now on; retrying in 100 ms)"
+                )
+            };
+            notes.note("nofds", &msg, log);
+            Ok(true)
+        }
+        AcceptError::NoMemory => {
+            let msg = || format!("accepting a connection failed: {e} (retrying in 100 ms)");
+            notes.note("nomem", &msg, log);
+            Ok(true)
+        }
+        AcceptError::Transient => {
+            let msg = || format!("accepting a connection failed: {e}");
+            notes.note("transient", &msg, log);
+            Ok(false)
+        }
     }
 }
 
@@ -406,10 +505,14 @@ fn admit(
     let evicted = matches!(decision, Admit::Evicted(_));
     match decision {
         Admit::Room => {}
-        Admit::Evicted(h) => h.abort(),
+        Admit::Evicted(h) => {
+            h.abort();
+            shared.count_closed(Close::Evicted, 1);
+        }
         Admit::Full => {
             // Best effort: the socket is fresh, its send buffer empty.
             let _ = stream.try_write(REFUSED);
+            shared.count_closed(Close::Refused, 1);
             let cap = shared.slots.borrow().len();
             notes.note(
                 "full",

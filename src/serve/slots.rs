@@ -56,13 +56,60 @@ impl<H> Slot<H> {
         }
     }
 
-    fn deadline(&self, t: &Timeouts) -> Instant {
+    /// When the connection must be closed, and why.
+    fn deadline(&self, t: &Timeouts) -> (Instant, Close) {
         let phase = match self.phase {
-            Phase::Fresh => self.accepted + t.header,
-            Phase::Idle(since) => since + t.keep_alive,
-            Phase::Busy(since) => since + t.response,
+            Phase::Fresh => (self.accepted + t.header, Close::HeaderTimeout),
+            Phase::Idle(since) => (since + t.keep_alive, Close::KeepAliveTimeout),
+            Phase::Busy(since) => (since + t.response, Close::ResponseTimeout),
         };
-        phase.min(self.accepted + t.ceiling)
+        let ceiling = self.accepted + t.ceiling;
+        if ceiling < phase.0 {
+            (ceiling, Close::Ceiling)
+        } else {
+            phase
+        }
+    }
+}
+
+/// Why the server closed a connection.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Close {
+    /// Taken out at the cap (or for a descriptor) for a newcomer.
+    Evicted,
+    /// No complete first request head within [`Timeouts::header`].
+    HeaderTimeout,
+    /// No complete next request head within [`Timeouts::keep_alive`].
+    KeepAliveTimeout,
+    /// A response not taken within [`Timeouts::response`].
+    ResponseTimeout,
+    /// Open for [`Timeouts::ceiling`].
+    Ceiling,
+    /// Refused at accept: every slot was busy.
+    Refused,
+}
+
+impl Close {
+    /// Every reason.
+    pub const ALL: [Close; 6] = [
+        Close::Evicted,
+        Close::HeaderTimeout,
+        Close::KeepAliveTimeout,
+        Close::ResponseTimeout,
+        Close::Ceiling,
+        Close::Refused,
+    ];
+
+    /// The `reason` label of `clw_serve_connections_closed_total`.
+    pub fn label(self) -> &'static str {
+        match self {
+            Close::Evicted => "evicted",
+            Close::HeaderTimeout => "header_timeout",
+            Close::KeepAliveTimeout => "keep_alive_timeout",
+            Close::ResponseTimeout => "response_timeout",
+            Close::Ceiling => "ceiling",
+            Close::Refused => "refused",
+        }
     }
 }
 
@@ -198,15 +245,20 @@ impl<H> Slots<H> {
         Some(slot.handle)
     }
 
-    /// Take out every connection past one of its deadlines at `now`; their handles.
-    pub fn expire(&mut self, now: Instant, t: &Timeouts) -> Vec<H> {
-        let late: Vec<u64> = self
+    /// Take out every connection past one of its deadlines at `now`; their handles, each with
+    /// the deadline it missed.
+    pub fn expire(&mut self, now: Instant, t: &Timeouts) -> Vec<(H, Close)> {
+        let late: Vec<(u64, Close)> = self
             .slots
             .iter()
-            .filter(|(_, s)| s.deadline(t) <= now)
-            .map(|(&id, _)| id)
+            .filter_map(|(&id, s)| {
+                let (at, why) = s.deadline(t);
+                (at <= now).then_some((id, why))
+            })
             .collect();
-        late.into_iter().filter_map(|id| self.remove(id)).collect()
+        late.into_iter()
+            .filter_map(|(id, why)| Some((self.remove(id)?, why)))
+            .collect()
     }
 }
 
@@ -275,10 +327,15 @@ mod tests {
         t.idle(3, s(t0, 2)); // idle until 32
         t.busy(4, s(t0, 1));
         assert!(t.expire(s(t0, 4), &T).is_empty());
-        assert_eq!(t.expire(s(t0, 5), &T), vec![1]); // no head within 5 s
-        assert_eq!(t.expire(s(t0, 21), &T).len(), 2); // 2 and 4: response not taken in 20 s
+        assert_eq!(t.expire(s(t0, 5), &T), vec![(1, Close::HeaderTimeout)]);
+        let mut late = t.expire(s(t0, 21), &T);
+        late.sort_by_key(|l| l.0);
+        assert_eq!(
+            late,
+            vec![(2, Close::ResponseTimeout), (4, Close::ResponseTimeout)]
+        );
         assert!(t.expire(s(t0, 31), &T).is_empty());
-        assert_eq!(t.expire(s(t0, 32), &T), vec![3]); // keep-alive idle for 30 s
+        assert_eq!(t.expire(s(t0, 32), &T), vec![(3, Close::KeepAliveTimeout)]);
         assert!(t.is_empty());
         // A connection that keeps asking is still closed at the ceiling.
         t.insert(9, t0, 9);
@@ -287,7 +344,7 @@ mod tests {
             t.idle(9, s(t0, k));
             assert!(t.expire(s(t0, k), &T).is_empty());
         }
-        assert_eq!(t.expire(s(t0, 300), &T), vec![9]);
+        assert_eq!(t.expire(s(t0, 300), &T), vec![(9, Close::Ceiling)]);
     }
 
     #[test]

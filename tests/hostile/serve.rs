@@ -177,11 +177,18 @@ fn get(addr: &str, path: &str) -> std::io::Result<(u16, String)> {
     Ok((status, body))
 }
 
+/// The value of sample `name` (with its labels, as exposed) in an exposition.
+fn sample(body: &str, name: &str) -> Option<f64> {
+    body.lines()
+        .find_map(|l| l.strip_prefix(name)?.strip_prefix(' ')?.parse().ok())
+}
+
 /// Whether the server has closed `s`: a non-blocking read sees EOF or a reset.
-fn closed_by_peer(s: &mut TcpStream) -> bool {
+fn closed_by_peer(s: &TcpStream) -> bool {
     let _ = s.set_nonblocking(true);
     let mut b = [0u8; 512];
-    let r = match s.read(&mut b) {
+    let mut reader = s;
+    let r = match reader.read(&mut b) {
         Ok(0) => true,
         Ok(_) => false,
         Err(e) if e.kind() == ErrorKind::WouldBlock => false,
@@ -250,11 +257,25 @@ fn d1_ten_thousand_idle_connections() {
         s.status("VmRSS:") >> 10,
         s.status("VmHWM:") >> 10
     );
-    // The evicted ones were closed by the server, the oldest first.
+    // The evicted ones were closed by the server, the oldest first; the clients see as many
+    // closed as the server counted evicted.
     assert!(
-        closed_by_peer(&mut idle[0]),
+        closed_by_peer(&idle[0]),
         "the oldest idle connection is still open"
     );
+    let seen = idle.iter().filter(|c| closed_by_peer(c)).count();
+    let (_, body) = get(&s.addr, "/metrics").unwrap();
+    let evicted = sample(
+        &body,
+        "clw_serve_connections_closed_total{reason=\"evicted\"}",
+    )
+    .unwrap();
+    let held = sample(&body, "clw_serve_connections").unwrap();
+    assert!(
+        (seen as f64 - evicted).abs() <= 10.0 && seen >= 10_000 - 256,
+        "clients saw {seen} closed, the server counted {evicted} evicted"
+    );
+    assert!(held <= 256.0, "the server holds {held}");
     drop(idle);
     s.assert_answers("after the idle clients closed");
     s.assert_memory_bounded("after the idle clients closed");
@@ -306,6 +327,16 @@ fn d1_slowloris() {
     assert!(
         timed_out >= 150,
         "only {timed_out} of {n} closed by the header timeout"
+    );
+    let (_, body) = get(&s.addr, "/metrics").unwrap();
+    let counted = sample(
+        &body,
+        "clw_serve_connections_closed_total{reason=\"header_timeout\"}",
+    )
+    .unwrap();
+    assert!(
+        counted >= timed_out as f64,
+        "the server counted {counted} header timeouts, the clients saw {timed_out}"
     );
     took.sort();
     eprintln!(
@@ -462,9 +493,17 @@ fn d1_fd_limit() {
                 "{args:?}: 140 idle connections under ulimit -n 64"
             ));
         }
+        let (_, body) = get(&s.addr, "/metrics").unwrap();
+        let no_fds = sample(&body, "clw_serve_accept_errors_total{kind=\"no_fds\"}").unwrap();
+        let cap = sample(&body, "clw_serve_connections_max").unwrap();
         if args.is_empty() {
             assert!(s.fds() <= 16 + 10, "{args:?}: {} descriptors", s.fds());
+            assert_eq!((cap, no_fds), (16.0, 0.0), "the default cap fits the limit");
         } else {
+            assert!(
+                no_fds >= 1.0 && cap < 64.0,
+                "EMFILE met: cap {cap}, {no_fds} errors"
+            );
             let log = s.log();
             assert!(
                 log.contains("Too many open files") && log.contains("holding at most"),
