@@ -12,12 +12,14 @@
 //!   and every connection closed at [`Timeouts::ceiling`];
 //! - a request head of at most [`Limits::max_head_bytes`] and [`Limits::max_headers`] headers
 //!   (hyper answers 431 and closes past either);
-//! - accept(2) errors never end the loop: out of file descriptors (EMFILE, ENFILE) lowers the cap
-//!   to 8 below the connections held, evicts the connections waiting longest down to it and backs
-//!   off 100 ms, out of memory (ENOBUFS, ENOMEM) backs off,
-//!   each with a note at most every 10 s; only a listener that is gone for good (EBADF, EINVAL,
-//!   ENOTSOCK, …: closed, shut down or destroyed under us) returns, as an error, so that the
-//!   process exits non-zero and its supervisor restarts it.
+//! - accept(2) errors never end the loop: out of file descriptors (EMFILE, ENFILE) lowers the
+//!   cap to 8 below the connections held, evicts the connections waiting longest down to it and
+//!   backs off 100 ms; out of memory (ENOBUFS, ENOMEM) backs off; each with a note at most every
+//!   10 s. Only a listener that is gone for good (EBADF, EINVAL, ENOTSOCK, …: closed, shut down
+//!   or destroyed under us) returns, as an error, so that the process exits non-zero and its
+//!   supervisor restarts it.
+//!
+//! What the server closed and why is exported after each scrape (`clw_serve_*`, docs/metrics.md).
 //!
 //! A scrape runs inline in the request handler (`http.rs`): tens of milliseconds of synchronous
 //! reads, during which other connections wait; nothing here starts a thread (no
