@@ -482,8 +482,30 @@ fn http_paths_methods_and_garbage() {
         "GET /metrics HTTP/1.0\r\nX-Big: {}\r\n\r\n",
         "a".repeat(200_000)
     );
-    let _ = raw_http(&s.addr, big.as_bytes());
+    // Past the 16 KiB head cap: 431, or a reset when the server closes on the unread rest.
+    match raw_http(&s.addr, big.as_bytes()) {
+        Ok((st, _, _)) => assert!(st == 431 || st == 0, "a 200 kB header got {st}"),
+        Err(e) => assert!(
+            matches!(
+                e.kind(),
+                std::io::ErrorKind::ConnectionReset | std::io::ErrorKind::BrokenPipe
+            ),
+            "{e}"
+        ),
+    }
     assert_eq!(http_get(&s.url("/healthz")).unwrap().0, 200);
+    // HEAD: the headers of a scrape, no body.
+    let (st, head, body) = raw_http(&s.addr, b"HEAD /metrics HTTP/1.0\r\n\r\n").unwrap();
+    assert_eq!(st, 200);
+    assert!(head.contains("content-length: "), "{head}");
+    assert!(body.is_empty(), "{body:.100}");
+    // Keep-alive: two requests on one HTTP/1.1 connection, answered in order.
+    let (_, _, both) = raw_http(
+        &s.addr,
+        b"GET /healthz HTTP/1.1\r\nHost: x\r\n\r\nGET /nope HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n",
+    )
+    .unwrap();
+    assert!(both.starts_with("ok\nHTTP/1.1 404"), "{both}");
 }
 
 #[test]
@@ -519,6 +541,9 @@ fn bad_arguments_exit_2_with_one_line() {
         "/no-such-cgroup",
     ]);
     assert_error(&o, &["no-such-cgroup"]);
+    let o = run(&["serve", "--listen", "127.0.0.1:0", "--max-connections", "0"]);
+    assert_eq!(o.status.code(), Some(2), "{}", stderr(&o));
+    assert!(stderr(&o).contains("--max-connections"), "{}", stderr(&o));
     // csv/github: refused before listening (the data is the HTTP exposition).
     for format in ["csv", "github"] {
         let l = std::net::TcpListener::bind("127.0.0.1:0").unwrap();

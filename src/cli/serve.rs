@@ -5,6 +5,7 @@ use std::process::ExitCode;
 
 use clap::Args;
 use clw_diag::serve::collect::ScrapeConfig;
+use clw_diag::serve::server::{bind, nofile_limit, serve, Limits, Note};
 
 use super::{GlobalArgs, Output};
 
@@ -21,12 +22,20 @@ The Prometheus text format 0.0.4 is the default; OpenMetrics 1.0.0 when the Acce
 for it (Prometheus does). A scrape reads /proc/PID/statm of every process but keeps only the \
 --top largest, and never reads smaps (smaps_rollup of the top processes only with --pss), so its \
 cost stays bounded on a sick machine. / is an index page and /healthz answers \"ok\". Metric \
-names are listed in docs/metrics.md. Stops cleanly on SIGTERM or Ctrl-C.";
+names are listed in docs/metrics.md. Stops cleanly on SIGTERM or Ctrl-C.
+
+One thread serves every connection, within bounds no client can push it past: at most \
+--max-connections at once (when full, the connection that has waited longest for a request is \
+closed to make room; 503 only when all are being answered), a request head within 5 s of \
+connecting and the next within 30 s of a response, heads of at most 16 KiB and 64 headers \
+(431 past that). If the listening socket fails for good, serve exits with 2 so that a \
+supervisor restarts it.";
 
 pub const AFTER_HELP: &str = "\
 Examples:
   clw-diag serve                                 http://127.0.0.1:9477/metrics
   clw-diag serve --listen 0.0.0.0:9477 --top 50  on every interface, 50 processes
+  clw-diag serve --max-connections 64            hold at most 64 clients at once
   clw-diag serve --cgroup /system.slice          also a cgroup without a limit of its own
   curl -s localhost:9477/metrics | grep clw_cgroup_memory_working_set_bytes";
 
@@ -45,6 +54,9 @@ pub struct ServeArgs {
     /// Also export this memory cgroup (those with a limit of their own always are). Repeatable.
     #[arg(long, value_name = "PATH")]
     pub cgroup: Vec<String>,
+    /// Connections held at once [default: min(256, open-file limit / 2 - 16)].
+    #[arg(long, value_name = "N", value_parser = clap::value_parser!(u32).range(1..=65536))]
+    pub max_connections: Option<u32>,
 }
 
 fn parse_listen(s: &str) -> Result<SocketAddr, String> {
@@ -78,17 +90,29 @@ pub fn run(a: ServeArgs, g: &GlobalArgs, out: &Output) -> anyhow::Result<ExitCod
             cfg.cgroup_root.display()
         );
     }
-    let server = tiny_http::Server::http(a.listen)
-        .map_err(|e| anyhow::anyhow!("cannot listen on {}: {e}", a.listen))?;
-    let bound = server
-        .server_addr()
-        .to_ip()
-        .map_or_else(|| a.listen.to_string(), |s| s.to_string());
+    let mut limits = Limits::for_nofile(nofile_limit());
+    if let Some(n) = a.max_connections {
+        limits.max_connections = n as usize;
+    }
+    let listener =
+        bind(a.listen).map_err(|e| anyhow::anyhow!("cannot listen on {}: {e}", a.listen))?;
+    let bound = listener
+        .local_addr()
+        .map_or_else(|_| a.listen.to_string(), |s| s.to_string());
     out.note(&format!(
         "serving http://{bound}/metrics (SIGTERM or Ctrl-C stops)"
     ));
+    out.detail(&format!(
+        "at most {} connections at once",
+        limits.max_connections
+    ));
     let stop = super::signals::stop_flag(true)?;
-    clw_diag::serve::http::serve(&server, &cfg, &stop, &|m| out.detail(m));
+    let log = |kind: Note, m: &str| match kind {
+        Note::Server => out.note(m),
+        Note::Scrape => out.detail(m),
+    };
+    serve(listener, &cfg, &limits, &stop, &log)
+        .map_err(|e| anyhow::anyhow!("serving on {bound} failed, the listener is gone: {e}"))?;
     out.detail("stopped");
     Ok(ExitCode::SUCCESS)
 }

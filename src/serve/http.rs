@@ -1,17 +1,21 @@
-//! The HTTP side of `serve`: `/metrics`, `/healthz`, an index page at `/`, 404 elsewhere.
+//! What `serve` answers: `/metrics`, `/healthz`, an index page at `/`, 404 elsewhere, 405 for a
+//! method other than `GET` and `HEAD`. A request that cannot be parsed never gets here: hyper
+//! answers it with 400 (or 431 for a head past the size cap) and closes; see `server.rs` for the
+//! connections themselves.
 //!
-//! Requests are answered one at a time on the calling thread (tiny_http parses them on its own
-//! threads), so concurrent scrapers queue instead of multiplying the cost of a scrape. Only
-//! `GET` and `HEAD` are served. A request the server cannot parse gets tiny_http's own 400; no
-//! request can make this loop panic or stop.
+//! A scrape runs inline, on the server's only thread, so concurrent scrapers queue instead of
+//! multiplying the cost of a scrape.
 
-use std::sync::atomic::{AtomicBool, Ordering};
-use std::time::Duration;
+use std::convert::Infallible;
+use std::pin::Pin;
+use std::task::{Context, Poll};
 
-use tiny_http::{Header, Method, Request, Response, Server};
+use hyper::body::{Bytes, Frame, SizeHint};
+use hyper::header::{HeaderValue, ACCEPT, ALLOW, CONTENT_TYPE};
+use hyper::{Method, Request, Response, StatusCode};
 
 use crate::serve::collect::{scrape, ScrapeConfig};
-use crate::serve::exposition::{encode, ExpositionFormat};
+use crate::serve::exposition::{encode, ExpositionFormat, Family};
 
 const INDEX: &str = "<!doctype html>\n<html><head><title>clw-diag serve</title></head>\n<body>\n\
 <h1>clw-diag serve</h1>\n<p>Memory of this host, its memory cgroups and its largest processes, \
@@ -34,77 +38,106 @@ pub enum Route {
     MethodNotAllowed,
 }
 
-/// Route a method and URL (the query string is ignored).
-pub fn route(method: &Method, url: &str) -> Route {
-    let path = url.split(['?', '#']).next().unwrap_or("");
+/// Route a method and a request target (the query string is ignored).
+pub fn route(method: &Method, target: &str) -> Route {
+    let path = target.split(['?', '#']).next().unwrap_or("");
     let known = match path {
         "/" => Route::Index,
         "/metrics" => Route::Metrics,
         "/healthz" => Route::Health,
         _ => return Route::NotFound,
     };
-    match method {
-        Method::Get | Method::Head => known,
-        _ => Route::MethodNotAllowed,
+    if method == Method::GET || method == Method::HEAD {
+        known
+    } else {
+        Route::MethodNotAllowed
     }
 }
 
-fn header(name: &str, value: &str) -> Header {
-    // Both are ASCII constants or our own content types: from_bytes cannot fail on them.
-    Header::from_bytes(name.as_bytes(), value.as_bytes())
-        .unwrap_or_else(|_| Header::from_bytes(&b"X-Invalid"[..], &b"1"[..]).expect("ASCII"))
+/// A response body held whole in memory (the exposition is a few kB to a few hundred kB),
+/// with `G` dropped once hyper has taken the bytes, or when the connection is dropped first:
+/// the server uses that moment to mark the connection waiting again.
+#[derive(Debug)]
+pub struct Body<G> {
+    data: Option<Bytes>,
+    _on_done: G,
 }
 
-/// Answer one request. `log` receives one line per scrape problem.
-pub fn respond(req: Request, cfg: &ScrapeConfig, log: &dyn Fn(&str)) {
-    let r = route(req.method(), req.url());
-    let (status, ctype, body): (u16, &str, String) = match r {
-        Route::Index => (200, "text/html; charset=utf-8", INDEX.to_string()),
-        Route::Health => (200, "text/plain; charset=utf-8", "ok\n".to_string()),
-        Route::NotFound => (
-            404,
-            "text/plain; charset=utf-8",
-            "not found: try /metrics\n".to_string(),
+impl<G: Unpin> hyper::body::Body for Body<G> {
+    type Data = Bytes;
+    type Error = Infallible;
+
+    fn poll_frame(
+        self: Pin<&mut Self>,
+        _cx: &mut Context<'_>,
+    ) -> Poll<Option<Result<Frame<Bytes>, Infallible>>> {
+        Poll::Ready(self.get_mut().data.take().map(|d| Ok(Frame::data(d))))
+    }
+
+    fn is_end_stream(&self) -> bool {
+        self.data.is_none()
+    }
+
+    fn size_hint(&self) -> SizeHint {
+        SizeHint::with_exact(self.data.as_ref().map_or(0, |d| d.len() as u64))
+    }
+}
+
+fn text(status: StatusCode, body: &'static str) -> (StatusCode, &'static str, Bytes) {
+    (
+        status,
+        "text/plain; charset=utf-8",
+        Bytes::from_static(body.as_bytes()),
+    )
+}
+
+/// Answer one request whose head has been read (its body, if any, is not read). A scrape's
+/// exposition ends with the families `server` gives (the server's own counters). `log` gets
+/// one line per part of a scrape that could not be read (also counted in `clw_scrape_errors`).
+/// `on_done` is dropped once the response body has been handed to the connection.
+pub fn respond<B, G: Unpin>(
+    req: &Request<B>,
+    cfg: &ScrapeConfig,
+    server: &dyn Fn() -> Vec<Family>,
+    log: &mut dyn FnMut(String),
+    on_done: G,
+) -> Response<Body<G>> {
+    let target = req.uri().path_and_query().map_or("", |p| p.as_str());
+    let r = route(req.method(), target);
+    let (status, ctype, body) = match r {
+        Route::Index => (
+            StatusCode::OK,
+            "text/html; charset=utf-8",
+            Bytes::from_static(INDEX.as_bytes()),
         ),
-        Route::MethodNotAllowed => (
-            405,
-            "text/plain; charset=utf-8",
-            "only GET and HEAD\n".to_string(),
-        ),
+        Route::Health => text(StatusCode::OK, "ok\n"),
+        Route::NotFound => text(StatusCode::NOT_FOUND, "not found: try /metrics\n"),
+        Route::MethodNotAllowed => text(StatusCode::METHOD_NOT_ALLOWED, "only GET and HEAD\n"),
         Route::Metrics => {
-            let accept = req
-                .headers()
-                .iter()
-                .find(|h| h.field.equiv("Accept"))
-                .map(|h| h.value.as_str().to_string());
-            let format = ExpositionFormat::negotiate(accept.as_deref());
-            let s = scrape(cfg);
-            s.notes.iter().for_each(|n| log(n));
-            (200, format.content_type(), encode(&s.families, format))
+            let accept = req.headers().get(ACCEPT).and_then(|v| v.to_str().ok());
+            let format = ExpositionFormat::negotiate(accept);
+            let mut s = scrape(cfg);
+            s.notes.into_iter().for_each(&mut *log);
+            s.families.extend(server());
+            (
+                StatusCode::OK,
+                format.content_type(),
+                Bytes::from(encode(&s.families, format)),
+            )
         }
     };
-    let mut resp = Response::from_string(body)
-        .with_status_code(status)
-        .with_header(header("Content-Type", ctype));
+    let mut resp = Response::new(Body {
+        data: Some(body),
+        _on_done: on_done,
+    });
+    *resp.status_mut() = status;
+    resp.headers_mut()
+        .insert(CONTENT_TYPE, HeaderValue::from_static(ctype));
     if r == Route::MethodNotAllowed {
-        resp.add_header(header("Allow", "GET, HEAD"));
+        resp.headers_mut()
+            .insert(ALLOW, HeaderValue::from_static("GET, HEAD"));
     }
-    // A client that went away is its own problem.
-    let _ = req.respond(resp);
-}
-
-/// Serve until `stop` becomes true (checked every 200 ms).
-pub fn serve(server: &Server, cfg: &ScrapeConfig, stop: &AtomicBool, log: &dyn Fn(&str)) {
-    while !stop.load(Ordering::SeqCst) {
-        match server.recv_timeout(Duration::from_millis(200)) {
-            Ok(Some(req)) => respond(req, cfg, log),
-            Ok(None) => {}
-            Err(e) => {
-                log(&format!("accepting a request failed: {e}"));
-                std::thread::sleep(Duration::from_millis(100));
-            }
-        }
-    }
+    resp
 }
 
 #[cfg(test)]
@@ -113,13 +146,13 @@ mod tests {
 
     #[test]
     fn routes() {
-        assert_eq!(route(&Method::Get, "/metrics"), Route::Metrics);
-        assert_eq!(route(&Method::Get, "/metrics?x=1"), Route::Metrics);
-        assert_eq!(route(&Method::Head, "/"), Route::Index);
-        assert_eq!(route(&Method::Get, "/healthz"), Route::Health);
-        assert_eq!(route(&Method::Get, "/metricsx"), Route::NotFound);
-        assert_eq!(route(&Method::Get, ""), Route::NotFound);
-        assert_eq!(route(&Method::Post, "/metrics"), Route::MethodNotAllowed);
-        assert_eq!(route(&Method::Post, "/nope"), Route::NotFound);
+        assert_eq!(route(&Method::GET, "/metrics"), Route::Metrics);
+        assert_eq!(route(&Method::GET, "/metrics?x=1"), Route::Metrics);
+        assert_eq!(route(&Method::HEAD, "/"), Route::Index);
+        assert_eq!(route(&Method::GET, "/healthz"), Route::Health);
+        assert_eq!(route(&Method::GET, "/metricsx"), Route::NotFound);
+        assert_eq!(route(&Method::GET, ""), Route::NotFound);
+        assert_eq!(route(&Method::POST, "/metrics"), Route::MethodNotAllowed);
+        assert_eq!(route(&Method::POST, "/nope"), Route::NotFound);
     }
 }

@@ -2,9 +2,13 @@
 //! OpenMetrics endpoint.
 //!
 //! [`collect`] reads the same files as `sample` (through the readers of [`crate::sample`]) into
-//! metric families, [`exposition`] writes them in the Prometheus text or OpenMetrics format, and
-//! [`http`] answers scrapes. Metric names and meanings are listed in docs/metrics.md.
+//! metric families, [`exposition`] writes them in the Prometheus text or OpenMetrics format,
+//! [`http`] answers a request, and [`server`] holds the connections (hyper on one thread, a
+//! connection cap with eviction of idle clients, timeouts, bounded request heads; [`slots`] is
+//! its connection table). Metric names and meanings are listed in docs/metrics.md.
 
 pub mod collect;
 pub mod exposition;
 pub mod http;
+pub mod server;
+pub mod slots;
