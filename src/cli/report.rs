@@ -161,7 +161,7 @@ pub fn run(a: ReportArgs, g: &GlobalArgs, out: &Output) -> anyhow::Result<ExitCo
             "bundle written to {} ({} files, {} secret(s) redacted)",
             path.display(),
             b.entries().len(),
-            b.redacted_count()
+            b.redacted_count() + report.redacted
         ));
     }
     if report.read_anything() {

@@ -1,8 +1,9 @@
 //! The `.tar.gz` bundle of a report's raw inputs (log excerpts, `/proc` files, cgroup files...).
 //!
 //! Bundles leave the machine (attached to tickets), so everything text goes through
-//! [`super::redact::redact`] on the way in, and the file is created readable by its owner
-//! only. Layout, for `Bundle::new("clw-diag-report-HOST")`:
+//! [`super::redact::redact`] on the way in, entry names too (the MANIFEST lists the redacted
+//! names; a log called `password=hunter2.log` is stored as `…password=[REDACTED].log.tail`), and
+//! the file is created readable by its owner only. Layout, for `Bundle::new("clw-diag-report-HOST")`:
 //!
 //! ```text
 //! clw-diag-report-HOST/MANIFEST.txt     every file, its size and how many secrets were redacted
@@ -29,7 +30,7 @@ use std::time::{SystemTime, UNIX_EPOCH};
 use flate2::write::GzEncoder;
 use flate2::Compression;
 
-use super::redact::redact;
+use super::redact::{numbered_file_name, redact, redact_file_name};
 use crate::{Error, Result};
 
 /// Name of the generated manifest entry (under the root directory).
@@ -39,6 +40,10 @@ pub const MANIFEST: &str = "MANIFEST.txt";
 const MODE: u32 = 0o600;
 
 struct Entry {
+    /// The sanitized path as the caller gave it (in memory only: it may hold a secret), the key
+    /// for replacing an entry.
+    key: String,
+    /// The name in the archive and the MANIFEST: `key` redacted, numbered if that collides.
     path: String,
     data: Vec<u8>,
     /// Secrets redacted from this entry; None for bytes stored unredacted.
@@ -55,7 +60,7 @@ impl Bundle {
     /// An empty bundle whose entries go under `root_name/` (sanitized like entry paths; `report`
     /// if nothing is left of it).
     pub fn new(root_name: &str) -> Bundle {
-        let root = sanitize(root_name);
+        let root = redact_file_name(&sanitize(root_name)).text;
         Bundle {
             root: if root.is_empty() {
                 "report".to_string()
@@ -66,8 +71,8 @@ impl Bundle {
         }
     }
 
-    /// Store `text` at `path` after redacting its secrets. Adding a path twice replaces the
-    /// first entry.
+    /// Store `text` at `path` after redacting its secrets (the path's too: see
+    /// [`insert`](Bundle::insert)). Adding a path twice replaces the first entry.
     pub fn add_text(&mut self, path: &str, text: &str) {
         let r = redact(text);
         self.insert(path, r.text.into_bytes(), Some(r.count));
@@ -81,20 +86,38 @@ impl Bundle {
         self.insert(path, bytes, None);
     }
 
+    /// Add or replace the entry for `path`. Its name in the archive is the sanitized path with
+    /// its secrets redacted, extensions kept (`logs/password=[REDACTED].log.tail`); when two
+    /// paths read the same once redacted, the later ones get `~2`, `~3`… before the extensions,
+    /// so every entry keeps a unique, readable name. Secrets in the name count with the entry's.
     fn insert(&mut self, path: &str, data: Vec<u8>, redacted: Option<usize>) {
-        let mut path = sanitize(path);
-        if path.is_empty() {
-            path = "unnamed".to_string();
+        let mut key = sanitize(path);
+        if key.is_empty() {
+            key = "unnamed".to_string();
         }
-        if path == MANIFEST {
+        if let Some(e) = self.entries.iter_mut().find(|e| e.key == key) {
+            let in_name = redact_file_name(&key).count;
+            e.data = data;
+            e.redacted = redacted.map(|n| n + in_name);
+            return;
+        }
+        let name = redact_file_name(&key);
+        let mut base = name.text;
+        if base == MANIFEST {
             // The manifest is generated; keep the caller's file under another name.
-            path = format!("_{MANIFEST}");
+            base = format!("_{MANIFEST}");
         }
-        self.entries.retain(|e| e.path != path);
+        let mut path = base.clone();
+        let mut n = 1;
+        while self.entries.iter().any(|e| e.path == path) {
+            n += 1;
+            path = numbered_file_name(&base, n);
+        }
         self.entries.push(Entry {
+            key,
             path,
             data,
-            redacted,
+            redacted: redacted.map(|c| c + name.count),
         });
     }
 

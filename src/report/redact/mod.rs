@@ -59,12 +59,19 @@
 
 use std::sync::LazyLock;
 
+use aho_corasick::AhoCorasick;
 use regex::{Captures, Regex};
 
 mod keys;
+mod model;
+mod names;
+mod rules;
 
 pub use keys::is_secret_key;
 use keys::redact_key_values;
+pub use model::redact_report;
+pub use names::{numbered_file_name, redact_file_name};
+pub use rules::rule_names;
 
 /// The text that replaces a secret.
 pub const REDACTED: &str = "[REDACTED]";
@@ -79,37 +86,32 @@ pub struct Redacted {
 }
 
 fn compile(pattern: &str) -> Regex {
-    // The patterns are literals in this file and covered by the tests; a failure here is a
+    // The patterns are literals in this module and covered by the tests; a failure here is a
     // programming error caught by `cargo test`, not something input can cause.
     Regex::new(pattern).expect("redaction pattern compiles")
 }
 
 static PEM_PRIVATE_KEY: LazyLock<Regex> = LazyLock::new(|| {
-    compile(
-        r"(?s)-----BEGIN [A-Z0-9 ]*PRIVATE KEY-----(?:.*?-----END [A-Z0-9 ]*PRIVATE KEY-----|.*\z)",
-    )
-});
-
-/// Tokens whose shape alone says they are secrets (pass 2).
-static SHAPED_TOKENS: LazyLock<Regex> = LazyLock::new(|| {
     compile(concat!(
-        r"\b(?:AKIA|ASIA)[A-Z0-9]{16}\b",
-        r"|\bAIza[0-9A-Za-z_\-]{35}",
-        r"|\bgh[pousr]_[A-Za-z0-9]{20,255}\b",
-        r"|\bgithub_pat_[A-Za-z0-9_]{20,255}\b",
-        r"|\bxox[abposr]-[A-Za-z0-9\-]{10,}",
-        r"|\beyJ[A-Za-z0-9_\-]+\.eyJ[A-Za-z0-9_\-]+\.[A-Za-z0-9_\-]*",
+        r"(?s)-{4,5} ?BEGIN [A-Z0-9 ]*PRIVATE KEY(?: BLOCK)? ?-{4,5}",
+        r"(?:.*?-{4,5} ?END [A-Z0-9 ]*PRIVATE KEY(?: BLOCK)? ?-{4,5}|.*\z)",
     ))
 });
 
-static URL_PASSWORD: LazyLock<Regex> =
-    LazyLock::new(|| compile(r"\b[A-Za-z][A-Za-z0-9+.\-]*://[^:/@?#\s]*:(?P<pass>[^/?#\s]+)@"));
+/// The END line of a PEM private key whose BEGIN line is not in the text (a log tail that starts
+/// inside the key).
+static PEM_ORPHAN_END: LazyLock<Regex> =
+    LazyLock::new(|| compile(r"-{4,5} ?END [A-Z0-9 ]*PRIVATE KEY(?: BLOCK)? ?-{4,5}"));
+
+static URL_PASSWORD: LazyLock<Regex> = LazyLock::new(|| {
+    compile(r"(?-u:\b)[A-Za-z][A-Za-z0-9+.\-]*://[^:/@?#\s]*:(?P<pass>[^/?#\s]+)@")
+});
 
 /// Candidate `key <sep> value` pairs; [`is_secret_key`] decides whether the key is secret.
 static KEY_VALUE: LazyLock<Regex> = LazyLock::new(|| {
     compile(concat!(
         r#"(?i)(?:^|[^A-Za-z0-9_.\-])["']?"#,
-        r"(?P<key>[A-Za-z0-9_.\-]*?(?:pass|pwd|secret|token|key|auth|credential|session|cookie)[A-Za-z0-9_.\-]*)",
+        r"(?P<key>[A-Za-z0-9_.\-]*?(?:pass|pwd|secret|token|key|auth|credential|session|cookie|pat|jwt|signature)[A-Za-z0-9_.\-]*)",
         r#"(?P<kq>["']?)"#,
         r"(?P<sep>[ \t]*[:=][ \t]*|[ \t]+)",
         // Only the value's first character: its extent is measured in `secret_span`, so a long
@@ -119,27 +121,194 @@ static KEY_VALUE: LazyLock<Regex> = LazyLock::new(|| {
 });
 
 static BEARER: LazyLock<Regex> =
-    LazyLock::new(|| compile(r"(?i)\bbearer[ \t]+(?P<tok>[A-Za-z0-9\-._~+/]+=*)"));
+    LazyLock::new(|| compile(r"(?i)(?-u:\b)bearer[ \t]+(?P<tok>[A-Za-z0-9\-._~+/]+=*)"));
 
-/// Replace every secret in `text` with `[REDACTED]` (see the module docs for what counts).
-pub fn redact(text: &str) -> Redacted {
-    let mut count = 0;
-    let text = PEM_PRIVATE_KEY.replace_all(text, |_: &Captures| {
-        count += 1;
-        REDACTED
-    });
-    let text = SHAPED_TOKENS.replace_all(&text, |_: &Captures| {
-        count += 1;
-        REDACTED
-    });
-    let text = replace_group(&URL_PASSWORD, &text, "pass", &mut count, |_| true);
-    let text = redact_key_values(&text, &mut count);
-    let text = replace_group(&BEARER, &text, "tok", &mut count, looks_like_token);
-    Redacted { text, count }
+/// What the prefilter found a trace of: the passes worth running on a text.
+#[derive(Clone, Copy)]
+enum Trigger {
+    Pem,
+    Url,
+    KeyValue,
+    Bearer,
+    Token(usize),
+    Program(usize),
 }
 
-/// Replace capture group `group` of every match of `re` for which `accept` holds.
-/// Redact every string of a JSON value in place; the number of secrets replaced.
+/// One Aho-Corasick automaton over the literals of every pass (ASCII case-insensitive), and
+/// which pass each literal belongs to.
+static PREFILTER: LazyLock<(AhoCorasick, Vec<Trigger>)> = LazyLock::new(|| {
+    let mut lits: Vec<&str> = Vec::new();
+    let mut triggers = Vec::new();
+    let mut add = |l: &'static str, t: Trigger| {
+        lits.push(l);
+        triggers.push(t);
+    };
+    add("PRIVATE KEY", Trigger::Pem);
+    add("://", Trigger::Url);
+    for l in [
+        "pass", "pwd", "secret", "token", "key", "auth", "credential", "session", "cookie", "pat",
+        "jwt", "signature",
+    ] {
+        add(l, Trigger::KeyValue);
+    }
+    add("bearer", Trigger::Bearer);
+    for (i, t) in rules::TOKENS.iter().enumerate() {
+        for l in t.literals {
+            add(l, Trigger::Token(i));
+        }
+    }
+    for (i, p) in rules::PROGRAMS.iter().enumerate() {
+        for l in p.literals {
+            add(l, Trigger::Program(i));
+        }
+    }
+    let ac = AhoCorasick::builder()
+        .ascii_case_insensitive(true)
+        .build(&lits)
+        .expect("redaction literals build an automaton");
+    (ac, triggers)
+});
+
+/// Which passes to run on `text`, from one pass of the prefilter.
+struct Passes {
+    pem: bool,
+    url: bool,
+    key_value: bool,
+    bearer: bool,
+    tokens: Vec<bool>,
+    programs: Vec<bool>,
+}
+
+fn passes(text: &str) -> Passes {
+    let (ac, triggers) = &*PREFILTER;
+    let mut p = Passes {
+        pem: false,
+        url: false,
+        key_value: false,
+        bearer: false,
+        tokens: vec![false; rules::TOKENS.len()],
+        programs: vec![false; rules::PROGRAMS.len()],
+    };
+    for m in ac.find_overlapping_iter(text) {
+        match triggers[m.pattern().as_usize()] {
+            Trigger::Pem => p.pem = true,
+            Trigger::Url => p.url = true,
+            Trigger::KeyValue => p.key_value = true,
+            Trigger::Bearer => p.bearer = true,
+            Trigger::Token(i) => p.tokens[i] = true,
+            Trigger::Program(i) => p.programs[i] = true,
+        }
+    }
+    p
+}
+
+/// Replace every secret in `text` with `[REDACTED]` (see the module docs for what counts).
+///
+/// One prefilter pass over the text picks the passes worth running; each is a linear-time
+/// regex scan, so a long line costs a few scans of it, whatever it contains.
+pub fn redact(text: &str) -> Redacted {
+    let p = passes(text);
+    let mut count = 0;
+    let mut text = std::borrow::Cow::Borrowed(text);
+    if p.pem {
+        let t = PEM_PRIVATE_KEY.replace_all(&text, |_: &Captures| {
+            count += 1;
+            REDACTED
+        });
+        let t = redact_orphan_pem_ends(&t, &mut count);
+        text = t.into();
+    }
+    for (i, on) in p.tokens.iter().enumerate() {
+        if *on {
+            let re = &rules::COMPILED_TOKENS[i];
+            text = replace_group(re, &text, "s", &mut count, |_| true).into();
+        }
+    }
+    if p.url {
+        text = replace_group(&URL_PASSWORD, &text, "pass", &mut count, |_| true).into();
+    }
+    if p.programs.iter().any(|on| *on) {
+        text = redact_program_flags(&text, &p.programs, &mut count).into();
+    }
+    if p.key_value {
+        text = redact_key_values(&text, &mut count).into();
+    }
+    if p.bearer {
+        text = replace_group(&BEARER, &text, "tok", &mut count, looks_like_token).into();
+    }
+    Redacted {
+        text: text.into_owned(),
+        count,
+    }
+}
+
+/// An END line of a private key with no BEGIN before it: the base64 lines just above it (the
+/// last word of each line, so a log prefix is kept) through the END line are replaced.
+fn redact_orphan_pem_ends(text: &str, count: &mut usize) -> String {
+    let mut out = String::with_capacity(text.len());
+    let mut last = 0;
+    for m in PEM_ORPHAN_END.find_iter(text) {
+        let mut start = m.start();
+        // Walk up the lines above the END line while their last word is base64.
+        let mut line_end = text[last..m.start()].rfind('\n').map(|i| last + i);
+        while let Some(le) = line_end {
+            let line_start = text[last..le].rfind('\n').map_or(last, |i| last + i + 1);
+            let line = text[line_start..le].trim_end();
+            let word_start = line.rfind([' ', '\t']).map_or(0, |i| i + 1);
+            let word = &line[word_start..];
+            let base64 = word.len() >= 16
+                && word
+                    .bytes()
+                    .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'+' | b'/' | b'='));
+            if !base64 {
+                break;
+            }
+            start = line_start + word_start;
+            line_end = line_start.checked_sub(1).filter(|i| *i >= last);
+        }
+        // On the END line itself, a base64 run right before the marker (an inline key).
+        let before = &text[last..start];
+        let run = before.len()
+            - before
+                .trim_end_matches(|c: char| c.is_ascii_alphanumeric() || "+/= ".contains(c))
+                .len();
+        if run >= 16 {
+            start -= run;
+        }
+        out.push_str(&text[last..start]);
+        out.push_str(REDACTED);
+        last = m.end();
+        *count += 1;
+    }
+    out.push_str(&text[last..]);
+    out
+}
+
+/// The password flags of [`rules::PROGRAMS`] on the lines where their program appears.
+fn redact_program_flags(text: &str, on: &[bool], count: &mut usize) -> String {
+    let mut out = String::with_capacity(text.len());
+    for line in text.split_inclusive('\n') {
+        let mut line = std::borrow::Cow::Borrowed(line);
+        for (i, (program, flag)) in rules::COMPILED_PROGRAMS.iter().enumerate() {
+            if !on[i] {
+                continue;
+            }
+            let Some(prog) = program.find(&line) else {
+                continue;
+            };
+            let (head, tail) = line.split_at(prog.end());
+            let tail = replace_group(flag, tail, "s", count, |s| {
+                !s.trim_matches(['"', '\'']).is_empty()
+            });
+            line = format!("{head}{tail}").into();
+        }
+        out.push_str(&line);
+    }
+    out
+}
+
+/// Redact every string of a JSON value in place, object keys included; the number of secrets
+/// replaced.
 pub fn redact_json(v: &mut serde_json::Value) -> usize {
     use serde_json::Value;
     match v {
@@ -149,11 +318,23 @@ pub fn redact_json(v: &mut serde_json::Value) -> usize {
             r.count
         }
         Value::Array(a) => a.iter_mut().map(redact_json).sum(),
-        Value::Object(m) => m.values_mut().map(redact_json).sum(),
+        Value::Object(m) => {
+            let mut n = 0;
+            let old = std::mem::take(m);
+            for (k, mut val) in old {
+                n += redact_json(&mut val);
+                let k = redact(&k);
+                n += k.count;
+                m.insert(k.text, val);
+            }
+            n
+        }
         _ => 0,
     }
 }
 
+/// Replace capture group `group` of every match of `re` for which `accept` holds (the whole
+/// match when the pattern has no such group); values that already read `[REDACTED]` are left.
 fn replace_group(
     re: &Regex,
     text: &str,
@@ -164,7 +345,10 @@ fn replace_group(
     let mut out = String::with_capacity(text.len());
     let mut last = 0;
     for caps in re.captures_iter(text) {
-        let Some(m) = caps.name(group) else { continue };
+        // Without the group (a pattern that has none), the whole match.
+        let Some(m) = caps.name(group).or_else(|| caps.get(0)) else {
+            continue;
+        };
         if m.as_str().starts_with(REDACTED) || !accept(m.as_str()) {
             continue;
         }
