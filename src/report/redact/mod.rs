@@ -1,45 +1,43 @@
 //! Secret redaction for everything `clw-diag report` puts in front of a human or into a bundle.
 //!
 //! A diagnostics report is pasted into tickets and chat, so it must not carry credentials that
-//! happened to be in a log line, a config file or a process's environment. [`redact`] replaces
-//! each secret VALUE with `[REDACTED]` and keeps the key, the quotes, the URL and the header name
-//! around it, so the text stays readable. It only redacts a value that is recognisable as a
-//! secret: either its own shape says so, or it follows a secret-looking key with `=`, `:` or JSON
-//! quoting. Prose such as "token bucket refill" or "password reset requested" is left alone.
+//! happened to be in a log line, a command line, a core or a process's environment. [`redact`]
+//! replaces each secret VALUE with `[REDACTED]` and keeps the key, the quotes, the URL and the
+//! header name around it, so the text stays readable. It only redacts a value that is
+//! recognisable as a secret: either its own shape says so, or it follows a secret-looking key
+//! with `=`, `:` or JSON quoting, or a password flag of a program known to take one. Prose such
+//! as "token bucket refill" or "password reset requested" is left alone. `docs/redaction.md` is
+//! the table of every form for people, and what is deliberately kept (ports, pids, build IDs).
 //!
-//! The passes, in the order they run (later passes skip values that already read `[REDACTED]`,
-//! so one secret is counted once):
+//! Where it is applied (one pass at each boundary): [`redact_report`] on the finished model, in
+//! `report::build`, before the text layout shortens command lines with `…`; the CLI on the
+//! finished text and every JSON string and key ([`redact_json`]); the bundle on every entry's
+//! contents and name ([`redact_file_name`], extensions kept). [`redact_environ`] is stricter:
+//! `/proc/PID/environ` values are never shown, only the names.
+//!
+//! One Aho-Corasick pass over the text finds which passes can match at all; then, in order
+//! (later passes skip values that already read `[REDACTED]`, so one secret is counted once):
 //!
 //! 1. **PEM private keys**: `-----BEGIN … PRIVATE KEY-----` through the matching `-----END …
-//!    PRIVATE KEY-----` (RFC 7468; covers PKCS#1 `RSA`, `EC`, `DSA`, PKCS#8, `ENCRYPTED` and
-//!    `OPENSSH` keys) is replaced whole. A BEGIN line without an END (a truncated log) redacts to
-//!    the end of the text.
-//! 2. **Tokens recognisable by their shape**, wherever they appear:
-//!    - AWS access key ids: `AKIA` (long-term) / `ASIA` (STS temporary) + 16 upper-case
-//!      alphanumerics (AWS IAM "Understanding unique ID prefixes").
-//!    - Google API keys: `AIza` + 35 characters of `[0-9A-Za-z_-]` (Google Cloud API keys docs;
-//!      the same pattern gitleaks and GitHub secret scanning use).
-//!    - GitHub tokens: `ghp_` (classic PAT), `gho_` (OAuth), `ghu_` (user-to-server), `ghs_`
-//!      (server-to-server), `ghr_` (refresh) + alphanumerics, and fine-grained `github_pat_`
-//!      (GitHub blog "Behind GitHub's new authentication token formats", 2021).
-//!    - Slack tokens: `xoxb-`, `xoxa-`, `xoxp-`, `xoxr-`, `xoxo-`, `xoxs-` (Slack token types).
-//!    - JWTs: three base64url segments, the first two JSON objects so they start `eyJ` (`{"`
-//!      base64url-encoded; RFC 7519). The signature may be empty (`alg: none`).
+//!    PRIVATE KEY-----` (RFC 7468; PKCS#1 `RSA`, `EC`, `DSA`, PKCS#8, `ENCRYPTED`, `OPENSSH`,
+//!    PGP `PRIVATE KEY BLOCK`, SSH2 `---- BEGIN … ----`) is replaced whole, across lines or
+//!    inline. A BEGIN without an END (a truncated log, a core's 80-byte `pr_psargs`) redacts to
+//!    the end of the text; an END without a BEGIN (a tail that starts inside the key) takes the
+//!    base64 words of the lines just above it.
+//! 2. **Tokens recognisable by their shape** (`rules::TOKENS`): AWS key ids, Google, GitHub,
+//!    GitLab, Stripe, npm, Slack (and webhook URLs), JWTs, SendGrid, Twilio, Heroku,
+//!    DigitalOcean, Vault, PyPI, Docker Hub, OpenAI, Anthropic, … by their documented prefixes.
 //! 3. **URL passwords**: `scheme://user:PASSWORD@host` → `scheme://user:[REDACTED]@host`
-//!    (RFC 3986 userinfo; database and broker URLs carry passwords this way). The password runs
-//!    to the last `@` before any `/`, `?`, `#` or whitespace, so an unencoded `@` in it does not
-//!    leak the rest, and `http://host:8080/a@b` is not taken for a password.
-//! 4. **Secret-looking keys** followed by `=`, `:` (with or without a space), JSON `"key":
-//!    "value"`, or for command-line flags `--password VALUE`. A key is one token of
-//!    `[A-Za-z0-9_.-]`, split at `_`, `-`, `.` and camelCase into words; it is secret when a word
-//!    is one of password, passwd, pwd, passphrase, secret, token, auth, authorization,
-//!    credential(s), session, sessionid, cookie, apikey, accesskey, secretkey, privatekey,
-//!    clientsecret, accesstoken, refreshtoken, authtoken, when two adjacent words are api/access/
-//!    secret/private + key or client + secret, or when the key glued together ends in password,
-//!    passwd, secret, token, apikey, accesskey, secretkey, privatekey, credentials or cookie
-//!    (`DBPASSWORD`). This covers `DB_PASSWORD=`, `x-api-key:`, `aws_secret_access_key =`,
-//!    `Cookie:` / `Set-Cookie:` and `Authorization:` / `Proxy-Authorization:` headers. How much
-//!    is redacted:
+//!    (RFC 3986 userinfo). The password runs to the last `@` before any `/`, `?`, `#` or
+//!    whitespace, so an unencoded `@` in it does not leak the rest, and `http://host:8080/a@b`
+//!    is not taken for a password.
+//! 4. **Password flags of known programs** (`rules::PROGRAMS`): `mysql -pSECRET`, `sshpass -p`,
+//!    `redis-cli -a`, `curl -u user:SECRET`, … only after the program on the same line, since
+//!    `-p` is a port or a pid to most programs.
+//! 5. **Secret-looking keys** followed by `=`, `:` (with or without a space), JSON `"key":
+//!    "value"`, or for command-line flags `--password VALUE` (see `keys.rs` for which keys: a
+//!    word such as password, token, secret, apikey, cookie, authorization; `--pass` as a flag).
+//!    How much is redacted:
 //!    - a quoted value: what is inside the quotes (an unclosed quote: to the end of the line);
 //!    - after `: ` (an HTTP header or YAML): the rest of the line, except after a quoted JSON
 //!      key, where the value stops at `,`, `}`, `]` or whitespace;
@@ -48,14 +46,14 @@
 //!
 //!    For `Authorization`-type keys a leading scheme word (`Bearer`, `Basic`, `Digest`,
 //!    `token`, ...) is kept: `Authorization: Basic [REDACTED]`.
-//! 5. **Bare bearer tokens**: `Bearer <token>` anywhere (RFC 6750 `b64token`), when the word
+//! 6. **Bare bearer tokens**: `Bearer <token>` anywhere (RFC 6750 `b64token`), when the word
 //!    after `Bearer` looks like a token (a digit, mixed case, one of `-_~+/=`, or 24+
 //!    characters) rather than prose ("the bearer token was rejected").
 //!
-//! [`redact_environ`] is stricter: `/proc/PID/environ` values are never shown, only the names.
-//!
-//! No input panics: every pattern is compiled once from a literal, and all slicing is at match
-//! boundaries the regex engine reports (always UTF-8 character boundaries).
+//! Every pattern is a `regex` automaton (linear in the text; ASCII word boundaries keep the
+//! lazy DFA on non-ASCII text), and each pass moves forward only, so a 1 MiB line of near misses
+//! costs a few scans of it. No input panics: every pattern is compiled once from a literal, and
+//! all slicing is at match boundaries the regex engine reports (UTF-8 character boundaries).
 
 use std::sync::LazyLock;
 
@@ -146,8 +144,18 @@ static PREFILTER: LazyLock<(AhoCorasick, Vec<Trigger>)> = LazyLock::new(|| {
     add("PRIVATE KEY", Trigger::Pem);
     add("://", Trigger::Url);
     for l in [
-        "pass", "pwd", "secret", "token", "key", "auth", "credential", "session", "cookie", "pat",
-        "jwt", "signature",
+        "pass",
+        "pwd",
+        "secret",
+        "token",
+        "key",
+        "auth",
+        "credential",
+        "session",
+        "cookie",
+        "pat",
+        "jwt",
+        "signature",
     ] {
         add(l, Trigger::KeyValue);
     }

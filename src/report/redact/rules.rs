@@ -88,7 +88,9 @@ pub(super) const TOKENS: &[Token] = &[
     },
     Token {
         name: "slack-token",
-        literals: &["xoxa-", "xoxb-", "xoxp-", "xoxr-", "xoxs-", "xoxo-", "xoxe-", "xoxe."],
+        literals: &[
+            "xoxa-", "xoxb-", "xoxp-", "xoxr-", "xoxs-", "xoxo-", "xoxe-", "xoxe.",
+        ],
         pattern: r"xox[abposre](?:\.xox[bp])?-[0-9A-Za-z\-]{10,}",
     },
     Token {
@@ -233,9 +235,19 @@ pub(super) const PROGRAMS: &[Program] = &[
     Program {
         // `-pSECRET` only: `-p SECRET` makes the client prompt and SECRET is the database.
         name: "mysql",
-        literals: &["mysql", "mariadb", "xtrabackup", "mariabackup", "mydumper", "myloader"],
+        literals: &[
+            "mysql",
+            "mariadb",
+            "xtrabackup",
+            "mariabackup",
+            "mydumper",
+            "myloader",
+        ],
         program: r"(?:mysql[a-z_\-]*|mariadb[a-z_\-]*|xtrabackup|mariabackup|mydumper|myloader)",
-        flag: concat!(r#"(?:^|[\s"',=])-p"#, r#"(?P<s>"[^"]*"?|'[^']*'?|[^\s"']+)"#),
+        flag: concat!(
+            r#"(?:^|[\s"',=])-p"#,
+            r#"(?P<s>"[^"]*"?|'[^']*'?|[^\s"']+)"#
+        ),
     },
     Program {
         name: "sshpass",

@@ -492,7 +492,11 @@ fn mysql_short_flag_needs_a_mysql_program_on_the_line() {
         "./crashy mysql -p[REDACTED]"
     );
     // The same flag after another program is a port or a pid, and the next line is not mysql's.
-    for keep in ["ssh -p2222 host", "taskset -p1 42", "mysql ok\nssh -p2222 h"] {
+    for keep in [
+        "ssh -p2222 host",
+        "taskset -p1 42",
+        "mysql ok\nssh -p2222 h",
+    ] {
         assert_eq!(redact(keep).text, keep);
     }
 }
@@ -519,7 +523,10 @@ fn json_keys_and_values() {
 fn every_rule_is_in_the_docs_table() {
     let doc = include_str!("../../../docs/redaction.md");
     for name in rule_names() {
-        assert!(doc.contains(&format!("`{name}`")), "{name} is not in docs/redaction.md");
+        assert!(
+            doc.contains(&format!("`{name}`")),
+            "{name} is not in docs/redaction.md"
+        );
     }
 }
 
@@ -528,10 +535,35 @@ fn a_mebibyte_line_of_near_misses_is_linear() {
     // Prefixes of every form without their bodies, keys without values, flags without
     // programs: each pass finds candidates all along the line and rejects them.
     const NEAR: &[&str] = &[
-        "AKIA", "ghp_x ", "glpat-x ", "AIza ", "sk_live_ ", "npm_ ", "xoxb- ", "eyJ.eyJ ",
-        "-----BEGIN X-----", "-----END PRIVATE KEY", "password ", "token", "key:", "http://a:",
-        "@", "-p1 ", "mysqlx ", "Bearer a ", "SG. ", "sig", "pass: ", "ü", "é ", "sk-ant ",
-        "hvs. ", "dop_v1_ ", "machine a login ", "\"token\"", "'",
+        "AKIA",
+        "ghp_x ",
+        "glpat-x ",
+        "AIza ",
+        "sk_live_ ",
+        "npm_ ",
+        "xoxb- ",
+        "eyJ.eyJ ",
+        "-----BEGIN X-----",
+        "-----END PRIVATE KEY",
+        "password ",
+        "token",
+        "key:",
+        "http://a:",
+        "@",
+        "-p1 ",
+        "mysqlx ",
+        "Bearer a ",
+        "SG. ",
+        "sig",
+        "pass: ",
+        "ü",
+        "é ",
+        "sk-ant ",
+        "hvs. ",
+        "dop_v1_ ",
+        "machine a login ",
+        "\"token\"",
+        "'",
     ];
     let mut line = String::new();
     let mut i = 0;
@@ -549,4 +581,3 @@ fn a_mebibyte_line_of_near_misses_is_linear() {
     assert!(took.as_secs_f64() < bound, "{took:?} for 1 MiB");
     eprintln!("1 MiB of near misses: {took:?}");
 }
-

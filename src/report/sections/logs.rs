@@ -140,7 +140,8 @@ pub fn expand_glob(pattern: &str) -> Vec<PathBuf> {
             Vec::new()
         };
     }
-    let mut re = String::from("^");
+    // `(?s)`: a name may hold a newline, and `*` matches it as the shell does.
+    let mut re = String::from("(?s)^");
     for ch in name.chars() {
         match ch {
             '*' => re.push_str(".*"),
