@@ -71,8 +71,10 @@ impl Bundle {
         }
     }
 
-    /// Store `text` at `path` after redacting its secrets (the path's too: see
-    /// [`insert`](Bundle::insert)). Adding a path twice replaces the first entry.
+    /// Store `text` at `path` after redacting its secrets, the path's too: its name in the
+    /// archive keeps its extensions (`logs/password=[REDACTED].log.tail`), and two paths that
+    /// read the same once redacted are numbered (`…[REDACTED]~2.log.tail`). Adding a path twice
+    /// replaces the first entry.
     pub fn add_text(&mut self, path: &str, text: &str) {
         let r = redact(text);
         self.insert(path, r.text.into_bytes(), Some(r.count));
@@ -441,6 +443,29 @@ mod tests {
             assert!(res.unwrap_err().is_permission());
         }
         fs::set_permissions(&ro, fs::Permissions::from_mode(0o700)).unwrap();
+    }
+
+    #[test]
+    fn names_are_redacted_unique_and_keep_their_extensions() {
+        let mut b = Bundle::new("r");
+        b.add_text("logs/password=PLANTEDone.log.tail", "a");
+        b.add_text("logs/password=PLANTEDtwo.log.tail", "b");
+        b.add_text("logs/password=PLANTEDone.log.tail", "a again");
+        b.add_text("logs/app_glpat-PLANTEDgitlabTok12345.log.tail", "c");
+        assert_eq!(
+            b.entries(),
+            [
+                "logs/password=[REDACTED].log.tail",
+                "logs/password=[REDACTED]~2.log.tail",
+                "logs/app_[REDACTED].log.tail",
+            ]
+        );
+        // The same path replaces its entry; the secret in a name is counted with the entry's.
+        assert_eq!(b.entries[0].data, b"a again");
+        assert_eq!(b.redacted_count(), 3);
+        let m = b.manifest();
+        assert!(!m.contains("PLANTED"), "{m}");
+        assert!(m.contains("password=[REDACTED]~2.log.tail"), "{m}");
     }
 
     #[test]
