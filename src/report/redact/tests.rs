@@ -413,6 +413,17 @@ fn no_panic_on_random_input() {
         "😀",
         "\u{0}",
         "[REDACTED]",
+        "mysql ",
+        "-p",
+        "sshpass ",
+        "curl -u a:",
+        "-----END PRIVATE KEY-----",
+        "MIIEvQIBADANBgkqhkiG9w0B",
+        "glpat-",
+        "sk-",
+        "?sig=",
+        "machine a login b password ",
+        "AKIA0123456789ABCDEF",
     ];
     let mut state: u64 = 0x9E37_79B9_7F4A_7C15;
     let mut next = || {
