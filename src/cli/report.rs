@@ -193,7 +193,7 @@ pub fn run(a: ReportArgs, g: &GlobalArgs, out: &Output) -> anyhow::Result<ExitCo
             "bundle written to {} ({} files, {} secret(s) redacted{cut})",
             path.display(),
             w.files,
-            w.redacted
+            w.redacted + report.redacted
         ));
     }
     if report.read_anything() {

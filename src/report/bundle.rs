@@ -38,7 +38,7 @@ use std::time::{SystemTime, UNIX_EPOCH};
 use flate2::write::GzEncoder;
 use flate2::Compression;
 
-use super::redact::redact;
+use super::redact::{numbered_file_name, redact, redact_file_name};
 use crate::base::input::{self, Accept};
 use crate::base::output::{self, Output};
 use crate::{Error, Result};
@@ -104,6 +104,8 @@ pub struct Bundle {
     tar: tar::Builder<GzEncoder<Output>>,
     entries: Vec<Entry>,
     names: HashSet<String>,
+    /// Secrets redacted from entry names (counted with the bundle's).
+    name_secrets: usize,
     limits: Limits,
     stored: u64,
     mtime: u64,
@@ -130,7 +132,7 @@ impl Bundle {
     /// an existing file without `force`) and [`Error::Io`] when the temporary file cannot be
     /// created.
     pub fn create(out: &Path, force: bool, root_name: &str, limits: Limits) -> Result<Bundle> {
-        let root = sanitize(root_name);
+        let root = redact_file_name(&sanitize(root_name)).text;
         let file = output::create(out, force, output::PRIVATE)?;
         Ok(Bundle {
             root: if root.is_empty() {
@@ -142,6 +144,7 @@ impl Bundle {
             tar: tar::Builder::new(GzEncoder::new(file, Compression::default())),
             entries: Vec::new(),
             names: HashSet::new(),
+            name_secrets: 0,
             limits,
             stored: 0,
             mtime: SystemTime::now()
@@ -317,14 +320,19 @@ impl Bundle {
     }
 
     /// The one place an entry's name is made from the path a section gave: sanitized (no `..`,
-    /// no leading `/`, no empty or `.` components, control characters as `_`), `unnamed` when nothing is left, the generated manifest's name kept for
-    /// it, and a name already used given a `.2`, `.3`... suffix (two logs whose paths slug alike
-    /// are both kept).
+    /// no leading `/`, no empty or `.` components, control characters as `_`), `unnamed` when
+    /// nothing is left, the generated manifest's name kept for it, its secrets redacted with
+    /// the extensions kept (`logs/password=[REDACTED].log.tail`, see `redact::redact_file_name`;
+    /// they count with the bundle's), and a name already used numbered before its extensions
+    /// (`…[REDACTED]~2.log.tail`: two logs whose paths slug or redact alike are both kept).
     pub fn entry_name(&mut self, path: &str) -> String {
         let mut name = sanitize(path);
         if name.is_empty() {
             name = "unnamed".to_string();
         }
+        let red = redact_file_name(&name);
+        self.name_secrets += red.count;
+        name = red.text;
         if name == MANIFEST {
             // The manifest is generated; keep the caller's file under another name.
             name = format!("_{MANIFEST}");
@@ -333,15 +341,15 @@ impl Bundle {
         let mut n = 1;
         while self.names.contains(&unique) {
             n += 1;
-            unique = format!("{name}.{n}");
+            unique = numbered_file_name(&name, n);
         }
         self.names.insert(unique.clone());
         unique
     }
 
-    /// Total secrets redacted over all entries so far.
+    /// Total secrets redacted over all entries so far, their names included.
     pub fn redacted_count(&self) -> usize {
-        self.entries.iter().filter_map(|e| e.redacted).sum()
+        self.name_secrets + self.entries.iter().filter_map(|e| e.redacted).sum::<usize>()
     }
 
     /// The entries' names (relative to the root, without the generated manifest; left-out ones
@@ -707,6 +715,30 @@ mod tests {
         assert_eq!(cut(b"ab\ncd\nef", 7), b"ab\ncd\n");
         assert_eq!(cut(b"abcdef", 4), b"abcd");
         assert_eq!(cut("aé".as_bytes(), 2), b"a");
+    }
+
+    #[test]
+    fn names_are_redacted_unique_and_keep_their_extensions() {
+        let dir = tempfile::tempdir().unwrap();
+        let out = dir.path().join("b.tar.gz");
+        let mut b = Bundle::create(&out, false, "r", Limits::default()).unwrap();
+        b.add_text("logs/password=PLANTEDone.log.tail", "a").unwrap();
+        b.add_text("logs/password=PLANTEDtwo.log.tail", "b").unwrap();
+        b.add_text("logs/app_glpat-PLANTEDgitlabTok12345.log.tail", "c")
+            .unwrap();
+        assert_eq!(
+            b.entries(),
+            [
+                "logs/password=[REDACTED].log.tail",
+                "logs/password=[REDACTED]~2.log.tail",
+                "logs/app_[REDACTED].log.tail",
+            ]
+        );
+        // The secrets in names are counted with the bundle's.
+        assert_eq!(b.redacted_count(), 3);
+        let m = b.manifest();
+        assert!(!m.contains("PLANTED"), "{m}");
+        assert!(m.contains("password=[REDACTED]~2.log.tail"), "{m}");
     }
 
     #[test]

@@ -232,6 +232,10 @@ pub struct Report {
     /// Raw inputs for `--bundle`: (path in the bundle, text or a file to read then).
     #[serde(skip)]
     pub raw: Vec<(String, super::bundle::Content)>,
+    /// Secrets replaced in the model's strings by `report::build` (`redact::redact_report`),
+    /// before layout; the raw inputs are counted by the bundle.
+    #[serde(skip)]
+    pub redacted: usize,
 }
 
 impl Report {

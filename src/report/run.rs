@@ -1,6 +1,6 @@
 //! Running the report: each section on its own thread with a time budget (a section that hangs
 //! on a slow disk or a huge core is left out and says so; a panic in one is reported as an
-//! internal error), in order, then the summary.
+//! internal error), in order, then the summary; the finished model is redacted once.
 
 use std::sync::mpsc;
 use std::time::{Duration, Instant, SystemTime};
@@ -94,7 +94,7 @@ pub fn build_with_progress(o: &Options, progress: &dyn Fn(&str)) -> Report {
             .ok()
             .map(|s| s.trim().to_string())
     };
-    Report {
+    let mut report = Report {
         generated_at: crate::base::time::rfc3339(SystemTime::now()),
         hostname: read("sys/kernel/hostname"),
         kernel: read("sys/kernel/osrelease"),
@@ -103,7 +103,12 @@ pub fn build_with_progress(o: &Options, progress: &dyn Fn(&str)) -> Report {
         sections,
         summary,
         raw,
-    }
+        redacted: 0,
+    };
+    // The one pass over the model's strings, before anything lays them out (see
+    // `redact::model`); the raw inputs are redacted as they enter the bundle.
+    report.redacted = super::redact::redact_report(&mut report);
+    report
 }
 
 #[cfg(test)]

@@ -1,7 +1,8 @@
 //! The report as people read it: a header line, the summary, then each section under a
 //! `== Title (N ms) ==` heading with the table of the command it ran (the same renderers as
 //! the commands: `render::render` in table format), its notes, and why it is empty, failed or
-//! timed out. Plain text, no colour (it is pasted into tickets); the caller redacts it.
+//! timed out. Plain text, no colour (it is pasted into tickets). The model it lays out is
+//! already redacted (`report::build`); the caller redacts the finished text once more.
 
 use super::model::{Report, Section, SectionData, Status};
 use crate::render::{self, Format, Style};
@@ -88,7 +89,8 @@ fn body(s: &Section) -> String {
     t
 }
 
-/// The report as plain text (no colour), unredacted: the caller redacts.
+/// The report as plain text (no colour), from the model as `report::build` redacted it; the
+/// caller redacts the text once more before it leaves the process.
 pub fn to_text(r: &Report) -> String {
     let mut t = String::new();
     t.push_str(&format!(

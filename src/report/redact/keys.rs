@@ -9,6 +9,7 @@ pub(super) fn redact_key_values(text: &str, count: &mut usize) -> String {
     let mut out = String::with_capacity(text.len());
     let mut last = 0;
     let mut pos = 0;
+    let mut line_end = 0;
     while pos <= text.len() {
         let Some(caps) = KEY_VALUE.captures_at(text, pos) else {
             break;
@@ -19,9 +20,13 @@ pub(super) fn redact_key_values(text: &str, count: &mut usize) -> String {
             break;
         };
         let key_quoted = caps.name("kq").is_some_and(|m| !m.as_str().is_empty());
-        let line_end = text[val.start()..]
-            .find(['\r', '\n'])
-            .map_or(text.len(), |i| val.start() + i);
+        // The end of the value's line, found once per line: candidates only move forward, and
+        // a search per candidate would make a long line quadratic.
+        if line_end < val.start() {
+            line_end = text[val.start()..]
+                .find(['\r', '\n'])
+                .map_or(text.len(), |i| val.start() + i);
+        }
         let line = &text[val.start()..line_end];
         match secret_span(
             text,
@@ -59,7 +64,7 @@ fn secret_span(
     if flag_style && !key.starts_with("--") {
         return None;
     }
-    if !is_secret_key(key) {
+    if !is_secret_key(key) && !is_pass_flag(key) {
         return None;
     }
     // `auth::token` is a Rust path, `token == x` a comparison, `password:=` Go: not pairs.
@@ -180,6 +185,9 @@ pub fn is_secret_key(key: &str) -> bool {
         "accesstoken",
         "refreshtoken",
         "authtoken",
+        "accountkey",
+        "pat",
+        "jwt",
     ];
     const PAIRS: &[(&str, &str)] = &[
         ("api", "key"),
@@ -187,6 +195,7 @@ pub fn is_secret_key(key: &str) -> bool {
         ("secret", "key"),
         ("private", "key"),
         ("client", "secret"),
+        ("account", "key"),
     ];
     const SUFFIXES: &[&str] = &[
         "password",
@@ -201,6 +210,12 @@ pub fn is_secret_key(key: &str) -> bool {
         "cookie",
         "sessionid",
         "auth",
+        "accountkey",
+        "signingkey",
+        "encryptionkey",
+        "masterkey",
+        "amzsignature",
+        "googsignature",
     ];
     let words = split_words(key);
     if words.iter().any(|w| WORDS.contains(&w.as_str())) {
@@ -214,6 +229,12 @@ pub fn is_secret_key(key: &str) -> bool {
     }
     let glued: String = words.concat();
     SUFFIXES.iter().any(|s| glued.ends_with(s))
+}
+
+/// `--pass`, `--db-pass`: a command-line flag whose last word is "pass" (`pass=3` in a test
+/// summary is not a secret, `--pass X` on a command line is).
+fn is_pass_flag(key: &str) -> bool {
+    key.starts_with("--") && split_words(key).last().is_some_and(|w| w == "pass")
 }
 
 /// Lower-cased words of a key, split at `_`, `-`, `.` and lower→upper camelCase boundaries.

@@ -4,7 +4,7 @@ use super::*;
 fn planted() -> Vec<(String, Vec<&'static str>)> {
     let jwt = "eyJhbGciOiJIUzI1NiIsInR5cCI6IkpXVCJ9.eyJzdWIiOiIxMjM0NTY3ODkwIn0.dozjgNryP4J3jVmNHl0w5N_XgL0n3I9PlFUP0THsR8U";
     let pem = "-----BEGIN RSA PRIVATE KEY-----\nMIIEowIBAAKCAQEAq7BFUpkGp3+LQmlQ\nYx2u9Hn0TqzR3s8YvFv1Qk\n-----END RSA PRIVATE KEY-----";
-    vec![
+    let cases: Vec<(String, Vec<&'static str>)> = vec![
         (
             "Authorization: Bearer abc123def456ghi789".into(),
             vec!["abc123def456ghi789"],
@@ -148,7 +148,102 @@ fn planted() -> Vec<(String, Vec<&'static str>)> {
             "-----BEGIN OPENSSH PRIVATE KEY-----\nb3BlbnNzaC1rZXktdjEAAAAA\n(truncated)".into(),
             vec!["b3BlbnNzaC1rZXktdjEAAAAA"],
         ),
-    ]
+    ];
+    let more: &[(&str, &str)] = &[
+        ("mysql -h db -uroot -pPLANTEDmysqlPw app", "PLANTEDmysqlPw"),
+        ("/usr/bin/mysqldump -u app -p'PLANTED quoted' db", "PLANTED quoted"),
+        ("mariadb --user=root -pPLANTEDmaria", "PLANTEDmaria"),
+        ("python3 x --password=PLANTEDa -pPLANTEDcmdMysql mysql", "PLANTEDa"),
+        ("mysqladmin --passwd PLANTEDpasswd status", "PLANTEDpasswd"),
+        ("tool --pass PLANTEDpassflag", "PLANTEDpassflag"),
+        ("sshpass -p PLANTEDsshpass ssh host", "PLANTEDsshpass"),
+        ("mongosh -u admin -p PLANTEDmongo", "PLANTEDmongo"),
+        ("redis-cli -h cache -a PLANTEDredis ping", "PLANTEDredis"),
+        ("sqlcmd -S db -U sa -P PLANTEDsqlcmd", "PLANTEDsqlcmd"),
+        ("docker login -u ci -p PLANTEDdocker registry.io", "PLANTEDdocker"),
+        ("ldapsearch -x -D cn=admin -w PLANTEDldap", "PLANTEDldap"),
+        ("curl -u alice:PLANTEDcurl https://x", "PLANTEDcurl"),
+        ("smbclient //srv/share -U alice%PLANTEDsmb", "PLANTEDsmb"),
+        ("openssl rsa -passin pass:PLANTEDopenssl -in k", "PLANTEDopenssl"),
+        ("machine api.example.com login bob password PLANTEDnetrc", "PLANTEDnetrc"),
+        ("token glpat-PLANTEDgitlabTok12345", "PLANTEDgitlabTok12345"),
+        ("deploy gldt-PLANTEDgitlabDeploy0123", "PLANTEDgitlabDeploy0123"),
+        ("runner glrt-PLANTEDgitlabRunner0123", "PLANTEDgitlabRunner0123"),
+        ("key AIzaSyPLANTEDgoogleKey_0123456789abcd", "PLANTEDgoogleKey"),
+        ("oauth ya29.PLANTEDgoogleOauth0123456789", "PLANTEDgoogleOauth"),
+        ("stripe sk_live_PLANTEDstripe0123456789", "PLANTEDstripe0123456789"),
+        ("stripe rk_live_PLANTEDstripeRk012345", "PLANTEDstripeRk012345"),
+        ("stripe sk_test_PLANTEDstripeTest0123", "PLANTEDstripeTest0123"),
+        ("npm npm_PLANTEDnpmToken0123456789abcdefghijklm", "PLANTEDnpmToken"),
+        ("slack xoxa-PLANTEDslackA-0123", "PLANTEDslackA"),
+        (
+            "hook https://hooks.slack.com/services/T0PLANTED/B0PLANTED/PLANTEDslackHook0123",
+            "PLANTEDslackHook0123",
+        ),
+        ("github ghu_PLANTEDghu0123456789abcdefghijkl", "PLANTEDghu"),
+        ("github ghr_PLANTEDghr0123456789abcdefghijkl", "PLANTEDghr"),
+        (
+            "DefaultEndpointsProtocol=https;AccountName=acct;AccountKey=PLANTEDazure+Key/0==;EndpointSuffix=core.windows.net",
+            "PLANTEDazure",
+        ),
+        (
+            "https://acct.blob.core.windows.net/c?sv=2022&sig=PLANTEDsasSig%3D&se=x",
+            "PLANTEDsasSig",
+        ),
+        (
+            "mail SG.PLANTEDsendgrid01234.PLANTEDsendgridSecret0123456789abcdef",
+            "PLANTEDsendgrid",
+        ),
+        ("twilio SK0123456789abcdef0123456789abcdef", "SK0123456789abcdef"),
+        ("heroku HRKU-PLANTEDheroku0123456789abcdef", "PLANTEDheroku"),
+        (
+            "do dop_v1_0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcdef",
+            "0123456789abcdef0123456789abcdef",
+        ),
+        ("vault hvs.PLANTEDvaultToken0123456789", "PLANTEDvaultToken"),
+        (
+            "pypi pypi-AgEIcHlwaS5vcmcPLANTEDpypiToken0123456789abcdefghijklmnop",
+            "PLANTEDpypiToken",
+        ),
+        ("docker dckr_pat_PLANTEDdockerHub012345678", "PLANTEDdockerHub"),
+        (
+            "openai sk-proj-PLANTEDopenaiProj0123456789abcdef",
+            "PLANTEDopenaiProj",
+        ),
+        (
+            "openai sk-PLANTEDopenaiLegacy0123456789abcdefghij",
+            "PLANTEDopenaiLegacy",
+        ),
+        (
+            "anthropic sk-ant-api03-PLANTEDanthropic0123456789abcdef",
+            "PLANTEDanthropic",
+        ),
+        ("hf hf_PLANTEDhuggingface0123456789abcdefgh", "PLANTEDhuggingface"),
+        (
+            "-Djavax.net.ssl.keyStorePassword=PLANTEDjavaProp",
+            "PLANTEDjavaProp",
+        ),
+        ("GITLAB_PAT=PLANTEDpatVar", "PLANTEDpatVar"),
+        (
+            "2026-12-01 app: -----BEGIN EC PRIVATE KEY-----\n2026-12-01 app: MHcCAQEEIPLANTEDpemBody0123\n2026-12-01 app: -----END EC PRIVATE KEY-----",
+            "PLANTEDpemBody",
+        ),
+        (
+            "{\"private_key\": \"-----BEGIN PRIVATE KEY-----\\nMIIEvQIBPLANTEDinlinePem\\n-----END PRIVATE KEY-----\\n\"}",
+            "PLANTEDinlinePem",
+        ),
+        (
+            "tail starts inside a key\nMIIEvQIBADANBgkqPLANTEDorphan0123\nAbCdEfGhIjKlMnOpQrStUv==\n-----END PRIVATE KEY-----\nnext line",
+            "PLANTEDorphan",
+        ),
+        (
+            "-----BEGIN PGP PRIVATE KEY BLOCK-----\nlQOYBF0PLANTEDpgp\n-----END PGP PRIVATE KEY BLOCK-----",
+            "PLANTEDpgp",
+        ),
+    ];
+    let mut all = cases;
+    all.extend(more.iter().map(|(t, s)| (t.to_string(), vec![*s])));
+    all
 }
 
 #[test]
@@ -238,6 +333,20 @@ fn innocent_text_is_byte_identical() {
         "key=value",
         "",
         "ünïcödé tökën résumé – no secrets here ✓",
+        "nginx -p 8080 -c /etc/nginx.conf",
+        "ssh -p2222 host",
+        "ps -p1234 -o rss",
+        "psql -h db -p 5432 -U app",
+        "mysql -h db -u root -p app",
+        "build id 4f1c2e9a8b7d6c5e4f3a2b1c0d9e8f7a6b5c4d3e2f1a0b9c8d7e6f5a4b3c2d1e0",
+        "pod uid 0f8e2a6c-1b3d-4e5f-8a9b-7c6d5e4f3a2b",
+        "container 8d6e4a1f9b2c7e3d5a0f8b6c4e2d1a9f7b5c3e1d0a8f6b4c2e0d9a7f5b3c1e0d",
+        "crash_signature: SIGSEGV in main",
+        "pk_live_0123456789abcdefghijklmn is public",
+        "sk-prod-cluster-frontend-west1 node",
+        "pass: 10 fail: 2",
+        "ASIAN market",
+        "task disk ask SKIP",
     ];
     for text in innocent {
         let r = redact(text);
@@ -304,6 +413,17 @@ fn no_panic_on_random_input() {
         "😀",
         "\u{0}",
         "[REDACTED]",
+        "mysql ",
+        "-p",
+        "sshpass ",
+        "curl -u a:",
+        "-----END PRIVATE KEY-----",
+        "MIIEvQIBADANBgkqhkiG9w0B",
+        "glpat-",
+        "sk-",
+        "?sig=",
+        "machine a login b password ",
+        "AKIA0123456789ABCDEF",
     ];
     let mut state: u64 = 0x9E37_79B9_7F4A_7C15;
     let mut next = || {
@@ -370,4 +490,105 @@ fn environ_keeps_only_names() {
     assert!(!out.contains("/usr/bin"));
     assert_eq!(redact_environ(b""), "");
     assert_eq!(redact_environ(b"\xff\xfe=\x00"), "[REDACTED]=[REDACTED]\n");
+}
+
+#[test]
+fn mysql_short_flag_needs_a_mysql_program_on_the_line() {
+    assert_eq!(
+        redact("mysql -h db -uroot -pPLANTED app").text,
+        "mysql -h db -uroot -p[REDACTED] app"
+    );
+    assert_eq!(
+        redact("./crashy mysql -pPLANTED").text,
+        "./crashy mysql -p[REDACTED]"
+    );
+    // The same flag after another program is a port or a pid, and the next line is not mysql's.
+    for keep in [
+        "ssh -p2222 host",
+        "taskset -p1 42",
+        "mysql ok\nssh -p2222 h",
+    ] {
+        assert_eq!(redact(keep).text, keep);
+    }
+}
+
+#[test]
+fn file_names_are_redacted_and_keep_their_extensions() {
+    let r = redact_file_name("logs/tmp_rt_logs_password=PLANTEDinFilename.log.tail");
+    assert_eq!(r.text, "logs/tmp_rt_logs_password=[REDACTED].log.tail");
+}
+
+#[test]
+fn json_keys_and_values() {
+    let mut v = serde_json::json!({
+        "args": "./c mysql -pPLANTEDcoreArgPw",
+        "token=PLANTEDinKey": 1,
+        "list": ["x", "ghp_aBcDeFgHiJkLmNoPqRsTuVwXyZ0123456789"],
+    });
+    assert_eq!(redact_json(&mut v), 3);
+    let s = v.to_string();
+    assert!(!s.contains("PLANTED") && !s.contains("ghp_aBcD"), "{s}");
+}
+
+#[test]
+fn every_rule_is_in_the_docs_table() {
+    let doc = include_str!("../../../docs/redaction.md");
+    for name in rule_names() {
+        assert!(
+            doc.contains(&format!("`{name}`")),
+            "{name} is not in docs/redaction.md"
+        );
+    }
+}
+
+#[test]
+fn a_mebibyte_line_of_near_misses_is_linear() {
+    // Prefixes of every form without their bodies, keys without values, flags without
+    // programs: each pass finds candidates all along the line and rejects them.
+    const NEAR: &[&str] = &[
+        "AKIA",
+        "ghp_x ",
+        "glpat-x ",
+        "AIza ",
+        "sk_live_ ",
+        "npm_ ",
+        "xoxb- ",
+        "eyJ.eyJ ",
+        "-----BEGIN X-----",
+        "-----END PRIVATE KEY",
+        "password ",
+        "token",
+        "key:",
+        "http://a:",
+        "@",
+        "-p1 ",
+        "mysqlx ",
+        "Bearer a ",
+        "SG. ",
+        "sig",
+        "pass: ",
+        "ü",
+        "é ",
+        "sk-ant ",
+        "hvs. ",
+        "dop_v1_ ",
+        "machine a login ",
+        "\"token\"",
+        "'",
+    ];
+    let mut line = String::new();
+    let mut i = 0;
+    while line.len() < 1 << 20 {
+        line.push_str(NEAR[i % NEAR.len()]);
+        i += 1;
+    }
+    let t0 = std::time::Instant::now();
+    let r = redact(&line);
+    let took = t0.elapsed();
+    assert!(r.text.len() >= line.len() / 2);
+    // Well under a second in an optimised build; the debug build of the regex crates is about
+    // ten times slower, hence the bound.
+    let bound = if cfg!(debug_assertions) { 10.0 } else { 1.0 };
+    assert!(took.as_secs_f64() < bound, "{took:?} for 1 MiB");
+    eprintln!("1 MiB of near misses: {took:?}");
 }
