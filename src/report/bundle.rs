@@ -754,7 +754,7 @@ mod tests {
         b.add_text("MANIFEST.txt", "mine").unwrap();
         b.add_text("dup", "first").unwrap();
         b.add_text("dup", "second").unwrap();
-        assert_eq!(b.entries(), ["unnamed", "_MANIFEST.txt", "dup", "dup.2"]);
+        assert_eq!(b.entries(), ["unnamed", "_MANIFEST.txt", "dup", "dup~2"]);
         assert_eq!(b.root, "report");
     }
 }
