@@ -122,7 +122,7 @@ _clw__diag() {
 
     case "${cmd}" in
         clw__diag)
-            opts="-q -v -h -V --format --json --color --quiet --verbose --proc-root --cgroup-root --worker-logs --logs --cores --since --trace --cgroup --bundle --force --section-timeout --kmsg --worker-log-glob --help --version sample vmmap triage record analyze oom-rank recommend report backtrace symbolize serve completions man help"
+            opts="-q -v -h -V --format --json --color --quiet --verbose --proc-root --cgroup-root --worker-logs --logs --cores --since --trace --cgroup --bundle --force --bundle-max --section-timeout --kmsg --worker-log-glob --help --version sample vmmap triage record analyze oom-rank recommend report backtrace symbolize serve completions man help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 1 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -165,6 +165,10 @@ _clw__diag() {
                     return 0
                     ;;
                 --bundle)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --bundle-max)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
@@ -826,7 +830,7 @@ _clw__diag() {
             return 0
             ;;
         clw__subcmd__diag__subcmd__report)
-            opts="-q -v -h -V --worker-logs --logs --cores --since --trace --cgroup --bundle --force --section-timeout --kmsg --worker-log-glob --format --json --color --quiet --verbose --proc-root --cgroup-root --help --version"
+            opts="-q -v -h -V --worker-logs --logs --cores --since --trace --cgroup --bundle --force --bundle-max --section-timeout --kmsg --worker-log-glob --format --json --color --quiet --verbose --proc-root --cgroup-root --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -853,6 +857,10 @@ _clw__diag() {
                     return 0
                     ;;
                 --bundle)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --bundle-max)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
@@ -946,7 +954,7 @@ _clw__diag() {
             return 0
             ;;
         clw__subcmd__diag__subcmd__serve)
-            opts="-q -v -h -V --listen --top --pss --cgroup --format --json --color --quiet --verbose --proc-root --cgroup-root --help --version"
+            opts="-q -v -h -V --listen --top --pss --cgroup --max-connections --format --json --color --quiet --verbose --proc-root --cgroup-root --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -961,6 +969,10 @@ _clw__diag() {
                     return 0
                     ;;
                 --cgroup)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --max-connections)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;

@@ -1,6 +1,6 @@
 # Print an optspec for argparse to handle cmd's options that are independent of any subcommand.
 function __fish_clw_diag_global_optspecs
-    string join \n format= json color= q/quiet v/verbose proc-root= cgroup-root= worker-logs logs= cores= since= trace= cgroup= bundle= force section-timeout= kmsg= worker-log-glob= h/help V/version
+    string join \n format= json color= q/quiet v/verbose proc-root= cgroup-root= worker-logs logs= cores= since= trace= cgroup= bundle= force bundle-max= section-timeout= kmsg= worker-log-glob= h/help V/version
 end
 
 function __fish_clw_diag_needs_command
@@ -39,6 +39,7 @@ complete -c clw-diag -n "__fish_clw_diag_needs_command" -l since -d 'The window:
 complete -c clw-diag -n "__fish_clw_diag_needs_command" -l trace -d 'A memory trace (clw-diag record, CSV, Prometheus JSON) for a leak verdict (repeatable)' -r -F
 complete -c clw-diag -n "__fish_clw_diag_needs_command" -l cgroup -d 'The memory cgroup of the incident, for the snapshot and the OOM kill order' -r
 complete -c clw-diag -n "__fish_clw_diag_needs_command" -l bundle -d 'Also write the raw inputs, redacted, to OUT.tar.gz (mode 0600)' -r -F
+complete -c clw-diag -n "__fish_clw_diag_needs_command" -l bundle-max -d 'Bound on what the bundle keeps, before compression (64Mi, 1Gi, 500M); each file also keeps at most 8 MiB and then says where it was cut' -r
 complete -c clw-diag -n "__fish_clw_diag_needs_command" -l section-timeout -d 'Time budget of each section (500ms, 30s, 2m; a bare number is seconds; at most 1d)' -r
 complete -c clw-diag -n "__fish_clw_diag_needs_command" -l kmsg -d 'The kernel log device' -r -F
 complete -c clw-diag -n "__fish_clw_diag_needs_command" -l worker-log-glob -d 'Replace the --worker-logs places (for tests)' -r
@@ -46,7 +47,7 @@ complete -c clw-diag -n "__fish_clw_diag_needs_command" -l json -d 'Shorthand fo
 complete -c clw-diag -n "__fish_clw_diag_needs_command" -s q -l quiet -d 'Print only the data: no notes or warnings on stderr'
 complete -c clw-diag -n "__fish_clw_diag_needs_command" -s v -l verbose -d 'Say more on stderr about what is read (repeat for more)'
 complete -c clw-diag -n "__fish_clw_diag_needs_command" -l worker-logs -d 'Read the worker logs in their usual places: /var/log/clw/*.log, /var/log/claw/*.log'
-complete -c clw-diag -n "__fish_clw_diag_needs_command" -l force -d 'Replace an existing --bundle file'
+complete -c clw-diag -n "__fish_clw_diag_needs_command" -l force -d 'Replace an existing --bundle file (a regular file only: a device, FIFO, directory or symlink there is always refused)'
 complete -c clw-diag -n "__fish_clw_diag_needs_command" -s h -l help -d 'Print help (see more with \'--help\')'
 complete -c clw-diag -n "__fish_clw_diag_needs_command" -s V -l version -d 'Print version'
 complete -c clw-diag -n "__fish_clw_diag_needs_command" -f -a "sample" -d 'Snapshot of host, memory cgroups and processes, with pressure states'
@@ -138,7 +139,7 @@ complete -c clw-diag -n "__fish_clw_diag_using_subcommand record" -l cgroup -d '
 complete -c clw-diag -n "__fish_clw_diag_using_subcommand record" -l memory-limit -d 'Run the command inside a new memory cgroup with this limit: 512Mi or 2Gi (powers of 1024), 500M or 2G (powers of 1000, as Kubernetes), or bytes' -r
 complete -c clw-diag -n "__fish_clw_diag_using_subcommand record" -s i -l interval -d 'Sampling interval (250ms, 1s, 1m; a bare number is seconds; at least 10ms)' -r
 complete -c clw-diag -n "__fish_clw_diag_using_subcommand record" -s d -l duration -d 'Stop after this long (90s, 30m, 1.5h, 1d; default: until the target exits or Ctrl-C)' -r
-complete -c clw-diag -n "__fish_clw_diag_using_subcommand record" -s o -l output -d 'The trace file to write' -r -F
+complete -c clw-diag -n "__fish_clw_diag_using_subcommand record" -s o -l output -d 'The trace file to write (an existing regular file is replaced; a device, FIFO, directory or symlink there is refused)' -r -F
 complete -c clw-diag -n "__fish_clw_diag_using_subcommand record" -l format -d 'Output format: a table for people, JSON (the stable contract, see docs/json.md), CSV, or GitHub Actions annotations (triage)' -r -f -a "table\t''
 json\t''
 csv\t''
@@ -252,6 +253,7 @@ complete -c clw-diag -n "__fish_clw_diag_using_subcommand report" -l since -d 'T
 complete -c clw-diag -n "__fish_clw_diag_using_subcommand report" -l trace -d 'A memory trace (clw-diag record, CSV, Prometheus JSON) for a leak verdict (repeatable)' -r -F
 complete -c clw-diag -n "__fish_clw_diag_using_subcommand report" -l cgroup -d 'The memory cgroup of the incident, for the snapshot and the OOM kill order' -r
 complete -c clw-diag -n "__fish_clw_diag_using_subcommand report" -l bundle -d 'Also write the raw inputs, redacted, to OUT.tar.gz (mode 0600)' -r -F
+complete -c clw-diag -n "__fish_clw_diag_using_subcommand report" -l bundle-max -d 'Bound on what the bundle keeps, before compression (64Mi, 1Gi, 500M); each file also keeps at most 8 MiB and then says where it was cut' -r
 complete -c clw-diag -n "__fish_clw_diag_using_subcommand report" -l section-timeout -d 'Time budget of each section (500ms, 30s, 2m; a bare number is seconds; at most 1d)' -r
 complete -c clw-diag -n "__fish_clw_diag_using_subcommand report" -l kmsg -d 'The kernel log device' -r -F
 complete -c clw-diag -n "__fish_clw_diag_using_subcommand report" -l worker-log-glob -d 'Replace the --worker-logs places (for tests)' -r
@@ -265,7 +267,7 @@ never\t''"
 complete -c clw-diag -n "__fish_clw_diag_using_subcommand report" -l proc-root -d 'Read process files from this directory instead of /proc (e.g. a copied tree)' -r -F
 complete -c clw-diag -n "__fish_clw_diag_using_subcommand report" -l cgroup-root -d 'Read cgroup files from this directory instead of /sys/fs/cgroup' -r -F
 complete -c clw-diag -n "__fish_clw_diag_using_subcommand report" -l worker-logs -d 'Read the worker logs in their usual places: /var/log/clw/*.log, /var/log/claw/*.log'
-complete -c clw-diag -n "__fish_clw_diag_using_subcommand report" -l force -d 'Replace an existing --bundle file'
+complete -c clw-diag -n "__fish_clw_diag_using_subcommand report" -l force -d 'Replace an existing --bundle file (a regular file only: a device, FIFO, directory or symlink there is always refused)'
 complete -c clw-diag -n "__fish_clw_diag_using_subcommand report" -l json -d 'Shorthand for --format json'
 complete -c clw-diag -n "__fish_clw_diag_using_subcommand report" -s q -l quiet -d 'Print only the data: no notes or warnings on stderr'
 complete -c clw-diag -n "__fish_clw_diag_using_subcommand report" -s v -l verbose -d 'Say more on stderr about what is read (repeat for more)'
@@ -320,6 +322,7 @@ complete -c clw-diag -n "__fish_clw_diag_using_subcommand symbolize" -s V -l ver
 complete -c clw-diag -n "__fish_clw_diag_using_subcommand serve" -l listen -d 'Address and port to listen on (9477 by default; use 0.0.0.0:PORT for every interface)' -r
 complete -c clw-diag -n "__fish_clw_diag_using_subcommand serve" -l top -d 'Per-process series for this many processes, the largest by RSS' -r
 complete -c clw-diag -n "__fish_clw_diag_using_subcommand serve" -l cgroup -d 'Also export this memory cgroup (those with a limit of their own always are). Repeatable' -r
+complete -c clw-diag -n "__fish_clw_diag_using_subcommand serve" -l max-connections -d 'Connections held at once [default: min(256, open-file limit / 2 - 16)]' -r
 complete -c clw-diag -n "__fish_clw_diag_using_subcommand serve" -l format -d 'Output format: a table for people, JSON (the stable contract, see docs/json.md), CSV, or GitHub Actions annotations (triage)' -r -f -a "table\t''
 json\t''
 csv\t''
