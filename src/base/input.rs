@@ -117,6 +117,46 @@ pub fn open(path: &Path, accept: Accept) -> Result<Input> {
     Ok(Input { file, kind, len })
 }
 
+/// Check what standard input is against `accept`, as [`open`] checks a named file; a terminal
+/// is always accepted (typed input ends with ^D). Returns the kind.
+///
+/// Errors: [`Error::NotSupported`] naming `<stdin>` when `accept` refuses it (`< /dev/zero`
+/// under [`Accept::Stream`]); [`Error::Io`] when `fstat` fails.
+pub fn stdin(accept: Accept) -> Result<Kind> {
+    let name = Path::new("<stdin>");
+    let fd = std::io::stdin().as_raw_fd();
+    // SAFETY: fstat of a descriptor we do not close into a zeroed stat buffer.
+    let mut st: libc::stat = unsafe { std::mem::zeroed() };
+    if unsafe { libc::fstat(fd, &mut st) } < 0 {
+        return Err(Error::io(name, io::Error::last_os_error()));
+    }
+    let kind = match st.st_mode & libc::S_IFMT {
+        libc::S_IFREG => Kind::Regular,
+        libc::S_IFDIR => Kind::Directory,
+        libc::S_IFIFO => Kind::Fifo,
+        libc::S_IFCHR => Kind::CharDevice,
+        libc::S_IFBLK => Kind::BlockDevice,
+        _ => Kind::Socket,
+    };
+    // SAFETY: isatty on a descriptor we hold.
+    let tty = unsafe { libc::isatty(fd) } == 1;
+    let ok = match (accept, kind) {
+        (_, Kind::Directory) => false,
+        (_, Kind::Regular) => true,
+        (_, Kind::CharDevice) if tty => true,
+        (Accept::Stream, Kind::Fifo | Kind::Socket) => true,
+        (Accept::Any, _) => true,
+        _ => false,
+    };
+    if !ok {
+        return Err(Error::NotSupported {
+            path: name.to_path_buf(),
+            what: refusal(kind, accept),
+        });
+    }
+    Ok(kind)
+}
+
 fn refusal(kind: Kind, accept: Accept) -> String {
     match (kind, accept) {
         (Kind::Directory, _) => "is a directory, not a file".into(),

@@ -84,7 +84,9 @@ impl DebugData {
     /// Errors: the file cannot be opened or mapped (`std::io::Error`), or it is not an object
     /// file (`object::Error`, as text).
     pub(crate) fn load(path: &Path) -> Result<DebugData, String> {
-        let f = std::fs::File::open(path).map_err(|e| e.to_string())?;
+        let f = crate::base::input::open(path, crate::base::input::Accept::Regular)
+            .map_err(|e| e.to_string())?
+            .file;
         let len = usize::try_from(f.metadata().map_err(|e| e.to_string())?.len())
             .map_err(|e| e.to_string())?;
         if len == 0 {

@@ -8,7 +8,6 @@
 
 use std::fs::File;
 use std::io::{self, BufRead, BufReader, Read};
-use std::path::Path;
 use std::process::{Command, Stdio};
 use std::sync::atomic::{AtomicU64, Ordering};
 
@@ -39,12 +38,72 @@ impl<R: Read> Read for Counting<'_, R> {
 /// Largest JSON document read whole: 256 MiB.
 const MAX_DOCUMENT: u64 = 256 << 20;
 
-/// Open a file, undoing gzip or zstd compression (recognised by magic bytes, not extension).
-fn open_decoded<'a>(
-    path: &Path,
-    progress: &'a AtomicU64,
-) -> io::Result<Box<dyn BufRead + Send + 'a>> {
-    let f = Counting::new(File::open(path)?, progress);
+/// A stream (pipe, FIFO, standard input) whose text (after decompression) is mostly binary over
+/// this many bytes is taken to be no log (`cat /dev/zero |`, `/dev/urandom` through a pipe):
+/// its end is declared there, with a note.
+pub(super) const MAX_BINARY_RUN: u64 = 16 << 20;
+
+/// A reader of a stream that ends (with `stopped` set) after a window of [`MAX_BINARY_RUN`]
+/// bytes in which more than half of the 64-byte blocks hold a control byte: text (UTF-8
+/// included) holds none but tabs, line ends and escape sequences; random bytes hold one in
+/// 99.9 % of blocks, NULs in all.
+struct TextGuard<R> {
+    inner: R,
+    window: u64,
+    binary: u64,
+    stopped: bool,
+}
+
+impl<R> TextGuard<R> {
+    fn new(inner: R) -> Self {
+        TextGuard {
+            inner,
+            window: 0,
+            binary: 0,
+            stopped: false,
+        }
+    }
+}
+
+/// A byte that text does not hold: controls other than tab, line ends, form feed and escape.
+fn binary(b: u8) -> bool {
+    (b < 0x20 && !matches!(b, b'\t' | b'\n' | b'\r' | 0x0c | 0x1b)) || b == 0x7f
+}
+
+impl<R: Read> Read for TextGuard<R> {
+    fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
+        if self.stopped {
+            return Ok(0);
+        }
+        let n = self.inner.read(buf)?;
+        for block in buf[..n].chunks(64) {
+            self.window += block.len() as u64;
+            if block.iter().any(|&b| binary(b)) {
+                self.binary += block.len() as u64;
+            }
+        }
+        if self.window >= MAX_BINARY_RUN {
+            if self.binary * 2 > self.window {
+                self.stopped = true;
+            }
+            self.window = 0;
+            self.binary = 0;
+        }
+        Ok(n)
+    }
+}
+
+/// The note for a stream ended by its [`TextGuard`].
+fn binary_note(name: &str) -> String {
+    format!(
+        "{name}: end of input assumed after {} MiB of mostly binary data (not a log: a device or binary file piped in?)",
+        MAX_BINARY_RUN >> 20
+    )
+}
+
+/// Undo gzip or zstd compression of an opened file (recognised by magic bytes, not extension).
+fn open_decoded<'a>(file: File, progress: &'a AtomicU64) -> io::Result<Box<dyn BufRead + Send + 'a>> {
+    let f = Counting::new(file, progress);
     let mut r = BufReader::with_capacity(1 << 16, f);
     let head = r.fill_buf()?.to_vec();
     Ok(if head.starts_with(&[0x1f, 0x8b]) {
@@ -139,15 +198,15 @@ fn scan_reader(name: &str, mut r: Box<dyn BufRead + Send + '_>) -> (Vec<Event>, 
 }
 
 /// A large, regular, uncompressed text file with `\n` line ends: searched through a memory map
-/// by two threads ([`mapped`]).
-fn mappable(p: &Path) -> bool {
-    let Ok(f) = File::open(p) else { return false };
+/// by two threads ([`mapped`]). Reads the head with `pread`, so `f`'s offset stays at 0.
+fn mappable(f: &File) -> bool {
+    use std::os::unix::fs::FileExt;
     let Ok(meta) = f.metadata() else { return false };
     if !meta.is_file() || meta.len() < mapped::MIN_SIZE {
         return false;
     }
     let mut head = vec![0u8; 64 * 1024];
-    let n = (&f).read(&mut head).unwrap_or(0);
+    let n = f.read_at(&mut head, 0).unwrap_or(0);
     let head = &head[..n];
     let compressed = head.starts_with(&[0x1f, 0x8b]) || head.starts_with(&[0x28, 0xb5, 0x2f, 0xfd]);
     let json = head
@@ -212,43 +271,153 @@ pub(super) fn scan_input(
     since_us: Option<i64>,
     progress: &AtomicU64,
 ) -> (Vec<Event>, InputSummary) {
+    use crate::base::input::{self as base_input, Accept, Kind};
     let name = input.name();
     match input {
-        Input::File(p) if mappable(p) => {
-            let mut s = Scanner::new(&name, Mode::Text);
-            let res = File::open(p).and_then(|f| mapped::scan_file(&mut s, &f, progress));
-            let summary = InputSummary {
-                name: name.clone(),
-                bytes: s.bytes,
-                lines: s.lines,
-                events: s.events.len(),
-                long_lines: s.long_lines,
-                error: res.err().map(|e| io_message(&name, &e)),
-                read: true,
+        Input::File(p) => {
+            // Opened without blocking (a FIFO without a writer reads as empty, not a hang); a
+            // file, a pipe, or the kernel log's device; other devices have no end.
+            let opened = match base_input::open(p, Accept::Any) {
+                Ok(o) => o,
+                Err(crate::error::Error::Io { source, .. }) => {
+                    return (
+                        Vec::new(),
+                        InputSummary::failed(&name, io_message(&name, &source)),
+                    )
+                }
+                Err(e) => return (Vec::new(), InputSummary::failed(&name, e.to_string())),
             };
-            (s.events, summary)
+            match opened.kind {
+                Kind::Regular => scan_file(&name, opened.file, progress),
+                Kind::Fifo => scan_stream(&name, opened.file, progress),
+                Kind::CharDevice if is_kmsg(&opened.file) => {
+                    drop(opened);
+                    kmsg::scan(p, progress)
+                }
+                k => (
+                    Vec::new(),
+                    InputSummary::failed(
+                        &name,
+                        format!(
+                            "{name}: is {}, not a log file, a pipe or /dev/kmsg (a device has no end to read to); save it to a file first",
+                            k.describe()
+                        ),
+                    ),
+                ),
+            }
         }
-        Input::File(p) => match open_decoded(p, progress) {
-            Ok(r) => scan_reader(&name, r),
-            Err(e) => (
-                Vec::new(),
-                InputSummary::failed(&name, io_message(&name, &e)),
-            ),
-        },
         Input::Stdin => {
+            if let Err(e) = base_input::stdin(Accept::Stream) {
+                return (Vec::new(), InputSummary::failed(&name, e.to_string()));
+            }
             let stdin = Counting::new(io::stdin(), progress);
             let mut r = BufReader::with_capacity(1 << 16, stdin);
             let head = r.fill_buf().map(|h| h.to_vec()).unwrap_or_default();
+            let stopped = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(false));
+            // The guard watches the text, after decompression.
             let boxed: Box<dyn BufRead + Send + '_> = if head.starts_with(&[0x1f, 0x8b]) {
-                Box::new(BufReader::new(flate2::read::MultiGzDecoder::new(r)))
+                let gz = flate2::read::MultiGzDecoder::new(r);
+                Box::new(BufReader::new(Flagged::new(
+                    TextGuard::new(gz),
+                    stopped.clone(),
+                )))
             } else {
-                Box::new(r)
+                Box::new(BufReader::new(Flagged::new(
+                    TextGuard::new(ReadBuf(r)),
+                    stopped.clone(),
+                )))
             };
-            scan_reader(&name, boxed)
+            let (ev, mut summary) = scan_reader(&name, boxed);
+            if stopped.load(Ordering::Relaxed) && summary.error.is_none() {
+                summary.error = Some(binary_note(&name));
+            }
+            (ev, summary)
         }
         Input::Dmesg(p) => kmsg::scan(p, progress),
         Input::Journal => scan_journal(since_us, progress),
     }
+}
+
+/// `/dev/kmsg` (character device 1:11, `Documentation/admin-guide/devices.txt`), whatever its
+/// path.
+fn is_kmsg(f: &File) -> bool {
+    use std::os::unix::fs::MetadataExt;
+    f.metadata()
+        .is_ok_and(|m| libc::major(m.rdev()) == 1 && libc::minor(m.rdev()) == 11)
+}
+
+/// A reader that passes `inner` through (a `BufReader` whose buffered head must not be lost).
+struct ReadBuf<R>(R);
+
+impl<R: BufRead> Read for ReadBuf<R> {
+    fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
+        self.0.read(buf)
+    }
+}
+
+/// A [`TextGuard`] that also sets a shared flag when it stops the stream (the guard itself is
+/// owned by the scanner's reader).
+struct Flagged<R> {
+    guard: TextGuard<R>,
+    flag: std::sync::Arc<std::sync::atomic::AtomicBool>,
+}
+
+impl<R> Flagged<R> {
+    fn new(guard: TextGuard<R>, flag: std::sync::Arc<std::sync::atomic::AtomicBool>) -> Self {
+        Flagged { guard, flag }
+    }
+}
+
+impl<R: Read> Read for Flagged<R> {
+    fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
+        let n = self.guard.read(buf)?;
+        if self.guard.stopped {
+            self.flag.store(true, Ordering::Relaxed);
+        }
+        Ok(n)
+    }
+}
+
+/// A FIFO or pipe named on the command line: decompressed when it is gzip or zstd, ended after
+/// [`MAX_BINARY_RUN`] bytes of binary data in a row (with a note).
+fn scan_stream(name: &str, file: File, progress: &AtomicU64) -> (Vec<Event>, InputSummary) {
+    let stopped = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(false));
+    let (ev, mut summary) = match open_decoded(file, progress) {
+        Ok(r) => scan_reader(
+            name,
+            Box::new(BufReader::new(Flagged::new(
+                TextGuard::new(ReadBuf(r)),
+                stopped.clone(),
+            ))),
+        ),
+        Err(e) => (Vec::new(), InputSummary::failed(name, io_message(name, &e))),
+    };
+    if stopped.load(Ordering::Relaxed) && summary.error.is_none() {
+        summary.error = Some(binary_note(name));
+    }
+    (ev, summary)
+}
+
+/// A regular file: mapped when it is large plain text, else read (and decompressed) as a stream.
+fn scan_file(name: &str, file: File, progress: &AtomicU64) -> (Vec<Event>, InputSummary) {
+    if !mappable(&file) {
+        return match open_decoded(file, progress) {
+            Ok(r) => scan_reader(name, r),
+            Err(e) => (Vec::new(), InputSummary::failed(name, io_message(name, &e))),
+        };
+    }
+    let mut s = Scanner::new(name, Mode::Text);
+    let res = mapped::scan_file(&mut s, &file, progress);
+    let summary = InputSummary {
+        name: name.to_string(),
+        bytes: s.bytes,
+        lines: s.lines,
+        events: s.events.len(),
+        long_lines: s.long_lines,
+        error: res.err().map(|e| io_message(name, &e)),
+        read: true,
+    };
+    (s.events, summary)
 }
 
 #[cfg(test)]
