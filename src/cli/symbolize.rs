@@ -89,8 +89,8 @@ pub struct SymbolizeArgs {
 
 fn run_text(a: &SymbolizeArgs, input: &PathBuf, out: &Output) -> anyhow::Result<ExitCode> {
     use anyhow::Context;
-    use clw_diag::symbolize::text::{parse_maps, Rewriter};
     use clw_diag::base::input::{self, Accept};
+    use clw_diag::symbolize::text::{parse_maps, Rewriter};
     let maps_text = match (&a.maps, a.pid) {
         // A file or a pipe (`<(ssh host cat /proc/PID/maps)`), never a device, at most
         // MAX_MAPS bytes.
@@ -169,7 +169,8 @@ fn run_text(a: &SymbolizeArgs, input: &PathBuf, out: &Output) -> anyhow::Result<
     loop {
         // At most MAX_LINE bytes of a line are held; the rest of a longer one is skipped.
         line.clear();
-        let n = std::io::Read::take(reader.as_mut(), MAX_LINE as u64).read_until(b'\n', &mut line)?;
+        let n =
+            std::io::Read::take(reader.as_mut(), MAX_LINE as u64).read_until(b'\n', &mut line)?;
         if n == 0 {
             break;
         }

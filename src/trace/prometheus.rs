@@ -507,7 +507,9 @@ mod tests {
             (vec![1.0, 4.0], vec![20.0, 30.0])
         );
         let err = r#"{"status":"error","errorType":"bad_data","error":"parse error"}"#;
-        assert!(parse_matrix(err.as_bytes()).unwrap_err().contains("parse error"));
+        assert!(parse_matrix(err.as_bytes())
+            .unwrap_err()
+            .contains("parse error"));
         let vector = r#"{"status":"success","data":{"resultType":"vector","result":[]}}"#;
         assert!(parse_matrix(vector.as_bytes())
             .unwrap_err()
@@ -519,7 +521,9 @@ mod tests {
                     .as_bytes(),
             )
         };
-        assert!(one(r#"[1,"1"],[1,"2"]"#).unwrap_err().contains("does not increase"));
+        assert!(one(r#"[1,"1"],[1,"2"]"#)
+            .unwrap_err()
+            .contains("does not increase"));
         assert!(one(r#"[1,"18446744073709551615"]"#)
             .unwrap_err()
             .contains("plausible memory size"));
@@ -527,7 +531,9 @@ mod tests {
         assert!(e.contains("1.000e306") && e.len() < 200, "{e}");
         // Label values are elided, counted.
         let long = "x".repeat(MAX_LABEL_BYTES * 3);
-        let doc = format!(r#"{{"data":{{"result":[{{"metric":{{"pod":"{long}"}},"values":[[1,"1"]]}}]}}}}"#);
+        let doc = format!(
+            r#"{{"data":{{"result":[{{"metric":{{"pod":"{long}"}},"values":[[1,"1"]]}}]}}}}"#
+        );
         let (s, skipped) = parse_matrix(doc.as_bytes()).unwrap();
         assert_eq!(skipped.elided_labels, 1);
         assert!(s[0].labels["pod"].len() <= MAX_LABEL_BYTES + 3);

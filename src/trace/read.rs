@@ -448,7 +448,11 @@ fn read_jsonl<R: Read>(r: &mut In<R>, path: &Path, metric: Option<&str>) -> Resu
     if version != Some(FORMAT_VERSION) {
         let shown = match raw_header["clw_trace"].as_f64() {
             Some(v) => bounds::show(v),
-            None => raw_header["clw_trace"].to_string().chars().take(40).collect(),
+            None => raw_header["clw_trace"]
+                .to_string()
+                .chars()
+                .take(40)
+                .collect(),
         };
         return Err(malformed(
             path,
@@ -457,6 +461,23 @@ fn read_jsonl<R: Read>(r: &mut In<R>, path: &Path, metric: Option<&str>) -> Resu
                 "unknown trace format version {shown} (this clw-diag reads version {FORMAT_VERSION})"
             ),
         ));
+    }
+    for what in ["limit_bytes", "host_total_bytes"] {
+        if let Some(v) = raw_header.get(what).filter(|v| !v.is_null()) {
+            if v.as_u64().is_none() {
+                let shown = match v.as_f64() {
+                    Some(f) => bounds::show(f),
+                    None => v.to_string().chars().take(40).collect(),
+                };
+                return Err(malformed(
+                    path,
+                    lineno,
+                    format!(
+                        "{what} = {shown} is not a plausible size (more than 0, at most 64 PiB)"
+                    ),
+                ));
+            }
+        }
     }
     let header: Header = serde_json::from_value(raw_header)
         .map_err(|e| malformed(path, lineno, format!("bad trace header: {e}")))?;
@@ -477,8 +498,7 @@ fn read_jsonl<R: Read>(r: &mut In<R>, path: &Path, metric: Option<&str>) -> Resu
         .map_err(|m| malformed(path, lineno, m))?;
     let mut b = Builder::new(path, metric.clone(), reason, kind, Some(0.0));
     b.s.limit_bytes = header_bytes(path, lineno, "limit_bytes", header.limit_bytes)?;
-    b.s.host_total_bytes =
-        header_bytes(path, lineno, "host_total_bytes", header.host_total_bytes)?;
+    b.s.host_total_bytes = header_bytes(path, lineno, "host_total_bytes", header.host_total_bytes)?;
     b.s.interval_s = header.interval_s;
     let key = format!("\"{metric}\":");
     // A line that is not JSON is an error unless it is the last one that is not blank (a
@@ -675,7 +695,9 @@ fn read_prometheus(doc: Doc, path: &Path) -> Result<Vec<Series>> {
         let key = g.key();
         let reason = format!("{metric}: the Prometheus series' value");
         let mut b = Builder::new(path, metric.clone(), reason, None, None);
-        b.s.name = format!("{} {key}", path.display());
+        // The name is repeated in every note: a long label shows its start only (the labels
+        // keep up to MAX_LABEL_BYTES).
+        b.s.name = format!("{} {}", path.display(), short(&key, MAX_NAME_CHARS));
         for (i, (t, v)) in g.t.iter().zip(&g.v).enumerate() {
             b.push(i + 1, *t, *v, None)?;
         }
@@ -685,6 +707,17 @@ fn read_prometheus(doc: Doc, path: &Path) -> Result<Vec<Series>> {
         out.push(b.s);
     }
     Ok(out)
+}
+
+/// Longest series key shown in a series' name, characters.
+const MAX_NAME_CHARS: usize = 120;
+
+/// `s` cut to `max` characters, `…` marking the cut.
+fn short(s: &str, max: usize) -> String {
+    match s.char_indices().nth(max) {
+        Some((at, _)) => format!("{}…", &s[..at]),
+        None => s.to_string(),
+    }
 }
 
 /// Bytes per unit named in a CSV header (`rss_kb`, `anon_bytes`, `rss (MiB)`, `MiB`).
@@ -965,7 +998,7 @@ mod tests {
         for (extra, needle) in [
             ("\"limit_bytes\":0", "limit_bytes = 0"),
             ("\"interval_s\":-1e308", "interval_s = -1.000e308"),
-            ("\"host_total_bytes\":-5", "bad trace header"),
+            ("\"host_total_bytes\":-5", "host_total_bytes = -5"),
         ] {
             let e = read_text(&h(extra), p(), None).unwrap_err().to_string();
             assert!(e.contains(needle) && e.contains("t:1"), "{e}");

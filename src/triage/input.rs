@@ -102,7 +102,10 @@ fn binary_note(name: &str) -> String {
 }
 
 /// Undo gzip or zstd compression of an opened file (recognised by magic bytes, not extension).
-fn open_decoded<'a>(file: File, progress: &'a AtomicU64) -> io::Result<Box<dyn BufRead + Send + 'a>> {
+fn open_decoded<'a>(
+    file: File,
+    progress: &'a AtomicU64,
+) -> io::Result<Box<dyn BufRead + Send + 'a>> {
     let f = Counting::new(file, progress);
     let mut r = BufReader::with_capacity(1 << 16, f);
     let head = r.fill_buf()?.to_vec();
