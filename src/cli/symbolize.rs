@@ -87,7 +87,7 @@ pub struct SymbolizeArgs {
     pub addrs: Vec<String>,
 }
 
-fn run_text(a: &SymbolizeArgs, input: &PathBuf, out: &Output) -> anyhow::Result<ExitCode> {
+fn run_text(a: &SymbolizeArgs, input: &std::path::Path, out: &Output) -> anyhow::Result<ExitCode> {
     use anyhow::Context;
     use clw_diag::base::input::{self, Accept};
     use clw_diag::symbolize::text::{parse_maps, Rewriter};

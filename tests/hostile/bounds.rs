@@ -89,12 +89,11 @@ fn run_bounded(
         std::thread::spawn(move || f(stdin))
     });
     let pid = child.id() as i32;
-    let mut status = 0;
     let mut peak_kib = 0;
     let status_file = format!("/proc/{pid}/status");
     let exe_file = format!("/proc/{pid}/exe");
     let ours = std::fs::canonicalize(bin()).unwrap();
-    loop {
+    let status = loop {
         // VmHWM of clw-diag's own image (not of `sh` before its exec): read until it exits.
         if std::fs::read_link(&exe_file).is_ok_and(|e| e == ours) {
             if let Ok(st) = std::fs::read_to_string(&status_file) {
@@ -103,24 +102,21 @@ fn run_bounded(
                 }
             }
         }
-        // SAFETY: waitpid on our own child with a valid out-pointer.
-        let r = unsafe { libc::waitpid(pid, &mut status, libc::WNOHANG) };
-        if r == pid {
-            break;
+        if let Some(st) = child.try_wait().unwrap() {
+            break st;
         }
         if start.elapsed() > timeout {
             let _ = child.kill();
-            // SAFETY: as above; reaps the killed child.
-            unsafe { libc::waitpid(pid, &mut status, 0) };
+            let _ = child.wait();
             panic!("clw-diag {} did not end within {timeout:?}", args.join(" "));
         }
         std::thread::sleep(Duration::from_millis(2));
-    }
+    };
     let wall = start.elapsed();
     if let Some(f) = feeder {
         let _ = f.join();
     }
-    let code = libc::WIFEXITED(status).then(|| libc::WEXITSTATUS(status));
+    let code = status.code();
     Ran {
         code,
         stdout: String::from_utf8_lossy(&std::fs::read(dir.path().join("out")).unwrap())
