@@ -380,6 +380,11 @@ pub fn run(a: SymbolizeArgs, out: &Output) -> anyhow::Result<ExitCode> {
         pretty: a.pretty,
         basenames: a.basenames,
     };
+    if a.addrs.is_empty() {
+        // Addresses from standard input: refused before the binary is loaded when it is a
+        // device (`< /dev/zero`), which has no end.
+        clw_diag::base::input::stdin(clw_diag::base::input::Accept::Stream)?;
+    }
     let mut sym = symbolizer(&a)?;
     sym.open(&exe)?;
     let mut b = Batcher {
@@ -392,7 +397,6 @@ pub fn run(a: SymbolizeArgs, out: &Output) -> anyhow::Result<ExitCode> {
     let stdout = std::io::stdout();
     let mut w = BufWriter::with_capacity(256 << 10, stdout.lock());
     if a.addrs.is_empty() {
-        clw_diag::base::input::stdin(clw_diag::base::input::Accept::Stream)?;
         answer_stdin(&mut b, &mut w)?;
     } else {
         let toks: Vec<&str> = a.addrs.iter().map(String::as_str).collect();
