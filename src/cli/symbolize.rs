@@ -145,18 +145,31 @@ fn run_text(a: &SymbolizeArgs, input: &std::path::Path, out: &Output) -> anyhow:
     };
     // A file, a pipe or a terminal; never a device that has no end (`/dev/zero`), and a FIFO
     // without a writer does not block the open.
-    let (mut reader, bar): (Box<dyn BufRead>, Option<Progress>) = if input.as_os_str() == "-" {
+    // An endless stream of binary data (`cat /dev/zero |`) ends after MAX_BINARY_WINDOW bytes.
+    let (mut reader, bar, binary): (Box<dyn BufRead>, Option<Progress>, _) = if input.as_os_str()
+        == "-"
+    {
         input::stdin(Accept::Stream)?;
         // A spinner only when the input is piped in: typed lines need no progress.
         let bar = (!std::io::stdin().is_terminal()).then(|| Progress::spinner(out, "symbolize"));
-        (Box::new(std::io::stdin().lock()), bar)
+        let g = input::TextGuard::new(std::io::stdin().lock());
+        let flag = g.flag();
+        (Box::new(std::io::BufReader::new(g)), bar, flag)
     } else {
         let f = input::open(input, Accept::Stream)?;
         let len = f.len.unwrap_or(0);
+        let g = input::TextGuard::new(f.file);
+        let flag = g.flag();
         (
-            Box::new(std::io::BufReader::new(f.file)),
+            Box::new(std::io::BufReader::new(g)),
             Some(Progress::bytes(out, "symbolize", len)),
+            flag,
         )
+    };
+    let name = if input.as_os_str() == "-" {
+        "<stdin>".to_string()
+    } else {
+        input.display().to_string()
     };
     if let Some(b) = &bar {
         b.message("rewriting backtraces");
@@ -199,14 +212,12 @@ fn run_text(a: &SymbolizeArgs, input: &std::path::Path, out: &Output) -> anyhow:
     drop(bar);
     if long_lines > 0 {
         out.note(&format!(
-            "{}: {long_lines} line(s) longer than {} MiB were cut there (only their start was searched and printed)",
-            if input.as_os_str() == "-" {
-                "<stdin>".to_string()
-            } else {
-                input.display().to_string()
-            },
+            "{name}: {long_lines} line(s) longer than {} MiB were cut there (only their start was searched and printed)",
             MAX_LINE >> 20
         ));
+    }
+    if binary.load(std::sync::atomic::Ordering::Relaxed) {
+        anyhow::bail!(input::TextGuard::<()>::note(&name));
     }
     Ok(ExitCode::SUCCESS)
 }

@@ -14,6 +14,7 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use super::event::Event;
 use super::scan::{Mode, Scanner};
 use super::{kmsg, mapped, structured, Input, InputSummary};
+use crate::base::input::TextGuard;
 
 /// A reader that adds the bytes it reads to a counter (for progress).
 struct Counting<'a, R> {
@@ -37,69 +38,6 @@ impl<R: Read> Read for Counting<'_, R> {
 
 /// Largest JSON document read whole: 256 MiB.
 const MAX_DOCUMENT: u64 = 256 << 20;
-
-/// A stream (pipe, FIFO, standard input) whose text (after decompression) is mostly binary over
-/// this many bytes is taken to be no log (`cat /dev/zero |`, `/dev/urandom` through a pipe):
-/// its end is declared there, with a note.
-pub(super) const MAX_BINARY_RUN: u64 = 16 << 20;
-
-/// A reader of a stream that ends (with `stopped` set) after a window of [`MAX_BINARY_RUN`]
-/// bytes in which more than half of the 64-byte blocks hold a control byte: text (UTF-8
-/// included) holds none but tabs, line ends and escape sequences; random bytes hold one in
-/// 99.9 % of blocks, NULs in all.
-struct TextGuard<R> {
-    inner: R,
-    window: u64,
-    binary: u64,
-    stopped: bool,
-}
-
-impl<R> TextGuard<R> {
-    fn new(inner: R) -> Self {
-        TextGuard {
-            inner,
-            window: 0,
-            binary: 0,
-            stopped: false,
-        }
-    }
-}
-
-/// A byte that text does not hold: controls other than tab, line ends, form feed and escape.
-fn binary(b: u8) -> bool {
-    (b < 0x20 && !matches!(b, b'\t' | b'\n' | b'\r' | 0x0c | 0x1b)) || b == 0x7f
-}
-
-impl<R: Read> Read for TextGuard<R> {
-    fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
-        if self.stopped {
-            return Ok(0);
-        }
-        let n = self.inner.read(buf)?;
-        for block in buf[..n].chunks(64) {
-            self.window += block.len() as u64;
-            if block.iter().any(|&b| binary(b)) {
-                self.binary += block.len() as u64;
-            }
-        }
-        if self.window >= MAX_BINARY_RUN {
-            if self.binary * 2 > self.window {
-                self.stopped = true;
-            }
-            self.window = 0;
-            self.binary = 0;
-        }
-        Ok(n)
-    }
-}
-
-/// The note for a stream ended by its [`TextGuard`].
-fn binary_note(name: &str) -> String {
-    format!(
-        "{name}: end of input assumed after {} MiB of mostly binary data (not a log: a device or binary file piped in?)",
-        MAX_BINARY_RUN >> 20
-    )
-}
 
 /// Undo gzip or zstd compression of an opened file (recognised by magic bytes, not extension).
 fn open_decoded<'a>(
@@ -316,23 +254,20 @@ pub(super) fn scan_input(
             let stdin = Counting::new(io::stdin(), progress);
             let mut r = BufReader::with_capacity(1 << 16, stdin);
             let head = r.fill_buf().map(|h| h.to_vec()).unwrap_or_default();
-            let stopped = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(false));
             // The guard watches the text, after decompression.
-            let boxed: Box<dyn BufRead + Send + '_> = if head.starts_with(&[0x1f, 0x8b]) {
-                let gz = flate2::read::MultiGzDecoder::new(r);
-                Box::new(BufReader::new(Flagged::new(
-                    TextGuard::new(gz),
-                    stopped.clone(),
-                )))
-            } else {
-                Box::new(BufReader::new(Flagged::new(
-                    TextGuard::new(ReadBuf(r)),
-                    stopped.clone(),
-                )))
-            };
+            let (boxed, stopped): (Box<dyn BufRead + Send + '_>, _) =
+                if head.starts_with(&[0x1f, 0x8b]) {
+                    let g = TextGuard::new(flate2::read::MultiGzDecoder::new(r));
+                    let flag = g.flag();
+                    (Box::new(BufReader::new(g)), flag)
+                } else {
+                    let g = TextGuard::new(ReadBuf(r));
+                    let flag = g.flag();
+                    (Box::new(BufReader::new(g)), flag)
+                };
             let (ev, mut summary) = scan_reader(&name, boxed);
             if stopped.load(Ordering::Relaxed) && summary.error.is_none() {
-                summary.error = Some(binary_note(&name));
+                summary.error = Some(TextGuard::<()>::note(&name));
             }
             (ev, summary)
         }
@@ -358,45 +293,24 @@ impl<R: BufRead> Read for ReadBuf<R> {
     }
 }
 
-/// A [`TextGuard`] that also sets a shared flag when it stops the stream (the guard itself is
-/// owned by the scanner's reader).
-struct Flagged<R> {
-    guard: TextGuard<R>,
-    flag: std::sync::Arc<std::sync::atomic::AtomicBool>,
-}
-
-impl<R> Flagged<R> {
-    fn new(guard: TextGuard<R>, flag: std::sync::Arc<std::sync::atomic::AtomicBool>) -> Self {
-        Flagged { guard, flag }
-    }
-}
-
-impl<R: Read> Read for Flagged<R> {
-    fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
-        let n = self.guard.read(buf)?;
-        if self.guard.stopped {
-            self.flag.store(true, Ordering::Relaxed);
-        }
-        Ok(n)
-    }
-}
-
 /// A FIFO or pipe named on the command line: decompressed when it is gzip or zstd, ended after
-/// [`MAX_BINARY_RUN`] bytes of binary data in a row (with a note).
+/// [`crate::base::input::MAX_BINARY_WINDOW`] bytes of mostly binary data (with a note).
 fn scan_stream(name: &str, file: File, progress: &AtomicU64) -> (Vec<Event>, InputSummary) {
-    let stopped = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(false));
-    let (ev, mut summary) = match open_decoded(file, progress) {
-        Ok(r) => scan_reader(
-            name,
-            Box::new(BufReader::new(Flagged::new(
-                TextGuard::new(ReadBuf(r)),
-                stopped.clone(),
-            ))),
+    let (ev, mut summary, stopped) = match open_decoded(file, progress) {
+        Ok(r) => {
+            let g = TextGuard::new(ReadBuf(r));
+            let flag = g.flag();
+            let (ev, summary) = scan_reader(name, Box::new(BufReader::new(g)));
+            (ev, summary, flag.load(Ordering::Relaxed))
+        }
+        Err(e) => (
+            Vec::new(),
+            InputSummary::failed(name, io_message(name, &e)),
+            false,
         ),
-        Err(e) => (Vec::new(), InputSummary::failed(name, io_message(name, &e))),
     };
-    if stopped.load(Ordering::Relaxed) && summary.error.is_none() {
-        summary.error = Some(binary_note(name));
+    if stopped && summary.error.is_none() {
+        summary.error = Some(TextGuard::<()>::note(name));
     }
     (ev, summary)
 }

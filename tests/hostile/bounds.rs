@@ -749,6 +749,20 @@ fn d16_triage_ends_an_endless_binary_stream_with_a_note() {
         r.one_line_error(&["<stdin>", "end of input assumed", "binary"]);
         assert!(r.peak_kib < 48 * 1024, "{what}: {} KiB", r.peak_kib);
     }
+    // `symbolize --text -` is a filter: an endless binary stream ends the same way.
+    let r = run_bounded(
+        &["symbolize", "--text", "-"],
+        Stdio::null(),
+        feed(u64::MAX, noise),
+        cg.as_ref(),
+        Duration::from_secs(60),
+    );
+    r.one_line_error(&["<stdin>", "end of input assumed", "binary"]);
+    assert!(
+        r.peak_kib < 48 * 1024,
+        "symbolize --text: {} KiB",
+        r.peak_kib
+    );
     // A log through a pipe is read to its end.
     let log = b"Apr 15 10:22:01 n kernel: Out of memory: Killed process 9 (x) total-vm:1kB, anon-rss:2kB, file-rss:0kB\n";
     let r = run_bounded(
