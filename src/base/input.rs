@@ -68,7 +68,8 @@ impl Kind {
 pub enum Accept {
     /// Regular files only: the reader needs an end (a whole-file parse, a mapping).
     Regular,
-    /// Regular files and pipes/FIFOs (a stream the reader bounds itself); devices refused.
+    /// Regular files, pipes/FIFOs (a stream the reader bounds itself) and `/dev/null`; other
+    /// devices refused.
     Stream,
     /// Anything but a directory (the caller knows the device it wants, e.g. `/dev/kmsg`).
     Any,
@@ -103,6 +104,9 @@ pub fn open(path: &Path, accept: Accept) -> Result<Input> {
         (_, Kind::Directory) => false,
         (_, Kind::Regular) => true,
         (Accept::Stream, Kind::Fifo) => true,
+        (Accept::Stream, Kind::CharDevice) => {
+            is_dev_null(std::os::unix::fs::MetadataExt::rdev(&meta))
+        }
         (Accept::Any, _) => true,
         _ => false,
     };
@@ -144,6 +148,7 @@ pub fn stdin(accept: Accept) -> Result<Kind> {
         (_, Kind::Directory) => false,
         (_, Kind::Regular) => true,
         (_, Kind::CharDevice) if tty => true,
+        (Accept::Stream, Kind::CharDevice) => is_dev_null(st.st_rdev),
         (Accept::Stream, Kind::Fifo | Kind::Socket) => true,
         (Accept::Any, _) => true,
         _ => false,
@@ -155,6 +160,12 @@ pub fn stdin(accept: Accept) -> Result<Kind> {
         });
     }
     Ok(kind)
+}
+
+/// Whether device number `rdev` (`st_rdev`) is `/dev/null` (character device 1:3): a device
+/// with an end (it reads as empty), accepted as a stream (`< /dev/null`).
+pub fn is_dev_null(rdev: u64) -> bool {
+    libc::major(rdev) == 1 && libc::minor(rdev) == 3
 }
 
 fn refusal(kind: Kind, accept: Accept) -> String {

@@ -231,6 +231,9 @@ pub(super) fn scan_input(
             match opened.kind {
                 Kind::Regular => scan_file(&name, opened.file, progress),
                 Kind::Fifo => scan_stream(&name, opened.file, progress),
+                Kind::CharDevice if is_dev_null(&opened.file) => {
+                    scan_stream(&name, opened.file, progress)
+                }
                 Kind::CharDevice if is_kmsg(&opened.file) => {
                     drop(opened);
                     kmsg::scan(p, progress)
@@ -274,6 +277,13 @@ pub(super) fn scan_input(
         Input::Dmesg(p) => kmsg::scan(p, progress),
         Input::Journal => scan_journal(since_us, progress),
     }
+}
+
+/// `/dev/null`, which reads as empty.
+fn is_dev_null(f: &File) -> bool {
+    use std::os::unix::fs::MetadataExt;
+    f.metadata()
+        .is_ok_and(|m| crate::base::input::is_dev_null(m.rdev()))
 }
 
 /// `/dev/kmsg` (character device 1:11, `Documentation/admin-guide/devices.txt`), whatever its
