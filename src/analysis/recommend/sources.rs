@@ -17,6 +17,8 @@ pub use super::prometheus::{from_prometheus, oom_edges, PrometheusSource};
 use super::target::{Source, Target};
 use super::{mib, Policy, MIN_INTERVALS, SHORT_INTERVALS};
 use crate::analysis::leak::{self, LeakOptions, LeakResult, Verdict};
+#[cfg(doc)]
+use crate::error::Error;
 use crate::error::Result;
 use crate::trace::{read, Series};
 
@@ -211,9 +213,11 @@ pub fn assess_series(s: &Series, plan: &Plan) -> (Target, LeakResult) {
 /// `samples`, CSV), or each grouped series of a saved Prometheus `query_range` answer (NaN and
 /// ±Inf values skipped and counted).
 ///
-/// Errors: [`Error::Io`]/[`Error::PermissionDenied`] when the file cannot be read,
-/// [`Error::Malformed`] when it is not a trace or a Prometheus answer, or holds no usable
-/// samples.
+/// Errors: those of [`read::read_file`], the one reader `analyze` uses too:
+/// [`Error::Io`]/[`Error::PermissionDenied`] when the file cannot be read,
+/// [`Error::NotSupported`] when it is not a regular file, [`Error::TooLarge`] past the trace
+/// bounds, [`Error::Malformed`] when it is not a trace or a Prometheus answer, or holds no
+/// usable samples.
 pub fn from_file(path: &Path, plan: &Plan) -> Result<Vec<Target>> {
     Ok(from_file_with_leaks(path, plan)?
         .into_iter()
