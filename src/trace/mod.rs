@@ -3,6 +3,7 @@
 //! CSV with a header row, Prometheus `query_range` responses).
 
 pub mod bounds;
+mod document;
 pub mod format;
 pub mod lines;
 pub mod prometheus;

@@ -10,15 +10,13 @@
 //! document parsed from the reader into typed records (at most 256 MiB); a trace file is at
 //! most 1 GiB and one input keeps at most 10 million samples.
 
-use std::cell::RefCell;
 use std::io::{self, BufRead, BufReader, Read};
 use std::path::Path;
 
-use serde::de::{Deserializer, IgnoredAny, MapAccess, SeqAccess, Visitor};
-use serde::Deserialize;
 use serde_json::Value;
 
 use super::bounds::{self, Capped, InputTooLarge, LineTooLong};
+use super::document::{read_samples_doc, Doc};
 use super::format::{EventLine, Header};
 use super::prometheus;
 use super::{Series, FORMAT_VERSION};
@@ -40,7 +38,7 @@ fn default_metrics(kind: Option<&str>) -> &'static [&'static str] {
     }
 }
 
-fn pick_metric(
+pub(super) fn pick_metric(
     available: &[String],
     asked: Option<&str>,
     kind: Option<&str>,
@@ -152,8 +150,7 @@ fn read_any<R: Read>(r: &mut In<R>, path: &Path, metric: Option<&str>) -> Result
         // A JSON document may be one line: its bound is the document's size.
         r.get_mut().line_cap = None;
         r.get_mut().total_cap = bounds::MAX_DOCUMENT_BYTES;
-        KEYS.with(|k| k.borrow_mut().clear());
-        let doc: Doc = serde_json::from_reader(&mut *r).map_err(|e| {
+        let doc = Doc::from_reader(&mut *r).map_err(|e| {
             if e.io_error_kind() == Some(io::ErrorKind::InvalidData) {
                 input::too_large(
                     path,
@@ -179,8 +176,8 @@ fn read_any<R: Read>(r: &mut In<R>, path: &Path, metric: Option<&str>) -> Result
         if doc.data.is_some() || doc.status.is_some() {
             return read_prometheus(doc, path);
         }
-        if let Some(samples) = &doc.samples {
-            return read_samples_doc(&doc, samples, path, metric).map(|s| vec![s]);
+        if doc.has_samples() {
+            return read_samples_doc(&doc, path, metric).map(|s| vec![s]);
         }
         return Err(malformed(
             path,
@@ -191,142 +188,15 @@ fn read_any<R: Read>(r: &mut In<R>, path: &Path, metric: Option<&str>) -> Result
     read_csv(r, path, metric).map(|s| vec![s])
 }
 
-/// A JSON document: a Prometheus answer (`status`, `error`, `data`) or a `samples` document
-/// (`target`, `limit_bytes`, `samples`); other fields are skipped unread.
-#[derive(Deserialize)]
-struct Doc {
-    #[serde(default)]
-    status: Option<String>,
-    #[serde(default)]
-    error: Option<String>,
-    #[serde(default)]
-    data: Option<prometheus::Data>,
-    #[serde(default)]
-    samples: Option<Vec<RawSample>>,
-    #[serde(default)]
-    target: Option<DocTarget>,
-    #[serde(default)]
-    limit_bytes: Option<Value>,
-}
-
-#[derive(Deserialize)]
-struct DocTarget {
-    #[serde(default)]
-    kind: Option<String>,
-}
-
-thread_local! {
-    /// The `*_bytes` keys of the samples of the document being read, each once: a sample keeps
-    /// an index into it, not its own copy of the key.
-    static KEYS: RefCell<Vec<String>> = const { RefCell::new(Vec::new()) };
-}
-
-/// Most distinct `*_bytes` keys kept from one samples document.
-const MAX_KEYS: usize = 256;
-
-/// One element of `samples`: its time (`t`, else `time`, else `timestamp`: a number, or a
-/// timestamp string), pid, and `*_bytes` figures (a key index, the number when it is one).
-#[derive(Default)]
-struct RawSample {
-    t: Option<f64>,
-    time: Option<f64>,
-    timestamp: Option<f64>,
-    pid: Option<i64>,
-    figures: Vec<(u16, Option<f64>)>,
-    object: bool,
-}
-
-impl RawSample {
-    fn time(&self) -> Option<f64> {
-        self.t.or(self.time).or(self.timestamp)
-    }
-}
-
-impl<'de> Deserialize<'de> for RawSample {
-    fn deserialize<D: Deserializer<'de>>(d: D) -> std::result::Result<RawSample, D::Error> {
-        struct V;
-        impl<'de> Visitor<'de> for V {
-            type Value = RawSample;
-            fn expecting(&self, f: &mut std::fmt::Formatter) -> std::fmt::Result {
-                f.write_str("a sample object")
-            }
-            fn visit_map<A: MapAccess<'de>>(
-                self,
-                mut m: A,
-            ) -> std::result::Result<RawSample, A::Error> {
-                let mut s = RawSample {
-                    object: true,
-                    ..RawSample::default()
-                };
-                while let Some(k) = m.next_key::<std::borrow::Cow<'de, str>>()? {
-                    match k.as_ref() {
-                        "t" => s.t = time_value(&m.next_value::<Value>()?),
-                        "time" => s.time = time_value(&m.next_value::<Value>()?),
-                        "timestamp" => s.timestamp = time_value(&m.next_value::<Value>()?),
-                        "pid" => s.pid = m.next_value::<Value>()?.as_i64(),
-                        k if k.ends_with("_bytes") => {
-                            let v = num(&m.next_value::<Value>()?);
-                            let id = KEYS.with(|keys| {
-                                let mut keys = keys.borrow_mut();
-                                match keys.iter().position(|x| x == k) {
-                                    Some(i) => Some(i as u16),
-                                    None if keys.len() < MAX_KEYS => {
-                                        keys.push(k.to_string());
-                                        Some((keys.len() - 1) as u16)
-                                    }
-                                    None => None,
-                                }
-                            });
-                            if let Some(id) = id {
-                                s.figures.push((id, v));
-                            }
-                        }
-                        _ => {
-                            m.next_value::<IgnoredAny>()?;
-                        }
-                    }
-                }
-                Ok(s)
-            }
-            fn visit_seq<A: SeqAccess<'de>>(
-                self,
-                mut seq: A,
-            ) -> std::result::Result<RawSample, A::Error> {
-                while seq.next_element::<IgnoredAny>()?.is_some() {}
-                Ok(RawSample::default())
-            }
-            fn visit_unit<E>(self) -> std::result::Result<RawSample, E> {
-                Ok(RawSample::default())
-            }
-            fn visit_str<E>(self, _: &str) -> std::result::Result<RawSample, E> {
-                Ok(RawSample::default())
-            }
-            fn visit_f64<E>(self, _: f64) -> std::result::Result<RawSample, E> {
-                Ok(RawSample::default())
-            }
-            fn visit_u64<E>(self, _: u64) -> std::result::Result<RawSample, E> {
-                Ok(RawSample::default())
-            }
-            fn visit_i64<E>(self, _: i64) -> std::result::Result<RawSample, E> {
-                Ok(RawSample::default())
-            }
-            fn visit_bool<E>(self, _: bool) -> std::result::Result<RawSample, E> {
-                Ok(RawSample::default())
-            }
-        }
-        d.deserialize_any(V)
-    }
-}
-
-struct Builder<'a> {
+pub(super) struct Builder<'a> {
     path: &'a Path,
-    s: Series,
+    pub(super) s: Series,
     t0: Option<f64>,
 }
 
 impl<'a> Builder<'a> {
     /// A series of `path` for `metric` (chosen for `reason`); `t0` is the time origin when known.
-    fn new(
+    pub(super) fn new(
         path: &'a Path,
         metric: String,
         reason: String,
@@ -346,7 +216,7 @@ impl<'a> Builder<'a> {
         }
     }
 
-    fn push(&mut self, line: usize, t: f64, v: f64, pid: Option<i64>) -> Result<()> {
+    pub(super) fn push(&mut self, line: usize, t: f64, v: f64, pid: Option<i64>) -> Result<()> {
         if let Some(why) = bounds::implausible_time(t) {
             return Err(malformed(self.path, line, why));
         }
@@ -400,14 +270,19 @@ impl<'a> Builder<'a> {
     }
 }
 
-fn num(v: &Value) -> Option<f64> {
+pub(super) fn num(v: &Value) -> Option<f64> {
     v.as_f64()
         .or_else(|| v.as_str().and_then(|s| s.parse().ok()))
 }
 
 /// A header figure in bytes (`limit_bytes`, `host_total_bytes`) must be more than 0 and at most
 /// 64 PiB; `what` names it.
-fn header_bytes(path: &Path, line: usize, what: &str, v: Option<u64>) -> Result<Option<u64>> {
+pub(super) fn header_bytes(
+    path: &Path,
+    line: usize,
+    what: &str,
+    v: Option<u64>,
+) -> Result<Option<u64>> {
     match v {
         Some(b) if b == 0 || b as f64 > bounds::MAX_MEMORY_BYTES => Err(malformed(
             path,
@@ -572,73 +447,11 @@ fn field(line: &str, key: &str) -> Option<f64> {
 
 /// A time cell in seconds: a number, or a timestamp string as [`crate::base::time::parse_timestamp`]
 /// reads it (RFC 3339, `YYYY-MM-DD HH:MM:SS` in UTC unless an offset is given).
-fn time_value(v: &Value) -> Option<f64> {
+pub(super) fn time_value(v: &Value) -> Option<f64> {
     num(v).or_else(|| {
         let us = crate::base::time::parse_timestamp(v.as_str()?).ok()?;
         Some(us as f64 / 1e6)
     })
-}
-
-fn read_samples_doc(
-    doc: &Doc,
-    samples: &[RawSample],
-    path: &Path,
-    metric: Option<&str>,
-) -> Result<Series> {
-    let kind = doc.target.as_ref().and_then(|t| t.kind.clone());
-    let keys = KEYS.with(|k| k.borrow().clone());
-    let mut available: Vec<String> = samples
-        .iter()
-        .find(|s| s.object)
-        .map(|s| {
-            s.figures
-                .iter()
-                .map(|(id, _)| keys[*id as usize].clone())
-                .collect()
-        })
-        .unwrap_or_default();
-    available.sort();
-    available.dedup();
-    let (metric, reason) =
-        pick_metric(&available, metric, kind.as_deref()).map_err(|m| malformed(path, 0, m))?;
-    let id = keys.iter().position(|k| *k == metric).map(|i| i as u16);
-    let mut b = Builder::new(path, metric.clone(), reason, kind, None);
-    b.s.limit_bytes = match &doc.limit_bytes {
-        None | Some(Value::Null) => None,
-        Some(v) => match v.as_u64() {
-            Some(l) => header_bytes(path, 0, "limit_bytes", Some(l))?,
-            None => {
-                let shown = match v.as_f64() {
-                    Some(f) => bounds::show(f),
-                    None => v.to_string().chars().take(40).collect(),
-                };
-                return Err(malformed(
-                    path,
-                    0,
-                    format!("limit_bytes = {shown} is not a plausible size (more than 0, at most 64 PiB)"),
-                ));
-            }
-        },
-    };
-    for (i, smp) in samples.iter().enumerate() {
-        let t = smp.time().ok_or_else(|| {
-            malformed(
-                path,
-                0,
-                format!("samples[{i}] has no time (t, time or timestamp)"),
-            )
-        })?;
-        let Some(val) = smp
-            .figures
-            .iter()
-            .find(|(k, _)| Some(*k) == id)
-            .and_then(|(_, v)| *v)
-        else {
-            continue;
-        };
-        b.push(i + 1, t, val, smp.pid)?;
-    }
-    Ok(b.s)
 }
 
 /// The series of a Prometheus `query_range` answer, read as `recommend` reads a server's
