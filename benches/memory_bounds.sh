@@ -42,7 +42,7 @@ run() {
   sig=$(sed -n 's/^Command terminated by signal \([0-9]*\)/\1/p' "$t")
   [ -n "$sig" ] && code="killed by signal $sig"
   local msg
-  msg=$( (grep -v '^Command' "$w/err.txt" || true) | tail -1 | cut -c1-110)
+  msg=$( (grep -v '^Command' "$w/err.txt" || true) | tail -1 | sed -E 's/^(.{0,110}).*/\1/')
   printf '| %s | %s | %s s | %s | %s |\n' "$name" "$code" "$wall" "$((peak / 1024)) MiB" "${msg:-}"
 }
 
