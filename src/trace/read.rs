@@ -120,8 +120,8 @@ fn read_from<R: Read>(r: R, path: &Path, metric: Option<&str>) -> Result<Vec<Ser
     Ok(series)
 }
 
-/// An error of reading `path` (a [`Capped`] bound, or the read itself); `line` is the line
-/// being read when the bound is the total one.
+/// An error of reading `path`: a [`Capped`] bound (a line past 1 MiB names its line; the whole
+/// input past its bound is [`Error::TooLarge`]), or the read itself.
 fn read_error(path: &Path, e: io::Error) -> Error {
     if let Some(l) = e.get_ref().and_then(|i| i.downcast_ref::<LineTooLong>()) {
         return malformed(path, l.line, l.to_string());
@@ -480,7 +480,9 @@ fn read_prometheus(doc: Doc, path: &Path) -> Result<Vec<Series>> {
         1 => names.into_iter().next().unwrap_or("value").to_string(),
         _ => "value".to_string(),
     };
-    let (groups, dropped) = prometheus::group(raw);
+    // cAdvisor's pod-level series are left out where the containers' own are there (as
+    // `recommend --prometheus` does, silently: it is how cAdvisor's answers are read).
+    let (groups, _pod_level) = prometheus::group(raw);
     let mut warnings = Vec::new();
     if skipped.non_finite > 0 {
         warnings.push(format!(
@@ -495,12 +497,6 @@ fn read_prometheus(doc: Doc, path: &Path) -> Result<Vec<Series>> {
             path.display(),
             skipped.elided_labels,
             bounds::MAX_LABEL_BYTES
-        ));
-    }
-    if dropped > 0 {
-        warnings.push(format!(
-            "{}: {dropped} pod-level series left out (the containers' own series are read)",
-            path.display()
         ));
     }
     let mut out = Vec::new();
