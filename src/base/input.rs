@@ -70,7 +70,8 @@ impl Kind {
 pub enum Accept {
     /// Regular files only: the reader needs an end (a whole-file parse, a mapping).
     Regular,
-    /// Regular files and pipes/FIFOs (a stream the reader bounds itself); devices refused.
+    /// Regular files, pipes/FIFOs (a stream the reader bounds itself) and `/dev/null`; other
+    /// devices refused.
     Stream,
     /// Anything but a directory (the caller knows the device it wants, e.g. `/dev/kmsg`).
     Any,
@@ -105,6 +106,9 @@ pub fn open(path: &Path, accept: Accept) -> Result<Input> {
         (_, Kind::Directory) => false,
         (_, Kind::Regular) => true,
         (Accept::Stream, Kind::Fifo) => true,
+        (Accept::Stream, Kind::CharDevice) => {
+            is_dev_null(std::os::unix::fs::MetadataExt::rdev(&meta))
+        }
         (Accept::Any, _) => true,
         _ => false,
     };
@@ -117,6 +121,53 @@ pub fn open(path: &Path, accept: Accept) -> Result<Input> {
     clear_nonblock(&file).map_err(|e| Error::io(path, e))?;
     let len = (kind == Kind::Regular).then_some(meta.len());
     Ok(Input { file, kind, len })
+}
+
+/// Check what standard input is against `accept`, as [`open`] checks a named file; a terminal
+/// is always accepted (typed input ends with ^D). Returns the kind.
+///
+/// Errors: [`Error::NotSupported`] naming `<stdin>` when `accept` refuses it (`< /dev/zero`
+/// under [`Accept::Stream`]); [`Error::Io`] when `fstat` fails.
+pub fn stdin(accept: Accept) -> Result<Kind> {
+    let name = Path::new("<stdin>");
+    let fd = std::io::stdin().as_raw_fd();
+    // SAFETY: fstat of a descriptor we do not close into a zeroed stat buffer.
+    let mut st: libc::stat = unsafe { std::mem::zeroed() };
+    if unsafe { libc::fstat(fd, &mut st) } < 0 {
+        return Err(Error::io(name, io::Error::last_os_error()));
+    }
+    let kind = match st.st_mode & libc::S_IFMT {
+        libc::S_IFREG => Kind::Regular,
+        libc::S_IFDIR => Kind::Directory,
+        libc::S_IFIFO => Kind::Fifo,
+        libc::S_IFCHR => Kind::CharDevice,
+        libc::S_IFBLK => Kind::BlockDevice,
+        _ => Kind::Socket,
+    };
+    // SAFETY: isatty on a descriptor we hold.
+    let tty = unsafe { libc::isatty(fd) } == 1;
+    let ok = match (accept, kind) {
+        (_, Kind::Directory) => false,
+        (_, Kind::Regular) => true,
+        (_, Kind::CharDevice) if tty => true,
+        (Accept::Stream, Kind::CharDevice) => is_dev_null(st.st_rdev),
+        (Accept::Stream, Kind::Fifo | Kind::Socket) => true,
+        (Accept::Any, _) => true,
+        _ => false,
+    };
+    if !ok {
+        return Err(Error::NotSupported {
+            path: name.to_path_buf(),
+            what: refusal(kind, accept),
+        });
+    }
+    Ok(kind)
+}
+
+/// Whether device number `rdev` (`st_rdev`) is `/dev/null` (character device 1:3): a device
+/// with an end (it reads as empty), accepted as a stream (`< /dev/null`).
+pub fn is_dev_null(rdev: u64) -> bool {
+    libc::major(rdev) == 1 && libc::minor(rdev) == 3
 }
 
 fn refusal(kind: Kind, accept: Accept) -> String {
@@ -147,6 +198,76 @@ fn clear_nonblock(f: &File) -> io::Result<()> {
         return Err(io::Error::last_os_error());
     }
     Ok(())
+}
+
+/// A stream whose bytes are mostly binary over this many bytes is taken to be no text
+/// (`cat /dev/zero |`, `/dev/urandom` through a pipe): see [`TextGuard`].
+pub const MAX_BINARY_WINDOW: u64 = 16 << 20;
+
+/// A reader of a text stream (a log, a backtrace) that ends it, as if at end of file, after a
+/// window of [`MAX_BINARY_WINDOW`] bytes in which more than half of the 64-byte blocks hold a
+/// control byte: text (UTF-8 included) holds none but tabs, line ends, form feeds and escape
+/// sequences; random bytes hold one in 99.9 % of blocks, NULs in all. [`TextGuard::flag`] says
+/// afterwards whether it did (the guard itself is usually owned by a reader further in).
+pub struct TextGuard<R> {
+    inner: R,
+    window: u64,
+    binary: u64,
+    stopped: std::sync::Arc<std::sync::atomic::AtomicBool>,
+}
+
+impl<R> TextGuard<R> {
+    /// Guard `inner`.
+    pub fn new(inner: R) -> Self {
+        TextGuard {
+            inner,
+            window: 0,
+            binary: 0,
+            stopped: Default::default(),
+        }
+    }
+
+    /// Set once the guard has ended the stream.
+    pub fn flag(&self) -> std::sync::Arc<std::sync::atomic::AtomicBool> {
+        self.stopped.clone()
+    }
+
+    /// The note for a stream `name` that the guard ended.
+    pub fn note(name: &str) -> String {
+        format!(
+            "{name}: end of input assumed after {} MiB of mostly binary data (not text: a device or a binary file piped in?)",
+            MAX_BINARY_WINDOW >> 20
+        )
+    }
+}
+
+/// A byte that text does not hold: controls other than tab, line ends, form feed and escape.
+fn binary(b: u8) -> bool {
+    (b < 0x20 && !matches!(b, b'\t' | b'\n' | b'\r' | 0x0c | 0x1b)) || b == 0x7f
+}
+
+impl<R: Read> Read for TextGuard<R> {
+    fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
+        use std::sync::atomic::Ordering;
+        if self.stopped.load(Ordering::Relaxed) {
+            return Ok(0);
+        }
+        let n = self.inner.read(buf)?;
+        for block in buf[..n].chunks(64) {
+            self.window += block.len() as u64;
+            if block.iter().any(|&b| binary(b)) {
+                self.binary += block.len() as u64;
+            }
+        }
+        if self.window >= MAX_BINARY_WINDOW {
+            if self.binary * 2 > self.window {
+                self.stopped.store(true, Ordering::Relaxed);
+            }
+            self.window = 0;
+            self.binary = 0;
+        }
+        Ok(n)
+    }
 }
 
 /// Read all of `r` but at most `cap` bytes. `path` names the input in errors and `what` says
@@ -235,6 +356,23 @@ mod tests {
         // No writer: end of file at once, not a hang.
         let bytes = read_to_end_capped(&mut input.file, 10, &fifo, "test").unwrap();
         assert!(bytes.is_empty());
+    }
+
+    #[test]
+    fn the_text_guard_ends_binary_streams_and_passes_text() {
+        use std::sync::atomic::Ordering;
+        let zeros = io::repeat(0).take(64 << 20);
+        let mut g = TextGuard::new(zeros);
+        let flag = g.flag();
+        let n = io::copy(&mut g, &mut io::sink()).unwrap();
+        assert!(flag.load(Ordering::Relaxed));
+        assert_eq!(n, MAX_BINARY_WINDOW);
+        let line = b"Apr 15 10:22:01 n kernel: \x1b[1mOut of memory\x1b[0m\t\xc3\xa9\n";
+        let text: Vec<u8> = line.iter().copied().cycle().take(40 << 20).collect();
+        let mut g = TextGuard::new(&text[..]);
+        let flag = g.flag();
+        assert_eq!(io::copy(&mut g, &mut io::sink()).unwrap(), 40 << 20);
+        assert!(!flag.load(Ordering::Relaxed));
     }
 
     #[test]

@@ -87,18 +87,26 @@ pub struct SymbolizeArgs {
     pub addrs: Vec<String>,
 }
 
-fn run_text(a: &SymbolizeArgs, input: &PathBuf, out: &Output) -> anyhow::Result<ExitCode> {
+fn run_text(a: &SymbolizeArgs, input: &std::path::Path, out: &Output) -> anyhow::Result<ExitCode> {
     use anyhow::Context;
+    use clw_diag::base::input::{self, Accept};
     use clw_diag::symbolize::text::{parse_maps, Rewriter};
     let maps_text = match (&a.maps, a.pid) {
-        (Some(m), _) => Some(
-            std::fs::read(m).with_context(|| format!("{}: cannot read the map", m.display()))?,
-        ),
+        // A file or a pipe (`<(ssh host cat /proc/PID/maps)`), never a device, at most
+        // MAX_MAPS bytes.
+        (Some(m), _) => Some(input::read_capped(m, Accept::Stream, MAX_MAPS, MAPS_WHAT)?),
         (None, Some(pid)) => {
-            let p = format!("/proc/{pid}/maps");
-            Some(std::fs::read(&p).with_context(|| {
-                format!("{p}: cannot read the map (no such process, or it belongs to another user)")
-            })?)
+            let p = std::path::PathBuf::from(format!("/proc/{pid}/maps"));
+            Some(
+                input::read_capped(&p, Accept::Regular, MAX_MAPS, MAPS_WHAT).with_context(
+                    || {
+                        format!(
+                            "{}: cannot read the map (no such process, or it belongs to another user)",
+                            p.display()
+                        )
+                    },
+                )?,
+            )
         }
         _ => None,
     };
@@ -135,18 +143,33 @@ fn run_text(a: &SymbolizeArgs, input: &PathBuf, out: &Output) -> anyhow::Result<
         maps,
         demangle: true,
     };
-    let (reader, bar): (Box<dyn BufRead>, Option<Progress>) = if input.as_os_str() == "-" {
+    // A file, a pipe or a terminal; never a device that has no end (`/dev/zero`), and a FIFO
+    // without a writer does not block the open.
+    // An endless stream of binary data (`cat /dev/zero |`) ends after MAX_BINARY_WINDOW bytes.
+    let (mut reader, bar, binary): (Box<dyn BufRead>, Option<Progress>, _) = if input.as_os_str()
+        == "-"
+    {
+        input::stdin(Accept::Stream)?;
         // A spinner only when the input is piped in: typed lines need no progress.
         let bar = (!std::io::stdin().is_terminal()).then(|| Progress::spinner(out, "symbolize"));
-        (Box::new(std::io::stdin().lock()), bar)
+        let g = input::TextGuard::new(std::io::stdin().lock());
+        let flag = g.flag();
+        (Box::new(std::io::BufReader::new(g)), bar, flag)
     } else {
-        let f = std::fs::File::open(input)
-            .with_context(|| format!("{}: cannot open", input.display()))?;
-        let len = f.metadata().map(|m| m.len()).unwrap_or(0);
+        let f = input::open(input, Accept::Stream)?;
+        let len = f.len.unwrap_or(0);
+        let g = input::TextGuard::new(f.file);
+        let flag = g.flag();
         (
-            Box::new(std::io::BufReader::new(f)),
+            Box::new(std::io::BufReader::new(g)),
             Some(Progress::bytes(out, "symbolize", len)),
+            flag,
         )
+    };
+    let name = if input.as_os_str() == "-" {
+        "<stdin>".to_string()
+    } else {
+        input.display().to_string()
     };
     if let Some(b) = &bar {
         b.message("rewriting backtraces");
@@ -154,10 +177,27 @@ fn run_text(a: &SymbolizeArgs, input: &PathBuf, out: &Output) -> anyhow::Result<
     let stdout = std::io::stdout();
     let mut w = BufWriter::new(stdout.lock());
     let json = out.format == Format::Json;
-    for line in reader.split(b'\n') {
-        let line = line?;
+    let mut line = Vec::new();
+    let mut long_lines = 0u64;
+    loop {
+        // At most MAX_LINE bytes of a line are held; the rest of a longer one is skipped.
+        line.clear();
+        let n =
+            std::io::Read::take(reader.as_mut(), MAX_LINE as u64).read_until(b'\n', &mut line)?;
+        if n == 0 {
+            break;
+        }
+        if line.last() == Some(&b'\n') {
+            line.pop();
+        } else if line.len() >= MAX_LINE {
+            long_lines += 1;
+            let skipped = skip_line(reader.as_mut())?;
+            if let Some(b) = &bar {
+                b.inc(skipped);
+            }
+        }
         if let Some(b) = &bar {
-            b.inc(line.len() as u64 + 1);
+            b.inc(n as u64);
         }
         let text = String::from_utf8_lossy(&line);
         let text = text.trim_end_matches('\r');
@@ -171,7 +211,48 @@ fn run_text(a: &SymbolizeArgs, input: &PathBuf, out: &Output) -> anyhow::Result<
         }
     }
     w.flush()?;
+    drop(bar);
+    if long_lines > 0 {
+        out.note(&format!(
+            "{name}: {long_lines} line(s) longer than {} MiB were cut there (only their start was searched and printed)",
+            MAX_LINE >> 20
+        ));
+    }
+    if binary.load(std::sync::atomic::Ordering::Relaxed) {
+        anyhow::bail!(input::TextGuard::<()>::note(&name));
+    }
     Ok(ExitCode::SUCCESS)
+}
+
+/// Longest line of `--text` input held (bytes), and longest line of addresses on standard input.
+const MAX_LINE: usize = 1 << 20;
+
+/// Largest `--maps` file read (bytes): 200,000 mappings are about 20 MB.
+const MAX_MAPS: u64 = 64 << 20;
+const MAPS_WHAT: &str = "a /proc/PID/maps file";
+
+/// Skip the rest of a line (up to and with its `\n`) without holding it; the bytes skipped.
+fn skip_line(r: &mut dyn BufRead) -> std::io::Result<u64> {
+    let mut skipped = 0u64;
+    loop {
+        let buf = match r.fill_buf() {
+            Ok(b) => b,
+            Err(e) if e.kind() == std::io::ErrorKind::Interrupted => continue,
+            Err(e) => return Err(e),
+        };
+        if buf.is_empty() {
+            return Ok(skipped);
+        }
+        let (n, end) = match memchr::memchr(b'\n', buf) {
+            Some(i) => (i + 1, true),
+            None => (buf.len(), false),
+        };
+        r.consume(n);
+        skipped += n as u64;
+        if end {
+            return Ok(skipped);
+        }
+    }
 }
 
 /// Standard input is answered in batches of at most this many bytes.
@@ -260,14 +341,18 @@ fn answer_stdin(b: &mut Batcher<'_>, w: &mut impl Write) -> anyhow::Result<()> {
                 break;
             }
         }
-        let whole = if eof {
-            pending.len()
-        } else {
-            match memchr::memrchr(b'\n', &pending) {
-                Some(i) => i + 1,
-                None => continue,
-            }
-        };
+        // Whole lines are answered; the unended rest waits for more, up to MAX_LINE bytes.
+        let ended = memchr::memrchr(b'\n', &pending).map_or(0, |i| i + 1);
+        if pending.len() - ended > MAX_LINE {
+            anyhow::bail!(
+                "<stdin>: a line longer than {} MiB (addresses are hexadecimal words, one or more per line; is this binary data?)",
+                MAX_LINE >> 20
+            );
+        }
+        let whole = if eof { pending.len() } else { ended };
+        if whole == 0 {
+            continue;
+        }
         b.answer_lines(&pending[..whole], w)?;
         w.flush()?;
         pending.drain(..whole);
@@ -308,6 +393,11 @@ pub fn run(a: SymbolizeArgs, out: &Output) -> anyhow::Result<ExitCode> {
         pretty: a.pretty,
         basenames: a.basenames,
     };
+    if a.addrs.is_empty() {
+        // Addresses from standard input: refused before the binary is loaded when it is a
+        // device (`< /dev/zero`), which has no end.
+        clw_diag::base::input::stdin(clw_diag::base::input::Accept::Stream)?;
+    }
     let mut sym = symbolizer(&a)?;
     sym.open(&exe)?;
     let mut b = Batcher {

@@ -90,7 +90,17 @@ impl Core {
     /// whose memory is cut short is not an error: the missing memory reads as unavailable and a
     /// warning says so.
     pub fn open(path: &Path) -> Result<Core> {
-        let file = File::open(path).map_err(|e| Error::io(path, e))?;
+        // Opened without blocking (a FIFO without a writer) and refused unless a regular file.
+        let file = match crate::base::input::open(path, crate::base::input::Accept::Regular) {
+            Ok(i) => i.file,
+            Err(Error::NotSupported { .. }) if path.is_dir() => {
+                return Err(Error::NotCore {
+                    path: path.to_path_buf(),
+                    why: "is a directory, not a core file".into(),
+                })
+            }
+            Err(e) => return Err(e),
+        };
         let meta = file.metadata().map_err(|e| Error::io(path, e))?;
         if meta.is_dir() {
             return Err(Error::NotCore {

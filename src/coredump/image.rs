@@ -44,7 +44,10 @@ impl std::fmt::Debug for Bytes {
 
 /// Map the file at `path` (empty files and unreadable ones: `None`).
 pub(crate) fn map_file(path: &Path) -> Option<Bytes> {
-    let f = std::fs::File::open(path).ok()?;
+    // Not a FIFO or a device named in a core's file list: opened without blocking, refused.
+    let f = crate::base::input::open(path, crate::base::input::Accept::Regular)
+        .ok()?
+        .file;
     let len = usize::try_from(f.metadata().ok()?.len()).ok()?;
     if len == 0 {
         return None;

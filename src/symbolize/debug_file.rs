@@ -26,7 +26,9 @@ pub fn build_id(data: &[u8]) -> Option<String> {
 /// read-only mapping; `None` when it cannot be read or shrank while it was read (an empty
 /// file's is 0).
 pub(crate) fn debuglink_crc(path: &Path) -> Option<u32> {
-    let f = std::fs::File::open(path).ok()?;
+    let f = crate::base::input::open(path, crate::base::input::Accept::Regular)
+        .ok()?
+        .file;
     let len = usize::try_from(f.metadata().ok()?.len()).ok()?;
     if len == 0 {
         return Some(0);

@@ -166,7 +166,8 @@ impl Symbolizer {
                 why: "is a directory, not an executable or library".into(),
             });
         }
-        let file = std::fs::File::open(bin).map_err(|e| Error::io(bin, e))?;
+        // A FIFO or a device is no object file (and a FIFO without a writer must not hang).
+        let file = crate::base::input::open(bin, crate::base::input::Accept::Regular)?.file;
         let len = file.metadata().map_err(|e| Error::io(bin, e))?.len();
         let map = usize::try_from(len)
             .ok()

@@ -89,6 +89,8 @@ impl QualifiedNames {
         };
         // Only the sections the DIE walk reads: decompressing the others (line tables,
         // location lists) would cost more than the walk.
+        // Declared sizes are checked as the DWARF loader checks them (a bomb is not inflated).
+        let mut total = 0u64;
         let sections = gimli::DwarfSections::load(|id| -> Result<Cow<'_, [u8]>, ()> {
             use gimli::SectionId::*;
             if !matches!(
@@ -106,6 +108,7 @@ impl QualifiedNames {
             }
             Ok(file
                 .section_by_name(id.name())
+                .filter(|s| super::dwarf::check_compressed(id.name(), s, &mut total).is_ok())
                 .and_then(|s| s.uncompressed_data().ok())
                 .unwrap_or(Cow::Borrowed(&[])))
         });

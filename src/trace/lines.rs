@@ -12,7 +12,9 @@ use serde_json::Value;
 
 use super::format::{EventLine, Header, Sample};
 use super::FORMAT_VERSION;
-use crate::error::{Error, Result};
+#[cfg(doc)]
+use crate::error::Error;
+use crate::error::Result;
 use crate::sample::files::malformed;
 
 /// A whole trace.
@@ -30,11 +32,21 @@ pub struct Trace {
 
 /// Read the trace file at `path`.
 ///
-/// Errors: [`Error::Io`] when it cannot be read; [`Error::Malformed`] naming the line for a
+/// Errors: [`Error::Io`] when it cannot be read, [`Error::NotSupported`] when it is not a
+/// regular file, [`Error::TooLarge`] past 1 GiB; [`Error::Malformed`] naming the line for a
 /// header that is not a version-1 trace header, or a line that is neither a sample nor an event
 /// (other than a torn last line).
 pub fn read_trace(path: &Path) -> Result<Trace> {
-    let text = std::fs::read_to_string(path).map_err(|e| Error::io(path, e))?;
+    use crate::base::input;
+    // A regular file of at most 1 GiB, as every trace reader takes (a FIFO does not block).
+    let bytes = input::read_capped(
+        path,
+        input::Accept::Regular,
+        super::bounds::MAX_TRACE_BYTES,
+        "a trace: split it, or record it at a longer --interval",
+    )?;
+    let text =
+        String::from_utf8(bytes).map_err(|e| malformed(path, 0, format!("not UTF-8 text: {e}")))?;
     parse_trace(&text, path)
 }
 

@@ -2,6 +2,8 @@
 //! readers for it and for traces exported elsewhere (a JSON document with a `samples` array,
 //! CSV with a header row, Prometheus `query_range` responses).
 
+pub mod bounds;
+mod document;
 pub mod format;
 pub mod lines;
 pub mod prometheus;
@@ -42,6 +44,13 @@ pub struct Series {
     pub warnings: Vec<String>,
     /// Nominal sampling interval (header) in seconds.
     pub interval_s: Option<f64>,
+    /// The series' labels when it came from a Prometheus answer (`namespace`, `pod`,
+    /// `container`, or all of them when none of those is set); `None` for a trace.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub labels: Option<std::collections::BTreeMap<String, String>>,
+    /// Points skipped because their value was `NaN` or `±Inf` (Prometheus answers).
+    #[serde(skip)]
+    pub skipped_non_finite: usize,
 }
 
 impl Series {

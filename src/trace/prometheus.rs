@@ -10,7 +10,10 @@
 use std::collections::BTreeMap;
 use std::time::Duration;
 
-use serde_json::Value;
+use serde::de::{Deserializer, IgnoredAny, MapAccess, SeqAccess, Visitor};
+use serde::Deserialize;
+
+use super::bounds::{self, MAX_LABEL_BYTES, MAX_SERIES};
 
 /// Labels kept for a container, and its points (time in ms → the larger value).
 type Group = (BTreeMap<String, String>, BTreeMap<u64, f64>);
@@ -54,65 +57,261 @@ impl PromSeries {
 /// What a matrix held besides the usable points.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
 pub struct Skipped {
-    /// `NaN`, `+Inf` or `-Inf` values, or negative ones.
+    /// `NaN`, `+Inf` or `-Inf` values (Prometheus' stale markers, broken series).
     pub non_finite: usize,
+    /// Label values longer than [`MAX_LABEL_BYTES`], kept elided.
+    pub elided_labels: usize,
 }
 
-/// Parse the `data.result` of a `query_range` response (`resultType` `matrix`). Errors are
-/// messages for people: `status` not `success` (with Prometheus' own `error`), not a matrix,
-/// a malformed point.
-pub fn parse_matrix(doc: &Value) -> Result<(Vec<PromSeries>, Skipped), String> {
-    if let Some(status) = doc.get("status").and_then(Value::as_str) {
+/// A `query_range` answer as Prometheus sends it (`status`, `error`, `data`), parsed into typed
+/// records as it is read: no `serde_json::Value` of the whole document, at most [`MAX_SERIES`]
+/// series, label values elided past [`MAX_LABEL_BYTES`].
+#[derive(Debug, Default, Deserialize)]
+pub struct Response {
+    /// `success` or `error`.
+    #[serde(default)]
+    pub status: Option<String>,
+    /// Prometheus' own message when `status` is `error`.
+    #[serde(default)]
+    pub error: Option<String>,
+    /// The result.
+    #[serde(default)]
+    pub data: Option<Data>,
+}
+
+/// `data` of a [`Response`].
+#[derive(Debug, Default, Deserialize)]
+pub struct Data {
+    /// `matrix` for a range query.
+    #[serde(default, rename = "resultType")]
+    pub result_type: Option<String>,
+    /// The series.
+    #[serde(default)]
+    pub result: Option<SeriesList>,
+}
+
+/// `data.result`: at most [`MAX_SERIES`] series (a longer list is an error as soon as it is
+/// seen, before it is held in memory).
+#[derive(Debug, Default)]
+pub struct SeriesList(Vec<RawSeries>);
+
+/// One element of `data.result`.
+#[derive(Debug, Default, Deserialize)]
+pub struct RawSeries {
+    #[serde(default)]
+    metric: Labels,
+    #[serde(default)]
+    values: Option<Vec<Point>>,
+}
+
+/// A series' labels, values past [`MAX_LABEL_BYTES`] elided.
+#[derive(Debug, Default)]
+struct Labels {
+    map: BTreeMap<String, String>,
+    elided: usize,
+}
+
+/// `[time, "value"]`; `None` where the element is not a number (or a string of one).
+#[derive(Debug)]
+struct Point {
+    t: Option<f64>,
+    v: Option<f64>,
+}
+
+/// A number, or a string holding one (`"NaN"` and `"+Inf"` included).
+struct Num(Option<f64>);
+
+impl<'de> Deserialize<'de> for Num {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Num, D::Error> {
+        struct V;
+        impl Visitor<'_> for V {
+            type Value = Num;
+            fn expecting(&self, f: &mut std::fmt::Formatter) -> std::fmt::Result {
+                f.write_str("a number or a string")
+            }
+            fn visit_f64<E>(self, v: f64) -> Result<Num, E> {
+                Ok(Num(Some(v)))
+            }
+            fn visit_u64<E>(self, v: u64) -> Result<Num, E> {
+                Ok(Num(Some(v as f64)))
+            }
+            fn visit_i64<E>(self, v: i64) -> Result<Num, E> {
+                Ok(Num(Some(v as f64)))
+            }
+            fn visit_str<E>(self, v: &str) -> Result<Num, E> {
+                Ok(Num(v.trim().parse().ok()))
+            }
+            fn visit_unit<E>(self) -> Result<Num, E> {
+                Ok(Num(None))
+            }
+            fn visit_bool<E>(self, _: bool) -> Result<Num, E> {
+                Ok(Num(None))
+            }
+        }
+        d.deserialize_any(V)
+    }
+}
+
+impl<'de> Deserialize<'de> for Point {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Point, D::Error> {
+        struct V;
+        impl<'de> Visitor<'de> for V {
+            type Value = Point;
+            fn expecting(&self, f: &mut std::fmt::Formatter) -> std::fmt::Result {
+                f.write_str("[time, \"value\"]")
+            }
+            fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<Point, A::Error> {
+                let t = seq.next_element::<Num>()?.and_then(|n| n.0);
+                let v = seq.next_element::<Num>()?.and_then(|n| n.0);
+                while seq.next_element::<IgnoredAny>()?.is_some() {}
+                Ok(Point { t, v })
+            }
+        }
+        d.deserialize_seq(V)
+    }
+}
+
+impl<'de> Deserialize<'de> for Labels {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Labels, D::Error> {
+        struct V;
+        impl<'de> Visitor<'de> for V {
+            type Value = Labels;
+            fn expecting(&self, f: &mut std::fmt::Formatter) -> std::fmt::Result {
+                f.write_str("a label set")
+            }
+            fn visit_map<A: MapAccess<'de>>(self, mut m: A) -> Result<Labels, A::Error> {
+                let mut out = Labels::default();
+                while let Some(k) = m.next_key::<String>()? {
+                    let Some(v) = m.next_value::<Option<String>>().ok().flatten() else {
+                        continue;
+                    };
+                    let k = elide(k, &mut out.elided);
+                    let v = elide(v, &mut out.elided);
+                    out.map.insert(k, v);
+                }
+                Ok(out)
+            }
+        }
+        d.deserialize_map(V)
+    }
+}
+
+/// `s` cut to [`MAX_LABEL_BYTES`] (at a character boundary) and marked with `…`; counts it.
+fn elide(mut s: String, count: &mut usize) -> String {
+    if s.len() > MAX_LABEL_BYTES {
+        let mut cut = MAX_LABEL_BYTES;
+        while !s.is_char_boundary(cut) {
+            cut -= 1;
+        }
+        s.truncate(cut);
+        s.push('…');
+        *count += 1;
+    }
+    s
+}
+
+impl<'de> Deserialize<'de> for SeriesList {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<SeriesList, D::Error> {
+        struct V;
+        impl<'de> Visitor<'de> for V {
+            type Value = SeriesList;
+            fn expecting(&self, f: &mut std::fmt::Formatter) -> std::fmt::Result {
+                f.write_str("an array of series")
+            }
+            fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<SeriesList, A::Error> {
+                let mut out = Vec::new();
+                while let Some(s) = seq.next_element::<RawSeries>()? {
+                    if out.len() == MAX_SERIES {
+                        return Err(serde::de::Error::custom(too_many_series()));
+                    }
+                    out.push(s);
+                }
+                Ok(SeriesList(out))
+            }
+        }
+        d.deserialize_seq(V)
+    }
+}
+
+fn too_many_series() -> String {
+    format!(
+        "more than {MAX_SERIES} series in one answer: narrow the query (a --selector such as \
+         namespace=\"shop\", or fewer labels kept by the query)"
+    )
+}
+
+/// Parse a `query_range` answer from `text` (see [`matrix`]).
+pub fn parse_matrix(text: &[u8]) -> Result<(Vec<PromSeries>, Skipped), String> {
+    let resp: Response = serde_json::from_slice(text).map_err(|e| e.to_string())?;
+    matrix(resp)
+}
+
+/// The series of a parsed `query_range` answer (`resultType` `matrix`), checked as every trace
+/// reader checks its samples ([`crate::trace::bounds`]): times plausible and increasing within
+/// a series, values plausible memory sizes; `NaN` and `±Inf` values are skipped and counted.
+/// Errors are messages for people: `status` not `success` (with Prometheus' own `error`), not a
+/// matrix, more than [`MAX_SERIES`] series, a malformed or implausible point (naming
+/// `data.result[K].values[I]`).
+pub fn matrix(resp: Response) -> Result<(Vec<PromSeries>, Skipped), String> {
+    if let Some(status) = resp.status.as_deref() {
         if status != "success" {
-            let err = doc.get("error").and_then(Value::as_str).unwrap_or("");
+            let err = resp.error.as_deref().unwrap_or("");
             return Err(format!("Prometheus answered {status}: {err}"));
         }
     }
-    if let Some(rt) = doc.pointer("/data/resultType").and_then(Value::as_str) {
+    let data = resp
+        .data
+        .ok_or("no data.result array (not a query_range response)")?;
+    if let Some(rt) = data.result_type.as_deref() {
         if rt != "matrix" {
             return Err(format!(
                 "the result is a {rt}, not a matrix (a range query is needed)"
             ));
         }
     }
-    let result = doc
-        .pointer("/data/result")
-        .and_then(Value::as_array)
+    let result = data
+        .result
         .ok_or("no data.result array (not a query_range response)")?;
     let mut skipped = Skipped::default();
-    let mut out = Vec::with_capacity(result.len());
-    for (k, s) in result.iter().enumerate() {
-        let labels = s
-            .get("metric")
-            .and_then(Value::as_object)
-            .map(|m| {
-                m.iter()
-                    .filter_map(|(k, v)| Some((k.clone(), v.as_str()?.to_string())))
-                    .collect()
-            })
-            .unwrap_or_default();
+    let mut out = Vec::with_capacity(result.0.len());
+    for (k, s) in result.0.into_iter().enumerate() {
+        skipped.elided_labels += s.metric.elided;
         let values = s
-            .get("values")
-            .and_then(Value::as_array)
+            .values
             .ok_or_else(|| format!("data.result[{k}] has no \"values\" array"))?;
         let mut ps = PromSeries {
-            labels,
-            ..PromSeries::default()
+            labels: s.metric.map,
+            t: Vec::with_capacity(values.len()),
+            v: Vec::with_capacity(values.len()),
         };
-        for (i, pair) in values.iter().enumerate() {
-            let t = pair.get(0).and_then(Value::as_f64);
-            let v = pair.get(1).and_then(Value::as_str).map(str::parse::<f64>);
-            let (Some(t), Some(Ok(v))) = (t, v) else {
-                return Err(format!(
-                    "data.result[{k}].values[{i}] is not [time, \"value\"]"
-                ));
+        for (i, p) in values.into_iter().enumerate() {
+            let at = || format!("data.result[{k}].values[{i}]");
+            let (Some(t), Some(v)) = (p.t, p.v) else {
+                return Err(format!("{} is not [time, \"value\"]", at()));
             };
-            if !t.is_finite() {
-                return Err(format!("data.result[{k}].values[{i}]: time {t}"));
+            if !(0.0..=bounds::MAX_TIME_S).contains(&t) {
+                return Err(format!(
+                    "{}: time {} is not a plausible Unix time in seconds (1970 to 2200)",
+                    at(),
+                    bounds::show(t)
+                ));
             }
-            if !v.is_finite() || v < 0.0 {
+            if let Some(&last) = ps.t.last() {
+                if t <= last {
+                    return Err(format!(
+                        "{}: time {} s does not increase (after {} s): duplicate or out-of-order point",
+                        at(),
+                        bounds::show(t),
+                        bounds::show(last)
+                    ));
+                }
+            }
+            if v.is_nan() || v.is_infinite() {
                 skipped.non_finite += 1;
                 continue;
+            }
+            if let Some(why) = bounds::implausible_bytes(v) {
+                return Err(format!("{}: value {why}", at()));
             }
             ps.t.push(t);
             ps.v.push(v);
@@ -245,22 +444,29 @@ pub fn query_range(q: &RangeQuery) -> Result<(Vec<PromSeries>, Skipped), String>
         let text = res
             .body_mut()
             .with_config()
-            .limit(1 << 30)
-            .read_to_string()
+            .limit(bounds::MAX_DOCUMENT_BYTES)
+            .read_to_vec()
             .map_err(|e| format!("{endpoint}: reading the answer: {e}"))?;
-        let doc: Value = serde_json::from_str(&text).map_err(|_| {
-            let head: String = text.chars().take(80).collect();
+        let resp: Response = serde_json::from_slice(&text).map_err(|e| {
+            if e.is_data() && e.to_string().contains("series in one answer") {
+                return format!("{endpoint}: {e}");
+            }
+            let head: String = String::from_utf8_lossy(&text[..text.len().min(80)]).into_owned();
             format!(
                 "{endpoint}: HTTP {status}, not a Prometheus API answer: {:?}",
                 head.trim()
             )
         })?;
-        let (series, s) = parse_matrix(&doc).map_err(|e| format!("{endpoint}: {e}"))?;
+        let (series, s) = matrix(resp).map_err(|e| format!("{endpoint}: {e}"))?;
         if status != 200 {
             return Err(format!("{endpoint}: HTTP {status}"));
         }
         skipped.non_finite += s.non_finite;
+        skipped.elided_labels += s.elided_labels;
         all.extend(series);
+        if all.len() > MAX_SERIES {
+            return Err(format!("{endpoint}: {}", too_many_series()));
+        }
     }
     Ok((all, skipped))
 }
@@ -285,15 +491,12 @@ mod tests {
 
     #[test]
     fn matrix_with_nan_and_errors() {
-        let doc: Value = serde_json::from_str(
-            r#"{"status":"success","data":{"resultType":"matrix","result":[
+        let doc = r#"{"status":"success","data":{"resultType":"matrix","result":[
             {"metric":{"namespace":"a","pod":"p-1","container":"web","id":"/x"},"values":[[1,"10"],[2,"NaN"],[3,"+Inf"],[4,"30"]]},
             {"metric":{"namespace":"a","pod":"p-1","container":"web","id":"/y"},"values":[[1,"20"],[4,"5"]]},
             {"metric":{"namespace":"a","pod":"p-1","container":""},"values":[[1,"99"]]},
-            {"metric":{"namespace":"a","pod":"p-1"},"values":[[1,"99"]]}]}}"#,
-        )
-        .unwrap();
-        let (s, skipped) = parse_matrix(&doc).unwrap();
+            {"metric":{"namespace":"a","pod":"p-1"},"values":[[1,"99"]]}]}}"#;
+        let (s, skipped) = parse_matrix(doc.as_bytes()).unwrap();
         assert_eq!(skipped.non_finite, 2);
         let (g, dropped) = group(s);
         assert_eq!(dropped, 2);
@@ -303,16 +506,49 @@ mod tests {
             (g[0].t.clone(), g[0].v.clone()),
             (vec![1.0, 4.0], vec![20.0, 30.0])
         );
-        let err: Value = serde_json::from_str(
-            r#"{"status":"error","errorType":"bad_data","error":"parse error"}"#,
-        )
-        .unwrap();
-        assert!(parse_matrix(&err).unwrap_err().contains("parse error"));
-        let vector: Value = serde_json::from_str(
-            r#"{"status":"success","data":{"resultType":"vector","result":[]}}"#,
-        )
-        .unwrap();
-        assert!(parse_matrix(&vector).unwrap_err().contains("not a matrix"));
+        let err = r#"{"status":"error","errorType":"bad_data","error":"parse error"}"#;
+        assert!(parse_matrix(err.as_bytes())
+            .unwrap_err()
+            .contains("parse error"));
+        let vector = r#"{"status":"success","data":{"resultType":"vector","result":[]}}"#;
+        assert!(parse_matrix(vector.as_bytes())
+            .unwrap_err()
+            .contains("not a matrix"));
+        // One validation with every trace reader: a repeated time, u64::MAX, an absurd time.
+        let one = |pts: &str| {
+            parse_matrix(
+                format!(r#"{{"status":"success","data":{{"resultType":"matrix","result":[{{"metric":{{}},"values":[{pts}]}}]}}}}"#)
+                    .as_bytes(),
+            )
+        };
+        assert!(one(r#"[1,"1"],[1,"2"]"#)
+            .unwrap_err()
+            .contains("does not increase"));
+        assert!(one(r#"[1,"18446744073709551615"]"#)
+            .unwrap_err()
+            .contains("plausible memory size"));
+        let e = one(r#"[1e306,"1"]"#).unwrap_err();
+        assert!(e.contains("1.000e306") && e.len() < 200, "{e}");
+        // Label values are elided, counted.
+        let long = "x".repeat(MAX_LABEL_BYTES * 3);
+        let doc = format!(
+            r#"{{"data":{{"result":[{{"metric":{{"pod":"{long}"}},"values":[[1,"1"]]}}]}}}}"#
+        );
+        let (s, skipped) = parse_matrix(doc.as_bytes()).unwrap();
+        assert_eq!(skipped.elided_labels, 1);
+        assert!(s[0].labels["pod"].len() <= MAX_LABEL_BYTES + 3);
+    }
+
+    #[test]
+    fn more_series_than_the_bound_is_an_error() {
+        let one = r#"{"metric":{"pod":"p"},"values":[[1,"1"]]}"#;
+        let many = vec![one; MAX_SERIES + 1].join(",");
+        let doc = format!(r#"{{"data":{{"result":[{many}]}}}}"#);
+        let e = parse_matrix(doc.as_bytes()).unwrap_err();
+        assert!(e.contains("more than 10000 series"), "{e}");
+        let ok = vec![one; MAX_SERIES].join(",");
+        let doc = format!(r#"{{"data":{{"result":[{ok}]}}}}"#);
+        assert_eq!(parse_matrix(doc.as_bytes()).unwrap().0.len(), MAX_SERIES);
     }
 
     #[test]

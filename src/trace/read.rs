@@ -1,20 +1,28 @@
-//! Trace readers. Every reader validates what it reads: timestamps must increase, values must
-//! be finite, non-negative and below 2^56 bytes (64 PiB), and a unit must be the same on every
-//! row. Errors name the file and line ([`crate::Error::Malformed`]). Only a torn last line of
-//! a JSON Lines trace (a recorder killed mid-write) is tolerated, with a warning.
+//! Trace readers. Every reader validates what it reads ([`super::bounds`]): timestamps must be
+//! plausible (Unix seconds 1970..2200, or seconds since the start spanning under 100 years) and
+//! increase, values must be finite, non-negative and at most 2^56 bytes (64 PiB), header
+//! figures positive, and a unit must be the same on every row. Errors name the file and line
+//! ([`crate::Error::Malformed`]). Only a torn last line of a JSON Lines trace (a recorder killed
+//! mid-write) is tolerated, with a warning; Prometheus' `NaN`/`±Inf` values are skipped and
+//! counted, with a warning.
+//!
+//! Inputs are streamed: JSON Lines and CSV line by line (a line is at most 1 MiB), a JSON
+//! document parsed from the reader into typed records (at most 256 MiB); a trace file is at
+//! most 1 GiB and one input keeps at most 10 million samples.
 
-use std::io::Read;
+use std::io::{self, BufRead, BufReader, Read};
 use std::path::Path;
 
 use serde_json::Value;
 
+use super::bounds::{self, Capped, InputTooLarge, LineTooLong};
+use super::document::{read_samples_doc, Doc};
 use super::format::{EventLine, Header};
+use super::prometheus;
 use super::{Series, FORMAT_VERSION};
+use crate::base::input;
 use crate::error::{Error, Result};
 use crate::sample::files::malformed;
-
-/// Largest plausible memory value: 64 PiB.
-const ABSURD: f64 = (1u64 << 56) as f64;
 
 /// Default metric preference for a target kind.
 fn default_metrics(kind: Option<&str>) -> &'static [&'static str] {
@@ -30,7 +38,7 @@ fn default_metrics(kind: Option<&str>) -> &'static [&'static str] {
     }
 }
 
-fn pick_metric(
+pub(super) fn pick_metric(
     available: &[String],
     asked: Option<&str>,
     kind: Option<&str>,
@@ -61,56 +69,115 @@ fn pick_metric(
     }
 }
 
-/// The whole of a trace file, which must be a regular file: a device (`/dev/zero`,
-/// `/dev/urandom`) or a pipe has no end to read to, and the reader would grow until the
-/// machine it is diagnosing runs out of memory.
-///
-/// Errors: [`Error::NotSupported`] for anything but a regular file (after symlinks);
-/// [`Error::Io`]/[`Error::PermissionDenied`] when it cannot be opened or read.
-pub fn read_bytes(path: &Path) -> Result<Vec<u8>> {
-    use crate::base::input;
-    let mut f = input::open(path, input::Accept::Regular)?.file;
-    let mut bytes = Vec::new();
-    f.read_to_end(&mut bytes).map_err(|e| Error::io(path, e))?;
-    Ok(bytes)
-}
+/// How to go past the bound on a trace's size, for messages.
+const TOO_LARGE_HINT: &str = "a trace: split it, or record it at a longer --interval";
 
-/// Read every series of a trace file. `metric` picks the column (else the default for the
-/// target kind). Errors: unreadable file, unknown format or version, malformed content.
+/// Read every series of a trace file, which must be a regular file (a device such as
+/// `/dev/zero` or a pipe has no end to read to; a FIFO without a writer does not block the
+/// open). `metric` picks the column (else the default for the target kind).
+///
+/// Errors: [`Error::NotSupported`] for anything but a regular file; [`Error::Io`] /
+/// [`Error::PermissionDenied`] when it cannot be read; [`Error::TooLarge`] past 1 GiB (a JSON
+/// document past 256 MiB); [`Error::Malformed`] naming the line for an unknown format or
+/// version, a line past 1 MiB, more than 10 million samples, or an implausible figure.
 pub fn read_file(path: &Path, metric: Option<&str>) -> Result<Vec<Series>> {
-    let bytes = read_bytes(path)?;
-    // No copy for valid UTF-8; invalid bytes are replaced (and then fail to parse, with a line).
-    let text = String::from_utf8(bytes)
-        .unwrap_or_else(|e| String::from_utf8_lossy(e.as_bytes()).into_owned());
-    read_text(&text, path, metric)
+    let f = input::open(path, input::Accept::Regular)?;
+    if f.len.is_some_and(|l| l > bounds::MAX_TRACE_BYTES) {
+        return Err(input::too_large(
+            path,
+            bounds::MAX_TRACE_BYTES,
+            TOO_LARGE_HINT,
+        ));
+    }
+    read_from(f.file, path, metric)
 }
 
 /// Read a trace from text (see [`read_file`]). A trace without samples is an error.
 pub fn read_text(text: &str, path: &Path, metric: Option<&str>) -> Result<Vec<Series>> {
-    let series = read_any(text, path, metric)?;
+    read_from(text.as_bytes(), path, metric)
+}
+
+type In<R> = BufReader<Capped<R>>;
+
+fn read_from<R: Read>(r: R, path: &Path, metric: Option<&str>) -> Result<Vec<Series>> {
+    let mut r = BufReader::with_capacity(
+        64 << 10,
+        Capped::new(r, Some(bounds::MAX_LINE_BYTES), bounds::MAX_TRACE_BYTES),
+    );
+    let series = read_any(&mut r, path, metric)?;
     if series.iter().all(|s| s.v.is_empty()) {
-        return Err(malformed(path, 0, "no samples (a header only?)"));
+        let skipped: usize = series.iter().map(|s| s.skipped_non_finite).sum();
+        return Err(malformed(
+            path,
+            0,
+            if skipped > 0 {
+                format!("no usable samples ({skipped} NaN/Inf values skipped)")
+            } else {
+                "no samples (a header only?)".to_string()
+            },
+        ));
     }
     Ok(series)
 }
 
-fn read_any(text: &str, path: &Path, metric: Option<&str>) -> Result<Vec<Series>> {
-    let trimmed = text.trim_start();
-    if trimmed.is_empty() {
-        return Err(malformed(path, 0, "empty file"));
+/// An error of reading `path`: a [`Capped`] bound (a line past 1 MiB names its line; the whole
+/// input past its bound is [`Error::TooLarge`]), or the read itself.
+fn read_error(path: &Path, e: io::Error) -> Error {
+    if let Some(l) = e.get_ref().and_then(|i| i.downcast_ref::<LineTooLong>()) {
+        return malformed(path, l.line, l.to_string());
     }
-    let first_line = trimmed.lines().next().unwrap_or("");
-    if first_line.contains("\"clw_trace\"") {
-        return read_jsonl(text, path, metric).map(|s| vec![s]);
+    if let Some(t) = e.get_ref().and_then(|i| i.downcast_ref::<InputTooLarge>()) {
+        return input::too_large(path, t.cap, TOO_LARGE_HINT);
     }
-    if trimmed.starts_with('{') || trimmed.starts_with('[') {
-        let v: Value = serde_json::from_str(trimmed)
-            .map_err(|e| malformed(path, e.line(), format!("not JSON: {e}")))?;
-        if v.pointer("/data/result").is_some() {
-            return read_prometheus(&v, path);
+    Error::io(path, e)
+}
+
+fn read_any<R: Read>(r: &mut In<R>, path: &Path, metric: Option<&str>) -> Result<Vec<Series>> {
+    let head = r.fill_buf().map_err(|e| read_error(path, e))?;
+    let Some(start) = head.iter().position(|b| !b.is_ascii_whitespace()) else {
+        if head.is_empty() {
+            return Err(malformed(path, 0, "empty file"));
         }
-        if let Some(samples) = v.get("samples").and_then(Value::as_array) {
-            return read_samples_doc(&v, samples, path, metric).map(|s| vec![s]);
+        // 64 KiB of white space: read as CSV, which finds no header.
+        return read_csv(r, path, metric).map(|s| vec![s]);
+    };
+    let rest = &head[start..];
+    let first_line = &rest[..memchr::memchr(b'\n', rest).unwrap_or(rest.len())];
+    if memchr::memmem::find(first_line, b"\"clw_trace\"").is_some() {
+        return read_jsonl(r, path, metric).map(|s| vec![s]);
+    }
+    if rest[0] == b'{' || rest[0] == b'[' {
+        // A JSON document may be one line: its bound is the document's size.
+        r.get_mut().line_cap = None;
+        r.get_mut().total_cap = bounds::MAX_DOCUMENT_BYTES;
+        let doc = Doc::from_reader(&mut *r).map_err(|e| {
+            if e.io_error_kind() == Some(io::ErrorKind::InvalidData) {
+                input::too_large(
+                    path,
+                    bounds::MAX_DOCUMENT_BYTES,
+                    "a JSON document: convert it to JSON Lines or CSV",
+                )
+            } else if e.is_io() {
+                malformed(path, e.line(), format!("cannot read it: {e}"))
+            } else if e.is_data() && e.to_string().contains("series in one answer") {
+                malformed(path, e.line(), e.to_string())
+            } else if e.is_data() {
+                malformed(
+                    path,
+                    e.line(),
+                    format!(
+                        "JSON without a \"samples\" array or a Prometheus \"data.result\" ({e})"
+                    ),
+                )
+            } else {
+                malformed(path, e.line(), format!("not JSON: {e}"))
+            }
+        })?;
+        if doc.data.is_some() || doc.status.is_some() {
+            return read_prometheus(doc, path);
+        }
+        if doc.has_samples() {
+            return read_samples_doc(&doc, path, metric).map(|s| vec![s]);
         }
         return Err(malformed(
             path,
@@ -118,25 +185,18 @@ fn read_any(text: &str, path: &Path, metric: Option<&str>) -> Result<Vec<Series>
             "JSON without a \"samples\" array or a Prometheus \"data.result\"",
         ));
     }
-    read_csv(text, path, metric).map(|s| vec![s])
+    read_csv(r, path, metric).map(|s| vec![s])
 }
 
-/// `target.kind` of a trace header or samples document ("process", "cgroup", "command").
-fn target_kind(doc: &Value) -> Option<String> {
-    doc.pointer("/target/kind")
-        .and_then(Value::as_str)
-        .map(str::to_string)
-}
-
-struct Builder<'a> {
+pub(super) struct Builder<'a> {
     path: &'a Path,
-    s: Series,
+    pub(super) s: Series,
     t0: Option<f64>,
 }
 
 impl<'a> Builder<'a> {
     /// A series of `path` for `metric` (chosen for `reason`); `t0` is the time origin when known.
-    fn new(
+    pub(super) fn new(
         path: &'a Path,
         metric: String,
         reason: String,
@@ -156,32 +216,50 @@ impl<'a> Builder<'a> {
         }
     }
 
-    fn push(&mut self, line: usize, t: f64, v: f64, pid: Option<i64>) -> Result<()> {
-        if !t.is_finite() {
+    pub(super) fn push(&mut self, line: usize, t: f64, v: f64, pid: Option<i64>) -> Result<()> {
+        if let Some(why) = bounds::implausible_time(t) {
+            return Err(malformed(self.path, line, why));
+        }
+        if let Some(why) = bounds::implausible_bytes(v) {
             return Err(malformed(
                 self.path,
                 line,
-                format!("time {t} is not a number"),
+                format!("{} = {why}", self.s.metric),
             ));
         }
-        if !v.is_finite() || !(0.0..=ABSURD).contains(&v) {
+        if self.s.t.len() >= bounds::MAX_SAMPLES {
             return Err(malformed(
                 self.path,
                 line,
                 format!(
-                    "{} = {v} is not a plausible memory size in bytes",
-                    self.s.metric
+                    "more than {} samples in one trace: split it, or resample it",
+                    bounds::MAX_SAMPLES
                 ),
             ));
         }
         let t0 = *self.t0.get_or_insert(t);
         let rel = t - t0;
+        if rel > bounds::MAX_SPAN_S {
+            return Err(malformed(
+                self.path,
+                line,
+                format!(
+                    "time {} s is {} s after the start: a trace spans less than 100 years",
+                    bounds::show(t),
+                    bounds::show(rel)
+                ),
+            ));
+        }
         if let Some(&last) = self.s.t.last() {
             if rel <= last {
                 return Err(malformed(
                     self.path,
                     line,
-                    format!("time does not increase ({} s after {} s): duplicate or out-of-order sample", rel, last),
+                    format!(
+                        "time does not increase ({} s after {} s): duplicate or out-of-order sample",
+                        bounds::show(rel),
+                        bounds::show(last)
+                    ),
                 ));
             }
         }
@@ -192,65 +270,142 @@ impl<'a> Builder<'a> {
     }
 }
 
-fn num(v: &Value) -> Option<f64> {
+pub(super) fn num(v: &Value) -> Option<f64> {
     v.as_f64()
         .or_else(|| v.as_str().and_then(|s| s.parse().ok()))
 }
 
-fn read_jsonl(text: &str, path: &Path, metric: Option<&str>) -> Result<Series> {
-    let mut lines = text.split('\n').enumerate();
-    let (_, first) = lines.next().unwrap_or((0, ""));
-    let raw_header: Value = serde_json::from_str(first.trim())
-        .map_err(|e| malformed(path, 1, format!("bad trace header: {e}")))?;
+/// A header figure in bytes (`limit_bytes`, `host_total_bytes`) must be more than 0 and at most
+/// 64 PiB; `what` names it.
+pub(super) fn header_bytes(
+    path: &Path,
+    line: usize,
+    what: &str,
+    v: Option<u64>,
+) -> Result<Option<u64>> {
+    match v {
+        Some(b) if b == 0 || b as f64 > bounds::MAX_MEMORY_BYTES => Err(malformed(
+            path,
+            line,
+            format!("{what} = {b} is not a plausible size (more than 0, at most 64 PiB)"),
+        )),
+        v => Ok(v),
+    }
+}
+
+/// The next line of `r` into `buf` (without its end); `false` at the end of the input.
+fn next_line<R: Read>(r: &mut In<R>, buf: &mut Vec<u8>, path: &Path) -> Result<bool> {
+    buf.clear();
+    let n = r.read_until(b'\n', buf).map_err(|e| read_error(path, e))?;
+    if buf.last() == Some(&b'\n') {
+        buf.pop();
+    }
+    Ok(n > 0)
+}
+
+fn read_jsonl<R: Read>(r: &mut In<R>, path: &Path, metric: Option<&str>) -> Result<Series> {
+    let mut buf = Vec::new();
+    let mut lineno = 0;
+    // The header is the first line that is not blank.
+    loop {
+        if !next_line(r, &mut buf, path)? {
+            return Err(malformed(path, 0, "empty file"));
+        }
+        lineno += 1;
+        if !buf.trim_ascii().is_empty() {
+            break;
+        }
+    }
+    let first = String::from_utf8_lossy(buf.trim_ascii()).into_owned();
+    let raw_header: Value = serde_json::from_str(&first)
+        .map_err(|e| malformed(path, lineno, format!("bad trace header: {e}")))?;
     let version = raw_header.get("clw_trace").and_then(Value::as_u64);
     if version != Some(FORMAT_VERSION) {
+        let shown = match raw_header["clw_trace"].as_f64() {
+            Some(v) => bounds::show(v),
+            None => raw_header["clw_trace"]
+                .to_string()
+                .chars()
+                .take(40)
+                .collect(),
+        };
         return Err(malformed(
             path,
-            1,
+            lineno,
             format!(
-                "unknown trace format version {} (this clw-diag reads version {FORMAT_VERSION})",
-                raw_header["clw_trace"]
+                "unknown trace format version {shown} (this clw-diag reads version {FORMAT_VERSION})"
             ),
         ));
     }
+    for what in ["limit_bytes", "host_total_bytes"] {
+        if let Some(v) = raw_header.get(what).filter(|v| !v.is_null()) {
+            if v.as_u64().is_none() {
+                let shown = match v.as_f64() {
+                    Some(f) => bounds::show(f),
+                    None => v.to_string().chars().take(40).collect(),
+                };
+                return Err(malformed(
+                    path,
+                    lineno,
+                    format!(
+                        "{what} = {shown} is not a plausible size (more than 0, at most 64 PiB)"
+                    ),
+                ));
+            }
+        }
+    }
     let header: Header = serde_json::from_value(raw_header)
-        .map_err(|e| malformed(path, 1, format!("bad trace header: {e}")))?;
+        .map_err(|e| malformed(path, lineno, format!("bad trace header: {e}")))?;
+    if let Some(i) = header.interval_s {
+        if !(i > 0.0 && i <= bounds::MAX_INTERVAL_S) {
+            return Err(malformed(
+                path,
+                lineno,
+                format!(
+                    "interval_s = {} is not a plausible sampling interval (more than 0, at most a week)",
+                    bounds::show(i)
+                ),
+            ));
+        }
+    }
     let kind = header.target.kind().map(str::to_string);
-    let (metric, reason) =
-        pick_metric(&header.metrics, metric, kind.as_deref()).map_err(|m| malformed(path, 1, m))?;
+    let (metric, reason) = pick_metric(&header.metrics, metric, kind.as_deref())
+        .map_err(|m| malformed(path, lineno, m))?;
     let mut b = Builder::new(path, metric.clone(), reason, kind, Some(0.0));
-    b.s.limit_bytes = header.limit_bytes;
-    b.s.host_total_bytes = header.host_total_bytes;
+    b.s.limit_bytes = header_bytes(path, lineno, "limit_bytes", header.limit_bytes)?;
+    b.s.host_total_bytes = header_bytes(path, lineno, "host_total_bytes", header.host_total_bytes)?;
     b.s.interval_s = header.interval_s;
-    // The last non-empty line may be torn; find where it starts without collecting the lines.
-    let body = text.trim_end();
-    let last_start = body.rfind('\n').map_or(0, |i| i + 1);
     let key = format!("\"{metric}\":");
-    for (i, raw) in lines {
-        let line = raw.trim();
+    // A line that is not JSON is an error unless it is the last one that is not blank (a
+    // recorder killed mid-write): the error waits for the next such line.
+    let mut torn: Option<(usize, Error)> = None;
+    while next_line(r, &mut buf, path)? {
+        lineno += 1;
+        let text = String::from_utf8_lossy(&buf);
+        let line = text.trim();
         if line.is_empty() {
             continue;
         }
-        let is_last = raw.as_ptr() as usize - text.as_ptr() as usize >= last_start;
+        if let Some((_, e)) = torn.take() {
+            return Err(e);
+        }
         // Fast path for our own flat sample lines: {"t":…,"<metric>":…,…}.
         if line.starts_with('{') && line.ends_with('}') && !line.contains("\"event\"") {
             if let (Some(t), Some(val)) = (field(line, "\"t\":"), field(line, &key)) {
                 let pid = field(line, "\"pid\":").map(|p| p as i64);
-                b.push(i + 1, t, val, pid)?;
+                b.push(lineno, t, val, pid)?;
                 continue;
             }
         }
         let v: Value = match serde_json::from_str(line) {
             Ok(v) => v,
-            Err(_) if is_last => {
-                b.s.warnings.push(format!(
-                    "{}:{}: torn last line ignored (the recorder was stopped mid-write)",
-                    path.display(),
-                    i + 1
+            Err(e) => {
+                torn = Some((
+                    lineno,
+                    malformed(path, lineno, format!("not a JSON object: {e}")),
                 ));
-                break;
+                continue;
             }
-            Err(e) => return Err(malformed(path, i + 1, format!("not a JSON object: {e}"))),
         };
         if v.get("event").is_some() {
             // An event line whose fields do not fit (a hand-edited trace) is not a sample.
@@ -262,14 +417,22 @@ fn read_jsonl(text: &str, path: &Path, metric: Option<&str>) -> Result<Series> {
         let t = v
             .get("t")
             .and_then(num)
-            .ok_or_else(|| malformed(path, i + 1, "sample without \"t\""))?;
+            .ok_or_else(|| malformed(path, lineno, "sample without \"t\""))?;
         let Some(val) = v.get(&metric).filter(|x| !x.is_null()) else {
             continue; // a sample without this metric (PSS read at a lower rate, or unknown)
         };
-        let val = num(val)
-            .ok_or_else(|| malformed(path, i + 1, format!("{metric} is not a number: {val}")))?;
+        let val = num(val).ok_or_else(|| {
+            let shown: String = val.to_string().chars().take(40).collect();
+            malformed(path, lineno, format!("{metric} is not a number: {shown}"))
+        })?;
         let pid = v.get("pid").and_then(Value::as_i64);
-        b.push(i + 1, t, val, pid)?;
+        b.push(lineno, t, val, pid)?;
+    }
+    if let Some((at, _)) = torn {
+        b.s.warnings.push(format!(
+            "{}:{at}: torn last line ignored (the recorder was stopped mid-write)",
+            path.display()
+        ));
     }
     Ok(b.s)
 }
@@ -284,113 +447,86 @@ fn field(line: &str, key: &str) -> Option<f64> {
 
 /// A time cell in seconds: a number, or a timestamp string as [`crate::base::time::parse_timestamp`]
 /// reads it (RFC 3339, `YYYY-MM-DD HH:MM:SS` in UTC unless an offset is given).
-fn time_value(v: &Value) -> Option<f64> {
+pub(super) fn time_value(v: &Value) -> Option<f64> {
     num(v).or_else(|| {
         let us = crate::base::time::parse_timestamp(v.as_str()?).ok()?;
         Some(us as f64 / 1e6)
     })
 }
 
-fn read_samples_doc(
-    doc: &Value,
-    samples: &[Value],
-    path: &Path,
-    metric: Option<&str>,
-) -> Result<Series> {
-    let kind = target_kind(doc);
-    let available: Vec<String> = samples
-        .iter()
-        .find_map(Value::as_object)
-        .map(|o| {
-            o.keys()
-                .filter(|k| k.ends_with("_bytes"))
-                .cloned()
-                .collect()
-        })
-        .unwrap_or_default();
-    let (metric, reason) =
-        pick_metric(&available, metric, kind.as_deref()).map_err(|m| malformed(path, 0, m))?;
-    let mut b = Builder::new(path, metric.clone(), reason, kind, None);
-    b.s.limit_bytes = doc.get("limit_bytes").and_then(Value::as_u64);
-    for (i, smp) in samples.iter().enumerate() {
-        let t = ["t", "time", "timestamp"]
-            .iter()
-            .find_map(|k| smp.get(*k).and_then(time_value))
-            .ok_or_else(|| {
-                malformed(
-                    path,
-                    0,
-                    format!("samples[{i}] has no time (t, time or timestamp)"),
-                )
-            })?;
-        let Some(val) = smp.get(&metric).and_then(num) else {
-            continue;
-        };
-        b.push(i + 1, t, val, smp.get("pid").and_then(Value::as_i64))?;
+/// The series of a Prometheus `query_range` answer, read as `recommend` reads a server's
+/// answer ([`prometheus::matrix`], then [`prometheus::group`] per container): one series per
+/// `namespace/pod/container`, named `FILE KEY`, times from the first point, `NaN`/`±Inf`
+/// values skipped and counted (with a warning), long label values elided (with a warning).
+fn read_prometheus(doc: Doc, path: &Path) -> Result<Vec<Series>> {
+    let resp = prometheus::Response {
+        status: doc.status,
+        error: doc.error,
+        data: doc.data,
+    };
+    let (raw, skipped) = prometheus::matrix(resp).map_err(|m| malformed(path, 0, m))?;
+    if raw.is_empty() {
+        return Err(malformed(
+            path,
+            0,
+            "the Prometheus answer has no series (empty result)",
+        ));
     }
-    Ok(b.s)
-}
-
-fn read_prometheus(v: &Value, path: &Path) -> Result<Vec<Series>> {
-    let result = v
-        .pointer("/data/result")
-        .and_then(Value::as_array)
-        .ok_or_else(|| malformed(path, 0, "Prometheus data.result is not an array"))?;
+    let names: std::collections::BTreeSet<&str> = raw
+        .iter()
+        .filter_map(|s| s.labels.get("__name__").map(String::as_str))
+        .collect();
+    let metric = match names.len() {
+        1 => names.into_iter().next().unwrap_or("value").to_string(),
+        _ => "value".to_string(),
+    };
+    // cAdvisor's pod-level series are left out where the containers' own are there (as
+    // `recommend --prometheus` does, silently: it is how cAdvisor's answers are read).
+    let (groups, _pod_level) = prometheus::group(raw);
+    let mut warnings = Vec::new();
+    if skipped.non_finite > 0 {
+        warnings.push(format!(
+            "{} NaN/Inf values skipped in {}",
+            skipped.non_finite,
+            path.display()
+        ));
+    }
+    if skipped.elided_labels > 0 {
+        warnings.push(format!(
+            "{}: {} label value(s) longer than {} bytes elided",
+            path.display(),
+            skipped.elided_labels,
+            bounds::MAX_LABEL_BYTES
+        ));
+    }
     let mut out = Vec::new();
-    for (k, series) in result.iter().enumerate() {
-        let labels = series.get("metric").and_then(Value::as_object);
-        let label = labels
-            .map(|m| {
-                ["namespace", "pod", "container", "instance"]
-                    .iter()
-                    .filter_map(|l| {
-                        m.get(*l)
-                            .and_then(Value::as_str)
-                            .map(|v| format!("{l}={v}"))
-                    })
-                    .collect::<Vec<_>>()
-                    .join(",")
-            })
-            .unwrap_or_default();
-        let name = labels
-            .and_then(|m| m.get("__name__"))
-            .and_then(Value::as_str)
-            .unwrap_or("value")
-            .to_string();
-        let reason = format!("{name}: the Prometheus series' value");
-        let mut b = Builder::new(path, name.clone(), reason, None, None);
-        b.s.name = if label.is_empty() {
-            format!("{}#{k}", path.display())
-        } else {
-            format!("{}#{k} {{{label}}}", path.display())
-        };
-        let values = series
-            .get("values")
-            .and_then(Value::as_array)
-            .ok_or_else(|| {
-                malformed(
-                    path,
-                    0,
-                    format!("data.result[{k}] has no \"values\" (not a query_range response?)"),
-                )
-            })?;
-        for (i, pair) in values.iter().enumerate() {
-            let (Some(t), Some(val)) = (pair.get(0).and_then(num), pair.get(1).and_then(num))
-            else {
-                return Err(malformed(
-                    path,
-                    0,
-                    format!("data.result[{k}].values[{i}] is not [time, \"value\"]"),
-                ));
-            };
-            b.push(i + 1, t, val, None)?;
+    for g in groups {
+        let key = g.key();
+        let reason = format!("{metric}: the Prometheus series' value");
+        let mut b = Builder::new(path, metric.clone(), reason, None, None);
+        // The name is repeated in every note: a long label shows its start only (the labels
+        // keep up to MAX_LABEL_BYTES).
+        b.s.name = format!("{} {}", path.display(), short(&key, MAX_NAME_CHARS));
+        for (i, (t, v)) in g.t.iter().zip(&g.v).enumerate() {
+            b.push(i + 1, *t, *v, None)?;
         }
+        b.s.labels = Some(g.labels);
+        b.s.skipped_non_finite = skipped.non_finite;
+        b.s.warnings = warnings.clone();
         out.push(b.s);
     }
-    if out.is_empty() {
-        return Err(malformed(path, 0, "the Prometheus response has no series"));
-    }
     Ok(out)
+}
+
+/// Longest series key shown in a series' name, characters.
+const MAX_NAME_CHARS: usize = 120;
+
+/// `s` cut to `max` characters, `…` marking the cut.
+fn short(s: &str, max: usize) -> String {
+    match s.char_indices().nth(max) {
+        Some((at, _)) => format!("{}…", &s[..at]),
+        None => s.to_string(),
+    }
 }
 
 /// Bytes per unit named in a CSV header (`rss_kb`, `anon_bytes`, `rss (MiB)`, `MiB`).
@@ -410,13 +546,48 @@ fn header_unit(h: &str) -> Option<f64> {
     })
 }
 
-fn read_csv(text: &str, path: &Path, metric: Option<&str>) -> Result<Series> {
-    let mut rdr = csv::ReaderBuilder::new()
-        .flexible(false)
-        .from_reader(text.as_bytes());
+/// Words that make a CSV column a memory column when its name holds one of them (or a unit,
+/// see [`header_unit`]).
+const MEMORY_WORDS: [&str; 12] = [
+    "bytes",
+    "rss",
+    "anon",
+    "usage",
+    "working_set",
+    "workingset",
+    "mem",
+    "pss",
+    "uss",
+    "heap",
+    "resident",
+    "value",
+];
+
+fn is_memory_column(h: &str) -> bool {
+    let l = h.to_ascii_lowercase();
+    header_unit(h).is_some() || MEMORY_WORDS.iter().any(|w| l.contains(w))
+}
+
+/// The line a CSV error is at, and the error.
+fn csv_error(path: &Path, line: usize, e: csv::Error) -> Error {
+    let at = e.position().map_or(line, |p| p.line() as usize);
+    if matches!(e.kind(), csv::ErrorKind::Io(_)) {
+        if let csv::ErrorKind::Io(io) = e.into_kind() {
+            return read_error(path, io);
+        }
+        unreachable!("matched above");
+    }
+    malformed(path, at, format!("bad CSV row: {e}"))
+}
+
+fn read_csv<R: Read>(r: &mut In<R>, path: &Path, metric: Option<&str>) -> Result<Series> {
+    let mut rdr = csv::ReaderBuilder::new().flexible(false).from_reader(r);
     let headers: Vec<String> = rdr
         .headers()
-        .map_err(|e| malformed(path, 1, format!("not CSV: {e}")))?
+        .map_err(|e| match e.kind() {
+            csv::ErrorKind::Io(_) => csv_error(path, 1, e),
+            _ => malformed(path, 1, format!("not CSV: {e}")),
+        })?
         .iter()
         .map(|h| h.trim().to_string())
         .collect();
@@ -446,7 +617,7 @@ fn read_csv(text: &str, path: &Path, metric: Option<&str>) -> Result<Series> {
     let mem_cols: Vec<(usize, String, Option<f64>)> = headers
         .iter()
         .enumerate()
-        .filter(|(i, _)| *i != time_col)
+        .filter(|(i, h)| *i != time_col && is_memory_column(h))
         .map(|(i, h)| {
             let unit = header_unit(h);
             let base = h
@@ -462,6 +633,24 @@ fn read_csv(text: &str, path: &Path, metric: Option<&str>) -> Result<Series> {
             )
         })
         .collect();
+    if mem_cols.is_empty() {
+        let shown: Vec<String> = headers
+            .iter()
+            .enumerate()
+            .filter(|(i, _)| *i != time_col)
+            .map(|(_, h)| format!("{:?}", h.chars().take(40).collect::<String>()))
+            .take(8)
+            .collect();
+        return Err(malformed(
+            path,
+            1,
+            format!(
+                "no memory column: {} (a memory column's name says so: *_bytes, *_kb, *_mib, \
+                 rss, anon, usage, working_set, mem, value)",
+                shown.join(", ")
+            ),
+        ));
+    }
     let names: Vec<String> = mem_cols.iter().map(|c| c.1.clone()).collect();
     let (metric_name, reason) =
         pick_metric(&names, metric, None).map_err(|m| malformed(path, 1, m))?;
@@ -473,39 +662,50 @@ fn read_csv(text: &str, path: &Path, metric: Option<&str>) -> Result<Series> {
     let reason = format!("{reason} (CSV column {:?})", headers[col]);
     let mut b = Builder::new(path, metric_name, reason, None, None);
     let mut cell_units: Option<bool> = None;
-    for (i, rec) in rdr.records().enumerate() {
-        let line = i + 2;
-        let rec = rec.map_err(|e| malformed(path, line, format!("bad CSV row: {e}")))?;
+    let mut rec = csv::StringRecord::new();
+    let mut line = 1;
+    loop {
+        line += 1;
+        match rdr.read_record(&mut rec) {
+            Ok(true) => {}
+            Ok(false) => break,
+            Err(e) => return Err(csv_error(path, line, e)),
+        }
+        if let Some(p) = rec.position() {
+            line = p.line() as usize;
+        }
         let t_cell = rec.get(time_col).unwrap_or("").trim();
         let t = time_value(&Value::String(t_cell.to_string())).ok_or_else(|| {
+            let shown: String = t_cell.chars().take(40).collect();
             malformed(
                 path,
                 line,
-                format!("time {t_cell:?} is neither seconds nor RFC 3339"),
+                format!("time {shown:?} is neither seconds nor RFC 3339"),
             )
         })?;
         let cell = rec.get(col).unwrap_or("").trim();
         if cell.is_empty() {
             continue;
         }
+        let shown: String = cell.chars().take(40).collect();
         let has_unit = cell.parse::<f64>().is_err()
             && cell.chars().last().is_some_and(|c| c.is_ascii_alphabetic());
         if *cell_units.get_or_insert(has_unit) != has_unit {
             return Err(malformed(
                 path,
                 line,
-                format!("mixed units in column {:?}: {cell:?}", headers[col]),
+                format!("mixed units in column {:?}: {shown:?}", headers[col]),
             ));
         }
         let val = if has_unit {
             crate::base::size::parse(cell)
                 .ok()
                 .map(|v| v as f64)
-                .ok_or_else(|| malformed(path, line, format!("{cell:?} is not a size")))?
+                .ok_or_else(|| malformed(path, line, format!("{shown:?} is not a size")))?
         } else {
             let n: f64 = cell
                 .parse()
-                .map_err(|_| malformed(path, line, format!("{cell:?} is not a number")))?;
+                .map_err(|_| malformed(path, line, format!("{shown:?} is not a number")))?;
             n * unit.unwrap_or(1.0)
         };
         b.push(line, t, val, None)?;
@@ -577,6 +777,51 @@ mod tests {
             {"metric":{"__name__":"container_memory_working_set_bytes","pod":"web","container":"app"},"values":[[1713175200,"100"],[1713175260,"200"]]}]}}"#;
         let s = &read_text(doc, p(), None).unwrap()[0];
         assert_eq!(s.t, vec![0.0, 60.0]);
-        assert!(s.name.contains("pod=web"));
+        assert!(s.name.ends_with(" web/app"), "{}", s.name);
+        assert_eq!(s.metric, "container_memory_working_set_bytes");
+        assert_eq!(s.labels.as_ref().unwrap()["pod"], "web");
+    }
+
+    #[test]
+    fn absurd_figures_are_refused_in_short_words() {
+        let e = read_text("t,rss_bytes\n0,1e308\n", p(), None)
+            .unwrap_err()
+            .to_string();
+        assert!(e.contains("1.000e308") && e.len() < 200, "{e}");
+        let e = read_text("t,rss_bytes\n1e306,1\n2e306,2\n", p(), None)
+            .unwrap_err()
+            .to_string();
+        assert!(e.contains("not plausible") && e.len() < 200, "{e}");
+        // Relative times spanning more than 100 years.
+        let e = read_text("t,rss_bytes\n0,1\n4e9,2\n", p(), None)
+            .unwrap_err()
+            .to_string();
+        assert!(e.contains("100 years"), "{e}");
+        let e = read_text("time,foo\n0,1\n1,2\n", p(), None)
+            .unwrap_err()
+            .to_string();
+        assert!(e.contains("no memory column"), "{e}");
+        let h = |extra: &str| {
+            format!("{{\"clw_trace\":1,\"metrics\":[\"rss_bytes\"],{extra}}}\n{{\"t\":0,\"rss_bytes\":1}}\n")
+        };
+        for (extra, needle) in [
+            ("\"limit_bytes\":0", "limit_bytes = 0"),
+            ("\"interval_s\":-1e308", "interval_s = -1.000e308"),
+            ("\"host_total_bytes\":-5", "host_total_bytes = -5"),
+        ] {
+            let e = read_text(&h(extra), p(), None).unwrap_err().to_string();
+            assert!(e.contains(needle) && e.contains("t:1"), "{e}");
+        }
+    }
+
+    #[test]
+    fn long_lines_and_binary_input_are_errors_with_the_line() {
+        let mut t = String::from("t,rss_bytes\n0,1\n");
+        t.push_str(&"9".repeat(2 << 20));
+        let e = read_text(&t, p(), None).unwrap_err().to_string();
+        assert!(e.contains("t:3") && e.contains("longer than 1 MiB"), "{e}");
+        let zeros = "\0".repeat(3 << 20);
+        let e = read_text(&zeros, p(), None).unwrap_err().to_string();
+        assert!(e.contains("longer than 1 MiB"), "{e}");
     }
 }

@@ -8,13 +8,13 @@
 
 use std::fs::File;
 use std::io::{self, BufRead, BufReader, Read};
-use std::path::Path;
 use std::process::{Command, Stdio};
 use std::sync::atomic::{AtomicU64, Ordering};
 
 use super::event::Event;
 use super::scan::{Mode, Scanner};
 use super::{kmsg, mapped, structured, Input, InputSummary};
+use crate::base::input::TextGuard;
 
 /// A reader that adds the bytes it reads to a counter (for progress).
 struct Counting<'a, R> {
@@ -39,12 +39,12 @@ impl<R: Read> Read for Counting<'_, R> {
 /// Largest JSON document read whole: 256 MiB.
 const MAX_DOCUMENT: u64 = 256 << 20;
 
-/// Open a file, undoing gzip or zstd compression (recognised by magic bytes, not extension).
+/// Undo gzip or zstd compression of an opened file (recognised by magic bytes, not extension).
 fn open_decoded<'a>(
-    path: &Path,
+    file: File,
     progress: &'a AtomicU64,
 ) -> io::Result<Box<dyn BufRead + Send + 'a>> {
-    let f = Counting::new(File::open(path)?, progress);
+    let f = Counting::new(file, progress);
     let mut r = BufReader::with_capacity(1 << 16, f);
     let head = r.fill_buf()?.to_vec();
     Ok(if head.starts_with(&[0x1f, 0x8b]) {
@@ -139,15 +139,15 @@ fn scan_reader(name: &str, mut r: Box<dyn BufRead + Send + '_>) -> (Vec<Event>, 
 }
 
 /// A large, regular, uncompressed text file with `\n` line ends: searched through a memory map
-/// by two threads ([`mapped`]).
-fn mappable(p: &Path) -> bool {
-    let Ok(f) = File::open(p) else { return false };
+/// by two threads ([`mapped`]). Reads the head with `pread`, so `f`'s offset stays at 0.
+fn mappable(f: &File) -> bool {
+    use std::os::unix::fs::FileExt;
     let Ok(meta) = f.metadata() else { return false };
     if !meta.is_file() || meta.len() < mapped::MIN_SIZE {
         return false;
     }
     let mut head = vec![0u8; 64 * 1024];
-    let n = (&f).read(&mut head).unwrap_or(0);
+    let n = f.read_at(&mut head, 0).unwrap_or(0);
     let head = &head[..n];
     let compressed = head.starts_with(&[0x1f, 0x8b]) || head.starts_with(&[0x28, 0xb5, 0x2f, 0xfd]);
     let json = head
@@ -212,43 +212,139 @@ pub(super) fn scan_input(
     since_us: Option<i64>,
     progress: &AtomicU64,
 ) -> (Vec<Event>, InputSummary) {
+    use crate::base::input::{self as base_input, Accept, Kind};
     let name = input.name();
     match input {
-        Input::File(p) if mappable(p) => {
-            let mut s = Scanner::new(&name, Mode::Text);
-            let res = File::open(p).and_then(|f| mapped::scan_file(&mut s, &f, progress));
-            let summary = InputSummary {
-                name: name.clone(),
-                bytes: s.bytes,
-                lines: s.lines,
-                events: s.events.len(),
-                long_lines: s.long_lines,
-                error: res.err().map(|e| io_message(&name, &e)),
-                read: true,
+        Input::File(p) => {
+            // Opened without blocking (a FIFO without a writer reads as empty, not a hang); a
+            // file, a pipe, or the kernel log's device; other devices have no end.
+            let opened = match base_input::open(p, Accept::Any) {
+                Ok(o) => o,
+                Err(crate::error::Error::Io { source, .. }) => {
+                    return (
+                        Vec::new(),
+                        InputSummary::failed(&name, io_message(&name, &source)),
+                    )
+                }
+                Err(e) => return (Vec::new(), InputSummary::failed(&name, e.to_string())),
             };
-            (s.events, summary)
+            match opened.kind {
+                Kind::Regular => scan_file(&name, opened.file, progress),
+                Kind::Fifo => scan_stream(&name, opened.file, progress),
+                Kind::CharDevice if is_dev_null(&opened.file) => {
+                    scan_stream(&name, opened.file, progress)
+                }
+                Kind::CharDevice if is_kmsg(&opened.file) => {
+                    drop(opened);
+                    kmsg::scan(p, progress)
+                }
+                k => (
+                    Vec::new(),
+                    InputSummary::failed(
+                        &name,
+                        format!(
+                            "{name}: is {}, not a log file, a pipe or /dev/kmsg (a device has no end to read to); save it to a file first",
+                            k.describe()
+                        ),
+                    ),
+                ),
+            }
         }
-        Input::File(p) => match open_decoded(p, progress) {
-            Ok(r) => scan_reader(&name, r),
-            Err(e) => (
-                Vec::new(),
-                InputSummary::failed(&name, io_message(&name, &e)),
-            ),
-        },
         Input::Stdin => {
+            if let Err(e) = base_input::stdin(Accept::Stream) {
+                return (Vec::new(), InputSummary::failed(&name, e.to_string()));
+            }
             let stdin = Counting::new(io::stdin(), progress);
             let mut r = BufReader::with_capacity(1 << 16, stdin);
             let head = r.fill_buf().map(|h| h.to_vec()).unwrap_or_default();
-            let boxed: Box<dyn BufRead + Send + '_> = if head.starts_with(&[0x1f, 0x8b]) {
-                Box::new(BufReader::new(flate2::read::MultiGzDecoder::new(r)))
-            } else {
-                Box::new(r)
-            };
-            scan_reader(&name, boxed)
+            // The guard watches the text, after decompression.
+            let (boxed, stopped): (Box<dyn BufRead + Send + '_>, _) =
+                if head.starts_with(&[0x1f, 0x8b]) {
+                    let g = TextGuard::new(flate2::read::MultiGzDecoder::new(r));
+                    let flag = g.flag();
+                    (Box::new(BufReader::new(g)), flag)
+                } else {
+                    let g = TextGuard::new(ReadBuf(r));
+                    let flag = g.flag();
+                    (Box::new(BufReader::new(g)), flag)
+                };
+            let (ev, mut summary) = scan_reader(&name, boxed);
+            if stopped.load(Ordering::Relaxed) && summary.error.is_none() {
+                summary.error = Some(TextGuard::<()>::note(&name));
+            }
+            (ev, summary)
         }
         Input::Dmesg(p) => kmsg::scan(p, progress),
         Input::Journal => scan_journal(since_us, progress),
     }
+}
+
+/// `/dev/null`, which reads as empty.
+fn is_dev_null(f: &File) -> bool {
+    use std::os::unix::fs::MetadataExt;
+    f.metadata()
+        .is_ok_and(|m| crate::base::input::is_dev_null(m.rdev()))
+}
+
+/// `/dev/kmsg` (character device 1:11, `Documentation/admin-guide/devices.txt`), whatever its
+/// path.
+fn is_kmsg(f: &File) -> bool {
+    use std::os::unix::fs::MetadataExt;
+    f.metadata()
+        .is_ok_and(|m| libc::major(m.rdev()) == 1 && libc::minor(m.rdev()) == 11)
+}
+
+/// A reader that passes `inner` through (a `BufReader` whose buffered head must not be lost).
+struct ReadBuf<R>(R);
+
+impl<R: BufRead> Read for ReadBuf<R> {
+    fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
+        self.0.read(buf)
+    }
+}
+
+/// A FIFO or pipe named on the command line: decompressed when it is gzip or zstd, ended after
+/// [`crate::base::input::MAX_BINARY_WINDOW`] bytes of mostly binary data (with a note).
+fn scan_stream(name: &str, file: File, progress: &AtomicU64) -> (Vec<Event>, InputSummary) {
+    let (ev, mut summary, stopped) = match open_decoded(file, progress) {
+        Ok(r) => {
+            let g = TextGuard::new(ReadBuf(r));
+            let flag = g.flag();
+            let (ev, summary) = scan_reader(name, Box::new(BufReader::new(g)));
+            (ev, summary, flag.load(Ordering::Relaxed))
+        }
+        Err(e) => (
+            Vec::new(),
+            InputSummary::failed(name, io_message(name, &e)),
+            false,
+        ),
+    };
+    if stopped && summary.error.is_none() {
+        summary.error = Some(TextGuard::<()>::note(name));
+    }
+    (ev, summary)
+}
+
+/// A regular file: mapped when it is large plain text, else read (and decompressed) as a stream.
+fn scan_file(name: &str, file: File, progress: &AtomicU64) -> (Vec<Event>, InputSummary) {
+    if !mappable(&file) {
+        return match open_decoded(file, progress) {
+            Ok(r) => scan_reader(name, r),
+            Err(e) => (Vec::new(), InputSummary::failed(name, io_message(name, &e))),
+        };
+    }
+    let mut s = Scanner::new(name, Mode::Text);
+    let res = mapped::scan_file(&mut s, &file, progress);
+    let summary = InputSummary {
+        name: name.to_string(),
+        bytes: s.bytes,
+        lines: s.lines,
+        events: s.events.len(),
+        long_lines: s.long_lines,
+        error: res.err().map(|e| io_message(name, &e)),
+        read: true,
+    };
+    (s.events, summary)
 }
 
 #[cfg(test)]

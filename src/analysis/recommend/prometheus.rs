@@ -3,15 +3,13 @@
 //! kube-state-metrics' `last_terminated_reason` gauge.
 
 use std::collections::BTreeMap;
-use std::path::Path;
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use super::history::{History, OomEvent};
 use super::sources::{
-    leak_of, malformed, note_leak, plan_warnings, skipped_note, span, Plan, DEFAULT_INTERVAL_S,
+    leak_of, note_leak, plan_warnings, skipped_note, span, Plan, DEFAULT_INTERVAL_S,
 };
 use super::target::{Source, Target};
-use crate::analysis::leak::LeakResult;
 use crate::error::{Error, Result};
 use crate::trace::prometheus::{self, PromSeries, RangeQuery};
 use crate::trace::Series;
@@ -137,40 +135,6 @@ pub fn oom_edges(g: &PromSeries) -> Vec<(f64, u64)> {
         prev = *v;
     }
     edges
-}
-
-pub(super) fn from_saved(
-    path: &Path,
-    doc: &serde_json::Value,
-    plan: &Plan,
-) -> Result<Vec<(Target, Option<LeakResult>)>> {
-    let (series, skipped) = prometheus::parse_matrix(doc).map_err(|m| malformed(path, m))?;
-    let (groups, _) = prometheus::group(series);
-    if groups.iter().all(|g| g.v.is_empty()) {
-        return Err(malformed(
-            path,
-            format!(
-                "no usable samples (empty result{})",
-                skipped_note(skipped.non_finite)
-            ),
-        ));
-    }
-    Ok(groups
-        .into_iter()
-        .map(|g| {
-            let name = format!("{} {}", path.display(), g.key());
-            let mut t = prom_target(g, name, "value".into(), plan, &[]);
-            t.skipped_non_finite = skipped.non_finite;
-            if skipped.non_finite > 0 {
-                t.warnings.push(format!(
-                    "{} NaN/Inf values skipped in {}",
-                    skipped.non_finite,
-                    path.display()
-                ));
-            }
-            (t, None)
-        })
-        .collect())
 }
 
 /// A target of one grouped Prometheus series (times are Unix seconds; `ooms` too).

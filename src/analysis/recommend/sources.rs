@@ -17,7 +17,9 @@ pub use super::prometheus::{from_prometheus, oom_edges, PrometheusSource};
 use super::target::{Source, Target};
 use super::{mib, Policy, MIN_INTERVALS, SHORT_INTERVALS};
 use crate::analysis::leak::{self, LeakOptions, LeakResult, Verdict};
-use crate::error::{Error, Result};
+#[cfg(doc)]
+use crate::error::Error;
+use crate::error::Result;
 use crate::trace::{read, Series};
 
 /// The default interval when the history is long enough for it: 5 minutes, as the VPA and
@@ -211,9 +213,11 @@ pub fn assess_series(s: &Series, plan: &Plan) -> (Target, LeakResult) {
 /// `samples`, CSV), or each grouped series of a saved Prometheus `query_range` answer (NaN and
 /// ±Inf values skipped and counted).
 ///
-/// Errors: [`Error::Io`]/[`Error::PermissionDenied`] when the file cannot be read,
-/// [`Error::Malformed`] when it is not a trace or a Prometheus answer, or holds no usable
-/// samples.
+/// Errors: those of [`read::read_file`], the one reader `analyze` uses too:
+/// [`Error::Io`]/[`Error::PermissionDenied`] when the file cannot be read,
+/// [`Error::NotSupported`] when it is not a regular file, [`Error::TooLarge`] past the trace
+/// bounds, [`Error::Malformed`] when it is not a trace or a Prometheus answer, or holds no
+/// usable samples.
 pub fn from_file(path: &Path, plan: &Plan) -> Result<Vec<Target>> {
     Ok(from_file_with_leaks(path, plan)?
         .into_iter()
@@ -224,31 +228,23 @@ pub fn from_file(path: &Path, plan: &Plan) -> Result<Vec<Target>> {
 /// [`from_file`] with each target's leak analysis (`None` for Prometheus answers, which carry
 /// no trace to analyse beyond the samples).
 pub fn from_file_with_leaks(path: &Path, plan: &Plan) -> Result<Vec<(Target, Option<LeakResult>)>> {
-    let bytes = read::read_bytes(path)?;
-    let text = String::from_utf8_lossy(&bytes);
-    let trimmed = text.trim_start();
-    if trimmed.starts_with('{') && trimmed.contains("\"result\"") {
-        if let Ok(doc) = serde_json::from_str::<serde_json::Value>(trimmed) {
-            if doc.pointer("/data/result").is_some() {
-                return super::prometheus::from_saved(path, &doc, plan);
-            }
-        }
-    }
-    Ok(read::read_text(&text, path, plan.metric.as_deref())?
+    // One reader for `analyze` and `recommend`: the same file gives the same series (and the
+    // same errors) to both.
+    Ok(read::read_file(path, plan.metric.as_deref())?
         .iter()
         .map(|s| {
-            let (t, r) = assess_series(s, plan);
-            (t, Some(r))
+            let (mut t, r) = assess_series(s, plan);
+            match &s.labels {
+                Some(labels) => {
+                    t.source = Source::Prometheus;
+                    t.labels = labels.clone();
+                    t.skipped_non_finite = s.skipped_non_finite;
+                    (t, None)
+                }
+                None => (t, Some(r)),
+            }
         })
         .collect())
-}
-
-pub(super) fn malformed(path: &Path, msg: String) -> Error {
-    Error::Malformed {
-        path: path.to_path_buf(),
-        line: 0,
-        msg,
-    }
 }
 
 pub(super) fn skipped_note(n: usize) -> String {
