@@ -349,7 +349,12 @@ impl Bundle {
 
     /// Total secrets redacted over all entries so far, their names included.
     pub fn redacted_count(&self) -> usize {
-        self.name_secrets + self.entries.iter().filter_map(|e| e.redacted).sum::<usize>()
+        self.name_secrets
+            + self
+                .entries
+                .iter()
+                .filter_map(|e| e.redacted)
+                .sum::<usize>()
     }
 
     /// The entries' names (relative to the root, without the generated manifest; left-out ones
@@ -722,8 +727,10 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         let out = dir.path().join("b.tar.gz");
         let mut b = Bundle::create(&out, false, "r", Limits::default()).unwrap();
-        b.add_text("logs/password=PLANTEDone.log.tail", "a").unwrap();
-        b.add_text("logs/password=PLANTEDtwo.log.tail", "b").unwrap();
+        b.add_text("logs/password=PLANTEDone.log.tail", "a")
+            .unwrap();
+        b.add_text("logs/password=PLANTEDtwo.log.tail", "b")
+            .unwrap();
         b.add_text("logs/app_glpat-PLANTEDgitlabTok12345.log.tail", "c")
             .unwrap();
         assert_eq!(
