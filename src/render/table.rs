@@ -18,11 +18,16 @@ const COMFORT_TEXT: usize = 24;
 /// ...and before the layout gives up on it, once no column can be left out.
 const MIN_TEXT: usize = 8;
 
+/// The most characters a cell shows even off a terminal (no width to fit): a label or command
+/// line of megabytes from a hostile input is elided here, so no table holds it (comfy-table's
+/// layout of one long word is quadratic in its length).
+const MAX_CELL: usize = 4096;
+
 /// The text of a cell as the table shows it, before fitting.
 fn content(c: &Cell) -> String {
     match c {
-        Cell::Text(s) => s.clone(),
-        Cell::Elide { text, keep, max } => elide(text, *max, *keep),
+        Cell::Text(s) => elide(s, MAX_CELL, Keep::Start),
+        Cell::Elide { text, keep, max } => elide(text, (*max).min(MAX_CELL), *keep),
         Cell::Bytes(Some(b)) | Cell::Limit(Some(b)) => iec(*b),
         Cell::Quantity(Some(b)) => format!("{} MiB", super::units::mib_up(*b)),
         Cell::Bytes(None) | Cell::Int(None) | Cell::Pct(None) | Cell::Quantity(None) => "-".into(),
@@ -373,6 +378,26 @@ mod tests {
         assert_eq!(elide("abcdef", 4, Keep::End), "…def");
         assert_eq!(elide("abc", 4, Keep::End), "abc");
         assert_eq!(elide("abc", 0, Keep::End), "");
+    }
+
+    #[test]
+    fn a_cell_of_megabytes_is_elided_and_quick() {
+        let long = "x".repeat(8 << 20);
+        let t = table(vec![vec![
+            Cell::Int(Some(1)),
+            Cell::Text(long.clone()),
+            Cell::Bytes(Some(1)),
+            Cell::Elide {
+                text: long,
+                keep: Keep::End,
+                max: usize::MAX,
+            },
+        ]]);
+        let started = std::time::Instant::now();
+        let out = render(&t, None, false);
+        assert!(started.elapsed() < std::time::Duration::from_secs(10));
+        assert!(out.len() < 3 * MAX_CELL * 4, "{} bytes", out.len());
+        assert!(out.contains('…'));
     }
 
     #[test]
