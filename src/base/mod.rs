@@ -10,6 +10,7 @@
 mod decimal;
 pub mod duration;
 pub mod hex;
+pub mod inflate;
 pub mod input;
 pub mod mmap;
 pub mod output;

@@ -101,6 +101,8 @@ impl Image {
                 let data = map_file(&path)?;
                 let f = object::File::parse(&*data).ok()?;
                 let s = f.section_by_name(".debug_frame")?;
+                // A declared size past the bounds is not inflated: no CFI from it.
+                crate::base::inflate::check_compressed(".debug_frame", &s, &mut 0).ok()?;
                 match s.uncompressed_data().ok()? {
                     std::borrow::Cow::Borrowed(b) => {
                         let start = (b.as_ptr() as usize).checked_sub(data.as_ptr() as usize)?;
