@@ -53,10 +53,13 @@ pub fn prepare(
     match target {
         Target::Pid { pid, children } => {
             // No such pid, or a kernel thread (which has no memory of its own to record).
-            let p = crate::sample::process::open(proc_root, *pid)?;
-            if crate::sample::process::is_kernel_thread(&p) {
-                let name = p.stat().map(|s| s.comm).unwrap_or_default();
-                return Err(Error::KernelThread { pid: *pid, name });
+            crate::sample::process::open(proc_root, *pid)?;
+            let st = crate::sample::stat::read(proc_root, *pid)?;
+            if st.is_kernel_thread() {
+                return Err(Error::KernelThread {
+                    pid: *pid,
+                    name: st.comm,
+                });
             }
             if !files.status(*pid).is_ok_and(|s| s.has_mm()) {
                 return Err(Error::Vanished {
