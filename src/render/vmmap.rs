@@ -92,7 +92,7 @@ impl Report for VmmapReport {
                 self.totals.mappings
             ));
         }
-        if let Some(e) = &self.rollup_error {
+        if let (Some(e), false) = (&self.rollup_error, self.partial) {
             notes.push(format!("verify: smaps_rollup could not be read: {e}"));
         }
         if let Some(r) = self.rollup_rss_bytes {

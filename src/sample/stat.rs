@@ -22,6 +22,10 @@ pub const MAX_STAT_BYTES: u64 = 64 * 1024;
 /// `PF_KTHREAD` of include/linux/sched.h: the task is a kernel thread.
 pub const PF_KTHREAD: u64 = 0x0020_0000;
 
+/// `PF_EXITING` of include/linux/sched.h: the task is in `do_exit()` (set before its memory
+/// is released, so it shows while the task is not a zombie yet).
+pub const PF_EXITING: u64 = 0x0000_0004;
+
 /// The fields of `/proc/PID/stat` the crate uses (proc.rst table 1-4; field numbers 1-based as
 /// in `proc_pid_stat(5)`).
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -46,9 +50,10 @@ impl Stat {
         self.flags & PF_KTHREAD != 0
     }
 
-    /// A zombie (`Z`) or dead (`X`) task: it has exited and its memory is gone.
+    /// A task that is exiting (`PF_EXITING`) or has exited (a zombie `Z`, or dead `X`): its
+    /// memory is gone or going.
     pub fn has_exited(&self) -> bool {
-        matches!(self.state, 'Z' | 'X' | 'x')
+        matches!(self.state, 'Z' | 'X' | 'x') || self.flags & PF_EXITING != 0
     }
 }
 

@@ -454,11 +454,11 @@ pub fn vmmap_streaming(
             if source.get_ref().is_some_and(|e| e.is::<TooLargeMark>()) {
                 return Err(input::too_large(&path, MAX_SMAPS_BYTES, "an smaps file"));
             }
+            let why = source.to_string();
             match Error::process_io(pid, &path, source) {
-                e @ Error::Vanished { .. } => Some(format!(
-                    "process {pid} exited while {} was being read ({})",
+                Error::Vanished { .. } => Some(format!(
+                    "process {pid} exited while {} was being read (the read failed: {why})",
                     path.display(),
-                    e
                 )),
                 e => return Err(e),
             }
