@@ -30,7 +30,10 @@ const FILES: [&str; 8] = [
 fn root() -> &'static PathBuf {
     static ROOT: OnceLock<PathBuf> = OnceLock::new();
     ROOT.get_or_init(|| {
-        let r = PathBuf::from(format!("/dev/shm/clw-fuzz-proc_tree-{}", std::process::id()));
+        let r = PathBuf::from(format!(
+            "/dev/shm/clw-fuzz-proc_tree-{}",
+            std::process::id()
+        ));
         std::fs::create_dir_all(r.join("proc/7")).unwrap();
         r
     })

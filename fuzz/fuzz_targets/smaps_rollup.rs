@@ -12,7 +12,9 @@ use libfuzzer_sys::fuzz_target;
 fuzz_target!(|data: &[u8]| {
     let full = process::parse_rollup(data, Path::new("/proc/1/smaps_rollup"));
     if let Ok(r) = &full {
-        if let (Some(a), Some(b), Some(u)) = (r.private_clean_bytes, r.private_dirty_bytes, r.uss_bytes) {
+        if let (Some(a), Some(b), Some(u)) =
+            (r.private_clean_bytes, r.private_dirty_bytes, r.uss_bytes)
+        {
             assert_eq!(u, a.saturating_add(b));
         }
     }

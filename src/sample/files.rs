@@ -26,7 +26,12 @@ pub const SMALL_FILE_LIMIT: u64 = 4 << 20;
 pub fn read_optional(path: &Path) -> Result<Option<String>> {
     // A regular file only (kernfs, procfs and sysfs files are regular files of size 0): a FIFO
     // or device in a copied tree is refused at once, never waited on or read forever.
-    let buf = match input::read_capped(path, Accept::Regular, SMALL_FILE_LIMIT, "a kernel text file") {
+    let buf = match input::read_capped(
+        path,
+        Accept::Regular,
+        SMALL_FILE_LIMIT,
+        "a kernel text file",
+    ) {
         Ok(b) => b,
         Err(Error::Io { source, .. }) if source.kind() == io::ErrorKind::NotFound => {
             return Ok(None)

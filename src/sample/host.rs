@@ -4,8 +4,8 @@
 
 use std::path::Path;
 
-use std::collections::HashMap;
 use serde::Serialize;
+use std::collections::HashMap;
 
 use crate::error::Result;
 use crate::sample::files::malformed;
@@ -138,7 +138,12 @@ mod tests {
         .unwrap();
         assert_eq!(m["MemTotal"], 24684084 * 1024);
         assert_eq!(m["HugePages_Total"], 0);
-        for bad in ["MemTotal 1 kB", "MemTotal: x kB", "MemTotal: 1 MB", "\u{ff}"] {
+        for bad in [
+            "MemTotal 1 kB",
+            "MemTotal: x kB",
+            "MemTotal: 1 MB",
+            "\u{ff}",
+        ] {
             let e = parse_meminfo(bad, p).unwrap_err().to_string();
             assert!(e.starts_with("meminfo:1"), "{e}");
         }

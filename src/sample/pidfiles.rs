@@ -13,8 +13,10 @@
 //! every reader returns a [`Miss`] the caller counts. Field meanings follow
 //! Documentation/filesystems/proc.rst (table 1-2 "status", table 1-3 "statm", "smaps_rollup");
 //! `statm`'s shared pages are file + shmem pages (`task_statm()` in fs/proc/task_mmu.c).
-//! The `sample` command's full per-process model ([`crate::sample::process`]) reads through the
-//! procfs crate instead; its cost is dominated by `smaps_rollup` and `cmdline`.
+//! The `sample` command's full per-process model ([`crate::sample::process`]) opens each file
+//! through `base::input` instead (kind checked, a bound per file) and shares these parsers;
+//! its cost is dominated by `smaps_rollup` and `cmdline`. `stat` is parsed by
+//! [`crate::sample::stat`], the crate's one parser of it.
 
 use std::collections::HashMap;
 use std::ffi::CStr;

@@ -181,8 +181,10 @@ mod tests {
     #[test]
     fn fields_after_a_comm_with_parentheses_and_spaces() {
         // `cat /proc/self/stat` of a process named "a) b" (Linux 6.18).
-        let st = p(b"4242 (a) b) S 4100 4242 4100 34816 4242 4194560 117 0 0 0 0 0 0 0 20 0 1 0 \
-             123456 2342912 220 18446744073709551615 1 1 0 0 0 0 0 0 0 0 0 0 17 3 0 0 0 0 0\n")
+        let st = p(
+            b"4242 (a) b) S 4100 4242 4100 34816 4242 4194560 117 0 0 0 0 0 0 0 20 0 1 0 \
+             123456 2342912 220 18446744073709551615 1 1 0 0 0 0 0 0 0 0 0 0 17 3 0 0 0 0 0\n",
+        )
         .unwrap();
         assert_eq!(st.pid, 4242);
         assert_eq!(st.comm, "a) b");
@@ -205,7 +207,9 @@ mod tests {
                 assert!(k.is_kernel_thread());
             }
         }
-        assert!(read(Path::new("/proc"), i32::MAX).unwrap_err().is_vanished());
+        assert!(read(Path::new("/proc"), i32::MAX)
+            .unwrap_err()
+            .is_vanished());
     }
 
     #[test]

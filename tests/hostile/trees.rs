@@ -84,8 +84,17 @@ fn run_bounded(t: &tempfile::TempDir, args: &[&str], limit: Duration) -> Ended {
 
 /// Assert exit 2 with a one-line error that names `needle`, and no panic.
 fn assert_error_line(e: &Ended, what: &str, needle: &str) {
-    assert_eq!(e.code, Some(2), "{what}: expected exit 2, stderr: {}", e.stderr);
-    assert!(!e.stderr.contains("panicked"), "{what}: panic: {}", e.stderr);
+    assert_eq!(
+        e.code,
+        Some(2),
+        "{what}: expected exit 2, stderr: {}",
+        e.stderr
+    );
+    assert!(
+        !e.stderr.contains("panicked"),
+        "{what}: panic: {}",
+        e.stderr
+    );
     let errors: Vec<&str> = e
         .stderr
         .lines()
@@ -112,7 +121,9 @@ fn malformed_stat(content: &[u8]) {
     for args in [
         &["vmmap", PID][..],
         &["vmmap", "--verify", "--json", PID][..],
-        &["record", "--pid", PID, "-d", "1s", "-i", "200ms", "-o", "r.json"][..],
+        &[
+            "record", "--pid", PID, "-d", "1s", "-i", "200ms", "-o", "r.json",
+        ][..],
     ] {
         let e = run_bounded(&t, args, Duration::from_secs(20));
         assert_error_line(&e, &format!("{args:?} on stat {content:?}"), &shown);
@@ -183,7 +194,9 @@ const COMMANDS: &[(&[&str], &[&str])] = &[
     (&["vmmap", PID], &["status", "stat", "smaps"]),
     (&["vmmap", "--verify", PID], &["status", "stat", "smaps"]),
     (
-        &["record", "--pid", PID, "-d", "1s", "-i", "200ms", "-o", "r.json"],
+        &[
+            "record", "--pid", PID, "-d", "1s", "-i", "200ms", "-o", "r.json",
+        ],
         &["status", "stat"],
     ),
     (&["oom-rank"], &["status", "stat"]),
@@ -207,7 +220,11 @@ fn endless_files(make: impl Fn(&Path)) {
                 "{what}: peak RSS {} KiB",
                 e.max_rss_kb
             );
-            assert!(e.took < Duration::from_secs(10), "{what}: took {:?}", e.took);
+            assert!(
+                e.took < Duration::from_secs(10),
+                "{what}: took {:?}",
+                e.took
+            );
             if reads.contains(&file) {
                 assert_error_line(&e, &what, &path.display().to_string());
                 // Refused by kind (`input::open`), or, in the per-process reader of oom-rank
@@ -218,7 +235,12 @@ fn endless_files(make: impl Fn(&Path)) {
                     e.stderr
                 );
             } else {
-                assert!(matches!(e.code, Some(0 | 2)), "{what}: {:?} {}", e.code, e.stderr);
+                assert!(
+                    matches!(e.code, Some(0 | 2)),
+                    "{what}: {:?} {}",
+                    e.code,
+                    e.stderr
+                );
             }
         }
     }
@@ -298,7 +320,10 @@ fn d7_vmmap_target_exits_mid_read_is_partial() {
         let o = child.wait_with_output().unwrap();
         drop(m);
         let err = stderr(&o);
-        let what = format!("run {i} (kill after {delay_ms} ms): exit {:?}, stderr {err}", o.status);
+        let what = format!(
+            "run {i} (kill after {delay_ms} ms): exit {:?}, stderr {err}",
+            o.status
+        );
         assert!(!err.contains("panicked"), "{what}");
         match o.status.code() {
             Some(0) => {
@@ -330,7 +355,10 @@ fn d7_vmmap_target_exits_mid_read_is_partial() {
                     assert_eq!(v["partial"], true, "{what}");
                     let why = v["partial_reason"].as_str().unwrap_or_default();
                     assert!(why.contains("exited"), "{what}: {why}");
-                    assert!(v["totals"]["mappings"].as_u64().unwrap() < baseline, "{what}");
+                    assert!(
+                        v["totals"]["mappings"].as_u64().unwrap() < baseline,
+                        "{what}"
+                    );
                     assert!(err.contains("partial"), "{what}");
                 } else {
                     let out = stdout(&o);

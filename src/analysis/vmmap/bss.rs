@@ -70,7 +70,11 @@ pub fn bss_end(segs: &[Segment], start: u64, end: u64, offset: u64, page: u64) -
     let seg = segs.iter().find(|s| {
         // Checked: the ELF headers are the mapped file's, which may be anything.
         let lo = page_down(s.offset, page);
-        let Some(hi) = s.offset.checked_add(s.filesz).and_then(|x| x.checked_next_multiple_of(page)) else {
+        let Some(hi) = s
+            .offset
+            .checked_add(s.filesz)
+            .and_then(|x| x.checked_next_multiple_of(page))
+        else {
             return false;
         };
         lo <= offset && offset.saturating_add(len) <= hi.max(lo.saturating_add(page))

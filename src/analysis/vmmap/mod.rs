@@ -567,7 +567,9 @@ impl<R: Read> Read for Capped<R> {
                 _ => Err(io::Error::other(TooLargeMark)),
             };
         }
-        let n = buf.len().min(usize::try_from(self.left).unwrap_or(usize::MAX));
+        let n = buf
+            .len()
+            .min(usize::try_from(self.left).unwrap_or(usize::MAX));
         let k = self.inner.read(&mut buf[..n])?;
         self.left -= k as u64;
         Ok(k)
