@@ -280,6 +280,24 @@ mod tests {
     }
 
     #[test]
+    fn read_optional_refuses_fifos_and_devices_at_once() {
+        let dir = tempfile::tempdir().unwrap();
+        let fifo = dir.path().join("memory.stat");
+        let c = std::ffi::CString::new(fifo.to_str().unwrap()).unwrap();
+        // SAFETY: mkfifo with a valid C string.
+        assert_eq!(unsafe { libc::mkfifo(c.as_ptr(), 0o600) }, 0);
+        assert!(matches!(
+            read_optional(&fifo),
+            Err(Error::NotSupported { .. })
+        ));
+        assert!(matches!(
+            read_optional(Path::new("/dev/zero")),
+            Err(Error::NotSupported { .. })
+        ));
+        assert_eq!(read_optional(&dir.path().join("absent")).unwrap(), None);
+    }
+
+    #[test]
     fn psi_parses() {
         let p = Path::new("memory.pressure");
         let psi = parse_psi(

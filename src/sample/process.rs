@@ -318,3 +318,51 @@ pub fn self_pid(proc_root: &Path) -> Result<i32> {
         .and_then(|s| s.parse().ok())
         .ok_or_else(|| files::malformed(&link, 0, "does not point at a pid"))
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn rollup_of_the_fixture_and_of_garbage() {
+        let p = Path::new("smaps_rollup");
+        let fixture = std::fs::read(
+            Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/v2/proc/31337/smaps_rollup"),
+        )
+        .unwrap();
+        let r = parse_rollup(&fixture, p).unwrap();
+        assert_eq!(r.rollup_rss_bytes, Some(54564 * 1024));
+        assert_eq!(r.pss_anon_bytes, Some(47832 * 1024));
+        assert_eq!(r.uss_bytes, Some((5104 + 47832) * 1024));
+        // A task without a memory map: an empty file, every figure unknown.
+        assert!(parse_rollup(b"", p).unwrap().pss_bytes.is_none());
+        for bad in [&b"Rss 1 kB"[..], b"Rss: x kB", b"Rss: 1 MB", b"\xff\xfe"] {
+            let e = parse_rollup(bad, p).unwrap_err().to_string();
+            assert!(e.starts_with("smaps_rollup:1"), "{e}");
+        }
+        let huge = parse_rollup(b"Pss: 18446744073709551615 kB\n", p).unwrap();
+        assert_eq!(huge.pss_bytes, Some(u64::MAX), "saturates");
+    }
+
+    #[test]
+    fn this_process_reads_whole() {
+        let me = std::process::id() as i32;
+        let p = read_process(
+            Path::new("/proc"),
+            me,
+            ReadOptions {
+                rollup: true,
+                cgroup_version: None,
+            },
+        )
+        .unwrap();
+        assert!(p.rss_bytes.unwrap() > 0 && p.rollup.pss_bytes.unwrap() > 0);
+        assert!(!p.command.is_empty());
+        // SAFETY: getuid has no preconditions.
+        assert_eq!(p.uid, Some(unsafe { libc::getuid() }));
+        assert!(matches!(
+            read_process(Path::new("/proc"), i32::MAX, ReadOptions::default()),
+            Err(Error::NoSuchProcess { .. })
+        ));
+    }
+}

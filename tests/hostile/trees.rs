@@ -37,6 +37,8 @@ fn run_bounded(t: &tempfile::TempDir, args: &[&str], limit: Duration) -> Ended {
     let proc_root = t.path().join("proc");
     let cg_root = t.path().join("sys/fs/cgroup");
     let start = Instant::now();
+    // Reaped below with wait4 (for its rusage), not Child::wait.
+    #[allow(clippy::zombie_processes)]
     let child = cmd()
         .arg("--proc-root")
         .arg(&proc_root)
