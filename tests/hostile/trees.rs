@@ -256,11 +256,44 @@ fn d6_proc_root_dev_zero_files_are_refused_in_bounded_time_and_memory() {
 
 #[test]
 fn d16_proc_root_fifo_without_a_writer_does_not_block() {
-    endless_files(|p| {
-        let c = std::ffi::CString::new(p.to_str().unwrap()).unwrap();
-        // SAFETY: mkfifo with a valid C string.
-        assert_eq!(unsafe { libc::mkfifo(c.as_ptr(), 0o600) }, 0);
-    });
+    endless_files(mkfifo);
+}
+
+fn mkfifo(p: &Path) {
+    let c = std::ffi::CString::new(p.to_str().unwrap()).unwrap();
+    // SAFETY: mkfifo with a valid C string.
+    assert_eq!(
+        unsafe { libc::mkfifo(c.as_ptr(), 0o600) },
+        0,
+        "{}",
+        p.display()
+    );
+}
+
+#[test]
+fn d16_proc_root_fifo_mapped_files_and_pagemap_do_not_block_vmmap() {
+    // vmmap reads the ELF headers of writable file mappings (under PID/root) and pagemap to
+    // bound a .bss: FIFOs there must be skipped, not waited on.
+    let t = tree();
+    let dir = t.path().join("proc").join(PID);
+    mkfifo(&dir.join("pagemap"));
+    let smaps = std::fs::read_to_string(dir.join("smaps")).unwrap();
+    let mut n = 0;
+    for line in smaps.lines() {
+        let f: Vec<&str> = line.split_whitespace().collect();
+        if f.len() == 6 && f[1] == "rw-p" && f[5].starts_with('/') {
+            let p = dir.join("root").join(f[5].trim_start_matches('/'));
+            std::fs::create_dir_all(p.parent().unwrap()).unwrap();
+            if !p.exists() {
+                mkfifo(&p);
+                n += 1;
+            }
+        }
+    }
+    assert!(n > 5, "{n} writable file mappings in the fixture");
+    let e = run_bounded(&t, &["vmmap", PID], Duration::from_secs(15));
+    assert_eq!(e.code, Some(0), "{}", e.stderr);
+    assert!(e.took < Duration::from_secs(10), "took {:?}", e.took);
 }
 
 #[test]

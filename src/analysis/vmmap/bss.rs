@@ -17,6 +17,7 @@ use std::path::{Path, PathBuf};
 
 use object::{Object, ObjectSegment, SegmentFlags};
 
+use crate::base::input::{self, Accept};
 use crate::sample::smaps::Mapping;
 
 /// One `PT_LOAD` segment: file offset, virtual address, file and memory sizes, in bytes.
@@ -35,7 +36,8 @@ pub struct Segment {
 /// The writable `PT_LOAD` segments of the ELF file at `path`; `None` when it cannot be read
 /// or is not ELF (only the headers are read, through a read cache, not the whole file).
 pub fn writable_segments(path: &Path) -> Option<Vec<Segment>> {
-    let file = File::open(path).ok()?;
+    // A regular file only: in a copied tree a FIFO here would block the open forever.
+    let file = input::open(path, Accept::Regular).ok()?.file;
     let cache = object::ReadCache::new(file);
     let obj = object::File::parse(&cache).ok()?;
     let segs = obj
@@ -102,7 +104,9 @@ impl BssFinder {
         BssFinder {
             root: pid_dir.map(|d| d.join("root")),
             cache: HashMap::new(),
-            pagemap: pid_dir.and_then(|d| File::open(d.join("pagemap")).ok()),
+            pagemap: pid_dir
+                .and_then(|d| input::open(&d.join("pagemap"), Accept::Regular).ok())
+                .map(|i| i.file),
         }
     }
 
