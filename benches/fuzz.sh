@@ -29,16 +29,15 @@ else
     mapfile -t targets < <(cargo fuzz list)
 fi
 
-# Seeds from the captured fixtures (real kernel output), for targets whose corpus is empty.
+# Seeds from the captured fixtures (real kernel output), added at every run: most are larger
+# than FUZZ_MAX_KEEP, so the size filter at the end takes them out of the committed corpora.
 seed() {
     local t=$1
     shift
     mkdir -p "corpus/$t"
-    if [ -z "$(ls -A "corpus/$t")" ]; then
-        for f in "$@"; do
-            [ -f "$f" ] && cp "$f" "corpus/$t/seed-$(basename "$(dirname "$f")")-$(basename "$f")"
-        done
-    fi
+    for f in "$@"; do
+        [ -f "$f" ] && cp "$f" "corpus/$t/seed-$(basename "$(dirname "$f")")-$(basename "$f")"
+    done
     return 0
 }
 fx="$here/tests/fixtures"
@@ -48,7 +47,7 @@ seed proc_stat "$fx"/*/proc/*/stat /proc/self/stat /proc/2/stat
 seed proc_status "$fx"/*/proc/*/status "$fx"/*/proc/*/statm /proc/self/status /proc/self/statm
 seed proc_maps /proc/self/maps
 seed triage_scan "$fx"/triage/*.log
-if [ ! -d corpus/proc_tree ] || [ -z "$(ls -A corpus/proc_tree 2>/dev/null)" ]; then
+if [ ! -f corpus/proc_tree/seed-v2 ]; then
     # One whole tree, the parts separated by 0x01: stat, status, smaps, smaps_rollup, cmdline,
     # meminfo, oom_score_adj, cgroup (fuzz_targets/proc_tree.rs).
     mkdir -p corpus/proc_tree
