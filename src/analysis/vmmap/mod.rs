@@ -358,9 +358,15 @@ impl<S> MappingRow<S> {
 /// Build the vmmap of `pid` from `proc_root/PID/smaps`; with `opts.mappings`, the report
 /// holds one row per mapping.
 ///
+/// A process that exits after some mappings were read is not an error: the report says
+/// [`VmmapReport::partial`], with the reason.
+///
 /// Errors: [`Error::NoSuchProcess`]; [`Error::KernelThread`] (no mappings);
 /// [`Error::PermissionDenied`] (another user's process without CAP_SYS_PTRACE);
-/// [`Error::Vanished`] (it exited mid-read); [`Error::Malformed`] (garbled smaps, with the line).
+/// [`Error::Vanished`] (it exited, or is a zombie, before any mapping was read);
+/// [`Error::Malformed`] (garbled smaps, with the line, or a garbled stat or status);
+/// [`Error::NotSupported`] (a FIFO or device in a copied tree); [`Error::TooLarge`] (past
+/// [`MAX_SMAPS_BYTES`] or [`MAX_MAPPINGS`]).
 pub fn vmmap(proc_root: &Path, pid: i32, opts: VmmapOptions) -> Result<VmmapReport> {
     let mut rows = Collect(Vec::new());
     let sink: Option<&mut dyn MappingSink> = if opts.mappings { Some(&mut rows) } else { None };
