@@ -157,10 +157,8 @@ pub fn read_status(pid: i32, dir: &Path) -> Result<Status> {
 /// Errors: those of [`input::open`], and read errors.
 pub fn read_cmdline(pid: i32, dir: &Path) -> Result<String> {
     let path = dir.join("cmdline");
-    let inp = input::open(&path, Accept::Regular).map_err(|e| match e {
-        Error::Io { path, source } => Error::process_io(pid, &path, source),
-        other => other,
-    })?;
+    let inp = input::open(&path, Accept::Regular)
+        .map_err(|e| crate::sample::stat::per_process(pid, e))?;
     let mut bytes = Vec::new();
     inp.file
         .take(MAX_CMDLINE_BYTES)

@@ -148,14 +148,20 @@ pub fn read(proc_root: &Path, pid: i32) -> Result<Stat> {
 /// Errors: those of [`input::read_capped`], with I/O errors classified by
 /// [`Error::process_io`].
 pub fn read_proc_file(pid: i32, path: &Path, cap: u64, what: &str) -> Result<Vec<u8>> {
-    input::read_capped(path, Accept::Regular, cap, what).map_err(|e| match e {
+    input::read_capped(path, Accept::Regular, cap, what).map_err(|e| per_process(pid, e))
+}
+
+/// An error of [`input`] on a file of process `pid`, as [`Error::process_io`] classifies it:
+/// ENOENT/ESRCH become [`Error::Vanished`], EACCES gets the ptrace hint.
+pub fn per_process(pid: i32, e: Error) -> Error {
+    match e {
         Error::Io { path, source } => Error::process_io(pid, &path, source),
         Error::PermissionDenied { path, .. } => Error::PermissionDenied {
             path,
             hint: crate::error::PTRACE_HINT,
         },
         other => other,
-    })
+    }
 }
 
 /// Clock ticks per second (`sysconf(_SC_CLK_TCK)`, 100 on Linux), the unit of

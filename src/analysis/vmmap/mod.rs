@@ -411,10 +411,7 @@ pub fn vmmap_streaming(
     let command = process::read_cmdline(pid, &dir).unwrap_or_default();
     let smaps_path = dir.join("smaps");
     let file = input::open(&smaps_path, Accept::Regular)
-        .map_err(|e| match e {
-            Error::Io { path, source } => Error::process_io(pid, &path, source),
-            other => other,
-        })?
+        .map_err(|e| stat::per_process(pid, e))?
         .file;
     let mut per_cat: Vec<Totals> = vec![Totals::default(); Category::ALL.len()];
     let mut total = Totals::default();
