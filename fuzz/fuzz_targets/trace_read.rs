@@ -21,7 +21,9 @@ fuzz_target!(|data: &[u8]| {
         0 => body.into_owned(),
         1 => format!("{HEADER}{body}"),
         2 => format!("time,rss_kb,anon_kb\n{body}"),
-        _ => format!("{{\"status\":\"success\",\"data\":{{\"resultType\":\"matrix\",\"result\":[{body}]}}}}"),
+        _ => format!(
+            "{{\"status\":\"success\",\"data\":{{\"resultType\":\"matrix\",\"result\":[{body}]}}}}"
+        ),
     };
     let metric = (sel & 4 != 0).then_some("rss");
     if let Ok(series) = read::read_text(&text, Path::new("fuzz-trace"), metric) {

@@ -30,7 +30,9 @@ Columns: Virtual (size), RSS, PSS (RSS with shared pages divided among their use
 (VmPTE) are kernel memory outside RSS and get their own row. With --verify the totals are checked \
 against smaps_rollup, read right after the pass.
 
-Reading another user's process needs the same uid or CAP_SYS_PTRACE.";
+Reading another user's process needs the same uid or CAP_SYS_PTRACE. A process that exits while \
+it is read gives what was read, marked partial (TOTAL row, a note, \"partial\": true in JSON), \
+and exit status 2.";
 
 pub const AFTER_HELP: &str = "\
 Examples:
@@ -106,5 +108,16 @@ pub fn run(a: VmmapArgs, g: &GlobalArgs, out: &Output) -> anyhow::Result<ExitCod
     let table = a.mappings.then_some("mappings");
     out.render(&report, table, &mut w)?;
     w.flush()?;
+    // What was read is printed; the exit code says it is not the whole process.
+    if let Some(why) = &report.partial_reason {
+        if out.format != Format::Table || out.quiet {
+            // The table's note said it already (when not silenced by -q).
+            eprintln!(
+                "clw-diag: error: partial: {why} ({} mapping(s) read)",
+                report.totals.mappings
+            );
+        }
+        return Ok(ExitCode::from(2));
+    }
     Ok(ExitCode::SUCCESS)
 }

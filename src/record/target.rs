@@ -53,12 +53,22 @@ pub fn prepare(
     match target {
         Target::Pid { pid, children } => {
             // No such pid, or a kernel thread (which has no memory of its own to record).
-            let p = crate::sample::process::open(proc_root, *pid)?;
-            if crate::sample::process::is_kernel_thread(&p) {
-                let name = p.stat().map(|s| s.comm).unwrap_or_default();
-                return Err(Error::KernelThread { pid: *pid, name });
+            let dir = crate::sample::process::open(proc_root, *pid)?;
+            let st = crate::sample::stat::read(proc_root, *pid)?;
+            if st.is_kernel_thread() {
+                return Err(Error::KernelThread {
+                    pid: *pid,
+                    name: st.comm,
+                });
             }
-            if !files.status(*pid).is_ok_and(|s| s.has_mm()) {
+            let has_mm = match files.status(*pid) {
+                Ok(s) => s.has_mm(),
+                Err(m) if m.is_gone() => false,
+                // Garbled, endless or denied: read it again as `sample` does, for an error
+                // that names the file (or a status whose name is not UTF-8, which is fine).
+                Err(_) => crate::sample::process::read_status(*pid, &dir)?.has_mm(),
+            };
+            if !has_mm {
                 return Err(Error::Vanished {
                     pid: *pid,
                     path: proc_root.join(pid.to_string()),

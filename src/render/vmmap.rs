@@ -56,7 +56,12 @@ impl Report for VmmapReport {
                 r
             })
             .collect();
-        let mut total = vec![Cell::text("TOTAL")];
+        // A partial read is marked where the eye goes: the TOTAL row.
+        let mut total = vec![Cell::text(if self.partial {
+            "TOTAL (partial: process exited mid-read)"
+        } else {
+            "TOTAL"
+        })];
         total.extend(totals_cells(&self.totals));
         rows.push(total);
         let none = || Cell::Bytes(None);
@@ -81,6 +86,15 @@ impl Report for VmmapReport {
             Cell::Int(None),
         ]);
         let mut notes = Vec::new();
+        if let Some(why) = &self.partial_reason {
+            notes.push(format!(
+                "partial: {why}; the figures cover the {} mapping(s) read before that",
+                self.totals.mappings
+            ));
+        }
+        if let (Some(e), false) = (&self.rollup_error, self.partial) {
+            notes.push(format!("verify: smaps_rollup could not be read: {e}"));
+        }
         if let Some(r) = self.rollup_rss_bytes {
             let d = self.totals.rss_bytes as i128 - r as i128;
             let verdict = if d == 0 {

@@ -8,37 +8,36 @@
 //! single value, "max") and Documentation/accounting/psi.rst.
 
 use std::collections::BTreeMap;
-use std::fs::File;
-use std::io::{self, Read};
+use std::io;
 use std::path::Path;
 
 use serde::Serialize;
 
+use crate::base::input::{self, Accept};
 use crate::error::{Error, Result};
 
 /// Largest pseudo-file we read whole: 4 MiB (a `memory.stat` is about 2 KiB).
 pub const SMALL_FILE_LIMIT: u64 = 4 << 20;
 
 /// Read a small text file. Returns `Ok(None)` when the file does not exist (an interface file the
-/// running kernel does not have), `Err` on permission problems, I/O errors, a file larger than
-/// [`SMALL_FILE_LIMIT`], or contents that are not UTF-8 text.
+/// running kernel does not have), `Err` on permission problems, I/O errors, a file that is not
+/// a regular file ([`Error::NotSupported`]: a FIFO or device in a copied tree), a file larger
+/// than [`SMALL_FILE_LIMIT`] ([`Error::TooLarge`]), or contents that are not UTF-8 text.
 pub fn read_optional(path: &Path) -> Result<Option<String>> {
-    let file = match File::open(path) {
-        Ok(f) => f,
-        Err(e) if e.kind() == io::ErrorKind::NotFound => return Ok(None),
-        Err(e) => return Err(Error::io(path, e)),
+    // A regular file only (kernfs, procfs and sysfs files are regular files of size 0): a FIFO
+    // or device in a copied tree is refused at once, never waited on or read forever.
+    let buf = match input::read_capped(
+        path,
+        Accept::Regular,
+        SMALL_FILE_LIMIT,
+        "a kernel text file",
+    ) {
+        Ok(b) => b,
+        Err(Error::Io { source, .. }) if source.kind() == io::ErrorKind::NotFound => {
+            return Ok(None)
+        }
+        Err(e) => return Err(e),
     };
-    let mut buf = Vec::new();
-    file.take(SMALL_FILE_LIMIT + 1)
-        .read_to_end(&mut buf)
-        .map_err(|e| Error::io(path, e))?;
-    if buf.len() as u64 > SMALL_FILE_LIMIT {
-        return Err(malformed(
-            path,
-            0,
-            format!("file is larger than {SMALL_FILE_LIMIT} bytes"),
-        ));
-    }
     String::from_utf8(buf).map(Some).map_err(|e| {
         malformed(
             path,
@@ -278,6 +277,24 @@ mod tests {
         assert!(e.contains("memory.stat:2"), "{e}");
         assert!(parse_flat_keyed("anon 1 2\n", p).is_err());
         assert_eq!(parse_flat_keyed("anon 1\n\nfile 2\n", p).unwrap().len(), 2);
+    }
+
+    #[test]
+    fn read_optional_refuses_fifos_and_devices_at_once() {
+        let dir = tempfile::tempdir().unwrap();
+        let fifo = dir.path().join("memory.stat");
+        let c = std::ffi::CString::new(fifo.to_str().unwrap()).unwrap();
+        // SAFETY: mkfifo with a valid C string.
+        assert_eq!(unsafe { libc::mkfifo(c.as_ptr(), 0o600) }, 0);
+        assert!(matches!(
+            read_optional(&fifo),
+            Err(Error::NotSupported { .. })
+        ));
+        assert!(matches!(
+            read_optional(Path::new("/dev/zero")),
+            Err(Error::NotSupported { .. })
+        ));
+        assert_eq!(read_optional(&dir.path().join("absent")).unwrap(), None);
     }
 
     #[test]

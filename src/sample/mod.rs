@@ -8,3 +8,4 @@ pub mod pidfiles;
 pub mod process;
 pub mod smaps;
 pub mod snapshot;
+pub mod stat;

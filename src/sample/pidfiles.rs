@@ -13,14 +13,22 @@
 //! every reader returns a [`Miss`] the caller counts. Field meanings follow
 //! Documentation/filesystems/proc.rst (table 1-2 "status", table 1-3 "statm", "smaps_rollup");
 //! `statm`'s shared pages are file + shmem pages (`task_statm()` in fs/proc/task_mmu.c).
-//! The `sample` command's full per-process model ([`crate::sample::process`]) reads through the
-//! procfs crate instead; its cost is dominated by `smaps_rollup` and `cmdline`.
+//! The `sample` command's full per-process model ([`crate::sample::process`]) opens each file
+//! through `base::input` instead (kind checked, a bound per file) and shares these parsers;
+//! its cost is dominated by `smaps_rollup` and `cmdline`. `stat` is parsed by
+//! [`crate::sample::stat`], the crate's one parser of it.
 
 use std::collections::HashMap;
 use std::ffi::CStr;
 use std::os::fd::{AsRawFd, FromRawFd, OwnedFd};
 use std::os::unix::ffi::OsStrExt;
 use std::path::{Path, PathBuf};
+
+/// Largest file [`PidFiles::read_bytes`] reads: [`crate::sample::files::SMALL_FILE_LIMIT`]
+/// (4 MiB). The largest file it is used for is `cmdline` (the argument area, 2 MiB under the
+/// default 8 MiB stack limit) and `status` (its `Groups:` line has at most 65,536 groups,
+/// about 720 kB).
+pub const MAX_FILE_BYTES: u64 = crate::sample::files::SMALL_FILE_LIMIT;
 
 /// Why a file of a process could not be read.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -44,23 +52,7 @@ impl Miss {
     }
 }
 
-/// The fields of `/proc/PID/stat` this reader keeps (proc.rst table 1-4).
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct Stat {
-    /// Field 4, `ppid`.
-    pub ppid: i32,
-    /// Field 9, `flags` (`PF_*` of include/linux/sched.h).
-    pub flags: u64,
-    /// Field 22, `starttime`: clock ticks after boot.
-    pub starttime_ticks: u64,
-}
-
-impl Stat {
-    /// `PF_KTHREAD`: a kernel thread.
-    pub fn is_kernel_thread(&self) -> bool {
-        self.flags & 0x0020_0000 != 0
-    }
-}
+pub use crate::sample::stat::Stat;
 
 /// `/proc/PID/statm`, in bytes (pages × page size).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -86,6 +78,8 @@ pub struct Status {
     pub name: String,
     /// `PPid:`.
     pub ppid: Option<i32>,
+    /// Real uid: the first number of `Uid:`.
+    pub uid: Option<u32>,
     /// `VmRSS`.
     pub rss_bytes: Option<u64>,
     /// `RssAnon`.
@@ -146,8 +140,21 @@ impl PidFiles {
         self.page_bytes
     }
 
-    /// The text of file `name` of `pid`, in one open and as few reads as the file needs.
+    /// The text of file `name` of `pid`, in one open and as few reads as the file needs;
+    /// [`Miss::Garbled`] when it is not UTF-8.
     pub fn read(&mut self, pid: i32, name: &CStr) -> Result<&str, Miss> {
+        let bytes = self.read_bytes(pid, name)?;
+        std::str::from_utf8(bytes).map_err(|_| Miss::Garbled)
+    }
+
+    /// The bytes of file `name` of `pid`, at most [`MAX_FILE_BYTES`] ([`Miss::Garbled`] past
+    /// it: a `/dev/zero` or a huge file in a copied tree, not what the kernel prints).
+    ///
+    /// Files are opened `O_NONBLOCK` and stay so: a FIFO without a writer in a copied tree
+    /// reads as empty (or `EAGAIN`, a miss) instead of blocking; the kernel's own `/proc` files
+    /// ignore the flag. No `fstat` per file (this runs for every process at each `serve`
+    /// scrape): the flag and the cap already bound what a device or FIFO can do.
+    pub fn read_bytes(&mut self, pid: i32, name: &CStr) -> Result<&[u8], Miss> {
         let fd = match self.dirs.as_mut() {
             Some(dirs) => open_at(dirs, &self.root, pid, name)?,
             None => self.open_path(pid, name)?,
@@ -161,6 +168,9 @@ impl PidFiles {
         let mut n = 0;
         loop {
             if n == self.buf.len() {
+                if n as u64 > MAX_FILE_BYTES {
+                    return Err(Miss::Garbled);
+                }
                 self.buf.resize(n * 2, 0);
             }
             // SAFETY: reading into the initialised tail of our own buffer, of that length.
@@ -184,7 +194,10 @@ impl PidFiles {
             n += k as usize;
         }
         drop(fd);
-        std::str::from_utf8(&self.buf[..n]).map_err(|_| Miss::Garbled)
+        if n as u64 > MAX_FILE_BYTES {
+            return Err(Miss::Garbled);
+        }
+        Ok(&self.buf[..n])
     }
 
     fn open_path(&mut self, pid: i32, name: &CStr) -> Result<OwnedFd, Miss> {
@@ -197,7 +210,7 @@ impl PidFiles {
         let fd = unsafe {
             libc::open(
                 self.path.as_ptr() as *const libc::c_char,
-                libc::O_RDONLY | libc::O_CLOEXEC,
+                libc::O_RDONLY | libc::O_CLOEXEC | libc::O_NONBLOCK,
             )
         };
         if fd < 0 {
@@ -227,9 +240,11 @@ impl PidFiles {
         parse_status(self.read(pid, c"status")?).ok_or(Miss::Garbled)
     }
 
-    /// `stat`: parent, flags, start time.
+    /// `stat`: parent, flags, start time ([`crate::sample::stat::parse`]; a comm that is not
+    /// UTF-8 is kept lossily, not a miss).
     pub fn stat(&mut self, pid: i32) -> Result<Stat, Miss> {
-        parse_stat(self.read(pid, c"stat")?).ok_or(Miss::Garbled)
+        let bytes = self.read_bytes(pid, c"stat")?;
+        crate::sample::stat::parse(bytes, Path::new("stat")).map_err(|_| Miss::Garbled)
     }
 
     /// `cmdline`, arguments joined by spaces (empty for kernel threads and zombies).
@@ -303,7 +318,13 @@ fn open_at(
         }
     };
     // SAFETY: openat relative to a directory descriptor we own, NUL-terminated name.
-    let fd = unsafe { libc::openat(dir, name.as_ptr(), libc::O_RDONLY | libc::O_CLOEXEC) };
+    let fd = unsafe {
+        libc::openat(
+            dir,
+            name.as_ptr(),
+            libc::O_RDONLY | libc::O_CLOEXEC | libc::O_NONBLOCK,
+        )
+    };
     if fd < 0 {
         let e = std::io::Error::last_os_error();
         // The process is gone (or the directory is stale): forget the descriptor.
@@ -338,19 +359,6 @@ pub fn parse_statm(text: &str, page_bytes: u64) -> Option<Option<Statm>> {
     }))
 }
 
-/// Parse `stat`: the fields after the parenthesised comm (which may itself contain spaces
-/// and parentheses, so the last `)` ends it).
-pub fn parse_stat(text: &str) -> Option<Stat> {
-    let (_, rest) = text.rsplit_once(')')?;
-    let f: Vec<&str> = rest.split_ascii_whitespace().collect();
-    // `rest` starts at field 3 (state): field k is f[k - 3].
-    Some(Stat {
-        ppid: f.get(1)?.parse().ok()?,
-        flags: f.get(6)?.parse().ok()?,
-        starttime_ticks: f.get(19)?.parse().ok()?,
-    })
-}
-
 /// Parse the lines of `status` this reader keeps (unknown lines ignored). `None` when one of
 /// them is not a number or there is no `Name:` line: not what the kernel prints.
 pub fn parse_status(text: &str) -> Option<Status> {
@@ -377,6 +385,12 @@ pub fn parse_status(text: &str) -> Option<Status> {
                 named = true;
             }
             "PPid" => s.ppid = rest.parse().ok(),
+            "Uid" => {
+                s.uid = rest
+                    .split_ascii_whitespace()
+                    .next()
+                    .and_then(|u| u.parse().ok())
+            }
             "VmRSS" => s.rss_bytes = kb(),
             "RssAnon" => s.anon_bytes = kb(),
             "RssFile" => s.file_bytes = kb(),
@@ -478,21 +492,6 @@ mod tests {
             Some(u64::MAX),
             "absurd sizes saturate"
         );
-    }
-
-    #[test]
-    fn stat_fields_after_a_comm_with_parentheses() {
-        // `cat /proc/self/stat` of a process named "a) b" (Linux 6.18).
-        let st = parse_stat(
-            "4242 (a) b) S 4100 4242 4100 34816 4242 4194560 117 0 0 0 0 0 0 0 20 0 1 0 \
-             123456 2342912 220 18446744073709551615 1 1 0 0 0 0 0 0 0 0 0 0 17 3 0 0 0 0 0",
-        )
-        .unwrap();
-        assert_eq!(st.ppid, 4100);
-        assert_eq!(st.flags, 4194560);
-        assert!(!st.is_kernel_thread());
-        assert_eq!(st.starttime_ticks, 123456);
-        assert_eq!(parse_stat("1 (x) S"), None);
     }
 
     #[test]

@@ -160,7 +160,7 @@ fn parse_header(line: &[u8]) -> Option<Mapping> {
 /// One `/proc/PID/maps` line (the same as an smaps header line): the mapping with an empty
 /// `path`, and the pathname's raw bytes (a file name need not be UTF-8; inner spaces are kept).
 /// `None` when the line is not a maps line.
-pub(crate) fn parse_maps_line(line: &[u8]) -> Option<(Mapping, &[u8])> {
+pub fn parse_maps_line(line: &[u8]) -> Option<(Mapping, &[u8])> {
     let (range, rest) = token(line);
     let dash = range.iter().position(|&c| c == b'-')?;
     let start = parse_hex(&range[..dash])?;

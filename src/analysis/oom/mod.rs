@@ -246,7 +246,7 @@ pub fn rank(opts: &Options) -> Result<OomRank> {
     let version = hierarchy.as_ref().map(|h| h.version);
     let uptime_s = files::read_optional(&opts.proc_root.join("uptime"))?
         .and_then(|t| t.split_whitespace().next()?.parse::<f64>().ok());
-    let ticks = procfs::ticks_per_second() as f64;
+    let ticks = crate::sample::stat::ticks_per_second() as f64;
     let mut candidates = Vec::new();
     let mut vanished = 0;
     let mut denied = 0;

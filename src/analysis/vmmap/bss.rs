@@ -17,6 +17,7 @@ use std::path::{Path, PathBuf};
 
 use object::{Object, ObjectSegment, SegmentFlags};
 
+use crate::base::input::{self, Accept};
 use crate::sample::smaps::Mapping;
 
 /// One `PT_LOAD` segment: file offset, virtual address, file and memory sizes, in bytes.
@@ -35,7 +36,8 @@ pub struct Segment {
 /// The writable `PT_LOAD` segments of the ELF file at `path`; `None` when it cannot be read
 /// or is not ELF (only the headers are read, through a read cache, not the whole file).
 pub fn writable_segments(path: &Path) -> Option<Vec<Segment>> {
-    let file = File::open(path).ok()?;
+    // A regular file only: in a copied tree a FIFO here would block the open forever.
+    let file = input::open(path, Accept::Regular).ok()?.file;
     let cache = object::ReadCache::new(file);
     let obj = object::File::parse(&cache).ok()?;
     let segs = obj
@@ -66,11 +68,18 @@ fn page_up(x: u64, page: u64) -> u64 {
 /// `[start, end)` at file offset `offset` ends, page-aligned up; `None` when no writable
 /// segment covers that file range.
 pub fn bss_end(segs: &[Segment], start: u64, end: u64, offset: u64, page: u64) -> Option<u64> {
-    let len = end - start;
+    let len = end.checked_sub(start)?;
     let seg = segs.iter().find(|s| {
+        // Checked: the ELF headers are the mapped file's, which may be anything.
         let lo = page_down(s.offset, page);
-        let hi = page_up(s.offset + s.filesz, page);
-        lo <= offset && offset + len <= hi.max(lo + page)
+        let Some(hi) = s
+            .offset
+            .checked_add(s.filesz)
+            .and_then(|x| x.checked_next_multiple_of(page))
+        else {
+            return false;
+        };
+        lo <= offset && offset.saturating_add(len) <= hi.max(lo.saturating_add(page))
     })?;
     // The mapping puts file offset `offset` at `start`; the segment's file offset p_offset is
     // at p_vaddr + bias.
@@ -95,7 +104,9 @@ impl BssFinder {
         BssFinder {
             root: pid_dir.map(|d| d.join("root")),
             cache: HashMap::new(),
-            pagemap: pid_dir.and_then(|d| File::open(d.join("pagemap")).ok()),
+            pagemap: pid_dir
+                .and_then(|d| input::open(&d.join("pagemap"), Accept::Regular).ok())
+                .map(|i| i.file),
         }
     }
 
@@ -117,15 +128,31 @@ impl BssFinder {
     /// Pages of `[start, end)` that are present and swapped, from pagemap; `None` when it
     /// cannot be read.
     fn pages(&self, start: u64, end: u64, page: u64) -> Option<(u64, u64)> {
+        /// Entries read per pread (8 bytes each: 64 KiB).
+        const CHUNK: u64 = 8192;
+        /// Most entries looked at: 2^24 pages (64 GiB of 4 KiB pages); past it the split is
+        /// by virtual size (a huge merged reservation, or a copied tree's absurd range).
+        const MAX_PAGES: u64 = 1 << 24;
         let f = self.pagemap.as_ref()?;
-        let n = ((end - start) / page) as usize;
-        let mut buf = vec![0u8; n * 8];
-        f.read_exact_at(&mut buf, start / page * 8).ok()?;
+        let first = start / page;
+        let n = end.saturating_sub(start) / page;
+        if n > MAX_PAGES {
+            return None;
+        }
+        let mut buf = vec![0u8; (n.min(CHUNK) * 8) as usize];
         let (mut present, mut swapped) = (0, 0);
-        for e in buf.chunks_exact(8) {
-            let v = u64::from_le_bytes(e.try_into().ok()?);
-            present += (v >> 63) & 1;
-            swapped += (v >> 62) & 1;
+        let mut done = 0;
+        while done < n {
+            let k = (n - done).min(CHUNK);
+            let chunk = &mut buf[..(k * 8) as usize];
+            f.read_exact_at(chunk, first.checked_add(done)?.checked_mul(8)?)
+                .ok()?;
+            for e in chunk.chunks_exact(8) {
+                let v = u64::from_le_bytes(e.try_into().ok()?);
+                present += (v >> 63) & 1;
+                swapped += (v >> 62) & 1;
+            }
+            done += k;
         }
         Some((present, swapped))
     }
@@ -135,7 +162,7 @@ impl BssFinder {
     /// virtual size. Each pair of fields sums to the original.
     pub fn split(&self, m: &Mapping, at: u64) -> (Mapping, Mapping) {
         let page = page_of(m);
-        let virt = |a: u64, b: u64| (b - a) / 1024;
+        let virt = |a: u64, b: u64| b.saturating_sub(a) / 1024;
         let (res, swp) = match (self.pages(m.start, at, page), self.pages(at, m.end, page)) {
             (Some((p1, s1)), Some((p2, s2))) => ((p1, p1 + p2), (s1, s1 + s2)),
             _ => {
@@ -155,7 +182,8 @@ impl BssFinder {
         a.end = at;
         b.start = at;
         a.size_kb = virt(m.start, at);
-        b.size_kb = m.size_kb - a.size_kb;
+        // Saturating: a copied tree's `Size` may disagree with its address range.
+        b.size_kb = m.size_kb.saturating_sub(a.size_kb);
         for (fa, fb, x, by) in [
             (&mut a.rss_kb, &mut b.rss_kb, m.rss_kb, res),
             (&mut a.pss_kb, &mut b.pss_kb, m.pss_kb, res),
@@ -193,7 +221,7 @@ impl BssFinder {
             (&mut a.swap_kb, &mut b.swap_kb, m.swap_kb, swp),
             (&mut a.swap_pss_kb, &mut b.swap_pss_kb, m.swap_pss_kb, swp),
         ] {
-            *fa = share(x, by);
+            *fa = share(x, by).min(x);
             *fb = x - *fa;
         }
         (a, b)
@@ -203,7 +231,7 @@ impl BssFinder {
 /// The mapping's page size (KernelPageSize), 4 KiB when smaps did not say.
 fn page_of(m: &Mapping) -> u64 {
     if m.kernel_page_kb > 0 {
-        m.kernel_page_kb * 1024
+        m.kernel_page_kb.saturating_mul(1024)
     } else {
         4096
     }

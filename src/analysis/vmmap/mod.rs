@@ -22,15 +22,32 @@
 //!
 //! Totals reconcile with `smaps_rollup`, which is read right after the pass and reported
 //! beside the sums.
+//!
+//! A target that exits while its smaps is read ends the read early (the kernel's `m_start()`
+//! in fs/proc/task_mmu.c finds no mm any more and returns end of file, or the read fails with
+//! ESRCH): the report is then marked [`VmmapReport::partial`] with the reason, never passed off
+//! as the whole process. The read is known complete when its last mapping is the gate VMA
+//! (`[vsyscall]`, which the kernel prints after every other mapping), or when the process still
+//! exists, and is not a zombie, after the end of file.
 
-use std::fs::File;
+use std::io::{self, Read};
 use std::path::Path;
 
 use serde::Serialize;
 
+use crate::base::input::{self, Accept};
 use crate::error::{Error, Result};
-use crate::sample::process;
 use crate::sample::smaps::{self, Mapping};
+use crate::sample::{process, stat};
+
+/// Most bytes of `smaps` read: 4 GiB. 200,000 mappings print 147 MB; the kernel's default
+/// `vm.max_map_count` (65,530) about 50 MB. The read is streamed (memory stays flat), so the
+/// bound is only against an endless or absurd file in a copied tree.
+pub const MAX_SMAPS_BYTES: u64 = 4 << 30;
+
+/// Most mappings counted: 2^22 (4,194,304), 64 times the kernel's default `vm.max_map_count`;
+/// `--mappings` with a sort or JSON keeps one row (about 150 bytes) per mapping.
+pub const MAX_MAPPINGS: u64 = 1 << 22;
 
 pub mod bss;
 mod classify;
@@ -140,15 +157,21 @@ pub struct Totals {
     pub mappings: u64,
 }
 
+fn kib(kb: u64) -> u64 {
+    kb.saturating_mul(1024)
+}
+
 impl Totals {
+    /// Add one mapping (saturating: a copied tree may print absurd sizes).
     fn add(&mut self, m: &Mapping) {
-        self.virtual_bytes += m.size_kb * 1024;
-        self.rss_bytes += m.rss_kb * 1024;
-        self.pss_bytes += m.pss_kb * 1024;
-        self.uss_bytes += m.uss_kb() * 1024;
-        self.dirty_bytes += m.dirty_kb() * 1024;
-        self.swap_bytes += m.swap_kb * 1024;
-        self.swap_pss_bytes += m.swap_pss_kb * 1024;
+        let add = |t: &mut u64, kb: u64| *t = t.saturating_add(kib(kb));
+        add(&mut self.virtual_bytes, m.size_kb);
+        add(&mut self.rss_bytes, m.rss_kb);
+        add(&mut self.pss_bytes, m.pss_kb);
+        add(&mut self.uss_bytes, m.uss_kb());
+        add(&mut self.dirty_bytes, m.dirty_kb());
+        add(&mut self.swap_bytes, m.swap_kb);
+        add(&mut self.swap_pss_bytes, m.swap_pss_kb);
         self.mappings += 1;
     }
 }
@@ -211,6 +234,14 @@ pub struct VmmapReport {
     pub rollup_rss_bytes: Option<u64>,
     /// `Pss` of `smaps_rollup`, bytes; `null` as for `rollup_rss_bytes`.
     pub rollup_pss_bytes: Option<u64>,
+    /// With `--verify`, why `smaps_rollup` could not be read (one line); `null` when it was
+    /// read or not asked for.
+    pub rollup_error: Option<String>,
+    /// True when the figures cover only part of the process: it exited while its smaps was
+    /// being read (or before `--verify` could read `smaps_rollup`). The command then exits 2.
+    pub partial: bool,
+    /// Why the report is partial, one line; `null` when it is complete.
+    pub partial_reason: Option<String>,
     /// Per-mapping rows, when asked for (`--mappings`).
     pub mappings: Option<Vec<MappingRow>>,
 }
@@ -290,12 +321,12 @@ impl<'a> MappingRow<&'a str> {
             offset: m.offset,
             device: &m.dev,
             inode: m.inode,
-            virtual_bytes: m.size_kb * 1024,
-            rss_bytes: m.rss_kb * 1024,
-            pss_bytes: m.pss_kb * 1024,
-            uss_bytes: m.uss_kb() * 1024,
-            dirty_bytes: m.dirty_kb() * 1024,
-            swap_bytes: m.swap_kb * 1024,
+            virtual_bytes: kib(m.size_kb),
+            rss_bytes: kib(m.rss_kb),
+            pss_bytes: kib(m.pss_kb),
+            uss_bytes: kib(m.uss_kb()),
+            dirty_bytes: kib(m.dirty_kb()),
+            swap_bytes: kib(m.swap_kb),
             category: c,
             mapping: &m.path,
         }
@@ -327,9 +358,15 @@ impl<S> MappingRow<S> {
 /// Build the vmmap of `pid` from `proc_root/PID/smaps`; with `opts.mappings`, the report
 /// holds one row per mapping.
 ///
+/// A process that exits after some mappings were read is not an error: the report says
+/// [`VmmapReport::partial`], with the reason.
+///
 /// Errors: [`Error::NoSuchProcess`]; [`Error::KernelThread`] (no mappings);
 /// [`Error::PermissionDenied`] (another user's process without CAP_SYS_PTRACE);
-/// [`Error::Vanished`] (it exited mid-read); [`Error::Malformed`] (garbled smaps, with the line).
+/// [`Error::Vanished`] (it exited, or is a zombie, before any mapping was read);
+/// [`Error::Malformed`] (garbled smaps, with the line, or a garbled stat or status);
+/// [`Error::NotSupported`] (a FIFO or device in a copied tree); [`Error::TooLarge`] (past
+/// [`MAX_SMAPS_BYTES`] or [`MAX_MAPPINGS`]).
 pub fn vmmap(proc_root: &Path, pid: i32, opts: VmmapOptions) -> Result<VmmapReport> {
     let mut rows = Collect(Vec::new());
     let sink: Option<&mut dyn MappingSink> = if opts.mappings { Some(&mut rows) } else { None };
@@ -356,41 +393,81 @@ pub fn vmmap_streaming(
     opts: VmmapOptions,
     mut sink: Option<&mut dyn MappingSink>,
 ) -> Result<VmmapReport> {
-    let proc = process::open(proc_root, pid)?;
-    let dir = proc_root.join(pid.to_string());
-    let status = proc.status().ok();
-    let name = status.as_ref().map(|s| s.name.clone()).unwrap_or_default();
-    if process::is_kernel_thread(&proc) {
+    let dir = process::open(proc_root, pid)?;
+    // status gives the name and VmPTE; a process gone by now is found out below.
+    let status = match process::read_status(pid, &dir) {
+        Ok(s) => Some(s),
+        Err(e) if e.is_vanished() => None,
+        Err(e) => return Err(e),
+    };
+    let st = stat::read(proc_root, pid)?;
+    let name = match &status {
+        Some(s) => s.name.clone(),
+        None => st.comm.clone(),
+    };
+    if st.is_kernel_thread() {
         return Err(Error::KernelThread { pid, name });
     }
-    let command = proc.cmdline().map(|v| v.join(" ")).unwrap_or_default();
+    let command = process::read_cmdline(pid, &dir).unwrap_or_default();
     let smaps_path = dir.join("smaps");
-    let file = File::open(&smaps_path).map_err(|e| Error::process_io(pid, &smaps_path, e))?;
+    let file = input::open(&smaps_path, Accept::Regular)
+        .map_err(|e| stat::per_process(pid, e))?
+        .file;
     let mut per_cat: Vec<Totals> = vec![Totals::default(); Category::ALL.len()];
     let mut total = Totals::default();
+    let mut last_is_gate = false;
     let mut classifier = Classifier::for_process(&dir);
     if let Some(s) = sink.as_deref_mut() {
         s.begin(pid, &name, &command)?;
     }
     let mut settle = |m: Mapping, c: Category| -> Result<()> {
+        if total.mappings >= MAX_MAPPINGS {
+            return Err(Error::TooLarge {
+                path: smaps_path.clone(),
+                what: format!(
+                    "more than {MAX_MAPPINGS} mappings (64 times the kernel's default \
+                     vm.max_map_count): not a process this tool reads"
+                ),
+            });
+        }
         per_cat[c.index()].add(&m);
         total.add(&m);
+        last_is_gate = m.path == "[vsyscall]";
         match sink.as_deref_mut() {
             Some(s) => s.mapping(&m, c),
             None => Ok(()),
         }
     };
-    smaps::for_each_mapping_pipelined(file, &smaps_path, |m| {
+    let capped = Capped {
+        inner: file,
+        left: MAX_SMAPS_BYTES,
+    };
+    let read = smaps::for_each_mapping_pipelined(capped, &smaps_path, |m| {
         classifier
             .push(m)
             .into_iter()
             .flatten()
             .try_for_each(|(m, c)| settle(m, c))
-    })
-    .map_err(|e| match e {
-        Error::Io { source, path } if path == smaps_path => Error::process_io(pid, &path, source),
-        other => other,
-    })?;
+    });
+    // A read error that says the process is gone ends the read early: what was read is kept
+    // and marked partial. Any other error ends the command.
+    let mut partial_reason = match read {
+        Ok(()) => None,
+        Err(Error::Io { path, source }) if path == smaps_path => {
+            if source.get_ref().is_some_and(|e| e.is::<TooLargeMark>()) {
+                return Err(input::too_large(&path, MAX_SMAPS_BYTES, "an smaps file"));
+            }
+            let why = source.to_string();
+            match Error::process_io(pid, &path, source) {
+                Error::Vanished { .. } => Some(format!(
+                    "process {pid} exited while {} was being read (the read failed: {why})",
+                    path.display(),
+                )),
+                e => return Err(e),
+            }
+        }
+        Err(e) => return Err(e),
+    };
     if let Some((m, c)) = classifier.finish() {
         settle(m, c)?;
     }
@@ -402,17 +479,28 @@ pub fn vmmap_streaming(
             path: smaps_path,
         });
     }
-    let rollup = opts
-        .verify
-        .then(|| proc.smaps_rollup().ok())
-        .flatten()
-        .and_then(|r| r.memory_map_rollup.0.into_iter().next())
-        .map(|m| {
-            (
-                m.extension.map.get("Rss").copied(),
-                m.extension.map.get("Pss").copied(),
-            )
-        });
+    if partial_reason.is_none() && !last_is_gate {
+        // End of file. Complete when the process is still there: had its mm gone away
+        // mid-read, the process has exited (it is a zombie or gone by now).
+        partial_reason = gone_after_read(proc_root, pid, &smaps_path);
+    }
+    let (mut rollup, mut rollup_error) = ((None, None), None);
+    if opts.verify {
+        match process::read_rollup(pid, &dir) {
+            Ok(r) => rollup = (r.rollup_rss_bytes, r.pss_bytes),
+            Err(e) => {
+                if partial_reason.is_none() && e.is_vanished() {
+                    partial_reason = gone_after_read(proc_root, pid, &smaps_path).map(|_| {
+                        format!(
+                            "process {pid} exited before smaps_rollup could be read to verify \
+                             the totals"
+                        )
+                    });
+                }
+                rollup_error = Some(e.to_string());
+            }
+        }
+    }
     let mut categories: Vec<CategoryRow> = Category::ALL
         .iter()
         .zip(per_cat)
@@ -431,11 +519,64 @@ pub fn vmmap_streaming(
         command,
         categories,
         totals: total,
-        page_tables_bytes: status.and_then(|s| s.vmpte).map(|k| k * 1024),
-        rollup_rss_bytes: rollup.and_then(|r| r.0),
-        rollup_pss_bytes: rollup.and_then(|r| r.1),
+        page_tables_bytes: status.and_then(|s| s.page_tables_bytes),
+        rollup_rss_bytes: rollup.0,
+        rollup_pss_bytes: rollup.1,
+        rollup_error,
+        partial: partial_reason.is_some(),
+        partial_reason,
         mappings: None,
     })
+}
+
+/// `Some(reason)` when the process is gone, or a zombie, after its smaps read ended.
+fn gone_after_read(proc_root: &Path, pid: i32, smaps_path: &Path) -> Option<String> {
+    let exited = match stat::read(proc_root, pid) {
+        Ok(st) => st.has_exited(),
+        Err(e) => e.is_vanished(),
+    };
+    exited.then(|| {
+        format!(
+            "process {pid} exited while {} was being read: the end of the file came early",
+            smaps_path.display()
+        )
+    })
+}
+
+/// The payload of the read error [`Capped`] returns past its bound.
+#[derive(Debug)]
+struct TooLargeMark;
+
+impl std::fmt::Display for TooLargeMark {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("larger than the bound on smaps")
+    }
+}
+
+impl std::error::Error for TooLargeMark {}
+
+/// A reader that fails (with [`TooLargeMark`]) once more than `left` bytes would be read.
+struct Capped<R> {
+    inner: R,
+    left: u64,
+}
+
+impl<R: Read> Read for Capped<R> {
+    fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
+        if self.left == 0 {
+            let mut one = [0u8; 1];
+            return match self.inner.read(&mut one)? {
+                0 => Ok(0),
+                _ => Err(io::Error::other(TooLargeMark)),
+            };
+        }
+        let n = buf
+            .len()
+            .min(usize::try_from(self.left).unwrap_or(usize::MAX));
+        let k = self.inner.read(&mut buf[..n])?;
+        self.left -= k as u64;
+        Ok(k)
+    }
 }
 
 fn sort_value(t: &Totals, key: SortKey) -> u64 {
