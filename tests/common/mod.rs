@@ -303,3 +303,50 @@ pub fn kb_field(text: &str, key: &str) -> u64 {
         .unwrap()
         * 1024
 }
+
+/// How a child measured by [`wait_measured`] ended.
+pub struct Measured {
+    /// Its exit status.
+    pub status: std::process::ExitStatus,
+    /// Its peak RSS, bytes: the largest `VmHWM` of `/proc/PID/status` read every 2 ms once it
+    /// runs clw-diag's image. Not `wait4`'s `ru_maxrss`: the kernel carries the pre-exec
+    /// address space's high-water mark (this test process's, large when other tests in the
+    /// binary have grown it) into the child's.
+    pub peak_bytes: u64,
+    /// Wall time from the call to its exit.
+    pub took: std::time::Duration,
+}
+
+/// Wait for `child` (a clw-diag started by the caller), reading its peak RSS while it runs;
+/// kill it and return `None` past `limit`.
+pub fn wait_measured(
+    child: &mut std::process::Child,
+    limit: std::time::Duration,
+) -> Option<Measured> {
+    let start = std::time::Instant::now();
+    let status_file = format!("/proc/{}/status", child.id());
+    let exe_file = format!("/proc/{}/exe", child.id());
+    let ours = std::fs::canonicalize(bin()).unwrap();
+    let mut peak_bytes = 0;
+    loop {
+        let exec_done = std::fs::read_link(&exe_file).is_ok_and(|e| e == ours);
+        if let (true, Ok(st)) = (exec_done, std::fs::read_to_string(&status_file)) {
+            if st.contains("VmHWM:") {
+                peak_bytes = peak_bytes.max(kb_field(&st, "VmHWM:"));
+            }
+        }
+        if let Some(status) = child.try_wait().unwrap() {
+            return Some(Measured {
+                status,
+                peak_bytes,
+                took: start.elapsed(),
+            });
+        }
+        if start.elapsed() > limit {
+            let _ = child.kill();
+            let _ = child.wait();
+            return None;
+        }
+        std::thread::sleep(std::time::Duration::from_millis(2));
+    }
+}

@@ -567,33 +567,14 @@ impl Drop for MapCount {
 /// Run `args` with stdout to a file, and the peak RSS of that process (`ru_maxrss` of wait4 on
 /// its pid, KiB -> bytes).
 fn peak_rss(args: &[&std::ffi::OsStr], out: &Path) -> (i32, u64) {
-    // The peak is clw-diag's own `VmHWM`, read every 2 ms while it runs: `wait4`'s
-    // `ru_maxrss` would carry this test process's own peak (the kernel keeps the pre-exec
-    // mm's high-water mark), and other tests in this binary make that large.
     let mut child = Command::new(bin())
         .args(args)
         .stdout(std::fs::File::create(out).unwrap())
         .stderr(Stdio::null())
         .spawn()
         .unwrap();
-    let status_file = format!("/proc/{}/status", child.id());
-    let exe_file = format!("/proc/{}/exe", child.id());
-    let ours = std::fs::canonicalize(bin()).unwrap();
-    let mut peak_kib = 0;
-    let status = loop {
-        // Only once it is clw-diag's own image (before the exec it shares this process's).
-        let exec_done = std::fs::read_link(&exe_file).is_ok_and(|e| e == ours);
-        if let (true, Ok(st)) = (exec_done, std::fs::read_to_string(&status_file)) {
-            if st.contains("VmHWM:") {
-                peak_kib = peak_kib.max(kb_field(&st, "VmHWM:") / 1024);
-            }
-        }
-        if let Some(st) = child.try_wait().unwrap() {
-            break st;
-        }
-        std::thread::sleep(std::time::Duration::from_millis(2));
-    };
-    (status.code().unwrap_or(-1), peak_kib * 1024)
+    let m = wait_measured(&mut child, std::time::Duration::from_secs(300)).expect("report ended");
+    (m.status.code().unwrap_or(-1), m.peak_bytes)
 }
 
 /// D10: with a process of 200k mappings at the top of the OOM kill order, `report --bundle`

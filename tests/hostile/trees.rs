@@ -5,7 +5,7 @@
 use std::os::unix::fs::symlink;
 use std::path::{Path, PathBuf};
 use std::process::Stdio;
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use crate::common::*;
 
@@ -36,10 +36,7 @@ fn run_bounded(t: &tempfile::TempDir, args: &[&str], limit: Duration) -> Ended {
     let err_path = out_dir.path().join("stderr");
     let proc_root = t.path().join("proc");
     let cg_root = t.path().join("sys/fs/cgroup");
-    let start = Instant::now();
-    // Reaped below with wait4 (for its rusage), not Child::wait.
-    #[allow(clippy::zombie_processes)]
-    let child = cmd()
+    let mut child = cmd()
         .arg("--proc-root")
         .arg(&proc_root)
         .arg("--cgroup-root")
@@ -51,36 +48,14 @@ fn run_bounded(t: &tempfile::TempDir, args: &[&str], limit: Duration) -> Ended {
         .stderr(std::fs::File::create(&err_path).unwrap())
         .spawn()
         .unwrap();
-    let pid = child.id() as libc::pid_t;
-    let mut status = 0;
-    // SAFETY: an all-zero rusage is a valid value to be filled in.
-    let mut ru: libc::rusage = unsafe { std::mem::zeroed() };
-    loop {
-        // SAFETY: wait4 on our own child, with valid pointers.
-        let r = unsafe { libc::wait4(pid, &mut status, libc::WNOHANG, &mut ru) };
-        if r == pid {
-            break;
-        }
-        if start.elapsed() > limit {
-            // SAFETY: killing and reaping our own child by its pid.
-            unsafe {
-                libc::kill(pid, libc::SIGKILL);
-                libc::wait4(pid, &mut status, 0, &mut ru);
-            }
-            panic!(
-                "clw-diag {args:?} still running after {limit:?} (peak RSS {} KiB): it blocks \
-                 or reads forever",
-                ru.ru_maxrss
-            );
-        }
-        std::thread::sleep(Duration::from_millis(20));
-    }
-    let code = libc::WIFEXITED(status).then(|| libc::WEXITSTATUS(status));
+    let Some(m) = wait_measured(&mut child, limit) else {
+        panic!("clw-diag {args:?} still running after {limit:?}: it blocks or reads forever");
+    };
     Ended {
-        code,
+        code: m.status.code(),
         stderr: std::fs::read_to_string(&err_path).unwrap_or_default(),
-        max_rss_kb: ru.ru_maxrss,
-        took: start.elapsed(),
+        max_rss_kb: (m.peak_bytes / 1024) as i64,
+        took: m.took,
     }
 }
 
