@@ -199,7 +199,7 @@ fn tail(f: &mut std::fs::File, len: u64) -> std::io::Result<String> {
 
 /// The same in the worker logs (`--worker-logs`) and `--logs GLOB` files, with each log's last
 /// 500 lines for the bundle. A match is read only when it resolves inside its glob's directory
-/// and is a regular file ([`confined::open_in`]); others are skipped and named in the notes.
+/// and is a regular file (`confined::open_in`); others are skipped and named in the notes.
 pub fn worker_logs(o: &Options) -> Outcome {
     use crate::triage::{triage, Input, Request};
     let mut globs: Vec<String> = Vec::new();
