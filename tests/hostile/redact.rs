@@ -21,6 +21,11 @@ const CORPUS: &[(&str, &str, &str)] = &[
         "PLANTEDmysqlPw1",
     ),
     (
+        "-p attached after any program (the note's core argv)",
+        "./crashy -pPLANTEDcoreArgPw run",
+        "PLANTEDcoreArgPw",
+    ),
+    (
         "mysqldump -p quoted",
         "mysqldump -u app -p'PLANTEDdump pw' shop",
         "PLANTEDdump",

@@ -149,6 +149,26 @@ pub(super) const TOKENS: &[Token] = &[
         pattern: r"dckr_(?:pat|oat)_[0-9A-Za-z_\-]{20,}",
     },
     Token {
+        // `-pSECRET` after any program (the note's `./crashy -pPLANTEDcoreArgPw`): an attached
+        // value of 6 or more characters that mixes letters with a capital, a digit or a sign,
+        // so ports and pids (`ssh -p2222`, `ps -p1234`: digits only), paths (`nginx -p/srv`:
+        // `/ . ~` first) and lowercase flags (`gcc -pthread -pipe -pedantic`) are kept.
+        name: "attached-p-password",
+        literals: &["-p"],
+        pattern: concat!(
+            r#"(?:^|[\s"'=])-p(?P<s>"#,
+            // Whole word, which must hold a capital, or a small letter and a digit or sign, in
+            // either order; the first character is any but a path's or a flag's.
+            r#"[A-Z][^\s"']*"#,
+            r#"|[^\s"'/.~\-=][^\s"']*[A-Z][^\s"']*"#,
+            r#"|[a-z][^\s"']*[0-9!@#$%^&*+][^\s"']*"#,
+            r#"|[^\s"'/.~\-=][^\s"']*[a-z][^\s"']*[0-9!@#$%^&*+][^\s"']*"#,
+            r#"|[0-9!@#$%^&*+][^\s"']*[a-z][^\s"']*"#,
+            r#"|[^\s"'/.~\-=][^\s"']*[0-9!@#$%^&*+][^\s"']*[a-z][^\s"']*"#,
+            r#")"#
+        ),
+    },
+    Token {
         name: "anthropic",
         literals: &["sk-ant-"],
         pattern: r"sk-ant-[0-9A-Za-z_\-]{20,}",

@@ -347,6 +347,11 @@ fn innocent_text_is_byte_identical() {
         "pass: 10 fail: 2",
         "ASIAN market",
         "task disk ask SKIP",
+        "gcc -O2 -pthread -pipe -pedantic -pie -pg -o app app.c",
+        "rsync -pavz src/ dst/",
+        "nginx -p/srv/www -c conf",
+        "java -p lib -m app",
+        "tar -pczf backup.tgz dir",
     ];
     for text in innocent {
         let r = redact(text);
@@ -490,6 +495,30 @@ fn environ_keeps_only_names() {
     assert!(!out.contains("/usr/bin"));
     assert_eq!(redact_environ(b""), "");
     assert_eq!(redact_environ(b"\xff\xfe=\x00"), "[REDACTED]=[REDACTED]\n");
+}
+
+#[test]
+fn an_attached_p_value_that_looks_like_a_password_is_redacted_after_any_program() {
+    for (text, want) in [
+        (
+            "./crashy -pPLANTEDcoreArgPw password=x",
+            "./crashy -p[REDACTED] password=[REDACTED]",
+        ),
+        ("app --x -ps3cr3tpass", "app --x -p[REDACTED]"),
+        ("worker -p9f8e7dcafe", "worker -p[REDACTED]"),
+        ("run '-pHunter2' now", "run '-p[REDACTED]' now"),
+    ] {
+        assert_eq!(redact(text).text, want, "{text}");
+    }
+    // Digits only (a port, a pid), a path, lowercase words (gcc's flags) are kept.
+    for keep in [
+        "ssh -p2222 h",
+        "ps -p1234",
+        "nginx -p/srv",
+        "gcc -pthread -pipe",
+    ] {
+        assert_eq!(redact(keep).text, keep);
+    }
 }
 
 #[test]
