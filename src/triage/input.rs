@@ -250,6 +250,25 @@ pub(super) fn scan_input(
                 ),
             }
         }
+        Input::Opened { file, .. } => {
+            use std::io::{Seek, SeekFrom};
+            let mut f = match file.try_clone() {
+                Ok(f) => f,
+                Err(e) => {
+                    return (
+                        Vec::new(),
+                        InputSummary::failed(&name, io_message(&name, &e)),
+                    )
+                }
+            };
+            if let Err(e) = f.seek(SeekFrom::Start(0)) {
+                return (
+                    Vec::new(),
+                    InputSummary::failed(&name, io_message(&name, &e)),
+                );
+            }
+            scan_file(&name, f, progress)
+        }
         Input::Stdin => {
             if let Err(e) = base_input::stdin(Accept::Stream) {
                 return (Vec::new(), InputSummary::failed(&name, e.to_string()));
@@ -383,5 +402,33 @@ mod tests {
         assert_eq!((ev.len(), sum.error), (1, None));
         assert_eq!(done.load(Ordering::Relaxed), bytes.len() as u64);
         assert!(sum.bytes > bytes.len() as u64, "bytes counts the text");
+    }
+
+    #[test]
+    fn an_opened_input_reads_its_descriptor_not_the_path_again() {
+        let dir = tempfile::tempdir().unwrap();
+        let log = dir.path().join("app.log");
+        let secret = dir.path().join("shadow");
+        std::fs::write(
+            &log,
+            b"Out of memory: Killed process 9 (x) total-vm:1kB, anon-rss:2kB, file-rss:0kB\n",
+        )
+        .unwrap();
+        std::fs::write(&secret, b"root:*:20228:0:99999:7:::\n").unwrap();
+        let file = std::sync::Arc::new(std::fs::File::open(&log).unwrap());
+        // The path is swapped for a symlink after it was checked and opened.
+        std::fs::remove_file(&log).unwrap();
+        std::os::unix::fs::symlink(&secret, &log).unwrap();
+        let done = AtomicU64::new(0);
+        let input = Input::Opened {
+            path: log.clone(),
+            file: file.clone(),
+        };
+        let (ev, sum) = scan_input(&input, None, &done);
+        assert_eq!((ev.len(), sum.error), (1, None));
+        assert_eq!(sum.lines, 1);
+        // Read again from the start (the offset is shared with the caller's descriptor).
+        let (ev, _) = scan_input(&input, None, &done);
+        assert_eq!(ev.len(), 1);
     }
 }

@@ -31,6 +31,15 @@ pub enum Input {
     /// A file: plain, gzip or zstd (detected from its first bytes); a JSON document
     /// (`kubectl … -o json`, `docker inspect`) or journald JSON lines are recognised.
     File(PathBuf),
+    /// A regular file the caller has opened and checked already (`report`'s logs, confined to
+    /// their directory), read through that descriptor so the path cannot be swapped for a
+    /// symlink between the check and the read; `path` is the name reports use.
+    Opened {
+        /// The name of the file in reports (where it was found).
+        path: PathBuf,
+        /// The open file, read from offset 0 (its offset is shared with the caller's).
+        file: std::sync::Arc<std::fs::File>,
+    },
     /// Standard input.
     Stdin,
     /// The kernel ring buffer through this device (normally `/dev/kmsg`), read without blocking.
@@ -46,7 +55,7 @@ impl Input {
     pub fn name(&self) -> String {
         use crate::base::text::one_line;
         match self {
-            Input::File(p) => one_line(&p.display().to_string()),
+            Input::File(p) | Input::Opened { path: p, .. } => one_line(&p.display().to_string()),
             Input::Stdin => "<stdin>".into(),
             Input::Dmesg(p) => one_line(&p.display().to_string()),
             Input::Journal => "journalctl".into(),

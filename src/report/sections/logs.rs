@@ -233,8 +233,20 @@ pub fn worker_logs(o: &Options) -> Outcome {
         out.notes.extend(skipped);
         return out;
     }
+    // Through the descriptors checked above: the path is not opened again (a log swapped for
+    // a symlink after the check is not followed).
+    let mut inputs = Vec::new();
+    for c in &files {
+        match c.file.try_clone() {
+            Ok(file) => inputs.push(Input::Opened {
+                path: c.path.clone(),
+                file: std::sync::Arc::new(file),
+            }),
+            Err(e) => skipped.push(format!("skipped {}: {e}", c.path.display())),
+        }
+    }
     let rep = triage(&Request {
-        inputs: files.iter().map(|c| Input::File(c.path.clone())).collect(),
+        inputs,
         since_us: Some(o.since_us),
     });
     let mut facts = Facts::default();
