@@ -1,6 +1,17 @@
 //! Text shown on one line: a name or value from the machine (a file name with a newline, a
 //! process name with escape sequences) printed escaped, so it can neither break a line of a
-//! table or message nor be interpreted by the terminal.
+//! table or message nor be interpreted by the terminal. Also the one cache of the parsers'
+//! fixed regular expressions ([`static_regex`]).
+
+/// The compiled regex of the fixed pattern `pat`, compiled once into `cell`. For patterns
+/// written in this crate only (never user input): one that does not compile is a bug, caught
+/// by the tests of its parser, so it panics.
+pub fn static_regex(
+    cell: &'static std::sync::OnceLock<regex::Regex>,
+    pat: &str,
+) -> &'static regex::Regex {
+    cell.get_or_init(|| regex::Regex::new(pat).expect("static regex"))
+}
 
 /// `s` with `\n` and `\t` written as `\n` and `\t` and every other control character as
 /// `\u{…}`; everything else unchanged.

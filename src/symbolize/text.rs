@@ -17,9 +17,7 @@ use serde::Serialize;
 
 use super::{Frame, Symbolizer};
 
-fn re(cell: &'static OnceLock<Regex>, pat: &str) -> &'static Regex {
-    cell.get_or_init(|| Regex::new(pat).expect("static regex"))
-}
+use crate::base::text::static_regex as re;
 
 /// One line of /proc/PID/maps with a file.
 #[derive(Debug, Clone)]

@@ -8,8 +8,6 @@
 //! (about 32 bytes per sample kept), a JSON document is parsed from the reader into typed
 //! records (no `serde_json::Value` of the whole document).
 
-use std::io::{self, Read};
-
 /// Largest trace file read, bytes (1 GiB: about 7 million samples of `record`'s JSON Lines).
 pub const MAX_TRACE_BYTES: u64 = 1 << 30;
 /// Largest line of a JSON Lines or CSV trace, bytes (a sample line of `record` is ~200 bytes).
@@ -70,108 +68,7 @@ pub fn implausible_bytes(v: f64) -> Option<String> {
     }
 }
 
-/// The error a [`Capped`] reader gives for a line past its bound (its `io::Error` payload).
-#[derive(Debug)]
-pub struct LineTooLong {
-    /// 1-based number of the line.
-    pub line: usize,
-    /// The bound, bytes.
-    pub cap: u64,
-}
-
-impl std::fmt::Display for LineTooLong {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        write!(
-            f,
-            "line longer than {} MiB (not a trace line: binary data, or no line ends?)",
-            self.cap >> 20
-        )
-    }
-}
-
-impl std::error::Error for LineTooLong {}
-
-/// The error a [`Capped`] reader gives past its total bound.
-#[derive(Debug)]
-pub struct InputTooLarge {
-    /// The bound, bytes.
-    pub cap: u64,
-}
-
-impl std::fmt::Display for InputTooLarge {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        write!(f, "larger than {} MiB", self.cap >> 20)
-    }
-}
-
-impl std::error::Error for InputTooLarge {}
-
-/// A reader that fails (with [`LineTooLong`] or [`InputTooLarge`] inside an
-/// `io::ErrorKind::InvalidData`) once a line runs past `line_cap` bytes without a `\n`, or the
-/// input past `total_cap` bytes. The line bound can be changed as the reader learns what the
-/// input is (`None`: a JSON document, which may be one line).
-pub struct Capped<R> {
-    inner: R,
-    /// Bytes since the last `\n`.
-    run: u64,
-    /// Lines ended so far.
-    lines: usize,
-    /// Bytes read so far.
-    total: u64,
-    /// The line bound, bytes; `None` for none.
-    pub line_cap: Option<u64>,
-    /// The bound on the whole input, bytes.
-    pub total_cap: u64,
-}
-
-impl<R: Read> Capped<R> {
-    /// `inner` bounded to lines of `line_cap` bytes and `total_cap` bytes in all.
-    pub fn new(inner: R, line_cap: Option<u64>, total_cap: u64) -> Capped<R> {
-        Capped {
-            inner,
-            run: 0,
-            lines: 0,
-            total: 0,
-            line_cap,
-            total_cap,
-        }
-    }
-}
-
-impl<R: Read> Read for Capped<R> {
-    fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
-        let n = self.inner.read(buf)?;
-        self.total += n as u64;
-        if self.total > self.total_cap {
-            return Err(io::Error::new(
-                io::ErrorKind::InvalidData,
-                InputTooLarge {
-                    cap: self.total_cap,
-                },
-            ));
-        }
-        let chunk = &buf[..n];
-        match memchr::memrchr(b'\n', chunk) {
-            Some(last) => {
-                self.lines += memchr::memchr_iter(b'\n', chunk).count();
-                self.run = (n - last - 1) as u64;
-            }
-            None => self.run += n as u64,
-        }
-        if let Some(cap) = self.line_cap {
-            if self.run > cap {
-                return Err(io::Error::new(
-                    io::ErrorKind::InvalidData,
-                    LineTooLong {
-                        line: self.lines + 1,
-                        cap,
-                    },
-                ));
-            }
-        }
-        Ok(n)
-    }
-}
+pub use crate::base::input::{Capped, InputTooLarge, LineTooLong};
 
 #[cfg(test)]
 mod tests {
@@ -185,18 +82,5 @@ mod tests {
         assert!(implausible_time(1e306).is_some());
         assert!(implausible_time(1.7e9).is_none());
         assert!(implausible_time(f64::NAN).is_some());
-    }
-
-    #[test]
-    fn capped_reader_stops_long_lines_and_large_inputs() {
-        let mut s = String::new();
-        let mut r = Capped::new(&b"ab\ncd\nefghij"[..], Some(4), 100);
-        let e = r.read_to_string(&mut s).unwrap_err();
-        let inner = e.get_ref().unwrap().downcast_ref::<LineTooLong>().unwrap();
-        assert_eq!(inner.line, 3);
-        let mut r = Capped::new(&b"ab\ncd\n"[..], Some(4), 100);
-        assert_eq!(r.read_to_string(&mut s).unwrap(), 6);
-        let mut r = Capped::new(&b"0123456789"[..], None, 5);
-        assert!(r.read_to_end(&mut Vec::new()).is_err());
     }
 }

@@ -33,9 +33,7 @@ pub struct Line<'a> {
     pub has_prefix: bool,
 }
 
-fn re(cell: &'static OnceLock<Regex>, pat: &str) -> &'static Regex {
-    cell.get_or_init(|| Regex::new(pat).expect("static regex"))
-}
+use crate::base::text::static_regex as re;
 
 /// Month number of an abbreviated or full month name in English, German, French, Spanish,
 /// Italian, Portuguese, Dutch, Swedish or Polish (case-insensitive, trailing dot ignored).

@@ -30,7 +30,6 @@
 //! (`[vsyscall]`, which the kernel prints after every other mapping), or when the process still
 //! exists, and is not a zombie, after the end of file.
 
-use std::io::{self, Read};
 use std::path::Path;
 
 use serde::Serialize;
@@ -438,10 +437,7 @@ pub fn vmmap_streaming(
             None => Ok(()),
         }
     };
-    let capped = Capped {
-        inner: file,
-        left: MAX_SMAPS_BYTES,
-    };
+    let capped = input::Capped::new(file, None, MAX_SMAPS_BYTES);
     let read = smaps::for_each_mapping_pipelined(capped, &smaps_path, |m| {
         classifier
             .push(m)
@@ -454,7 +450,10 @@ pub fn vmmap_streaming(
     let mut partial_reason = match read {
         Ok(()) => None,
         Err(Error::Io { path, source }) if path == smaps_path => {
-            if source.get_ref().is_some_and(|e| e.is::<TooLargeMark>()) {
+            if source
+                .get_ref()
+                .is_some_and(|e| e.is::<input::InputTooLarge>())
+            {
                 return Err(input::too_large(&path, MAX_SMAPS_BYTES, "an smaps file"));
             }
             let why = source.to_string();
@@ -541,42 +540,6 @@ fn gone_after_read(proc_root: &Path, pid: i32, smaps_path: &Path) -> Option<Stri
             smaps_path.display()
         )
     })
-}
-
-/// The payload of the read error [`Capped`] returns past its bound.
-#[derive(Debug)]
-struct TooLargeMark;
-
-impl std::fmt::Display for TooLargeMark {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.write_str("larger than the bound on smaps")
-    }
-}
-
-impl std::error::Error for TooLargeMark {}
-
-/// A reader that fails (with [`TooLargeMark`]) once more than `left` bytes would be read.
-struct Capped<R> {
-    inner: R,
-    left: u64,
-}
-
-impl<R: Read> Read for Capped<R> {
-    fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
-        if self.left == 0 {
-            let mut one = [0u8; 1];
-            return match self.inner.read(&mut one)? {
-                0 => Ok(0),
-                _ => Err(io::Error::other(TooLargeMark)),
-            };
-        }
-        let n = buf
-            .len()
-            .min(usize::try_from(self.left).unwrap_or(usize::MAX));
-        let k = self.inner.read(&mut buf[..n])?;
-        self.left -= k as u64;
-        Ok(k)
-    }
 }
 
 fn sort_value(t: &Totals, key: SortKey) -> u64 {

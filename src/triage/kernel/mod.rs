@@ -25,9 +25,7 @@ use report::{fill_from_report, Report};
 use victim::{fill_victim, int, kb};
 pub use victim::{parse_kv, victim_in};
 
-fn re(cell: &'static OnceLock<Regex>, pat: &str) -> &'static Regex {
-    cell.get_or_init(|| Regex::new(pat).expect("static regex"))
-}
+use crate::base::text::static_regex as re;
 
 /// Lines a report may span before it is given up (memcg stats and task tables can be long).
 const MAX_REPORT_LINES: usize = 20_000;

@@ -20,10 +20,6 @@ mod openclaw;
 mod runtimes;
 mod systemd;
 
-use std::sync::OnceLock;
-
-use regex::Regex;
-
 use super::event::{Event, Kind, SourceRef};
 use super::normalize::Line;
 
@@ -81,9 +77,7 @@ impl RuleParser {
     }
 }
 
-fn re(cell: &'static OnceLock<Regex>, pat: &str) -> &'static Regex {
-    cell.get_or_init(|| Regex::new(pat).expect("static regex"))
-}
+use crate::base::text::static_regex as re;
 
 /// An event of `kind` made by the line `msg` at `src`, with that line as its evidence.
 fn event(kind: Kind, msg: &str, src: &SourceRef) -> Event {
