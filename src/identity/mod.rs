@@ -111,7 +111,13 @@ pub struct Identity {
 }
 
 fn short(id: &str) -> &str {
-    &id[..id.len().min(12)]
+    prefix(id, 12)
+}
+
+/// The first `n` characters of `s` (a pod UID from a runtime's file may be any UTF-8: byte
+/// slicing could split a character and panic).
+fn prefix(s: &str, n: usize) -> &str {
+    s.char_indices().nth(n).map_or(s, |(i, _)| &s[..i])
 }
 
 impl Identity {
@@ -182,7 +188,7 @@ impl Identity {
         let pod = self
             .pod_uid
             .as_deref()
-            .map(|u| format!("pod {} ", &u[..u.len().min(8)]))
+            .map(|u| format!("pod {} ", prefix(u, 8)))
             .unwrap_or_default();
         match (self.kind, id) {
             (Kind::Pod, _) => self

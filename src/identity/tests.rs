@@ -201,21 +201,33 @@ fn cri_container_sandbox_and_exited_container_through_kubelet_files() {
 }
 
 #[test]
-fn crio_both_spellings_and_podman_containers_json() {
+fn crio_annotations_and_podman_containers_json() {
     let t = tempfile::tempdir().unwrap();
+    let cfg = format!("run/containers/storage/overlay-containers/{ID}/userdata/config.json");
+    let path = format!(
+        "/kubepods.slice/kubepods-burstable.slice/kubepods-burstable-pod{}.slice/crio-{ID}.scope",
+        UID.replace('-', "_")
+    );
+    // `*.crio.io` spellings of the identity keys do not exist in any CRI-O (cri-o
+    // internal/annotations: one spelling, io.kubernetes.cri-o.*): such a file names nothing.
     write(
         t.path(),
-        &format!("run/containers/storage/overlay-containers/{ID}/userdata/config.json"),
+        &cfg,
+        r#"{"annotations":{"container-type.crio.io":"container","image-name.crio.io":"quay.io/x/web:1"}}"#,
+    );
+    let id = Resolver::new(t.path()).resolve(&path);
+    assert_eq!((id.container_name, id.image), (None, None));
+    assert!(id.unresolved.unwrap().contains("has no io.kubernetes.cri-o.*"));
+    write(
+        t.path(),
+        &cfg,
         &format!(
-            r#"{{"annotations":{{"container-type.crio.io":"container","image-name.crio.io":"quay.io/x/web:1",
-            "labels.crio.io":"{{\"io.kubernetes.container.name\":\"web\",\"io.kubernetes.pod.name\":\"web-1\",\"io.kubernetes.pod.namespace\":\"prod\",\"io.kubernetes.pod.uid\":\"{UID}\"}}"}}}}"#
+            r#"{{"annotations":{{"io.kubernetes.cri-o.ContainerType":"container","io.kubernetes.cri-o.ImageName":"quay.io/x/web:1",
+            "io.kubernetes.cri-o.Labels":"{{\"io.kubernetes.container.name\":\"web\",\"io.kubernetes.pod.name\":\"web-1\",\"io.kubernetes.pod.namespace\":\"prod\",\"io.kubernetes.pod.uid\":\"{UID}\"}}"}}}}"#
         ),
     );
     let mut r = Resolver::new(t.path());
-    let id = r.resolve(&format!(
-        "/kubepods.slice/kubepods-burstable.slice/kubepods-burstable-pod{}.slice/crio-{ID}.scope",
-        UID.replace('-', "_")
-    ));
+    let id = r.resolve(&path);
     assert_eq!(id.workload().as_deref(), Some("prod/web-1/web"));
     assert_eq!(id.image.as_deref(), Some("quay.io/x/web:1"));
 
