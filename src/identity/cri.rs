@@ -450,6 +450,24 @@ pub fn kubelet_index(root: &Path) -> KubeletIndex {
                     // A cut name whose target does not confirm it: not enough to name it.
                     continue;
                 }
+                // kubelet before 1.14: /var/log/pods/<uid>/<container>/<n>.log (or
+                // <container>_<n>.log before 1.10): the pod directory names no pod, the link
+                // name beside it does.
+                if let Some(uid) = target
+                    .as_deref()
+                    .and_then(Path::to_str)
+                    .and_then(|t| t.strip_prefix("/var/log/pods/"))
+                    .and_then(|t| t.split('/').next())
+                    .filter(|u| {
+                        u.len() >= 32 && u.bytes().all(|b| b.is_ascii_hexdigit() || b == b'-')
+                    })
+                {
+                    if !from_target {
+                        idx.pods
+                            .entry(uid.to_string())
+                            .or_insert_with(|| (ns.clone(), pod.clone(), e.path()));
+                    }
+                }
                 idx.containers.insert(id, (ns, pod, ctr, e.path()));
             }
         }

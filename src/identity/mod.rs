@@ -358,13 +358,18 @@ impl Resolver {
         {
             self.kubelet_fill(&mut id, &mut why);
         }
-        let needs_names = match id.kind {
-            Kind::Container | Kind::Conmon | Kind::Sandbox => {
-                id.container_name.is_none() && !id.sandbox && id.pod.is_none()
-                    || (k8s && !id.sandbox && id.container_name.is_none())
+        // A sandbox is named by its pod alone; one whose pod is unknown is unresolved too.
+        let needs_names = if id.sandbox {
+            id.pod.is_none()
+        } else {
+            match id.kind {
+                Kind::Container | Kind::Conmon | Kind::Sandbox => {
+                    id.container_name.is_none() && !id.sandbox && id.pod.is_none()
+                        || (k8s && !id.sandbox && id.container_name.is_none())
+                }
+                Kind::Pod => id.pod.is_none(),
+                _ => false,
             }
-            Kind::Pod => id.pod.is_none(),
-            _ => false,
         };
         if id.sandbox {
             id.kind = Kind::Sandbox;

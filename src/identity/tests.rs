@@ -217,7 +217,10 @@ fn crio_annotations_and_podman_containers_json() {
     );
     let id = Resolver::new(t.path()).resolve(&path);
     assert_eq!((id.container_name, id.image), (None, None));
-    assert!(id.unresolved.unwrap().contains("has no io.kubernetes.cri-o.*"));
+    assert!(id
+        .unresolved
+        .unwrap()
+        .contains("has no io.kubernetes.cri-o.*"));
     write(
         t.path(),
         &cfg,
