@@ -437,6 +437,45 @@ fn old_containerd_without_name_annotations_names_the_pod_from_the_sandbox_and_ku
     check(&mut r, pod2, &want(cd, Pod, None));
 }
 
+/// The same k3s node without /var/log (a sosreport or a DaemonSet that mounts /run only): the
+/// pod still comes from the sandbox bundle's sandbox-log-directory; a sandbox whose log
+/// directory is the old /var/log/pods/<uid> names no pod and says it is unresolved.
+#[test]
+fn old_containerd_without_var_log_names_the_pod_from_the_sandbox_bundle_alone() {
+    let t = copy_tree(&tree("containerd-old"));
+    std::fs::remove_dir_all(t.path().join("var/log")).unwrap();
+    let mut r = Resolver::new(t.path());
+    let pod = "/kubepods/besteffort/pod3f2b8c1d-7e6a-4b59-8d40-2c1e9f7a6b53";
+    let c = check(
+        &mut r,
+        &format!("{pod}/56bd363936df25b597a65b9ef17c8c7bba9380bcd3782e8e9843dc6359f59263"),
+        &want(
+            "default/traefik-7cd4fcff68-j8vsw/56bd363936df (container name unresolved)",
+            Kind::Container,
+            Some(Runtime::Containerd),
+        )
+        .unresolved("var/log/containers not present"),
+    );
+    assert!(
+        c.source[1].ends_with(
+            "k8s.io/4a460644d8bb440b6e1b23e7ae439e55d8fa46eb3535e9b884693598ce991bb8/config.json"
+        ),
+        "{:?}",
+        c.source
+    );
+    let sb = check(
+        &mut r,
+        "/kubepods/burstable/pod8d7c6b5a-4e3f-4a2b-9c1d-0e9f8a7b6c5d/64d942ba1d3118a985d57d5a34c39e6f8065a55b65feafcc16a6774806c64df7",
+        &want(
+            "pod 8d7c6b5a containerd 64d942ba1d31 (unresolved) (sandbox)",
+            Kind::Sandbox,
+            Some(Runtime::Containerd),
+        )
+        .unresolved("var/log/pods directory for pod 8d7c6b5a"),
+    );
+    assert_eq!((sb.pod, sb.namespace), (None, None));
+}
+
 #[test]
 fn kubelet_log_directories_name_exited_containers_even_with_cut_names_and_old_layouts() {
     let root = tree("kubelet-logs");
@@ -968,6 +1007,21 @@ fn files_unreadable_as_nobody_say_so() {
             d = d.parent().unwrap();
         }
     }
+    // A second root whose containerd state directory is root's alone (0700).
+    let t2 = tempfile::tempdir().unwrap();
+    std::fs::set_permissions(t2.path(), std::fs::Permissions::from_mode(0o755)).unwrap();
+    let (_, _, cfile) = &runtime_files()[1];
+    write(t2.path(), cfile, b"{}");
+    std::fs::set_permissions(
+        t2.path().join("run"),
+        std::fs::Permissions::from_mode(0o755),
+    )
+    .unwrap();
+    std::fs::set_permissions(
+        t2.path().join("run/containerd"),
+        std::fs::Permissions::from_mode(0o700),
+    )
+    .unwrap();
     let exe = std::env::current_exe().unwrap();
     let o = Command::new("setpriv")
         .args(["--reuid=65534", "--regid=65534", "--clear-groups"])
@@ -980,6 +1034,7 @@ fn files_unreadable_as_nobody_say_so() {
             "--test-threads=1",
         ])
         .env("CLW_SHAPES_ROOT", t.path())
+        .env("CLW_SHAPES_ROOT2", t2.path())
         .output()
         .unwrap();
     let out = format!("{}{}", stdout(&o), stderr(&o));
@@ -1001,4 +1056,13 @@ fn as_nobody_helper() {
             &[&format!("{} not readable as uid 65534", p.display())],
         );
     }
+    let root2 = PathBuf::from(std::env::var_os("CLW_SHAPES_ROOT2").expect("CLW_SHAPES_ROOT2"));
+    let (_, cg, _) = &runtime_files()[1];
+    let id = Resolver::new(&root2).resolve(cg);
+    let dir = root2.join("run/containerd/io.containerd.runtime.v2.task");
+    assert_unresolved(
+        &id,
+        "containerd 0700",
+        &[&format!("{} not readable as uid 65534", dir.display())],
+    );
 }

@@ -421,11 +421,18 @@ impl Resolver {
                 id.source.push(link);
                 return;
             }
-            why.push(format!(
-                "{} has no symlink for {}",
-                files::under(&root, "/var/log/containers").display(),
-                short(cid)
-            ));
+            // The directory's own problem (absent, unreadable) when it has one.
+            let dir = files::under(&root, "/var/log/containers");
+            let prefix = format!("{} ", dir.display());
+            why.push(
+                kube.problems
+                    .iter()
+                    .find(|p| p.starts_with(&prefix))
+                    .cloned()
+                    .unwrap_or_else(|| {
+                        format!("{} has no symlink for {}", dir.display(), short(cid))
+                    }),
+            );
         }
         let Some(uid) = id.pod_uid.clone() else {
             return;
