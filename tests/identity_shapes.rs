@@ -364,6 +364,33 @@ fn crio_both_annotation_generations_the_graph_root_copy_and_the_cgroupfs_paths()
     assert_eq!(p.container_name, None);
 }
 
+/// A CRI-O node's pod cgroup without /var/log: the pod is named by CRI-O's sandbox entry in
+/// containers/storage's containers.json.
+#[test]
+fn crio_pod_cgroup_without_var_log_is_named_by_the_sandbox_entry() {
+    let t = copy_tree(&tree("crio"));
+    std::fs::remove_dir_all(t.path().join("var/log")).unwrap();
+    let mut r = Resolver::new(t.path());
+    let id = check(
+        &mut r,
+        "/kubepods/burstable/pod6a1c9f04-2b7e-4d3a-9c55-0e8f7a6b5d41",
+        &want("payments/ledger-0", Kind::Pod, None),
+    );
+    assert!(id.source[0].ends_with("var/lib/containers/storage/overlay-containers/containers.json"));
+    // Without that entry either, it says what it looked for.
+    let list = t
+        .path()
+        .join("var/lib/containers/storage/overlay-containers/containers.json");
+    std::fs::write(&list, "[]").unwrap();
+    let id = Resolver::new(t.path())
+        .resolve("/kubepods/burstable/pod6a1c9f04-2b7e-4d3a-9c55-0e8f7a6b5d41");
+    assert_eq!(id.pod, None);
+    assert!(id
+        .unresolved
+        .unwrap()
+        .contains("no sandbox bundle, CRI-O sandbox or"));
+}
+
 #[test]
 fn old_containerd_without_name_annotations_names_the_pod_from_the_sandbox_and_kubelet_files() {
     let mut r = Resolver::new(&tree("containerd-old"));

@@ -252,6 +252,64 @@ pub fn crio_storage_roots(root: &Path) -> Vec<PathBuf> {
     .collect()
 }
 
+/// Every CRI-O sandbox in containers/storage's `containers.json` (graph root): pod UID →
+/// (namespace, pod, file). CRI-O's entries carry `pod-id`, and a sandbox's also `uid`,
+/// `namespace` and `metadata-name` (its pod's name) in their metadata (cri-o
+/// internal/storage/runtime.go `RuntimeContainerMetadata`); podman's carry none of them.
+pub fn crio_sandboxes(root: &Path) -> HashMap<String, (String, String, PathBuf)> {
+    let mut out = HashMap::new();
+    for storage in crio_storage_roots(root) {
+        let Ok(rd) = std::fs::read_dir(&storage) else {
+            continue;
+        };
+        for e in rd.flatten() {
+            if !e
+                .file_name()
+                .to_str()
+                .is_some_and(|n| n.ends_with("-containers"))
+            {
+                continue;
+            }
+            let path = e.path().join("containers.json");
+            let Ok(buf) = crate::base::input::read_capped(
+                &path,
+                crate::base::input::Accept::Regular,
+                crate::identity::files::LIST_CAP,
+                "containers.json",
+            ) else {
+                continue;
+            };
+            let Ok(Value::Array(list)) = serde_json::from_slice::<Value>(&buf) else {
+                continue;
+            };
+            for c in list {
+                let Some(meta) = c
+                    .get("metadata")
+                    .and_then(Value::as_str)
+                    .and_then(|s| serde_json::from_str::<Value>(s).ok())
+                else {
+                    continue;
+                };
+                let get = |k: &str| {
+                    meta.get(k)
+                        .and_then(Value::as_str)
+                        .filter(|v| !v.is_empty())
+                        .map(str::to_string)
+                };
+                if get("pod-id").is_none() {
+                    continue;
+                }
+                if let (Some(uid), Some(ns), Some(pod)) =
+                    (get("uid"), get("namespace"), get("metadata-name"))
+                {
+                    out.entry(uid).or_insert((ns, pod, path.clone()));
+                }
+            }
+        }
+    }
+    out
+}
+
 /// CRI-O's record of container `id` (full or unique prefix): the first readable
 /// `<storage>/<driver>-containers/<id>/userdata/config.json` of [`crio_storage_roots`].
 pub fn crio(root: &Path, id: &str) -> Result<Found, String> {

@@ -440,9 +440,13 @@ impl Resolver {
         if id.pod.is_some() {
             return;
         }
-        let sandboxes = self
-            .sandboxes
-            .get_or_insert_with(|| cri::containerd_sandboxes(&root));
+        let sandboxes = self.sandboxes.get_or_insert_with(|| {
+            let mut all = cri::containerd_sandboxes(&root);
+            for (uid, v) in cri::crio_sandboxes(&root) {
+                all.entry(uid).or_insert(v);
+            }
+            all
+        });
         if let Some((ns, pod, file)) = sandboxes.get(&uid).cloned() {
             id.namespace = Some(ns);
             id.pod = Some(pod);
@@ -459,7 +463,7 @@ impl Resolver {
             return;
         }
         why.push(format!(
-            "no sandbox bundle or {} directory for pod {uid}",
+            "no sandbox bundle, CRI-O sandbox or {} directory for pod {uid}",
             files::under(&root, "/var/log/pods").display()
         ));
     }
