@@ -906,6 +906,46 @@ fn a_directory_or_a_fifo_in_place_of_a_file_is_refused_without_waiting() {
     );
 }
 
+/// Paths taken from the node's files (`data-root`, `graphroot`, a home directory) stay under
+/// the host root: `..` cannot reach the analysing machine's own runtime files.
+#[test]
+fn node_paths_with_dotdot_stay_under_the_host_root() {
+    let outside = tempfile::tempdir().unwrap();
+    write(
+        outside.path(),
+        &format!("containers/{ID}/config.v2.json"),
+        br#"{"Name":"/from-outside","Config":{"Image":"x"}}"#,
+    );
+    write(
+        outside.path(),
+        "overlay-containers/containers.json",
+        format!(r#"[{{"id":"{ID}","names":["from-outside"],"metadata":"{{}}"}}]"#).as_bytes(),
+    );
+    let t = tempfile::tempdir().unwrap();
+    let escape = format!("/../../../../../../../../..{}", outside.path().display());
+    write(
+        t.path(),
+        "etc/docker/daemon.json",
+        serde_json::json!({"data-root": escape})
+            .to_string()
+            .as_bytes(),
+    );
+    write(
+        t.path(),
+        "etc/containers/storage.conf",
+        format!("[storage]\ngraphroot = \"{escape}\"\n").as_bytes(),
+    );
+    for cg in [
+        format!("/docker/{ID}"),
+        format!("/machine.slice/libpod-{ID}.scope"),
+    ] {
+        let id = resolve_bounded(t.path(), &cg);
+        assert_eq!(id.container_name, None, "{cg}: {id:#?}");
+        let why = id.unresolved.unwrap();
+        assert!(why.contains(&t.path().display().to_string()), "{why}");
+    }
+}
+
 #[test]
 fn symlink_loops_dangling_and_escaping_links_in_var_log_containers_cost_nothing() {
     let t = tempfile::tempdir().unwrap();

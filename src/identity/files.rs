@@ -26,9 +26,24 @@ pub const FILE_CAP: u64 = 4 << 20;
 /// Largest `containers.json` read: 64 MiB (about 1 KiB per container).
 pub const LIST_CAP: u64 = 64 << 20;
 
-/// `root` + an absolute node path (`/var/lib/docker` under `--host-root /mnt/node`).
+/// `root` + an absolute node path (`/var/lib/docker` under `--host-root /mnt/node`). The node
+/// path comes from the node's own files (`data-root`, `graphroot`, a home directory), so `..`
+/// is resolved lexically and never climbs above `root`: a copied tree's
+/// `"data-root": "/../../var/lib/docker"` must not name the analysing machine's containers.
 pub fn under(root: &Path, node_path: &str) -> PathBuf {
-    root.join(node_path.trim_start_matches('/'))
+    let mut parts: Vec<&std::ffi::OsStr> = Vec::new();
+    for c in Path::new(node_path).components() {
+        match c {
+            std::path::Component::Normal(n) => parts.push(n),
+            std::path::Component::ParentDir => {
+                parts.pop();
+            }
+            _ => {}
+        }
+    }
+    let mut p = root.to_path_buf();
+    p.extend(parts);
+    p
 }
 
 /// The current uid, for "not readable as uid N".
