@@ -136,6 +136,7 @@ pub fn run(a: ReportArgs, g: &GlobalArgs, out: &Output) -> anyhow::Result<ExitCo
     let opts = Options {
         proc_root: g.proc_root.clone(),
         cgroup_root: g.cgroup_root.clone(),
+        host_root: g.host_root.clone(),
         worker_logs: a.worker_logs,
         worker_log_globs: if a.worker_log_glob.is_empty() {
             WORKER_LOG_GLOBS.iter().map(|s| s.to_string()).collect()

@@ -77,7 +77,7 @@ pub enum FailOn {
     Any,
 }
 
-pub fn run(a: TriageArgs, out: &Output) -> anyhow::Result<ExitCode> {
+pub fn run(a: TriageArgs, host_root: &std::path::Path, out: &Output) -> anyhow::Result<ExitCode> {
     let mut inputs: Vec<Input> = a
         .files
         .iter()
@@ -103,6 +103,7 @@ pub fn run(a: TriageArgs, out: &Output) -> anyhow::Result<ExitCode> {
     let req = Request {
         inputs,
         since_us: a.since,
+        host_root: Some(host_root.to_path_buf()),
     };
     let mut report = run_with_progress(&req, out);
     report.verbose = out.verbose > 0;

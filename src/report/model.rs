@@ -21,6 +21,9 @@ pub struct Options {
     pub proc_root: PathBuf,
     /// Where cgroup files are read: `/sys/fs/cgroup`, or a copied tree (`--cgroup-root`).
     pub cgroup_root: PathBuf,
+    /// Where the node's runtime and kubelet files are read to name workloads: `/`, or a copied
+    /// tree (`--host-root`).
+    pub host_root: PathBuf,
     /// Read the usual worker logs (`/var/log/clw/*.log`, `/var/log/claw/*.log`).
     pub worker_logs: bool,
     /// The worker-log globs used with `worker_logs` (the defaults above; tests point them

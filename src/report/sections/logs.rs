@@ -115,6 +115,7 @@ pub fn kernel_log(o: &Options) -> Outcome {
     let rep = triage(&Request {
         inputs: vec![Input::Dmesg(o.kmsg.clone())],
         since_us: Some(o.since_us),
+        host_root: Some(o.host_root.clone()),
     });
     if let Some(err) = rep.inputs.iter().find_map(|i| i.error.clone()) {
         if rep.inputs.iter().all(|i| i.lines == 0) {
@@ -248,6 +249,7 @@ pub fn worker_logs(o: &Options) -> Outcome {
     let rep = triage(&Request {
         inputs,
         since_us: Some(o.since_us),
+        host_root: Some(o.host_root.clone()),
     });
     let mut facts = Facts::default();
     triage_facts(&rep, SectionId::WorkerLogs, &mut facts);
