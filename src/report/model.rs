@@ -202,6 +202,10 @@ pub struct Finding {
     pub section: SectionId,
     /// The memory cgroup it concerns, when known (an OOM kill's memcg).
     pub cgroup: Option<String>,
+    /// The workload it concerns (`ns/pod/container`, `project/service`, `docker:name`, a unit,
+    /// or `docker 4f9a2c1be07d (unresolved)`), from the triage event or the cgroup's identity;
+    /// `None` when nothing names one.
+    pub workload: Option<String>,
 }
 
 /// The closing summary.
