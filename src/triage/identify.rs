@@ -104,7 +104,10 @@ fn runtime_flag(e: &mut Event, id: &Identity) {
     if !e.kind.is_kernel_victim() {
         return;
     }
-    let rt = id.runtime.map(identity::Runtime::as_str).unwrap_or("the runtime");
+    let rt = id
+        .runtime
+        .map(identity::Runtime::as_str)
+        .unwrap_or("the runtime");
     let exit = id
         .runtime_state
         .as_ref()
@@ -155,4 +158,95 @@ fn workload(e: &Event, id: Option<&Identity>) -> Option<String> {
         }
     }
     m.workload().or_else(|| e.pod.clone())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::triage::event::SourceRef;
+
+    const ID: &str = "4f9a2c1be07d0a1b2c3d4e5f60718293a4b5c6d7e8f90123456789abcdef0123";
+    const UID: &str = "0f1e2d3c-4b5a-6978-8877-665544332211";
+
+    /// A host tree where kubelet's symlink (simulated) names the container `shop/web-1/hog`.
+    fn host() -> tempfile::TempDir {
+        let t = tempfile::tempdir().unwrap();
+        let logs = t.path().join("var/log/containers");
+        std::fs::create_dir_all(&logs).unwrap();
+        std::os::unix::fs::symlink(
+            format!("/var/log/pods/shop_web-1_{UID}/hog/0.log"),
+            logs.join(format!("web-1_shop_hog-{ID}.log")),
+        )
+        .unwrap();
+        t
+    }
+
+    fn kill(memcg: &str) -> Event {
+        let mut e = Event::new(Kind::CgroupOomKill, "x", SourceRef::line("kern.log", 1));
+        e.set_memcg(memcg);
+        e
+    }
+
+    #[test]
+    fn the_logs_names_win_and_a_disagreement_is_noted() {
+        let t = host();
+        let mut r = Resolver::new(t.path());
+        let memcg = format!("/kubepods/burstable/pod{UID}/{ID}");
+        // The log names the pod (as a kubelet event would), differently from the files.
+        let mut e = kill(&memcg);
+        e.namespace = Some("shop".into());
+        e.pod = Some("web-2".into());
+        identify(&mut e, Some(&mut r));
+        assert_eq!(e.pod.as_deref(), Some("web-2"));
+        assert_eq!(e.container.as_deref(), Some("hog"));
+        assert_eq!(e.workload.as_deref(), Some("shop/web-2/hog"));
+        assert_eq!(e.identity_source, Some(IdentitySource::LogAndNodeFiles));
+        assert_eq!(e.notes.len(), 1, "{:?}", e.notes);
+        assert!(
+            e.notes[0].contains("the log names pod \"web-2\"")
+                && e.notes[0].contains("now say \"web-1\"")
+                && e.notes[0].contains("the log's is kept"),
+            "{:?}",
+            e.notes
+        );
+        // The resolver's answer is kept as it is.
+        assert_eq!(e.identity.as_ref().unwrap().pod.as_deref(), Some("web-1"));
+
+        // Agreeing names: no note, the source is the log's plus the files'.
+        let mut e = kill(&memcg);
+        e.pod = Some("web-1".into());
+        e.namespace = Some("shop".into());
+        identify(&mut e, Some(&mut r));
+        assert!(e.notes.is_empty(), "{:?}", e.notes);
+        assert_eq!(e.workload.as_deref(), Some("shop/web-1/hog"));
+
+        // Only the files name it.
+        let mut e = kill(&memcg);
+        identify(&mut e, Some(&mut r));
+        assert_eq!(e.identity_source, Some(IdentitySource::NodeFiles));
+
+        // Without a resolver: the path's own facts, no names, no identity object.
+        let mut e = kill(&memcg);
+        identify(&mut e, None);
+        assert_eq!(
+            (
+                e.container.as_deref(),
+                e.identity_source,
+                e.identity.is_none()
+            ),
+            (None, None, true)
+        );
+        assert_eq!(e.pod_uid.as_deref(), Some(UID));
+
+        // A unit is named by the path the log prints: the log's own name.
+        let mut e = kill("/system.slice/nginx.service");
+        identify(&mut e, Some(&mut r));
+        assert_eq!(e.workload.as_deref(), Some("nginx.service"));
+        assert_eq!(e.unit.as_deref(), Some("nginx.service"));
+        assert_eq!(e.identity_source, Some(IdentitySource::Log));
+        // A plain cgroup names nothing.
+        let mut e = kill("/clw-lab/runc-hog");
+        identify(&mut e, Some(&mut r));
+        assert_eq!((e.workload, e.identity_source), (None, None));
+    }
 }
