@@ -28,6 +28,11 @@ Exit 137 is SIGKILL, not proof of an OOM: an exit is linked to an OOM only when 
 Kubernetes or Docker OOM record matches it (same pid, container or pod, within 2 minutes); \
 otherwise its cause is 'unknown'.
 
+Each event names its workload (ns/pod/container, compose project/service, docker:name, unit): \
+the log's own names first, else the memcg a kernel line prints resolved from the runtime and \
+kubelet files under --host-root, read now (the event says which: the log may be another \
+machine's); a runtime's OOMKilled flag is only noted beside the kernel's record.
+
 Inputs: files (plain, .gz, .zst), '-' for stdin, --dmesg, --journal; several are read in \
 parallel, each streamed.";
 
