@@ -17,7 +17,9 @@ use crate::identity::{self, Identity, Resolver};
 /// Name the workload of `e` (see the module doc); `resolver` reads the node's files (`None`:
 /// only the log's own names and the memcg path).
 pub fn identify(e: &mut Event, resolver: Option<&mut Resolver>) {
-    let log_named = e.namespace.is_some() || e.pod.is_some() || e.container.is_some();
+    // A systemd line names its unit itself (`mariadb.service: A process of this unit …`).
+    let log_named =
+        e.namespace.is_some() || e.pod.is_some() || e.container.is_some() || e.unit.is_some();
     let cgroup = e.memcg.clone().or_else(|| e.oom_memcg.clone());
     let files_read = resolver.is_some();
     let id = cgroup.map(|c| match resolver {
@@ -144,7 +146,7 @@ fn workload(e: &Event, id: Option<&Identity>) -> Option<String> {
             }
             m
         }
-        _ => return None,
+        _ => return e.unit.clone(),
     };
     if e.namespace.is_some() {
         m.namespace = e.namespace.clone();
@@ -243,6 +245,12 @@ mod tests {
         identify(&mut e, Some(&mut r));
         assert_eq!(e.workload.as_deref(), Some("nginx.service"));
         assert_eq!(e.unit.as_deref(), Some("nginx.service"));
+        assert_eq!(e.identity_source, Some(IdentitySource::Log));
+        // A systemd line naming its unit, no memcg: the log's.
+        let mut e = Event::new(Kind::SystemdUnitOom, "x", SourceRef::line("syslog", 1));
+        e.unit = Some("mariadb.service".into());
+        identify(&mut e, Some(&mut r));
+        assert_eq!(e.workload.as_deref(), Some("mariadb.service"));
         assert_eq!(e.identity_source, Some(IdentitySource::Log));
         // A plain cgroup names nothing.
         let mut e = kill("/clw-lab/runc-hog");
