@@ -3,8 +3,9 @@
 //! src/identity/tests.rs writes them; the captured real files are in tests/fixtures/identity/),
 //! and kernel lines in their real shapes: the report captured here
 //! (tests/fixtures/triage-live/kernel-6.18-cgroup-v1-oom.log, a real memcg OOM kill of this
-//! kernel) with its memcg path replaced by a container's, and the RHEL 7 "Task in … killed as a
-//! result of limit of …" report of tests/fixtures/triage/ as printed.
+//! kernel) with its memcg path replaced by a container's, and the old kernels' "Task in … killed
+//! as a result of limit of …" report of a Docker 17.09 journal (tests/fixtures/triage/moby-33192-…)
+//! as printed and with its memcg replaced.
 //!
 //! None of these cgroups exists on this machine (checked): the names come from the files alone,
 //! as for a container whose cgroup the runtime removed when it died.
@@ -206,29 +207,52 @@ fn a_kubelet_container_is_named_from_the_simulated_var_log_containers_symlink() 
         )),
         "{src}"
     );
+}
 
-    // The old kernels' "Task in … killed as a result of limit of …" report (RHEL 7, 3.10), as
-    // printed: its own pod UID and container ID.
-    let rhel = fixtures()
-        .join("triage/k8s-56891-rhel7-3.10.0-327-dmesg-T-kubepods-memcg-sacrifice-child.log");
-    let (uid, id) = (
-        "95387fa4-da9c-11e7-9d36-5254b24cbf5e",
-        "6895a3e13439535852d3184ac2aadd26d7363cc035f171545ec7d4ce74073b0b",
+/// The old kernels' "Task in … killed as a result of limit of …" line, from a real Docker
+/// 17.09 journal (tests/fixtures/triage/moby-33192-…), as printed and with its memcg replaced by
+/// a kubelet container's.
+#[test]
+fn the_old_kernels_task_in_line_is_resolved_too() {
+    let fixture =
+        fixtures().join("triage/moby-33192-journalctl-docker-17.09-runc-init-task-in-docker.log");
+    let real = std::fs::read_to_string(&fixture).unwrap();
+    let old_id = "0abce43b1fec97241cdf5374a881a08767a5a758a6590ed3c991ff5d73c6c896";
+    let docker = format!("/docker/{old_id}");
+    assert!(real.contains(&format!(
+        "Task in {docker} killed as a result of limit of {docker}"
+    )));
+    let d = tempfile::tempdir().unwrap();
+    let host = d.path().join("host");
+    write(
+        &host,
+        &format!("var/lib/docker/containers/{old_id}/config.v2.json"),
+        r#"{"Name":"/runc-init-hog","Config":{"Image":"busybox:1.27"}}"#,
     );
-    assert!(std::fs::read_to_string(&rhel)
-        .unwrap()
-        .contains(&format!("/kubepods/pod{uid}/{id}")));
-    simulated_kubelet_symlink(&host, "jobs", "etl-0", "java", uid, id);
-    let j = triage_json(&host, &[rhel.to_str().unwrap()]);
-    let kill = j["events"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .find(|e| e["pid"] == 28438)
-        .unwrap_or_else(|| panic!("{j:#}"))
-        .clone();
-    assert_eq!(kill["workload"], "jobs/etl-0/java");
-    assert_eq!(kill["identity"]["qos"], "guaranteed");
+    simulated_kubelet_symlink(&host, "shop", "web-5d8f7c9b4-x2x9z", "hog", UID, ID);
+    let kubelet = format!("/kubepods/burstable/pod{UID}/{ID}");
+    let other = d.path().join("kubelet.log");
+    std::fs::write(&other, real.replace(&docker, &kubelet)).unwrap();
+    for (log, memcg, workload) in [
+        (fixture.to_str().unwrap(), &docker, "docker:runc-init-hog"),
+        (
+            other.to_str().unwrap(),
+            &kubelet,
+            "shop/web-5d8f7c9b4-x2x9z/hog",
+        ),
+    ] {
+        assert_absent(memcg);
+        let j = triage_json(&host, &[log]);
+        let kill = j["events"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|e| e["kind"] == "cgroup_oom_kill" && e["memcg"] == memcg.as_str())
+            .unwrap_or_else(|| panic!("{j:#}"))
+            .clone();
+        assert_eq!(kill["workload"], workload, "{kill:#}");
+        assert_eq!(kill["identity_source"], "node-files");
+    }
 }
 
 #[test]
