@@ -1133,3 +1133,183 @@ fn as_nobody_helper() {
         &[&format!("{} not readable as uid 65534", dir.display())],
     );
 }
+
+// ------------------------------------------------------------------------------------------
+// End to end: the commands name the workload of each family
+
+/// The captured 6.18 memcg OOM report (tests/fixtures/triage-live, a real kill of pid 4803 in
+/// /clw-fixture) with its memcg replaced by `memcg`, written in `dir`.
+fn kernel_log(dir: &Path, memcg: &str) -> PathBuf {
+    let real =
+        std::fs::read_to_string(fixtures().join("triage-live/kernel-6.18-cgroup-v1-oom.log"))
+            .unwrap();
+    assert!(real.contains("oom_memcg=/clw-fixture,task_memcg=/clw-fixture"));
+    let p = dir.join("kern.log");
+    std::fs::write(&p, real.replace("/clw-fixture", memcg)).unwrap();
+    p
+}
+
+/// `triage --json` of that log under `--host-root host`: the kill's event (pid 4803).
+fn triage_kill(
+    host: &Path,
+    memcg: &str,
+    setpriv: bool,
+) -> (std::process::Output, serde_json::Value) {
+    let d = tempfile::tempdir().unwrap();
+    std::fs::set_permissions(d.path(), std::fs::Permissions::from_mode(0o755)).unwrap();
+    let log = kernel_log(d.path(), memcg);
+    std::fs::set_permissions(&log, std::fs::Permissions::from_mode(0o644)).unwrap();
+    let mut c = if setpriv {
+        let mut c = Command::new("setpriv");
+        c.args(["--reuid=65534", "--regid=65534", "--clear-groups", bin()]);
+        c
+    } else {
+        Command::new(bin())
+    };
+    let o = c
+        .arg("--host-root")
+        .arg(host)
+        .args(["triage", "--json"])
+        .arg(&log)
+        .output()
+        .unwrap();
+    assert_eq!(o.status.code(), Some(0), "{memcg}: {}", stderr(&o));
+    let j: serde_json::Value = serde_json::from_slice(&o.stdout).unwrap();
+    let ev: Vec<serde_json::Value> = j["events"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|e| e["pid"] == 4803)
+        .cloned()
+        .collect();
+    assert_eq!(ev.len(), 1, "{memcg}: {j:#}");
+    (o, ev[0].clone())
+}
+
+/// One kernel OOM kill per family, `triage` run on the fixture host root: the event names
+/// the workload as the library does, from the same files.
+#[test]
+fn triage_names_the_oom_killed_workload_of_every_family() {
+    for (t, memcg, workload) in [
+        ("systemd", "/kubepods.slice/kubepods-besteffort.slice/kubepods-besteffort-pode1465238_4518_4c21_832f_fd9f87033dad.slice/cri-containerd-66be9b2efdf4d85288c319b8c1a2f50d2439b5617e36f45d9d0d0be1381113be.scope", "monitoring/node-exporter-7x2kq/node-exporter"),
+        ("systemd", "/kubepods.slice/kubepods-besteffort.slice/kubepods-besteffort-podad412dfe_3589_4056_965a_592356172968.slice/crio-77b019312fd9825828b70214b2c94da69c30621af2a7ee06f8beace4bc9439e5.scope", "openshift-dns/dns-default-8k2lp/dns"),
+        ("systemd", "/kubepods.slice/kubepods-besteffort.slice/kubepods-besteffort-pod10fb5647_c724_400c_b9cc_0e6eae3110e7.slice/docker-36e5eb5056dfdf6dbb75c0c44a1ecf23217fe2c50d606209d8130fcbb19fb5a7.scope", "kube-system/coredns-5dd5756b68-v9mxl/coredns"),
+        ("systemd", "/system.slice/docker-2ba0c87bd3b5e29b88388b457bfcf1574728063116a506f1058af58893159bc8.scope", "shop/redis"),
+        ("systemd", "/machine.slice/libpod-c2ec71cbe8c727e79cc7a7ee23c5ed347ffa7db4b3e3ddd51bf2c07e30c7b442.scope", "podman:grafana"),
+        ("systemd", "/user.slice/user-1000.slice/user@1000.service/user.slice/libpod-5fa2fa0aa4a94a8ad5fb80bdb0221e9aca8aa4227fc1615b97cfe1e5d3cd2916.scope", "podman:dev-postgres"),
+        ("systemd", "/system.slice/nginx.service", "nginx.service"),
+        ("crio", "/kubepods/burstable/pod6a1c9f04-2b7e-4d3a-9c55-0e8f7a6b5d41/crio-3a74efd580eb8bc9f37686f19c8e6824b9382ead1ecc2e90ed6b2f8db630e797", "payments/ledger-0/migrate"),
+        ("containerd-old", "/kubepods/besteffort/pod3f2b8c1d-7e6a-4b59-8d40-2c1e9f7a6b53/44dc6555d6ef2baff8328c8ce5af1973b4e8adda1741f61aa997399181e2bb66", "default/traefik-7cd4fcff68-j8vsw/traefik"),
+        ("kubelet-logs", "/kubepods/burstable/podc0ffee00-1111-4222-8333-444455556666/fb68a2e490af1b77230284d2f75859037d515c31a94b68783a2664aa69de5a9e", "shop/web-5d8f7c9b4-x2x9z/hog"),
+        ("kind", "/kubelet.slice/kubelet-kubepods.slice/kubelet-kubepods-burstable.slice/kubelet-kubepods-burstable-podb1e89a2fcc688644de3eb95aee8025ce.slice/cri-containerd-ee3fc60554cd9eefdd745a10dda84e041a7883c0381d067e76185d342de64759.scope", "kube-system/etcd-kind-control-plane/etcd"),
+        ("v2-node", "/kubepods.slice/kubepods-burstable.slice/kubepods-burstable-pod0f1e2d3c_4b5a_6978_8877_665544332211.slice/cri-containerd-eaf668b2d5afcd74e76abd404b833ddabd8ef59a103c360af5f60717e3595e90.scope", "shop/web-5d8f7c9b4-x2x9z/hog"),
+    ] {
+        let (_, e) = triage_kill(&tree(t), memcg, false);
+        assert_eq!(e["workload"], workload, "{t} {memcg}: {e:#}");
+        assert_eq!(e["identity"]["unresolved"], serde_json::Value::Null, "{t}: {e:#}");
+        assert!(!e["identity"]["source"].as_array().unwrap().is_empty() || workload.ends_with(".service"), "{t}: {e:#}");
+    }
+}
+
+/// Run as nobody over a tree whose runtime files are root's, mode 0600: the command goes on,
+/// exit 0, the identity is unresolved "not readable as uid 65534", no name.
+#[test]
+fn commands_run_as_nobody_say_the_files_are_unreadable_and_go_on() {
+    if !is_root() || !have("setpriv") {
+        skip("needs root and setpriv to run as nobody");
+        return;
+    }
+    let t = copy_tree(&tree("systemd"));
+    for d in walk(t.path()) {
+        let m = std::fs::symlink_metadata(&d).unwrap();
+        if m.file_type().is_symlink() {
+            continue;
+        }
+        let mode = if m.is_dir() {
+            0o755
+        } else if d.to_string_lossy().contains("/config") || d.ends_with("containers.json") {
+            0o600
+        } else {
+            0o644
+        };
+        std::fs::set_permissions(&d, std::fs::Permissions::from_mode(mode)).unwrap();
+    }
+    std::fs::set_permissions(t.path(), std::fs::Permissions::from_mode(0o755)).unwrap();
+    let memcg = "/system.slice/docker-2ba0c87bd3b5e29b88388b457bfcf1574728063116a506f1058af58893159bc8.scope";
+    let (_, e) = triage_kill(t.path(), memcg, true);
+    assert_eq!(e["workload"], "docker 2ba0c87bd3b5 (unresolved)", "{e:#}");
+    let why = e["identity"]["unresolved"].as_str().unwrap();
+    assert!(
+        why.contains("config.v2.json not readable as uid 65534"),
+        "{why}"
+    );
+    assert_eq!(e["identity"]["container_name"], serde_json::Value::Null);
+    // The same as root: named (the files were only unreadable).
+    let (_, e) = triage_kill(t.path(), memcg, false);
+    assert_eq!(e["workload"], "shop/redis");
+}
+
+fn walk(root: &Path) -> Vec<PathBuf> {
+    let mut out = vec![];
+    let mut stack = vec![root.to_path_buf()];
+    while let Some(d) = stack.pop() {
+        for e in std::fs::read_dir(&d).unwrap().flatten() {
+            let p = e.path();
+            if e.file_type().unwrap().is_dir() {
+                stack.push(p.clone());
+            }
+            out.push(p);
+        }
+    }
+    out
+}
+
+/// A container name with a newline, a quote and a control character (a compose label or a
+/// CRI annotation can hold any string): `triage`'s table keeps one line per row and shows the
+/// name escaped; the JSON keeps it as is.
+#[test]
+fn triage_keeps_an_odd_container_name_on_one_line() {
+    odd_name_triage(false);
+}
+
+/// The same for `triage -v`'s detail line. Fails on this branch: render::triage::describe
+/// writes the workload unescaped (a raw newline splits the line, a raw control character
+/// reaches the terminal); left to the owner of src/render/triage.rs.
+#[test]
+#[ignore = "bug in render::triage::describe: the workload is not one_line()d (reported)"]
+fn triage_verbose_keeps_an_odd_container_name_on_one_line() {
+    odd_name_triage(true);
+}
+
+fn odd_name_triage(verbose: bool) {
+    let t = copy_tree(&tree("systemd"));
+    let id = "f7597bb161feb70814770aac31dcf193ca893ee0aa42b9bae27fe5d0b27e6f97";
+    let cfg = t
+        .path()
+        .join(format!("var/lib/docker/containers/{id}/config.v2.json"));
+    let mut v: serde_json::Value = serde_json::from_slice(&std::fs::read(&cfg).unwrap()).unwrap();
+    let odd = "pg\nbou\"ncer\u{7}";
+    v["Name"] = format!("/{odd}").into();
+    std::fs::write(&cfg, v.to_string()).unwrap();
+    let memcg = format!("/system.slice/docker-{id}.scope");
+    let (_, e) = triage_kill(t.path(), &memcg, false);
+    assert_eq!(e["workload"], format!("docker:{odd}"));
+    let d = tempfile::tempdir().unwrap();
+    let log = kernel_log(d.path(), &memcg);
+    let mut c = cmd();
+    c.arg("--host-root").arg(t.path()).arg("triage").arg(&log);
+    if verbose {
+        c.arg("-v");
+    }
+    let o = c.output().unwrap();
+    assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
+    let text = stdout(&o);
+    assert!(text.contains(r#"docker:pg\nbou"ncer\u{7}"#), "{text}");
+    for l in text.lines() {
+        assert!(
+            !l.starts_with("bou\"ncer"),
+            "a row broken by the name: {l:?}\n{text}"
+        );
+        assert!(!l.contains('\u{7}'), "{l:?}");
+    }
+}
