@@ -884,6 +884,20 @@ fn a_directory_or_a_fifo_in_place_of_a_file_is_refused_without_waiting() {
             &[&p.display().to_string(), "FIFO"],
         );
     }
+    // /etc/docker/daemon.json as a directory: data-root falls back to the default.
+    let t = tempfile::tempdir().unwrap();
+    std::fs::create_dir_all(t.path().join("etc/docker/daemon.json")).unwrap();
+    write(
+        t.path(),
+        &format!("var/lib/docker/containers/{ID}/config.v2.json"),
+        br#"{"Name":"/ok","Config":{"Image":"busybox"}}"#,
+    );
+    assert_eq!(
+        resolve_bounded(t.path(), &format!("/docker/{ID}"))
+            .workload()
+            .as_deref(),
+        Some("docker:ok")
+    );
     // /etc/docker/daemon.json as a FIFO: data-root falls back to the default, no hang.
     let t = tempfile::tempdir().unwrap();
     let conf = t.path().join("etc/docker/daemon.json");
@@ -973,9 +987,22 @@ fn symlink_loops_dangling_and_escaping_links_in_var_log_containers_cost_nothing(
         &format!("/var/log/pods/shop_web-1_{UID}/hog/0.log"),
         &format!("web-1_shop_hog-{ID}.log"),
     );
+    // A name that is not UTF-8 (no kubelet writes one) is passed over.
+    {
+        use std::os::unix::ffi::OsStrExt;
+        let name = std::ffi::OsStr::from_bytes(
+            b"caf\xe9_ns_c-ffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffff.log",
+        );
+        std::os::unix::fs::symlink("/var/log/pods/x", logs.join(name)).unwrap();
+    }
     let cg = format!("/kubepods/burstable/pod{UID}/{ID}");
     let id = resolve_bounded(t.path(), &cg);
     assert_eq!(id.workload().as_deref(), Some("shop/web-1/hog"), "{id:#?}");
+    let bad = resolve_bounded(
+        t.path(),
+        &format!("/kubepods/burstable/pod{UID}/{}", "f".repeat(64)),
+    );
+    assert_eq!(bad.container_name, None, "{bad:#?}");
     // A link's name is read, never followed: a loop gives what its name says, no more.
     let loop_id = resolve_bounded(t.path(), &format!("/kubepods/burstable/pod{UID}/{other}"));
     assert_eq!(
