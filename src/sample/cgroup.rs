@@ -15,7 +15,16 @@ use std::path::{Path, PathBuf};
 use serde::Serialize;
 
 use crate::error::{Error, Result};
+use crate::identity::{self, Identity, Resolver};
 use crate::sample::files::{self, parse_flat_keyed, parse_limit, parse_psi, parse_u64, Limit, Psi};
+
+/// At most this many cgroup directories are walked to find a workload by name.
+pub const MAX_WALKED: usize = 50_000;
+
+/// How deep the walk for a workload name goes: kind's
+/// `/kubelet.slice/kubelet-kubepods.slice/…-pod<uid>.slice/cri-containerd-<id>.scope` is 5
+/// levels; rootless podman's `user.slice/…/libpod-<id>.scope` is 5.
+pub const WORKLOAD_DEPTH: usize = 10;
 
 /// Which cgroup interface the memory controller is attached to.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
@@ -126,6 +135,105 @@ impl MemoryHierarchy {
         }
         let rel = format!("/{}", rel.to_string_lossy());
         Ok((dir, rel))
+    }
+
+    /// Every cgroup of the hierarchy (limited or not), as paths relative to its root (`/`,
+    /// `/docker/<id>`), in path order: at most `max_depth` levels below the root and at most
+    /// [`MAX_WALKED`] directories (a bound for a node with thousands of cgroups). A directory
+    /// that disappears or cannot be listed during the walk is skipped.
+    pub fn all_cgroups(&self, max_depth: usize) -> Vec<String> {
+        let mut out = Vec::new();
+        let mut stack = vec![(self.mount.clone(), 0usize)];
+        while let Some((dir, depth)) = stack.pop() {
+            if out.len() >= MAX_WALKED {
+                break;
+            }
+            let rel = dir.strip_prefix(&self.mount).unwrap_or(Path::new(""));
+            out.push(format!("/{}", rel.to_string_lossy()));
+            if depth >= max_depth {
+                continue;
+            }
+            let Ok(rd) = std::fs::read_dir(&dir) else {
+                continue;
+            };
+            for e in rd.flatten() {
+                if e.file_type().map(|t| t.is_dir()).unwrap_or(false) {
+                    stack.push((e.path(), depth + 1));
+                }
+            }
+        }
+        out.sort();
+        out
+    }
+
+    /// `--cgroup` as users give it: a cgroup path ([`MemoryHierarchy::resolve`]: relative to
+    /// the hierarchy as `/proc/PID/cgroup` prints it, or a directory under the mount) or, when
+    /// no such directory exists, a workload name matched against the identity of every cgroup
+    /// of the hierarchy ([`MemoryHierarchy::all_cgroups`], [`WORKLOAD_DEPTH`] levels) through
+    /// [`identity::find`]: `ns/pod[/container]`, `project/service`, a container name (also
+    /// `docker:name`), a container ID prefix of at least 6 hex digits, a pod UID, a unit.
+    /// The one place a name becomes a cgroup, for `sample`, `oom-rank`, `recommend` and
+    /// `record`. Returns (directory, path relative to the root, the cgroup's identity).
+    ///
+    /// Errors: [`Error::Usage`] for `..` in a path; [`Error::NoSuchWorkload`] when neither
+    /// a directory nor a workload of that name exists, or when several workloads match (it
+    /// lists up to five, with their paths).
+    pub fn find_workload(
+        &self,
+        resolver: &mut Resolver,
+        query: &str,
+    ) -> Result<(PathBuf, String, Identity)> {
+        let missing = match self.resolve(query) {
+            Ok((dir, rel)) => {
+                let id = resolver.resolve(&rel);
+                return Ok((dir, rel, id));
+            }
+            Err(Error::NoSuchCgroup { path, .. }) => path,
+            Err(e) => return Err(e),
+        };
+        let all = self.all_cgroups(WORKLOAD_DEPTH);
+        let hits = identity::find(resolver, query, all.iter().map(String::as_str));
+        match hits.as_slice() {
+            [one] => {
+                let (dir, rel) = self.resolve(&one.cgroup)?;
+                Ok((dir, rel, one.clone()))
+            }
+            [] => Err(Error::NoSuchWorkload {
+                requested: query.to_string(),
+                msg: format!(
+                    "no cgroup {} and no workload of that name among the {} cgroups under {} \
+                     (names: ns/pod[/container], project/service, a container name or \
+                     docker:NAME, an ID prefix of 6+ hex digits, a pod UID, a unit; files read \
+                     under --host-root {})",
+                    missing.display(),
+                    all.len(),
+                    self.mount.display(),
+                    resolver.host_root().display()
+                ),
+            }),
+            many => {
+                let listed: Vec<String> = many
+                    .iter()
+                    .take(5)
+                    .map(|i| {
+                        format!(
+                            "{} ({})",
+                            i.workload().unwrap_or_else(|| i.cgroup.clone()),
+                            i.cgroup
+                        )
+                    })
+                    .collect();
+                Err(Error::NoSuchWorkload {
+                    requested: query.to_string(),
+                    msg: format!(
+                        "{} workloads match: {}{}; give a longer name or the cgroup path",
+                        many.len(),
+                        listed.join(", "),
+                        if many.len() > 5 { ", …" } else { "" }
+                    ),
+                })
+            }
+        }
     }
 
     /// Read the memory files of the cgroup at `rel` (relative to the hierarchy root, as

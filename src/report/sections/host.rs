@@ -15,6 +15,8 @@ pub fn snapshot(o: &Options) -> Outcome {
     let req = SampleRequest {
         proc_root: o.proc_root.clone(),
         cgroup_root: o.cgroup_root.clone(),
+        // The report's own --host-root is its helper's to pass on; the node itself until then.
+        host_root: std::path::PathBuf::from("/"),
         pids: Vec::new(),
         cgroups: o.cgroup.iter().cloned().collect(),
         all: false,
