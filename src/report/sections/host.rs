@@ -102,6 +102,8 @@ pub fn oom_rank(o: &Options) -> Outcome {
         proc_root: o.proc_root.clone(),
         cgroup_root: o.cgroup_root.clone(),
         cgroup: o.cgroup.clone(),
+        // The report's own --host-root is its helper's to pass on; the node itself until then.
+        host_root: std::path::PathBuf::from("/"),
     }) {
         Ok(r) => r,
         Err(e) => return Outcome::failed(e.to_string()),
