@@ -154,6 +154,10 @@ pub struct CgroupSample {
     pub working_set_pct: Option<f64>,
     /// The cgroup's pressure state.
     pub pressure: Pressure,
+    /// The WORKLOAD label of `identity` (`ns/pod/container`, `project/service`,
+    /// `docker:name`, a unit, `… (sandbox)`, `docker 4f9a2c1be07d (unresolved)`); `null` for a
+    /// cgroup that is no workload's (a slice, `/`).
+    pub workload: Option<String>,
     /// Whose cgroup it is: container, pod, compose service or unit, every field `null` where
     /// unknown, `unresolved` saying why ([`crate::identity::Identity`]).
     pub identity: Identity,
@@ -239,6 +243,7 @@ pub fn cgroup_sample(
         working_set_pct: memory.working_set_pct(),
         pressure,
         memory,
+        workload: identity.workload(),
         identity,
     }
 }

@@ -60,7 +60,7 @@ impl OomRank {
                     .identity
                     .as_ref()
                     .and_then(Identity::workload)
-                    .unwrap_or_else(|| path.clone());
+                    .unwrap_or_else(|| if csv { String::new() } else { path.clone() });
                 let mut row = vec![
                     Cell::Text(if c.unkillable {
                         "never".into()
@@ -108,7 +108,7 @@ impl OomRank {
         if paths {
             columns.push(col("Cgroup", "cgroup").shed(7));
         }
-        vec![Table {
+        let mut t = Table {
             title: Some(
                 match (&self.cgroup, self.identity.as_ref().and_then(Identity::workload)) {
                     (Some(c), Some(w)) => {
@@ -121,6 +121,16 @@ impl OomRank {
             columns,
             rows,
             notes,
-        }]
+        };
+        if csv {
+            // CSV keeps `cgroup` where it was before the workload column: `workload` last.
+            let w = t.columns.remove(12);
+            t.columns.insert(13, w);
+            for r in &mut t.rows {
+                let c = r.remove(12);
+                r.insert(13, c);
+            }
+        }
+        vec![t]
     }
 }

@@ -11,6 +11,28 @@ fn label(id: Option<&Identity>, path: &str) -> String {
         .unwrap_or_else(|| path.to_string())
 }
 
+/// The `workload` cell: [`label`] in a table; in CSV the label alone, empty when no workload
+/// names the cgroup (the path has its own column there).
+fn workload_text(id: Option<&Identity>, path: &str, csv: bool) -> String {
+    if csv {
+        id.and_then(Identity::workload).unwrap_or_default()
+    } else {
+        label(id, path)
+    }
+}
+
+/// CSV keeps its columns where they were before the WORKLOAD column existed (a reader by
+/// position still finds `path` first): the table's first-shown `workload` goes last.
+fn workload_last(mut t: Table, idx: usize) -> Table {
+    let c = t.columns.remove(idx);
+    t.columns.push(c);
+    for r in &mut t.rows {
+        let cell = r.remove(idx);
+        r.push(cell);
+    }
+    t
+}
+
 fn workload_cell(text: &str, max: usize) -> Cell {
     Cell::Elide {
         text: one_line(text),
@@ -160,7 +182,7 @@ impl Snapshot {
                     col("OOM KILLS", "oom_kill_count"),
                     col("STATE", "state"),
                 ]);
-            out.push(Table {
+            let t = Table {
                 title: Some(title),
                 columns,
                 rows: self
@@ -169,7 +191,7 @@ impl Snapshot {
                     .map(|c| {
                         let m = &c.memory;
                         let mut row =
-                            vec![workload_cell(&label(Some(&c.identity), &m.path), 60)];
+                            vec![workload_cell(&workload_text(Some(&c.identity), &m.path, csv), 60)];
                         if paths {
                             row.push(Cell::path(&m.path, 70));
                         }
@@ -190,7 +212,8 @@ impl Snapshot {
                     })
                     .collect(),
                 notes,
-            });
+            };
+            out.push(if csv { workload_last(t, 0) } else { t });
         }
         let shown = self.processes.len();
         let mut notes = self.notes.clone();
@@ -222,7 +245,7 @@ impl Snapshot {
             columns.push(col("MEMCG", "memory_cgroup").shed(7));
         }
         columns.push(col("COMMAND", "command"));
-        out.push(Table {
+        let t = Table {
             title: Some(if shown < self.processes_total {
                 format!("Processes (top {shown} of {})", self.processes_total)
             } else {
@@ -245,7 +268,7 @@ impl Snapshot {
                         Cell::Bytes(p.rollup.pss_bytes),
                         Cell::Bytes(p.rollup.uss_bytes),
                         Cell::Int(p.oom_score_adj.map(i64::from)),
-                        workload_cell(&label(p.identity.as_ref(), path), 40),
+                        workload_cell(&workload_text(p.identity.as_ref(), path, csv), 40),
                     ];
                     if memcg {
                         row.push(Cell::path(path, 40));
@@ -255,7 +278,9 @@ impl Snapshot {
                 })
                 .collect(),
             notes,
-        });
+        };
+        // WORKLOAD is the 11th column (after OOM_ADJ).
+        out.push(if csv { workload_last(t, 10) } else { t });
         out
     }
 }
