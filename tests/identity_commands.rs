@@ -97,7 +97,9 @@ impl Holder {
             .spawn()
             .expect("python3");
         std::fs::write(
-            Path::new(V1).join(rel.trim_start_matches('/')).join("cgroup.procs"),
+            Path::new(V1)
+                .join(rel.trim_start_matches('/'))
+                .join("cgroup.procs"),
             c.id().to_string(),
         )
         .expect("join cgroup");
@@ -307,7 +309,11 @@ fn an_unknown_name_and_an_ambiguous_prefix_are_one_line_errors() {
         let o = host(&args, t.path());
         assert_error(
             &o,
-            &["workloads match", &format!("/docker/{a}"), &format!("/docker/{b}")],
+            &[
+                "workloads match",
+                &format!("/docker/{a}"),
+                &format!("/docker/{b}"),
+            ],
         );
     }
     let mut args = vec!["record", "-d", "1s", "-o"];
@@ -321,7 +327,13 @@ fn an_unknown_name_and_an_ambiguous_prefix_are_one_line_errors() {
     let idn = &j["cgroups"][0]["identity"];
     assert_eq!(idn["container_id"], a.as_str());
     assert_eq!(idn["container_name"], Value::Null);
-    assert!(idn["unresolved"].as_str().unwrap().contains("config.v2.json"), "{idn}");
+    assert!(
+        idn["unresolved"]
+            .as_str()
+            .unwrap()
+            .contains("config.v2.json"),
+        "{idn}"
+    );
 }
 
 #[test]
@@ -457,7 +469,11 @@ fn a_kubepods_cgroup_resolves_to_ns_pod_container_and_its_sandbox_is_hidden() {
     assert!(cgroup_of(&j, &srel).is_none(), "sandbox listed by default");
     assert!(j["hidden_cgroups"].as_u64().unwrap() >= 1);
     let o = host(&["sample"], t.path());
-    assert!(stdout(&o).contains("shop/web-5d8f7c9b4-x2x9z/hog"), "{}", stdout(&o));
+    assert!(
+        stdout(&o).contains("shop/web-5d8f7c9b4-x2x9z/hog"),
+        "{}",
+        stdout(&o)
+    );
     assert!(!stdout(&o).contains("(sandbox)"), "{}", stdout(&o));
     assert!(
         stderr(&o).contains("pod sandbox/conmon cgroup(s) hidden (--all shows them)"),
@@ -478,7 +494,12 @@ fn a_kubepods_cgroup_resolves_to_ns_pod_container_and_its_sandbox_is_hidden() {
 
     // By ns/pod/container, and ns/pod (the pod's own cgroup, not one of its containers).
     let j = json(&host(
-        &["sample", "--cgroup", "shop/web-5d8f7c9b4-x2x9z/hog", "--json"],
+        &[
+            "sample",
+            "--cgroup",
+            "shop/web-5d8f7c9b4-x2x9z/hog",
+            "--json",
+        ],
         t.path(),
     ));
     assert_eq!(j["cgroups"][0]["path"], crel.as_str());

@@ -21,7 +21,10 @@ fn node(tree: &std::path::Path, args: &[&str]) -> (String, String) {
     all.extend_from_slice(args);
     let o = run_fixture(tree, &all);
     assert!(o.status.success(), "{}", stderr(&o));
-    (stdout(&o).replace(t, "<tree>"), stderr(&o).replace(t, "<tree>"))
+    (
+        stdout(&o).replace(t, "<tree>"),
+        stderr(&o).replace(t, "<tree>"),
+    )
 }
 
 fn node_both(tree: &std::path::Path, args: &[&str]) -> String {

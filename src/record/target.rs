@@ -258,7 +258,15 @@ mod tests {
             pid: i32::MAX,
             children: false,
         };
-        assert!(prepare(&t, Path::new("/proc"), Path::new("/x"), None, &mut f, &mut Resolver::new(Path::new("/"))).is_err());
+        assert!(prepare(
+            &t,
+            Path::new("/proc"),
+            Path::new("/x"),
+            None,
+            &mut f,
+            &mut Resolver::new(Path::new("/"))
+        )
+        .is_err());
         // A cgroup target without a hierarchy says so.
         let t = Target::Cgroup { path: "/x".into() };
         let e = prepare(

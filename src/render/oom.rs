@@ -110,7 +110,10 @@ impl OomRank {
         }
         let mut t = Table {
             title: Some(
-                match (&self.cgroup, self.identity.as_ref().and_then(Identity::workload)) {
+                match (
+                    &self.cgroup,
+                    self.identity.as_ref().and_then(Identity::workload),
+                ) {
                     (Some(c), Some(w)) => {
                         format!("OOM kill order in {} ({c})", super::one_line(&w))
                     }

@@ -223,7 +223,9 @@ fn who(t: &Target) -> Option<String> {
         None => (None, None),
     };
     if out.is_empty() {
-        out = workload.map(|w| format!("workload {w}")).unwrap_or_default();
+        out = workload
+            .map(|w| format!("workload {w}"))
+            .unwrap_or_default();
     }
     if let Some(c) = cgroup.filter(|_| !out.is_empty()) {
         out.push_str(&format!(" (cgroup {c})"));

@@ -160,28 +160,24 @@ impl Snapshot {
                     self.hidden_cgroups
                 ));
             }
-            let paths = csv
-                || self
-                    .cgroups
-                    .iter()
-                    .any(|c| c.identity.workload().is_some());
+            let paths = csv || self.cgroups.iter().any(|c| c.identity.workload().is_some());
             let mut columns = vec![col("WORKLOAD", "workload")];
             if paths {
                 columns.push(col("CGROUP", "path").shed(7));
             }
             columns.extend([
-                    col("USAGE", "usage_bytes"),
-                    col("WORKING SET", "working_set_bytes"),
-                    col("LIMIT", "effective_limit_bytes"),
-                    col("USAGE%", "usage_pct").shed(6),
-                    col("WS%", "working_set_pct"),
-                    col("PEAK", "peak_bytes").shed(4),
-                    col("ANON", "anon_bytes").shed(3),
-                    col("FILE", "file_bytes").shed(2),
-                    col("SWAP", "swap_bytes").shed(5),
-                    col("OOM KILLS", "oom_kill_count"),
-                    col("STATE", "state"),
-                ]);
+                col("USAGE", "usage_bytes"),
+                col("WORKING SET", "working_set_bytes"),
+                col("LIMIT", "effective_limit_bytes"),
+                col("USAGE%", "usage_pct").shed(6),
+                col("WS%", "working_set_pct"),
+                col("PEAK", "peak_bytes").shed(4),
+                col("ANON", "anon_bytes").shed(3),
+                col("FILE", "file_bytes").shed(2),
+                col("SWAP", "swap_bytes").shed(5),
+                col("OOM KILLS", "oom_kill_count"),
+                col("STATE", "state"),
+            ]);
             let t = Table {
                 title: Some(title),
                 columns,
@@ -190,8 +186,10 @@ impl Snapshot {
                     .iter()
                     .map(|c| {
                         let m = &c.memory;
-                        let mut row =
-                            vec![workload_cell(&workload_text(Some(&c.identity), &m.path, csv), 60)];
+                        let mut row = vec![workload_cell(
+                            &workload_text(Some(&c.identity), &m.path, csv),
+                            60,
+                        )];
                         if paths {
                             row.push(Cell::path(&m.path, 70));
                         }
@@ -229,17 +227,17 @@ impl Snapshot {
                 .iter()
                 .any(|p| p.identity.as_ref().and_then(Identity::workload).is_some());
         let mut columns = vec![
-                col("PID", "pid"),
-                col("NAME", "name"),
-                col("RSS", "rss_bytes"),
-                col("ANON", "anon_bytes").shed(4),
-                col("FILE", "file_bytes").shed(3),
-                col("SHMEM", "shmem_bytes").shed(6),
-                col("SWAP", "swap_bytes").shed(5),
-                col("PSS", "pss_bytes"),
-                col("USS", "uss_bytes").shed(1),
-                col("OOM_ADJ", "oom_score_adj").shed(2),
-                col("WORKLOAD", "workload"),
+            col("PID", "pid"),
+            col("NAME", "name"),
+            col("RSS", "rss_bytes"),
+            col("ANON", "anon_bytes").shed(4),
+            col("FILE", "file_bytes").shed(3),
+            col("SHMEM", "shmem_bytes").shed(6),
+            col("SWAP", "swap_bytes").shed(5),
+            col("PSS", "pss_bytes"),
+            col("USS", "uss_bytes").shed(1),
+            col("OOM_ADJ", "oom_score_adj").shed(2),
+            col("WORKLOAD", "workload"),
         ];
         if memcg {
             columns.push(col("MEMCG", "memory_cgroup").shed(7));
