@@ -524,3 +524,112 @@ fn a_kubepods_cgroup_resolves_to_ns_pod_container_and_its_sandbox_is_hidden() {
     assert_eq!(c["identity"]["container_name"], "hog");
     assert_eq!(c["identity"]["pod"], "web-5d8f7c9b4-x2x9z");
 }
+
+#[test]
+fn watch_keeps_one_resolver_and_sees_a_runtime_file_change() {
+    // The v2 fixture tree's container (systemd driver, `cri-containerd-4f9a2c1be07d.scope`,
+    // a shape this machine cannot produce), named by a containerd bundle written here.
+    let tree = fixtures().join("v2");
+    let t = tempfile::tempdir().unwrap();
+    let id = format!("4f9a2c1be07d{}", "0".repeat(52));
+    let bundle = format!("run/containerd/io.containerd.runtime.v2.task/k8s.io/{id}/config.json");
+    let ann = |ctr: &str| {
+        format!(
+            r#"{{"annotations":{{"io.kubernetes.cri.container-type":"container",
+            "io.kubernetes.cri.container-name":"{ctr}","io.kubernetes.cri.sandbox-name":"web-5d8f7c9b4-x2x9z",
+            "io.kubernetes.cri.sandbox-namespace":"shop","io.kubernetes.cri.sandbox-uid":"0f1e2d3c-4b5a-6978-8877-665544332211"}}}}"#
+        )
+    };
+    write(t.path(), &bundle, &ann("hog"));
+    let cg = "/kubepods.slice/kubepods-burstable.slice/kubepods-burstable-pod0f1e2d3c_4b5a_6978_8877_665544332211.slice/cri-containerd-4f9a2c1be07d.scope";
+    let mut child = cmd()
+        .args(["--proc-root", tree.join("proc").to_str().unwrap()])
+        .args([
+            "--cgroup-root",
+            tree.join("sys/fs/cgroup").to_str().unwrap(),
+        ])
+        .args(["--host-root", t.path().to_str().unwrap()])
+        .args(["sample", "--watch", "200ms", "--json", "--cgroup", cg])
+        .stdout(Stdio::piped())
+        .spawn()
+        .unwrap();
+    struct Kill(Child);
+    impl Drop for Kill {
+        fn drop(&mut self) {
+            let _ = self.0.kill();
+            let _ = self.0.wait();
+        }
+    }
+    let out = BufReader::new(child.stdout.take().unwrap());
+    let _guard = Kill(child);
+    let mut lines = out.lines();
+    let mut next = || -> Value {
+        serde_json::from_str(&lines.next().expect("a JSON line per tick").unwrap()).unwrap()
+    };
+    assert_eq!(
+        next()["cgroups"][0]["workload"],
+        "shop/web-5d8f7c9b4-x2x9z/hog"
+    );
+    // The container is renamed in its bundle (a new mtime): a later tick reads it again.
+    let p = t.path().join(&bundle);
+    let later =
+        std::fs::metadata(&p).unwrap().modified().unwrap() + std::time::Duration::from_secs(5);
+    write(t.path(), &bundle, &ann("hog2"));
+    std::fs::File::options()
+        .write(true)
+        .open(&p)
+        .unwrap()
+        .set_modified(later)
+        .unwrap();
+    let mut seen = Vec::new();
+    for _ in 0..20 {
+        let w = next()["cgroups"][0]["workload"]
+            .as_str()
+            .unwrap()
+            .to_string();
+        let done = w.ends_with("/hog2");
+        seen.push(w);
+        if done {
+            break;
+        }
+    }
+    assert_eq!(
+        seen.last().map(String::as_str),
+        Some("shop/web-5d8f7c9b4-x2x9z/hog2"),
+        "{seen:?}"
+    );
+    drop(_guard);
+
+    // One resolver across ticks: a miss is kept (retried after 30 s, not every tick), so a
+    // bundle that appears after the first tick is not read on the next ones: a resolver made
+    // per tick would name it at once.
+    std::fs::remove_file(&p).unwrap();
+    let mut child = cmd()
+        .args(["--proc-root", tree.join("proc").to_str().unwrap()])
+        .args([
+            "--cgroup-root",
+            tree.join("sys/fs/cgroup").to_str().unwrap(),
+        ])
+        .args(["--host-root", t.path().to_str().unwrap()])
+        .args(["sample", "--watch", "200ms", "--json", "--cgroup", cg])
+        .stdout(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let out = BufReader::new(child.stdout.take().unwrap());
+    let _guard = Kill(child);
+    let mut lines = out.lines();
+    let mut next = || -> Value {
+        serde_json::from_str(&lines.next().expect("a JSON line per tick").unwrap()).unwrap()
+    };
+    let first = next();
+    assert!(
+        first["cgroups"][0]["identity"]["unresolved"].is_string(),
+        "{}",
+        first["cgroups"][0]
+    );
+    write(t.path(), &bundle, &ann("hog"));
+    for _ in 0..3 {
+        let c = &next()["cgroups"][0];
+        assert!(c["identity"]["container_name"].is_null(), "{c}");
+    }
+}

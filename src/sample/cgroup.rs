@@ -489,6 +489,55 @@ mod tests {
     const HYBRID: &str = "9:name=systemd:/\n4:memory:/process_api/eb96\n3:cpuset:/\n0::/\n";
 
     #[test]
+    fn find_workload_takes_a_path_first_then_one_name() {
+        let t = tempfile::tempdir().unwrap();
+        let (a, b) = ("ab12cd".repeat(10) + "0001", "ab12cd".repeat(10) + "0002");
+        for d in [
+            "memory".to_string(),
+            format!("memory/docker/{a}"),
+            format!("memory/docker/{b}"),
+        ] {
+            std::fs::create_dir_all(t.path().join(&d)).unwrap();
+            std::fs::write(t.path().join(d).join("memory.usage_in_bytes"), "0\n").unwrap();
+        }
+        let host = t.path().join("host");
+        let cfg = host.join(format!("var/lib/docker/containers/{a}/config.v2.json"));
+        std::fs::create_dir_all(cfg.parent().unwrap()).unwrap();
+        std::fs::write(&cfg, r#"{"Name":"/web","Config":{"Image":"nginx"}}"#).unwrap();
+        let h = MemoryHierarchy::detect(t.path()).unwrap();
+        let mut r = Resolver::new(&host);
+        // A path stays a path, named all the same.
+        let (dir, rel, id) = h.find_workload(&mut r, &format!("/docker/{a}")).unwrap();
+        assert_eq!(
+            (rel.as_str(), dir.is_dir()),
+            (format!("/docker/{a}").as_str(), true)
+        );
+        assert_eq!(id.workload().as_deref(), Some("docker:web"));
+        // A name, docker:name and a long enough ID prefix.
+        for q in ["web", "docker:web", b.as_str()] {
+            let (_, rel, _) = h.find_workload(&mut r, q).unwrap();
+            let want = if q.starts_with("ab") { &b } else { &a };
+            assert_eq!(rel, format!("/docker/{want}"), "{q}");
+        }
+        // Nothing, several, and `..`: errors that say what was tried or who matched.
+        let e = h.find_workload(&mut r, "nope").unwrap_err().to_string();
+        assert!(
+            e.contains("\"nope\"") && e.contains("no cgroup") && e.contains("4 cgroups"),
+            "{e}"
+        );
+        let e = h.find_workload(&mut r, "ab12cd").unwrap_err().to_string();
+        assert!(
+            e.contains("2 workloads match") && e.contains(&a) && e.contains(&b),
+            "{e}"
+        );
+        assert!(!e.contains('\n'));
+        assert!(matches!(
+            h.find_workload(&mut r, "/docker/../x"),
+            Err(Error::Usage(_))
+        ));
+    }
+
+    #[test]
     fn hybrid_uses_the_memory_line_not_0() {
         assert_eq!(
             memory_cgroup_of(HYBRID, CgroupVersion::V1).as_deref(),

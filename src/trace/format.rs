@@ -397,6 +397,30 @@ mod tests {
     }
 
     #[test]
+    fn the_identity_is_absent_when_unknown_and_round_trips_when_known() {
+        let mut h: Header = serde_json::from_str(r#"{"clw_trace":1}"#).unwrap();
+        assert_eq!(h.identity, None);
+        assert!(!serde_json::to_string(&h).unwrap().contains("identity"));
+        let id = crate::identity::Identity::from_path(&format!("/docker/{}", "ab".repeat(32)));
+        h.identity = Some(TraceIdentity::from(&id));
+        let text = serde_json::to_string(&h).unwrap();
+        let back: Header = serde_json::from_str(&text).unwrap();
+        let t = back.identity.unwrap();
+        assert_eq!(t.runtime.as_deref(), Some("docker"));
+        assert_eq!(t.kind.as_deref(), Some("container"));
+        assert_eq!(t.workload, id.workload());
+        assert_eq!(t.container_name, None);
+        // A partial object (a hand-written or future header) reads too.
+        let h: Header =
+            serde_json::from_str(r#"{"clw_trace":1,"identity":{"workload":"shop/web/hog"}}"#)
+                .unwrap();
+        assert_eq!(
+            h.identity.unwrap().workload.as_deref(),
+            Some("shop/web/hog")
+        );
+    }
+
+    #[test]
     fn absent_figures_are_not_written() {
         let s = Sample {
             t: 1.0,
