@@ -523,6 +523,37 @@ fn a_kubepods_cgroup_resolves_to_ns_pod_container_and_its_sandbox_is_hidden() {
         .expect("the holder is ranked");
     assert_eq!(c["identity"]["container_name"], "hog");
     assert_eq!(c["identity"]["pod"], "web-5d8f7c9b4-x2x9z");
+
+    // A trace recorded by name, and `--emit k8s` on it names the pod and the container.
+    let trace = t.path().join("hog.jsonl");
+    let o = host(
+        &[
+            "record",
+            "--cgroup",
+            "shop/web-5d8f7c9b4-x2x9z/hog",
+            "-d",
+            "4s",
+            "-i",
+            "100ms",
+            "-o",
+            trace.to_str().unwrap(),
+        ],
+        t.path(),
+    );
+    assert!(o.status.success(), "{}", stderr(&o));
+    let o = run(&["recommend", trace.to_str().unwrap(), "--emit", "k8s"]);
+    assert!(o.status.success(), "{}", stderr(&o));
+    let k8s = stdout(&o);
+    assert!(
+        k8s.contains(&format!(
+            "# pod shop/web-5d8f7c9b4-x2x9z, container hog (cgroup {crel})"
+        )),
+        "{k8s}"
+    );
+    assert!(
+        k8s.contains("resources:\n  requests:\n    memory: "),
+        "{k8s}"
+    );
 }
 
 #[test]
