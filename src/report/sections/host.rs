@@ -44,13 +44,25 @@ pub fn snapshot(o: &Options) -> Outcome {
         }
     }
     let hierarchy = crate::sample::cgroup::MemoryHierarchy::detect(&o.cgroup_root).ok();
+    // The sampled cgroups' workloads, from the node's files (sample's model has no identity
+    // yet: resolved here, one resolver for the section).
+    let mut resolver = crate::identity::Resolver::new(&o.host_root);
     for c in &s.cgroups {
+        let ident = resolver.resolve(&c.memory.path);
+        let workload = ident.workload();
+        if ident.is_workload() {
+            facts.identities.push(ident);
+        }
         if c.pressure.state == PressureState::Critical {
+            let of = workload
+                .as_ref()
+                .map(|w| format!(" ({w})"))
+                .unwrap_or_default();
             facts.find(
                 id,
                 FindingKind::Pressure,
                 format!(
-                    "cgroup {} is critical: {}",
+                    "cgroup {}{of} is critical: {}",
                     c.memory.path,
                     c.pressure.reasons.join("; ")
                 ),
@@ -58,6 +70,7 @@ pub fn snapshot(o: &Options) -> Outcome {
             );
             if let Some(f) = facts.findings.last_mut() {
                 f.cgroup = Some(c.memory.path.clone());
+                f.workload = workload;
             }
         }
         // The cgroup's own files, for the bundle.
