@@ -15,8 +15,7 @@ pub fn snapshot(o: &Options) -> Outcome {
     let req = SampleRequest {
         proc_root: o.proc_root.clone(),
         cgroup_root: o.cgroup_root.clone(),
-        // The report's own --host-root is its helper's to pass on; the node itself until then.
-        host_root: std::path::PathBuf::from("/"),
+        host_root: o.host_root.clone(),
         pids: Vec::new(),
         cgroups: o.cgroup.iter().cloned().collect(),
         all: false,
@@ -115,8 +114,7 @@ pub fn oom_rank(o: &Options) -> Outcome {
         proc_root: o.proc_root.clone(),
         cgroup_root: o.cgroup_root.clone(),
         cgroup: o.cgroup.clone(),
-        // The report's own --host-root is its helper's to pass on; the node itself until then.
-        host_root: std::path::PathBuf::from("/"),
+        host_root: o.host_root.clone(),
     }) {
         Ok(r) => r,
         Err(e) => return Outcome::failed(e.to_string()),
