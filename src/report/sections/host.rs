@@ -15,6 +15,7 @@ pub fn snapshot(o: &Options) -> Outcome {
     let req = SampleRequest {
         proc_root: o.proc_root.clone(),
         cgroup_root: o.cgroup_root.clone(),
+        host_root: o.host_root.clone(),
         pids: Vec::new(),
         cgroups: o.cgroup.iter().cloned().collect(),
         all: false,
@@ -113,6 +114,7 @@ pub fn oom_rank(o: &Options) -> Outcome {
         proc_root: o.proc_root.clone(),
         cgroup_root: o.cgroup_root.clone(),
         cgroup: o.cgroup.clone(),
+        host_root: o.host_root.clone(),
     }) {
         Ok(r) => r,
         Err(e) => return Outcome::failed(e.to_string()),
