@@ -1340,3 +1340,132 @@ fn odd_name_triage(verbose: bool) {
         assert!(!l.contains('\u{7}'), "{l:?}");
     }
 }
+/// `sample` on the pure v2 node with its host root: the WORKLOAD column and the JSON identity
+/// name each container, pod and sandbox.
+#[test]
+fn sample_on_the_pure_v2_node_names_the_workloads() {
+    let root = tree("v2-node");
+    let args = |fmt: &[&str]| {
+        let mut c = cmd();
+        c.arg("--proc-root")
+            .arg(root.join("proc"))
+            .arg("--cgroup-root")
+            .arg(root.join("sys/fs/cgroup"))
+            .arg("--host-root")
+            .arg(&root)
+            .args(["--color", "never"])
+            .arg("sample")
+            .args(fmt);
+        let o = c.output().unwrap();
+        assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
+        o
+    };
+    let j = json(&args(&["--json"]));
+    let by_path = |suffix: &str| {
+        j["cgroups"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|c| c["path"].as_str().unwrap().ends_with(suffix))
+            .cloned()
+            .unwrap_or_else(|| panic!("no cgroup {suffix}: {j:#}"))
+    };
+    let c = by_path(
+        "cri-containerd-eaf668b2d5afcd74e76abd404b833ddabd8ef59a103c360af5f60717e3595e90.scope",
+    );
+    assert_eq!(c["workload"], "shop/web-5d8f7c9b4-x2x9z/hog");
+    assert_eq!(c["identity"]["image"], "localhost/clw-busybox:lab");
+    assert_eq!(c["identity"]["qos"], "burstable");
+    let g = by_path(
+        "cri-containerd-14fa8952914dc7e4eae1b52c8744b0ceaa0581ba807e1548b264f9199be753ce.scope",
+    );
+    assert_eq!(g["workload"], "shop/checkout-6c9f8d7b5-qwz4r/checkout");
+    assert_eq!(g["identity"]["qos"], "guaranteed");
+    assert_eq!(
+        by_path("kubepods-pod91f5b561_369f_4103_8015_66391059996a.slice")["workload"],
+        "shop/checkout-6c9f8d7b5-qwz4r"
+    );
+    let text = stdout(&args(&[]));
+    assert!(text.contains("shop/web-5d8f7c9b4-x2x9z/hog"), "{text}");
+    assert!(
+        text.contains("shop/checkout-6c9f8d7b5-qwz4r/checkout"),
+        "{text}"
+    );
+    // --cgroup by workload name picks the one container.
+    let o = args(&[
+        "--cgroup",
+        "shop/checkout-6c9f8d7b5-qwz4r/checkout",
+        "--json",
+    ]);
+    let j = json(&o);
+    let paths: Vec<&str> = j["cgroups"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|c| c["path"].as_str().unwrap())
+        .collect();
+    assert_eq!(paths.len(), 1, "{paths:?}");
+    assert!(paths[0].ends_with(
+        "cri-containerd-14fa8952914dc7e4eae1b52c8744b0ceaa0581ba807e1548b264f9199be753ce.scope"
+    ));
+}
+
+/// A container name holding a newline, quotes and UTF-8 (kept as the runtime wrote it): the
+/// table keeps one line per row and shows it escaped; the JSON keeps it as written.
+#[test]
+fn an_odd_container_name_keeps_the_table_one_line_per_row() {
+    let t = copy_tree(&tree("v2-node"));
+    let odd = "two\nlines \"q\" café";
+    let cfg = t.path().join("run/containerd/io.containerd.runtime.v2.task/k8s.io/eaf668b2d5afcd74e76abd404b833ddabd8ef59a103c360af5f60717e3595e90/config.json");
+    let mut v: serde_json::Value = serde_json::from_slice(&std::fs::read(&cfg).unwrap()).unwrap();
+    v["annotations"]["io.kubernetes.cri.container-name"] = odd.into();
+    std::fs::write(&cfg, v.to_string()).unwrap();
+    let run_sample = |json: bool| {
+        let mut c = cmd();
+        c.arg("--proc-root")
+            .arg(t.path().join("proc"))
+            .arg("--cgroup-root")
+            .arg(t.path().join("sys/fs/cgroup"))
+            .arg("--host-root")
+            .arg(t.path())
+            .args(["--color", "never", "sample"]);
+        if json {
+            c.arg("--json");
+        }
+        let o = c.output().unwrap();
+        assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
+        o
+    };
+    let o = run_sample(false);
+    let text = stdout(&o);
+    let rows: Vec<&str> = text
+        .lines()
+        .filter(|l| l.contains("shop/web-5d8f7c9b4-x2x9z/two"))
+        .collect();
+    assert!(!rows.is_empty(), "{text}");
+    for r in &rows {
+        assert!(r.contains("two\\nlines"), "{r}\n{text}");
+    }
+    assert!(
+        !text
+            .lines()
+            .any(|l| l.trim_start().starts_with("lines \"q\"")),
+        "{text}"
+    );
+    for l in stderr(&o).lines() {
+        assert!(
+            l.starts_with("clw-diag: "),
+            "a warning line broken by the name: {l:?}\n{}",
+            stderr(&o)
+        );
+    }
+    let j = json(&run_sample(true));
+    let c = j["cgroups"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|c| c["path"].as_str().unwrap().contains("eaf668b2d5af"))
+        .unwrap()
+        .clone();
+    assert_eq!(c["identity"]["container_name"], odd);
+}
