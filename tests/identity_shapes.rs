@@ -1469,3 +1469,37 @@ fn an_odd_container_name_keeps_the_table_one_line_per_row() {
         .clone();
     assert_eq!(c["identity"]["container_name"], odd);
 }
+
+/// `oom-rank --cgroup ns/pod/container` on the pure v2 node: the cgroup is found by its
+/// workload name and the candidate carries its identity.
+#[test]
+fn oom_rank_on_the_pure_v2_node_takes_the_workload_name() {
+    let root = tree("v2-node");
+    let o = cmd()
+        .arg("--proc-root")
+        .arg(root.join("proc"))
+        .arg("--cgroup-root")
+        .arg(root.join("sys/fs/cgroup"))
+        .arg("--host-root")
+        .arg(&root)
+        .args([
+            "oom-rank",
+            "--cgroup",
+            "shop/web-5d8f7c9b4-x2x9z/hog",
+            "--json",
+        ])
+        .output()
+        .unwrap();
+    assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
+    let j = json(&o);
+    assert_eq!(j["scope"], "cgroup");
+    assert_eq!(
+        j["cgroup"],
+        "/kubepods.slice/kubepods-burstable.slice/kubepods-burstable-pod0f1e2d3c_4b5a_6978_8877_665544332211.slice/cri-containerd-eaf668b2d5afcd74e76abd404b833ddabd8ef59a103c360af5f60717e3595e90.scope"
+    );
+    assert_eq!(j["identity"]["container_name"], "hog");
+    let c = &j["candidates"][0];
+    assert_eq!(c["pid"], 31337);
+    assert_eq!(c["identity"]["pod"], "web-5d8f7c9b4-x2x9z");
+    assert_eq!(c["identity"]["namespace"], "shop");
+}
