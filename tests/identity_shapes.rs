@@ -1274,6 +1274,72 @@ fn commands_run_as_nobody_say_the_files_are_unreadable_and_go_on() {
     // The same as root: named (the files were only unreadable).
     let (_, e) = triage_kill(t.path(), memcg, false);
     assert_eq!(e["workload"], "shop/redis");
+
+    // sample as nobody on the v2 node: the containerd state directory root's (0700) first,
+    // then kubelet's log directory too.
+    let v2 = copy_tree(&tree("v2-node"));
+    for d in walk(v2.path()) {
+        let m = std::fs::symlink_metadata(&d).unwrap();
+        if !m.file_type().is_symlink() {
+            let mode = if m.is_dir() { 0o755 } else { 0o644 };
+            std::fs::set_permissions(&d, std::fs::Permissions::from_mode(mode)).unwrap();
+        }
+    }
+    std::fs::set_permissions(v2.path(), std::fs::Permissions::from_mode(0o755)).unwrap();
+    let private = |rel: &str| {
+        std::fs::set_permissions(v2.path().join(rel), std::fs::Permissions::from_mode(0o700))
+            .unwrap()
+    };
+    let hog = |v2: &Path| {
+        let o = Command::new("setpriv")
+            .args(["--reuid=65534", "--regid=65534", "--clear-groups", bin()])
+            .arg("--proc-root")
+            .arg(v2.join("proc"))
+            .arg("--cgroup-root")
+            .arg(v2.join("sys/fs/cgroup"))
+            .arg("--host-root")
+            .arg(v2)
+            .args(["sample", "--json"])
+            .output()
+            .unwrap();
+        assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
+        json(&o)["cgroups"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|c| {
+                c["path"].as_str().unwrap().ends_with(
+                    "cri-containerd-eaf668b2d5afcd74e76abd404b833ddabd8ef59a103c360af5f60717e3595e90.scope",
+                )
+            })
+            .unwrap()["identity"]
+            .clone()
+    };
+    private("run/containerd");
+    // kubelet's link still names it; the image (only in the bundle) stays unknown.
+    let id = hog(v2.path());
+    assert_eq!(
+        (id["container_name"].as_str(), id["pod"].as_str()),
+        (Some("hog"), Some("web-5d8f7c9b4-x2x9z")),
+        "{id:#}"
+    );
+    assert_eq!(id["image"], serde_json::Value::Null, "{id:#}");
+    private("var/log");
+    let id = hog(v2.path());
+    assert_eq!(
+        (&id["container_name"], &id["pod"]),
+        (&serde_json::Value::Null, &serde_json::Value::Null),
+        "{id:#}"
+    );
+    let why = id["unresolved"].as_str().unwrap();
+    assert!(
+        why.contains("io.containerd.runtime.v2.task not readable as uid 65534"),
+        "{why}"
+    );
+    assert!(
+        why.contains("var/log/containers not readable as uid 65534"),
+        "{why}"
+    );
 }
 
 fn walk(root: &Path) -> Vec<PathBuf> {
