@@ -494,7 +494,7 @@ fn old_containerd_without_var_log_names_the_pod_from_the_sandbox_bundle_alone() 
         &mut r,
         "/kubepods/burstable/pod8d7c6b5a-4e3f-4a2b-9c1d-0e9f8a7b6c5d/64d942ba1d3118a985d57d5a34c39e6f8065a55b65feafcc16a6774806c64df7",
         &want(
-            "pod 8d7c6b5a containerd 64d942ba1d31 (unresolved) (sandbox)",
+            "pod 8d7c6b5a containerd 64d942ba1d31 (sandbox, unresolved)",
             Kind::Sandbox,
             Some(Runtime::Containerd),
         )
@@ -1365,11 +1365,8 @@ fn triage_keeps_an_odd_container_name_on_one_line() {
     odd_name_triage(false);
 }
 
-/// The same for `triage -v`'s detail line. Fails on this branch: render::triage::describe
-/// writes the workload unescaped (a raw newline splits the line, a raw control character
-/// reaches the terminal); left to the owner of src/render/triage.rs.
+/// The same for `triage -v`'s detail line (render::triage::describe escapes the workload).
 #[test]
-#[ignore = "bug in render::triage::describe: the workload is not one_line()d (reported)"]
 fn triage_verbose_keeps_an_odd_container_name_on_one_line() {
     odd_name_triage(true);
 }

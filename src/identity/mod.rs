@@ -162,7 +162,10 @@ impl Identity {
             _ => self.base_label(),
         }?;
         Some(match (self.kind, self.sandbox) {
-            (_, true) => format!("{base} (sandbox)"),
+            (_, true) => match base.strip_suffix(" (unresolved)") {
+                Some(b) => format!("{b} (sandbox, unresolved)"),
+                None => format!("{base} (sandbox)"),
+            },
             (Kind::Conmon, _) => format!("{base} (conmon)"),
             _ => base,
         })

@@ -227,10 +227,9 @@ pub fn lexical(path: &str) -> Hint {
     if comps.is_empty() {
         h.kind = Some(Kind::Other);
     }
-    // A container under a unit (docker-ID.scope under system.slice) is not that unit's.
-    if matches!(h.kind, Some(Kind::Container | Kind::Conmon))
-        && h.unit.as_deref().is_some_and(|u| u.ends_with(".scope"))
-    {
+    // A container is not the unit it sits under (rootless podman's user@1000.service): its
+    // identity is the container's.
+    if matches!(h.kind, Some(Kind::Container | Kind::Conmon)) {
         h.unit = None;
     }
     h
