@@ -1,0 +1,158 @@
+#!/usr/bin/env bash
+# Benchmark: the price of workload identity (issue 14) on a node with N containers (default 200).
+#
+# The script makes N real cgroup v1 memory cgroups /docker/<64 hex> (a 64 MiB limit each, so
+# `sample` and `serve` export every one, as they would Docker's), and a host-root tree in a
+# temporary directory holding one Docker `config.v2.json` per container, in the shape Docker
+# 20.10 writes (tests/fixtures/identity/docker/ captured one on this machine): compose labels,
+# State, Config with Env, Cmd, Labels, NetworkSettings, paths; about 3 KiB each. Docker itself
+# is not run: 200 real containers would measure Docker, and the resolver reads the same files.
+# Everything the script made is removed on exit (trap), the cgroups bottom-up with rmdir.
+#
+# Measured, each with identity (--host-root TREE) against without (--host-root /nonexistent,
+# where every lookup fails at the first missing directory and is cached as a miss for 30 s):
+#   1. `clw-diag sample --format json` (one process, cold: every file read once), hyperfine;
+#   2. one warm `serve` scrape (after a first scrape filled the cache), hyperfine of curl, and
+#      the server's own clw_scrape_duration_seconds (the reading, without curl and HTTP)
+#      averaged over the same scrapes. With CLW_DIAG_BEFORE=path/to/clw-diag a build without
+#      the identity labels is scraped too, side by side.
+#
+# usage: sudo benches/identity.sh [N] [RUNS]     (root: it creates memory cgroups)
+set -euo pipefail
+cd "$(dirname "$0")/.."
+n=${1:-200}
+runs=${2:-30}
+for t in hyperfine curl python3; do
+  command -v $t >/dev/null || { echo "missing $t (apt-get install -y hyperfine curl python3)" >&2; exit 2; }
+done
+[ "$(id -u)" = 0 ] || { echo "needs root: it creates $n memory cgroups" >&2; exit 2; }
+mem=/sys/fs/cgroup/memory
+[ -e $mem/memory.limit_in_bytes ] || { echo "needs the cgroup v1 memory controller at $mem" >&2; exit 2; }
+cargo build --release --quiet
+bin=$PWD/target/release/clw-diag
+
+tree=$(mktemp -d /tmp/clw-identity-bench.XXXXXX)
+made_docker=0
+[ -d $mem/docker ] || { mkdir $mem/docker; made_docker=1; }
+ids=()
+pids=()
+cleanup() {
+  kill "${pids[@]}" 2>/dev/null || true
+  wait 2>/dev/null || true
+  for id in "${ids[@]}"; do rmdir "$mem/docker/$id" 2>/dev/null || true; done
+  [ $made_docker = 1 ] && rmdir $mem/docker 2>/dev/null || true
+  rm -rf "$tree"
+}
+trap cleanup EXIT
+
+# N IDs: a fixed prefix no runtime makes (be9c), then random hex.
+mapfile -t ids < <(python3 -c "
+import secrets
+for i in range($n): print('be9c' + secrets.token_hex(30))")
+for id in "${ids[@]}"; do
+  mkdir "$mem/docker/$id"
+  echo $((64 << 20)) > "$mem/docker/$id/memory.limit_in_bytes"
+done
+python3 - "$tree" "${ids[@]}" <<'PY'
+import json, os, sys
+root, ids = sys.argv[1], sys.argv[2:]
+for i, cid in enumerate(ids):
+    svc = ["web", "worker", "cache", "db", "queue"][i % 5]
+    d = f"{root}/var/lib/docker/containers/{cid}"
+    os.makedirs(d)
+    cfg = {
+        "StreamConfig": {},
+        "State": {"Running": True, "Paused": False, "Restarting": False, "OOMKilled": False,
+                  "RemovalInProgress": False, "Dead": False, "Pid": 10000 + i, "ExitCode": 0,
+                  "Error": "", "StartedAt": "2026-12-02T04:12:57.457886304Z",
+                  "FinishedAt": "0001-01-01T00:00:00Z", "Health": None},
+        "ID": cid, "Created": "2026-12-02T04:12:57.207883727Z", "Managed": False,
+        "Path": "/docker-entrypoint.sh", "Args": ["--port", "8080"],
+        "Config": {"Hostname": cid[:12], "Domainname": "", "User": "app", "AttachStdin": False,
+                   "AttachStdout": False, "AttachStderr": False,
+                   "ExposedPorts": {"8080/tcp": {}}, "Tty": False, "OpenStdin": False,
+                   "StdinOnce": False,
+                   "Env": ["PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin",
+                           f"SERVICE={svc}", "LANG=C.UTF-8", "APP_ENV=production",
+                           "GOMAXPROCS=2", f"REPLICA={i // 5 + 1}"],
+                   "Cmd": ["--port", "8080"], "Image": f"registry.example.com/shop/{svc}:1.{i % 7}.3",
+                   "Volumes": None, "WorkingDir": "/srv", "Entrypoint": ["/docker-entrypoint.sh"],
+                   "OnBuild": None,
+                   "Labels": {"com.docker.compose.config-hash": "f81fde10c562d53cc698136b1d7cf5d578ebb41c6cec6d1c4d0426d97cd25d2f",
+                              "com.docker.compose.container-number": str(i // 5 + 1),
+                              "com.docker.compose.oneoff": "False",
+                              "com.docker.compose.project": "shop",
+                              "com.docker.compose.project.config_files": "docker-compose.yml",
+                              "com.docker.compose.project.working_dir": "/srv/shop",
+                              "com.docker.compose.service": svc,
+                              "com.docker.compose.version": "1.29.2",
+                              "org.opencontainers.image.source": f"https://git.example.com/shop/{svc}"}},
+        "Image": "sha256:b0961113cc89fa1597aa57d4c1a838ffb6e00e7239f235171e61bb6f49903538",
+        "NetworkSettings": {"Bridge": "", "SandboxID": "cd2a03ab6106b84c3728ddb4687f03fb004148b761168dca9ba6f35ebffe9534",
+                            "HairpinMode": False, "LinkLocalIPv6Address": "", "LinkLocalIPv6PrefixLen": 0,
+                            "Networks": {"shop_default": {"IPAMConfig": None, "Links": None,
+                                         "Aliases": [svc, cid[:12]],
+                                         "NetworkID": "9e75eb2d235279c9618394feadff89252dda7b22661a61b5a4950738f7adc4df",
+                                         "EndpointID": "", "Gateway": "172.18.0.1",
+                                         "IPAddress": f"172.18.{i // 250}.{i % 250 + 2}", "IPPrefixLen": 16,
+                                         "IPv6Gateway": "", "GlobalIPv6Address": "", "GlobalIPv6PrefixLen": 0,
+                                         "MacAddress": "02:42:ac:12:00:02", "DriverOpts": None}},
+                            "Service": None, "Ports": {"8080/tcp": None},
+                            "SandboxKey": "/var/run/docker/netns/cd2a03ab6106"},
+        "LogPath": f"/var/lib/docker/containers/{cid}/{cid}-json.log",
+        "Name": f"/shop_{svc}_{i // 5 + 1}", "Driver": "overlay2", "OS": "linux",
+        "MountLabel": "", "ProcessLabel": "", "RestartCount": 0, "HasBeenStartedBefore": True,
+        "HasBeenManuallyStopped": False, "MountPoints": {}, "SecretReferences": None,
+        "ConfigReferences": None, "AppArmorProfile": "docker-default",
+        "HostnamePath": f"/var/lib/docker/containers/{cid}/hostname",
+        "HostsPath": f"/var/lib/docker/containers/{cid}/hosts", "ShmPath": "",
+        "ResolvConfPath": f"/var/lib/docker/containers/{cid}/resolv.conf",
+        "SeccompProfile": "", "NoNewPrivileges": False, "LocalLogCacheMeta": {"HaveNotifyEnabled": False},
+    }
+    with open(f"{d}/config.v2.json", "w") as f:
+        json.dump(cfg, f, separators=(",", ":"))
+PY
+sz=$(stat -c %s "$tree/var/lib/docker/containers/${ids[0]}/config.v2.json")
+echo "containers: $n real memory cgroups /docker/<id>, $n config.v2.json of $sz bytes under $tree"
+named=$("$bin" --host-root "$tree" sample --format json | python3 -c "
+import json, sys
+d = json.load(sys.stdin)
+cg = d.get('cgroups', [])
+print(sum(1 for c in cg if (c.get('identity') or {}).get('container_name')), 'of', len(cg))" || echo unknown)
+echo "sample --host-root TREE: cgroups named: $named"
+
+echo "== sample, with identity against without"
+hyperfine -N --warmup 3 --runs "$runs" \
+  "$bin --host-root $tree sample --format json" \
+  "$bin --host-root /nonexistent sample --format json"
+
+echo "== one warm serve scrape, with identity against without"
+port1=$((20000 + RANDOM % 10000)); port2=$((port1 + 1))
+"$bin" --host-root "$tree" serve --listen 127.0.0.1:$port1 2>/dev/null & pids+=($!)
+"$bin" --host-root /nonexistent serve --listen 127.0.0.1:$port2 2>/dev/null & pids+=($!)
+ports="$port1 $port2"
+before=()
+if [ -n "${CLW_DIAG_BEFORE:-}" ]; then
+  port3=$((port1 + 2))
+  "$CLW_DIAG_BEFORE" serve --listen 127.0.0.1:$port3 2>/dev/null & pids+=($!)
+  ports="$ports $port3"
+  before=("curl -s -o /dev/null http://127.0.0.1:$port3/metrics")
+fi
+for p in $ports; do
+  for _ in $(seq 100); do curl -fs "http://127.0.0.1:$p/metrics" >/dev/null && break; sleep 0.1; done
+done
+m=$(curl -s http://127.0.0.1:$port1/metrics)
+echo "exposition: with $(echo "$m" | wc -c) bytes, without $(curl -s http://127.0.0.1:$port2/metrics | wc -c) bytes;" \
+  "named series: $(echo "$m" | grep '^clw_cgroup_memory_limit_bytes{' | grep -vc 'name=""')," \
+  "resolved=false: $(echo "$m" | grep '^clw_cgroup_identity_info{' | grep -c 'resolved="false"')"
+hyperfine -N --warmup 5 --runs "$runs" \
+  "curl -s -o /dev/null http://127.0.0.1:$port1/metrics" \
+  "curl -s -o /dev/null http://127.0.0.1:$port2/metrics" \
+  "${before[@]}"
+# The server's own reading time, averaged over RUNS more warm scrapes each.
+for p in $ports; do
+  for _ in $(seq "$runs"); do
+    curl -s "http://127.0.0.1:$p/metrics" | awk '/^clw_scrape_duration_seconds /{print $2}'
+  done | awk -v p=$p '{s+=$1} END {printf "port %s: clw_scrape_duration_seconds mean %.2f ms over %d scrapes\n", p, s/NR*1000, NR}'
+done
+echo "(port $port1: with identity; $port2: without${CLW_DIAG_BEFORE:+; ${port3:-}: CLW_DIAG_BEFORE})"
