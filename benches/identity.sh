@@ -13,9 +13,9 @@
 # where every lookup fails at the first missing directory and is cached as a miss for 30 s):
 #   1. `clw-diag sample --format json` (one process, cold: every file read once), hyperfine;
 #   2. one warm `serve` scrape (after a first scrape filled the cache), hyperfine of curl, and
-#      the server's own clw_scrape_duration_seconds (the reading, without curl and HTTP)
-#      averaged over the same scrapes. With CLW_DIAG_BEFORE=path/to/clw-diag a build without
-#      the identity labels is scraped too, side by side.
+#      the servers' own CPU time per scrape and clw_scrape_duration_seconds (the reading,
+#      without curl and HTTP) over scrapes taken in turn. With CLW_DIAG_BEFORE=path/to/clw-diag
+#      a build without the identity labels is scraped too, side by side.
 #
 # usage: sudo benches/identity.sh [N] [RUNS]     (root: it creates memory cgroups)
 set -euo pipefail
@@ -121,10 +121,26 @@ cg = d.get('cgroups', [])
 print(sum(1 for c in cg if (c.get('identity') or {}).get('container_name')), 'of', len(cg))" || echo unknown)
 echo "sample --host-root TREE: cgroups named: $named"
 
+# hyperfine's JSON → "mean wall ms, mean user+sys ms" of each command, and the ratios (first over
+# second). CPU time (user+sys) is reported beside wall time because on a shared 2-core machine
+# the wall time follows the other tenants' load more than the command.
+ratios() {
+  python3 - "$1" <<'PY'
+import json, sys
+r = json.load(open(sys.argv[1]))["results"]
+for x in r:
+    print(f"  {x['command'][:90]}: wall {x['mean']*1e3:.1f} ms (median {x['median']*1e3:.1f}), user+sys {(x['user']+x['system'])*1e3:.1f} ms")
+a, b = r[0], r[1]
+print(f"  ratio with/without: wall mean {a['mean']/b['mean']:.3f}, wall median {a['median']/b['median']:.3f}, user+sys {(a['user']+a['system'])/(b['user']+b['system']):.3f}")
+PY
+}
+out=$(mktemp)
+
 echo "== sample, with identity against without"
-hyperfine -N --warmup 3 --runs "$runs" \
+hyperfine -N --warmup 3 --runs "$runs" --export-json "$out" \
   "$bin --host-root $tree sample --format json" \
   "$bin --host-root /nonexistent sample --format json"
+ratios "$out"
 
 echo "== one warm serve scrape, with identity against without"
 port1=$((20000 + RANDOM % 10000)); port2=$((port1 + 1))
@@ -145,14 +161,40 @@ m=$(curl -s http://127.0.0.1:$port1/metrics)
 echo "exposition: with $(echo "$m" | wc -c) bytes, without $(curl -s http://127.0.0.1:$port2/metrics | wc -c) bytes;" \
   "named series: $(echo "$m" | grep '^clw_cgroup_memory_limit_bytes{' | grep -vc 'name=""')," \
   "resolved=false: $(echo "$m" | grep '^clw_cgroup_identity_info{' | grep -c 'resolved="false"')"
-hyperfine -N --warmup 5 --runs "$runs" \
+hyperfine -N --warmup 5 --runs "$runs" --export-json "$out" \
   "curl -s -o /dev/null http://127.0.0.1:$port1/metrics" \
   "curl -s -o /dev/null http://127.0.0.1:$port2/metrics" \
   "${before[@]}"
-# The server's own reading time, averaged over RUNS more warm scrapes each.
-for p in $ports; do
-  for _ in $(seq "$runs"); do
-    curl -s "http://127.0.0.1:$p/metrics" | awk '/^clw_scrape_duration_seconds /{print $2}'
-  done | awk -v p=$p '{s+=$1} END {printf "port %s: clw_scrape_duration_seconds mean %.2f ms over %d scrapes\n", p, s/NR*1000, NR}'
+ratios "$out"
+# The servers' own CPU time per scrape (utime+stime of /proc/PID/stat), over 4×RUNS warm scrapes
+# taken in turn (A, B, A, B, …, so both see the same load), and their mean
+# clw_scrape_duration_seconds (the reading, without encoding and HTTP).
+tck=$(getconf CLK_TCK)
+cpu() { awk '{print $14 + $15}' "/proc/$1/stat"; }
+declare -A c0 dsum wsum
+for i in "${!pids[@]}"; do c0[$i]=$(cpu "${pids[$i]}"); dsum[$i]=0; wsum[$i]=0; done
+portv=($ports)
+k=$((4 * runs))
+body=$(mktemp)
+for _ in $(seq "$k"); do
+  for i in "${!portv[@]}"; do
+    w=$(curl -s -o "$body" -w '%{time_total}' "http://127.0.0.1:${portv[$i]}/metrics")
+    d=$(awk '/^clw_scrape_duration_seconds /{print $2}' "$body")
+    dsum[$i]=$(awk -v a="${dsum[$i]}" -v b="${d:-0}" 'BEGIN{print a+b}')
+    wsum[$i]=$(awk -v a="${wsum[$i]}" -v b="$w" 'BEGIN{print a+b}')
+  done
 done
-echo "(port $port1: with identity; $port2: without${CLW_DIAG_BEFORE:+; ${port3:-}: CLW_DIAG_BEFORE})"
+rm -f "$body"
+names=("with identity" "without (/nonexistent)" "CLW_DIAG_BEFORE")
+per=()
+walls=()
+for i in "${!portv[@]}"; do
+  ms=$(awk -v a="${c0[$i]}" -v b="$(cpu "${pids[$i]}")" -v t="$tck" -v k="$k" 'BEGIN{printf "%.2f", (b-a)*1000/t/k}')
+  per+=("$ms")
+  wall=$(awk -v s="${wsum[$i]}" -v k="$k" 'BEGIN{printf "%.2f", s*1000/k}')
+  walls+=("$wall")
+  echo "  ${names[$i]}: CPU $ms ms per scrape, curl wall $wall ms, clw_scrape_duration_seconds mean $(awk -v s="${dsum[$i]}" -v k="$k" 'BEGIN{printf "%.2f", s*1000/k}') ms ($k scrapes)"
+done
+echo "  ratio with/without (scrapes in turn): CPU per scrape $(awk -v a="${per[0]}" -v b="${per[1]}" 'BEGIN{printf "%.3f", a/b}'), curl wall $(awk -v a="${walls[0]}" -v b="${walls[1]}" 'BEGIN{printf "%.3f", a/b}')"
+echo "  peak RSS: with $(grep VmHWM /proc/${pids[0]}/status | awk '{print $2}') kB, without $(grep VmHWM /proc/${pids[1]}/status | awk '{print $2}') kB"
+rm -f "$out"

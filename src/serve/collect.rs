@@ -26,8 +26,8 @@ use crate::sample::files::Psi;
 use crate::sample::host::{read_host, HostMemory};
 use crate::sample::pidfiles::{Miss, PidFiles};
 use crate::sample::process::list_pids;
-use crate::serve::exposition::{Family, Value};
-use crate::serve::labels::{cgroup_labels, info_family, Labels};
+use crate::serve::exposition::{Family, SharedLabels, Value};
+use crate::serve::labels::{cgroup_labels, info_family};
 
 /// What a scrape reads.
 #[derive(Debug, Clone)]
@@ -68,16 +68,24 @@ struct PsiFamilies {
 }
 
 impl PsiFamilies {
-    fn push(&mut self, base: &[(&'static str, String)], psi: &Psi) {
+    /// The samples of `psi`, labelled `base` (a cgroup's labels; none for the host) and `kind`.
+    fn push(&mut self, base: Option<&SharedLabels>, psi: &Psi) {
         let lines = [("some", Some(&psi.some)), ("full", psi.full.as_ref())];
         for (kind, line) in lines {
             let Some(line) = line else { continue };
-            let mut labels = base.to_vec();
-            labels.push(("kind", kind.to_string()));
-            self.avg10
-                .push(labels.clone(), Some(Value::Float(line.avg10_pct / 100.0)));
-            self.total
-                .push(labels, Some(Value::Float(line.total_us as f64 / 1e6)));
+            let labels = vec![("kind", kind.to_string())];
+            let avg10 = Some(Value::Float(line.avg10_pct / 100.0));
+            let total = Some(Value::Float(line.total_us as f64 / 1e6));
+            match base {
+                Some(b) => {
+                    self.avg10.push_shared(b, labels.clone(), avg10);
+                    self.total.push_shared(b, labels, total);
+                }
+                None => {
+                    self.avg10.push(labels.clone(), avg10);
+                    self.total.push(labels, total);
+                }
+            }
         }
     }
 }
@@ -147,14 +155,14 @@ fn host_families(h: &HostMemory, out: &mut Vec<Family>) {
         ),
     };
     if let Some(p) = &h.psi {
-        psi.push(&[], p);
+        psi.push(None, p);
     }
     out.push(psi.avg10);
     out.push(psi.total);
 }
 
 /// The cgroup families; `labels[i]` are the labels of `cgroups[i]`.
-fn cgroup_families(cgroups: &[CgroupMemory], labels: &[Labels], out: &mut Vec<Family>) {
+fn cgroup_families(cgroups: &[CgroupMemory], labels: &[SharedLabels], out: &mut Vec<Family>) {
     type Get = fn(&CgroupMemory) -> Option<u64>;
     let gauges: [(&'static str, &'static str, Get); 11] = [
         (
@@ -216,7 +224,7 @@ fn cgroup_families(cgroups: &[CgroupMemory], labels: &[Labels], out: &mut Vec<Fa
     for (name, help, get) in gauges {
         let mut f = Family::gauge(name, help);
         for (c, l) in cgroups.iter().zip(labels) {
-            f.push(l.clone(), u(get(c)));
+            f.push_shared(l, vec![], u(get(c)));
         }
         out.push(f);
     }
@@ -231,7 +239,7 @@ fn cgroup_families(cgroups: &[CgroupMemory], labels: &[Labels], out: &mut Vec<Fa
     for (name, help, get) in counters {
         let mut f = Family::counter(name, help);
         for (c, l) in cgroups.iter().zip(labels) {
-            f.push(l.clone(), u(get(c)));
+            f.push_shared(l, vec![], u(get(c)));
         }
         out.push(f);
     }
@@ -240,7 +248,7 @@ fn cgroup_families(cgroups: &[CgroupMemory], labels: &[Labels], out: &mut Vec<Fa
         "1 while the cgroup is under OOM (under_oom of memory.oom_control, v1 only).",
     );
     for (c, l) in cgroups.iter().zip(labels).filter(|(c, _)| !v2(c)) {
-        under.push(l.clone(), u(ev(c, "under_oom")));
+        under.push_shared(l, vec![], u(ev(c, "under_oom")));
     }
     out.push(under);
     let mut psi = PsiFamilies {
@@ -255,7 +263,7 @@ fn cgroup_families(cgroups: &[CgroupMemory], labels: &[Labels], out: &mut Vec<Fa
     };
     for (c, l) in cgroups.iter().zip(labels) {
         if let Some(p) = &c.psi {
-            psi.push(l, p);
+            psi.push(Some(l), p);
         }
     }
     out.push(psi.avg10);
@@ -446,11 +454,11 @@ pub fn scrape(cfg: &ScrapeConfig, resolver: &mut Resolver) -> Scrape {
             if let Some(why) = &id.unresolved {
                 notes.push(format!("identity of {}: unresolved: {why}", c.path));
             }
-            let labels = cgroup_labels(&id);
+            let labels: SharedLabels = cgroup_labels(&id).into();
             (id, labels)
         })
         .collect();
-    let labels: Vec<Labels> = ids.iter().map(|(_, l)| l.clone()).collect();
+    let labels: Vec<SharedLabels> = ids.iter().map(|(_, l)| l.clone()).collect();
     cgroup_families(&cgroups, &labels, &mut families);
     families.push(info_family(&ids));
 

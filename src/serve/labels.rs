@@ -19,7 +19,7 @@
 //! [`crate::identity::Resolver`]; values are escaped by the exposition writer.
 
 use crate::identity::{Identity, Kind};
-use crate::serve::exposition::{Family, Value};
+use crate::serve::exposition::{Family, SharedLabels, Value};
 
 /// Label pairs of one series, in the order written.
 pub type Labels = Vec<(&'static str, String)>;
@@ -64,15 +64,14 @@ fn kind_label(k: Kind) -> &'static str {
 /// `compose_project`, `compose_service`, `unit` (empty when none), `kind` (`container`,
 /// `sandbox`, `conmon`, `pod`, `kubepods`, `unit`, `other`) and `resolved` (`false` when the
 /// cgroup is a container's or pod's and no file on the node named it: [`Identity::unresolved`]).
-pub fn info_family(ids: &[(Identity, Labels)]) -> Family {
+pub fn info_family(ids: &[(Identity, SharedLabels)]) -> Family {
     let mut f = Family::gauge(
         "clw_cgroup_identity_info",
         "Always 1: who each exported cgroup belongs to, from the node's runtime and kubelet files (--host-root).",
     );
     for (id, base) in ids {
         let s = |v: &Option<String>| v.clone().unwrap_or_default();
-        let mut labels = base.clone();
-        labels.extend([
+        let extra = vec![
             (
                 "runtime",
                 id.runtime.map(|r| r.as_str()).unwrap_or("").to_string(),
@@ -82,8 +81,8 @@ pub fn info_family(ids: &[(Identity, Labels)]) -> Family {
             ("unit", s(&id.unit)),
             ("kind", kind_label(id.kind).to_string()),
             ("resolved", (id.unresolved.is_none()).to_string()),
-        ]);
-        f.push(labels, Some(Value::Uint(1)));
+        ];
+        f.push_shared(base, extra, Some(Value::Uint(1)));
     }
     f
 }
@@ -124,7 +123,7 @@ mod tests {
         assert_eq!(label(&labels, "container"), odd);
         let mut fam = Family::gauge("clw_test_bytes", "t");
         fam.push(labels.clone(), Some(Value::Uint(7)));
-        let info = info_family(&[(id, labels)]);
+        let info = info_family(&[(id, labels.into())]);
         for format in [ExpositionFormat::Text, ExpositionFormat::OpenMetrics] {
             let text = encode(&[fam.clone(), info.clone()], format);
             let samples: Vec<&str> = text.lines().filter(|l| !l.starts_with('#')).collect();
@@ -173,7 +172,7 @@ mod tests {
         for k in ["namespace", "pod", "container", "image", "name"] {
             assert_eq!(label(&l, k), "", "{k}");
         }
-        let info = info_family(&[(gone, l)]);
+        let info = info_family(&[(gone, l.into())]);
         let s = &info.samples[0].labels;
         assert_eq!(label(s, "resolved"), "false");
         assert_eq!(label(s, "runtime"), "docker");
