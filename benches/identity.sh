@@ -129,9 +129,9 @@ ratios() {
 import json, sys
 r = json.load(open(sys.argv[1]))["results"]
 for x in r:
-    print(f"  {x['command'][:90]}: wall {x['mean']*1e3:.1f} ms (median {x['median']*1e3:.1f}), user+sys {(x['user']+x['system'])*1e3:.1f} ms")
+    print(f"  {x['command'][:90]}: wall mean {x['mean']*1e3:.1f} ms, median {x['median']*1e3:.1f}, min {x['min']*1e3:.1f}; user+sys {(x['user']+x['system'])*1e3:.1f} ms")
 a, b = r[0], r[1]
-print(f"  ratio with/without: wall mean {a['mean']/b['mean']:.3f}, wall median {a['median']/b['median']:.3f}, user+sys {(a['user']+a['system'])/(b['user']+b['system']):.3f}")
+print(f"  ratio with/without: wall mean {a['mean']/b['mean']:.3f}, median {a['median']/b['median']:.3f}, min {a['min']/b['min']:.3f}; user+sys {(a['user']+a['system'])/(b['user']+b['system']):.3f}")
 PY
 }
 out=$(mktemp)
@@ -166,35 +166,45 @@ hyperfine -N --warmup 5 --runs "$runs" --export-json "$out" \
   "curl -s -o /dev/null http://127.0.0.1:$port2/metrics" \
   "${before[@]}"
 ratios "$out"
-# The servers' own CPU time per scrape (utime+stime of /proc/PID/stat), over 4×RUNS warm scrapes
-# taken in turn (A, B, A, B, …, so both see the same load), and their mean
-# clw_scrape_duration_seconds (the reading, without encoding and HTTP).
+# The servers' own CPU time per scrape (utime+stime of /proc/PID/stat) over 4×RUNS warm scrapes
+# taken in turn (A, B, A, B, …, so both see the same load), and per scrape the curl wall time
+# and clw_scrape_duration_seconds (the server's reading, without encoding and HTTP): mean,
+# median and minimum, the minimum being the figure least moved by other tenants' load.
 tck=$(getconf CLK_TCK)
 cpu() { awk '{print $14 + $15}' "/proc/$1/stat"; }
-declare -A c0 dsum wsum
-for i in "${!pids[@]}"; do c0[$i]=$(cpu "${pids[$i]}"); dsum[$i]=0; wsum[$i]=0; done
+declare -A c0
+for i in "${!pids[@]}"; do c0[$i]=$(cpu "${pids[$i]}"); done
 portv=($ports)
 k=$((4 * runs))
-body=$(mktemp)
+body=$(mktemp); times=$(mktemp)
 for _ in $(seq "$k"); do
   for i in "${!portv[@]}"; do
     w=$(curl -s -o "$body" -w '%{time_total}' "http://127.0.0.1:${portv[$i]}/metrics")
-    d=$(awk '/^clw_scrape_duration_seconds /{print $2}' "$body")
-    dsum[$i]=$(awk -v a="${dsum[$i]}" -v b="${d:-0}" 'BEGIN{print a+b}')
-    wsum[$i]=$(awk -v a="${wsum[$i]}" -v b="$w" 'BEGIN{print a+b}')
+    echo "$i $w $(awk '/^clw_scrape_duration_seconds /{print $2}' "$body")" >> "$times"
   done
 done
-rm -f "$body"
-names=("with identity" "without (/nonexistent)" "CLW_DIAG_BEFORE")
-per=()
-walls=()
+cpus=""
 for i in "${!portv[@]}"; do
-  ms=$(awk -v a="${c0[$i]}" -v b="$(cpu "${pids[$i]}")" -v t="$tck" -v k="$k" 'BEGIN{printf "%.2f", (b-a)*1000/t/k}')
-  per+=("$ms")
-  wall=$(awk -v s="${wsum[$i]}" -v k="$k" 'BEGIN{printf "%.2f", s*1000/k}')
-  walls+=("$wall")
-  echo "  ${names[$i]}: CPU $ms ms per scrape, curl wall $wall ms, clw_scrape_duration_seconds mean $(awk -v s="${dsum[$i]}" -v k="$k" 'BEGIN{printf "%.2f", s*1000/k}') ms ($k scrapes)"
+  cpus="$cpus $(awk -v a="${c0[$i]}" -v b="$(cpu "${pids[$i]}")" -v t="$tck" -v k="$k" 'BEGIN{printf "%.3f", (b-a)*1000/t/k}')"
 done
-echo "  ratio with/without (scrapes in turn): CPU per scrape $(awk -v a="${per[0]}" -v b="${per[1]}" 'BEGIN{printf "%.3f", a/b}'), curl wall $(awk -v a="${walls[0]}" -v b="${walls[1]}" 'BEGIN{printf "%.3f", a/b}')"
+python3 - "$times" $cpus <<'PY'
+import statistics as st, sys
+names = ["with identity", "without (/nonexistent)", "CLW_DIAG_BEFORE"]
+rows = [l.split() for l in open(sys.argv[1])]
+cpu = [float(c) for c in sys.argv[2:]]
+fig = {}
+for i in range(len(cpu)):
+    w = [float(r[1]) * 1e3 for r in rows if r[0] == str(i)]
+    d = [float(r[2]) * 1e3 for r in rows if r[0] == str(i)]
+    fig[i] = (cpu[i], st.mean(w), st.median(w), min(w), st.mean(d), st.median(d), min(d))
+    print(f"  {names[i]}: CPU {cpu[i]:.2f} ms/scrape; curl wall mean {fig[i][1]:.2f}, median {fig[i][2]:.2f}, min {fig[i][3]:.2f} ms; "
+          f"reading mean {fig[i][4]:.2f}, median {fig[i][5]:.2f}, min {fig[i][6]:.2f} ms ({len(w)} scrapes)")
+for j, base in [(1, "without"), (2, "CLW_DIAG_BEFORE")]:
+    if j in fig:
+        r = [a / b for a, b in zip(fig[0], fig[j])]
+        print(f"  ratio with identity / {base}: CPU {r[0]:.3f}; curl wall mean {r[1]:.3f}, median {r[2]:.3f}, min {r[3]:.3f}; "
+              f"reading mean {r[4]:.3f}, median {r[5]:.3f}, min {r[6]:.3f}")
+PY
+rm -f "$body" "$times"
 echo "  peak RSS: with $(grep VmHWM /proc/${pids[0]}/status | awk '{print $2}') kB, without $(grep VmHWM /proc/${pids[1]}/status | awk '{print $2}') kB"
 rm -f "$out"
