@@ -158,7 +158,7 @@ for p in $ports; do
   for _ in $(seq 100); do curl -fs "http://127.0.0.1:$p/metrics" >/dev/null && break; sleep 0.1; done
 done
 m=$(curl -s http://127.0.0.1:$port1/metrics)
-echo "exposition: with $(echo "$m" | wc -c) bytes, without $(curl -s http://127.0.0.1:$port2/metrics | wc -c) bytes;" \
+echo "exposition: with $(echo "$m" | wc -c) bytes, without $(curl -s http://127.0.0.1:$port2/metrics | wc -c) bytes${port3:+, CLW_DIAG_BEFORE $(curl -s http://127.0.0.1:$port3/metrics | wc -c) bytes};" \
   "named series: $(echo "$m" | grep '^clw_cgroup_memory_limit_bytes{' | grep -vc 'name=""')," \
   "resolved=false: $(echo "$m" | grep '^clw_cgroup_identity_info{' | grep -c 'resolved="false"')"
 hyperfine -N --warmup 5 --runs "$runs" --export-json "$out" \
