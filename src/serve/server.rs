@@ -23,9 +23,9 @@
 //!
 //! A scrape runs inline in the request handler (`http.rs`): tens of milliseconds of synchronous
 //! reads, during which other connections wait; nothing here starts a thread (no
-//! `spawn_blocking`, no `tokio::fs`, no DNS resolver). The workload-identity
-//! [`Resolver`] lives as long as the server, in [`Shared`], so its cache (hits checked by
-//! mtime, misses retried after 30 s) serves every scrape.
+//! `spawn_blocking`, no `tokio::fs`, no DNS resolver). The workload-identity [`Resolver`]
+//! lives as long as the server, in the state the connections share, so its cache (hits
+//! checked by mtime, misses retried after 30 s) serves every scrape.
 
 use std::cell::RefCell;
 use std::collections::HashMap;
