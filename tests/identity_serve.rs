@@ -10,7 +10,9 @@
 //! - the labels come from the file, follow it when it is rewritten (mtime), go empty with
 //!   `resolved="false"` when it turns to garbage, and serve keeps answering; a warm scrape does
 //!   not open the file again (strace);
-//! - the real Prometheus stores the labels, and `recommend --prometheus` finds the container by
+//! - the real Prometheus stores the labels (the pod's own cgroup with namespace and pod but no
+//!   container, named by its `/var/log/pods` directory), and `recommend --prometheus` finds the
+//!   container by
 //!   `namespace` and `container`, through `--query` on serve's metric and through `--selector`
 //!   on a recording rule named as cAdvisor's metric.
 
@@ -254,7 +256,19 @@ fn prometheus_stores_pod_labels_and_recommend_selects_the_container() {
         &bundle.to_string(),
         0,
     );
-    let s = Serve::start(&["--host-root", host.path().to_str().unwrap()], &[]);
+    // The pod's log directory, as containerd's CRI plugin made it here
+    // (/var/log/pods/NS_POD_UID/CONTAINER/0.log): it names the pod's own cgroup.
+    write_file(
+        host.path(),
+        &format!("var/log/pods/shop_{pod_name}_{uid}/hog/0.log"),
+        "2026-12-02T04:12:57.457886304Z stdout F allocating\n",
+        0,
+    );
+    let pod_cg = format!("/kubepods/burstable/pod{uid}");
+    let s = Serve::start(
+        &["--host-root", host.path().to_str().unwrap()],
+        &["--cgroup", &pod_cg],
+    );
     // cAdvisor's metric name recorded from serve's, so recommend's default query finds it.
     let rules = "groups:\n  - name: cadvisor-names\n    interval: 1s\n    rules:\n      \
                  - record: container_memory_working_set_bytes\n        \
@@ -282,6 +296,25 @@ fn prometheus_stores_pod_labels_and_recommend_selects_the_container() {
         "clw_cgroup_identity_info{{{sel},runtime=\"containerd\",resolved=\"true\"}}"
     ));
     assert_eq!(info.len(), 1, "{info:?}");
+    // The pod's own cgroup: namespace and pod, no container (Prometheus drops the empty label),
+    // as kubelet labels it; so `container="hog"` selects the container alone.
+    let pod_q = format!("clw_cgroup_memory_usage_bytes{{id=\"{pod_cg}\"}}");
+    let r = prom.query(&pod_q);
+    assert_eq!(r.len(), 1, "{pod_q}: {r:?}");
+    let m = &r[0]["metric"];
+    assert_eq!(
+        (&m["namespace"], &m["pod"], &m["container"]),
+        (
+            &"shop".into(),
+            &pod_name.as_str().into(),
+            &serde_json::Value::Null
+        ),
+        "{m}"
+    );
+    let kinds = prom.query(&format!(
+        "count by (kind) (clw_cgroup_identity_info{{namespace=\"shop\",pod=\"{pod_name}\"}})"
+    ));
+    assert_eq!(kinds.len(), 2, "a pod and a container: {kinds:?}");
     let cadvisor = format!("container_memory_working_set_bytes{{{sel}}}");
     assert!(
         prom.wait_for(&cadvisor, Duration::from_secs(30)),
