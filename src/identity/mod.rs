@@ -263,7 +263,11 @@ enum Stamp {
 #[derive(Debug)]
 pub struct Resolver {
     host_root: PathBuf,
-    cache: HashMap<String, (Identity, Stamp)>,
+    /// Cgroup path → identity, what validates it, and the round it was last asked for (entries
+    /// not asked for in the last round are dropped at [`Resolver::refresh`], so a long-running
+    /// server's cache holds the cgroups of one round, not every container it ever saw).
+    cache: HashMap<String, (Identity, Stamp, u64)>,
+    round: u64,
     docker_root: Option<PathBuf>,
     kubelet: Option<cri::KubeletIndex>,
     sandboxes: Option<HashMap<String, (String, String, PathBuf)>>,
@@ -279,6 +283,7 @@ impl Resolver {
         Resolver {
             host_root: host_root.to_path_buf(),
             cache: HashMap::new(),
+            round: 0,
             docker_root: None,
             kubelet: None,
             sandboxes: None,
@@ -293,8 +298,12 @@ impl Resolver {
     }
 
     /// Start a new round (a scrape, a `--watch` tick): indexes are rebuilt when next needed;
-    /// cached identities stay, checked against their files' mtimes.
+    /// cached identities of the cgroups asked for in the last round stay, checked against
+    /// their files' mtimes; the others (cgroups gone since) are forgotten.
     pub fn refresh(&mut self) {
+        let last = self.round;
+        self.cache.retain(|_, e| e.2 == last);
+        self.round += 1;
         self.kubelet = None;
         self.sandboxes = None;
         self.docker_root = None;
@@ -304,12 +313,13 @@ impl Resolver {
     /// The identity of `cgroup` (a path as `/proc/PID/cgroup`, the kernel or the cgroup tree
     /// print it). Never fails: what cannot be read is in [`Identity::unresolved`].
     pub fn resolve(&mut self, cgroup: &str) -> Identity {
-        if let Some((id, stamp)) = self.cache.get(cgroup) {
+        if let Some((id, stamp, round)) = self.cache.get_mut(cgroup) {
             let fresh = match stamp {
                 Stamp::Files(fs) => fs.iter().all(|(p, t)| files::mtime(p) == *t),
                 Stamp::Miss(at) => at.elapsed() < self.miss_ttl,
             };
             if fresh {
+                *round = self.round;
                 return id.clone();
             }
         }
@@ -324,7 +334,8 @@ impl Resolver {
                     .collect(),
             )
         };
-        self.cache.insert(cgroup.to_string(), (id.clone(), stamp));
+        self.cache
+            .insert(cgroup.to_string(), (id.clone(), stamp, self.round));
         id
     }
 

@@ -257,3 +257,19 @@ fn units_and_plain_cgroups() {
     let o = r.resolve("/clw-lab/runc-hog");
     assert_eq!((o.workload(), o.unresolved), (None, None));
 }
+
+#[test]
+fn refresh_forgets_cgroups_not_asked_for_in_the_last_round() {
+    let mut r = Resolver::new(Path::new("/nonexistent-host-root"));
+    r.resolve(&format!("/docker/{ID}"));
+    r.resolve("/system.slice/nginx.service");
+    r.refresh();
+    // Round 2 asks only for the unit: the container (gone) is dropped at the next refresh.
+    r.resolve("/system.slice/nginx.service");
+    assert_eq!(r.cache.len(), 2);
+    r.refresh();
+    assert_eq!(r.cache.len(), 1);
+    assert!(r.cache.contains_key("/system.slice/nginx.service"));
+    r.refresh();
+    assert!(r.cache.is_empty());
+}
