@@ -24,7 +24,7 @@ use std::path::{Path, PathBuf};
 use serde_json::Value;
 
 use crate::error::Error;
-use crate::identity::files::{by_prefix, read_json, storage_conf, under, why, FILE_CAP};
+use crate::identity::files::{by_prefix, read_json_as, storage_conf, under, why, FILE_CAP};
 use crate::identity::kubelet::split_pod_dir;
 use crate::identity::Found;
 
@@ -53,15 +53,27 @@ pub fn containerd_task_dirs(root: &Path) -> Vec<PathBuf> {
     out
 }
 
-fn annotations(m: &serde_json::Map<String, Value>) -> HashMap<String, String> {
-    m.get("annotations")
-        .and_then(Value::as_object)
+/// The one key of an OCI bundle's `config.json` read here (the spec's `annotations`, string to
+/// string); `process`, `mounts`, `linux` are skipped unbuilt.
+#[derive(serde::Deserialize)]
+struct Bundle {
+    #[serde(default)]
+    annotations: Option<serde_json::Map<String, Value>>,
+}
+
+/// The string annotations of the OCI bundle `config.json` at `path` (bounded read), or why not.
+fn annotations(path: &Path) -> Result<HashMap<String, String>, String> {
+    let b: Bundle = read_json_as(path, FILE_CAP)?;
+    Ok(b.annotations
         .map(|a| {
-            a.iter()
-                .filter_map(|(k, v)| Some((k.clone(), v.as_str()?.to_string())))
+            a.into_iter()
+                .filter_map(|(k, v)| match v {
+                    Value::String(s) => Some((k, s)),
+                    _ => None,
+                })
                 .collect()
         })
-        .unwrap_or_default()
+        .unwrap_or_default())
 }
 
 /// Why no containerd task directory could be listed: the first base that exists but cannot be
@@ -141,8 +153,7 @@ pub fn containerd(root: &Path, id: &str) -> Result<Found, String> {
             }
         }
         let path = bundle.join("config.json");
-        let m = read_json(&path, FILE_CAP)?;
-        let a = annotations(&m);
+        let a = annotations(&path)?;
         let cri = |k: &str| {
             a.get(&format!("io.kubernetes.cri.{k}"))
                 .filter(|v| !v.is_empty())
@@ -173,8 +184,8 @@ pub fn containerd(root: &Path, id: &str) -> Result<Found, String> {
             // bundle has the names or the pod's log directory.
             if let Some(sid) = cri("sandbox-id").filter(|s| s != id && is_full_id(s)) {
                 let sb_path = ns.join(&sid).join("config.json");
-                if let Ok(sb) = read_json(&sb_path, FILE_CAP) {
-                    let (n, p, u) = sandbox_names(&annotations(&sb));
+                if let Ok(sb) = annotations(&sb_path) {
+                    let (n, p, u) = sandbox_names(&sb);
                     if p.is_some() {
                         found.namespace = n;
                         found.pod = p;
@@ -205,10 +216,9 @@ pub fn containerd_sandboxes(root: &Path) -> HashMap<String, (String, String, Pat
         };
         for e in rd.flatten() {
             let path = e.path().join("config.json");
-            let Ok(m) = read_json(&path, FILE_CAP) else {
+            let Ok(a) = annotations(&path) else {
                 continue;
             };
-            let a = annotations(&m);
             if a.get("io.kubernetes.cri.container-type")
                 .map(String::as_str)
                 != Some("sandbox")
@@ -341,7 +351,7 @@ pub fn crio(root: &Path, id: &str) -> Result<Found, String> {
                     continue;
                 }
             }
-            match read_json(&path, FILE_CAP).and_then(|m| crio_found(&m, &path)) {
+            match annotations(&path).and_then(|a| crio_found(a, &path)) {
                 Ok(f) => return Ok(f),
                 Err(e) => problems.push(e),
             }
@@ -354,8 +364,7 @@ pub fn crio(root: &Path, id: &str) -> Result<Found, String> {
 }
 
 /// The identity in one CRI-O `config.json`; `Err` when it names nothing.
-fn crio_found(m: &serde_json::Map<String, Value>, path: &Path) -> Result<Found, String> {
-    let a = annotations(m);
+fn crio_found(a: HashMap<String, String>, path: &Path) -> Result<Found, String> {
     let crio = |k: &str| {
         a.get(&format!("io.kubernetes.cri-o.{k}"))
             .filter(|s| !s.is_empty())

@@ -72,19 +72,43 @@ pub fn why(path: &Path, e: &Error) -> String {
 /// Read a JSON object from `path`, at most `cap` bytes, regular files only (a FIFO, device or
 /// directory is refused, never waited on). `Err` is the one-line reason.
 pub fn read_json(path: &Path, cap: u64) -> Result<serde_json::Map<String, Value>, String> {
+    read_json_as(path, cap)
+}
+
+/// Like [`read_json`], into the typed shape `T` (unknown keys skipped without being built: a
+/// `config.v2.json`'s `Config.Env` or an OCI bundle's `mounts` cost no allocation). A value of
+/// the wrong type is "unexpected contents" with its position.
+pub fn read_json_as<T: serde::de::DeserializeOwned>(path: &Path, cap: u64) -> Result<T, String> {
     let buf = input::read_capped(path, Accept::Regular, cap, "a container runtime's file")
         .map_err(|e| why(path, &e))?;
-    match serde_json::from_slice::<Value>(&buf) {
-        Ok(Value::Object(m)) => Ok(m),
-        Ok(_) => Err(format!("{} is not a JSON object", path.display())),
-        Err(e) => Err(format!(
-            "{} is not valid JSON (line {}, column {}: {})",
+    // JSON is UTF-8 (RFC 8259 §8.1); skipped keys are not checked by the typed parse, so
+    // check it all here.
+    if let Err(e) = std::str::from_utf8(&buf) {
+        return Err(format!(
+            "{} is not valid JSON (not UTF-8 at byte {})",
+            path.display(),
+            e.valid_up_to()
+        ));
+    }
+    serde_json::from_slice::<T>(&buf).map_err(|e| {
+        let what = match e.classify() {
+            // Valid JSON of another shape: a list, a string, or a key of the wrong type.
+            serde_json::error::Category::Data => {
+                if !matches!(serde_json::from_slice::<Value>(&buf), Ok(Value::Object(_))) {
+                    return format!("{} is not a JSON object", path.display());
+                }
+                "has unexpected contents"
+            }
+            _ => "is not valid JSON",
+        };
+        format!(
+            "{} {what} (line {}, column {}: {})",
             path.display(),
             e.line(),
             e.column(),
             e.classify_name()
-        )),
-    }
+        )
+    })
 }
 
 trait ClassifyName {
@@ -158,25 +182,35 @@ pub fn docker(data_root: &Path, id: &str) -> Result<Found, String> {
         by_prefix(&dir, id)?
     };
     let path = cdir.join("config.v2.json");
-    let m = read_json(&path, FILE_CAP)?;
-    let label = |k: &str| str_at(&m, &["Config", "Labels", k]).map(str::to_string);
+    let m: DockerConfig = read_json_as(&path, FILE_CAP)?;
+    let labels = m.config.as_ref().and_then(|c| c.labels.as_ref());
+    let label = |k: &str| {
+        labels
+            .and_then(|l| l.get(k))
+            .filter(|v| !v.is_empty())
+            .cloned()
+    };
     let k8s_type = label("io.kubernetes.docker.type");
-    let state = m.get("State").map(|s| RuntimeState {
-        oom_killed: s.get("OOMKilled").and_then(Value::as_bool),
-        exit_code: s.get("ExitCode").and_then(Value::as_i64),
-        running: s.get("Running").and_then(Value::as_bool),
-        finished_at: s
-            .get("FinishedAt")
-            .and_then(Value::as_str)
-            .filter(|t| !t.starts_with("0001-"))
-            .map(str::to_string),
+    let state = m.state.map(|s| RuntimeState {
+        oom_killed: s.oom_killed,
+        exit_code: s.exit_code,
+        running: s.running,
+        finished_at: s.finished_at.filter(|t| !t.starts_with("0001-")),
     });
+    let name = m
+        .name
+        .as_deref()
+        .map(|n| n.trim_start_matches('/').to_string())
+        .filter(|n| !n.is_empty());
     let k8s_name = label("io.kubernetes.container.name").filter(|n| n != "POD");
     Ok(Found {
-        container_name: k8s_name
-            .or_else(|| str_at(&m, &["Name"]).map(|n| n.trim_start_matches('/').to_string())),
-        runtime_name: str_at(&m, &["Name"]).map(|n| n.trim_start_matches('/').to_string()),
-        image: str_at(&m, &["Config", "Image"]).map(str::to_string),
+        container_name: k8s_name.or_else(|| name.clone()),
+        runtime_name: name,
+        image: m
+            .config
+            .as_ref()
+            .and_then(|c| c.image.clone())
+            .filter(|i| !i.is_empty()),
         pod: label("io.kubernetes.pod.name"),
         namespace: label("io.kubernetes.pod.namespace"),
         pod_uid: label("io.kubernetes.pod.uid"),
@@ -186,6 +220,37 @@ pub fn docker(data_root: &Path, id: &str) -> Result<Found, String> {
         state,
         sources: vec![path],
     })
+}
+
+/// The keys of Docker's `config.v2.json` the resolver reads (everything else is skipped).
+#[derive(serde::Deserialize)]
+struct DockerConfig {
+    #[serde(rename = "Name", default)]
+    name: Option<String>,
+    #[serde(rename = "Config", default)]
+    config: Option<DockerInner>,
+    #[serde(rename = "State", default)]
+    state: Option<DockerState>,
+}
+
+#[derive(serde::Deserialize)]
+struct DockerInner {
+    #[serde(rename = "Image", default)]
+    image: Option<String>,
+    #[serde(rename = "Labels", default)]
+    labels: Option<HashMap<String, String>>,
+}
+
+#[derive(serde::Deserialize)]
+struct DockerState {
+    #[serde(rename = "OOMKilled", default)]
+    oom_killed: Option<bool>,
+    #[serde(rename = "ExitCode", default)]
+    exit_code: Option<i64>,
+    #[serde(rename = "Running", default)]
+    running: Option<bool>,
+    #[serde(rename = "FinishedAt", default)]
+    finished_at: Option<String>,
 }
 
 /// One container of a `containers.json`.
