@@ -25,6 +25,7 @@ const LAYERS: &[(&str, u8)] = &[
     ("coredump", 1),
     ("symbolize", 1),
     ("triage", 1),
+    ("identity", 1),
     ("analysis", 2),
     ("record", 2),
     ("serve", 2),

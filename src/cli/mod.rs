@@ -100,6 +100,17 @@ pub struct GlobalArgs {
         env = "CLW_DIAG_CGROUP_ROOT"
     )]
     pub cgroup_root: PathBuf,
+    /// Read the node's container runtime and kubelet files (Docker's config.v2.json,
+    /// containerd bundles, CRI-O and podman files, /var/log/containers) under this directory,
+    /// to name each cgroup's container, pod, compose service or unit.
+    #[arg(
+        long,
+        global = true,
+        value_name = "DIR",
+        default_value = "/",
+        env = "CLW_DIAG_HOST_ROOT"
+    )]
+    pub host_root: PathBuf,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
