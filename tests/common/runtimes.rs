@@ -254,8 +254,16 @@ pub fn rootfs() -> Option<&'static Path> {
         if ldd.status.success() {
             return Err("/bin/busybox is dynamically linked (install busybox-static)".into());
         }
-        let dir = Path::new(env!("CARGO_TARGET_TMPDIR"))
-            .join(format!("runtime-rootfs-{}", std::process::id()));
+        let tmp = Path::new(env!("CARGO_TARGET_TMPDIR"));
+        // Those of test binaries that have exited (one per binary and run).
+        for e in std::fs::read_dir(tmp).into_iter().flatten().flatten() {
+            let n = e.file_name();
+            let pid = n.to_str().and_then(|n| n.strip_prefix("runtime-rootfs-"));
+            if pid.is_some_and(|p| !Path::new("/proc").join(p).exists()) {
+                let _ = std::fs::remove_dir_all(e.path());
+            }
+        }
+        let dir = tmp.join(format!("runtime-rootfs-{}", std::process::id()));
         let root = dir.join("rootfs");
         let _ = std::fs::remove_dir_all(&dir);
         for d in ["bin", "proc", "sys", "dev", "tmp", "etc"] {
@@ -822,6 +830,11 @@ impl Drop for Containerd {
 /// directories podman left.
 pub struct Podman {
     names: Mutex<Vec<String>>,
+    /// The working directory of every podman command (and so of its conmon): conmon 2.1.6,
+    /// started by podman 4.3.1 without `--persist-dir`, writes its OOM marker file `oom` into
+    /// its current directory, where podman never looks (which is why `podman inspect` says
+    /// `OOMKilled: false` here); in this directory it does not land in the project.
+    pub cwd: tempfile::TempDir,
     _lock: Lock,
 }
 
@@ -835,6 +848,7 @@ impl Podman {
         let lock = lock("podman");
         let p = Podman {
             names: Mutex::new(Vec::new()),
+            cwd: tempfile::tempdir().unwrap(),
             _lock: lock,
         };
         let imp = p.podman(&[
@@ -851,9 +865,14 @@ impl Podman {
         Some(p)
     }
 
-    /// Run `podman ARGS`.
+    /// Run `podman ARGS` in [`Podman::cwd`].
     pub fn podman(&self, args: &[&str]) -> Output {
-        exec("podman", args)
+        Command::new("podman")
+            .args(args)
+            .current_dir(self.cwd.path())
+            .stdin(Stdio::null())
+            .output()
+            .expect("spawn podman")
     }
 
     /// `podman run --name NAME --ulimit nofile=1024:1024 --ulimit nproc=4096:4096 --network
