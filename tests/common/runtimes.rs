@@ -210,10 +210,35 @@ fn wait_ready(
     }
 }
 
-/// Remove the cgroup directory `rel` (e.g. `docker`, `kubepods`) and everything below it,
-/// bottom-up with rmdir, in every mounted hierarchy (each v1 controller and the v2 tree).
-/// Directories that still hold tasks stay (rmdir fails with EBUSY); nothing else is touched.
-pub fn remove_cgroup_tree(rel: &str) {
+/// The roots of every mounted cgroup hierarchy (each v1 controller's and the v2 tree's).
+fn cgroup_roots() -> Vec<PathBuf> {
+    let base = Path::new("/sys/fs/cgroup");
+    let mut roots = vec![base.to_path_buf()];
+    if let Ok(rd) = std::fs::read_dir(base) {
+        roots.extend(rd.flatten().map(|e| e.path()));
+    }
+    roots.retain(|r| r.join("cgroup.procs").exists());
+    roots
+}
+
+/// Whether the cgroup `rel` (`/docker`) exists in the memory hierarchy (v1 `memory/`, else v2).
+pub fn cgroup_exists(rel: &str) -> bool {
+    let rel = rel.trim_start_matches('/');
+    let v1 = Path::new("/sys/fs/cgroup/memory");
+    let base = if v1.join("cgroup.procs").exists() {
+        v1
+    } else {
+        Path::new("/sys/fs/cgroup")
+    };
+    base.join(rel).join("cgroup.procs").exists()
+}
+
+/// Remove what a runtime left in every hierarchy, and nothing of anyone else's (other tests
+/// make their own `/docker/<id>` and `/kubepods/...` cgroups): each of `ours` (a container's
+/// cgroup, a pod's) with everything below it, bottom-up with rmdir; then each of `made` (the
+/// parents that did not exist before the runtime started, deepest first) only if empty.
+/// Directories that still hold tasks stay (rmdir fails with EBUSY).
+pub fn remove_cgroups(ours: &[String], made: &[&str]) {
     fn rmdir_all(dir: &Path) {
         if let Ok(rd) = std::fs::read_dir(dir) {
             for e in rd.flatten() {
@@ -224,24 +249,19 @@ pub fn remove_cgroup_tree(rel: &str) {
         }
         let _ = std::fs::remove_dir(dir);
     }
-    let base = Path::new("/sys/fs/cgroup");
-    let mut roots = vec![base.to_path_buf()];
-    if let Ok(rd) = std::fs::read_dir(base) {
-        roots.extend(rd.flatten().map(|e| e.path()));
-    }
-    for root in roots {
-        if !root.join("cgroup.procs").exists() {
-            continue;
-        }
-        let dir = root.join(rel.trim_start_matches('/'));
-        if dir.join("cgroup.procs").exists() {
+    for root in cgroup_roots() {
+        for rel in ours {
+            let dir = root.join(rel.trim_start_matches('/'));
             for _ in 0..20 {
-                rmdir_all(&dir);
                 if !dir.exists() {
                     break;
                 }
-                std::thread::sleep(Duration::from_millis(100));
+                rmdir_all(&dir);
+                std::thread::sleep(Duration::from_millis(50));
             }
+        }
+        for rel in made {
+            let _ = std::fs::remove_dir(root.join(rel.trim_start_matches('/')));
         }
     }
 }
@@ -363,12 +383,15 @@ pub fn wait_oom_report(cgroup: &str, limit: Duration) -> String {
 /// A `dockerd` this test started (cgroupfs driver, no iptables, no bridge, default data-root
 /// `/var/lib/docker` so `--host-root /` finds its files), with [`IMAGE`] imported. Drop removes
 /// the containers made through [`Dockerd::run`]/[`Dockerd::track`], stops dockerd by pid and
-/// removes the `/docker` cgroup directories it left.
+/// removes the cgroup directories it left (its containers' `/docker/<id>`, and `/docker` when
+/// it made it).
 pub struct Dockerd {
     child: Child,
     /// Pidfile, log and scratch files.
     pub dir: tempfile::TempDir,
     names: Mutex<Vec<String>>,
+    /// Whether `/docker` existed before dockerd started (then it is not ours to remove).
+    had_parent: bool,
     /// From spawning dockerd to `docker info` answering.
     pub ready_in: Duration,
     _lock: Lock,
@@ -386,6 +409,7 @@ impl Dockerd {
             skip("a dockerd not started by this test answers on /var/run/docker.sock");
             return None;
         }
+        let had_parent = cgroup_exists("/docker");
         let dir = tempfile::tempdir().unwrap();
         let log = dir.path().join("dockerd.log");
         let pidfile = dir.path().join("dockerd.pid");
@@ -418,7 +442,7 @@ impl Dockerd {
             Ok(t) => t,
             Err(why) => {
                 stop(&mut child, Duration::from_secs(10));
-                remove_cgroup_tree("docker");
+                remove_cgroups(&[], if had_parent { &[] } else { &["/docker"] });
                 skip(&format!("dockerd {why}; log: {}", tail(&log, 5)));
                 return None;
             }
@@ -427,6 +451,7 @@ impl Dockerd {
             child,
             dir,
             names: Mutex::new(Vec::new()),
+            had_parent,
             ready_in,
             _lock: lock,
         };
@@ -505,6 +530,11 @@ impl Drop for Dockerd {
     fn drop(&mut self) {
         let shims = pids_with("-address /var/run/docker/containerd/containerd.sock");
         let names = std::mem::take(&mut *self.names.lock().unwrap());
+        let ours: Vec<String> = names
+            .iter()
+            .filter_map(|n| self.id(n))
+            .map(|id| format!("/docker/{id}"))
+            .collect();
         if !names.is_empty() {
             let mut args = vec!["rm", "-f"];
             args.extend(names.iter().map(String::as_str));
@@ -521,7 +551,7 @@ impl Drop for Dockerd {
         let mut shims = shims;
         shims.extend(zombies("containerd-shim"));
         wait_gone(&shims, Duration::from_secs(10));
-        remove_cgroup_tree("docker");
+        remove_cgroups(&ours, if self.had_parent { &[] } else { &["/docker"] });
     }
 }
 
@@ -531,7 +561,8 @@ impl Drop for Dockerd {
 /// `localhost/clw-busybox:lab` (built with docker, `docker save`d, `ctr -n k8s.io images
 /// import`ed), and the CRI client `../shared/reference/cri-client.py` with stubs generated from
 /// `../shared/reference/cri-api/api.proto` into the temp dir. Drop runs the client's
-/// `--cleanup`, stops containerd by pid, and removes the `/kubepods` cgroups, the pod's
+/// `--cleanup`, stops containerd by pid, and removes the pod's cgroups
+/// (`/kubepods/burstable/pod<uid>` and below, and the `/kubepods` levels it made), the pod's
 /// `/var/log/pods/shop_web-*` directory and the symlinks made by
 /// [`Containerd::kubelet_log_symlink`].
 pub struct Containerd {
@@ -541,6 +572,9 @@ pub struct Containerd {
     client: PathBuf,
     symlinks: Mutex<Vec<PathBuf>>,
     had_var_log_pods: bool,
+    /// The parents of the pod cgroup (`/kubepods/burstable`, `/kubepods`) that did not exist
+    /// before containerd started, deepest first.
+    made_parents: Vec<&'static str>,
     /// From spawning containerd to `ctr version` answering.
     pub ready_in: Duration,
     /// Building and saving the images with a dockerd of its own (included dockerd start).
@@ -644,6 +678,10 @@ impl Containerd {
         let log = dir.path().join("containerd.log");
         let log_file = File::create(&log).unwrap();
         let had_var_log_pods = Path::new("/var/log/pods").exists();
+        let made_parents: Vec<&'static str> = ["/kubepods/burstable", "/kubepods"]
+            .into_iter()
+            .filter(|p| !cgroup_exists(p))
+            .collect();
         let mut child = match Command::new("containerd")
             .arg("--config")
             .arg(&config)
@@ -675,6 +713,7 @@ impl Containerd {
             client,
             symlinks: Mutex::new(Vec::new()),
             had_var_log_pods,
+            made_parents,
             ready_in,
             images_in,
             _lock: lock,
@@ -817,7 +856,8 @@ impl Drop for Containerd {
         let mut shims = shims;
         shims.extend(zombies("containerd-shim"));
         wait_gone(&shims, Duration::from_secs(10));
-        remove_cgroup_tree("kubepods");
+        // The client's pod (its fixed UID) is ours, sandbox and containers below it.
+        remove_cgroups(&[Containerd::pod_cgroup()], &self.made_parents);
         if let Ok(rd) = std::fs::read_dir("/var/log/pods") {
             for e in rd.flatten() {
                 let n = e.file_name();
@@ -836,7 +876,7 @@ impl Drop for Containerd {
 
 /// Podman (rootful, no daemon) with `localhost/clw-busybox:lab` imported. Drop runs `podman rm
 /// -f` on the containers made through [`Podman::run`] and removes the `/libpod_parent` cgroup
-/// directories podman left.
+/// directories podman left (its containers', and `/libpod_parent` when it made it).
 pub struct Podman {
     names: Mutex<Vec<String>>,
     /// The working directory of every podman command (and so of its conmon): conmon 2.1.6,
@@ -844,6 +884,8 @@ pub struct Podman {
     /// its current directory, where podman never looks (which is why `podman inspect` says
     /// `OOMKilled: false` here); in this directory it does not land in the project.
     pub cwd: tempfile::TempDir,
+    /// Whether `/libpod_parent` existed before (then its `conmon` child is not ours either).
+    had_parent: bool,
     _lock: Lock,
 }
 
@@ -858,6 +900,7 @@ impl Podman {
         let p = Podman {
             names: Mutex::new(Vec::new()),
             cwd: tempfile::tempdir().unwrap(),
+            had_parent: cgroup_exists("/libpod_parent"),
             _lock: lock,
         };
         let imp = p.podman(&[
@@ -927,13 +970,21 @@ impl Podman {
 
 impl Drop for Podman {
     fn drop(&mut self) {
+        let mut ours = Vec::new();
         for n in std::mem::take(&mut *self.names.lock().unwrap()) {
-            let mut conmon = self.id(&n).map(|id| pids_with(&id)).unwrap_or_default();
+            let id = self.id(&n);
+            let mut conmon = id.as_deref().map(pids_with).unwrap_or_default();
             let _ = self.podman(&["rm", "-f", &n]);
             conmon.extend(zombies("conmon"));
             wait_gone(&conmon, Duration::from_secs(10));
+            ours.extend(id.map(|id| format!("/libpod_parent/libpod-{id}")));
         }
         let _ = self.podman(&["rmi", "localhost/clw-busybox:lab"]);
-        remove_cgroup_tree("libpod_parent");
+        let made: &[&str] = if self.had_parent {
+            &[]
+        } else {
+            &["/libpod_parent/conmon", "/libpod_parent"]
+        };
+        remove_cgroups(&ours, made);
     }
 }
