@@ -85,6 +85,15 @@ pub enum Error {
         /// The directory under the cgroup mount that was looked for.
         path: PathBuf,
     },
+    /// A `--cgroup` that is neither a cgroup directory nor the name of exactly one workload
+    /// (none matches, or several do: `msg` lists them).
+    #[error("cgroup {requested:?}: {msg}")]
+    NoSuchWorkload {
+        /// The path or workload name as the user gave it.
+        requested: String,
+        /// What was tried, or the candidates, one line.
+        msg: String,
+    },
     /// No memory cgroup hierarchy (v1 `memory` controller or v2 with `memory` enabled) was found.
     #[error("no memory cgroup hierarchy found under {}", path.display())]
     NoMemoryHierarchy {

@@ -11,6 +11,27 @@ fn both(o: &std::process::Output) -> String {
     format!("{}--- stderr ---\n{}", stdout(o), stderr(o))
 }
 
+/// A fixture tree read as a copied node: its `proc/`, `sys/fs/cgroup/` and (`--host-root`) the
+/// runtime and kubelet files under it (none: its containers stay unresolved, with the reason),
+/// so the snapshot never depends on this machine's own `/var/lib/docker` or `/var/log/pods`.
+/// The tree's own path reads `<tree>`.
+fn node(tree: &std::path::Path, args: &[&str]) -> (String, String) {
+    let t = tree.to_str().unwrap();
+    let mut all = vec!["--host-root", t];
+    all.extend_from_slice(args);
+    let o = run_fixture(tree, &all);
+    assert!(o.status.success(), "{}", stderr(&o));
+    (
+        stdout(&o).replace(t, "<tree>"),
+        stderr(&o).replace(t, "<tree>"),
+    )
+}
+
+fn node_both(tree: &std::path::Path, args: &[&str]) -> String {
+    let (out, err) = node(tree, args);
+    format!("{out}--- stderr ---\n{err}")
+}
+
 /// The JSON timestamp changes every run.
 fn redact_timestamp(s: &str) -> String {
     s.lines()
@@ -27,21 +48,18 @@ fn redact_timestamp(s: &str) -> String {
 
 #[test]
 fn sample_table_v1_hybrid() {
-    insta::assert_snapshot!(both(&run_fixture(
-        &fixtures().join("v1-hybrid"),
-        &["sample"]
-    )));
+    insta::assert_snapshot!(node_both(&fixtures().join("v1-hybrid"), &["sample"]));
 }
 
 #[test]
 fn sample_table_v2() {
-    insta::assert_snapshot!(both(&run_fixture(&fixtures().join("v2"), &["sample"])));
+    insta::assert_snapshot!(node_both(&fixtures().join("v2"), &["sample"]));
 }
 
 #[test]
 fn sample_json_v2() {
-    let o = run_fixture(&fixtures().join("v2"), &["sample", "--json"]);
-    insta::assert_snapshot!(redact_timestamp(&stdout(&o)));
+    let (out, _) = node(&fixtures().join("v2"), &["sample", "--json"]);
+    insta::assert_snapshot!(redact_timestamp(&out));
 }
 
 #[test]
@@ -89,8 +107,18 @@ fn help_triage() {
 #[test]
 fn triage_table_on_a_captured_report() {
     let f = fixtures().join("triage-live/kernel-6.18-cgroup-v1-oom.log");
-    insta::assert_snapshot!(stdout(&run(&["triage", f.to_str().unwrap(), "-v"]))
-        .replace(env!("CARGO_MANIFEST_DIR"), "[repo]"));
+    // An empty host root: the output must not depend on this machine's runtime files.
+    let host = tempfile::tempdir().unwrap();
+    let host = host.path().to_str().unwrap();
+    insta::assert_snapshot!(stdout(&run(&[
+        "--host-root",
+        host,
+        "triage",
+        f.to_str().unwrap(),
+        "-v"
+    ]))
+    .replace(env!("CARGO_MANIFEST_DIR"), "[repo]")
+    .replace(host, "[host-root]"));
 }
 
 #[test]
@@ -177,30 +205,28 @@ fn help_man() {
 
 #[test]
 fn oom_rank_table_v2() {
-    insta::assert_snapshot!(both(&run_fixture(&fixtures().join("v2"), &["oom-rank"])));
+    insta::assert_snapshot!(node_both(&fixtures().join("v2"), &["oom-rank"]));
 }
 
 #[test]
 fn oom_rank_table_v1_hybrid_cgroup() {
-    insta::assert_snapshot!(both(&run_fixture(
+    insta::assert_snapshot!(node_both(
         &fixtures().join("v1-hybrid"),
         &["oom-rank", "--cgroup", "/clw-fixture"]
-    )));
+    ));
 }
 
 #[test]
 fn oom_rank_json_v2() {
-    let o = run_fixture(&fixtures().join("v2"), &["oom-rank", "--json"]);
-    assert!(o.status.success(), "{}", stderr(&o));
-    insta::assert_snapshot!(stdout(&o));
+    let (out, _) = node(&fixtures().join("v2"), &["oom-rank", "--json"]);
+    insta::assert_snapshot!(out);
 }
 
 #[test]
 fn oom_rank_json_v1_hybrid_cgroup() {
-    let o = run_fixture(
+    let (out, _) = node(
         &fixtures().join("v1-hybrid"),
         &["oom-rank", "--cgroup", "/clw-fixture", "--json"],
     );
-    assert!(o.status.success(), "{}", stderr(&o));
-    insta::assert_snapshot!(stdout(&o));
+    insta::assert_snapshot!(out);
 }

@@ -73,7 +73,12 @@ fn report(json: bool) -> String {
     let log = fixtures()
         .join("triage/k8s-56891-rhel7-3.10.0-327-dmesg-T-kubepods-memcg-sacrifice-child.log");
     let tr = trace(d.path());
+    // An empty host root: the names must not depend on this machine's runtime files.
+    let host = d.path().join("host");
+    std::fs::create_dir(&host).unwrap();
     let mut args = vec![
+        "--host-root",
+        host.to_str().unwrap(),
         "report",
         "--logs",
         log.to_str().unwrap(),

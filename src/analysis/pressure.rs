@@ -18,6 +18,7 @@ use std::collections::BTreeMap;
 use serde::Serialize;
 
 use crate::error::Result;
+use crate::identity::{Identity, Resolver};
 use crate::sample::cgroup::{CgroupMemory, CgroupVersion};
 use crate::sample::files::Psi;
 use crate::sample::host::HostMemory;
@@ -153,6 +154,13 @@ pub struct CgroupSample {
     pub working_set_pct: Option<f64>,
     /// The cgroup's pressure state.
     pub pressure: Pressure,
+    /// The WORKLOAD label of `identity` (`ns/pod/container`, `project/service`,
+    /// `docker:name`, a unit, `… (sandbox)`, `docker 4f9a2c1be07d (unresolved)`); `null` for a
+    /// cgroup that is no workload's (a slice, `/`).
+    pub workload: Option<String>,
+    /// Whose cgroup it is: container, pod, compose service or unit, every field `null` where
+    /// unknown, `unresolved` saying why ([`crate::identity::Identity`]).
+    pub identity: Identity,
 }
 
 /// The host with its pressure state.
@@ -177,8 +185,11 @@ pub struct Snapshot {
     pub host: Option<HostSample>,
     /// `v1` or `v2`; `null` when no memory cgroup hierarchy was found.
     pub cgroup_version: Option<CgroupVersion>,
-    /// Memory cgroups: with no arguments those with a limit of their own, else the ones asked for.
+    /// Memory cgroups: with no arguments those with a limit of their own (pod sandboxes and
+    /// conmon cgroups only with `--all`), else the ones asked for.
     pub cgroups: Vec<CgroupSample>,
+    /// Limited cgroups left out because they are pod sandboxes or conmon (`--all` shows them).
+    pub hidden_cgroups: usize,
     /// Processes, largest first by `--sort`, cut to `--top`.
     pub processes: Vec<ProcessMemory>,
     /// Processes considered before the top-N cut.
@@ -214,7 +225,11 @@ impl Previous {
 }
 
 /// Assess a cgroup.
-pub fn cgroup_sample(memory: CgroupMemory, prev: Option<&Previous>) -> CgroupSample {
+pub fn cgroup_sample(
+    memory: CgroupMemory,
+    identity: Identity,
+    prev: Option<&Previous>,
+) -> CgroupSample {
     let pressure = assess(PressureInput {
         used_pct: memory.working_set_pct(),
         psi: memory.psi.as_ref(),
@@ -228,6 +243,8 @@ pub fn cgroup_sample(memory: CgroupMemory, prev: Option<&Previous>) -> CgroupSam
         working_set_pct: memory.working_set_pct(),
         pressure,
         memory,
+        workload: identity.workload(),
+        identity,
     }
 }
 
@@ -259,8 +276,9 @@ pub fn assess_snapshot(raw: RawSnapshot, prev: Option<&Previous>) -> Snapshot {
         cgroups: raw
             .cgroups
             .into_iter()
-            .map(|c| cgroup_sample(c, prev))
+            .map(|(c, id)| cgroup_sample(c, id, prev))
             .collect(),
+        hidden_cgroups: raw.hidden_cgroups,
         processes: raw.processes,
         processes_total: raw.processes_total,
         skipped: raw.skipped,
@@ -273,6 +291,21 @@ pub fn assess_snapshot(raw: RawSnapshot, prev: Option<&Previous>) -> Snapshot {
 /// Errors: those of [`crate::sample::snapshot::read`].
 pub fn take(req: &SampleRequest, prev: Option<&Previous>) -> Result<Snapshot> {
     Ok(assess_snapshot(crate::sample::snapshot::read(req)?, prev))
+}
+
+/// [`take`] naming workloads through `resolver`, kept across `--watch` ticks (the caller
+/// [`Resolver::refresh`]es it per tick).
+///
+/// Errors: those of [`crate::sample::snapshot::read_with`].
+pub fn take_with(
+    req: &SampleRequest,
+    prev: Option<&Previous>,
+    resolver: &mut Resolver,
+) -> Result<Snapshot> {
+    Ok(assess_snapshot(
+        crate::sample::snapshot::read_with(req, resolver)?,
+        prev,
+    ))
 }
 
 #[cfg(test)]

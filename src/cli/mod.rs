@@ -360,7 +360,7 @@ pub fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         Command::Report(a) => report::run(a, &cli.global, &out),
         Command::Sample(a) => sample::run(a, &cli.global, &out),
         Command::Vmmap(a) => vmmap::run(a, &cli.global, &out),
-        Command::Triage(a) => triage::run(a, &out),
+        Command::Triage(a) => triage::run(a, &cli.global.host_root, &out),
         Command::Analyze(a) => analyze::run(a, &cli.global, &out),
         Command::Record(a) => record::run(a, &cli.global, &out),
         Command::OomRank(a) => oom_rank::run(a, &cli.global, &out),

@@ -25,6 +25,10 @@ kernel's own /proc/PID/oom_score beside the value recomputed from the same input
 when memory changed between the reads; in a cgroup OOM the order can differ from oom_score's \
 because the adjustment is scaled by the cgroup's limit).
 
+Each process is named by the workload of its memory cgroup (namespace/pod/container, compose \
+project/service, docker:NAME, a unit), read from the node's runtime and kubelet files under \
+--host-root; JSON has the whole identity beside the path.
+
 It flags the failure mode of long-lived parents: the likely first victim is a parent whose \
 children inherited its oom_score_adj, so the expendable children survive it; the fix is \
 spelled out.";
@@ -33,13 +37,16 @@ pub const AFTER_HELP: &str = "\
 Examples:
   clw-diag oom-rank --cgroup /kubepods/burstable/pod1234
   clw-diag oom-rank --cgroup /sys/fs/cgroup/memory/system.slice/worker.service --json
+  clw-diag oom-rank --cgroup shop/web-5d8f7c9b4-x2x9z      a pod, by namespace/name
   clw-diag oom-rank                      the host, for a global OOM";
 
 #[derive(Debug, Args)]
 pub struct OomRankArgs {
-    /// Rank the processes of this memory cgroup and its descendants (a path as
-    /// /proc/PID/cgroup prints it, or a directory under the cgroup mount).
-    #[arg(long, value_name = "PATH")]
+    /// Rank the processes of this memory cgroup and its descendants: a path as
+    /// /proc/PID/cgroup prints it, a directory under the cgroup mount, or a workload:
+    /// ns/pod[/container], project/service, a container name (docker:NAME), an ID prefix (6+
+    /// hex), a pod UID, a unit (e.g. labproj/hogsvc).
+    #[arg(long, value_name = "PATH|NAME")]
     pub cgroup: Option<String>,
     /// Show this many candidates in the table (JSON and CSV have all).
     #[arg(long, value_name = "N", default_value_t = 20)]
@@ -52,6 +59,7 @@ pub fn run(a: OomRankArgs, g: &GlobalArgs, out: &Output) -> anyhow::Result<ExitC
         proc_root: g.proc_root.clone(),
         cgroup_root: g.cgroup_root.clone(),
         cgroup: a.cgroup.clone(),
+        host_root: g.host_root.clone(),
     })?;
     if out.format == render::Format::Table && r.candidates.len() > a.top {
         let hidden = r.candidates.len() - a.top;

@@ -43,6 +43,7 @@ Examples:
   clw-diag recommend memory-trace.json
   clw-diag recommend trace.json --policy all --backtest
   clw-diag recommend --cgroup /kubepods/burstable/pod1234
+  clw-diag recommend --cgroup shop/web-5d8f7c9b4-x2x9z/hog
   clw-diag recommend --prometheus http://prometheus:9090 --selector 'namespace=\"shop\"' --emit k8s
   clw-diag recommend usage.csv --emit systemd --plot usage.svg";
 
@@ -72,8 +73,10 @@ pub struct RecommendArgs {
     /// query_range JSON.
     #[arg(value_name = "FILE")]
     pub files: Vec<PathBuf>,
-    /// A live memory cgroup (relative to the memory hierarchy, or absolute).
-    #[arg(long, value_name = "PATH")]
+    /// A live memory cgroup: relative to the memory hierarchy, or absolute, or a workload
+    /// (ns/pod[/container], project/service, a container name or docker:NAME, an ID prefix of
+    /// 6+ hex, a pod UID, a unit; e.g. labproj/hogsvc).
+    #[arg(long, value_name = "PATH|NAME")]
     pub cgroup: Option<String>,
     /// A Prometheus server's base URL (http://host:9090).
     #[arg(long, value_name = "URL")]
@@ -178,6 +181,7 @@ pub fn run(a: RecommendArgs, g: &GlobalArgs, out: &Output) -> anyhow::Result<Exi
     let req = Request {
         files: a.files.clone(),
         cgroup: a.cgroup.clone().map(|c| (g.cgroup_root.clone(), c)),
+        host_root: Some(g.host_root.clone()),
         prometheus: a.prometheus.clone().map(|url| PrometheusSource {
             url,
             selector: a.selector.clone(),
@@ -189,6 +193,7 @@ pub fn run(a: RecommendArgs, g: &GlobalArgs, out: &Output) -> anyhow::Result<Exi
     };
     let report = match sources::run(&req, &plan) {
         Err(e @ clw_diag::Error::NoSuchCgroup { .. })
+        | Err(e @ clw_diag::Error::NoSuchWorkload { .. })
         | Err(e @ clw_diag::Error::NoMemoryHierarchy { .. }) => {
             return Err(anyhow::Error::new(e).context(format!(
                 "--cgroup {}",

@@ -42,6 +42,7 @@ pub const AFTER_HELP: &str = "\
 Examples:
   clw-diag record --pid 1234 -i 5s -d 1h
   clw-diag record --cgroup /kubepods/burstable/pod1234 -o pod.json
+  clw-diag record --cgroup labproj/hogsvc -d 10m
   clw-diag record --memory-limit 256Mi -- python3 worker.py
   clw-diag record -- node server.js; clw-diag analyze memory-trace memory-trace.json";
 
@@ -54,8 +55,11 @@ pub struct RecordArgs {
     /// Include the process's descendants, summed.
     #[arg(long)]
     pub children: bool,
-    /// Record this memory cgroup (relative to the memory hierarchy, or absolute).
-    #[arg(long, value_name = "PATH")]
+    /// Record this memory cgroup: relative to the memory hierarchy, or absolute, or a workload
+    /// (ns/pod[/container], project/service, a container name or docker:NAME, an ID prefix of
+    /// 6+ hex, a pod UID, a unit; e.g. shop/web-5d8f7c9b4-x2x9z/hog). The header records the
+    /// workload's identity.
+    #[arg(long, value_name = "PATH|NAME")]
     pub cgroup: Option<String>,
     /// Run the command inside a new memory cgroup with this limit: 512Mi or 2Gi (powers of 1024),
     /// 500M or 2G (powers of 1000, as Kubernetes), or bytes.
@@ -134,6 +138,7 @@ pub fn run(a: RecordArgs, g: &GlobalArgs, out: &Output) -> anyhow::Result<ExitCo
         keep_oom_score: a.keep_oom_score,
         proc_root: g.proc_root.clone(),
         cgroup_root: g.cgroup_root.clone(),
+        host_root: g.host_root.clone(),
         stop: &stop,
         progress: Some(&mut progress),
     })?;

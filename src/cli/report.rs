@@ -30,11 +30,13 @@ says so and the others go on):
                       crashing thread's backtrace (backtrace)
   Memory traces       leak verdict and a limit recommendation for each --trace FILE
 
-then a summary: what most likely happened, the evidence (section and file:line), and what to do \
-next. Secrets (Authorization headers, bearer tokens, passwords in URLs and key=value pairs, cloud \
+then a summary: what most likely happened, to which workload (ns/pod/container, compose \
+service, docker:name, unit; from the logs, else the node's files under --host-root), the evidence \
+(section and file:line), and what to do next. Secrets (Authorization headers, bearer tokens, passwords in URLs and key=value pairs, cloud \
 access keys, private keys) are redacted from the output and the bundle; /proc/PID/environ is \
 never included. Plain text when redirected; --json for machines; --bundle OUT.tar.gz keeps the \
-raw inputs (log excerpts, smaps of the top processes, cgroup files, backtraces), mode 0600, \
+raw inputs (log excerpts, smaps of the top processes, cgroup files, backtraces, and \
+identity.json: each cgroup's workload and the --host-root files that named it), mode 0600, \
 at most 8 MiB per file and --bundle-max in all. Log globs and --cores never follow a symlink \
 out of their directory (kubelet's /var/log/containers into /var/log/pods excepted); what is \
 skipped is named in the section's notes.
@@ -136,6 +138,7 @@ pub fn run(a: ReportArgs, g: &GlobalArgs, out: &Output) -> anyhow::Result<ExitCo
     let opts = Options {
         proc_root: g.proc_root.clone(),
         cgroup_root: g.cgroup_root.clone(),
+        host_root: g.host_root.clone(),
         worker_logs: a.worker_logs,
         worker_log_globs: if a.worker_log_glob.is_empty() {
             WORKER_LOG_GLOBS.iter().map(|s| s.to_string()).collect()

@@ -8,6 +8,7 @@ use std::time::{Duration, Instant};
 use clap::{Args, ValueEnum};
 use clw_diag::analysis::pressure::{self as snapshot, Previous};
 use clw_diag::base::duration::{self, DurationError};
+use clw_diag::identity::Resolver;
 use clw_diag::render::{self, Format};
 use clw_diag::sample::snapshot::{ProcessSort, SampleRequest};
 
@@ -23,6 +24,11 @@ inactive file, as kubelet computes it) reaches 85% of the limit, when PSI 'some'
 when OOM kills were recorded; critical at 95%, or when the OOM-kill counter rises between two \
 samples of --watch.
 
+Each cgroup is named by its workload (WORKLOAD: namespace/pod/container, compose \
+project/service, docker:NAME, a systemd unit; the cgroup path where nothing names it), read \
+from the node's own runtime and kubelet files under --host-root; JSON has the path and the \
+whole identity. Pod sandbox and conmon cgroups are left out unless --all.
+
 With --pid or --cgroup only those are shown (a pid brings its memory cgroup along; a cgroup \
 brings the processes inside it).";
 
@@ -32,6 +38,8 @@ Examples:
   clw-diag sample --top 20 --sort pss
   clw-diag sample --pid 1234 --pid 5678
   clw-diag sample --cgroup /kubepods/burstable/pod1234 --json
+  clw-diag sample --cgroup shop/web-5d8f7c9b4-x2x9z/hog
+  clw-diag sample --cgroup labproj/hogsvc --host-root /host
   clw-diag sample --watch 2s";
 
 #[derive(Debug, Args)]
@@ -40,10 +48,12 @@ pub struct SampleArgs {
     #[arg(long, value_name = "PID", value_parser = super::parse_pid)]
     pub pid: Vec<PidArg>,
     /// Only this memory cgroup and its processes: a path relative to the memory hierarchy
-    /// (/kubepods/pod1, as /proc/PID/cgroup prints it) or absolute (/sys/fs/cgroup/...). Repeatable.
-    #[arg(long, value_name = "PATH")]
+    /// (/kubepods/pod1, as /proc/PID/cgroup prints it) or absolute (/sys/fs/cgroup/...), or a
+    /// workload: ns/pod[/container], project/service, a container name (docker:NAME), an ID
+    /// prefix (6+ hex), a pod UID, a unit (e.g. shop/web-5d8f7c9b4-x2x9z/hog). Repeatable.
+    #[arg(long, value_name = "PATH|NAME")]
     pub cgroup: Vec<String>,
-    /// Show every process, not only the top N.
+    /// Show every process, not only the top N, and the pod sandbox and conmon cgroups.
     #[arg(long)]
     pub all: bool,
     /// How many processes to show.
@@ -106,6 +116,7 @@ pub fn run(a: SampleArgs, g: &GlobalArgs, out: &Output) -> anyhow::Result<ExitCo
     let req = SampleRequest {
         proc_root: g.proc_root.clone(),
         cgroup_root: g.cgroup_root.clone(),
+        host_root: g.host_root.clone(),
         pids,
         cgroups: a.cgroup.clone(),
         all: a.all,
@@ -123,13 +134,17 @@ pub fn run(a: SampleArgs, g: &GlobalArgs, out: &Output) -> anyhow::Result<ExitCo
         req.cgroup_root.display()
     ));
     let stdout = std::io::stdout();
+    // One resolver for the run: across --watch ticks it keeps what it read until the files
+    // change.
+    let mut resolver = Resolver::new(&g.host_root);
     let Some(every) = a.watch else {
         let t0 = Instant::now();
-        let snap = snapshot::take(&req, None)?;
+        let snap = snapshot::take_with(&req, None, &mut resolver)?;
         out.detail(&format!(
             "sampled in {:.1} ms",
             t0.elapsed().as_secs_f64() * 1000.0
         ));
+        identity_details(&snap, out);
         if out.format != Format::Table {
             snap.notes.iter().for_each(|n| out.note(n));
         }
@@ -143,7 +158,8 @@ pub fn run(a: SampleArgs, g: &GlobalArgs, out: &Output) -> anyhow::Result<ExitCo
     let mut prev: Option<Previous> = None;
     let mut first = true;
     while !interrupted.load(Ordering::SeqCst) {
-        let snap = snapshot::take(&req, prev.as_ref())?;
+        resolver.refresh();
+        let snap = snapshot::take_with(&req, prev.as_ref(), &mut resolver)?;
         let mut w = std::io::BufWriter::new(stdout.lock());
         match out.format {
             Format::Json => render::render_json_line(&snap, &mut w)?,
@@ -171,4 +187,28 @@ pub fn run(a: SampleArgs, g: &GlobalArgs, out: &Output) -> anyhow::Result<ExitCo
         }
     }
     Ok(ExitCode::SUCCESS)
+}
+
+/// `-v`: each named cgroup's path and the files its name came from (or why it is unresolved).
+fn identity_details(snap: &clw_diag::analysis::pressure::Snapshot, out: &Output) {
+    for c in &snap.cgroups {
+        let id = &c.identity;
+        let Some(w) = id.workload() else { continue };
+        let from = match (&id.unresolved, id.source.is_empty()) {
+            (Some(why), _) => format!("unresolved: {why}"),
+            (None, true) => "from the path".to_string(),
+            (None, false) => format!(
+                "from {}",
+                id.source
+                    .iter()
+                    .map(|p| p.display().to_string())
+                    .collect::<Vec<_>>()
+                    .join(", ")
+            ),
+        };
+        out.detail(&clw_diag::base::text::one_line(&format!(
+            "{w}: cgroup {}, {from}",
+            id.cgroup
+        )));
+    }
 }

@@ -28,6 +28,11 @@ Exit 137 is SIGKILL, not proof of an OOM: an exit is linked to an OOM only when 
 Kubernetes or Docker OOM record matches it (same pid, container or pod, within 2 minutes); \
 otherwise its cause is 'unknown'.
 
+Each event names its workload (ns/pod/container, compose project/service, docker:name, unit): \
+the log's own names first, else the memcg a kernel line prints resolved from the runtime and \
+kubelet files under --host-root, read now (the event says which: the log may be another \
+machine's); a runtime's OOMKilled flag is only noted beside the kernel's record.
+
 Inputs: files (plain, .gz, .zst), '-' for stdin, --dmesg, --journal; several are read in \
 parallel, each streamed.";
 
@@ -77,7 +82,7 @@ pub enum FailOn {
     Any,
 }
 
-pub fn run(a: TriageArgs, out: &Output) -> anyhow::Result<ExitCode> {
+pub fn run(a: TriageArgs, host_root: &std::path::Path, out: &Output) -> anyhow::Result<ExitCode> {
     let mut inputs: Vec<Input> = a
         .files
         .iter()
@@ -103,6 +108,7 @@ pub fn run(a: TriageArgs, out: &Output) -> anyhow::Result<ExitCode> {
     let req = Request {
         inputs,
         since_us: a.since,
+        host_root: Some(host_root.to_path_buf()),
     };
     let mut report = run_with_progress(&req, out);
     report.verbose = out.verbose > 0;

@@ -39,10 +39,11 @@ pub enum Target {
         /// Sum its descendants in.
         children: bool,
     },
-    /// A memory cgroup, as `/proc/PID/cgroup` prints it or a directory under the mount.
+    /// A memory cgroup, as `/proc/PID/cgroup` prints it, a directory under the mount, or a
+    /// workload name ([`crate::sample::cgroup::MemoryHierarchy::find_workload`]).
     Cgroup {
-        /// The cgroup path relative to the hierarchy root (as in `/proc/PID/cgroup`), or a
-        /// directory under the cgroup mount.
+        /// The cgroup path relative to the hierarchy root (as in `/proc/PID/cgroup`), a
+        /// directory under the cgroup mount, or a workload name (`ns/pod/container`, …).
         path: String,
     },
     /// A command to start (`argv[0]` looked up in `PATH`) and record until it exits.
@@ -75,6 +76,9 @@ pub struct Options<'a> {
     pub proc_root: PathBuf,
     /// Where the cgroup hierarchies are mounted (`/sys/fs/cgroup` unless `--cgroup-root` is given).
     pub cgroup_root: PathBuf,
+    /// Where the node's runtime and kubelet files are read to name the target's workload
+    /// (`/` unless `--host-root` is given).
+    pub host_root: PathBuf,
     /// Set (by a signal handler) to stop recording.
     pub stop: &'a AtomicBool,
     /// Called after each sample with (seconds, bytes of the main metric, slope bytes/s).

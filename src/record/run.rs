@@ -136,6 +136,7 @@ impl<'a> Recorder<'a> {
             &o.cgroup_root,
             hierarchy.as_ref(),
             &mut files,
+            &mut crate::identity::Resolver::new(&o.host_root),
         )?;
         let limit = match (&hierarchy, &ready.cgroup) {
             (Some(h), Some(rel)) => h.read(rel).ok().and_then(|c| c.effective_limit_bytes),
@@ -183,6 +184,11 @@ impl<'a> Recorder<'a> {
             metrics: metrics(&o.target, ready.sampled_cgroup.is_some()),
             pss_every: Some(every),
             recorder: Some(format!("clw-diag {}", env!("CARGO_PKG_VERSION"))),
+            identity: ready
+                .identity
+                .as_ref()
+                .filter(|i| i.is_workload())
+                .map(crate::trace::TraceIdentity::from),
         };
         let mut ready = ready;
         let w = match TraceWriter::create(&o.output, &header) {

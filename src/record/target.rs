@@ -9,6 +9,7 @@ use std::path::Path;
 use super::cgroup::{self, OwnedCgroup};
 use super::Target;
 use crate::error::{Error, Result};
+use crate::identity::{Identity, Resolver};
 use crate::sample::cgroup::{memory_cgroup_of, MemoryHierarchy};
 use crate::sample::files;
 use crate::sample::pidfiles::PidFiles;
@@ -31,12 +32,16 @@ pub struct Ready {
     pub child: Option<std::process::Child>,
     /// The cgroup created for `--memory-limit`, removed when dropped (after the child).
     pub owned: Option<OwnedCgroup>,
+    /// The workload of `cgroup` for a process or cgroup target (the header's `identity`);
+    /// `None` for a command's own cgroup.
+    pub identity: Option<Identity>,
 }
 
-/// Make `target` ready: check a pid, resolve a cgroup, or create the cgroup and start the command.
+/// Make `target` ready: check a pid, resolve a cgroup (a path or a workload name, through
+/// `resolver`: [`MemoryHierarchy::find_workload`]), or create the cgroup and start the command.
 ///
 /// Errors: [`Error::NoSuchProcess`] / [`Error::Vanished`] / [`Error::KernelThread`] for a pid,
-/// [`Error::NoMemoryHierarchy`] / [`Error::NoSuchCgroup`] for a cgroup, what
+/// [`Error::NoMemoryHierarchy`] / [`Error::NoSuchWorkload`] for a cgroup, what
 /// [`cgroup::create`] returns, and [`Error::Usage`] naming the program when it cannot be started.
 pub fn prepare(
     target: &Target,
@@ -44,6 +49,7 @@ pub fn prepare(
     cgroup_root: &Path,
     hierarchy: Option<&MemoryHierarchy>,
     files: &mut PidFiles,
+    resolver: &mut Resolver,
 ) -> Result<Ready> {
     let need_h = || {
         hierarchy.ok_or_else(|| Error::NoMemoryHierarchy {
@@ -82,6 +88,7 @@ pub fn prepare(
             Ok(Ready {
                 pid: Some(*pid),
                 children: *children,
+                identity: cg.as_deref().map(|c| resolver.resolve(c)),
                 cgroup: cg.clone(),
                 sampled_cgroup: None,
                 header: TraceTarget::Process {
@@ -94,8 +101,9 @@ pub fn prepare(
             })
         }
         Target::Cgroup { path } => {
-            let (_, rel) = need_h()?.resolve(path)?;
+            let (_, rel, identity) = need_h()?.find_workload(resolver, path)?;
             Ok(Ready {
+                identity: Some(identity),
                 pid: None,
                 children: false,
                 cgroup: Some(rel.clone()),
@@ -131,6 +139,7 @@ pub fn prepare(
                 },
                 child: Some(child),
                 owned,
+                identity: None,
             })
         }
     }
@@ -240,6 +249,7 @@ mod tests {
             Path::new("/nonexistent"),
             None,
             &mut f,
+            &mut Resolver::new(Path::new("/")),
         )
         .unwrap();
         assert_eq!(r.pid, Some(me));
@@ -248,7 +258,15 @@ mod tests {
             pid: i32::MAX,
             children: false,
         };
-        assert!(prepare(&t, Path::new("/proc"), Path::new("/x"), None, &mut f).is_err());
+        assert!(prepare(
+            &t,
+            Path::new("/proc"),
+            Path::new("/x"),
+            None,
+            &mut f,
+            &mut Resolver::new(Path::new("/"))
+        )
+        .is_err());
         // A cgroup target without a hierarchy says so.
         let t = Target::Cgroup { path: "/x".into() };
         let e = prepare(
@@ -257,6 +275,7 @@ mod tests {
             Path::new("/nonexistent"),
             None,
             &mut f,
+            &mut Resolver::new(Path::new("/")),
         )
         .err()
         .unwrap();

@@ -27,8 +27,17 @@ fn time_to_limit(r: &LeakResult) -> String {
 impl Report for AnalyzeReport {
     fn tables(&self) -> Vec<Table> {
         let mut notes = Vec::new();
-        for r in &self.results {
+        for (i, r) in self.results.iter().enumerate() {
             let name = r.file.rsplit('/').next().unwrap_or(&r.file);
+            // The workload the trace's header names (`record --cgroup NAME`).
+            if let Some(id) = self.series.get(i).and_then(|s| s.identity.as_ref()) {
+                if let Some(w) = &id.workload {
+                    notes.push(super::one_line(&format!(
+                        "{name}: workload {w} (cgroup {})",
+                        id.cgroup.as_deref().unwrap_or("-")
+                    )));
+                }
+            }
             notes.push(format!("{name}: metric {}", r.metric_reason));
             if let (Some(p), Some(n)) = (r.mk_p_value, r.effective_samples) {
                 notes.push(format!(

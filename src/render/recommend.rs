@@ -42,7 +42,10 @@ impl Report for RecommendReport {
             // component is enough here (JSON keeps the whole name).
             let name = match t.target.split_once(' ') {
                 Some((file, key)) => format!("{} {key}", short(file)),
-                None if t.source == crate::analysis::recommend::Source::Prometheus => {
+                // A workload's name (`ns/pod/container`) is whole, not a path to cut.
+                None if t.source == crate::analysis::recommend::Source::Prometheus
+                    || t.identity.is_some() =>
+                {
                     t.target.clone()
                 }
                 None => short(&t.target).to_string(),
@@ -204,6 +207,32 @@ fn workload(t: &Target) -> String {
     dns_label(stem)
 }
 
+/// The comment naming the pod and container (or the compose service, the unit) a target's
+/// identity or Prometheus labels give, with the cgroup path; `None` when nothing names it.
+fn who(t: &Target) -> Option<String> {
+    use crate::analysis::recommend::target::TargetIdentity;
+    let l = |k: &str| t.labels.get(k).map(String::as_str);
+    let mut out = match (l("namespace"), l("pod"), l("container")) {
+        (Some(ns), Some(pod), Some(c)) => format!("pod {ns}/{pod}, container {c}"),
+        (Some(ns), Some(pod), None) => format!("pod {ns}/{pod}"),
+        _ => String::new(),
+    };
+    let (workload, cgroup) = match &t.identity {
+        Some(TargetIdentity::Live(i)) => (i.workload(), Some(i.cgroup.clone())),
+        Some(TargetIdentity::Trace(i)) => (i.workload.clone(), i.cgroup.clone()),
+        None => (None, None),
+    };
+    if out.is_empty() {
+        out = workload
+            .map(|w| format!("workload {w}"))
+            .unwrap_or_default();
+    }
+    if let Some(c) = cgroup.filter(|_| !out.is_empty()) {
+        out.push_str(&format!(" (cgroup {c})"));
+    }
+    (!out.is_empty()).then_some(out)
+}
+
 /// The Deployment behind a pod name (`web-5d8f7c9b4-x2x9z` → `web`), else the pod name.
 fn owner_of_pod(pod: &str) -> String {
     let parts: Vec<&str> = pod.split('-').collect();
@@ -264,13 +293,16 @@ pub fn emit(
         } else {
             ""
         };
-        let head = format!(
+        let mut head = format!(
             "# clw-diag recommend: {} (policy {}; {} intervals, peak {})",
             t.target.replace('\n', " "),
             r.policy.as_str(),
             t.intervals,
             t.peak_bytes.map(iec).unwrap_or_else(|| "-".into())
         );
+        if let Some(who) = who(t) {
+            head.push_str(&format!("\n# {}", super::one_line(&who)));
+        }
         let (Some(req), Some(lim)) = (r.request_bytes, r.limit_bytes) else {
             writeln!(
                 out,

@@ -228,7 +228,13 @@ fn lines(t: &Table, style: Style) -> (Vec<String>, Vec<&'static str>) {
         .map(|i| t.columns[i].title)
         .collect();
     let (headers, cells, text) = pick(t, &shown);
-    let lay = layout(&headers, &cells, &text, width, MIN_TEXT);
+    // The layout the columns were chosen by (text down to COMFORT_TEXT, one space between
+    // columns when needed) when it fits, rather than eliding a lone text column (a WORKLOAD
+    // label) to MIN_TEXT only to keep two spaces between columns.
+    let lay = match layout(&headers, &cells, &text, width, COMFORT_TEXT) {
+        l if !l.cut => l,
+        _ => layout(&headers, &cells, &text, width, MIN_TEXT),
+    };
     // Cutting lines at a width counts characters: no escape codes in a table that is cut.
     let color = style.color && !lay.cut;
     let mut ct = comfy_table::Table::new();

@@ -3,7 +3,7 @@
 
 use super::units::iec;
 use super::{col, one_line, Cell, Report, Table};
-use crate::triage::event::{Event, Kind};
+use crate::triage::event::{Event, IdentitySource, Kind};
 use crate::triage::Report as TriageReport;
 
 fn victim(e: &Event) -> String {
@@ -20,6 +20,9 @@ fn victim(e: &Event) -> String {
 }
 
 fn place(e: &Event) -> String {
+    if let Some(w) = &e.workload {
+        return w.clone();
+    }
     if let Some(m) = &e.memcg {
         return clip_left(m, 48);
     }
@@ -98,6 +101,38 @@ pub fn describe(e: &Event) -> String {
     s
 }
 
+/// Where the event's workload names came from, in one line ("named from … now; the log names
+/// only the cgroup"), and why a container is not named; `None` when there is nothing to say.
+pub fn provenance(e: &Event, host_root: Option<&str>) -> Option<String> {
+    let root = host_root.unwrap_or("/");
+    let id = e.identity.as_ref();
+    let files = || {
+        id.map(|i| {
+            i.source
+                .iter()
+                .map(|p| p.display().to_string())
+                .collect::<Vec<_>>()
+                .join(", ")
+        })
+        .unwrap_or_default()
+    };
+    let cg = e.memcg.as_deref().or(e.oom_memcg.as_deref()).unwrap_or("-");
+    match e.identity_source {
+        Some(IdentitySource::NodeFiles) => Some(format!(
+            "named from {} now (node files of {root}, read at this run); the log names only the cgroup {cg}",
+            files()
+        )),
+        Some(IdentitySource::LogAndNodeFiles) => Some(format!(
+            "named by the log, completed from {} now (node files of {root}, read at this run)",
+            files()
+        )),
+        Some(IdentitySource::Log) => Some("named by the log itself".into()),
+        None => id
+            .and_then(|i| i.unresolved.as_ref())
+            .map(|why| format!("not named: {why} (node files of {root}, now); the log names only the cgroup {cg}")),
+    }
+}
+
 /// What the verdict is about: the inputs read (by name when few), and the others left out.
 fn inputs_read(r: &TriageReport) -> String {
     let read: Vec<&str> = r
@@ -150,6 +185,27 @@ impl Report for TriageReport {
                 s.before_since
             ));
         }
+        let from_files = self
+            .events
+            .iter()
+            .filter(|e| {
+                matches!(
+                    e.identity_source,
+                    Some(IdentitySource::NodeFiles | IdentitySource::LogAndNodeFiles)
+                )
+            })
+            .count();
+        if from_files > 0 {
+            notes.push(format!(
+                "{from_files} workload name(s) come from the node files of {}, read now, not from the log (-v: which files): right only when the log is this machine's",
+                self.host_root.as_deref().unwrap_or("/")
+            ));
+        }
+        for e in &self.events {
+            for n in &e.notes {
+                notes.push(format!("{}: {}", e.source, one_line(n)));
+            }
+        }
         // Errors are not repeated here: they go to stderr, once.
         for i in &self.inputs {
             if i.long_lines > 0 {
@@ -165,7 +221,7 @@ impl Report for TriageReport {
                 col("TIME", "timestamp"),
                 col("KIND", "kind"),
                 col("VICTIM", "victim"),
-                col("CGROUP / CONTAINER", "place"),
+                col("WORKLOAD / CGROUP", "place"),
                 col("ANON-RSS", "anon_rss_bytes"),
                 col("LIMIT", "limit_bytes"),
                 col("CAUSE", "cause"),
@@ -196,6 +252,15 @@ impl Report for TriageReport {
                     .iter()
                     .map(|l| format!("  {}", one_line(l)))
                     .collect();
+                if let Some(m) = e.memcg.as_ref().filter(|_| e.workload.is_some()) {
+                    notes.push(format!("  cgroup: {}", one_line(m)));
+                }
+                if let Some(p) = provenance(e, self.host_root.as_deref()) {
+                    notes.push(format!("  identity: {}", one_line(&p)));
+                }
+                for n in &e.notes {
+                    notes.push(format!("  note: {}", one_line(n)));
+                }
                 if !e.top_consumers.is_empty() {
                     notes.push(format!(
                         "  largest tasks at the kill (page size {} B):",

@@ -21,6 +21,9 @@ pub struct Options {
     pub proc_root: PathBuf,
     /// Where cgroup files are read: `/sys/fs/cgroup`, or a copied tree (`--cgroup-root`).
     pub cgroup_root: PathBuf,
+    /// Where the node's runtime and kubelet files are read to name workloads: `/`, or a copied
+    /// tree (`--host-root`).
+    pub host_root: PathBuf,
     /// Read the usual worker logs (`/var/log/clw/*.log`, `/var/log/claw/*.log`).
     pub worker_logs: bool,
     /// The worker-log globs used with `worker_logs` (the defaults above; tests point them
@@ -199,6 +202,10 @@ pub struct Finding {
     pub section: SectionId,
     /// The memory cgroup it concerns, when known (an OOM kill's memcg).
     pub cgroup: Option<String>,
+    /// The workload it concerns (`ns/pod/container`, `project/service`, `docker:name`, a unit,
+    /// or `docker 4f9a2c1be07d (unresolved)`), from the triage event or the cgroup's identity;
+    /// `None` when nothing names one.
+    pub workload: Option<String>,
 }
 
 /// The closing summary.

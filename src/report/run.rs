@@ -66,6 +66,32 @@ fn section_fn(id: SectionId) -> fn(&Options) -> Outcome {
     }
 }
 
+/// The bundle entry listing each cgroup the report names with its identity and the node files
+/// it came from.
+pub const IDENTITY_ENTRY: &str = "identity.json";
+
+/// `identity.json`: `{"host_root": DIR, "read_at": RFC 3339, "cgroups": [{"cgroup", "workload",
+/// "identity"}]}`, every name and path redacted as the bundle's other text.
+fn identity_entry(o: &Options, ids: &[crate::identity::Identity]) -> super::bundle::Content {
+    let cgroups: Vec<serde_json::Value> = ids
+        .iter()
+        .map(|i| {
+            serde_json::json!({
+                "cgroup": i.cgroup,
+                "workload": i.workload(),
+                "identity": i,
+            })
+        })
+        .collect();
+    let doc = serde_json::json!({
+        "host_root": o.host_root.display().to_string(),
+        "read_at": crate::base::time::rfc3339(SystemTime::now()),
+        "note": "names read from the node's files under host_root at read_at, not from the logs",
+        "cgroups": cgroups,
+    });
+    super::bundle::Content::Text(serde_json::to_string_pretty(&doc).unwrap_or_default())
+}
+
 /// Build the report.
 pub fn build(o: &Options) -> Report {
     build_with_progress(o, &|_| {})
@@ -78,6 +104,7 @@ pub fn build_with_progress(o: &Options, progress: &dyn Fn(&str)) -> Report {
     let mut findings = Vec::new();
     let mut next = Vec::new();
     let mut raw = Vec::new();
+    let mut identities: Vec<crate::identity::Identity> = Vec::new();
     for id in SectionId::ALL {
         progress(id.title());
         let opts = o.clone();
@@ -86,7 +113,15 @@ pub fn build_with_progress(o: &Options, progress: &dyn Fn(&str)) -> Report {
         findings.extend(facts.findings);
         next.extend(facts.next_steps);
         raw.extend(facts.raw);
+        for i in facts.identities {
+            if !identities.iter().any(|k| k.cgroup == i.cgroup) {
+                identities.push(i);
+            }
+        }
         sections.push(s);
+    }
+    if !identities.is_empty() {
+        raw.push((IDENTITY_ENTRY.to_string(), identity_entry(o, &identities)));
     }
     let summary = summarize(&findings, next, &sections);
     let read = |name: &str| {

@@ -70,6 +70,7 @@ fn shown(all: &[Finding]) -> Vec<Finding> {
                 evidence: "see the sections below".into(),
                 section: last.section,
                 cgroup: None,
+                workload: None,
             });
         }
     }
@@ -160,6 +161,7 @@ mod tests {
             evidence: format!("{}: x", section.as_str()),
             section,
             cgroup: (kind == FindingKind::OomKill).then(|| "/kubepods/pod1".to_string()),
+            workload: None,
         }
     }
 

@@ -15,7 +15,16 @@ use std::path::{Path, PathBuf};
 use serde::Serialize;
 
 use crate::error::{Error, Result};
+use crate::identity::{self, Identity, Resolver};
 use crate::sample::files::{self, parse_flat_keyed, parse_limit, parse_psi, parse_u64, Limit, Psi};
+
+/// At most this many cgroup directories are walked to find a workload by name.
+pub const MAX_WALKED: usize = 50_000;
+
+/// How deep the walk for a workload name goes: kind's
+/// `/kubelet.slice/kubelet-kubepods.slice/…-pod<uid>.slice/cri-containerd-<id>.scope` is 5
+/// levels; rootless podman's `user.slice/…/libpod-<id>.scope` is 5.
+pub const WORKLOAD_DEPTH: usize = 10;
 
 /// Which cgroup interface the memory controller is attached to.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
@@ -126,6 +135,105 @@ impl MemoryHierarchy {
         }
         let rel = format!("/{}", rel.to_string_lossy());
         Ok((dir, rel))
+    }
+
+    /// Every cgroup of the hierarchy (limited or not), as paths relative to its root (`/`,
+    /// `/docker/<id>`), in path order: at most `max_depth` levels below the root and at most
+    /// [`MAX_WALKED`] directories (a bound for a node with thousands of cgroups). A directory
+    /// that disappears or cannot be listed during the walk is skipped.
+    pub fn all_cgroups(&self, max_depth: usize) -> Vec<String> {
+        let mut out = Vec::new();
+        let mut stack = vec![(self.mount.clone(), 0usize)];
+        while let Some((dir, depth)) = stack.pop() {
+            if out.len() >= MAX_WALKED {
+                break;
+            }
+            let rel = dir.strip_prefix(&self.mount).unwrap_or(Path::new(""));
+            out.push(format!("/{}", rel.to_string_lossy()));
+            if depth >= max_depth {
+                continue;
+            }
+            let Ok(rd) = std::fs::read_dir(&dir) else {
+                continue;
+            };
+            for e in rd.flatten() {
+                if e.file_type().map(|t| t.is_dir()).unwrap_or(false) {
+                    stack.push((e.path(), depth + 1));
+                }
+            }
+        }
+        out.sort();
+        out
+    }
+
+    /// `--cgroup` as users give it: a cgroup path ([`MemoryHierarchy::resolve`]: relative to
+    /// the hierarchy as `/proc/PID/cgroup` prints it, or a directory under the mount) or, when
+    /// no such directory exists, a workload name matched against the identity of every cgroup
+    /// of the hierarchy ([`MemoryHierarchy::all_cgroups`], [`WORKLOAD_DEPTH`] levels) through
+    /// [`identity::find`]: `ns/pod[/container]`, `project/service`, a container name (also
+    /// `docker:name`), a container ID prefix of at least 6 hex digits, a pod UID, a unit.
+    /// The one place a name becomes a cgroup, for `sample`, `oom-rank`, `recommend` and
+    /// `record`. Returns (directory, path relative to the root, the cgroup's identity).
+    ///
+    /// Errors: [`Error::Usage`] for `..` in a path; [`Error::NoSuchWorkload`] when neither
+    /// a directory nor a workload of that name exists, or when several workloads match (it
+    /// lists up to five, with their paths).
+    pub fn find_workload(
+        &self,
+        resolver: &mut Resolver,
+        query: &str,
+    ) -> Result<(PathBuf, String, Identity)> {
+        let missing = match self.resolve(query) {
+            Ok((dir, rel)) => {
+                let id = resolver.resolve(&rel);
+                return Ok((dir, rel, id));
+            }
+            Err(Error::NoSuchCgroup { path, .. }) => path,
+            Err(e) => return Err(e),
+        };
+        let all = self.all_cgroups(WORKLOAD_DEPTH);
+        let hits = identity::find(resolver, query, all.iter().map(String::as_str));
+        match hits.as_slice() {
+            [one] => {
+                let (dir, rel) = self.resolve(&one.cgroup)?;
+                Ok((dir, rel, one.clone()))
+            }
+            [] => Err(Error::NoSuchWorkload {
+                requested: query.to_string(),
+                msg: format!(
+                    "no cgroup {} and no workload of that name among the {} cgroups under {} \
+                     (names: ns/pod[/container], project/service, a container name or \
+                     docker:NAME, an ID prefix of 6+ hex digits, a pod UID, a unit; files read \
+                     under --host-root {})",
+                    missing.display(),
+                    all.len(),
+                    self.mount.display(),
+                    resolver.host_root().display()
+                ),
+            }),
+            many => {
+                let listed: Vec<String> = many
+                    .iter()
+                    .take(5)
+                    .map(|i| {
+                        format!(
+                            "{} ({})",
+                            i.workload().unwrap_or_else(|| i.cgroup.clone()),
+                            i.cgroup
+                        )
+                    })
+                    .collect();
+                Err(Error::NoSuchWorkload {
+                    requested: query.to_string(),
+                    msg: format!(
+                        "{} workloads match: {}{}; give a longer name or the cgroup path",
+                        many.len(),
+                        listed.join(", "),
+                        if many.len() > 5 { ", …" } else { "" }
+                    ),
+                })
+            }
+        }
     }
 
     /// Read the memory files of the cgroup at `rel` (relative to the hierarchy root, as
@@ -379,6 +487,55 @@ mod tests {
     use super::*;
 
     const HYBRID: &str = "9:name=systemd:/\n4:memory:/process_api/eb96\n3:cpuset:/\n0::/\n";
+
+    #[test]
+    fn find_workload_takes_a_path_first_then_one_name() {
+        let t = tempfile::tempdir().unwrap();
+        let (a, b) = ("ab12cd".repeat(10) + "0001", "ab12cd".repeat(10) + "0002");
+        for d in [
+            "memory".to_string(),
+            format!("memory/docker/{a}"),
+            format!("memory/docker/{b}"),
+        ] {
+            std::fs::create_dir_all(t.path().join(&d)).unwrap();
+            std::fs::write(t.path().join(d).join("memory.usage_in_bytes"), "0\n").unwrap();
+        }
+        let host = t.path().join("host");
+        let cfg = host.join(format!("var/lib/docker/containers/{a}/config.v2.json"));
+        std::fs::create_dir_all(cfg.parent().unwrap()).unwrap();
+        std::fs::write(&cfg, r#"{"Name":"/web","Config":{"Image":"nginx"}}"#).unwrap();
+        let h = MemoryHierarchy::detect(t.path()).unwrap();
+        let mut r = Resolver::new(&host);
+        // A path stays a path, named all the same.
+        let (dir, rel, id) = h.find_workload(&mut r, &format!("/docker/{a}")).unwrap();
+        assert_eq!(
+            (rel.as_str(), dir.is_dir()),
+            (format!("/docker/{a}").as_str(), true)
+        );
+        assert_eq!(id.workload().as_deref(), Some("docker:web"));
+        // A name, docker:name and a long enough ID prefix.
+        for q in ["web", "docker:web", b.as_str()] {
+            let (_, rel, _) = h.find_workload(&mut r, q).unwrap();
+            let want = if q.starts_with("ab") { &b } else { &a };
+            assert_eq!(rel, format!("/docker/{want}"), "{q}");
+        }
+        // Nothing, several, and `..`: errors that say what was tried or who matched.
+        let e = h.find_workload(&mut r, "nope").unwrap_err().to_string();
+        assert!(
+            e.contains("\"nope\"") && e.contains("no cgroup") && e.contains("4 cgroups"),
+            "{e}"
+        );
+        let e = h.find_workload(&mut r, "ab12cd").unwrap_err().to_string();
+        assert!(
+            e.contains("2 workloads match") && e.contains(&a) && e.contains(&b),
+            "{e}"
+        );
+        assert!(!e.contains('\n'));
+        assert!(matches!(
+            h.find_workload(&mut r, "/docker/../x"),
+            Err(Error::Usage(_))
+        ));
+    }
 
     #[test]
     fn hybrid_uses_the_memory_line_not_0() {

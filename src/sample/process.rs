@@ -74,6 +74,10 @@ pub struct ProcessMemory {
     pub oom_score_adj: Option<i32>,
     /// Path of the process's memory cgroup relative to the hierarchy root.
     pub memory_cgroup: Option<String>,
+    /// The workload of `memory_cgroup` ([`crate::identity`]); set by `sample`'s snapshot for
+    /// the processes it shows, absent from JSON when not resolved (no cgroup, another reader).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub identity: Option<crate::identity::Identity>,
 }
 
 /// The `smaps_rollup` figures. All `None` when it was not read.
@@ -224,6 +228,7 @@ pub fn read_process(proc_root: &Path, pid: i32, opts: ReadOptions) -> Result<Pro
         oom_score,
         oom_score_adj,
         memory_cgroup,
+        identity: None,
     })
 }
 

@@ -11,6 +11,7 @@ use std::path::{Path, PathBuf};
 use serde::Serialize;
 
 use crate::error::{Error, Result};
+use crate::identity::{Identity, Kind, Resolver};
 use crate::sample::cgroup::{CgroupMemory, MemoryHierarchy};
 use crate::sample::files;
 use crate::sample::host::{read_host, HostMemory};
@@ -38,11 +39,16 @@ pub struct SampleRequest {
     pub proc_root: PathBuf,
     /// `/sys/fs/cgroup` (or a fixture tree).
     pub cgroup_root: PathBuf,
+    /// Where the node's runtime and kubelet files are read to name each cgroup's workload
+    /// (`/`, a copied tree, `/host` in a DaemonSet): see [`crate::identity`].
+    pub host_root: PathBuf,
     /// Explicit pids; when non-empty only these processes are shown.
     pub pids: Vec<i32>,
     /// Explicit cgroups; when non-empty only these cgroups (and their processes) are shown.
+    /// Each is a path or a workload name ([`MemoryHierarchy::find_workload`]).
     pub cgroups: Vec<String>,
-    /// Show every process instead of the top `top`.
+    /// Show every process instead of the top `top`, and the pod sandbox and conmon cgroups
+    /// a default snapshot leaves out.
     pub all: bool,
     /// How many processes to show (largest first by `sort`), unless `all`.
     pub top: usize,
@@ -68,9 +74,12 @@ pub struct RawSnapshot {
     pub host: Option<HostMemory>,
     /// `None` when no memory cgroup hierarchy was found.
     pub cgroup_version: Option<crate::sample::cgroup::CgroupVersion>,
-    /// Memory cgroups: with no pids or cgroups asked for, those with a limit of their own; else
-    /// the cgroups asked for and those of the pids asked for.
-    pub cgroups: Vec<CgroupMemory>,
+    /// Memory cgroups: with no pids or cgroups asked for, those with a limit of their own
+    /// (without pod sandboxes and conmon cgroups unless `all`); else the cgroups asked for and
+    /// those of the pids asked for. Each with its workload identity.
+    pub cgroups: Vec<(CgroupMemory, Identity)>,
+    /// Limited cgroups left out because they are pod sandboxes or conmon (`all` shows them).
+    pub hidden_cgroups: usize,
     /// Processes, largest first by the sort key, at most `top` unless `all` (the count before the
     /// cut is `processes_total`).
     pub processes: Vec<ProcessMemory>,
@@ -92,12 +101,22 @@ fn sort_value(p: &ProcessMemory, key: ProcessSort) -> u64 {
     .unwrap_or(0)
 }
 
-/// Read one snapshot.
+/// Read one snapshot, naming workloads with a resolver of its own (under `req.host_root`).
 ///
-/// Errors: an explicit pid that does not exist or cannot be read, an explicit cgroup that does
-/// not exist, a malformed host or cgroup file. Processes found by walking `/proc` that vanish or
-/// deny access are counted in [`Skipped`].
+/// Errors: see [`read_with`].
 pub fn read(req: &SampleRequest) -> Result<RawSnapshot> {
+    read_with(req, &mut Resolver::new(&req.host_root))
+}
+
+/// Read one snapshot, naming each cgroup's (and each shown process's) workload through
+/// `resolver` (`--watch` keeps one across ticks, [`Resolver::refresh`]ed per tick, so the
+/// runtime files are read again only when they change).
+///
+/// Errors: an explicit pid that does not exist or cannot be read, an explicit cgroup that is
+/// neither a cgroup nor one workload's name ([`MemoryHierarchy::find_workload`]), a malformed
+/// host or cgroup file. Processes found by walking `/proc` that vanish or deny access are
+/// counted in [`Skipped`].
+pub fn read_with(req: &SampleRequest, resolver: &mut Resolver) -> Result<RawSnapshot> {
     let timestamp_s = std::time::SystemTime::now()
         .duration_since(std::time::UNIX_EPOCH)
         .map(|d| d.as_secs_f64())
@@ -149,21 +168,20 @@ pub fn read(req: &SampleRequest) -> Result<RawSnapshot> {
             processes.push(p);
         }
     }
+    let mut asked_dirs = Vec::new();
     if let Some(h) = &hierarchy {
         for c in &req.cgroups {
-            let (_, rel) = h.resolve(c)?;
+            let (dir, rel, _) = h.find_workload(resolver, c)?;
             if !cgroup_paths.contains(&rel) {
                 cgroup_paths.push(rel);
             }
+            asked_dirs.push(dir);
         }
     }
     let candidate_pids: Vec<i32> = if !req.cgroups.is_empty() {
         let mut pids = Vec::new();
-        if let Some(h) = &hierarchy {
-            for c in &req.cgroups {
-                let (dir, _) = h.resolve(c)?;
-                pids.extend(cgroup_procs_recursive(&dir)?);
-            }
+        for dir in &asked_dirs {
+            pids.extend(cgroup_procs_recursive(dir)?);
         }
         pids.sort_unstable();
         pids.dedup();
@@ -214,14 +232,25 @@ pub fn read(req: &SampleRequest) -> Result<RawSnapshot> {
         }
     }
 
+    for p in &mut processes {
+        p.identity = p.memory_cgroup.as_deref().map(|c| resolver.resolve(c));
+    }
     let mut cgroups = Vec::new();
+    let mut hidden_cgroups = 0;
     if let Some(h) = &hierarchy {
         if !explicit {
             cgroup_paths = h.limited_cgroups(32)?;
         }
         for path in &cgroup_paths {
+            let id = resolver.resolve(path);
+            // A sandbox holds the pod's namespaces, conmon watches a container: neither is
+            // the workload, so a default snapshot counts them instead of listing them.
+            if !explicit && !req.all && (id.sandbox || id.kind == Kind::Conmon) {
+                hidden_cgroups += 1;
+                continue;
+            }
             match h.read(path) {
-                Ok(m) => cgroups.push(m),
+                Ok(m) => cgroups.push((m, id)),
                 // A cgroup removed between listing and reading is data, not an error.
                 Err(Error::NoSuchCgroup { .. }) if !explicit => {
                     notes.push(format!("cgroup {path} vanished"))
@@ -241,6 +270,7 @@ pub fn read(req: &SampleRequest) -> Result<RawSnapshot> {
         host,
         cgroup_version: version,
         cgroups,
+        hidden_cgroups,
         processes,
         processes_total,
         skipped,

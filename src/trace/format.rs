@@ -46,6 +46,79 @@ pub struct Header {
     /// `clw-diag VERSION` that wrote the trace.
     #[serde(default)]
     pub recorder: Option<String>,
+    /// The workload of the target's memory cgroup when the trace was written (`record
+    /// --cgroup NAME`), so `analyze` and `recommend` name it later, elsewhere; absent (not
+    /// `null`) when unknown, so older readers and older traces are unaffected.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub identity: Option<TraceIdentity>,
+}
+
+/// The workload a trace's target belonged to, as [`crate::identity::Identity`] resolved it when
+/// recording: the same field names, as plain strings (`null` where unknown), plus its
+/// `workload` label. Every field has a default, so a partial object reads.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[serde(default)]
+pub struct TraceIdentity {
+    /// The label people use (`ns/pod/container`, `project/service`, `docker:name`, a unit,
+    /// `docker 4f9a2c1be07d (unresolved)`); `null` for a cgroup that is no workload's.
+    pub workload: Option<String>,
+    /// The cgroup path, as `/proc/PID/cgroup` prints it.
+    pub cgroup: Option<String>,
+    /// `docker`, `containerd`, `cri-o`, `podman`.
+    pub runtime: Option<String>,
+    /// `container`, `sandbox`, `conmon`, `pod`, `kubepods`, `unit`, `other`.
+    pub kind: Option<String>,
+    /// Container ID as the path spells it.
+    pub container_id: Option<String>,
+    /// Container name (Kubernetes container name, else the runtime's name).
+    pub container_name: Option<String>,
+    /// Image as typed.
+    pub image: Option<String>,
+    /// Kubernetes pod name.
+    pub pod: Option<String>,
+    /// Kubernetes namespace.
+    pub namespace: Option<String>,
+    /// Kubernetes pod UID.
+    pub pod_uid: Option<String>,
+    /// `com.docker.compose.project`.
+    pub compose_project: Option<String>,
+    /// `com.docker.compose.service`.
+    pub compose_service: Option<String>,
+    /// systemd unit.
+    pub unit: Option<String>,
+    /// A pod sandbox.
+    pub sandbox: bool,
+    /// Files the names came from (under the recorder's host root).
+    pub source: Vec<String>,
+    /// Why names are missing, when they are.
+    pub unresolved: Option<String>,
+}
+
+impl From<&crate::identity::Identity> for TraceIdentity {
+    fn from(i: &crate::identity::Identity) -> TraceIdentity {
+        // The enums' serde names (`cri-o`, `container`), as in `sample --json`.
+        let name = |v: serde_json::Result<serde_json::Value>| {
+            v.ok().and_then(|v| v.as_str().map(str::to_string))
+        };
+        TraceIdentity {
+            workload: i.workload(),
+            cgroup: Some(i.cgroup.clone()),
+            runtime: i.runtime.map(|r| r.as_str().to_string()),
+            kind: name(serde_json::to_value(i.kind)),
+            container_id: i.container_id.clone(),
+            container_name: i.container_name.clone(),
+            image: i.image.clone(),
+            pod: i.pod.clone(),
+            namespace: i.namespace.clone(),
+            pod_uid: i.pod_uid.clone(),
+            compose_project: i.compose_project.clone(),
+            compose_service: i.compose_service.clone(),
+            unit: i.unit.clone(),
+            sandbox: i.sandbox,
+            source: i.source.iter().map(|p| p.display().to_string()).collect(),
+            unresolved: i.unresolved.clone(),
+        }
+    }
 }
 
 /// The `target` object of the header, tagged by `kind`.
@@ -321,6 +394,30 @@ mod tests {
         assert_eq!(h.target, TraceTarget::Unknown);
         let h: Header = serde_json::from_str(r#"{"clw_trace":1}"#).unwrap();
         assert!(h.metrics.is_empty());
+    }
+
+    #[test]
+    fn the_identity_is_absent_when_unknown_and_round_trips_when_known() {
+        let mut h: Header = serde_json::from_str(r#"{"clw_trace":1}"#).unwrap();
+        assert_eq!(h.identity, None);
+        assert!(!serde_json::to_string(&h).unwrap().contains("identity"));
+        let id = crate::identity::Identity::from_path(&format!("/docker/{}", "ab".repeat(32)));
+        h.identity = Some(TraceIdentity::from(&id));
+        let text = serde_json::to_string(&h).unwrap();
+        let back: Header = serde_json::from_str(&text).unwrap();
+        let t = back.identity.unwrap();
+        assert_eq!(t.runtime.as_deref(), Some("docker"));
+        assert_eq!(t.kind.as_deref(), Some("container"));
+        assert_eq!(t.workload, id.workload());
+        assert_eq!(t.container_name, None);
+        // A partial object (a hand-written or future header) reads too.
+        let h: Header =
+            serde_json::from_str(r#"{"clw_trace":1,"identity":{"workload":"shop/web/hog"}}"#)
+                .unwrap();
+        assert_eq!(
+            h.identity.unwrap().workload.as_deref(),
+            Some("shop/web/hog")
+        );
     }
 
     #[test]

@@ -131,6 +131,7 @@ mod tests {
             metrics: vec!["rss_bytes".into(), "anon_bytes".into(), "pss_bytes".into()],
             pss_every: Some(1),
             recorder: Some("clw-diag test".into()),
+            identity: None,
         }
     }
 

@@ -12,7 +12,7 @@ pub mod write;
 
 use serde::Serialize;
 
-pub use format::{Event, EventLine, Header, OomKill, Sample, TraceTarget};
+pub use format::{Event, EventLine, Header, OomKill, Sample, TraceIdentity, TraceTarget};
 
 /// Version of the JSON Lines trace format written by `record`.
 pub const FORMAT_VERSION: u64 = 1;
@@ -51,6 +51,10 @@ pub struct Series {
     /// Points skipped because their value was `NaN` or `±Inf` (Prometheus answers).
     #[serde(skip)]
     pub skipped_non_finite: usize,
+    /// The workload the trace's header names (`record --cgroup`); `None` for older traces
+    /// and other inputs.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub identity: Option<TraceIdentity>,
 }
 
 impl Series {

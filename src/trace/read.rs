@@ -375,6 +375,7 @@ fn read_jsonl<R: Read>(r: &mut In<R>, path: &Path, metric: Option<&str>) -> Resu
     b.s.limit_bytes = header_bytes(path, lineno, "limit_bytes", header.limit_bytes)?;
     b.s.host_total_bytes = header_bytes(path, lineno, "host_total_bytes", header.host_total_bytes)?;
     b.s.interval_s = header.interval_s;
+    b.s.identity = header.identity.clone();
     let key = format!("\"{metric}\":");
     // A line that is not JSON is an error unless it is the last one that is not blank (a
     // recorder killed mid-write): the error waits for the next such line.

@@ -3,6 +3,8 @@
 
 use serde::Serialize;
 
+use crate::identity::Identity;
+
 /// What happened. JSON: snake_case strings.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize)]
 #[serde(rename_all = "snake_case")]
@@ -253,8 +255,25 @@ pub struct Event {
     pub namespace: Option<String>,
     /// Container name (Kubernetes container status, Docker `name`); `None` when not known.
     pub container: Option<String>,
-    /// systemd unit.
+    /// systemd unit (from the line, or from the memcg path: `/system.slice/nginx.service`).
     pub unit: Option<String>,
+    /// The workload label ([`Identity::workload`]): `ns/pod/container`, `project/service`,
+    /// `docker:name`, `nginx.service`, or for a container nothing names `docker 4f9a2c1be07d
+    /// (unresolved)`; built from the names above (the log's winning over the node's files).
+    /// `None` when neither the log nor the memcg names a workload.
+    pub workload: Option<String>,
+    /// Where the names of `pod`, `namespace`, `container` and `workload` came from; `None` when
+    /// nothing names the workload (see `identity.unresolved`).
+    pub identity_source: Option<IdentitySource>,
+    /// What the node's files under the host root say now about the memcg (`memcg`, else
+    /// `oom_memcg`): the resolver's answer as it is, with its `source` files, `unresolved` reason
+    /// and the runtime's own `runtime_state`; `None` when the event names no memcg or triage ran
+    /// without a host root.
+    pub identity: Option<Identity>,
+    /// Remarks about the names and the runtime's own record: a log name the node's files
+    /// contradict (the log's is kept), a runtime's `OOMKilled` flag agreeing or disagreeing with
+    /// the kernel (corroborating only: the kind stays the kernel's).
+    pub notes: Vec<String>,
     /// `constraint=` of the `oom-kill:` line (CONSTRAINT_MEMCG, CONSTRAINT_NONE, …).
     pub constraint: Option<String>,
     /// `total-vm:` of the kernel's "Killed process" line: the victim's virtual size, kB.
@@ -335,6 +354,10 @@ impl Event {
             namespace: None,
             container: None,
             unit: None,
+            workload: None,
+            identity_source: None,
+            identity: None,
+            notes: Vec::new(),
             constraint: None,
             total_vm_kb: None,
             anon_rss_kb: None,
@@ -366,63 +389,84 @@ impl Event {
     }
 
     /// Set `memcg` and derive the pod UID and container id from the path
-    /// (`/kubepods/burstable/pod<uid>/<id>`, `…-pod<uid>.slice/cri-containerd-<id>.scope`,
-    /// `/docker/<id>`, `docker-<id>.scope`).
+    /// ([`crate::identity::lexical`]: `/kubepods/burstable/pod<uid>/<id>`,
+    /// `…-pod<uid>.slice/cri-containerd-<id>.scope`, `/docker/<id>`, `docker-<id>.scope`).
     pub fn set_memcg(&mut self, path: &str) {
         self.memcg = Some(path.to_string());
-        let (pod, ctr) = ids_from_cgroup(path);
+        let h = crate::identity::lexical(path);
         if self.pod_uid.is_none() {
-            self.pod_uid = pod;
+            self.pod_uid = h.pod_uid;
         }
         if self.container_id.is_none() {
-            self.container_id = ctr;
+            self.container_id = h.container_id;
         }
     }
 }
 
-/// Pod UID and container id from a cgroup path, where it has them.
-pub fn ids_from_cgroup(path: &str) -> (Option<String>, Option<String>) {
-    let mut pod = None;
-    let mut ctr = None;
-    for comp in path.split('/') {
-        let c = comp.trim_end_matches(".slice").trim_end_matches(".scope");
-        if let Some(i) = c.rfind("pod") {
-            let rest = &c[i + 3..];
-            let uid: String = rest
-                .chars()
-                .take_while(|ch| ch.is_ascii_hexdigit() || *ch == '-' || *ch == '_')
-                .collect();
-            if uid.len() >= 32 {
-                pod = Some(uid.replace('_', "-"));
-                continue;
-            }
-        }
-        let id = c.rsplit(['-', ':']).next().unwrap_or(c);
-        if id.len() >= 12 && id.len() <= 64 && id.chars().all(|ch| ch.is_ascii_hexdigit()) {
-            ctr = Some(id.to_string());
+/// Where an event's workload names came from. JSON: `"log"`, `"node-files"`,
+/// `"log+node-files"`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+pub enum IdentitySource {
+    /// Every name is the log's own: a kubelet event, `kubectl describe`, a Docker event line,
+    /// or the cgroup path the log prints (`/system.slice/nginx.service`).
+    #[serde(rename = "log")]
+    Log,
+    /// The log names only the cgroup; the names come from the node's files under the host root,
+    /// read now (`identity.source`), not from the log.
+    #[serde(rename = "node-files")]
+    NodeFiles,
+    /// The log names some (a container), the node's files now the others (its pod, compose
+    /// service or image).
+    #[serde(rename = "log+node-files")]
+    LogAndNodeFiles,
+}
+
+impl IdentitySource {
+    /// The JSON name.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            IdentitySource::Log => "log",
+            IdentitySource::NodeFiles => "node-files",
+            IdentitySource::LogAndNodeFiles => "log+node-files",
         }
     }
-    (pod, ctr)
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
 
+    /// The cases of the former `ids_from_cgroup`, now read by the one path parser.
     #[test]
     fn pod_and_container_from_cgroup_paths() {
-        let (p, c) = ids_from_cgroup(
+        let mut e = Event::new(Kind::CgroupOomKill, "", SourceRef::line("x", 1));
+        e.set_memcg(
             "/kubepods/burstable/pod6f1f5a3e-4b2c-4d1e-9e8f-0a1b2c3d4e5f/2e9d2b0f8c1a4f3e5d6c7b8a9f0e1d2c3b4a5f6e7d8c9b0a1f2e3d4c5b6a7f8e",
         );
-        assert_eq!(p.as_deref(), Some("6f1f5a3e-4b2c-4d1e-9e8f-0a1b2c3d4e5f"));
-        assert!(c.unwrap().starts_with("2e9d2b0f"));
-        let (p, c) = ids_from_cgroup(
-            "/kubepods.slice/kubepods-burstable.slice/kubepods-burstable-pod0f1e2d3c_4b5a_6978_8877_665544332211.slice/cri-containerd-4f9a2c1be07d.scope",
+        assert_eq!(
+            e.pod_uid.as_deref(),
+            Some("6f1f5a3e-4b2c-4d1e-9e8f-0a1b2c3d4e5f")
         );
-        assert_eq!(p.as_deref(), Some("0f1e2d3c-4b5a-6978-8877-665544332211"));
-        assert_eq!(c.as_deref(), Some("4f9a2c1be07d"));
-        let (_, c) = ids_from_cgroup("/system.slice/docker-0123456789abcdef0123.scope");
-        assert_eq!(c.as_deref(), Some("0123456789abcdef0123"));
-        assert_eq!(ids_from_cgroup("/user.slice/user-1000.slice"), (None, None));
+        assert!(e.container_id.unwrap().starts_with("2e9d2b0f"));
+        let mut e = Event::new(Kind::CgroupOomKill, "", SourceRef::line("x", 1));
+        e.set_memcg("/kubepods.slice/kubepods-burstable.slice/kubepods-burstable-pod0f1e2d3c_4b5a_6978_8877_665544332211.slice/cri-containerd-4f9a2c1be07d.scope");
+        assert_eq!(
+            (e.pod_uid.as_deref(), e.container_id.as_deref()),
+            (
+                Some("0f1e2d3c-4b5a-6978-8877-665544332211"),
+                Some("4f9a2c1be07d")
+            )
+        );
+        let mut e = Event::new(Kind::CgroupOomKill, "", SourceRef::line("x", 1));
+        e.set_memcg("/system.slice/docker-0123456789abcdef0123.scope");
+        assert_eq!(e.container_id.as_deref(), Some("0123456789abcdef0123"));
+        let mut e = Event::new(Kind::CgroupOomKill, "", SourceRef::line("x", 1));
+        e.set_memcg("/user.slice/user-1000.slice");
+        assert_eq!((e.pod_uid, e.container_id), (None, None));
+        // An ID the log already named is kept.
+        let mut e = Event::new(Kind::DockerOom, "", SourceRef::line("x", 1));
+        e.container_id = Some("abcdefabcdef".into());
+        e.set_memcg("/docker/0123456789abcdef0123");
+        assert_eq!(e.container_id.as_deref(), Some("abcdefabcdef"));
     }
 }

@@ -8,6 +8,7 @@
 
 pub mod correlate;
 pub mod event;
+pub mod identify;
 mod input;
 pub mod kernel;
 pub mod kmsg;
@@ -70,6 +71,11 @@ pub struct Request {
     pub inputs: Vec<Input>,
     /// Drop events dated before this time (µs since the epoch). Events without a time are kept.
     pub since_us: Option<i64>,
+    /// Name each event's workload from the node's files under this directory (`/` on the node,
+    /// a copied tree): one [`crate::identity::Resolver`] for the run, read after the inputs.
+    /// The files are read now, whatever machine the log came from: the events say so
+    /// ([`event::IdentitySource`]). `None`: names only from the logs themselves.
+    pub host_root: Option<PathBuf>,
 }
 
 /// What happened to one input.
@@ -124,6 +130,9 @@ pub struct Report {
     pub summary: Summary,
     /// One entry per input, in the order given.
     pub inputs: Vec<InputSummary>,
+    /// The host root whose files named the workloads (`"/"`: this machine's, read at the time of
+    /// the run, not the log's); `None` when no node files were read.
+    pub host_root: Option<String>,
     /// Show evidence lines in the table (`-v`).
     #[serde(skip)]
     pub verbose: bool,
@@ -218,7 +227,11 @@ pub fn triage_with_progress(req: &Request, bytes_read: &AtomicU64) -> Report {
         all.retain(|e| e.time_us.is_none_or(|t| t >= cut));
         summary.before_since = before - all.len();
     }
-    let events = correlate::correlate(all);
+    let mut events = correlate::correlate(all);
+    let mut resolver = req.host_root.as_deref().map(crate::identity::Resolver::new);
+    for e in &mut events {
+        identify::identify(e, resolver.as_mut());
+    }
     summary.events = events.len();
     for e in &events {
         *summary.by_kind.entry(e.kind.as_str()).or_default() += 1;
@@ -232,6 +245,10 @@ pub fn triage_with_progress(req: &Request, bytes_read: &AtomicU64) -> Report {
         events,
         summary,
         inputs,
+        host_root: req
+            .host_root
+            .as_ref()
+            .map(|p| crate::base::text::one_line(&p.display().to_string())),
         verbose: false,
     }
 }

@@ -35,6 +35,7 @@ use serde::Serialize;
 
 use crate::base::page;
 use crate::error::Result;
+use crate::identity::{Identity, Resolver};
 use crate::sample::cgroup::memory_cgroup_of;
 use crate::sample::cgroup::{CgroupVersion, MemoryHierarchy};
 use crate::sample::files;
@@ -51,9 +52,13 @@ pub struct Options {
     pub proc_root: PathBuf,
     /// The cgroup filesystem root, normally `/sys/fs/cgroup`.
     pub cgroup_root: PathBuf,
-    /// A memory cgroup (as `/proc/PID/cgroup` prints it, or an absolute directory): rank its
-    /// subtree for a cgroup OOM. `None`: every process, for a global OOM.
+    /// A memory cgroup (as `/proc/PID/cgroup` prints it, an absolute directory, or a workload
+    /// name, see [`MemoryHierarchy::find_workload`]): rank its subtree for a cgroup OOM.
+    /// `None`: every process, for a global OOM.
     pub cgroup: Option<String>,
+    /// Where the node's runtime and kubelet files are read to name each process's workload
+    /// (`/` on the node itself).
+    pub host_root: PathBuf,
 }
 
 /// The badness inputs of one process, in pages.
@@ -116,6 +121,10 @@ pub struct Candidate {
     pub age_s: Option<f64>,
     /// Memory cgroup, relative to the hierarchy root.
     pub cgroup: Option<String>,
+    /// The workload of `cgroup` (container, pod, compose service, unit; `null` fields where
+    /// unknown); absent when the process's memory cgroup is not known.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub identity: Option<Identity>,
     /// Badness in this OOM's terms (pages); `None` when never chosen.
     pub badness_pages: Option<i64>,
     /// The same in bytes (pages × the page size, sysconf(_SC_PAGESIZE)).
@@ -142,8 +151,10 @@ pub struct Candidate {
 pub struct OomRank {
     /// `cgroup` or `host`.
     pub scope: &'static str,
-    /// The cgroup asked about.
+    /// The cgroup asked about (its path, also when it was named by its workload).
     pub cgroup: Option<String>,
+    /// The workload of the cgroup asked about; `null` for the host.
+    pub identity: Option<Identity>,
     /// The cgroup whose limit an OOM would hit (the tightest limit of the cgroup and its
     /// ancestors), when there is one.
     pub oom_domain: Option<String>,
@@ -205,10 +216,13 @@ pub fn rank(opts: &Options) -> Result<OomRank> {
     };
     let mut warnings = Vec::new();
     let mut notes = Vec::new();
+    let mut resolver = Resolver::new(&opts.host_root);
+    let mut asked: Option<Identity> = None;
     let (scope, rel, domain, limit_bytes, totalpages, oom_group) = match (&opts.cgroup, &hierarchy)
     {
         (Some(c), Some(h)) => {
-            let (_, rel) = h.resolve(c)?;
+            let (_, rel, id) = h.find_workload(&mut resolver, c)?;
+            asked = Some(id);
             let (domain, limit) = oom_domain(h, &rel)?;
             let totalpages = match (&domain, limit) {
                 (Some(d), Some(l)) => l / page + swap_allowance_pages(h, d, l, swap_pages, page)?,
@@ -324,6 +338,7 @@ pub fn rank(opts: &Options) -> Result<OomRank> {
             command,
             ppid: Some(stat.ppid),
             age_s: uptime_s.map(|u| (u - stat.starttime_ticks as f64 / ticks).max(0.0)),
+            identity: memory_cgroup.as_deref().map(|c| resolver.resolve(c)),
             cgroup: memory_cgroup,
             badness_pages: b,
             badness_bytes: b.map(|b| b.saturating_mul(page as i64)),
@@ -389,6 +404,7 @@ pub fn rank(opts: &Options) -> Result<OomRank> {
     Ok(OomRank {
         scope,
         cgroup: rel,
+        identity: asked,
         oom_domain: domain,
         limit_bytes,
         totalpages,

@@ -58,6 +58,7 @@ fn inherited_adj_is_flagged_only_for_a_parent_first() {
         ppid: Some(ppid),
         age_s: Some(age),
         cgroup: None,
+        identity: None,
         badness_pages: Some(b),
         badness_bytes: Some(b * 4096),
         rss_bytes: 0,

@@ -11,17 +11,30 @@ use super::sources::{Plan, DEFAULT_INTERVAL_S};
 use super::target::{Source, Target};
 use super::{bytes, mib};
 use crate::error::Result;
+use crate::identity::Resolver;
 use crate::sample::cgroup::MemoryHierarchy;
 
 /// A live memory cgroup: one point (its working set, else its usage), so the policies answer
 /// `insufficient-data`, but its limit, `memory.peak` and `memory.events` `oom_kill` give the
 /// warnings and the least limit that should be chosen.
 ///
-/// Errors: [`crate::Error::NoMemoryHierarchy`] under `cgroup_root`, [`crate::Error::NoSuchCgroup`], or the
+/// `cgroup` is a path or a workload name ([`MemoryHierarchy::find_workload`], the node's
+/// files read under `host_root`); the target is named by its workload (`ns/pod/container`,
+/// `project/service`, …) when one is known, else by its path, and carries the identity, with
+/// `namespace`, `pod` and `container` in its labels when known.
+///
+/// Errors: [`crate::Error::NoMemoryHierarchy`] under `cgroup_root`,
+/// [`crate::Error::NoSuchWorkload`] (neither a cgroup nor one workload's name), or the
 /// cgroup's files cannot be read.
-pub fn from_cgroup(cgroup_root: &Path, rel: &str, plan: &Plan) -> Result<Target> {
+pub fn from_cgroup(
+    cgroup_root: &Path,
+    host_root: &Path,
+    cgroup: &str,
+    plan: &Plan,
+) -> Result<Target> {
     let hier = MemoryHierarchy::detect(cgroup_root)?;
-    let m = hier.read(rel)?;
+    let (_, rel, identity) = hier.find_workload(&mut Resolver::new(host_root), cgroup)?;
+    let m = hier.read(&rel)?;
     let current = m.working_set_bytes.or(m.usage_bytes);
     let metric = if m.working_set_bytes.is_some() {
         "working_set_bytes"
@@ -47,7 +60,7 @@ pub fn from_cgroup(cgroup_root: &Path, rel: &str, plan: &Plan) -> Result<Target>
         limit_bytes: m.limit_bytes.map(|l| l as f64),
     };
     let mut t = Target::assess(
-        m.path.clone(),
+        identity.workload().unwrap_or_else(|| m.path.clone()),
         Source::Cgroup,
         metric.into(),
         &h,
@@ -58,6 +71,7 @@ pub fn from_cgroup(cgroup_root: &Path, rel: &str, plan: &Plan) -> Result<Target>
     t.peak_bytes = m.peak_bytes.or(current);
     t.oom_kills = m.oom_kill_count.unwrap_or(0);
     t.current_limit_bytes = m.limit_bytes;
+    t.set_identity(identity);
     match m.limit_bytes {
         None => t.warnings.push(format!(
             "cgroup {} has no memory limit of its own ({}): nothing stops it but the host",

@@ -234,6 +234,12 @@ pub fn from_file_with_leaks(path: &Path, plan: &Plan) -> Result<Vec<(Target, Opt
         .iter()
         .map(|s| {
             let (mut t, r) = assess_series(s, plan);
+            if let Some(id) = &s.identity {
+                if let Some(w) = &id.workload {
+                    t.target = format!("{} {w}", t.target);
+                }
+                t.set_trace_identity(id.clone());
+            }
             match &s.labels {
                 Some(labels) => {
                     t.source = Source::Prometheus;
@@ -260,8 +266,11 @@ pub(super) fn skipped_note(n: usize) -> String {
 pub struct Request {
     /// Trace files and saved Prometheus answers.
     pub files: Vec<PathBuf>,
-    /// A live memory cgroup: (the cgroup root, the cgroup's path).
+    /// A live memory cgroup: (the cgroup root, the cgroup's path or workload name).
     pub cgroup: Option<(PathBuf, String)>,
+    /// Where the node's runtime and kubelet files are read to name the cgroup's workload;
+    /// `None` is `/`.
+    pub host_root: Option<PathBuf>,
     /// A Prometheus server to query (`--prometheus`); `None` when not asked for.
     pub prometheus: Option<PrometheusSource>,
 }
@@ -285,7 +294,8 @@ pub fn run(req: &Request, plan: &Plan) -> Result<RecommendReport> {
         targets.extend(from_file(f, plan)?);
     }
     if let Some((root, rel)) = &req.cgroup {
-        targets.push(from_cgroup(root, rel, plan)?);
+        let host = req.host_root.as_deref().unwrap_or(Path::new("/"));
+        targets.push(from_cgroup(root, host, rel, plan)?);
     }
     if let Some(p) = &req.prometheus {
         targets.extend(from_prometheus(p, plan)?);

@@ -7,6 +7,8 @@ use super::backtest::{backtest, Backtest};
 use super::history::{history_warnings, History};
 use super::policies::{recommend, Recommendation};
 use super::{bytes, Policy};
+use crate::identity::Identity;
+use crate::trace::TraceIdentity;
 
 /// Where a target's history came from.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
@@ -30,8 +32,12 @@ pub struct Target {
     pub source: Source,
     /// The memory metric used (`anon_bytes`, `working_set_bytes`, the PromQL query...).
     pub metric: String,
-    /// `namespace`, `pod`, `container` when known (Prometheus).
+    /// `namespace`, `pod`, `container` when known (Prometheus, or the identity of a live
+    /// cgroup or of a trace's target).
     pub labels: std::collections::BTreeMap<String, String>,
+    /// The workload of a live cgroup (`--cgroup`, every field `null` where unknown), or of a
+    /// trace whose header names it (`record --cgroup`); `null` otherwise.
+    pub identity: Option<TargetIdentity>,
     /// Samples used, and values skipped because they were NaN, ±Inf or negative.
     pub samples: usize,
     /// Values skipped as NaN, ±Inf or negative (Prometheus); 0 for other sources.
@@ -72,7 +78,51 @@ pub struct Target {
     pub peaks: Vec<f64>,
 }
 
+/// A target's workload: the live cgroup's [`Identity`], or the one a trace header recorded
+/// ([`crate::trace::TraceIdentity`]).
+#[derive(Debug, Clone, Serialize)]
+#[serde(untagged)]
+pub enum TargetIdentity {
+    /// Resolved now, from the node's files.
+    Live(Identity),
+    /// As the trace's header recorded it when the trace was written.
+    Trace(TraceIdentity),
+}
+
 impl Target {
+    /// Name the target by `id`: the identity, and its `namespace`/`pod`/`container` as labels
+    /// (what `--emit` writes into its comments and the VPA object).
+    pub fn set_identity(&mut self, id: Identity) {
+        for (k, v) in [
+            ("namespace", &id.namespace),
+            ("pod", &id.pod),
+            ("container", &id.container_name),
+        ] {
+            if let Some(v) = v {
+                if k != "container" || id.pod.is_some() {
+                    self.labels.insert(k.to_string(), v.clone());
+                }
+            }
+        }
+        self.identity = Some(TargetIdentity::Live(id));
+    }
+
+    /// Name the target by a trace header's identity, as [`Target::set_identity`].
+    pub fn set_trace_identity(&mut self, id: TraceIdentity) {
+        for (k, v) in [
+            ("namespace", &id.namespace),
+            ("pod", &id.pod),
+            ("container", &id.container_name),
+        ] {
+            if let Some(v) = v {
+                if k != "container" || id.pod.is_some() {
+                    self.labels.insert(k.to_string(), v.clone());
+                }
+            }
+        }
+        self.identity = Some(TargetIdentity::Trace(id));
+    }
+
     /// Run `policies` (and the back-test when `backtest` is a fraction) on `h`.
     pub fn assess(
         target: String,
@@ -98,6 +148,7 @@ impl Target {
             source,
             metric,
             labels: Default::default(),
+            identity: None,
             samples: h.samples(),
             skipped_non_finite: 0,
             interval_s: h.interval_s,

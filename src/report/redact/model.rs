@@ -55,6 +55,7 @@ pub fn redact_report(r: &mut Report) -> usize {
         x.s(&mut f.what);
         x.s(&mut f.evidence);
         x.o(&mut f.cgroup);
+        x.o(&mut f.workload);
     }
     for s in &mut r.sections {
         x.v(&mut s.notes);
@@ -92,7 +93,25 @@ pub fn redact_report(r: &mut Report) -> usize {
                     x.o(&mut e.oom_memcg);
                     x.o(&mut e.container);
                     x.o(&mut e.pod);
+                    x.o(&mut e.namespace);
                     x.o(&mut e.unit);
+                    x.o(&mut e.workload);
+                    x.v(&mut e.notes);
+                    if let Some(i) = &mut e.identity {
+                        x.s(&mut i.cgroup);
+                        x.o(&mut i.container_name);
+                        x.o(&mut i.runtime_name);
+                        x.o(&mut i.image);
+                        x.o(&mut i.pod);
+                        x.o(&mut i.namespace);
+                        x.o(&mut i.compose_project);
+                        x.o(&mut i.compose_service);
+                        x.o(&mut i.unit);
+                        x.o(&mut i.unresolved);
+                        for p in &mut i.source {
+                            x.p(p);
+                        }
+                    }
                     x.s(&mut e.source.file);
                     if let Some(tr) = &mut e.trigger {
                         x.s(&mut tr.process);

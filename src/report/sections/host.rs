@@ -15,6 +15,7 @@ pub fn snapshot(o: &Options) -> Outcome {
     let req = SampleRequest {
         proc_root: o.proc_root.clone(),
         cgroup_root: o.cgroup_root.clone(),
+        host_root: o.host_root.clone(),
         pids: Vec::new(),
         cgroups: o.cgroup.iter().cloned().collect(),
         all: false,
@@ -42,13 +43,25 @@ pub fn snapshot(o: &Options) -> Outcome {
         }
     }
     let hierarchy = crate::sample::cgroup::MemoryHierarchy::detect(&o.cgroup_root).ok();
+    // The sampled cgroups' workloads, from the node's files (sample's model has no identity
+    // yet: resolved here, one resolver for the section).
+    let mut resolver = crate::identity::Resolver::new(&o.host_root);
     for c in &s.cgroups {
+        let ident = resolver.resolve(&c.memory.path);
+        let workload = ident.workload();
+        if ident.is_workload() {
+            facts.identities.push(ident);
+        }
         if c.pressure.state == PressureState::Critical {
+            let of = workload
+                .as_ref()
+                .map(|w| format!(" ({w})"))
+                .unwrap_or_default();
             facts.find(
                 id,
                 FindingKind::Pressure,
                 format!(
-                    "cgroup {} is critical: {}",
+                    "cgroup {}{of} is critical: {}",
                     c.memory.path,
                     c.pressure.reasons.join("; ")
                 ),
@@ -56,6 +69,7 @@ pub fn snapshot(o: &Options) -> Outcome {
             );
             if let Some(f) = facts.findings.last_mut() {
                 f.cgroup = Some(c.memory.path.clone());
+                f.workload = workload;
             }
         }
         // The cgroup's own files, for the bundle.
@@ -100,6 +114,7 @@ pub fn oom_rank(o: &Options) -> Outcome {
         proc_root: o.proc_root.clone(),
         cgroup_root: o.cgroup_root.clone(),
         cgroup: o.cgroup.clone(),
+        host_root: o.host_root.clone(),
     }) {
         Ok(r) => r,
         Err(e) => return Outcome::failed(e.to_string()),

@@ -8,7 +8,7 @@ use super::{confined, slug, Facts, Outcome};
 use crate::render;
 use crate::report::bundle::Content;
 use crate::report::model::{Finding, FindingKind, Options, SectionData, SectionId, Status};
-use crate::triage::event::{Cause, Event, Kind};
+use crate::triage::event::{Cause, Event, IdentitySource, Kind};
 
 /// A log line shortened for the summary.
 fn clip(s: &str) -> String {
@@ -26,6 +26,14 @@ fn finding(e: &Event, section: SectionId) -> Option<Finding> {
         (Some(p), None) => p.clone(),
         (None, Some(pid)) => format!("pid {pid}"),
         _ => "a process".into(),
+    };
+    // The workload, and where its name came from when not from the log.
+    let who = match (&e.workload, e.identity_source) {
+        (Some(w), Some(IdentitySource::NodeFiles | IdentitySource::LogAndNodeFiles)) => {
+            format!("{who} of {w} (named from this node's files now)")
+        }
+        (Some(w), _) => format!("{who} of {w}"),
+        (None, _) => who,
     };
     let when = e.timestamp.clone().unwrap_or_else(|| "time unknown".into());
     let (kind, what) = if e.kind.is_kernel_victim() {
@@ -88,6 +96,7 @@ fn finding(e: &Event, section: SectionId) -> Option<Finding> {
             .clone()
             .or_else(|| e.memcg.clone())
             .filter(|_| kind == FindingKind::OomKill),
+        workload: e.workload.clone(),
     })
 }
 
@@ -100,6 +109,7 @@ fn triage_facts(rep: &crate::triage::Report, section: SectionId, facts: &mut Fac
             excerpt.push('\n');
         }
         facts.findings.extend(finding(e, section));
+        facts.identities.extend(e.identity.clone());
     }
     if !excerpt.is_empty() {
         facts.raw.push((
@@ -115,6 +125,7 @@ pub fn kernel_log(o: &Options) -> Outcome {
     let rep = triage(&Request {
         inputs: vec![Input::Dmesg(o.kmsg.clone())],
         since_us: Some(o.since_us),
+        host_root: Some(o.host_root.clone()),
     });
     if let Some(err) = rep.inputs.iter().find_map(|i| i.error.clone()) {
         if rep.inputs.iter().all(|i| i.lines == 0) {
@@ -248,6 +259,7 @@ pub fn worker_logs(o: &Options) -> Outcome {
     let rep = triage(&Request {
         inputs,
         since_us: Some(o.since_us),
+        host_root: Some(o.host_root.clone()),
     });
     let mut facts = Facts::default();
     triage_facts(&rep, SectionId::WorkerLogs, &mut facts);

@@ -26,6 +26,9 @@ pub struct Facts {
     pub next_steps: Vec<String>,
     /// (path in the bundle, its content: text, or a file read only when a bundle is written).
     pub raw: Vec<(String, Content)>,
+    /// The identities of the cgroups the section names (triage events' memcgs, the snapshot's
+    /// cgroups), for the bundle's `identity.json`.
+    pub identities: Vec<crate::identity::Identity>,
 }
 
 impl Facts {
@@ -37,6 +40,7 @@ impl Facts {
             evidence,
             section,
             cgroup: None,
+            workload: None,
         });
     }
 }
