@@ -122,7 +122,7 @@ _clw__diag() {
 
     case "${cmd}" in
         clw__diag)
-            opts="-q -v -h -V --format --json --color --quiet --verbose --proc-root --cgroup-root --worker-logs --logs --cores --since --trace --cgroup --bundle --force --bundle-max --section-timeout --kmsg --worker-log-glob --help --version sample vmmap triage record analyze oom-rank recommend report backtrace symbolize serve completions man help"
+            opts="-q -v -h -V --format --json --color --quiet --verbose --proc-root --cgroup-root --host-root --worker-logs --logs --cores --since --trace --cgroup --bundle --force --bundle-max --section-timeout --kmsg --worker-log-glob --help --version sample vmmap triage record analyze oom-rank recommend report backtrace symbolize serve completions man help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 1 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -141,6 +141,10 @@ _clw__diag() {
                     return 0
                     ;;
                 --cgroup-root)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --host-root)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
@@ -192,7 +196,7 @@ _clw__diag() {
             return 0
             ;;
         clw__subcmd__diag__subcmd__analyze)
-            opts="-q -v -h -V --format --json --color --quiet --verbose --proc-root --cgroup-root --help --version memory-trace help"
+            opts="-q -v -h -V --format --json --color --quiet --verbose --proc-root --cgroup-root --host-root --help --version memory-trace help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -211,6 +215,10 @@ _clw__diag() {
                     return 0
                     ;;
                 --cgroup-root)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --host-root)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
@@ -264,7 +272,7 @@ _clw__diag() {
             return 0
             ;;
         clw__subcmd__diag__subcmd__analyze__subcmd__memory__subcmd__trace)
-            opts="-q -v -h -V --leak-detection --metric --limit --plot --fail-on-leak --min-growth --min-rate --format --json --color --quiet --verbose --proc-root --cgroup-root --help --version"
+            opts="-q -v -h -V --leak-detection --metric --limit --plot --fail-on-leak --min-growth --min-rate --format --json --color --quiet --verbose --proc-root --cgroup-root --host-root --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -306,6 +314,10 @@ _clw__diag() {
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
+                --host-root)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
                 *)
                     COMPREPLY=()
                     ;;
@@ -314,7 +326,7 @@ _clw__diag() {
             return 0
             ;;
         clw__subcmd__diag__subcmd__backtrace)
-            opts="-q -v -h -V --exe --sysroot --debug-dir --crashed-only --debuginfod --format --json --color --quiet --verbose --proc-root --cgroup-root --help --version"
+            opts="-q -v -h -V --exe --sysroot --debug-dir --crashed-only --debuginfod --format --json --color --quiet --verbose --proc-root --cgroup-root --host-root --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -348,6 +360,10 @@ _clw__diag() {
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
+                --host-root)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
                 *)
                     COMPREPLY=()
                     ;;
@@ -356,7 +372,7 @@ _clw__diag() {
             return 0
             ;;
         clw__subcmd__diag__subcmd__completions)
-            opts="-q -v -h -V --dir --format --json --color --quiet --verbose --proc-root --cgroup-root --help --version bash elvish fish powershell zsh"
+            opts="-q -v -h -V --dir --format --json --color --quiet --verbose --proc-root --cgroup-root --host-root --help --version bash elvish fish powershell zsh"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -379,6 +395,10 @@ _clw__diag() {
                     return 0
                     ;;
                 --cgroup-root)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --host-root)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
@@ -614,7 +634,7 @@ _clw__diag() {
             return 0
             ;;
         clw__subcmd__diag__subcmd__man)
-            opts="-q -v -h -V --dir --format --json --color --quiet --verbose --proc-root --cgroup-root --help --version"
+            opts="-q -v -h -V --dir --format --json --color --quiet --verbose --proc-root --cgroup-root --host-root --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -640,6 +660,10 @@ _clw__diag() {
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
+                --host-root)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
                 *)
                     COMPREPLY=()
                     ;;
@@ -648,7 +672,7 @@ _clw__diag() {
             return 0
             ;;
         clw__subcmd__diag__subcmd__oom__subcmd__rank)
-            opts="-q -v -h -V --cgroup --top --format --json --color --quiet --verbose --proc-root --cgroup-root --help --version"
+            opts="-q -v -h -V --cgroup --top --format --json --color --quiet --verbose --proc-root --cgroup-root --host-root --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -678,6 +702,10 @@ _clw__diag() {
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
+                --host-root)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
                 *)
                     COMPREPLY=()
                     ;;
@@ -686,7 +714,7 @@ _clw__diag() {
             return 0
             ;;
         clw__subcmd__diag__subcmd__recommend)
-            opts="-q -v -h -V --cgroup --prometheus --selector --query --since --oom-metric --timeout --metric --interval --policy --backtest --emit --plot --format --json --color --quiet --verbose --proc-root --cgroup-root --help --version"
+            opts="-q -v -h -V --cgroup --prometheus --selector --query --since --oom-metric --timeout --metric --interval --policy --backtest --emit --plot --format --json --color --quiet --verbose --proc-root --cgroup-root --host-root --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -756,6 +784,10 @@ _clw__diag() {
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
+                --host-root)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
                 *)
                     COMPREPLY=()
                     ;;
@@ -764,7 +796,7 @@ _clw__diag() {
             return 0
             ;;
         clw__subcmd__diag__subcmd__record)
-            opts="-i -d -o -q -v -h -V --pid --children --cgroup --memory-limit --interval --duration --output --keep-oom-score --format --json --color --quiet --verbose --proc-root --cgroup-root --help --version"
+            opts="-i -d -o -q -v -h -V --pid --children --cgroup --memory-limit --interval --duration --output --keep-oom-score --format --json --color --quiet --verbose --proc-root --cgroup-root --host-root --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -822,6 +854,10 @@ _clw__diag() {
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
+                --host-root)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
                 *)
                     COMPREPLY=()
                     ;;
@@ -830,7 +866,7 @@ _clw__diag() {
             return 0
             ;;
         clw__subcmd__diag__subcmd__report)
-            opts="-q -v -h -V --worker-logs --logs --cores --since --trace --cgroup --bundle --force --bundle-max --section-timeout --kmsg --worker-log-glob --format --json --color --quiet --verbose --proc-root --cgroup-root --help --version"
+            opts="-q -v -h -V --worker-logs --logs --cores --since --trace --cgroup --bundle --force --bundle-max --section-timeout --kmsg --worker-log-glob --format --json --color --quiet --verbose --proc-root --cgroup-root --host-root --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -892,6 +928,10 @@ _clw__diag() {
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
+                --host-root)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
                 *)
                     COMPREPLY=()
                     ;;
@@ -900,7 +940,7 @@ _clw__diag() {
             return 0
             ;;
         clw__subcmd__diag__subcmd__sample)
-            opts="-q -v -h -V --pid --cgroup --all --top --sort --table --watch --format --json --color --quiet --verbose --proc-root --cgroup-root --help --version"
+            opts="-q -v -h -V --pid --cgroup --all --top --sort --table --watch --format --json --color --quiet --verbose --proc-root --cgroup-root --host-root --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -946,6 +986,10 @@ _clw__diag() {
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
+                --host-root)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
                 *)
                     COMPREPLY=()
                     ;;
@@ -954,7 +998,7 @@ _clw__diag() {
             return 0
             ;;
         clw__subcmd__diag__subcmd__serve)
-            opts="-q -v -h -V --listen --top --pss --cgroup --max-connections --format --json --color --quiet --verbose --proc-root --cgroup-root --help --version"
+            opts="-q -v -h -V --listen --top --pss --cgroup --max-connections --format --json --color --quiet --verbose --proc-root --cgroup-root --host-root --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -992,6 +1036,10 @@ _clw__diag() {
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
+                --host-root)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
                 *)
                     COMPREPLY=()
                     ;;
@@ -1000,7 +1048,7 @@ _clw__diag() {
             return 0
             ;;
         clw__subcmd__diag__subcmd__symbolize)
-            opts="-e -f -i -C -a -p -s -q -v -h -V --exe --text --maps --pid --core --functions --inlines --demangle --addresses --pretty-print --basenames --debug-dir --debuginfod --format --json --color --quiet --verbose --proc-root --cgroup-root --help --version"
+            opts="-e -f -i -C -a -p -s -q -v -h -V --exe --text --maps --pid --core --functions --inlines --demangle --addresses --pretty-print --basenames --debug-dir --debuginfod --format --json --color --quiet --verbose --proc-root --cgroup-root --host-root --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -1050,6 +1098,10 @@ _clw__diag() {
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
+                --host-root)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
                 *)
                     COMPREPLY=()
                     ;;
@@ -1058,7 +1110,7 @@ _clw__diag() {
             return 0
             ;;
         clw__subcmd__diag__subcmd__triage)
-            opts="-q -v -h -V --dmesg --journal --since --fail-on --kmsg --format --json --color --quiet --verbose --proc-root --cgroup-root --help --version"
+            opts="-q -v -h -V --dmesg --journal --since --fail-on --kmsg --format --json --color --quiet --verbose --proc-root --cgroup-root --host-root --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -1092,6 +1144,10 @@ _clw__diag() {
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
+                --host-root)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
                 *)
                     COMPREPLY=()
                     ;;
@@ -1100,7 +1156,7 @@ _clw__diag() {
             return 0
             ;;
         clw__subcmd__diag__subcmd__vmmap)
-            opts="-q -v -h -V --mappings --sort --verify --format --json --color --quiet --verbose --proc-root --cgroup-root --help --version"
+            opts="-q -v -h -V --mappings --sort --verify --format --json --color --quiet --verbose --proc-root --cgroup-root --host-root --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -1123,6 +1179,10 @@ _clw__diag() {
                     return 0
                     ;;
                 --cgroup-root)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --host-root)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;

@@ -1,6 +1,6 @@
 # Print an optspec for argparse to handle cmd's options that are independent of any subcommand.
 function __fish_clw_diag_global_optspecs
-    string join \n format= json color= q/quiet v/verbose proc-root= cgroup-root= worker-logs logs= cores= since= trace= cgroup= bundle= force bundle-max= section-timeout= kmsg= worker-log-glob= h/help V/version
+    string join \n format= json color= q/quiet v/verbose proc-root= cgroup-root= host-root= worker-logs logs= cores= since= trace= cgroup= bundle= force bundle-max= section-timeout= kmsg= worker-log-glob= h/help V/version
 end
 
 function __fish_clw_diag_needs_command
@@ -33,6 +33,7 @@ always\t''
 never\t''"
 complete -c clw-diag -n "__fish_clw_diag_needs_command" -l proc-root -d 'Read process files from this directory instead of /proc (e.g. a copied tree)' -r -F
 complete -c clw-diag -n "__fish_clw_diag_needs_command" -l cgroup-root -d 'Read cgroup files from this directory instead of /sys/fs/cgroup' -r -F
+complete -c clw-diag -n "__fish_clw_diag_needs_command" -l host-root -d 'Read the node\'s container runtime and kubelet files (Docker\'s config.v2.json, containerd bundles, CRI-O and podman files, /var/log/containers) under this directory, to name each cgroup\'s container, pod, compose service or unit' -r -F
 complete -c clw-diag -n "__fish_clw_diag_needs_command" -l logs -d 'Also read these log files (a glob: \'*\' and \'?\' in the file name; repeatable)' -r
 complete -c clw-diag -n "__fish_clw_diag_needs_command" -l cores -d 'Look for core files in DIR (repeatable)' -r -F
 complete -c clw-diag -n "__fish_clw_diag_needs_command" -l since -d 'The window: a duration back from now (30m, 1.5h, 2d) or a timestamp (2024-04-15T10:00:00Z, "2024-04-15 10:00", UTC unless an offset is given) [default: 1h]' -r
@@ -65,7 +66,7 @@ complete -c clw-diag -n "__fish_clw_diag_needs_command" -f -a "completions" -d '
 complete -c clw-diag -n "__fish_clw_diag_needs_command" -f -a "man" -d 'Print the man page (or write every page with --dir)'
 complete -c clw-diag -n "__fish_clw_diag_needs_command" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'
 complete -c clw-diag -n "__fish_clw_diag_using_subcommand sample" -l pid -d 'Only this process (repeatable; \'self\' is clw-diag itself)' -r
-complete -c clw-diag -n "__fish_clw_diag_using_subcommand sample" -l cgroup -d 'Only this memory cgroup and its processes: a path relative to the memory hierarchy (/kubepods/pod1, as /proc/PID/cgroup prints it) or absolute (/sys/fs/cgroup/...). Repeatable' -r
+complete -c clw-diag -n "__fish_clw_diag_using_subcommand sample" -l cgroup -d 'Only this memory cgroup and its processes: a path relative to the memory hierarchy (/kubepods/pod1, as /proc/PID/cgroup prints it) or absolute (/sys/fs/cgroup/...), or a workload: ns/pod[/container], project/service, a container name (docker:NAME), an ID prefix (6+ hex), a pod UID, a unit (e.g. shop/web-5d8f7c9b4-x2x9z/hog). Repeatable' -r
 complete -c clw-diag -n "__fish_clw_diag_using_subcommand sample" -l top -d 'How many processes to show' -r
 complete -c clw-diag -n "__fish_clw_diag_using_subcommand sample" -l sort -d 'Rank processes by this figure (pss and uss read smaps_rollup of every process: slower)' -r -f -a "rss\t''
 pss\t''
@@ -84,7 +85,8 @@ always\t''
 never\t''"
 complete -c clw-diag -n "__fish_clw_diag_using_subcommand sample" -l proc-root -d 'Read process files from this directory instead of /proc (e.g. a copied tree)' -r -F
 complete -c clw-diag -n "__fish_clw_diag_using_subcommand sample" -l cgroup-root -d 'Read cgroup files from this directory instead of /sys/fs/cgroup' -r -F
-complete -c clw-diag -n "__fish_clw_diag_using_subcommand sample" -l all -d 'Show every process, not only the top N'
+complete -c clw-diag -n "__fish_clw_diag_using_subcommand sample" -l host-root -d 'Read the node\'s container runtime and kubelet files (Docker\'s config.v2.json, containerd bundles, CRI-O and podman files, /var/log/containers) under this directory, to name each cgroup\'s container, pod, compose service or unit' -r -F
+complete -c clw-diag -n "__fish_clw_diag_using_subcommand sample" -l all -d 'Show every process, not only the top N, and the pod sandbox and conmon cgroups'
 complete -c clw-diag -n "__fish_clw_diag_using_subcommand sample" -l json -d 'Shorthand for --format json'
 complete -c clw-diag -n "__fish_clw_diag_using_subcommand sample" -s q -l quiet -d 'Print only the data: no notes or warnings on stderr'
 complete -c clw-diag -n "__fish_clw_diag_using_subcommand sample" -s v -l verbose -d 'Say more on stderr about what is read (repeat for more)'
@@ -106,6 +108,7 @@ always\t''
 never\t''"
 complete -c clw-diag -n "__fish_clw_diag_using_subcommand vmmap" -l proc-root -d 'Read process files from this directory instead of /proc (e.g. a copied tree)' -r -F
 complete -c clw-diag -n "__fish_clw_diag_using_subcommand vmmap" -l cgroup-root -d 'Read cgroup files from this directory instead of /sys/fs/cgroup' -r -F
+complete -c clw-diag -n "__fish_clw_diag_using_subcommand vmmap" -l host-root -d 'Read the node\'s container runtime and kubelet files (Docker\'s config.v2.json, containerd bundles, CRI-O and podman files, /var/log/containers) under this directory, to name each cgroup\'s container, pod, compose service or unit' -r -F
 complete -c clw-diag -n "__fish_clw_diag_using_subcommand vmmap" -l mappings -d 'Also print one row per mapping, like pmap -X'
 complete -c clw-diag -n "__fish_clw_diag_using_subcommand vmmap" -l verify -d 'Read smaps_rollup right after the pass and show whether its Rss and Pss match the sums'
 complete -c clw-diag -n "__fish_clw_diag_using_subcommand vmmap" -l json -d 'Shorthand for --format json'
@@ -127,6 +130,7 @@ always\t''
 never\t''"
 complete -c clw-diag -n "__fish_clw_diag_using_subcommand triage" -l proc-root -d 'Read process files from this directory instead of /proc (e.g. a copied tree)' -r -F
 complete -c clw-diag -n "__fish_clw_diag_using_subcommand triage" -l cgroup-root -d 'Read cgroup files from this directory instead of /sys/fs/cgroup' -r -F
+complete -c clw-diag -n "__fish_clw_diag_using_subcommand triage" -l host-root -d 'Read the node\'s container runtime and kubelet files (Docker\'s config.v2.json, containerd bundles, CRI-O and podman files, /var/log/containers) under this directory, to name each cgroup\'s container, pod, compose service or unit' -r -F
 complete -c clw-diag -n "__fish_clw_diag_using_subcommand triage" -l dmesg -d 'Read the kernel ring buffer (/dev/kmsg), without blocking'
 complete -c clw-diag -n "__fish_clw_diag_using_subcommand triage" -l journal -d 'Read the systemd journal (runs journalctl -o json)'
 complete -c clw-diag -n "__fish_clw_diag_using_subcommand triage" -l json -d 'Shorthand for --format json'
@@ -135,7 +139,7 @@ complete -c clw-diag -n "__fish_clw_diag_using_subcommand triage" -s v -l verbos
 complete -c clw-diag -n "__fish_clw_diag_using_subcommand triage" -s h -l help -d 'Print help (see more with \'--help\')'
 complete -c clw-diag -n "__fish_clw_diag_using_subcommand triage" -s V -l version -d 'Print version'
 complete -c clw-diag -n "__fish_clw_diag_using_subcommand record" -l pid -d 'Record this process (\'self\' for clw-diag itself)' -r
-complete -c clw-diag -n "__fish_clw_diag_using_subcommand record" -l cgroup -d 'Record this memory cgroup (relative to the memory hierarchy, or absolute)' -r
+complete -c clw-diag -n "__fish_clw_diag_using_subcommand record" -l cgroup -d 'Record this memory cgroup: relative to the memory hierarchy, or absolute, or a workload (ns/pod[/container], project/service, a container name or docker:NAME, an ID prefix of 6+ hex, a pod UID, a unit; e.g. shop/web-5d8f7c9b4-x2x9z/hog). The header records the workload\'s identity' -r
 complete -c clw-diag -n "__fish_clw_diag_using_subcommand record" -l memory-limit -d 'Run the command inside a new memory cgroup with this limit: 512Mi or 2Gi (powers of 1024), 500M or 2G (powers of 1000, as Kubernetes), or bytes' -r
 complete -c clw-diag -n "__fish_clw_diag_using_subcommand record" -s i -l interval -d 'Sampling interval (250ms, 1s, 1m; a bare number is seconds; at least 10ms)' -r
 complete -c clw-diag -n "__fish_clw_diag_using_subcommand record" -s d -l duration -d 'Stop after this long (90s, 30m, 1.5h, 1d; default: until the target exits or Ctrl-C)' -r
@@ -149,6 +153,7 @@ always\t''
 never\t''"
 complete -c clw-diag -n "__fish_clw_diag_using_subcommand record" -l proc-root -d 'Read process files from this directory instead of /proc (e.g. a copied tree)' -r -F
 complete -c clw-diag -n "__fish_clw_diag_using_subcommand record" -l cgroup-root -d 'Read cgroup files from this directory instead of /sys/fs/cgroup' -r -F
+complete -c clw-diag -n "__fish_clw_diag_using_subcommand record" -l host-root -d 'Read the node\'s container runtime and kubelet files (Docker\'s config.v2.json, containerd bundles, CRI-O and podman files, /var/log/containers) under this directory, to name each cgroup\'s container, pod, compose service or unit' -r -F
 complete -c clw-diag -n "__fish_clw_diag_using_subcommand record" -l children -d 'Include the process\'s descendants, summed'
 complete -c clw-diag -n "__fish_clw_diag_using_subcommand record" -l keep-oom-score -d 'Do not raise the recorder\'s own oom_score_adj to 1000'
 complete -c clw-diag -n "__fish_clw_diag_using_subcommand record" -l json -d 'Shorthand for --format json'
@@ -165,6 +170,7 @@ always\t''
 never\t''"
 complete -c clw-diag -n "__fish_clw_diag_using_subcommand analyze; and not __fish_seen_subcommand_from memory-trace help" -l proc-root -d 'Read process files from this directory instead of /proc (e.g. a copied tree)' -r -F
 complete -c clw-diag -n "__fish_clw_diag_using_subcommand analyze; and not __fish_seen_subcommand_from memory-trace help" -l cgroup-root -d 'Read cgroup files from this directory instead of /sys/fs/cgroup' -r -F
+complete -c clw-diag -n "__fish_clw_diag_using_subcommand analyze; and not __fish_seen_subcommand_from memory-trace help" -l host-root -d 'Read the node\'s container runtime and kubelet files (Docker\'s config.v2.json, containerd bundles, CRI-O and podman files, /var/log/containers) under this directory, to name each cgroup\'s container, pod, compose service or unit' -r -F
 complete -c clw-diag -n "__fish_clw_diag_using_subcommand analyze; and not __fish_seen_subcommand_from memory-trace help" -l json -d 'Shorthand for --format json'
 complete -c clw-diag -n "__fish_clw_diag_using_subcommand analyze; and not __fish_seen_subcommand_from memory-trace help" -s q -l quiet -d 'Print only the data: no notes or warnings on stderr'
 complete -c clw-diag -n "__fish_clw_diag_using_subcommand analyze; and not __fish_seen_subcommand_from memory-trace help" -s v -l verbose -d 'Say more on stderr about what is read (repeat for more)'
@@ -186,6 +192,7 @@ always\t''
 never\t''"
 complete -c clw-diag -n "__fish_clw_diag_using_subcommand analyze; and __fish_seen_subcommand_from memory-trace" -l proc-root -d 'Read process files from this directory instead of /proc (e.g. a copied tree)' -r -F
 complete -c clw-diag -n "__fish_clw_diag_using_subcommand analyze; and __fish_seen_subcommand_from memory-trace" -l cgroup-root -d 'Read cgroup files from this directory instead of /sys/fs/cgroup' -r -F
+complete -c clw-diag -n "__fish_clw_diag_using_subcommand analyze; and __fish_seen_subcommand_from memory-trace" -l host-root -d 'Read the node\'s container runtime and kubelet files (Docker\'s config.v2.json, containerd bundles, CRI-O and podman files, /var/log/containers) under this directory, to name each cgroup\'s container, pod, compose service or unit' -r -F
 complete -c clw-diag -n "__fish_clw_diag_using_subcommand analyze; and __fish_seen_subcommand_from memory-trace" -l leak-detection -d 'Run the leak detection (the default analysis; kept for the runbooks\' command line)'
 complete -c clw-diag -n "__fish_clw_diag_using_subcommand analyze; and __fish_seen_subcommand_from memory-trace" -l fail-on-leak -d 'Exit with code 1 when any verdict is leak'
 complete -c clw-diag -n "__fish_clw_diag_using_subcommand analyze; and __fish_seen_subcommand_from memory-trace" -l json -d 'Shorthand for --format json'
@@ -195,7 +202,7 @@ complete -c clw-diag -n "__fish_clw_diag_using_subcommand analyze; and __fish_se
 complete -c clw-diag -n "__fish_clw_diag_using_subcommand analyze; and __fish_seen_subcommand_from memory-trace" -s V -l version -d 'Print version'
 complete -c clw-diag -n "__fish_clw_diag_using_subcommand analyze; and __fish_seen_subcommand_from help" -f -a "memory-trace" -d 'Leak verdict, leak rate with a confidence interval, and time to the memory limit'
 complete -c clw-diag -n "__fish_clw_diag_using_subcommand analyze; and __fish_seen_subcommand_from help" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'
-complete -c clw-diag -n "__fish_clw_diag_using_subcommand oom-rank" -l cgroup -d 'Rank the processes of this memory cgroup and its descendants (a path as /proc/PID/cgroup prints it, or a directory under the cgroup mount)' -r
+complete -c clw-diag -n "__fish_clw_diag_using_subcommand oom-rank" -l cgroup -d 'Rank the processes of this memory cgroup and its descendants: a path as /proc/PID/cgroup prints it, a directory under the cgroup mount, or a workload: ns/pod[/container], project/service, a container name (docker:NAME), an ID prefix (6+ hex), a pod UID, a unit (e.g. labproj/hogsvc)' -r
 complete -c clw-diag -n "__fish_clw_diag_using_subcommand oom-rank" -l top -d 'Show this many candidates in the table (JSON and CSV have all)' -r
 complete -c clw-diag -n "__fish_clw_diag_using_subcommand oom-rank" -l format -d 'Output format: a table for people, JSON (the stable contract, see docs/json.md), CSV, or GitHub Actions annotations (triage)' -r -f -a "table\t''
 json\t''
@@ -206,12 +213,13 @@ always\t''
 never\t''"
 complete -c clw-diag -n "__fish_clw_diag_using_subcommand oom-rank" -l proc-root -d 'Read process files from this directory instead of /proc (e.g. a copied tree)' -r -F
 complete -c clw-diag -n "__fish_clw_diag_using_subcommand oom-rank" -l cgroup-root -d 'Read cgroup files from this directory instead of /sys/fs/cgroup' -r -F
+complete -c clw-diag -n "__fish_clw_diag_using_subcommand oom-rank" -l host-root -d 'Read the node\'s container runtime and kubelet files (Docker\'s config.v2.json, containerd bundles, CRI-O and podman files, /var/log/containers) under this directory, to name each cgroup\'s container, pod, compose service or unit' -r -F
 complete -c clw-diag -n "__fish_clw_diag_using_subcommand oom-rank" -l json -d 'Shorthand for --format json'
 complete -c clw-diag -n "__fish_clw_diag_using_subcommand oom-rank" -s q -l quiet -d 'Print only the data: no notes or warnings on stderr'
 complete -c clw-diag -n "__fish_clw_diag_using_subcommand oom-rank" -s v -l verbose -d 'Say more on stderr about what is read (repeat for more)'
 complete -c clw-diag -n "__fish_clw_diag_using_subcommand oom-rank" -s h -l help -d 'Print help (see more with \'--help\')'
 complete -c clw-diag -n "__fish_clw_diag_using_subcommand oom-rank" -s V -l version -d 'Print version'
-complete -c clw-diag -n "__fish_clw_diag_using_subcommand recommend" -l cgroup -d 'A live memory cgroup (relative to the memory hierarchy, or absolute)' -r
+complete -c clw-diag -n "__fish_clw_diag_using_subcommand recommend" -l cgroup -d 'A live memory cgroup: relative to the memory hierarchy, or absolute, or a workload (ns/pod[/container], project/service, a container name or docker:NAME, an ID prefix of 6+ hex, a pod UID, a unit; e.g. labproj/hogsvc)' -r
 complete -c clw-diag -n "__fish_clw_diag_using_subcommand recommend" -l prometheus -d 'A Prometheus server\'s base URL (http://host:9090)' -r
 complete -c clw-diag -n "__fish_clw_diag_using_subcommand recommend" -l selector -d 'Label selector for the default query, e.g. \'namespace="shop",container="web"\'' -r
 complete -c clw-diag -n "__fish_clw_diag_using_subcommand recommend" -l query -d 'A PromQL query returning memory in bytes (instead of the default working-set query)' -r
@@ -241,6 +249,7 @@ always\t''
 never\t''"
 complete -c clw-diag -n "__fish_clw_diag_using_subcommand recommend" -l proc-root -d 'Read process files from this directory instead of /proc (e.g. a copied tree)' -r -F
 complete -c clw-diag -n "__fish_clw_diag_using_subcommand recommend" -l cgroup-root -d 'Read cgroup files from this directory instead of /sys/fs/cgroup' -r -F
+complete -c clw-diag -n "__fish_clw_diag_using_subcommand recommend" -l host-root -d 'Read the node\'s container runtime and kubelet files (Docker\'s config.v2.json, containerd bundles, CRI-O and podman files, /var/log/containers) under this directory, to name each cgroup\'s container, pod, compose service or unit' -r -F
 complete -c clw-diag -n "__fish_clw_diag_using_subcommand recommend" -l oom-metric -d 'Also count OOM kills from kube-state-metrics\' kube_pod_container_status_last_terminated_reason{reason="OOMKilled"}'
 complete -c clw-diag -n "__fish_clw_diag_using_subcommand recommend" -l json -d 'Shorthand for --format json'
 complete -c clw-diag -n "__fish_clw_diag_using_subcommand recommend" -s q -l quiet -d 'Print only the data: no notes or warnings on stderr'
@@ -266,6 +275,7 @@ always\t''
 never\t''"
 complete -c clw-diag -n "__fish_clw_diag_using_subcommand report" -l proc-root -d 'Read process files from this directory instead of /proc (e.g. a copied tree)' -r -F
 complete -c clw-diag -n "__fish_clw_diag_using_subcommand report" -l cgroup-root -d 'Read cgroup files from this directory instead of /sys/fs/cgroup' -r -F
+complete -c clw-diag -n "__fish_clw_diag_using_subcommand report" -l host-root -d 'Read the node\'s container runtime and kubelet files (Docker\'s config.v2.json, containerd bundles, CRI-O and podman files, /var/log/containers) under this directory, to name each cgroup\'s container, pod, compose service or unit' -r -F
 complete -c clw-diag -n "__fish_clw_diag_using_subcommand report" -l worker-logs -d 'Read the worker logs in their usual places: /var/log/clw/*.log, /var/log/claw/*.log'
 complete -c clw-diag -n "__fish_clw_diag_using_subcommand report" -l force -d 'Replace an existing --bundle file (a regular file only: a device, FIFO, directory or symlink there is always refused)'
 complete -c clw-diag -n "__fish_clw_diag_using_subcommand report" -l json -d 'Shorthand for --format json'
@@ -285,6 +295,7 @@ always\t''
 never\t''"
 complete -c clw-diag -n "__fish_clw_diag_using_subcommand backtrace" -l proc-root -d 'Read process files from this directory instead of /proc (e.g. a copied tree)' -r -F
 complete -c clw-diag -n "__fish_clw_diag_using_subcommand backtrace" -l cgroup-root -d 'Read cgroup files from this directory instead of /sys/fs/cgroup' -r -F
+complete -c clw-diag -n "__fish_clw_diag_using_subcommand backtrace" -l host-root -d 'Read the node\'s container runtime and kubelet files (Docker\'s config.v2.json, containerd bundles, CRI-O and podman files, /var/log/containers) under this directory, to name each cgroup\'s container, pod, compose service or unit' -r -F
 complete -c clw-diag -n "__fish_clw_diag_using_subcommand backtrace" -l crashed-only -d 'Print only the crashing thread'
 complete -c clw-diag -n "__fish_clw_diag_using_subcommand backtrace" -l debuginfod -d 'Fetch missing debug files (and executables or libraries missing on disk) by build ID from the servers in DEBUGINFOD_URLS. Also on whenever DEBUGINFOD_URLS is set; never otherwise. Cached as elfutils does (DEBUGINFOD_CACHE_PATH, else ~/.cache/debuginfod_client); DEBUGINFOD_TIMEOUT in seconds (default 90)'
 complete -c clw-diag -n "__fish_clw_diag_using_subcommand backtrace" -l json -d 'Shorthand for --format json'
@@ -307,6 +318,7 @@ always\t''
 never\t''"
 complete -c clw-diag -n "__fish_clw_diag_using_subcommand symbolize" -l proc-root -d 'Read process files from this directory instead of /proc (e.g. a copied tree)' -r -F
 complete -c clw-diag -n "__fish_clw_diag_using_subcommand symbolize" -l cgroup-root -d 'Read cgroup files from this directory instead of /sys/fs/cgroup' -r -F
+complete -c clw-diag -n "__fish_clw_diag_using_subcommand symbolize" -l host-root -d 'Read the node\'s container runtime and kubelet files (Docker\'s config.v2.json, containerd bundles, CRI-O and podman files, /var/log/containers) under this directory, to name each cgroup\'s container, pod, compose service or unit' -r -F
 complete -c clw-diag -n "__fish_clw_diag_using_subcommand symbolize" -s f -l functions -d 'Print function names'
 complete -c clw-diag -n "__fish_clw_diag_using_subcommand symbolize" -s i -l inlines -d 'Print the callers of inlined functions too'
 complete -c clw-diag -n "__fish_clw_diag_using_subcommand symbolize" -s C -l demangle -d 'Demangle C++ and Rust names'
@@ -332,6 +344,7 @@ always\t''
 never\t''"
 complete -c clw-diag -n "__fish_clw_diag_using_subcommand serve" -l proc-root -d 'Read process files from this directory instead of /proc (e.g. a copied tree)' -r -F
 complete -c clw-diag -n "__fish_clw_diag_using_subcommand serve" -l cgroup-root -d 'Read cgroup files from this directory instead of /sys/fs/cgroup' -r -F
+complete -c clw-diag -n "__fish_clw_diag_using_subcommand serve" -l host-root -d 'Read the node\'s container runtime and kubelet files (Docker\'s config.v2.json, containerd bundles, CRI-O and podman files, /var/log/containers) under this directory, to name each cgroup\'s container, pod, compose service or unit' -r -F
 complete -c clw-diag -n "__fish_clw_diag_using_subcommand serve" -l pss -d 'Also read smaps_rollup of the top processes for clw_process_pss_bytes (walks their page tables under their mmap lock on every scrape)'
 complete -c clw-diag -n "__fish_clw_diag_using_subcommand serve" -l json -d 'Shorthand for --format json'
 complete -c clw-diag -n "__fish_clw_diag_using_subcommand serve" -s q -l quiet -d 'Print only the data: no notes or warnings on stderr'
@@ -348,6 +361,7 @@ always\t''
 never\t''"
 complete -c clw-diag -n "__fish_clw_diag_using_subcommand completions" -l proc-root -d 'Read process files from this directory instead of /proc (e.g. a copied tree)' -r -F
 complete -c clw-diag -n "__fish_clw_diag_using_subcommand completions" -l cgroup-root -d 'Read cgroup files from this directory instead of /sys/fs/cgroup' -r -F
+complete -c clw-diag -n "__fish_clw_diag_using_subcommand completions" -l host-root -d 'Read the node\'s container runtime and kubelet files (Docker\'s config.v2.json, containerd bundles, CRI-O and podman files, /var/log/containers) under this directory, to name each cgroup\'s container, pod, compose service or unit' -r -F
 complete -c clw-diag -n "__fish_clw_diag_using_subcommand completions" -l json -d 'Shorthand for --format json'
 complete -c clw-diag -n "__fish_clw_diag_using_subcommand completions" -s q -l quiet -d 'Print only the data: no notes or warnings on stderr'
 complete -c clw-diag -n "__fish_clw_diag_using_subcommand completions" -s v -l verbose -d 'Say more on stderr about what is read (repeat for more)'
@@ -363,6 +377,7 @@ always\t''
 never\t''"
 complete -c clw-diag -n "__fish_clw_diag_using_subcommand man" -l proc-root -d 'Read process files from this directory instead of /proc (e.g. a copied tree)' -r -F
 complete -c clw-diag -n "__fish_clw_diag_using_subcommand man" -l cgroup-root -d 'Read cgroup files from this directory instead of /sys/fs/cgroup' -r -F
+complete -c clw-diag -n "__fish_clw_diag_using_subcommand man" -l host-root -d 'Read the node\'s container runtime and kubelet files (Docker\'s config.v2.json, containerd bundles, CRI-O and podman files, /var/log/containers) under this directory, to name each cgroup\'s container, pod, compose service or unit' -r -F
 complete -c clw-diag -n "__fish_clw_diag_using_subcommand man" -l json -d 'Shorthand for --format json'
 complete -c clw-diag -n "__fish_clw_diag_using_subcommand man" -s q -l quiet -d 'Print only the data: no notes or warnings on stderr'
 complete -c clw-diag -n "__fish_clw_diag_using_subcommand man" -s v -l verbose -d 'Say more on stderr about what is read (repeat for more)'

@@ -18,6 +18,14 @@ memory cgroup with a limit of its own (usage, working set as kubelet computes it
 rss/cache, OOM-kill and limit-hit counters, PSI on cgroup v2) and the top processes by RSS \
 (RSS, swap, oom_score_adj), labelled by cgroup path and by pid and comm.
 
+Every cgroup series also carries cAdvisor's labels id (the cgroup path), namespace, pod, \
+container, image and name (empty when unknown), from the runtime and kubelet files under \
+--host-root (Docker's config.v2.json, containerd and CRI-O bundles, podman's containers.json, \
+/var/log/containers), so dashboards and queries written for cAdvisor join unchanged; \
+clw_cgroup_identity_info adds runtime, compose project and service, unit and resolved. Names \
+are cached across scrapes until their file changes; a container nothing names is retried \
+after 30 s.
+
 The Prometheus text format 0.0.4 is the default; OpenMetrics 1.0.0 when the Accept header asks \
 for it (Prometheus does). A scrape reads /proc/PID/statm of every process but keeps only the \
 --top largest, and never reads smaps (smaps_rollup of the top processes only with --pss), so its \
@@ -37,6 +45,7 @@ Examples:
   clw-diag serve --listen 0.0.0.0:9477 --top 50  on every interface, 50 processes
   clw-diag serve --max-connections 64            hold at most 64 clients at once
   clw-diag serve --cgroup /system.slice          also a cgroup without a limit of its own
+  clw-diag --host-root /host serve               name containers from the node's files under /host
   curl -s localhost:9477/metrics | grep clw_cgroup_memory_working_set_bytes";
 
 #[derive(Debug, Args)]
@@ -77,6 +86,7 @@ pub fn run(a: ServeArgs, g: &GlobalArgs, out: &Output) -> anyhow::Result<ExitCod
         top: usize::from(a.top),
         pss: a.pss,
         cgroups: a.cgroup.clone(),
+        host_root: g.host_root.clone(),
     };
     // Fail at start, with exit 2, on a root that cannot be read at all.
     clw_diag::sample::host::read_host(&cfg.proc_root)?;

@@ -26,9 +26,24 @@ pub const FILE_CAP: u64 = 4 << 20;
 /// Largest `containers.json` read: 64 MiB (about 1 KiB per container).
 pub const LIST_CAP: u64 = 64 << 20;
 
-/// `root` + an absolute node path (`/var/lib/docker` under `--host-root /mnt/node`).
+/// `root` + an absolute node path (`/var/lib/docker` under `--host-root /mnt/node`). The node
+/// path comes from the node's own files (`data-root`, `graphroot`, a home directory), so `..`
+/// is resolved lexically and never climbs above `root`: a copied tree's
+/// `"data-root": "/../../var/lib/docker"` must not name the analysing machine's containers.
 pub fn under(root: &Path, node_path: &str) -> PathBuf {
-    root.join(node_path.trim_start_matches('/'))
+    let mut parts: Vec<&std::ffi::OsStr> = Vec::new();
+    for c in Path::new(node_path).components() {
+        match c {
+            std::path::Component::Normal(n) => parts.push(n),
+            std::path::Component::ParentDir => {
+                parts.pop();
+            }
+            _ => {}
+        }
+    }
+    let mut p = root.to_path_buf();
+    p.extend(parts);
+    p
 }
 
 /// The current uid, for "not readable as uid N".
@@ -39,8 +54,10 @@ fn uid() -> u32 {
 
 /// Why a file gave nothing, in one line: "not present", "not readable as uid N", …
 pub fn why(path: &Path, e: &Error) -> String {
+    // `Error::io` turns EACCES into `Error::PermissionDenied`, so match both shapes.
     let io_kind = match e {
         Error::Io { source, .. } => Some(source.kind()),
+        Error::PermissionDenied { .. } => Some(io::ErrorKind::PermissionDenied),
         _ => None,
     };
     match io_kind {
@@ -193,19 +210,24 @@ impl PodmanIndex {
     }
 }
 
+/// A `key = "value"` of `/etc/containers/storage.conf` under `root` (`graphroot`, `runroot`);
+/// `None` when the file or the key is absent or unreadable.
+pub fn storage_conf(root: &Path, key: &str) -> Option<String> {
+    let conf = under(root, "/etc/containers/storage.conf");
+    let b = input::read_capped(&conf, Accept::Regular, FILE_CAP, "storage.conf").ok()?;
+    String::from_utf8_lossy(&b).lines().find_map(|l| {
+        let (k, v) = l.split_once('=')?;
+        (k.trim() == key)
+            .then(|| v.trim().trim_matches('"').to_string())
+            .filter(|v| v.starts_with('/'))
+    })
+}
+
 /// containers/storage graph roots to look in: the configured or default rootful one, and the
 /// rootless one of `user_uid` (home from `/etc/passwd` under `root`).
 pub fn podman_roots(root: &Path, user_uid: Option<u32>) -> Vec<PathBuf> {
     let mut out = Vec::new();
-    let conf = under(root, "/etc/containers/storage.conf");
-    let configured = input::read_capped(&conf, Accept::Regular, FILE_CAP, "storage.conf")
-        .ok()
-        .and_then(|b| {
-            String::from_utf8_lossy(&b).lines().find_map(|l| {
-                let (k, v) = l.split_once('=')?;
-                (k.trim() == "graphroot").then(|| v.trim().trim_matches('"').to_string())
-            })
-        });
+    let configured = storage_conf(root, "graphroot");
     out.push(under(
         root,
         configured
@@ -271,6 +293,11 @@ pub fn podman_index(roots: &[PathBuf]) -> PodmanIndex {
                     .get("metadata")
                     .and_then(Value::as_str)
                     .and_then(|s| serde_json::from_str(s).ok());
+                // CRI-O shares containers/storage: its entries carry `pod-id` (cri-o
+                // internal/storage/runtime.go) and are CRI-O's, not podman's.
+                if meta.as_ref().is_some_and(|m| m.get("pod-id").is_some()) {
+                    continue;
+                }
                 let meta_str = |k: &str| {
                     meta.as_ref()
                         .and_then(|m| m.get(k))

@@ -111,7 +111,13 @@ pub struct Identity {
 }
 
 fn short(id: &str) -> &str {
-    &id[..id.len().min(12)]
+    prefix(id, 12)
+}
+
+/// The first `n` characters of `s` (a pod UID from a runtime's file may be any UTF-8: byte
+/// slicing could split a character and panic).
+fn prefix(s: &str, n: usize) -> &str {
+    s.char_indices().nth(n).map_or(s, |(i, _)| &s[..i])
 }
 
 impl Identity {
@@ -156,7 +162,10 @@ impl Identity {
             _ => self.base_label(),
         }?;
         Some(match (self.kind, self.sandbox) {
-            (_, true) => format!("{base} (sandbox)"),
+            (_, true) => match base.strip_suffix(" (unresolved)") {
+                Some(b) => format!("{b} (sandbox, unresolved)"),
+                None => format!("{base} (sandbox)"),
+            },
             (Kind::Conmon, _) => format!("{base} (conmon)"),
             _ => base,
         })
@@ -182,7 +191,7 @@ impl Identity {
         let pod = self
             .pod_uid
             .as_deref()
-            .map(|u| format!("pod {} ", &u[..u.len().min(8)]))
+            .map(|u| format!("pod {} ", prefix(u, 8)))
             .unwrap_or_default();
         match (self.kind, id) {
             (Kind::Pod, _) => self
@@ -254,7 +263,11 @@ enum Stamp {
 #[derive(Debug)]
 pub struct Resolver {
     host_root: PathBuf,
-    cache: HashMap<String, (Identity, Stamp)>,
+    /// Cgroup path → identity, what validates it, and the round it was last asked for (entries
+    /// not asked for in the last round are dropped at [`Resolver::refresh`], so a long-running
+    /// server's cache holds the cgroups of one round, not every container it ever saw).
+    cache: HashMap<String, (Identity, Stamp, u64)>,
+    round: u64,
     docker_root: Option<PathBuf>,
     kubelet: Option<cri::KubeletIndex>,
     sandboxes: Option<HashMap<String, (String, String, PathBuf)>>,
@@ -270,6 +283,7 @@ impl Resolver {
         Resolver {
             host_root: host_root.to_path_buf(),
             cache: HashMap::new(),
+            round: 0,
             docker_root: None,
             kubelet: None,
             sandboxes: None,
@@ -284,8 +298,12 @@ impl Resolver {
     }
 
     /// Start a new round (a scrape, a `--watch` tick): indexes are rebuilt when next needed;
-    /// cached identities stay, checked against their files' mtimes.
+    /// cached identities of the cgroups asked for in the last round stay, checked against
+    /// their files' mtimes; the others (cgroups gone since) are forgotten.
     pub fn refresh(&mut self) {
+        let last = self.round;
+        self.cache.retain(|_, e| e.2 == last);
+        self.round += 1;
         self.kubelet = None;
         self.sandboxes = None;
         self.docker_root = None;
@@ -295,12 +313,13 @@ impl Resolver {
     /// The identity of `cgroup` (a path as `/proc/PID/cgroup`, the kernel or the cgroup tree
     /// print it). Never fails: what cannot be read is in [`Identity::unresolved`].
     pub fn resolve(&mut self, cgroup: &str) -> Identity {
-        if let Some((id, stamp)) = self.cache.get(cgroup) {
+        if let Some((id, stamp, round)) = self.cache.get_mut(cgroup) {
             let fresh = match stamp {
                 Stamp::Files(fs) => fs.iter().all(|(p, t)| files::mtime(p) == *t),
                 Stamp::Miss(at) => at.elapsed() < self.miss_ttl,
             };
             if fresh {
+                *round = self.round;
                 return id.clone();
             }
         }
@@ -315,7 +334,8 @@ impl Resolver {
                     .collect(),
             )
         };
-        self.cache.insert(cgroup.to_string(), (id.clone(), stamp));
+        self.cache
+            .insert(cgroup.to_string(), (id.clone(), stamp, self.round));
         id
     }
 
@@ -352,13 +372,18 @@ impl Resolver {
         {
             self.kubelet_fill(&mut id, &mut why);
         }
-        let needs_names = match id.kind {
-            Kind::Container | Kind::Conmon | Kind::Sandbox => {
-                id.container_name.is_none() && !id.sandbox && id.pod.is_none()
-                    || (k8s && !id.sandbox && id.container_name.is_none())
+        // A sandbox is named by its pod alone; one whose pod is unknown is unresolved too.
+        let needs_names = if id.sandbox {
+            id.pod.is_none()
+        } else {
+            match id.kind {
+                Kind::Container | Kind::Conmon | Kind::Sandbox => {
+                    id.container_name.is_none() && !id.sandbox && id.pod.is_none()
+                        || (k8s && !id.sandbox && id.container_name.is_none())
+                }
+                Kind::Pod => id.pod.is_none(),
+                _ => false,
             }
-            Kind::Pod => id.pod.is_none(),
-            _ => false,
         };
         if id.sandbox {
             id.kind = Kind::Sandbox;
@@ -410,11 +435,18 @@ impl Resolver {
                 id.source.push(link);
                 return;
             }
-            why.push(format!(
-                "{} has no symlink for {}",
-                files::under(&root, "/var/log/containers").display(),
-                short(cid)
-            ));
+            // The directory's own problem (absent, unreadable) when it has one.
+            let dir = files::under(&root, "/var/log/containers");
+            let prefix = format!("{} ", dir.display());
+            why.push(
+                kube.problems
+                    .iter()
+                    .find(|p| p.starts_with(&prefix))
+                    .cloned()
+                    .unwrap_or_else(|| {
+                        format!("{} has no symlink for {}", dir.display(), short(cid))
+                    }),
+            );
         }
         let Some(uid) = id.pod_uid.clone() else {
             return;
@@ -422,9 +454,13 @@ impl Resolver {
         if id.pod.is_some() {
             return;
         }
-        let sandboxes = self
-            .sandboxes
-            .get_or_insert_with(|| cri::containerd_sandboxes(&root));
+        let sandboxes = self.sandboxes.get_or_insert_with(|| {
+            let mut all = cri::containerd_sandboxes(&root);
+            for (uid, v) in cri::crio_sandboxes(&root) {
+                all.entry(uid).or_insert(v);
+            }
+            all
+        });
         if let Some((ns, pod, file)) = sandboxes.get(&uid).cloned() {
             id.namespace = Some(ns);
             id.pod = Some(pod);
@@ -441,7 +477,7 @@ impl Resolver {
             return;
         }
         why.push(format!(
-            "no sandbox bundle or {} directory for pod {uid}",
+            "no sandbox bundle, CRI-O sandbox or {} directory for pod {uid}",
             files::under(&root, "/var/log/pods").display()
         ));
     }

@@ -111,15 +111,21 @@ fn is_hex_id(s: &str) -> bool {
             .all(|b| b.is_ascii_digit() || (b'a'..=b'f').contains(&b))
 }
 
+fn hex_val(b: u8) -> Option<u8> {
+    (b as char).to_digit(16).map(|d| d as u8)
+}
+
 /// Decode systemd's `\xNN` escapes in a unit name (`machine-qemu\x2d1.scope` → `machine-qemu-1.scope`).
 pub fn unescape_unit(s: &str) -> String {
     let b = s.as_bytes();
     let mut out = Vec::with_capacity(b.len());
     let mut i = 0;
     while i < b.len() {
+        // Bytes, not `&s[i + 2..i + 4]`: that slice panics when a multi-byte character
+        // follows `\x` (a cgroup directory anyone can name `\x€.scope`).
         if b[i] == b'\\' && i + 3 < b.len() && b[i + 1] == b'x' {
-            if let Ok(v) = u8::from_str_radix(&s[i + 2..i + 4], 16) {
-                out.push(v);
+            if let (Some(hi), Some(lo)) = (hex_val(b[i + 2]), hex_val(b[i + 3])) {
+                out.push(hi << 4 | lo);
                 i += 4;
                 continue;
             }
@@ -221,10 +227,9 @@ pub fn lexical(path: &str) -> Hint {
     if comps.is_empty() {
         h.kind = Some(Kind::Other);
     }
-    // A container under a unit (docker-ID.scope under system.slice) is not that unit's.
-    if matches!(h.kind, Some(Kind::Container | Kind::Conmon))
-        && h.unit.as_deref().is_some_and(|u| u.ends_with(".scope"))
-    {
+    // A container is not the unit it sits under (rootless podman's user@1000.service): its
+    // identity is the container's.
+    if matches!(h.kind, Some(Kind::Container | Kind::Conmon)) {
         h.unit = None;
     }
     h

@@ -201,21 +201,36 @@ fn cri_container_sandbox_and_exited_container_through_kubelet_files() {
 }
 
 #[test]
-fn crio_both_spellings_and_podman_containers_json() {
+fn crio_annotations_and_podman_containers_json() {
     let t = tempfile::tempdir().unwrap();
+    let cfg = format!("run/containers/storage/overlay-containers/{ID}/userdata/config.json");
+    let path = format!(
+        "/kubepods.slice/kubepods-burstable.slice/kubepods-burstable-pod{}.slice/crio-{ID}.scope",
+        UID.replace('-', "_")
+    );
+    // `*.crio.io` spellings of the identity keys do not exist in any CRI-O (cri-o
+    // internal/annotations: one spelling, io.kubernetes.cri-o.*): such a file names nothing.
     write(
         t.path(),
-        &format!("run/containers/storage/overlay-containers/{ID}/userdata/config.json"),
+        &cfg,
+        r#"{"annotations":{"container-type.crio.io":"container","image-name.crio.io":"quay.io/x/web:1"}}"#,
+    );
+    let id = Resolver::new(t.path()).resolve(&path);
+    assert_eq!((id.container_name, id.image), (None, None));
+    assert!(id
+        .unresolved
+        .unwrap()
+        .contains("has no io.kubernetes.cri-o.*"));
+    write(
+        t.path(),
+        &cfg,
         &format!(
-            r#"{{"annotations":{{"container-type.crio.io":"container","image-name.crio.io":"quay.io/x/web:1",
-            "labels.crio.io":"{{\"io.kubernetes.container.name\":\"web\",\"io.kubernetes.pod.name\":\"web-1\",\"io.kubernetes.pod.namespace\":\"prod\",\"io.kubernetes.pod.uid\":\"{UID}\"}}"}}}}"#
+            r#"{{"annotations":{{"io.kubernetes.cri-o.ContainerType":"container","io.kubernetes.cri-o.ImageName":"quay.io/x/web:1",
+            "io.kubernetes.cri-o.Labels":"{{\"io.kubernetes.container.name\":\"web\",\"io.kubernetes.pod.name\":\"web-1\",\"io.kubernetes.pod.namespace\":\"prod\",\"io.kubernetes.pod.uid\":\"{UID}\"}}"}}}}"#
         ),
     );
     let mut r = Resolver::new(t.path());
-    let id = r.resolve(&format!(
-        "/kubepods.slice/kubepods-burstable.slice/kubepods-burstable-pod{}.slice/crio-{ID}.scope",
-        UID.replace('-', "_")
-    ));
+    let id = r.resolve(&path);
     assert_eq!(id.workload().as_deref(), Some("prod/web-1/web"));
     assert_eq!(id.image.as_deref(), Some("quay.io/x/web:1"));
 
@@ -241,4 +256,20 @@ fn units_and_plain_cgroups() {
     assert!(u.matches("nginx") && u.unresolved.is_none());
     let o = r.resolve("/clw-lab/runc-hog");
     assert_eq!((o.workload(), o.unresolved), (None, None));
+}
+
+#[test]
+fn refresh_forgets_cgroups_not_asked_for_in_the_last_round() {
+    let mut r = Resolver::new(Path::new("/nonexistent-host-root"));
+    r.resolve(&format!("/docker/{ID}"));
+    r.resolve("/system.slice/nginx.service");
+    r.refresh();
+    // Round 2 asks only for the unit: the container (gone) is dropped at the next refresh.
+    r.resolve("/system.slice/nginx.service");
+    assert_eq!(r.cache.len(), 2);
+    r.refresh();
+    assert_eq!(r.cache.len(), 1);
+    assert!(r.cache.contains_key("/system.slice/nginx.service"));
+    r.refresh();
+    assert!(r.cache.is_empty());
 }

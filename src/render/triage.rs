@@ -80,8 +80,9 @@ fn time(e: &Event) -> String {
 
 /// A one-line description of an event, for annotations.
 pub fn describe(e: &Event) -> String {
-    let mut s = format!("{}: {}", e.kind.as_str(), victim(e));
-    let p = place(e);
+    let mut s = format!("{}: {}", e.kind.as_str(), one_line(&victim(e)));
+    // Names from runtime files may hold newlines or control characters: one line, escaped.
+    let p = one_line(&place(e));
     if p != "-" {
         s.push_str(&format!(" in {p}"));
     }

@@ -1,6 +1,4 @@
 //! One scrape: host, memory cgroups and the top processes read into metric families.
-//! Processes are read through the fast reader [`crate::sample::pidfiles`] (the `statm` parser
-//! and its test moved there).
 //! Processes are read through the fast reader [`crate::sample::pidfiles`] (its `statm` parser
 //! and its test moved there).
 //!
@@ -11,18 +9,25 @@
 //! those only when asked (`pss`). Cgroups are the ones with a limit of their own (as `sample`
 //! shows them) plus any asked for. A file that cannot be read costs its samples, not the scrape:
 //! the failure is counted in `clw_scrape_errors` and described in the notes.
+//!
+//! Every cgroup series carries the workload labels of [`crate::serve::labels`] (cAdvisor's `id`,
+//! `namespace`, `pod`, `container`, `image`, `name`), from the server's one
+//! [`Resolver`], refreshed once per scrape: a container whose runtime file kept its mtime costs
+//! one `stat` of it, a miss is retried after 30 s, so a warm scrape reads no runtime file.
 
 use std::cmp::Reverse;
 use std::collections::BinaryHeap;
 use std::path::PathBuf;
 use std::time::Instant;
 
+use crate::identity::Resolver;
 use crate::sample::cgroup::{CgroupMemory, CgroupVersion, MemoryHierarchy};
 use crate::sample::files::Psi;
 use crate::sample::host::{read_host, HostMemory};
 use crate::sample::pidfiles::{Miss, PidFiles};
 use crate::sample::process::list_pids;
-use crate::serve::exposition::{Family, Value};
+use crate::serve::exposition::{Family, SharedLabels, Value};
+use crate::serve::labels::{cgroup_labels, info_family};
 
 /// What a scrape reads.
 #[derive(Debug, Clone)]
@@ -37,6 +42,9 @@ pub struct ScrapeConfig {
     pub pss: bool,
     /// Cgroups exported besides those with a limit of their own.
     pub cgroups: Vec<String>,
+    /// The node's root for the runtime and kubelet files that name each cgroup's workload
+    /// (`/`, `/host` in a DaemonSet); see [`crate::identity`].
+    pub host_root: PathBuf,
 }
 
 /// The result of one scrape.
@@ -53,10 +61,6 @@ fn u(v: Option<u64>) -> Option<Value> {
     v.map(Value::Uint)
 }
 
-fn cg(path: &str) -> Vec<(&'static str, String)> {
-    vec![("cgroup", path.to_string())]
-}
-
 /// PSI families: `avg10` as a ratio (0–1) and `total` as seconds stalled, for `some` and `full`.
 struct PsiFamilies {
     avg10: Family,
@@ -64,16 +68,24 @@ struct PsiFamilies {
 }
 
 impl PsiFamilies {
-    fn push(&mut self, base: &[(&'static str, String)], psi: &Psi) {
+    /// The samples of `psi`, labelled `base` (a cgroup's labels; none for the host) and `kind`.
+    fn push(&mut self, base: Option<&SharedLabels>, psi: &Psi) {
         let lines = [("some", Some(&psi.some)), ("full", psi.full.as_ref())];
         for (kind, line) in lines {
             let Some(line) = line else { continue };
-            let mut labels = base.to_vec();
-            labels.push(("kind", kind.to_string()));
-            self.avg10
-                .push(labels.clone(), Some(Value::Float(line.avg10_pct / 100.0)));
-            self.total
-                .push(labels, Some(Value::Float(line.total_us as f64 / 1e6)));
+            let labels = vec![("kind", kind.to_string())];
+            let avg10 = Some(Value::Float(line.avg10_pct / 100.0));
+            let total = Some(Value::Float(line.total_us as f64 / 1e6));
+            match base {
+                Some(b) => {
+                    self.avg10.push_shared(b, labels.clone(), avg10);
+                    self.total.push_shared(b, labels, total);
+                }
+                None => {
+                    self.avg10.push(labels.clone(), avg10);
+                    self.total.push(labels, total);
+                }
+            }
         }
     }
 }
@@ -143,13 +155,14 @@ fn host_families(h: &HostMemory, out: &mut Vec<Family>) {
         ),
     };
     if let Some(p) = &h.psi {
-        psi.push(&[], p);
+        psi.push(None, p);
     }
     out.push(psi.avg10);
     out.push(psi.total);
 }
 
-fn cgroup_families(cgroups: &[CgroupMemory], out: &mut Vec<Family>) {
+/// The cgroup families; `labels[i]` are the labels of `cgroups[i]`.
+fn cgroup_families(cgroups: &[CgroupMemory], labels: &[SharedLabels], out: &mut Vec<Family>) {
     type Get = fn(&CgroupMemory) -> Option<u64>;
     let gauges: [(&'static str, &'static str, Get); 11] = [
         (
@@ -210,8 +223,8 @@ fn cgroup_families(cgroups: &[CgroupMemory], out: &mut Vec<Family>) {
     ];
     for (name, help, get) in gauges {
         let mut f = Family::gauge(name, help);
-        for c in cgroups {
-            f.push(cg(&c.path), u(get(c)));
+        for (c, l) in cgroups.iter().zip(labels) {
+            f.push_shared(l, vec![], u(get(c)));
         }
         out.push(f);
     }
@@ -225,8 +238,8 @@ fn cgroup_families(cgroups: &[CgroupMemory], out: &mut Vec<Family>) {
     ];
     for (name, help, get) in counters {
         let mut f = Family::counter(name, help);
-        for c in cgroups {
-            f.push(cg(&c.path), u(get(c)));
+        for (c, l) in cgroups.iter().zip(labels) {
+            f.push_shared(l, vec![], u(get(c)));
         }
         out.push(f);
     }
@@ -234,8 +247,8 @@ fn cgroup_families(cgroups: &[CgroupMemory], out: &mut Vec<Family>) {
         "clw_cgroup_memory_under_oom",
         "1 while the cgroup is under OOM (under_oom of memory.oom_control, v1 only).",
     );
-    for c in cgroups.iter().filter(|c| !v2(c)) {
-        under.push(cg(&c.path), u(ev(c, "under_oom")));
+    for (c, l) in cgroups.iter().zip(labels).filter(|(c, _)| !v2(c)) {
+        under.push_shared(l, vec![], u(ev(c, "under_oom")));
     }
     out.push(under);
     let mut psi = PsiFamilies {
@@ -248,9 +261,9 @@ fn cgroup_families(cgroups: &[CgroupMemory], out: &mut Vec<Family>) {
             "Time some (or all) tasks of the cgroup stalled on memory (memory.pressure total, v2).",
         ),
     };
-    for c in cgroups {
+    for (c, l) in cgroups.iter().zip(labels) {
         if let Some(p) = &c.psi {
-            psi.push(&cg(&c.path), p);
+            psi.push(Some(l), p);
         }
     }
     out.push(psi.avg10);
@@ -382,8 +395,9 @@ fn process_families(cfg: &ScrapeConfig, files: &mut PidFiles, w: &Walk, out: &mu
     out.extend([rss, swap, adj, score, pss]);
 }
 
-/// Read everything once and build the metric families.
-pub fn scrape(cfg: &ScrapeConfig) -> Scrape {
+/// Read everything once and build the metric families, naming each cgroup's workload through
+/// `resolver` (kept by the caller across scrapes; [`Resolver::refresh`] is called here).
+pub fn scrape(cfg: &ScrapeConfig, resolver: &mut Resolver) -> Scrape {
     let t0 = Instant::now();
     let mut families = Vec::new();
     let mut notes = Vec::new();
@@ -432,7 +446,21 @@ pub fn scrape(cfg: &ScrapeConfig) -> Scrape {
         }
         Err(e) => notes.push(e.to_string()),
     }
-    cgroup_families(&cgroups, &mut families);
+    resolver.refresh();
+    let ids: Vec<_> = cgroups
+        .iter()
+        .map(|c| {
+            let id = resolver.resolve(&c.path);
+            if let Some(why) = &id.unresolved {
+                notes.push(format!("identity of {}: unresolved: {why}", c.path));
+            }
+            let labels: SharedLabels = cgroup_labels(&id).into();
+            (id, labels)
+        })
+        .collect();
+    let labels: Vec<SharedLabels> = ids.iter().map(|(_, l)| l.clone()).collect();
+    cgroup_families(&cgroups, &labels, &mut families);
+    families.push(info_family(&ids));
 
     let mut files = PidFiles::new(&cfg.proc_root, false);
     let walk = match top_processes(cfg, &mut files, cfg.top) {

@@ -7,6 +7,7 @@
 //! `# UNIT` line names the unit the family name ends with, and the body ends with `# EOF`.
 
 use std::fmt::Write;
+use std::sync::Arc;
 
 /// Content type of the Prometheus text format.
 pub const CONTENT_TYPE_TEXT: &str = "text/plain; version=0.0.4; charset=utf-8";
@@ -92,10 +93,18 @@ impl std::fmt::Display for Value {
     }
 }
 
+/// Label name/value pairs shared by many samples (every series of one cgroup carries the same
+/// workload labels): cloning one is a reference count, not a copy of its strings.
+pub type SharedLabels = Arc<[(&'static str, String)]>;
+
 /// One sample of a family: label pairs and a value.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Sample {
-    /// Label name/value pairs, in the order written; values are escaped when written.
+    /// Labels written first, shared with other samples ([`Family::push_shared`]); `None` for
+    /// a sample with only its own labels.
+    pub shared: Option<SharedLabels>,
+    /// Label name/value pairs, in the order written (after `shared`); values are escaped when
+    /// written.
     pub labels: Vec<(&'static str, String)>,
     /// The sample's value.
     pub value: Value,
@@ -153,13 +162,38 @@ impl Family {
     /// Add a sample; `None` (the kernel does not provide the value) adds nothing.
     pub fn push(&mut self, labels: Vec<(&'static str, String)>, value: Option<Value>) {
         if let Some(value) = value {
-            self.samples.push(Sample { labels, value });
+            self.samples.push(Sample {
+                shared: None,
+                labels,
+                value,
+            });
+        }
+    }
+
+    /// Add a sample whose labels are `shared` followed by `extra`; `None` adds nothing.
+    pub fn push_shared(
+        &mut self,
+        shared: &SharedLabels,
+        extra: Vec<(&'static str, String)>,
+        value: Option<Value>,
+    ) {
+        if let Some(value) = value {
+            self.samples.push(Sample {
+                shared: Some(Arc::clone(shared)),
+                labels: extra,
+                value,
+            });
         }
     }
 }
 
 /// Escape a label value: backslash, double quote and line feed (both formats).
 pub fn escape_label_value(v: &str, out: &mut String) {
+    // Most values (paths, names, IDs) need no escaping: copy them whole.
+    if !v.bytes().any(|b| matches!(b, b'\\' | b'"' | b'\n')) {
+        out.push_str(v);
+        return;
+    }
     for c in v.chars() {
         match c {
             '\\' => out.push_str("\\\\"),
@@ -204,9 +238,10 @@ pub fn encode(families: &[Family], format: ExpositionFormat) -> String {
         }
         for s in &fam.samples {
             out.push_str(fam.name);
-            if !s.labels.is_empty() {
+            let shared = s.shared.as_deref().unwrap_or(&[]);
+            if !s.labels.is_empty() || !shared.is_empty() {
                 out.push('{');
-                for (i, (k, v)) in s.labels.iter().enumerate() {
+                for (i, (k, v)) in shared.iter().chain(&s.labels).enumerate() {
                     if i > 0 {
                         out.push(',');
                     }
@@ -239,6 +274,13 @@ mod tests {
         g.push(vec![("cgroup", "/x".to_string())], None);
         let mut c = Family::counter("clw_test_kills_total", "Kills.");
         c.push(vec![], Some(Value::Uint(3)));
+        let shared: SharedLabels = Arc::from(vec![("cgroup", "/x".to_string())]);
+        g.push_shared(
+            &shared,
+            vec![("kind", "some".to_string())],
+            Some(Value::Uint(5)),
+        );
+        g.push_shared(&shared, vec![], Some(Value::Uint(6)));
         let empty = Family::gauge("clw_test_empty_bytes", "Nothing.");
         vec![g, c, empty]
     }
@@ -251,6 +293,8 @@ mod tests {
             "# HELP clw_test_usage_bytes Usage \"now\".\\nSecond \\\\ line.\n\
              # TYPE clw_test_usage_bytes gauge\n\
              clw_test_usage_bytes{cgroup=\"/a\\\\b\\\"c\\nd\"} 42\n\
+             clw_test_usage_bytes{cgroup=\"/x\",kind=\"some\"} 5\n\
+             clw_test_usage_bytes{cgroup=\"/x\"} 6\n\
              # HELP clw_test_kills_total Kills.\n\
              # TYPE clw_test_kills_total counter\n\
              clw_test_kills_total 3\n"
@@ -266,6 +310,8 @@ mod tests {
              # TYPE clw_test_usage_bytes gauge\n\
              # UNIT clw_test_usage_bytes bytes\n\
              clw_test_usage_bytes{cgroup=\"/a\\\\b\\\"c\\nd\"} 42\n\
+             clw_test_usage_bytes{cgroup=\"/x\",kind=\"some\"} 5\n\
+             clw_test_usage_bytes{cgroup=\"/x\"} 6\n\
              # HELP clw_test_kills Kills.\n\
              # TYPE clw_test_kills counter\n\
              clw_test_kills_total 3\n\

@@ -14,6 +14,7 @@ use hyper::body::{Bytes, Frame, SizeHint};
 use hyper::header::{HeaderValue, ACCEPT, ALLOW, CONTENT_TYPE};
 use hyper::{Method, Request, Response, StatusCode};
 
+use crate::identity::Resolver;
 use crate::serve::collect::{scrape, ScrapeConfig};
 use crate::serve::exposition::{encode, ExpositionFormat, Family};
 
@@ -92,12 +93,14 @@ fn text(status: StatusCode, body: &'static str) -> (StatusCode, &'static str, By
 }
 
 /// Answer one request whose head has been read (its body, if any, is not read). A scrape's
-/// exposition ends with the families `server` gives (the server's own counters). `log` gets
+/// exposition ends with the families `server` gives (the server's own counters); `resolver`
+/// names the cgroups' workloads and keeps its cache for the next scrape. `log` gets
 /// one line per part of a scrape that could not be read (also counted in `clw_scrape_errors`).
 /// `on_done` is dropped once the response body has been handed to the connection.
 pub fn respond<B, G: Unpin>(
     req: &Request<B>,
     cfg: &ScrapeConfig,
+    resolver: &mut Resolver,
     server: &dyn Fn() -> Vec<Family>,
     log: &mut dyn FnMut(String),
     on_done: G,
@@ -116,7 +119,7 @@ pub fn respond<B, G: Unpin>(
         Route::Metrics => {
             let accept = req.headers().get(ACCEPT).and_then(|v| v.to_str().ok());
             let format = ExpositionFormat::negotiate(accept);
-            let mut s = scrape(cfg);
+            let mut s = scrape(cfg, resolver);
             s.notes.into_iter().for_each(&mut *log);
             s.families.extend(server());
             (

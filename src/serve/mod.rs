@@ -2,7 +2,8 @@
 //! OpenMetrics endpoint.
 //!
 //! [`collect`] reads the same files as `sample` (through the readers of [`crate::sample`]) into
-//! metric families, [`exposition`] writes them in the Prometheus text or OpenMetrics format,
+//! metric families, each cgroup's labelled with its workload ([`labels`], cAdvisor's label
+//! names, from one [`crate::identity::Resolver`] kept by the server), [`exposition`] writes them in the Prometheus text or OpenMetrics format,
 //! [`http`] answers a request, and [`server`] holds the connections (hyper on one thread, a
 //! connection cap with eviction of idle clients, timeouts, bounded request heads; [`slots`] is
 //! its connection table). Metric names and meanings are listed in docs/metrics.md.
@@ -10,5 +11,6 @@
 pub mod collect;
 pub mod exposition;
 pub mod http;
+pub mod labels;
 pub mod server;
 pub mod slots;

@@ -23,7 +23,9 @@
 //!
 //! A scrape runs inline in the request handler (`http.rs`): tens of milliseconds of synchronous
 //! reads, during which other connections wait; nothing here starts a thread (no
-//! `spawn_blocking`, no `tokio::fs`, no resolver).
+//! `spawn_blocking`, no `tokio::fs`, no DNS resolver). The workload-identity [`Resolver`]
+//! lives as long as the server, in the state the connections share, so its cache (hits
+//! checked by mtime, misses retried after 30 s) serves every scrape.
 
 use std::cell::RefCell;
 use std::collections::HashMap;
@@ -45,6 +47,7 @@ use hyper_util::rt::TokioIo;
 use tokio::net::{TcpListener, TcpStream};
 use tokio::task::AbortHandle;
 
+use crate::identity::Resolver;
 use crate::serve::collect::ScrapeConfig;
 use crate::serve::exposition::{Family, Value};
 use crate::serve::http::respond;
@@ -139,6 +142,8 @@ pub fn bind(addr: SocketAddr) -> io::Result<std::net::TcpListener> {
 struct Shared {
     slots: RefCell<Slots<AbortHandle>>,
     cfg: ScrapeConfig,
+    /// Names the cgroups' workloads; one for the server's life, so that its cache is kept.
+    resolver: RefCell<Resolver>,
     http: http1::Builder,
     /// Lines from scrapes, written by the accept loop (which holds the caller's `log`).
     notes: RefCell<Vec<String>>,
@@ -266,9 +271,11 @@ async fn connection(stream: TcpStream, id: u64, shared: Rc<Shared>) {
             shared: Rc::clone(sh),
         };
         let mut notes = Vec::new();
+        let mut resolver = sh.resolver.borrow_mut();
         let resp = respond(
             &req,
             &sh.cfg,
+            &mut resolver,
             &|| sh.families(),
             &mut |n| notes.push(n),
             done,
@@ -391,6 +398,7 @@ async fn accept_loop(
     let shared = Rc::new(Shared {
         slots: RefCell::new(Slots::new(limits.max_connections)),
         cfg: cfg.clone(),
+        resolver: RefCell::new(Resolver::new(&cfg.host_root)),
         http,
         notes: RefCell::new(Vec::new()),
         stats: RefCell::new(Stats::default()),

@@ -216,10 +216,22 @@ pub struct TestCgroup {
     /// Path relative to the hierarchy root, as /proc/PID/cgroup prints it.
     pub rel: String,
     pub v2: bool,
+    /// Parent directories [`TestCgroup::create_at`] made, innermost first (removed after `dir`).
+    pub parents: Vec<PathBuf>,
 }
 
 impl TestCgroup {
     pub fn create(name: &str, limit: u64) -> Option<TestCgroup> {
+        Self::make(&format!("{name}-{}", std::process::id()), limit)
+    }
+
+    /// A memory cgroup at exactly `rel` (e.g. `/docker/<64 hex>`, a runtime's path shape), its
+    /// missing parents created too and removed on drop (those that existed are left alone).
+    pub fn create_at(rel: &str, limit: u64) -> Option<TestCgroup> {
+        Self::make(rel.trim_start_matches('/'), limit)
+    }
+
+    fn make(rel: &str, limit: u64) -> Option<TestCgroup> {
         if !is_root() {
             skip("creating a memory cgroup needs root");
             return None;
@@ -236,10 +248,26 @@ impl TestCgroup {
             skip("no writable memory cgroup hierarchy");
             return None;
         };
-        let rel = format!("{name}-{}", std::process::id());
-        let dir = base.join(&rel);
+        let dir = base.join(rel);
+        let mut parents = Vec::new();
+        let mut p = dir.parent();
+        while let Some(d) = p.filter(|d| *d != base && !d.exists()) {
+            parents.push(d.to_path_buf());
+            p = d.parent();
+        }
+        for d in parents.iter().rev() {
+            if let Err(e) = std::fs::create_dir(d) {
+                skip(&format!("cannot create {}: {e}", d.display()));
+                parents.iter().for_each(|d| drop(std::fs::remove_dir(d)));
+                return None;
+            }
+            if is_v2 {
+                let _ = std::fs::write(d.join("cgroup.subtree_control"), "+memory");
+            }
+        }
         if let Err(e) = std::fs::create_dir(&dir) {
             skip(&format!("cannot create {}: {e}", dir.display()));
+            parents.iter().for_each(|d| drop(std::fs::remove_dir(d)));
             return None;
         }
         let limit_file = if is_v2 {
@@ -252,6 +280,7 @@ impl TestCgroup {
             dir,
             rel: format!("/{rel}"),
             v2: is_v2,
+            parents,
         })
     }
 
@@ -272,9 +301,12 @@ impl Drop for TestCgroup {
     fn drop(&mut self) {
         for _ in 0..50 {
             if std::fs::remove_dir(&self.dir).is_ok() {
-                return;
+                break;
             }
             std::thread::sleep(std::time::Duration::from_millis(100));
+        }
+        for p in &self.parents {
+            let _ = std::fs::remove_dir(p);
         }
     }
 }
@@ -352,3 +384,5 @@ pub fn wait_measured(
         std::thread::sleep(std::time::Duration::from_millis(2));
     }
 }
+
+pub mod prom;

@@ -43,14 +43,11 @@ pub fn snapshot(o: &Options) -> Outcome {
         }
     }
     let hierarchy = crate::sample::cgroup::MemoryHierarchy::detect(&o.cgroup_root).ok();
-    // The sampled cgroups' workloads, from the node's files (sample's model has no identity
-    // yet: resolved here, one resolver for the section).
-    let mut resolver = crate::identity::Resolver::new(&o.host_root);
+    // The sampled cgroups' workloads: sample resolved each (one resolver for the snapshot).
     for c in &s.cgroups {
-        let ident = resolver.resolve(&c.memory.path);
-        let workload = ident.workload();
-        if ident.is_workload() {
-            facts.identities.push(ident);
+        let workload = c.workload.clone();
+        if c.identity.is_workload() {
+            facts.identities.push(c.identity.clone());
         }
         if c.pressure.state == PressureState::Critical {
             let of = workload
