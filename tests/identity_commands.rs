@@ -72,6 +72,7 @@ fn cgroup(rel: &str, limit: u64) -> Option<Cgroups> {
                 dir: dir.clone(),
                 rel: sofar.clone(),
                 v2: false,
+                parents: Vec::new(),
             });
         }
     }
