@@ -221,24 +221,13 @@ fn cgroup_roots() -> Vec<PathBuf> {
     roots
 }
 
-/// Whether the cgroup `rel` (`/docker`) exists in the memory hierarchy (v1 `memory/`, else v2).
-pub fn cgroup_exists(rel: &str) -> bool {
-    let rel = rel.trim_start_matches('/');
-    let v1 = Path::new("/sys/fs/cgroup/memory");
-    let base = if v1.join("cgroup.procs").exists() {
-        v1
-    } else {
-        Path::new("/sys/fs/cgroup")
-    };
-    base.join(rel).join("cgroup.procs").exists()
-}
-
 /// Remove what a runtime left in every hierarchy, and nothing of anyone else's (other tests
 /// make their own `/docker/<id>` and `/kubepods/...` cgroups): each of `ours` (a container's
-/// cgroup, a pod's) with everything below it, bottom-up with rmdir; then each of `made` (the
-/// parents that did not exist before the runtime started, deepest first) only if empty.
-/// Directories that still hold tasks stay (rmdir fails with EBUSY).
-pub fn remove_cgroups(ours: &[String], made: &[&str]) {
+/// cgroup, a pod's) with everything below it, bottom-up with rmdir; then each of `parents`
+/// (deepest first) only if empty, whoever made it: the runtime made it in the hierarchies a
+/// concurrent test did not, and a test that found it there leaves it. Directories that still
+/// hold tasks or children stay (rmdir fails with EBUSY or ENOTEMPTY).
+pub fn remove_cgroups(ours: &[String], parents: &[&str]) {
     fn rmdir_all(dir: &Path) {
         if let Ok(rd) = std::fs::read_dir(dir) {
             for e in rd.flatten() {
@@ -260,7 +249,7 @@ pub fn remove_cgroups(ours: &[String], made: &[&str]) {
                 std::thread::sleep(Duration::from_millis(50));
             }
         }
-        for rel in made {
+        for rel in parents {
             let _ = std::fs::remove_dir(root.join(rel.trim_start_matches('/')));
         }
     }
@@ -384,14 +373,12 @@ pub fn wait_oom_report(cgroup: &str, limit: Duration) -> String {
 /// `/var/lib/docker` so `--host-root /` finds its files), with [`IMAGE`] imported. Drop removes
 /// the containers made through [`Dockerd::run`]/[`Dockerd::track`], stops dockerd by pid and
 /// removes the cgroup directories it left (its containers' `/docker/<id>`, and `/docker` when
-/// it made it).
+/// empty).
 pub struct Dockerd {
     child: Child,
     /// Pidfile, log and scratch files.
     pub dir: tempfile::TempDir,
     names: Mutex<Vec<String>>,
-    /// Whether `/docker` existed before dockerd started (then it is not ours to remove).
-    had_parent: bool,
     /// From spawning dockerd to `docker info` answering.
     pub ready_in: Duration,
     _lock: Lock,
@@ -409,7 +396,6 @@ impl Dockerd {
             skip("a dockerd not started by this test answers on /var/run/docker.sock");
             return None;
         }
-        let had_parent = cgroup_exists("/docker");
         let dir = tempfile::tempdir().unwrap();
         let log = dir.path().join("dockerd.log");
         let pidfile = dir.path().join("dockerd.pid");
@@ -442,7 +428,7 @@ impl Dockerd {
             Ok(t) => t,
             Err(why) => {
                 stop(&mut child, Duration::from_secs(10));
-                remove_cgroups(&[], if had_parent { &[] } else { &["/docker"] });
+                remove_cgroups(&[], &["/docker"]);
                 skip(&format!("dockerd {why}; log: {}", tail(&log, 5)));
                 return None;
             }
@@ -451,7 +437,6 @@ impl Dockerd {
             child,
             dir,
             names: Mutex::new(Vec::new()),
-            had_parent,
             ready_in,
             _lock: lock,
         };
@@ -551,7 +536,7 @@ impl Drop for Dockerd {
         let mut shims = shims;
         shims.extend(zombies("containerd-shim"));
         wait_gone(&shims, Duration::from_secs(10));
-        remove_cgroups(&ours, if self.had_parent { &[] } else { &["/docker"] });
+        remove_cgroups(&ours, &["/docker"]);
     }
 }
 
@@ -562,7 +547,7 @@ impl Drop for Dockerd {
 /// import`ed), and the CRI client `../shared/reference/cri-client.py` with stubs generated from
 /// `../shared/reference/cri-api/api.proto` into the temp dir. Drop runs the client's
 /// `--cleanup`, stops containerd by pid, and removes the pod's cgroups
-/// (`/kubepods/burstable/pod<uid>` and below, and the `/kubepods` levels it made), the pod's
+/// (`/kubepods/burstable/pod<uid>` and below, and the `/kubepods` levels when empty), the pod's
 /// `/var/log/pods/shop_web-*` directory and the symlinks made by
 /// [`Containerd::kubelet_log_symlink`].
 pub struct Containerd {
@@ -572,9 +557,6 @@ pub struct Containerd {
     client: PathBuf,
     symlinks: Mutex<Vec<PathBuf>>,
     had_var_log_pods: bool,
-    /// The parents of the pod cgroup (`/kubepods/burstable`, `/kubepods`) that did not exist
-    /// before containerd started, deepest first.
-    made_parents: Vec<&'static str>,
     /// From spawning containerd to `ctr version` answering.
     pub ready_in: Duration,
     /// Building and saving the images with a dockerd of its own (included dockerd start).
@@ -678,10 +660,6 @@ impl Containerd {
         let log = dir.path().join("containerd.log");
         let log_file = File::create(&log).unwrap();
         let had_var_log_pods = Path::new("/var/log/pods").exists();
-        let made_parents: Vec<&'static str> = ["/kubepods/burstable", "/kubepods"]
-            .into_iter()
-            .filter(|p| !cgroup_exists(p))
-            .collect();
         let mut child = match Command::new("containerd")
             .arg("--config")
             .arg(&config)
@@ -713,7 +691,6 @@ impl Containerd {
             client,
             symlinks: Mutex::new(Vec::new()),
             had_var_log_pods,
-            made_parents,
             ready_in,
             images_in,
             _lock: lock,
@@ -857,7 +834,10 @@ impl Drop for Containerd {
         shims.extend(zombies("containerd-shim"));
         wait_gone(&shims, Duration::from_secs(10));
         // The client's pod (its fixed UID) is ours, sandbox and containers below it.
-        remove_cgroups(&[Containerd::pod_cgroup()], &self.made_parents);
+        remove_cgroups(
+            &[Containerd::pod_cgroup()],
+            &["/kubepods/burstable", "/kubepods"],
+        );
         if let Ok(rd) = std::fs::read_dir("/var/log/pods") {
             for e in rd.flatten() {
                 let n = e.file_name();
@@ -876,7 +856,7 @@ impl Drop for Containerd {
 
 /// Podman (rootful, no daemon) with `localhost/clw-busybox:lab` imported. Drop runs `podman rm
 /// -f` on the containers made through [`Podman::run`] and removes the `/libpod_parent` cgroup
-/// directories podman left (its containers', and `/libpod_parent` when it made it).
+/// directories podman left (its containers', and `/libpod_parent` when empty).
 pub struct Podman {
     names: Mutex<Vec<String>>,
     /// The working directory of every podman command (and so of its conmon): conmon 2.1.6,
@@ -884,8 +864,6 @@ pub struct Podman {
     /// its current directory, where podman never looks (which is why `podman inspect` says
     /// `OOMKilled: false` here); in this directory it does not land in the project.
     pub cwd: tempfile::TempDir,
-    /// Whether `/libpod_parent` existed before (then its `conmon` child is not ours either).
-    had_parent: bool,
     _lock: Lock,
 }
 
@@ -900,7 +878,6 @@ impl Podman {
         let p = Podman {
             names: Mutex::new(Vec::new()),
             cwd: tempfile::tempdir().unwrap(),
-            had_parent: cgroup_exists("/libpod_parent"),
             _lock: lock,
         };
         let imp = p.podman(&[
@@ -980,11 +957,6 @@ impl Drop for Podman {
             ours.extend(id.map(|id| format!("/libpod_parent/libpod-{id}")));
         }
         let _ = self.podman(&["rmi", "localhost/clw-busybox:lab"]);
-        let made: &[&str] = if self.had_parent {
-            &[]
-        } else {
-            &["/libpod_parent/conmon", "/libpod_parent"]
-        };
-        remove_cgroups(&ours, made);
+        remove_cgroups(&ours, &["/libpod_parent/conmon", "/libpod_parent"]);
     }
 }
