@@ -11,7 +11,7 @@
 mod common;
 
 use std::io::{BufRead, BufReader, Write};
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::process::{Child, Command, Stdio};
 
 use common::*;
@@ -28,56 +28,15 @@ fn serial() -> std::sync::MutexGuard<'static, ()> {
     ONE_AT_A_TIME.lock().unwrap_or_else(|e| e.into_inner())
 }
 
-/// Real cgroups created level by level (only the levels that did not exist), removed deepest
-/// first.
-struct Cgroups(Vec<TestCgroup>);
-
-impl Drop for Cgroups {
-    fn drop(&mut self) {
-        while let Some(c) = self.0.pop() {
-            drop(c);
-        }
-    }
-}
-
 /// Create `rel` (e.g. `/docker/<id>`) under the v1 memory hierarchy with `limit` bytes on its
 /// leaf; `None` with a SKIP line when not root or there is no v1 memory hierarchy.
-fn cgroup(rel: &str, limit: u64) -> Option<Cgroups> {
-    if !is_root() {
-        skip("creating a memory cgroup needs root");
-        return None;
-    }
+fn cgroup(rel: &str, limit: u64) -> Option<TestCgroup> {
     if !Path::new(V1).join("memory.usage_in_bytes").exists() {
         skip("no v1 memory hierarchy at /sys/fs/cgroup/memory");
         return None;
     }
-    let mut made = Cgroups(Vec::new());
-    let mut dir = PathBuf::from(V1);
-    let mut sofar = String::new();
-    for part in rel.trim_start_matches('/').split('/') {
-        dir.push(part);
-        sofar.push('/');
-        sofar.push_str(part);
-        if !dir.is_dir() {
-            match std::fs::create_dir(&dir) {
-                Ok(()) => {}
-                // Made meanwhile by someone else (a runtime's own test): theirs to remove.
-                Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => continue,
-                Err(e) => {
-                    skip(&format!("cannot create {}: {e}", dir.display()));
-                    return None;
-                }
-            }
-            made.0.push(TestCgroup {
-                dir: dir.clone(),
-                rel: sofar.clone(),
-                v2: false,
-                parents: Vec::new(),
-            });
-        }
-    }
-    std::fs::write(dir.join("memory.limit_in_bytes"), limit.to_string()).expect("set limit");
-    Some(made)
+    // The parent levels it needs are made, and removed after it (TestCgroup::create_at).
+    TestCgroup::create_at(rel, limit)
 }
 
 /// A process holding `mib` MiB of touched memory, inside `rel` (moved there before it

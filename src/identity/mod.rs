@@ -17,6 +17,7 @@
 
 pub mod cri;
 pub mod files;
+pub mod kubelet;
 pub mod path;
 
 use std::collections::HashMap;
@@ -269,7 +270,7 @@ pub struct Resolver {
     cache: HashMap<String, (Identity, Stamp, u64)>,
     round: u64,
     docker_root: Option<PathBuf>,
-    kubelet: Option<cri::KubeletIndex>,
+    kubelet: Option<kubelet::KubeletIndex>,
     sandboxes: Option<HashMap<String, (String, String, PathBuf)>>,
     podman: HashMap<Option<u32>, files::PodmanIndex>,
     /// How long a miss is kept before the files are read again (default 30 s).
@@ -426,7 +427,7 @@ impl Resolver {
         let root = self.host_root.clone();
         let kube = self
             .kubelet
-            .get_or_insert_with(|| cri::kubelet_index(&root));
+            .get_or_insert_with(|| kubelet::kubelet_index(&root));
         if let Some(cid) = &id.container_id {
             if let Some((ns, pod, ctr, link)) = kube.container(cid).cloned() {
                 id.namespace.get_or_insert(ns);
@@ -469,7 +470,7 @@ impl Resolver {
         }
         let kube = self
             .kubelet
-            .get_or_insert_with(|| cri::kubelet_index(&root));
+            .get_or_insert_with(|| kubelet::kubelet_index(&root));
         if let Some((ns, pod, dir)) = kube.pods.get(&uid).cloned() {
             id.namespace = Some(ns);
             id.pod = Some(pod);
