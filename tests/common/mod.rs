@@ -2,6 +2,8 @@
 //! create memory cgroups.
 #![allow(dead_code)]
 
+pub mod runtimes;
+
 use std::io::{BufRead, BufReader, Write};
 use std::path::{Path, PathBuf};
 use std::process::{Child, ChildStdin, Command, Output, Stdio};
