@@ -141,6 +141,26 @@ hyperfine -N --warmup 3 --runs "$runs" --export-json "$out" \
   "$bin --host-root $tree sample --format json" \
   "$bin --host-root /nonexistent sample --format json"
 ratios "$out"
+# The same taken in turn (with, without, with, …: both see the same load), CPU time of each run
+# from getrusage of the child (python's resource module), the figure to trust on a shared machine.
+python3 - "$bin" "$tree" "$runs" <<'PY'
+import resource, statistics as st, subprocess, sys, time
+b, tree, n = sys.argv[1], sys.argv[2], int(sys.argv[3])
+cpu = {tree: [], "/nonexistent": []}
+wall = {tree: [], "/nonexistent": []}
+def cpu_now():
+    r = resource.getrusage(resource.RUSAGE_CHILDREN)
+    return r.ru_utime + r.ru_stime
+for _ in range(n):
+    for root in (tree, "/nonexistent"):
+        c0, t0 = cpu_now(), time.monotonic()
+        subprocess.run([b, "--host-root", root, "sample"], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, check=False)
+        wall[root].append(time.monotonic() - t0)
+        cpu[root].append(cpu_now() - c0)
+m = lambda xs: st.median(xs) * 1e3
+print(f"  in turn ({n} each, table output): CPU median {m(cpu[tree]):.1f} / {m(cpu['/nonexistent']):.1f} ms = {st.median(cpu[tree]) / st.median(cpu['/nonexistent']):.3f}; "
+      f"wall median {m(wall[tree]):.1f} / {m(wall['/nonexistent']):.1f} ms = {st.median(wall[tree]) / st.median(wall['/nonexistent']):.3f}")
+PY
 
 echo "== one warm serve scrape, with identity against without"
 port1=$((20000 + RANDOM % 10000)); port2=$((port1 + 1))

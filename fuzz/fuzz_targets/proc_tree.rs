@@ -78,6 +78,7 @@ fuzz_target!(|data: &[u8]| {
     let _ = oom::rank(&oom::Options {
         proc_root: proc_root.clone(),
         cgroup_root: root().join("no-cgroups"),
+        host_root: root().join("no-host"),
         cgroup: None,
     });
     let mut pf = PidFiles::new(&proc_root, false);

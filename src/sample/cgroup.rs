@@ -251,37 +251,27 @@ impl MemoryHierarchy {
     }
 
     /// The cgroups of the hierarchy that have a memory limit of their own (containers, pods,
-    /// systemd units with `MemoryMax=`), in path order. Walks at most `max_depth` levels.
+    /// systemd units with `MemoryMax=`), in path order, among [`MemoryHierarchy::all_cgroups`]
+    /// (at most `max_depth` levels and [`MAX_WALKED`] directories).
     ///
     /// A cgroup that disappears during the walk is skipped.
     pub fn limited_cgroups(&self, max_depth: usize) -> Result<Vec<String>> {
-        let mut out = Vec::new();
-        let mut stack = vec![(self.mount.clone(), 0usize)];
         let limit_file = match self.version {
             CgroupVersion::V1 => "memory.limit_in_bytes",
             CgroupVersion::V2 => "memory.max",
         };
-        while let Some((dir, depth)) = stack.pop() {
-            let lf = dir.join(limit_file);
+        let mut out = Vec::new();
+        for rel in self.all_cgroups(max_depth) {
+            let lf = self
+                .mount
+                .join(rel.trim_start_matches('/'))
+                .join(limit_file);
             if let Some(text) = files::read_optional(&lf)? {
                 if let Limit::Bytes(_) = parse_limit(&text, &lf)? {
-                    let rel = dir.strip_prefix(&self.mount).unwrap_or(Path::new(""));
-                    out.push(format!("/{}", rel.to_string_lossy()));
-                }
-            }
-            if depth >= max_depth {
-                continue;
-            }
-            let Ok(rd) = std::fs::read_dir(&dir) else {
-                continue;
-            };
-            for e in rd.flatten() {
-                if e.file_type().map(|t| t.is_dir()).unwrap_or(false) {
-                    stack.push((e.path(), depth + 1));
+                    out.push(rel);
                 }
             }
         }
-        out.sort();
         Ok(out)
     }
 }
