@@ -71,7 +71,8 @@ pub fn cmd() -> Command {
     c.env_remove("NO_COLOR")
         .env_remove("COLUMNS")
         .env_remove("CLW_DIAG_PROC_ROOT")
-        .env_remove("CLW_DIAG_CGROUP_ROOT");
+        .env_remove("CLW_DIAG_CGROUP_ROOT")
+        .env_remove("CLW_DIAG_HOST_ROOT");
     c
 }
 
