@@ -87,11 +87,12 @@ pub enum Error {
     },
     /// A `--cgroup` that is neither a cgroup directory nor the name of exactly one workload
     /// (none matches, or several do: `msg` lists them).
-    #[error("cgroup {requested:?}: {msg}")]
+    #[error("cgroup {requested:?} {msg}")]
     NoSuchWorkload {
         /// The path or workload name as the user gave it.
         requested: String,
-        /// What was tried, or the candidates, one line.
+        /// "does not exist: …" with what was tried, or "is ambiguous: …" with the candidates,
+        /// one line.
         msg: String,
     },
     /// No memory cgroup hierarchy (v1 `memory` controller or v2 with `memory` enabled) was found.

@@ -201,7 +201,8 @@ impl MemoryHierarchy {
             [] => Err(Error::NoSuchWorkload {
                 requested: query.to_string(),
                 msg: format!(
-                    "no cgroup {} and no workload of that name among the {} cgroups under {} \
+                    "does not exist: no cgroup {} and no workload of that name among the {} \
+                     cgroups under {} \
                      (names: ns/pod[/container], project/service, a container name or \
                      docker:NAME, an ID prefix of 6+ hex digits, a pod UID, a unit; files read \
                      under --host-root {})",
@@ -226,7 +227,8 @@ impl MemoryHierarchy {
                 Err(Error::NoSuchWorkload {
                     requested: query.to_string(),
                     msg: format!(
-                        "{} workloads match: {}{}; give a longer name or the cgroup path",
+                        "is ambiguous: {} workloads match: {}{}; give a longer name or the \
+                         cgroup path",
                         many.len(),
                         listed.join(", "),
                         if many.len() > 5 { ", …" } else { "" }

@@ -58,7 +58,9 @@ pub fn correlate(mut events: Vec<Event>) -> Vec<Event> {
                 b.source.line,
             ))
     });
-    let mut kept: Vec<Event> = Vec::with_capacity(events.len());
+    // Grown as needed: most inputs repeat (a report printed twice, a log and its rotation), and
+    // a buffer the size of the input would double the peak of a log of 100k kills.
+    let mut kept: Vec<Event> = Vec::new();
     for e in events {
         if let Some(prev) = kept.iter_mut().rev().take(64).find(|k| same_record(k, &e)) {
             if prev.evidence.len() < 400 {

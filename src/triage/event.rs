@@ -269,7 +269,7 @@ pub struct Event {
     /// `oom_memcg`): the resolver's answer as it is, with its `source` files, `unresolved` reason
     /// and the runtime's own `runtime_state`; `None` when the event names no memcg or triage ran
     /// without a host root.
-    pub identity: Option<Identity>,
+    pub identity: Option<Box<Identity>>,
     /// Remarks about the names and the runtime's own record: a log name the node's files
     /// contradict (the log's is kept), a runtime's `OOMKilled` flag agreeing or disagreeing with
     /// the kernel (corroborating only: the kind stays the kernel's).

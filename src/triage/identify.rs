@@ -82,7 +82,7 @@ pub fn identify(e: &mut Event, resolver: Option<&mut Resolver>) {
         (false, true) => Some(IdentitySource::NodeFiles),
         (false, false) => None,
     };
-    e.identity = id.filter(|_| files_read);
+    e.identity = id.filter(|_| files_read).map(Box::new);
 }
 
 /// The identity's source files, for a note (`—` when it resolved from the path alone).

@@ -219,7 +219,13 @@ pub fn triage_with_progress(req: &Request, bytes_read: &AtomicU64) -> Report {
         sum.read &= sum.error.is_none() || sum.bytes > 0;
         summary.inputs_read += usize::from(sum.read);
         summary.inputs_not_read += usize::from(!sum.read);
-        all.extend(ev);
+        // The first input's events are moved, not copied: a second buffer of 100k events
+        // would double the peak.
+        if all.is_empty() {
+            all = ev;
+        } else {
+            all.extend(ev);
+        }
         inputs.push(sum);
     }
     if let Some(cut) = req.since_us {

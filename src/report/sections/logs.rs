@@ -109,7 +109,7 @@ fn triage_facts(rep: &crate::triage::Report, section: SectionId, facts: &mut Fac
             excerpt.push('\n');
         }
         facts.findings.extend(finding(e, section));
-        facts.identities.extend(e.identity.clone());
+        facts.identities.extend(e.identity.as_deref().cloned());
     }
     if !excerpt.is_empty() {
         facts.raw.push((
