@@ -277,14 +277,28 @@ impl<R: Read> Read for TextGuard<R> {
 /// reader that needs the whole input cannot work on a prefix); [`Error::Io`] on a read error.
 pub fn read_to_end_capped(r: &mut impl Read, cap: u64, path: &Path, what: &str) -> Result<Vec<u8>> {
     let mut out = Vec::new();
+    read_into_capped(r, &mut out, cap, path, what)?;
+    Ok(out)
+}
+
+/// [`read_to_end_capped`] into `out` (its capacity used as it is: a buffer sized from
+/// `st_size` is read in one `read(2)` and one at EOF).
+fn read_into_capped(
+    r: &mut impl Read,
+    out: &mut Vec<u8>,
+    cap: u64,
+    path: &Path,
+    what: &str,
+) -> Result<()> {
     let got = r
         .take(cap.saturating_add(1))
-        .read_to_end(&mut out)
+        .read_to_end(out)
         .map_err(|e| Error::io(path, e))?;
     if got as u64 > cap {
+        out.clear();
         return Err(too_large(path, cap, what));
     }
-    Ok(out)
+    Ok(())
 }
 
 /// [`open`] then [`read_to_end_capped`]: the whole of a file, at most `cap` bytes.
@@ -297,9 +311,12 @@ pub fn read_capped(path: &Path, accept: Accept, cap: u64, what: &str) -> Result<
             return Err(too_large(path, cap, what));
         }
     }
-    let mut bytes = Vec::with_capacity(input.len.unwrap_or(0) as usize);
-    let mut rest = read_to_end_capped(&mut input.file, cap, path, what)?;
-    bytes.append(&mut rest);
+    // One byte more than st_size, so the read that finds EOF needs no second allocation.
+    let hint = input
+        .len
+        .map_or(0, |l| l.saturating_add(1).min(cap) as usize);
+    let mut bytes = Vec::with_capacity(hint);
+    read_into_capped(&mut input.file, &mut bytes, cap, path, what)?;
     Ok(bytes)
 }
 
