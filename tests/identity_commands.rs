@@ -371,6 +371,18 @@ fn recommend_and_record_accept_the_name_and_the_trace_names_the_workload() {
         "{}",
         stderr(&o)
     );
+    // analyze --json carries the header's identity with the verdict.
+    let j = json(&run(&[
+        "analyze",
+        "memory-trace",
+        trace.to_str().unwrap(),
+        "--json",
+    ]));
+    assert_eq!(
+        j["results"][0]["identity"]["workload"], "labproj/hogsvc",
+        "{j}"
+    );
+    assert_eq!(j["results"][0]["identity"]["cgroup"], rel.as_str(), "{j}");
     let j = json(&run(&["recommend", trace.to_str().unwrap(), "--json"]));
     let tg = &j["targets"][0];
     assert!(

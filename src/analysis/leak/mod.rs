@@ -83,6 +83,10 @@ pub struct LeakResult {
     pub metric: String,
     /// Why this metric: the default for the target kind, or asked for.
     pub metric_reason: String,
+    /// The workload the trace's header names (`record --cgroup NAME` or a process in a
+    /// container: `workload`, `cgroup`, names, `source`); absent when the trace names none.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub identity: Option<crate::trace::TraceIdentity>,
     /// The verdict (docs/leak-detection.md, "Verdict").
     pub verdict: Verdict,
     /// 0–1: how strongly the data support the verdict (see docs/leak-detection.md).
@@ -167,6 +171,7 @@ fn empty(s: &Series, verdict: Verdict, note: &str) -> LeakResult {
         file: s.name.clone(),
         metric: s.metric.clone(),
         metric_reason: s.metric_reason.clone(),
+        identity: s.identity.clone(),
         verdict,
         confidence: 0.0,
         slope_bytes_per_s: None,
