@@ -382,6 +382,10 @@ pub struct Dockerd {
     /// From spawning dockerd to `docker info` answering.
     pub ready_in: Duration,
     _lock: Lock,
+    /// Held too: dockerd 20.10 uses a containerd it finds on /run/containerd/containerd.sock
+    /// instead of starting its own, and a container started there keeps its shim running when
+    /// the CRI test stops that containerd (seen: a `-namespace moby` shim left after a run).
+    _containerd_lock: Lock,
 }
 
 impl Dockerd {
@@ -392,6 +396,7 @@ impl Dockerd {
         }
         let tar = rootfs()?;
         let lock = lock("docker");
+        let containerd_lock = self::lock("containerd");
         if exec(DOCKER, &["info"]).status.success() {
             skip("a dockerd not started by this test answers on /var/run/docker.sock");
             return None;
@@ -439,6 +444,7 @@ impl Dockerd {
             names: Mutex::new(Vec::new()),
             ready_in,
             _lock: lock,
+            _containerd_lock: containerd_lock,
         };
         let imp = d.docker(&[
             "import",
