@@ -86,19 +86,30 @@ impl Classifier {
             cat = Category::ThreadStacks;
             pcat = Category::ThreadStacks;
         }
+        // With brk not randomized away from it (`setarch -R`, or a random offset of 0), the
+        // kernel merges the executable's .bss into `[heap]`: the VMA is named [heap] and starts
+        // at the .bss.
+        let heap_rw = cat == Category::Heap && &m.perms == b"rw-p";
         let after_file_data =
-            anon_rw && adjacent && prev.is_file() && prev.writable() && !prev.shared();
+            (anon_rw || heap_rw) && adjacent && prev.is_file() && prev.writable() && !prev.shared();
         let mut pending = (m, cat);
         if after_file_data {
+            let rest_cat = if heap_rw {
+                Category::Heap
+            } else {
+                Category::AnonPrivate
+            };
             match self.bss.bss_end(&prev) {
                 // The segment ends before this mapping: no .bss in it.
                 Some(end) if end <= pending.0.start => {}
-                // The .bss ends inside: the part after it is anonymous memory.
+                // The .bss ends inside: the part after it is anonymous memory (or the heap).
                 Some(end) if end < pending.0.end => {
                     let (bss, rest) = self.bss.split(&pending.0, end);
-                    self.pending = Some((rest, Category::AnonPrivate));
+                    self.pending = Some((rest, rest_cat));
                     return [Some((prev, pcat)), Some((bss, Category::FileRwData))];
                 }
+                // Without the headers a [heap] stays the heap (never claimed as .bss).
+                _ if heap_rw => {}
                 // All .bss, or the headers could not be read: the whole mapping, as before.
                 _ => pending.1 = Category::FileRwData,
             }
@@ -182,6 +193,17 @@ mod tests {
             cats,
             vec![ThreadStacks, ThreadStacks, AnonPrivate, AnonPrivate]
         );
+    }
+
+    #[test]
+    fn a_heap_after_file_data_stays_the_heap_without_the_headers() {
+        use Category::*;
+        // No ELF headers to say where the .bss ends (a copied tree): [heap] is not claimed.
+        let cats = run(vec![
+            m(0x401000, 0x402000, "rw-p", "/bin/x"),
+            m(0x402000, 0x900000, "rw-p", "[heap]"),
+        ]);
+        assert_eq!(cats, vec![FileRwData, Heap]);
     }
 
     #[test]
