@@ -28,6 +28,10 @@ pub struct Series {
     pub metric_reason: String,
     /// `process`, `cgroup`, `command` or unknown.
     pub target_kind: Option<String>,
+    /// The command line of a command `record` started (`record -- CMD`: the trace then begins
+    /// when the program does); `None` for other targets and inputs.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub command: Option<String>,
     /// Seconds since the first sample.
     pub t: Vec<f64>,
     /// Bytes.

@@ -376,6 +376,9 @@ fn read_jsonl<R: Read>(r: &mut In<R>, path: &Path, metric: Option<&str>) -> Resu
     b.s.host_total_bytes = header_bytes(path, lineno, "host_total_bytes", header.host_total_bytes)?;
     b.s.interval_s = header.interval_s;
     b.s.identity = header.identity.clone();
+    if let super::format::TraceTarget::Command { command, .. } = &header.target {
+        b.s.command = command.clone();
+    }
     let key = format!("\"{metric}\":");
     // A line that is not JSON is an error unless it is the last one that is not blank (a
     // recorder killed mid-write): the error waits for the next such line.

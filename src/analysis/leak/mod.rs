@@ -14,7 +14,10 @@
 
 use serde::Serialize;
 
-use super::stats::{mann_kendall, median, ols, theil_sen, MannKendall};
+use super::stats::median;
+
+mod decide;
+mod runtime;
 use crate::trace::Series;
 
 /// Verdicts.
@@ -235,10 +238,10 @@ fn restarts(s: &Series) -> Vec<usize> {
 }
 
 /// Lower envelope: (time of the minimum, minimum) per window, and the median window height.
-fn envelope(t: &[f64], v: &[f64], w: f64) -> (Vec<(f64, f64)>, f64) {
+/// Windows start at `t0` + k·`w` (`t0` at or before the first sample).
+fn envelope(t: &[f64], v: &[f64], w: f64, t0: f64) -> (Vec<(f64, f64)>, f64) {
     let mut env = Vec::new();
     let mut heights = Vec::new();
-    let t0 = t[0];
     let mut i = 0;
     while i < t.len() {
         let k = ((t[i] - t0) / w).floor();
@@ -277,40 +280,6 @@ fn sawtooth_period(t: &[f64], v: &[f64]) -> Option<f64> {
     }
     let gaps: Vec<f64> = drops.windows(2).map(|w| w[1] - w[0]).collect();
     median(&gaps)
-}
-
-fn mk_ts(t: &[f64], v: &[f64]) -> Option<(MannKendall, f64, f64, f64)> {
-    let mk = mann_kendall(v, true)?;
-    let (slope, lo, hi) = theil_sen(t, v, mk.var_s_corrected, 0.05)?;
-    Some((mk, slope, lo, hi))
-}
-
-/// Intercept of the Theil–Sen line: the median of y − slope·t.
-fn intercept_at(t: &[f64], v: &[f64], slope: f64) -> f64 {
-    median(
-        &t.iter()
-            .zip(v)
-            .map(|(x, y)| y - slope * x)
-            .collect::<Vec<_>>(),
-    )
-    .unwrap_or(0.0)
-}
-
-/// Sum of squared errors of a least-squares line through the points.
-fn sse_line(t: &[f64], v: &[f64]) -> f64 {
-    match ols(t, v) {
-        Some((b, a, _)) => t
-            .iter()
-            .zip(v)
-            .map(|(x, y)| (y - (a + b * x)).powi(2))
-            .sum(),
-        None => 0.0,
-    }
-}
-
-fn sse_mean(v: &[f64]) -> f64 {
-    let m = v.iter().sum::<f64>() / v.len().max(1) as f64;
-    v.iter().map(|x| (x - m).powi(2)).sum()
 }
 
 /// Analyse one series: the leak verdict, its rate, the time to the limit, and the OOM kills
@@ -378,131 +347,84 @@ fn analyze_trend(s: &Series, opts: &LeakOptions) -> LeakResult {
         .min(span / 16.0)
         .max(5.0 * dt)
         .max(span / MAX_ENVELOPE as f64);
-    let (env, saw) = envelope(t, v, w);
     r.envelope_window_s = Some(w);
-    r.sawtooth_bytes = Some(saw);
-    r.envelope_points = env.len();
-    if env.len() < MIN_ENVELOPE {
-        r.verdict = Verdict::InsufficientData;
+    // The verdict on three alignments of the windows (their edges shifted by a third of a
+    // window each), so that no single alignment — one GC drop falling just inside or outside
+    // a window — decides it: the verdict most alignments give wins, and its confidence is
+    // scaled by the share that agree.
+    let runs: Vec<LeakResult> = [0.0, 1.0 / 3.0, 2.0 / 3.0]
+        .iter()
+        .map(|f| {
+            let mut ri = r.clone();
+            let (env, saw) = envelope(t, v, w, t[0] - f * w);
+            ri.sawtooth_bytes = Some(saw);
+            ri.envelope_points = env.len();
+            if env.len() < MIN_ENVELOPE {
+                ri.verdict = Verdict::InsufficientData;
+                ri.notes.push(format!(
+                    "only {} envelope windows of {w:.0} s: record at least {} more minute(s) (at least {MIN_ENVELOPE} windows, i.e. {:.0} s)",
+                    env.len(),
+                    decide::minutes_up(w * MIN_ENVELOPE as f64 - span),
+                    w * MIN_ENVELOPE as f64
+                ));
+            } else {
+                decide::decide(t, &env, opts, &mut ri);
+            }
+            ri
+        })
+        .collect();
+    let votes = |v: Verdict| runs.iter().filter(|x| x.verdict == v).count();
+    // The verdict most alignments give; on a tie, the first alignment's (the unshifted one).
+    let mut pos = 0;
+    for (i, x) in runs.iter().enumerate() {
+        if votes(x.verdict) > votes(runs[pos].verdict) {
+            pos = i;
+        }
+    }
+    let best = runs[pos].verdict;
+    let agree = votes(best);
+    let others: Vec<&str> = runs
+        .iter()
+        .filter(|x| x.verdict != best)
+        .map(|x| x.verdict.as_str())
+        .collect();
+    let mut r = runs.into_iter().nth(pos).unwrap_or(r);
+    if agree < 3 {
+        r.confidence *= agree as f64 / 3.0;
         r.notes.push(format!(
-            "only {} envelope windows of {w:.0} s: record longer (at least {MIN_ENVELOPE} windows, i.e. {:.0} s)",
-            env.len(),
-            w * MIN_ENVELOPE as f64
+            "{agree} of 3 alignments of the envelope windows give {} (the others: {}); confidence scaled by {agree}/3",
+            best.as_str(),
+            others.join(", ")
         ));
+    }
+    // A JVM started with the recording grows while its heap is sized: growth that stays
+    // below its maximum heap is not evidence of a leak yet.
+    if let (Some(h), Some(slope), Verdict::Leak | Verdict::Suspected) =
+        (runtime::jvm_heap(s), r.slope_bytes_per_s, r.verdict)
+    {
+        let room = h.max_bytes + runtime::JVM_NON_HEAP;
+        let now = v[v.len() - 1];
+        if now < room && slope > 0.0 {
+            r.notes.push(format!(
+                "the trend alone says {}, but this is a JVM started with the recording: it commits its heap as the collector sizes it, up to {:.1} GiB ({}) plus its non-heap, so growth to {:.1} GiB is not evidence of a leak; record at least {} more minute(s) (until the growth, at this rate, passes the maximum heap), or record the JVM once it has run a while (--pid)",
+                r.verdict.as_str(),
+                h.max_bytes / 1073741824.0,
+                h.source,
+                now / 1073741824.0,
+                decide::minutes_up((room - now) / slope)
+            ));
+            r.verdict = Verdict::InsufficientData;
+            r.confidence = 0.0;
+        }
+    }
+    let (Some(slope), Some([lo, hi]), Some((_, intercept)), Some(saw)) = (
+        r.slope_bytes_per_s,
+        r.slope_ci_bytes_per_s,
+        r.fit,
+        r.sawtooth_bytes,
+    ) else {
         return r;
-    }
-    let et: Vec<f64> = env.iter().map(|p| p.0).collect();
-    let ev: Vec<f64> = env.iter().map(|p| p.1).collect();
-    let Some((mk, slope, lo, hi)) = mk_ts(&et, &ev) else {
-        r.verdict = Verdict::InsufficientData;
-        return r;
     };
-    let (ob, _, r2) = ols(&et, &ev).unwrap_or((0.0, 0.0, 0.0));
-    r.slope_bytes_per_s = Some(slope);
-    r.slope_ci_bytes_per_s = Some([lo, hi]);
-    r.ols_slope_bytes_per_s = Some(ob);
-    r.r_squared = Some(r2);
-    r.mk_p_value = Some(mk.p);
-    r.mk_tau = Some(mk.tau);
-    r.effective_samples = Some(env.len() as f64 / mk.correction);
-    r.envelope = env.clone();
-    let intercept = intercept_at(&et, &ev, slope);
-    r.fit = Some((slope, intercept));
-    // Growth over the analysed window, relative to the fitted level at its start; its upper
-    // bound from the slope interval decides whether the practical growth threshold is met.
-    let start_level = (intercept + slope * t[0]).max(1.0);
-    let growth = slope * span;
-    r.growth_bytes = Some(growth);
-    r.growth_pct = Some(growth / start_level * 100.0);
-    let growth_hi_pct = hi * span / start_level * 100.0;
-    let level = median(&ev).unwrap_or(0.0).max(1.0);
-
-    // Last third on its own.
-    let third = env.len() - (env.len() / 3).max(3);
-    let last = mk_ts(&et[third..], &ev[third..]);
-    // Change point (two lines) and level shift (two means).
-    let n = env.len();
-    let (mut best_k, mut best_sse) = (0, f64::INFINITY);
-    let (mut step_k, mut step_sse) = (0, f64::INFINITY);
-    for k in (n / 5).max(3)..(n - (n / 5).max(3)).max((n / 5).max(3) + 1).min(n) {
-        let s2 = sse_line(&et[..k], &ev[..k]) + sse_line(&et[k..], &ev[k..]);
-        if s2 < best_sse {
-            best_sse = s2;
-            best_k = k;
-        }
-        let s1 = sse_mean(&ev[..k]) + sse_mean(&ev[k..]);
-        if s1 < step_sse {
-            step_sse = s1;
-            step_k = k;
-        }
-    }
-    let total_ss = sse_mean(&ev).max(f64::MIN_POSITIVE);
-    let significant_up = mk.p < 0.01 && mk.s > 0.0 && lo > 0.0;
-    let rate_h = slope * 3600.0;
-    // The growth threshold decides between leak and suspected (the interval must reach it);
-    // the rate threshold is a flag: slow leaks over long spans are still leaks.
-    let big_enough = growth_hi_pct >= opts.min_growth_pct;
-    if rate_h < opts.min_rate_bytes_per_h {
-        r.flags.push(format!(
-            "slow: rate {:.2} MiB/h below the practical threshold {:.2} MiB/h",
-            rate_h / 1048576.0,
-            opts.min_rate_bytes_per_h / 1048576.0
-        ));
-    }
-    if r.growth_pct.unwrap_or(0.0) < opts.min_growth_pct {
-        r.flags.push(format!(
-            "growth {:.1}% over the window below the practical threshold {:.1}%",
-            r.growth_pct.unwrap_or(0.0),
-            opts.min_growth_pct
-        ));
-    }
-    // Level shift: one step explains the envelope and neither side trends.
-    let level_shift = step_k > 0 && {
-        let left = mann_kendall(&ev[..step_k], true);
-        let right = mann_kendall(&ev[step_k..], true);
-        let flat = |m: Option<MannKendall>| m.is_none_or(|m| m.p > 0.05);
-        let step = (ev[step_k..].iter().sum::<f64>() / (n - step_k) as f64)
-            - (ev[..step_k].iter().sum::<f64>() / step_k as f64);
-        1.0 - step_sse / total_ss >= 0.8 && flat(left) && flat(right) && step.abs() >= 0.05 * level
-    };
-    // Warm-up then plateau: growth concentrated before the change point, last third flat.
-    let plateau = match (&last, best_k) {
-        (Some((lm, ls, _, _)), k) if k > 0 => {
-            let first_slope = ols(&et[..k], &ev[..k]).map(|x| x.0).unwrap_or(0.0);
-            let flat_end = lm.p > 0.05 || *ls < 0.2 * slope.max(f64::MIN_POSITIVE);
-            flat_end && first_slope > 0.0 && (*ls).abs() < 0.25 * first_slope
-        }
-        _ => false,
-    };
-    let last_growing = last
-        .as_ref()
-        .is_none_or(|(lm, ls, _, _)| lm.s > 0.0 && (lm.p < 0.1 || *ls >= 0.5 * slope));
-    r.verdict = if level_shift && !(significant_up && last_growing) {
-        r.confidence = 1.0 - step_sse / total_ss;
-        r.notes
-            .push(format!("one level shift at {:.0} s", et[step_k]));
-        Verdict::LevelShift
-    } else if mk.p < 0.05 && mk.s > 0.0 && plateau {
-        r.warmup_excluded_s = Some(et[best_k] - t[0]);
-        r.confidence = last.as_ref().map_or(0.5, |(lm, ..)| lm.p.clamp(0.5, 0.99));
-        r.notes
-            .push(format!("growth until {:.0} s, then flat", et[best_k]));
-        Verdict::WarmupPlateau
-    } else if significant_up && last_growing && big_enough {
-        r.confidence = (1.0 - mk.p).clamp(0.5, 0.999);
-        Verdict::Leak
-    } else if mk.p < 0.05 && mk.s > 0.0 && slope > 0.0 {
-        r.confidence = (1.0 - mk.p).clamp(0.5, 0.99);
-        if !big_enough {
-            r.notes
-                .push("a statistically significant but small growth".into());
-        }
-        Verdict::Suspected
-    } else {
-        r.confidence = mk.p.clamp(0.5, 0.99);
-        Verdict::NoLeak
-    };
-
     // Time to limit.
     if let Some((limit, src)) = &opts.limit {
         r.limit_bytes = Some(*limit);
