@@ -90,3 +90,93 @@ fn too_short_is_insufficient() {
     );
     assert_eq!(r.verdict, Verdict::InsufficientData);
 }
+
+/// The flip of issue 15: a Python leaker recorded from its start for 15 s at 250 ms (a low
+/// first sample before the interpreter loaded, then 2.5 MiB/s) was once `warmup-plateau`
+/// because four points of a last third cannot show a trend.
+#[test]
+fn a_short_leak_with_a_startup_jump_is_a_leak() {
+    let t: Vec<f64> = (0..60).map(|i| i as f64 * 0.25).collect();
+    let v: Vec<f64> = t
+        .iter()
+        .enumerate()
+        .map(|(i, &x)| {
+            if i == 0 {
+                2e6
+            } else {
+                9e6 + 2.5 * 1048576.0 * x + ((i * 7919) % 13) as f64 * 3e4
+            }
+        })
+        .collect();
+    let r = analyze(&series(t, v), &LeakOptions::default());
+    assert_eq!(r.verdict, Verdict::Leak, "{:?}", r.notes);
+}
+
+/// Growth that slows (a warm-up still settling) is not a leak: `insufficient-data`, with how
+/// long to record.
+#[test]
+fn slowing_growth_asks_for_a_longer_recording() {
+    let t: Vec<f64> = (0..240).map(|i| i as f64 * 0.25).collect();
+    let v: Vec<f64> = t
+        .iter()
+        .enumerate()
+        .map(|(i, &x)| 50e6 + 80e6 * (1.0 - (-x / 25.0).exp()) + ((i * 7919) % 17) as f64 * 2e4)
+        .collect();
+    let r = analyze(&series(t, v), &LeakOptions::default());
+    assert_ne!(r.verdict, Verdict::Leak, "{:?}", r.notes);
+    assert_ne!(r.verdict, Verdict::Suspected, "{:?}", r.notes);
+    if r.verdict == Verdict::InsufficientData {
+        assert!(
+            r.notes.iter().any(|n| n.contains("more minute")),
+            "{:?}",
+            r.notes
+        );
+    }
+}
+
+/// A plateau on fewer than 12 envelope points is not claimed.
+#[test]
+fn a_plateau_needs_enough_envelope_points() {
+    // 10 windows of 5 samples: growth for 4 windows, then flat.
+    let t: Vec<f64> = (0..50).map(|i| i as f64).collect();
+    let v: Vec<f64> = t
+        .iter()
+        .map(|&x| 100e6 + 20e6 * (x.min(20.0) / 20.0) + (x * 1.7).sin() * 1e4)
+        .collect();
+    let r = analyze(&series(t, v), &LeakOptions::default());
+    assert_ne!(r.verdict, Verdict::WarmupPlateau, "{:?}", r.notes);
+    assert_ne!(r.verdict, Verdict::Leak, "{:?}", r.notes);
+}
+
+/// A JVM started with the recording, growing below its maximum heap: heap sizing, not a leak
+/// yet; past the maximum heap, the trend decides again.
+#[test]
+fn a_young_jvm_below_its_maximum_heap_is_not_called_a_leak() {
+    let t: Vec<f64> = (0..240).map(|i| i as f64 * 0.25).collect();
+    let grow = |rate: f64| -> Vec<f64> { t.iter().map(|&x| 60e6 + rate * x).collect() };
+    let jvm = |cmd: &str, v: Vec<f64>| Series {
+        target_kind: Some("command".into()),
+        command: Some(cmd.into()),
+        host_total_bytes: Some(24 << 30),
+        ..series(t.clone(), v)
+    };
+    let r = analyze(
+        &jvm("java -cp . Churn", grow(17e6)),
+        &LeakOptions::default(),
+    );
+    assert_eq!(r.verdict, Verdict::InsufficientData, "{:?}", r.notes);
+    assert!(
+        r.notes.iter().any(|n| n.contains("maximum heap")),
+        "{:?}",
+        r.notes
+    );
+    // -Xmx64m: 1 GiB of growth is past any heap sizing.
+    let r = analyze(
+        &jvm("java -Xmx64m -cp . Leak", grow(17e6)),
+        &LeakOptions::default(),
+    );
+    assert_eq!(r.verdict, Verdict::Leak, "{:?}", r.notes);
+    // Not a JVM: the trend decides.
+    let r = analyze(&jvm("python3 leak.py", grow(17e6)), &LeakOptions::default());
+    assert_eq!(r.verdict, Verdict::Leak, "{:?}", r.notes);
+}
