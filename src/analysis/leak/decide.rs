@@ -171,6 +171,15 @@ pub(super) fn decide(t: &[f64], env: &[(f64, f64)], opts: &LeakOptions, r: &mut 
         r.notes
             .push(format!("one level shift at {:.0} s", et[step_k]));
         Verdict::LevelShift
+    } else if growth_hi_pct < opts.min_growth_pct / 5.0 {
+        if mk.p < 0.05 && up && slope > 0.0 {
+            r.notes.push(format!(
+                "a statistically significant but negligible growth (at most {:.2} % over the window, under a fifth of the practical threshold {:.1} %)",
+                growth_hi_pct, opts.min_growth_pct
+            ));
+        }
+        r.confidence = mk.p.clamp(0.5, 0.99);
+        Verdict::NoLeak
     } else if mk.p < 0.05 && up && plateau_shape && n >= MIN_PLATEAU_ENVELOPE {
         r.warmup_excluded_s = Some(et[best_k] - t[0]);
         r.confidence = last.as_ref().map_or(0.5, |(lm, ..)| lm.p.clamp(0.5, 0.99));

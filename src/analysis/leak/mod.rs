@@ -121,7 +121,8 @@ pub struct LeakResult {
     pub envelope_window_s: Option<f64>,
     /// Analysed window [start, end].
     pub window_s: Option<[f64; 2]>,
-    /// Warm-up excluded before a plateau, seconds (warmup-plateau).
+    /// Warm-up excluded, seconds: the growth before a plateau (warmup-plateau), or the
+    /// warm-up of a runtime started with the recording (a JVM's first 2 minutes).
     pub warmup_excluded_s: Option<f64>,
     /// Times of the restarts found.
     pub restarts_s: Vec<f64>,
@@ -313,10 +314,35 @@ fn analyze_trend(s: &Series, opts: &LeakOptions) -> LeakResult {
         .filter(|(a, b)| b - a >= MIN_SAMPLES)
         .or_else(|| segs.iter().max_by_key(|(a, b)| b - a))
         .unwrap_or(&(0, s.v.len()));
-    let t = &s.t[a..b];
-    let v = &s.v[a..b];
     let mut r = empty(s, Verdict::NoLeak, "");
     r.notes.clear();
+    // A runtime started with the recording: its warm-up is left out.
+    let mut a = a;
+    if let Some((warm, why)) = runtime::warmup(s).filter(|_| a == 0) {
+        let skip = s.t.partition_point(|&x| x < s.t[0] + warm).min(b);
+        let dt = s.interval_s.unwrap_or(1.0).max(1e-3);
+        // Enough after the warm-up for a verdict: the samples, the span and the envelope
+        // windows the checks below ask for.
+        let need = warm + (MIN_SAMPLES as f64).max(5.0 * MIN_ENVELOPE as f64) * dt;
+        let have = s.t[b - 1] - s.t[0];
+        r.warmup_excluded_s = Some(warm.min(have));
+        if b - skip < MIN_SAMPLES || have < need {
+            r.verdict = Verdict::InsufficientData;
+            r.notes.push(format!(
+                "{why}; this trace spans {have:.0} s: record at least {} more minute(s) (at least {need:.0} s in all) for a verdict on what follows the warm-up",
+                decide::minutes_up(need - have)
+            ));
+            r.window_s = Some([s.t[0], s.t[b - 1]]);
+            return r;
+        }
+        r.notes.push(format!(
+            "{why}: left out, the verdict rests on the {:.0} s after it",
+            have - warm
+        ));
+        a = skip;
+    }
+    let t = &s.t[a..b];
+    let v = &s.v[a..b];
     r.restarts_s = cuts.iter().map(|&i| s.t[i]).collect();
     if !cuts.is_empty() {
         r.notes.push(format!(
@@ -396,26 +422,6 @@ fn analyze_trend(s: &Series, opts: &LeakOptions) -> LeakResult {
             best.as_str(),
             others.join(", ")
         ));
-    }
-    // A JVM started with the recording grows while its heap is sized: growth that stays
-    // below its maximum heap is not evidence of a leak yet.
-    if let (Some(h), Some(slope), Verdict::Leak | Verdict::Suspected) =
-        (runtime::jvm_heap(s), r.slope_bytes_per_s, r.verdict)
-    {
-        let room = h.max_bytes + runtime::JVM_NON_HEAP;
-        let now = v[v.len() - 1];
-        if now < room && slope > 0.0 {
-            r.notes.push(format!(
-                "the trend alone says {}, but this is a JVM started with the recording: it commits its heap as the collector sizes it, up to {:.1} GiB ({}) plus its non-heap, so growth to {:.1} GiB is not evidence of a leak; record at least {} more minute(s) (until the growth, at this rate, passes the maximum heap), or record the JVM once it has run a while (--pid)",
-                r.verdict.as_str(),
-                h.max_bytes / 1073741824.0,
-                h.source,
-                now / 1073741824.0,
-                decide::minutes_up((room - now) / slope)
-            ));
-            r.verdict = Verdict::InsufficientData;
-            r.confidence = 0.0;
-        }
     }
     let (Some(slope), Some([lo, hi]), Some((_, intercept)), Some(saw)) = (
         r.slope_bytes_per_s,
