@@ -90,9 +90,7 @@ pub(super) fn decide(t: &[f64], env: &[(f64, f64)], opts: &LeakOptions, r: &mut 
     let n = env.len();
     let third_n = (n / 3).max(3);
     let last = mk_ts(&et[n - third_n..], &ev[n - third_n..]);
-    // The first window holds the start of a program started with the recording (its memory
-    // before the runtime loaded), which would make any later growth look slower: skip it.
-    let first = mk_ts(&et[1..=third_n], &ev[1..=third_n]);
+    let first = mk_ts(&et[..third_n], &ev[..third_n]);
     // Change point (two lines) and level shift (two means).
     let (mut best_k, mut best_sse) = (0, f64::INFINITY);
     let (mut step_k, mut step_sse) = (0, f64::INFINITY);
@@ -140,15 +138,18 @@ pub(super) fn decide(t: &[f64], env: &[(f64, f64)], opts: &LeakOptions, r: &mut 
         1.0 - step_sse / total_ss >= 0.8 && flat(left) && flat(right) && step.abs() >= 0.05 * level
     };
     // Warm-up then plateau: growth concentrated before the change point, and a last third
-    // that is evidently flat — the upper bound of its rate well below that growth, not merely
-    // a trend too short to be significant.
+    // that is evidently flat — the upper bound of its rate well below that growth, and too
+    // small to reach the practical threshold over the whole window — not merely a trend too
+    // short to be significant.
     let first_slope = (best_k > 0)
         .then(|| ols(&et[..best_k], &ev[..best_k]).map(|x| x.0))
         .flatten()
         .unwrap_or(0.0);
     let plateau_shape = match &last {
         Some((_, ls, _, lhi)) if best_k > 0 && first_slope > 0.0 => {
-            ls.abs() < FLAT_SHARE * first_slope && *lhi < FLAT_SHARE * first_slope
+            ls.abs() < FLAT_SHARE * first_slope
+                && *lhi < FLAT_SHARE * first_slope
+                && lhi * span / level * 100.0 < opts.min_growth_pct
         }
         _ => false,
     };

@@ -248,8 +248,10 @@ fn envelope(t: &[f64], v: &[f64], w: f64, t0: f64) -> (Vec<(f64, f64)>, f64) {
         let k = ((t[i] - t0) / w).floor();
         let end_t = t0 + (k + 1.0) * w;
         let (mut mi, mut mx) = (i, v[i]);
+        // The window always takes sample i (rounding can put t[i] at end_t), so the walk
+        // always advances.
         let mut j = i;
-        while j < t.len() && t[j] < end_t {
+        while j < t.len() && (j == i || t[j] < end_t) {
             if v[j] < v[mi] {
                 mi = j;
             }
@@ -318,7 +320,11 @@ fn analyze_trend(s: &Series, opts: &LeakOptions) -> LeakResult {
     r.notes.clear();
     // A runtime started with the recording: its warm-up is left out.
     let mut a = a;
+    // A program started with the recording: its start-up (loading its runtime and libraries,
+    // memory from nothing to its first working level) is not growth to judge.
+    let mut startup = a == 0 && s.target_kind.as_deref() == Some("command");
     if let Some((warm, why)) = runtime::warmup(s).filter(|_| a == 0) {
+        startup = false;
         let skip = s.t.partition_point(|&x| x < s.t[0] + warm).min(b);
         let dt = s.interval_s.unwrap_or(1.0).max(1e-3);
         // Enough after the warm-up for a verdict: the samples, the span and the envelope
@@ -341,8 +347,8 @@ fn analyze_trend(s: &Series, opts: &LeakOptions) -> LeakResult {
         ));
         a = skip;
     }
-    let t = &s.t[a..b];
-    let v = &s.v[a..b];
+    let mut t = &s.t[a..b];
+    let mut v = &s.v[a..b];
     r.restarts_s = cuts.iter().map(|&i| s.t[i]).collect();
     if !cuts.is_empty() {
         r.notes.push(format!(
@@ -374,6 +380,14 @@ fn analyze_trend(s: &Series, opts: &LeakOptions) -> LeakResult {
         .max(5.0 * dt)
         .max(span / MAX_ENVELOPE as f64);
     r.envelope_window_s = Some(w);
+    let k = t.partition_point(|&x| x < t[0] + w);
+    if startup && t.len() - k >= MIN_SAMPLES {
+        r.notes.push(format!(
+            "the first {w:.1} s (one envelope window: the program's start-up) left out"
+        ));
+        (t, v) = (&t[k..], &v[k..]);
+    }
+    let span = t[t.len() - 1] - t[0];
     // The verdict on three alignments of the windows (their edges shifted by a third of a
     // window each), so that no single alignment — one GC drop falling just inside or outside
     // a window — decides it: the verdict most alignments give wins, and its confidence is
@@ -406,6 +420,15 @@ fn analyze_trend(s: &Series, opts: &LeakOptions) -> LeakResult {
         if votes(x.verdict) > votes(runs[pos].verdict) {
             pos = i;
         }
+    }
+    // No majority (three different verdicts): when one of them claims growth, the weaker
+    // claim, `suspected`, stands for them (from the alignment that gave it); otherwise the
+    // unshifted alignment's.
+    if votes(runs[pos].verdict) == 1 {
+        pos = runs
+            .iter()
+            .position(|x| x.verdict == Verdict::Suspected)
+            .unwrap_or(0);
     }
     let best = runs[pos].verdict;
     let agree = votes(best);
