@@ -36,7 +36,8 @@ use std::ffi::CStr;
 use std::os::fd::{AsRawFd, FromRawFd, OwnedFd, RawFd};
 use std::path::{Path, PathBuf};
 
-use crate::sample::pidfiles::{miss, parse_rollup, parse_statm, parse_status, Miss, PssUss, Statm};
+use crate::sample::pidfiles::{miss, parse_rollup, parse_statm, parse_status_fields};
+use crate::sample::pidfiles::{Miss, PssUss, Statm};
 use crate::sample::pidfiles::{Stat, Status, MAX_FILE_BYTES};
 
 /// Descriptors left to the rest of the program under the soft `RLIMIT_NOFILE`.
@@ -195,9 +196,10 @@ impl KeptFiles {
         parse_statm(text, page).ok_or(Miss::Garbled)
     }
 
-    /// The memory lines of `status` (its `Threads:` is kept for [`KeptFiles::family`]).
+    /// The memory lines of `status`, without the name (its `Threads:` is kept for
+    /// [`KeptFiles::family`]).
     pub fn status(&mut self, pid: i32) -> Result<Status, Miss> {
-        let st = parse_status(self.read(pid, File::Status)?).ok_or(Miss::Garbled)?;
+        let st = parse_status_fields(self.read(pid, File::Status)?, false).ok_or(Miss::Garbled)?;
         if let Some(k) = self.procs.get_mut(&pid) {
             k.threads = st.threads;
         }

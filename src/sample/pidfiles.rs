@@ -72,7 +72,8 @@ impl Statm {
 /// line (kernel threads and zombies print no `Vm*`/`Rss*` lines).
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct Status {
-    /// `Name:` (the comm, at most 15 bytes).
+    /// `Name:` (the comm, at most 15 bytes); empty when read by [`parse_status_fields`]
+    /// without it (`record`).
     pub name: String,
     /// `PPid:`.
     pub ppid: Option<i32>,
@@ -291,6 +292,13 @@ pub fn parse_statm(text: &str, page_bytes: u64) -> Option<Option<Statm>> {
 /// Parse the lines of `status` this reader keeps (unknown lines ignored). `None` when one of
 /// them is not a number or there is no `Name:` line: not what the kernel prints.
 pub fn parse_status(text: &str) -> Option<Status> {
+    parse_status_fields(text, true)
+}
+
+/// [`parse_status`] with the `Name:` line checked but kept only when `keep_name` (else
+/// `name` is empty): `record` reads `status` of every process it sums and never shows names,
+/// and this parse allocates nothing then.
+pub fn parse_status_fields(text: &str, keep_name: bool) -> Option<Status> {
     let mut s = Status::default();
     let mut named = false;
     let mut garbled = false;
@@ -310,7 +318,9 @@ pub fn parse_status(text: &str) -> Option<Status> {
         };
         match key {
             "Name" => {
-                s.name = rest.to_string();
+                if keep_name {
+                    s.name = rest.to_string();
+                }
                 named = true;
             }
             "PPid" => s.ppid = rest.parse().ok(),
