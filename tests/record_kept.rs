@@ -310,3 +310,52 @@ fn the_family_follows_children_that_come_and_go() {
         unsafe { libc::kill(c, libc::SIGKILL) };
     }
 }
+
+#[test]
+fn without_children_files_the_family_comes_from_every_parent() {
+    // A copied tree of real processes' files (no task/TID/children in it, as on a kernel
+    // without CONFIG_PROC_CHILDREN): the shell, its two children and this test.
+    let mut sh = Command::new("sh")
+        .args(["-c", "sleep 30 & sleep 30 & wait"])
+        .spawn()
+        .unwrap();
+    let root = sh.id() as i32;
+    let kids_file = format!("/proc/{root}/task/{root}/children");
+    let t0 = Instant::now();
+    let kids: Vec<i32> = loop {
+        let k: Vec<i32> = std::fs::read_to_string(&kids_file)
+            .unwrap_or_default()
+            .split_whitespace()
+            .filter_map(|p| p.parse().ok())
+            .collect();
+        if k.len() == 2 {
+            break k;
+        }
+        assert!(t0.elapsed() < Duration::from_secs(5), "{k:?}");
+        std::thread::sleep(Duration::from_millis(10));
+    };
+    let d = tempfile::tempdir().unwrap();
+    let me = std::process::id() as i32;
+    for p in [root, kids[0], kids[1], me] {
+        let dir = d.path().join(p.to_string());
+        std::fs::create_dir(&dir).unwrap();
+        for name in ["stat", "statm"] {
+            std::fs::copy(format!("/proc/{p}/{name}"), dir.join(name)).unwrap();
+        }
+    }
+    let mut f = KeptFiles::new(d.path());
+    f.adopt(root).unwrap();
+    let mut fam = Vec::new();
+    f.family(root, &mut fam);
+    let mut want = vec![root, kids[0], kids[1]];
+    want[1..].sort_unstable();
+    assert_eq!(fam, want);
+    assert!(!f.is_kept(me));
+    assert!(f.statm(kids[0]).unwrap().unwrap().resident_bytes > 0);
+    for k in kids {
+        // SAFETY: the shell's children.
+        unsafe { libc::kill(k, libc::SIGKILL) };
+    }
+    let _ = sh.kill();
+    let _ = sh.wait();
+}

@@ -283,15 +283,27 @@ impl KeptFiles {
         }
     }
 
-    /// The children of `pid` (every thread's) into `out`.
+    /// The children of `pid` (every thread's) into `out`, learning on the way whether the
+    /// kernel has `children` files (`ENOENT` while the process is there: it has not).
     fn children(&mut self, pid: i32, out: &mut Vec<i32>) -> Result<(), Miss> {
         if self.children_file == Some(false) {
             return Err(Miss::NotFound);
         }
+        let r = self.children_of(pid, out);
+        match r {
+            Ok(()) => self.children_file = Some(true),
+            Err(Miss::NotFound) if self.children_file.is_none() && self.alive(pid) => {
+                self.children_file = Some(false)
+            }
+            Err(_) => {}
+        }
+        r
+    }
+
+    fn children_of(&mut self, pid: i32, out: &mut Vec<i32>) -> Result<(), Miss> {
         let one_thread = self.procs.get(&pid).ok_or(Miss::NotFound)?.threads == Some(1);
         if one_thread {
-            let r = self.read(pid, File::Children).map(|t| push_pids(t, out));
-            return self.note_children(pid, r);
+            return self.read(pid, File::Children).map(|t| push_pids(t, out));
         }
         let dir = self.procs.get(&pid).ok_or(Miss::NotFound)?.dir.as_raw_fd();
         let task = self.open_in(dir, c"task").map_err(|e| miss(&e))?;
@@ -331,21 +343,11 @@ impl KeptFiles {
             found |= r.is_ok();
             last = r;
         }
-        let r = if found { Ok(()) } else { last };
-        self.note_children(pid, r)
-    }
-
-    /// Learn from a read of `children` whether the kernel has the file: `ENOENT` while the
-    /// process is there means it does not.
-    fn note_children(&mut self, pid: i32, r: Result<(), Miss>) -> Result<(), Miss> {
-        match r {
-            Ok(()) => self.children_file = Some(true),
-            Err(Miss::NotFound) if self.children_file.is_none() && self.is_kept(pid) => {
-                self.children_file = Some(false)
-            }
-            Err(_) => {}
+        if found {
+            Ok(())
+        } else {
+            last
         }
-        r
     }
 
     /// Open `name` relative to the directory `dir` (not kept).
