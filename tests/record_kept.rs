@@ -197,7 +197,11 @@ fn a_reused_pid_is_not_read_as_the_target() {
     assert_ne!(other.starttime_ticks, start, "a new process, a later start");
     assert!(f.statm(a).unwrap_err().is_gone(), "the target is gone");
     assert!(!f.is_kept(a));
-    assert_eq!(f.status(a).unwrap_err(), Miss::NotFound, "never reopened by path");
+    assert_eq!(
+        f.status(a).unwrap_err(),
+        Miss::NotFound,
+        "never reopened by path"
+    );
     kill_and_reap(b);
 }
 
@@ -219,7 +223,12 @@ fn record_stops_when_the_target_exits_even_if_its_pid_is_reused_at_once() {
         .unwrap();
     // Two samples of the sleep, then it exits and, within a millisecond, a python3 holding
     // 100 MiB takes its pid, before the recorder's next sample.
-    let trace_lines = || std::fs::read_to_string(&trace).unwrap_or_default().lines().count();
+    let trace_lines = || {
+        std::fs::read_to_string(&trace)
+            .unwrap_or_default()
+            .lines()
+            .count()
+    };
     let t0 = Instant::now();
     while trace_lines() < 3 {
         assert!(t0.elapsed() < Duration::from_secs(10), "record started");
@@ -234,6 +243,7 @@ fn record_stops_when_the_target_exits_even_if_its_pid_is_reused_at_once() {
     let prog = "b = bytearray(100 << 20)\nfor i in range(0, len(b), 4096): b[i] = 1\nimport time; time.sleep(30)";
     let Some(b) = spawn_with_pid(a, &[&python, "-c", prog]) else {
         let _ = rec.kill();
+        let _ = rec.wait();
         skip("clone3 with set_tid refused (kernel before 5.5, or no CAP_SYS_ADMIN)");
         return;
     };
@@ -252,7 +262,10 @@ fn record_stops_when_the_target_exits_even_if_its_pid_is_reused_at_once() {
     for line in text.lines().skip(1) {
         let v: serde_json::Value = serde_json::from_str(line).unwrap();
         if let Some(rss) = v["rss_bytes"].as_u64() {
-            assert!(rss < 50 * MIB, "a sample of the process that took the pid: {v}");
+            assert!(
+                rss < 50 * MIB,
+                "a sample of the process that took the pid: {v}"
+            );
         }
     }
     assert!(text.contains("\"event\":\"target_exited\""), "{text}");

@@ -16,9 +16,9 @@
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
+use crate::base::input::Accept;
 use crate::error::{Error, Result};
 use crate::sample::cgroup::{CgroupVersion, MemoryHierarchy};
-use crate::base::input::Accept;
 use crate::sample::pidfiles::PidFiles;
 use crate::trace::Sample;
 

@@ -369,10 +369,7 @@ impl<'a> Recorder<'a> {
                 ),
                 // A process target: watch its memory cgroup's OOM-kill counter without
                 // recording the cgroup's figures.
-                (None, Some(rel)) => (
-                    self.oom_file.read(h, rel),
-                    format!("memory cgroup {rel}"),
-                ),
+                (None, Some(rel)) => (self.oom_file.read(h, rel), format!("memory cgroup {rel}")),
                 (None, None) => (None, String::new()),
             };
             if is_cgroup_target {

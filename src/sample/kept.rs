@@ -148,7 +148,9 @@ impl KeptFiles {
         // SAFETY: `fd` was just opened and is not owned elsewhere.
         let dir = unsafe { OwnedFd::from_raw_fd(fd) };
         let n = {
-            let f = self.open_in(dir.as_raw_fd(), c"stat").map_err(|e| miss(&e))?;
+            let f = self
+                .open_in(dir.as_raw_fd(), c"stat")
+                .map_err(|e| miss(&e))?;
             read_whole(&f, &mut self.buf, false)?
         };
         let st = crate::sample::stat::parse(&self.buf[..n], Path::new("stat"))
@@ -498,7 +500,6 @@ fn is_gone(e: &std::io::Error) -> bool {
 fn max_fds() -> u64 {
     nofile_soft().saturating_sub(RESERVE_FDS)
 }
-
 
 /// The soft `RLIMIT_NOFILE` (1024 when unknown).
 fn nofile_soft() -> u64 {
