@@ -77,9 +77,20 @@ for run in $(seq "$runs"); do
   wait "$parent" 2>/dev/null || true
   parent=
   echo "run $run: targets: a parent and 100 children"
+  # A run in which a tool failed (the recorder raises its own oom_score_adj, so an OOM on a
+  # busy machine kills it first) is shown and left out of the medians.
+  failed=
+  for i in "${!names[@]}"; do
+    read -r _ _ rc < "$tmp/$i.$run"
+    [ "$rc" = 0 ] || failed="$failed ${names[$i]} exited with $rc;"
+  done
+  if [ -n "$failed" ]; then
+    echo "  left out:$failed"
+    for i in "${!names[@]}"; do mv "$tmp/$i.$run" "$tmp/failed.$i.$run"; done
+    continue
+  fi
   for i in "${!names[@]}"; do
     read -r cpu rss rc < "$tmp/$i.$run"
-    [ "$rc" = 0 ] || { echo "${names[$i]} exited with $rc" >&2; exit 1; }
     python3 -c "c,m,s=$cpu,$rss,$secs; print(f'  {\"${names[$i]}\":44s} CPU {c:.3f} s = {100*c/s:.3f} % of one core, peak RSS {m/1024:.1f} MiB')"
     if [ "$i" -gt 0 ]; then
       t="$tmp/trace.$i.$run.json"
@@ -95,7 +106,12 @@ tmp, secs, runs, names = sys.argv[1], float(sys.argv[2]), int(sys.argv[3]), sys.
 def row(i, r):
     c, m, _ = open(f"{tmp}/{i}.{r}").read().split()
     return 100 * float(c) / secs, int(m) / 1024
-data = [[row(i, r) for r in range(1, runs + 1)] for i in range(len(names))]
+import os
+done = [r for r in range(1, runs + 1) if os.path.exists(f"{tmp}/0.{r}")]
+if not done:
+    sys.exit("no complete run")
+print(f"  ({len(done)} complete run(s))")
+data = [[row(i, r) for r in done] for i in range(len(names))]
 med = statistics.median
 for i, name in enumerate(names):
     cpu = [c for c, _ in data[i]]
