@@ -121,13 +121,15 @@ impl KeptFiles {
         self.procs.get(&pid).map(|k| k.start_ticks)
     }
 
-    /// Adopt `pid`: open `proc_root/PID` (by path, this once) and read its `stat` through it.
-    /// An adopted pid is not opened again; its `stat` as read then.
+    /// Adopt `pid`: open `proc_root/PID` (by path, this once) and read its `stat` through it;
+    /// that `stat` (the caller checks the parent or start time it expects, and forgets the pid
+    /// when they differ). Adopting a pid already adopted opens it again.
     ///
     /// Errors: [`Miss::NotFound`] / [`Miss::Gone`] when there is no such process (or it exited
     /// meanwhile), [`Miss::Denied`], [`Miss::Garbled`] for a `stat` that is not one, and
     /// [`Miss::Gone`] when the descriptor limit is reached (counted in [`KeptFiles::unkept`]).
     pub fn adopt(&mut self, pid: i32) -> Result<Stat, Miss> {
+        self.forget(pid);
         if self.open_fds >= self.max_fds {
             self.unkept += 1;
             return Err(Miss::Gone);
