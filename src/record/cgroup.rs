@@ -16,9 +16,9 @@
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
+use crate::base::input::Accept;
 use crate::error::{Error, Result};
 use crate::sample::cgroup::{CgroupVersion, MemoryHierarchy};
-use crate::sample::files;
 use crate::sample::pidfiles::PidFiles;
 use crate::trace::Sample;
 
@@ -58,7 +58,7 @@ const PREFIX: &str = "clw-record-";
 
 /// `(pid, start time in clock ticks)` of a process, from `/proc/PID/stat`.
 fn identity(pid: i32) -> Option<(i32, u64)> {
-    PidFiles::new(Path::new("/proc"), false)
+    PidFiles::new(Path::new("/proc"))
         .stat(pid)
         .ok()
         .map(|s| (pid, s.starttime_ticks))
@@ -250,15 +250,46 @@ pub fn sample_into(h: &MemoryHierarchy, rel: &str, as_target: bool, s: &mut Samp
     c.oom_kill_count
 }
 
-/// The OOM-kill counter of cgroup `rel` alone (for a process target, whose cgroup's figures are
-/// not recorded): `oom_kill` of `memory.events` (v2) or `memory.oom_control` (v1).
-pub fn oom_kill_count(h: &MemoryHierarchy, rel: &str) -> Option<u64> {
-    let file = match h.version {
-        CgroupVersion::V1 => "memory.oom_control",
-        CgroupVersion::V2 => "memory.events",
-    };
-    let (dir, _) = h.resolve(rel).ok()?;
-    parse_oom_kill(&files::read_optional(&dir.join(file)).ok()??)
+/// The OOM-kill counter of one cgroup alone (for a process target, whose cgroup's figures are
+/// not recorded, and for a command's cgroup after it ended): `oom_kill` of `memory.events` (v2)
+/// or `memory.oom_control` (v1), read every sample through a descriptor kept open (a kernfs
+/// file is generated again at each read from offset 0, as a `seq_file`): one `pread` per
+/// sample. The file is opened again, by path, when a read fails (the cgroup was removed and
+/// perhaps created again).
+#[derive(Debug, Default)]
+pub struct OomKillFile {
+    file: Option<std::fs::File>,
+}
+
+impl OomKillFile {
+    /// The counter of cgroup `rel` now; `None` when it cannot be read.
+    pub fn read(&mut self, h: &MemoryHierarchy, rel: &str) -> Option<u64> {
+        use std::os::unix::fs::FileExt;
+        // memory.events is about 100 bytes, memory.oom_control about 60.
+        let mut buf = [0u8; 4096];
+        for _ in 0..2 {
+            if self.file.is_none() {
+                let name = match h.version {
+                    CgroupVersion::V1 => "memory.oom_control",
+                    CgroupVersion::V2 => "memory.events",
+                };
+                let (dir, _) = h.resolve(rel).ok()?;
+                // A regular file only: a FIFO in a copied tree is refused, not waited on.
+                let input = crate::base::input::open(&dir.join(name), Accept::Regular).ok()?;
+                self.file = Some(input.file);
+            }
+            let f = self.file.as_ref()?;
+            match f.read_at(&mut buf, 0) {
+                Ok(n) if n < buf.len() => {
+                    return parse_oom_kill(std::str::from_utf8(&buf[..n]).ok()?);
+                }
+                // Not what the kernel prints.
+                Ok(_) => return None,
+                Err(_) => self.file = None,
+            }
+        }
+        None
+    }
 }
 
 /// The `oom_kill N` line of `memory.events` / `memory.oom_control`.

@@ -10,9 +10,12 @@
 //!
 //! The recorder is a guest on a sick machine: it raises its own `oom_score_adj` to 1000 so it,
 //! not the workload, is the first OOM victim; it keeps O(1) state (running sums for the progress
-//! slope); it reads processes through [`crate::sample::pidfiles`] (directories kept open, one
-//! buffer); and it reads `smaps_rollup` (which walks page tables under the target's mmap lock)
-//! at a lower rate when reading it costs more than 0.2 % of the interval.
+//! slope); it reads processes through [`crate::sample::kept`] (each file opened once and read
+//! again with `pread`, one buffer, no allocation per process per sample; a reused pid is never
+//! read as the target), wakes once a second at most between samples, and reads
+//! `smaps_rollup` (which walks page tables under the target's mmap lock) at a lower rate when
+//! reading it costs more than 0.2 % of the interval. Its cost is measured beside `pidstat -r`
+//! by `benches/record.sh` (BENCHMARKS.md).
 
 pub mod cgroup;
 pub mod run;
@@ -52,7 +55,8 @@ pub enum Target {
         argv: Vec<String>,
         /// Run it in a new memory cgroup with this limit, bytes.
         memory_limit: Option<u64>,
-        /// Sum the command's descendants in (re-walked through `/proc` every 10 samples).
+        /// Sum the command's descendants in (walked through the parents' `children` files every
+        /// 10 samples, [`crate::sample::kept::KeptFiles::family`]).
         children: bool,
     },
 }

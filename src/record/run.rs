@@ -11,11 +11,12 @@
 use std::path::Path;
 use std::time::{Duration, Instant};
 
-use super::cgroup::{self, OomWatch};
+use super::cgroup::{self, OomKillFile, OomWatch};
 use super::target::{self, Ready};
 use super::{Options, Summary, Target};
 use crate::error::Result;
 use crate::sample::cgroup::MemoryHierarchy;
+use crate::sample::kept::KeptFiles;
 use crate::sample::pidfiles::{Miss, PidFiles};
 use crate::trace::write::TraceWriter;
 use crate::trace::{Event, Header, Sample};
@@ -93,7 +94,7 @@ pub fn pss_every(cost_s: f64, interval_s: f64, processes: usize) -> u64 {
 /// A recording in progress.
 pub struct Recorder<'a> {
     o: Options<'a>,
-    files: PidFiles,
+    files: KeptFiles,
     hierarchy: Option<MemoryHierarchy>,
     ready: Ready,
     w: TraceWriter,
@@ -101,9 +102,19 @@ pub struct Recorder<'a> {
     pss_every: u64,
     samples: u64,
     tick: u64,
+    /// The processes summed: the target, and its descendants as last walked.
     family: Vec<i32>,
+    /// Those of `family` alive in the last sample (reused, no allocation per sample).
+    alive: Vec<i32>,
+    /// What the last sample saw of the target itself: alive (`Some(true)`), exited or a zombie
+    /// (`Some(false)`), or not known (`None`: read `status` to decide).
+    root_alive: Option<bool>,
+    /// PSS and USS summed over `family` when `start` measured what reading them costs: the
+    /// first sample's, when every process of the family is still alive then.
+    first_pss: Option<(u64, u64)>,
     slope: Slope,
     oom: OomWatch,
+    oom_file: OomKillFile,
     oom_kills: u64,
     exit: (Option<i32>, Option<i32>),
     notes: Vec<String>,
@@ -128,7 +139,7 @@ impl<'a> Recorder<'a> {
         if let Some(h) = &hierarchy {
             notes.extend(cgroup::reap_stale(h));
         }
-        let mut files = PidFiles::new(&o.proc_root, true);
+        let mut files = KeptFiles::new(&o.proc_root);
         let mut pss_denied = false;
         let ready = target::prepare(
             &o.target,
@@ -142,21 +153,35 @@ impl<'a> Recorder<'a> {
             (Some(h), Some(rel)) => h.read(rel).ok().and_then(|c| c.effective_limit_bytes),
             _ => None,
         };
+        // Room for the descriptors kept per process (after the command was started: it
+        // runs with the limits it was given).
+        raise_nofile();
         // What reading smaps_rollup costs decides how often it is read.
+        let mut family = Vec::new();
+        let mut first_pss = None;
         let every = match ready.pid {
             Some(p) => {
-                let pids = if ready.children {
-                    files.descendants(p)
+                if ready.children {
+                    files.family(p, &mut family);
                 } else {
-                    vec![p]
-                };
+                    family.push(p);
+                }
+                let pids = &family;
                 let t0 = Instant::now();
-                for q in &pids {
-                    if files.rollup(*q) == Err(Miss::Denied) && !pss_denied {
+                let mut sum = Some((0u64, 0u64));
+                for q in pids {
+                    let r = files.rollup(*q);
+                    if r == Err(Miss::Denied) && !pss_denied {
                         pss_denied = true;
                         notes.push(pss_denied_note(&o.proc_root, *q));
                     }
+                    sum = match (sum, r) {
+                        (Some((a, b)), Ok(Some(r))) => Some((a + r.pss_bytes, b + r.uss_bytes)),
+                        _ => None,
+                    };
                 }
+                // Read milliseconds before the first sample: its PSS and USS.
+                first_pss = sum;
                 pss_every(
                     t0.elapsed().as_secs_f64(),
                     o.interval.as_secs_f64(),
@@ -212,9 +237,13 @@ impl<'a> Recorder<'a> {
             pss_every: every,
             samples: 0,
             tick: 0,
-            family: Vec::new(),
+            alive: Vec::with_capacity(family.len()),
+            family,
+            root_alive: None,
+            first_pss,
             slope: Slope::default(),
             oom: OomWatch::default(),
+            oom_file: OomKillFile::default(),
             oom_kills: 0,
             exit: (None, None),
             notes,
@@ -228,27 +257,32 @@ impl<'a> Recorder<'a> {
 
     /// The process figures summed over the target's processes; `None` when none is alive.
     fn processes(&mut self, p: i32, s: &mut Sample) -> Option<u64> {
-        // Walking /proc for descendants costs more than sampling them: every 10 samples.
-        if self.ready.children && (self.samples.is_multiple_of(10) || self.family.is_empty()) {
-            self.family = self.files.descendants(p);
+        if self.family.is_empty() {
+            self.family.push(p);
         }
-        let pids = if self.ready.children {
-            self.family.clone()
-        } else {
-            vec![p]
-        };
         // statm every sample (cheap for the kernel to generate): RSS and anon. status (the
         // file/shmem split, swap) every sample for a few processes, every 10 for many.
-        let with_status = pids.len() <= 10 || self.samples.is_multiple_of(10);
-        let mut alive = Vec::with_capacity(pids.len());
+        let n = self.family.len();
+        let with_status = n <= 10 || self.samples.is_multiple_of(10);
+        self.alive.clear();
         let (mut rss, mut anon) = (0u64, 0u64);
         let (mut file, mut shmem, mut swap) = (Some(0u64), Some(0u64), Some(0u64));
-        for &q in &pids {
+        for i in 0..n {
+            let q = self.family[i];
+            let m = self.files.statm(q);
+            if q == p {
+                self.root_alive = match m {
+                    Ok(Some(_)) => Some(true),
+                    Ok(None) => Some(false),
+                    Err(e) if e.is_gone() => Some(false),
+                    Err(_) => None,
+                };
+            }
             // Gone, or a zombie (no memory map): not part of this sample.
-            let Ok(Some(m)) = self.files.statm(q) else {
+            let Ok(Some(m)) = m else {
                 continue;
             };
-            alive.push(q);
+            self.alive.push(q);
             rss += m.resident_bytes;
             anon += m.anon_bytes();
             if with_status {
@@ -261,7 +295,7 @@ impl<'a> Recorder<'a> {
                 add(&mut swap, st.as_ref().and_then(|s| s.swap_bytes));
             }
         }
-        if alive.is_empty() {
+        if self.alive.is_empty() {
             return None;
         }
         s.rss_bytes = Some(rss);
@@ -270,12 +304,15 @@ impl<'a> Recorder<'a> {
             (s.file_bytes, s.shmem_bytes, s.swap_bytes) = (file, shmem, swap);
         }
         s.pid = Some(i64::from(p));
-        s.pids = Some(alive.len() as u64);
+        s.pids = Some(self.alive.len() as u64);
         if self.samples.is_multiple_of(self.pss_every) {
             // A sum with a process missing (smaps_rollup denied, or it exited meanwhile) is not
             // the target's PSS: leave it out.
+            let first = self.first_pss.take();
             let mut sum = Some((0u64, 0u64));
-            for &q in &alive {
+            let fresh = first.is_some() && self.samples == 0 && self.alive.len() == n;
+            for i in 0..if fresh { 0 } else { self.alive.len() } {
+                let q = self.alive[i];
                 let r = self.files.rollup(q);
                 if r == Err(Miss::Denied) && !self.pss_denied {
                     self.pss_denied = true;
@@ -286,10 +323,19 @@ impl<'a> Recorder<'a> {
                     _ => None,
                 };
             }
+            if fresh {
+                sum = first;
+            }
             if let Some((pss, uss)) = sum {
                 s.pss_bytes = Some(pss);
                 s.uss_bytes = Some(uss);
             }
+        }
+        // The descendants for the next samples, every 10 samples (new ones are adopted, those
+        // gone forgotten). After the sample: with many processes this is when status was
+        // just read, whose thread count says which children files to read.
+        if self.ready.children && self.samples.is_multiple_of(10) {
+            self.files.family(p, &mut self.family);
         }
         Some(anon)
     }
@@ -318,15 +364,12 @@ impl<'a> Recorder<'a> {
                     "memory cgroup events".to_string(),
                 ),
                 (Some(rel), _) => (
-                    cgroup::oom_kill_count(h, rel),
+                    self.oom_file.read(h, rel),
                     "memory cgroup events".to_string(),
                 ),
                 // A process target: watch its memory cgroup's OOM-kill counter without
                 // recording the cgroup's figures.
-                (None, Some(rel)) => (
-                    cgroup::oom_kill_count(h, rel),
-                    format!("memory cgroup {rel}"),
-                ),
+                (None, Some(rel)) => (self.oom_file.read(h, rel), format!("memory cgroup {rel}")),
                 (None, None) => (None, String::new()),
             };
             if is_cgroup_target {
@@ -374,7 +417,11 @@ impl<'a> Recorder<'a> {
                 return Ok(Some(Stop::CommandExited));
             }
         } else if let Some(p) = self.ready.pid {
-            if !self.files.status(p).is_ok_and(|s| s.has_mm()) {
+            let exited = match self.root_alive {
+                Some(alive) => !alive,
+                None => !self.files.status(p).is_ok_and(|s| s.has_mm()),
+            };
+            if exited {
                 self.files.forget(p);
                 let t = self.elapsed_s();
                 self.w.event(
@@ -405,10 +452,15 @@ impl<'a> Recorder<'a> {
         let interval = self.o.interval;
         self.tick = next_tick(self.tick, self.elapsed_s(), interval.as_secs_f64());
         let wake = self.start + interval.mul_f64(self.tick as f64);
-        while Instant::now() < wake && !self.stopped() {
-            std::thread::sleep(
-                Duration::from_millis(250).min(wake.saturating_duration_since(Instant::now())),
-            );
+        while !self.stopped() {
+            let left = wake.saturating_duration_since(Instant::now());
+            if left.is_zero() {
+                break;
+            }
+            // At most a second per sleep (at 1 Hz, one wake-up per sample): SIGINT and SIGTERM
+            // end it at once (nanosleep(2) returns EINTR, never restarted), a stop flag set
+            // otherwise is seen within a second.
+            nap(left.min(Duration::from_secs(1)));
         }
     }
 
@@ -425,6 +477,13 @@ impl<'a> Recorder<'a> {
                     "the command was still running and was killed when recording stopped".into(),
                 );
             }
+        }
+        if self.files.unkept() > 0 {
+            self.notes.push(format!(
+                "{} process(es) of the family were not recorded: the recorder's descriptor \
+                 limit (RLIMIT_NOFILE) was reached",
+                self.files.unkept()
+            ));
         }
         let (cpu, hwm) = self_stats();
         let t = self.elapsed_s();
@@ -499,6 +558,33 @@ fn read_trimmed(path: &str) -> Option<String> {
         .ok()
 }
 
+/// Sleep `d`, or less when a signal handler runs (unlike `std::thread::sleep`, which sleeps
+/// on after one).
+fn nap(d: Duration) {
+    let ts = libc::timespec {
+        tv_sec: d.as_secs() as libc::time_t,
+        tv_nsec: d.subsec_nanos() as libc::c_long,
+    };
+    // SAFETY: nanosleep with a valid timespec and no remainder wanted.
+    unsafe { libc::nanosleep(&ts, std::ptr::null_mut()) };
+}
+
+/// Raise the soft `RLIMIT_NOFILE` to the hard one: [`KeptFiles`] keeps up to five
+/// descriptors per process recorded. Left as it is when that fails.
+fn raise_nofile() {
+    let mut r = libc::rlimit {
+        rlim_cur: 0,
+        rlim_max: 0,
+    };
+    // SAFETY: getrlimit/setrlimit on a struct we own.
+    unsafe {
+        if libc::getrlimit(libc::RLIMIT_NOFILE, &mut r) == 0 && r.rlim_cur < r.rlim_max {
+            r.rlim_cur = r.rlim_max;
+            libc::setrlimit(libc::RLIMIT_NOFILE, &r);
+        }
+    }
+}
+
 /// The recorder's own CPU time (user + system, seconds) and peak RSS (`VmHWM`, bytes).
 fn self_stats() -> (f64, Option<u64>) {
     // SAFETY: getrusage on our own process with a zeroed struct.
@@ -508,7 +594,7 @@ fn self_stats() -> (f64, Option<u64>) {
         + ru.ru_utime.tv_usec as f64 / 1e6
         + ru.ru_stime.tv_sec as f64
         + ru.ru_stime.tv_usec as f64 / 1e6;
-    let hwm = PidFiles::new(Path::new("/proc"), false)
+    let hwm = PidFiles::new(Path::new("/proc"))
         .read(std::process::id() as i32, c"status")
         .ok()
         .and_then(|s| crate::sample::pidfiles::parse_status(s)?.peak_rss_bytes);

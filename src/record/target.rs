@@ -12,7 +12,7 @@ use crate::error::{Error, Result};
 use crate::identity::{Identity, Resolver};
 use crate::sample::cgroup::{memory_cgroup_of, MemoryHierarchy};
 use crate::sample::files;
-use crate::sample::pidfiles::PidFiles;
+use crate::sample::kept::KeptFiles;
 use crate::trace::TraceTarget;
 
 /// A target, ready to sample.
@@ -39,6 +39,8 @@ pub struct Ready {
 
 /// Make `target` ready: check a pid, resolve a cgroup (a path or a workload name, through
 /// `resolver`: [`MemoryHierarchy::find_workload`]), or create the cgroup and start the command.
+/// The process recorded (the pid, or the command started) is adopted in `files`, which reads
+/// it from then on (never a later process given the same pid).
 ///
 /// Errors: [`Error::NoSuchProcess`] / [`Error::Vanished`] / [`Error::KernelThread`] for a pid,
 /// [`Error::NoMemoryHierarchy`] / [`Error::NoSuchWorkload`] for a cgroup, what
@@ -48,7 +50,7 @@ pub fn prepare(
     proc_root: &Path,
     cgroup_root: &Path,
     hierarchy: Option<&MemoryHierarchy>,
-    files: &mut PidFiles,
+    files: &mut KeptFiles,
     resolver: &mut Resolver,
 ) -> Result<Ready> {
     let need_h = || {
@@ -66,6 +68,17 @@ pub fn prepare(
                     pid: *pid,
                     name: st.comm,
                 });
+            }
+            // The process checked above, not one given its pid since.
+            match files.adopt(*pid) {
+                Ok(a) if a.starttime_ticks == st.starttime_ticks => {}
+                _ => {
+                    files.forget(*pid);
+                    return Err(Error::Vanished {
+                        pid: *pid,
+                        path: proc_root.join(pid.to_string()),
+                    });
+                }
             }
             let has_mm = match files.status(*pid) {
                 Ok(s) => s.has_mm(),
@@ -124,6 +137,9 @@ pub fn prepare(
             };
             let child = spawn(argv, owned.as_ref())?;
             let pid = child.id() as i32;
+            // Not reaped before `record` waits for it, so the pid is still the child's. Should
+            // it fail, the samples are empty and the end is the command's exit all the same.
+            let _ = files.adopt(pid);
             let rel = owned.as_ref().map(|c| c.rel.clone());
             Ok(Ready {
                 pid: Some(pid),
@@ -237,7 +253,7 @@ mod tests {
 
     #[test]
     fn a_process_target_is_checked() {
-        let mut f = PidFiles::new(Path::new("/proc"), true);
+        let mut f = KeptFiles::new(Path::new("/proc"));
         let me = std::process::id() as i32;
         let t = Target::Pid {
             pid: me,

@@ -4,6 +4,7 @@
 pub mod cgroup;
 pub mod files;
 pub mod host;
+pub mod kept;
 pub mod pidfiles;
 pub mod process;
 pub mod smaps;

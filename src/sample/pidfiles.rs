@@ -1,13 +1,12 @@
 //! The fast process reader: the small `/proc/PID` files (`statm`, `status`, `smaps_rollup`,
 //! `stat`, `oom_score`, `oom_score_adj`) read with as few system calls as the kernel allows,
 //! into one reused buffer, for the commands that read many processes or one process many times:
-//! `record` (every interval), `serve` (every process at every scrape) and `oom-rank`.
+//! `serve` (every process at every scrape) and `oom-rank`.
 //!
 //! The caller chooses what to read by calling only the readers it needs: `serve` reads `statm`
-//! of every process and `status` of the top N only. With `keep_dirs`, the `/proc/PID`
-//! directories are kept open (`O_PATH`) and files opened relative to them, which saves the
-//! kernel a path walk per file per sample (`record`); without it no descriptor outlives a read
-//! (`serve`, `oom-rank`: thousands of processes read once).
+//! of every process and `status` of the top N only. No descriptor outlives a read (`serve`,
+//! `oom-rank`: thousands of processes read once); `record`, which reads a few processes every
+//! interval, keeps them open instead ([`crate::sample::kept`]) and shares these parsers.
 //!
 //! A process that exits while being read, or whose file cannot be read for permission, is data:
 //! every reader returns a [`Miss`] the caller counts. Field meanings follow
@@ -18,7 +17,6 @@
 //! its cost is dominated by `smaps_rollup` and `cmdline`. `stat` is parsed by
 //! [`crate::sample::stat`], the crate's one parser of it.
 
-use std::collections::HashMap;
 use std::ffi::CStr;
 use std::os::fd::{AsRawFd, FromRawFd, OwnedFd};
 use std::os::unix::ffi::OsStrExt;
@@ -74,7 +72,8 @@ impl Statm {
 /// line (kernel threads and zombies print no `Vm*`/`Rss*` lines).
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct Status {
-    /// `Name:` (the comm, at most 15 bytes).
+    /// `Name:` (the comm, at most 15 bytes); empty when read by [`parse_status_fields`]
+    /// without it (`record`).
     pub name: String,
     /// `PPid:`.
     pub ppid: Option<i32>,
@@ -94,6 +93,8 @@ pub struct Status {
     pub page_tables_bytes: Option<u64>,
     /// `VmHWM`: peak RSS.
     pub peak_rss_bytes: Option<u64>,
+    /// `Threads:`: the number of threads.
+    pub threads: Option<u32>,
 }
 
 impl Status {
@@ -117,20 +118,16 @@ pub struct PidFiles {
     root: PathBuf,
     buf: Vec<u8>,
     path: Vec<u8>,
-    /// Open `/proc/PID` directories, when kept.
-    dirs: Option<HashMap<i32, OwnedFd>>,
     page_bytes: u64,
 }
 
 impl PidFiles {
-    /// A reader of processes under `proc_root`; `keep_dirs` keeps each process's directory
-    /// open between reads (for a few processes read many times).
-    pub fn new(proc_root: &Path, keep_dirs: bool) -> PidFiles {
+    /// A reader of processes under `proc_root`.
+    pub fn new(proc_root: &Path) -> PidFiles {
         PidFiles {
             root: proc_root.to_path_buf(),
             buf: Vec::new(),
             path: Vec::with_capacity(128),
-            dirs: keep_dirs.then(HashMap::new),
             page_bytes: crate::base::page::size(),
         }
     }
@@ -155,10 +152,7 @@ impl PidFiles {
     /// ignore the flag. No `fstat` per file (this runs for every process at each `serve`
     /// scrape): the flag and the cap already bound what a device or FIFO can do.
     pub fn read_bytes(&mut self, pid: i32, name: &CStr) -> Result<&[u8], Miss> {
-        let fd = match self.dirs.as_mut() {
-            Some(dirs) => open_at(dirs, &self.root, pid, name)?,
-            None => self.open_path(pid, name)?,
-        };
+        let fd = self.open_path(pid, name)?;
         // Straight into the reused buffer: one read for every file this reader knows (they
         // are a few kB), a second that returns 0.
         // The buffer keeps its length (initialised once) between reads: no memset per read.
@@ -220,13 +214,6 @@ impl PidFiles {
         Ok(unsafe { OwnedFd::from_raw_fd(fd) })
     }
 
-    /// Forget the kept directory of `pid` (it exited).
-    pub fn forget(&mut self, pid: i32) {
-        if let Some(d) = self.dirs.as_mut() {
-            d.remove(&pid);
-        }
-    }
-
     /// `statm`; `Ok(None)` for a task without a memory map (a kernel thread, a zombie: all
     /// zeros).
     pub fn statm(&mut self, pid: i32) -> Result<Option<Statm>, Miss> {
@@ -275,67 +262,10 @@ impl PidFiles {
     pub fn ppid(&mut self, pid: i32) -> Result<i32, Miss> {
         self.stat(pid).map(|s| s.ppid)
     }
-
-    /// `root` and its descendants (by the parent pids of every process's `stat`), `root` first.
-    pub fn descendants(&mut self, root: i32) -> Vec<i32> {
-        let mut parent = Vec::new();
-        if let Ok(pids) = crate::sample::process::list_pids(&self.root.clone()) {
-            for pid in pids {
-                if let Ok(pp) = self.ppid_once(pid) {
-                    parent.push((pid, pp));
-                }
-            }
-        }
-        family_of(root, &parent)
-    }
-
-    /// `ppid` without keeping the directory open (a walk over every process).
-    fn ppid_once(&mut self, pid: i32) -> Result<i32, Miss> {
-        let kept = self.dirs.take();
-        let r = self.ppid(pid);
-        self.dirs = kept;
-        r
-    }
 }
 
-/// Open `name` relative to the kept directory of `pid` (opened `O_PATH` on first use).
-fn open_at(
-    dirs: &mut HashMap<i32, OwnedFd>,
-    root: &Path,
-    pid: i32,
-    name: &CStr,
-) -> Result<OwnedFd, Miss> {
-    let dir = match dirs.entry(pid) {
-        std::collections::hash_map::Entry::Occupied(e) => e.get().as_raw_fd(),
-        std::collections::hash_map::Entry::Vacant(v) => {
-            use std::os::unix::fs::OpenOptionsExt;
-            let dir = std::fs::OpenOptions::new()
-                .read(true)
-                .custom_flags(libc::O_PATH | libc::O_DIRECTORY)
-                .open(root.join(pid.to_string()))
-                .map_err(|e| miss(&e))?;
-            v.insert(OwnedFd::from(dir)).as_raw_fd()
-        }
-    };
-    // SAFETY: openat relative to a directory descriptor we own, NUL-terminated name.
-    let fd = unsafe {
-        libc::openat(
-            dir,
-            name.as_ptr(),
-            libc::O_RDONLY | libc::O_CLOEXEC | libc::O_NONBLOCK,
-        )
-    };
-    if fd < 0 {
-        let e = std::io::Error::last_os_error();
-        // The process is gone (or the directory is stale): forget the descriptor.
-        dirs.remove(&pid);
-        return Err(miss(&e));
-    }
-    // SAFETY: `fd` was just opened and is not owned elsewhere.
-    Ok(unsafe { OwnedFd::from_raw_fd(fd) })
-}
-
-fn miss(e: &std::io::Error) -> Miss {
+/// The [`Miss`] of an I/O error on a `/proc/PID` file.
+pub(crate) fn miss(e: &std::io::Error) -> Miss {
     match e.raw_os_error() {
         Some(libc::ENOENT) => Miss::NotFound,
         Some(libc::EACCES) | Some(libc::EPERM) => Miss::Denied,
@@ -362,6 +292,13 @@ pub fn parse_statm(text: &str, page_bytes: u64) -> Option<Option<Statm>> {
 /// Parse the lines of `status` this reader keeps (unknown lines ignored). `None` when one of
 /// them is not a number or there is no `Name:` line: not what the kernel prints.
 pub fn parse_status(text: &str) -> Option<Status> {
+    parse_status_fields(text, true)
+}
+
+/// [`parse_status`] with the `Name:` line checked but kept only when `keep_name` (else
+/// `name` is empty): `record` reads `status` of every process it sums and never shows names,
+/// and this parse allocates nothing then.
+pub fn parse_status_fields(text: &str, keep_name: bool) -> Option<Status> {
     let mut s = Status::default();
     let mut named = false;
     let mut garbled = false;
@@ -381,7 +318,9 @@ pub fn parse_status(text: &str) -> Option<Status> {
         };
         match key {
             "Name" => {
-                s.name = rest.to_string();
+                if keep_name {
+                    s.name = rest.to_string();
+                }
                 named = true;
             }
             "PPid" => s.ppid = rest.parse().ok(),
@@ -398,6 +337,7 @@ pub fn parse_status(text: &str) -> Option<Status> {
             "VmSwap" => s.swap_bytes = kb(),
             "VmPTE" => s.page_tables_bytes = kb(),
             "VmHWM" => s.peak_rss_bytes = kb(),
+            "Threads" => s.threads = rest.parse().ok(),
             _ => {}
         }
     }
@@ -516,8 +456,8 @@ mod tests {
     #[test]
     fn reads_this_process_and_counts_what_is_missing() {
         let me = std::process::id() as i32;
-        for keep in [false, true] {
-            let mut r = PidFiles::new(Path::new("/proc"), keep);
+        {
+            let mut r = PidFiles::new(Path::new("/proc"));
             let st = r.status(me).unwrap();
             assert!(st.rss_bytes.unwrap() > 0);
             let sm = r.statm(me).unwrap().unwrap();
@@ -532,12 +472,11 @@ mod tests {
             assert_eq!(r.status(i32::MAX).unwrap_err(), Miss::NotFound);
         }
         // A kernel thread (kthreadd, pid 2) has no memory map.
-        let mut r = PidFiles::new(Path::new("/proc"), false);
+        let mut r = PidFiles::new(Path::new("/proc"));
         if let Ok(st) = r.status(2) {
             if st.name == "kthreadd" {
                 assert_eq!(r.statm(2), Ok(None));
             }
         }
-        assert_eq!(r.descendants(me)[0], me);
     }
 }

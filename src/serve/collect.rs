@@ -462,7 +462,7 @@ pub fn scrape(cfg: &ScrapeConfig, resolver: &mut Resolver) -> Scrape {
     cgroup_families(&cgroups, &labels, &mut families);
     families.push(info_family(&ids));
 
-    let mut files = PidFiles::new(&cfg.proc_root, false);
+    let mut files = PidFiles::new(&cfg.proc_root);
     let walk = match top_processes(cfg, &mut files, cfg.top) {
         Ok(w) => w,
         Err(e) => {

@@ -266,7 +266,7 @@ pub fn rank(opts: &Options) -> Result<OomRank> {
     let mut denied = 0;
     // clw-diag itself: gone long before any OOM it is asked about.
     let own = process::self_pid(&opts.proc_root).ok();
-    let mut pf = PidFiles::new(&opts.proc_root, false);
+    let mut pf = PidFiles::new(&opts.proc_root);
     let pages = |b: Option<u64>| b.unwrap_or(0) / page;
     for pid in process::list_pids(&opts.proc_root)? {
         if Some(pid) == own {
