@@ -57,6 +57,14 @@ const KEYWORDS: &[&str] = &[
     "signal terminated", // localized gcc: "Morto signal terminated program"
     "low on resource",
     "MESSAGE\":[", // journald JSON whose message is an array of bytes (not searchable as text)
+    // Added for issue 15's coverage (kubelet and partial kernel reports); the parsers verify.
+    "a result of limit", // "Task in X killed as a result of limit of Y", a memcg report's trigger lost
+    "cgroup stats for",  // "Memory cgroup stats for X", likewise
+    "MemoryPressure",    // "[MemoryPressure]" evictions and admissions, the node condition
+    "nsufficientMemory", // NodeHasInsufficientMemory, KubeletHasInsufficientMemory
+    "nsufficient memory", // the condition's "kubelet has insufficient memory available"
+    "ttempting to reclaim", // EvictionThresholdMet "Attempting to reclaim memory", the klog line
+    "low on compute",    // kubelet 1.3's eviction "The node was low on compute resources."
 ];
 
 /// The prefilter: Teddy (SIMD) where the CPU has it, else an Aho-Corasick automaton.

@@ -73,18 +73,20 @@ impl KernelParser {
         if self.summary_line(msg, src) {
             return true;
         }
+        // A memcg report whose trigger line was lost opens with the first of its own lines;
+        // one after a global report's "Mem-Info:" (whose victim line never came) is the next
+        // report, not that one's.
+        let starts_next = self
+            .report
+            .as_ref()
+            .is_some_and(|r| r.global && r.usage_kb.is_none() && msg.starts_with("memory: usage"));
+        if starts_next {
+            self.flush(out);
+        }
         let Some(r) = self.report.as_mut() else {
-            // A memcg report whose trigger line was lost opens with its usage line.
-            let Some((usage_kb, limit_kb, failcnt)) = Report::usage(msg) else {
+            let Some(r) = Report::open_headless(msg, src) else {
                 return false;
             };
-            let mut r = Report {
-                usage_kb,
-                limit_kb,
-                failcnt,
-                ..Report::default()
-            };
-            r.note(src, msg);
             self.report = Some(r);
             return true;
         };
@@ -188,6 +190,13 @@ impl KernelParser {
                 e.evidence.push(line);
                 if memcg_prefix {
                     e.kind = Kind::CgroupOomKill;
+                } else if !msg.starts_with("Out of memory") {
+                    // Kernels before 4.19 print the victim line without its prefix, for a
+                    // global and a memcg OOM alike; the lines that tell are not in the input.
+                    e.notes.push(
+                        "global or memory-cgroup OOM unknown: the input has only the victim line, which says neither"
+                            .into(),
+                    );
                 }
             }
         }
