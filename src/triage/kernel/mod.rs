@@ -173,6 +173,18 @@ impl KernelParser {
         out: &mut Vec<Event>,
     ) {
         let line = format!("{src}: {msg}");
+        // An open report whose `oom-kill:` summary names another victim is another kill's,
+        // whose victim line was lost: it is closed as that kill, not lent to this one.
+        let other_victim = self.report.as_ref().is_some_and(|r| {
+            r.group.is_none()
+                && r.kv
+                    .as_ref()
+                    .and_then(|k| k.get("pid")?.parse::<i64>().ok())
+                    .is_some_and(|p| Some(p) != e.pid)
+        });
+        if other_victim {
+            self.flush(out);
+        }
         match self.report.as_mut() {
             Some(r) => {
                 r.evidence.push(line);

@@ -116,7 +116,9 @@ pub(super) fn memory_pressure(l: &Line<'_>, src: &SourceRef, out: &mut Vec<Event
         || msg.contains("kubelet has insufficient memory available")
     {
         "MemoryPressure"
-    } else if msg.contains("node has conditions: [MemoryPressure]") {
+    } else if msg.contains("node has conditions") && msg.contains("MemoryPressure]") {
+        // 1.9: "node has conditions: [MemoryPressure]"; 1.3/1.4 printed it through a format
+        // bug: "node has conditions: %v%!(EXTRA []api.NodeConditionType=[MemoryPressure])".
         "AdmissionRefused"
     } else {
         return false;

@@ -126,10 +126,7 @@ impl Describe {
         src: &SourceRef,
         out: &mut Vec<Event>,
     ) -> bool {
-        let Some(mut e) = self
-            .pending
-            .take_if(|p| p.kind == Kind::K8sEvicted)
-        else {
+        let Some(mut e) = self.pending.take_if(|p| p.kind == Kind::K8sEvicted) else {
             return false;
         };
         e.evidence.push(format!("{src}: {}", msg.trim()));
@@ -194,9 +191,17 @@ fn flush(mut e: Event, out: &mut Vec<Event>) {
 /// node-problem-detector's `OOMKilling` (and `PodOOMKilling` of forks), whose message quotes
 /// the kernel's victim line or its pre-4.19 "Kill process N (x) score S or sacrifice child":
 /// the event is that kernel kill, of the kind the quoted prefix says.
+/// Also the event's `message` field alone, as a fragment of `kubectl get events -o json|yaml`
+/// shows it (`"message": "Memory cgroup out of memory: Killed process …"`, `message: 'Out of
+/// memory: Kill process …'`): a pasted kernel line never starts with `message`.
 pub(super) fn node_oom(l: &Line<'_>, src: &SourceRef, out: &mut Vec<Event>) -> bool {
     let msg = l.msg;
-    if !msg.contains("OOMKilling") {
+    let t = msg.trim_start();
+    let quoted = (t.starts_with("\"message\": \"") || t.starts_with("message: "))
+        && (t.contains("illed process") || t.contains("ill process"));
+    // A JSON or YAML fragment's `reason` field alone names no victim: its `message` line does.
+    let reason_field = t.starts_with("\"reason\"") || t.starts_with("reason:");
+    if reason_field || (!quoted && !msg.contains("OOMKilling")) {
         return false;
     }
     out.push(npd_oom(msg, src));
