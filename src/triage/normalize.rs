@@ -423,6 +423,29 @@ mod tests {
     const CTX: TimeContext = TimeContext { year: 2024 };
 
     #[test]
+    fn klog_header_after_the_journal_prefix() {
+        // tests/fixtures/triage-kubelet/k8s-30550-… and k8s-132001-….
+        let l = normalize(
+            "I0818 03:35:27.856536    2658 server.go:680] Event(api.ObjectReference{Kind:\"Pod\"",
+            CTX,
+        );
+        assert_eq!(l.msg, "Event(api.ObjectReference{Kind:\"Pod\"");
+        assert_eq!(
+            format_rfc3339(l.time_us.unwrap()),
+            "2024-08-18T03:35:27.856536Z"
+        );
+        let l = normalize("May 28 16:05:54 192-168-250-5 kubelet[2269385]: I0528 16:05:54.802914 2269385 eviction_manager.go:627] \"Eviction manager: pod is evicted successfully\"", CTX);
+        assert_eq!(l.ident, Some("kubelet"));
+        assert_eq!(l.msg, "\"Eviction manager: pod is evicted successfully\"");
+        assert_eq!(format_rfc3339(l.time_us.unwrap()), "2024-05-28T16:05:54Z");
+        // Not a klog header: kept whole.
+        assert_eq!(
+            normalize("I0818 is not a header", CTX).msg,
+            "I0818 is not a header"
+        );
+    }
+
+    #[test]
     fn raw_dmesg() {
         let l = normalize(
             "[  518.050606] python3 invoked oom-killer: gfp_mask=0xcc0",

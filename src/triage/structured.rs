@@ -211,6 +211,9 @@ fn k8s_event(item: &Value, text: &str, file: &str, cursor: &mut usize, out: &mut
     let msg = s(item, &["message"])
         .or_else(|| s(item, &["note"]))
         .unwrap_or_default();
+    // Every event moves the cursor, so the next one is found on its own line.
+    let (line, next) = line_of(text, &format!("\"{reason}\""), *cursor);
+    *cursor = next;
     let kind = match reason.as_str() {
         "OOMKilling" | "PodOOMKilling" => Kind::KernelOomKill,
         "SystemOOM" => Kind::K8sSystemOom,
@@ -219,8 +222,6 @@ fn k8s_event(item: &Value, text: &str, file: &str, cursor: &mut usize, out: &mut
         "NodeHasInsufficientMemory" => Kind::K8sMemoryPressure,
         _ => return,
     };
-    let (line, next) = line_of(text, &format!("\"{reason}\""), *cursor);
-    *cursor = next;
     let src = SourceRef::line(file, line);
     let mut e = if kind == Kind::KernelOomKill {
         super::rules::npd_oom(&msg, &src)
@@ -315,4 +316,52 @@ pub fn journal_entry(line: &str) -> Option<JournalEntry> {
 /// RFC 3339 of an event time, for events built here.
 pub fn stamp(e: &mut Event) {
     e.timestamp = e.time_us.map(format_rfc3339);
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// The event of tests/fixtures/triage-kubelet/npd-766-…, whose stored copy ends after
+    /// `lastTimestamp`: here closed, as a watch prints it, and followed by kubelet's `SystemOOM`
+    /// as an events.k8s.io/v1 object (`note`, `regarding`) and a disk eviction.
+    #[test]
+    fn watch_stream_of_core_and_events_k8s_io_events() {
+        let text = r#"{"verb": "ADDED", "event": {"involvedObject": {"kind": "Node", "name": "n"},
+  "reason": "OOMKilling",
+  "message": "Memory cgroup out of memory: Killed process 3504804 (kubectl) total-vm:753508kB, anon-rss:58776kB, file-rss:29400kB, shmem-rss:0kB, UID:0 pgtables:288kB oom_score_adj:999",
+  "lastTimestamp": "2023-06-13T14:35:38Z"}}
+{"kind": "Event", "apiVersion": "events.k8s.io/v1", "reason": "SystemOOM",
+ "note": "System OOM encountered, victim process: stress, pid: 4873",
+ "regarding": {"kind": "Node", "name": "kube-node2"}, "deprecatedLastTimestamp": "2023-06-13T14:36:00Z"}
+{"kind": "Event", "reason": "Evicted", "involvedObject": {"kind": "Pod", "name": "p", "namespace": "ns"},
+ "message": "The node was low on resource: ephemeral-storage. "}
+{"kind": "Event", "reason": "Evicted", "involvedObject": {"kind": "Pod", "name": "web", "namespace": "prod"},
+ "message": "The node was low on resource: memory. Container app was using 166088Ki, request is 10Mi, has larger consumption of memory. "}
+"#;
+        let ev = document(text, "f");
+        let got: Vec<(Kind, Option<i64>, Option<&str>, u64)> = ev
+            .iter()
+            .map(|e| (e.kind, e.pid, e.process.as_deref(), e.source.line))
+            .collect();
+        assert_eq!(
+            got,
+            vec![
+                (Kind::CgroupOomKill, Some(3504804), Some("kubectl"), 2),
+                (Kind::K8sSystemOom, Some(4873), Some("stress"), 5),
+                (Kind::K8sEvicted, None, None, 10),
+            ]
+        );
+        assert_eq!(ev[0].anon_rss_kb, Some(58776));
+        assert_eq!(ev[0].code.as_deref(), Some("OOMKilling"));
+        assert!(ev[1].time_us.is_some());
+        assert_eq!(
+            (
+                ev[2].pod.as_deref(),
+                ev[2].namespace.as_deref(),
+                ev[2].container.as_deref()
+            ),
+            (Some("web"), Some("prod"), Some("app"))
+        );
+    }
 }
