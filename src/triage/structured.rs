@@ -215,8 +215,8 @@ fn k8s_event(item: &Value, text: &str, file: &str, cursor: &mut usize, out: &mut
     let (line, next) = line_of(text, &format!("\"{reason}\""), *cursor);
     *cursor = next;
     let kind = match reason.as_str() {
+        _ if msg.contains("System OOM encountered") => Kind::K8sSystemOom,
         "OOMKilling" | "PodOOMKilling" => Kind::KernelOomKill,
-        "SystemOOM" => Kind::K8sSystemOom,
         "Evicted" if super::rules::memory_eviction(&msg) => Kind::K8sEvicted,
         "EvictionThresholdMet" if msg.contains("reclaim memory") => Kind::K8sMemoryPressure,
         "NodeHasInsufficientMemory" => Kind::K8sMemoryPressure,

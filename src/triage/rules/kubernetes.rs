@@ -201,7 +201,11 @@ pub(super) fn node_oom(l: &Line<'_>, src: &SourceRef, out: &mut Vec<Event>) -> b
         && (t.contains("illed process") || t.contains("ill process"));
     // A JSON or YAML fragment's `reason` field alone names no victim: its `message` line does.
     let reason_field = t.starts_with("\"reason\"") || t.starts_with("reason:");
-    if reason_field || (!quoted && !msg.contains("OOMKilling")) {
+    // kubelet's own wording is `super::kubelet::system_oom`'s.
+    if reason_field
+        || msg.contains("System OOM encountered")
+        || (!quoted && !msg.contains("OOMKilling"))
+    {
         return false;
     }
     out.push(npd_oom(msg, src));
