@@ -68,6 +68,14 @@ fn system_oom_before_and_after_the_victim_was_added() {
     // Three kills before kubelet 1.16 named the victim: three events, none merged.
     let ev = kubelet("k8s-pr-78174-describe-node-systemoom-without-victim.txt");
     assert_eq!(victims(&ev), vec![(Kind::K8sSystemOom, None, None); 3]);
+    // One row for four kills: one event, saying so.
+    let ev = kubelet("k3s-838-describe-node-systemoom-repeated-count.txt");
+    assert_eq!(victims(&ev), vec![(Kind::K8sSystemOom, None, None)]);
+    assert!(
+        ev[0].notes.iter().any(|n| n.contains("4 events over 25m")),
+        "{:?}",
+        ev[0].notes
+    );
     let ev = kubelet("kubeeye-readme-events-systemoom-and-npd-kill-process-killed-process.txt");
     assert_eq!(
         victims(&ev),
@@ -170,6 +178,16 @@ fn evictions_for_memory_in_every_wording_and_none_for_disk() {
         .ends_with("-08-18T03:35:27.856536Z"));
     let ev = kubelet("k8s-132001-jsonpath-and-journal-ephemeral-storage-eviction-not-memory.log");
     assert!(ev.is_empty(), "{:?}", kinds(&ev));
+    let ev = kubelet("k8s-105467-pod-yaml-disruption-target-ephemeral-storage-not-memory.yaml.txt");
+    assert!(ev.is_empty(), "{:?}", kinds(&ev));
+    // `-o yaml` status messages of 1.6: "[MemoryPressure]" and "memory." without a container.
+    let ev = kubelet("k8s-48632-pod-yaml-status-evicted-memorypressure-and-memory.yaml.txt");
+    let lines: Vec<(Kind, u64)> = ev.iter().map(|e| (e.kind, e.source.line)).collect();
+    assert_eq!(lines, vec![(Kind::K8sEvicted, 2), (Kind::K8sEvicted, 7)]);
+    // 1.3/1.4's message named no resource: memory was the only one evicted for.
+    let ev = kubelet("k8s-31397-node-e2e-event-evicted-low-on-compute-resources.log");
+    assert_eq!(kinds(&ev), vec![Kind::K8sEvicted]);
+    assert_eq!(ev[0].code.as_deref(), Some("Evicted"));
 }
 
 #[test]

@@ -42,6 +42,7 @@ pub(super) fn system_oom(l: &Line<'_>, src: &SourceRef, out: &mut Vec<Event>) ->
         }
         e.code = Some("SystemOOM".into());
         involved_pod(msg, &mut e);
+        repeat_note(msg, &mut e);
         out.push(e);
         return true;
     }
@@ -87,6 +88,7 @@ pub(super) fn eviction(l: &Line<'_>, src: &SourceRef, out: &mut Vec<Event>) -> b
     e.code = Some("Evicted".into());
     eviction_container(msg, &mut e);
     involved_pod(msg, &mut e);
+    repeat_note(msg, &mut e);
     out.push(e);
     true
 }
@@ -136,8 +138,24 @@ pub(super) fn memory_pressure(l: &Line<'_>, src: &SourceRef, out: &mut Vec<Event
         e.pod_uid = Some(c[3].to_string());
     }
     involved_pod(msg, &mut e);
+    repeat_note(msg, &mut e);
     out.push(e);
     true
+}
+
+/// `kubectl describe`'s "12m (x4 over 25m)": the row stands for several events of which
+/// the table keeps one; said in a note (the count is not a number of separate records here).
+pub(crate) fn repeat_note(msg: &str, e: &mut Event) {
+    static REPEAT: OnceLock<Regex> = OnceLock::new();
+    if !msg.contains(" over ") {
+        return;
+    }
+    if let Some(c) = re(&REPEAT, r"\(x(\d+) over ([^)]+)\)").captures(msg) {
+        e.notes.push(format!(
+            "the row stands for {} events over {} (kubectl shows the last)",
+            &c[1], &c[2]
+        ));
+    }
 }
 
 /// The pod an event line names, where the line says it: `kubectl get events`' `pod/NAME`

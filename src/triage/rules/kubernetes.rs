@@ -239,6 +239,7 @@ pub(crate) fn npd_oom(msg: &str, src: &SourceRef) -> Event {
         );
     }
     e.code = Some("OOMKilling".into());
+    super::kubelet::repeat_note(msg, &mut e);
     e.notes
         .push("reported by node-problem-detector (OOMKilling), quoting the kernel".into());
     if e.evidence.is_empty() {
