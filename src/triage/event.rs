@@ -30,8 +30,8 @@ pub enum Kind {
     /// the kernel log). node-problem-detector's `OOMKilling`, which quotes the kernel's own
     /// line, takes the kernel's kind instead.
     K8sSystemOom,
-    /// Kubernetes pod eviction (kubelet's `Evicted`: "The node was low on resource: memory.",
-    /// "[MemoryPressure]", "The node had condition: [MemoryPressure].").
+    /// Kubernetes pod eviction for memory (kubelet's `Evicted`: "The node was low on resource:
+    /// memory.", `[MemoryPressure]`, "The node had condition: `[MemoryPressure]`.").
     K8sEvicted,
     /// A Kubernetes node under memory pressure, not a kill: kubelet's `EvictionThresholdMet`
     /// "Attempting to reclaim memory", `NodeHasInsufficientMemory`, the `MemoryPressure`

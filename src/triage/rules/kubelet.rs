@@ -11,14 +11,14 @@
 //!   (`nodeLowMessageFmt`) with "Threshold quantity: …, available: …. " and "Container X was
 //!   using NKi, which exceeds its request of M. " (1.11–1.30) or "…, request is M, has larger
 //!   consumption of memory. " (1.31+); before 1.9 "The node was low on resource:
-//!   [MemoryPressure]."; admission "The node had condition: [MemoryPressure]. "
+//!   `[MemoryPressure]`."; admission "The node had condition: `[MemoryPressure]`. "
 //!   (`nodeConditionMessageFmt`); 1.3 "The node was low on compute resources.":
 //!   [`Kind::K8sEvicted`]. Evictions for disk, inodes or pids are not memory's and make none.
 //! - Pressure (eviction_manager.go, nodestatus/setters.go): `EvictionThresholdMet` "Attempting
 //!   to reclaim memory", the log's "eviction manager: attempting to reclaim memory" (structured:
 //!   `"Eviction manager: attempting to reclaim" resourceName="memory"`), `NodeHasInsufficientMemory`,
 //!   the condition's `KubeletHasInsufficientMemory` / "kubelet has insufficient memory
-//!   available", and "Failed to admit pod P_NS(UID) - node has conditions: [MemoryPressure]":
+//!   available", and "Failed to admit pod P_NS(UID) - node has conditions: `[MemoryPressure]`":
 //!   [`Kind::K8sMemoryPressure`], not a kill.
 
 use std::sync::OnceLock;
@@ -70,7 +70,7 @@ pub(super) fn system_oom(l: &Line<'_>, src: &SourceRef, out: &mut Vec<Event>) ->
 }
 
 /// True when an eviction message is about memory ("low on resource: memory",
-/// "[MemoryPressure]", 1.3's "low on compute resources").
+/// `[MemoryPressure]`, 1.3's "low on compute resources").
 pub(crate) fn memory_eviction(msg: &str) -> bool {
     msg.contains("low on resource: memory")
         || msg.contains("low on resource: [MemoryPressure]")
