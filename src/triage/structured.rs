@@ -150,13 +150,17 @@ fn k8s_pod(item: &Value, text: &str, file: &str, cursor: &mut usize, out: &mut V
         };
         for cs in statuses {
             for state in ["lastState", "state"] {
-                let Some(t) = cs.get(state).and_then(|s| s.get("terminated")) else {
+                // `termination` and "OOM Killed": the 2014 API (kubernetes/kubernetes#3044).
+                let Some(t) = cs
+                    .get(state)
+                    .and_then(|s| s.get("terminated").or_else(|| s.get("termination")))
+                else {
                     continue;
                 };
                 let reason = s(t, &["reason"]).unwrap_or_default();
                 let code = t.get("exitCode").and_then(Value::as_i64);
                 let kind = match (reason.as_str(), code) {
-                    ("OOMKilled", _) => Kind::K8sOomkilled,
+                    ("OOMKilled" | "OOM Killed", _) => Kind::K8sOomkilled,
                     (_, Some(137)) => Kind::SigkillExit,
                     (_, Some(134)) => Kind::AbortExit,
                     (_, Some(139)) => Kind::SegvExit,

@@ -264,8 +264,11 @@ pub(super) fn go_template(l: &Line<'_>, src: &SourceRef, out: &mut Vec<Event>) -
 }
 
 /// `"reason": "OOMKilled"` from a fragment of `kubectl get pod -o json` pasted as text.
+/// Also the 2014 kubelet's `"reason": "OOM Killed"` (kubernetes/kubernetes#3044, before the
+/// v1 API named it `OOMKilled`).
 pub(super) fn json_fragment(l: &Line<'_>, src: &SourceRef, out: &mut Vec<Event>) -> bool {
-    if !l.msg.contains("\"reason\": \"OOMKilled\"") {
+    let m = l.msg;
+    if !(m.contains("\"reason\": \"OOMKilled\"") || m.contains("\"reason\": \"OOM Killed\"")) {
         return false;
     }
     out.push(event(Kind::K8sOomkilled, l.msg, src));
