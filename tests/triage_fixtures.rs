@@ -373,8 +373,8 @@ fn kubernetes_describe_events_and_go_templates() {
         (e.pid, e.process.as_deref()),
         (Some(25169), Some("hyperkube"))
     );
-    // Both the 1.11+ "low on resource: memory. Container egg …" and the older
-    // "[MemoryPressure]" wording.
+    // Both the 1.11+ "low on resource: memory. Container egg …" and the admission's
+    // "The node had condition: [MemoryPressure]." (before, only the first was found).
     let ev = events("kubectl-get-events-kubefate-64-evicted-memory-pressure.txt");
     let evicted: Vec<&Event> = ev.iter().filter(|e| e.kind == Kind::K8sEvicted).collect();
     assert_eq!(evicted.len(), 2, "{:?}", kinds(&ev));
