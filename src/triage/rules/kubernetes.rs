@@ -330,6 +330,17 @@ mod tests {
     }
 
     #[test]
+    fn message_fields_of_event_fragments_quote_the_kernel() {
+        // The message of node-problem-detector#766 as `-o yaml` and `-o json` print it; the
+        // `reason` lines beside them name no victim.
+        let ev = run("  message: 'Memory cgroup out of memory: Killed process 3504804 (kubectl) total-vm:753508kB, anon-rss:58776kB, file-rss:29400kB, shmem-rss:0kB, UID:0 pgtables:288kB oom_score_adj:999'\n\
+                      \x20 reason: OOMKilling\n\
+                      \x20   \"reason\": \"OOMKilling\",");
+        assert_eq!(kinds(&ev), vec![Kind::CgroupOomKill]);
+        assert_eq!((ev[0].pid, ev[0].anon_rss_kb), (Some(3504804), Some(58776)));
+    }
+
+    #[test]
     fn eviction_go_template_and_json_fragment() {
         // kubectl-get-events-kubefate-64-… and kubectl-go-template-rancher-26819-….
         let ev = run("4m11s       Warning   Evicted               pod/egg-<id here>    The node was low on resource: memory. Container egg was using 5053216Ki, which exceeds its request of 0.\n\
