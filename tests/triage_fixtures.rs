@@ -361,20 +361,24 @@ fn kubernetes_describe_events_and_go_templates() {
             (Some(20649), Some("Flink-RocksDBSt"))
         ]
     );
-    assert!(ev.iter().all(|e| e.kind == Kind::K8sSystemOom));
+    // node-problem-detector quotes the kernel: its "Memory cgroup out of memory" says memcg.
+    assert!(ev.iter().all(|e| e.kind == Kind::CgroupOomKill));
+    assert!(ev.iter().all(|e| e.code.as_deref() == Some("OOMKilling")));
     assert_eq!(ev[2].anon_rss_kb, Some(4861148));
     let e = one(
         "kubectl-describe-node-kubernikus-321-podoomkilling-event.txt",
-        Kind::K8sSystemOom,
+        Kind::CgroupOomKill,
     );
     assert_eq!(
         (e.pid, e.process.as_deref()),
         (Some(25169), Some("hyperkube"))
     );
-    one(
-        "kubectl-get-events-kubefate-64-evicted-memory-pressure.txt",
-        Kind::K8sEvicted,
-    );
+    // Both the 1.11+ "low on resource: memory. Container egg …" and the admission's
+    // "The node had condition: [MemoryPressure]." (before, only the first was found).
+    let ev = events("kubectl-get-events-kubefate-64-evicted-memory-pressure.txt");
+    let evicted: Vec<&Event> = ev.iter().filter(|e| e.kind == Kind::K8sEvicted).collect();
+    assert_eq!(evicted.len(), 2, "{:?}", kinds(&ev));
+    assert_eq!(evicted[0].container.as_deref(), Some("egg"));
     one(
         "oc-get-pods-openshift-release-76967-evicted-threshold-message.txt",
         Kind::K8sEvicted,

@@ -550,7 +550,7 @@ fn csv_is_one_table_of_events() {
         assert!(rows.iter().all(|row| row.len() == header.len()));
         assert!(rows
             .iter()
-            .any(|row| &row[1] == "k8s_system_oom" && &row[2] == "bash[19023]"));
+            .any(|row| &row[1] == "cgroup_oom_kill" && &row[2] == "bash[19023]"));
     }
 }
 

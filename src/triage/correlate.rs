@@ -1,5 +1,8 @@
-//! After scanning: drop duplicates (syslog and journal forwarding the same line, Docker's double
-//! `oom` event, systemd's notices for every ancestor slice), then link exits to the OOM record
+//! After scanning: drop duplicates (syslog and journal forwarding the same line, one kill seen
+//! by the kernel, kubelet's `SystemOOM` and node-problem-detector's `OOMKilling`, Docker's
+//! double `oom` event, systemd's notices for every ancestor slice, kubelet's repeated
+//! memory-pressure notices), never merging two kills that differ in time, seconds since boot
+//! or cgroup, then link exits to the OOM record
 //! that explains them. An exit is linked only when an OOM record matches it by pid, container or
 //! pod and, where both have times, lies within [`LINK_WINDOW_US`]; otherwise its cause stays
 //! `unknown`.
@@ -18,8 +21,63 @@ fn close(a: Option<i64>, b: Option<i64>, window: i64) -> bool {
     }
 }
 
+/// Two reports of one kill may be this far apart in seconds since boot (both from a kernel
+/// log, printed to the microsecond): the same record read twice has the same time.
+const DUP_MONOTONIC_S: f64 = 0.001;
+/// Memory-pressure notices of one kind closer than this are one episode: 60 seconds (kubelet
+/// repeats "attempting to reclaim memory" every 10 s while the pressure lasts).
+const PRESSURE_WINDOW_US: i64 = 60_000_000;
+
+/// A kill record: the kernel's (read from the kernel log, or quoted by node-problem-detector)
+/// or kubelet's `SystemOOM` (cAdvisor's reading of the same kernel log).
+fn is_kill(k: Kind) -> bool {
+    k.is_kernel_victim() || k == Kind::K8sSystemOom
+}
+
+/// Neither side says otherwise: equal, or one of them unknown.
+fn agree<T: PartialEq>(a: &Option<T>, b: &Option<T>) -> bool {
+    a.is_none() || b.is_none() || a == b
+}
+
+/// The same kill twice (the kernel log read from dmesg and from the journal; kubelet's
+/// `SystemOOM` and the kernel's own line): same victim pid and comm, and nothing that differs
+/// where both say it: time, seconds since boot, cgroups, sizes. A different time or cgroup is
+/// a different kill.
+fn same_kill(a: &Event, b: &Event) -> bool {
+    let kinds = a.kind == b.kind
+        || a.kind == Kind::K8sSystemOom
+        || b.kind == Kind::K8sSystemOom
+        || a.code.as_deref() == Some("OOMKilling")
+        || b.code.as_deref() == Some("OOMKilling");
+    let mono = match (a.monotonic_s, b.monotonic_s) {
+        (Some(x), Some(y)) => (x - y).abs() <= DUP_MONOTONIC_S,
+        _ => true,
+    };
+    kinds
+        && a.pid.is_some()
+        && a.pid == b.pid
+        && a.process == b.process
+        && mono
+        && agree(&a.memcg, &b.memcg)
+        && agree(&a.oom_memcg, &b.oom_memcg)
+        && agree(&a.anon_rss_kb, &b.anon_rss_kb)
+        && agree(&a.total_vm_kb, &b.total_vm_kb)
+}
+
 fn same_record(a: &Event, b: &Event) -> bool {
-    if a.kind != b.kind || !close(a.time_us, b.time_us, DUP_WINDOW_US) {
+    if is_kill(a.kind) && is_kill(b.kind) && (a.pid.is_some() || b.pid.is_some()) {
+        return close(a.time_us, b.time_us, DUP_WINDOW_US) && same_kill(a, b);
+    }
+    if a.kind != b.kind {
+        return false;
+    }
+    if a.kind == Kind::K8sMemoryPressure {
+        return a.code == b.code
+            && a.pod == b.pod
+            && a.source.file == b.source.file
+            && close(a.time_us, b.time_us, PRESSURE_WINDOW_US);
+    }
+    if !close(a.time_us, b.time_us, DUP_WINDOW_US) {
         return false;
     }
     match a.kind {
@@ -31,13 +89,28 @@ fn same_record(a: &Event, b: &Event) -> bool {
                 && a.process == b.process
                 && a.anon_rss_kb == b.anon_rss_kb
                 && a.message == b.message
-                && a.exit_code == b.exit_code;
+                && a.exit_code == b.exit_code
+                && agree(&a.memcg, &b.memcg)
+                && match (a.monotonic_s, b.monotonic_s) {
+                    (Some(x), Some(y)) => (x - y).abs() <= DUP_MONOTONIC_S,
+                    _ => true,
+                };
             // Without a pid or times, two identical lines in one file may be two real exits
             // (two CI jobs): only the same line in two inputs is a duplicate then.
             same && (a.pid.is_some()
                 || (a.time_us.is_some() && b.time_us.is_some())
                 || a.source.file != b.source.file)
         }
+    }
+}
+
+/// Which of two reports of one kill to keep: the kernel's own (its sizes, cgroups, report)
+/// over kubelet's `SystemOOM` and over node-problem-detector's quote of it.
+fn rank(e: &Event) -> u8 {
+    match (e.kind, e.code.as_deref()) {
+        (Kind::K8sSystemOom, _) => 0,
+        (_, Some("OOMKilling")) => 1,
+        _ => 2,
     }
 }
 
@@ -63,8 +136,15 @@ pub fn correlate(mut events: Vec<Event>) -> Vec<Event> {
     let mut kept: Vec<Event> = Vec::new();
     for e in events {
         if let Some(prev) = kept.iter_mut().rev().take(64).find(|k| same_record(k, &e)) {
+            let mut dup = e;
+            if rank(&dup) > rank(prev) {
+                std::mem::swap(prev, &mut dup);
+                prev.evidence.append(&mut dup.evidence);
+                prev.time_us = prev.time_us.or(dup.time_us);
+                prev.timestamp = prev.timestamp.take().or(dup.timestamp);
+            }
             if prev.evidence.len() < 400 {
-                prev.evidence.push(format!("{} (duplicate)", e.source));
+                prev.evidence.push(format!("{} (duplicate)", dup.source));
             }
             continue;
         }

@@ -25,10 +25,18 @@ pub enum Kind {
     EarlyoomKill,
     /// Kubernetes container status `OOMKilled`.
     K8sOomkilled,
-    /// Kubernetes node event `OOMKilling` (a system OOM seen by kubelet).
+    /// kubelet's `SystemOOM` node event ("System OOM encountered[, victim process: X, pid: N]")
+    /// or its "Got sys oom event" log line: a global OOM kill seen by kubelet (cAdvisor reading
+    /// the kernel log). node-problem-detector's `OOMKilling`, which quotes the kernel's own
+    /// line, takes the kernel's kind instead.
     K8sSystemOom,
-    /// Kubernetes pod eviction.
+    /// Kubernetes pod eviction for memory (kubelet's `Evicted`: "The node was low on resource:
+    /// memory.", `[MemoryPressure]`, "The node had condition: `[MemoryPressure]`.").
     K8sEvicted,
+    /// A Kubernetes node under memory pressure, not a kill: kubelet's `EvictionThresholdMet`
+    /// "Attempting to reclaim memory", `NodeHasInsufficientMemory`, the `MemoryPressure`
+    /// condition true, a pod refused admission for it.
+    K8sMemoryPressure,
     /// Docker `oom` event or `State.OOMKilled`.
     DockerOom,
     /// systemd: "A process of this unit has been killed by the OOM killer" / result 'oom-kill'.
@@ -63,6 +71,7 @@ impl Kind {
             Kind::K8sOomkilled => "k8s_oomkilled",
             Kind::K8sSystemOom => "k8s_system_oom",
             Kind::K8sEvicted => "k8s_evicted",
+            Kind::K8sMemoryPressure => "k8s_memory_pressure",
             Kind::DockerOom => "docker_oom",
             Kind::SystemdUnitOom => "systemd_unit_oom",
             Kind::RuntimeOom => "runtime_oom",

@@ -5,7 +5,8 @@
 //! GitHub Actions and RFC 3339 timestamps (rsyslog, `journalctl -o short-iso`), syslog and
 //! `journalctl -o short` (`Mon dd hh:mm:ss host tag:`), `dmesg -T` (`[Mon Apr 15 10:22:01
 //! 2024]`, day and month names in several locales), raw dmesg (`[  518.050606]`) and
-//! docker-compose (`svc_1  | `). rsyslog's octal escapes (`#012` newline, `#011` tab, `#033`
+//! docker-compose (`svc_1  | `), and klog's header after them (`I0120 00:20:07.726836 32406
+//! file.go:332] `, kubelet's own lines). rsyslog's octal escapes (`#012` newline, `#011` tab, `#033`
 //! escape) are undone by [`unescape_rsyslog`].
 
 use std::borrow::Cow;
@@ -184,7 +185,37 @@ pub fn normalize<'a>(raw: &'a str, ctx: TimeContext) -> Line<'a> {
     compose_prefix(&mut line);
     time_prefix(&mut line, ctx);
     dmesg_prefixes(&mut line);
+    klog_header(&mut line, ctx);
     line
+}
+
+/// klog's header, as kubelet and other Kubernetes components print it before each message
+/// (`I0120 00:20:07.726836   32406 eviction_manager.go:332] `: severity, month and day, time,
+/// thread id, source file and line; k8s.io/klog `formatHeader`). Its time is kept when the
+/// line had none (klog prints no year: the context's year is used).
+fn klog_header(line: &mut Line<'_>, ctx: TimeContext) {
+    static KLOG: OnceLock<Regex> = OnceLock::new();
+    let b = line.msg.as_bytes();
+    if b.len() < 30 || !matches!(b[0], b'I' | b'W' | b'E' | b'F') || !b[1].is_ascii_digit() {
+        return;
+    }
+    let Some(c) = re(
+        &KLOG,
+        r"^[IWEF](\d\d)(\d\d) (\d\d):(\d\d):(\d\d)\.(\d{6})\s+\d+ [^\s\]]+:\d+\] ",
+    )
+    .captures(line.msg) else {
+        return;
+    };
+    if line.time_us.is_none() {
+        let n = |i: usize| {
+            c.get(i)
+                .map_or(0, |m| m.as_str().parse::<i64>().unwrap_or(0))
+        };
+        let frac = c.get(6).map_or("", |m| m.as_str());
+        line.time_us = civil_us(ctx.year, n(1) as u32, n(2) as u32, n(3), n(4), n(5), frac);
+    }
+    line.msg = &line.msg[c.get(0).map_or(0, |m| m.end())..];
+    line.has_prefix = true;
 }
 
 /// docker-compose's `svc_1  | ` before the message.
@@ -390,6 +421,29 @@ mod tests {
     use super::*;
 
     const CTX: TimeContext = TimeContext { year: 2024 };
+
+    #[test]
+    fn klog_header_after_the_journal_prefix() {
+        // tests/fixtures/triage-kubelet/k8s-30550-… and k8s-132001-….
+        let l = normalize(
+            "I0818 03:35:27.856536    2658 server.go:680] Event(api.ObjectReference{Kind:\"Pod\"",
+            CTX,
+        );
+        assert_eq!(l.msg, "Event(api.ObjectReference{Kind:\"Pod\"");
+        assert_eq!(
+            format_rfc3339(l.time_us.unwrap()),
+            "2024-08-18T03:35:27.856536Z"
+        );
+        let l = normalize("May 28 16:05:54 192-168-250-5 kubelet[2269385]: I0528 16:05:54.802914 2269385 eviction_manager.go:627] \"Eviction manager: pod is evicted successfully\"", CTX);
+        assert_eq!(l.ident, Some("kubelet"));
+        assert_eq!(l.msg, "\"Eviction manager: pod is evicted successfully\"");
+        assert_eq!(format_rfc3339(l.time_us.unwrap()), "2024-05-28T16:05:54Z");
+        // Not a klog header: kept whole.
+        assert_eq!(
+            normalize("I0818 is not a header", CTX).msg,
+            "I0818 is not a header"
+        );
+    }
 
     #[test]
     fn raw_dmesg() {

@@ -1,5 +1,7 @@
-//! Structured inputs: `kubectl get pods -o json`, `kubectl get events -o json`, `docker inspect`
-//! (whole JSON documents), and journald's `journalctl -o json` (one object per line).
+//! Structured inputs: `kubectl get pods -o json`, `kubectl get events -o json` (core/v1 and
+//! events.k8s.io/v1 events, a list, one object, or a watch's `{"type", "object"}` wrapper),
+//! `docker inspect` (whole JSON documents), and journald's `journalctl -o json` (one object
+//! per line).
 
 use serde_json::Value;
 
@@ -39,22 +41,34 @@ fn time_us(t: Option<String>) -> Option<i64> {
     l.time_us.filter(|&us| us > 0)
 }
 
-/// Events from a whole JSON document. Unknown shapes yield no events.
+/// Events from a whole JSON document, or from a stream of them one after another (`kubectl
+/// get events -w -o json` prints one pretty-printed object per event). Unknown shapes yield no
+/// events; so does text that is not JSON from its start (what parsed before an error is kept).
 pub fn document(text: &str, file: &str) -> Vec<Event> {
-    let Ok(v) = serde_json::from_str::<Value>(text) else {
-        return Vec::new();
-    };
+    let docs: Vec<Value> = serde_json::Deserializer::from_str(text)
+        .into_iter::<Value>()
+        .map_while(Result::ok)
+        .collect();
     let mut out = Vec::new();
     let mut cursor = 0usize;
-    let items: Vec<&Value> = match &v {
-        Value::Array(a) => a.iter().collect(),
-        Value::Object(o) if o.contains_key("items") => o["items"]
-            .as_array()
-            .map(|a| a.iter().collect())
-            .unwrap_or_default(),
-        other => vec![other],
-    };
+    let items: Vec<&Value> = docs
+        .iter()
+        .flat_map(|v| match v {
+            Value::Array(a) => a.iter().collect(),
+            Value::Object(o) if o.contains_key("items") => o["items"]
+                .as_array()
+                .map(|a| a.iter().collect())
+                .unwrap_or_default(),
+            other => vec![other],
+        })
+        .collect();
     for item in items {
+        // A watch stream's or an event exporter's wrapper: `{"type": "ADDED", "object": {…}}`,
+        // `{"verb": "ADDED", "event": {…}}`.
+        let item = ["object", "event"]
+            .iter()
+            .find_map(|k| item.get(k).filter(|v| v.is_object()))
+            .unwrap_or(item);
         if item.get("State").is_some() && item.get("Id").is_some() {
             docker_inspect(item, text, file, &mut cursor, &mut out);
         } else if s(item, &["kind"]).as_deref() == Some("Event")
@@ -136,13 +150,17 @@ fn k8s_pod(item: &Value, text: &str, file: &str, cursor: &mut usize, out: &mut V
         };
         for cs in statuses {
             for state in ["lastState", "state"] {
-                let Some(t) = cs.get(state).and_then(|s| s.get("terminated")) else {
+                // `termination` and "OOM Killed": the 2014 API (kubernetes/kubernetes#3044).
+                let Some(t) = cs
+                    .get(state)
+                    .and_then(|s| s.get("terminated").or_else(|| s.get("termination")))
+                else {
                     continue;
                 };
                 let reason = s(t, &["reason"]).unwrap_or_default();
                 let code = t.get("exitCode").and_then(Value::as_i64);
                 let kind = match (reason.as_str(), code) {
-                    ("OOMKilled", _) => Kind::K8sOomkilled,
+                    ("OOMKilled" | "OOM Killed", _) => Kind::K8sOomkilled,
                     (_, Some(137)) => Kind::SigkillExit,
                     (_, Some(134)) => Kind::AbortExit,
                     (_, Some(139)) => Kind::SegvExit,
@@ -187,31 +205,60 @@ fn k8s_pod(item: &Value, text: &str, file: &str, cursor: &mut usize, out: &mut V
     }
 }
 
+/// A core/v1 Event (`message`, `involvedObject`, `lastTimestamp`) or an events.k8s.io/v1 one
+/// (`note`, `regarding`, `deprecatedLastTimestamp`, `eventTime`): kubelet's `SystemOOM`,
+/// node-problem-detector's `OOMKilling` (the quoted kernel kill, [`crate::triage::rules`]),
+/// a memory `Evicted`, `EvictionThresholdMet` "Attempting to reclaim memory" and
+/// `NodeHasInsufficientMemory`. Other reasons, and evictions for other resources, make none.
 fn k8s_event(item: &Value, text: &str, file: &str, cursor: &mut usize, out: &mut Vec<Event>) {
     let reason = s(item, &["reason"]).unwrap_or_default();
-    let kind = match reason.as_str() {
-        "OOMKilling" => Kind::K8sSystemOom,
-        "Evicted" => Kind::K8sEvicted,
-        _ => return,
-    };
+    let msg = s(item, &["message"])
+        .or_else(|| s(item, &["note"]))
+        .unwrap_or_default();
+    // Every event moves the cursor, so the next one is found on its own line.
     let (line, next) = line_of(text, &format!("\"{reason}\""), *cursor);
     *cursor = next;
-    let msg = s(item, &["message"]).unwrap_or_default();
-    let mut e = Event::new(kind, &msg, SourceRef::line(file, line));
-    if let Some(rest) = msg.split("victim process: ").nth(1) {
-        let mut parts = rest.split(", pid: ");
-        e.process = parts.next().map(str::to_string);
-        e.pid = parts
-            .next()
-            .and_then(|p| p.trim().trim_end_matches('.').parse().ok());
+    let kind = match reason.as_str() {
+        _ if msg.contains("System OOM encountered") => Kind::K8sSystemOom,
+        "OOMKilling" | "PodOOMKilling" => Kind::KernelOomKill,
+        "Evicted" if super::rules::memory_eviction(&msg) => Kind::K8sEvicted,
+        "EvictionThresholdMet" if msg.contains("reclaim memory") => Kind::K8sMemoryPressure,
+        "NodeHasInsufficientMemory" => Kind::K8sMemoryPressure,
+        _ => return,
+    };
+    let src = SourceRef::line(file, line);
+    let mut e = if kind == Kind::KernelOomKill {
+        super::rules::npd_oom(&msg, &src)
+    } else {
+        Event::new(kind, &msg, src)
+    };
+    if kind == Kind::K8sSystemOom {
+        if let Some(rest) = msg.split("victim process: ").nth(1) {
+            let mut parts = rest.split(", pid: ");
+            e.process = parts.next().map(str::to_string);
+            e.pid = parts
+                .next()
+                .and_then(|p| p.trim().trim_end_matches('.').parse().ok());
+        }
     }
-    let obj_kind = s(item, &["involvedObject", "kind"]);
-    if obj_kind.as_deref() == Some("Pod") {
-        e.pod = s(item, &["involvedObject", "name"]);
-        e.namespace = s(item, &["involvedObject", "namespace"]);
-        e.pod_uid = s(item, &["involvedObject", "uid"]);
+    if kind == Kind::K8sEvicted {
+        super::rules::eviction_container(&msg, &mut e);
     }
-    e.time_us = time_us(s(item, &["lastTimestamp"]).or_else(|| s(item, &["eventTime"])));
+    e.code.get_or_insert(reason);
+    let obj = item.get("involvedObject").or_else(|| item.get("regarding"));
+    let obj = obj.unwrap_or(&Value::Null);
+    if s(obj, &["kind"]).as_deref() == Some("Pod") {
+        e.pod = s(obj, &["name"]);
+        e.namespace = s(obj, &["namespace"]);
+        e.pod_uid = s(obj, &["uid"]);
+    }
+    e.time_us = time_us(
+        s(item, &["lastTimestamp"])
+            .or_else(|| s(item, &["deprecatedLastTimestamp"]))
+            .or_else(|| s(item, &["eventTime"]))
+            .or_else(|| s(item, &["firstTimestamp"])),
+    );
+    e.evidence.clear();
     e.evidence.push(format!("{}: {}", e.source, e.message));
     out.push(e);
 }
@@ -273,4 +320,52 @@ pub fn journal_entry(line: &str) -> Option<JournalEntry> {
 /// RFC 3339 of an event time, for events built here.
 pub fn stamp(e: &mut Event) {
     e.timestamp = e.time_us.map(format_rfc3339);
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// The event of tests/fixtures/triage-kubelet/npd-766-…, whose stored copy ends after
+    /// `lastTimestamp`: here closed, as a watch prints it, and followed by kubelet's `SystemOOM`
+    /// as an events.k8s.io/v1 object (`note`, `regarding`) and a disk eviction.
+    #[test]
+    fn watch_stream_of_core_and_events_k8s_io_events() {
+        let text = r#"{"verb": "ADDED", "event": {"involvedObject": {"kind": "Node", "name": "n"},
+  "reason": "OOMKilling",
+  "message": "Memory cgroup out of memory: Killed process 3504804 (kubectl) total-vm:753508kB, anon-rss:58776kB, file-rss:29400kB, shmem-rss:0kB, UID:0 pgtables:288kB oom_score_adj:999",
+  "lastTimestamp": "2023-06-13T14:35:38Z"}}
+{"kind": "Event", "apiVersion": "events.k8s.io/v1", "reason": "SystemOOM",
+ "note": "System OOM encountered, victim process: stress, pid: 4873",
+ "regarding": {"kind": "Node", "name": "kube-node2"}, "deprecatedLastTimestamp": "2023-06-13T14:36:00Z"}
+{"kind": "Event", "reason": "Evicted", "involvedObject": {"kind": "Pod", "name": "p", "namespace": "ns"},
+ "message": "The node was low on resource: ephemeral-storage. "}
+{"kind": "Event", "reason": "Evicted", "involvedObject": {"kind": "Pod", "name": "web", "namespace": "prod"},
+ "message": "The node was low on resource: memory. Container app was using 166088Ki, request is 10Mi, has larger consumption of memory. "}
+"#;
+        let ev = document(text, "f");
+        let got: Vec<(Kind, Option<i64>, Option<&str>, u64)> = ev
+            .iter()
+            .map(|e| (e.kind, e.pid, e.process.as_deref(), e.source.line))
+            .collect();
+        assert_eq!(
+            got,
+            vec![
+                (Kind::CgroupOomKill, Some(3504804), Some("kubectl"), 2),
+                (Kind::K8sSystemOom, Some(4873), Some("stress"), 5),
+                (Kind::K8sEvicted, None, None, 10),
+            ]
+        );
+        assert_eq!(ev[0].anon_rss_kb, Some(58776));
+        assert_eq!(ev[0].code.as_deref(), Some("OOMKilling"));
+        assert!(ev[1].time_us.is_some());
+        assert_eq!(
+            (
+                ev[2].pod.as_deref(),
+                ev[2].namespace.as_deref(),
+                ev[2].container.as_deref()
+            ),
+            (Some("web"), Some("prod"), Some("app"))
+        );
+    }
 }

@@ -73,18 +73,20 @@ impl KernelParser {
         if self.summary_line(msg, src) {
             return true;
         }
+        // A memcg report whose trigger line was lost opens with the first of its own lines;
+        // one after a global report's "Mem-Info:" (whose victim line never came) is the next
+        // report, not that one's.
+        let starts_next = self
+            .report
+            .as_ref()
+            .is_some_and(|r| r.global && r.usage_kb.is_none() && msg.starts_with("memory: usage"));
+        if starts_next {
+            self.flush(out);
+        }
         let Some(r) = self.report.as_mut() else {
-            // A memcg report whose trigger line was lost opens with its usage line.
-            let Some((usage_kb, limit_kb, failcnt)) = Report::usage(msg) else {
+            let Some(r) = Report::open_headless(msg, src) else {
                 return false;
             };
-            let mut r = Report {
-                usage_kb,
-                limit_kb,
-                failcnt,
-                ..Report::default()
-            };
-            r.note(src, msg);
             self.report = Some(r);
             return true;
         };
@@ -171,6 +173,18 @@ impl KernelParser {
         out: &mut Vec<Event>,
     ) {
         let line = format!("{src}: {msg}");
+        // An open report whose `oom-kill:` summary names another victim is another kill's,
+        // whose victim line was lost: it is closed as that kill, not lent to this one.
+        let other_victim = self.report.as_ref().is_some_and(|r| {
+            r.group.is_none()
+                && r.kv
+                    .as_ref()
+                    .and_then(|k| k.get("pid")?.parse::<i64>().ok())
+                    .is_some_and(|p| Some(p) != e.pid)
+        });
+        if other_victim {
+            self.flush(out);
+        }
         match self.report.as_mut() {
             Some(r) => {
                 r.evidence.push(line);
@@ -188,6 +202,13 @@ impl KernelParser {
                 e.evidence.push(line);
                 if memcg_prefix {
                     e.kind = Kind::CgroupOomKill;
+                } else if !msg.starts_with("Out of memory") {
+                    // Kernels before 4.19 print the victim line without its prefix, for a
+                    // global and a memcg OOM alike; the lines that tell are not in the input.
+                    e.notes.push(
+                        "global or memory-cgroup OOM unknown: the input has only the victim line, which says neither"
+                            .into(),
+                    );
                 }
             }
         }

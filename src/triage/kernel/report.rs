@@ -56,6 +56,20 @@ impl Report {
         }
     }
 
+    /// A report whose trigger line was lost, opened by the first of its memcg lines that the
+    /// prefilter passes: `memory: usage …`, "Task in X killed as a result of limit of Y",
+    /// "Memory cgroup stats for X". `None` for any other line.
+    pub(super) fn open_headless(msg: &str, src: &SourceRef) -> Option<Report> {
+        if !(msg.starts_with("memory: usage")
+            || msg.starts_with("Task in ")
+            || msg.starts_with("Memory cgroup stats for "))
+        {
+            return None;
+        }
+        let mut r = Report::default();
+        r.line(msg, src).then_some(r)
+    }
+
     /// `memory: usage NkB, limit NkB, failcnt N`.
     pub(super) fn usage(msg: &str) -> Option<(Option<u64>, Option<u64>, Option<u64>)> {
         static USAGE: OnceLock<Regex> = OnceLock::new();
@@ -159,7 +173,7 @@ pub(super) fn fill_from_report(e: &mut Event, r: &Report, victim_pid: Option<i64
             e.badness_score = Some(*score);
         }
     }
-    e.kind = kind(e.kind, r);
+    e.kind = kind(e.kind, r, victim_pid);
     if r.group.is_some() {
         e.oom_memcg = e.oom_memcg.clone().or(r.group.clone());
     }
@@ -198,7 +212,9 @@ fn fill_memcg(e: &mut Event, r: &Report) {
     if e.memcg.is_none() {
         if let Some((task, limit)) = &r.task_in {
             e.set_memcg(task);
-            e.oom_memcg.get_or_insert_with(|| limit.clone());
+            if limit != "/" {
+                e.oom_memcg.get_or_insert_with(|| limit.clone());
+            }
         } else if let Some(m) = &r.stats_memcg {
             e.set_memcg(m);
         }
@@ -208,6 +224,7 @@ fn fill_memcg(e: &mut Event, r: &Report) {
             .task_in
             .as_ref()
             .map(|t| t.1.clone())
+            .filter(|m| m != "/")
             .or_else(|| r.stats_memcg.clone())
         {
             e.oom_memcg = Some(m);
@@ -215,21 +232,29 @@ fn fill_memcg(e: &mut Event, r: &Report) {
     }
 }
 
-/// Global or memcg OOM: trust `oom_memcg=` over `constraint=` (5.0-era kernels printed
-/// CONSTRAINT_NONE for memcg OOMs); `global_oom` in place of `oom_memcg` marks a global OOM.
-fn kind(current: Kind, r: &Report) -> Kind {
-    let kv = r.kv.as_ref();
+/// Global or memcg OOM, from whatever part of the report is in the input, most direct first:
+/// the `oom-kill:` summary's `oom_memcg=` (trusted over `constraint=`: 5.0-era kernels printed
+/// CONSTRAINT_NONE for memcg OOMs), the "Memory cgroup out of memory" prefix of the victim or
+/// "Kill process" line (`__oom_kill_process` prints it exactly when the OOM is a memcg's), the
+/// summary's `global_oom`, then the memcg's own lines: "Task in X killed as a result of limit
+/// of Y" (Y not `/`), "Memory cgroup stats for", "memory: usage … failcnt" without a global
+/// report's "Mem-Info:", `constraint=CONSTRAINT_MEMCG`. A summary that names another pid than
+/// the victim's is not the victim's and is not read.
+fn kind(current: Kind, r: &Report, victim_pid: Option<i64>) -> Kind {
+    let kv = r.kv.as_ref().filter(|k| {
+        let kv_pid = k.get("pid").and_then(|p| p.parse::<i64>().ok());
+        victim_pid.is_none() || kv_pid.is_none() || kv_pid == victim_pid
+    });
     let has_global_key = kv.is_some_and(|k| k.contains_key("global_oom"));
     if r.group.is_some() {
         Kind::OomGroupKill
     } else if current == Kind::OomNoVictim {
         Kind::OomNoVictim
-    } else if kv.is_some_and(|k| k.contains_key("oom_memcg")) {
+    } else if kv.is_some_and(|k| k.contains_key("oom_memcg")) || r.memcg_prefix {
         Kind::CgroupOomKill
     } else if has_global_key {
         Kind::KernelOomKill
-    } else if r.memcg_prefix
-        || r.task_in.is_some()
+    } else if r.task_in.as_ref().is_some_and(|(_, limit)| limit != "/")
         || r.stats_memcg.is_some()
         || (r.usage_kb.is_some() && !r.global)
         || kv

@@ -61,7 +61,11 @@ pub fn victim_in(text: &str, kind: Kind, src: &SourceRef) -> Option<Event> {
         .rfind("Memory cgroup out of memory")
         .or_else(|| text[..i].rfind("Out of memory"))
         .unwrap_or(i);
-    let c = re(&ANY, VICTIM).captures(&text[start..])?;
+    // The prefix belongs to this line only when nothing else (a quoted "Kill process … or
+    // sacrifice child" before it) stands between them.
+    let c = re(&ANY, VICTIM)
+        .captures(&text[start..])
+        .or_else(|| re(&ANY, VICTIM).captures(&text[i..]))?;
     let mut e = Event::new(kind, text.trim(), src.clone());
     fill_victim(&mut e, &c);
     Some(e)

@@ -1,8 +1,8 @@
 //! Kubernetes as people paste it: `kubectl describe pod` text (a block: `Name:`, `Namespace:`,
-//! the container, its `Container ID:`, a `Reason:` and the `Exit Code:` that follows it),
-//! kubelet and node-problem-detector events (`OOMKilling`, evictions "low on resource:
-//! memory"), `-o go-template` output (`reason:OOMKilled`) and JSON fragments. Whole `kubectl
-//! get … -o json` documents are read by [`crate::triage::structured`].
+//! the container, its `Container ID:`, a `Reason:` and the `Exit Code:` that follows it, an
+//! eviction's `Message:`), node-problem-detector's `OOMKilling` events, `-o go-template` output
+//! (`reason:OOMKilled`) and JSON fragments. kubelet's own wordings are `super::kubelet`'s;
+//! whole `kubectl get … -o json` documents are read by [`crate::triage::structured`].
 
 use std::sync::OnceLock;
 
@@ -48,16 +48,16 @@ impl Describe {
             && (msg.contains("Name")
                 || msg.contains("Container ID")
                 || msg.contains("Reason")
-                || msg.contains("Exit Code"))
+                || msg.contains("Exit Code")
+                || msg.contains("Message"))
         {
             if let Some(c) = re(
                 &FIELD,
-                r"^(\s*)(Name|Namespace|Container ID|Reason|Exit Code):\s+(\S.*?)\s*$",
+                r"^(\s*)(Name|Namespace|Container ID|Reason|Exit Code|Message):\s+(\S.*?)\s*$",
             )
             .captures(msg)
             {
-                self.field(c[1].len(), &c[2], c[3].to_string(), msg, src, out);
-                return true;
+                return self.field(c[1].len(), &c[2], c[3].to_string(), msg, src, out);
             }
         }
         if self.lines_left > 0 && msg.starts_with("  ") {
@@ -77,7 +77,8 @@ impl Describe {
         false
     }
 
-    /// One `Field: value` line, indented by `indent` spaces.
+    /// One `Field: value` line, indented by `indent` spaces; false for a `Message:` that is
+    /// not an eviction's (other rules may read it).
     fn field(
         &mut self,
         indent: usize,
@@ -86,7 +87,10 @@ impl Describe {
         msg: &str,
         src: &SourceRef,
         out: &mut Vec<Event>,
-    ) {
+    ) -> bool {
+        if name == "Message" {
+            return self.eviction_message(&val, msg, src, out);
+        }
         self.lines_left = DESCRIBE_SPAN;
         match name {
             "Name" if indent == 0 => {
@@ -110,10 +114,33 @@ impl Describe {
             }
             _ => {}
         }
+        true
     }
 
-    /// `Reason: OOMKilled | Error | ContainerCannotRun | Evicted`: an eviction is complete, the
-    /// others wait for their exit code.
+    /// The pod's `Message:` after `Reason: Evicted`: the eviction is for memory (kept, with the
+    /// container the message names) or for another resource (dropped).
+    fn eviction_message(
+        &mut self,
+        val: &str,
+        msg: &str,
+        src: &SourceRef,
+        out: &mut Vec<Event>,
+    ) -> bool {
+        let Some(mut e) = self.pending.take_if(|p| p.kind == Kind::K8sEvicted) else {
+            return false;
+        };
+        e.evidence.push(format!("{src}: {}", msg.trim()));
+        let other_resource = val.contains("low on resource:") || val.contains("had condition:");
+        if super::kubelet::memory_eviction(val) || !other_resource {
+            super::kubelet::eviction_container(val, &mut e);
+            e.message = format!("{}: {val}", e.message);
+            out.push(e);
+        }
+        true
+    }
+
+    /// `Reason: OOMKilled | Error | ContainerCannotRun | Evicted`: each waits for its exit code
+    /// (an eviction for its `Message:`).
     fn reason(&mut self, val: String, msg: &str, src: &SourceRef, out: &mut Vec<Event>) {
         let kind = match val.as_str() {
             "OOMKilled" => Kind::K8sOomkilled,
@@ -127,15 +154,16 @@ impl Describe {
         e.container = self.container.clone();
         e.container_id = self.container_id.clone();
         e.code = Some(val);
+        if kind == Kind::K8sEvicted {
+            // The pod's own status: no container.
+            e.container = None;
+            e.container_id = None;
+        }
         if let Some(p) = self.pending.take() {
             flush(p, out);
         }
-        if kind == Kind::K8sEvicted {
-            out.push(e);
-        } else {
-            self.pending = Some(e);
-            self.pending_lines = 0;
-        }
+        self.pending = Some(e);
+        self.pending_lines = 0;
     }
 
     /// End of input: a reason still waiting for its exit code is complete as it is.
@@ -149,7 +177,7 @@ impl Describe {
 /// A describe-block event is complete: an `Error` reason becomes an exit event only with an
 /// exit code that means a signal.
 fn flush(mut e: Event, out: &mut Vec<Event>) {
-    if e.kind == Kind::K8sOomkilled {
+    if matches!(e.kind, Kind::K8sOomkilled | Kind::K8sEvicted) {
         out.push(e);
         return;
     }
@@ -160,39 +188,64 @@ fn flush(mut e: Event, out: &mut Vec<Event>) {
     }
 }
 
-/// `OOMKilling`: kubelet's "System OOM encountered, victim process: X, pid: N", or
-/// node-problem-detector quoting the kernel's victim or "Kill process" line.
+/// node-problem-detector's `OOMKilling` (and `PodOOMKilling` of forks), whose message quotes
+/// the kernel's victim line or its pre-4.19 "Kill process N (x) score S or sacrifice child":
+/// the event is that kernel kill, of the kind the quoted prefix says.
+/// Also the event's `message` field alone, as a fragment of `kubectl get events -o json|yaml`
+/// shows it (`"message": "Memory cgroup out of memory: Killed process …"`, `message: 'Out of
+/// memory: Kill process …'`): a pasted kernel line never starts with `message`.
 pub(super) fn node_oom(l: &Line<'_>, src: &SourceRef, out: &mut Vec<Event>) -> bool {
-    static VICTIM: OnceLock<Regex> = OnceLock::new();
     let msg = l.msg;
-    if !msg.contains("OOMKilling") {
+    let t = msg.trim_start();
+    let quoted = (t.starts_with("\"message\": \"") || t.starts_with("message: "))
+        && (t.contains("illed process") || t.contains("ill process"));
+    // A JSON or YAML fragment's `reason` field alone names no victim: its `message` line does.
+    let reason_field = t.starts_with("\"reason\"") || t.starts_with("reason:");
+    // kubelet's own wording is `super::kubelet::system_oom`'s.
+    if reason_field
+        || msg.contains("System OOM encountered")
+        || (!quoted && !msg.contains("OOMKilling"))
+    {
         return false;
     }
-    let mut e = crate::triage::kernel::victim_in(msg, Kind::K8sSystemOom, src)
-        .unwrap_or_else(|| event(Kind::K8sSystemOom, msg, src));
-    if let Some(c) = re(
-        &VICTIM,
-        r"victim process: ([^,]+), pid: (\d+)|[Kk]ill process (\d+) \((.*)\) score",
-    )
-    .captures(msg)
-    {
-        e.process = c.get(1).or(c.get(4)).map(|m| m.as_str().to_string());
-        e.pid = c.get(2).or(c.get(3)).and_then(|m| m.as_str().parse().ok());
-    }
-    if e.evidence.is_empty() {
-        e.evidence.push(format!("{src}: {}", msg.trim()));
-    }
-    out.push(e);
+    out.push(npd_oom(msg, src));
     true
 }
 
-/// kubelet's eviction message: "The node was low on resource: memory."
-pub(super) fn eviction(l: &Line<'_>, src: &SourceRef, out: &mut Vec<Event>) -> bool {
-    if !l.msg.contains("low on resource: memory") {
-        return false;
+/// The event of a node-problem-detector `OOMKilling` message `msg` (a table row or the
+/// message alone): a kernel kill, `cgroup_oom_kill` when the quoted line says "Memory cgroup
+/// out of memory", `kernel_oom_kill` when it says "Out of memory", and without either prefix
+/// `kernel_oom_kill` with a note that the scope is unknown; the victim, its sizes and score as
+/// quoted; `code` `OOMKilling`.
+pub(crate) fn npd_oom(msg: &str, src: &SourceRef) -> Event {
+    static SCORE: OnceLock<Regex> = OnceLock::new();
+    let mut e = crate::triage::kernel::victim_in(msg, Kind::KernelOomKill, src)
+        .unwrap_or_else(|| event(Kind::KernelOomKill, msg, src));
+    if let Some(c) = re(&SCORE, r"[Kk]ill process (\d+) \((.*?)\) score (-?\d+)").captures(msg) {
+        if e.pid.is_none() {
+            e.pid = c[1].parse().ok();
+            e.process = Some(c[2].to_string());
+        }
+        if e.pid == c[1].parse().ok() {
+            e.badness_score = c[3].parse().ok();
+        }
     }
-    out.push(event(Kind::K8sEvicted, l.msg, src));
-    true
+    if msg.contains("Memory cgroup out of memory") {
+        e.kind = Kind::CgroupOomKill;
+    } else if !msg.contains("Out of memory") {
+        e.notes.push(
+            "global or memory-cgroup OOM unknown: the quoted kernel line has no prefix that says"
+                .into(),
+        );
+    }
+    e.code = Some("OOMKilling".into());
+    super::kubelet::repeat_note(msg, &mut e);
+    e.notes
+        .push("reported by node-problem-detector (OOMKilling), quoting the kernel".into());
+    if e.evidence.is_empty() {
+        e.evidence.push(format!("{src}: {}", msg.trim()));
+    }
+    e
 }
 
 /// `kubectl -o go-template` / jsonpath output: `map[… exitCode:137 … reason:OOMKilled …]`.
@@ -211,8 +264,11 @@ pub(super) fn go_template(l: &Line<'_>, src: &SourceRef, out: &mut Vec<Event>) -
 }
 
 /// `"reason": "OOMKilled"` from a fragment of `kubectl get pod -o json` pasted as text.
+/// Also the 2014 kubelet's `"reason": "OOM Killed"` (kubernetes/kubernetes#3044, before the
+/// v1 API named it `OOMKilled`).
 pub(super) fn json_fragment(l: &Line<'_>, src: &SourceRef, out: &mut Vec<Event>) -> bool {
-    if !l.msg.contains("\"reason\": \"OOMKilled\"") {
+    let m = l.msg;
+    if !(m.contains("\"reason\": \"OOMKilled\"") || m.contains("\"reason\": \"OOM Killed\"")) {
         return false;
     }
     out.push(event(Kind::K8sOomkilled, l.msg, src));
@@ -248,20 +304,40 @@ mod tests {
     fn node_oom_events_quote_the_kernel() {
         // tests/fixtures/triage/aks-5434-kubectl-get-events-oomkilling-node.txt
         let ev = run("22m         Warning   OOMKilling           node/aks-flink-19626538-vmss0000q2          Memory cgroup out of memory: Killed process 19023 (bash) total-vm:15884kB, anon-rss:4480kB, file-rss:5632kB, shmem-rss:0kB, UID:9999 pgtables:72kB oom_score_adj:921");
-        assert_eq!(kinds(&ev), vec![Kind::K8sSystemOom]);
+        assert_eq!(kinds(&ev), vec![Kind::CgroupOomKill]);
         assert_eq!(
             (ev[0].pid, ev[0].process.as_deref()),
             (Some(19023), Some("bash"))
         );
+        assert_eq!(ev[0].code.as_deref(), Some("OOMKilling"));
         assert_eq!(ev[0].anon_rss_kb, Some(4480));
         assert_eq!(ev[0].uid, Some(9999));
         // kubectl-describe-node-kubernikus-321-…: a pre-4.19 "Kill process" line.
         let ev = run("  Warning  PodOOMKilling  2m    kernel-monitor, <node>  Memory cgroup out of memory: Kill process 25169 (hyperkube) score 2109 or sacrifice child");
-        assert_eq!(kinds(&ev), vec![Kind::K8sSystemOom]);
+        assert_eq!(kinds(&ev), vec![Kind::CgroupOomKill]);
         assert_eq!(
             (ev[0].pid, ev[0].process.as_deref()),
             (Some(25169), Some("hyperkube"))
         );
+        assert_eq!(ev[0].badness_score, Some(2109));
+        // kubesphere/kubeeye README: a global OOM's two quoted lines in one message.
+        let ev = run("default         Warning      node3.164b58660f8d4590                           2020-11-27T19:01:27+08:00   OOMKilling            Out of memory: Kill process 16711 (stress) score 205 or sacrifice child Killed process 16711 (stress), UID 0, total-vm:826516kB, anon-rss:819296kB, file-rss:0kB, shmem-rss:0kB");
+        assert_eq!(kinds(&ev), vec![Kind::KernelOomKill]);
+        assert_eq!(
+            (ev[0].pid, ev[0].uid, ev[0].anon_rss_kb, ev[0].badness_score),
+            (Some(16711), Some(0), Some(819296), Some(205))
+        );
+    }
+
+    #[test]
+    fn message_fields_of_event_fragments_quote_the_kernel() {
+        // The message of node-problem-detector#766 as `-o yaml` and `-o json` print it; the
+        // `reason` lines beside them name no victim.
+        let ev = run("  message: 'Memory cgroup out of memory: Killed process 3504804 (kubectl) total-vm:753508kB, anon-rss:58776kB, file-rss:29400kB, shmem-rss:0kB, UID:0 pgtables:288kB oom_score_adj:999'\n\
+                      \x20 reason: OOMKilling\n\
+                      \x20   \"reason\": \"OOMKilling\",");
+        assert_eq!(kinds(&ev), vec![Kind::CgroupOomKill]);
+        assert_eq!((ev[0].pid, ev[0].anon_rss_kb), (Some(3504804), Some(58776)));
     }
 
     #[test]

@@ -1,6 +1,7 @@
 //! One-line (and small-block) rules for everything that is not the kernel's OOM report, one file
 //! per source family: `systemd` (unit results and systemd-oomd), `earlyoom`, `kubernetes`
-//! (`kubectl describe pod` text, events, go-template and JSON fragments), `docker` (events and
+//! (`kubectl describe pod` text, node-problem-detector's events, go-template and JSON
+//! fragments), `kubelet` (its OOM, eviction and memory-pressure wordings), `docker` (events and
 //! `docker inspect` fragments), `runtimes` (JVM, Node, Go, Python, Rust, C++, jemalloc), `ci`
 //! (exit codes and signals of shells, make, compilers and CI runners) and `openclaw` error
 //! codes. The kernel's own report is [`super::kernel`].
@@ -15,6 +16,7 @@
 mod ci;
 mod docker;
 mod earlyoom;
+mod kubelet;
 mod kubernetes;
 mod openclaw;
 mod runtimes;
@@ -23,6 +25,8 @@ mod systemd;
 use super::event::{Event, Kind, SourceRef};
 use super::normalize::Line;
 
+pub(crate) use kubelet::{eviction_container, memory_eviction};
+pub(crate) use kubernetes::npd_oom;
 pub use runtimes::runtime_oom;
 
 /// A one-line rule: pushes the line's event(s) and returns true when the line is its own (the
@@ -37,7 +41,9 @@ const RULES: &[Rule] = &[
     earlyoom::kill,
     docker::daemon_event,
     kubernetes::node_oom,
-    kubernetes::eviction,
+    kubelet::system_oom,
+    kubelet::eviction,
+    kubelet::memory_pressure,
     kubernetes::go_template,
     docker::inspect_fragment,
     kubernetes::json_fragment,
