@@ -120,7 +120,7 @@ fn slowing_growth_asks_for_a_longer_recording() {
     let v: Vec<f64> = t
         .iter()
         .enumerate()
-        .map(|(i, &x)| 50e6 + 80e6 * (1.0 - (-x / 25.0).exp()) + ((i * 7919) % 17) as f64 * 2e4)
+        .map(|(i, &x)| 50e6 + 80e6 * (1.0 - (-x / 10.0).exp()) + ((i * 7919) % 17) as f64 * 2e4)
         .collect();
     let r = analyze(&series(t, v), &LeakOptions::default());
     assert_ne!(r.verdict, Verdict::Leak, "{:?}", r.notes);
