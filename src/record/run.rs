@@ -2,6 +2,8 @@
 //! decide how often `smaps_rollup` is read, write the header), [`Recorder::tick`] (one sample,
 //! OOM-kill events, the end of the target) and [`Recorder::finish`] (stop a command still
 //! running, the recorder's own stats, the summary).
+//! One concept, the sampling loop, kept in one file (a little over 600 lines) so the three
+//! steps read together.
 //!
 //! A sample holds only what was read: a process that has exited (a zombie's `statm` is all
 //! zeros) contributes nothing, a command's cgroup is not sampled once the command has no live
