@@ -81,6 +81,6 @@ fuzz_target!(|data: &[u8]| {
         host_root: root().join("no-host"),
         cgroup: None,
     });
-    let mut pf = PidFiles::new(&proc_root, false);
+    let mut pf = PidFiles::new(&proc_root);
     let _ = (pf.stat(7), pf.status(7), pf.statm(7), pf.rollup(7));
 });
