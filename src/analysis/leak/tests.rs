@@ -192,3 +192,25 @@ fn a_jvm_warm_up_is_left_out() {
     );
     assert_eq!(r.verdict, Verdict::Leak, "{:?}", r.notes);
 }
+
+/// Regression: 8.75 / 0.07 rounds to 124.999…, so the window of the sample at 8.75 s ended at
+/// 125 × 0.07 = 8.75 s, the sample was not inside it, and the walk never advanced (on a real
+/// 300 s Node trace the loop allocated 22 GiB before the kernel killed it). Each window must
+/// take at least its first sample.
+#[test]
+fn the_envelope_walk_advances_when_rounding_puts_a_sample_on_its_window_end() {
+    let w = 0.07;
+    assert!(
+        ((8.75f64 / w).floor() + 1.0) * w <= 8.75,
+        "the rounding case"
+    );
+    let t = vec![8.70, 8.75, 8.80, 8.85];
+    let v = vec![4.0, 3.0, 2.0, 1.0];
+    let (env, _) = envelope(&t, &v, w, 0.0);
+    assert!(!env.is_empty() && env.len() <= t.len(), "{env:?}");
+    let covered: Vec<f64> = env.iter().map(|p| p.0).collect();
+    assert!(
+        covered.contains(&8.75),
+        "the sample at 8.75 s has a window: {covered:?}"
+    );
+}
