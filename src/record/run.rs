@@ -271,7 +271,16 @@ impl<'a> Recorder<'a> {
         let (mut file, mut shmem, mut swap) = (Some(0u64), Some(0u64), Some(0u64));
         for i in 0..n {
             let q = self.family[i];
-            let m = self.files.statm(q);
+            // RSS and anon, bytes; from status when statm is missing or garbled in a live
+            // process (a copied tree: status has the same figures, VmRSS and RssAnon).
+            let m = match self.files.statm(q) {
+                Ok(m) => Ok(m.map(|m| (m.resident_bytes, m.anon_bytes()))),
+                Err(Miss::Garbled) => self
+                    .files
+                    .status(q)
+                    .map(|st| st.rss_bytes.zip(st.anon_bytes)),
+                Err(e) => Err(e),
+            };
             if q == p {
                 self.root_alive = match m {
                     Ok(Some(_)) => Some(true),
@@ -281,12 +290,12 @@ impl<'a> Recorder<'a> {
                 };
             }
             // Gone, or a zombie (no memory map): not part of this sample.
-            let Ok(Some(m)) = m else {
+            let Ok(Some((m_rss, m_anon))) = m else {
                 continue;
             };
             self.alive.push(q);
-            rss += m.resident_bytes;
-            anon += m.anon_bytes();
+            rss += m_rss;
+            anon += m_anon;
             if with_status {
                 let st = self.files.status(q).ok();
                 let add = |sum: &mut Option<u64>, v: Option<u64>| {

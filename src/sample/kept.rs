@@ -17,7 +17,9 @@
 //! - A read that fails on a kept file is retried once on a file opened afresh through the
 //!   directory (`smaps_rollup` keeps the address space it was opened on: after an `execve` it
 //!   says `ESRCH` while the process lives). When that open fails too the process is gone: it is
-//!   forgotten and every later read of its pid is [`Miss::NotFound`]. A zombie (no memory map)
+//!   forgotten and every later read of its pid is [`Miss::NotFound`]. A file that is missing or
+//!   cannot be read while the process lives (a copied tree without `statm`, a FIFO in its place)
+//!   is [`Miss::Garbled`], never "gone": that would end a recording. A zombie (no memory map)
 //!   reads as `statm` of zeros and a `status` without `Vm*` lines, as in [`PidFiles`].
 //! - Descriptors are bounded: the soft `RLIMIT_NOFILE` less a reserve of 64. Past it the
 //!   files of a process are opened, read and closed each time (its directory is still kept);
@@ -157,9 +159,8 @@ impl KeptFiles {
         };
         let st = crate::sample::stat::parse(&self.buf[..n], Path::new("stat"))
             .map_err(|_| Miss::Garbled)?;
-        if st.pid != pid {
-            return Err(Miss::Garbled);
-        }
+        // Not checked: `st.pid == pid`. Read through the directory of `pid`, the stat is that
+        // process's; a tree copied from another machine may number its directories anew.
         self.open_fds += 1;
         self.procs.insert(
             pid,
@@ -296,7 +297,9 @@ impl KeptFiles {
         let r = self.children_of(pid, out);
         match r {
             Ok(()) => self.children_file = Some(true),
-            Err(Miss::NotFound) if self.children_file.is_none() && self.alive(pid) => {
+            Err(Miss::NotFound | Miss::Garbled)
+                if self.children_file.is_none() && self.alive(pid) =>
+            {
                 self.children_file = Some(false)
             }
             Err(_) => {}
@@ -413,7 +416,12 @@ impl KeptFiles {
                     self.forget(pid);
                     return Err(Miss::Gone);
                 }
-                return Err(miss(&e));
+                // Missing in a live process (a copied tree without it, an old kernel): not
+                // "gone", which would end a recording.
+                return Err(match miss(&e) {
+                    Miss::NotFound | Miss::Gone => Miss::Garbled,
+                    m => m,
+                });
             }
         };
         let n = match read_whole(&fd, &mut self.buf, many) {
@@ -423,7 +431,10 @@ impl KeptFiles {
                     self.forget(pid);
                     return Err(Miss::Gone);
                 }
-                return Err(m);
+                // A read error of a file just opened in a live process is not the process
+                // going away: the file is not what the kernel serves (a FIFO or a device in a
+                // copied tree: ESPIPE, EAGAIN).
+                return Err(if m == Miss::Gone { Miss::Garbled } else { m });
             }
         };
         if self.open_fds < self.max_fds {

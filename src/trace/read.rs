@@ -38,6 +38,32 @@ fn default_metrics(kind: Option<&str>) -> &'static [&'static str] {
     }
 }
 
+/// Why the default metric `m` (a column name) was taken for a target of `kind`: one sentence
+/// for the output's notes. Anon memory is the default because a leak is memory only the
+/// program can give back; the other columns add pages that grow without any leak.
+fn default_reason(m: &str, kind: Option<&str>) -> String {
+    let target = match kind {
+        Some("cgroup") => " for cgroups".to_string(),
+        Some(k) => format!(" for {k} targets"),
+        None => String::new(),
+    };
+    match m {
+        "anon_bytes" if kind == Some("cgroup") => format!(
+            "{m} (the default{target}): a leak is memory only the program can give back; the working set also counts active page cache, which grows with file I/O and is reclaimed under pressure"
+        ),
+        "anon_bytes" => format!(
+            "{m} (the default{target}): a leak is memory only the program can give back; RSS also counts file-backed pages (code, mapped files) and shared memory, which grow without any leak (on the real-program corpus anon gave the fewest false alarms, BENCHMARKS.md)"
+        ),
+        "rss_bytes" => format!(
+            "{m} (the default{target} when the trace has no anon column): RSS also counts file-backed pages, so a trace with anon (as `clw-diag record` writes) gives fewer false alarms"
+        ),
+        "working_set_bytes" => format!(
+            "{m} (the default{target} when the trace has no anon column): the working set counts active page cache, which grows with file I/O without any leak"
+        ),
+        _ => format!("{m} (the default{target}): the trace has no anon, RSS or working-set column"),
+    }
+}
+
 pub(super) fn pick_metric(
     available: &[String],
     asked: Option<&str>,
@@ -55,12 +81,7 @@ pub(super) fn pick_metric(
     }
     for m in default_metrics(kind) {
         if available.iter().any(|c| c == m) {
-            let why = match kind {
-                Some("cgroup") => format!("{m}: the default for cgroups (anon, else working set)"),
-                Some(k) => format!("{m}: the default for {k} targets (anon, else RSS)"),
-                None => format!("{m}: the default (anon, else RSS, else working set)"),
-            };
-            return Ok((m.to_string(), why));
+            return Ok((m.to_string(), default_reason(m, kind)));
         }
     }
     match available.first() {
