@@ -16,6 +16,33 @@ const FLAT_SHARE: f64 = 0.25;
 /// third's rate.
 const SLOWING_SHARE: f64 = 0.5;
 
+/// A staircase's flat end counts as "between steps" while it is at most this share of the
+/// median spacing of its steps.
+const STAIR_TAIL_SHARE: f64 = 1.5;
+/// Fewest upward steps for a staircase.
+const MIN_STAIRS: usize = 3;
+
+/// Upward steps of the envelope `et`/`ev` (seconds, bytes): rises between consecutive points
+/// of more than five times the median absolute change and 2 % of `level`. With at least
+/// [`MIN_STAIRS`] of them, the median time between steps and the time of the last; `None`
+/// otherwise. A heap that a collector expands a region at a time (G1) grows like this.
+fn staircase(et: &[f64], ev: &[f64], level: f64) -> Option<(f64, f64)> {
+    let diffs: Vec<f64> = ev.windows(2).map(|w| w[1] - w[0]).collect();
+    let typical = median(&diffs.iter().map(|d| d.abs()).collect::<Vec<_>>())?;
+    let thr = (5.0 * typical).max(0.02 * level);
+    let steps: Vec<f64> = diffs
+        .iter()
+        .enumerate()
+        .filter(|(_, d)| **d > thr)
+        .map(|(i, _)| et[i + 1])
+        .collect();
+    if steps.len() < MIN_STAIRS {
+        return None;
+    }
+    let gaps: Vec<f64> = steps.windows(2).map(|w| w[1] - w[0]).collect();
+    Some((median(&gaps)?, *steps.last()?))
+}
+
 /// Mann–Kendall and Theil–Sen with Sen's 95 % interval: (test, slope, low, high), bytes/s.
 pub(super) fn mk_ts(t: &[f64], v: &[f64]) -> Option<(MannKendall, f64, f64, f64)> {
     let mk = mann_kendall(v, true)?;
@@ -91,6 +118,30 @@ pub(super) fn decide(t: &[f64], env: &[(f64, f64)], opts: &LeakOptions, r: &mut 
     let third_n = (n / 3).max(3);
     let last = mk_ts(&et[n - third_n..], &ev[n - third_n..]);
     let first = mk_ts(&et[..third_n], &ev[..third_n]);
+    // The last third's rise in level, % of the level: the mean of its last quarter less the
+    // mean of its first quarter. Sen's slope is the median of pairwise slopes, so one step
+    // inside the last third (a G1 heap expanding every minute) leaves it at zero; the rise
+    // does not miss it.
+    let last_rise_pct = {
+        let lv = &ev[n - third_n..];
+        let q = (lv.len() / 4).max(1);
+        let mean = |x: &[f64]| x.iter().sum::<f64>() / x.len() as f64;
+        (mean(&lv[lv.len() - q..]) - mean(&lv[..q])) / level * 100.0
+    };
+    let last_rises = last_rise_pct >= opts.min_growth_pct;
+    // A staircase whose flat tail is no longer than its steps' spacing is between two steps,
+    // not on a plateau.
+    let stairs = staircase(&et, &ev, level);
+    let between_steps = stairs.is_some_and(|(gap, last_step)| {
+        et[n - 1] - last_step <= STAIR_TAIL_SHARE * gap
+    });
+    if between_steps {
+        if let Some((gap, _)) = stairs {
+            r.notes.push(format!(
+                "a staircase: the envelope steps up every {gap:.0} s and its flat end is no longer than that"
+            ));
+        }
+    }
     // Change point (two lines) and level shift (two means).
     let (mut best_k, mut best_sse) = (0, f64::INFINITY);
     let (mut step_k, mut step_sse) = (0, f64::INFINITY);
@@ -150,12 +201,15 @@ pub(super) fn decide(t: &[f64], env: &[(f64, f64)], opts: &LeakOptions, r: &mut 
             ls.abs() < FLAT_SHARE * first_slope
                 && *lhi < FLAT_SHARE * first_slope
                 && lhi * span / level * 100.0 < opts.min_growth_pct
+                && !last_rises
+                && !between_steps
         }
         _ => false,
     };
-    let last_growing = last
-        .as_ref()
-        .is_none_or(|(lm, ls, _, _)| lm.s > 0.0 && (lm.p < 0.1 || *ls >= 0.5 * slope));
+    let last_growing = between_steps
+        || last
+            .as_ref()
+            .is_none_or(|(lm, ls, _, _)| lm.s > 0.0 && (lm.p < 0.1 || *ls >= 0.5 * slope));
     // Slowing growth: the last third's rate, at its upper bound, under half the first third's.
     let slowing = match (&first, &last) {
         (Some((_, fs, flo, _)), Some((_, _, _, lhi))) => {
@@ -164,8 +218,10 @@ pub(super) fn decide(t: &[f64], env: &[(f64, f64)], opts: &LeakOptions, r: &mut 
         _ => false,
     };
     // ...unless the last third, on its own, still grows like a leak.
-    let still_leaking = last.as_ref().is_some_and(|(lm, ls, llo, _)| {
-        lm.p < 0.01 && *llo > 0.0 && ls * span / start_level * 100.0 >= opts.min_growth_pct
+    let still_leaking = between_steps
+        || last.as_ref().is_some_and(|(lm, ls, llo, _)| {
+        (lm.p < 0.01 && *llo > 0.0 && ls * span / start_level * 100.0 >= opts.min_growth_pct)
+            || (lm.p < 0.05 && lm.s > 0.0 && last_rises)
     });
     r.verdict = if level_shift && !(significant_up && last_growing) {
         r.confidence = 1.0 - step_sse / total_ss;
