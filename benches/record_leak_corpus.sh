@@ -77,6 +77,23 @@ while read -r prog lang label shape; do
 done <<< "$PROGRAMS"
 sort -rn -o "$jobs_file" "$jobs_file"
 
+# Is a trace whole: its last sample at the full duration, and no event but the recorder's stats
+# (an exit or an OOM kill of the target before the end)?
+cat > "$BUILD/check.py" <<'PY'
+import json, sys
+path, dur = sys.argv[1], float(sys.argv[2])
+lines = open(path).read().splitlines()
+head = json.loads(lines[0])
+samples = [json.loads(l) for l in lines[1:] if '"event"' not in l]
+events = [json.loads(l) for l in lines[1:] if '"event"' in l]
+iv = head["interval_s"]
+last = samples[-1]["t"] if samples else 0
+bad = [e["event"] for e in events if e["event"] not in ("recorder_stats",)]
+ok = last >= dur - 2 * iv and not bad
+print(f"{path}: {len(samples)} samples, last t {last:.2f} s, events {bad or 'none'}: {'whole' if ok else 'DAMAGED'}")
+sys.exit(0 if ok else 1)
+PY
+
 record_one() {
   local dur=$1 prog=$2 lang=$3 iv=$4 n=$5 limit=$6
   local file=$OUT/$prog-$iv-$n.jsonl cmd
@@ -97,20 +114,7 @@ record_one() {
   while :; do
     "$BIN" record -q -i "$iv" -d "${dur}s" "${lim[@]}" -o "$file" -- "${cmd[@]}" \
       > "$BUILD/$prog-$iv-$n.log" 2>&1 || true
-    if "$PY" - "$file" "$dur" <<'PY'
-import json, sys
-path, dur = sys.argv[1], float(sys.argv[2])
-lines = open(path).read().splitlines()
-head = json.loads(lines[0])
-samples = [json.loads(l) for l in lines[1:] if '"event"' not in l]
-events = [json.loads(l) for l in lines[1:] if '"event"' in l]
-iv = head["interval_s"]
-last = samples[-1]["t"] if samples else 0
-bad = [e["event"] for e in events if e["event"] not in ("recorder_stats",)]
-ok = last >= dur - 2 * iv and not bad
-print(f"{path}: {len(samples)} samples, last t {last:.2f} s, events {bad or 'none'}: {'whole' if ok else 'DAMAGED'}")
-sys.exit(0 if ok else 1)
-PY
+    if "$PY" "$BUILD/check.py" "$file" "$dur"
     then break; fi
     try=$((try + 1))
     if [ "$try" -gt "$RETRIES" ]; then echo "$(basename "$file")" >> "$OUT/damaged.txt"; break; fi
