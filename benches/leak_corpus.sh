@@ -21,7 +21,7 @@ BIN=${BIN:-target/release/clw-diag}
 DIR=${1:-tests/fixtures/leak-corpus}
 [ -x "$BIN" ] || { echo "build first: cargo build --release" >&2; exit 2; }
 [ -f "$DIR/labels.json" ] || { echo "no $DIR/labels.json: record the corpus first" >&2; exit 2; }
-echo "# $("$BIN" --version), commit $(git rev-parse --short HEAD 2>/dev/null || echo unknown), corpus $DIR"
+echo "# $("$BIN" --version) ($BIN built $(date -u -r "$BIN" +%FT%TZ)), worktree at $(git rev-parse --short HEAD 2>/dev/null || echo unknown), corpus $DIR"
 python3 - "$BIN" "$DIR" "${METRICS:-}" <<'PY'
 import collections, json, os, subprocess, sys
 
