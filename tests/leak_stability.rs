@@ -3,11 +3,13 @@
 //! tests/helpers/leak-corpus/py_linear.py (~2.5 MiB/s), the non-leaker c_churn.c (malloc/free
 //! churn over a bounded ring, flat after its first second): py_lru and c_churn are both right
 //! 6 of 6 on the committed corpus, and c_churn fills its bound in 1 s where py_lru takes ~8 s,
-//! a third of a 25 s recording. As in tests/leak_corpus.rs only "leak" is positive: a
-//! non-leaker's verdict is right unless it is "leak" (c_churn is called "suspected" here, for
-//! its allocator's ~2 % creep over 25 s), a leaker's only when it is "leak". Each is recorded with `clw-diag record -i 250ms
-//! -d 25s --memory-limit 512Mi` (a limited memory cgroup, so no run can take the host's memory),
-//! ten recordings at a time, and analysed with the default metric. Needs root and a memory cgroup
+//! a third of a short recording. A leaker's verdict is right when it is "leak"; a
+//! non-leaker's when it is neither "leak" nor "suspected" (both alarm the person on call: at
+//! 25 s c_churn was "suspected" ten times of ten, for its allocator's ~2 % creep while it
+//! settles; at 45 s it was "no-leak" ten times of ten). Each is recorded with
+//! `clw-diag record -i 250ms -d 45s --memory-limit 512Mi` (a limited memory cgroup, so no run
+//! can take the host's memory), ten recordings at a time, and analysed with the default
+//! metric. Needs root and a memory cgroup
 //! hierarchy; it prints SKIP otherwise.
 
 mod common;
@@ -38,7 +40,7 @@ fn start(program: &[String], out: &Path) -> Child {
             "-i",
             "250ms",
             "-d",
-            "25s",
+            "45s",
             "--memory-limit",
             "512Mi",
             "-o",
@@ -116,7 +118,11 @@ fn ten_live_recordings_each_give_the_right_verdict() {
             .expect("run clw-diag analyze");
         let r = &json(&o)["results"][0];
         let verdict = r["verdict"].as_str().unwrap_or("?");
-        let ok = (verdict == "leak") == *leak;
+        let ok = if *leak {
+            verdict == "leak"
+        } else {
+            verdict != "leak" && verdict != "suspected"
+        };
         right[usize::from(!leak)] += usize::from(ok);
         lines.push(format!(
             "{name:10} {verdict:18} confidence {:5} growth {:>6}%  {}  {}",

@@ -132,9 +132,8 @@ pub(super) fn decide(t: &[f64], env: &[(f64, f64)], opts: &LeakOptions, r: &mut 
     // A staircase whose flat tail is no longer than its steps' spacing is between two steps,
     // not on a plateau.
     let stairs = staircase(&et, &ev, level);
-    let between_steps = stairs.is_some_and(|(gap, last_step)| {
-        et[n - 1] - last_step <= STAIR_TAIL_SHARE * gap
-    });
+    let between_steps =
+        stairs.is_some_and(|(gap, last_step)| et[n - 1] - last_step <= STAIR_TAIL_SHARE * gap);
     if between_steps {
         if let Some((gap, _)) = stairs {
             r.notes.push(format!(
@@ -220,9 +219,9 @@ pub(super) fn decide(t: &[f64], env: &[(f64, f64)], opts: &LeakOptions, r: &mut 
     // ...unless the last third, on its own, still grows like a leak.
     let still_leaking = between_steps
         || last.as_ref().is_some_and(|(lm, ls, llo, _)| {
-        (lm.p < 0.01 && *llo > 0.0 && ls * span / start_level * 100.0 >= opts.min_growth_pct)
-            || (lm.p < 0.05 && lm.s > 0.0 && last_rises)
-    });
+            (lm.p < 0.01 && *llo > 0.0 && ls * span / start_level * 100.0 >= opts.min_growth_pct)
+                || (lm.p < 0.05 && lm.s > 0.0 && last_rises)
+        });
     r.verdict = if level_shift && !(significant_up && last_growing) {
         r.confidence = 1.0 - step_sse / total_ss;
         r.notes
