@@ -4,14 +4,29 @@ kubelet, containerd, cron, kernel, application lines, some with exit codes 0/1) 
 reports (tests/fixtures/triage-live/kernel-6.18-cgroup-v1-oom.log, captured on the development
 machine) spliced in every ~16 MiB, each with its own pid.
 
-usage: benches/gen_triage_log.py OUT [SIZE_MIB]   (default 1024 MiB)
+usage: benches/gen_triage_log.py OUT [SIZE_MIB] [MIX]   (default 1024 MiB, mix synthetic)
+
+MIX is the noise between the reports:
+  synthetic     the templates below (the benchmark's original noise)
+  real          lines drawn at random from the pool of real log lines in benches/noise/
+  exit-heavy    half the lines are the pool's lines with exit codes, statuses, task results,
+                sizes and durations (EXIT_WORDS), the other half any pool line
+  kernel-heavy  half the lines are the pool's kernel messages (this machine's dmesg, loghub's
+                Linux/Thunderbird/BGL kernel lines) written as syslog `kernel: [t] msg` lines,
+                the other half any pool line
+The pool holds no OOM record (benches/noise/README.md says how it was filtered).
 """
 import os
 import random
+import re
 import sys
 
 out = sys.argv[1]
 size = int(sys.argv[2]) * (1 << 20) if len(sys.argv) > 2 else 1 << 30
+mix = sys.argv[3] if len(sys.argv) > 3 else "synthetic"
+MIXES = ("synthetic", "real", "exit-heavy", "kernel-heavy")
+if mix not in MIXES:
+    sys.exit(f"unknown mix {mix!r}: one of {', '.join(MIXES)}")
 here = os.path.dirname(os.path.abspath(__file__))
 report = open(os.path.join(here, "..", "tests/fixtures/triage-live/kernel-6.18-cgroup-v1-oom.log")).read()
 report = [l for l in report.splitlines() if l and not l.startswith("#")]
@@ -50,7 +65,55 @@ def noise_line():
         t.format(n=rnd.randrange(1000000), p=rnd.randrange(100, 60000), a=rnd.randrange(256), b=rnd.randrange(60), h=h, h8=h[:8]),
     )
 
-block = "\n".join(noise_line() for _ in range(150000)) + "\n"
+def pool():
+    """Every line of benches/noise/ (machine-*.log and loghub/*.log), in file order."""
+    d = os.path.join(here, "noise")
+    files = sorted(os.path.join(d, f) for f in os.listdir(d) if f.endswith(".log"))
+    files += sorted(os.path.join(d, "loghub", f) for f in os.listdir(os.path.join(d, "loghub")) if f.endswith(".log"))
+    lines = []
+    for f in files:
+        with open(f, encoding="utf-8", errors="replace") as fh:
+            lines += [l.rstrip("\r\n") for l in fh if l.strip()]
+    return lines
+
+
+EXIT_WORDS = re.compile(r"exit|xited|status|[Cc]ode|[Tt]ask|TID|Error \d|[Ff]inished|[Ff]ailed|"
+                        r"memory|[Mm]emory|bytes|\d ?[kKMG]i?B\b|\d ?ms\b|duration|signal|killed|result")
+KERNEL_RAW = re.compile(r"^\[\s*\d+\.\d+\] (.*)$")           # dmesg
+KERNEL_SYSLOG = re.compile(r"\bkernel: (?:\[\s*\d+\.\d+\] )?(.*)$")  # syslog kernel lines
+KERNEL_BGL = re.compile(r" RAS KERNEL \w+ (.*)$")                 # loghub BGL
+
+
+def kernel_messages(lines):
+    out = []
+    for l in lines:
+        for r in (KERNEL_RAW, KERNEL_SYSLOG, KERNEL_BGL):
+            m = r.search(l)
+            if m and m.group(1).strip():
+                out.append(m.group(1))
+                break
+    return out
+
+
+def syslog_kernel(msg):
+    return "Nov 21 10:%02d:%02d %s kernel: [%5d.%06d] %s" % (
+        rnd.randrange(60), rnd.randrange(60), rnd.choice(hosts), rnd.randrange(100000), rnd.randrange(1000000), msg)
+
+
+N = 150000
+if mix == "synthetic":
+    lines = [noise_line() for _ in range(N)]
+else:
+    all_lines = pool()
+    if mix == "real":
+        lines = [rnd.choice(all_lines) for _ in range(N)]
+    elif mix == "exit-heavy":
+        heavy = [l for l in all_lines if EXIT_WORDS.search(l)]
+        lines = [rnd.choice(heavy) if i % 2 else rnd.choice(all_lines) for i in range(N)]
+    else:
+        kern = kernel_messages(all_lines)
+        lines = [syslog_kernel(rnd.choice(kern)) if i % 2 else rnd.choice(all_lines) for i in range(N)]
+block = "\n".join(lines) + "\n"
 block_b = block.encode()
 written = 0
 k = 0
@@ -66,4 +129,4 @@ with open(out, "wb") as f:
         f.write(lines.encode())
         written += len(lines)
         k += 1
-print(f"wrote {out}: {written} bytes, {k} OOM reports spliced in")
+print(f"wrote {out}: {written} bytes, mix {mix}, {k} OOM reports spliced in")

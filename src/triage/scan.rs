@@ -23,43 +23,61 @@ const CHUNK: usize = 1 << 20;
 /// Longest line kept whole; the rest of a longer line is skipped.
 pub const MAX_LINE: usize = 1 << 20;
 
-/// Short literals at least one of which is on every line a rule can match. Few and short, so
-/// the searcher can use its SIMD (Teddy) path; the parsers verify every candidate line.
-const KEYWORDS: &[&str] = &[
-    "oom", // invoked oom-killer, oom-kill:, oom_reaper, memory.oom.group, 'oom-kill', systemd-oomd, earlyoom, container oom
-    "OOM", // OOMKilled, OOMKilling, "killed by the OOM killer"
-    "illed process", // Killed process (victim)
-    "ill process", // Kill process … score … or sacrifice child; 2.6's "kill process"
-    "segfault",
-    "of memory",  // Out of memory, heap out of memory, runtime: out of memory, jemalloc
-    "emoryError", // MemoryError, OutOfMemoryError
-    "memory: usage", // a memcg report whose trigger line was lost
-    "memory allocation of",
-    "Evicted",
-    "bad_alloc",
-    "xit code",
-    "xit Code",
-    "xited with",
-    "xit status",
-    "xitCode",
-    "xitcode",
-    "Main process exited",
-    "by signal",
-    "signal: ",
-    "Killed signal",
-    "] Error 1", // make: *** [...] Error 137
-    "clw-",
-    "Name:",             // kubectl describe pod
-    "Reason:",           // kubectl describe pod excerpts without the Name: line
-    "sending SIG",       // earlyoom without a syslog prefix
-    "killing process",   // earlyoom before 1.2
-    "with signal",       // ld terminated with signal 9
-    "signal terminated", // localized gcc: "Morto signal terminated program"
-    "low on resource",
-    "MESSAGE\":[", // journald JSON whose message is an array of bytes (not searchable as text)
-    // Issue 15 (kubelet coverage). One literal only: past 32 patterns aho-corasick switches to
-    // fat Teddy (16 bytes a step instead of 32), measured 1.14-1.23x slower on the bench logs.
-    "nsufficient", // NodeHasInsufficientMemory, KubeletHasInsufficientMemory, "kubelet has insufficient memory available"
+/// What a keyword's hit must also show before its line is parsed (checked on the raw line,
+/// before any decoding or normalising).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Gate {
+    /// Every hit: the keyword is rare and means something on its own.
+    Always,
+    /// An exit word: the line names a code that means a signal (134, 137, 139, 143), a systemd
+    /// "Main process exited, code=killed|dumped", or a `kubectl describe` "Exit Code:" field.
+    Exit,
+    /// " signal": "by signal", "with signal" (terminated/killed by|with signal N) or
+    /// "<word> signal terminated program" (gcc's driver, localised).
+    Signal,
+    /// "signal: " followed by killed, aborted or segmentation fault (Go's os/exec).
+    SignalColon,
+    /// A `kubectl describe` field name: at the start of the line or after a blank, and followed
+    /// by a blank.
+    Field,
+}
+
+/// Literals at least one of which is on every line a rule or the kernel parser can start from,
+/// each with its [`Gate`]. Chosen for the searcher: at least 4 bytes each (so Teddy compares
+/// 4-byte fingerprints), few, and with rare first bytes; one literal covers many wordings
+/// (every kernel kill line, `oom-kill`, OOMKilled/OOMKilling, earlyoom's "killing process", the
+/// oomd and memory.oom.group kills and "Task in … killed as a result of limit" all hold
+/// "kill" or "Kill"). Lines inside an open kernel report or describe block are all read anyway.
+/// `equivalence_tests` checks on every fixture that this finds what reading every line finds.
+const KEYWORDS: &[(&str, Gate)] = &[
+    ("Kill", Gate::Always),           // Killed process, Kill process … score, OOMKilled, OOMKilling, "OOM Killed", Killed signal
+    ("kill", Gate::Always),           // oom-kill(er), kill process, killing process, killed by signal, signal: killed
+    ("OOM ", Gate::Always),           // System OOM encountered, OOM killer
+    ("s oom event", Gate::Always),    // kubelet: Got sys oom event
+    ("r oom ", Gate::Always),         // docker: container oom <id>
+    ("oom_reaper", Gate::Always),     // oom_reaper: reaped process
+    ("segfault", Gate::Always),       // segfault at
+    ("of memory", Gate::Always),      // Out of memory, Memory cgroup out of memory, runtimes' "out of memory"
+    ("oryError", Gate::Always),       // MemoryError, OutOfMemoryError
+    ("y allocation of", Gate::Always), // Rust: memory allocation of N bytes failed
+    ("heap limit", Gate::Always),     // V8: Reached heap limit Allocation failed
+    ("bad_alloc", Gate::Always),      // std::bad_alloc
+    ("exit", Gate::Exit),             // exit code, exited with, exit status, exitCode=, exit_code, non-zero exit status, Main process exited
+    ("Exit", Gate::Exit),             // Exit Code, ExitCode
+    ("] Error 1", Gate::Always),      // make: *** [target] Error 137
+    (" signal", Gate::Signal),        // terminated by signal, killed with signal, Morto signal terminated program
+    ("signal: ", Gate::SignalColon),  // signal: killed / aborted / segmentation fault
+    ("clw-", Gate::Always),           // OpenClaw error codes
+    ("Name:", Gate::Field),           // kubectl describe pod
+    ("Reason:", Gate::Field),         // kubectl describe pod excerpts without the Name: line
+    ("g SIG", Gate::Always),          // earlyoom: sending SIGTERM|SIGKILL
+    ("w on ", Gate::Always),          // kubelet: low on resource, low on compute resources
+    ("MESSAGE\":[", Gate::Always),    // journald JSON whose message is an array of bytes
+    ("nsufficient", Gate::Always),    // NodeHasInsufficientMemory, kubelet has insufficient memory
+    ("eclaim", Gate::Always),         // kubelet: attempting to reclaim memory
+    ("yPressure", Gate::Always),      // [MemoryPressure] conditions, admission refused for it
+    ("y: usage", Gate::Always),       // memory: usage … (a memcg report whose trigger line was lost)
+    ("y cgroup stats", Gate::Always), // Memory cgroup stats for … (the same, from its stats)
 ];
 
 /// The prefilter: Teddy (SIMD) where the CPU has it, else an Aho-Corasick automaton.
@@ -67,9 +85,6 @@ pub(crate) enum Prefilter {
     Packed(aho_corasick::packed::Searcher),
     Automaton(AhoCorasick),
 }
-
-/// Index in [`KEYWORDS`] of the first exit-code keyword ("xit code" … "xitcode").
-const EXIT_FAMILY: std::ops::Range<usize> = 11..17;
 
 impl Prefilter {
     /// Start of the first keyword in `hay`.
@@ -80,19 +95,49 @@ impl Prefilter {
         }
     }
 
-    /// False for a candidate line whose only keywords are exit-code words and which names none
-    /// of the codes that mean a signal (134, 137, 139, 143): "exit code 0" is common and
-    /// uninteresting, and skipping it before normalising keeps the scan fast.
+    /// True when some keyword hit on `line` passes its [`Gate`]: the line is worth decoding,
+    /// normalising and handing to the parsers.
     pub(crate) fn worth_parsing(&self, line: &[u8]) -> bool {
-        let strong = match self {
+        match self {
             Prefilter::Packed(s) => s
                 .find_iter(line)
-                .any(|m| !EXIT_FAMILY.contains(&m.pattern().as_usize())),
+                .any(|m| passes(m.pattern().as_usize(), line, m.start(), m.end())),
             Prefilter::Automaton(a) => a
                 .find_iter(line)
-                .any(|m| !EXIT_FAMILY.contains(&m.pattern().as_usize())),
-        };
-        strong || names_signal_code(line)
+                .any(|m| passes(m.pattern().as_usize(), line, m.start(), m.end())),
+        }
+    }
+}
+
+/// Whether the hit of keyword `k` at `line[start..end]` passes its gate.
+fn passes(k: usize, line: &[u8], start: usize, end: usize) -> bool {
+    let Some(&(_, gate)) = KEYWORDS.get(k) else {
+        return true;
+    };
+    let before = &line[..start];
+    let after = &line[end..];
+    match gate {
+        Gate::Always => true,
+        Gate::Exit => {
+            names_signal_code(line)
+                || memchr::memmem::find(line, b"Exit Code:").is_some()
+                || memchr::memmem::find(line, b"exited, code=killed").is_some()
+                || memchr::memmem::find(line, b"exited, code=dumped").is_some()
+        }
+        Gate::Signal => {
+            before.ends_with(b" by")
+                || before.ends_with(b" with")
+                || after.starts_with(b" terminated")
+        }
+        Gate::SignalColon => {
+            after.starts_with(b"killed")
+                || after.starts_with(b"aborted")
+                || after.starts_with(b"segmentation")
+        }
+        Gate::Field => {
+            before.last().is_none_or(|c| c.is_ascii_whitespace())
+                && after.first().is_some_and(|c| c.is_ascii_whitespace())
+        }
     }
 }
 
@@ -108,9 +153,11 @@ fn names_signal_code(line: &[u8]) -> bool {
 pub(crate) fn prefilter() -> &'static Prefilter {
     static PF: OnceLock<Prefilter> = OnceLock::new();
     PF.get_or_init(
-        || match aho_corasick::packed::Searcher::new(KEYWORDS.iter()) {
+        || match aho_corasick::packed::Searcher::new(KEYWORDS.iter().map(|k| k.0)) {
             Some(s) => Prefilter::Packed(s),
-            None => Prefilter::Automaton(AhoCorasick::new(KEYWORDS).expect("static patterns")),
+            None => Prefilter::Automaton(
+                AhoCorasick::new(KEYWORDS.iter().map(|k| k.0)).expect("static patterns"),
+            ),
         },
     )
 }
@@ -175,6 +222,15 @@ pub struct Scanner {
     boot_us: Option<i64>,
     /// The `/dev/kmsg` sequence number of the record being fed.
     kmsg_seq: Option<u64>,
+    /// Test-only: every line goes to the parsers, the prefilter is not used (the oracle of
+    /// `equivalence_tests`).
+    pub(crate) no_prefilter: bool,
+}
+
+#[cfg(test)]
+thread_local! {
+    /// Test-only: scanners made on this thread while it is set send every line to the parsers.
+    pub(crate) static NO_PREFILTER: std::cell::Cell<bool> = const { std::cell::Cell::new(false) };
 }
 
 impl Scanner {
@@ -194,6 +250,10 @@ impl Scanner {
             long_lines: 0,
             boot_us: None,
             kmsg_seq: None,
+            #[cfg(test)]
+            no_prefilter: NO_PREFILTER.with(|f| f.get()),
+            #[cfg(not(test))]
+            no_prefilter: false,
         }
     }
 
@@ -373,7 +433,7 @@ impl Scanner {
         let mut pos = 0;
         let start_lines = self.lines;
         while pos < block.len() {
-            if self.every_line() {
+            if self.every_line() || self.no_prefilter {
                 let end = memchr::memchr(b'\n', &block[pos..]).map_or(block.len(), |i| pos + i);
                 self.lines += 1;
                 self.feed_line(&block[pos..end]);
@@ -513,9 +573,35 @@ mod tests {
     }
 
     #[test]
-    fn exit_family_indices_match_the_keywords() {
-        assert!(KEYWORDS[EXIT_FAMILY].iter().all(|k| k.starts_with("xit")));
-        assert!(!KEYWORDS[EXIT_FAMILY.end].starts_with("xit"));
+    fn keywords_are_long_enough_for_4_byte_fingerprints() {
+        assert!(KEYWORDS.iter().all(|(k, _)| k.len() >= 4), "{KEYWORDS:?}");
+        assert!(KEYWORDS.len() <= 32, "past 32 aho-corasick uses fat Teddy");
+    }
+
+    #[test]
+    fn gates_reject_the_common_lines_and_keep_the_rare_ones() {
+        let pf = prefilter();
+        for keep in [
+            &b"runner: Process completed with exit code 137."[..],
+            b"foo.service: Main process exited, code=killed, status=9/KILL",
+            b"      Exit Code:    0",
+            b"collect2: fatal error: ld terminated with signal 9 [Killed]",
+            b"Morto signal terminated program cc1plus",
+            b"error: signal: killed",
+            b"Name:         web-7d4",
+            b"      Reason:       OOMKilled",
+        ] {
+            assert!(pf.worth_parsing(keep), "{}", String::from_utf8_lossy(keep));
+        }
+        for skip in [
+            &b"runner: step 'test' finished: exit code 0"[..],
+            b"foo.service: Main process exited, code=exited, status=1/FAILURE",
+            b"received signal 15, shutting down",
+            b"signal: hangup",
+            b"DeviceName: vda",
+        ] {
+            assert!(!pf.worth_parsing(skip), "{}", String::from_utf8_lossy(skip));
+        }
         assert!(names_signal_code(b"exit code 137") && !names_signal_code(b"exit code 1"));
     }
 
