@@ -25,8 +25,8 @@ fn shrank() -> io::Error {
 /// Files smaller than this are streamed: 16 MiB.
 pub const MIN_SIZE: u64 = 16 << 20;
 /// Bytes per segment searched by one thread.
-const SEGMENT: usize = 8 << 20;
-/// Segments per batch (64 MiB mapped and resident at most, plus a report's lines).
+const SEGMENT: usize = 4 << 20;
+/// Segments per batch (32 MiB mapped and resident at most, plus a report's lines).
 const BATCH: usize = 8;
 
 /// What one thread found in one segment.

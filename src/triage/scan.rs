@@ -40,6 +40,8 @@ enum Gate {
     /// A `kubectl describe` field name: at the start of the line or after a blank, and followed
     /// by a blank.
     Field,
+    /// "emory": the line holds one of [`MEMORY_WORDS`].
+    Memory,
 }
 
 /// Literals at least one of which is on every line a rule or the kernel parser can start from,
@@ -50,34 +52,45 @@ enum Gate {
 /// "kill" or "Kill"). Lines inside an open kernel report or describe block are all read anyway.
 /// `equivalence_tests` checks on every fixture that this finds what reading every line finds.
 const KEYWORDS: &[(&str, Gate)] = &[
-    ("Kill", Gate::Always),           // Killed process, Kill process … score, OOMKilled, OOMKilling, "OOM Killed", Killed signal
-    ("kill", Gate::Always),           // oom-kill(er), kill process, killing process, killed by signal, signal: killed
-    ("OOM ", Gate::Always),           // System OOM encountered, OOM killer
-    ("s oom event", Gate::Always),    // kubelet: Got sys oom event
-    ("r oom ", Gate::Always),         // docker: container oom <id>
-    ("oom_reaper", Gate::Always),     // oom_reaper: reaped process
-    ("segfault", Gate::Always),       // segfault at
-    ("of memory", Gate::Always),      // Out of memory, Memory cgroup out of memory, runtimes' "out of memory"
-    ("oryError", Gate::Always),       // MemoryError, OutOfMemoryError
-    ("y allocation of", Gate::Always), // Rust: memory allocation of N bytes failed
-    ("heap limit", Gate::Always),     // V8: Reached heap limit Allocation failed
-    ("bad_alloc", Gate::Always),      // std::bad_alloc
-    ("exit", Gate::Exit),             // exit code, exited with, exit status, exitCode=, exit_code, non-zero exit status, Main process exited
-    ("Exit", Gate::Exit),             // Exit Code, ExitCode
-    ("] Error 1", Gate::Always),      // make: *** [target] Error 137
-    (" signal", Gate::Signal),        // terminated by signal, killed with signal, Morto signal terminated program
-    ("signal: ", Gate::SignalColon),  // signal: killed / aborted / segmentation fault
-    ("clw-", Gate::Always),           // OpenClaw error codes
-    ("Name:", Gate::Field),           // kubectl describe pod
-    ("Reason:", Gate::Field),         // kubectl describe pod excerpts without the Name: line
-    ("g SIG", Gate::Always),          // earlyoom: sending SIGTERM|SIGKILL
-    ("w on ", Gate::Always),          // kubelet: low on resource, low on compute resources
-    ("MESSAGE\":[", Gate::Always),    // journald JSON whose message is an array of bytes
-    ("nsufficient", Gate::Always),    // NodeHasInsufficientMemory, kubelet has insufficient memory
-    ("eclaim", Gate::Always),         // kubelet: attempting to reclaim memory
-    ("yPressure", Gate::Always),      // [MemoryPressure] conditions, admission refused for it
-    ("y: usage", Gate::Always),       // memory: usage … (a memcg report whose trigger line was lost)
-    ("y cgroup stats", Gate::Always), // Memory cgroup stats for … (the same, from its stats)
+    ("Kill", Gate::Always),         // Killed process, Kill process … score, OOMKilled, OOMKilling, "OOM Killed", Killed signal
+    ("kill", Gate::Always),         // oom-kill(er), kill process, killing process, killed by signal, signal: killed
+    ("OOM ", Gate::Always),         // System OOM encountered, OOM killer
+    (" oom", Gate::Always),         // kubelet: Got sys oom event; docker: container oom <id>
+    ("oom_", Gate::Always),         // oom_reaper: reaped process
+    ("emory", Gate::Memory),        // the memory wordings of the kernel, runtimes and kubelet
+    ("segfault", Gate::Always),     // segfault at
+    ("bad_alloc", Gate::Always),    // std::bad_alloc
+    ("exit", Gate::Exit),           // exit code, exited with, exit status, exitCode=, exit_code, non-zero exit status, Main process exited
+    ("Exit", Gate::Exit),           // Exit Code, ExitCode
+    ("] Error 1", Gate::Always),    // make: *** [target] Error 137
+    (" signal", Gate::Signal),      // terminated by signal, killed with signal, Morto signal terminated program
+    ("signal: ", Gate::SignalColon), // signal: killed / aborted / segmentation fault
+    ("clw-", Gate::Always),         // OpenClaw error codes
+    ("Name:", Gate::Field),         // kubectl describe pod
+    ("Reason:", Gate::Field),       // kubectl describe pod excerpts without the Name: line
+    ("g SIG", Gate::Always),        // earlyoom: sending SIGTERM|SIGKILL
+    ("w on ", Gate::Always),        // kubelet: low on resource, low on compute resources
+    ("MESSAGE\":[", Gate::Always),  // journald JSON whose message is an array of bytes
+];
+
+/// Around a hit of "emory" ([`Gate::Memory`]): what must come before it (ending with the "m"
+/// or "M" of "memory") or after it. Out of memory (kernel, runtimes, jemalloc, V8's heap), memory allocation
+/// of (Rust), MemoryError / OutOfMemoryError, `memory: usage` and "Memory cgroup stats for" (a
+/// memcg report whose trigger line was lost), kubelet's MemoryPressure, Insufficient memory and
+/// "attempting to reclaim memory".
+const MEMORY_BEFORE: &[&[u8]] = &[
+    b"of m",
+    b"nsufficientM",
+    b"nsufficient m",
+    b"eclaim m",
+    b"resourceName=\"m",
+];
+const MEMORY_AFTER: &[&[u8]] = &[
+    b" allocation of",
+    b"Error",
+    b": usage",
+    b" cgroup stats",
+    b"Pressure",
 ];
 
 /// The prefilter: Teddy (SIMD) where the CPU has it, else an Aho-Corasick automaton.
@@ -120,9 +133,9 @@ fn passes(k: usize, line: &[u8], start: usize, end: usize) -> bool {
         Gate::Always => true,
         Gate::Exit => {
             names_signal_code(line)
-                || memchr::memmem::find(line, b"Exit Code:").is_some()
-                || memchr::memmem::find(line, b"exited, code=killed").is_some()
-                || memchr::memmem::find(line, b"exited, code=dumped").is_some()
+                || after.starts_with(b" Code:")
+                || after.starts_with(b"ed, code=killed")
+                || after.starts_with(b"ed, code=dumped")
         }
         Gate::Signal => {
             before.ends_with(b" by")
@@ -133,6 +146,11 @@ fn passes(k: usize, line: &[u8], start: usize, end: usize) -> bool {
             after.starts_with(b"killed")
                 || after.starts_with(b"aborted")
                 || after.starts_with(b"segmentation")
+        }
+        // `before` ends with the "m" or "M" of "memory".
+        Gate::Memory => {
+            MEMORY_BEFORE.iter().any(|w| before.ends_with(w))
+                || MEMORY_AFTER.iter().any(|w| after.starts_with(w))
         }
         Gate::Field => {
             before.last().is_none_or(|c| c.is_ascii_whitespace())
@@ -170,26 +188,9 @@ fn needs_continuation(msg: &str, parsed: bool) -> bool {
         || (m.starts_with("oom-kill:") && !m.contains(",uid="))
 }
 
-/// Newlines in `b`. Counts into byte-wide lanes over 32-byte blocks (which the compiler
-/// turns into SIMD compares and adds), emptying the lanes before they can overflow.
+/// Newlines in `b`: `bytecount` (as ripgrep counts lines), AVX2 or SSE2 chosen at run time.
 pub(crate) fn count_newlines(b: &[u8]) -> u64 {
-    let mut total = 0u64;
-    let mut blocks = b.chunks_exact(32);
-    let mut lanes = [0u8; 32];
-    let mut n = 0;
-    for blk in &mut blocks {
-        for (l, &c) in lanes.iter_mut().zip(blk) {
-            *l += u8::from(c == b'\n');
-        }
-        n += 1;
-        if n == 255 {
-            total += lanes.iter().map(|&l| u64::from(l)).sum::<u64>();
-            lanes = [0; 32];
-            n = 0;
-        }
-    }
-    total += lanes.iter().map(|&l| u64::from(l)).sum::<u64>();
-    total + blocks.remainder().iter().filter(|&&c| c == b'\n').count() as u64
+    bytecount::count(b, b'\n') as u64
 }
 
 /// How lines of an input are encoded.
