@@ -88,7 +88,10 @@ fn first_difference(a: &[String], b: &[String]) -> String {
         let Some(v) = e.and_then(|e| serde_json::from_str::<serde_json::Value>(e).ok()) else {
             return "none".into();
         };
-        format!("{} at line {} ({})", v["kind"], v["source"]["line"], v["message"])
+        format!(
+            "{} at line {} ({})",
+            v["kind"], v["source"]["line"], v["message"]
+        )
     }
     for i in 0..a.len().max(b.len()) {
         if a.get(i) != b.get(i) {

@@ -345,7 +345,11 @@ fn scan_stream(name: &str, file: File, progress: &AtomicU64) -> (Vec<Event>, Inp
 }
 
 /// A regular file: mapped when it is large plain text, else read (and decompressed) as a stream.
-pub(crate) fn scan_file(name: &str, file: File, progress: &AtomicU64) -> (Vec<Event>, InputSummary) {
+pub(crate) fn scan_file(
+    name: &str,
+    file: File,
+    progress: &AtomicU64,
+) -> (Vec<Event>, InputSummary) {
     if !mappable(&file) {
         return match open_decoded(file, progress) {
             Ok(r) => scan_reader(name, r),

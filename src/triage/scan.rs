@@ -52,25 +52,25 @@ enum Gate {
 /// "kill" or "Kill"). Lines inside an open kernel report or describe block are all read anyway.
 /// `equivalence_tests` checks on every fixture that this finds what reading every line finds.
 const KEYWORDS: &[(&str, Gate)] = &[
-    ("Kill", Gate::Always),         // Killed process, Kill process … score, OOMKilled, OOMKilling, "OOM Killed", Killed signal
-    ("kill", Gate::Always),         // oom-kill(er), kill process, killing process, killed by signal, signal: killed
-    ("OOM ", Gate::Always),         // System OOM encountered, OOM killer
-    (" oom", Gate::Always),         // kubelet: Got sys oom event; docker: container oom <id>
-    ("oom_", Gate::Always),         // oom_reaper: reaped process
-    ("emory", Gate::Memory),        // the memory wordings of the kernel, runtimes and kubelet
-    ("segfault", Gate::Always),     // segfault at
-    ("bad_alloc", Gate::Always),    // std::bad_alloc
-    ("exit", Gate::Exit),           // exit code, exited with, exit status, exitCode=, exit_code, non-zero exit status, Main process exited
-    ("Exit", Gate::Exit),           // Exit Code, ExitCode
-    ("] Error 1", Gate::Always),    // make: *** [target] Error 137
-    (" signal", Gate::Signal),      // terminated by signal, killed with signal, Morto signal terminated program
+    ("Kill", Gate::Always), // Killed process, Kill process … score, OOMKilled, OOMKilling, "OOM Killed", Killed signal
+    ("kill", Gate::Always), // oom-kill(er), kill process, killing process, killed by signal, signal: killed
+    ("OOM ", Gate::Always), // System OOM encountered, OOM killer
+    (" oom", Gate::Always), // kubelet: Got sys oom event; docker: container oom <id>
+    ("oom_", Gate::Always), // oom_reaper: reaped process
+    ("emory", Gate::Memory), // the memory wordings of the kernel, runtimes and kubelet
+    ("segfault", Gate::Always), // segfault at
+    ("bad_alloc", Gate::Always), // std::bad_alloc
+    ("exit", Gate::Exit), // exit code, exited with, exit status, exitCode=, exit_code, non-zero exit status, Main process exited
+    ("Exit", Gate::Exit), // Exit Code, ExitCode
+    ("] Error 1", Gate::Always), // make: *** [target] Error 137
+    (" signal", Gate::Signal), // terminated by signal, killed with signal, Morto signal terminated program
     ("signal: ", Gate::SignalColon), // signal: killed / aborted / segmentation fault
-    ("clw-", Gate::Always),         // OpenClaw error codes
-    ("Name:", Gate::Field),         // kubectl describe pod
-    ("Reason:", Gate::Field),       // kubectl describe pod excerpts without the Name: line
-    ("g SIG", Gate::Always),        // earlyoom: sending SIGTERM|SIGKILL
-    ("w on ", Gate::Always),        // kubelet: low on resource, low on compute resources
-    ("MESSAGE\":[", Gate::Always),  // journald JSON whose message is an array of bytes
+    ("clw-", Gate::Always),    // OpenClaw error codes
+    ("Name:", Gate::Field),    // kubectl describe pod
+    ("Reason:", Gate::Field),  // kubectl describe pod excerpts without the Name: line
+    ("g SIG", Gate::Always),   // earlyoom: sending SIGTERM|SIGKILL
+    ("w on ", Gate::Always),   // kubelet: low on resource, low on compute resources
+    ("MESSAGE\":[", Gate::Always), // journald JSON whose message is an array of bytes
 ];
 
 /// Around a hit of "emory" ([`Gate::Memory`]): what must come before it (ending with the "m"
