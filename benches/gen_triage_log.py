@@ -65,15 +65,41 @@ def noise_line():
         t.format(n=rnd.randrange(1000000), p=rnd.randrange(100, 60000), a=rnd.randrange(256), b=rnd.randrange(60), h=h, h8=h[:8]),
     )
 
+# A line naming an OOM record in any wording the triage rules know; such lines are dropped from
+# the pool (benches/noise/capture-machine.sh filters with the same expression), so the only OOM
+# records in a generated log are the spliced reports.
+OOM_FILTER = re.compile(r"oom-kill|invoked oom|Killed process|Out of memory|out of memory|OOMKill|OOM kill|"
+                        r"Memory cgroup|memory: usage|OutOfMemory|MemoryError|bad_alloc|earlyoom|systemd-oomd|"
+                        r"oom_reaper|SystemOOM|System OOM|MemoryPressure")
+
+
 def pool():
-    """Every line of benches/noise/ (machine-*.log and loghub/*.log), in file order."""
+    """Every line of the pool: benches/noise/*.log (captured on the development machine) and the
+    *.log files of benches/noise/loghub/ and of each directory in $CLW_NOISE_DIRS
+    (colon-separated), in file order, without OOM wordings. benches/noise/README.md says where
+    each comes from."""
     d = os.path.join(here, "noise")
-    files = sorted(os.path.join(d, f) for f in os.listdir(d) if f.endswith(".log"))
-    files += sorted(os.path.join(d, "loghub", f) for f in os.listdir(os.path.join(d, "loghub")) if f.endswith(".log"))
-    lines = []
+    dirs = [d, os.path.join(d, "loghub")] + [x for x in os.environ.get("CLW_NOISE_DIRS", "").split(":") if x]
+    files = []
+    for x in dirs:
+        if os.path.isdir(x):
+            files += sorted(os.path.join(x, f) for f in os.listdir(x) if f.endswith(".log"))
+    lines, dropped = [], 0
     for f in files:
         with open(f, encoding="utf-8", errors="replace") as fh:
-            lines += [l.rstrip("\r\n") for l in fh if l.strip()]
+            for l in fh:
+                l = l.rstrip("\r\n")
+                if not l.strip():
+                    continue
+                if OOM_FILTER.search(l):
+                    dropped += 1
+                    continue
+                lines.append(l)
+    print(f"noise pool: {len(lines)} lines from {len(files)} files"
+          f" ({', '.join(os.path.relpath(f, d) for f in files)}); {dropped} OOM lines dropped", file=sys.stderr)
+    if not any("loghub" in f for f in files):
+        print("note: benches/noise/loghub/ is empty: the pool is this machine's lines only"
+              " (benches/noise/README.md says how to add loghub's samples)", file=sys.stderr)
     return lines
 
 
