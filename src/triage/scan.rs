@@ -32,11 +32,10 @@ enum Gate {
     /// An exit word: the line names a code that means a signal (134, 137, 139, 143), a systemd
     /// "Main process exited, code=killed|dumped", or a `kubectl describe` "Exit Code:" field.
     Exit,
-    /// " signal": "by signal", "with signal" (terminated/killed by|with signal N) or
-    /// "<word> signal terminated program" (gcc's driver, localised).
+    /// "signal": "by signal", "with signal" (terminated/killed by|with signal N), "<word> signal
+    /// terminated program" (gcc's driver, localised) or "signal: " followed by killed, aborted
+    /// or segmentation fault (Go's os/exec).
     Signal,
-    /// "signal: " followed by killed, aborted or segmentation fault (Go's os/exec).
-    SignalColon,
     /// A `kubectl describe` field name: at the start of the line or after a blank, and followed
     /// by a blank.
     Field,
@@ -55,7 +54,7 @@ const KEYWORDS: &[(&str, Gate)] = &[
     ("Kill", Gate::Always), // Killed process, Kill process … score, OOMKilled, OOMKilling, "OOM Killed", Killed signal
     ("kill", Gate::Always), // oom-kill(er), kill process, killing process, killed by signal, signal: killed
     ("OOM ", Gate::Always), // System OOM encountered, OOM killer
-    (" oom", Gate::Always), // kubelet: Got sys oom event; docker: container oom <id>
+    ("oom ", Gate::Always), // kubelet: Got sys oom event; docker: container oom <id>
     ("oom_", Gate::Always), // oom_reaper: reaped process
     ("emory", Gate::Memory), // the memory wordings of the kernel, runtimes and kubelet
     ("segfault", Gate::Always), // segfault at
@@ -63,13 +62,12 @@ const KEYWORDS: &[(&str, Gate)] = &[
     ("exit", Gate::Exit), // exit code, exited with, exit status, exitCode=, exit_code, non-zero exit status, Main process exited
     ("Exit", Gate::Exit), // Exit Code, ExitCode
     ("] Error 1", Gate::Always), // make: *** [target] Error 137
-    (" signal", Gate::Signal), // terminated by signal, killed with signal, Morto signal terminated program
-    ("signal: ", Gate::SignalColon), // signal: killed / aborted / segmentation fault
-    ("clw-", Gate::Always),    // OpenClaw error codes
-    ("Name:", Gate::Field),    // kubectl describe pod
-    ("Reason:", Gate::Field),  // kubectl describe pod excerpts without the Name: line
-    ("g SIG", Gate::Always),   // earlyoom: sending SIGTERM|SIGKILL
-    ("w on ", Gate::Always),   // kubelet: low on resource, low on compute resources
+    ("signal", Gate::Signal), // terminated by signal, with signal, Morto signal terminated program, signal: aborted
+    ("clw-", Gate::Always),   // OpenClaw error codes
+    ("Name:", Gate::Field),   // kubectl describe pod
+    ("Reason:", Gate::Field), // kubectl describe pod excerpts without the Name: line
+    ("g SIG", Gate::Always),  // earlyoom: sending SIGTERM|SIGKILL
+    ("w on ", Gate::Always),  // kubelet: low on resource, low on compute resources
     ("MESSAGE\":[", Gate::Always), // journald JSON whose message is an array of bytes
 ];
 
@@ -138,14 +136,12 @@ fn passes(k: usize, line: &[u8], start: usize, end: usize) -> bool {
                 || after.starts_with(b"ed, code=dumped")
         }
         Gate::Signal => {
-            before.ends_with(b" by")
-                || before.ends_with(b" with")
+            before.ends_with(b"by ")
+                || before.ends_with(b"with ")
                 || after.starts_with(b" terminated")
-        }
-        Gate::SignalColon => {
-            after.starts_with(b"killed")
-                || after.starts_with(b"aborted")
-                || after.starts_with(b"segmentation")
+                || after.starts_with(b": killed")
+                || after.starts_with(b": aborted")
+                || after.starts_with(b": segmentation")
         }
         // `before` ends with the "m" or "M" of "memory".
         Gate::Memory => {
@@ -589,6 +585,7 @@ mod tests {
             b"collect2: fatal error: ld terminated with signal 9 [Killed]",
             b"Morto signal terminated program cc1plus",
             b"error: signal: killed",
+            b"signal: aborted (core dumped)",
             b"Name:         web-7d4",
             b"      Reason:       OOMKilled",
         ] {
