@@ -57,14 +57,12 @@ fn search(d: &[u8], seg: usize) -> Found {
     let mut pos = first;
     let mut rel = 0u64;
     while pos < end {
-        let Some(m) = pf.find(&d[pos..end]) else {
+        let Some((line, hit)) = pf.find_line(&d[pos..end]) else {
             break;
         };
-        let at = pos + m;
-        let lstart = memchr::memrchr(b'\n', &d[pos..at]).map_or(pos, |i| pos + i + 1);
+        let (lstart, lend) = (pos + line.start, pos + line.end);
         rel += count_newlines(&d[pos..lstart]);
-        let lend = memchr::memchr(b'\n', &d[at..end]).map_or(end, |i| at + i);
-        if pf.worth_parsing(&d[lstart..lend]) {
+        if pf.worth_parsing_from(&d[lstart..lend], hit) {
             candidates.push((lstart, lend, rel));
         }
         if lend < end {

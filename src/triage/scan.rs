@@ -98,26 +98,74 @@ pub(crate) enum Prefilter {
 }
 
 impl Prefilter {
-    /// Start of the first keyword in `hay`.
-    pub(crate) fn find(&self, hay: &[u8]) -> Option<usize> {
-        match self {
-            Prefilter::Packed(s) => s.find(hay).map(|m| m.start()),
-            Prefilter::Automaton(a) => a.find(hay).map(|m| m.start()),
-        }
+    /// The first keyword hit in `hay`.
+    fn find_hit(&self, hay: &[u8]) -> Option<Hit> {
+        let (start, end, keyword) = match self {
+            Prefilter::Packed(s) => s
+                .find(hay)
+                .map(|m| (m.start(), m.end(), m.pattern().as_usize()))?,
+            Prefilter::Automaton(a) => a
+                .find(hay)
+                .map(|m| (m.start(), m.end(), m.pattern().as_usize()))?,
+        };
+        Some(Hit {
+            start,
+            end,
+            keyword,
+        })
     }
 
     /// True when some keyword hit on `line` passes its [`Gate`]: the line is worth decoding,
     /// normalising and handing to the parsers.
+    #[cfg(test)]
     pub(crate) fn worth_parsing(&self, line: &[u8]) -> bool {
-        match self {
-            Prefilter::Packed(s) => s
-                .find_iter(line)
-                .any(|m| passes(m.pattern().as_usize(), line, m.start(), m.end())),
-            Prefilter::Automaton(a) => a
-                .find_iter(line)
-                .any(|m| passes(m.pattern().as_usize(), line, m.start(), m.end())),
+        self.find_hit(line)
+            .is_some_and(|h| self.worth_parsing_from(line, h))
+    }
+
+    /// [`Prefilter::worth_parsing`] for a line whose first hit, `first` (at offsets within
+    /// `line`), is known: its gate is checked, then those of the hits after it.
+    pub(crate) fn worth_parsing_from(&self, line: &[u8], first: Hit) -> bool {
+        let mut h = first;
+        loop {
+            if passes(h.keyword, line, h.start, h.end) {
+                return true;
+            }
+            let from = h.start + 1;
+            let Some(next) = line.get(from..).and_then(|rest| self.find_hit(rest)) else {
+                return false;
+            };
+            h = Hit {
+                start: from + next.start,
+                end: from + next.end,
+                keyword: next.keyword,
+            };
         }
     }
+
+    /// The first hit in `hay` and the bounds of its line (`hay[line]`, without the newline),
+    /// with the hit's offsets made relative to that line.
+    pub(crate) fn find_line(&self, hay: &[u8]) -> Option<(std::ops::Range<usize>, Hit)> {
+        let h = self.find_hit(hay)?;
+        let lstart = memchr::memrchr(b'\n', &hay[..h.start]).map_or(0, |i| i + 1);
+        let lend = memchr::memchr(b'\n', &hay[h.start..]).map_or(hay.len(), |i| h.start + i);
+        Some((
+            lstart..lend,
+            Hit {
+                start: h.start - lstart,
+                end: h.end - lstart,
+                keyword: h.keyword,
+            },
+        ))
+    }
+}
+
+/// One keyword found: its bytes `start..end` and its index in [`KEYWORDS`].
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct Hit {
+    start: usize,
+    end: usize,
+    keyword: usize,
 }
 
 /// Whether the hit of keyword `k` at `line[start..end]` passes its gate.
@@ -437,7 +485,7 @@ impl Scanner {
                 pos = end + 1;
                 continue;
             }
-            match ac.find(&block[pos..]) {
+            match ac.find_line(&block[pos..]) {
                 None => {
                     self.lines = match newlines {
                         Some(n) => start_lines + n,
@@ -445,14 +493,11 @@ impl Scanner {
                     };
                     pos = block.len();
                 }
-                Some(m) => {
-                    let at = pos + m;
-                    let lstart =
-                        memchr::memrchr(b'\n', &block[pos..at]).map_or(pos, |i| pos + i + 1);
+                Some((line, hit)) => {
+                    let (lstart, end) = (pos + line.start, pos + line.end);
                     self.lines += count_newlines(&block[pos..lstart]);
-                    let end = memchr::memchr(b'\n', &block[at..]).map_or(block.len(), |i| at + i);
                     self.lines += 1;
-                    if ac.worth_parsing(&block[lstart..end]) {
+                    if ac.worth_parsing_from(&block[lstart..end], hit) {
                         self.feed_line(&block[lstart..end]);
                     }
                     pos = end + 1;
