@@ -30,7 +30,9 @@ if command -v ip >/dev/null; then
     ip link del vclw$i 2>/dev/null || true
   done
 fi
-dmesg | keep > machine-dmesg.log
+# Not the boot's kernel and init command lines nor init's argument and environment lists (they
+# describe the VM's own machinery, not log noise).
+dmesg | keep | grep -v -i -E 'command line|process_api' | grep -v -E '^\[[ 0-9.]+\]  ' > machine-dmesg.log
 
 # 2. Package manager logs as they are on this machine.
 keep < /var/log/dpkg.log > machine-dpkg.log
