@@ -126,7 +126,10 @@ pub fn scan_file(s: &mut Scanner, f: &File, progress: &AtomicU64) -> io::Result<
                 &mut lines_before_segment,
             );
             if parsed.is_ok() {
-                map.release(seg * SEGMENT, batch_end * SEGMENT);
+                // From the batch before: the search of a segment reads the byte before it
+                // (is it a line start?), which faults back the last page (with large folios
+                // in the page cache, up to 2 MiB) of a batch released already.
+                map.release(seg.saturating_sub(BATCH) * SEGMENT, batch_end * SEGMENT);
             }
             let mut mine = if parsed.is_ok() { work() } else { Vec::new() };
             if let Some(o) = other {
