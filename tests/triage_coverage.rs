@@ -144,23 +144,19 @@ fn node_problem_detector_event_json_fragment() {
 
 #[test]
 fn memory_pressure_is_reported_but_is_no_kill() {
-    // The prefilter has one literal for these ("nsufficient"): NodeHasInsufficientMemory and
-    // the condition reach the parser, "Attempting to reclaim memory" only inside an open
-    // `kubectl describe` block or beside another keyword (docs/triage.md says which).
+    // "Attempting to reclaim memory", NodeHasInsufficientMemory and the condition all reach
+    // the parser ("emory" with its gate in the prefilter), as line by line.
     let name = "dynatrace-eks-describe-node-eviction-threshold-insufficient-memory.txt";
     let ev = kubelet(name);
     assert_eq!(
         codes(&ev),
-        vec![(Kind::K8sMemoryPressure, Some("NodeHasInsufficientMemory"))]
-    );
-    assert!(ev.iter().all(|e| !e.kind.is_oom()));
-    assert_eq!(
-        codes(&kubelet_every_line(name)),
         vec![
             (Kind::K8sMemoryPressure, Some("EvictionThresholdMet")),
             (Kind::K8sMemoryPressure, Some("NodeHasInsufficientMemory")),
         ]
     );
+    assert!(ev.iter().all(|e| !e.kind.is_oom()));
+    assert_eq!(codes(&kubelet_every_line(name)), codes(&ev));
     // The wrapped condition row: its second half says it.
     let ev = kubelet("k8s-52386-describe-node-memorypressure-wrapped-and-klog.txt");
     assert_eq!(
@@ -168,10 +164,10 @@ fn memory_pressure_is_reported_but_is_no_kill() {
         vec![(Kind::K8sMemoryPressure, Some("MemoryPressure"))]
     );
     assert_eq!(ev[0].source.line, 2);
-    // kubelet's klog: no literal reaches these two lines; the rules read them.
+    // kubelet's klog: both lines reach the parser, as line by line.
     let name = "k8s-58541-journal-kubelet-1.9-eviction-manager-russian-locale.log";
-    assert!(kubelet(name).is_empty());
-    let ev = kubelet_every_line(name);
+    assert_eq!(codes(&kubelet(name)), codes(&kubelet_every_line(name)));
+    let ev = kubelet(name);
     let got: Vec<(Option<&str>, Option<&str>, Option<&str>)> = ev
         .iter()
         .map(|e| (e.code.as_deref(), e.pod.as_deref(), e.namespace.as_deref()))
@@ -198,23 +194,21 @@ fn evictions_for_memory_in_every_wording_and_none_for_disk() {
     let ev = kubelet("k8s-112927-describe-pod-evicted-message-container-request.txt");
     assert_eq!(kinds(&ev), vec![Kind::K8sEvicted]);
     assert_eq!(ev[0].container.as_deref(), Some("citadel"));
-    // The admission refusal reaches the parser only past the prefilter; the eviction event
-    // ("Evicted") always.
+    // The admission refusal and the eviction event both reach the parser, as line by line.
     let name = "k8s-30550-klog-1.3-admit-refused-and-evicted-event.log";
     let ev = kubelet(name);
-    assert_eq!(kinds(&ev), vec![Kind::K8sEvicted]);
+    assert_eq!(kinds(&ev), vec![Kind::K8sMemoryPressure, Kind::K8sEvicted]);
+    assert_eq!(kinds(&kubelet_every_line(name)), kinds(&ev));
+    assert_eq!(ev[0].pod.as_deref(), Some("cadvisor"));
     assert_eq!(
-        (ev[0].pod.as_deref(), ev[0].namespace.as_deref()),
+        (ev[1].pod.as_deref(), ev[1].namespace.as_deref()),
         (Some("cadvisor"), Some("e2e-tests-density-test-43bif"))
     );
-    assert!(ev[0]
+    assert!(ev[1]
         .timestamp
         .as_deref()
         .unwrap()
         .ends_with("-08-18T03:35:27.856536Z"));
-    let ev = kubelet_every_line(name);
-    assert_eq!(kinds(&ev), vec![Kind::K8sMemoryPressure, Kind::K8sEvicted]);
-    assert_eq!(ev[0].pod.as_deref(), Some("cadvisor"));
     let ev = kubelet("k8s-132001-jsonpath-and-journal-ephemeral-storage-eviction-not-memory.log");
     assert!(ev.is_empty(), "{:?}", kinds(&ev));
     let ev = kubelet("k8s-105467-pod-yaml-disruption-target-ephemeral-storage-not-memory.yaml.txt");
@@ -264,15 +258,16 @@ fn a_partial_memcg_report_is_never_called_global() {
         victims(&ev),
         vec![(Kind::CgroupOomKill, Some(42424), Some("memcg_test_1"))]
     );
-    // The stats line names /0, but no prefilter literal brings it to the parser (only an
-    // open report reads it): the cgroup is unknown, the kind is not.
-    assert_eq!(ev[0].memcg, None);
-    // Trigger lost, victim line lost. Its "Task in … killed" line names the kill, but no
-    // prefilter literal brings it to the parser: no event (never a global one). Read line by
-    // line, it is a memcg kill of an unknown task, with both cgroups.
+    // The stats line names /0, and opens the report.
+    assert_eq!(ev[0].memcg.as_deref(), Some("/0"));
+    // Trigger lost, victim line lost. Its "Task in … killed" line names the kill: a memcg kill
+    // of an unknown task (never a global one), with both cgroups, as line by line.
     let name = "k8s-56891-3.10-headless-memcg-report-from-task-in.log";
-    assert!(partial(name).is_empty());
-    let ev = every_line("triage-partial", name);
+    assert_eq!(
+        victims(&partial(name)),
+        victims(&every_line("triage-partial", name))
+    );
+    let ev = partial(name);
     assert_eq!(victims(&ev), vec![(Kind::CgroupOomKill, None, None)]);
     let cg = "/kubepods/pod95387fa4-da9c-11e7-9d36-5254b24cbf5e/e84ed2eecf157a08df53ca510418796ccf5173f5d71e42133320e9178b9c8447";
     assert_eq!(

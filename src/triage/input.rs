@@ -140,7 +140,7 @@ fn scan_reader(name: &str, mut r: Box<dyn BufRead + Send + '_>) -> (Vec<Event>, 
 
 /// A large, regular, uncompressed text file with `\n` line ends: searched through a memory map
 /// by two threads ([`mapped`]). Reads the head with `pread`, so `f`'s offset stays at 0.
-fn mappable(f: &File) -> bool {
+pub(crate) fn mappable(f: &File) -> bool {
     use std::os::unix::fs::FileExt;
     let Ok(meta) = f.metadata() else { return false };
     if !meta.is_file() || meta.len() < mapped::MIN_SIZE {
@@ -345,7 +345,11 @@ fn scan_stream(name: &str, file: File, progress: &AtomicU64) -> (Vec<Event>, Inp
 }
 
 /// A regular file: mapped when it is large plain text, else read (and decompressed) as a stream.
-fn scan_file(name: &str, file: File, progress: &AtomicU64) -> (Vec<Event>, InputSummary) {
+pub(crate) fn scan_file(
+    name: &str,
+    file: File,
+    progress: &AtomicU64,
+) -> (Vec<Event>, InputSummary) {
     if !mappable(&file) {
         return match open_decoded(file, progress) {
             Ok(r) => scan_reader(name, r),

@@ -1,6 +1,6 @@
 //! The fast path for large plain-text files: the file is memory-mapped (no copy into our
 //! buffers) and searched by two threads at once, in batches of segments; the parsers then see
-//! the candidate lines in file order. Memory stays bounded: each batch's pages are dropped from
+//! the candidate lines in file order, one batch while the next is searched. Memory stays bounded: each batch's pages are dropped from
 //! our address space (`MADV_DONTNEED`, [`crate::base::mmap::Map::release`]) once it is done.
 //!
 //! Only regular, uncompressed files larger than [`MIN_SIZE`] with `\n` line ends take this
@@ -13,7 +13,7 @@
 
 use std::fs::File;
 use std::io;
-use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
 
 use super::scan::{count_newlines, prefilter, Scanner, MAX_LINE};
 use crate::base::mmap::{Map, SHRANK};
@@ -25,9 +25,10 @@ fn shrank() -> io::Error {
 /// Files smaller than this are streamed: 16 MiB.
 pub const MIN_SIZE: u64 = 16 << 20;
 /// Bytes per segment searched by one thread.
-const SEGMENT: usize = 8 << 20;
-/// Segments per batch (64 MiB mapped and resident at most, plus a report's lines).
-const BATCH: usize = 8;
+const SEGMENT: usize = 4 << 20;
+/// Segments per batch: 16 MiB. Two batches are resident at most (one parsed while the next is
+/// searched), plus a report's lines read past them.
+const BATCH: usize = 4;
 
 /// What one thread found in one segment.
 struct Found {
@@ -56,14 +57,12 @@ fn search(d: &[u8], seg: usize) -> Found {
     let mut pos = first;
     let mut rel = 0u64;
     while pos < end {
-        let Some(m) = pf.find(&d[pos..end]) else {
+        let Some((line, hit)) = pf.find_line(&d[pos..end]) else {
             break;
         };
-        let at = pos + m;
-        let lstart = memchr::memrchr(b'\n', &d[pos..at]).map_or(pos, |i| pos + i + 1);
+        let (lstart, lend) = (pos + line.start, pos + line.end);
         rel += count_newlines(&d[pos..lstart]);
-        let lend = memchr::memchr(b'\n', &d[at..end]).map_or(end, |i| at + i);
-        if pf.worth_parsing(&d[lstart..lend]) {
+        if pf.worth_parsing_from(&d[lstart..lend], hit) {
             candidates.push((lstart, lend, rel));
         }
         if lend < end {
@@ -94,63 +93,57 @@ pub fn scan_file(s: &mut Scanner, f: &File, progress: &AtomicU64) -> io::Result<
     }
     let map = Map::new(f, len)?;
     let d = map.bytes();
+    if s.no_prefilter {
+        return every_line(s, &map, len);
+    }
     let segments = len.div_ceil(SEGMENT);
     let mut cursor = 0usize; // next unconsumed byte
     let mut lines_before_segment = 0u64;
+    if map.shrank(f)? || map.faulted() {
+        return Err(shrank());
+    }
+    // A pipeline: while this thread parses (and releases) batch k, a second thread searches
+    // batch k + 1, and this one joins that search when its parsing is done.
+    let mut found = search_batch(d, 0, BATCH.min(segments));
     let mut seg = 0;
     while seg < segments {
-        if map.shrank(f)? || map.faulted() {
-            return Err(shrank());
-        }
         let batch_end = (seg + BATCH).min(segments);
-        let next = std::sync::atomic::AtomicUsize::new(seg);
-        let work = || {
-            let mut out = Vec::new();
-            loop {
-                let i = next.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
-                if i >= batch_end {
-                    return out;
-                }
-                out.push((i, search(d, i)));
+        let next_end = (batch_end + BATCH).min(segments);
+        // Stop before reading a next batch that the file no longer holds.
+        if next_end > batch_end && (map.shrank(f)? || map.faulted()) {
+            return Err(shrank());
+        }
+        let next = AtomicUsize::new(batch_end);
+        let work = || search_some(d, &next, next_end);
+        let (parsed, next_found) = std::thread::scope(|sc| {
+            let other = (next_end > batch_end).then(|| sc.spawn(work));
+            let parsed = parse_batch(
+                s,
+                d,
+                &map,
+                &mut found,
+                &mut cursor,
+                &mut lines_before_segment,
+            );
+            if parsed.is_ok() {
+                // From the batch before: the search of a segment reads the byte before it
+                // (is it a line start?), which faults back the last page (with large folios
+                // in the page cache, up to 2 MiB) of a batch released already.
+                map.release(seg.saturating_sub(BATCH) * SEGMENT, batch_end * SEGMENT);
             }
-        };
-        let mut found: Vec<(usize, Found)> = std::thread::scope(|sc| {
-            let other = sc.spawn(work);
-            let mut mine = work();
-            mine.extend(other.join().unwrap_or_default());
-            mine
+            let mut mine = if parsed.is_ok() { work() } else { Vec::new() };
+            if let Some(o) = other {
+                mine.extend(o.join().unwrap_or_default());
+            }
+            (parsed, mine)
         });
+        parsed?;
         if map.faulted() {
             return Err(shrank());
         }
-        found.sort_by_key(|(i, _)| *i);
-        let events_before = s.events.len();
-        for (_, fs) in &found {
-            for &(start, end, rel) in &fs.candidates {
-                if start < cursor {
-                    continue; // already read line by line
-                }
-                s.lines = lines_before_segment + rel + 1;
-                feed(s, &d[start..end]);
-                cursor = end + 1;
-                // A report or block is open: read every following line until it closes.
-                while s.every_line() && cursor < len {
-                    let lend = memchr::memchr(b'\n', &d[cursor..]).map_or(len, |i| cursor + i);
-                    s.lines += 1;
-                    feed(s, &d[cursor..lend]);
-                    cursor = lend + 1;
-                }
-            }
-            lines_before_segment += fs.newlines;
-        }
-        if map.faulted() {
-            // Lines of this batch (or the report read on past it) may have been zeros.
-            s.events.truncate(events_before);
-            return Err(shrank());
-        }
-        map.release(seg * SEGMENT, batch_end * SEGMENT);
         let batch_bytes = (batch_end * SEGMENT).min(len) - seg * SEGMENT;
         progress.fetch_add(batch_bytes as u64, Ordering::Relaxed);
+        found = next_found;
         seg = batch_end;
     }
     // The last line has no newline: it is a line too.
@@ -161,6 +154,88 @@ pub fn scan_file(s: &mut Scanner, f: &File, progress: &AtomicU64) -> io::Result<
     s.bytes += len as u64;
     s.lines = lines_before_segment + u64::from(unterminated);
     s.finish();
+    Ok(())
+}
+
+/// Test-only oracle: every line of the map to the parsers, in order.
+fn every_line(s: &mut Scanner, map: &Map, len: usize) -> io::Result<()> {
+    let d = map.bytes();
+    let mut pos = 0;
+    while pos < len {
+        let end = memchr::memchr(b'\n', &d[pos..]).map_or(len, |i| pos + i);
+        s.lines += 1;
+        feed(s, &d[pos..end]);
+        pos = end + 1;
+    }
+    s.bytes += len as u64;
+    s.finish();
+    Ok(())
+}
+
+/// Search segments `next..end` (taking them one at a time from the shared counter `next`).
+fn search_some(d: &[u8], next: &AtomicUsize, end: usize) -> Vec<(usize, Found)> {
+    let mut out = Vec::new();
+    loop {
+        let i = next.fetch_add(1, Ordering::Relaxed);
+        if i >= end {
+            return out;
+        }
+        out.push((i, search(d, i)));
+    }
+}
+
+/// Search segments `from..to` on two threads (this one and one more).
+fn search_batch(d: &[u8], from: usize, to: usize) -> Vec<(usize, Found)> {
+    let next = AtomicUsize::new(from);
+    let work = || search_some(d, &next, to);
+    std::thread::scope(|sc| {
+        let other = sc.spawn(work);
+        let mut mine = work();
+        mine.extend(other.join().unwrap_or_default());
+        mine
+    })
+}
+
+/// Feed the candidate lines of one searched batch to `s`, in file order, reading every line
+/// past a candidate while a report or block is open. Errors: the map read zeros (the file
+/// shrank); the batch's events are then dropped.
+fn parse_batch(
+    s: &mut Scanner,
+    d: &[u8],
+    map: &Map,
+    found: &mut [(usize, Found)],
+    cursor: &mut usize,
+    lines_before_segment: &mut u64,
+) -> io::Result<()> {
+    let len = d.len();
+    if map.faulted() {
+        return Err(shrank());
+    }
+    found.sort_by_key(|(i, _)| *i);
+    let events_before = s.events.len();
+    for (_, fs) in found.iter() {
+        for &(start, end, rel) in &fs.candidates {
+            if start < *cursor {
+                continue; // already read line by line
+            }
+            s.lines = *lines_before_segment + rel + 1;
+            feed(s, &d[start..end]);
+            *cursor = end + 1;
+            // A report or block is open: read every following line until it closes.
+            while s.every_line() && *cursor < len {
+                let lend = memchr::memchr(b'\n', &d[*cursor..]).map_or(len, |i| *cursor + i);
+                s.lines += 1;
+                feed(s, &d[*cursor..lend]);
+                *cursor = lend + 1;
+            }
+        }
+        *lines_before_segment += fs.newlines;
+    }
+    if map.faulted() {
+        // Lines of this batch (or the report read on past it) may have been zeros.
+        s.events.truncate(events_before);
+        return Err(shrank());
+    }
     Ok(())
 }
 

@@ -7,6 +7,8 @@
 //! input is reported with what it yielded before the failure; it never stops the others.
 
 pub mod correlate;
+#[cfg(test)]
+mod equivalence_tests;
 pub mod event;
 pub mod identify;
 mod input;

@@ -23,43 +23,72 @@ const CHUNK: usize = 1 << 20;
 /// Longest line kept whole; the rest of a longer line is skipped.
 pub const MAX_LINE: usize = 1 << 20;
 
-/// Short literals at least one of which is on every line a rule can match. Few and short, so
-/// the searcher can use its SIMD (Teddy) path; the parsers verify every candidate line.
-const KEYWORDS: &[&str] = &[
-    "oom", // invoked oom-killer, oom-kill:, oom_reaper, memory.oom.group, 'oom-kill', systemd-oomd, earlyoom, container oom
-    "OOM", // OOMKilled, OOMKilling, "killed by the OOM killer"
-    "illed process", // Killed process (victim)
-    "ill process", // Kill process … score … or sacrifice child; 2.6's "kill process"
-    "segfault",
-    "of memory",  // Out of memory, heap out of memory, runtime: out of memory, jemalloc
-    "emoryError", // MemoryError, OutOfMemoryError
-    "memory: usage", // a memcg report whose trigger line was lost
-    "memory allocation of",
-    "Evicted",
-    "bad_alloc",
-    "xit code",
-    "xit Code",
-    "xited with",
-    "xit status",
-    "xitCode",
-    "xitcode",
-    "Main process exited",
-    "by signal",
-    "signal: ",
-    "Killed signal",
-    "] Error 1", // make: *** [...] Error 137
-    "clw-",
-    "Name:",             // kubectl describe pod
-    "Reason:",           // kubectl describe pod excerpts without the Name: line
-    "sending SIG",       // earlyoom without a syslog prefix
-    "killing process",   // earlyoom before 1.2
-    "with signal",       // ld terminated with signal 9
-    "signal terminated", // localized gcc: "Morto signal terminated program"
-    "low on resource",
-    "MESSAGE\":[", // journald JSON whose message is an array of bytes (not searchable as text)
-    // Issue 15 (kubelet coverage). One literal only: past 32 patterns aho-corasick switches to
-    // fat Teddy (16 bytes a step instead of 32), measured 1.14-1.23x slower on the bench logs.
-    "nsufficient", // NodeHasInsufficientMemory, KubeletHasInsufficientMemory, "kubelet has insufficient memory available"
+/// What a keyword's hit must also show before its line is parsed (checked on the raw line,
+/// before any decoding or normalising).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Gate {
+    /// Every hit: the keyword is rare and means something on its own.
+    Always,
+    /// An exit word: the line names a code that means a signal (134, 137, 139, 143), a systemd
+    /// "Main process exited, code=killed|dumped", or a `kubectl describe` "Exit Code:" field.
+    Exit,
+    /// "signal": "by signal", "with signal" (terminated/killed by|with signal N), "<word> signal
+    /// terminated program" (gcc's driver, localised) or "signal: " followed by killed, aborted
+    /// or segmentation fault (Go's os/exec).
+    Signal,
+    /// A `kubectl describe` field name: at the start of the line or after a blank, and followed
+    /// by a blank.
+    Field,
+    /// "emory": the line holds one of [`MEMORY_WORDS`].
+    Memory,
+}
+
+/// Literals at least one of which is on every line a rule or the kernel parser can start from,
+/// each with its [`Gate`]. Chosen for the searcher: at least 4 bytes each (so Teddy compares
+/// 4-byte fingerprints), few, and with rare first bytes; one literal covers many wordings
+/// (every kernel kill line, `oom-kill`, OOMKilled/OOMKilling, earlyoom's "killing process", the
+/// oomd and memory.oom.group kills and "Task in … killed as a result of limit" all hold
+/// "kill" or "Kill"). Lines inside an open kernel report or describe block are all read anyway.
+/// `equivalence_tests` checks on every fixture that this finds what reading every line finds.
+const KEYWORDS: &[(&str, Gate)] = &[
+    ("Kill", Gate::Always), // Killed process, Kill process … score, OOMKilled, OOMKilling, "OOM Killed", Killed signal
+    ("kill", Gate::Always), // oom-kill(er), kill process, killing process, killed by signal, signal: killed
+    ("OOM ", Gate::Always), // System OOM encountered, OOM killer
+    ("oom ", Gate::Always), // kubelet: Got sys oom event; docker: container oom <id>
+    ("oom_", Gate::Always), // oom_reaper: reaped process
+    ("emory", Gate::Memory), // the memory wordings of the kernel, runtimes and kubelet
+    ("segfault", Gate::Always), // segfault at
+    ("bad_alloc", Gate::Always), // std::bad_alloc
+    ("exit", Gate::Exit), // exit code, exited with, exit status, exitCode=, exit_code, non-zero exit status, Main process exited
+    ("Exit", Gate::Exit), // Exit Code, ExitCode
+    ("] Error 1", Gate::Always), // make: *** [target] Error 137
+    ("signal", Gate::Signal), // terminated by signal, with signal, Morto signal terminated program, signal: aborted
+    ("clw-", Gate::Always),   // OpenClaw error codes
+    ("Name:", Gate::Field),   // kubectl describe pod
+    ("Reason:", Gate::Field), // kubectl describe pod excerpts without the Name: line
+    ("g SIG", Gate::Always),  // earlyoom: sending SIGTERM|SIGKILL
+    ("w on ", Gate::Always),  // kubelet: low on resource, low on compute resources
+    ("MESSAGE\":[", Gate::Always), // journald JSON whose message is an array of bytes
+];
+
+/// Around a hit of "emory" ([`Gate::Memory`]): what must come before it (ending with the "m"
+/// or "M" of "memory") or after it. Out of memory (kernel, runtimes, jemalloc, V8's heap), memory allocation
+/// of (Rust), MemoryError / OutOfMemoryError, `memory: usage` and "Memory cgroup stats for" (a
+/// memcg report whose trigger line was lost), kubelet's MemoryPressure, Insufficient memory and
+/// "attempting to reclaim memory".
+const MEMORY_BEFORE: &[&[u8]] = &[
+    b"of m",
+    b"nsufficientM",
+    b"nsufficient m",
+    b"eclaim m",
+    b"resourceName=\"m",
+];
+const MEMORY_AFTER: &[&[u8]] = &[
+    b" allocation of",
+    b"Error",
+    b": usage",
+    b" cgroup stats",
+    b"Pressure",
 ];
 
 /// The prefilter: Teddy (SIMD) where the CPU has it, else an Aho-Corasick automaton.
@@ -68,31 +97,109 @@ pub(crate) enum Prefilter {
     Automaton(AhoCorasick),
 }
 
-/// Index in [`KEYWORDS`] of the first exit-code keyword ("xit code" … "xitcode").
-const EXIT_FAMILY: std::ops::Range<usize> = 11..17;
-
 impl Prefilter {
-    /// Start of the first keyword in `hay`.
-    pub(crate) fn find(&self, hay: &[u8]) -> Option<usize> {
-        match self {
-            Prefilter::Packed(s) => s.find(hay).map(|m| m.start()),
-            Prefilter::Automaton(a) => a.find(hay).map(|m| m.start()),
+    /// The first keyword hit in `hay`.
+    fn find_hit(&self, hay: &[u8]) -> Option<Hit> {
+        let (start, end, keyword) = match self {
+            Prefilter::Packed(s) => s
+                .find(hay)
+                .map(|m| (m.start(), m.end(), m.pattern().as_usize()))?,
+            Prefilter::Automaton(a) => a
+                .find(hay)
+                .map(|m| (m.start(), m.end(), m.pattern().as_usize()))?,
+        };
+        Some(Hit {
+            start,
+            end,
+            keyword,
+        })
+    }
+
+    /// True when some keyword hit on `line` passes its [`Gate`]: the line is worth decoding,
+    /// normalising and handing to the parsers.
+    #[cfg(test)]
+    pub(crate) fn worth_parsing(&self, line: &[u8]) -> bool {
+        self.find_hit(line)
+            .is_some_and(|h| self.worth_parsing_from(line, h))
+    }
+
+    /// [`Prefilter::worth_parsing`] for a line whose first hit, `first` (at offsets within
+    /// `line`), is known: its gate is checked, then those of the hits after it.
+    pub(crate) fn worth_parsing_from(&self, line: &[u8], first: Hit) -> bool {
+        let mut h = first;
+        loop {
+            if passes(h.keyword, line, h.start, h.end) {
+                return true;
+            }
+            let from = h.start + 1;
+            let Some(next) = line.get(from..).and_then(|rest| self.find_hit(rest)) else {
+                return false;
+            };
+            h = Hit {
+                start: from + next.start,
+                end: from + next.end,
+                keyword: next.keyword,
+            };
         }
     }
 
-    /// False for a candidate line whose only keywords are exit-code words and which names none
-    /// of the codes that mean a signal (134, 137, 139, 143): "exit code 0" is common and
-    /// uninteresting, and skipping it before normalising keeps the scan fast.
-    pub(crate) fn worth_parsing(&self, line: &[u8]) -> bool {
-        let strong = match self {
-            Prefilter::Packed(s) => s
-                .find_iter(line)
-                .any(|m| !EXIT_FAMILY.contains(&m.pattern().as_usize())),
-            Prefilter::Automaton(a) => a
-                .find_iter(line)
-                .any(|m| !EXIT_FAMILY.contains(&m.pattern().as_usize())),
-        };
-        strong || names_signal_code(line)
+    /// The first hit in `hay` and the bounds of its line (`hay[line]`, without the newline),
+    /// with the hit's offsets made relative to that line.
+    pub(crate) fn find_line(&self, hay: &[u8]) -> Option<(std::ops::Range<usize>, Hit)> {
+        let h = self.find_hit(hay)?;
+        let lstart = memchr::memrchr(b'\n', &hay[..h.start]).map_or(0, |i| i + 1);
+        let lend = memchr::memchr(b'\n', &hay[h.start..]).map_or(hay.len(), |i| h.start + i);
+        Some((
+            lstart..lend,
+            Hit {
+                start: h.start - lstart,
+                end: h.end - lstart,
+                keyword: h.keyword,
+            },
+        ))
+    }
+}
+
+/// One keyword found: its bytes `start..end` and its index in [`KEYWORDS`].
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct Hit {
+    start: usize,
+    end: usize,
+    keyword: usize,
+}
+
+/// Whether the hit of keyword `k` at `line[start..end]` passes its gate.
+fn passes(k: usize, line: &[u8], start: usize, end: usize) -> bool {
+    let Some(&(_, gate)) = KEYWORDS.get(k) else {
+        return true;
+    };
+    let before = &line[..start];
+    let after = &line[end..];
+    match gate {
+        Gate::Always => true,
+        Gate::Exit => {
+            names_signal_code(line)
+                || after.starts_with(b" Code:")
+                || after.starts_with(b"ed, code=killed")
+                || after.starts_with(b"ed, code=dumped")
+        }
+        Gate::Signal => {
+            before.ends_with(b"by ")
+                || before.ends_with(b"with ")
+                || after.starts_with(b" terminated")
+                || after.starts_with(b": killed")
+                || after.starts_with(b": aborted")
+                || after.starts_with(b": segmentation")
+        }
+        // `before` ends with the "m" or "M" of "memory".
+        Gate::Memory => {
+            MEMORY_BEFORE.iter().any(|w| before.ends_with(w))
+                || MEMORY_AFTER.iter().any(|w| after.starts_with(w))
+        }
+        Gate::Field => {
+            before.last().is_none_or(|c| c.is_ascii_whitespace())
+                && after.first().is_some_and(|c| c.is_ascii_whitespace())
+        }
     }
 }
 
@@ -108,9 +215,11 @@ fn names_signal_code(line: &[u8]) -> bool {
 pub(crate) fn prefilter() -> &'static Prefilter {
     static PF: OnceLock<Prefilter> = OnceLock::new();
     PF.get_or_init(
-        || match aho_corasick::packed::Searcher::new(KEYWORDS.iter()) {
+        || match aho_corasick::packed::Searcher::new(KEYWORDS.iter().map(|k| k.0)) {
             Some(s) => Prefilter::Packed(s),
-            None => Prefilter::Automaton(AhoCorasick::new(KEYWORDS).expect("static patterns")),
+            None => Prefilter::Automaton(
+                AhoCorasick::new(KEYWORDS.iter().map(|k| k.0)).expect("static patterns"),
+            ),
         },
     )
 }
@@ -123,26 +232,9 @@ fn needs_continuation(msg: &str, parsed: bool) -> bool {
         || (m.starts_with("oom-kill:") && !m.contains(",uid="))
 }
 
-/// Newlines in `b`. Counts into byte-wide lanes over 32-byte blocks (which the compiler
-/// turns into SIMD compares and adds), emptying the lanes before they can overflow.
+/// Newlines in `b`: `bytecount` (as ripgrep counts lines), AVX2 or SSE2 chosen at run time.
 pub(crate) fn count_newlines(b: &[u8]) -> u64 {
-    let mut total = 0u64;
-    let mut blocks = b.chunks_exact(32);
-    let mut lanes = [0u8; 32];
-    let mut n = 0;
-    for blk in &mut blocks {
-        for (l, &c) in lanes.iter_mut().zip(blk) {
-            *l += u8::from(c == b'\n');
-        }
-        n += 1;
-        if n == 255 {
-            total += lanes.iter().map(|&l| u64::from(l)).sum::<u64>();
-            lanes = [0; 32];
-            n = 0;
-        }
-    }
-    total += lanes.iter().map(|&l| u64::from(l)).sum::<u64>();
-    total + blocks.remainder().iter().filter(|&&c| c == b'\n').count() as u64
+    bytecount::count(b, b'\n') as u64
 }
 
 /// How lines of an input are encoded.
@@ -175,6 +267,15 @@ pub struct Scanner {
     boot_us: Option<i64>,
     /// The `/dev/kmsg` sequence number of the record being fed.
     kmsg_seq: Option<u64>,
+    /// Test-only: every line goes to the parsers, the prefilter is not used (the oracle of
+    /// `equivalence_tests`).
+    pub(crate) no_prefilter: bool,
+}
+
+#[cfg(test)]
+thread_local! {
+    /// Test-only: scanners made on this thread while it is set send every line to the parsers.
+    pub(crate) static NO_PREFILTER: std::cell::Cell<bool> = const { std::cell::Cell::new(false) };
 }
 
 impl Scanner {
@@ -194,6 +295,10 @@ impl Scanner {
             long_lines: 0,
             boot_us: None,
             kmsg_seq: None,
+            #[cfg(test)]
+            no_prefilter: NO_PREFILTER.with(|f| f.get()),
+            #[cfg(not(test))]
+            no_prefilter: false,
         }
     }
 
@@ -373,14 +478,14 @@ impl Scanner {
         let mut pos = 0;
         let start_lines = self.lines;
         while pos < block.len() {
-            if self.every_line() {
+            if self.every_line() || self.no_prefilter {
                 let end = memchr::memchr(b'\n', &block[pos..]).map_or(block.len(), |i| pos + i);
                 self.lines += 1;
                 self.feed_line(&block[pos..end]);
                 pos = end + 1;
                 continue;
             }
-            match ac.find(&block[pos..]) {
+            match ac.find_line(&block[pos..]) {
                 None => {
                     self.lines = match newlines {
                         Some(n) => start_lines + n,
@@ -388,14 +493,11 @@ impl Scanner {
                     };
                     pos = block.len();
                 }
-                Some(m) => {
-                    let at = pos + m;
-                    let lstart =
-                        memchr::memrchr(b'\n', &block[pos..at]).map_or(pos, |i| pos + i + 1);
+                Some((line, hit)) => {
+                    let (lstart, end) = (pos + line.start, pos + line.end);
                     self.lines += count_newlines(&block[pos..lstart]);
-                    let end = memchr::memchr(b'\n', &block[at..]).map_or(block.len(), |i| at + i);
                     self.lines += 1;
-                    if ac.worth_parsing(&block[lstart..end]) {
+                    if ac.worth_parsing_from(&block[lstart..end], hit) {
                         self.feed_line(&block[lstart..end]);
                     }
                     pos = end + 1;
@@ -513,9 +615,36 @@ mod tests {
     }
 
     #[test]
-    fn exit_family_indices_match_the_keywords() {
-        assert!(KEYWORDS[EXIT_FAMILY].iter().all(|k| k.starts_with("xit")));
-        assert!(!KEYWORDS[EXIT_FAMILY.end].starts_with("xit"));
+    fn keywords_are_long_enough_for_4_byte_fingerprints() {
+        assert!(KEYWORDS.iter().all(|(k, _)| k.len() >= 4), "{KEYWORDS:?}");
+        assert!(KEYWORDS.len() <= 32, "past 32 aho-corasick uses fat Teddy");
+    }
+
+    #[test]
+    fn gates_reject_the_common_lines_and_keep_the_rare_ones() {
+        let pf = prefilter();
+        for keep in [
+            &b"runner: Process completed with exit code 137."[..],
+            b"foo.service: Main process exited, code=killed, status=9/KILL",
+            b"      Exit Code:    0",
+            b"collect2: fatal error: ld terminated with signal 9 [Killed]",
+            b"Morto signal terminated program cc1plus",
+            b"error: signal: killed",
+            b"signal: aborted (core dumped)",
+            b"Name:         web-7d4",
+            b"      Reason:       OOMKilled",
+        ] {
+            assert!(pf.worth_parsing(keep), "{}", String::from_utf8_lossy(keep));
+        }
+        for skip in [
+            &b"runner: step 'test' finished: exit code 0"[..],
+            b"foo.service: Main process exited, code=exited, status=1/FAILURE",
+            b"received signal 15, shutting down",
+            b"signal: hangup",
+            b"DeviceName: vda",
+        ] {
+            assert!(!pf.worth_parsing(skip), "{}", String::from_utf8_lossy(skip));
+        }
         assert!(names_signal_code(b"exit code 137") && !names_signal_code(b"exit code 1"));
     }
 
