@@ -52,7 +52,7 @@ fn default_reason(m: &str, kind: Option<&str>) -> String {
             "{m} (the default{target}): a leak is memory only the program can give back; the working set also counts active page cache, which grows with file I/O and is reclaimed under pressure"
         ),
         "anon_bytes" => format!(
-            "{m} (the default{target}): a leak is memory only the program can give back; RSS also counts file-backed pages (code, mapped files) and shared memory, which grow without any leak (on the real-program corpus anon gave the fewest false alarms, BENCHMARKS.md)"
+            "{m} (the default{target}): a leak is memory only the program can give back; RSS also counts file-backed pages (code, mapped files) and shared memory, which grow with I/O and code loading without any leak"
         ),
         "rss_bytes" => format!(
             "{m} (the default{target} when the trace has no anon column): RSS also counts file-backed pages, so a trace with anon (as `clw-diag record` writes) gives fewer false alarms"

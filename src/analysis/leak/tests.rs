@@ -214,3 +214,26 @@ fn the_envelope_walk_advances_when_rounding_puts_a_sample_on_its_window_end() {
         "the sample at 8.75 s has a window: {covered:?}"
     );
 }
+
+/// A heap that grows a step every 50 s (G1 expanding its committed heap under a retained
+/// list) is a leak although its last 40 s are flat; three steps and then 230 s flat are a
+/// warm-up that settled.
+#[test]
+fn a_staircase_is_a_leak_until_its_flat_end_outlasts_its_steps() {
+    const MIB: f64 = 1048576.0;
+    let t: Vec<f64> = (0..300).map(f64::from).collect();
+    let stairs: Vec<f64> = t
+        .iter()
+        .map(|&x| 100.0 * MIB + 30.0 * MIB * ((x - 10.0) / 50.0).floor().max(0.0))
+        .collect();
+    let r = analyze(&series(t.clone(), stairs), &LeakOptions::default());
+    assert_eq!(r.verdict, Verdict::Leak, "{:?}", r.notes);
+    assert!(r.notes.iter().any(|n| n.contains("staircase")), "{:?}", r.notes);
+    let settled: Vec<f64> = t
+        .iter()
+        .map(|&x| 100.0 * MIB + 30.0 * MIB * ((x - 10.0) / 30.0).floor().clamp(0.0, 3.0))
+        .collect();
+    let r = analyze(&series(t, settled), &LeakOptions::default());
+    assert_ne!(r.verdict, Verdict::Leak, "{:?}", r.notes);
+    assert_ne!(r.verdict, Verdict::Suspected, "{:?}", r.notes);
+}
