@@ -228,7 +228,11 @@ fn a_staircase_is_a_leak_until_its_flat_end_outlasts_its_steps() {
         .collect();
     let r = analyze(&series(t.clone(), stairs), &LeakOptions::default());
     assert_eq!(r.verdict, Verdict::Leak, "{:?}", r.notes);
-    assert!(r.notes.iter().any(|n| n.contains("staircase")), "{:?}", r.notes);
+    assert!(
+        r.notes.iter().any(|n| n.contains("staircase")),
+        "{:?}",
+        r.notes
+    );
     let settled: Vec<f64> = t
         .iter()
         .map(|&x| 100.0 * MIB + 30.0 * MIB * ((x - 10.0) / 30.0).floor().clamp(0.0, 3.0))
