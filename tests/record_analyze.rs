@@ -96,8 +96,41 @@ fn node_leak_under_gc_sawtooth_and_node_churn() {
         return;
     }
     let d = tempfile::tempdir().unwrap();
+    // Started with the recording, the first 6 s of a Node.js runtime are its warm-up (V8's
+    // old generation fills until its first collection; src/analysis/leak/runtime.rs): no
+    // verdict yet, and the note says how long to record.
     let t = record(d.path(), "node-leak.json", &[], &["node", "-e", NODE_LEAK]);
     let r = verdict(&t, &[]);
+    assert_eq!(r["verdict"], "insufficient-data", "{r:#}");
+    assert!(
+        r["notes"].to_string().contains("more minute"),
+        "the note says how long to record: {r:#}"
+    );
+    // The same leak in a process that has run a while, recorded with --pid: a leak.
+    let mut child = Command::new("node")
+        .args(["-e", NODE_LEAK])
+        .stdout(Stdio::null())
+        .spawn()
+        .expect("start node");
+    std::thread::sleep(Duration::from_millis(700));
+    let pid = child.id().to_string();
+    let out = d.path().join("node-leak-pid.json");
+    let o = run(&[
+        "-q",
+        "record",
+        "-i",
+        "50ms",
+        "-d",
+        "4s",
+        "--pid",
+        &pid,
+        "-o",
+        out.to_str().unwrap(),
+    ]);
+    let _ = child.kill();
+    let _ = child.wait();
+    assert_eq!(o.status.code(), Some(0), "record --pid: {}", stderr(&o));
+    let r = verdict(&out, &[]);
     assert_eq!(r["verdict"], "leak", "{r:#}");
     let t = record(
         d.path(),

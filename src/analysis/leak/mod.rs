@@ -265,19 +265,27 @@ fn envelope(t: &[f64], v: &[f64], w: f64, t0: f64) -> (Vec<(f64, f64)>, f64) {
     (env, median(&heights).unwrap_or(0.0))
 }
 
-/// The sawtooth period: median time between significant drops, if there are several.
-fn sawtooth_period(t: &[f64], v: &[f64]) -> Option<f64> {
+/// Times (seconds) of the significant drops of `v`: falls between consecutive samples of more
+/// than five times the median absolute change and 2 % of the median level (a collection that
+/// returned memory, or a restart).
+pub(super) fn drops(t: &[f64], v: &[f64]) -> Vec<f64> {
     let diffs: Vec<f64> = v.windows(2).map(|w| w[1] - w[0]).collect();
     let abs: Vec<f64> = diffs.iter().map(|d| d.abs()).collect();
-    let typical = median(&abs)?;
-    let level = median(v)?;
+    let (Some(typical), Some(level)) = (median(&abs), median(v)) else {
+        return Vec::new();
+    };
     let thr = (5.0 * typical).max(0.02 * level);
-    let drops: Vec<f64> = diffs
+    diffs
         .iter()
         .enumerate()
         .filter(|(_, d)| -**d > thr)
         .map(|(i, _)| t[i + 1])
-        .collect();
+        .collect()
+}
+
+/// The sawtooth period: median time between significant drops, if there are several.
+fn sawtooth_period(t: &[f64], v: &[f64]) -> Option<f64> {
+    let drops = drops(t, v);
     if drops.len() < 3 {
         return None;
     }
@@ -323,7 +331,7 @@ fn analyze_trend(s: &Series, opts: &LeakOptions) -> LeakResult {
     // A program started with the recording: its start-up (loading its runtime and libraries,
     // memory from nothing to its first working level) is not growth to judge.
     let mut startup = a == 0 && s.target_kind.as_deref() == Some("command");
-    if let Some((warm, why)) = runtime::warmup(s).filter(|_| a == 0) {
+    if let Some((warm, why)) = runtime::warmup(s, &s.t[..b], &s.v[..b]).filter(|_| a == 0) {
         startup = false;
         let skip = s.t.partition_point(|&x| x < s.t[0] + warm).min(b);
         let dt = s.interval_s.unwrap_or(1.0).max(1e-3);
