@@ -15,7 +15,8 @@ use std::fs::File;
 use std::io;
 use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
 
-use super::scan::{count_newlines, prefilter, Scanner, MAX_LINE};
+use super::prefilter::prefilter;
+use super::scan::{count_newlines, Scanner, MAX_LINE};
 use crate::base::mmap::{Map, SHRANK};
 
 fn shrank() -> io::Error {

@@ -16,6 +16,7 @@ pub mod kernel;
 pub mod kmsg;
 pub mod mapped;
 pub mod normalize;
+mod prefilter;
 pub mod rules;
 pub mod scan;
 pub mod structured;

@@ -1,0 +1,249 @@
+//! The prefilter of the scanner ([`super::scan`]): 18 literals of at least four bytes found
+//! by aho-corasick's packed (Teddy, SIMD) searcher, each with a cheap [`Gate`] on the bytes
+//! around its hit, so that an ordinary log line rarely reaches the parsers
+//! (docs/triage.md, "The prefilter"; `super::equivalence_tests` checks it drops nothing the
+//! parsers would report).
+
+use std::sync::OnceLock;
+
+use aho_corasick::AhoCorasick;
+
+/// What a keyword's hit must also show before its line is parsed (checked on the raw line,
+/// before any decoding or normalising).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Gate {
+    /// Every hit: the keyword is rare and means something on its own.
+    Always,
+    /// An exit word: the line names a code that means a signal (134, 137, 139, 143), a systemd
+    /// "Main process exited, code=killed|dumped", or a `kubectl describe` "Exit Code:" field.
+    Exit,
+    /// "signal": "by signal", "with signal" (terminated/killed by|with signal N), "<word> signal
+    /// terminated program" (gcc's driver, localised) or "signal: " followed by killed, aborted
+    /// or segmentation fault (Go's os/exec).
+    Signal,
+    /// A `kubectl describe` field name: at the start of the line or after a blank, and followed
+    /// by a blank.
+    Field,
+    /// "emory": the line holds one of [`MEMORY_WORDS`].
+    Memory,
+}
+
+/// Literals at least one of which is on every line a rule or the kernel parser can start from,
+/// each with its [`Gate`]. Chosen for the searcher: at least 4 bytes each (so Teddy compares
+/// 4-byte fingerprints), few, and with rare first bytes; one literal covers many wordings
+/// (every kernel kill line, `oom-kill`, OOMKilled/OOMKilling, earlyoom's "killing process", the
+/// oomd and memory.oom.group kills and "Task in … killed as a result of limit" all hold
+/// "kill" or "Kill"). Lines inside an open kernel report or describe block are all read anyway.
+/// `equivalence_tests` checks on every fixture that this finds what reading every line finds.
+const KEYWORDS: &[(&str, Gate)] = &[
+    ("Kill", Gate::Always), // Killed process, Kill process … score, OOMKilled, OOMKilling, "OOM Killed", Killed signal
+    ("kill", Gate::Always), // oom-kill(er), kill process, killing process, killed by signal, signal: killed
+    ("OOM ", Gate::Always), // System OOM encountered, OOM killer
+    ("oom ", Gate::Always), // kubelet: Got sys oom event; docker: container oom <id>
+    ("oom_", Gate::Always), // oom_reaper: reaped process
+    ("emory", Gate::Memory), // the memory wordings of the kernel, runtimes and kubelet
+    ("segfault", Gate::Always), // segfault at
+    ("bad_alloc", Gate::Always), // std::bad_alloc
+    ("exit", Gate::Exit), // exit code, exited with, exit status, exitCode=, exit_code, non-zero exit status, Main process exited
+    ("Exit", Gate::Exit), // Exit Code, ExitCode
+    ("] Error 1", Gate::Always), // make: *** [target] Error 137
+    ("signal", Gate::Signal), // terminated by signal, with signal, Morto signal terminated program, signal: aborted
+    ("clw-", Gate::Always),   // OpenClaw error codes
+    ("Name:", Gate::Field),   // kubectl describe pod
+    ("Reason:", Gate::Field), // kubectl describe pod excerpts without the Name: line
+    ("g SIG", Gate::Always),  // earlyoom: sending SIGTERM|SIGKILL
+    ("w on ", Gate::Always),  // kubelet: low on resource, low on compute resources
+    ("MESSAGE\":[", Gate::Always), // journald JSON whose message is an array of bytes
+];
+
+/// Around a hit of "emory" ([`Gate::Memory`]): what must come before it (ending with the "m"
+/// or "M" of "memory") or after it. Out of memory (kernel, runtimes, jemalloc, V8's heap), memory allocation
+/// of (Rust), MemoryError / OutOfMemoryError, `memory: usage` and "Memory cgroup stats for" (a
+/// memcg report whose trigger line was lost), kubelet's MemoryPressure, Insufficient memory and
+/// "attempting to reclaim memory".
+const MEMORY_BEFORE: &[&[u8]] = &[
+    b"of m",
+    b"nsufficientM",
+    b"nsufficient m",
+    b"eclaim m",
+    b"resourceName=\"m",
+];
+const MEMORY_AFTER: &[&[u8]] = &[
+    b" allocation of",
+    b"Error",
+    b": usage",
+    b" cgroup stats",
+    b"Pressure",
+];
+
+/// The prefilter: Teddy (SIMD) where the CPU has it, else an Aho-Corasick automaton.
+pub(crate) enum Prefilter {
+    Packed(aho_corasick::packed::Searcher),
+    Automaton(AhoCorasick),
+}
+
+impl Prefilter {
+    /// The first keyword hit in `hay`.
+    fn find_hit(&self, hay: &[u8]) -> Option<Hit> {
+        let (start, end, keyword) = match self {
+            Prefilter::Packed(s) => s
+                .find(hay)
+                .map(|m| (m.start(), m.end(), m.pattern().as_usize()))?,
+            Prefilter::Automaton(a) => a
+                .find(hay)
+                .map(|m| (m.start(), m.end(), m.pattern().as_usize()))?,
+        };
+        Some(Hit {
+            start,
+            end,
+            keyword,
+        })
+    }
+
+    /// True when some keyword hit on `line` passes its [`Gate`]: the line is worth decoding,
+    /// normalising and handing to the parsers.
+    #[cfg(test)]
+    pub(crate) fn worth_parsing(&self, line: &[u8]) -> bool {
+        self.find_hit(line)
+            .is_some_and(|h| self.worth_parsing_from(line, h))
+    }
+
+    /// [`Prefilter::worth_parsing`] for a line whose first hit, `first` (at offsets within
+    /// `line`), is known: its gate is checked, then those of the hits after it.
+    pub(crate) fn worth_parsing_from(&self, line: &[u8], first: Hit) -> bool {
+        let mut h = first;
+        loop {
+            if passes(h.keyword, line, h.start, h.end) {
+                return true;
+            }
+            let from = h.start + 1;
+            let Some(next) = line.get(from..).and_then(|rest| self.find_hit(rest)) else {
+                return false;
+            };
+            h = Hit {
+                start: from + next.start,
+                end: from + next.end,
+                keyword: next.keyword,
+            };
+        }
+    }
+
+    /// The first hit in `hay` and the bounds of its line (`hay[line]`, without the newline),
+    /// with the hit's offsets made relative to that line.
+    pub(crate) fn find_line(&self, hay: &[u8]) -> Option<(std::ops::Range<usize>, Hit)> {
+        let h = self.find_hit(hay)?;
+        let lstart = memchr::memrchr(b'\n', &hay[..h.start]).map_or(0, |i| i + 1);
+        let lend = memchr::memchr(b'\n', &hay[h.start..]).map_or(hay.len(), |i| h.start + i);
+        Some((
+            lstart..lend,
+            Hit {
+                start: h.start - lstart,
+                end: h.end - lstart,
+                keyword: h.keyword,
+            },
+        ))
+    }
+}
+
+/// One keyword found: its bytes `start..end` and its index in [`KEYWORDS`].
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct Hit {
+    start: usize,
+    end: usize,
+    keyword: usize,
+}
+
+/// Whether the hit of keyword `k` at `line[start..end]` passes its gate.
+fn passes(k: usize, line: &[u8], start: usize, end: usize) -> bool {
+    let Some(&(_, gate)) = KEYWORDS.get(k) else {
+        return true;
+    };
+    let before = &line[..start];
+    let after = &line[end..];
+    match gate {
+        Gate::Always => true,
+        Gate::Exit => {
+            names_signal_code(line)
+                || after.starts_with(b" Code:")
+                || after.starts_with(b"ed, code=killed")
+                || after.starts_with(b"ed, code=dumped")
+        }
+        Gate::Signal => {
+            before.ends_with(b"by ")
+                || before.ends_with(b"with ")
+                || after.starts_with(b" terminated")
+                || after.starts_with(b": killed")
+                || after.starts_with(b": aborted")
+                || after.starts_with(b": segmentation")
+        }
+        // `before` ends with the "m" or "M" of "memory".
+        Gate::Memory => {
+            MEMORY_BEFORE.iter().any(|w| before.ends_with(w))
+                || MEMORY_AFTER.iter().any(|w| after.starts_with(w))
+        }
+        Gate::Field => {
+            before.last().is_none_or(|c| c.is_ascii_whitespace())
+                && after.first().is_some_and(|c| c.is_ascii_whitespace())
+        }
+    }
+}
+
+/// True when `line` contains 134, 137, 139 or 143.
+fn names_signal_code(line: &[u8]) -> bool {
+    line.windows(3).any(|w| {
+        w[0] == b'1'
+            && ((w[1] == b'3' && matches!(w[2], b'4' | b'7' | b'9'))
+                || (w[1] == b'4' && w[2] == b'3'))
+    })
+}
+
+pub(crate) fn prefilter() -> &'static Prefilter {
+    static PF: OnceLock<Prefilter> = OnceLock::new();
+    PF.get_or_init(
+        || match aho_corasick::packed::Searcher::new(KEYWORDS.iter().map(|k| k.0)) {
+            Some(s) => Prefilter::Packed(s),
+            None => Prefilter::Automaton(
+                AhoCorasick::new(KEYWORDS.iter().map(|k| k.0)).expect("static patterns"),
+            ),
+        },
+    )
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn keywords_are_long_enough_for_4_byte_fingerprints() {
+        assert!(KEYWORDS.iter().all(|(k, _)| k.len() >= 4), "{KEYWORDS:?}");
+        assert!(KEYWORDS.len() <= 32, "past 32 aho-corasick uses fat Teddy");
+    }
+
+    #[test]
+    fn gates_reject_the_common_lines_and_keep_the_rare_ones() {
+        let pf = prefilter();
+        for keep in [
+            &b"runner: Process completed with exit code 137."[..],
+            b"foo.service: Main process exited, code=killed, status=9/KILL",
+            b"      Exit Code:    0",
+            b"collect2: fatal error: ld terminated with signal 9 [Killed]",
+            b"Morto signal terminated program cc1plus",
+            b"error: signal: killed",
+            b"signal: aborted (core dumped)",
+            b"Name:         web-7d4",
+            b"      Reason:       OOMKilled",
+        ] {
+            assert!(pf.worth_parsing(keep), "{}", String::from_utf8_lossy(keep));
+        }
+        for skip in [
+            &b"runner: step 'test' finished: exit code 0"[..],
+            b"foo.service: Main process exited, code=exited, status=1/FAILURE",
+            b"received signal 15, shutting down",
+            b"signal: hangup",
+            b"DeviceName: vda",
+        ] {
+            assert!(!pf.worth_parsing(skip), "{}", String::from_utf8_lossy(skip));
+        }
+        assert!(names_signal_code(b"exit code 137") && !names_signal_code(b"exit code 1"));
+    }
+}
