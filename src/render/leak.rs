@@ -2,7 +2,7 @@
 
 use super::units::{duration, iec};
 use super::{col, Cell, Report, Table};
-use crate::analysis::leak::LeakResult;
+use crate::analysis::leak::{LeakResult, Verdict};
 
 pub use crate::analysis::analyze::AnalyzeReport;
 
@@ -46,7 +46,11 @@ impl Report for AnalyzeReport {
                     r.envelope_window_s.map(duration).unwrap_or_default()
                 ));
             }
-            if let Some(w) = r.warmup_excluded_s {
+            // A plateau's warm-up (a runtime's or a start-up left out has its own note).
+            if let Some(w) = r
+                .warmup_excluded_s
+                .filter(|_| r.verdict == Verdict::WarmupPlateau)
+            {
                 notes.push(format!(
                     "{name}: warm-up of {} before the plateau",
                     duration(w)
