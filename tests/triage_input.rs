@@ -256,8 +256,8 @@ fn syslog_and_journal_duplicates_collapse() {
 
 #[test]
 fn mapped_and_streamed_reads_agree_across_segment_boundaries() {
-    // > 16 MiB so the file is memory-mapped and searched by two threads in 4 MiB segments
-    // (16 MiB batches);
+    // > 16 MiB so the file is memory-mapped and searched by two threads in 1 MiB segments,
+    // and > 24 MiB so the search reaches the end of its window ahead of the parsing;
     // whole kernel reports are placed so that some straddle segment boundaries.
     let report =
         std::fs::read_to_string(fixtures().join("triage-live/kernel-6.18-cgroup-v1-oom.log"))

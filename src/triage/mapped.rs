@@ -1,19 +1,24 @@
 //! The fast path for large plain-text files: the file is memory-mapped (no copy into our
-//! buffers) and searched by two threads at once, in batches of segments; the parsers then see
-//! the candidate lines in file order, one batch while the next is searched. Memory stays bounded: each batch's pages are dropped from
-//! our address space (`MADV_DONTNEED`, [`crate::base::mmap::Map::release`]) once it is done.
+//! buffers) and searched by two threads at once, one segment at a time; the parsers then see
+//! the candidate lines in file order. The two threads form a pipeline without a barrier: a
+//! helper thread searches segments ahead, and this thread parses each segment as soon as its
+//! search is done, searching segments itself whenever the next one to parse is not ready. The
+//! search may run at most [`WINDOW`] segments ahead of the parsing, and the pages parsed are
+//! dropped from our address space (`MADV_DONTNEED`, [`crate::base::mmap::Map::release`]) behind
+//! it, so memory stays bounded whatever the file's size.
 //!
 //! Only regular, uncompressed files larger than [`MIN_SIZE`] with `\n` line ends take this
 //! path; everything else (stdin, `.gz`, `.zst`, CR-only files) is streamed by
 //! [`super::scan::Scanner::scan`]. A file that shrinks while mapped (`copytruncate`) makes the
 //! map fault; the map answers with zeros and says so ([`Map::faulted`]), and the scan checks it
-//! after each batch is searched and after it is parsed: the read stops with an error and the
-//! events of that batch, which may have been read from zeros, are dropped. The file's size is
-//! also checked before each batch, to stop before reading zeros at all.
+//! after each segment is parsed: the read stops with an error and the events of that segment,
+//! which may have been read from zeros, are dropped. The file's size is also checked every
+//! [`RELEASE_EVERY`] segments, to stop before reading zeros at all.
 
 use std::fs::File;
 use std::io;
-use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Condvar, Mutex, MutexGuard};
 
 use super::prefilter::prefilter;
 use super::scan::{count_newlines, Scanner, MAX_LINE};
@@ -25,11 +30,15 @@ fn shrank() -> io::Error {
 
 /// Files smaller than this are streamed: 16 MiB.
 pub const MIN_SIZE: u64 = 16 << 20;
-/// Bytes per segment searched by one thread.
-const SEGMENT: usize = 4 << 20;
-/// Segments per batch: 16 MiB. Two batches are resident at most (one parsed while the next is
-/// searched), plus a report's lines read past them.
-const BATCH: usize = 4;
+/// Bytes per segment searched by one thread at a time: 1 MiB (small, so that neither thread
+/// waits long for the other's segment).
+const SEGMENT: usize = 1 << 20;
+/// How many segments the search may run ahead of the parsing: 24 MiB.
+const WINDOW: usize = 24;
+/// The parsed pages are released, and the file's size checked, every this many segments
+/// (8 MiB). At most about `WINDOW + RELEASE_EVERY + 1` segments (33 MiB) of the file are
+/// mapped at once, plus a report's lines read past them.
+const RELEASE_EVERY: usize = 8;
 
 /// What one thread found in one segment.
 struct Found {
@@ -83,7 +92,7 @@ fn search(d: &[u8], seg: usize) -> Found {
 }
 
 /// Scan a regular file through a memory map, two threads searching. `s` receives the lines in
-/// file order; the bytes of each batch searched are added to `progress`. Errors: the file could
+/// file order; the bytes of each segment parsed are added to `progress`. Errors: the file could
 /// not be mapped, or it shrank while being read.
 pub fn scan_file(s: &mut Scanner, f: &File, progress: &AtomicU64) -> io::Result<()> {
     let len = f.metadata()?.len() as usize;
@@ -97,65 +106,216 @@ pub fn scan_file(s: &mut Scanner, f: &File, progress: &AtomicU64) -> io::Result<
     if s.no_prefilter {
         return every_line(s, &map, len);
     }
-    let segments = len.div_ceil(SEGMENT);
-    let mut cursor = 0usize; // next unconsumed byte
-    let mut lines_before_segment = 0u64;
     if map.shrank(f)? || map.faulted() {
         return Err(shrank());
     }
-    // A pipeline: while this thread parses (and releases) batch k, a second thread searches
-    // batch k + 1, and this one joins that search when its parsing is done.
-    let mut found = search_batch(d, 0, BATCH.min(segments));
-    let mut seg = 0;
-    while seg < segments {
-        let batch_end = (seg + BATCH).min(segments);
-        let next_end = (batch_end + BATCH).min(segments);
-        // Stop before reading a next batch that the file no longer holds.
-        if next_end > batch_end && (map.shrank(f)? || map.faulted()) {
-            return Err(shrank());
+    let segments = len.div_ceil(SEGMENT);
+    let pipe = Pipeline {
+        segments,
+        state: Mutex::new(State {
+            next: 0,
+            parsed: 0,
+            found: (0..segments).map(|_| None).collect(),
+            stop: false,
+            helper_gone: segments < 2,
+        }),
+        changed: Condvar::new(),
+    };
+    let lines = std::thread::scope(|sc| {
+        if segments >= 2 {
+            sc.spawn(|| pipe.help(d));
         }
-        let next = AtomicUsize::new(batch_end);
-        let work = || search_some(d, &next, next_end);
-        let (parsed, next_found) = std::thread::scope(|sc| {
-            let other = (next_end > batch_end).then(|| sc.spawn(work));
-            let parsed = parse_batch(
-                s,
-                d,
-                &map,
-                &mut found,
-                &mut cursor,
-                &mut lines_before_segment,
-            );
-            if parsed.is_ok() {
-                // From the batch before: the search of a segment reads the byte before it
-                // (is it a line start?), which faults back the last page (with large folios
-                // in the page cache, up to 2 MiB) of a batch released already.
-                map.release(seg.saturating_sub(BATCH) * SEGMENT, batch_end * SEGMENT);
-            }
-            let mut mine = if parsed.is_ok() { work() } else { Vec::new() };
-            if let Some(o) = other {
-                mine.extend(o.join().unwrap_or_default());
-            }
-            (parsed, mine)
-        });
-        parsed?;
-        if map.faulted() {
-            return Err(shrank());
-        }
-        let batch_bytes = (batch_end * SEGMENT).min(len) - seg * SEGMENT;
-        progress.fetch_add(batch_bytes as u64, Ordering::Relaxed);
-        found = next_found;
-        seg = batch_end;
-    }
+        // Whatever way the parse ends, the helper stops before the scope joins it.
+        let _stop = StopOnDrop(&pipe);
+        parse_all(s, d, &map, f, &pipe, progress)
+    })?;
     // The last line has no newline: it is a line too.
-    let unterminated = len > 0 && d[len - 1] != b'\n';
+    let unterminated = d[len - 1] != b'\n';
     if map.faulted() {
         return Err(shrank());
     }
     s.bytes += len as u64;
-    s.lines = lines_before_segment + u64::from(unterminated);
+    s.lines = lines + u64::from(unterminated);
     s.finish();
     Ok(())
+}
+
+/// What the two threads share: which segments are claimed, searched and parsed.
+struct Pipeline {
+    segments: usize,
+    state: Mutex<State>,
+    /// Signalled when a search result is stored, a segment is parsed, or the scan stops.
+    changed: Condvar,
+}
+
+struct State {
+    /// The next segment no thread has claimed.
+    next: usize,
+    /// Segments parsed: a segment `i` may be claimed only while `i < parsed + WINDOW`.
+    parsed: usize,
+    /// The search result of each segment, until it is parsed.
+    found: Vec<Option<Found>>,
+    /// The parse has ended (done, failed, or the file shrank): claim nothing more.
+    stop: bool,
+    /// The helper thread has left (or never ran): this thread searches what it needs itself.
+    helper_gone: bool,
+}
+
+impl State {
+    fn claim(&mut self, segments: usize) -> Option<usize> {
+        let i = self.next;
+        if self.stop || i >= segments || i >= self.parsed + WINDOW {
+            return None;
+        }
+        self.next += 1;
+        Some(i)
+    }
+}
+
+impl Pipeline {
+    fn lock(&self) -> MutexGuard<'_, State> {
+        // A thread that panicked while holding the lock left the state consistent (each
+        // change is a single assignment): go on with it.
+        self.state.lock().unwrap_or_else(|e| e.into_inner())
+    }
+
+    fn wait<'a>(&self, g: MutexGuard<'a, State>) -> MutexGuard<'a, State> {
+        self.changed.wait(g).unwrap_or_else(|e| e.into_inner())
+    }
+
+    fn store(&self, i: usize, found: Found) {
+        self.lock().found[i] = Some(found);
+        self.changed.notify_all();
+    }
+
+    /// The helper thread: search the segments it can claim until the scan stops or every
+    /// segment is claimed.
+    fn help(&self, d: &[u8]) {
+        let _gone = GoneOnDrop(self);
+        loop {
+            let i = {
+                let mut st = self.lock();
+                loop {
+                    if st.stop || st.next >= self.segments {
+                        return;
+                    }
+                    if let Some(i) = st.claim(self.segments) {
+                        break i;
+                    }
+                    st = self.wait(st);
+                }
+            };
+            self.store(i, search(d, i));
+        }
+    }
+
+    /// The search result of segment `p`, the next to parse: taken when stored, else this
+    /// thread searches segments until it is (the helper's, or its own).
+    fn take(&self, d: &[u8], p: usize) -> Found {
+        let mut st = self.lock();
+        loop {
+            if let Some(found) = st.found[p].take() {
+                return found;
+            }
+            if let Some(i) = st.claim(self.segments) {
+                drop(st);
+                let found = search(d, i);
+                if i == p {
+                    return found;
+                }
+                self.store(i, found);
+                st = self.lock();
+                continue;
+            }
+            if st.helper_gone {
+                // The helper left without storing `p` (it can only have panicked).
+                drop(st);
+                return search(d, p);
+            }
+            st = self.wait(st);
+        }
+    }
+
+    fn parsed(&self, p: usize) {
+        self.lock().parsed = p;
+        self.changed.notify_all();
+    }
+}
+
+struct StopOnDrop<'a>(&'a Pipeline);
+
+impl Drop for StopOnDrop<'_> {
+    fn drop(&mut self) {
+        self.0.lock().stop = true;
+        self.0.changed.notify_all();
+    }
+}
+
+struct GoneOnDrop<'a>(&'a Pipeline);
+
+impl Drop for GoneOnDrop<'_> {
+    fn drop(&mut self) {
+        self.0.lock().helper_gone = true;
+        self.0.changed.notify_all();
+    }
+}
+
+/// Parse the segments in file order as their searches complete, releasing the parsed pages
+/// behind. Returns the number of newlines in the file. Errors: the file shrank (checked every
+/// [`RELEASE_EVERY`] segments) or the map read zeros; the events of the segment being parsed
+/// are then dropped.
+fn parse_all(
+    s: &mut Scanner,
+    d: &[u8],
+    map: &Map,
+    f: &File,
+    pipe: &Pipeline,
+    progress: &AtomicU64,
+) -> io::Result<u64> {
+    let len = d.len();
+    let mut cursor = 0usize; // next unconsumed byte
+    let mut lines = 0u64; // newlines before the segment being parsed
+    let mut released = 0usize;
+    for p in 0..pipe.segments {
+        let found = pipe.take(d, p);
+        let events_before = s.events.len();
+        for &(start, end, rel) in &found.candidates {
+            if start < cursor {
+                continue; // already read line by line
+            }
+            s.lines = lines + rel + 1;
+            feed(s, &d[start..end]);
+            cursor = end + 1;
+            // A report or block is open: read every following line until it closes.
+            while s.every_line() && cursor < len {
+                let lend = memchr::memchr(b'\n', &d[cursor..]).map_or(len, |i| cursor + i);
+                s.lines += 1;
+                feed(s, &d[cursor..lend]);
+                cursor = lend + 1;
+            }
+        }
+        lines += found.newlines;
+        if map.faulted() {
+            // Lines of this segment (or the report read on past it) may have been zeros.
+            s.events.truncate(events_before);
+            return Err(shrank());
+        }
+        pipe.parsed(p + 1);
+        let done = ((p + 1) * SEGMENT).min(len);
+        progress.fetch_add((done - p * SEGMENT) as u64, Ordering::Relaxed);
+        if (p + 1) % RELEASE_EVERY == 0 {
+            // One segment of overlap: the search of a segment reads the byte before it (is it
+            // a line start?), which can fault back the last page (with large folios in the
+            // page cache, up to 2 MiB) of a range released already.
+            map.release(released.saturating_sub(SEGMENT), done);
+            released = done;
+            // Stop before reading segments that the file no longer holds.
+            if done < len && map.shrank(f)? {
+                return Err(shrank());
+            }
+        }
+    }
+    Ok(lines)
 }
 
 /// Test-only oracle: every line of the map to the parsers, in order.
@@ -170,73 +330,6 @@ fn every_line(s: &mut Scanner, map: &Map, len: usize) -> io::Result<()> {
     }
     s.bytes += len as u64;
     s.finish();
-    Ok(())
-}
-
-/// Search segments `next..end` (taking them one at a time from the shared counter `next`).
-fn search_some(d: &[u8], next: &AtomicUsize, end: usize) -> Vec<(usize, Found)> {
-    let mut out = Vec::new();
-    loop {
-        let i = next.fetch_add(1, Ordering::Relaxed);
-        if i >= end {
-            return out;
-        }
-        out.push((i, search(d, i)));
-    }
-}
-
-/// Search segments `from..to` on two threads (this one and one more).
-fn search_batch(d: &[u8], from: usize, to: usize) -> Vec<(usize, Found)> {
-    let next = AtomicUsize::new(from);
-    let work = || search_some(d, &next, to);
-    std::thread::scope(|sc| {
-        let other = sc.spawn(work);
-        let mut mine = work();
-        mine.extend(other.join().unwrap_or_default());
-        mine
-    })
-}
-
-/// Feed the candidate lines of one searched batch to `s`, in file order, reading every line
-/// past a candidate while a report or block is open. Errors: the map read zeros (the file
-/// shrank); the batch's events are then dropped.
-fn parse_batch(
-    s: &mut Scanner,
-    d: &[u8],
-    map: &Map,
-    found: &mut [(usize, Found)],
-    cursor: &mut usize,
-    lines_before_segment: &mut u64,
-) -> io::Result<()> {
-    let len = d.len();
-    if map.faulted() {
-        return Err(shrank());
-    }
-    found.sort_by_key(|(i, _)| *i);
-    let events_before = s.events.len();
-    for (_, fs) in found.iter() {
-        for &(start, end, rel) in &fs.candidates {
-            if start < *cursor {
-                continue; // already read line by line
-            }
-            s.lines = *lines_before_segment + rel + 1;
-            feed(s, &d[start..end]);
-            *cursor = end + 1;
-            // A report or block is open: read every following line until it closes.
-            while s.every_line() && *cursor < len {
-                let lend = memchr::memchr(b'\n', &d[*cursor..]).map_or(len, |i| *cursor + i);
-                s.lines += 1;
-                feed(s, &d[*cursor..lend]);
-                *cursor = lend + 1;
-            }
-        }
-        *lines_before_segment += fs.newlines;
-    }
-    if map.faulted() {
-        // Lines of this batch (or the report read on past it) may have been zeros.
-        s.events.truncate(events_before);
-        return Err(shrank());
-    }
     Ok(())
 }
 
