@@ -65,28 +65,21 @@ fn search(d: &[u8], seg: usize) -> Found {
     let end = line_start_at_or_after(d, (seg + 1) * SEGMENT).max(first);
     let mut candidates = Vec::new();
     let mut pos = first;
-    let mut rel = 0u64;
+    // Newlines in `first..counted` are `rel`: counted only up to each candidate (few), not
+    // up to each keyword hit (many).
+    let (mut counted, mut rel) = (first, 0u64);
     while pos < end {
-        let Some((line, hit)) = pf.find_line(&d[pos..end]) else {
+        let Some(line) = pf.next_candidate(&d[pos..end]) else {
             break;
         };
         let (lstart, lend) = (pos + line.start, pos + line.end);
-        rel += count_newlines(&d[pos..lstart]);
-        if pf.worth_parsing_from(&d[lstart..lend], hit) {
-            candidates.push((lstart, lend, rel));
-        }
-        if lend < end {
-            rel += 1;
-        }
+        rel += count_newlines(&d[counted..lstart]);
+        counted = lstart;
+        candidates.push((lstart, lend, rel));
         pos = lend + 1;
     }
-    let newlines = if pos < end {
-        rel + count_newlines(&d[pos..end])
-    } else {
-        rel
-    };
     Found {
-        newlines,
+        newlines: rel + count_newlines(&d[counted..end]),
         candidates,
     }
 }

@@ -127,50 +127,40 @@ impl Prefilter {
     /// normalising and handing to the parsers.
     #[cfg(test)]
     pub(crate) fn worth_parsing(&self, line: &[u8]) -> bool {
-        self.find_hit(line)
-            .is_some_and(|h| self.worth_parsing_from(line, h))
+        self.next_candidate(line).is_some()
     }
 
-    /// [`Prefilter::worth_parsing`] for a line whose first hit, `first` (at offsets within
-    /// `line`), is known: its gate is checked, then those of the hits after it.
-    pub(crate) fn worth_parsing_from(&self, line: &[u8], first: Hit) -> bool {
-        let mut h = first;
-        loop {
-            if passes(h.keyword, line, h.start, h.end) {
-                return true;
+    /// The bounds (`hay[range]`, without the newline) of the first line of `hay` worth
+    /// parsing: one with a keyword hit that passes its [`Gate`]. The search runs on from each
+    /// hit that fails its gate (the next hit may be on the same line or a later one), so a
+    /// line is searched once, and line bounds are found only around hits.
+    pub(crate) fn next_candidate(&self, hay: &[u8]) -> Option<std::ops::Range<usize>> {
+        let mut from = 0;
+        let mut line = 0..0; // the line of the last hit that failed its gate
+        while let Some(h) = self.find_hit(&hay[from..]) {
+            let (start, end) = (from + h.start, from + h.end);
+            if line.is_empty() || start >= line.end {
+                let lstart = memchr::memrchr(b'\n', &hay[..start]).map_or(0, |i| i + 1);
+                let lend = memchr::memchr(b'\n', &hay[start..]).map_or(hay.len(), |i| start + i);
+                line = lstart..lend;
             }
-            let from = h.start + 1;
-            let Some(next) = line.get(from..).and_then(|rest| self.find_hit(rest)) else {
-                return false;
-            };
-            h = Hit {
-                start: from + next.start,
-                end: from + next.end,
-                keyword: next.keyword,
-            };
+            if passes(
+                h.keyword,
+                &hay[line.clone()],
+                start - line.start,
+                end - line.start,
+            ) {
+                return Some(line);
+            }
+            from = start + 1;
         }
-    }
-
-    /// The first hit in `hay` and the bounds of its line (`hay[line]`, without the newline),
-    /// with the hit's offsets made relative to that line.
-    pub(crate) fn find_line(&self, hay: &[u8]) -> Option<(std::ops::Range<usize>, Hit)> {
-        let h = self.find_hit(hay)?;
-        let lstart = memchr::memrchr(b'\n', &hay[..h.start]).map_or(0, |i| i + 1);
-        let lend = memchr::memchr(b'\n', &hay[h.start..]).map_or(hay.len(), |i| h.start + i);
-        Some((
-            lstart..lend,
-            Hit {
-                start: h.start - lstart,
-                end: h.end - lstart,
-                keyword: h.keyword,
-            },
-        ))
+        None
     }
 }
 
 /// One keyword found: its bytes `start..end` and its index in [`KEYWORDS`].
 #[derive(Debug, Clone, Copy)]
-pub(crate) struct Hit {
+struct Hit {
     start: usize,
     end: usize,
     keyword: usize,

@@ -282,7 +282,7 @@ impl Scanner {
                 pos = end + 1;
                 continue;
             }
-            match ac.find_line(&block[pos..]) {
+            match ac.next_candidate(&block[pos..]) {
                 None => {
                     self.lines = match newlines {
                         Some(n) => start_lines + n,
@@ -290,13 +290,11 @@ impl Scanner {
                     };
                     pos = block.len();
                 }
-                Some((line, hit)) => {
+                Some(line) => {
                     let (lstart, end) = (pos + line.start, pos + line.end);
                     self.lines += count_newlines(&block[pos..lstart]);
                     self.lines += 1;
-                    if ac.worth_parsing_from(&block[lstart..end], hit) {
-                        self.feed_line(&block[lstart..end]);
-                    }
+                    self.feed_line(&block[lstart..end]);
                     pos = end + 1;
                 }
             }
