@@ -8,6 +8,8 @@
 #   BIN=path  measures that binary instead of building target/release/clw-diag
 #   TRIAGE_LOG=path  uses that log instead of /tmp/clw-triage-bench-SIZE-MIX.log
 #   OLD=path  also measures that binary (an earlier build) in the same hyperfine run
+#   BUSY=1  keeps one CPU busy (a shell busy loop) while measuring: a machine shared with other
+#           work, where triage's second thread gains little and CPU time decides
 # needs: hyperfine, ripgrep, GNU grep, GNU time, python3
 #   apt-get install -y hyperfine ripgrep time
 set -euo pipefail
@@ -35,6 +37,13 @@ rg_cmd="rg -c -e 'Killed process' -e 'invoked oom-killer' -e 'OOMKilled' -e 'exi
 json=/tmp/clw-triage-bench-$mix.json
 # Warm the page cache so every tool reads from memory.
 cat "$log" > /dev/null
+echo "page cache: $(grep FileHugePages /proc/meminfo | tr -s ' ') (logs in large folios map with fewer faults)"
+if [ -n "${BUSY:-}" ]; then
+  sh -c 'while :; do :; done' &
+  busy=$!
+  trap 'kill $busy 2>/dev/null || true' EXIT
+  echo "busy: one CPU kept busy by pid $busy"
+fi
 # --output=pipe: GNU grep stops at the first match when its output is /dev/null.
 old=()
 [ -n "${OLD:-}" ] && old=(-n "old triage" "$OLD triage $log --json")
