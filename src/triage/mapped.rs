@@ -3,7 +3,7 @@
 //! the candidate lines in file order. The two threads form a pipeline without a barrier: a
 //! helper thread searches segments ahead, and this thread parses each segment as soon as its
 //! search is done, searching segments itself whenever the next one to parse is not ready. The
-//! search may run at most [`WINDOW`] segments ahead of the parsing, and the pages parsed are
+//! search may run at most `WINDOW` (24) segments ahead of the parsing, and the pages parsed are
 //! dropped from our address space (`MADV_DONTNEED`, [`crate::base::mmap::Map::release`]) behind
 //! it, so memory stays bounded whatever the file's size.
 //!
@@ -13,7 +13,7 @@
 //! map fault; the map answers with zeros and says so ([`Map::faulted`]), and the scan checks it
 //! after each segment is parsed: the read stops with an error and the events of that segment,
 //! which may have been read from zeros, are dropped. The file's size is also checked every
-//! [`RELEASE_EVERY`] segments, to stop before reading zeros at all.
+//! `RELEASE_EVERY` (8) segments, to stop before reading zeros at all.
 
 use std::fs::File;
 use std::io;
