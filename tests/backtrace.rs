@@ -174,10 +174,16 @@ fn build_rust(dir: &Path, name: &str, opt: &str, extra: &[&str]) -> PathBuf {
 /// Run `exe mode` in a new temporary directory with unlimited core size; the core is `core`
 /// there (core_pattern is a plain file name on the test machines).
 fn crash(exe: &Path, mode: &str, signal: i64) -> (tempfile::TempDir, PathBuf) {
+    crash_limited(exe, mode, signal, "unlimited")
+}
+
+/// [`crash`] with the core size limit `ulimit -c LIMIT` (1 KiB blocks, or `unlimited`): the
+/// kernel stops writing the core at the limit.
+fn crash_limited(exe: &Path, mode: &str, signal: i64, limit: &str) -> (tempfile::TempDir, PathBuf) {
     let d = tempfile::tempdir().unwrap();
     let o = Command::new("sh")
         .arg("-c")
-        .arg("ulimit -c unlimited; exec \"$0\" \"$1\"")
+        .arg(format!("ulimit -c {limit}; exec \"$0\" \"$1\""))
         .arg(exe)
         .arg(mode)
         .current_dir(d.path())
@@ -898,11 +904,113 @@ fn core_cut_inside_memory_never_panics() {
             Some(0) => {
                 let v = json(&o);
                 assert!(v["threads"].is_array(), "cut at {at}: {v}");
+                // Reported as truncated, with the whole core's size and the limit to raise.
+                let t = &v["truncated"];
+                assert_eq!(t["file_bytes"], at as u64, "cut at {at}: {t}");
+                assert_eq!(t["needed_bytes"], end as u64, "cut at {at}: {t}");
+                let missing = t["missing_bytes"].as_u64().unwrap();
+                assert!(
+                    missing > 0 && missing <= (end - at) as u64,
+                    "cut at {at}: {t}"
+                );
+                let kib = (end as u64).div_ceil(1024);
+                let raise = t["raise"].as_str().unwrap();
+                assert!(raise.contains(&format!("ulimit -c {kib}")), "{raise}");
+                assert!(err.contains("the core is truncated"), "cut at {at}: {err}");
             }
             Some(2) => assert_eq!(err.trim_end().lines().count(), 1, "cut at {at}: {err}"),
             c => panic!("cut at {at}: exit {c:?}, stderr: {err}"),
         }
     }
+}
+
+/// A core the kernel cut at the core size limit (`ulimit -c`), as a real crash under a low
+/// limit leaves it: reported as truncated, with the limit that would have held the whole core;
+/// a crash under that limit leaves a whole core with the full backtrace; and what the cut core
+/// still holds (the registers of the crashing thread) gives its innermost frame, as gdb does.
+#[test]
+fn core_cut_by_the_size_limit_names_the_limit_that_holds_it() {
+    let Some(s) = sample() else { return };
+    let whole = backtrace_json(&s.core, &["--exe", s.exe.to_str().unwrap()]);
+    assert!(whole["truncated"].is_null(), "{}", whole["truncated"]);
+    let whole_fns: Vec<Value> = whole["threads"][0]["frames"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|f| f["function"].clone())
+        .collect();
+    let mut raise_to = None;
+    // The sample's core is about 25 MB long but sparse (the threads' stacks are mostly holes):
+    // the kernel writes about 170 KiB of it, and the limit counts what is written.
+    for limit in ["64", "128"] {
+        let (_run, core) = crash_limited(&s.exe, "segv", SIGSEGV, limit);
+        let size = std::fs::metadata(&core).unwrap().len();
+        let o = backtrace(&core, &["--exe", s.exe.to_str().unwrap()]);
+        assert_eq!(o.status.code(), Some(0), "limit {limit}: {}", stderr(&o));
+        let v = json(&o);
+        let t = &v["truncated"];
+        assert_eq!(t["file_bytes"], size, "limit {limit}: {t}");
+        let needed = t["needed_bytes"].as_u64().unwrap();
+        assert!(needed > size, "limit {limit}: {t}");
+        let kib = needed.div_ceil(1024);
+        assert!(
+            t["raise"]
+                .as_str()
+                .unwrap()
+                .contains(&format!("ulimit -c {kib}")),
+            "limit {limit}: {t}"
+        );
+        assert!(
+            stderr(&o).contains(&format!("ulimit -c {kib}")),
+            "{}",
+            stderr(&o)
+        );
+        // The crashing thread's registers are in the notes, written first: its innermost
+        // frame is there, and it is the whole core's.
+        let frames = v["threads"][0]["frames"].as_array().unwrap();
+        assert!(!frames.is_empty(), "limit {limit}: {v}");
+        assert_eq!(frames[0]["function"], whole_fns[0], "limit {limit}");
+        if can_test(&["gdb"]) {
+            let gdb = gdb_frames(&s.exe, &core);
+            let tid = &v["threads"][0]["tid"];
+            let gt = gdb["threads"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .find(|t| &t["tid"] == tid)
+                .unwrap_or_else(|| panic!("gdb has no thread {tid}: {gdb}"));
+            let g0 = &gt["frames"][0];
+            assert_eq!(hex(&frames[0]["pc"]), hex(&g0["pc"]), "limit {limit}: {g0}");
+        }
+        raise_to = Some(kib);
+    }
+    // Raised as the advice says, the same crash leaves a whole core.
+    let kib = raise_to.unwrap().to_string();
+    let (_run, core) = crash_limited(&s.exe, "segv", SIGSEGV, &kib);
+    let v = backtrace_json(&core, &["--exe", s.exe.to_str().unwrap()]);
+    assert!(
+        v["truncated"].is_null(),
+        "ulimit -c {kib}: {}",
+        v["truncated"]
+    );
+    let fns: Vec<Value> = v["threads"][0]["frames"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|f| f["function"].clone())
+        .collect();
+    assert_eq!(fns, whole_fns);
+    // Under a limit that cuts even the notes, no thread's registers are left: one line, exit
+    // 2, and the same advice.
+    let (_run, core) = crash_limited(&s.exe, "segv", SIGSEGV, "8");
+    let o = backtrace(&core, &["--exe", s.exe.to_str().unwrap()]);
+    let err = stderr(&o);
+    assert_eq!(o.status.code(), Some(2), "{err}");
+    assert_eq!(err.trim_end().lines().count(), 1, "{err}");
+    assert!(
+        err.contains("truncated core") && err.contains(&format!("ulimit -c {kib}")),
+        "{err}"
+    );
 }
 
 #[test]

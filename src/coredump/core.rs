@@ -52,9 +52,106 @@ pub struct Core {
     pub auxv: Vec<(u64, u64)>,
     /// `NT_FILE`: the file-backed mappings; empty when the note is missing or malformed.
     pub files: Vec<FileMapping>,
+    /// Set when the file ends before the memory its program headers say was dumped.
+    pub truncation: Option<Truncation>,
     /// Problems found while reading the core that do not stop the backtrace.
     pub warnings: Vec<String>,
     cache: RefCell<HashMap<u64, Option<Rc<[u8]>>>>,
+}
+
+/// A core that ends before the memory it says was dumped: the kernel stopped writing at the
+/// core size limit (`RLIMIT_CORE`, `ulimit -c`, counted in 1 KiB blocks; `fs/coredump.c`
+/// `dump_emit`), or systemd-coredump stopped storing at `ProcessSizeMax=`/`ExternalSizeMax=`
+/// (coredump.conf(5)), or the file was cut later. The kernel writes the notes first and memory
+/// in address order, so the highest mappings (the stacks) are the first to go.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
+pub struct Truncation {
+    /// The file's size, bytes.
+    pub file_bytes: u64,
+    /// The size a whole core would have: the end of the last `PT_LOAD`'s file range, bytes.
+    pub needed_bytes: u64,
+    /// Dumped memory missing from the file, bytes (at most `needed_bytes - file_bytes`: the
+    /// program headers' gaps are not memory).
+    pub missing_bytes: u64,
+    /// `PT_LOAD` segments with data that are cut or wholly missing, of `segments` with data.
+    pub segments_cut: usize,
+    /// `PT_LOAD` segments with data (`p_filesz` > 0).
+    pub segments: usize,
+    /// What limits a core stored where this one is, and how far to raise it, for a person to
+    /// act on ("ulimit -c 2048 (KiB) or unlimited, …").
+    pub raise: String,
+}
+
+impl Truncation {
+    /// The truncation of a core at `path` of `file_len` bytes with these `PT_LOAD`s; `None`
+    /// when every segment's file range is in the file.
+    pub fn of(path: &Path, file_len: u64, loads: &[Load]) -> Option<Truncation> {
+        let with_data = loads.iter().filter(|l| l.filesz > 0);
+        let needed = with_data
+            .clone()
+            .map(|l| l.offset.saturating_add(l.filesz))
+            .max()?;
+        if needed <= file_len {
+            return None;
+        }
+        let missing = with_data
+            .clone()
+            .map(|l| {
+                (l.offset.saturating_add(l.filesz))
+                    .saturating_sub(file_len.max(l.offset))
+                    .min(l.filesz)
+            })
+            .fold(0u64, u64::saturating_add);
+        let segments_cut = with_data
+            .clone()
+            .filter(|l| l.offset.saturating_add(l.filesz) > file_len)
+            .count();
+        Some(Truncation {
+            file_bytes: file_len,
+            needed_bytes: needed,
+            missing_bytes: missing,
+            segments_cut,
+            segments: with_data.count(),
+            raise: raise_advice(path, needed),
+        })
+    }
+
+    /// The one-line warning: what is missing and which setting to raise.
+    pub fn message(&self) -> String {
+        format!(
+            "the core is truncated: the file has {} bytes of the {} its program headers need \
+             ({} bytes of dumped memory missing, {} of {} memory segments cut; the stacks are \
+             written last, so frames past the registers may be lost); raise {}",
+            self.file_bytes,
+            self.needed_bytes,
+            self.missing_bytes,
+            self.segments_cut,
+            self.segments,
+            self.raise
+        )
+    }
+}
+
+/// The setting that limits a core stored at `path`, raised to hold `needed` bytes: systemd-
+/// coredump's for a core in its store, else the core size limit of the crashing process.
+fn raise_advice(path: &Path, needed: u64) -> String {
+    let kib = needed.div_ceil(1024);
+    let mib = needed.div_ceil(1 << 20);
+    let in_store = path
+        .parent()
+        .is_some_and(|d| d.ends_with("systemd/coredump"));
+    if in_store {
+        format!(
+            "systemd-coredump's ProcessSizeMax= and ExternalSizeMax= (coredump.conf) to at \
+             least {mib}M (the whole core is {needed} bytes before compression)"
+        )
+    } else {
+        format!(
+            "the crashing process's core size limit (RLIMIT_CORE) to {kib} KiB, the whole \
+             core's size: `ulimit -c {kib}` or `ulimit -c unlimited` in its shell, LimitCORE= \
+             for a systemd unit, `docker run --ulimit core=-1` for a container"
+        )
+    }
 }
 
 const PAGE: u64 = 4096;
@@ -177,11 +274,18 @@ impl Core {
             siginfo: None,
             auxv: Vec::new(),
             files: Vec::new(),
+            truncation: None,
             warnings: Vec::new(),
             cache: RefCell::new(HashMap::new()),
             file: file.try_clone().map_err(|e| Error::io(path, e))?,
         };
         let mut notes_seen = false;
+        // The size of the whole core, for the advice when even the notes are cut.
+        let whole = phdrs
+            .iter()
+            .map(|ph| ph.p_offset(endian).saturating_add(ph.p_filesz(endian)))
+            .max()
+            .unwrap_or(0);
         for ph in phdrs {
             match ph.p_type(endian) {
                 elf::PT_LOAD => core.loads.push(Load {
@@ -199,7 +303,9 @@ impl Core {
                             path,
                             format!(
                                 "PT_NOTE at {off:#x} ({size} bytes) reaches past the end of the \
-                                 file ({file_len} bytes): truncated core"
+                                 file ({file_len} bytes): truncated core, not even the threads' \
+                                 registers are in it; raise {}",
+                                raise_advice(path, whole)
                             ),
                         ));
                     }
@@ -218,20 +324,9 @@ impl Core {
             ));
         }
         core.loads.sort_by_key(|l| l.vaddr);
-        let cut: u64 = core
-            .loads
-            .iter()
-            .map(|l| {
-                (l.offset.saturating_add(l.filesz))
-                    .saturating_sub(file_len.max(l.offset))
-                    .min(l.filesz)
-            })
-            .fold(0u64, u64::saturating_add);
-        if cut > 0 {
-            core.warnings.push(format!(
-                "the core is truncated: {cut} bytes of dumped memory are missing from the file \
-                 ({file_len} bytes); frames that need them may be lost"
-            ));
+        core.truncation = Truncation::of(path, file_len, &core.loads);
+        if let Some(t) = &core.truncation {
+            core.warnings.push(t.message());
         }
         Ok(core)
     }

@@ -86,6 +86,9 @@ pub struct Backtrace {
     pub modules: Vec<Module>,
     /// The crashing thread first (the first `NT_PRSTATUS`), then the others in core order.
     pub threads: Vec<Thread>,
+    /// Set when the core file ends before the memory it says was dumped, with the setting to
+    /// raise; `null` for a whole core.
+    pub truncated: Option<core::Truncation>,
     /// Truncated core, missing files, build-ID mismatches, notes skipped.
     pub warnings: Vec<String>,
 }
@@ -240,6 +243,7 @@ pub fn backtrace(path: &Path, opts: &Options) -> Result<Backtrace> {
         crash_signature,
         modules,
         threads,
+        truncated: core.truncation.clone(),
         warnings,
     })
 }
