@@ -326,7 +326,7 @@ _clw__diag() {
             return 0
             ;;
         clw__subcmd__diag__subcmd__backtrace)
-            opts="-q -v -h -V --exe --sysroot --debug-dir --crashed-only --debuginfod --format --json --color --quiet --verbose --proc-root --cgroup-root --host-root --help --version"
+            opts="-q -v -h -V --exe --sysroot --debug-dir --crashed-only --debuginfod --max-core-size --format --json --color --quiet --verbose --proc-root --cgroup-root --host-root --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -341,6 +341,10 @@ _clw__diag() {
                     return 0
                     ;;
                 --debug-dir)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --max-core-size)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;

@@ -277,6 +277,7 @@ set edit:completion:arg-completer[clw-diag] = {|@words|
             cand --exe 'The executable that crashed, when it is not where the core says'
             cand --sysroot 'Find the mapped files under this root instead of / (e.g. a copied container image)'
             cand --debug-dir 'Also look for separate debug files (.build-id/xx/….debug, debuglink names) in DIR'
+            cand --max-core-size 'The largest size a compressed core may decompress to (bytes, or with a suffix: 512Mi, 64Gi); past it the read stops with an error, as for a decompression bomb'
             cand --format 'Output format: a table for people, JSON (the stable contract, see docs/json.md), CSV, or GitHub Actions annotations (triage)'
             cand --color 'When to colour the output; NO_COLOR in the environment means never for "auto"'
             cand --proc-root 'Read process files from this directory instead of /proc (e.g. a copied tree)'

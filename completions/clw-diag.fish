@@ -286,6 +286,7 @@ complete -c clw-diag -n "__fish_clw_diag_using_subcommand report" -s V -l versio
 complete -c clw-diag -n "__fish_clw_diag_using_subcommand backtrace" -l exe -d 'The executable that crashed, when it is not where the core says' -r -F
 complete -c clw-diag -n "__fish_clw_diag_using_subcommand backtrace" -l sysroot -d 'Find the mapped files under this root instead of / (e.g. a copied container image)' -r -F
 complete -c clw-diag -n "__fish_clw_diag_using_subcommand backtrace" -l debug-dir -d 'Also look for separate debug files (.build-id/xx/….debug, debuglink names) in DIR' -r -F
+complete -c clw-diag -n "__fish_clw_diag_using_subcommand backtrace" -l max-core-size -d 'The largest size a compressed core may decompress to (bytes, or with a suffix: 512Mi, 64Gi); past it the read stops with an error, as for a decompression bomb' -r
 complete -c clw-diag -n "__fish_clw_diag_using_subcommand backtrace" -l format -d 'Output format: a table for people, JSON (the stable contract, see docs/json.md), CSV, or GitHub Actions annotations (triage)' -r -f -a "table\t''
 json\t''
 csv\t''

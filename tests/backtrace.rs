@@ -1013,6 +1013,131 @@ fn core_cut_by_the_size_limit_names_the_limit_that_holds_it() {
     );
 }
 
+/// `CMD ARGS < input > output`, which must succeed.
+fn filter(cmd: &str, args: &[&str], input: &Path, output: &Path) {
+    let o = Command::new(cmd)
+        .args(args)
+        .stdin(std::fs::File::open(input).unwrap())
+        .stdout(std::fs::File::create(output).unwrap())
+        .output()
+        .unwrap();
+    assert!(o.status.success(), "{cmd} {args:?}: {}", stderr(&o));
+}
+
+/// The parts of a backtrace that must not depend on how the core was stored.
+fn same_backtrace(v: &Value) -> Value {
+    serde_json::json!({
+        "threads": v["threads"],
+        "modules": v["modules"],
+        "crash_signature": v["crash_signature"],
+        "signal": v["signal"],
+        "pid": v["pid"],
+    })
+}
+
+/// Cores compressed as systemd-coredump stores them (the zstd, lz4 and xz tools write the same
+/// frame formats as systemd's compress.c; systemd-coredump itself cannot run here, PID 1 is not
+/// systemd), named as it names them, give the uncompressed core's backtrace. A core cut before
+/// compression (what `ProcessSizeMax=` leaves) names systemd's limit; a compressed file cut in
+/// the middle still gives what it holds; garbage and a decompression bomb are one-line errors.
+#[test]
+fn compressed_cores_as_systemd_coredump_stores_them() {
+    if !can_test(&["zstd", "lz4", "xz"]) {
+        return;
+    }
+    let Some(s) = sample() else { return };
+    let exe = s.exe.to_str().unwrap();
+    let plain = backtrace_json(&s.core, &["--exe", exe]);
+    let store = tempfile::tempdir().unwrap();
+    let dir = store.path().join("var/lib/systemd/coredump");
+    std::fs::create_dir_all(&dir).unwrap();
+    let pid = plain["pid"].as_i64().unwrap();
+    let name = |ext: &str| {
+        dir.join(format!(
+            "core.crash.0.8f2c3a2d1e0b4c5d9e8f7a6b5c4d3e2f.{pid}.1764691200000000.{ext}"
+        ))
+    };
+    for (cmd, args, ext) in [
+        ("zstd", &["-q", "-c"][..], "zst"),
+        ("lz4", &["-q", "-c"][..], "lz4"),
+        ("xz", &["-q", "-c"][..], "xz"),
+    ] {
+        let c = name(ext);
+        filter(cmd, args, &s.core, &c);
+        let v = backtrace_json(&c, &["--exe", exe]);
+        assert_eq!(same_backtrace(&v), same_backtrace(&plain), "{ext}");
+        assert!(v["truncated"].is_null(), "{ext}: {}", v["truncated"]);
+        assert_eq!(v["warnings"], plain["warnings"], "{ext}");
+    }
+
+    // Cut before compression, as systemd-coredump cuts at ProcessSizeMax=.
+    let data = std::fs::read(&s.core).unwrap();
+    let loads = pt_loads(&data);
+    let end = loads.iter().map(|&(o, n)| o + n).max().unwrap();
+    let at = loads[loads.len() / 2].0 + 4096;
+    let cut_plain = store.path().join("cut");
+    std::fs::write(&cut_plain, &data[..at]).unwrap();
+    let c = name("zst");
+    filter("zstd", &["-q", "-c"], &cut_plain, &c);
+    let o = backtrace(&c, &["--exe", exe]);
+    let v = json(&o);
+    let t = &v["truncated"];
+    assert_eq!(t["file_bytes"], at as u64, "{t}");
+    assert_eq!(t["needed_bytes"], end as u64, "{t}");
+    let raise = t["raise"].as_str().unwrap();
+    let mib = (end as u64).div_ceil(1 << 20);
+    assert!(
+        raise.contains("ProcessSizeMax=") && raise.contains(&format!("{mib}M")),
+        "{raise}"
+    );
+    assert_eq!(
+        v["threads"][0]["frames"][0], plain["threads"][0]["frames"][0],
+        "the crashing thread's innermost frame is in the notes"
+    );
+
+    // A compressed file cut in the middle of its stream.
+    let whole = name("lz4");
+    filter("lz4", &["-q", "-c"], &s.core, &whole);
+    let z = std::fs::read(&whole).unwrap();
+    for frac in [2, 4] {
+        let cut = dir.join(format!("core.cut{frac}.lz4"));
+        std::fs::write(&cut, &z[..z.len() * (frac - 1) / frac]).unwrap();
+        let o = backtrace(&cut, &["--exe", exe]);
+        let err = stderr(&o);
+        assert!(!err.contains("panicked"), "{err}");
+        match o.status.code() {
+            Some(0) => {
+                let v = json(&o);
+                assert!(err.contains("lz4 stream ends early"), "{err}");
+                assert!(!v["truncated"].is_null(), "{v}");
+            }
+            Some(2) => assert_eq!(err.trim_end().lines().count(), 1, "{err}"),
+            c => panic!("lz4 cut at 1/{frac}: exit {c:?}: {err}"),
+        }
+    }
+
+    // Garbage after a zstd magic, and a bomb: 256 MiB of zeros in a few kB.
+    let garbage = dir.join("core.garbage.zst");
+    let mut g = vec![0x28, 0xb5, 0x2f, 0xfd];
+    g.extend((0..4096u32).map(|i| (i.wrapping_mul(2654435761) >> 13) as u8));
+    std::fs::write(&garbage, &g).unwrap();
+    assert_error(&backtrace(&garbage, &[]), &["core.garbage.zst", "zstd"]);
+    let zeros = store.path().join("zeros");
+    let f = std::fs::File::create(&zeros).unwrap();
+    f.set_len(256 << 20).unwrap();
+    let bomb = dir.join("core.bomb.zst");
+    filter("zstd", &["-q", "-c"], &zeros, &bomb);
+    assert!(std::fs::metadata(&bomb).unwrap().len() < 1 << 20);
+    assert_error(
+        &backtrace(&bomb, &["--max-core-size", "16Mi"]),
+        &[
+            "core.bomb.zst",
+            "more than 16777216 bytes",
+            "--max-core-size",
+        ],
+    );
+}
+
 #[test]
 fn core_of_another_architecture() {
     let Some(s) = sample() else { return };

@@ -31,14 +31,19 @@ frame in a file that cannot be found is shown as module+offset (give that offset
 `clw-diag symbolize -e FILE` once you have the file).
 
 Cores of x86-64 processes only (for now). Core files are written when `ulimit -c` allows and \
-/proc/sys/kernel/core_pattern is a file name; with systemd-coredump, `coredumpctl dump -o FILE`.";
+/proc/sys/kernel/core_pattern is a file name. Cores compressed as systemd-coredump stores them \
+(/var/lib/systemd/coredump/core.*.zst, .lz4, .xz) are read directly, decompressed into an \
+unlinked file in $TMPDIR (at most --max-core-size). A truncated core (cut by `ulimit -c` or \
+systemd-coredump's ProcessSizeMax=) is unwound as far as it goes, and the warning says which \
+limit to raise, and to what.";
 
 pub const AFTER_HELP: &str = "\
 Examples:
   clw-diag backtrace core.12345
   clw-diag backtrace core --exe ./build/worker        the executable moved or was rebuilt
   clw-diag backtrace core --sysroot /srv/image-root   libraries from a container image copy
-  clw-diag backtrace core --crashed-only --json | jq '.crash_signature'";
+  clw-diag backtrace core --crashed-only --json | jq '.crash_signature'
+  clw-diag backtrace /var/lib/systemd/coredump/core.worker.0.<boot>.4242.<usec>.zst";
 
 #[derive(Debug, Args)]
 pub struct BacktraceArgs {
@@ -63,6 +68,18 @@ pub struct BacktraceArgs {
     /// ~/.cache/debuginfod_client); DEBUGINFOD_TIMEOUT in seconds (default 90).
     #[arg(long)]
     pub debuginfod: bool,
+    /// The largest size a compressed core may decompress to (bytes, or with a suffix: 512Mi,
+    /// 64Gi); past it the read stops with an error, as for a decompression bomb.
+    #[arg(long, value_name = "SIZE", default_value = "64Gi", value_parser = parse_size)]
+    pub max_core_size: u64,
+}
+
+/// `--max-core-size`: the size grammar of [`clw_diag::base::size`], not 0.
+fn parse_size(s: &str) -> Result<u64, String> {
+    match clw_diag::base::size::parse(s).map_err(|e| e.to_string())? {
+        0 => Err("a core cannot be 0 bytes: give a size such as 64Gi".into()),
+        b => Ok(b),
+    }
 }
 
 pub fn run(a: BacktraceArgs, out: &Output) -> anyhow::Result<ExitCode> {
@@ -90,6 +107,7 @@ pub fn run(a: BacktraceArgs, out: &Output) -> anyhow::Result<ExitCode> {
         debug_dirs: a.debug_dir.clone(),
         debuginfod: clw_diag::symbolize::debuginfod::Debuginfod::from_env(a.debuginfod)
             .map_err(|e| anyhow::anyhow!(e))?,
+        max_core_size: a.max_core_size,
     };
     let bar = Progress::spinner(out, "backtrace");
     bar.message(format!("unwinding and symbolizing {}", a.core.display()));

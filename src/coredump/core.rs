@@ -83,9 +83,10 @@ pub struct Truncation {
 }
 
 impl Truncation {
-    /// The truncation of a core at `path` of `file_len` bytes with these `PT_LOAD`s; `None`
-    /// when every segment's file range is in the file.
-    pub fn of(path: &Path, file_len: u64, loads: &[Load]) -> Option<Truncation> {
+    /// The truncation of a core at `path` (`compressed` as systemd-coredump stores them) of
+    /// `file_len` bytes (decompressed) with these `PT_LOAD`s; `None` when every segment's file
+    /// range is in the file.
+    pub fn of(path: &Path, compressed: bool, file_len: u64, loads: &[Load]) -> Option<Truncation> {
         let with_data = loads.iter().filter(|l| l.filesz > 0);
         let needed = with_data
             .clone()
@@ -112,7 +113,7 @@ impl Truncation {
             missing_bytes: missing,
             segments_cut,
             segments: with_data.count(),
-            raise: raise_advice(path, needed),
+            raise: raise_advice(path, compressed, needed),
         })
     }
 
@@ -133,13 +134,15 @@ impl Truncation {
 }
 
 /// The setting that limits a core stored at `path`, raised to hold `needed` bytes: systemd-
-/// coredump's for a core in its store, else the core size limit of the crashing process.
-fn raise_advice(path: &Path, needed: u64) -> String {
+/// coredump's for a core in its store or compressed as it compresses them, else the core size
+/// limit of the crashing process.
+fn raise_advice(path: &Path, compressed: bool, needed: u64) -> String {
     let kib = needed.div_ceil(1024);
     let mib = needed.div_ceil(1 << 20);
-    let in_store = path
-        .parent()
-        .is_some_and(|d| d.ends_with("systemd/coredump"));
+    let in_store = compressed
+        || path
+            .parent()
+            .is_some_and(|d| d.ends_with("systemd/coredump"));
     if in_store {
         format!(
             "systemd-coredump's ProcessSizeMax= and ExternalSizeMax= (coredump.conf) to at \
@@ -187,6 +190,14 @@ impl Core {
     /// whose memory is cut short is not an error: the missing memory reads as unavailable and a
     /// warning says so.
     pub fn open(path: &Path) -> Result<Core> {
+        Core::open_with(path, super::compressed::DEFAULT_MAX)
+    }
+
+    /// [`Core::open`], a compressed core (systemd-coredump's `.zst`, `.lz4`, `.xz`, recognised
+    /// by magic bytes) decompressed to at most `max_decompressed` bytes first
+    /// ([`super::compressed`]). Errors: those of [`Core::open`] and of
+    /// [`super::compressed::decompress`].
+    pub fn open_with(path: &Path, max_decompressed: u64) -> Result<Core> {
         // Opened without blocking (a FIFO without a writer) and refused unless a regular file.
         let file = match crate::base::input::open(path, crate::base::input::Accept::Regular) {
             Ok(i) => i.file,
@@ -197,6 +208,18 @@ impl Core {
                 })
             }
             Err(e) => return Err(e),
+        };
+        let mut head = [0u8; 8];
+        let n = read_up_to(&file, 0, &mut head).map_err(|e| Error::io(path, e))?;
+        let mut warnings = Vec::new();
+        let compression = super::compressed::Compression::detect(&head[..n]);
+        let file = match compression {
+            Some(kind) => {
+                let d = super::compressed::decompress(path, file, kind, max_decompressed)?;
+                warnings.extend(d.warning);
+                d.file
+            }
+            None => file,
         };
         let meta = file.metadata().map_err(|e| Error::io(path, e))?;
         if meta.is_dir() {
@@ -275,7 +298,7 @@ impl Core {
             auxv: Vec::new(),
             files: Vec::new(),
             truncation: None,
-            warnings: Vec::new(),
+            warnings,
             cache: RefCell::new(HashMap::new()),
             file: file.try_clone().map_err(|e| Error::io(path, e))?,
         };
@@ -305,7 +328,7 @@ impl Core {
                                 "PT_NOTE at {off:#x} ({size} bytes) reaches past the end of the \
                                  file ({file_len} bytes): truncated core, not even the threads' \
                                  registers are in it; raise {}",
-                                raise_advice(path, whole)
+                                raise_advice(path, compression.is_some(), whole)
                             ),
                         ));
                     }
@@ -324,7 +347,7 @@ impl Core {
             ));
         }
         core.loads.sort_by_key(|l| l.vaddr);
-        core.truncation = Truncation::of(path, file_len, &core.loads);
+        core.truncation = Truncation::of(path, compression.is_some(), file_len, &core.loads);
         if let Some(t) = &core.truncation {
             core.warnings.push(t.message());
         }

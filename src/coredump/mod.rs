@@ -5,6 +5,7 @@
 //! other way round: what the modules and the unwinder need of debug-file discovery they see
 //! through [`modules::DebugFileLookup`].
 
+pub mod compressed;
 pub mod core;
 mod image;
 pub mod modules;

@@ -103,6 +103,9 @@ pub struct Options {
     /// Servers asked by build ID for debug files and for files missing on disk (only when the
     /// user asked: `--debuginfod` or `DEBUGINFOD_URLS`).
     pub debuginfod: Option<Debuginfod>,
+    /// The largest size a compressed core may decompress to, bytes; 0 means the default
+    /// ([`crate::coredump::compressed::DEFAULT_MAX`]).
+    pub max_core_size: u64,
 }
 
 /// Unwind and symbolize every thread of the core at `path`.
@@ -111,7 +114,11 @@ pub struct Options {
 /// Missing executables or libraries are not errors: their frames are printed as module+offset
 /// and a warning names what is missing.
 pub fn backtrace(path: &Path, opts: &Options) -> Result<Backtrace> {
-    let core = core::Core::open(path)?;
+    let max = match opts.max_core_size {
+        0 => crate::coredump::compressed::DEFAULT_MAX,
+        m => m,
+    };
+    let core = core::Core::open_with(path, max)?;
     let mut debug = DebugFiles::default();
     if let Some(root) = &opts.files.sysroot {
         debug.dirs.insert(0, root.join("usr/lib/debug"));
