@@ -933,12 +933,7 @@ fn core_cut_by_the_size_limit_names_the_limit_that_holds_it() {
     let Some(s) = sample() else { return };
     let whole = backtrace_json(&s.core, &["--exe", s.exe.to_str().unwrap()]);
     assert!(whole["truncated"].is_null(), "{}", whole["truncated"]);
-    let whole_fns: Vec<Value> = whole["threads"][0]["frames"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|f| f["function"].clone())
-        .collect();
+    let whole_fns = crashed_functions(&whole);
     let mut raise_to = None;
     // The sample's core is about 25 MB long but sparse (the threads' stacks are mostly holes):
     // the kernel writes about 170 KiB of it, and the limit counts what is written.
@@ -993,13 +988,7 @@ fn core_cut_by_the_size_limit_names_the_limit_that_holds_it() {
         "ulimit -c {kib}: {}",
         v["truncated"]
     );
-    let fns: Vec<Value> = v["threads"][0]["frames"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|f| f["function"].clone())
-        .collect();
-    assert_eq!(fns, whole_fns);
+    assert_eq!(crashed_functions(&v), whole_fns);
     // Under a limit that cuts even the notes, no thread's registers are left: one line, exit
     // 2, and the same advice.
     let (_run, core) = crash_limited(&s.exe, "segv", SIGSEGV, "8");
@@ -1022,6 +1011,16 @@ fn filter(cmd: &str, args: &[&str], input: &Path, output: &Path) {
         .output()
         .unwrap();
     assert!(o.status.success(), "{cmd} {args:?}: {}", stderr(&o));
+}
+
+/// The function names of the first (crashing) thread's frames.
+fn crashed_functions(v: &Value) -> Vec<Value> {
+    v["threads"][0]["frames"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|f| f["function"].clone())
+        .collect()
 }
 
 /// The parts of a backtrace that must not depend on how the core was stored.

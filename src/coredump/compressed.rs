@@ -71,10 +71,12 @@ pub struct Decompressed {
 /// than the limit, which the message names); the stream is not valid from its first bytes
 /// ([`Error::Malformed`]).
 pub fn decompress(path: &Path, file: File, kind: Compression, max: u64) -> Result<Decompressed> {
+    let tmp = std::env::temp_dir();
     let mut out = Capped {
-        file: tempfile::tempfile().map_err(|e| Error::io(Path::new("$TMPDIR"), e))?,
+        file: tempfile::tempfile().map_err(|e| Error::io(&tmp, e))?,
         written: 0,
         max,
+        failed: None,
     };
     let input = BufReader::with_capacity(1 << 16, file);
     let res: io::Result<()> = match kind {
@@ -91,6 +93,10 @@ pub fn decompress(path: &Path, file: File, kind: Compression, max: u64) -> Resul
         }
     };
     let bytes = out.written;
+    if let Some(e) = out.failed.take() {
+        // Our side failed (a full or read-only $TMPDIR), not the compressed stream.
+        return Err(Error::io(&tmp, e));
+    }
     let malformed = |msg: String| Error::Malformed {
         path: path.to_path_buf(),
         line: 0,
@@ -141,11 +147,13 @@ fn copy(r: &mut impl Read, w: &mut impl Write) -> io::Result<()> {
     }
 }
 
-/// A writer that refuses to grow past `max` bytes (`ErrorKind::FileTooLarge`).
+/// A writer that refuses to grow past `max` bytes (`ErrorKind::FileTooLarge`), and keeps the
+/// error of a failed write (`failed`), so that it is not taken for a damaged stream.
 struct Capped {
     file: File,
     written: u64,
     max: u64,
+    failed: Option<io::Error>,
 }
 
 impl Write for Capped {
@@ -156,9 +164,19 @@ impl Write for Capped {
                 "decompressed core too large",
             ));
         }
-        let n = self.file.write(buf)?;
-        self.written += n as u64;
-        Ok(n)
+        match self.file.write(buf) {
+            Ok(n) => {
+                self.written += n as u64;
+                Ok(n)
+            }
+            Err(e) => {
+                let kind = e.kind();
+                if kind != io::ErrorKind::Interrupted {
+                    self.failed = Some(e);
+                }
+                Err(io::Error::new(kind, "writing the decompressed core"))
+            }
+        }
     }
 
     fn flush(&mut self) -> io::Result<()> {

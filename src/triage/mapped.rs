@@ -108,7 +108,7 @@ pub fn scan_file(s: &mut Scanner, f: &File, progress: &AtomicU64) -> io::Result<
         state: Mutex::new(State {
             next: 0,
             parsed: 0,
-            found: (0..segments).map(|_| None).collect(),
+            found: (0..WINDOW).map(|_| None).collect(),
             stop: false,
             helper_gone: segments < 2,
         }),
@@ -146,7 +146,9 @@ struct State {
     next: usize,
     /// Segments parsed: a segment `i` may be claimed only while `i < parsed + WINDOW`.
     parsed: usize,
-    /// The search result of each segment, until it is parsed.
+    /// The search results of the segments claimed and not yet parsed, segment `i` at
+    /// `i % WINDOW` (a claim is never more than `WINDOW` segments past the parse, so no two
+    /// share a slot): memory bounded whatever the file's size.
     found: Vec<Option<Found>>,
     /// The parse has ended (done, failed, or the file shrank): claim nothing more.
     stop: bool,
@@ -177,7 +179,7 @@ impl Pipeline {
     }
 
     fn store(&self, i: usize, found: Found) {
-        self.lock().found[i] = Some(found);
+        self.lock().found[i % WINDOW] = Some(found);
         self.changed.notify_all();
     }
 
@@ -207,7 +209,7 @@ impl Pipeline {
     fn take(&self, d: &[u8], p: usize) -> Found {
         let mut st = self.lock();
         loop {
-            if let Some(found) = st.found[p].take() {
+            if let Some(found) = st.found[p % WINDOW].take() {
                 return found;
             }
             if let Some(i) = st.claim(self.segments) {
