@@ -67,6 +67,15 @@ pub enum Error {
         /// Its command name (`comm`, e.g. `kworker/0:1`).
         name: String,
     },
+    /// A live process cannot be attached with ptrace (permission, another tracer, a zombie);
+    /// `why` says which and what would allow it.
+    #[error("cannot attach to process {pid}: {why}")]
+    Attach {
+        /// The process asked for.
+        pid: i32,
+        /// One line: the reason, and what attaching needs.
+        why: String,
+    },
     /// A file's contents do not follow the kernel's format.
     #[error("{}: malformed: {msg}", location(path, *line))]
     Malformed {

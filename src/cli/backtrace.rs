@@ -1,13 +1,14 @@
-//! `clw-diag backtrace CORE`.
+//! `clw-diag backtrace CORE` and `clw-diag backtrace --pid PID`.
 
 use std::io::{BufWriter, Write};
 use std::path::PathBuf;
 use std::process::ExitCode;
 
 use clap::Args;
+use clw_diag::coredump::live::Hold;
 use clw_diag::coredump::modules::FileSource;
 use clw_diag::render::{self, Format};
-use clw_diag::symbolize::backtrace::{backtrace, Options};
+use clw_diag::symbolize::backtrace::{backtrace, backtrace_pid, sample_pid, LiveOptions, Options};
 
 use super::progress::Progress;
 use super::Output;
@@ -30,7 +31,20 @@ without it the frame-pointer chain, then a bounded stack scan. Each frame says h
 frame in a file that cannot be found is shown as module+offset (give that offset to \
 `clw-diag symbolize -e FILE` once you have the file).
 
-Cores of x86-64 processes only (for now). Core files are written when `ulimit -c` allows and \
+A live process (--pid): every thread is attached with PTRACE_SEIZE and held in a ptrace stop \
+(PTRACE_INTERRUPT) only while its registers and the stack above its stack pointer are copied, \
+then let go; the unwinding runs on the copy. Threads are held one at a time (each is paused for \
+tens of microseconds, the others run on), or all at once with --consistent (one consistent \
+moment, a longer pause). Each thread's pause is in the output (paused_us in JSON). The process \
+runs on afterwards, also when clw-diag fails or is killed (the kernel detaches a dead tracer's \
+threads). Memory is read with process_vm_readv (else /proc/PID/mem); modules come from \
+/proc/PID/maps, with each file's build ID checked against the copy in memory; a process in a \
+container is symbolized with the container's own files, read through /proc/PID/root. --samples \
+N takes N snapshots --interval apart and counts identical stacks: a poor man's profiler for \
+\"where is it spinning\" (--folded prints flamegraph.pl input). Attaching needs the process's \
+uid and a dumpable process, or CAP_SYS_PTRACE; kernel.yama.ptrace_scope may narrow it.
+
+Cores and processes of x86-64 only (for now). Core files are written when `ulimit -c` allows and \
 /proc/sys/kernel/core_pattern is a file name. Cores compressed as systemd-coredump stores them \
 (/var/lib/systemd/coredump/core.*.zst, .lz4, .xz) are read directly, decompressed into an \
 unlinked file in $TMPDIR (at most --max-core-size). A truncated core (cut by `ulimit -c` or \
@@ -43,13 +57,39 @@ Examples:
   clw-diag backtrace core --exe ./build/worker        the executable moved or was rebuilt
   clw-diag backtrace core --sysroot /srv/image-root   libraries from a container image copy
   clw-diag backtrace core --crashed-only --json | jq '.crash_signature'
-  clw-diag backtrace /var/lib/systemd/coredump/core.worker.0.<boot>.4242.<usec>.zst";
+  clw-diag backtrace /var/lib/systemd/coredump/core.worker.0.<boot>.4242.<usec>.zst
+  clw-diag backtrace --pid 4242                       where is each thread of a live process
+  clw-diag backtrace --pid 4242 --consistent          all threads at one moment (deadlocks)
+  clw-diag backtrace --pid 4242 --samples 50 --interval 20ms   where is it spinning
+  clw-diag backtrace --pid 4242 --samples 200 --folded | flamegraph.pl > spin.svg";
 
 #[derive(Debug, Args)]
 pub struct BacktraceArgs {
-    /// The core dump (ELF, x86-64).
-    #[arg(value_name = "CORE")]
-    pub core: PathBuf,
+    /// The core dump (ELF, x86-64; plain or compressed as systemd-coredump stores it).
+    #[arg(
+        value_name = "CORE",
+        required_unless_present = "pid",
+        conflicts_with = "pid"
+    )]
+    pub core: Option<PathBuf>,
+    /// A live process instead of a core: every thread's stack now ("self" is refused: a
+    /// process cannot trace itself).
+    #[arg(long, value_name = "PID", value_parser = super::parse_pid)]
+    pub pid: Option<super::PidArg>,
+    /// With --pid: hold all threads at once (one consistent moment, e.g. for a deadlock),
+    /// instead of one at a time.
+    #[arg(long, requires = "pid")]
+    pub consistent: bool,
+    /// With --pid: take N snapshots and count identical stacks (most frequent first).
+    #[arg(long, value_name = "N", requires = "pid", value_parser = clap::value_parser!(u32).range(1..=100000))]
+    pub samples: Option<u32>,
+    /// With --samples: time between snapshots (10ms to 1h).
+    #[arg(long, value_name = "DURATION", default_value = "100ms", requires = "samples", value_parser = parse_interval)]
+    pub interval: std::time::Duration,
+    /// With --samples: print the stacks in the folded format of flamegraph.pl and inferno
+    /// (`thread;outer;…;inner COUNT`), instead of the table.
+    #[arg(long, requires = "samples")]
+    pub folded: bool,
     /// The executable that crashed, when it is not where the core says.
     #[arg(long, value_name = "PATH")]
     pub exe: Option<PathBuf>,
@@ -72,6 +112,16 @@ pub struct BacktraceArgs {
     /// 64Gi); past it the read stops with an error, as for a decompression bomb.
     #[arg(long, value_name = "SIZE", default_value = "64Gi", value_parser = parse_size)]
     pub max_core_size: u64,
+}
+
+/// `--interval`: the duration grammar, 10 ms to an hour.
+fn parse_interval(s: &str) -> Result<std::time::Duration, String> {
+    clw_diag::base::duration::parse_within(
+        s,
+        std::time::Duration::from_millis(10),
+        std::time::Duration::from_secs(3600),
+    )
+    .map_err(|e| e.to_string())
 }
 
 /// `--max-core-size`: the size grammar of [`clw_diag::base::size`], not 0.
@@ -109,10 +159,35 @@ pub fn run(a: BacktraceArgs, out: &Output) -> anyhow::Result<ExitCode> {
             .map_err(|e| anyhow::anyhow!(e))?,
         max_core_size: a.max_core_size,
     };
-    let bar = Progress::spinner(out, "backtrace");
-    bar.message(format!("unwinding and symbolizing {}", a.core.display()));
-    let bt = backtrace(&a.core, &opts);
-    drop(bar);
+    let bt = match (&a.core, a.pid) {
+        (_, Some(pid)) => {
+            let pid = pid.resolve(std::path::Path::new("/proc"))?;
+            let lopts = LiveOptions {
+                hold: if a.consistent {
+                    Hold::AllThreads
+                } else {
+                    Hold::EachThread
+                },
+                ..LiveOptions::default()
+            };
+            if let Some(n) = a.samples {
+                return run_samples(pid, n as usize, &a, &opts, &lopts, out);
+            }
+            let bar = Progress::spinner(out, "backtrace");
+            bar.message(format!("unwinding and symbolizing pid {pid}"));
+            let bt = backtrace_pid(pid, &opts, &lopts);
+            drop(bar);
+            bt
+        }
+        (Some(core), None) => {
+            let bar = Progress::spinner(out, "backtrace");
+            bar.message(format!("unwinding and symbolizing {}", core.display()));
+            let bt = backtrace(core, &opts);
+            drop(bar);
+            bt
+        }
+        (None, None) => anyhow::bail!("give a core file or --pid PID"),
+    };
     let mut bt = bt?;
     if a.crashed_only {
         bt.threads.retain(|t| t.crashed);
@@ -125,6 +200,41 @@ pub fn run(a: BacktraceArgs, out: &Output) -> anyhow::Result<ExitCode> {
     match out.format {
         Format::Table => render::write_backtrace(&bt, out.style, &mut w)?,
         f => render::render(&bt, f, out.style, &mut w)?,
+    }
+    w.flush()?;
+    Ok(ExitCode::SUCCESS)
+}
+
+/// `--samples N`: N snapshots, identical stacks counted.
+fn run_samples(
+    pid: i32,
+    n: usize,
+    a: &BacktraceArgs,
+    opts: &Options,
+    lopts: &LiveOptions,
+    out: &Output,
+) -> anyhow::Result<ExitCode> {
+    let bar = Progress::items(out, "backtrace", n as u64);
+    bar.message(format!("sampling pid {pid}"));
+    let samples = sample_pid(pid, n, a.interval, opts, lopts, &mut |done| {
+        bar.set(done as u64)
+    });
+    drop(bar);
+    let samples = samples?;
+    for w in &samples.warnings {
+        out.note(&format!("warning: {w}"));
+    }
+    let stdout = std::io::stdout();
+    let mut w = BufWriter::new(stdout.lock());
+    if a.folded {
+        render::write_folded(&samples, &mut w)?;
+    } else {
+        render::render(&samples, out.format, out.style, &mut w)?;
+        if out.format == Format::Table && out.style.notes_apart {
+            for n in render::notes(&samples) {
+                out.note(&n);
+            }
+        }
     }
     w.flush()?;
     Ok(ExitCode::SUCCESS)

@@ -479,6 +479,29 @@ impl Core {
     }
 }
 
+impl super::memory::AddressSpace for Core {
+    fn read(&self, addr: u64, buf: &mut [u8]) -> bool {
+        Core::read(self, addr, buf)
+    }
+
+    fn is_executable(&self, addr: u64) -> bool {
+        self.load_at(addr).is_some_and(|l| l.flags & elf::PF_X != 0)
+    }
+
+    fn readable_end(&self, addr: u64) -> Option<u64> {
+        let l = self.load_at(addr)?;
+        l.vaddr.checked_add(l.filesz).filter(|&e| e > addr)
+    }
+
+    fn files(&self) -> &[FileMapping] {
+        &self.files
+    }
+
+    fn aux(&self, key: u64) -> Option<u64> {
+        Core::aux(self, key)
+    }
+}
+
 /// Read as many bytes as exist at `off` (short at end of file).
 fn read_up_to(f: &File, off: u64, buf: &mut [u8]) -> std::io::Result<usize> {
     let mut done = 0;

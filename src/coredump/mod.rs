@@ -8,6 +8,8 @@
 pub mod compressed;
 pub mod core;
 mod image;
+pub mod live;
+pub mod memory;
 pub mod modules;
 pub mod notes;
 pub mod unwind;

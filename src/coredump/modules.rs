@@ -10,8 +10,8 @@ use std::sync::Arc;
 
 use serde::Serialize;
 
-use super::core::Core;
 pub(crate) use super::image::{dynsym_at, map_file, Bytes, Image};
+use super::memory::AddressSpace;
 use super::notes;
 
 /// The debug-file search the modules and the unwinder need, seen through a trait this module
@@ -80,7 +80,7 @@ type Phdr = (u32, u64, u64, u64);
 
 /// The program headers of an ELF image whose first page is in the core at `base` (the ELF
 /// header's `e_phoff`, `e_phentsize`, `e_phnum`); `None` when it is not dumped or not ELF.
-fn phdrs_in_core(core: &Core, base: u64) -> Option<Vec<Phdr>> {
+fn phdrs_in_core(core: &dyn AddressSpace, base: u64) -> Option<Vec<Phdr>> {
     let mut eh = [0u8; 64];
     if !core.read(base, &mut eh) || &eh[..4] != b"\x7fELF" {
         return None;
@@ -118,7 +118,7 @@ fn first_load(phdrs: &[Phdr]) -> Option<u64> {
 }
 
 /// Build ID (hex) from the notes of the ELF image whose first page is in the core at `base`.
-fn build_id_from_memory(core: &Core, base: u64) -> Option<String> {
+fn build_id_from_memory(core: &dyn AddressSpace, base: u64) -> Option<String> {
     let phdrs = phdrs_in_core(core, base)?;
     let first_vaddr = first_load(&phdrs)?;
     for &(_, vaddr, size, align) in phdrs.iter().filter(|p| p.0 == object::elf::PT_NOTE) {
@@ -153,13 +153,13 @@ fn build_id_from_memory(core: &Core, base: u64) -> Option<String> {
 
 /// The modules of the process, sorted by start address, and warnings about files that could not
 /// be found or do not match.
-pub fn discover(core: &Core, src: &FileSource) -> (Vec<Module>, Vec<String>) {
+pub fn discover(core: &dyn AddressSpace, src: &FileSource) -> (Vec<Module>, Vec<String>) {
     let mut warnings = Vec::new();
     let phdr = core.aux(notes::AT_PHDR);
     // Group NT_FILE entries by path, in order of first appearance.
     let mut order: Vec<String> = Vec::new();
     let mut groups: HashMap<String, Vec<&notes::FileMapping>> = HashMap::new();
-    for m in &core.files {
+    for m in core.files() {
         if !groups.contains_key(&m.path) {
             order.push(m.path.clone());
         }
@@ -296,7 +296,7 @@ pub fn discover(core: &Core, src: &FileSource) -> (Vec<Module>, Vec<String>) {
     if let Some(v) = vdso(core) {
         modules.push(v);
     }
-    if core.files.is_empty() {
+    if core.files().is_empty() {
         warnings.push(
             "the core has no NT_FILE note: shared libraries are unknown, frames in them are \
              shown as addresses"
@@ -307,26 +307,20 @@ pub fn discover(core: &Core, src: &FileSource) -> (Vec<Module>, Vec<String>) {
     (modules, warnings)
 }
 
-fn is_exec_mapping(core: &Core, m: &notes::FileMapping) -> bool {
-    core.load_at(m.start)
-        .is_some_and(|l| l.flags & object::elf::PF_X != 0)
+fn is_exec_mapping(core: &dyn AddressSpace, m: &notes::FileMapping) -> bool {
+    core.is_executable(m.start)
 }
 
 /// The lowest PT_LOAD address (page-aligned) of an ELF image whose header is in the core at
 /// `base`.
-fn first_load_vaddr_in_core(core: &Core, base: u64) -> Option<u64> {
+fn first_load_vaddr_in_core(core: &dyn AddressSpace, base: u64) -> Option<u64> {
     first_load(&phdrs_in_core(core, base)?)
 }
 
 /// The vDSO, read from the core's memory at `AT_SYSINFO_EHDR`.
-fn vdso(core: &Core) -> Option<Module> {
+fn vdso(core: &dyn AddressSpace) -> Option<Module> {
     let base = core.aux(notes::AT_SYSINFO_EHDR)?;
-    let load = core.load_at(base)?;
-    let size = load
-        .vaddr
-        .checked_add(load.filesz)?
-        .checked_sub(base)?
-        .min(1 << 20);
+    let size = core.readable_end(base)?.checked_sub(base)?.min(1 << 20);
     let mut data = vec![0u8; size as usize];
     if !core.read(base, &mut data) {
         return None;

@@ -1,6 +1,7 @@
 //! The stack unwinder: our own CFI stepper on gimli (`.eh_frame_hdr`/`.eh_frame` of the module
 //! files, `.debug_frame` of the module or of its separate debug file), tracking every general-purpose register and
-//! evaluating CFA and register expressions against the core's memory. Signal frames: glibc's
+//! evaluating CFA and register expressions against the process's memory (a core's, or a live
+//! process's through [`super::memory::AddressSpace`]). Signal frames: glibc's
 //! `__restore_rt` unwinds through its own CFI (an FDE whose CIE has the `S` augmentation); any other
 //! `rt_sigreturn` trampoline is recognised by its bytes and the interrupted registers are restored
 //! from the `ucontext` on the stack. Without CFI: the frame-pointer chain, then a bounded stack scan
@@ -15,7 +16,7 @@ use gimli::{
 };
 use serde::Serialize;
 
-use super::core::Core;
+use super::memory::AddressSpace;
 use super::modules::{module_at, Image, Module};
 
 /// How a frame was found.
@@ -125,7 +126,7 @@ enum Step {
 
 /// Evaluate a DWARF expression of the CFI (the CFA pushed first when given).
 fn eval(
-    core: &Core,
+    core: &dyn AddressSpace,
     expr: gimli::Expression<Slice<'_>>,
     regs: &Regs,
     cfa: Option<u64>,
@@ -173,7 +174,7 @@ fn eval(
 
 /// Apply one CFI row to the callee's registers.
 fn apply_row<'a, S: UnwindSection<Slice<'a>>>(
-    core: &Core,
+    core: &dyn AddressSpace,
     section: &S,
     row: &UnwindTableRow<usize>,
     regs: &Regs,
@@ -241,7 +242,7 @@ fn apply_row<'a, S: UnwindSection<Slice<'a>>>(
 /// Run the FDE's CFI program up to `svma` and apply the row; a CIE with the `S` augmentation
 /// marks a signal trampoline.
 fn step_fde<'a, S: UnwindSection<Slice<'a>>>(
-    core: &Core,
+    core: &dyn AddressSpace,
     section: &S,
     bases: &BaseAddresses,
     fde: &gimli::FrameDescriptionEntry<Slice<'a>>,
@@ -261,7 +262,7 @@ fn step_fde<'a, S: UnwindSection<Slice<'a>>>(
 
 /// Step through the CFI of `img` for `svma`.
 fn cfi_step(
-    core: &Core,
+    core: &dyn AddressSpace,
     img: &Image,
     svma: u64,
     regs: &Regs,
@@ -313,7 +314,7 @@ fn cfi_step(
 }
 
 /// Registers restored from the `ucontext` of a signal frame whose trampoline is at `sp`.
-fn sigcontext_regs(core: &Core, sp: u64) -> Option<Regs> {
+fn sigcontext_regs(core: &dyn AddressSpace, sp: u64) -> Option<Regs> {
     let mut next: Regs = [None; 17];
     for (slot, &dw) in SIGCONTEXT_DWARF.iter().enumerate() {
         next[dw] = Some(core.read_u64(sp.wrapping_add(MCONTEXT + slot as u64 * 8))?);
@@ -322,7 +323,7 @@ fn sigcontext_regs(core: &Core, sp: u64) -> Option<Regs> {
 }
 
 /// Code bytes at an absolute address: from the module's file, else from the core.
-fn code_at(core: &Core, modules: &[Module], addr: u64, len: usize) -> Option<Vec<u8>> {
+fn code_at(core: &dyn AddressSpace, modules: &[Module], addr: u64, len: usize) -> Option<Vec<u8>> {
     if let Some(m) = module_at(modules, addr) {
         if let Some(img) = &m.image {
             if let Some(b) = img.code(addr.wrapping_sub(m.load_bias), len) {
@@ -335,13 +336,11 @@ fn code_at(core: &Core, modules: &[Module], addr: u64, len: usize) -> Option<Vec
 }
 
 /// Whether `addr` is in executable code of a known module.
-fn is_code(core: &Core, modules: &[Module], addr: u64) -> bool {
+fn is_code(core: &dyn AddressSpace, modules: &[Module], addr: u64) -> bool {
     match module_at(modules, addr) {
         Some(m) => match &m.image {
             Some(img) => img.is_code(addr.wrapping_sub(m.load_bias)),
-            None => core
-                .load_at(addr)
-                .is_some_and(|l| l.flags & object::elf::PF_X != 0),
+            None => core.is_executable(addr),
         },
         None => false,
     }
@@ -349,7 +348,7 @@ fn is_code(core: &Core, modules: &[Module], addr: u64) -> bool {
 
 /// Whether the instruction just before `ra` is a call (`e8 rel32`, or `ff /2` in its 2- to
 /// 7-byte forms): a plausible return address.
-fn follows_call(core: &Core, modules: &[Module], ra: u64) -> bool {
+fn follows_call(core: &dyn AddressSpace, modules: &[Module], ra: u64) -> bool {
     let Some(b) = ra.checked_sub(7).and_then(|a| code_at(core, modules, a, 7)) else {
         return false;
     };
@@ -363,7 +362,7 @@ fn follows_call(core: &Core, modules: &[Module], ra: u64) -> bool {
 }
 
 /// Unwind one thread from its registers (DWARF numbering).
-pub fn unwind(core: &Core, modules: &[Module], regs: Regs) -> Unwound {
+pub fn unwind(core: &dyn AddressSpace, modules: &[Module], regs: Regs) -> Unwound {
     let mut ctx: Box<UnwindContext<usize>> = Box::new(UnwindContext::new());
     let mut frames = Vec::new();
     let mut regs = regs;
@@ -494,7 +493,7 @@ pub fn unwind(core: &Core, modules: &[Module], regs: Regs) -> Unwound {
 /// return address is at the stack pointer; otherwise the frame-pointer chain; otherwise a bounded
 /// scan for a word that points just after a call instruction.
 fn fallback(
-    core: &Core,
+    core: &dyn AddressSpace,
     modules: &[Module],
     regs: &Regs,
     innermost: bool,

@@ -2,9 +2,9 @@
 
 use std::io::{self, Write};
 
-use super::{col, one_line, Cell, Report, Style, Table};
+use super::{col, one_line, Cell, Keep, Report, Style, Table};
 use crate::coredump::unwind::Method;
-use crate::symbolize::backtrace::{Backtrace, Frame};
+use crate::symbolize::backtrace::{Backtrace, Frame, StackSamples};
 
 impl Report for Backtrace {
     fn tables(&self) -> Vec<Table> {
@@ -118,11 +118,31 @@ pub fn write_text(bt: &Backtrace, style: Style, out: &mut dyn Write) -> io::Resu
         (Some(c), None) => one_line(c),
         _ => "unknown process".into(),
     };
-    writeln!(out, "Core:      {} of {who}", bt.core.display())?;
+    match (&bt.core, &bt.live) {
+        (Some(c), _) => writeln!(
+            out,
+            "Core:      {} of {who}",
+            one_line(&c.display().to_string())
+        )?,
+        (None, Some(l)) => writeln!(
+            out,
+            "Process:   {who}, live: {} threads, {}, held for a median {} µs, at most {} µs",
+            bt.threads.len(),
+            if l.hold == "all-threads" {
+                "all held at once (--consistent)"
+            } else {
+                "one held at a time"
+            },
+            l.paused_us_median,
+            l.paused_us_max
+        )?,
+        (None, None) => writeln!(out, "Process:   {who}")?,
+    }
     if let Some(a) = bt.args.as_deref().filter(|a| !a.is_empty()) {
         writeln!(out, "Command:   {}", one_line(a))?;
     }
     match &bt.signal {
+        None if bt.live.is_some() => {}
         Some(s) => {
             let mut line = format!("Signal:    {} ({}", s.name, s.number);
             if let Some(c) = &s.code_name {
@@ -139,7 +159,9 @@ pub fn write_text(bt: &Backtrace, style: Style, out: &mut dyn Write) -> io::Resu
         }
         None => writeln!(out, "Signal:    none recorded in the core")?,
     }
-    writeln!(out, "Signature: {}", one_line(&bt.crash_signature))?;
+    if bt.live.is_none() {
+        writeln!(out, "Signature: {}", one_line(&bt.crash_signature))?;
+    }
     for t in &bt.threads {
         writeln!(out)?;
         let mut head = format!("Thread {}", t.tid);
@@ -153,6 +175,17 @@ pub fn write_text(bt: &Backtrace, style: Style, out: &mut dyn Write) -> io::Resu
             }
             head.push(')');
         }
+        if let Some(us) = t.paused_us {
+            let mut what = Vec::new();
+            if let Some(n) = &t.name {
+                what.push(one_line(n));
+            }
+            if let Some(s) = &t.state {
+                what.push(format!("state {s}"));
+            }
+            what.push(format!("held {us} µs"));
+            head.push_str(&format!(" ({})", what.join(", ")));
+        }
         writeln!(out, "{head}:")?;
         // A physical frame's functions: those inlined first (`inline`), then the real one.
         let mut prev_inline = false;
@@ -161,6 +194,67 @@ pub fn write_text(bt: &Backtrace, style: Style, out: &mut dyn Write) -> io::Resu
             prev_inline = f.inline;
         }
         writeln!(out, "    (stopped: {})", t.stop_reason)?;
+    }
+    Ok(())
+}
+
+impl Report for StackSamples {
+    fn tables(&self) -> Vec<Table> {
+        let mut t = Table {
+            title: Some(format!(
+                "Stacks of {} (pid {}): {} snapshots {} s apart, {} thread stacks",
+                one_line(&self.command),
+                self.pid,
+                self.samples,
+                self.interval_s,
+                self.thread_samples
+            )),
+            columns: vec![
+                col("Count", "count"),
+                col("Share", "share"),
+                col("Thread", "thread").shed(1),
+                col("Stack (innermost first)", "functions"),
+            ],
+            ..Default::default()
+        };
+        for s in &self.stacks {
+            t.rows.push(vec![
+                Cell::Int(Some(s.count as i64)),
+                Cell::Pct(Some(s.share * 100.0)),
+                Cell::Elide {
+                    text: s.thread.clone(),
+                    keep: Keep::Start,
+                    max: 16,
+                },
+                Cell::Elide {
+                    text: s.functions.join(" < "),
+                    keep: Keep::Start,
+                    max: 200,
+                },
+            ]);
+        }
+        t.notes.push(format!(
+            "each thread held for a median {} µs, at most {} µs ({}); --folded prints \
+             flamegraph.pl input",
+            self.paused_us_median,
+            self.paused_us_max,
+            if self.hold == "all-threads" {
+                "all at once"
+            } else {
+                "one at a time"
+            }
+        ));
+        vec![t]
+    }
+}
+
+/// The stacks in Brendan Gregg's folded format, one `thread;outer;…;inner COUNT` line each
+/// (flamegraph.pl, inferno-flamegraph).
+///
+/// Errors: I/O errors of `out` only.
+pub fn write_folded(s: &StackSamples, out: &mut dyn Write) -> io::Result<()> {
+    for st in &s.stacks {
+        writeln!(out, "{} {}", one_line(&st.folded), st.count)?;
     }
     Ok(())
 }

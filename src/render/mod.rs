@@ -14,6 +14,7 @@
 
 mod backtrace;
 mod csv_out;
+pub use backtrace::write_folded;
 pub use backtrace::write_text as write_backtrace;
 pub mod leak;
 mod oom;

@@ -14,7 +14,7 @@ use super::gdb_names::GdbNames;
 use super::{DebugFiles, Symbolizer};
 use crate::coredump::modules::{self, module_at, FileSource, Module};
 use crate::coredump::unwind::{self, Method};
-use crate::coredump::{core, Signal};
+use crate::coredump::{core, live, Signal};
 use crate::error::Result;
 
 /// One frame as printed: a physical frame, or one of the functions inlined at its pc (those come
@@ -61,13 +61,26 @@ pub struct Thread {
     pub frames: Vec<Frame>,
     /// Why unwinding stopped.
     pub stop_reason: String,
+    /// Where the thread is: its innermost functions in the program's own code, as in the crash
+    /// signature (`park_cond < cond_thread`).
+    pub location: String,
+    /// The thread's name (`comm`, as `pthread_setname_np` sets it); live processes only.
+    pub name: Option<String>,
+    /// The scheduler state when it was attached (`R` running, `S` sleeping, `D`
+    /// uninterruptible, `T` stopped); live processes only.
+    pub state: Option<String>,
+    /// How long the thread was held in a ptrace stop for its registers and stack,
+    /// microseconds; live processes only.
+    pub paused_us: Option<u64>,
 }
 
-/// The backtrace of a whole core.
+/// The backtrace of a whole core, or of a live process.
 #[derive(Debug, Serialize)]
 pub struct Backtrace {
-    /// The core file.
-    pub core: PathBuf,
+    /// The core file; `null` for a live process (`backtrace --pid`).
+    pub core: Option<PathBuf>,
+    /// How a live process was read; `null` for a core.
+    pub live: Option<Live>,
     /// The executable file read (the path from the core, or `--exe`).
     pub executable: Option<PathBuf>,
     /// `pr_fname` (at most 15 bytes).
@@ -91,6 +104,31 @@ pub struct Backtrace {
     pub truncated: Option<core::Truncation>,
     /// Truncated core, missing files, build-ID mismatches, notes skipped.
     pub warnings: Vec<String>,
+}
+
+/// How a live process was attached and read (`backtrace --pid`).
+#[derive(Debug, Clone, Serialize)]
+pub struct Live {
+    /// `each-thread` (one thread held at a time) or `all-threads` (`--consistent`).
+    pub hold: &'static str,
+    /// Median time a thread was held, microseconds.
+    pub paused_us_median: u64,
+    /// Longest time a thread was held, microseconds.
+    pub paused_us_max: u64,
+    /// Threads left out and why (exited in between, did not stop in time).
+    pub threads_missed: Vec<MissedThread>,
+    /// The directory the process's files were read under: `/proc/PID/root` when its root is
+    /// not ours (a container), else `null` (the files at their paths).
+    pub root: Option<PathBuf>,
+}
+
+/// A thread of a live process that is not in the backtrace.
+#[derive(Debug, Clone, Serialize)]
+pub struct MissedThread {
+    /// The thread id.
+    pub tid: i32,
+    /// Why it was left out, one line.
+    pub why: String,
 }
 
 /// Options of [`backtrace`].
@@ -119,18 +157,7 @@ pub fn backtrace(path: &Path, opts: &Options) -> Result<Backtrace> {
         m => m,
     };
     let core = core::Core::open_with(path, max)?;
-    let mut debug = DebugFiles::default();
-    if let Some(root) = &opts.files.sysroot {
-        debug.dirs.insert(0, root.join("usr/lib/debug"));
-    }
-    debug.dirs.extend(opts.debug_dirs.iter().cloned());
-    debug.debuginfod = opts.debuginfod.clone();
-    let files = FileSource {
-        debug_files: Some(Arc::new(debug.clone())),
-        ..opts.files.clone()
-    };
-    let mut sym = Symbolizer::new();
-    sym.debug = debug;
+    let (files, mut sym) = setup(opts, opts.files.sysroot.as_deref());
     let (mut modules, mut warnings) = modules::discover(&core, &files);
     warnings.splice(0..0, core.warnings.iter().cloned());
 
@@ -139,11 +166,121 @@ pub fn backtrace(path: &Path, opts: &Options) -> Result<Backtrace> {
         .iter()
         .map(|t| unwind::unwind(&core, &modules, t.regs.to_dwarf().map(Some)))
         .collect();
+    let named = name_frames(&mut sym, &modules, &unwound.iter().collect::<Vec<_>>());
+    let exe = exe_path(&modules);
+    let mut threads = Vec::new();
+    for (i, ((t, u), frames)) in core.threads.iter().zip(unwound).zip(named).enumerate() {
+        threads.push(Thread {
+            tid: t.pid,
+            crashed: i == 0,
+            signal: t.cursig,
+            location: super::signature::location(&frames, exe.as_deref()),
+            frames,
+            stop_reason: u.stop_reason,
+            name: None,
+            state: None,
+            paused_us: None,
+        });
+    }
+    finish_modules(&sym, &mut modules, &mut warnings)?;
+    let signal = Signal::of(&core);
+    let crash_signature =
+        super::signature::crash_signature(signal.as_ref(), threads.first(), exe.as_deref());
+    Ok(Backtrace {
+        core: Some(path.to_path_buf()),
+        live: None,
+        executable: modules
+            .iter()
+            .find(|m| m.is_executable)
+            .and_then(|m| m.file.clone()),
+        command: core.psinfo.as_ref().map(|p| p.fname.clone()),
+        args: core.psinfo.as_ref().map(|p| p.psargs.clone()),
+        pid: core.psinfo.as_ref().map(|p| p.pid),
+        signal,
+        crash_signature,
+        modules,
+        threads,
+        truncated: core.truncation.clone(),
+        warnings,
+    })
+}
+
+/// How [`backtrace_pid`] and [`sample_pid`] read a live process.
+#[derive(Debug, Clone)]
+pub struct LiveOptions {
+    /// Hold one thread at a time (default), or all at once (`--consistent`).
+    pub hold: live::Hold,
+    /// The proc filesystem (normally `/proc`).
+    pub proc_root: PathBuf,
+}
+
+impl Default for LiveOptions {
+    fn default() -> Self {
+        LiveOptions {
+            hold: live::Hold::EachThread,
+            proc_root: PathBuf::from("/proc"),
+        }
+    }
+}
+
+/// The debug-file search and the file source of one backtrace: `root` is where the mapped
+/// files are read (`--sysroot`, or a container's `/proc/PID/root`).
+fn setup(opts: &Options, root: Option<&Path>) -> (FileSource, Symbolizer) {
+    let mut debug = DebugFiles::default();
+    if let Some(root) = root {
+        debug.dirs.insert(0, root.join("usr/lib/debug"));
+    }
+    debug.dirs.extend(opts.debug_dirs.iter().cloned());
+    debug.debuginfod = opts.debuginfod.clone();
+    let files = FileSource {
+        debug_files: Some(Arc::new(debug.clone())),
+        sysroot: root.map(Path::to_path_buf),
+        ..opts.files.clone()
+    };
+    let mut sym = Symbolizer::new();
+    sym.debug = debug;
+    (files, sym)
+}
+
+/// The executable's module path.
+fn exe_path(modules: &[Module]) -> Option<String> {
+    modules
+        .iter()
+        .find(|m| m.is_executable)
+        .map(|m| m.path.clone())
+}
+
+/// Debug files and debuginfod errors per module, then the check that no mapped file shrank.
+fn finish_modules(
+    sym: &Symbolizer,
+    modules: &mut [Module],
+    warnings: &mut Vec<String>,
+) -> Result<()> {
+    for m in modules.iter_mut() {
+        if let Some(f) = &m.file {
+            m.debug_file = sym.debug_file(f).map(Path::to_path_buf);
+            if let Some(e) = sym.debuginfod_error(f) {
+                warnings.push(format!("{}: no debug file: {e}", m.path));
+            }
+        }
+    }
+    // A module's file (or debug file) that shrank under its mapping was read as zeros from
+    // there on: the stacks unwound and named through it cannot be reported.
+    check_read(sym, modules)
+}
+
+/// Name every physical frame of `unwound` as gdb names it, inline frames first; each distinct
+/// pc is looked up once.
+fn name_frames(
+    sym: &mut Symbolizer,
+    modules: &[Module],
+    unwound: &[&unwind::Unwound],
+) -> Vec<Vec<Frame>> {
     // The addresses to name, per module: only their compilation units are read for names.
     let mut names = GdbNames::default();
     for raw in unwound.iter().flat_map(|u| &u.frames) {
         let lookup = raw.lookup_pc();
-        if let Some(m) = module_at(&modules, lookup) {
+        if let Some(m) = module_at(modules, lookup) {
             if let Some(f) = m.symbol_file() {
                 names
                     .wanted
@@ -161,38 +298,45 @@ pub fn backtrace(path: &Path, opts: &Options) -> Result<Backtrace> {
         .map(|(f, a)| (f.as_path(), a.as_slice()))
         .collect();
     sym.preload(&files);
-    let mut threads = Vec::new();
-    for (i, (t, u)) in core.threads.iter().zip(unwound).enumerate() {
+    let mut seen: std::collections::HashMap<u64, Vec<super::Frame>> = Default::default();
+    let mut out = Vec::new();
+    for u in unwound {
         let mut frames = Vec::new();
         for raw in &u.frames {
             let lookup = raw.lookup_pc();
-            let m = module_at(&modules, lookup);
-            let svma = m.map(|m| lookup.wrapping_sub(m.load_bias));
-            let mut symbolized = Vec::new();
-            if let (Some(m), Some(svma)) = (m, svma) {
-                if let Some(file) = m.symbol_file() {
-                    symbolized = names.frames(&mut sym, file, svma);
-                } else if let Some(img) = &m.image {
-                    if let Some(n) = modules::dynsym_at(img, svma) {
+            let m = module_at(modules, lookup);
+            let symbolized = seen
+                .entry(lookup)
+                .or_insert_with(|| {
+                    let svma = m.map(|m| lookup.wrapping_sub(m.load_bias));
+                    let mut symbolized = Vec::new();
+                    if let (Some(m), Some(svma)) = (m, svma) {
+                        if let Some(file) = m.symbol_file() {
+                            symbolized = names.frames(sym, file, svma);
+                        } else if let Some(img) = &m.image {
+                            if let Some(n) = modules::dynsym_at(img, svma) {
+                                symbolized.push(super::Frame {
+                                    function: Some(n.to_string()),
+                                    file: None,
+                                    line: None,
+                                    column: None,
+                                    inlined: false,
+                                });
+                            }
+                        }
+                    }
+                    if symbolized.is_empty() {
                         symbolized.push(super::Frame {
-                            function: Some(n.to_string()),
+                            function: None,
                             file: None,
                             line: None,
                             column: None,
                             inlined: false,
                         });
                     }
-                }
-            }
-            if symbolized.is_empty() {
-                symbolized.push(super::Frame {
-                    function: None,
-                    file: None,
-                    line: None,
-                    column: None,
-                    inlined: false,
-                });
-            }
+                    symbolized
+                })
+                .clone();
             let n = symbolized.len();
             for (k, s) in symbolized.into_iter().enumerate() {
                 frames.push(Frame {
@@ -212,45 +356,297 @@ pub fn backtrace(path: &Path, opts: &Options) -> Result<Backtrace> {
                 });
             }
         }
+        out.push(frames);
+    }
+    out
+}
+
+/// One snapshot of a live process: it, its modules, and its threads captured and unwound.
+struct LiveRead {
+    process: live::Process,
+    captured: Vec<live::Captured>,
+    missed: Vec<live::Missed>,
+    unwound: Vec<unwind::Unwound>,
+}
+
+/// Open `pid`, find the directory its files are read under (its `/proc/PID/root` when that is
+/// not our root), and discover its modules.
+fn open_live(
+    pid: i32,
+    opts: &Options,
+    lopts: &LiveOptions,
+) -> Result<(
+    live::Process,
+    Option<PathBuf>,
+    Vec<Module>,
+    Vec<String>,
+    Symbolizer,
+)> {
+    let process = live::Process::open(&lopts.proc_root, pid)?;
+    let container_root = match &opts.files.sysroot {
+        Some(r) => Some(r.clone()),
+        None => (!same_file(&process.root, Path::new("/"))).then(|| process.root.clone()),
+    };
+    let (files, sym) = setup(opts, container_root.as_deref());
+    let (modules, mut warnings) = modules::discover(&process, &files);
+    if let (Some(r), None) = (&container_root, &opts.files.sysroot) {
+        warnings.push(format!(
+            "the process has a root of its own (a container): its files are read through {}",
+            r.display()
+        ));
+    }
+    Ok((process, container_root, modules, warnings, sym))
+}
+
+/// Whether `a` and `b` are the same directory (device and inode); false when either cannot be
+/// read.
+fn same_file(a: &Path, b: &Path) -> bool {
+    use std::os::unix::fs::MetadataExt;
+    match (std::fs::metadata(a), std::fs::metadata(b)) {
+        (Ok(x), Ok(y)) => x.dev() == y.dev() && x.ino() == y.ino(),
+        _ => false,
+    }
+}
+
+/// Capture and unwind every thread once.
+fn read_live(process: live::Process, modules: &[Module], lopts: &LiveOptions) -> Result<LiveRead> {
+    let (captured, missed) = live::capture(&process, &lopts.proc_root, lopts.hold)?;
+    let unwound = captured
+        .iter()
+        .map(|c| unwind::unwind(&c.memory(&process), modules, c.regs.to_dwarf().map(Some)))
+        .collect();
+    Ok(LiveRead {
+        process,
+        captured,
+        missed,
+        unwound,
+    })
+}
+
+/// A frame name as one field of the folded format: `;` separates frames there.
+fn folded_frame(s: &str) -> String {
+    s.replace(';', ":").replace(['\n', '\r'], " ")
+}
+
+fn median(v: &mut [u64]) -> u64 {
+    v.sort_unstable();
+    v.get(v.len() / 2).copied().unwrap_or(0)
+}
+
+fn hold_name(h: live::Hold) -> &'static str {
+    match h {
+        live::Hold::EachThread => "each-thread",
+        live::Hold::AllThreads => "all-threads",
+    }
+}
+
+/// Unwind and symbolize every thread of the live process `pid`, holding each thread in a
+/// ptrace stop only while its registers and stack are copied (or all threads at once with
+/// [`live::Hold::AllThreads`]). The process runs on afterwards, also when this fails.
+///
+/// Errors: [`crate::Error::Usage`] for clw-diag's own pid or a thread id,
+/// [`crate::Error::NoSuchProcess`] / [`crate::Error::Vanished`] (exited before or during the
+/// read), [`crate::Error::KernelThread`], [`crate::Error::Attach`] (permission with what it
+/// needs, another tracer, a zombie), [`crate::Error::PermissionDenied`] for its `/proc` files.
+pub fn backtrace_pid(pid: i32, opts: &Options, lopts: &LiveOptions) -> Result<Backtrace> {
+    let (process, root, mut modules, mut warnings, mut sym) = open_live(pid, opts, lopts)?;
+    let r = read_live(process, &modules, lopts)?;
+    let named = name_frames(&mut sym, &modules, &r.unwound.iter().collect::<Vec<_>>());
+    let exe = exe_path(&modules);
+    let mut threads = Vec::new();
+    for ((c, u), frames) in r.captured.iter().zip(&r.unwound).zip(named) {
         threads.push(Thread {
-            tid: t.pid,
-            crashed: i == 0,
-            signal: t.cursig,
+            tid: c.tid,
+            crashed: false,
+            signal: 0,
+            location: super::signature::location(&frames, exe.as_deref()),
             frames,
-            stop_reason: u.stop_reason,
+            stop_reason: u.stop_reason.clone(),
+            name: c.name.clone(),
+            state: c.state.map(String::from),
+            paused_us: Some(c.paused_us),
         });
     }
-    for m in &mut modules {
-        if let Some(f) = &m.file {
-            m.debug_file = sym.debug_file(f).map(Path::to_path_buf);
-            if let Some(e) = sym.debuginfod_error(f) {
-                warnings.push(format!("{}: no debug file: {e}", m.path));
-            }
-        }
+    for m in &r.missed {
+        warnings.push(format!("thread {} left out: {}", m.tid, m.why));
     }
-    // A module's file (or debug file) that shrank under its mapping was read as zeros from
-    // there on: the stacks unwound and named through it cannot be reported.
-    check_read(&sym, &modules)?;
-    let signal = Signal::of(&core);
-    let exe = modules
-        .iter()
-        .find(|m| m.is_executable)
-        .map(|m| m.path.as_str());
-    let crash_signature = super::signature::crash_signature(signal.as_ref(), threads.first(), exe);
+    finish_modules(&sym, &mut modules, &mut warnings)?;
+    let mut paused: Vec<u64> = r.captured.iter().map(|c| c.paused_us).collect();
+    let crash_signature = super::signature::crash_signature(None, threads.first(), exe.as_deref());
     Ok(Backtrace {
-        core: path.to_path_buf(),
+        core: None,
+        live: Some(Live {
+            hold: hold_name(lopts.hold),
+            paused_us_max: paused.iter().copied().max().unwrap_or(0),
+            paused_us_median: median(&mut paused),
+            threads_missed: r
+                .missed
+                .iter()
+                .map(|m| MissedThread {
+                    tid: m.tid,
+                    why: m.why.clone(),
+                })
+                .collect(),
+            root,
+        }),
         executable: modules
             .iter()
             .find(|m| m.is_executable)
             .and_then(|m| m.file.clone()),
-        command: core.psinfo.as_ref().map(|p| p.fname.clone()),
-        args: core.psinfo.as_ref().map(|p| p.psargs.clone()),
-        pid: core.psinfo.as_ref().map(|p| p.pid),
-        signal,
+        command: Some(r.process.command.clone()),
+        args: Some(r.process.args.clone()),
+        pid: Some(pid),
+        signal: None,
         crash_signature,
         modules,
         threads,
-        truncated: core.truncation.clone(),
+        truncated: None,
+        warnings,
+    })
+}
+
+/// Identical stacks of a live process counted over several snapshots (`--samples`).
+#[derive(Debug, Serialize)]
+pub struct StackSamples {
+    /// The process id.
+    pub pid: i32,
+    /// `comm` of the process.
+    pub command: String,
+    /// Snapshots taken.
+    pub samples: usize,
+    /// Time between the starts of two snapshots, seconds.
+    pub interval_s: f64,
+    /// `each-thread` or `all-threads` (`--consistent`).
+    pub hold: &'static str,
+    /// Thread stacks captured over all snapshots (the total of `count`).
+    pub thread_samples: usize,
+    /// Median time a thread was held, microseconds.
+    pub paused_us_median: u64,
+    /// Longest time a thread was held, microseconds.
+    pub paused_us_max: u64,
+    /// Distinct stacks, most frequent first.
+    pub stacks: Vec<FoldedStack>,
+    /// The process exited before the last snapshot; threads left out; missing files.
+    pub warnings: Vec<String>,
+}
+
+/// One distinct stack and how often it was seen.
+#[derive(Debug, Clone, Serialize)]
+pub struct FoldedStack {
+    /// Thread stacks that had exactly these functions.
+    pub count: usize,
+    /// `count` over all thread stacks sampled, 0–1.
+    pub share: f64,
+    /// The thread's name (`comm`), or its tid when it has none.
+    pub thread: String,
+    /// The functions, innermost first (inline frames included), `module+0xOFFSET` where no
+    /// name is known.
+    pub functions: Vec<String>,
+    /// Brendan Gregg's folded format, outermost first: `thread;main;work;spin` (the input of
+    /// flamegraph.pl and inferno; the count follows after a space in `--folded` output).
+    pub folded: String,
+}
+
+/// Take `samples` snapshots of every thread of `pid`, `interval` apart, and count identical
+/// stacks. `progress` is called after each snapshot with the number done.
+///
+/// Errors: as [`backtrace_pid`] for the first snapshot; a process that exits later ends the
+/// sampling early with a warning.
+pub fn sample_pid(
+    pid: i32,
+    samples: usize,
+    interval: std::time::Duration,
+    opts: &Options,
+    lopts: &LiveOptions,
+    progress: &mut dyn FnMut(usize),
+) -> Result<StackSamples> {
+    let (process, _root, mut modules, mut warnings, mut sym) = open_live(pid, opts, lopts)?;
+    let command = process.command.clone();
+    let mut reads: Vec<(Vec<Option<String>>, Vec<i32>, Vec<unwind::Unwound>)> = Vec::new();
+    let mut paused = Vec::new();
+    let mut process = Some(process);
+    let start = std::time::Instant::now();
+    for i in 0..samples.max(1) {
+        if i > 0 {
+            let due = start + interval * i as u32;
+            if let Some(d) = due.checked_duration_since(std::time::Instant::now()) {
+                std::thread::sleep(d);
+            }
+        }
+        let p = match process.take() {
+            Some(p) => p,
+            None => break,
+        };
+        match read_live(p, &modules, lopts) {
+            Ok(r) => {
+                paused.extend(r.captured.iter().map(|c| c.paused_us));
+                let names = r.captured.iter().map(|c| c.name.clone()).collect();
+                let tids = r.captured.iter().map(|c| c.tid).collect();
+                reads.push((names, tids, r.unwound));
+                process = Some(r.process);
+            }
+            Err(e) if i > 0 && e.is_vanished() => {
+                warnings.push(format!(
+                    "the process exited after {i} of {samples} snapshots"
+                ));
+                break;
+            }
+            Err(e) => return Err(e),
+        }
+        progress(i + 1);
+    }
+    let all: Vec<&unwind::Unwound> = reads.iter().flat_map(|r| r.2.iter()).collect();
+    let named = name_frames(&mut sym, &modules, &all);
+    let mut counts: std::collections::HashMap<(String, Vec<String>), usize> = Default::default();
+    let mut k = 0;
+    for (names, tids, _) in &reads {
+        for (name, tid) in names.iter().zip(tids) {
+            let frames = &named[k];
+            k += 1;
+            let functions: Vec<String> = frames
+                .iter()
+                .map(|f| match (&f.function, &f.module, f.module_offset) {
+                    (Some(n), _, _) => n.clone(),
+                    (None, Some(m), Some(o)) => {
+                        format!("{}+{o:#x}", m.rsplit('/').next().unwrap_or(m))
+                    }
+                    _ => format!("{:#x}", f.pc),
+                })
+                .collect();
+            let thread = name.clone().unwrap_or_else(|| tid.to_string());
+            *counts.entry((thread, functions)).or_default() += 1;
+        }
+    }
+    let total: usize = counts.values().sum();
+    let mut stacks: Vec<FoldedStack> = counts
+        .into_iter()
+        .map(|((thread, functions), count)| {
+            let mut folded = folded_frame(&thread);
+            for f in functions.iter().rev() {
+                folded.push(';');
+                folded.push_str(&folded_frame(f));
+            }
+            FoldedStack {
+                count,
+                share: count as f64 / total.max(1) as f64,
+                thread,
+                functions,
+                folded,
+            }
+        })
+        .collect();
+    stacks.sort_by(|a, b| b.count.cmp(&a.count).then_with(|| a.folded.cmp(&b.folded)));
+    finish_modules(&sym, &mut modules, &mut warnings)?;
+    Ok(StackSamples {
+        pid,
+        command,
+        samples: reads.len(),
+        interval_s: interval.as_secs_f64(),
+        hold: hold_name(lopts.hold),
+        thread_samples: total,
+        paused_us_max: paused.iter().copied().max().unwrap_or(0),
+        paused_us_median: median(&mut paused),
+        stacks,
         warnings,
     })
 }

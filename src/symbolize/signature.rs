@@ -3,7 +3,7 @@
 //! out, recursion folded), with no addresses so that it is stable across ASLR. This tool's own
 //! rule, documented as `crash_signature` in docs/json.md.
 
-use super::backtrace::Thread;
+use super::backtrace::{Frame, Thread};
 use crate::coredump::Signal;
 
 /// Functions of language runtimes and the C library, left out of the crash signature (the
@@ -45,11 +45,16 @@ pub(super) fn crash_signature(
     exe: Option<&str>,
 ) -> String {
     let sig = sig.map_or("no signal".to_string(), |s| s.name.clone());
-    let Some(t) = thread else {
-        return format!("{sig} (no threads)");
-    };
-    let own: Vec<String> = t
-        .frames
+    match thread {
+        None => format!("{sig} (no threads)"),
+        Some(t) => format!("{sig} in {}", location(&t.frames, exe)),
+    }
+}
+
+/// Where a thread is, by the rule of the crash signature without the signal:
+/// `fault_here < level2 < main`; `?` for a thread without frames.
+pub(super) fn location(frames: &[Frame], exe: Option<&str>) -> String {
+    let own: Vec<String> = frames
         .iter()
         .filter(|f| f.module.is_some() && f.module.as_deref() == exe)
         .filter_map(|f| f.function.clone())
@@ -65,10 +70,9 @@ pub(super) fn crash_signature(
         .take(3)
         .collect();
     if !own.is_empty() {
-        return format!("{sig} in {}", own.join(" < "));
+        return own.join(" < ");
     }
-    let any: Vec<String> = t
-        .frames
+    let any: Vec<String> = frames
         .iter()
         .take(3)
         .map(|f| {
@@ -83,7 +87,10 @@ pub(super) fn crash_signature(
             }
         })
         .collect();
-    format!("{sig} in {}", any.join(" < "))
+    if any.is_empty() {
+        return "?".into();
+    }
+    any.join(" < ")
 }
 
 #[cfg(test)]

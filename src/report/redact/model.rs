@@ -127,7 +127,9 @@ pub fn redact_report(r: &mut Report) -> usize {
             }
             SectionData::Cores(bts) => {
                 for bt in bts {
-                    x.p(&mut bt.core);
+                    if let Some(c) = &mut bt.core {
+                        x.p(c);
+                    }
                     if let Some(e) = &mut bt.executable {
                         x.p(e);
                     }

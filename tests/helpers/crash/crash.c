@@ -7,6 +7,9 @@
  *   recurse     recursion 20 deep, then a write to 0xdeadbeef
  *   sighandler  raise(SIGUSR1); the handler writes to NULL (SIGSEGV through __restore_rt)
  *   abort       a failed assert (SIGABRT)
+ * and two modes that do not crash, for `backtrace --pid` (they print "ready" when parked):
+ *   hang        descend(3) -> ... -> hang_here, blocked in pause()
+ *   spin        descend(3) -> ... -> spin_here, a busy loop
  * Compiled by the tests with several flag sets (-O0, -O2, -fomit-frame-pointer, -static, ...).
  */
 #include <assert.h>
@@ -140,6 +143,29 @@ NOINLINE void check_depth(int depth) {
 }
 NOINLINE void validate(int depth) { check_depth(depth + 2); KEEP(); }
 
+/* hang and spin: descend(3) -> descend(2) -> ... -> descend(0) -> hang_here or spin_here */
+NOINLINE void hang_here(void) {
+    for (;;)
+        pause();
+}
+NOINLINE void spin_here(void) {
+    for (;;)
+        sink++;
+}
+NOINLINE void descend(int n, int spin) {
+    if (n == 0) {
+        printf("ready\n");
+        fflush(stdout);
+        if (spin)
+            spin_here();
+        else
+            hang_here();
+    } else {
+        descend(n - 1, spin);
+    }
+    KEEP();
+}
+
 NOINLINE static int run(const char *mode) {
     if (!strcmp(mode, "segv"))
         level_1(1);
@@ -151,6 +177,10 @@ NOINLINE static int run(const char *mode) {
         trigger_usr1();
     else if (!strcmp(mode, "abort"))
         validate(7);
+    else if (!strcmp(mode, "hang"))
+        descend(3, 0);
+    else if (!strcmp(mode, "spin"))
+        descend(3, 1);
     else {
         fprintf(stderr, "unknown mode %s\n", mode);
         return 2;
@@ -161,7 +191,7 @@ NOINLINE static int run(const char *mode) {
 
 int main(int argc, char **argv) {
     if (argc != 2) {
-        fprintf(stderr, "usage: crash segv|inline|recurse|sighandler|abort\n");
+        fprintf(stderr, "usage: crash segv|inline|recurse|sighandler|abort|hang|spin\n");
         return 2;
     }
     start_threads();

@@ -1,0 +1,652 @@
+//! A live process, read as the unwinder reads a core: its mappings from `/proc/PID/maps`
+//! (Documentation/filesystems/proc.rst, "maps"), its auxiliary vector from `/proc/PID/auxv`,
+//! its memory through `process_vm_readv(2)` (falling back to `/proc/PID/mem`), and each
+//! thread's registers and the stack above its stack pointer taken while the thread is held in a
+//! ptrace stop (`PTRACE_SEIZE` + `PTRACE_INTERRUPT`, ptrace(2) "Attaching and detaching"), one
+//! thread at a time or all at once.
+//!
+//! A thread is held only while its registers and stack are copied (tens of microseconds); the
+//! unwinding happens afterwards on the copy ([`Captured`]), reading the live process only for
+//! what lies outside the copied stack. Every attached thread is detached on every path: by a
+//! drop guard on return, error or panic, and by the kernel when clw-diag itself dies (a tracer's
+//! exit detaches its tracees and resumes the ones in a ptrace stop: `exit_ptrace()` in
+//! kernel/ptrace.c). A signal that arrived while a thread was held is delivered on detach.
+
+use std::cell::Cell;
+use std::fs::File;
+use std::os::unix::fs::FileExt;
+use std::path::{Path, PathBuf};
+use std::time::{Duration, Instant};
+
+use super::memory::AddressSpace;
+use super::notes::{self, FileMapping, UserRegsX86_64};
+use crate::error::{Error, Result};
+use crate::sample::stat;
+
+/// How much of a thread's stack above its stack pointer is copied while it is held (bytes): a
+/// deeper stack is read from the live process for the frames past it.
+pub const STACK_COPY: u64 = 1 << 20;
+
+/// The x86-64 red zone below the stack pointer, copied with the stack (bytes; psABI 3.2.2).
+const RED_ZONE: u64 = 128;
+
+/// How long a thread may take to reach its ptrace stop before it is given up (a thread in
+/// uninterruptible sleep, `D`, stops only when it leaves the kernel).
+pub const STOP_TIMEOUT: Duration = Duration::from_secs(1);
+
+/// The message appended to a refused attach: what the kernel checks (ptrace(2), "Ptrace access
+/// mode checking"; Documentation/admin-guide/LSM/Yama.rst).
+fn permission_hint() -> String {
+    let scope = std::fs::read_to_string("/proc/sys/kernel/yama/ptrace_scope")
+        .ok()
+        .map(|s| s.trim().to_string());
+    let yama = match scope.as_deref() {
+        None => "kernel.yama.ptrace_scope is not set here (no Yama)".to_string(),
+        Some("0") => "kernel.yama.ptrace_scope is 0".to_string(),
+        Some("1") => "kernel.yama.ptrace_scope is 1: only an ancestor may attach without \
+                      CAP_SYS_PTRACE (sysctl kernel.yama.ptrace_scope=0 allows any process of \
+                      the same uid)"
+            .to_string(),
+        Some("2") => "kernel.yama.ptrace_scope is 2: only CAP_SYS_PTRACE may attach".to_string(),
+        Some(s) => format!("kernel.yama.ptrace_scope is {s}: no process may attach"),
+    };
+    format!(
+        "attaching needs the target's uid and a dumpable process, or CAP_SYS_PTRACE (run as \
+         root); {yama}"
+    )
+}
+
+/// One line of `/proc/PID/maps`.
+#[derive(Debug, Clone)]
+struct Map {
+    start: u64,
+    end: u64,
+    perms: [u8; 4],
+}
+
+/// A live process's address space: mappings, auxiliary vector, memory.
+#[derive(Debug)]
+pub struct Process {
+    /// The process id (thread-group id).
+    pub pid: i32,
+    /// `comm` from `/proc/PID/stat`.
+    pub command: String,
+    /// `/proc/PID/cmdline` with NULs as spaces (empty when it cannot be read).
+    pub args: String,
+    /// `/proc/PID/root`: the process's root directory, through which its files are read (the
+    /// container's own files for a process in a container).
+    pub root: PathBuf,
+    maps: Vec<Map>,
+    files: Vec<FileMapping>,
+    auxv: Vec<(u64, u64)>,
+    mem: Option<File>,
+    vm_readv: Cell<bool>,
+}
+
+impl Process {
+    /// Open process `pid` under `proc_root` (normally `/proc`): its stat, maps and auxv.
+    ///
+    /// Errors: [`Error::Usage`] for clw-diag's own pid (a process cannot ptrace itself) or a
+    /// pid that is not positive, [`Error::NoSuchProcess`], [`Error::KernelThread`],
+    /// [`Error::Attach`] for a zombie, [`Error::PermissionDenied`] naming what attaching needs,
+    /// [`Error::Vanished`] when it exits while being opened.
+    pub fn open(proc_root: &Path, pid: i32) -> Result<Process> {
+        if pid <= 0 {
+            return Err(Error::Usage(format!("--pid {pid}: not a process id")));
+        }
+        let own = std::process::id() as i32;
+        let own_thread = proc_root
+            .join(format!("{own}/task/{pid}"))
+            .symlink_metadata()
+            .is_ok();
+        if pid == own || own_thread {
+            return Err(Error::Usage(format!(
+                "--pid {pid} is clw-diag itself: a process cannot trace itself; run it from \
+                 another process"
+            )));
+        }
+        let st = stat::read(proc_root, pid)?;
+        if st.is_kernel_thread() {
+            return Err(Error::KernelThread { pid, name: st.comm });
+        }
+        if st.has_exited() {
+            return Err(Error::Attach {
+                pid,
+                why: format!(
+                    "it has exited ({}, state {}): a zombie has no memory or stack left; its \
+                     parent (pid {}) has not reaped it yet",
+                    st.comm, st.state, st.ppid
+                ),
+            });
+        }
+        let tgid = tgid(proc_root, pid).unwrap_or(pid);
+        if tgid != pid {
+            return Err(Error::Usage(format!(
+                "--pid {pid} is a thread of process {tgid}: give the process id ({tgid}); every \
+                 thread is shown"
+            )));
+        }
+        let dir = proc_root.join(pid.to_string());
+        let read = |name: &str| -> Result<Vec<u8>> {
+            let p = dir.join(name);
+            std::fs::read(&p).map_err(|e| Error::process_io(pid, &p, e))
+        };
+        let maps_text = read("maps")?;
+        let maps: Vec<Map> = maps_text
+            .split(|&b| b == b'\n')
+            .filter(|l| !l.is_empty())
+            .filter_map(|l| crate::sample::smaps::parse_maps_line(l))
+            .map(|(m, _)| Map {
+                start: m.start,
+                end: m.end,
+                perms: m.perms,
+            })
+            .collect();
+        let files = maps_text
+            .split(|&b| b == b'\n')
+            .filter_map(crate::sample::smaps::parse_maps_line)
+            .filter(|(m, p)| m.inode != 0 && p.first() == Some(&b'/'))
+            .map(|(m, p)| FileMapping {
+                start: m.start,
+                end: m.end,
+                offset: m.offset,
+                path: String::from_utf8_lossy(p).into_owned(),
+            })
+            .collect();
+        if maps.is_empty() {
+            return Err(Error::Attach {
+                pid,
+                why: format!("{} has no mappings (exiting?)", dir.join("maps").display()),
+            });
+        }
+        let auxv_bytes = read("auxv")?;
+        let whole = auxv_bytes.len() - auxv_bytes.len() % 16;
+        let auxv = notes::auxv(&auxv_bytes[..whole]).unwrap_or_default();
+        let args = read("cmdline")
+            .map(|b| {
+                String::from_utf8_lossy(&b)
+                    .trim_end_matches('\0')
+                    .replace('\0', " ")
+            })
+            .unwrap_or_default();
+        let mem = File::open(dir.join("mem")).ok();
+        Ok(Process {
+            pid,
+            command: st.comm,
+            args,
+            root: dir.join("root"),
+            maps,
+            files,
+            auxv,
+            mem,
+            vm_readv: Cell::new(true),
+        })
+    }
+
+    /// The thread ids of the process (`/proc/PID/task`), the main thread first.
+    ///
+    /// Errors: [`Error::Vanished`] when the process has exited.
+    pub fn threads(&self, proc_root: &Path) -> Result<Vec<i32>> {
+        let dir = proc_root.join(format!("{}/task", self.pid));
+        let rd = std::fs::read_dir(&dir).map_err(|e| Error::process_io(self.pid, &dir, e))?;
+        let mut tids: Vec<i32> = rd
+            .filter_map(|e| e.ok()?.file_name().to_str()?.parse().ok())
+            .collect();
+        tids.sort_unstable_by_key(|&t| (t != self.pid, t));
+        Ok(tids)
+    }
+
+    fn map_at(&self, addr: u64) -> Option<&Map> {
+        let i = self.maps.partition_point(|m| m.start <= addr);
+        let m = self.maps.get(i.checked_sub(1)?)?;
+        (addr < m.end).then_some(m)
+    }
+
+    /// Read through `process_vm_readv`, else `/proc/PID/mem`.
+    fn read_live(&self, addr: u64, buf: &mut [u8]) -> bool {
+        if buf.is_empty() {
+            return true;
+        }
+        if self.vm_readv.get() {
+            let local = libc::iovec {
+                iov_base: buf.as_mut_ptr().cast(),
+                iov_len: buf.len(),
+            };
+            let remote = libc::iovec {
+                iov_base: addr as *mut libc::c_void,
+                iov_len: buf.len(),
+            };
+            // SAFETY: `local` covers exactly `buf`, which outlives the call; the remote range
+            // is only read by the kernel, in the other process.
+            let n = unsafe { libc::process_vm_readv(self.pid, &local, 1, &remote, 1, 0) };
+            if n >= 0 {
+                return n as usize == buf.len();
+            }
+            match std::io::Error::last_os_error().raw_os_error() {
+                Some(libc::ENOSYS) | Some(libc::EPERM) => self.vm_readv.set(false),
+                _ => return false,
+            }
+        }
+        match &self.mem {
+            Some(f) => f.read_exact_at(buf, addr).is_ok(),
+            None => false,
+        }
+    }
+}
+
+/// `Tgid:` of `/proc/PID/status`.
+fn tgid(proc_root: &Path, pid: i32) -> Option<i32> {
+    let s = std::fs::read_to_string(proc_root.join(format!("{pid}/status"))).ok()?;
+    s.lines()
+        .find_map(|l| l.strip_prefix("Tgid:"))
+        .and_then(|v| v.trim().parse().ok())
+}
+
+/// `TracerPid:` of `/proc/PID/status`: the process already tracing `pid` (a debugger).
+fn tracer(pid: i32) -> Option<(i32, String)> {
+    let s = std::fs::read_to_string(format!("/proc/{pid}/status")).ok()?;
+    let t: i32 = s
+        .lines()
+        .find_map(|l| l.strip_prefix("TracerPid:"))?
+        .trim()
+        .parse()
+        .ok()?;
+    (t > 0).then(|| {
+        let comm = std::fs::read_to_string(format!("/proc/{t}/comm")).unwrap_or_default();
+        (t, comm.trim().to_string())
+    })
+}
+
+impl AddressSpace for Process {
+    fn read(&self, addr: u64, buf: &mut [u8]) -> bool {
+        self.read_live(addr, buf)
+    }
+
+    fn is_executable(&self, addr: u64) -> bool {
+        self.map_at(addr).is_some_and(|m| m.perms[2] == b'x')
+    }
+
+    fn readable_end(&self, addr: u64) -> Option<u64> {
+        self.map_at(addr)
+            .filter(|m| m.perms[0] == b'r')
+            .map(|m| m.end)
+    }
+
+    fn files(&self) -> &[FileMapping] {
+        &self.files
+    }
+
+    fn aux(&self, key: u64) -> Option<u64> {
+        self.auxv.iter().find(|(k, _)| *k == key).map(|(_, v)| *v)
+    }
+}
+
+/// What was taken of one thread while it was held.
+#[derive(Debug, Clone)]
+pub struct Captured {
+    /// The thread id.
+    pub tid: i32,
+    /// `comm` of the thread (`/proc/PID/task/TID/comm`, as `pthread_setname_np` set it).
+    pub name: Option<String>,
+    /// The scheduler state before the attach (`R`, `S`, `D`, `T`…: `/proc/TID/stat` field 3).
+    pub state: Option<char>,
+    /// The general-purpose registers (`PTRACE_GETREGS`).
+    pub regs: UserRegsX86_64,
+    /// Address of the first byte of `stack`.
+    pub stack_start: u64,
+    /// The stack from 128 bytes below the stack pointer up to the end of its mapping, at most
+    /// [`STACK_COPY`] bytes; empty when it could not be read.
+    pub stack: Vec<u8>,
+    /// How long the thread was held: from `PTRACE_INTERRUPT` to `PTRACE_DETACH`, microseconds.
+    pub paused_us: u64,
+    /// The thread was already in a group stop (`SIGSTOP`, `T`) and is left in it.
+    pub was_stopped: bool,
+}
+
+impl Captured {
+    /// The thread's memory as the unwinder reads it: the copied stack, else the live process.
+    pub fn memory<'a>(&'a self, process: &'a Process) -> ThreadMemory<'a> {
+        ThreadMemory {
+            process,
+            thread: self,
+        }
+    }
+}
+
+/// A thread's copied stack over the live process's memory.
+#[derive(Debug)]
+pub struct ThreadMemory<'a> {
+    process: &'a Process,
+    thread: &'a Captured,
+}
+
+impl AddressSpace for ThreadMemory<'_> {
+    fn read(&self, addr: u64, buf: &mut [u8]) -> bool {
+        let t = self.thread;
+        let end = t.stack_start + t.stack.len() as u64;
+        match addr.checked_add(buf.len() as u64) {
+            Some(e) if addr >= t.stack_start && e <= end => {
+                let o = (addr - t.stack_start) as usize;
+                buf.copy_from_slice(&t.stack[o..o + buf.len()]);
+                true
+            }
+            _ => self.process.read_live(addr, buf),
+        }
+    }
+
+    fn is_executable(&self, addr: u64) -> bool {
+        self.process.is_executable(addr)
+    }
+
+    fn readable_end(&self, addr: u64) -> Option<u64> {
+        self.process.readable_end(addr)
+    }
+
+    fn files(&self) -> &[FileMapping] {
+        self.process.files()
+    }
+
+    fn aux(&self, key: u64) -> Option<u64> {
+        self.process.aux(key)
+    }
+}
+
+/// Why a thread could not be captured (it is left out, with this reason).
+#[derive(Debug, Clone)]
+pub struct Missed {
+    /// The thread id.
+    pub tid: i32,
+    /// One line: exited, did not stop within [`STOP_TIMEOUT`]…
+    pub why: String,
+}
+
+/// An attached thread; detached when dropped (with the signal it was stopped with, if any,
+/// so that no signal is lost).
+struct Seized {
+    tid: i32,
+    stopped: bool,
+    inject: i32,
+    interrupted_at: Option<Instant>,
+}
+
+impl Drop for Seized {
+    fn drop(&mut self) {
+        // SAFETY: plain system calls on a thread id; failure (the thread is gone) is harmless.
+        unsafe {
+            if !self.stopped {
+                // Not in a ptrace stop: PTRACE_DETACH would fail with ESRCH. Interrupt it, wait
+                // briefly, and detach; if it still does not stop, the kernel detaches it when
+                // this process exits.
+                libc::ptrace(libc::PTRACE_INTERRUPT, self.tid, 0, 0);
+                if wait_stop(self, Duration::from_millis(100)).is_err() {
+                    return;
+                }
+            }
+            libc::ptrace(
+                libc::PTRACE_DETACH,
+                self.tid,
+                0,
+                self.inject as libc::c_long,
+            );
+        }
+    }
+}
+
+/// `PTRACE_SEIZE` the thread (it runs on) and `PTRACE_INTERRUPT` it.
+fn seize(pid: i32, tid: i32) -> std::result::Result<Seized, SeizeError> {
+    // SAFETY: plain system call; no memory is passed.
+    let r = unsafe { libc::ptrace(libc::PTRACE_SEIZE, tid, 0, 0) };
+    if r != 0 {
+        let e = std::io::Error::last_os_error();
+        return Err(match e.raw_os_error() {
+            Some(libc::ESRCH) => SeizeError::Gone,
+            Some(libc::EPERM) => match tracer(tid) {
+                Some((t, comm)) => SeizeError::Fatal(Error::Attach {
+                    pid,
+                    why: format!(
+                        "it is already traced by pid {t} ({comm}); a thread has one tracer: \
+                         detach the debugger first"
+                    ),
+                }),
+                None => SeizeError::Fatal(Error::Attach {
+                    pid,
+                    why: format!("permission denied: {}", permission_hint()),
+                }),
+            },
+            _ => SeizeError::Fatal(Error::Attach {
+                pid,
+                why: format!("PTRACE_SEIZE of thread {tid}: {e}"),
+            }),
+        });
+    }
+    let mut s = Seized {
+        tid,
+        stopped: false,
+        inject: 0,
+        interrupted_at: None,
+    };
+    s.interrupted_at = Some(Instant::now());
+    // SAFETY: as above.
+    if unsafe { libc::ptrace(libc::PTRACE_INTERRUPT, tid, 0, 0) } != 0 {
+        return Err(SeizeError::Gone);
+    }
+    Ok(s)
+}
+
+enum SeizeError {
+    /// The thread exited first.
+    Gone,
+    /// Attaching is not possible at all (permission, another tracer).
+    Fatal(Error),
+}
+
+/// Wait until the seized thread is in a ptrace stop; records a signal to re-inject.
+/// `Err(why)` when it exited or did not stop within `timeout`.
+fn wait_stop(s: &mut Seized, timeout: Duration) -> std::result::Result<(), String> {
+    let start = Instant::now();
+    loop {
+        let mut status = 0;
+        // SAFETY: `status` is a valid out-pointer for the call.
+        let r = unsafe { libc::waitpid(s.tid, &mut status, libc::__WALL | libc::WNOHANG) };
+        if r == s.tid {
+            if libc::WIFSTOPPED(status) {
+                s.stopped = true;
+                let sig = libc::WSTOPSIG(status);
+                let event = (status >> 16) & 0xff;
+                if event == 0 && sig != libc::SIGTRAP {
+                    // A signal-delivery stop came first: deliver the signal on detach.
+                    s.inject = sig;
+                }
+                return Ok(());
+            }
+            s.stopped = true; // exited: nothing to detach
+            return Err("it exited".into());
+        }
+        if r < 0 {
+            s.stopped = true;
+            return Err("it exited".into());
+        }
+        if start.elapsed() >= timeout {
+            return Err(format!(
+                "it did not stop within {} ms (uninterruptible sleep in the kernel?)",
+                timeout.as_millis()
+            ));
+        }
+        // Most threads stop within microseconds once scheduled: yield the CPU to them for the
+        // first 2 ms, then poll every 100 µs.
+        if start.elapsed() < Duration::from_millis(2) {
+            std::thread::yield_now();
+        } else {
+            std::thread::sleep(Duration::from_micros(100));
+        }
+    }
+}
+
+/// State letter and `PF_*` flags of a thread.
+fn thread_state(tid: i32) -> Option<char> {
+    stat::read(Path::new("/proc"), tid).ok().map(|s| s.state)
+}
+
+fn thread_name(pid: i32, tid: i32) -> Option<String> {
+    std::fs::read_to_string(format!("/proc/{pid}/task/{tid}/comm"))
+        .ok()
+        .map(|s| s.trim_end_matches('\n').to_string())
+}
+
+/// Registers and stack of a held thread.
+fn take(
+    process: &Process,
+    s: &Seized,
+) -> std::result::Result<(UserRegsX86_64, u64, Vec<u8>), String> {
+    let mut regs = [0u64; 27];
+    // SAFETY: PTRACE_GETREGS writes one `struct user_regs_struct` (27 u64 on x86-64) to the
+    // buffer, which has exactly that size.
+    let r = unsafe {
+        libc::ptrace(
+            libc::PTRACE_GETREGS,
+            s.tid,
+            0,
+            regs.as_mut_ptr() as *mut libc::c_void,
+        )
+    };
+    if r != 0 {
+        return Err(format!(
+            "PTRACE_GETREGS: {}",
+            std::io::Error::last_os_error()
+        ));
+    }
+    let regs = UserRegsX86_64(regs);
+    let sp = regs.0[UserRegsX86_64::RSP];
+    let start = sp.saturating_sub(RED_ZONE);
+    let mut stack = Vec::new();
+    if let Some(end) = process.readable_end(sp) {
+        let end = end.min(sp.saturating_add(STACK_COPY));
+        let from = process.map_at(start).map_or(sp, |_| start);
+        stack = vec![0u8; (end - from) as usize];
+        if !process.read_live(from, &mut stack) {
+            stack.clear();
+        }
+        return Ok((regs, from, stack));
+    }
+    Ok((regs, sp, stack))
+}
+
+/// How the threads are held.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Hold {
+    /// One thread at a time: each is held only for its own registers and stack.
+    EachThread,
+    /// All threads at once, released together: the stacks are one consistent moment.
+    AllThreads,
+}
+
+/// Capture every thread of `process` (listed from `/proc/PID/task` under `proc_root`).
+///
+/// Returns the captured threads (main thread first) and those left out with the reason (a
+/// thread that exited in between, one that did not stop in time).
+///
+/// Errors: [`Error::Attach`] when attaching is refused (permission with what it needs, another
+/// tracer), [`Error::Vanished`] when the process exits before any thread is captured.
+pub fn capture(
+    process: &Process,
+    proc_root: &Path,
+    hold: Hold,
+) -> Result<(Vec<Captured>, Vec<Missed>)> {
+    let tids = process.threads(proc_root)?;
+    let mut got = Vec::new();
+    let mut missed = Vec::new();
+    let info = |tid: i32| (thread_name(process.pid, tid), thread_state(tid));
+    match hold {
+        Hold::EachThread => {
+            for tid in tids {
+                let (name, state) = info(tid);
+                let mut s = match seize(process.pid, tid) {
+                    Ok(s) => s,
+                    Err(SeizeError::Gone) => {
+                        missed.push(Missed {
+                            tid,
+                            why: "it exited before it could be attached".into(),
+                        });
+                        continue;
+                    }
+                    Err(SeizeError::Fatal(e)) => return Err(e),
+                };
+                if let Err(why) = wait_stop(&mut s, STOP_TIMEOUT) {
+                    missed.push(Missed { tid, why });
+                    continue;
+                }
+                let taken = take(process, &s);
+                let at = s.interrupted_at;
+                drop(s);
+                let paused_us = at.map_or(0, |t| t.elapsed().as_micros() as u64);
+                match taken {
+                    Ok((regs, stack_start, stack)) => got.push(Captured {
+                        tid,
+                        name,
+                        state,
+                        regs,
+                        stack_start,
+                        stack,
+                        paused_us,
+                        was_stopped: state == Some('T'),
+                    }),
+                    Err(why) => missed.push(Missed { tid, why }),
+                }
+            }
+        }
+        Hold::AllThreads => {
+            let mut held = Vec::new();
+            for tid in tids {
+                let (name, state) = info(tid);
+                match seize(process.pid, tid) {
+                    Ok(s) => held.push((s, name, state)),
+                    Err(SeizeError::Gone) => missed.push(Missed {
+                        tid,
+                        why: "it exited before it could be attached".into(),
+                    }),
+                    Err(SeizeError::Fatal(e)) => return Err(e),
+                }
+            }
+            let mut stopped = Vec::new();
+            for (mut s, name, state) in held {
+                match wait_stop(&mut s, STOP_TIMEOUT) {
+                    Ok(()) => {
+                        let taken = take(process, &s);
+                        stopped.push((s, name, state, taken));
+                    }
+                    Err(why) => missed.push(Missed { tid: s.tid, why }),
+                }
+            }
+            // Release all, noting how long each was held.
+            let mut released = Vec::new();
+            for (s, name, state, taken) in stopped {
+                let (tid, at) = (s.tid, s.interrupted_at);
+                drop(s);
+                let paused_us = at.map_or(0, |t| t.elapsed().as_micros() as u64);
+                released.push((tid, paused_us, name, state, taken));
+            }
+            for (tid, paused_us, name, state, taken) in released {
+                match taken {
+                    Ok((regs, stack_start, stack)) => got.push(Captured {
+                        tid,
+                        name,
+                        state,
+                        regs,
+                        stack_start,
+                        stack,
+                        paused_us,
+                        was_stopped: state == Some('T'),
+                    }),
+                    Err(why) => missed.push(Missed { tid, why }),
+                }
+            }
+        }
+    }
+    if got.is_empty() && !Path::new(&format!("/proc/{}", process.pid)).exists() {
+        return Err(Error::Vanished {
+            pid: process.pid,
+            path: proc_root.join(process.pid.to_string()),
+        });
+    }
+    Ok((got, missed))
+}
