@@ -1651,3 +1651,603 @@ fn backtrace_progress_only_on_a_terminal() {
     );
     assert!(tty.contains("Signature: SIGSEGV"), "{tty}");
 }
+
+// ---------------------------------------------------------------------------------------------
+// `backtrace --pid`: live processes, compared with `gdb -p PID` (gdb_frames.py attached).
+// The crash programs' `hang` and `spin` modes park the helper threads as for the cores, then
+// block (C: pause(); C++: a condition variable; Rust: a sleep) or spin in the main thread and
+// print "ready". Blocked threads must match gdb frame for frame (pc, function, file, line,
+// inline frames); a spinning thread moves between the two attaches, so its innermost physical
+// frame is compared by function only, and the frames above it fully.
+// ---------------------------------------------------------------------------------------------
+
+/// A running helper program, killed and reaped on drop.
+struct Parked {
+    child: std::process::Child,
+}
+
+impl Parked {
+    /// Start `exe mode` and wait (at most 20 s) for its "ready" line.
+    fn start(exe: &Path, mode: &str) -> Parked {
+        use std::io::BufRead;
+        let mut child = Command::new(exe)
+            .arg(mode)
+            .stdout(std::process::Stdio::piped())
+            .stderr(std::process::Stdio::null())
+            .spawn()
+            .unwrap();
+        let out = child.stdout.take().unwrap();
+        let (tx, rx) = std::sync::mpsc::channel();
+        std::thread::spawn(move || {
+            let mut line = String::new();
+            let _ = std::io::BufReader::new(out).read_line(&mut line);
+            let _ = tx.send(line);
+        });
+        let line = rx
+            .recv_timeout(std::time::Duration::from_secs(20))
+            .unwrap_or_default();
+        assert_eq!(
+            line.trim(),
+            "ready",
+            "{} {mode} did not get ready",
+            exe.display()
+        );
+        // Let the blocked call be entered after the line.
+        std::thread::sleep(std::time::Duration::from_millis(100));
+        Parked { child }
+    }
+
+    fn pid(&self) -> u32 {
+        self.child.id()
+    }
+}
+
+impl Drop for Parked {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+/// gdb's frames of every thread of a live process (`gdb -p PID`, detached at the end).
+fn gdb_live(pid: u32) -> Value {
+    let dir = tempfile::tempdir().unwrap();
+    let out = dir.path().join("gdb-frames.json");
+    let o = Command::new("gdb")
+        .args(["-batch", "-nx"])
+        .args(["-ex", "set debuginfod enabled off"])
+        .args(["-ex", "set backtrace past-main on"])
+        .arg("-ex")
+        .arg(format!(
+            "source {}",
+            helpers().join("gdb_frames.py").display()
+        ))
+        .args(["-p", &pid.to_string()])
+        .env("GDB_FRAMES_OUT", &out)
+        .output()
+        .unwrap();
+    let text = std::fs::read_to_string(&out).unwrap_or_else(|e| {
+        panic!(
+            "gdb -p wrote no {} ({e}): {:?}\n{}",
+            out.display(),
+            o.status,
+            String::from_utf8_lossy(&o.stderr)
+        )
+    });
+    serde_json::from_str(&text).unwrap()
+}
+
+/// The state letter of every thread of `pid` (`/proc/PID/task/TID/stat` field 3).
+fn thread_states(pid: u32) -> Vec<(String, char)> {
+    let mut out = Vec::new();
+    for e in std::fs::read_dir(format!("/proc/{pid}/task")).unwrap() {
+        let e = e.unwrap();
+        let stat = std::fs::read_to_string(e.path().join("stat")).unwrap_or_default();
+        let state = stat
+            .rsplit_once(')')
+            .and_then(|(_, r)| r.trim_start().chars().next())
+            .unwrap_or('?');
+        out.push((e.file_name().to_string_lossy().into_owned(), state));
+    }
+    out
+}
+
+/// The target runs on: no thread in a ptrace or group stop, no tracer left attached.
+fn still_running(pid: u32) -> Result<(), String> {
+    let states = thread_states(pid);
+    if states.iter().any(|(_, s)| matches!(s, 't' | 'T')) {
+        return Err(format!("threads left stopped: {states:?}"));
+    }
+    let status = std::fs::read_to_string(format!("/proc/{pid}/status")).unwrap();
+    let tracer = status
+        .lines()
+        .find_map(|l| l.strip_prefix("TracerPid:"))
+        .map(str::trim);
+    if tracer != Some("0") {
+        return Err(format!("still traced: TracerPid {tracer:?}"));
+    }
+    Ok(())
+}
+
+/// Compare `backtrace --pid` (with `extra` flags) with gdb on a parked program; `spinning`:
+/// the main thread is in a busy loop.
+fn compare_live(
+    label: &str,
+    exe: &Path,
+    mode: &str,
+    spinning: bool,
+    extra: &[&str],
+) -> Vec<String> {
+    let p = Parked::start(exe, mode);
+    let pid = p.pid();
+    let gdb = gdb_live(pid);
+    let mut args = vec!["backtrace", "--pid"];
+    let pid_s = pid.to_string();
+    args.push(&pid_s);
+    args.push("--json");
+    args.extend_from_slice(extra);
+    let o = run(&args);
+    let mut errs = Vec::new();
+    let mut err = |m: String| errs.push(format!("{label}: {m}"));
+    if let Err(e) = still_running(pid) {
+        err(format!("after backtrace --pid: {e}"));
+    }
+    if !o.status.success() {
+        err(format!("backtrace --pid failed: {}", stderr(&o)));
+        return errs;
+    }
+    let ours: Value = serde_json::from_slice(&o.stdout).unwrap();
+    if ours["core"] != Value::Null || ours["live"].is_null() || ours["pid"] != pid {
+        err(format!(
+            "core {} live {} pid {}",
+            ours["core"], ours["live"], ours["pid"]
+        ));
+    }
+    let gthreads = gdb["threads"].as_array().unwrap();
+    let othreads = ours["threads"].as_array().cloned().unwrap_or_default();
+    let mut gtids: Vec<i64> = gthreads.iter().filter_map(|t| t["tid"].as_i64()).collect();
+    let mut otids: Vec<i64> = othreads.iter().filter_map(|t| t["tid"].as_i64()).collect();
+    if othreads.first().map(|t| &t["tid"]) != Some(&Value::from(pid)) {
+        err(format!("the main thread must come first: {otids:?}"));
+    }
+    gtids.sort_unstable();
+    otids.sort_unstable();
+    if gtids != otids {
+        err(format!("thread ids: gdb {gtids:?}, ours {otids:?}"));
+    }
+    // Each thread's pause is reported, and bounded (a loaded machine runs other tests).
+    for t in &othreads {
+        match t["paused_us"].as_u64() {
+            Some(us) if us < 500_000 => {}
+            other => err(format!("thread {}: paused_us {other:?}", t["tid"])),
+        }
+        if t["state"].as_str().is_none_or(str::is_empty) || t["location"].as_str().is_none() {
+            err(format!(
+                "thread {}: state {} location {}",
+                t["tid"], t["state"], t["location"]
+            ));
+        }
+    }
+    for gt in gthreads {
+        let tid = &gt["tid"];
+        let Some(ot) = othreads.iter().find(|t| &t["tid"] == tid) else {
+            continue;
+        };
+        let g: Vec<Row> = gt["frames"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .filter(|f| f["type"] != "TAILCALL")
+            .map(Row::gdb)
+            .collect();
+        let mut o: Vec<Row> = ot["frames"]
+            .as_array()
+            .cloned()
+            .unwrap_or_default()
+            .iter()
+            .map(Row::ours)
+            .collect();
+        if spinning && tid.as_i64() == Some(pid as i64) {
+            // The innermost physical frame (and the functions inlined at its pc) moved on
+            // between the two attaches: compare it by function, the rest fully.
+            let pc0 = o.first().and_then(|r| r.pc);
+            let n0 = o.iter().take_while(|r| r.pc == pc0).count();
+            for (i, r) in o.iter_mut().enumerate().take(n0) {
+                match g.get(i) {
+                    Some(gr)
+                        if gr.name == r.name
+                            || (gr.alt_name.is_some() && gr.alt_name == r.name) =>
+                    {
+                        r.pc = gr.pc;
+                        r.line = gr.line;
+                    }
+                    _ => {}
+                }
+            }
+        }
+        let first_bad = (0..g.len().max(o.len())).find(|&i| match (g.get(i), o.get(i)) {
+            (Some(a), Some(b)) => frame_diff(a, b, o.get(i + 1)).is_some(),
+            _ => true,
+        });
+        if let Some(i) = first_bad {
+            err(format!(
+                "thread {tid}: {} frames in gdb, {} in ours; frame {i} differs\n{}",
+                g.len(),
+                o.len(),
+                side_by_side(&g, &o)
+            ));
+        }
+    }
+    if let Err(e) = still_running(pid) {
+        err(format!("at the end: {e}"));
+    }
+    errs
+}
+
+fn same_as_gdb_live(exe: &Path, build: &str, extra: &[&str]) {
+    let mut errs = Vec::new();
+    for (mode, spinning) in [("hang", false), ("spin", true)] {
+        errs.extend(compare_live(
+            &format!("{build} {mode}"),
+            exe,
+            mode,
+            spinning,
+            extra,
+        ));
+    }
+    assert!(
+        errs.is_empty(),
+        "{} difference(s) from gdb -p:\n\n{}",
+        errs.len(),
+        errs.join("\n\n")
+    );
+}
+
+fn can_attach() -> bool {
+    if !tool("gdb") || !tool("gcc") {
+        skip("needs gdb and gcc");
+        return false;
+    }
+    true
+}
+
+#[test]
+fn live_c_o0() {
+    if !can_attach() {
+        return;
+    }
+    let d = tempfile::tempdir().unwrap();
+    let exe = build_c(
+        d.path(),
+        "crash",
+        "crash.c",
+        "gcc",
+        &["-g", "-O0"],
+        Post::None,
+    );
+    same_as_gdb_live(&exe, "C -O0", &[]);
+}
+
+#[test]
+fn live_c_o2_omit_frame_pointer() {
+    if !can_attach() {
+        return;
+    }
+    let d = tempfile::tempdir().unwrap();
+    let exe = build_c(
+        d.path(),
+        "crash",
+        "crash.c",
+        "gcc",
+        &["-g", "-O2", "-fomit-frame-pointer"],
+        Post::None,
+    );
+    same_as_gdb_live(&exe, "C -O2 -fomit-frame-pointer", &[]);
+}
+
+#[test]
+fn live_c_static_consistent() {
+    if !can_attach() {
+        return;
+    }
+    let d = tempfile::tempdir().unwrap();
+    let exe = build_c(
+        d.path(),
+        "crash",
+        "crash.c",
+        "gcc",
+        &["-g", "-O2", "-static"],
+        Post::None,
+    );
+    same_as_gdb_live(&exe, "C -O2 -static --consistent", &["--consistent"]);
+}
+
+#[test]
+fn live_cxx_o2() {
+    if !can_attach() || !tool("g++") {
+        return;
+    }
+    let d = tempfile::tempdir().unwrap();
+    let exe = build_c(
+        d.path(),
+        "crash_cxx",
+        "crash.cpp",
+        "g++",
+        &["-g", "-O2"],
+        Post::None,
+    );
+    same_as_gdb_live(&exe, "C++ -O2", &[]);
+}
+
+#[test]
+fn live_rust() {
+    if !can_attach() {
+        return;
+    }
+    if !tool("rustc") {
+        skip("rustc is not installed");
+        return;
+    }
+    let d = tempfile::tempdir().unwrap();
+    let exe = build_rust(d.path(), "crash_rs", "1", &[]);
+    same_as_gdb_live(&exe, "Rust -O1", &[]);
+}
+
+/// `--samples` on a spinning program: the spinning stack is seen in every snapshot, counts add
+/// up, and `--folded` prints flamegraph.pl lines with the same counts.
+#[test]
+fn live_samples_fold_identical_stacks() {
+    if !can_attach() {
+        return;
+    }
+    let d = tempfile::tempdir().unwrap();
+    let exe = build_c(
+        d.path(),
+        "crash",
+        "crash.c",
+        "gcc",
+        &["-g", "-O2"],
+        Post::None,
+    );
+    let p = Parked::start(&exe, "spin");
+    let pid = p.pid().to_string();
+    let v = json(&run(&[
+        "backtrace",
+        "--pid",
+        &pid,
+        "--samples",
+        "20",
+        "--interval",
+        "10ms",
+        "--json",
+    ]));
+    assert_eq!(v["samples"], 20, "{v}");
+    let stacks = v["stacks"].as_array().unwrap();
+    let total: u64 = stacks.iter().map(|s| s["count"].as_u64().unwrap()).sum();
+    assert_eq!(Some(total), v["thread_samples"].as_u64());
+    // Four threads in each of 20 snapshots.
+    assert_eq!(total, 80, "{v}");
+    let spin = stacks
+        .iter()
+        .find(|s| s["functions"][0] == "spin_here")
+        .unwrap_or_else(|| panic!("no stack with spin_here innermost: {v}"));
+    assert_eq!(
+        spin["count"], 20,
+        "the spinning thread in every snapshot: {spin}"
+    );
+    let functions: Vec<&str> = spin["functions"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter_map(Value::as_str)
+        .collect();
+    assert_eq!(
+        &functions[..6],
+        &[
+            "spin_here",
+            "descend",
+            "descend",
+            "descend",
+            "descend",
+            "run"
+        ],
+        "{spin}"
+    );
+    assert!(
+        spin["folded"]
+            .as_str()
+            .unwrap()
+            .ends_with(";descend;spin_here"),
+        "{spin}"
+    );
+    // The three parked threads: one stack each, 20 times.
+    for key in ["park_cond", "park_sleep", "park_join"] {
+        let s = stacks
+            .iter()
+            .find(|s| s["functions"].as_array().unwrap().iter().any(|f| f == key))
+            .unwrap_or_else(|| panic!("no stack through {key}: {v}"));
+        assert_eq!(s["count"], 20, "{s}");
+    }
+    let o = run(&[
+        "backtrace",
+        "--pid",
+        &pid,
+        "--samples",
+        "5",
+        "--interval",
+        "10ms",
+        "--folded",
+    ]);
+    assert!(o.status.success(), "{}", stderr(&o));
+    let text = stdout(&o);
+    let mut n = 0;
+    for l in text.lines() {
+        let (stack, count) = l.rsplit_once(' ').unwrap();
+        assert!(stack.starts_with("crash;"), "{l}");
+        n += count.parse::<u64>().unwrap();
+    }
+    assert_eq!(n, 20, "{text}");
+    still_running(p.pid()).unwrap();
+}
+
+/// clw-diag killed with SIGKILL in the middle of its sampling: the kernel detaches the threads
+/// it held, and the target runs on (its spinning thread keeps using CPU time).
+#[test]
+fn live_target_runs_on_when_clw_diag_is_killed() {
+    if !can_attach() {
+        return;
+    }
+    let d = tempfile::tempdir().unwrap();
+    let exe = build_c(
+        d.path(),
+        "crash",
+        "crash.c",
+        "gcc",
+        &["-g", "-O2"],
+        Post::None,
+    );
+    let p = Parked::start(&exe, "spin");
+    let pid = p.pid();
+    for round in 0..5 {
+        let mut c = Command::new(bin())
+            .args([
+                "backtrace",
+                "--pid",
+                &pid.to_string(),
+                "--consistent",
+                "--samples",
+                "100000",
+                "--interval",
+                "10ms",
+                "-q",
+            ])
+            .stdout(std::process::Stdio::null())
+            .stderr(std::process::Stdio::null())
+            .spawn()
+            .unwrap();
+        std::thread::sleep(std::time::Duration::from_millis(150 + 37 * round));
+        c.kill().unwrap();
+        c.wait().unwrap();
+        // The kernel detaches a dead tracer's tracees as part of its exit.
+        std::thread::sleep(std::time::Duration::from_millis(50));
+        if let Err(e) = still_running(pid) {
+            panic!("round {round}: {e}");
+        }
+    }
+    let utime = || -> u64 {
+        let s = std::fs::read_to_string(format!("/proc/{pid}/task/{pid}/stat")).unwrap();
+        let (_, rest) = s.rsplit_once(')').unwrap();
+        rest.split_whitespace().nth(11).unwrap().parse().unwrap()
+    };
+    let before = utime();
+    std::thread::sleep(std::time::Duration::from_millis(300));
+    assert!(
+        utime() > before,
+        "the spinning thread got no CPU time after the kills"
+    );
+}
+
+/// A process that exits while it is sampled: the snapshots taken are kept, with a warning,
+/// exit 0; asked for again, it is a one-line error.
+#[test]
+fn live_process_exits_mid_walk() {
+    if !can_attach() {
+        return;
+    }
+    let d = tempfile::tempdir().unwrap();
+    let exe = build_c(
+        d.path(),
+        "crash",
+        "crash.c",
+        "gcc",
+        &["-g", "-O2"],
+        Post::None,
+    );
+    let mut p = Parked::start(&exe, "hang");
+    let pid = p.pid().to_string();
+    let c = Command::new(bin())
+        .args([
+            "backtrace",
+            "--pid",
+            &pid,
+            "--samples",
+            "1000",
+            "--interval",
+            "10ms",
+            "--json",
+        ])
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    std::thread::sleep(std::time::Duration::from_millis(400));
+    p.child.kill().unwrap();
+    p.child.wait().unwrap();
+    let o = c.wait_with_output().unwrap();
+    assert!(o.status.success(), "{}", stderr(&o));
+    let v: Value = serde_json::from_slice(&o.stdout).unwrap();
+    let n = v["samples"].as_u64().unwrap();
+    assert!(n > 0 && n < 1000, "{n} snapshots");
+    assert!(
+        v["warnings"].to_string().contains("exited after"),
+        "{}",
+        v["warnings"]
+    );
+    assert_error(&run(&["backtrace", "--pid", &pid]), &[&pid]);
+}
+
+/// Bad pids: one line, exit 2, never a panic.
+#[test]
+fn live_bad_pids() {
+    // A pid that does not exist (above any default pid_max).
+    assert_error(&run(&["backtrace", "--pid", "2147483647"]), &["2147483647"]);
+    assert_error(&run(&["backtrace", "--pid", "0"]), &[]);
+    assert_error(&run(&["backtrace", "--pid", "self"]), &["itself"]);
+    // kthreadd
+    let comm2 = std::fs::read_to_string("/proc/2/comm").unwrap_or_default();
+    if comm2.trim() == "kthreadd" {
+        assert_error(&run(&["backtrace", "--pid", "2"]), &["kernel thread"]);
+    }
+    // A zombie: `sh` forks `true` and execs `sleep`, which never reaps it.
+    let mut parent = Command::new("sh")
+        .args(["-c", "true & exec sleep 30"])
+        .spawn()
+        .unwrap();
+    let ppid = parent.id();
+    let mut zombie = None;
+    for _ in 0..100 {
+        let kids = std::fs::read_to_string(format!("/proc/{ppid}/task/{ppid}/children"))
+            .unwrap_or_default();
+        if let Some(z) = kids.split_whitespace().next() {
+            let st = std::fs::read_to_string(format!("/proc/{z}/stat")).unwrap_or_default();
+            if st.contains(") Z ") {
+                zombie = Some(z.to_string());
+                break;
+            }
+        }
+        std::thread::sleep(std::time::Duration::from_millis(20));
+    }
+    let z = zombie.expect("no zombie child appeared");
+    assert_error(&run(&["backtrace", "--pid", &z]), &["zombie"]);
+    let _ = parent.kill();
+    let _ = parent.wait();
+    // pid 1 as nobody: attaching is refused, and the message says what it needs.
+    if !is_root() || !tool("setpriv") {
+        skip("needs root and setpriv to attach as nobody");
+        return;
+    }
+    let o = Command::new("setpriv")
+        .args([
+            "--reuid=65534",
+            "--regid=65534",
+            "--clear-groups",
+            bin(),
+            "backtrace",
+            "--pid",
+            "1",
+        ])
+        .output()
+        .unwrap();
+    assert_error(&o, &["CAP_SYS_PTRACE"]);
+    still_running(1).unwrap();
+}

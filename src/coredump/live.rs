@@ -400,6 +400,8 @@ fn seize(pid: i32, tid: i32) -> std::result::Result<Seized, SeizeError> {
         let e = std::io::Error::last_os_error();
         return Err(match e.raw_os_error() {
             Some(libc::ESRCH) => SeizeError::Gone,
+            // The kernel refuses to attach to a task in do_exit() with EPERM too.
+            Some(libc::EPERM) if exiting(tid) => SeizeError::Gone,
             Some(libc::EPERM) => match tracer(tid) {
                 Some((t, comm)) => SeizeError::Fatal(Error::Attach {
                     pid,
@@ -482,7 +484,12 @@ fn wait_stop(s: &mut Seized, timeout: Duration) -> std::result::Result<(), Strin
     }
 }
 
-/// State letter and `PF_*` flags of a thread.
+/// The task has exited, is exiting, or is gone.
+fn exiting(tid: i32) -> bool {
+    stat::read(Path::new("/proc"), tid).map_or(true, |s| s.has_exited())
+}
+
+/// The state letter of a thread.
 fn thread_state(tid: i32) -> Option<char> {
     stat::read(Path::new("/proc"), tid).ok().map(|s| s.state)
 }
@@ -642,7 +649,7 @@ pub fn capture(
             }
         }
     }
-    if got.is_empty() && !Path::new(&format!("/proc/{}", process.pid)).exists() {
+    if got.is_empty() && exiting(process.pid) {
         return Err(Error::Vanished {
             pid: process.pid,
             path: proc_root.join(process.pid.to_string()),

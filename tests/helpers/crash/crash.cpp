@@ -20,6 +20,8 @@ std::mutex lock;
 std::condition_variable cond;
 std::condition_variable ready_cond;
 int ready = 0;
+std::mutex hang_lock;
+volatile long sink = 0;
 }  // namespace
 
 namespace app {
@@ -60,7 +62,32 @@ struct Worker {
     }
 };
 
+/* hang and spin, for backtrace --pid: Worker<long>::wait_here blocks in a condition variable
+   (never notified), Worker<int>::spin_here loops; both print "ready" first. */
+std::condition_variable never;
+NOINLINE void wait_here() {
+    std::printf("ready\n");
+    std::fflush(stdout);
+    std::unique_lock<std::mutex> g(hang_lock);
+    for (;;) never.wait(g);
+}
+NOINLINE void spin_here() {
+    std::printf("ready\n");
+    std::fflush(stdout);
+    for (;;) sink = sink + 1;
+}
+
 NOINLINE long dispatch(const char* mode) {
+    if (!std::strcmp(mode, "hang")) {
+        wait_here();
+        KEEP();
+        return 0;
+    }
+    if (!std::strcmp(mode, "spin")) {
+        spin_here();
+        KEEP();
+        return 0;
+    }
     if (!std::strcmp(mode, "throw")) {
         Worker<long> w{3};
         long r = w.run(10);
@@ -81,7 +108,7 @@ NOINLINE long dispatch(const char* mode) {
 
 int main(int argc, char** argv) {
     if (argc != 2) {
-        std::fprintf(stderr, "usage: crash_cxx throw|segv\n");
+        std::fprintf(stderr, "usage: crash_cxx throw|segv|hang|spin\n");
         return 2;
     }
     std::thread a(app::park_cond);

@@ -3,6 +3,9 @@
 //! a sleep), then the main thread crashes in MODE:
 //!   panic  crash::parse::<u32> panics (panic=abort: abort(), SIGABRT)
 //!   segv   crash::Store::poke writes to 0xdeadbeef (SIGSEGV)
+//! and, for `backtrace --pid`, two that do not crash (they print "ready" when parked):
+//!   hang   crash::Store::wait_here sleeps in a loop
+//!   spin   crash::Store::spin_here loops
 use std::sync::{Arc, Condvar, Mutex};
 use std::time::Duration;
 
@@ -21,6 +24,33 @@ impl Store {
     }
 }
 
+impl Store {
+    #[inline(never)]
+    fn wait_here(&self) {
+        ready();
+        loop {
+            std::thread::sleep(Duration::from_secs(3600));
+            std::hint::black_box(self);
+        }
+    }
+
+    #[inline(never)]
+    fn spin_here(&self) {
+        ready();
+        let mut n = self.base;
+        loop {
+            n = std::hint::black_box(n.wrapping_add(1));
+        }
+    }
+}
+
+fn ready() {
+    use std::io::Write;
+    let mut out = std::io::stdout();
+    let _ = writeln!(out, "ready");
+    let _ = out.flush();
+}
+
 #[inline(never)]
 fn parse<T: std::str::FromStr>(s: &str) -> T {
     match s.parse() {
@@ -35,6 +65,14 @@ fn run(mode: &str) -> u32 {
         "panic" => parse::<u32>(std::hint::black_box("twelve")),
         "segv" => {
             Store { base: 1 }.poke(2);
+            0
+        }
+        "hang" => {
+            Store { base: 1 }.wait_here();
+            0
+        }
+        "spin" => {
+            Store { base: 1 }.spin_here();
             0
         }
         _ => {
