@@ -1779,7 +1779,11 @@ fn compare_live(
     extra: &[&str],
 ) -> Vec<String> {
     let p = Parked::start(exe, mode);
-    let pid = p.pid();
+    compare_pid(label, p.pid(), spinning, extra)
+}
+
+/// [`compare_live`] on a process already running.
+fn compare_pid(label: &str, pid: u32, spinning: bool, extra: &[&str]) -> Vec<String> {
     let gdb = gdb_live(pid);
     let mut args = vec!["backtrace", "--pid"];
     let pid_s = pid.to_string();
@@ -1840,30 +1844,34 @@ fn compare_live(
             .filter(|f| f["type"] != "TAILCALL")
             .map(Row::gdb)
             .collect();
-        let mut o: Vec<Row> = ot["frames"]
+        let o: Vec<Row> = ot["frames"]
             .as_array()
             .cloned()
             .unwrap_or_default()
             .iter()
             .map(Row::ours)
             .collect();
+        let (mut g, mut o) = (g, o);
         if spinning && tid.as_i64() == Some(pid as i64) {
-            // The innermost physical frame (and the functions inlined at its pc) moved on
-            // between the two attaches: compare it by function, the rest fully.
-            let pc0 = o.first().and_then(|r| r.pc);
-            let n0 = o.iter().take_while(|r| r.pc == pc0).count();
-            for (i, r) in o.iter_mut().enumerate().take(n0) {
-                match g.get(i) {
-                    Some(gr)
-                        if gr.name == r.name
-                            || (gr.alt_name.is_some() && gr.alt_name == r.name) =>
-                    {
-                        r.pc = gr.pc;
-                        r.line = gr.line;
-                    }
-                    _ => {}
-                }
+            // The innermost physical frame moved on between the two attaches (its pc, and so
+            // the functions inlined there): it must be the same function on both sides; the
+            // frames above it are compared fully.
+            let group = |v: &[Row]| {
+                v.iter()
+                    .take_while(|r| Some(r.pc) == v.first().map(|f| f.pc))
+                    .count()
+                    .max(1)
+            };
+            let (ng, no) = (group(&g), group(&o));
+            let (gl, ol) = (&g[ng - 1], &o[no - 1]);
+            if !(gl.name == ol.name || (gl.alt_name.is_some() && gl.alt_name == ol.name)) {
+                err(format!(
+                    "thread {tid}: spinning in {:?} (gdb) and {:?} (ours)",
+                    gl.name, ol.name
+                ));
             }
+            g.drain(..ng);
+            o.drain(..no);
         }
         let first_bad = (0..g.len().max(o.len())).find(|&i| match (g.get(i), o.get(i)) {
             (Some(a), Some(b)) => frame_diff(a, b, o.get(i + 1)).is_some(),
@@ -2250,4 +2258,110 @@ fn live_bad_pids() {
         .unwrap();
     assert_error(&o, &["CAP_SYS_PTRACE"]);
     still_running(1).unwrap();
+}
+
+/// A process in a real Docker container, whose executable and libc exist only in the
+/// container's image (`/app/crash`, `/clibs/libc.so.6`, found through LD_LIBRARY_PATH): it is
+/// symbolized through `/proc/PID/root` with the container's own files, the output says so, and
+/// its frames equal gdb's (which reads the files in the process's mount namespace too).
+#[test]
+fn live_process_in_a_docker_container() {
+    if !can_attach() {
+        return;
+    }
+    let Some(d) = common::runtimes::Dockerd::start() else {
+        return;
+    };
+    let dir = tempfile::tempdir().unwrap();
+    let root = dir.path().join("rootfs");
+    for sub in ["app", "clibs", "lib64", "proc", "sys", "dev", "tmp"] {
+        std::fs::create_dir_all(root.join(sub)).unwrap();
+    }
+    let exe = build_c(
+        dir.path(),
+        "crash",
+        "crash.c",
+        "gcc",
+        &["-g", "-O2"],
+        Post::None,
+    );
+    std::fs::copy(&exe, root.join("app/crash")).unwrap();
+    let libc = Path::new("/lib/x86_64-linux-gnu/libc.so.6");
+    std::fs::copy(libc, root.join("clibs/libc.so.6")).unwrap();
+    std::fs::copy(
+        "/lib64/ld-linux-x86-64.so.2",
+        root.join("lib64/ld-linux-x86-64.so.2"),
+    )
+    .unwrap();
+    let tar = dir.path().join("rootfs.tar");
+    must(
+        Command::new("tar")
+            .arg("-C")
+            .arg(&root)
+            .arg("-cf")
+            .arg(&tar)
+            .arg("."),
+    );
+    let image = "clw-live-bt:lab";
+    let imp = d.docker(&["import", tar.to_str().unwrap(), image]);
+    assert!(imp.status.success(), "{}", common::runtimes::said(&imp));
+    let name = "clw-live-bt";
+    let o = d.run(
+        name,
+        &[
+            "-d",
+            "--network",
+            "none",
+            "-e",
+            "LD_LIBRARY_PATH=/clibs",
+            image,
+            "/app/crash",
+            "hang",
+        ],
+    );
+    assert!(o.status.success(), "{}", common::runtimes::said(&o));
+    let mut pid = None;
+    for _ in 0..100 {
+        pid = d.host_pid(name);
+        let threads = pid.map_or(0, |p| {
+            std::fs::read_dir(format!("/proc/{p}/task")).map_or(0, |r| r.count())
+        });
+        if threads == 4 {
+            break;
+        }
+        std::thread::sleep(std::time::Duration::from_millis(50));
+    }
+    let pid = pid.expect("the container has no pid") as u32;
+    std::thread::sleep(std::time::Duration::from_millis(300));
+    assert!(!Path::new("/app/crash").exists() && !Path::new("/clibs").exists());
+    let v = json(&run(&["backtrace", "--pid", &pid.to_string(), "--json"]));
+    let root_dir = format!("/proc/{pid}/root");
+    assert_eq!(v["live"]["root"], root_dir.as_str(), "{}", v["live"]);
+    assert!(
+        v["warnings"].to_string().contains(&root_dir),
+        "the output must say the files came from the container: {}",
+        v["warnings"]
+    );
+    for (path, file) in [("/app/crash", exe.as_path()), ("/clibs/libc.so.6", libc)] {
+        let m = v["modules"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|m| m["path"] == path)
+            .unwrap_or_else(|| panic!("no module {path}: {}", v["modules"]));
+        assert_eq!(m["found"], true, "{m}");
+        assert_eq!(m["build_id_mismatch"], false, "{m}");
+        assert_eq!(m["file"], format!("{root_dir}{path}").as_str(), "{m}");
+        assert_eq!(m["build_id"].as_str(), build_id(file).as_deref(), "{m}");
+    }
+    let main = &v["threads"][0];
+    assert!(
+        main["location"]
+            .as_str()
+            .unwrap()
+            .starts_with("hang_here < descend"),
+        "{main}"
+    );
+    let errs = compare_pid("C -O2 in Docker", pid, false, &[]);
+    assert!(errs.is_empty(), "{}", errs.join("\n\n"));
 }
