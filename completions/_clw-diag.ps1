@@ -290,6 +290,9 @@ Register-ArgumentCompleter -Native -CommandName 'clw-diag' -ScriptBlock {
             break
         }
         'clw-diag;backtrace' {
+            [CompletionResult]::new('--pid', '--pid', [CompletionResultType]::ParameterName, 'A live process instead of a core: every thread''s stack now ("self" is refused: a process cannot trace itself)')
+            [CompletionResult]::new('--samples', '--samples', [CompletionResultType]::ParameterName, 'With --pid: take N snapshots and count identical stacks (most frequent first)')
+            [CompletionResult]::new('--interval', '--interval', [CompletionResultType]::ParameterName, 'With --samples: time between snapshots (10ms to 1h)')
             [CompletionResult]::new('--exe', '--exe', [CompletionResultType]::ParameterName, 'The executable that crashed, when it is not where the core says')
             [CompletionResult]::new('--sysroot', '--sysroot', [CompletionResultType]::ParameterName, 'Find the mapped files under this root instead of / (e.g. a copied container image)')
             [CompletionResult]::new('--debug-dir', '--debug-dir', [CompletionResultType]::ParameterName, 'Also look for separate debug files (.build-id/xx/….debug, debuglink names) in DIR')
@@ -299,6 +302,8 @@ Register-ArgumentCompleter -Native -CommandName 'clw-diag' -ScriptBlock {
             [CompletionResult]::new('--proc-root', '--proc-root', [CompletionResultType]::ParameterName, 'Read process files from this directory instead of /proc (e.g. a copied tree)')
             [CompletionResult]::new('--cgroup-root', '--cgroup-root', [CompletionResultType]::ParameterName, 'Read cgroup files from this directory instead of /sys/fs/cgroup')
             [CompletionResult]::new('--host-root', '--host-root', [CompletionResultType]::ParameterName, 'Read the node''s container runtime and kubelet files (Docker''s config.v2.json, containerd bundles, CRI-O and podman files, /var/log/containers) under this directory, to name each cgroup''s container, pod, compose service or unit')
+            [CompletionResult]::new('--consistent', '--consistent', [CompletionResultType]::ParameterName, 'With --pid: hold all threads at once (one consistent moment, e.g. for a deadlock), instead of one at a time')
+            [CompletionResult]::new('--folded', '--folded', [CompletionResultType]::ParameterName, 'With --samples: print the stacks in the folded format of flamegraph.pl and inferno (`thread;outer;…;inner COUNT`), instead of the table')
             [CompletionResult]::new('--crashed-only', '--crashed-only', [CompletionResultType]::ParameterName, 'Print only the crashing thread')
             [CompletionResult]::new('--debuginfod', '--debuginfod', [CompletionResultType]::ParameterName, 'Fetch missing debug files (and executables or libraries missing on disk) by build ID from the servers in DEBUGINFOD_URLS. Also on whenever DEBUGINFOD_URLS is set; never otherwise. Cached as elfutils does (DEBUGINFOD_CACHE_PATH, else ~/.cache/debuginfod_client); DEBUGINFOD_TIMEOUT in seconds (default 90)')
             [CompletionResult]::new('--json', '--json', [CompletionResultType]::ParameterName, 'Shorthand for --format json')

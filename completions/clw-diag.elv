@@ -274,6 +274,9 @@ set edit:completion:arg-completer[clw-diag] = {|@words|
             cand --version 'Print version'
         }
         &'clw-diag;backtrace'= {
+            cand --pid 'A live process instead of a core: every thread''s stack now ("self" is refused: a process cannot trace itself)'
+            cand --samples 'With --pid: take N snapshots and count identical stacks (most frequent first)'
+            cand --interval 'With --samples: time between snapshots (10ms to 1h)'
             cand --exe 'The executable that crashed, when it is not where the core says'
             cand --sysroot 'Find the mapped files under this root instead of / (e.g. a copied container image)'
             cand --debug-dir 'Also look for separate debug files (.build-id/xx/….debug, debuglink names) in DIR'
@@ -283,6 +286,8 @@ set edit:completion:arg-completer[clw-diag] = {|@words|
             cand --proc-root 'Read process files from this directory instead of /proc (e.g. a copied tree)'
             cand --cgroup-root 'Read cgroup files from this directory instead of /sys/fs/cgroup'
             cand --host-root 'Read the node''s container runtime and kubelet files (Docker''s config.v2.json, containerd bundles, CRI-O and podman files, /var/log/containers) under this directory, to name each cgroup''s container, pod, compose service or unit'
+            cand --consistent 'With --pid: hold all threads at once (one consistent moment, e.g. for a deadlock), instead of one at a time'
+            cand --folded 'With --samples: print the stacks in the folded format of flamegraph.pl and inferno (`thread;outer;…;inner COUNT`), instead of the table'
             cand --crashed-only 'Print only the crashing thread'
             cand --debuginfod 'Fetch missing debug files (and executables or libraries missing on disk) by build ID from the servers in DEBUGINFOD_URLS. Also on whenever DEBUGINFOD_URLS is set; never otherwise. Cached as elfutils does (DEBUGINFOD_CACHE_PATH, else ~/.cache/debuginfod_client); DEBUGINFOD_TIMEOUT in seconds (default 90)'
             cand --json 'Shorthand for --format json'

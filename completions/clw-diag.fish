@@ -283,6 +283,9 @@ complete -c clw-diag -n "__fish_clw_diag_using_subcommand report" -s q -l quiet 
 complete -c clw-diag -n "__fish_clw_diag_using_subcommand report" -s v -l verbose -d 'Say more on stderr about what is read (repeat for more)'
 complete -c clw-diag -n "__fish_clw_diag_using_subcommand report" -s h -l help -d 'Print help (see more with \'--help\')'
 complete -c clw-diag -n "__fish_clw_diag_using_subcommand report" -s V -l version -d 'Print version'
+complete -c clw-diag -n "__fish_clw_diag_using_subcommand backtrace" -l pid -d 'A live process instead of a core: every thread\'s stack now ("self" is refused: a process cannot trace itself)' -r
+complete -c clw-diag -n "__fish_clw_diag_using_subcommand backtrace" -l samples -d 'With --pid: take N snapshots and count identical stacks (most frequent first)' -r
+complete -c clw-diag -n "__fish_clw_diag_using_subcommand backtrace" -l interval -d 'With --samples: time between snapshots (10ms to 1h)' -r
 complete -c clw-diag -n "__fish_clw_diag_using_subcommand backtrace" -l exe -d 'The executable that crashed, when it is not where the core says' -r -F
 complete -c clw-diag -n "__fish_clw_diag_using_subcommand backtrace" -l sysroot -d 'Find the mapped files under this root instead of / (e.g. a copied container image)' -r -F
 complete -c clw-diag -n "__fish_clw_diag_using_subcommand backtrace" -l debug-dir -d 'Also look for separate debug files (.build-id/xx/….debug, debuglink names) in DIR' -r -F
@@ -297,6 +300,8 @@ never\t''"
 complete -c clw-diag -n "__fish_clw_diag_using_subcommand backtrace" -l proc-root -d 'Read process files from this directory instead of /proc (e.g. a copied tree)' -r -F
 complete -c clw-diag -n "__fish_clw_diag_using_subcommand backtrace" -l cgroup-root -d 'Read cgroup files from this directory instead of /sys/fs/cgroup' -r -F
 complete -c clw-diag -n "__fish_clw_diag_using_subcommand backtrace" -l host-root -d 'Read the node\'s container runtime and kubelet files (Docker\'s config.v2.json, containerd bundles, CRI-O and podman files, /var/log/containers) under this directory, to name each cgroup\'s container, pod, compose service or unit' -r -F
+complete -c clw-diag -n "__fish_clw_diag_using_subcommand backtrace" -l consistent -d 'With --pid: hold all threads at once (one consistent moment, e.g. for a deadlock), instead of one at a time'
+complete -c clw-diag -n "__fish_clw_diag_using_subcommand backtrace" -l folded -d 'With --samples: print the stacks in the folded format of flamegraph.pl and inferno (`thread;outer;…;inner COUNT`), instead of the table'
 complete -c clw-diag -n "__fish_clw_diag_using_subcommand backtrace" -l crashed-only -d 'Print only the crashing thread'
 complete -c clw-diag -n "__fish_clw_diag_using_subcommand backtrace" -l debuginfod -d 'Fetch missing debug files (and executables or libraries missing on disk) by build ID from the servers in DEBUGINFOD_URLS. Also on whenever DEBUGINFOD_URLS is set; never otherwise. Cached as elfutils does (DEBUGINFOD_CACHE_PATH, else ~/.cache/debuginfod_client); DEBUGINFOD_TIMEOUT in seconds (default 90)'
 complete -c clw-diag -n "__fish_clw_diag_using_subcommand backtrace" -l json -d 'Shorthand for --format json'
