@@ -369,33 +369,39 @@ struct LiveRead {
     unwound: Vec<unwind::Unwound>,
 }
 
+/// A live process opened for reading: where its files are read, its modules, what was noted
+/// about them, and the symbolizer with the debug-file search for that root.
+struct Opened {
+    process: live::Process,
+    root: Option<PathBuf>,
+    modules: Vec<Module>,
+    warnings: Vec<String>,
+    sym: Symbolizer,
+}
+
 /// Open `pid`, find the directory its files are read under (its `/proc/PID/root` when that is
 /// not our root), and discover its modules.
-fn open_live(
-    pid: i32,
-    opts: &Options,
-    lopts: &LiveOptions,
-) -> Result<(
-    live::Process,
-    Option<PathBuf>,
-    Vec<Module>,
-    Vec<String>,
-    Symbolizer,
-)> {
+fn open_live(pid: i32, opts: &Options, lopts: &LiveOptions) -> Result<Opened> {
     let process = live::Process::open(&lopts.proc_root, pid)?;
-    let container_root = match &opts.files.sysroot {
+    let root = match &opts.files.sysroot {
         Some(r) => Some(r.clone()),
         None => (!same_file(&process.root, Path::new("/"))).then(|| process.root.clone()),
     };
-    let (files, sym) = setup(opts, container_root.as_deref());
+    let (files, sym) = setup(opts, root.as_deref());
     let (modules, mut warnings) = modules::discover(&process, &files);
-    if let (Some(r), None) = (&container_root, &opts.files.sysroot) {
+    if let (Some(r), None) = (&root, &opts.files.sysroot) {
         warnings.push(format!(
             "the process has a root of its own (a container): its files are read through {}",
             r.display()
         ));
     }
-    Ok((process, container_root, modules, warnings, sym))
+    Ok(Opened {
+        process,
+        root,
+        modules,
+        warnings,
+        sym,
+    })
 }
 
 /// Whether `a` and `b` are the same directory (device and inode); false when either cannot be
@@ -449,7 +455,13 @@ fn hold_name(h: live::Hold) -> &'static str {
 /// read), [`crate::Error::KernelThread`], [`crate::Error::Attach`] (permission with what it
 /// needs, another tracer, a zombie), [`crate::Error::PermissionDenied`] for its `/proc` files.
 pub fn backtrace_pid(pid: i32, opts: &Options, lopts: &LiveOptions) -> Result<Backtrace> {
-    let (process, root, mut modules, mut warnings, mut sym) = open_live(pid, opts, lopts)?;
+    let Opened {
+        process,
+        root,
+        mut modules,
+        mut warnings,
+        mut sym,
+    } = open_live(pid, opts, lopts)?;
     let r = read_live(process, &modules, lopts)?;
     let named = name_frames(&mut sym, &modules, &r.unwound.iter().collect::<Vec<_>>());
     let exe = exe_path(&modules);
@@ -560,9 +572,17 @@ pub fn sample_pid(
     lopts: &LiveOptions,
     progress: &mut dyn FnMut(usize),
 ) -> Result<StackSamples> {
-    let (process, _root, mut modules, mut warnings, mut sym) = open_live(pid, opts, lopts)?;
+    let Opened {
+        process,
+        mut modules,
+        mut warnings,
+        mut sym,
+        ..
+    } = open_live(pid, opts, lopts)?;
     let command = process.command.clone();
-    let mut reads: Vec<(Vec<Option<String>>, Vec<i32>, Vec<unwind::Unwound>)> = Vec::new();
+    // Per snapshot: the threads' names and ids, and their unwound stacks.
+    type Snapshot = (Vec<Option<String>>, Vec<i32>, Vec<unwind::Unwound>);
+    let mut reads: Vec<Snapshot> = Vec::new();
     let mut paused = Vec::new();
     let mut process = Some(process);
     let start = std::time::Instant::now();

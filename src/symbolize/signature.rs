@@ -122,6 +122,10 @@ mod tests {
             signal: 11,
             frames,
             stop_reason: String::new(),
+            location: String::new(),
+            name: None,
+            state: None,
+            paused_us: None,
         }
     }
 
