@@ -2256,7 +2256,7 @@ fn live_bad_pids() {
         ])
         .output()
         .unwrap();
-    assert_error(&o, &["CAP_SYS_PTRACE"]);
+    assert_error(&o, &["permission denied", "CAP_SYS_PTRACE", "kernel.yama.ptrace_scope"]);
     still_running(1).unwrap();
 }
 

@@ -88,7 +88,8 @@ impl Process {
     ///
     /// Errors: [`Error::Usage`] for clw-diag's own pid (a process cannot ptrace itself) or a
     /// pid that is not positive, [`Error::NoSuchProcess`], [`Error::KernelThread`],
-    /// [`Error::Attach`] for a zombie, [`Error::PermissionDenied`] naming what attaching needs,
+    /// [`Error::Attach`] for a zombie or when its `/proc` files may not be read (naming what
+    /// attaching needs: the uid, CAP_SYS_PTRACE, `kernel.yama.ptrace_scope`),
     /// [`Error::Vanished`] when it exits while being opened.
     pub fn open(proc_root: &Path, pid: i32) -> Result<Process> {
         if pid <= 0 {
@@ -129,7 +130,17 @@ impl Process {
         let dir = proc_root.join(pid.to_string());
         let read = |name: &str| -> Result<Vec<u8>> {
             let p = dir.join(name);
-            std::fs::read(&p).map_err(|e| Error::process_io(pid, &p, e))
+            std::fs::read(&p).map_err(|e| match Error::process_io(pid, &p, e) {
+                Error::PermissionDenied { path, .. } => Error::Attach {
+                    pid,
+                    why: format!(
+                        "permission denied reading {}: {}",
+                        path.display(),
+                        permission_hint()
+                    ),
+                },
+                e => e,
+            })
         };
         let maps_text = read("maps")?;
         let maps: Vec<Map> = maps_text
