@@ -2256,7 +2256,14 @@ fn live_bad_pids() {
         ])
         .output()
         .unwrap();
-    assert_error(&o, &["permission denied", "CAP_SYS_PTRACE", "kernel.yama.ptrace_scope"]);
+    assert_error(
+        &o,
+        &[
+            "permission denied",
+            "CAP_SYS_PTRACE",
+            "kernel.yama.ptrace_scope",
+        ],
+    );
     still_running(1).unwrap();
 }
 
@@ -2364,4 +2371,54 @@ fn live_process_in_a_docker_container() {
     );
     let errs = compare_pid("C -O2 in Docker", pid, false, &[]);
     assert!(errs.is_empty(), "{}", errs.join("\n\n"));
+}
+
+/// The executable deleted while it runs (a deploy that replaced it): the live process still
+/// maps it, and it is read through `/proc/PID/map_files/…`, so the frames keep their names.
+#[test]
+fn live_executable_deleted_while_it_runs() {
+    if !can_attach() {
+        return;
+    }
+    if !is_root() {
+        skip("/proc/PID/map_files needs root");
+        return;
+    }
+    let d = tempfile::tempdir().unwrap();
+    let exe = build_c(
+        d.path(),
+        "crash",
+        "crash.c",
+        "gcc",
+        &["-g", "-O2"],
+        Post::None,
+    );
+    let id = build_id(&exe);
+    let p = Parked::start(&exe, "hang");
+    std::fs::remove_file(&exe).unwrap();
+    let v = json(&run(&[
+        "backtrace",
+        "--pid",
+        &p.pid().to_string(),
+        "--json",
+    ]));
+    let m = v["modules"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|m| m["is_executable"] == true)
+        .unwrap_or_else(|| panic!("no executable module: {}", v["modules"]));
+    assert_eq!(m["deleted"], true, "{m}");
+    assert_eq!(m["found"], true, "{m}");
+    assert!(m["file"].as_str().unwrap().contains("/map_files/"), "{m}");
+    assert_eq!(m["build_id"].as_str(), id.as_deref(), "{m}");
+    assert!(
+        v["threads"][0]["location"]
+            .as_str()
+            .unwrap()
+            .starts_with("hang_here < descend"),
+        "{}",
+        v["threads"][0]
+    );
+    still_running(p.pid()).unwrap();
 }

@@ -290,6 +290,18 @@ impl AddressSpace for Process {
     fn aux(&self, key: u64) -> Option<u64> {
         self.auxv.iter().find(|(k, _)| *k == key).map(|(_, v)| *v)
     }
+
+    fn kind(&self) -> &'static str {
+        "the process's memory"
+    }
+
+    fn mapped_file(&self, m: &FileMapping) -> Option<PathBuf> {
+        let p = self
+            .root
+            .with_file_name("map_files")
+            .join(format!("{:x}-{:x}", m.start, m.end));
+        File::open(&p).is_ok().then_some(p)
+    }
 }
 
 /// What was taken of one thread while it was held.

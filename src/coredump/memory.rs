@@ -29,4 +29,17 @@ pub trait AddressSpace {
 
     /// The value of auxiliary vector entry `key` (`AT_*`, include/uapi/linux/auxvec.h).
     fn aux(&self, key: u64) -> Option<u64>;
+
+    /// What the memory is, for messages: `the core`, `the process's memory`.
+    fn kind(&self) -> &'static str {
+        "the core"
+    }
+
+    /// A path that still opens the file of mapping `m` when its name no longer does (a file
+    /// deleted or replaced after it was mapped): `/proc/PID/map_files/START-END` for a live
+    /// process; `None` for a core.
+    fn mapped_file(&self, m: &FileMapping) -> Option<std::path::PathBuf> {
+        let _ = m;
+        None
+    }
 }

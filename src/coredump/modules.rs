@@ -186,6 +186,11 @@ pub fn discover(core: &dyn AddressSpace, src: &FileSource) -> (Vec<Module>, Vec<
                 None => PathBuf::from(&path),
             })
         };
+        // A file deleted or replaced since it was mapped: a live process still holds it open.
+        let disk = match (deleted, core.mapped_file(first)) {
+            (true, Some(p)) if !(is_exe && src.exe.is_some()) => Some(p),
+            _ => disk,
+        };
         let mut data: Option<Arc<Bytes>> = disk
             .as_ref()
             .filter(|p| p.is_file())
@@ -230,9 +235,9 @@ pub fn discover(core: &dyn AddressSpace, src: &FileSource) -> (Vec<Module>, Vec<
                 disk.as_ref()
                     .map_or(path.clone(), |p| p.display().to_string()),
                 if deleted {
-                    " (the core says it was deleted)"
+                    format!(" ({} says it was deleted)", core.kind())
                 } else {
-                    ""
+                    String::new()
                 },
                 fetch_error.map(|e| format!(" ({e})")).unwrap_or_default()
             ));
@@ -268,10 +273,11 @@ pub fn discover(core: &dyn AddressSpace, src: &FileSource) -> (Vec<Module>, Vec<
         let mismatch = matches!((&build_id, &build_id_in_core), (Some(a), Some(b)) if a != b);
         if mismatch {
             warnings.push(format!(
-                "{}: build ID {} differs from the one in the core ({}): not the file that ran; \
+                "{}: build ID {} differs from the one in {} ({}): not the file that ran; \
                  its frames may be wrong (give the right one with --exe or --sysroot)",
                 disk.as_ref()
                     .map_or(path.clone(), |p| p.display().to_string()),
+                core.kind(),
                 build_id.as_deref().unwrap_or("?"),
                 build_id_in_core.as_deref().unwrap_or("?")
             ));
