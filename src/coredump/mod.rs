@@ -3,13 +3,15 @@
 //! ([`modules`]), and the per-thread CFI unwinder ([`unwind`]). Symbolizing the unwound frames
 //! the symbolizer's (`symbolize/backtrace.rs`), which depends on this module, never the
 //! other way round: what the modules and the unwinder need of debug-file discovery they see
-//! through [`modules::DebugFileLookup`].
+//! through [`modules::DebugFileLookup`]. The crashes systemd-coredump stored (files and journal
+//! entries) are listed by [`store`].
 
 pub mod compressed;
 pub mod core;
 mod image;
 pub mod modules;
 pub mod notes;
+pub mod store;
 pub mod unwind;
 
 use serde::Serialize;
