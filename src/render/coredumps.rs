@@ -28,7 +28,10 @@ impl Report for Listing {
                 };
                 let truncated = c.journal.as_ref().is_some_and(|j| j.truncated);
                 vec![
-                    Cell::text(&c.timestamp),
+                    // Whole seconds, as coredumpctl shows them; JSON keeps the µs.
+                    Cell::text(crate::base::time::format_rfc3339(
+                        c.timestamp_us - c.timestamp_us.rem_euclid(1_000_000),
+                    )),
                     Cell::Int(Some(i64::from(c.pid))),
                     Cell::Int(c.uid.map(i64::from)),
                     Cell::text(c.signal_name.clone().unwrap_or_else(|| "-".into())),
