@@ -207,6 +207,7 @@ fn the_store_is_listed_from_its_file_names() {
     );
     for (m, c) in made.iter().zip(v["crashes"].as_array().unwrap()) {
         let path = dir.join(&m.name);
+        assert_eq!(c["pid"], m.pid, "{c}");
         assert_eq!(c["command"], m.comm, "{c}");
         assert_eq!(c["timestamp_us"], m.usec, "{c}");
         assert_eq!(c["boot_id"], BOOT);

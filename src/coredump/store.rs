@@ -12,8 +12,8 @@
 //! The store is readable by root and, through ACLs, by the `systemd-journal` group and the
 //! crashed process's user: permission denied on the directory is an error that says so.
 
-mod journal;
-mod name;
+pub mod journal;
+pub mod name;
 
 use std::ffi::OsStr;
 use std::fs::File;
@@ -188,8 +188,16 @@ fn magic(path: &Path) -> Option<StoreCompression> {
     Some(StoreCompression::of_magic(&head[..n]))
 }
 
+/// What [`scan`] found: whether the directory exists, its cores with what their names say,
+/// and how many other files it skipped.
+struct Scan {
+    exists: bool,
+    cores: Vec<(CoreName, CoreFile)>,
+    skipped: usize,
+}
+
 /// The store's files: each core with what its name says, and the notes on the others.
-fn scan(q: &Query, notes: &mut Vec<String>) -> Result<(bool, Vec<(CoreName, CoreFile)>, usize)> {
+fn scan(q: &Query, notes: &mut Vec<String>) -> Result<Scan> {
     let rd = match std::fs::read_dir(&q.dir) {
         Ok(rd) => rd,
         Err(e) if e.kind() == std::io::ErrorKind::NotFound && !q.dir_explicit => {
@@ -198,7 +206,11 @@ fn scan(q: &Query, notes: &mut Vec<String>) -> Result<(bool, Vec<(CoreName, Core
                  Storage=journal or none)",
                 q.dir.display()
             ));
-            return Ok((false, Vec::new(), 0));
+            return Ok(Scan {
+                exists: false,
+                cores: Vec::new(),
+                skipped: 0,
+            });
         }
         Err(e) if e.kind() == std::io::ErrorKind::PermissionDenied => {
             return Err(Error::PermissionDenied {
@@ -268,7 +280,11 @@ fn scan(q: &Query, notes: &mut Vec<String>) -> Result<(bool, Vec<(CoreName, Core
             }
         ));
     }
-    Ok((true, cores, skipped.len()))
+    Ok(Scan {
+        exists: true,
+        cores,
+        skipped: skipped.len(),
+    })
 }
 
 /// The crash a file's name describes.
@@ -354,8 +370,12 @@ fn join(crashes: &mut Vec<StoredCrash>, e: JournalEntry, dir: &Path) {
 /// (journalctl missing or failing, no journal files) is a note too.
 pub fn list(q: &Query) -> Result<Listing> {
     let mut notes = Vec::new();
-    let (dir_exists, files, skipped_files) = scan(q, &mut notes)?;
-    let mut crashes: Vec<StoredCrash> = files.into_iter().map(|(n, f)| from_file(n, f)).collect();
+    let Scan {
+        exists: dir_exists,
+        cores,
+        skipped: skipped_files,
+    } = scan(q, &mut notes)?;
+    let mut crashes: Vec<StoredCrash> = cores.into_iter().map(|(n, f)| from_file(n, f)).collect();
     let (journal_available, journal_entries) = match &q.journal {
         JournalSource::Off => (false, 0),
         src => match journal::read(src, q.since_us) {
@@ -379,7 +399,7 @@ pub fn list(q: &Query) -> Result<Listing> {
         q.since_us.is_none_or(|s| c.timestamp_us >= s)
             && q.matcher.as_ref().is_none_or(|m| m.matches(c))
     });
-    crashes.sort_by(|a, b| (b.timestamp_us, b.pid).cmp(&(a.timestamp_us, a.pid)));
+    crashes.sort_by_key(|c| std::cmp::Reverse((c.timestamp_us, c.pid)));
     Ok(Listing {
         dir: q.dir.clone(),
         dir_exists,
