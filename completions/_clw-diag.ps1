@@ -28,6 +28,8 @@ Register-ArgumentCompleter -Native -CommandName 'clw-diag' -ScriptBlock {
             [CompletionResult]::new('--host-root', '--host-root', [CompletionResultType]::ParameterName, 'Read the node''s container runtime and kubelet files (Docker''s config.v2.json, containerd bundles, CRI-O and podman files, /var/log/containers) under this directory, to name each cgroup''s container, pod, compose service or unit')
             [CompletionResult]::new('--logs', '--logs', [CompletionResultType]::ParameterName, 'Also read these log files (a glob: ''*'' and ''?'' in the file name; repeatable)')
             [CompletionResult]::new('--cores', '--cores', [CompletionResultType]::ParameterName, 'Look for core files in DIR (repeatable)')
+            [CompletionResult]::new('--coredump-dir', '--coredump-dir', [CompletionResultType]::ParameterName, 'systemd-coredump''s store, read for the crashes since --since (with the journal''s entries for them) [default: /var/lib/systemd/coredump]')
+            [CompletionResult]::new('--coredump-journal-dir', '--coredump-journal-dir', [CompletionResultType]::ParameterName, 'Join the store with the journal files in DIR instead of the system journal (for tests)')
             [CompletionResult]::new('--since', '--since', [CompletionResultType]::ParameterName, 'The window: a duration back from now (30m, 1.5h, 2d) or a timestamp (2024-04-15T10:00:00Z, "2024-04-15 10:00", UTC unless an offset is given) [default: 1h]')
             [CompletionResult]::new('--trace', '--trace', [CompletionResultType]::ParameterName, 'A memory trace (clw-diag record, CSV, Prometheus JSON) for a leak verdict (repeatable)')
             [CompletionResult]::new('--cgroup', '--cgroup', [CompletionResultType]::ParameterName, 'The memory cgroup of the incident, for the snapshot and the OOM kill order')
@@ -56,6 +58,7 @@ Register-ArgumentCompleter -Native -CommandName 'clw-diag' -ScriptBlock {
             [CompletionResult]::new('recommend', 'recommend', [CompletionResultType]::ParameterValue, 'Memory request and limit from observed usage: traces, a cgroup, or Prometheus')
             [CompletionResult]::new('report', 'report', [CompletionResultType]::ParameterValue, 'One incident report: snapshot, OOM kill order, kernel and worker logs, cores, summary')
             [CompletionResult]::new('backtrace', 'backtrace', [CompletionResultType]::ParameterValue, 'Unwind and symbolize every thread of a core dump, like gdb''s `thread apply all bt`')
+            [CompletionResult]::new('coredumps', 'coredumps', [CompletionResultType]::ParameterValue, 'List the crashes systemd-coredump stored (files and journal entries), newest first')
             [CompletionResult]::new('symbolize', 'symbolize', [CompletionResultType]::ParameterValue, 'Resolve addresses to function, file and line (addr2line-compatible, inline frames)')
             [CompletionResult]::new('serve', 'serve', [CompletionResultType]::ParameterValue, 'Serve host, cgroup and process memory metrics for Prometheus (OpenMetrics) at /metrics')
             [CompletionResult]::new('completions', 'completions', [CompletionResultType]::ParameterValue, 'Print shell completions (bash, zsh, fish, elvish, powershell)')
@@ -263,6 +266,8 @@ Register-ArgumentCompleter -Native -CommandName 'clw-diag' -ScriptBlock {
         'clw-diag;report' {
             [CompletionResult]::new('--logs', '--logs', [CompletionResultType]::ParameterName, 'Also read these log files (a glob: ''*'' and ''?'' in the file name; repeatable)')
             [CompletionResult]::new('--cores', '--cores', [CompletionResultType]::ParameterName, 'Look for core files in DIR (repeatable)')
+            [CompletionResult]::new('--coredump-dir', '--coredump-dir', [CompletionResultType]::ParameterName, 'systemd-coredump''s store, read for the crashes since --since (with the journal''s entries for them) [default: /var/lib/systemd/coredump]')
+            [CompletionResult]::new('--coredump-journal-dir', '--coredump-journal-dir', [CompletionResultType]::ParameterName, 'Join the store with the journal files in DIR instead of the system journal (for tests)')
             [CompletionResult]::new('--since', '--since', [CompletionResultType]::ParameterName, 'The window: a duration back from now (30m, 1.5h, 2d) or a timestamp (2024-04-15T10:00:00Z, "2024-04-15 10:00", UTC unless an offset is given) [default: 1h]')
             [CompletionResult]::new('--trace', '--trace', [CompletionResultType]::ParameterName, 'A memory trace (clw-diag record, CSV, Prometheus JSON) for a leak verdict (repeatable)')
             [CompletionResult]::new('--cgroup', '--cgroup', [CompletionResultType]::ParameterName, 'The memory cgroup of the incident, for the snapshot and the OOM kill order')
@@ -306,6 +311,28 @@ Register-ArgumentCompleter -Native -CommandName 'clw-diag' -ScriptBlock {
             [CompletionResult]::new('--folded', '--folded', [CompletionResultType]::ParameterName, 'With --samples: print the stacks in the folded format of flamegraph.pl and inferno (`thread;outer;…;inner COUNT`), instead of the table')
             [CompletionResult]::new('--crashed-only', '--crashed-only', [CompletionResultType]::ParameterName, 'Print only the crashing thread')
             [CompletionResult]::new('--debuginfod', '--debuginfod', [CompletionResultType]::ParameterName, 'Fetch missing debug files (and executables or libraries missing on disk) by build ID from the servers in DEBUGINFOD_URLS. Also on whenever DEBUGINFOD_URLS is set; never otherwise. Cached as elfutils does (DEBUGINFOD_CACHE_PATH, else ~/.cache/debuginfod_client); DEBUGINFOD_TIMEOUT in seconds (default 90)')
+            [CompletionResult]::new('--json', '--json', [CompletionResultType]::ParameterName, 'Shorthand for --format json')
+            [CompletionResult]::new('-q', '-q', [CompletionResultType]::ParameterName, 'Print only the data: no notes or warnings on stderr')
+            [CompletionResult]::new('--quiet', '--quiet', [CompletionResultType]::ParameterName, 'Print only the data: no notes or warnings on stderr')
+            [CompletionResult]::new('-v', '-v', [CompletionResultType]::ParameterName, 'Say more on stderr about what is read (repeat for more)')
+            [CompletionResult]::new('--verbose', '--verbose', [CompletionResultType]::ParameterName, 'Say more on stderr about what is read (repeat for more)')
+            [CompletionResult]::new('-h', '-h', [CompletionResultType]::ParameterName, 'Print help (see more with ''--help'')')
+            [CompletionResult]::new('--help', '--help', [CompletionResultType]::ParameterName, 'Print help (see more with ''--help'')')
+            [CompletionResult]::new('-V', '-V ', [CompletionResultType]::ParameterName, 'Print version')
+            [CompletionResult]::new('--version', '--version', [CompletionResultType]::ParameterName, 'Print version')
+            break
+        }
+        'clw-diag;coredumps' {
+            [CompletionResult]::new('--since', '--since', [CompletionResultType]::ParameterName, 'Only crashes at or after this time: a duration back from now (30m, 2h, 1d) or a timestamp (2024-04-15T10:00:00Z)')
+            [CompletionResult]::new('--dir', '--dir', [CompletionResultType]::ParameterName, 'The store directory [default: /var/lib/systemd/coredump]')
+            [CompletionResult]::new('--journal-dir', '--journal-dir', [CompletionResultType]::ParameterName, 'Read the journal files in DIR (journalctl --directory; e.g. a copied /var/log/journal)')
+            [CompletionResult]::new('--journal-file', '--journal-file', [CompletionResultType]::ParameterName, 'Read this journal file (journalctl --file)')
+            [CompletionResult]::new('--format', '--format', [CompletionResultType]::ParameterName, 'Output format: a table for people, JSON (the stable contract, see docs/json.md), CSV, or GitHub Actions annotations (triage)')
+            [CompletionResult]::new('--color', '--color', [CompletionResultType]::ParameterName, 'When to colour the output; NO_COLOR in the environment means never for "auto"')
+            [CompletionResult]::new('--proc-root', '--proc-root', [CompletionResultType]::ParameterName, 'Read process files from this directory instead of /proc (e.g. a copied tree)')
+            [CompletionResult]::new('--cgroup-root', '--cgroup-root', [CompletionResultType]::ParameterName, 'Read cgroup files from this directory instead of /sys/fs/cgroup')
+            [CompletionResult]::new('--host-root', '--host-root', [CompletionResultType]::ParameterName, 'Read the node''s container runtime and kubelet files (Docker''s config.v2.json, containerd bundles, CRI-O and podman files, /var/log/containers) under this directory, to name each cgroup''s container, pod, compose service or unit')
+            [CompletionResult]::new('--no-journal', '--no-journal', [CompletionResultType]::ParameterName, 'Do not read the journal: list from the file names only')
             [CompletionResult]::new('--json', '--json', [CompletionResultType]::ParameterName, 'Shorthand for --format json')
             [CompletionResult]::new('-q', '-q', [CompletionResultType]::ParameterName, 'Print only the data: no notes or warnings on stderr')
             [CompletionResult]::new('--quiet', '--quiet', [CompletionResultType]::ParameterName, 'Print only the data: no notes or warnings on stderr')
@@ -422,6 +449,7 @@ Register-ArgumentCompleter -Native -CommandName 'clw-diag' -ScriptBlock {
             [CompletionResult]::new('recommend', 'recommend', [CompletionResultType]::ParameterValue, 'Memory request and limit from observed usage: traces, a cgroup, or Prometheus')
             [CompletionResult]::new('report', 'report', [CompletionResultType]::ParameterValue, 'One incident report: snapshot, OOM kill order, kernel and worker logs, cores, summary')
             [CompletionResult]::new('backtrace', 'backtrace', [CompletionResultType]::ParameterValue, 'Unwind and symbolize every thread of a core dump, like gdb''s `thread apply all bt`')
+            [CompletionResult]::new('coredumps', 'coredumps', [CompletionResultType]::ParameterValue, 'List the crashes systemd-coredump stored (files and journal entries), newest first')
             [CompletionResult]::new('symbolize', 'symbolize', [CompletionResultType]::ParameterValue, 'Resolve addresses to function, file and line (addr2line-compatible, inline frames)')
             [CompletionResult]::new('serve', 'serve', [CompletionResultType]::ParameterValue, 'Serve host, cgroup and process memory metrics for Prometheus (OpenMetrics) at /metrics')
             [CompletionResult]::new('completions', 'completions', [CompletionResultType]::ParameterValue, 'Print shell completions (bash, zsh, fish, elvish, powershell)')
@@ -458,6 +486,9 @@ Register-ArgumentCompleter -Native -CommandName 'clw-diag' -ScriptBlock {
             break
         }
         'clw-diag;help;backtrace' {
+            break
+        }
+        'clw-diag;help;coredumps' {
             break
         }
         'clw-diag;help;symbolize' {

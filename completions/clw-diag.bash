@@ -25,6 +25,9 @@ _clw__diag() {
             clw__diag,completions)
                 cmd="clw__diag__subcmd__completions"
                 ;;
+            clw__diag,coredumps)
+                cmd="clw__diag__subcmd__coredumps"
+                ;;
             clw__diag,help)
                 cmd="clw__diag__subcmd__help"
                 ;;
@@ -79,6 +82,9 @@ _clw__diag() {
             clw__diag__subcmd__help,completions)
                 cmd="clw__diag__subcmd__help__subcmd__completions"
                 ;;
+            clw__diag__subcmd__help,coredumps)
+                cmd="clw__diag__subcmd__help__subcmd__coredumps"
+                ;;
             clw__diag__subcmd__help,help)
                 cmd="clw__diag__subcmd__help__subcmd__help"
                 ;;
@@ -122,7 +128,7 @@ _clw__diag() {
 
     case "${cmd}" in
         clw__diag)
-            opts="-q -v -h -V --format --json --color --quiet --verbose --proc-root --cgroup-root --host-root --worker-logs --logs --cores --since --trace --cgroup --bundle --force --bundle-max --section-timeout --kmsg --worker-log-glob --help --version sample vmmap triage record analyze oom-rank recommend report backtrace symbolize serve completions man help"
+            opts="-q -v -h -V --format --json --color --quiet --verbose --proc-root --cgroup-root --host-root --worker-logs --logs --cores --coredump-dir --coredump-journal-dir --since --trace --cgroup --bundle --force --bundle-max --section-timeout --kmsg --worker-log-glob --help --version sample vmmap triage record analyze oom-rank recommend report backtrace coredumps symbolize serve completions man help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 1 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -153,6 +159,14 @@ _clw__diag() {
                     return 0
                     ;;
                 --cores)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --coredump-dir)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --coredump-journal-dir)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
@@ -425,8 +439,58 @@ _clw__diag() {
             COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
             return 0
             ;;
+        clw__subcmd__diag__subcmd__coredumps)
+            opts="-q -v -h -V --since --dir --journal-dir --journal-file --no-journal --format --json --color --quiet --verbose --proc-root --cgroup-root --host-root --help --version"
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                --since)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --dir)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --journal-dir)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --journal-file)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --format)
+                    COMPREPLY=($(compgen -W "table json csv github" -- "${cur}"))
+                    return 0
+                    ;;
+                --color)
+                    COMPREPLY=($(compgen -W "auto always never" -- "${cur}"))
+                    return 0
+                    ;;
+                --proc-root)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --cgroup-root)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --host-root)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
         clw__subcmd__diag__subcmd__help)
-            opts="sample vmmap triage record analyze oom-rank recommend report backtrace symbolize serve completions man help"
+            opts="sample vmmap triage record analyze oom-rank recommend report backtrace coredumps symbolize serve completions man help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -482,6 +546,20 @@ _clw__diag() {
             return 0
             ;;
         clw__subcmd__diag__subcmd__help__subcmd__completions)
+            opts=""
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        clw__subcmd__diag__subcmd__help__subcmd__coredumps)
             opts=""
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
@@ -882,7 +960,7 @@ _clw__diag() {
             return 0
             ;;
         clw__subcmd__diag__subcmd__report)
-            opts="-q -v -h -V --worker-logs --logs --cores --since --trace --cgroup --bundle --force --bundle-max --section-timeout --kmsg --worker-log-glob --format --json --color --quiet --verbose --proc-root --cgroup-root --host-root --help --version"
+            opts="-q -v -h -V --worker-logs --logs --cores --coredump-dir --coredump-journal-dir --since --trace --cgroup --bundle --force --bundle-max --section-timeout --kmsg --worker-log-glob --format --json --color --quiet --verbose --proc-root --cgroup-root --host-root --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -893,6 +971,14 @@ _clw__diag() {
                     return 0
                     ;;
                 --cores)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --coredump-dir)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --coredump-journal-dir)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;

@@ -25,6 +25,8 @@ set edit:completion:arg-completer[clw-diag] = {|@words|
             cand --host-root 'Read the node''s container runtime and kubelet files (Docker''s config.v2.json, containerd bundles, CRI-O and podman files, /var/log/containers) under this directory, to name each cgroup''s container, pod, compose service or unit'
             cand --logs 'Also read these log files (a glob: ''*'' and ''?'' in the file name; repeatable)'
             cand --cores 'Look for core files in DIR (repeatable)'
+            cand --coredump-dir 'systemd-coredump''s store, read for the crashes since --since (with the journal''s entries for them) [default: /var/lib/systemd/coredump]'
+            cand --coredump-journal-dir 'Join the store with the journal files in DIR instead of the system journal (for tests)'
             cand --since 'The window: a duration back from now (30m, 1.5h, 2d) or a timestamp (2024-04-15T10:00:00Z, "2024-04-15 10:00", UTC unless an offset is given) [default: 1h]'
             cand --trace 'A memory trace (clw-diag record, CSV, Prometheus JSON) for a leak verdict (repeatable)'
             cand --cgroup 'The memory cgroup of the incident, for the snapshot and the OOM kill order'
@@ -53,6 +55,7 @@ set edit:completion:arg-completer[clw-diag] = {|@words|
             cand recommend 'Memory request and limit from observed usage: traces, a cgroup, or Prometheus'
             cand report 'One incident report: snapshot, OOM kill order, kernel and worker logs, cores, summary'
             cand backtrace 'Unwind and symbolize every thread of a core dump, like gdb''s `thread apply all bt`'
+            cand coredumps 'List the crashes systemd-coredump stored (files and journal entries), newest first'
             cand symbolize 'Resolve addresses to function, file and line (addr2line-compatible, inline frames)'
             cand serve 'Serve host, cgroup and process memory metrics for Prometheus (OpenMetrics) at /metrics'
             cand completions 'Print shell completions (bash, zsh, fish, elvish, powershell)'
@@ -248,6 +251,8 @@ set edit:completion:arg-completer[clw-diag] = {|@words|
         &'clw-diag;report'= {
             cand --logs 'Also read these log files (a glob: ''*'' and ''?'' in the file name; repeatable)'
             cand --cores 'Look for core files in DIR (repeatable)'
+            cand --coredump-dir 'systemd-coredump''s store, read for the crashes since --since (with the journal''s entries for them) [default: /var/lib/systemd/coredump]'
+            cand --coredump-journal-dir 'Join the store with the journal files in DIR instead of the system journal (for tests)'
             cand --since 'The window: a duration back from now (30m, 1.5h, 2d) or a timestamp (2024-04-15T10:00:00Z, "2024-04-15 10:00", UTC unless an offset is given) [default: 1h]'
             cand --trace 'A memory trace (clw-diag record, CSV, Prometheus JSON) for a leak verdict (repeatable)'
             cand --cgroup 'The memory cgroup of the incident, for the snapshot and the OOM kill order'
@@ -290,6 +295,27 @@ set edit:completion:arg-completer[clw-diag] = {|@words|
             cand --folded 'With --samples: print the stacks in the folded format of flamegraph.pl and inferno (`thread;outer;…;inner COUNT`), instead of the table'
             cand --crashed-only 'Print only the crashing thread'
             cand --debuginfod 'Fetch missing debug files (and executables or libraries missing on disk) by build ID from the servers in DEBUGINFOD_URLS. Also on whenever DEBUGINFOD_URLS is set; never otherwise. Cached as elfutils does (DEBUGINFOD_CACHE_PATH, else ~/.cache/debuginfod_client); DEBUGINFOD_TIMEOUT in seconds (default 90)'
+            cand --json 'Shorthand for --format json'
+            cand -q 'Print only the data: no notes or warnings on stderr'
+            cand --quiet 'Print only the data: no notes or warnings on stderr'
+            cand -v 'Say more on stderr about what is read (repeat for more)'
+            cand --verbose 'Say more on stderr about what is read (repeat for more)'
+            cand -h 'Print help (see more with ''--help'')'
+            cand --help 'Print help (see more with ''--help'')'
+            cand -V 'Print version'
+            cand --version 'Print version'
+        }
+        &'clw-diag;coredumps'= {
+            cand --since 'Only crashes at or after this time: a duration back from now (30m, 2h, 1d) or a timestamp (2024-04-15T10:00:00Z)'
+            cand --dir 'The store directory [default: /var/lib/systemd/coredump]'
+            cand --journal-dir 'Read the journal files in DIR (journalctl --directory; e.g. a copied /var/log/journal)'
+            cand --journal-file 'Read this journal file (journalctl --file)'
+            cand --format 'Output format: a table for people, JSON (the stable contract, see docs/json.md), CSV, or GitHub Actions annotations (triage)'
+            cand --color 'When to colour the output; NO_COLOR in the environment means never for "auto"'
+            cand --proc-root 'Read process files from this directory instead of /proc (e.g. a copied tree)'
+            cand --cgroup-root 'Read cgroup files from this directory instead of /sys/fs/cgroup'
+            cand --host-root 'Read the node''s container runtime and kubelet files (Docker''s config.v2.json, containerd bundles, CRI-O and podman files, /var/log/containers) under this directory, to name each cgroup''s container, pod, compose service or unit'
+            cand --no-journal 'Do not read the journal: list from the file names only'
             cand --json 'Shorthand for --format json'
             cand -q 'Print only the data: no notes or warnings on stderr'
             cand --quiet 'Print only the data: no notes or warnings on stderr'
@@ -401,6 +427,7 @@ set edit:completion:arg-completer[clw-diag] = {|@words|
             cand recommend 'Memory request and limit from observed usage: traces, a cgroup, or Prometheus'
             cand report 'One incident report: snapshot, OOM kill order, kernel and worker logs, cores, summary'
             cand backtrace 'Unwind and symbolize every thread of a core dump, like gdb''s `thread apply all bt`'
+            cand coredumps 'List the crashes systemd-coredump stored (files and journal entries), newest first'
             cand symbolize 'Resolve addresses to function, file and line (addr2line-compatible, inline frames)'
             cand serve 'Serve host, cgroup and process memory metrics for Prometheus (OpenMetrics) at /metrics'
             cand completions 'Print shell completions (bash, zsh, fish, elvish, powershell)'
@@ -427,6 +454,8 @@ set edit:completion:arg-completer[clw-diag] = {|@words|
         &'clw-diag;help;report'= {
         }
         &'clw-diag;help;backtrace'= {
+        }
+        &'clw-diag;help;coredumps'= {
         }
         &'clw-diag;help;symbolize'= {
         }

@@ -1,6 +1,6 @@
 # Print an optspec for argparse to handle cmd's options that are independent of any subcommand.
 function __fish_clw_diag_global_optspecs
-    string join \n format= json color= q/quiet v/verbose proc-root= cgroup-root= host-root= worker-logs logs= cores= since= trace= cgroup= bundle= force bundle-max= section-timeout= kmsg= worker-log-glob= h/help V/version
+    string join \n format= json color= q/quiet v/verbose proc-root= cgroup-root= host-root= worker-logs logs= cores= coredump-dir= coredump-journal-dir= since= trace= cgroup= bundle= force bundle-max= section-timeout= kmsg= worker-log-glob= h/help V/version
 end
 
 function __fish_clw_diag_needs_command
@@ -36,6 +36,8 @@ complete -c clw-diag -n "__fish_clw_diag_needs_command" -l cgroup-root -d 'Read 
 complete -c clw-diag -n "__fish_clw_diag_needs_command" -l host-root -d 'Read the node\'s container runtime and kubelet files (Docker\'s config.v2.json, containerd bundles, CRI-O and podman files, /var/log/containers) under this directory, to name each cgroup\'s container, pod, compose service or unit' -r -F
 complete -c clw-diag -n "__fish_clw_diag_needs_command" -l logs -d 'Also read these log files (a glob: \'*\' and \'?\' in the file name; repeatable)' -r
 complete -c clw-diag -n "__fish_clw_diag_needs_command" -l cores -d 'Look for core files in DIR (repeatable)' -r -F
+complete -c clw-diag -n "__fish_clw_diag_needs_command" -l coredump-dir -d 'systemd-coredump\'s store, read for the crashes since --since (with the journal\'s entries for them) [default: /var/lib/systemd/coredump]' -r -F
+complete -c clw-diag -n "__fish_clw_diag_needs_command" -l coredump-journal-dir -d 'Join the store with the journal files in DIR instead of the system journal (for tests)' -r -F
 complete -c clw-diag -n "__fish_clw_diag_needs_command" -l since -d 'The window: a duration back from now (30m, 1.5h, 2d) or a timestamp (2024-04-15T10:00:00Z, "2024-04-15 10:00", UTC unless an offset is given) [default: 1h]' -r
 complete -c clw-diag -n "__fish_clw_diag_needs_command" -l trace -d 'A memory trace (clw-diag record, CSV, Prometheus JSON) for a leak verdict (repeatable)' -r -F
 complete -c clw-diag -n "__fish_clw_diag_needs_command" -l cgroup -d 'The memory cgroup of the incident, for the snapshot and the OOM kill order' -r
@@ -60,6 +62,7 @@ complete -c clw-diag -n "__fish_clw_diag_needs_command" -f -a "oom-rank" -d 'Who
 complete -c clw-diag -n "__fish_clw_diag_needs_command" -f -a "recommend" -d 'Memory request and limit from observed usage: traces, a cgroup, or Prometheus'
 complete -c clw-diag -n "__fish_clw_diag_needs_command" -f -a "report" -d 'One incident report: snapshot, OOM kill order, kernel and worker logs, cores, summary'
 complete -c clw-diag -n "__fish_clw_diag_needs_command" -f -a "backtrace" -d 'Unwind and symbolize every thread of a core dump, like gdb\'s `thread apply all bt`'
+complete -c clw-diag -n "__fish_clw_diag_needs_command" -f -a "coredumps" -d 'List the crashes systemd-coredump stored (files and journal entries), newest first'
 complete -c clw-diag -n "__fish_clw_diag_needs_command" -f -a "symbolize" -d 'Resolve addresses to function, file and line (addr2line-compatible, inline frames)'
 complete -c clw-diag -n "__fish_clw_diag_needs_command" -f -a "serve" -d 'Serve host, cgroup and process memory metrics for Prometheus (OpenMetrics) at /metrics'
 complete -c clw-diag -n "__fish_clw_diag_needs_command" -f -a "completions" -d 'Print shell completions (bash, zsh, fish, elvish, powershell)'
@@ -258,6 +261,8 @@ complete -c clw-diag -n "__fish_clw_diag_using_subcommand recommend" -s h -l hel
 complete -c clw-diag -n "__fish_clw_diag_using_subcommand recommend" -s V -l version -d 'Print version'
 complete -c clw-diag -n "__fish_clw_diag_using_subcommand report" -l logs -d 'Also read these log files (a glob: \'*\' and \'?\' in the file name; repeatable)' -r
 complete -c clw-diag -n "__fish_clw_diag_using_subcommand report" -l cores -d 'Look for core files in DIR (repeatable)' -r -F
+complete -c clw-diag -n "__fish_clw_diag_using_subcommand report" -l coredump-dir -d 'systemd-coredump\'s store, read for the crashes since --since (with the journal\'s entries for them) [default: /var/lib/systemd/coredump]' -r -F
+complete -c clw-diag -n "__fish_clw_diag_using_subcommand report" -l coredump-journal-dir -d 'Join the store with the journal files in DIR instead of the system journal (for tests)' -r -F
 complete -c clw-diag -n "__fish_clw_diag_using_subcommand report" -l since -d 'The window: a duration back from now (30m, 1.5h, 2d) or a timestamp (2024-04-15T10:00:00Z, "2024-04-15 10:00", UTC unless an offset is given) [default: 1h]' -r
 complete -c clw-diag -n "__fish_clw_diag_using_subcommand report" -l trace -d 'A memory trace (clw-diag record, CSV, Prometheus JSON) for a leak verdict (repeatable)' -r -F
 complete -c clw-diag -n "__fish_clw_diag_using_subcommand report" -l cgroup -d 'The memory cgroup of the incident, for the snapshot and the OOM kill order' -r
@@ -309,6 +314,26 @@ complete -c clw-diag -n "__fish_clw_diag_using_subcommand backtrace" -s q -l qui
 complete -c clw-diag -n "__fish_clw_diag_using_subcommand backtrace" -s v -l verbose -d 'Say more on stderr about what is read (repeat for more)'
 complete -c clw-diag -n "__fish_clw_diag_using_subcommand backtrace" -s h -l help -d 'Print help (see more with \'--help\')'
 complete -c clw-diag -n "__fish_clw_diag_using_subcommand backtrace" -s V -l version -d 'Print version'
+complete -c clw-diag -n "__fish_clw_diag_using_subcommand coredumps" -l since -d 'Only crashes at or after this time: a duration back from now (30m, 2h, 1d) or a timestamp (2024-04-15T10:00:00Z)' -r
+complete -c clw-diag -n "__fish_clw_diag_using_subcommand coredumps" -l dir -d 'The store directory [default: /var/lib/systemd/coredump]' -r -F
+complete -c clw-diag -n "__fish_clw_diag_using_subcommand coredumps" -l journal-dir -d 'Read the journal files in DIR (journalctl --directory; e.g. a copied /var/log/journal)' -r -F
+complete -c clw-diag -n "__fish_clw_diag_using_subcommand coredumps" -l journal-file -d 'Read this journal file (journalctl --file)' -r -F
+complete -c clw-diag -n "__fish_clw_diag_using_subcommand coredumps" -l format -d 'Output format: a table for people, JSON (the stable contract, see docs/json.md), CSV, or GitHub Actions annotations (triage)' -r -f -a "table\t''
+json\t''
+csv\t''
+github\t'GitHub Actions annotations (triage only)'"
+complete -c clw-diag -n "__fish_clw_diag_using_subcommand coredumps" -l color -d 'When to colour the output; NO_COLOR in the environment means never for "auto"' -r -f -a "auto\t''
+always\t''
+never\t''"
+complete -c clw-diag -n "__fish_clw_diag_using_subcommand coredumps" -l proc-root -d 'Read process files from this directory instead of /proc (e.g. a copied tree)' -r -F
+complete -c clw-diag -n "__fish_clw_diag_using_subcommand coredumps" -l cgroup-root -d 'Read cgroup files from this directory instead of /sys/fs/cgroup' -r -F
+complete -c clw-diag -n "__fish_clw_diag_using_subcommand coredumps" -l host-root -d 'Read the node\'s container runtime and kubelet files (Docker\'s config.v2.json, containerd bundles, CRI-O and podman files, /var/log/containers) under this directory, to name each cgroup\'s container, pod, compose service or unit' -r -F
+complete -c clw-diag -n "__fish_clw_diag_using_subcommand coredumps" -l no-journal -d 'Do not read the journal: list from the file names only'
+complete -c clw-diag -n "__fish_clw_diag_using_subcommand coredumps" -l json -d 'Shorthand for --format json'
+complete -c clw-diag -n "__fish_clw_diag_using_subcommand coredumps" -s q -l quiet -d 'Print only the data: no notes or warnings on stderr'
+complete -c clw-diag -n "__fish_clw_diag_using_subcommand coredumps" -s v -l verbose -d 'Say more on stderr about what is read (repeat for more)'
+complete -c clw-diag -n "__fish_clw_diag_using_subcommand coredumps" -s h -l help -d 'Print help (see more with \'--help\')'
+complete -c clw-diag -n "__fish_clw_diag_using_subcommand coredumps" -s V -l version -d 'Print version'
 complete -c clw-diag -n "__fish_clw_diag_using_subcommand symbolize" -s e -l exe -d 'The executable or library the addresses belong to' -r -F
 complete -c clw-diag -n "__fish_clw_diag_using_subcommand symbolize" -l text -d 'Rewrite the raw backtraces found in FILE (or standard input): glibc backtrace_symbols, sanitizer, gdb "?? ()" and Rust RUST_BACKTRACE=full frames get function, file and line' -r -F
 complete -c clw-diag -n "__fish_clw_diag_using_subcommand symbolize" -l maps -d 'With --text: the memory map (/proc/PID/maps format) for absolute addresses' -r -F
@@ -389,18 +414,19 @@ complete -c clw-diag -n "__fish_clw_diag_using_subcommand man" -s q -l quiet -d 
 complete -c clw-diag -n "__fish_clw_diag_using_subcommand man" -s v -l verbose -d 'Say more on stderr about what is read (repeat for more)'
 complete -c clw-diag -n "__fish_clw_diag_using_subcommand man" -s h -l help -d 'Print help (see more with \'--help\')'
 complete -c clw-diag -n "__fish_clw_diag_using_subcommand man" -s V -l version -d 'Print version'
-complete -c clw-diag -n "__fish_clw_diag_using_subcommand help; and not __fish_seen_subcommand_from sample vmmap triage record analyze oom-rank recommend report backtrace symbolize serve completions man help" -f -a "sample" -d 'Snapshot of host, memory cgroups and processes, with pressure states'
-complete -c clw-diag -n "__fish_clw_diag_using_subcommand help; and not __fish_seen_subcommand_from sample vmmap triage record analyze oom-rank recommend report backtrace symbolize serve completions man help" -f -a "vmmap" -d 'Where a process\'s memory is: heap, stacks, code, file data, shared memory, kernel'
-complete -c clw-diag -n "__fish_clw_diag_using_subcommand help; and not __fish_seen_subcommand_from sample vmmap triage record analyze oom-rank recommend report backtrace symbolize serve completions man help" -f -a "triage" -d 'Find OOM kills, abnormal exits and crashes in kernel, container, systemd, runtime and CI logs'
-complete -c clw-diag -n "__fish_clw_diag_using_subcommand help; and not __fish_seen_subcommand_from sample vmmap triage record analyze oom-rank recommend report backtrace symbolize serve completions man help" -f -a "record" -d 'Record a memory trace of a process, a cgroup or a command (JSON Lines, crash-safe)'
-complete -c clw-diag -n "__fish_clw_diag_using_subcommand help; and not __fish_seen_subcommand_from sample vmmap triage record analyze oom-rank recommend report backtrace symbolize serve completions man help" -f -a "analyze" -d 'Analyse recorded traces: leak verdict, rate with a confidence interval, time to limit'
-complete -c clw-diag -n "__fish_clw_diag_using_subcommand help; and not __fish_seen_subcommand_from sample vmmap triage record analyze oom-rank recommend report backtrace symbolize serve completions man help" -f -a "oom-rank" -d 'Who the kernel\'s OOM killer would kill first in a cgroup or on the host, and why'
-complete -c clw-diag -n "__fish_clw_diag_using_subcommand help; and not __fish_seen_subcommand_from sample vmmap triage record analyze oom-rank recommend report backtrace symbolize serve completions man help" -f -a "recommend" -d 'Memory request and limit from observed usage: traces, a cgroup, or Prometheus'
-complete -c clw-diag -n "__fish_clw_diag_using_subcommand help; and not __fish_seen_subcommand_from sample vmmap triage record analyze oom-rank recommend report backtrace symbolize serve completions man help" -f -a "report" -d 'One incident report: snapshot, OOM kill order, kernel and worker logs, cores, summary'
-complete -c clw-diag -n "__fish_clw_diag_using_subcommand help; and not __fish_seen_subcommand_from sample vmmap triage record analyze oom-rank recommend report backtrace symbolize serve completions man help" -f -a "backtrace" -d 'Unwind and symbolize every thread of a core dump, like gdb\'s `thread apply all bt`'
-complete -c clw-diag -n "__fish_clw_diag_using_subcommand help; and not __fish_seen_subcommand_from sample vmmap triage record analyze oom-rank recommend report backtrace symbolize serve completions man help" -f -a "symbolize" -d 'Resolve addresses to function, file and line (addr2line-compatible, inline frames)'
-complete -c clw-diag -n "__fish_clw_diag_using_subcommand help; and not __fish_seen_subcommand_from sample vmmap triage record analyze oom-rank recommend report backtrace symbolize serve completions man help" -f -a "serve" -d 'Serve host, cgroup and process memory metrics for Prometheus (OpenMetrics) at /metrics'
-complete -c clw-diag -n "__fish_clw_diag_using_subcommand help; and not __fish_seen_subcommand_from sample vmmap triage record analyze oom-rank recommend report backtrace symbolize serve completions man help" -f -a "completions" -d 'Print shell completions (bash, zsh, fish, elvish, powershell)'
-complete -c clw-diag -n "__fish_clw_diag_using_subcommand help; and not __fish_seen_subcommand_from sample vmmap triage record analyze oom-rank recommend report backtrace symbolize serve completions man help" -f -a "man" -d 'Print the man page (or write every page with --dir)'
-complete -c clw-diag -n "__fish_clw_diag_using_subcommand help; and not __fish_seen_subcommand_from sample vmmap triage record analyze oom-rank recommend report backtrace symbolize serve completions man help" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'
+complete -c clw-diag -n "__fish_clw_diag_using_subcommand help; and not __fish_seen_subcommand_from sample vmmap triage record analyze oom-rank recommend report backtrace coredumps symbolize serve completions man help" -f -a "sample" -d 'Snapshot of host, memory cgroups and processes, with pressure states'
+complete -c clw-diag -n "__fish_clw_diag_using_subcommand help; and not __fish_seen_subcommand_from sample vmmap triage record analyze oom-rank recommend report backtrace coredumps symbolize serve completions man help" -f -a "vmmap" -d 'Where a process\'s memory is: heap, stacks, code, file data, shared memory, kernel'
+complete -c clw-diag -n "__fish_clw_diag_using_subcommand help; and not __fish_seen_subcommand_from sample vmmap triage record analyze oom-rank recommend report backtrace coredumps symbolize serve completions man help" -f -a "triage" -d 'Find OOM kills, abnormal exits and crashes in kernel, container, systemd, runtime and CI logs'
+complete -c clw-diag -n "__fish_clw_diag_using_subcommand help; and not __fish_seen_subcommand_from sample vmmap triage record analyze oom-rank recommend report backtrace coredumps symbolize serve completions man help" -f -a "record" -d 'Record a memory trace of a process, a cgroup or a command (JSON Lines, crash-safe)'
+complete -c clw-diag -n "__fish_clw_diag_using_subcommand help; and not __fish_seen_subcommand_from sample vmmap triage record analyze oom-rank recommend report backtrace coredumps symbolize serve completions man help" -f -a "analyze" -d 'Analyse recorded traces: leak verdict, rate with a confidence interval, time to limit'
+complete -c clw-diag -n "__fish_clw_diag_using_subcommand help; and not __fish_seen_subcommand_from sample vmmap triage record analyze oom-rank recommend report backtrace coredumps symbolize serve completions man help" -f -a "oom-rank" -d 'Who the kernel\'s OOM killer would kill first in a cgroup or on the host, and why'
+complete -c clw-diag -n "__fish_clw_diag_using_subcommand help; and not __fish_seen_subcommand_from sample vmmap triage record analyze oom-rank recommend report backtrace coredumps symbolize serve completions man help" -f -a "recommend" -d 'Memory request and limit from observed usage: traces, a cgroup, or Prometheus'
+complete -c clw-diag -n "__fish_clw_diag_using_subcommand help; and not __fish_seen_subcommand_from sample vmmap triage record analyze oom-rank recommend report backtrace coredumps symbolize serve completions man help" -f -a "report" -d 'One incident report: snapshot, OOM kill order, kernel and worker logs, cores, summary'
+complete -c clw-diag -n "__fish_clw_diag_using_subcommand help; and not __fish_seen_subcommand_from sample vmmap triage record analyze oom-rank recommend report backtrace coredumps symbolize serve completions man help" -f -a "backtrace" -d 'Unwind and symbolize every thread of a core dump, like gdb\'s `thread apply all bt`'
+complete -c clw-diag -n "__fish_clw_diag_using_subcommand help; and not __fish_seen_subcommand_from sample vmmap triage record analyze oom-rank recommend report backtrace coredumps symbolize serve completions man help" -f -a "coredumps" -d 'List the crashes systemd-coredump stored (files and journal entries), newest first'
+complete -c clw-diag -n "__fish_clw_diag_using_subcommand help; and not __fish_seen_subcommand_from sample vmmap triage record analyze oom-rank recommend report backtrace coredumps symbolize serve completions man help" -f -a "symbolize" -d 'Resolve addresses to function, file and line (addr2line-compatible, inline frames)'
+complete -c clw-diag -n "__fish_clw_diag_using_subcommand help; and not __fish_seen_subcommand_from sample vmmap triage record analyze oom-rank recommend report backtrace coredumps symbolize serve completions man help" -f -a "serve" -d 'Serve host, cgroup and process memory metrics for Prometheus (OpenMetrics) at /metrics'
+complete -c clw-diag -n "__fish_clw_diag_using_subcommand help; and not __fish_seen_subcommand_from sample vmmap triage record analyze oom-rank recommend report backtrace coredumps symbolize serve completions man help" -f -a "completions" -d 'Print shell completions (bash, zsh, fish, elvish, powershell)'
+complete -c clw-diag -n "__fish_clw_diag_using_subcommand help; and not __fish_seen_subcommand_from sample vmmap triage record analyze oom-rank recommend report backtrace coredumps symbolize serve completions man help" -f -a "man" -d 'Print the man page (or write every page with --dir)'
+complete -c clw-diag -n "__fish_clw_diag_using_subcommand help; and not __fish_seen_subcommand_from sample vmmap triage record analyze oom-rank recommend report backtrace coredumps symbolize serve completions man help" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'
 complete -c clw-diag -n "__fish_clw_diag_using_subcommand help; and __fish_seen_subcommand_from analyze" -f -a "memory-trace" -d 'Leak verdict, leak rate with a confidence interval, and time to the memory limit'

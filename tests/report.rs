@@ -147,6 +147,7 @@ fn runbook_command_names_the_oom_victim_and_the_crash() {
             "kernel_log",
             "worker_logs",
             "cores",
+            "stored_crashes",
             "traces"
         ]
     );

@@ -100,6 +100,11 @@ fn help_sample() {
 }
 
 #[test]
+fn help_coredumps() {
+    insta::assert_snapshot!(stdout(&run(&["coredumps", "--help"])));
+}
+
+#[test]
 fn help_triage() {
     insta::assert_snapshot!(stdout(&run(&["triage", "--help"])));
 }

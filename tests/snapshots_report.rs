@@ -76,10 +76,18 @@ fn report(json: bool) -> String {
     // An empty host root: the names must not depend on this machine's runtime files.
     let host = d.path().join("host");
     std::fs::create_dir(&host).unwrap();
+    // No systemd-coredump store, and an empty journal directory: not this machine's.
+    let store = d.path().join("no-coredump");
+    let journal = d.path().join("journal");
+    std::fs::create_dir(&journal).unwrap();
     let mut args = vec![
         "--host-root",
         host.to_str().unwrap(),
         "report",
+        "--coredump-dir",
+        store.to_str().unwrap(),
+        "--coredump-journal-dir",
+        journal.to_str().unwrap(),
         "--logs",
         log.to_str().unwrap(),
         "--trace",

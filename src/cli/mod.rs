@@ -4,6 +4,7 @@
 mod analyze;
 mod backtrace;
 mod completions;
+mod coredumps;
 mod oom_rank;
 pub(crate) mod progress;
 mod recommend;
@@ -157,6 +158,9 @@ pub enum Command {
     /// Unwind and symbolize every thread of a core dump, like gdb's `thread apply all bt`.
     #[command(long_about = backtrace::LONG_ABOUT, after_help = backtrace::AFTER_HELP)]
     Backtrace(backtrace::BacktraceArgs),
+    /// List the crashes systemd-coredump stored (files and journal entries), newest first.
+    #[command(long_about = coredumps::LONG_ABOUT, after_help = coredumps::AFTER_HELP)]
+    Coredumps(coredumps::CoredumpsArgs),
     /// Resolve addresses to function, file and line (addr2line-compatible, inline frames).
     #[command(long_about = symbolize::LONG_ABOUT, after_help = symbolize::AFTER_HELP)]
     Symbolize(symbolize::SymbolizeArgs),
@@ -261,6 +265,7 @@ impl Command {
             Command::Recommend(_) => "recommend",
             Command::Report(_) => "report",
             Command::Backtrace(_) => "backtrace",
+            Command::Coredumps(_) => "coredumps",
             Command::Symbolize(_) => "symbolize",
             Command::Serve(_) => "serve",
             Command::Completions(_) => "completions",
@@ -275,9 +280,10 @@ impl Command {
         use Format::{Csv, Github, Json, Table};
         match self {
             Command::Sample(_) | Command::Vmmap(_) | Command::Analyze(_) => &[Table, Json, Csv],
-            Command::OomRank(_) | Command::Recommend(_) | Command::Backtrace(_) => {
-                &[Table, Json, Csv]
-            }
+            Command::OomRank(_)
+            | Command::Recommend(_)
+            | Command::Backtrace(_)
+            | Command::Coredumps(_) => &[Table, Json, Csv],
             Command::Triage(_) => &[Table, Json, Csv, Github],
             // The report is text or JSON; record prints a summary; symbolize's --json is on
             // its way (issue 12).
@@ -366,6 +372,7 @@ pub fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         Command::OomRank(a) => oom_rank::run(a, &cli.global, &out),
         Command::Recommend(a) => recommend::run(a, &cli.global, &out),
         Command::Backtrace(a) => backtrace::run(a, &out),
+        Command::Coredumps(a) => coredumps::run(a, &out),
         Command::Symbolize(a) => symbolize::run(a, &out),
         Command::Serve(a) => serve::run(a, &cli.global, &out),
         Command::Completions(a) => completions::completions(a),

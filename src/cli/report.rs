@@ -28,6 +28,9 @@ says so and the others go on):
                       and in --logs GLOB files
   Core files          cores newer than --since in --cores DIR: crash signature and the
                       crashing thread's backtrace (backtrace)
+  Stored crashes      crashes systemd-coredump stored since --since (--coredump-dir, default
+                      /var/lib/systemd/coredump, and the journal's entries for them), and the
+                      backtraces of the newest five (coredumps, backtrace)
   Memory traces       leak verdict and a limit recommendation for each --trace FILE
 
 then a summary: what most likely happened, to which workload (ns/pod/container, compose \
@@ -62,6 +65,13 @@ pub struct ReportArgs {
     /// Look for core files in DIR (repeatable).
     #[arg(long, value_name = "DIR")]
     pub cores: Vec<PathBuf>,
+    /// systemd-coredump's store, read for the crashes since --since (with the journal's
+    /// entries for them) [default: /var/lib/systemd/coredump].
+    #[arg(long, value_name = "DIR")]
+    pub coredump_dir: Option<PathBuf>,
+    /// Join the store with the journal files in DIR instead of the system journal (for tests).
+    #[arg(long, value_name = "DIR", hide = true)]
+    pub coredump_journal_dir: Option<PathBuf>,
     /// The window: a duration back from now (30m, 1.5h, 2d) or a timestamp (2024-04-15T10:00:00Z,
     /// "2024-04-15 10:00", UTC unless an offset is given) [default: 1h].
     #[arg(long, value_name = "DURATION|TIMESTAMP")]
@@ -119,6 +129,7 @@ impl ReportArgs {
         self.worker_logs
             || !self.logs.is_empty()
             || !self.cores.is_empty()
+            || self.coredump_dir.is_some()
             || self.since.is_some()
             || !self.trace.is_empty()
             || self.cgroup.is_some()
@@ -147,6 +158,14 @@ pub fn run(a: ReportArgs, g: &GlobalArgs, out: &Output) -> anyhow::Result<ExitCo
         },
         logs: a.logs.clone(),
         cores: a.cores.clone(),
+        coredump_dir: a
+            .coredump_dir
+            .clone()
+            .unwrap_or_else(|| PathBuf::from(clw_diag::coredump::store::DEFAULT_DIR)),
+        coredump_journal: match &a.coredump_journal_dir {
+            Some(d) => clw_diag::coredump::store::JournalSource::Directory(d.clone()),
+            None => clw_diag::coredump::store::JournalSource::System,
+        },
         since_us,
         since_label,
         traces: a.trace.clone(),

@@ -3,7 +3,8 @@
 //! ([`modules`]), and the per-thread CFI unwinder ([`unwind`]). Symbolizing the unwound frames
 //! the symbolizer's (`symbolize/backtrace.rs`), which depends on this module, never the
 //! other way round: what the modules and the unwinder need of debug-file discovery they see
-//! through [`modules::DebugFileLookup`].
+//! through [`modules::DebugFileLookup`]. The crashes systemd-coredump stored (files and journal
+//! entries) are listed by [`store`].
 
 pub mod compressed;
 pub mod core;
@@ -12,6 +13,7 @@ pub mod live;
 pub mod memory;
 pub mod modules;
 pub mod notes;
+pub mod store;
 pub mod unwind;
 
 use serde::Serialize;

@@ -13,6 +13,7 @@
 //! the data; [`notes`] collects them.
 
 mod backtrace;
+mod coredumps;
 mod csv_out;
 pub use backtrace::write_folded;
 pub use backtrace::write_text as write_backtrace;

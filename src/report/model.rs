@@ -33,6 +33,10 @@ pub struct Options {
     pub logs: Vec<String>,
     /// Directories searched for core files (`--cores`).
     pub cores: Vec<PathBuf>,
+    /// systemd-coredump's store (`--coredump-dir`, default `/var/lib/systemd/coredump`).
+    pub coredump_dir: PathBuf,
+    /// The journal joined to the store (the system's; a directory or `Off` for tests).
+    pub coredump_journal: crate::coredump::store::JournalSource,
     /// The start of the window, µs since the epoch, and how the user said it.
     pub since_us: i64,
     /// `--since` as the user gave it (`1h`, an RFC 3339 time, …), shown next to `since_us`.
@@ -64,18 +68,21 @@ pub enum SectionId {
     WorkerLogs,
     /// Core files newer than `--since` (`backtrace`).
     Cores,
+    /// Crashes systemd-coredump stored since `--since` (`coredumps`, then `backtrace`).
+    StoredCrashes,
     /// Leak verdict and clw recommendation of each `--trace` (`analyze`, `recommend`).
     Traces,
 }
 
 impl SectionId {
     /// Every section, in order.
-    pub const ALL: [SectionId; 6] = [
+    pub const ALL: [SectionId; 7] = [
         SectionId::Snapshot,
         SectionId::OomRank,
         SectionId::KernelLog,
         SectionId::WorkerLogs,
         SectionId::Cores,
+        SectionId::StoredCrashes,
         SectionId::Traces,
     ];
 
@@ -87,6 +94,7 @@ impl SectionId {
             SectionId::KernelLog => "kernel_log",
             SectionId::WorkerLogs => "worker_logs",
             SectionId::Cores => "cores",
+            SectionId::StoredCrashes => "stored_crashes",
             SectionId::Traces => "traces",
         }
     }
@@ -99,6 +107,7 @@ impl SectionId {
             SectionId::KernelLog => "Kernel log",
             SectionId::WorkerLogs => "Worker logs",
             SectionId::Cores => "Core files",
+            SectionId::StoredCrashes => "Stored crashes (systemd-coredump)",
             SectionId::Traces => "Memory traces",
         }
     }
@@ -144,16 +153,30 @@ pub enum SectionData {
     Triage(Box<crate::triage::Report>),
     /// The cores' backtraces, their crashing thread only, newest first.
     Cores(Vec<Backtrace>),
+    /// The crashes systemd-coredump stored: the JSON of `coredumps`, and the backtraces of the
+    /// newest.
+    StoredCrashes(Box<StoredCrashes>),
     /// One assessment per `--trace` file, in the order given.
     Traces(Vec<TraceAssessment>),
     /// The section read nothing (failed, timed out or empty): `null` in JSON.
     None,
 }
 
+/// What the report says of systemd-coredump's store.
+#[derive(Debug, Serialize)]
+pub struct StoredCrashes {
+    /// The crashes since `--since`, newest first: the JSON of `coredumps --since`.
+    pub listing: crate::coredump::store::Listing,
+    /// The crashing thread of the newest crashes that still have their core file (at most
+    /// five), newest first: the JSON of `backtrace --crashed-only`.
+    pub backtraces: Vec<Backtrace>,
+}
+
 /// One section of the report.
 #[derive(Debug, Serialize)]
 pub struct Section {
-    /// Stable id: `snapshot`, `oom_rank`, `kernel_log`, `worker_logs`, `cores`, `traces`.
+    /// Stable id: `snapshot`, `oom_rank`, `kernel_log`, `worker_logs`, `cores`,
+    /// `stored_crashes`, `traces`.
     pub id: SectionId,
     /// The heading people read ([`SectionId::title`]).
     pub title: &'static str,

@@ -62,6 +62,7 @@ fn section_fn(id: SectionId) -> fn(&Options) -> Outcome {
         SectionId::KernelLog => sections::kernel_log,
         SectionId::WorkerLogs => sections::worker_logs,
         SectionId::Cores => sections::cores,
+        SectionId::StoredCrashes => sections::stored_crashes,
         SectionId::Traces => sections::traces,
     }
 }

@@ -55,7 +55,7 @@ fn shown(all: &[Finding]) -> Vec<Finding> {
             .rev()
             .collect();
         if cat == Category::Crash {
-            of.sort_by_key(|f| f.section != SectionId::Cores);
+            of.sort_by_key(|f| !matches!(f.section, SectionId::Cores | SectionId::StoredCrashes));
         }
         let hidden = of.len().saturating_sub(PER_CATEGORY);
         findings.extend(of.iter().take(PER_CATEGORY).map(|f| (*f).clone()));

@@ -52,6 +52,15 @@ fn body(s: &Section) -> String {
                         t.push('\n');
                     }
                 }
+                SectionData::StoredCrashes(sc) => {
+                    t.push_str(&table_text(&sc.listing));
+                    for bt in &sc.backtraces {
+                        t.push('\n');
+                        let mut out = Vec::new();
+                        let _ = render::write_backtrace(bt, Style::default(), &mut out);
+                        t.push_str(&String::from_utf8_lossy(&out));
+                    }
+                }
                 SectionData::Traces(ts) => {
                     for a in ts {
                         let rec = a.recommendation.as_ref();

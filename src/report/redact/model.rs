@@ -139,6 +139,45 @@ pub fn redact_report(r: &mut Report) -> usize {
                     x.v(&mut bt.warnings);
                 }
             }
+            SectionData::StoredCrashes(sc) => {
+                for c in &mut sc.listing.crashes {
+                    x.s(&mut c.command);
+                    x.o(&mut c.exe);
+                    if let Some(f) = &mut c.file {
+                        x.p(&mut f.path);
+                    }
+                    x.o(&mut c.file_missing);
+                    if let Some(j) = &mut c.journal {
+                        for s in [
+                            &mut j.hostname,
+                            &mut j.comm,
+                            &mut j.exe,
+                            &mut j.cmdline,
+                            &mut j.cgroup,
+                            &mut j.unit,
+                            &mut j.user_unit,
+                            &mut j.slice,
+                            &mut j.session,
+                            &mut j.root,
+                            &mut j.container_cmdline,
+                            &mut j.filename,
+                        ] {
+                            x.o(s);
+                        }
+                    }
+                }
+                x.v(&mut sc.listing.notes);
+                for bt in &mut sc.backtraces {
+                    x.p(&mut bt.core);
+                    if let Some(e) = &mut bt.executable {
+                        x.p(e);
+                    }
+                    x.o(&mut bt.command);
+                    x.o(&mut bt.args);
+                    x.s(&mut bt.crash_signature);
+                    x.v(&mut bt.warnings);
+                }
+            }
             SectionData::Traces(ts) => {
                 for t in ts {
                     x.p(&mut t.file);

@@ -66,6 +66,37 @@ fn find_cores(dirs: &[PathBuf], since: SystemTime) -> (Vec<PathBuf>, Vec<String>
     (found.into_iter().map(|(_, p)| p).collect(), notes)
 }
 
+/// The crashing thread of the core at `p` and its crash signature (`backtrace`, the same call
+/// for `--cores` and the systemd-coredump store): a finding of `section` and the backtrace's
+/// text for the bundle; `Err` is the note saying why it could not be read.
+pub(super) fn backtrace_core(
+    p: &std::path::Path,
+    section: SectionId,
+    facts: &mut Facts,
+) -> Result<crate::symbolize::backtrace::Backtrace, String> {
+    let mut bt =
+        crate::symbolize::backtrace::backtrace(p, &crate::symbolize::backtrace::Options::default())
+            .map_err(|e| format!("{}: could not be read: {e}", p.display()))?;
+    bt.threads.retain(|t| t.crashed);
+    let mut out = Vec::new();
+    let _ = render::write_backtrace(&bt, Style::default(), &mut out);
+    facts.find(
+        section,
+        FindingKind::Crash,
+        format!(
+            "{} crashed: {}",
+            bt.command.clone().unwrap_or_else(|| "a process".into()),
+            bt.crash_signature
+        ),
+        format!("{}: {}", section.as_str(), p.display()),
+    );
+    facts.raw.push((
+        format!("backtraces/{}.txt", slug(p)),
+        Content::Text(String::from_utf8_lossy(&out).into_owned()),
+    ));
+    Ok(bt)
+}
+
 /// Cores newer than `--since`: their crashing threads and crash signatures.
 pub fn cores(o: &Options) -> Outcome {
     if o.cores.is_empty() {
@@ -92,31 +123,9 @@ pub fn cores(o: &Options) -> Outcome {
     let mut facts = Facts::default();
     let mut data = Vec::new();
     for p in found.iter().take(MAX_CORES) {
-        match crate::symbolize::backtrace::backtrace(
-            p,
-            &crate::symbolize::backtrace::Options::default(),
-        ) {
-            Ok(mut bt) => {
-                bt.threads.retain(|t| t.crashed);
-                let mut out = Vec::new();
-                let _ = render::write_backtrace(&bt, Style::default(), &mut out);
-                facts.find(
-                    SectionId::Cores,
-                    FindingKind::Crash,
-                    format!(
-                        "{} crashed: {}",
-                        bt.command.clone().unwrap_or_else(|| "a process".into()),
-                        bt.crash_signature
-                    ),
-                    format!("cores: {}", p.display()),
-                );
-                facts.raw.push((
-                    format!("backtraces/{}.txt", slug(p)),
-                    Content::Text(String::from_utf8_lossy(&out).into_owned()),
-                ));
-                data.push(bt);
-            }
-            Err(e) => notes.push(format!("{}: could not be read: {e}", p.display())),
+        match backtrace_core(p, SectionId::Cores, &mut facts) {
+            Ok(bt) => data.push(bt),
+            Err(e) => notes.push(e),
         }
     }
     if found.len() > MAX_CORES {

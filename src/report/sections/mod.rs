@@ -1,5 +1,5 @@
 //! The report's sections: each runs the library call of one command (`sample`, `oom-rank`,
-//! `triage`, `backtrace`, `analyze` + `recommend`) and returns its typed data, the findings for
+//! `triage`, `backtrace`, `coredumps`, `analyze` + `recommend`) and returns its typed data, the findings for
 //! the summary, and the raw inputs for the bundle. A section that cannot read its input says
 //! so in its notes; it never takes the report down (see `report::run`).
 
@@ -7,11 +7,13 @@ mod confined;
 mod cores;
 mod host;
 mod logs;
+mod stored;
 mod traces;
 
 pub use cores::cores;
 pub use host::{oom_rank, snapshot};
 pub use logs::{expand_glob, kernel_log, worker_logs};
+pub use stored::{stored_crashes, MAX_BACKTRACED};
 pub use traces::traces;
 
 use super::bundle::Content;
