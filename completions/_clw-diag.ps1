@@ -295,6 +295,8 @@ Register-ArgumentCompleter -Native -CommandName 'clw-diag' -ScriptBlock {
             break
         }
         'clw-diag;backtrace' {
+            [CompletionResult]::new('--coredump', '--coredump', [CompletionResultType]::ParameterName, 'The newest crash stored by systemd-coredump that matches (a pid, or part of the command or executable path; as `clw-diag coredumps MATCH` lists them), instead of a core file')
+            [CompletionResult]::new('--coredump-dir', '--coredump-dir', [CompletionResultType]::ParameterName, 'With --coredump: the store directory (default /var/lib/systemd/coredump; a copy)')
             [CompletionResult]::new('--pid', '--pid', [CompletionResultType]::ParameterName, 'A live process instead of a core: every thread''s stack now ("self" is refused: a process cannot trace itself)')
             [CompletionResult]::new('--samples', '--samples', [CompletionResultType]::ParameterName, 'With --pid: take N snapshots and count identical stacks (most frequent first)')
             [CompletionResult]::new('--interval', '--interval', [CompletionResultType]::ParameterName, 'With --samples: time between snapshots (10ms to 1h)')

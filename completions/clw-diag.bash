@@ -340,12 +340,20 @@ _clw__diag() {
             return 0
             ;;
         clw__subcmd__diag__subcmd__backtrace)
-            opts="-q -v -h -V --pid --consistent --samples --interval --folded --exe --sysroot --debug-dir --crashed-only --debuginfod --max-core-size --format --json --color --quiet --verbose --proc-root --cgroup-root --host-root --help --version"
+            opts="-q -v -h -V --coredump --coredump-dir --pid --consistent --samples --interval --folded --exe --sysroot --debug-dir --crashed-only --debuginfod --max-core-size --format --json --color --quiet --verbose --proc-root --cgroup-root --host-root --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
             fi
             case "${prev}" in
+                --coredump)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --coredump-dir)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
                 --pid)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0

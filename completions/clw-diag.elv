@@ -279,6 +279,8 @@ set edit:completion:arg-completer[clw-diag] = {|@words|
             cand --version 'Print version'
         }
         &'clw-diag;backtrace'= {
+            cand --coredump 'The newest crash stored by systemd-coredump that matches (a pid, or part of the command or executable path; as `clw-diag coredumps MATCH` lists them), instead of a core file'
+            cand --coredump-dir 'With --coredump: the store directory (default /var/lib/systemd/coredump; a copy)'
             cand --pid 'A live process instead of a core: every thread''s stack now ("self" is refused: a process cannot trace itself)'
             cand --samples 'With --pid: take N snapshots and count identical stacks (most frequent first)'
             cand --interval 'With --samples: time between snapshots (10ms to 1h)'

@@ -288,6 +288,8 @@ complete -c clw-diag -n "__fish_clw_diag_using_subcommand report" -s q -l quiet 
 complete -c clw-diag -n "__fish_clw_diag_using_subcommand report" -s v -l verbose -d 'Say more on stderr about what is read (repeat for more)'
 complete -c clw-diag -n "__fish_clw_diag_using_subcommand report" -s h -l help -d 'Print help (see more with \'--help\')'
 complete -c clw-diag -n "__fish_clw_diag_using_subcommand report" -s V -l version -d 'Print version'
+complete -c clw-diag -n "__fish_clw_diag_using_subcommand backtrace" -l coredump -d 'The newest crash stored by systemd-coredump that matches (a pid, or part of the command or executable path; as `clw-diag coredumps MATCH` lists them), instead of a core file' -r
+complete -c clw-diag -n "__fish_clw_diag_using_subcommand backtrace" -l coredump-dir -d 'With --coredump: the store directory (default /var/lib/systemd/coredump; a copy)' -r -F
 complete -c clw-diag -n "__fish_clw_diag_using_subcommand backtrace" -l pid -d 'A live process instead of a core: every thread\'s stack now ("self" is refused: a process cannot trace itself)' -r
 complete -c clw-diag -n "__fish_clw_diag_using_subcommand backtrace" -l samples -d 'With --pid: take N snapshots and count identical stacks (most frequent first)' -r
 complete -c clw-diag -n "__fish_clw_diag_using_subcommand backtrace" -l interval -d 'With --samples: time between snapshots (10ms to 1h)' -r

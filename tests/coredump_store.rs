@@ -271,6 +271,34 @@ fn the_store_is_listed_from_its_file_names() {
         json(&o)["crash_signature"].as_str().unwrap().to_string()
     };
     assert_eq!(sig(&dir.join(&made[0].name)), sig(&c.core));
+
+    // backtrace --coredump MATCH: the newest match, read straight from the store, named.
+    let stored = |m: &str| {
+        run(&[
+            "backtrace",
+            "--coredump",
+            m,
+            "--coredump-dir",
+            dir.to_str().unwrap(),
+            "--json",
+        ])
+    };
+    let v = json(&stored("crash"));
+    assert_eq!(
+        v["core"],
+        dir.join(&made[0].name).to_str().unwrap(),
+        "{}",
+        v["core"]
+    );
+    assert_eq!(v["crash_signature"].as_str().unwrap(), sig(&c.core));
+    assert!(
+        v["warnings"][0].as_str().unwrap().contains("newest of 3"),
+        "{}",
+        v["warnings"]
+    );
+    let v = json(&stored("4104"));
+    assert_eq!(v["core"], dir.join(&made[3].name).to_str().unwrap());
+    assert_error(&stored("99999"), &["no stored crash", "matches"]);
 }
 
 /// Append one entry in journal export format (`systemd/docs/JOURNAL_EXPORT_FORMATS.md`):

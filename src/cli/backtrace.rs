@@ -7,8 +7,11 @@ use std::process::ExitCode;
 use clap::Args;
 use clw_diag::coredump::live::Hold;
 use clw_diag::coredump::modules::FileSource;
+use clw_diag::coredump::store;
 use clw_diag::render::{self, Format};
-use clw_diag::symbolize::backtrace::{backtrace, backtrace_pid, sample_pid, LiveOptions, Options};
+use clw_diag::symbolize::backtrace::{
+    backtrace, backtrace_pid, backtrace_stored, sample_pid, LiveOptions, Options,
+};
 
 use super::progress::Progress;
 use super::Output;
@@ -58,6 +61,7 @@ Examples:
   clw-diag backtrace core --sysroot /srv/image-root   libraries from a container image copy
   clw-diag backtrace core --crashed-only --json | jq '.crash_signature'
   clw-diag backtrace /var/lib/systemd/coredump/core.worker.0.<boot>.4242.<usec>.zst
+  clw-diag backtrace --coredump worker                the newest crash of worker systemd stored
   clw-diag backtrace --pid 4242                       where is each thread of a live process
   clw-diag backtrace --pid 4242 --consistent          all threads at one moment (deadlocks)
   clw-diag backtrace --pid 4242 --samples 50 --interval 20ms   where is it spinning
@@ -68,10 +72,17 @@ pub struct BacktraceArgs {
     /// The core dump (ELF, x86-64; plain or compressed as systemd-coredump stores it).
     #[arg(
         value_name = "CORE",
-        required_unless_present = "pid",
-        conflicts_with = "pid"
+        required_unless_present_any = ["pid", "coredump"],
+        conflicts_with_all = ["pid", "coredump"]
     )]
     pub core: Option<PathBuf>,
+    /// The newest crash stored by systemd-coredump that matches (a pid, or part of the command
+    /// or executable path; as `clw-diag coredumps MATCH` lists them), instead of a core file.
+    #[arg(long, value_name = "MATCH", conflicts_with = "pid")]
+    pub coredump: Option<String>,
+    /// With --coredump: the store directory (default /var/lib/systemd/coredump; a copy).
+    #[arg(long, value_name = "DIR", requires = "coredump")]
+    pub coredump_dir: Option<PathBuf>,
     /// A live process instead of a core: every thread's stack now ("self" is refused: a
     /// process cannot trace itself).
     #[arg(long, value_name = "PID", value_parser = super::parse_pid)]
@@ -160,6 +171,22 @@ pub fn run(a: BacktraceArgs, out: &Output) -> anyhow::Result<ExitCode> {
         max_core_size: a.max_core_size,
     };
     let bt = match (&a.core, a.pid) {
+        (None, None) if a.coredump.is_some() => {
+            let q = store::Query {
+                dir: a
+                    .coredump_dir
+                    .clone()
+                    .unwrap_or_else(|| PathBuf::from(store::DEFAULT_DIR)),
+                dir_explicit: a.coredump_dir.is_some(),
+                matcher: a.coredump.as_deref().map(store::Match::parse),
+                ..store::Query::new()
+            };
+            let bar = Progress::spinner(out, "backtrace");
+            bar.message("unwinding and symbolizing the newest stored crash");
+            let bt = backtrace_stored(&q, &opts);
+            drop(bar);
+            bt
+        }
         (_, Some(pid)) => {
             let pid = pid.resolve(std::path::Path::new("/proc"))?;
             let lopts = LiveOptions {
@@ -186,7 +213,7 @@ pub fn run(a: BacktraceArgs, out: &Output) -> anyhow::Result<ExitCode> {
             drop(bar);
             bt
         }
-        (None, None) => anyhow::bail!("give a core file or --pid PID"),
+        (None, None) => anyhow::bail!("give a core file, --pid PID or --coredump MATCH"),
     };
     let mut bt = bt?;
     if a.crashed_only {

@@ -14,7 +14,7 @@ use super::gdb_names::GdbNames;
 use super::{DebugFiles, Symbolizer};
 use crate::coredump::modules::{self, module_at, FileSource, Module};
 use crate::coredump::unwind::{self, Method};
-use crate::coredump::{core, live, Signal};
+use crate::coredump::{core, live, store, Signal};
 use crate::error::Result;
 
 /// One frame as printed: a physical frame, or one of the functions inlined at its pc (those come
@@ -203,6 +203,42 @@ pub fn backtrace(path: &Path, opts: &Options) -> Result<Backtrace> {
         truncated: core.truncation.clone(),
         warnings,
     })
+}
+
+/// The newest crash systemd-coredump stored that `q` matches, unwound as [`backtrace`] does (the
+/// core decompressed as it is read); a warning names the crash chosen.
+///
+/// Errors: what [`store::list`] returns for the store, [`crate::Error::Usage`] when no stored
+/// crash with a core file matches (saying how many were looked at), then as [`backtrace`].
+pub fn backtrace_stored(q: &store::Query, opts: &Options) -> Result<Backtrace> {
+    let listing = store::list(q)?;
+    let seen = listing.crashes.len();
+    let Some(crash) = listing.crashes.into_iter().find(|c| c.file.is_some()) else {
+        return Err(crate::Error::Usage(format!(
+            "no stored crash with a core file matches in {} ({seen} listed{}; see `clw-diag \
+             coredumps`)",
+            q.dir.display(),
+            if listing.dir_exists {
+                ""
+            } else {
+                ", the directory does not exist"
+            }
+        )));
+    };
+    let path = crash
+        .file
+        .as_ref()
+        .map(|f| f.path.clone())
+        .unwrap_or_default();
+    let mut bt = backtrace(&path, opts)?;
+    bt.warnings.insert(
+        0,
+        format!(
+            "the newest of {seen} matching stored crashes: {} (pid {}) at {}",
+            crash.command, crash.pid, crash.timestamp
+        ),
+    );
+    Ok(bt)
 }
 
 /// How [`backtrace_pid`] and [`sample_pid`] read a live process.

@@ -35,6 +35,20 @@ impl Scrub {
         }
     }
 
+    /// The paths, command line, signature and warnings of a backtrace.
+    fn backtrace(&mut self, bt: &mut crate::symbolize::backtrace::Backtrace) {
+        if let Some(c) = &mut bt.core {
+            self.p(c);
+        }
+        if let Some(e) = &mut bt.executable {
+            self.p(e);
+        }
+        self.o(&mut bt.command);
+        self.o(&mut bt.args);
+        self.s(&mut bt.crash_signature);
+        self.v(&mut bt.warnings);
+    }
+
     fn p(&mut self, p: &mut PathBuf) {
         let r = redact(&p.to_string_lossy());
         if r.count > 0 {
@@ -127,16 +141,7 @@ pub fn redact_report(r: &mut Report) -> usize {
             }
             SectionData::Cores(bts) => {
                 for bt in bts {
-                    if let Some(c) = &mut bt.core {
-                        x.p(c);
-                    }
-                    if let Some(e) = &mut bt.executable {
-                        x.p(e);
-                    }
-                    x.o(&mut bt.command);
-                    x.o(&mut bt.args);
-                    x.s(&mut bt.crash_signature);
-                    x.v(&mut bt.warnings);
+                    x.backtrace(bt);
                 }
             }
             SectionData::StoredCrashes(sc) => {
@@ -168,14 +173,7 @@ pub fn redact_report(r: &mut Report) -> usize {
                 }
                 x.v(&mut sc.listing.notes);
                 for bt in &mut sc.backtraces {
-                    x.p(&mut bt.core);
-                    if let Some(e) = &mut bt.executable {
-                        x.p(e);
-                    }
-                    x.o(&mut bt.command);
-                    x.o(&mut bt.args);
-                    x.s(&mut bt.crash_signature);
-                    x.v(&mut bt.warnings);
+                    x.backtrace(bt);
                 }
             }
             SectionData::Traces(ts) => {
