@@ -2,17 +2,18 @@
 # Benchmark: `clw-diag backtrace --pid PID` beside `eu-stack -s -i -p PID` (elfutils: source
 # lines and inline frames, the same information) and `gdb -p PID -batch -ex 'thread apply all
 # bt'`, on one live C program (-O2 -g) with THREADS threads each parked DEPTH calls deep in a
-# recursion (pause()), the main thread spinning. libc frames are named from libc6-dbg by all
+# recursion (pause()), the main thread spinning (SPIN=0: parked in pause() too). libc frames are named from libc6-dbg by all
 # three. Prints the frames each printed (a fast tool that drops frames shows), then the median
 # and longest time clw-diag held a thread (paused_us), one at a time and with --consistent,
 # over RUNS runs. The target is checked to be running (no thread stopped) at the end.
 #
-# usage: benches/backtrace_live.sh [THREADS] [DEPTH] [RUNS]
+# usage: [SPIN=0] benches/backtrace_live.sh [THREADS] [DEPTH] [RUNS]
 set -euo pipefail
 cd "$(dirname "$0")/.."
 threads=${1:-16}
 depth=${2:-40}
 runs=${3:-20}
+spin=${SPIN:-1}
 for t in hyperfine eu-stack gdb gcc python3; do
   command -v $t >/dev/null || { echo "missing $t (apt-get install -y hyperfine elfutils gdb gcc)" >&2; exit 2; }
 done
@@ -44,15 +45,16 @@ int main(int argc, char **argv) {
   pthread_barrier_wait(&bar);
   printf("ready\n");
   fflush(stdout);
-  for (;;) sink++;
+  if (atoi(argv[3])) for (;;) sink++;
+  for (;;) pause();
 }
 C
 gcc -g -O2 -pthread -o "$dir/deep" "$dir/deep.c"
-"$dir/deep" "$threads" "$depth" > "$dir/out" &
+"$dir/deep" "$threads" "$depth" "$spin" > "$dir/out" &
 pid=$!
 for _ in $(seq 100); do grep -q ready "$dir/out" && break; sleep 0.05; done
 sleep 0.2
-echo "target: pid $pid, $((threads + 1)) threads ($threads parked $depth calls deep, main spinning)"
+echo "target: pid $pid, $((threads + 1)) threads ($threads parked $depth calls deep, main $([ "$spin" = 1 ] && echo spinning || echo parked))"
 echo "frames printed: clw-diag $("$bin" backtrace --pid "$pid" --json -q | python3 -c 'import json,sys; print(sum(len(t["frames"]) for t in json.load(sys.stdin)["threads"]))')," \
   "eu-stack $(eu-stack -s -i -p "$pid" 2>/dev/null | grep -c '^#')," \
   "gdb $(gdb -batch -nx -ex 'set debuginfod enabled off' -ex 'set backtrace past-main on' -ex 'thread apply all bt' -p "$pid" 2>/dev/null | grep -c '^#')"
