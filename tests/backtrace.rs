@@ -2207,6 +2207,8 @@ fn live_process_exits_mid_walk() {
 /// Bad pids: one line, exit 2, never a panic.
 #[test]
 fn live_bad_pids() {
+    // Nothing to read: the three ways are named.
+    assert_error(&run(&["backtrace"]), &["core file", "--pid PID", "--coredump MATCH"]);
     // A pid that does not exist (above any default pid_max).
     assert_error(&run(&["backtrace", "--pid", "2147483647"]), &["2147483647"]);
     assert_error(&run(&["backtrace", "--pid", "0"]), &[]);

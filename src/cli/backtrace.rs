@@ -72,7 +72,6 @@ pub struct BacktraceArgs {
     /// The core dump (ELF, x86-64; plain or compressed as systemd-coredump stores it).
     #[arg(
         value_name = "CORE",
-        required_unless_present_any = ["pid", "coredump"],
         conflicts_with_all = ["pid", "coredump"]
     )]
     pub core: Option<PathBuf>,
