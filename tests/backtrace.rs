@@ -2208,7 +2208,10 @@ fn live_process_exits_mid_walk() {
 #[test]
 fn live_bad_pids() {
     // Nothing to read: the three ways are named.
-    assert_error(&run(&["backtrace"]), &["core file", "--pid PID", "--coredump MATCH"]);
+    assert_error(
+        &run(&["backtrace"]),
+        &["core file", "--pid PID", "--coredump MATCH"],
+    );
     // A pid that does not exist (above any default pid_max).
     assert_error(&run(&["backtrace", "--pid", "2147483647"]), &["2147483647"]);
     assert_error(&run(&["backtrace", "--pid", "0"]), &[]);
@@ -2423,4 +2426,57 @@ fn live_executable_deleted_while_it_runs() {
         v["threads"][0]
     );
     still_running(p.pid()).unwrap();
+}
+
+/// A process whose main thread called `pthread_exit()`: the leader is a zombie while the other
+/// threads run on. It is read through a live thread; the leader is left out with its reason.
+#[test]
+fn live_process_whose_main_thread_exited() {
+    if !can_attach() {
+        return;
+    }
+    let d = tempfile::tempdir().unwrap();
+    let src = d.path().join("leader.c");
+    std::fs::write(
+        &src,
+        r#"#include <pthread.h>
+#include <stdio.h>
+#include <unistd.h>
+__attribute__((noinline)) void wait_forever(void) { for (;;) pause(); }
+__attribute__((noinline)) void *worker(void *a) { wait_forever(); return a; }
+int main(void) {
+    pthread_t t;
+    pthread_create(&t, NULL, worker, NULL);
+    printf("ready\n");
+    fflush(stdout);
+    pthread_exit(NULL);
+}
+"#,
+    )
+    .unwrap();
+    let exe = d.path().join("leader");
+    must(
+        Command::new("gcc")
+            .args(["-g", "-O1", "-pthread", "-o"])
+            .arg(&exe)
+            .arg(&src),
+    );
+    let p = Parked::start(&exe, "");
+    let pid = p.pid();
+    let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).unwrap();
+    assert!(stat.contains(") Z "), "the leader is not a zombie: {stat}");
+    let v = json(&run(&["backtrace", "--pid", &pid.to_string(), "--json"]));
+    let threads = v["threads"].as_array().unwrap();
+    assert_eq!(threads.len(), 1, "{v}");
+    assert!(
+        threads[0]["location"]
+            .as_str()
+            .unwrap()
+            .starts_with("wait_forever < worker"),
+        "{}",
+        threads[0]
+    );
+    let missed = &v["live"]["threads_missed"];
+    assert_eq!(missed[0]["tid"], pid, "{missed}");
+    still_running(pid).unwrap();
 }

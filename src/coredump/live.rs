@@ -80,6 +80,9 @@ pub struct Process {
     files: Vec<FileMapping>,
     auxv: Vec<(u64, u64)>,
     mem: Option<File>,
+    /// The thread whose view of the address space is read: the leader, or a live thread when
+    /// the leader has exited.
+    reader: i32,
     vm_readv: Cell<bool>,
 }
 
@@ -110,7 +113,14 @@ impl Process {
         if st.is_kernel_thread() {
             return Err(Error::KernelThread { pid, name: st.comm });
         }
-        if st.has_exited() {
+        // A leader that called pthread_exit() is a zombie while its other threads run on: the
+        // process is read through one of those (the leader's mm is gone).
+        let reader = if st.has_exited() {
+            live_thread(proc_root, pid)
+        } else {
+            Some(pid)
+        };
+        let Some(reader) = reader else {
             return Err(Error::Attach {
                 pid,
                 why: format!(
@@ -119,7 +129,7 @@ impl Process {
                     st.comm, st.state, st.ppid
                 ),
             });
-        }
+        };
         let tgid = tgid(proc_root, pid).unwrap_or(pid);
         if tgid != pid {
             return Err(Error::Usage(format!(
@@ -127,7 +137,10 @@ impl Process {
                  thread is shown"
             )));
         }
-        let dir = proc_root.join(pid.to_string());
+        let dir = match reader == pid {
+            true => proc_root.join(pid.to_string()),
+            false => proc_root.join(format!("{pid}/task/{reader}")),
+        };
         let read = |name: &str| -> Result<Vec<u8>> {
             let p = dir.join(name);
             std::fs::read(&p).map_err(|e| match Error::process_io(pid, &p, e) {
@@ -190,6 +203,7 @@ impl Process {
             files,
             auxv,
             mem,
+            reader,
             vm_readv: Cell::new(true),
         })
     }
@@ -229,7 +243,7 @@ impl Process {
             };
             // SAFETY: `local` covers exactly `buf`, which outlives the call; the remote range
             // is only read by the kernel, in the other process.
-            let n = unsafe { libc::process_vm_readv(self.pid, &local, 1, &remote, 1, 0) };
+            let n = unsafe { libc::process_vm_readv(self.reader, &local, 1, &remote, 1, 0) };
             if n >= 0 {
                 return n as usize == buf.len();
             }
@@ -243,6 +257,19 @@ impl Process {
             None => false,
         }
     }
+}
+
+/// A thread of `pid` that has not exited, when there is one.
+fn live_thread(proc_root: &Path, pid: i32) -> Option<i32> {
+    let rd = std::fs::read_dir(proc_root.join(format!("{pid}/task"))).ok()?;
+    rd.filter_map(|e| e.ok()?.file_name().to_str()?.parse::<i32>().ok())
+        .filter(|&t| t != pid)
+        .find(|&t| {
+            std::fs::read(proc_root.join(format!("{pid}/task/{t}/stat")))
+                .ok()
+                .and_then(|b| stat::parse(&b, Path::new("stat")).ok())
+                .is_some_and(|s| !s.has_exited())
+        })
 }
 
 /// `Tgid:` of `/proc/PID/status`.
@@ -582,9 +609,16 @@ pub fn capture(
     proc_root: &Path,
     hold: Hold,
 ) -> Result<(Vec<Captured>, Vec<Missed>)> {
-    let tids = process.threads(proc_root)?;
+    let mut tids = process.threads(proc_root)?;
     let mut got = Vec::new();
     let mut missed = Vec::new();
+    if process.reader != process.pid {
+        tids.retain(|&t| t != process.pid);
+        missed.push(Missed {
+            tid: process.pid,
+            why: "the main thread has exited (pthread_exit) while the others run on".into(),
+        });
+    }
     let info = |tid: i32| (thread_name(process.pid, tid), thread_state(tid));
     match hold {
         Hold::EachThread => {
