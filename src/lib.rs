@@ -10,6 +10,7 @@ pub mod analysis;
 pub mod base;
 pub mod coredump;
 pub mod error;
+pub mod heap;
 pub mod identity;
 pub mod record;
 pub mod render;

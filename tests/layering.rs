@@ -1,7 +1,7 @@
 //! The layering of `src/` (DESIGN.md, "Architecture"; ARCHITECTURE.md): top-level modules
 //! import only downwards,
 //!
-//! `base`, `error` < `sample`, `trace`, `coredump`, `symbolize`, `triage` < `analysis`,
+//! `base`, `error` < `sample`, `trace`, `coredump`, `symbolize`, `triage`, `heap` < `analysis`,
 //! `record`, `serve` < `render` < `report` < `cli` (the binary: `src/main.rs`, `src/cli/`),
 //!
 //! and no two top-level modules import each other, directly or around a cycle.
@@ -25,6 +25,7 @@ const LAYERS: &[(&str, u8)] = &[
     ("coredump", 1),
     ("symbolize", 1),
     ("triage", 1),
+    ("heap", 1),
     ("identity", 1),
     ("analysis", 2),
     ("record", 2),
@@ -581,7 +582,7 @@ fn layers_import_only_downwards_and_without_cycles() {
     let problems = check(&imports);
     assert!(
         problems.is_empty(),
-        "{} layering problem(s) (layers: base, error < sample, trace, coredump, symbolize, triage < analysis, record, serve < render < report < cli):\n{}",
+        "{} layering problem(s) (layers: base, error < sample, trace, coredump, symbolize, triage, identity, heap < analysis, record, serve < render < report < cli):\n{}",
         problems.len(),
         problems.join("\n")
     );
