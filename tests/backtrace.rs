@@ -2076,6 +2076,30 @@ fn live_samples_fold_identical_stacks() {
             .unwrap_or_else(|| panic!("no stack through {key}: {v}"));
         assert_eq!(s["count"], 20, "{s}");
     }
+    // The table: data on stdout, the pauses' note on stderr (and gone with -q).
+    let o = run(&[
+        "backtrace",
+        "--pid",
+        &pid,
+        "--samples",
+        "2",
+        "--interval",
+        "10ms",
+    ]);
+    assert!(stdout(&o).contains("spin_here"), "{}", stdout(&o));
+    assert!(!stdout(&o).contains("held for a median"), "{}", stdout(&o));
+    assert!(stderr(&o).contains("held for a median"), "{}", stderr(&o));
+    let o = run(&[
+        "backtrace",
+        "--pid",
+        &pid,
+        "--samples",
+        "2",
+        "--interval",
+        "10ms",
+        "-q",
+    ]);
+    assert!(stderr(&o).is_empty(), "{}", stderr(&o));
     let o = run(&[
         "backtrace",
         "--pid",

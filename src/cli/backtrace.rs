@@ -255,12 +255,8 @@ fn run_samples(
     if a.folded {
         render::write_folded(&samples, &mut w)?;
     } else {
-        render::render(&samples, out.format, out.style, &mut w)?;
-        if out.format == Format::Table && out.style.notes_apart {
-            for n in render::notes(&samples) {
-                out.note(&n);
-            }
-        }
+        // The table's note (the pauses) on stderr, silenced by -q: stdout carries the data.
+        out.render(&samples, None, &mut w)?;
     }
     w.flush()?;
     Ok(ExitCode::SUCCESS)

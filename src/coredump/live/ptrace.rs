@@ -279,6 +279,38 @@ fn take(
     Ok((regs, sp, stack))
 }
 
+/// Detach a held thread; how long it was held, microseconds.
+fn release(s: Seized) -> u64 {
+    let at = s.interrupted_at;
+    drop(s);
+    at.map_or(0, |t| t.elapsed().as_micros() as u64)
+}
+
+/// What was taken of a held thread: in `got`, or in `missed` with why.
+fn keep(
+    tid: i32,
+    name: Option<String>,
+    state: Option<char>,
+    paused_us: u64,
+    taken: std::result::Result<(UserRegsX86_64, u64, Vec<u8>), String>,
+    got: &mut Vec<Captured>,
+    missed: &mut Vec<Missed>,
+) {
+    match taken {
+        Ok((regs, stack_start, stack)) => got.push(Captured {
+            tid,
+            name,
+            state,
+            regs,
+            stack_start,
+            stack,
+            paused_us,
+            was_stopped: state == Some('T'),
+        }),
+        Err(why) => missed.push(Missed { tid, why }),
+    }
+}
+
 /// How the threads are held.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Hold {
@@ -331,22 +363,8 @@ pub fn capture(
                     continue;
                 }
                 let taken = take(process, &s);
-                let at = s.interrupted_at;
-                drop(s);
-                let paused_us = at.map_or(0, |t| t.elapsed().as_micros() as u64);
-                match taken {
-                    Ok((regs, stack_start, stack)) => got.push(Captured {
-                        tid,
-                        name,
-                        state,
-                        regs,
-                        stack_start,
-                        stack,
-                        paused_us,
-                        was_stopped: state == Some('T'),
-                    }),
-                    Err(why) => missed.push(Missed { tid, why }),
-                }
+                let paused_us = release(s);
+                keep(tid, name, state, paused_us, taken, &mut got, &mut missed);
             }
         }
         Hold::AllThreads => {
@@ -375,25 +393,12 @@ pub fn capture(
             // Release all, noting how long each was held.
             let mut released = Vec::new();
             for (s, name, state, taken) in stopped {
-                let (tid, at) = (s.tid, s.interrupted_at);
-                drop(s);
-                let paused_us = at.map_or(0, |t| t.elapsed().as_micros() as u64);
+                let tid = s.tid;
+                let paused_us = release(s);
                 released.push((tid, paused_us, name, state, taken));
             }
             for (tid, paused_us, name, state, taken) in released {
-                match taken {
-                    Ok((regs, stack_start, stack)) => got.push(Captured {
-                        tid,
-                        name,
-                        state,
-                        regs,
-                        stack_start,
-                        stack,
-                        paused_us,
-                        was_stopped: state == Some('T'),
-                    }),
-                    Err(why) => missed.push(Missed { tid, why }),
-                }
+                keep(tid, name, state, paused_us, taken, &mut got, &mut missed);
             }
         }
     }
