@@ -137,6 +137,13 @@ pub enum Error {
         /// The file that was mapped.
         path: PathBuf,
     },
+    /// BPF programs could not be loaded or attached (no permission, a kernel without uprobes
+    /// or BPF): `why` says what is missing, one line.
+    #[error("cannot trace with BPF: {why}")]
+    Bpf {
+        /// What failed and what it needs.
+        why: String,
+    },
     /// A command to run (`record -- CMD`) could not be started.
     #[error("cannot start {program:?}: {source}")]
     CannotStart {

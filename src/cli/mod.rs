@@ -5,6 +5,7 @@ mod analyze;
 mod backtrace;
 mod completions;
 mod coredumps;
+mod leaks;
 mod oom_rank;
 pub(crate) mod progress;
 mod recommend;
@@ -121,6 +122,8 @@ pub enum FormatArg {
     Csv,
     /// GitHub Actions annotations (triage only).
     Github,
+    /// Folded stacks for flame graphs: flamegraph.pl, inferno (leaks and profile only).
+    Folded,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
@@ -161,6 +164,12 @@ pub enum Command {
     /// List the crashes systemd-coredump stored (files and journal entries), newest first.
     #[command(long_about = coredumps::LONG_ABOUT, after_help = coredumps::AFTER_HELP)]
     Coredumps(coredumps::CoredumpsArgs),
+    /// Attach to a running process: the call stacks holding the memory it allocates and keeps.
+    #[command(long_about = leaks::LEAKS_LONG_ABOUT, after_help = leaks::LEAKS_AFTER_HELP)]
+    Leaks(leaks::LeaksArgs),
+    /// Run a command under the heap profiler: the stacks holding what it never freed.
+    #[command(long_about = leaks::PROFILE_LONG_ABOUT, after_help = leaks::PROFILE_AFTER_HELP)]
+    Profile(leaks::ProfileArgs),
     /// Resolve addresses to function, file and line (addr2line-compatible, inline frames).
     #[command(long_about = symbolize::LONG_ABOUT, after_help = symbolize::AFTER_HELP)]
     Symbolize(symbolize::SymbolizeArgs),
@@ -191,6 +200,7 @@ impl Output {
                 FormatArg::Json => Format::Json,
                 FormatArg::Csv => Format::Csv,
                 FormatArg::Github => Format::Github,
+                FormatArg::Folded => Format::Folded,
             }
         };
         let tty = std::io::stdout().is_terminal();
@@ -266,6 +276,8 @@ impl Command {
             Command::Report(_) => "report",
             Command::Backtrace(_) => "backtrace",
             Command::Coredumps(_) => "coredumps",
+            Command::Leaks(_) => "leaks",
+            Command::Profile(_) => "profile",
             Command::Symbolize(_) => "symbolize",
             Command::Serve(_) => "serve",
             Command::Completions(_) => "completions",
@@ -285,6 +297,7 @@ impl Command {
             | Command::Backtrace(_)
             | Command::Coredumps(_) => &[Table, Json, Csv],
             Command::Triage(_) => &[Table, Json, Csv, Github],
+            Command::Leaks(_) | Command::Profile(_) => &[Table, Json, Format::Folded],
             // The report is text or JSON; record prints a summary; symbolize's --json is on
             // its way (issue 12).
             Command::Report(_) | Command::Record(_) | Command::Symbolize(_) => &[Table, Json],
@@ -321,6 +334,7 @@ fn format_name(f: Format) -> &'static str {
         Format::Json => "json",
         Format::Csv => "csv",
         Format::Github => "github",
+        Format::Folded => "folded",
     }
 }
 
@@ -373,6 +387,8 @@ pub fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         Command::Recommend(a) => recommend::run(a, &cli.global, &out),
         Command::Backtrace(a) => backtrace::run(a, &out),
         Command::Coredumps(a) => coredumps::run(a, &out),
+        Command::Leaks(a) => leaks::run_leaks(a, &out),
+        Command::Profile(a) => leaks::run_profile(a, &out),
         Command::Symbolize(a) => symbolize::run(a, &out),
         Command::Serve(a) => serve::run(a, &cli.global, &out),
         Command::Completions(a) => completions::completions(a),

@@ -373,8 +373,8 @@ pub fn run(a: SymbolizeArgs, out: &Output) -> anyhow::Result<ExitCode> {
     // Refused before any work: the answers are one record per address (or line), not a table.
     match out.format {
         Format::Csv => anyhow::bail!("csv is not available for symbolize; use --json"),
-        Format::Github => {
-            anyhow::bail!("--format github is not available for symbolize; use --json")
+        Format::Github | Format::Folded => {
+            anyhow::bail!("--format github and folded are not available for symbolize; use --json")
         }
         Format::Table | Format::Json => {}
     }

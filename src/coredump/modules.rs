@@ -365,3 +365,27 @@ impl Module {
         self.file.as_deref()
     }
 }
+
+/// One module for an ELF file that is not running yet (a command about to be launched), at
+/// load bias 0 (addresses are the file's own): enough to ask its CFI. `None` when the file
+/// cannot be read or parsed.
+pub fn from_file(path: &Path) -> Option<Vec<Module>> {
+    let data = std::sync::Arc::new(super::image::map_file(path)?);
+    let image = Image::parse(data, false)?;
+    Some(vec![Module {
+        path: path.display().to_string(),
+        file: Some(path.to_path_buf()),
+        found: true,
+        start: 0,
+        end: u64::MAX,
+        load_bias: 0,
+        is_executable: true,
+        is_vdso: false,
+        deleted: false,
+        build_id: image.build_id.clone(),
+        build_id_in_core: None,
+        build_id_mismatch: false,
+        debug_file: None,
+        image: Some(image),
+    }])
+}

@@ -260,14 +260,23 @@ fn step_fde<'a, S: UnwindSection<Slice<'a>>>(
     }
 }
 
-/// Step through the CFI of `img` for `svma`.
-fn cfi_step(
-    core: &dyn AddressSpace,
-    img: &Image,
-    svma: u64,
-    regs: &Regs,
-    ctx: &mut UnwindContext<usize>,
-) -> Step {
+/// The FDE covering `svma`, with the section it was found in.
+enum Fde<'a> {
+    Eh(
+        EhFrame<Slice<'a>>,
+        BaseAddresses,
+        gimli::FrameDescriptionEntry<Slice<'a>>,
+    ),
+    Debug(
+        DebugFrame<Slice<'a>>,
+        BaseAddresses,
+        gimli::FrameDescriptionEntry<Slice<'a>>,
+    ),
+}
+
+/// Find the FDE of `svma` in `img`: `.eh_frame` (through `.eh_frame_hdr` when present), then
+/// the binary's own `.debug_frame`, then its separate debug file's.
+fn find_fde(img: &Image, svma: u64) -> Option<Fde<'_>> {
     let data: &[u8] = &img.data;
     if let Some((addr, range)) = &img.eh_frame {
         let eh = EhFrame::new(&data[range.clone()], LittleEndian);
@@ -292,10 +301,9 @@ fn cfi_step(
                 .ok();
         }
         if let Some(fde) = fde {
-            return step_fde(core, &eh, &bases, &fde, svma, regs, ctx);
+            return Some(Fde::Eh(eh, bases, fde));
         }
     }
-    // `.debug_frame`: the binary's own, else its separate debug file's.
     let own = img.debug_frame.as_ref().map(|r| &data[r.clone()]);
     let separate = || {
         img.separate_debug_frame()
@@ -307,10 +315,59 @@ fn cfi_step(
         df.set_address_size(8);
         let bases = BaseAddresses::default();
         if let Ok(fde) = df.fde_for_address(&bases, svma, DebugFrame::cie_from_offset) {
-            return step_fde(core, &df, &bases, &fde, svma, regs, ctx);
+            return Some(Fde::Debug(df, bases, fde));
         }
     }
-    Step::NoInfo
+    None
+}
+
+/// Step through the CFI of `img` for `svma`.
+fn cfi_step(
+    core: &dyn AddressSpace,
+    img: &Image,
+    svma: u64,
+    regs: &Regs,
+    ctx: &mut UnwindContext<usize>,
+) -> Step {
+    match find_fde(img, svma) {
+        Some(Fde::Eh(eh, bases, fde)) => step_fde(core, &eh, &bases, &fde, svma, regs, ctx),
+        Some(Fde::Debug(df, bases, fde)) => step_fde(core, &df, &bases, &fde, svma, regs, ctx),
+        None => Step::NoInfo,
+    }
+}
+
+/// Whether the frame-pointer chain is right at `pc`: its CFI row says the caller's
+/// frame is found through `%rbp` (CFA = rbp + 16, the return address at CFA − 8 and the
+/// caller's rbp at CFA − 16, as `push %rbp; mov %rsp,%rbp` leaves them). `Some(false)` when the
+/// row finds the CFA some other way (code built with `-fomit-frame-pointer`, or a prologue not
+/// yet done): a frame-pointer walk from there gives no caller, or a wrong one. `None` without
+/// CFI for `pc` (an absolute address; look up pc − 1 for a return address).
+pub fn frame_pointer_frame(modules: &[Module], pc: u64) -> Option<bool> {
+    let m = module_at(modules, pc)?;
+    let img = m.image.as_ref()?;
+    let svma = pc.wrapping_sub(m.load_bias);
+    let mut ctx: Box<UnwindContext<usize>> = Box::new(UnwindContext::new());
+    let fp_row = |row: &UnwindTableRow<usize>| {
+        let cfa = matches!(row.cfa(), CfaRule::RegisterAndOffset { register, offset }
+            if register.0 as usize == X86_64.fp && *offset == 16);
+        let rule = |r: usize| {
+            row.registers()
+                .find(|(reg, _)| reg.0 as usize == r)
+                .map(|(_, rule)| rule.clone())
+        };
+        cfa && matches!(rule(X86_64.ra), Some(RegisterRule::Offset(-8)))
+            && matches!(rule(X86_64.fp), Some(RegisterRule::Offset(-16)))
+    };
+    match find_fde(img, svma)? {
+        Fde::Eh(eh, bases, fde) => fde
+            .unwind_info_for_address(&eh, &bases, &mut ctx, svma)
+            .ok()
+            .map(fp_row),
+        Fde::Debug(df, bases, fde) => fde
+            .unwind_info_for_address(&df, &bases, &mut ctx, svma)
+            .ok()
+            .map(fp_row),
+    }
 }
 
 /// Registers restored from the `ucontext` of a signal frame whose trampoline is at `sp`.

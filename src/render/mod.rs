@@ -17,6 +17,7 @@ mod coredumps;
 mod csv_out;
 pub use backtrace::write_folded;
 pub use backtrace::write_text as write_backtrace;
+mod heap;
 pub mod leak;
 mod oom;
 pub mod plot;
@@ -47,6 +48,8 @@ pub enum Format {
     Csv,
     /// GitHub Actions workflow commands (`::error file=…,line=…::…`), for CI.
     Github,
+    /// Brendan Gregg's folded stacks, `outer;…;inner VALUE` per line (flamegraph.pl, inferno).
+    Folded,
 }
 
 /// Presentation options.
@@ -203,6 +206,12 @@ pub trait Report: Serialize {
         None
     }
 
+    /// Folded stacks for flame graphs, one `outer;…;inner VALUE` line each; `None` when the
+    /// command has none.
+    fn folded(&self) -> Option<Vec<String>> {
+        None
+    }
+
     /// A document rather than tables (`report`): written instead of the tables in table
     /// format; `None` for commands whose output is tables.
     fn text(&self) -> Option<String> {
@@ -239,6 +248,12 @@ pub fn render<R: Report + ?Sized>(
             Some(lines) => lines.iter().try_for_each(|l| writeln!(out, "{l}")),
             None => Err(io::Error::other(
                 "--format github is only available for triage",
+            )),
+        },
+        Format::Folded => match report.folded() {
+            Some(lines) => lines.iter().try_for_each(|l| writeln!(out, "{l}")),
+            None => Err(io::Error::other(
+                "--format folded is only available for leaks and profile",
             )),
         },
     }

@@ -148,7 +148,7 @@ pub struct Options {
 
 mod pid;
 
-pub use pid::{backtrace_pid, sample_pid, FoldedStack, LiveOptions, StackSamples};
+pub use pid::{backtrace_pid, sample_pid, FoldedStack, LiveOptions, LiveTarget, StackSamples};
 
 /// Unwind and symbolize every thread of the core at `path`.
 ///

@@ -41,14 +41,43 @@ struct LiveRead {
 }
 
 /// A live process opened for reading: where its files are read, its modules, what was noted
-/// about them, and the symbolizer with the debug-file search for that root.
-struct Opened {
-    process: live::Process,
-    root: Option<PathBuf>,
-    modules: Vec<Module>,
-    warnings: Vec<String>,
+/// about them, and the symbolizer with the debug-file search for that root. The heap profiler
+/// names the stacks it takes with it, as `backtrace --pid` does.
+pub struct LiveTarget {
+    /// The process: its mappings, auxiliary vector and memory.
+    pub process: live::Process,
+    /// Where its files are read: its `/proc/PID/root` when that is not ours (a container).
+    pub root: Option<PathBuf>,
+    /// Its modules, with load biases and build IDs, from `/proc/PID/maps`.
+    pub modules: Vec<Module>,
+    /// What was noted while opening: missing files, a container root.
+    pub warnings: Vec<String>,
     sym: Symbolizer,
 }
+
+impl LiveTarget {
+    /// Open `pid`: its maps and auxv, the directory its files are read under, its modules.
+    ///
+    /// Errors: as [`live::Process::open`].
+    pub fn open(pid: i32, opts: &Options, lopts: &LiveOptions) -> Result<LiveTarget> {
+        open_live(pid, opts, lopts)
+    }
+
+    /// Name every physical frame of `unwound` as `backtrace` names it (inline frames first),
+    /// one list per stack; each distinct pc is looked up once.
+    pub fn name(&mut self, unwound: &[&unwind::Unwound]) -> Vec<Vec<super::Frame>> {
+        name_frames(&mut self.sym, &self.modules, unwound)
+    }
+
+    /// The modules' debug files and debuginfod errors (into `warnings`).
+    ///
+    /// Errors: [`crate::Error::Shrank`] when a module's file shrank while it was read.
+    pub fn finish(&mut self) -> Result<()> {
+        finish_modules(&self.sym, &mut self.modules, &mut self.warnings)
+    }
+}
+
+type Opened = LiveTarget;
 
 /// Open `pid`, find the directory its files are read under (its `/proc/PID/root` when that is
 /// not our root), and discover its modules.

@@ -1,0 +1,345 @@
+// SPDX-License-Identifier: (MIT OR GPL-2.0)
+// clw-diag heap profiler, the kernel side: uprobes on the allocator's entry points and
+// uretprobes on their returns. Every allocation is counted; byte-sampled ones (a Poisson
+// process over the bytes allocated, mean `sample_bytes`, as jemalloc and tcmalloc sample) get
+// an id, an entry in `live` (address -> id) and an event in the ring buffer: with a
+// frame-pointer stack id (`mode` 0) or with the registers and the top of the user stack for
+// unwinding in user space (`mode` 1). A free of a sampled address sends a free event.
+//
+// Built by bpf/build.sh (clang -target bpf); the object is committed beside this file and
+// embedded in the binary. The license string is GPL-compatible because bpf_probe_read_user
+// and bpf_get_stackid are GPL-only helpers; the clw-diag binary itself is MIT OR Apache-2.0.
+// Layout of `struct event` is read by src/heap/bpf.rs: change both together.
+
+#define __VMLINUX_H__ 1
+#include <linux/types.h>
+#include <linux/bpf.h>
+
+// struct pt_regs as the kernel lays it out (arch/x86/include/asm/ptrace.h), named as
+// bpf_tracing.h expects with __VMLINUX_H__.
+struct pt_regs {
+  unsigned long r15, r14, r13, r12, bp, bx, r11, r10, r9, r8;
+  unsigned long ax, cx, dx, si, di, orig_ax, ip, cs, flags, sp, ss;
+};
+
+#include <bpf/bpf_helpers.h>
+#include <bpf/bpf_tracing.h>
+
+#define STACK_MAX 16384
+#define EXPO_N 1024
+
+enum kind { K_MALLOC = 1, K_CALLOC, K_REALLOC, K_MEMALIGN, K_POSIX_MEMALIGN };
+enum ev { EV_ALLOC = 1, EV_FREE = 2 };
+enum stat {
+  S_CALLS, S_FREES, S_SAMPLED, S_LOST, S_LIVE_FULL, S_STACK_ERR, S_FREED_SAMPLED, S_NESTED,
+  S_N
+};
+
+struct pending {
+  __u64 size;
+  __u64 old;    // realloc: the pointer given
+  __u64 memptr; // posix_memalign: where the pointer is stored
+  __u64 sp;     // the stack pointer at entry (the return address's slot)
+  __u32 kind;
+  __u32 pad;
+};
+
+struct event {
+  __u32 kind;
+  __u32 tid;
+  __u64 seq;
+  __u64 addr;
+  __u64 size;
+  __u64 ts_ns;
+  __s64 stackid;
+  __u64 regs[8]; // ip sp bp bx r12 r13 r14 r15 at the return
+  __u32 stack_len;
+  __u32 pad;
+};
+
+struct event_stack {
+  struct event h;
+  __u8 stack[STACK_MAX];
+};
+
+const volatile __u64 sample_bytes = 1;
+const volatile __u32 mode = 0;
+const volatile __u32 stack_bytes = 8192;
+const volatile __u32 target_tgid = 0;
+
+struct {
+  __uint(type, BPF_MAP_TYPE_HASH);
+  __uint(max_entries, 65536);
+  __type(key, __u32);
+  __type(value, struct pending);
+} pending SEC(".maps");
+
+struct {
+  __uint(type, BPF_MAP_TYPE_HASH);
+  __uint(map_flags, BPF_F_NO_PREALLOC);
+  __uint(max_entries, 1 << 20);
+  __type(key, __u64);
+  __type(value, __u64);
+} live SEC(".maps");
+
+struct {
+  __uint(type, BPF_MAP_TYPE_STACK_TRACE);
+  __uint(max_entries, 16384);
+  __uint(key_size, 4);
+  __uint(value_size, 127 * 8);
+} stacks SEC(".maps");
+
+struct {
+  __uint(type, BPF_MAP_TYPE_RINGBUF);
+  __uint(max_entries, 16 << 20);
+} events SEC(".maps");
+
+struct {
+  __uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
+  __uint(max_entries, 1);
+  __type(key, __u32);
+  __type(value, __s64);
+} countdown SEC(".maps");
+
+struct {
+  __uint(type, BPF_MAP_TYPE_ARRAY);
+  __uint(max_entries, EXPO_N);
+  __type(key, __u32);
+  __type(value, __u64);
+} expo SEC(".maps");
+
+struct {
+  __uint(type, BPF_MAP_TYPE_ARRAY);
+  __uint(max_entries, 1);
+  __type(key, __u32);
+  __type(value, __u64);
+} seqno SEC(".maps");
+
+struct {
+  __uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
+  __uint(max_entries, S_N);
+  __type(key, __u32);
+  __type(value, __u64);
+} stats SEC(".maps");
+
+static __always_inline void count(__u32 which) {
+  __u64 *v = bpf_map_lookup_elem(&stats, &which);
+  if (v)
+    *v += 1;
+}
+
+static __always_inline int ours(void) {
+  return target_tgid == 0 || (__u32)(bpf_get_current_pid_tgid() >> 32) == target_tgid;
+}
+
+static __always_inline int enter(struct pt_regs *ctx, __u32 kind, __u64 size, __u64 old,
+                                 __u64 memptr) {
+  if (!ours())
+    return 0;
+  count(S_CALLS);
+  __u32 tid = (__u32)bpf_get_current_pid_tgid();
+  __u64 sp = PT_REGS_SP(ctx);
+  struct pending *p = bpf_map_lookup_elem(&pending, &tid);
+  // A call made inside another allocator call (glibc's realloc of an mmapped chunk calls
+  // malloc; memalign with a small alignment too) belongs to the outer one: keep the outer
+  // record, whose entry stack pointer is above ours. A record at or below ours is stale.
+  if (p && p->sp > sp) {
+    count(S_NESTED);
+    return 0;
+  }
+  struct pending n = {.size = size, .old = old, .memptr = memptr, .sp = sp, .kind = kind};
+  bpf_map_update_elem(&pending, &tid, &n, BPF_ANY);
+  return 0;
+}
+
+static __always_inline void forget(__u64 addr) {
+  __u64 *seq = bpf_map_lookup_elem(&live, &addr);
+  if (!seq)
+    return;
+  __u64 s = *seq;
+  bpf_map_delete_elem(&live, &addr);
+  count(S_FREED_SAMPLED);
+  struct event *e = bpf_ringbuf_reserve(&events, sizeof(struct event), 0);
+  if (!e) {
+    count(S_LOST);
+    return;
+  }
+  __builtin_memset(e, 0, sizeof(*e));
+  e->kind = EV_FREE;
+  e->tid = (__u32)bpf_get_current_pid_tgid();
+  e->seq = s;
+  e->addr = addr;
+  e->ts_ns = bpf_ktime_get_ns();
+  bpf_ringbuf_submit(e, BPF_RB_NO_WAKEUP);
+}
+
+// Whether an allocation of `size` bytes holds a sample point of the Poisson process.
+static __always_inline int sampled(__u64 size) {
+  if (sample_bytes <= 1)
+    return 1;
+  __u32 zero = 0;
+  __s64 *left = bpf_map_lookup_elem(&countdown, &zero);
+  if (!left)
+    return 0;
+  if (*left == 0) { // the first allocation seen on this CPU: draw where the first point is
+    __u32 i = bpf_get_prandom_u32() % EXPO_N;
+    __u64 *d = bpf_map_lookup_elem(&expo, &i);
+    *left = d ? (__s64)*d + 1 : (__s64)sample_bytes;
+  }
+  *left -= (__s64)size;
+  if (*left > 0)
+    return 0;
+  // Memoryless: the next point lies an exponential distance past this allocation.
+  __u32 i = bpf_get_prandom_u32() % EXPO_N;
+  __u64 *d = bpf_map_lookup_elem(&expo, &i);
+  *left = d ? (__s64)*d + 1 : (__s64)sample_bytes;
+  return 1;
+}
+
+static __always_inline void copy_stack(struct event_stack *e, __u64 sp) {
+  e->h.stack_len = 0;
+  if (stack_bytes >= 16384 && bpf_probe_read_user(e->stack, 16384, (void *)sp) == 0) {
+    e->h.stack_len = 16384;
+    return;
+  }
+  if (stack_bytes >= 8192 && bpf_probe_read_user(e->stack, 8192, (void *)sp) == 0) {
+    e->h.stack_len = 8192;
+    return;
+  }
+  if (stack_bytes >= 4096 && bpf_probe_read_user(e->stack, 4096, (void *)sp) == 0) {
+    e->h.stack_len = 4096;
+    return;
+  }
+  if (bpf_probe_read_user(e->stack, 2048, (void *)sp) == 0) {
+    e->h.stack_len = 2048;
+    return;
+  }
+  if (bpf_probe_read_user(e->stack, 1024, (void *)sp) == 0) {
+    e->h.stack_len = 1024;
+    return;
+  }
+  if (bpf_probe_read_user(e->stack, 256, (void *)sp) == 0)
+    e->h.stack_len = 256;
+}
+
+static __always_inline void fill(struct event *h, struct pt_regs *ctx, __u64 seq, __u64 addr,
+                                 __u64 size) {
+  h->kind = EV_ALLOC;
+  h->tid = (__u32)bpf_get_current_pid_tgid();
+  h->seq = seq;
+  h->addr = addr;
+  h->size = size;
+  h->ts_ns = bpf_ktime_get_ns();
+  h->stackid = -1;
+  h->regs[0] = PT_REGS_IP(ctx);
+  h->regs[1] = PT_REGS_SP(ctx);
+  h->regs[2] = ctx->bp;
+  h->regs[3] = ctx->bx;
+  h->regs[4] = ctx->r12;
+  h->regs[5] = ctx->r13;
+  h->regs[6] = ctx->r14;
+  h->regs[7] = ctx->r15;
+}
+
+static __always_inline void record(struct pt_regs *ctx, __u64 addr, __u64 size) {
+  if (!sampled(size))
+    return;
+  count(S_SAMPLED);
+  __u32 zero = 0;
+  __u64 *sq = bpf_map_lookup_elem(&seqno, &zero);
+  if (!sq)
+    return;
+  __u64 seq = __sync_fetch_and_add(sq, 1) + 1;
+  if (mode == 1) {
+    struct event_stack *e = bpf_ringbuf_reserve(&events, sizeof(struct event_stack), 0);
+    if (!e) {
+      count(S_LOST);
+      return;
+    }
+    fill(&e->h, ctx, seq, addr, size);
+    e->h.pad = 0;
+    copy_stack(e, PT_REGS_SP(ctx));
+    if (bpf_map_update_elem(&live, &addr, &seq, BPF_ANY) != 0) {
+      count(S_LIVE_FULL);
+      bpf_ringbuf_discard(e, 0);
+      return;
+    }
+    bpf_ringbuf_submit(e, BPF_RB_NO_WAKEUP);
+  } else {
+    struct event *e = bpf_ringbuf_reserve(&events, sizeof(struct event), 0);
+    if (!e) {
+      count(S_LOST);
+      return;
+    }
+    fill(e, ctx, seq, addr, size);
+    e->stack_len = 0;
+    e->pad = 0;
+    e->stackid = bpf_get_stackid(ctx, &stacks, BPF_F_USER_STACK);
+    if (e->stackid < 0)
+      count(S_STACK_ERR);
+    if (bpf_map_update_elem(&live, &addr, &seq, BPF_ANY) != 0) {
+      count(S_LIVE_FULL);
+      bpf_ringbuf_discard(e, 0);
+      return;
+    }
+    bpf_ringbuf_submit(e, BPF_RB_NO_WAKEUP);
+  }
+}
+
+SEC("uprobe") int BPF_KPROBE(malloc_enter, __u64 size) {
+  return enter(ctx, K_MALLOC, size, 0, 0);
+}
+SEC("uprobe") int BPF_KPROBE(calloc_enter, __u64 n, __u64 size) {
+  return enter(ctx, K_CALLOC, n * size, 0, 0);
+}
+SEC("uprobe") int BPF_KPROBE(realloc_enter, __u64 old, __u64 size) {
+  return enter(ctx, K_REALLOC, size, old, 0);
+}
+SEC("uprobe") int BPF_KPROBE(reallocarray_enter, __u64 old, __u64 n, __u64 size) {
+  return enter(ctx, K_REALLOC, n * size, old, 0);
+}
+SEC("uprobe") int BPF_KPROBE(memalign_enter, __u64 align, __u64 size) {
+  return enter(ctx, K_MEMALIGN, size, 0, 0);
+}
+SEC("uprobe") int BPF_KPROBE(posix_memalign_enter, __u64 memptr, __u64 align, __u64 size) {
+  return enter(ctx, K_POSIX_MEMALIGN, size, 0, memptr);
+}
+
+SEC("uretprobe") int BPF_KRETPROBE(alloc_return, __u64 rc) {
+  if (!ours())
+    return 0;
+  __u32 tid = (__u32)bpf_get_current_pid_tgid();
+  struct pending *p = bpf_map_lookup_elem(&pending, &tid);
+  if (!p)
+    return 0;
+  // The return of a nested call: its entry was not recorded; the outer one's stays.
+  if (PT_REGS_SP(ctx) != p->sp + 8)
+    return 0;
+  struct pending c = *p;
+  bpf_map_delete_elem(&pending, &tid);
+  __u64 addr = rc;
+  if (c.kind == K_POSIX_MEMALIGN) {
+    if (rc != 0)
+      return 0;
+    if (bpf_probe_read_user(&addr, sizeof(addr), (void *)c.memptr) != 0)
+      return 0;
+  }
+  // realloc: the old block is gone when a new one came back, or when the size was 0.
+  if (c.kind == K_REALLOC && c.old != 0 && (addr != 0 || c.size == 0))
+    forget(c.old);
+  if (addr == 0)
+    return 0;
+  record(ctx, addr, c.size);
+  return 0;
+}
+
+SEC("uprobe") int BPF_KPROBE(free_enter, __u64 addr) {
+  if (!ours())
+    return 0;
+  count(S_FREES);
+  if (addr)
+    forget(addr);
+  return 0;
+}
+
+char LICENSE[] SEC("license") = "Dual MIT/GPL";
