@@ -360,9 +360,25 @@ fn workload_of(proc_root: &std::path::Path, pid: i32) -> (Option<String>, Option
     (name, cg)
 }
 
-/// Whether the executable keeps frame pointers: the CFI rows in the middle of its functions
-/// (past any prologue) find the CFA through rbp in at least 90 % of them (at most 400 looked
-/// at). `None` when none of its functions has CFI (or it cannot be read).
+/// The C runtime's start-up functions linked into every executable (crt1.o, crti.o,
+/// crtbegin.o), built without frame pointers whatever the program is built with.
+const CRT: &[&str] = &[
+    "_start",
+    "_init",
+    "_fini",
+    "deregister_tm_clones",
+    "register_tm_clones",
+    "__do_global_dtors_aux",
+    "frame_dummy",
+    "__libc_csu_init",
+    "__libc_csu_fini",
+    "_dl_relocate_static_pie",
+];
+
+/// Whether the executable keeps frame pointers: of its own functions (the C runtime's left
+/// out) with CFI, at least half find the CFA through rbp at a quarter, half or three quarters
+/// of their length (past the prologue, before the epilogue); at most 400 are looked at. `None`
+/// when none has CFI (or it cannot be read).
 fn keeps_frame_pointers(
     exe: &std::path::Path,
     modules: &[crate::coredump::modules::Module],
@@ -377,12 +393,21 @@ fn keeps_frame_pointers(
         obj.dynamic_symbols().collect()
     };
     let (mut yes, mut no) = (0u32, 0u32);
-    for s in syms
-        .iter()
-        .filter(|s| s.kind() == object::SymbolKind::Text && s.size() >= 24)
-    {
-        let pc = bias.wrapping_add(s.address() + s.size() / 2);
-        match crate::coredump::unwind::frame_pointer_frame(modules, pc) {
+    for s in syms.iter().filter(|s| {
+        s.kind() == object::SymbolKind::Text
+            && s.size() >= 16
+            && !s.name().is_ok_and(|n| CRT.contains(&n))
+    }) {
+        let mut verdict = None;
+        for q in [1, 2, 3] {
+            let pc = bias.wrapping_add(s.address() + s.size() * q / 4);
+            match crate::coredump::unwind::frame_pointer_frame(modules, pc) {
+                Some(true) => verdict = Some(true),
+                Some(false) if verdict.is_none() => verdict = Some(false),
+                _ => {}
+            }
+        }
+        match verdict {
             Some(true) => yes += 1,
             Some(false) => no += 1,
             None => {}
@@ -391,7 +416,7 @@ fn keeps_frame_pointers(
             break;
         }
     }
-    (yes + no >= 1).then(|| f64::from(yes) >= 0.9 * f64::from(yes + no))
+    (yes + no >= 1).then_some(yes >= no)
 }
 
 /// fp or not, and why, for `--unwind`; `exe_fp` is [`keeps_frame_pointers`] of the executable.
@@ -806,6 +831,7 @@ fn trace(
     }
     finish(
         tracer,
+        &target,
         stats,
         probes,
         unwind_why,
@@ -841,6 +867,7 @@ fn frame_name(f: &Frame) -> String {
 #[allow(clippy::too_many_arguments)]
 fn finish(
     mut tracer: Tracer,
+    target: &Target,
     stats: bpf::Stats,
     probes: Vec<ProbedFunction>,
     unwind_why: String,
@@ -931,12 +958,14 @@ fn finish(
         });
     }
     let mut warnings = std::mem::take(&mut tracer.warnings);
-    warnings.insert(
-        0,
-        "only allocations made since the probes were attached are counted: memory allocated \
-         before is not seen, and frees of it are ignored"
-            .into(),
-    );
+    if matches!(target, Target::Attach) {
+        warnings.insert(
+            0,
+            "only allocations made since the probes were attached are counted: memory \
+             allocated before is not seen, and frees of it are ignored"
+                .into(),
+        );
+    }
     if stats.lost > 0 || stats.live_full > 0 {
         warnings.push(format!(
             "{} sampled events were lost (the ring buffer or the live map was full): the \
