@@ -57,9 +57,19 @@ struct event {
   __u32 pad;
 };
 
-struct event_stack {
+// The record with a stack copy, in three sizes so that the ring buffer holds as many as
+// `stack_bytes` allows.
+struct event_stack16 {
   struct event h;
-  __u8 stack[STACK_MAX];
+  __u8 stack[16384];
+};
+struct event_stack8 {
+  struct event h;
+  __u8 stack[8192];
+};
+struct event_stack4 {
+  struct event h;
+  __u8 stack[4096];
 };
 
 const volatile __u64 sample_bytes = 1;
@@ -170,7 +180,7 @@ static __always_inline void forget(__u64 addr) {
   e->seq = s;
   e->addr = addr;
   e->ts_ns = bpf_ktime_get_ns();
-  bpf_ringbuf_submit(e, BPF_RB_NO_WAKEUP);
+  bpf_ringbuf_submit(e, 0);
 }
 
 // Whether an allocation of `size` bytes holds a sample point of the Poisson process.
@@ -196,30 +206,23 @@ static __always_inline int sampled(__u64 size) {
   return 1;
 }
 
-static __always_inline void copy_stack(struct event_stack *e, __u64 sp) {
-  e->h.stack_len = 0;
-  if (stack_bytes >= 16384 && bpf_probe_read_user(e->stack, 16384, (void *)sp) == 0) {
-    e->h.stack_len = 16384;
-    return;
-  }
-  if (stack_bytes >= 8192 && bpf_probe_read_user(e->stack, 8192, (void *)sp) == 0) {
-    e->h.stack_len = 8192;
-    return;
-  }
-  if (stack_bytes >= 4096 && bpf_probe_read_user(e->stack, 4096, (void *)sp) == 0) {
-    e->h.stack_len = 4096;
-    return;
-  }
-  if (bpf_probe_read_user(e->stack, 2048, (void *)sp) == 0) {
-    e->h.stack_len = 2048;
-    return;
-  }
-  if (bpf_probe_read_user(e->stack, 1024, (void *)sp) == 0) {
-    e->h.stack_len = 1024;
-    return;
-  }
-  if (bpf_probe_read_user(e->stack, 256, (void *)sp) == 0)
-    e->h.stack_len = 256;
+// Copy the user stack from `sp` into `dst` (room for `room` bytes): the largest of 16, 8, 4, 2
+// or 1 KiB (or 256 bytes) that fits the room and `stack_bytes` and can be read (the stack may
+// end sooner); the length copied.
+static __always_inline __u32 copy_stack(__u8 *dst, __u32 room, __u64 sp) {
+  if (room >= 16384 && stack_bytes >= 16384 && bpf_probe_read_user(dst, 16384, (void *)sp) == 0)
+    return 16384;
+  if (room >= 8192 && stack_bytes >= 8192 && bpf_probe_read_user(dst, 8192, (void *)sp) == 0)
+    return 8192;
+  if (room >= 4096 && bpf_probe_read_user(dst, 4096, (void *)sp) == 0)
+    return 4096;
+  if (bpf_probe_read_user(dst, 2048, (void *)sp) == 0)
+    return 2048;
+  if (bpf_probe_read_user(dst, 1024, (void *)sp) == 0)
+    return 1024;
+  if (bpf_probe_read_user(dst, 256, (void *)sp) == 0)
+    return 256;
+  return 0;
 }
 
 static __always_inline void fill(struct event *h, struct pt_regs *ctx, __u64 seq, __u64 addr,
@@ -251,20 +254,31 @@ static __always_inline void record(struct pt_regs *ctx, __u64 addr, __u64 size) 
     return;
   __u64 seq = __sync_fetch_and_add(sq, 1) + 1;
   if (mode == 1) {
-    struct event_stack *e = bpf_ringbuf_reserve(&events, sizeof(struct event_stack), 0);
+    struct event *e;
+    __u32 room;
+    if (stack_bytes >= 16384) {
+      e = bpf_ringbuf_reserve(&events, sizeof(struct event_stack16), 0);
+      room = 16384;
+    } else if (stack_bytes >= 8192) {
+      e = bpf_ringbuf_reserve(&events, sizeof(struct event_stack8), 0);
+      room = 8192;
+    } else {
+      e = bpf_ringbuf_reserve(&events, sizeof(struct event_stack4), 0);
+      room = 4096;
+    }
     if (!e) {
       count(S_LOST);
       return;
     }
-    fill(&e->h, ctx, seq, addr, size);
-    e->h.pad = 0;
-    copy_stack(e, PT_REGS_SP(ctx));
+    fill(e, ctx, seq, addr, size);
+    e->pad = 0;
+    e->stack_len = copy_stack((__u8 *)(e + 1), room, PT_REGS_SP(ctx));
     if (bpf_map_update_elem(&live, &addr, &seq, BPF_ANY) != 0) {
       count(S_LIVE_FULL);
       bpf_ringbuf_discard(e, 0);
       return;
     }
-    bpf_ringbuf_submit(e, BPF_RB_NO_WAKEUP);
+    bpf_ringbuf_submit(e, 0);
   } else {
     struct event *e = bpf_ringbuf_reserve(&events, sizeof(struct event), 0);
     if (!e) {
@@ -282,7 +296,7 @@ static __always_inline void record(struct pt_regs *ctx, __u64 addr, __u64 size) 
       bpf_ringbuf_discard(e, 0);
       return;
     }
-    bpf_ringbuf_submit(e, BPF_RB_NO_WAKEUP);
+    bpf_ringbuf_submit(e, 0);
   }
 }
 

@@ -381,6 +381,19 @@ impl Probes {
         n
     }
 
+    /// Wait until the ring buffer has data (the programs wake a waiting reader when it has
+    /// caught up) or `timeout` has passed.
+    pub fn wait(&self, timeout: std::time::Duration) {
+        use std::os::fd::AsRawFd;
+        let mut fds = libc::pollfd {
+            fd: self.events.as_raw_fd(),
+            events: libc::POLLIN,
+            revents: 0,
+        };
+        // SAFETY: polls one fd of ours; EINTR (Ctrl-C) just returns early.
+        unsafe { libc::poll(&mut fds, 1, timeout.as_millis().min(60_000) as i32) };
+    }
+
     /// The programs' counters, summed over CPUs; zeros where they cannot be read.
     pub fn stats(&self) -> Stats {
         let Some(map) = self.ebpf.map("stats") else {

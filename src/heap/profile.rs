@@ -376,8 +376,8 @@ const CRT: &[&str] = &[
 ];
 
 /// Whether the executable keeps frame pointers: of its own functions (the C runtime's left
-/// out) with CFI, at least half find the CFA through rbp at a quarter, half or three quarters
-/// of their length (past the prologue, before the epilogue); at most 400 are looked at. `None`
+/// out) with CFI, 98 % find the CFA through rbp at a quarter, half or three quarters of their
+/// length (past the prologue, before the epilogue); at most 400 are looked at. `None`
 /// when none has CFI (or it cannot be read).
 fn keeps_frame_pointers(
     exe: &std::path::Path,
@@ -416,7 +416,9 @@ fn keeps_frame_pointers(
             break;
         }
     }
-    (yes + no >= 1).then_some(yes >= no)
+    // A frame-pointer walk is only complete when every frame keeps one: a mixed executable
+    // (Rust's std keeps frame pointers, code built at the default opt-levels does not) gets CFI.
+    (yes + no >= 1).then_some(f64::from(yes) >= 0.98 * f64::from(yes + no))
 }
 
 /// fp or not, and why, for `--unwind`; `exe_fp` is [`keeps_frame_pointers`] of the executable.
@@ -598,7 +600,8 @@ fn config(opts: &HeapOptions, fp: bool, pid: i32) -> bpf::Config {
         copy_stack: !fp,
         stack_bytes: opts.stack_bytes,
         tgid: pid as u32,
-        // Room for about 2,000 copied stacks, or 500,000 frame-pointer events, between polls.
+        // Room for about 8,000 copied stacks of 8 KiB, or 500,000 frame-pointer events: the
+        // reader is woken as records arrive, this is for when it is slow to be scheduled.
         ring_bytes: if fp { 32 << 20 } else { 64 << 20 },
         max_live: 1 << 20,
     }
@@ -817,7 +820,7 @@ fn trace(
                 note: None,
             });
         }
-        std::thread::sleep(POLL);
+        p.wait(POLL);
     }
     let traced_s = start.elapsed().as_secs_f64();
     // Detach before naming: the target runs at full speed again.
@@ -927,10 +930,25 @@ fn finish(
                 .and_then(|f| f.function.as_deref())
                 .is_some_and(|n| stacks::BOTTOM.contains(&n));
             if !bottom {
-                why = Some(format!(
-                    "the frame-pointer chain ends at {} before the start of the thread",
-                    functions.last().map_or("the first frame", String::as_str)
-                ));
+                let no_fp = match (frames.last(), &tracer.target) {
+                    (Some(f), Some(t)) => {
+                        crate::coredump::unwind::frame_pointer_frame(
+                            &t.modules,
+                            f.pc.saturating_sub(1),
+                        ) == Some(false)
+                    }
+                    _ => false,
+                };
+                let last = functions.last().map_or("the first frame", String::as_str);
+                why = Some(if no_fp {
+                    format!(
+                        "the frame-pointer chain cannot be followed past {last}: its code keeps \
+                         no frame pointer (built with -fomit-frame-pointer); --unwind cfi \
+                         unwinds it"
+                    )
+                } else {
+                    format!("the frame-pointer chain ends at {last} before the start of the thread")
+                });
             }
         }
         let mut folded = String::new();
