@@ -85,6 +85,11 @@ fn bpf() -> bool {
     }
 }
 
+/// bcc registers its uprobes with a reference-counter offset the kernel then requires of every
+/// other uprobe at the same place (dmesg: "ref_ctr_offset mismatch"): while memleak is
+/// attached, the other tests' probes on libc's malloc would be refused. It runs alone.
+static BCC: std::sync::RwLock<()> = std::sync::RwLock::new(());
+
 fn ready() -> Option<&'static (PathBuf, PathBuf)> {
     if !bpf() {
         return None;
@@ -131,6 +136,7 @@ fn leaked(stderr: &str) -> u64 {
 #[test]
 fn profile_exact_names_the_leaking_chain_without_frame_pointers_and_counts_every_byte() {
     let Some((nofp, _)) = ready() else { return };
+    let _shared = BCC.read().unwrap_or_else(|e| e.into_inner());
     let (p, err) = profile(
         &["--sample-bytes", "1"],
         &[nofp.to_str().unwrap(), "leak", "300", "4096"],
@@ -161,6 +167,7 @@ fn profile_exact_names_the_leaking_chain_without_frame_pointers_and_counts_every
 #[test]
 fn frame_pointer_stacks_are_complete_with_frame_pointers_and_truncated_without() {
     let Some((nofp, fp)) = ready() else { return };
+    let _shared = BCC.read().unwrap_or_else(|e| e.into_inner());
     let (p, err) = profile(
         &["--sample-bytes", "1"],
         &[fp.to_str().unwrap(), "leak", "200", "4096"],
@@ -197,6 +204,7 @@ fn frame_pointer_stacks_are_complete_with_frame_pointers_and_truncated_without()
 #[test]
 fn a_command_that_lives_milliseconds_is_fully_accounted() {
     let Some((nofp, _)) = ready() else { return };
+    let _shared = BCC.read().unwrap_or_else(|e| e.into_inner());
     // 256 blocks of 4 KiB (1 MiB) and exit: a few milliseconds.
     let t = Instant::now();
     let o = Command::new(nofp)
@@ -223,6 +231,7 @@ fn a_command_that_lives_milliseconds_is_fully_accounted() {
 #[test]
 fn sampling_estimates_a_64_mib_leak_within_ten_percent() {
     let Some((nofp, _)) = ready() else { return };
+    let _shared = BCC.read().unwrap_or_else(|e| e.into_inner());
     let (p, _) = profile(
         &["--sample-bytes", "65536"],
         &[nofp.to_str().unwrap(), "leak", "16384", "4096"],
@@ -251,6 +260,7 @@ fn sampling_estimates_a_64_mib_leak_within_ten_percent() {
 #[test]
 fn every_entry_point_and_threads_are_counted() {
     let Some((nofp, _)) = ready() else { return };
+    let _shared = BCC.read().unwrap_or_else(|e| e.into_inner());
     let (p, _) = profile(
         &["--sample-bytes", "1", "--top", "0"],
         &[nofp.to_str().unwrap(), "mixed", "40"],
@@ -319,6 +329,7 @@ fn forever(exe: &Path, delay_us: &str) -> (std::process::Child, i32) {
 #[test]
 fn leaks_attaches_to_a_running_process_and_names_what_it_keeps() {
     let Some((nofp, _)) = ready() else { return };
+    let _shared = BCC.read().unwrap_or_else(|e| e.into_inner());
     let (mut child, pid) = forever(nofp, "5000");
     let o = cmd()
         .args([
@@ -364,6 +375,7 @@ fn leaks_attaches_to_a_running_process_and_names_what_it_keeps() {
 #[test]
 fn a_process_that_exits_mid_profile_gives_its_results_so_far() {
     let Some((nofp, _)) = ready() else { return };
+    let _shared = BCC.read().unwrap_or_else(|e| e.into_inner());
     // 100 blocks 10 ms apart: about a second, then it exits.
     let mut child = Command::new(nofp)
         .args(["leak", "100", "4096", "10000"])
@@ -446,6 +458,7 @@ fn malloc_byte(pid: i32) -> Option<(u8, u8)> {
 #[test]
 fn the_probes_go_when_clw_diag_is_killed() {
     let Some((nofp, _)) = ready() else { return };
+    let _shared = BCC.read().unwrap_or_else(|e| e.into_inner());
     if !have("nm") {
         skip("needs nm (binutils)");
         return;
@@ -490,6 +503,7 @@ fn the_probes_go_when_clw_diag_is_killed() {
 #[test]
 fn cpp_new_rust_and_jemalloc_are_seen_through_their_allocators() {
     let Some(_) = ready() else { return };
+    let _shared = BCC.read().unwrap_or_else(|e| e.into_inner());
     let dir = tempfile::tempdir().unwrap();
     if have("g++") {
         let src = dir.path().join("n.cpp");
@@ -590,6 +604,7 @@ fn cpp_new_rust_and_jemalloc_are_seen_through_their_allocators() {
 #[test]
 fn an_allocator_under_its_own_prefix_is_probed_with_alloc_symbols() {
     let Some(_) = ready() else { return };
+    let _shared = BCC.read().unwrap_or_else(|e| e.into_inner());
     let dir = tempfile::tempdir().unwrap();
     let src = dir.path().join("bump.c");
     // A bump allocator of its own (as tikv-jemallocator's _rjem_ names are its own): no
@@ -635,6 +650,7 @@ fn an_allocator_under_its_own_prefix_is_probed_with_alloc_symbols() {
 #[test]
 fn bad_targets_get_one_line_and_exit_2() {
     let Some((nofp, _)) = ready() else { return };
+    let _shared = BCC.read().unwrap_or_else(|e| e.into_inner());
     // A command that does not exist.
     let o = cmd()
         .args(["profile", "--", "/nonexistent/prog"])
@@ -689,4 +705,210 @@ fn bad_targets_get_one_line_and_exit_2() {
     } else {
         skip("needs setpriv for the no-permission case");
     }
+}
+
+/// bcc's memleak's last report: (bytes, allocations, frames as `function`) per stack.
+fn memleak_stacks(out: &str) -> Vec<(u64, u64, Vec<String>)> {
+    let last = out.rfind("Top ").map_or(out, |i| &out[i..]);
+    let mut v: Vec<(u64, u64, Vec<String>)> = Vec::new();
+    for l in last.lines() {
+        let t = l.trim();
+        if let Some(rest) = t.strip_suffix(" allocations from stack") {
+            let w: Vec<&str> = rest.split_whitespace().collect();
+            if let (Some(b), Some(n)) = (w.first(), w.get(3)) {
+                v.push((b.parse().unwrap_or(0), n.parse().unwrap_or(0), Vec::new()));
+            }
+        } else if t.starts_with("0x") {
+            // "0x000055aba88e95d9	leak2+0x9 [heapy-fp]"
+            if let (Some(s), Some(f)) = (v.last_mut(), t.split_whitespace().nth(1)) {
+                s.2.push(f.split('+').next().unwrap_or(f).to_string());
+            }
+        }
+    }
+    v
+}
+
+/// heapy onsignal: started, its pid read; leaks 300 × 4 KiB when sent SIGUSR1.
+fn onsignal(
+    exe: &Path,
+) -> (
+    std::process::Child,
+    i32,
+    std::io::Lines<BufReader<std::process::ChildStdout>>,
+) {
+    let mut child = Command::new(exe)
+        .args(["onsignal", "300", "4096"])
+        .stdout(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut lines = BufReader::new(child.stdout.take().unwrap()).lines();
+    let pid: i32 = lines
+        .next()
+        .unwrap()
+        .unwrap()
+        .strip_prefix("pid ")
+        .unwrap()
+        .parse()
+        .unwrap();
+    assert_eq!(lines.next().unwrap().unwrap(), "ready");
+    (child, pid, lines)
+}
+
+/// bcc's memleak attached to a fresh heapy onsignal before it leaks: its last report. The two
+/// tools are run one after the other on two runs of the same deterministic program: the
+/// kernel refuses the second one's uprobes (perf_event_open: EINVAL) while the other's are on
+/// the same functions. `None` (with a SKIP line) when memleak does not start here.
+fn memleak_run(exe: &Path) -> Option<Vec<(u64, u64, Vec<String>)>> {
+    let (mut child, pid, mut lines) = onsignal(exe);
+    let mut ml = Command::new("memleak-bpfcc")
+        .args(["-p", &pid.to_string(), "1"])
+        .env("PYTHONUNBUFFERED", "1")
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut ml_out = BufReader::new(ml.stdout.take().unwrap());
+    // Its first report comes a second after its probes are in.
+    let mut text = String::new();
+    let t = Instant::now();
+    while !text.contains("Top ") && t.elapsed() < Duration::from_secs(60) {
+        let mut l = String::new();
+        if ml_out.read_line(&mut l).unwrap_or(0) == 0 {
+            break;
+        }
+        text.push_str(&l);
+    }
+    if !text.contains("Top ") {
+        let _ = ml.kill();
+        let err = ml
+            .wait_with_output()
+            .map(|o| common::stderr(&o))
+            .unwrap_or_default();
+        let _ = child.kill();
+        let _ = child.wait();
+        skip(&format!(
+            "bcc memleak did not start here: {}",
+            err.lines().last().unwrap_or("")
+        ));
+        return None;
+    }
+    // SAFETY: signals our own child.
+    unsafe { libc::kill(pid, libc::SIGUSR1) };
+    assert!(lines.next().unwrap().unwrap().starts_with("leaked 300"));
+    // Its second whole report after the leak (a report ends where the next begins).
+    let mut reports = 0;
+    let mut complete = String::new();
+    text.clear();
+    while reports < 3 {
+        let mut l = String::new();
+        if ml_out.read_line(&mut l).unwrap_or(0) == 0 {
+            break;
+        }
+        if l.contains("Top ") {
+            complete = std::mem::take(&mut text);
+            reports += 1;
+        }
+        text.push_str(&l);
+    }
+    let text = complete;
+    let mut rest = String::new();
+    // SAFETY: SIGINT to our own child: it detaches and exits.
+    unsafe { libc::kill(ml.id() as i32, libc::SIGINT) };
+    let _ = std::io::Read::read_to_string(&mut ml_out, &mut rest);
+    let _ = ml.wait();
+    let _ = child.kill();
+    let _ = child.wait();
+    Some(memleak_stacks(&text))
+}
+
+/// clw-diag leaks attached to a fresh heapy onsignal before it leaks, stopped after it did.
+fn ours_run(exe: &Path, unwind: &str) -> Value {
+    let (mut child, pid, mut lines) = onsignal(exe);
+    let mut ours = cmd()
+        .args([
+            "-v",
+            "leaks",
+            &pid.to_string(),
+            "--sample-bytes",
+            "1",
+            "--unwind",
+            unwind,
+            "--json",
+        ])
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut err = BufReader::new(ours.stderr.take().unwrap()).lines();
+    let attached = err
+        .by_ref()
+        .take(20)
+        .any(|l| l.is_ok_and(|l| l.contains("probes attached")));
+    assert!(attached, "clw-diag did not say it attached");
+    std::thread::spawn(move || for _ in err {});
+    // SAFETY: signals our own children.
+    unsafe { libc::kill(pid, libc::SIGUSR1) };
+    assert!(lines.next().unwrap().unwrap().starts_with("leaked 300"));
+    unsafe { libc::kill(ours.id() as i32, libc::SIGINT) };
+    let o = ours.wait_with_output().unwrap();
+    let _ = child.kill();
+    let _ = child.wait();
+    assert!(o.status.success(), "{o:?}");
+    let p: Value = serde_json::from_slice(&o.stdout).unwrap();
+    assert_eq!(p["ended"], "interrupted");
+    p
+}
+
+#[test]
+fn beside_bcc_memleak_the_same_stack_and_bytes_and_whole_stacks_where_it_has_one_frame() {
+    let Some((nofp, fp)) = ready() else { return };
+    let _alone = BCC.write().unwrap_or_else(|e| e.into_inner());
+    if !have("memleak-bpfcc") && !Path::new("/usr/sbin/memleak-bpfcc").exists() {
+        skip("bcc's memleak-bpfcc is not installed (Debian bpfcc-tools)");
+        return;
+    }
+    let build = format!(
+        "/lib/modules/{}/build",
+        String::from_utf8_lossy(&Command::new("uname").arg("-r").output().unwrap().stdout).trim()
+    );
+    if !Path::new(&build).exists() {
+        skip(&format!(
+            "bcc needs kernel headers at {build} (see ../shared/notes/heap-profiling.md)"
+        ));
+        return;
+    }
+    // With frame pointers: memleak's top stack is ours, byte for byte.
+    let Some(ml) = memleak_run(fp) else {
+        return;
+    };
+    let p = ours_run(fp, "fp");
+    let (bytes, n, frames) = ml
+        .first()
+        .cloned()
+        .unwrap_or_else(|| panic!("memleak printed no stack"));
+    assert_eq!((bytes, n), (300 * 4096, 300), "memleak: {ml:?}");
+    assert_eq!(
+        &frames[..4],
+        ["leak3", "leak2", "leak1", "main"],
+        "memleak: {ml:?}"
+    );
+    let top = &p["stacks"][0];
+    assert_eq!(top["bytes"].as_u64().unwrap(), bytes, "{top:#}");
+    assert_eq!(&functions(top)[..4], &frames[..4], "{top:#}");
+    // Without frame pointers memleak keeps one frame; clw-diag the whole chain.
+    let Some(ml) = memleak_run(nofp) else {
+        return;
+    };
+    let p = ours_run(nofp, "cfi");
+    let (bytes, _, frames) = ml.first().cloned().unwrap();
+    assert_eq!(bytes, 300 * 4096, "memleak: {ml:?}");
+    assert_eq!(frames.len(), 1, "memleak without frame pointers: {ml:?}");
+    let top = &p["stacks"][0];
+    assert_eq!(top["bytes"].as_u64().unwrap(), bytes, "{top:#}");
+    assert_eq!(
+        &functions(top)[..4],
+        ["leak3", "leak2", "leak1", "main"],
+        "{top:#}"
+    );
+    assert!(top["truncated"].is_null(), "{top:#}");
 }

@@ -205,6 +205,9 @@ fn traced(
     let bar = Progress::spinner(out, prefix);
     bar.message(format!("attaching to {what}"));
     let mut on = |p: &profile::Progress| {
+        if let Some((n, ms)) = p.attached {
+            out.detail(&format!("{n} probes attached in {ms:.0} ms"));
+        }
         if let Some(n) = &p.note {
             if bar.is_visible() {
                 bar.println(&format!("clw-diag: {n}"));

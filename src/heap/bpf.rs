@@ -255,6 +255,12 @@ fn bpf_error(what: &str, e: &dyn std::error::Error) -> Error {
     }
     if denied {
         msg.push_str(&format!(" ({})", privilege_hint()));
+    } else if what.starts_with("attaching") && msg.contains("Invalid argument") {
+        msg.push_str(
+            " (the kernel refuses a uprobe where another tool holds one registered with a \
+             reference counter, as bcc's tools do: dmesg says \"ref_ctr_offset mismatch\"; \
+             stop that tool first)",
+        );
     }
     Error::Bpf { why: msg }
 }

@@ -170,6 +170,8 @@ pub struct HeapProfile {
 pub struct Progress {
     /// A warning to show now (it is in the profile's warnings too).
     pub note: Option<String>,
+    /// Set once, when every probe is attached: how many, and `attach_ms` since the call.
+    pub attached: Option<(usize, f64)>,
     /// Seconds since the probes were attached.
     pub elapsed_s: f64,
     /// Allocating calls so far.
@@ -737,6 +739,10 @@ fn trace(
         h.release(name)?;
     }
     let attach_ms = t0.elapsed().as_secs_f64() * 1e3;
+    progress(&Progress {
+        attached: Some((p.attached, attach_ms)),
+        ..Progress::default()
+    });
     let start_ns = monotonic_ns();
     let start = Instant::now();
     tracer.warnings.extend(notes);
@@ -807,6 +813,7 @@ fn trace(
                     calls: s.calls,
                     outstanding_bytes: tracer.outstanding.max(0.0) as u64,
                     note: Some(w.clone()),
+                    attached: None,
                 });
                 tracer.warnings.push(w);
             }
@@ -818,6 +825,7 @@ fn trace(
                 calls: p.stats().calls,
                 outstanding_bytes: tracer.outstanding.max(0.0) as u64,
                 note: None,
+                attached: None,
             });
         }
         p.wait(POLL);

@@ -10,10 +10,14 @@
 //                                      function (leak_calloc, leak_realloc, leak_posix_memalign,
 //                                      leak_aligned_alloc); a realloc'ed-then-freed buffer is balanced
 //   heapy threads COUNT SIZE           4 threads each leak COUNT blocks from thread_leak
+//   heapy onsignal COUNT SIZE          prints "pid N" and "ready", waits for SIGUSR1, leaks COUNT
+//                                      blocks of SIZE from leak3 < leak2 < leak1 < main, prints
+//                                      "leaked COUNT blocks of SIZE bytes", then waits for ever
 //
 // Built -O2 -fno-builtin -fno-optimize-sibling-calls (so gcc neither removes the malloc/free
 // pairs nor turns the callers into tail calls), with and without -fomit-frame-pointer.
 #include <pthread.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -102,6 +106,22 @@ int main(int argc, char **argv) {
       }
       usleep(delay);
     }
+  }
+  if (!strcmp(mode, "onsignal")) {
+    long count = atol(argv[2]);
+    size_t size = argc > 3 ? (size_t)atol(argv[3]) : 4096;
+    sigset_t set;
+    int sig;
+    sigemptyset(&set);
+    sigaddset(&set, SIGUSR1);
+    sigprocmask(SIG_BLOCK, &set, NULL);
+    printf("pid %d\nready\n", getpid());
+    fflush(stdout);
+    sigwait(&set, &sig);
+    for (long i = 0; i < count; i++) leak1(size);
+    printf("leaked %ld blocks of %zu bytes\n", count, size);
+    fflush(stdout);
+    for (;;) pause();
   }
   if (!strcmp(mode, "mixed")) {
     long count = atol(argv[2]);
