@@ -756,3 +756,60 @@ fn record_refuses_csv_before_starting_the_command() {
         assert!(!out.exists(), "{format}: a trace was written");
     }
 }
+
+#[test]
+fn a_leaking_process_that_still_runs_gets_the_heap_profiler_as_next_step() {
+    if !have("python3") {
+        skip("python3 not installed");
+        return;
+    }
+    let d = tempfile::tempdir().unwrap();
+    // 1 MiB per 50 ms for 30 s: it still runs when the analysis is made.
+    let mut py = Command::new("python3")
+        .args([
+            "-c",
+            "import time\nkeep = []\nfor i in range(600):\n    keep.append(bytearray(1 << 20))\n    time.sleep(0.05)\n",
+        ])
+        .spawn()
+        .unwrap();
+    let pid = py.id().to_string();
+    let out = d.path().join("live.json");
+    let o = run(&[
+        "-q",
+        "record",
+        "-i",
+        "50ms",
+        "-d",
+        "4s",
+        "--pid",
+        &pid,
+        "-o",
+        out.to_str().unwrap(),
+    ]);
+    assert!(o.status.success(), "{}", stderr(&o));
+    let j = json(&run(&[
+        "analyze",
+        "memory-trace",
+        out.to_str().unwrap(),
+        "--json",
+    ]));
+    assert_eq!(j["results"][0]["verdict"], "leak", "{j:#}");
+    let steps = j["next_steps"].as_array().unwrap();
+    assert!(
+        steps.iter().any(|s| s
+            .as_str()
+            .unwrap()
+            .contains(&format!("clw-diag leaks {pid}"))),
+        "{j:#}"
+    );
+    // Once it has exited, no process to attach to: no such step.
+    py.kill().unwrap();
+    py.wait().unwrap();
+    let j = json(&run(&[
+        "analyze",
+        "memory-trace",
+        out.to_str().unwrap(),
+        "--json",
+    ]));
+    assert!(j["next_steps"].as_array().unwrap().is_empty(), "{j:#}");
+}

@@ -42,6 +42,8 @@ pub struct AnalyzeReport {
     /// Per series: its only limit is a host's memory (a plot is then scaled to the data).
     #[serde(skip)]
     pub host_only_limit: Vec<bool>,
+    /// What to run next: `clw-diag leaks PID` for a leaking process that still runs here.
+    pub next_steps: Vec<String>,
 }
 
 impl AnalyzeReport {
@@ -101,6 +103,59 @@ pub fn limit_of(s: &Series, req: &Request) -> (Option<(u64, String)>, bool) {
     (limit, host_only)
 }
 
+/// The process a leaking series ends with, when it still runs here: where `clw-diag leaks PID`
+/// can attach to find the stacks holding the growth. `None` for other verdicts, a trace
+/// without pids, a pid that exited or is a kernel thread, one that started after `file` was
+/// last written (the pid was reused: the recorded process was older), and, when the trace
+/// names the command it ran, a process of another program.
+pub fn live_leaker(
+    s: &Series,
+    r: &crate::analysis::leak::LeakResult,
+    file: &Path,
+    proc_root: &Path,
+) -> Option<i32> {
+    use crate::analysis::leak::Verdict;
+    if r.verdict != Verdict::Leak {
+        return None;
+    }
+    let pid = i32::try_from(s.pid.iter().rev().find_map(|p| *p)?).ok()?;
+    let st = crate::sample::stat::read(proc_root, pid).ok()?;
+    if st.has_exited() || st.is_kernel_thread() {
+        return None;
+    }
+    let btime: u64 = std::fs::read_to_string(proc_root.join("stat"))
+        .ok()?
+        .lines()
+        .find_map(|l| l.strip_prefix("btime ")?.trim().parse().ok())?;
+    let started = btime + st.starttime_ticks / crate::sample::stat::ticks_per_second();
+    let written = std::fs::metadata(file)
+        .ok()?
+        .modified()
+        .ok()?
+        .duration_since(std::time::UNIX_EPOCH)
+        .ok()?
+        .as_secs();
+    if started > written {
+        return None;
+    }
+    if let Some(cmd) = &s.command {
+        let prog = cmd.split_whitespace().next()?.rsplit('/').next()?;
+        if !prog.starts_with(st.comm.as_str()) {
+            return None;
+        }
+    }
+    Some(pid)
+}
+
+/// The next step for a leaking process that still runs.
+pub fn leaks_step(name: &str, pid: i32) -> String {
+    format!(
+        "find what holds {name}'s growth: `clw-diag leaks {pid} --duration 5m` (pid {pid} \
+         still runs; the call stacks of what it allocates and keeps, needs root or \
+         CAP_BPF+CAP_PERFMON)"
+    )
+}
+
 /// Analyse every series of every file of `req`.
 ///
 /// Errors: the first file that cannot be read or holds no series (see [`read::read_file`]).
@@ -110,6 +165,7 @@ pub fn run(req: &Request) -> Result<AnalyzeReport> {
         warnings: Vec::new(),
         series: Vec::new(),
         host_only_limit: Vec::new(),
+        next_steps: Vec::new(),
     };
     for f in &req.files {
         for s in read_series(f, req.metric.as_deref())? {
@@ -120,7 +176,12 @@ pub fn run(req: &Request) -> Result<AnalyzeReport> {
                 min_rate_bytes_per_h: req.min_rate_bytes_per_h,
                 min_growth_pct: req.min_growth_pct,
             };
-            report.results.push(analyze(&s, &opts));
+            let r = analyze(&s, &opts);
+            if let Some(pid) = live_leaker(&s, &r, f, Path::new("/proc")) {
+                let name = r.file.rsplit('/').next().unwrap_or(&r.file);
+                report.next_steps.push(leaks_step(name, pid));
+            }
+            report.results.push(r);
             report.series.push(s);
             report.host_only_limit.push(host_only);
         }

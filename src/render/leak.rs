@@ -86,6 +86,7 @@ impl Report for AnalyzeReport {
             }
         }
         notes.extend(self.warnings.iter().map(|w| format!("warning: {w}")));
+        notes.extend(self.next_steps.iter().map(|n| format!("next: {n}")));
         vec![Table {
             title: None,
             columns: vec![

@@ -57,11 +57,26 @@ pub fn traces(o: &Options) -> Outcome {
                     ),
                     format!("traces: {}", f.display()),
                 );
-                facts.next_steps.push(format!(
-                    "find the leak in {name}: `clw-diag analyze memory-trace {} --plot leak.svg`, \
-                     then `clw-diag vmmap PID` on the live process",
-                    f.display()
-                ));
+                // The process still runs: the heap profiler can say which stacks hold it.
+                let live = crate::analysis::analyze::read_series(f, None)
+                    .ok()
+                    .and_then(|series| {
+                        series.iter().find_map(|s| {
+                            let r = leak.as_ref()?;
+                            crate::analysis::analyze::live_leaker(s, r, f, &o.proc_root)
+                        })
+                    });
+                match live {
+                    Some(pid) => facts
+                        .next_steps
+                        .push(crate::analysis::analyze::leaks_step(name, pid)),
+                    None => facts.next_steps.push(format!(
+                        "find the leak in {name}: `clw-diag analyze memory-trace {} --plot \
+                         leak.svg`, then `clw-diag vmmap PID` and `clw-diag leaks PID` on the \
+                         live process",
+                        f.display()
+                    )),
+                }
             } else if let Some(l) = rec.as_ref().and_then(|r| r.limit_bytes) {
                 facts.next_steps.push(format!(
                     "size {name}'s limit from its history: {} MiB (clw policy; `clw-diag recommend {} \
