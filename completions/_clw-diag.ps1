@@ -59,6 +59,8 @@ Register-ArgumentCompleter -Native -CommandName 'clw-diag' -ScriptBlock {
             [CompletionResult]::new('report', 'report', [CompletionResultType]::ParameterValue, 'One incident report: snapshot, OOM kill order, kernel and worker logs, cores, summary')
             [CompletionResult]::new('backtrace', 'backtrace', [CompletionResultType]::ParameterValue, 'Unwind and symbolize every thread of a core dump, like gdb''s `thread apply all bt`')
             [CompletionResult]::new('coredumps', 'coredumps', [CompletionResultType]::ParameterValue, 'List the crashes systemd-coredump stored (files and journal entries), newest first')
+            [CompletionResult]::new('leaks', 'leaks', [CompletionResultType]::ParameterValue, 'Attach to a running process: the call stacks holding the memory it allocates and keeps')
+            [CompletionResult]::new('profile', 'profile', [CompletionResultType]::ParameterValue, 'Run a command under the heap profiler: the stacks holding what it never freed')
             [CompletionResult]::new('symbolize', 'symbolize', [CompletionResultType]::ParameterValue, 'Resolve addresses to function, file and line (addr2line-compatible, inline frames)')
             [CompletionResult]::new('serve', 'serve', [CompletionResultType]::ParameterValue, 'Serve host, cgroup and process memory metrics for Prometheus (OpenMetrics) at /metrics')
             [CompletionResult]::new('completions', 'completions', [CompletionResultType]::ParameterValue, 'Print shell completions (bash, zsh, fish, elvish, powershell)')
@@ -346,6 +348,58 @@ Register-ArgumentCompleter -Native -CommandName 'clw-diag' -ScriptBlock {
             [CompletionResult]::new('--version', '--version', [CompletionResultType]::ParameterName, 'Print version')
             break
         }
+        'clw-diag;leaks' {
+            [CompletionResult]::new('--duration', '--duration', [CompletionResultType]::ParameterName, 'Stop after this long (500ms, 30s, 5m); default: Ctrl-C or the process''s end')
+            [CompletionResult]::new('--sample-bytes', '--sample-bytes', [CompletionResultType]::ParameterName, 'Mean bytes between sampled allocations (512Ki, 64Ki; 1 = every allocation, exact)')
+            [CompletionResult]::new('--unwind', '--unwind', [CompletionResultType]::ParameterName, 'How stacks are taken')
+            [CompletionResult]::new('--stack-bytes', '--stack-bytes', [CompletionResultType]::ParameterName, 'Bytes of stack copied per sampled allocation with --unwind cfi (4096, 8192 or 16384)')
+            [CompletionResult]::new('--top', '--top', [CompletionResultType]::ParameterName, 'Show this many stacks, most bytes first (0: all)')
+            [CompletionResult]::new('--alloc-symbols', '--alloc-symbols', [CompletionResultType]::ParameterName, 'Also probe allocator functions under this symbol prefix (je_, _rjem_, mi_, tc_); repeatable')
+            [CompletionResult]::new('--max-overhead', '--max-overhead', [CompletionResultType]::ParameterName, 'Warn when the probes'' traps alone cost more than this share of a core (percent)')
+            [CompletionResult]::new('--debug-dir', '--debug-dir', [CompletionResultType]::ParameterName, 'Extra directory searched for separate debug files (repeatable)')
+            [CompletionResult]::new('--format', '--format', [CompletionResultType]::ParameterName, 'Output format: a table for people, JSON (the stable contract, see docs/json.md), CSV, or GitHub Actions annotations (triage)')
+            [CompletionResult]::new('--color', '--color', [CompletionResultType]::ParameterName, 'When to colour the output; NO_COLOR in the environment means never for "auto"')
+            [CompletionResult]::new('--proc-root', '--proc-root', [CompletionResultType]::ParameterName, 'Read process files from this directory instead of /proc (e.g. a copied tree)')
+            [CompletionResult]::new('--cgroup-root', '--cgroup-root', [CompletionResultType]::ParameterName, 'Read cgroup files from this directory instead of /sys/fs/cgroup')
+            [CompletionResult]::new('--host-root', '--host-root', [CompletionResultType]::ParameterName, 'Read the node''s container runtime and kubelet files (Docker''s config.v2.json, containerd bundles, CRI-O and podman files, /var/log/containers) under this directory, to name each cgroup''s container, pod, compose service or unit')
+            [CompletionResult]::new('--debuginfod', '--debuginfod', [CompletionResultType]::ParameterName, 'Ask debuginfod servers (DEBUGINFOD_URLS) for debug files by build ID')
+            [CompletionResult]::new('--json', '--json', [CompletionResultType]::ParameterName, 'Shorthand for --format json')
+            [CompletionResult]::new('-q', '-q', [CompletionResultType]::ParameterName, 'Print only the data: no notes or warnings on stderr')
+            [CompletionResult]::new('--quiet', '--quiet', [CompletionResultType]::ParameterName, 'Print only the data: no notes or warnings on stderr')
+            [CompletionResult]::new('-v', '-v', [CompletionResultType]::ParameterName, 'Say more on stderr about what is read (repeat for more)')
+            [CompletionResult]::new('--verbose', '--verbose', [CompletionResultType]::ParameterName, 'Say more on stderr about what is read (repeat for more)')
+            [CompletionResult]::new('-h', '-h', [CompletionResultType]::ParameterName, 'Print help (see more with ''--help'')')
+            [CompletionResult]::new('--help', '--help', [CompletionResultType]::ParameterName, 'Print help (see more with ''--help'')')
+            [CompletionResult]::new('-V', '-V ', [CompletionResultType]::ParameterName, 'Print version')
+            [CompletionResult]::new('--version', '--version', [CompletionResultType]::ParameterName, 'Print version')
+            break
+        }
+        'clw-diag;profile' {
+            [CompletionResult]::new('--duration', '--duration', [CompletionResultType]::ParameterName, 'Stop after this long (500ms, 30s, 5m); default: Ctrl-C or the process''s end')
+            [CompletionResult]::new('--sample-bytes', '--sample-bytes', [CompletionResultType]::ParameterName, 'Mean bytes between sampled allocations (512Ki, 64Ki; 1 = every allocation, exact)')
+            [CompletionResult]::new('--unwind', '--unwind', [CompletionResultType]::ParameterName, 'How stacks are taken')
+            [CompletionResult]::new('--stack-bytes', '--stack-bytes', [CompletionResultType]::ParameterName, 'Bytes of stack copied per sampled allocation with --unwind cfi (4096, 8192 or 16384)')
+            [CompletionResult]::new('--top', '--top', [CompletionResultType]::ParameterName, 'Show this many stacks, most bytes first (0: all)')
+            [CompletionResult]::new('--alloc-symbols', '--alloc-symbols', [CompletionResultType]::ParameterName, 'Also probe allocator functions under this symbol prefix (je_, _rjem_, mi_, tc_); repeatable')
+            [CompletionResult]::new('--max-overhead', '--max-overhead', [CompletionResultType]::ParameterName, 'Warn when the probes'' traps alone cost more than this share of a core (percent)')
+            [CompletionResult]::new('--debug-dir', '--debug-dir', [CompletionResultType]::ParameterName, 'Extra directory searched for separate debug files (repeatable)')
+            [CompletionResult]::new('--format', '--format', [CompletionResultType]::ParameterName, 'Output format: a table for people, JSON (the stable contract, see docs/json.md), CSV, or GitHub Actions annotations (triage)')
+            [CompletionResult]::new('--color', '--color', [CompletionResultType]::ParameterName, 'When to colour the output; NO_COLOR in the environment means never for "auto"')
+            [CompletionResult]::new('--proc-root', '--proc-root', [CompletionResultType]::ParameterName, 'Read process files from this directory instead of /proc (e.g. a copied tree)')
+            [CompletionResult]::new('--cgroup-root', '--cgroup-root', [CompletionResultType]::ParameterName, 'Read cgroup files from this directory instead of /sys/fs/cgroup')
+            [CompletionResult]::new('--host-root', '--host-root', [CompletionResultType]::ParameterName, 'Read the node''s container runtime and kubelet files (Docker''s config.v2.json, containerd bundles, CRI-O and podman files, /var/log/containers) under this directory, to name each cgroup''s container, pod, compose service or unit')
+            [CompletionResult]::new('--debuginfod', '--debuginfod', [CompletionResultType]::ParameterName, 'Ask debuginfod servers (DEBUGINFOD_URLS) for debug files by build ID')
+            [CompletionResult]::new('--json', '--json', [CompletionResultType]::ParameterName, 'Shorthand for --format json')
+            [CompletionResult]::new('-q', '-q', [CompletionResultType]::ParameterName, 'Print only the data: no notes or warnings on stderr')
+            [CompletionResult]::new('--quiet', '--quiet', [CompletionResultType]::ParameterName, 'Print only the data: no notes or warnings on stderr')
+            [CompletionResult]::new('-v', '-v', [CompletionResultType]::ParameterName, 'Say more on stderr about what is read (repeat for more)')
+            [CompletionResult]::new('--verbose', '--verbose', [CompletionResultType]::ParameterName, 'Say more on stderr about what is read (repeat for more)')
+            [CompletionResult]::new('-h', '-h', [CompletionResultType]::ParameterName, 'Print help (see more with ''--help'')')
+            [CompletionResult]::new('--help', '--help', [CompletionResultType]::ParameterName, 'Print help (see more with ''--help'')')
+            [CompletionResult]::new('-V', '-V ', [CompletionResultType]::ParameterName, 'Print version')
+            [CompletionResult]::new('--version', '--version', [CompletionResultType]::ParameterName, 'Print version')
+            break
+        }
         'clw-diag;symbolize' {
             [CompletionResult]::new('-e', '-e', [CompletionResultType]::ParameterName, 'The executable or library the addresses belong to')
             [CompletionResult]::new('--exe', '--exe', [CompletionResultType]::ParameterName, 'The executable or library the addresses belong to')
@@ -452,6 +506,8 @@ Register-ArgumentCompleter -Native -CommandName 'clw-diag' -ScriptBlock {
             [CompletionResult]::new('report', 'report', [CompletionResultType]::ParameterValue, 'One incident report: snapshot, OOM kill order, kernel and worker logs, cores, summary')
             [CompletionResult]::new('backtrace', 'backtrace', [CompletionResultType]::ParameterValue, 'Unwind and symbolize every thread of a core dump, like gdb''s `thread apply all bt`')
             [CompletionResult]::new('coredumps', 'coredumps', [CompletionResultType]::ParameterValue, 'List the crashes systemd-coredump stored (files and journal entries), newest first')
+            [CompletionResult]::new('leaks', 'leaks', [CompletionResultType]::ParameterValue, 'Attach to a running process: the call stacks holding the memory it allocates and keeps')
+            [CompletionResult]::new('profile', 'profile', [CompletionResultType]::ParameterValue, 'Run a command under the heap profiler: the stacks holding what it never freed')
             [CompletionResult]::new('symbolize', 'symbolize', [CompletionResultType]::ParameterValue, 'Resolve addresses to function, file and line (addr2line-compatible, inline frames)')
             [CompletionResult]::new('serve', 'serve', [CompletionResultType]::ParameterValue, 'Serve host, cgroup and process memory metrics for Prometheus (OpenMetrics) at /metrics')
             [CompletionResult]::new('completions', 'completions', [CompletionResultType]::ParameterValue, 'Print shell completions (bash, zsh, fish, elvish, powershell)')
@@ -491,6 +547,12 @@ Register-ArgumentCompleter -Native -CommandName 'clw-diag' -ScriptBlock {
             break
         }
         'clw-diag;help;coredumps' {
+            break
+        }
+        'clw-diag;help;leaks' {
+            break
+        }
+        'clw-diag;help;profile' {
             break
         }
         'clw-diag;help;symbolize' {

@@ -31,11 +31,17 @@ _clw__diag() {
             clw__diag,help)
                 cmd="clw__diag__subcmd__help"
                 ;;
+            clw__diag,leaks)
+                cmd="clw__diag__subcmd__leaks"
+                ;;
             clw__diag,man)
                 cmd="clw__diag__subcmd__man"
                 ;;
             clw__diag,oom-rank)
                 cmd="clw__diag__subcmd__oom__subcmd__rank"
+                ;;
+            clw__diag,profile)
+                cmd="clw__diag__subcmd__profile"
                 ;;
             clw__diag,recommend)
                 cmd="clw__diag__subcmd__recommend"
@@ -88,11 +94,17 @@ _clw__diag() {
             clw__diag__subcmd__help,help)
                 cmd="clw__diag__subcmd__help__subcmd__help"
                 ;;
+            clw__diag__subcmd__help,leaks)
+                cmd="clw__diag__subcmd__help__subcmd__leaks"
+                ;;
             clw__diag__subcmd__help,man)
                 cmd="clw__diag__subcmd__help__subcmd__man"
                 ;;
             clw__diag__subcmd__help,oom-rank)
                 cmd="clw__diag__subcmd__help__subcmd__oom__subcmd__rank"
+                ;;
+            clw__diag__subcmd__help,profile)
+                cmd="clw__diag__subcmd__help__subcmd__profile"
                 ;;
             clw__diag__subcmd__help,recommend)
                 cmd="clw__diag__subcmd__help__subcmd__recommend"
@@ -128,14 +140,14 @@ _clw__diag() {
 
     case "${cmd}" in
         clw__diag)
-            opts="-q -v -h -V --format --json --color --quiet --verbose --proc-root --cgroup-root --host-root --worker-logs --logs --cores --coredump-dir --coredump-journal-dir --since --trace --cgroup --bundle --force --bundle-max --section-timeout --kmsg --worker-log-glob --help --version sample vmmap triage record analyze oom-rank recommend report backtrace coredumps symbolize serve completions man help"
+            opts="-q -v -h -V --format --json --color --quiet --verbose --proc-root --cgroup-root --host-root --worker-logs --logs --cores --coredump-dir --coredump-journal-dir --since --trace --cgroup --bundle --force --bundle-max --section-timeout --kmsg --worker-log-glob --help --version sample vmmap triage record analyze oom-rank recommend report backtrace coredumps leaks profile symbolize serve completions man help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 1 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
             fi
             case "${prev}" in
                 --format)
-                    COMPREPLY=($(compgen -W "table json csv github" -- "${cur}"))
+                    COMPREPLY=($(compgen -W "table json csv github folded" -- "${cur}"))
                     return 0
                     ;;
                 --color)
@@ -217,7 +229,7 @@ _clw__diag() {
             fi
             case "${prev}" in
                 --format)
-                    COMPREPLY=($(compgen -W "table json csv github" -- "${cur}"))
+                    COMPREPLY=($(compgen -W "table json csv github folded" -- "${cur}"))
                     return 0
                     ;;
                 --color)
@@ -313,7 +325,7 @@ _clw__diag() {
                     return 0
                     ;;
                 --format)
-                    COMPREPLY=($(compgen -W "table json csv github" -- "${cur}"))
+                    COMPREPLY=($(compgen -W "table json csv github folded" -- "${cur}"))
                     return 0
                     ;;
                 --color)
@@ -383,7 +395,7 @@ _clw__diag() {
                     return 0
                     ;;
                 --format)
-                    COMPREPLY=($(compgen -W "table json csv github" -- "${cur}"))
+                    COMPREPLY=($(compgen -W "table json csv github folded" -- "${cur}"))
                     return 0
                     ;;
                 --color)
@@ -421,7 +433,7 @@ _clw__diag() {
                     return 0
                     ;;
                 --format)
-                    COMPREPLY=($(compgen -W "table json csv github" -- "${cur}"))
+                    COMPREPLY=($(compgen -W "table json csv github folded" -- "${cur}"))
                     return 0
                     ;;
                 --color)
@@ -471,7 +483,7 @@ _clw__diag() {
                     return 0
                     ;;
                 --format)
-                    COMPREPLY=($(compgen -W "table json csv github" -- "${cur}"))
+                    COMPREPLY=($(compgen -W "table json csv github folded" -- "${cur}"))
                     return 0
                     ;;
                 --color)
@@ -498,7 +510,7 @@ _clw__diag() {
             return 0
             ;;
         clw__subcmd__diag__subcmd__help)
-            opts="sample vmmap triage record analyze oom-rank recommend report backtrace coredumps symbolize serve completions man help"
+            opts="sample vmmap triage record analyze oom-rank recommend report backtrace coredumps leaks profile symbolize serve completions man help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -595,6 +607,20 @@ _clw__diag() {
             COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
             return 0
             ;;
+        clw__subcmd__diag__subcmd__help__subcmd__leaks)
+            opts=""
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
         clw__subcmd__diag__subcmd__help__subcmd__man)
             opts=""
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
@@ -610,6 +636,20 @@ _clw__diag() {
             return 0
             ;;
         clw__subcmd__diag__subcmd__help__subcmd__oom__subcmd__rank)
+            opts=""
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        clw__subcmd__diag__subcmd__help__subcmd__profile)
             opts=""
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
@@ -735,6 +775,72 @@ _clw__diag() {
             COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
             return 0
             ;;
+        clw__subcmd__diag__subcmd__leaks)
+            opts="-q -v -h -V --duration --sample-bytes --unwind --stack-bytes --top --alloc-symbols --max-overhead --debug-dir --debuginfod --format --json --color --quiet --verbose --proc-root --cgroup-root --host-root --help --version"
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                --duration)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --sample-bytes)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --unwind)
+                    COMPREPLY=($(compgen -W "auto fp cfi" -- "${cur}"))
+                    return 0
+                    ;;
+                --stack-bytes)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --top)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --alloc-symbols)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --max-overhead)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --debug-dir)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --format)
+                    COMPREPLY=($(compgen -W "table json csv github folded" -- "${cur}"))
+                    return 0
+                    ;;
+                --color)
+                    COMPREPLY=($(compgen -W "auto always never" -- "${cur}"))
+                    return 0
+                    ;;
+                --proc-root)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --cgroup-root)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --host-root)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
         clw__subcmd__diag__subcmd__man)
             opts="-q -v -h -V --dir --format --json --color --quiet --verbose --proc-root --cgroup-root --host-root --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
@@ -747,7 +853,7 @@ _clw__diag() {
                     return 0
                     ;;
                 --format)
-                    COMPREPLY=($(compgen -W "table json csv github" -- "${cur}"))
+                    COMPREPLY=($(compgen -W "table json csv github folded" -- "${cur}"))
                     return 0
                     ;;
                 --color)
@@ -789,7 +895,73 @@ _clw__diag() {
                     return 0
                     ;;
                 --format)
-                    COMPREPLY=($(compgen -W "table json csv github" -- "${cur}"))
+                    COMPREPLY=($(compgen -W "table json csv github folded" -- "${cur}"))
+                    return 0
+                    ;;
+                --color)
+                    COMPREPLY=($(compgen -W "auto always never" -- "${cur}"))
+                    return 0
+                    ;;
+                --proc-root)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --cgroup-root)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --host-root)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        clw__subcmd__diag__subcmd__profile)
+            opts="-q -v -h -V --duration --sample-bytes --unwind --stack-bytes --top --alloc-symbols --max-overhead --debug-dir --debuginfod --format --json --color --quiet --verbose --proc-root --cgroup-root --host-root --help --version"
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                --duration)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --sample-bytes)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --unwind)
+                    COMPREPLY=($(compgen -W "auto fp cfi" -- "${cur}"))
+                    return 0
+                    ;;
+                --stack-bytes)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --top)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --alloc-symbols)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --max-overhead)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --debug-dir)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --format)
+                    COMPREPLY=($(compgen -W "table json csv github folded" -- "${cur}"))
                     return 0
                     ;;
                 --color)
@@ -871,7 +1043,7 @@ _clw__diag() {
                     return 0
                     ;;
                 --format)
-                    COMPREPLY=($(compgen -W "table json csv github" -- "${cur}"))
+                    COMPREPLY=($(compgen -W "table json csv github folded" -- "${cur}"))
                     return 0
                     ;;
                 --color)
@@ -941,7 +1113,7 @@ _clw__diag() {
                     return 0
                     ;;
                 --format)
-                    COMPREPLY=($(compgen -W "table json csv github" -- "${cur}"))
+                    COMPREPLY=($(compgen -W "table json csv github folded" -- "${cur}"))
                     return 0
                     ;;
                 --color)
@@ -1023,7 +1195,7 @@ _clw__diag() {
                     return 0
                     ;;
                 --format)
-                    COMPREPLY=($(compgen -W "table json csv github" -- "${cur}"))
+                    COMPREPLY=($(compgen -W "table json csv github folded" -- "${cur}"))
                     return 0
                     ;;
                 --color)
@@ -1081,7 +1253,7 @@ _clw__diag() {
                     return 0
                     ;;
                 --format)
-                    COMPREPLY=($(compgen -W "table json csv github" -- "${cur}"))
+                    COMPREPLY=($(compgen -W "table json csv github folded" -- "${cur}"))
                     return 0
                     ;;
                 --color)
@@ -1131,7 +1303,7 @@ _clw__diag() {
                     return 0
                     ;;
                 --format)
-                    COMPREPLY=($(compgen -W "table json csv github" -- "${cur}"))
+                    COMPREPLY=($(compgen -W "table json csv github folded" -- "${cur}"))
                     return 0
                     ;;
                 --color)
@@ -1193,7 +1365,7 @@ _clw__diag() {
                     return 0
                     ;;
                 --format)
-                    COMPREPLY=($(compgen -W "table json csv github" -- "${cur}"))
+                    COMPREPLY=($(compgen -W "table json csv github folded" -- "${cur}"))
                     return 0
                     ;;
                 --color)
@@ -1239,7 +1411,7 @@ _clw__diag() {
                     return 0
                     ;;
                 --format)
-                    COMPREPLY=($(compgen -W "table json csv github" -- "${cur}"))
+                    COMPREPLY=($(compgen -W "table json csv github folded" -- "${cur}"))
                     return 0
                     ;;
                 --color)
@@ -1277,7 +1449,7 @@ _clw__diag() {
                     return 0
                     ;;
                 --format)
-                    COMPREPLY=($(compgen -W "table json csv github" -- "${cur}"))
+                    COMPREPLY=($(compgen -W "table json csv github folded" -- "${cur}"))
                     return 0
                     ;;
                 --color)

@@ -56,6 +56,8 @@ set edit:completion:arg-completer[clw-diag] = {|@words|
             cand report 'One incident report: snapshot, OOM kill order, kernel and worker logs, cores, summary'
             cand backtrace 'Unwind and symbolize every thread of a core dump, like gdb''s `thread apply all bt`'
             cand coredumps 'List the crashes systemd-coredump stored (files and journal entries), newest first'
+            cand leaks 'Attach to a running process: the call stacks holding the memory it allocates and keeps'
+            cand profile 'Run a command under the heap profiler: the stacks holding what it never freed'
             cand symbolize 'Resolve addresses to function, file and line (addr2line-compatible, inline frames)'
             cand serve 'Serve host, cgroup and process memory metrics for Prometheus (OpenMetrics) at /metrics'
             cand completions 'Print shell completions (bash, zsh, fish, elvish, powershell)'
@@ -328,6 +330,56 @@ set edit:completion:arg-completer[clw-diag] = {|@words|
             cand -V 'Print version'
             cand --version 'Print version'
         }
+        &'clw-diag;leaks'= {
+            cand --duration 'Stop after this long (500ms, 30s, 5m); default: Ctrl-C or the process''s end'
+            cand --sample-bytes 'Mean bytes between sampled allocations (512Ki, 64Ki; 1 = every allocation, exact)'
+            cand --unwind 'How stacks are taken'
+            cand --stack-bytes 'Bytes of stack copied per sampled allocation with --unwind cfi (4096, 8192 or 16384)'
+            cand --top 'Show this many stacks, most bytes first (0: all)'
+            cand --alloc-symbols 'Also probe allocator functions under this symbol prefix (je_, _rjem_, mi_, tc_); repeatable'
+            cand --max-overhead 'Warn when the probes'' traps alone cost more than this share of a core (percent)'
+            cand --debug-dir 'Extra directory searched for separate debug files (repeatable)'
+            cand --format 'Output format: a table for people, JSON (the stable contract, see docs/json.md), CSV, or GitHub Actions annotations (triage)'
+            cand --color 'When to colour the output; NO_COLOR in the environment means never for "auto"'
+            cand --proc-root 'Read process files from this directory instead of /proc (e.g. a copied tree)'
+            cand --cgroup-root 'Read cgroup files from this directory instead of /sys/fs/cgroup'
+            cand --host-root 'Read the node''s container runtime and kubelet files (Docker''s config.v2.json, containerd bundles, CRI-O and podman files, /var/log/containers) under this directory, to name each cgroup''s container, pod, compose service or unit'
+            cand --debuginfod 'Ask debuginfod servers (DEBUGINFOD_URLS) for debug files by build ID'
+            cand --json 'Shorthand for --format json'
+            cand -q 'Print only the data: no notes or warnings on stderr'
+            cand --quiet 'Print only the data: no notes or warnings on stderr'
+            cand -v 'Say more on stderr about what is read (repeat for more)'
+            cand --verbose 'Say more on stderr about what is read (repeat for more)'
+            cand -h 'Print help (see more with ''--help'')'
+            cand --help 'Print help (see more with ''--help'')'
+            cand -V 'Print version'
+            cand --version 'Print version'
+        }
+        &'clw-diag;profile'= {
+            cand --duration 'Stop after this long (500ms, 30s, 5m); default: Ctrl-C or the process''s end'
+            cand --sample-bytes 'Mean bytes between sampled allocations (512Ki, 64Ki; 1 = every allocation, exact)'
+            cand --unwind 'How stacks are taken'
+            cand --stack-bytes 'Bytes of stack copied per sampled allocation with --unwind cfi (4096, 8192 or 16384)'
+            cand --top 'Show this many stacks, most bytes first (0: all)'
+            cand --alloc-symbols 'Also probe allocator functions under this symbol prefix (je_, _rjem_, mi_, tc_); repeatable'
+            cand --max-overhead 'Warn when the probes'' traps alone cost more than this share of a core (percent)'
+            cand --debug-dir 'Extra directory searched for separate debug files (repeatable)'
+            cand --format 'Output format: a table for people, JSON (the stable contract, see docs/json.md), CSV, or GitHub Actions annotations (triage)'
+            cand --color 'When to colour the output; NO_COLOR in the environment means never for "auto"'
+            cand --proc-root 'Read process files from this directory instead of /proc (e.g. a copied tree)'
+            cand --cgroup-root 'Read cgroup files from this directory instead of /sys/fs/cgroup'
+            cand --host-root 'Read the node''s container runtime and kubelet files (Docker''s config.v2.json, containerd bundles, CRI-O and podman files, /var/log/containers) under this directory, to name each cgroup''s container, pod, compose service or unit'
+            cand --debuginfod 'Ask debuginfod servers (DEBUGINFOD_URLS) for debug files by build ID'
+            cand --json 'Shorthand for --format json'
+            cand -q 'Print only the data: no notes or warnings on stderr'
+            cand --quiet 'Print only the data: no notes or warnings on stderr'
+            cand -v 'Say more on stderr about what is read (repeat for more)'
+            cand --verbose 'Say more on stderr about what is read (repeat for more)'
+            cand -h 'Print help (see more with ''--help'')'
+            cand --help 'Print help (see more with ''--help'')'
+            cand -V 'Print version'
+            cand --version 'Print version'
+        }
         &'clw-diag;symbolize'= {
             cand -e 'The executable or library the addresses belong to'
             cand --exe 'The executable or library the addresses belong to'
@@ -430,6 +482,8 @@ set edit:completion:arg-completer[clw-diag] = {|@words|
             cand report 'One incident report: snapshot, OOM kill order, kernel and worker logs, cores, summary'
             cand backtrace 'Unwind and symbolize every thread of a core dump, like gdb''s `thread apply all bt`'
             cand coredumps 'List the crashes systemd-coredump stored (files and journal entries), newest first'
+            cand leaks 'Attach to a running process: the call stacks holding the memory it allocates and keeps'
+            cand profile 'Run a command under the heap profiler: the stacks holding what it never freed'
             cand symbolize 'Resolve addresses to function, file and line (addr2line-compatible, inline frames)'
             cand serve 'Serve host, cgroup and process memory metrics for Prometheus (OpenMetrics) at /metrics'
             cand completions 'Print shell completions (bash, zsh, fish, elvish, powershell)'
@@ -458,6 +512,10 @@ set edit:completion:arg-completer[clw-diag] = {|@words|
         &'clw-diag;help;backtrace'= {
         }
         &'clw-diag;help;coredumps'= {
+        }
+        &'clw-diag;help;leaks'= {
+        }
+        &'clw-diag;help;profile'= {
         }
         &'clw-diag;help;symbolize'= {
         }

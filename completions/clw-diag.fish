@@ -27,7 +27,8 @@ end
 complete -c clw-diag -n "__fish_clw_diag_needs_command" -l format -d 'Output format: a table for people, JSON (the stable contract, see docs/json.md), CSV, or GitHub Actions annotations (triage)' -r -f -a "table\t''
 json\t''
 csv\t''
-github\t'GitHub Actions annotations (triage only)'"
+github\t'GitHub Actions annotations (triage only)'
+folded\t'Folded stacks for flame graphs: flamegraph.pl, inferno (leaks and profile only)'"
 complete -c clw-diag -n "__fish_clw_diag_needs_command" -l color -d 'When to colour the output; NO_COLOR in the environment means never for "auto"' -r -f -a "auto\t''
 always\t''
 never\t''"
@@ -63,6 +64,8 @@ complete -c clw-diag -n "__fish_clw_diag_needs_command" -f -a "recommend" -d 'Me
 complete -c clw-diag -n "__fish_clw_diag_needs_command" -f -a "report" -d 'One incident report: snapshot, OOM kill order, kernel and worker logs, cores, summary'
 complete -c clw-diag -n "__fish_clw_diag_needs_command" -f -a "backtrace" -d 'Unwind and symbolize every thread of a core dump, like gdb\'s `thread apply all bt`'
 complete -c clw-diag -n "__fish_clw_diag_needs_command" -f -a "coredumps" -d 'List the crashes systemd-coredump stored (files and journal entries), newest first'
+complete -c clw-diag -n "__fish_clw_diag_needs_command" -f -a "leaks" -d 'Attach to a running process: the call stacks holding the memory it allocates and keeps'
+complete -c clw-diag -n "__fish_clw_diag_needs_command" -f -a "profile" -d 'Run a command under the heap profiler: the stacks holding what it never freed'
 complete -c clw-diag -n "__fish_clw_diag_needs_command" -f -a "symbolize" -d 'Resolve addresses to function, file and line (addr2line-compatible, inline frames)'
 complete -c clw-diag -n "__fish_clw_diag_needs_command" -f -a "serve" -d 'Serve host, cgroup and process memory metrics for Prometheus (OpenMetrics) at /metrics'
 complete -c clw-diag -n "__fish_clw_diag_needs_command" -f -a "completions" -d 'Print shell completions (bash, zsh, fish, elvish, powershell)'
@@ -82,7 +85,8 @@ complete -c clw-diag -n "__fish_clw_diag_using_subcommand sample" -l watch -d 'R
 complete -c clw-diag -n "__fish_clw_diag_using_subcommand sample" -l format -d 'Output format: a table for people, JSON (the stable contract, see docs/json.md), CSV, or GitHub Actions annotations (triage)' -r -f -a "table\t''
 json\t''
 csv\t''
-github\t'GitHub Actions annotations (triage only)'"
+github\t'GitHub Actions annotations (triage only)'
+folded\t'Folded stacks for flame graphs: flamegraph.pl, inferno (leaks and profile only)'"
 complete -c clw-diag -n "__fish_clw_diag_using_subcommand sample" -l color -d 'When to colour the output; NO_COLOR in the environment means never for "auto"' -r -f -a "auto\t''
 always\t''
 never\t''"
@@ -105,7 +109,8 @@ swap\t''"
 complete -c clw-diag -n "__fish_clw_diag_using_subcommand vmmap" -l format -d 'Output format: a table for people, JSON (the stable contract, see docs/json.md), CSV, or GitHub Actions annotations (triage)' -r -f -a "table\t''
 json\t''
 csv\t''
-github\t'GitHub Actions annotations (triage only)'"
+github\t'GitHub Actions annotations (triage only)'
+folded\t'Folded stacks for flame graphs: flamegraph.pl, inferno (leaks and profile only)'"
 complete -c clw-diag -n "__fish_clw_diag_using_subcommand vmmap" -l color -d 'When to colour the output; NO_COLOR in the environment means never for "auto"' -r -f -a "auto\t''
 always\t''
 never\t''"
@@ -127,7 +132,8 @@ complete -c clw-diag -n "__fish_clw_diag_using_subcommand triage" -l kmsg -d 'Th
 complete -c clw-diag -n "__fish_clw_diag_using_subcommand triage" -l format -d 'Output format: a table for people, JSON (the stable contract, see docs/json.md), CSV, or GitHub Actions annotations (triage)' -r -f -a "table\t''
 json\t''
 csv\t''
-github\t'GitHub Actions annotations (triage only)'"
+github\t'GitHub Actions annotations (triage only)'
+folded\t'Folded stacks for flame graphs: flamegraph.pl, inferno (leaks and profile only)'"
 complete -c clw-diag -n "__fish_clw_diag_using_subcommand triage" -l color -d 'When to colour the output; NO_COLOR in the environment means never for "auto"' -r -f -a "auto\t''
 always\t''
 never\t''"
@@ -150,7 +156,8 @@ complete -c clw-diag -n "__fish_clw_diag_using_subcommand record" -s o -l output
 complete -c clw-diag -n "__fish_clw_diag_using_subcommand record" -l format -d 'Output format: a table for people, JSON (the stable contract, see docs/json.md), CSV, or GitHub Actions annotations (triage)' -r -f -a "table\t''
 json\t''
 csv\t''
-github\t'GitHub Actions annotations (triage only)'"
+github\t'GitHub Actions annotations (triage only)'
+folded\t'Folded stacks for flame graphs: flamegraph.pl, inferno (leaks and profile only)'"
 complete -c clw-diag -n "__fish_clw_diag_using_subcommand record" -l color -d 'When to colour the output; NO_COLOR in the environment means never for "auto"' -r -f -a "auto\t''
 always\t''
 never\t''"
@@ -167,7 +174,8 @@ complete -c clw-diag -n "__fish_clw_diag_using_subcommand record" -s V -l versio
 complete -c clw-diag -n "__fish_clw_diag_using_subcommand analyze; and not __fish_seen_subcommand_from memory-trace help" -l format -d 'Output format: a table for people, JSON (the stable contract, see docs/json.md), CSV, or GitHub Actions annotations (triage)' -r -f -a "table\t''
 json\t''
 csv\t''
-github\t'GitHub Actions annotations (triage only)'"
+github\t'GitHub Actions annotations (triage only)'
+folded\t'Folded stacks for flame graphs: flamegraph.pl, inferno (leaks and profile only)'"
 complete -c clw-diag -n "__fish_clw_diag_using_subcommand analyze; and not __fish_seen_subcommand_from memory-trace help" -l color -d 'When to colour the output; NO_COLOR in the environment means never for "auto"' -r -f -a "auto\t''
 always\t''
 never\t''"
@@ -189,7 +197,8 @@ complete -c clw-diag -n "__fish_clw_diag_using_subcommand analyze; and __fish_se
 complete -c clw-diag -n "__fish_clw_diag_using_subcommand analyze; and __fish_seen_subcommand_from memory-trace" -l format -d 'Output format: a table for people, JSON (the stable contract, see docs/json.md), CSV, or GitHub Actions annotations (triage)' -r -f -a "table\t''
 json\t''
 csv\t''
-github\t'GitHub Actions annotations (triage only)'"
+github\t'GitHub Actions annotations (triage only)'
+folded\t'Folded stacks for flame graphs: flamegraph.pl, inferno (leaks and profile only)'"
 complete -c clw-diag -n "__fish_clw_diag_using_subcommand analyze; and __fish_seen_subcommand_from memory-trace" -l color -d 'When to colour the output; NO_COLOR in the environment means never for "auto"' -r -f -a "auto\t''
 always\t''
 never\t''"
@@ -210,7 +219,8 @@ complete -c clw-diag -n "__fish_clw_diag_using_subcommand oom-rank" -l top -d 'S
 complete -c clw-diag -n "__fish_clw_diag_using_subcommand oom-rank" -l format -d 'Output format: a table for people, JSON (the stable contract, see docs/json.md), CSV, or GitHub Actions annotations (triage)' -r -f -a "table\t''
 json\t''
 csv\t''
-github\t'GitHub Actions annotations (triage only)'"
+github\t'GitHub Actions annotations (triage only)'
+folded\t'Folded stacks for flame graphs: flamegraph.pl, inferno (leaks and profile only)'"
 complete -c clw-diag -n "__fish_clw_diag_using_subcommand oom-rank" -l color -d 'When to colour the output; NO_COLOR in the environment means never for "auto"' -r -f -a "auto\t''
 always\t''
 never\t''"
@@ -246,7 +256,8 @@ complete -c clw-diag -n "__fish_clw_diag_using_subcommand recommend" -l plot -d 
 complete -c clw-diag -n "__fish_clw_diag_using_subcommand recommend" -l format -d 'Output format: a table for people, JSON (the stable contract, see docs/json.md), CSV, or GitHub Actions annotations (triage)' -r -f -a "table\t''
 json\t''
 csv\t''
-github\t'GitHub Actions annotations (triage only)'"
+github\t'GitHub Actions annotations (triage only)'
+folded\t'Folded stacks for flame graphs: flamegraph.pl, inferno (leaks and profile only)'"
 complete -c clw-diag -n "__fish_clw_diag_using_subcommand recommend" -l color -d 'When to colour the output; NO_COLOR in the environment means never for "auto"' -r -f -a "auto\t''
 always\t''
 never\t''"
@@ -274,7 +285,8 @@ complete -c clw-diag -n "__fish_clw_diag_using_subcommand report" -l worker-log-
 complete -c clw-diag -n "__fish_clw_diag_using_subcommand report" -l format -d 'Output format: a table for people, JSON (the stable contract, see docs/json.md), CSV, or GitHub Actions annotations (triage)' -r -f -a "table\t''
 json\t''
 csv\t''
-github\t'GitHub Actions annotations (triage only)'"
+github\t'GitHub Actions annotations (triage only)'
+folded\t'Folded stacks for flame graphs: flamegraph.pl, inferno (leaks and profile only)'"
 complete -c clw-diag -n "__fish_clw_diag_using_subcommand report" -l color -d 'When to colour the output; NO_COLOR in the environment means never for "auto"' -r -f -a "auto\t''
 always\t''
 never\t''"
@@ -300,7 +312,8 @@ complete -c clw-diag -n "__fish_clw_diag_using_subcommand backtrace" -l max-core
 complete -c clw-diag -n "__fish_clw_diag_using_subcommand backtrace" -l format -d 'Output format: a table for people, JSON (the stable contract, see docs/json.md), CSV, or GitHub Actions annotations (triage)' -r -f -a "table\t''
 json\t''
 csv\t''
-github\t'GitHub Actions annotations (triage only)'"
+github\t'GitHub Actions annotations (triage only)'
+folded\t'Folded stacks for flame graphs: flamegraph.pl, inferno (leaks and profile only)'"
 complete -c clw-diag -n "__fish_clw_diag_using_subcommand backtrace" -l color -d 'When to colour the output; NO_COLOR in the environment means never for "auto"' -r -f -a "auto\t''
 always\t''
 never\t''"
@@ -323,7 +336,8 @@ complete -c clw-diag -n "__fish_clw_diag_using_subcommand coredumps" -l journal-
 complete -c clw-diag -n "__fish_clw_diag_using_subcommand coredumps" -l format -d 'Output format: a table for people, JSON (the stable contract, see docs/json.md), CSV, or GitHub Actions annotations (triage)' -r -f -a "table\t''
 json\t''
 csv\t''
-github\t'GitHub Actions annotations (triage only)'"
+github\t'GitHub Actions annotations (triage only)'
+folded\t'Folded stacks for flame graphs: flamegraph.pl, inferno (leaks and profile only)'"
 complete -c clw-diag -n "__fish_clw_diag_using_subcommand coredumps" -l color -d 'When to colour the output; NO_COLOR in the environment means never for "auto"' -r -f -a "auto\t''
 always\t''
 never\t''"
@@ -336,6 +350,60 @@ complete -c clw-diag -n "__fish_clw_diag_using_subcommand coredumps" -s q -l qui
 complete -c clw-diag -n "__fish_clw_diag_using_subcommand coredumps" -s v -l verbose -d 'Say more on stderr about what is read (repeat for more)'
 complete -c clw-diag -n "__fish_clw_diag_using_subcommand coredumps" -s h -l help -d 'Print help (see more with \'--help\')'
 complete -c clw-diag -n "__fish_clw_diag_using_subcommand coredumps" -s V -l version -d 'Print version'
+complete -c clw-diag -n "__fish_clw_diag_using_subcommand leaks" -l duration -d 'Stop after this long (500ms, 30s, 5m); default: Ctrl-C or the process\'s end' -r
+complete -c clw-diag -n "__fish_clw_diag_using_subcommand leaks" -l sample-bytes -d 'Mean bytes between sampled allocations (512Ki, 64Ki; 1 = every allocation, exact)' -r
+complete -c clw-diag -n "__fish_clw_diag_using_subcommand leaks" -l unwind -d 'How stacks are taken' -r -f -a "auto\t'fp when the executable keeps frame pointers, else cfi'
+fp\t'The kernel\'s frame-pointer walk (cheap; complete only with frame pointers everywhere)'
+cfi\t'Copied stacks unwound with CFI (complete without frame pointers; costs a copy per sample)'"
+complete -c clw-diag -n "__fish_clw_diag_using_subcommand leaks" -l stack-bytes -d 'Bytes of stack copied per sampled allocation with --unwind cfi (4096, 8192 or 16384)' -r
+complete -c clw-diag -n "__fish_clw_diag_using_subcommand leaks" -l top -d 'Show this many stacks, most bytes first (0: all)' -r
+complete -c clw-diag -n "__fish_clw_diag_using_subcommand leaks" -l alloc-symbols -d 'Also probe allocator functions under this symbol prefix (je_, _rjem_, mi_, tc_); repeatable' -r
+complete -c clw-diag -n "__fish_clw_diag_using_subcommand leaks" -l max-overhead -d 'Warn when the probes\' traps alone cost more than this share of a core (percent)' -r
+complete -c clw-diag -n "__fish_clw_diag_using_subcommand leaks" -l debug-dir -d 'Extra directory searched for separate debug files (repeatable)' -r -F
+complete -c clw-diag -n "__fish_clw_diag_using_subcommand leaks" -l format -d 'Output format: a table for people, JSON (the stable contract, see docs/json.md), CSV, or GitHub Actions annotations (triage)' -r -f -a "table\t''
+json\t''
+csv\t''
+github\t'GitHub Actions annotations (triage only)'
+folded\t'Folded stacks for flame graphs: flamegraph.pl, inferno (leaks and profile only)'"
+complete -c clw-diag -n "__fish_clw_diag_using_subcommand leaks" -l color -d 'When to colour the output; NO_COLOR in the environment means never for "auto"' -r -f -a "auto\t''
+always\t''
+never\t''"
+complete -c clw-diag -n "__fish_clw_diag_using_subcommand leaks" -l proc-root -d 'Read process files from this directory instead of /proc (e.g. a copied tree)' -r -F
+complete -c clw-diag -n "__fish_clw_diag_using_subcommand leaks" -l cgroup-root -d 'Read cgroup files from this directory instead of /sys/fs/cgroup' -r -F
+complete -c clw-diag -n "__fish_clw_diag_using_subcommand leaks" -l host-root -d 'Read the node\'s container runtime and kubelet files (Docker\'s config.v2.json, containerd bundles, CRI-O and podman files, /var/log/containers) under this directory, to name each cgroup\'s container, pod, compose service or unit' -r -F
+complete -c clw-diag -n "__fish_clw_diag_using_subcommand leaks" -l debuginfod -d 'Ask debuginfod servers (DEBUGINFOD_URLS) for debug files by build ID'
+complete -c clw-diag -n "__fish_clw_diag_using_subcommand leaks" -l json -d 'Shorthand for --format json'
+complete -c clw-diag -n "__fish_clw_diag_using_subcommand leaks" -s q -l quiet -d 'Print only the data: no notes or warnings on stderr'
+complete -c clw-diag -n "__fish_clw_diag_using_subcommand leaks" -s v -l verbose -d 'Say more on stderr about what is read (repeat for more)'
+complete -c clw-diag -n "__fish_clw_diag_using_subcommand leaks" -s h -l help -d 'Print help (see more with \'--help\')'
+complete -c clw-diag -n "__fish_clw_diag_using_subcommand leaks" -s V -l version -d 'Print version'
+complete -c clw-diag -n "__fish_clw_diag_using_subcommand profile" -l duration -d 'Stop after this long (500ms, 30s, 5m); default: Ctrl-C or the process\'s end' -r
+complete -c clw-diag -n "__fish_clw_diag_using_subcommand profile" -l sample-bytes -d 'Mean bytes between sampled allocations (512Ki, 64Ki; 1 = every allocation, exact)' -r
+complete -c clw-diag -n "__fish_clw_diag_using_subcommand profile" -l unwind -d 'How stacks are taken' -r -f -a "auto\t'fp when the executable keeps frame pointers, else cfi'
+fp\t'The kernel\'s frame-pointer walk (cheap; complete only with frame pointers everywhere)'
+cfi\t'Copied stacks unwound with CFI (complete without frame pointers; costs a copy per sample)'"
+complete -c clw-diag -n "__fish_clw_diag_using_subcommand profile" -l stack-bytes -d 'Bytes of stack copied per sampled allocation with --unwind cfi (4096, 8192 or 16384)' -r
+complete -c clw-diag -n "__fish_clw_diag_using_subcommand profile" -l top -d 'Show this many stacks, most bytes first (0: all)' -r
+complete -c clw-diag -n "__fish_clw_diag_using_subcommand profile" -l alloc-symbols -d 'Also probe allocator functions under this symbol prefix (je_, _rjem_, mi_, tc_); repeatable' -r
+complete -c clw-diag -n "__fish_clw_diag_using_subcommand profile" -l max-overhead -d 'Warn when the probes\' traps alone cost more than this share of a core (percent)' -r
+complete -c clw-diag -n "__fish_clw_diag_using_subcommand profile" -l debug-dir -d 'Extra directory searched for separate debug files (repeatable)' -r -F
+complete -c clw-diag -n "__fish_clw_diag_using_subcommand profile" -l format -d 'Output format: a table for people, JSON (the stable contract, see docs/json.md), CSV, or GitHub Actions annotations (triage)' -r -f -a "table\t''
+json\t''
+csv\t''
+github\t'GitHub Actions annotations (triage only)'
+folded\t'Folded stacks for flame graphs: flamegraph.pl, inferno (leaks and profile only)'"
+complete -c clw-diag -n "__fish_clw_diag_using_subcommand profile" -l color -d 'When to colour the output; NO_COLOR in the environment means never for "auto"' -r -f -a "auto\t''
+always\t''
+never\t''"
+complete -c clw-diag -n "__fish_clw_diag_using_subcommand profile" -l proc-root -d 'Read process files from this directory instead of /proc (e.g. a copied tree)' -r -F
+complete -c clw-diag -n "__fish_clw_diag_using_subcommand profile" -l cgroup-root -d 'Read cgroup files from this directory instead of /sys/fs/cgroup' -r -F
+complete -c clw-diag -n "__fish_clw_diag_using_subcommand profile" -l host-root -d 'Read the node\'s container runtime and kubelet files (Docker\'s config.v2.json, containerd bundles, CRI-O and podman files, /var/log/containers) under this directory, to name each cgroup\'s container, pod, compose service or unit' -r -F
+complete -c clw-diag -n "__fish_clw_diag_using_subcommand profile" -l debuginfod -d 'Ask debuginfod servers (DEBUGINFOD_URLS) for debug files by build ID'
+complete -c clw-diag -n "__fish_clw_diag_using_subcommand profile" -l json -d 'Shorthand for --format json'
+complete -c clw-diag -n "__fish_clw_diag_using_subcommand profile" -s q -l quiet -d 'Print only the data: no notes or warnings on stderr'
+complete -c clw-diag -n "__fish_clw_diag_using_subcommand profile" -s v -l verbose -d 'Say more on stderr about what is read (repeat for more)'
+complete -c clw-diag -n "__fish_clw_diag_using_subcommand profile" -s h -l help -d 'Print help (see more with \'--help\')'
+complete -c clw-diag -n "__fish_clw_diag_using_subcommand profile" -s V -l version -d 'Print version'
 complete -c clw-diag -n "__fish_clw_diag_using_subcommand symbolize" -s e -l exe -d 'The executable or library the addresses belong to' -r -F
 complete -c clw-diag -n "__fish_clw_diag_using_subcommand symbolize" -l text -d 'Rewrite the raw backtraces found in FILE (or standard input): glibc backtrace_symbols, sanitizer, gdb "?? ()" and Rust RUST_BACKTRACE=full frames get function, file and line' -r -F
 complete -c clw-diag -n "__fish_clw_diag_using_subcommand symbolize" -l maps -d 'With --text: the memory map (/proc/PID/maps format) for absolute addresses' -r -F
@@ -345,7 +413,8 @@ complete -c clw-diag -n "__fish_clw_diag_using_subcommand symbolize" -l debug-di
 complete -c clw-diag -n "__fish_clw_diag_using_subcommand symbolize" -l format -d 'Output format: a table for people, JSON (the stable contract, see docs/json.md), CSV, or GitHub Actions annotations (triage)' -r -f -a "table\t''
 json\t''
 csv\t''
-github\t'GitHub Actions annotations (triage only)'"
+github\t'GitHub Actions annotations (triage only)'
+folded\t'Folded stacks for flame graphs: flamegraph.pl, inferno (leaks and profile only)'"
 complete -c clw-diag -n "__fish_clw_diag_using_subcommand symbolize" -l color -d 'When to colour the output; NO_COLOR in the environment means never for "auto"' -r -f -a "auto\t''
 always\t''
 never\t''"
@@ -371,7 +440,8 @@ complete -c clw-diag -n "__fish_clw_diag_using_subcommand serve" -l max-connecti
 complete -c clw-diag -n "__fish_clw_diag_using_subcommand serve" -l format -d 'Output format: a table for people, JSON (the stable contract, see docs/json.md), CSV, or GitHub Actions annotations (triage)' -r -f -a "table\t''
 json\t''
 csv\t''
-github\t'GitHub Actions annotations (triage only)'"
+github\t'GitHub Actions annotations (triage only)'
+folded\t'Folded stacks for flame graphs: flamegraph.pl, inferno (leaks and profile only)'"
 complete -c clw-diag -n "__fish_clw_diag_using_subcommand serve" -l color -d 'When to colour the output; NO_COLOR in the environment means never for "auto"' -r -f -a "auto\t''
 always\t''
 never\t''"
@@ -388,7 +458,8 @@ complete -c clw-diag -n "__fish_clw_diag_using_subcommand completions" -l dir -d
 complete -c clw-diag -n "__fish_clw_diag_using_subcommand completions" -l format -d 'Output format: a table for people, JSON (the stable contract, see docs/json.md), CSV, or GitHub Actions annotations (triage)' -r -f -a "table\t''
 json\t''
 csv\t''
-github\t'GitHub Actions annotations (triage only)'"
+github\t'GitHub Actions annotations (triage only)'
+folded\t'Folded stacks for flame graphs: flamegraph.pl, inferno (leaks and profile only)'"
 complete -c clw-diag -n "__fish_clw_diag_using_subcommand completions" -l color -d 'When to colour the output; NO_COLOR in the environment means never for "auto"' -r -f -a "auto\t''
 always\t''
 never\t''"
@@ -404,7 +475,8 @@ complete -c clw-diag -n "__fish_clw_diag_using_subcommand man" -l dir -d 'Write 
 complete -c clw-diag -n "__fish_clw_diag_using_subcommand man" -l format -d 'Output format: a table for people, JSON (the stable contract, see docs/json.md), CSV, or GitHub Actions annotations (triage)' -r -f -a "table\t''
 json\t''
 csv\t''
-github\t'GitHub Actions annotations (triage only)'"
+github\t'GitHub Actions annotations (triage only)'
+folded\t'Folded stacks for flame graphs: flamegraph.pl, inferno (leaks and profile only)'"
 complete -c clw-diag -n "__fish_clw_diag_using_subcommand man" -l color -d 'When to colour the output; NO_COLOR in the environment means never for "auto"' -r -f -a "auto\t''
 always\t''
 never\t''"
@@ -416,19 +488,21 @@ complete -c clw-diag -n "__fish_clw_diag_using_subcommand man" -s q -l quiet -d 
 complete -c clw-diag -n "__fish_clw_diag_using_subcommand man" -s v -l verbose -d 'Say more on stderr about what is read (repeat for more)'
 complete -c clw-diag -n "__fish_clw_diag_using_subcommand man" -s h -l help -d 'Print help (see more with \'--help\')'
 complete -c clw-diag -n "__fish_clw_diag_using_subcommand man" -s V -l version -d 'Print version'
-complete -c clw-diag -n "__fish_clw_diag_using_subcommand help; and not __fish_seen_subcommand_from sample vmmap triage record analyze oom-rank recommend report backtrace coredumps symbolize serve completions man help" -f -a "sample" -d 'Snapshot of host, memory cgroups and processes, with pressure states'
-complete -c clw-diag -n "__fish_clw_diag_using_subcommand help; and not __fish_seen_subcommand_from sample vmmap triage record analyze oom-rank recommend report backtrace coredumps symbolize serve completions man help" -f -a "vmmap" -d 'Where a process\'s memory is: heap, stacks, code, file data, shared memory, kernel'
-complete -c clw-diag -n "__fish_clw_diag_using_subcommand help; and not __fish_seen_subcommand_from sample vmmap triage record analyze oom-rank recommend report backtrace coredumps symbolize serve completions man help" -f -a "triage" -d 'Find OOM kills, abnormal exits and crashes in kernel, container, systemd, runtime and CI logs'
-complete -c clw-diag -n "__fish_clw_diag_using_subcommand help; and not __fish_seen_subcommand_from sample vmmap triage record analyze oom-rank recommend report backtrace coredumps symbolize serve completions man help" -f -a "record" -d 'Record a memory trace of a process, a cgroup or a command (JSON Lines, crash-safe)'
-complete -c clw-diag -n "__fish_clw_diag_using_subcommand help; and not __fish_seen_subcommand_from sample vmmap triage record analyze oom-rank recommend report backtrace coredumps symbolize serve completions man help" -f -a "analyze" -d 'Analyse recorded traces: leak verdict, rate with a confidence interval, time to limit'
-complete -c clw-diag -n "__fish_clw_diag_using_subcommand help; and not __fish_seen_subcommand_from sample vmmap triage record analyze oom-rank recommend report backtrace coredumps symbolize serve completions man help" -f -a "oom-rank" -d 'Who the kernel\'s OOM killer would kill first in a cgroup or on the host, and why'
-complete -c clw-diag -n "__fish_clw_diag_using_subcommand help; and not __fish_seen_subcommand_from sample vmmap triage record analyze oom-rank recommend report backtrace coredumps symbolize serve completions man help" -f -a "recommend" -d 'Memory request and limit from observed usage: traces, a cgroup, or Prometheus'
-complete -c clw-diag -n "__fish_clw_diag_using_subcommand help; and not __fish_seen_subcommand_from sample vmmap triage record analyze oom-rank recommend report backtrace coredumps symbolize serve completions man help" -f -a "report" -d 'One incident report: snapshot, OOM kill order, kernel and worker logs, cores, summary'
-complete -c clw-diag -n "__fish_clw_diag_using_subcommand help; and not __fish_seen_subcommand_from sample vmmap triage record analyze oom-rank recommend report backtrace coredumps symbolize serve completions man help" -f -a "backtrace" -d 'Unwind and symbolize every thread of a core dump, like gdb\'s `thread apply all bt`'
-complete -c clw-diag -n "__fish_clw_diag_using_subcommand help; and not __fish_seen_subcommand_from sample vmmap triage record analyze oom-rank recommend report backtrace coredumps symbolize serve completions man help" -f -a "coredumps" -d 'List the crashes systemd-coredump stored (files and journal entries), newest first'
-complete -c clw-diag -n "__fish_clw_diag_using_subcommand help; and not __fish_seen_subcommand_from sample vmmap triage record analyze oom-rank recommend report backtrace coredumps symbolize serve completions man help" -f -a "symbolize" -d 'Resolve addresses to function, file and line (addr2line-compatible, inline frames)'
-complete -c clw-diag -n "__fish_clw_diag_using_subcommand help; and not __fish_seen_subcommand_from sample vmmap triage record analyze oom-rank recommend report backtrace coredumps symbolize serve completions man help" -f -a "serve" -d 'Serve host, cgroup and process memory metrics for Prometheus (OpenMetrics) at /metrics'
-complete -c clw-diag -n "__fish_clw_diag_using_subcommand help; and not __fish_seen_subcommand_from sample vmmap triage record analyze oom-rank recommend report backtrace coredumps symbolize serve completions man help" -f -a "completions" -d 'Print shell completions (bash, zsh, fish, elvish, powershell)'
-complete -c clw-diag -n "__fish_clw_diag_using_subcommand help; and not __fish_seen_subcommand_from sample vmmap triage record analyze oom-rank recommend report backtrace coredumps symbolize serve completions man help" -f -a "man" -d 'Print the man page (or write every page with --dir)'
-complete -c clw-diag -n "__fish_clw_diag_using_subcommand help; and not __fish_seen_subcommand_from sample vmmap triage record analyze oom-rank recommend report backtrace coredumps symbolize serve completions man help" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'
+complete -c clw-diag -n "__fish_clw_diag_using_subcommand help; and not __fish_seen_subcommand_from sample vmmap triage record analyze oom-rank recommend report backtrace coredumps leaks profile symbolize serve completions man help" -f -a "sample" -d 'Snapshot of host, memory cgroups and processes, with pressure states'
+complete -c clw-diag -n "__fish_clw_diag_using_subcommand help; and not __fish_seen_subcommand_from sample vmmap triage record analyze oom-rank recommend report backtrace coredumps leaks profile symbolize serve completions man help" -f -a "vmmap" -d 'Where a process\'s memory is: heap, stacks, code, file data, shared memory, kernel'
+complete -c clw-diag -n "__fish_clw_diag_using_subcommand help; and not __fish_seen_subcommand_from sample vmmap triage record analyze oom-rank recommend report backtrace coredumps leaks profile symbolize serve completions man help" -f -a "triage" -d 'Find OOM kills, abnormal exits and crashes in kernel, container, systemd, runtime and CI logs'
+complete -c clw-diag -n "__fish_clw_diag_using_subcommand help; and not __fish_seen_subcommand_from sample vmmap triage record analyze oom-rank recommend report backtrace coredumps leaks profile symbolize serve completions man help" -f -a "record" -d 'Record a memory trace of a process, a cgroup or a command (JSON Lines, crash-safe)'
+complete -c clw-diag -n "__fish_clw_diag_using_subcommand help; and not __fish_seen_subcommand_from sample vmmap triage record analyze oom-rank recommend report backtrace coredumps leaks profile symbolize serve completions man help" -f -a "analyze" -d 'Analyse recorded traces: leak verdict, rate with a confidence interval, time to limit'
+complete -c clw-diag -n "__fish_clw_diag_using_subcommand help; and not __fish_seen_subcommand_from sample vmmap triage record analyze oom-rank recommend report backtrace coredumps leaks profile symbolize serve completions man help" -f -a "oom-rank" -d 'Who the kernel\'s OOM killer would kill first in a cgroup or on the host, and why'
+complete -c clw-diag -n "__fish_clw_diag_using_subcommand help; and not __fish_seen_subcommand_from sample vmmap triage record analyze oom-rank recommend report backtrace coredumps leaks profile symbolize serve completions man help" -f -a "recommend" -d 'Memory request and limit from observed usage: traces, a cgroup, or Prometheus'
+complete -c clw-diag -n "__fish_clw_diag_using_subcommand help; and not __fish_seen_subcommand_from sample vmmap triage record analyze oom-rank recommend report backtrace coredumps leaks profile symbolize serve completions man help" -f -a "report" -d 'One incident report: snapshot, OOM kill order, kernel and worker logs, cores, summary'
+complete -c clw-diag -n "__fish_clw_diag_using_subcommand help; and not __fish_seen_subcommand_from sample vmmap triage record analyze oom-rank recommend report backtrace coredumps leaks profile symbolize serve completions man help" -f -a "backtrace" -d 'Unwind and symbolize every thread of a core dump, like gdb\'s `thread apply all bt`'
+complete -c clw-diag -n "__fish_clw_diag_using_subcommand help; and not __fish_seen_subcommand_from sample vmmap triage record analyze oom-rank recommend report backtrace coredumps leaks profile symbolize serve completions man help" -f -a "coredumps" -d 'List the crashes systemd-coredump stored (files and journal entries), newest first'
+complete -c clw-diag -n "__fish_clw_diag_using_subcommand help; and not __fish_seen_subcommand_from sample vmmap triage record analyze oom-rank recommend report backtrace coredumps leaks profile symbolize serve completions man help" -f -a "leaks" -d 'Attach to a running process: the call stacks holding the memory it allocates and keeps'
+complete -c clw-diag -n "__fish_clw_diag_using_subcommand help; and not __fish_seen_subcommand_from sample vmmap triage record analyze oom-rank recommend report backtrace coredumps leaks profile symbolize serve completions man help" -f -a "profile" -d 'Run a command under the heap profiler: the stacks holding what it never freed'
+complete -c clw-diag -n "__fish_clw_diag_using_subcommand help; and not __fish_seen_subcommand_from sample vmmap triage record analyze oom-rank recommend report backtrace coredumps leaks profile symbolize serve completions man help" -f -a "symbolize" -d 'Resolve addresses to function, file and line (addr2line-compatible, inline frames)'
+complete -c clw-diag -n "__fish_clw_diag_using_subcommand help; and not __fish_seen_subcommand_from sample vmmap triage record analyze oom-rank recommend report backtrace coredumps leaks profile symbolize serve completions man help" -f -a "serve" -d 'Serve host, cgroup and process memory metrics for Prometheus (OpenMetrics) at /metrics'
+complete -c clw-diag -n "__fish_clw_diag_using_subcommand help; and not __fish_seen_subcommand_from sample vmmap triage record analyze oom-rank recommend report backtrace coredumps leaks profile symbolize serve completions man help" -f -a "completions" -d 'Print shell completions (bash, zsh, fish, elvish, powershell)'
+complete -c clw-diag -n "__fish_clw_diag_using_subcommand help; and not __fish_seen_subcommand_from sample vmmap triage record analyze oom-rank recommend report backtrace coredumps leaks profile symbolize serve completions man help" -f -a "man" -d 'Print the man page (or write every page with --dir)'
+complete -c clw-diag -n "__fish_clw_diag_using_subcommand help; and not __fish_seen_subcommand_from sample vmmap triage record analyze oom-rank recommend report backtrace coredumps leaks profile symbolize serve completions man help" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'
 complete -c clw-diag -n "__fish_clw_diag_using_subcommand help; and __fish_seen_subcommand_from analyze" -f -a "memory-trace" -d 'Leak verdict, leak rate with a confidence interval, and time to the memory limit'

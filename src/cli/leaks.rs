@@ -12,7 +12,9 @@ use clw_diag::symbolize::backtrace::Options;
 use super::progress::Progress;
 use super::Output;
 
-const HOW: &str = "\
+macro_rules! how {
+    () => {
+        "\
 How: BPF uprobes on the allocator's functions found in the process's modules (glibc's malloc, \
 calloc, realloc, reallocarray, posix_memalign, aligned_alloc, memalign, valloc, free; \
 jemalloc's mallocx/rallocx/dallocx/sdallocx; the same names under each --alloc-symbols \
@@ -40,25 +42,32 @@ probes belong to clw-diag's process: they are removed when it exits, also when i
 
 Output: a table of the stacks with the most outstanding bytes (--top N), the top stack's \
 frames, --json (docs/json.md), --format folded for flame graphs (flamegraph.pl, inferno: \
-the value is bytes).";
+the value is bytes)."
+    };
+}
 
-pub const LEAKS_LONG_ABOUT: &str = const_format_leaks();
-const fn const_format_leaks() -> &'static str {
+pub const LEAKS_LONG_ABOUT: &str = concat!(
     "\
 Attach to a running process and report the call stacks holding the memory it allocates and \
 does not free: bytes, allocation count, and the first and last allocation time per stack, \
-for --duration or until Ctrl-C (or the process's exit: the figures up to it).
+for --duration or until Ctrl-C (or the process's exit: the figures up to it). The next step \
+after `clw-diag analyze` says a process leaks: where the bytes are held.
 
-The next step after `clw-diag analyze` says a process leaks: where the bytes are held. See \
-`clw-diag profile --help` for how it works; both commands share it."
-}
+",
+    how!()
+);
 
-pub const PROFILE_LONG_ABOUT: &str = "\
+pub const PROFILE_LONG_ABOUT: &str = concat!(
+    "\
 Run a command under the heap profiler from its first instruction to its end (or --duration, \
 then it gets SIGTERM): the call stacks holding the memory it allocated and never freed. The \
 command is held before exec until the probes are attached, so a command that lives \
 milliseconds is fully seen; its stdin, stdout and stderr are clw-diag's, and its exit status \
-is reported (clw-diag's own is 0 when the profile was made).";
+is reported (clw-diag's own is 0 when the profile was made).
+
+",
+    how!()
+);
 
 pub const LEAKS_AFTER_HELP: &str = "\
 Examples:
@@ -245,6 +254,3 @@ pub fn run_profile(a: ProfileArgs, out: &Output) -> anyhow::Result<ExitCode> {
     })?;
     show(&p, out)
 }
-
-#[allow(dead_code)]
-const _: &str = HOW;

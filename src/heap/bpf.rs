@@ -387,8 +387,8 @@ impl Probes {
         n
     }
 
-    /// Wait until the ring buffer has data (the programs wake a waiting reader when it has
-    /// caught up) or `timeout` has passed.
+    /// Wait until the ring buffer is a quarter full (the programs wake the reader then) or
+    /// `timeout` has passed.
     pub fn wait(&self, timeout: std::time::Duration) {
         use std::os::fd::AsRawFd;
         let mut fds = libc::pollfd {
