@@ -2,9 +2,10 @@
 // clw-diag heap profiler, the kernel side: uprobes on the allocator's entry points and
 // uretprobes on their returns. Every allocation is counted; byte-sampled ones (a Poisson
 // process over the bytes allocated, mean `sample_bytes`, as jemalloc and tcmalloc sample) get
-// an id, an entry in `live` (address -> id) and an event in the ring buffer: with a
-// frame-pointer stack id (`mode` 0) or with the registers and the top of the user stack for
-// unwinding in user space (`mode` 1). A free of a sampled address sends a free event.
+// an id and an entry in `live` (address -> id, size, time, frame-pointer stack id). With
+// `mode` 0 (frame pointers) that is all: user space reads `live` at the end. With `mode` 1 each
+// sampled allocation also sends an event with the registers and the top of the user stack for
+// unwinding in user space, and a free of a sampled address sends a free event.
 //
 // Built by bpf/build.sh (clang -target bpf); the object is committed beside this file and
 // embedded in the binary. The license string is GPL-compatible because bpf_probe_read_user
@@ -84,12 +85,20 @@ struct {
   __type(value, struct pending);
 } pending SEC(".maps");
 
+// A sampled allocation outstanding (read by src/heap/bpf.rs as LiveRecord).
+struct live_rec {
+  __u64 seq;
+  __u64 size;
+  __u64 ts_ns;
+  __s64 stackid;
+};
+
 struct {
   __uint(type, BPF_MAP_TYPE_HASH);
   __uint(map_flags, BPF_F_NO_PREALLOC);
   __uint(max_entries, 1 << 20);
   __type(key, __u64);
-  __type(value, __u64);
+  __type(value, struct live_rec);
 } live SEC(".maps");
 
 struct {
@@ -171,12 +180,14 @@ static __always_inline __u64 wake(void) {
 }
 
 static __always_inline void forget(__u64 addr) {
-  __u64 *seq = bpf_map_lookup_elem(&live, &addr);
-  if (!seq)
+  struct live_rec *r = bpf_map_lookup_elem(&live, &addr);
+  if (!r)
     return;
-  __u64 s = *seq;
+  __u64 s = r->seq;
   bpf_map_delete_elem(&live, &addr);
   count(S_FREED_SAMPLED);
+  if (mode == 0)
+    return;
   struct event *e = bpf_ringbuf_reserve(&events, sizeof(struct event), 0);
   if (!e) {
     count(S_LOST);
@@ -261,51 +272,41 @@ static __always_inline void record(struct pt_regs *ctx, __u64 addr, __u64 size) 
   if (!sq)
     return;
   __u64 seq = __sync_fetch_and_add(sq, 1) + 1;
-  if (mode == 1) {
-    struct event *e;
-    __u32 room;
-    if (stack_bytes >= 16384) {
-      e = bpf_ringbuf_reserve(&events, sizeof(struct event_stack16), 0);
-      room = 16384;
-    } else if (stack_bytes >= 8192) {
-      e = bpf_ringbuf_reserve(&events, sizeof(struct event_stack8), 0);
-      room = 8192;
-    } else {
-      e = bpf_ringbuf_reserve(&events, sizeof(struct event_stack4), 0);
-      room = 4096;
-    }
-    if (!e) {
-      count(S_LOST);
-      return;
-    }
-    fill(e, ctx, seq, addr, size);
-    e->pad = 0;
-    e->stack_len = copy_stack((__u8 *)(e + 1), room, PT_REGS_SP(ctx));
-    if (bpf_map_update_elem(&live, &addr, &seq, BPF_ANY) != 0) {
-      count(S_LIVE_FULL);
-      bpf_ringbuf_discard(e, 0);
-      return;
-    }
-    bpf_ringbuf_submit(e, wake());
-  } else {
-    struct event *e = bpf_ringbuf_reserve(&events, sizeof(struct event), 0);
-    if (!e) {
-      count(S_LOST);
-      return;
-    }
-    fill(e, ctx, seq, addr, size);
-    e->stack_len = 0;
-    e->pad = 0;
-    e->stackid = bpf_get_stackid(ctx, &stacks, BPF_F_USER_STACK);
-    if (e->stackid < 0)
+  struct live_rec rec = {.seq = seq, .size = size, .ts_ns = bpf_ktime_get_ns(), .stackid = -1};
+  if (mode == 0) {
+    rec.stackid = bpf_get_stackid(ctx, &stacks, BPF_F_USER_STACK);
+    if (rec.stackid < 0)
       count(S_STACK_ERR);
-    if (bpf_map_update_elem(&live, &addr, &seq, BPF_ANY) != 0) {
+    if (bpf_map_update_elem(&live, &addr, &rec, BPF_ANY) != 0)
       count(S_LIVE_FULL);
-      bpf_ringbuf_discard(e, 0);
-      return;
-    }
-    bpf_ringbuf_submit(e, wake());
+    return;
   }
+  struct event *e;
+  __u32 room;
+  if (stack_bytes >= 16384) {
+    e = bpf_ringbuf_reserve(&events, sizeof(struct event_stack16), 0);
+    room = 16384;
+  } else if (stack_bytes >= 8192) {
+    e = bpf_ringbuf_reserve(&events, sizeof(struct event_stack8), 0);
+    room = 8192;
+  } else {
+    e = bpf_ringbuf_reserve(&events, sizeof(struct event_stack4), 0);
+    room = 4096;
+  }
+  if (!e) {
+    count(S_LOST);
+    return;
+  }
+  fill(e, ctx, seq, addr, size);
+  e->ts_ns = rec.ts_ns;
+  e->pad = 0;
+  e->stack_len = copy_stack((__u8 *)(e + 1), room, PT_REGS_SP(ctx));
+  if (bpf_map_update_elem(&live, &addr, &rec, BPF_ANY) != 0) {
+    count(S_LIVE_FULL);
+    bpf_ringbuf_discard(e, 0);
+    return;
+  }
+  bpf_ringbuf_submit(e, wake());
 }
 
 SEC("uprobe") int BPF_KPROBE(malloc_enter, __u64 size) {

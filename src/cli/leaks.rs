@@ -225,10 +225,12 @@ fn traced(
             }
         }
         bar.message(format!(
-            "{:.0} s, {} allocator calls, about {} outstanding (Ctrl-C to stop)",
+            "{:.0} s, {} allocator calls{} (Ctrl-C to stop)",
             p.elapsed_s,
             p.calls,
-            clw_diag::render::units::iec(p.outstanding_bytes)
+            p.outstanding_bytes
+                .map(|b| format!(", about {} outstanding", clw_diag::render::units::iec(b)))
+                .unwrap_or_default()
         ));
     };
     let r = f(&mut on);

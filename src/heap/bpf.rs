@@ -118,6 +118,23 @@ pub struct Stats {
     pub nested: u64,
 }
 
+/// A sampled allocation still outstanding, as the `live` map holds it (`struct live_rec`).
+#[repr(C)]
+#[derive(Debug, Clone, Copy, Default)]
+pub struct LiveRecord {
+    /// The allocation's id.
+    pub seq: u64,
+    /// Bytes asked for.
+    pub size: u64,
+    /// When it returned, `CLOCK_MONOTONIC` nanoseconds.
+    pub ts_ns: u64,
+    /// The frame-pointer stack's id (negative: none, or the kernel's error).
+    pub stackid: i64,
+}
+
+// SAFETY: four plain integers, no padding; any bit pattern is valid.
+unsafe impl aya::Pod for LiveRecord {}
+
 /// Reads frame-pointer stack `id` from the stack map: its return addresses, innermost first;
 /// `None` when the map does not hold it.
 pub type StackReader<'a> = &'a dyn Fn(u32) -> Option<Vec<u64>>;
@@ -398,6 +415,34 @@ impl Probes {
         };
         // SAFETY: polls one fd of ours; EINTR (Ctrl-C) just returns early.
         unsafe { libc::poll(&mut fds, 1, timeout.as_millis().min(60_000) as i32) };
+    }
+
+    /// Every sampled allocation outstanding now (the `live` map), with a reader of the stack
+    /// map: how frame-pointer mode hands its results over (it sends no events).
+    pub fn outstanding(&self, f: &mut dyn FnMut(u64, LiveRecord, StackReader<'_>)) {
+        let Some(map) = self.ebpf.map("live") else {
+            return;
+        };
+        let Ok(live) = aya::maps::HashMap::<&MapData, u64, LiveRecord>::try_from(map) else {
+            return;
+        };
+        let stacks = self
+            .ebpf
+            .map("stacks")
+            .and_then(|m| StackTraceMap::<&MapData>::try_from(m).ok());
+        let read = |id: u32| -> Option<Vec<u64>> {
+            let t = stacks.as_ref()?.get(&id, 0).ok()?;
+            Some(
+                t.frames()
+                    .iter()
+                    .map(|f| f.ip)
+                    .filter(|&ip| ip != 0)
+                    .collect(),
+            )
+        };
+        for (addr, rec) in live.iter().flatten() {
+            f(addr, rec, &read);
+        }
     }
 
     /// The programs' counters, summed over CPUs; zeros where they cannot be read.

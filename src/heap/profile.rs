@@ -176,8 +176,9 @@ pub struct Progress {
     pub elapsed_s: f64,
     /// Allocating calls so far.
     pub calls: u64,
-    /// Estimated outstanding bytes so far.
-    pub outstanding_bytes: u64,
+    /// Estimated outstanding bytes so far; `None` with frame-pointer stacks, which are read
+    /// from the kernel's map only at the end.
+    pub outstanding_bytes: Option<u64>,
 }
 
 /// What is traced.
@@ -262,8 +263,7 @@ impl Tracer {
     }
 
     fn stack_of(&mut self, stack: bpf::StackReader<'_>, a: &bpf::Alloc<'_>) -> usize {
-        let first = a.regs[0];
-        if !self.covered(first) {
+        if !self.fp && !self.covered(a.regs[0]) {
             self.refresh(false);
         }
         if self.fp {
@@ -275,6 +275,9 @@ impl Tracer {
             } else {
                 Vec::new()
             };
+            if ips.first().is_some_and(|&pc| !self.covered(pc)) {
+                self.refresh(false);
+            }
             let mut u = stacks::fp_frames(&ips);
             if ips.is_empty() {
                 u.stop_reason = "the kernel could not record this stack".into();
@@ -811,7 +814,7 @@ fn trace(
                 progress(&Progress {
                     elapsed_s: start.elapsed().as_secs_f64(),
                     calls: s.calls,
-                    outstanding_bytes: tracer.outstanding.max(0.0) as u64,
+                    outstanding_bytes: (!tracer.fp).then(|| tracer.outstanding.max(0.0) as u64),
                     note: Some(w.clone()),
                     attached: None,
                 });
@@ -823,7 +826,7 @@ fn trace(
             progress(&Progress {
                 elapsed_s: start.elapsed().as_secs_f64(),
                 calls: p.stats().calls,
-                outstanding_bytes: tracer.outstanding.max(0.0) as u64,
+                outstanding_bytes: (!tracer.fp).then(|| tracer.outstanding.max(0.0) as u64),
                 note: None,
                 attached: None,
             });
@@ -833,6 +836,24 @@ fn trace(
     let traced_s = start.elapsed().as_secs_f64();
     // Detach before naming: the target runs at full speed again.
     p.drain(&mut |e, st| tracer.on_event(st, e));
+    if tracer.fp {
+        // Frame-pointer mode sends no events: what is outstanding is in the `live` map.
+        p.outstanding(&mut |addr, r, st| {
+            tracer.on_event(
+                st,
+                Event::Alloc(bpf::Alloc {
+                    seq: r.seq,
+                    tid: 0,
+                    addr,
+                    size: r.size,
+                    ts_ns: r.ts_ns,
+                    stackid: r.stackid,
+                    regs: [0; 8],
+                    stack: &[],
+                }),
+            )
+        });
+    }
     let stats = p.stats();
     drop(p);
     if let Target::Launch(h, _) = &mut target {
