@@ -82,6 +82,9 @@ pub(crate) struct Image {
     /// CFI has no FDE for a pc (a binary built without `.eh_frame`, split with
     /// `objcopy --only-keep-debug`), so that other modules never pay for it.
     pub separate_debug_frame: std::sync::OnceLock<Option<FrameData>>,
+    /// The unwinder's CFI rows by SVMA, computed once each: a profiler unwinds the same
+    /// return addresses over and over (`crate::coredump::unwind`).
+    pub rows: std::sync::Mutex<std::collections::HashMap<u64, crate::coredump::unwind::CachedRow>>,
 }
 
 /// The bytes of a `.debug_frame` section (inflated when it was compressed).
@@ -178,6 +181,7 @@ impl Image {
             data: data.clone(),
             debug_lookup: None,
             separate_debug_frame: std::sync::OnceLock::new(),
+            rows: Default::default(),
         };
         Some(img)
     }

@@ -239,27 +239,6 @@ fn apply_row<'a, S: UnwindSection<Slice<'a>>>(
     }
 }
 
-/// Run the FDE's CFI program up to `svma` and apply the row; a CIE with the `S` augmentation
-/// marks a signal trampoline.
-fn step_fde<'a, S: UnwindSection<Slice<'a>>>(
-    core: &dyn AddressSpace,
-    section: &S,
-    bases: &BaseAddresses,
-    fde: &gimli::FrameDescriptionEntry<Slice<'a>>,
-    svma: u64,
-    regs: &Regs,
-    ctx: &mut UnwindContext<usize>,
-) -> Step {
-    let signal = fde.cie().is_signal_trampoline();
-    match fde.unwind_info_for_address(section, bases, ctx, svma) {
-        Ok(row) => match apply_row(core, section, row, regs) {
-            Step::Next { regs, .. } => Step::Next { regs, signal },
-            other => other,
-        },
-        Err(e) => Step::Failed(format!("bad CFI at {svma:#x}: {e}")),
-    }
-}
-
 /// The FDE covering `svma`, with the section it was found in.
 enum Fde<'a> {
     Eh(
@@ -321,7 +300,62 @@ fn find_fde(img: &Image, svma: u64) -> Option<Fde<'_>> {
     None
 }
 
-/// Step through the CFI of `img` for `svma`.
+/// Which section a cached row came from (its expressions are read from there).
+#[derive(Debug, Clone, Copy)]
+enum RowSection {
+    Eh,
+    Debug,
+    SeparateDebug,
+}
+
+/// A CFI row the unwinder computed for one SVMA of an image, kept for the next unwind through
+/// the same pc; `None` where no FDE covers it.
+#[derive(Debug, Clone)]
+pub struct CachedRow(Option<(UnwindTableRow<usize>, bool, RowSection)>);
+
+/// The row for `svma`, from the image's cache or computed (and cached).
+fn row_for(img: &Image, svma: u64, ctx: &mut UnwindContext<usize>) -> Result<CachedRow, String> {
+    if let Some(hit) = img.rows.lock().ok().and_then(|m| m.get(&svma).cloned()) {
+        return Ok(hit);
+    }
+    let row = match find_fde(img, svma) {
+        None => CachedRow(None),
+        Some(Fde::Eh(eh, bases, fde)) => {
+            let signal = fde.cie().is_signal_trampoline();
+            let r = fde
+                .unwind_info_for_address(&eh, &bases, ctx, svma)
+                .map_err(|e| format!("bad CFI at {svma:#x}: {e}"))?;
+            CachedRow(Some((r.clone(), signal, RowSection::Eh)))
+        }
+        Some(Fde::Debug(df, bases, fde)) => {
+            let signal = fde.cie().is_signal_trampoline();
+            let r = fde
+                .unwind_info_for_address(&df, &bases, ctx, svma)
+                .map_err(|e| format!("bad CFI at {svma:#x}: {e}"))?;
+            let own = img.debug_frame.as_ref().map(|r| &img.data[r.clone()]);
+            let which = if own.is_some_and(|o| o.as_ptr() == df_ptr(&df)) {
+                RowSection::Debug
+            } else {
+                RowSection::SeparateDebug
+            };
+            CachedRow(Some((r.clone(), signal, which)))
+        }
+    };
+    if let Ok(mut m) = img.rows.lock() {
+        // Bounded: a profiler over a huge program must not grow without end.
+        if m.len() < 1 << 16 {
+            m.insert(svma, row.clone());
+        }
+    }
+    Ok(row)
+}
+
+fn df_ptr(df: &DebugFrame<Slice<'_>>) -> *const u8 {
+    use gimli::Section;
+    df.reader().slice().as_ptr()
+}
+
+/// Step through the CFI of `img` for `svma` (its row cached in the image).
 fn cfi_step(
     core: &dyn AddressSpace,
     img: &Image,
@@ -329,10 +363,43 @@ fn cfi_step(
     regs: &Regs,
     ctx: &mut UnwindContext<usize>,
 ) -> Step {
-    match find_fde(img, svma) {
-        Some(Fde::Eh(eh, bases, fde)) => step_fde(core, &eh, &bases, &fde, svma, regs, ctx),
-        Some(Fde::Debug(df, bases, fde)) => step_fde(core, &df, &bases, &fde, svma, regs, ctx),
-        None => Step::NoInfo,
+    let row = match row_for(img, svma, ctx) {
+        Ok(CachedRow(Some(r))) => r,
+        Ok(CachedRow(None)) => return Step::NoInfo,
+        Err(e) => return Step::Failed(e),
+    };
+    let (row, signal, which) = row;
+    let data: &[u8] = &img.data;
+    let step = match which {
+        RowSection::Eh => match &img.eh_frame {
+            Some((_, range)) => apply_row(
+                core,
+                &EhFrame::new(&data[range.clone()], LittleEndian),
+                &row,
+                regs,
+            ),
+            None => Step::NoInfo,
+        },
+        RowSection::Debug => match &img.debug_frame {
+            Some(range) => {
+                let mut df = DebugFrame::new(&data[range.clone()], LittleEndian);
+                df.set_address_size(8);
+                apply_row(core, &df, &row, regs)
+            }
+            None => Step::NoInfo,
+        },
+        RowSection::SeparateDebug => match img.separate_debug_frame() {
+            Some(f) => {
+                let mut df = DebugFrame::new(&f.bytes[f.range.clone()], LittleEndian);
+                df.set_address_size(8);
+                apply_row(core, &df, &row, regs)
+            }
+            None => Step::NoInfo,
+        },
+    };
+    match step {
+        Step::Next { regs, .. } => Step::Next { regs, signal },
+        other => other,
     }
 }
 
