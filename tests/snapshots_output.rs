@@ -105,6 +105,16 @@ fn help_coredumps() {
 }
 
 #[test]
+fn help_leaks() {
+    insta::assert_snapshot!(stdout(&run(&["leaks", "--help"])));
+}
+
+#[test]
+fn help_profile() {
+    insta::assert_snapshot!(stdout(&run(&["profile", "--help"])));
+}
+
+#[test]
 fn help_triage() {
     insta::assert_snapshot!(stdout(&run(&["triage", "--help"])));
 }

@@ -164,7 +164,7 @@ pub enum Command {
     /// List the crashes systemd-coredump stored (files and journal entries), newest first.
     #[command(long_about = coredumps::LONG_ABOUT, after_help = coredumps::AFTER_HELP)]
     Coredumps(coredumps::CoredumpsArgs),
-    /// Attach to a running process: the call stacks holding the memory it allocates and keeps.
+    /// Attach to a process: the call stacks holding the memory it allocates and keeps.
     #[command(long_about = leaks::LEAKS_LONG_ABOUT, after_help = leaks::LEAKS_AFTER_HELP)]
     Leaks(leaks::LeaksArgs),
     /// Run a command under the heap profiler: the stacks holding what it never freed.
