@@ -912,3 +912,97 @@ fn beside_bcc_memleak_the_same_stack_and_bytes_and_whole_stacks_where_it_has_one
     );
     assert!(top["truncated"].is_null(), "{top:#}");
 }
+
+#[test]
+fn duration_stops_a_launched_command_and_output_keeps_its_stdout_apart() {
+    let Some((nofp, _)) = ready() else { return };
+    let _shared = BCC.read().unwrap_or_else(|e| e.into_inner());
+    let dir = tempfile::tempdir().unwrap();
+    let file = dir.path().join("p.json");
+    // heapy forever writes to stdout: the profile goes to --output.
+    let o = cmd()
+        .args([
+            "profile",
+            "--json",
+            "--sample-bytes",
+            "1",
+            "--duration",
+            "700ms",
+            "-o",
+        ])
+        .arg(&file)
+        .arg("--")
+        .arg(nofp)
+        .args(["forever", "4096", "5000"])
+        .output()
+        .unwrap();
+    assert!(o.status.success(), "{}", stderr(&o));
+    assert!(
+        common::stdout(&o).starts_with("pid "),
+        "the command's own output: {:?}",
+        common::stdout(&o)
+    );
+    let p: Value = serde_json::from_str(&std::fs::read_to_string(&file).unwrap()).unwrap();
+    assert_eq!(p["ended"], "duration");
+    assert_eq!(
+        p["exit_status"], "killed by signal 15",
+        "SIGTERM at the end: {p:#}"
+    );
+    let top = &p["stacks"][0];
+    assert_eq!(
+        &functions(top)[..4],
+        ["leak3", "leak2", "leak1", "main"],
+        "{top:#}"
+    );
+    assert_eq!(
+        top["bytes"].as_u64().unwrap(),
+        top["allocations"].as_u64().unwrap() * 4096
+    );
+    // A path that cannot be written fails before anything runs.
+    let o = cmd()
+        .args(["profile", "-o", "/nonexistent/dir/p.json", "--"])
+        .arg(nofp)
+        .args(["leak", "1"])
+        .output()
+        .unwrap();
+    assert_error(&o, &["/nonexistent/dir/p.json"]);
+}
+
+#[test]
+fn a_static_binary_with_symbols_is_probed_in_its_own_malloc() {
+    let Some(_) = ready() else { return };
+    let _shared = BCC.read().unwrap_or_else(|e| e.into_inner());
+    let dir = tempfile::tempdir().unwrap();
+    let exe = dir.path().join("heapy-static");
+    let o = Command::new("gcc")
+        .args(FLAGS)
+        .arg("-static")
+        .arg("-o")
+        .arg(&exe)
+        .arg(helpers().join("heap/heapy.c"))
+        .output()
+        .unwrap();
+    if !o.status.success() {
+        skip("gcc -static failed (no static libc)");
+        return;
+    }
+    let (p, err) = profile(
+        &["--sample-bytes", "1"],
+        &[exe.to_str().unwrap(), "leak", "100", "4096"],
+    );
+    assert!(
+        p["probes"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .all(|f| f["module"].as_str().unwrap().ends_with("heapy-static")),
+        "{p:#}"
+    );
+    let top = &p["stacks"][0];
+    assert_eq!(
+        &functions(top)[..4],
+        ["leak3", "leak2", "leak1", "main"],
+        "{top:#}"
+    );
+    assert_eq!(top["bytes"].as_u64().unwrap(), leaked(&err) * 4096);
+}

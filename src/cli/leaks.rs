@@ -123,6 +123,10 @@ pub struct HeapArgs {
     /// Ask debuginfod servers (DEBUGINFOD_URLS) for debug files by build ID.
     #[arg(long)]
     pub debuginfod: bool,
+    /// Write the profile to FILE instead of stdout (a profiled command's own output stays on
+    /// stdout).
+    #[arg(short = 'o', long, value_name = "FILE")]
+    pub output: Option<PathBuf>,
 }
 
 #[derive(Debug, Args)]
@@ -194,11 +198,32 @@ impl HeapArgs {
     }
 }
 
-fn show(p: &HeapProfile, out: &Output) -> anyhow::Result<ExitCode> {
-    let stdout = std::io::stdout();
-    let mut w = BufWriter::new(stdout.lock());
-    out.render(p, None, &mut w)?;
-    w.flush()?;
+/// The `--output` file, created before tracing so that a path that cannot be written fails
+/// before the work, not after it.
+fn output_file(a: &HeapArgs) -> anyhow::Result<Option<std::fs::File>> {
+    a.output
+        .as_ref()
+        .map(|f| {
+            std::fs::File::create(f)
+                .map_err(|e| anyhow::anyhow!("{}: cannot write the profile: {e}", f.display()))
+        })
+        .transpose()
+}
+
+fn show(p: &HeapProfile, file: Option<std::fs::File>, out: &Output) -> anyhow::Result<ExitCode> {
+    match file {
+        Some(f) => {
+            let mut w = BufWriter::new(f);
+            out.render(p, None, &mut w)?;
+            w.flush()?;
+        }
+        None => {
+            let stdout = std::io::stdout();
+            let mut w = BufWriter::new(stdout.lock());
+            out.render(p, None, &mut w)?;
+            w.flush()?;
+        }
+    }
     if out.format != clw_diag::render::Format::Table {
         p.warnings.iter().for_each(|n| out.note(n));
     }
@@ -241,18 +266,20 @@ fn traced(
 pub fn run_leaks(a: LeaksArgs, out: &Output) -> anyhow::Result<ExitCode> {
     let opts = a.heap.options()?;
     let pid = a.pid.resolve(std::path::Path::new("/proc"))?;
+    let file = output_file(&a.heap)?;
     let stop = super::signals::stop_flag(true)?;
     let p = traced(out, "leaks", &format!("pid {pid}"), |on| {
         profile::leaks(pid, &opts, &stop, on)
     })?;
-    show(&p, out)
+    show(&p, file, out)
 }
 
 pub fn run_profile(a: ProfileArgs, out: &Output) -> anyhow::Result<ExitCode> {
     let opts = a.heap.options()?;
+    let file = output_file(&a.heap)?;
     let stop = super::signals::stop_flag(true)?;
     let p = traced(out, "profile", &a.command[0], |on| {
         profile::profile(&a.command, &opts, &stop, on)
     })?;
-    show(&p, out)
+    show(&p, file, out)
 }
