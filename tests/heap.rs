@@ -1006,3 +1006,112 @@ fn a_static_binary_with_symbols_is_probed_in_its_own_malloc() {
     );
     assert_eq!(top["bytes"].as_u64().unwrap(), leaked(&err) * 4096);
 }
+
+/// A process in a real Docker container whose executable and libc exist only in its image:
+/// the probes go on the container's own libc (through `/proc/PID/root`), the stacks are named
+/// from the container's files, and the output names the container.
+#[test]
+fn leaks_in_a_docker_container_names_the_container_and_its_stacks() {
+    let Some((nofp, _)) = ready() else { return };
+    let _shared = BCC.read().unwrap_or_else(|e| e.into_inner());
+    let Some(d) = common::runtimes::Dockerd::start() else {
+        return;
+    };
+    let dir = tempfile::tempdir().unwrap();
+    let root = dir.path().join("rootfs");
+    for sub in ["app", "clibs", "lib64", "proc", "sys", "dev", "tmp"] {
+        std::fs::create_dir_all(root.join(sub)).unwrap();
+    }
+    std::fs::copy(nofp, root.join("app/heapy")).unwrap();
+    std::fs::copy(
+        "/lib/x86_64-linux-gnu/libc.so.6",
+        root.join("clibs/libc.so.6"),
+    )
+    .unwrap();
+    std::fs::copy(
+        "/lib64/ld-linux-x86-64.so.2",
+        root.join("lib64/ld-linux-x86-64.so.2"),
+    )
+    .unwrap();
+    let tar = dir.path().join("rootfs.tar");
+    let o = Command::new("tar")
+        .arg("-C")
+        .arg(&root)
+        .arg("-cf")
+        .arg(&tar)
+        .arg(".")
+        .output()
+        .unwrap();
+    assert!(o.status.success());
+    let image = "clw-heap:lab";
+    let imp = d.docker(&["import", tar.to_str().unwrap(), image]);
+    assert!(imp.status.success(), "{}", common::runtimes::said(&imp));
+    let name = "clw-heap-leaks";
+    let o = d.run(
+        name,
+        &[
+            "-d",
+            "--network",
+            "none",
+            "-e",
+            "LD_LIBRARY_PATH=/clibs",
+            image,
+            "/app/heapy",
+            "forever",
+            "4096",
+            "5000",
+        ],
+    );
+    assert!(o.status.success(), "{}", common::runtimes::said(&o));
+    let mut pid = None;
+    for _ in 0..100 {
+        pid = d.host_pid(name);
+        if pid.is_some() {
+            break;
+        }
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    let pid = pid.expect("the container has no pid");
+    std::thread::sleep(Duration::from_millis(300));
+    let p = json(
+        &cmd()
+            .args([
+                "leaks",
+                &pid.to_string(),
+                "--duration",
+                "1500ms",
+                "--sample-bytes",
+                "1",
+                "--json",
+            ])
+            .output()
+            .unwrap(),
+    );
+    let root_dir = format!("/proc/{pid}/root");
+    assert!(
+        p["probes"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|f| f["module"] == "/clibs/libc.so.6"),
+        "the container's own libc is probed: {:#}",
+        p["probes"]
+    );
+    assert_eq!(p["workload"], format!("docker:{name}").as_str(), "{p:#}");
+    let top = &p["stacks"][0];
+    assert_eq!(
+        &functions(top)[..4],
+        ["leak3", "leak2", "leak1", "main"],
+        "{top:#}"
+    );
+    assert!(top["truncated"].is_null(), "{top:#}");
+    assert_eq!(
+        top["bytes"].as_u64().unwrap(),
+        top["allocations"].as_u64().unwrap() * 4096
+    );
+    assert!(
+        p["warnings"].to_string().contains(&root_dir),
+        "{:#}",
+        p["warnings"]
+    );
+}

@@ -359,9 +359,12 @@ fn workload_of(proc_root: &std::path::Path, pid: i32) -> (Option<String>, Option
     use crate::sample::cgroup::{memory_cgroup_of, CgroupVersion};
     let cg = memory_cgroup_of(&text, CgroupVersion::V1)
         .or_else(|| memory_cgroup_of(&text, CgroupVersion::V2));
-    let name = cg
-        .as_deref()
-        .and_then(|c| crate::identity::Identity::from_path(c).workload());
+    // Named as `sample` names it: the runtimes' and kubelet's files under `/`.
+    let name = cg.as_deref().and_then(|c| {
+        crate::identity::Resolver::new(std::path::Path::new("/"))
+            .resolve(c)
+            .workload()
+    });
     (name, cg)
 }
 
