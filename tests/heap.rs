@@ -505,6 +505,7 @@ fn cpp_new_rust_and_jemalloc_are_seen_through_their_allocators() {
     let Some(_) = ready() else { return };
     let _shared = BCC.read().unwrap_or_else(|e| e.into_inner());
     let dir = tempfile::tempdir().unwrap();
+    let mut cxx_exe = None;
     if have("g++") {
         let src = dir.path().join("n.cpp");
         std::fs::write(
@@ -536,6 +537,7 @@ fn cpp_new_rust_and_jemalloc_are_seen_through_their_allocators() {
         assert!(f[0].starts_with("operator new"), "{s:#}");
         assert_eq!(&f[1..3], ["make_widget", "main"], "{s:#}");
         assert_eq!(s["bytes"].as_u64().unwrap(), 300 * 512);
+        cxx_exe = Some(exe);
     } else {
         skip("needs g++ for the C++ case");
     }
@@ -599,6 +601,34 @@ fn cpp_new_rust_and_jemalloc_are_seen_through_their_allocators() {
         "{top:#}"
     );
     assert_eq!(top["bytes"].as_u64().unwrap(), 200 * 4096);
+    // jemalloc's own operator new does not call malloc: it is probed itself.
+    if let Some(cxx) = cxx_exe {
+        let o = cmd()
+            .env("LD_PRELOAD", je)
+            .args(["profile", "--json", "--sample-bytes", "1", "--"])
+            .arg(&cxx)
+            .output()
+            .unwrap();
+        let p = json(&o);
+        let probed = p["probes"].as_array().unwrap().iter().any(|f| {
+            f["module"].as_str().unwrap().contains("jemalloc")
+                && f["symbol"]
+                    .as_str()
+                    .unwrap()
+                    .split(',')
+                    .any(|s| s == "_Znwm")
+        });
+        assert!(probed, "{:#}", p["probes"]);
+        let s = p["stacks"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|s| functions(s).iter().any(|f| f == "make_widget"))
+            .unwrap_or_else(|| panic!("{p:#}"))
+            .clone();
+        assert_eq!(s["bytes"].as_u64().unwrap(), 300 * 512, "{s:#}");
+        assert_eq!(s["allocations"].as_u64().unwrap(), 300, "{s:#}");
+    }
 }
 
 #[test]

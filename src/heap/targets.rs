@@ -4,7 +4,9 @@
 //! prefixes given with `--alloc-symbols`), found in each module's `.dynsym` (and `.symtab`
 //! for the executable, which is how a static binary names them), as file offsets for the
 //! uprobes. Aliases (glibc's `cfree` is `free`, `aligned_alloc` is `memalign`) are probed once.
-//! C++'s `operator new`/`delete` in libstdc++ call `malloc`/`free` and are seen through them.
+//! C++'s `operator new`/`delete` are probed where a module defines them beside its own
+//! `malloc` (jemalloc's do not call `malloc`); libstdc++'s call `malloc`/`free` and are seen
+//! through them.
 
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
@@ -35,6 +37,33 @@ const FAMILY: &[(&str, Program)] = &[
     ("sdallocx", Program::Free),
     ("free_sized", Program::Free),
     ("free_aligned_sized", Program::Free),
+];
+
+/// C++'s `operator new` and `operator delete` (Itanium ABI names: plain, array, nothrow,
+/// sized, aligned). Probed only in a module that also defines `malloc`: an allocator library
+/// (jemalloc, tcmalloc) whose own `operator new` does not go through `malloc`. libstdc++'s call
+/// `malloc`/`free` and are seen through them (and not probed, or they would count twice).
+const CXX: &[(&str, Program)] = &[
+    ("_Znwm", Program::Malloc),
+    ("_Znam", Program::Malloc),
+    ("_ZnwmRKSt9nothrow_t", Program::Malloc),
+    ("_ZnamRKSt9nothrow_t", Program::Malloc),
+    ("_ZnwmSt11align_val_t", Program::Malloc),
+    ("_ZnamSt11align_val_t", Program::Malloc),
+    ("_ZnwmSt11align_val_tRKSt9nothrow_t", Program::Malloc),
+    ("_ZnamSt11align_val_tRKSt9nothrow_t", Program::Malloc),
+    ("_ZdlPv", Program::Free),
+    ("_ZdaPv", Program::Free),
+    ("_ZdlPvm", Program::Free),
+    ("_ZdaPvm", Program::Free),
+    ("_ZdlPvRKSt9nothrow_t", Program::Free),
+    ("_ZdaPvRKSt9nothrow_t", Program::Free),
+    ("_ZdlPvSt11align_val_t", Program::Free),
+    ("_ZdaPvSt11align_val_t", Program::Free),
+    ("_ZdlPvmSt11align_val_t", Program::Free),
+    ("_ZdaPvmSt11align_val_t", Program::Free),
+    ("_ZdlPvSt11align_val_tRKSt9nothrow_t", Program::Free),
+    ("_ZdaPvSt11align_val_tRKSt9nothrow_t", Program::Free),
 ];
 
 /// One function probed.
@@ -84,7 +113,7 @@ fn in_file(
     let Ok(obj) = object::File::parse(&*map) else {
         return Ok(Vec::new());
     };
-    let wanted: BTreeMap<String, Program> = prefixes
+    let mut wanted: BTreeMap<String, Program> = prefixes
         .iter()
         .flat_map(|p| {
             FAMILY
@@ -92,6 +121,7 @@ fn in_file(
                 .map(move |(n, prog)| (format!("{p}{n}"), *prog))
         })
         .collect();
+    wanted.extend(CXX.iter().map(|(n, p)| (n.to_string(), *p)));
     // By address: the names found there (aliases), and the program of the first.
     let mut at: BTreeMap<u64, (Vec<String>, Program)> = BTreeMap::new();
     let mut add = |sym: object::Symbol<'_, '_>| {
@@ -113,8 +143,15 @@ fn in_file(
     if executable {
         obj.symbols().for_each(&mut add);
     }
+    // operator new/delete only beside a malloc of the module's own (see CXX).
+    let has_malloc = at
+        .values()
+        .any(|(names, p)| *p != Program::Free && names.iter().any(|n| !n.starts_with("_Z")));
     let mut out = Vec::new();
     for (addr, (mut names, prog)) in at {
+        if !has_malloc && names.iter().all(|n| n.starts_with("_Z")) {
+            continue;
+        }
         let Some(entry) = file_offset(&obj, addr) else {
             continue;
         };
