@@ -776,7 +776,7 @@ _clw__diag() {
             return 0
             ;;
         clw__subcmd__diag__subcmd__leaks)
-            opts="-q -v -h -V --duration --sample-bytes --unwind --stack-bytes --top --alloc-symbols --max-overhead --debug-dir --debuginfod --format --json --color --quiet --verbose --proc-root --cgroup-root --host-root --help --version"
+            opts="-o -q -v -h -V --duration --sample-bytes --unwind --stack-bytes --top --alloc-symbols --max-overhead --debug-dir --debuginfod --output --format --json --color --quiet --verbose --proc-root --cgroup-root --host-root --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -811,6 +811,14 @@ _clw__diag() {
                     return 0
                     ;;
                 --debug-dir)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --output)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                -o)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
@@ -922,7 +930,7 @@ _clw__diag() {
             return 0
             ;;
         clw__subcmd__diag__subcmd__profile)
-            opts="-q -v -h -V --duration --sample-bytes --unwind --stack-bytes --top --alloc-symbols --max-overhead --debug-dir --debuginfod --format --json --color --quiet --verbose --proc-root --cgroup-root --host-root --help --version"
+            opts="-o -q -v -h -V --duration --sample-bytes --unwind --stack-bytes --top --alloc-symbols --max-overhead --debug-dir --debuginfod --output --format --json --color --quiet --verbose --proc-root --cgroup-root --host-root --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -957,6 +965,14 @@ _clw__diag() {
                     return 0
                     ;;
                 --debug-dir)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --output)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                -o)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;

@@ -360,6 +360,7 @@ complete -c clw-diag -n "__fish_clw_diag_using_subcommand leaks" -l top -d 'Show
 complete -c clw-diag -n "__fish_clw_diag_using_subcommand leaks" -l alloc-symbols -d 'Also probe allocator functions under this symbol prefix (je_, _rjem_, mi_, tc_); repeatable' -r
 complete -c clw-diag -n "__fish_clw_diag_using_subcommand leaks" -l max-overhead -d 'Warn when the probes\' traps alone cost more than this share of a core (percent)' -r
 complete -c clw-diag -n "__fish_clw_diag_using_subcommand leaks" -l debug-dir -d 'Extra directory searched for separate debug files (repeatable)' -r -F
+complete -c clw-diag -n "__fish_clw_diag_using_subcommand leaks" -s o -l output -d 'Write the profile to FILE instead of stdout (a profiled command\'s own output stays on stdout)' -r -F
 complete -c clw-diag -n "__fish_clw_diag_using_subcommand leaks" -l format -d 'Output format: a table for people, JSON (the stable contract, see docs/json.md), CSV, or GitHub Actions annotations (triage)' -r -f -a "table\t''
 json\t''
 csv\t''
@@ -387,6 +388,7 @@ complete -c clw-diag -n "__fish_clw_diag_using_subcommand profile" -l top -d 'Sh
 complete -c clw-diag -n "__fish_clw_diag_using_subcommand profile" -l alloc-symbols -d 'Also probe allocator functions under this symbol prefix (je_, _rjem_, mi_, tc_); repeatable' -r
 complete -c clw-diag -n "__fish_clw_diag_using_subcommand profile" -l max-overhead -d 'Warn when the probes\' traps alone cost more than this share of a core (percent)' -r
 complete -c clw-diag -n "__fish_clw_diag_using_subcommand profile" -l debug-dir -d 'Extra directory searched for separate debug files (repeatable)' -r -F
+complete -c clw-diag -n "__fish_clw_diag_using_subcommand profile" -s o -l output -d 'Write the profile to FILE instead of stdout (a profiled command\'s own output stays on stdout)' -r -F
 complete -c clw-diag -n "__fish_clw_diag_using_subcommand profile" -l format -d 'Output format: a table for people, JSON (the stable contract, see docs/json.md), CSV, or GitHub Actions annotations (triage)' -r -f -a "table\t''
 json\t''
 csv\t''

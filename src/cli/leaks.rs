@@ -19,8 +19,9 @@ How: BPF uprobes on the allocator's functions found in the process's modules (gl
 calloc, realloc, reallocarray, posix_memalign, aligned_alloc, memalign, valloc, free; \
 jemalloc's mallocx/rallocx/dallocx/sdallocx; the same names under each --alloc-symbols \
 prefix), and uretprobes on their returns; free is probed past its NULL test where the code \
-allows (an order of magnitude cheaper). C++ operator new/delete call malloc/free and show up \
-in the stacks above them. Only allocations made since attach count: memory allocated before \
+allows (an order of magnitude cheaper). libstdc++'s operator new/delete call malloc/free and \
+show up in the stacks above them; an allocator's own (jemalloc's, beside its malloc) are \
+probed themselves. Only allocations made since attach count: memory allocated before \
 is not seen, and its frees are ignored. realloc moves the record (a free and an allocation).
 
 Sampling (--sample-bytes N, default 512Ki as jemalloc and tcmalloc): a Poisson process over \
