@@ -1145,3 +1145,34 @@ fn leaks_in_a_docker_container_names_the_container_and_its_stacks() {
         p["warnings"]
     );
 }
+
+/// The embedded BPF object is what its committed source builds to (bpf/build.sh, Debian's
+/// clang 14 and libbpf's headers): the two cannot drift apart.
+#[test]
+fn the_committed_bpf_object_is_built_from_its_source() {
+    if !have("clang") || !Path::new("/usr/include/bpf/bpf_helpers.h").exists() {
+        skip("needs clang and libbpf-dev (apt-get install clang libbpf-dev) to rebuild bpf/heap.bpf.o");
+        return;
+    }
+    let root = Path::new(env!("CARGO_MANIFEST_DIR"));
+    let dir = tempfile::tempdir().unwrap();
+    let out = dir.path().join("heap.bpf.o");
+    let o = Command::new("bash")
+        .arg(root.join("bpf/build.sh"))
+        .arg(&out)
+        .output()
+        .unwrap();
+    assert!(
+        o.status.success(),
+        "bpf/build.sh: {}",
+        String::from_utf8_lossy(&o.stderr)
+    );
+    let built = std::fs::read(&out).unwrap();
+    let committed = std::fs::read(root.join("bpf/heap.bpf.o")).unwrap();
+    assert!(
+        built == committed,
+        "bpf/heap.bpf.o differs from what bpf/heap.bpf.c builds to ({} vs {} bytes): run bpf/build.sh and commit the object",
+        built.len(),
+        committed.len()
+    );
+}
