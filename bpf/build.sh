@@ -11,6 +11,6 @@ set -euo pipefail
 out=$(realpath -m "${1:-$(dirname "$0")/heap.bpf.o}")
 cd "$(dirname "$0")"
 clang -O2 -g -target bpf -D__TARGET_ARCH_x86 -I/usr/include/x86_64-linux-gnu \
-  -Wall -Werror -c heap.bpf.c -o "$out"
+  -fdebug-compilation-dir=. -ffile-prefix-map="$PWD"=. -Wall -Werror -c heap.bpf.c -o "$out"
 llvm-strip-14 -g "$out" 2>/dev/null || llvm-strip -g "$out" 2>/dev/null || true
 ls -l "$out"
