@@ -240,6 +240,10 @@ fn traced(
     let bar = Progress::spinner(out, prefix);
     bar.message(format!("attaching to {what}"));
     let mut on = |p: &profile::Progress| {
+        if p.naming {
+            bar.message("detached; naming the stacks (reading debug files)");
+            return;
+        }
         if let Some((n, ms)) = p.attached {
             out.detail(&format!("{n} probes attached in {ms:.0} ms"));
         }

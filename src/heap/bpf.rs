@@ -212,6 +212,18 @@ impl<'a> Event<'a> {
     }
 }
 
+/// Frame-pointer stack `id` from the stack map: its return addresses, innermost first.
+fn read_stack(map: Option<&StackTraceMap<&MapData>>, id: u32) -> Option<Vec<u64>> {
+    let t = map?.get(&id, 0).ok()?;
+    Some(
+        t.frames()
+            .iter()
+            .map(|f| f.ip)
+            .filter(|&ip| ip != 0)
+            .collect(),
+    )
+}
+
 /// The loaded programs and their maps; the probes go when this is dropped.
 pub struct Probes {
     ebpf: Ebpf,
@@ -384,16 +396,7 @@ impl Probes {
         let map = ebpf
             .map("stacks")
             .and_then(|m| StackTraceMap::<&MapData>::try_from(m).ok());
-        let read = |id: u32| -> Option<Vec<u64>> {
-            let t = map.as_ref()?.get(&id, 0).ok()?;
-            Some(
-                t.frames()
-                    .iter()
-                    .map(|f| f.ip)
-                    .filter(|&ip| ip != 0)
-                    .collect(),
-            )
-        };
+        let read = |id: u32| read_stack(map.as_ref(), id);
         let mut n = 0;
         while let Some(item) = events.next() {
             if let Some(e) = Event::parse(&item) {
@@ -430,16 +433,7 @@ impl Probes {
             .ebpf
             .map("stacks")
             .and_then(|m| StackTraceMap::<&MapData>::try_from(m).ok());
-        let read = |id: u32| -> Option<Vec<u64>> {
-            let t = stacks.as_ref()?.get(&id, 0).ok()?;
-            Some(
-                t.frames()
-                    .iter()
-                    .map(|f| f.ip)
-                    .filter(|&ip| ip != 0)
-                    .collect(),
-            )
-        };
+        let read = |id: u32| read_stack(stacks.as_ref(), id);
         for (addr, rec) in live.iter().flatten() {
             f(addr, rec, &read);
         }

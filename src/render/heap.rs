@@ -51,8 +51,8 @@ impl Report for HeapProfile {
                 col("Bytes", "bytes"),
                 col("±95%", "bytes_error").shed(2),
                 col("Allocs", "allocations"),
-                col("First s", "first_s").shed(3),
-                col("Last s", "last_s").shed(3),
+                col("First", "first_s").shed(3),
+                col("Last", "last_s").shed(3),
                 col("Stack (innermost first)", "functions"),
             ],
             ..Default::default()
@@ -83,7 +83,8 @@ impl Report for HeapProfile {
             t.rows.push(row);
         }
         t.notes.push(format!(
-            "{}; {} allocator calls and {} frees seen; stacks by {} ({})",
+            "{}; first and last: seconds since attach; {} allocator calls and {} frees seen; \
+             stacks by {} ({})",
             self.sampling(),
             self.calls,
             self.frees,
