@@ -106,10 +106,14 @@ fn in_file(
     executable: bool,
     prefixes: &[String],
 ) -> std::io::Result<Vec<ProbedFunction>> {
-    let f = std::fs::File::open(file)?;
-    // SAFETY: the file is mapped read-only and only read; a file truncated under us faults,
-    // as for the symbolizer's mappings (libraries are replaced, not rewritten in place).
-    let map = unsafe { memmap2::Mmap::map(&f)? };
+    // Read, not mapped: a library replaced or truncated while it is read must not SIGBUS us
+    // (a few MiB per module, once per attach).
+    let map = crate::base::input::open(file, crate::base::input::Accept::Regular)
+        .map_err(|e| std::io::Error::other(e.to_string()))
+        .and_then(|i| {
+            let mut v = Vec::new();
+            std::io::Read::read_to_end(&mut std::io::Read::take(i.file, 1 << 30), &mut v).map(|_| v)
+        })?;
     let Ok(obj) = object::File::parse(&*map) else {
         return Ok(Vec::new());
     };
